@@ -1,0 +1,5 @@
+"""Studies behind groovefader's design choices (issue 6).
+
+Each study is a command (``python -m training.studies.<name>``) that writes a Markdown
+report, PNG figures and a ``results.json`` under ``docs/studies/<name>/``.
+"""
