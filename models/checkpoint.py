@@ -1,0 +1,181 @@
+"""Checkpoint files: a weights-only state dict plus JSON metadata, and nothing that runs code.
+
+File layout (one ``torch.save`` zip, loaded with ``weights_only=True``):
+``{"format": "groovefader-checkpoint", "meta_json": str, "state_dict": {name: tensor}}``.
+A human-readable copy of the metadata is written next to it (``<name>.json``); the loader
+uses the embedded copy only, so the ``.pt`` alone is the checkpoint.
+
+Metadata keys (see the team contract): ``format_version``, ``model_kind`` ('fader_vae' |
+'vae'), ``config`` (:class:`FaderVAEConfig` as a dict), ``attributes`` (names, mean, std,
+low, high; normalised = (raw - mean) / std), ``note_map``, ``data_fingerprint``, ``metrics``,
+``latent`` (mean, std, plane {origin, axes, scale}) and, for the plain VAE,
+``attribute_vectors`` ({name: [Z]}). The model is rebuilt from the file alone with
+``strict=True``. Every problem is one :class:`CheckpointError` line naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import CheckpointError
+from models.config import FaderVAEConfig
+from models.fader_vae import FaderVAE
+
+FORMAT_NAME = "groovefader-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("format_version", "model_kind", "config", "attributes", "note_map",
+                 "data_fingerprint", "metrics", "latent")
+ATTRIBUTE_KEYS = ("names", "mean", "std", "low", "high")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: the model in eval mode, its config and its metadata."""
+
+    model: FaderVAE
+    config: FaderVAEConfig
+    meta: dict[str, Any]
+    path: Path
+
+
+def model_kind(config: FaderVAEConfig) -> str:
+    return "fader_vae" if config.num_attributes else "vae"
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Write through ``write(file_object)`` to a temp file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAEConfig,
+                    meta: dict[str, Any]) -> Path:
+    """Validate and write ``path`` (+ ``path.with_suffix('.json')``) atomically.
+
+    ``format_version``, ``model_kind`` and ``config`` are filled in from the arguments.
+    Raises:
+        CheckpointError: if the metadata would not load back (missing field, wrong sizes).
+    """
+    path = Path(path)
+    full = dict(meta)
+    full.update(format_version=FORMAT_VERSION, model_kind=model_kind(config), config=config.to_dict())
+    _validate_meta(full, config, path)
+    meta_json = json.dumps(full, indent=1, sort_keys=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
+    atomic_write_bytes(path, lambda f: torch.save(payload, f))
+    atomic_write_bytes(path.with_suffix(".json"), lambda f: f.write(meta_json.encode() + b"\n"))
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint safely (no pickled code) and rebuild its model in eval mode.
+
+    Raises:
+        CheckpointError: missing, truncated or foreign file, pickled code, wrong format
+            version, missing metadata field, or weights whose names/shapes differ.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path}: refused: the file holds pickled Python objects/code, not plain weights "
+            f"({str(err).splitlines()[0][:160]})") from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: unreadable or truncated checkpoint "
+                              f"({type(err).__name__}: {str(err).splitlines()[0][:160]})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: not a groovefader checkpoint (no '{FORMAT_NAME}' marker)")
+    try:
+        meta = json.loads(payload["meta_json"])
+        state = payload["state_dict"]
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: damaged checkpoint: metadata or weights missing ({err})") from err
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint: metadata is not a JSON object")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
+                              f"(this groovefader reads version {FORMAT_VERSION})")
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise CheckpointError(f"{path}: metadata field '{key}' is missing")
+    try:
+        config = FaderVAEConfig.from_dict(meta["config"])
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: invalid model config: {err}") from err
+    _validate_meta(meta, config, path)
+    model = FaderVAE(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = " ".join(str(err).split())[:300]
+        raise CheckpointError(f"{path}: weights do not match the config (names or shapes): {first}") from err
+    model.eval()
+    return Checkpoint(model=model, config=config, meta=meta, path=path)
+
+
+def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> None:
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise CheckpointError(f"{path}: metadata field '{key}' is missing")
+    kind = model_kind(config)
+    if meta["model_kind"] != kind:
+        raise CheckpointError(
+            f"{path}: model_kind {meta['model_kind']!r} does not match its config ({kind!r})")
+    attrs = meta["attributes"]
+    if not isinstance(attrs, dict):
+        raise CheckpointError(f"{path}: metadata field 'attributes' must be an object")
+    for key in ATTRIBUTE_KEYS:
+        if key not in attrs:
+            raise CheckpointError(f"{path}: metadata field 'attributes.{key}' is missing")
+    n = len(attrs["names"])
+    if config.num_attributes and n != config.num_attributes:
+        raise CheckpointError(f"{path}: {n} attribute names for a model with {config.num_attributes} inputs")
+    for key in ATTRIBUTE_KEYS[1:]:
+        if len(attrs[key]) != n:
+            raise CheckpointError(f"{path}: attributes.{key} has {len(attrs[key])} values, expected {n}")
+    latent = meta["latent"]
+    z = config.z_dim
+    try:
+        plane = latent["plane"]
+        sizes = [("latent.mean", len(latent["mean"])), ("latent.std", len(latent["std"])),
+                 ("latent.plane.origin", len(plane["origin"]))]
+        sizes += [(f"latent.plane.axes[{i}]", len(ax)) for i, ax in enumerate(plane["axes"])]
+        float(plane["scale"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: metadata field 'latent' is incomplete ({err!r})") from err
+    if len(plane["axes"]) != 2:
+        raise CheckpointError(f"{path}: latent.plane.axes must hold 2 vectors, got {len(plane['axes'])}")
+    for name, size in sizes:
+        if size != z:
+            raise CheckpointError(f"{path}: {name} has {size} values, expected z_dim={z}")
+    if kind == "vae":
+        vectors = meta.get("attribute_vectors")
+        if not isinstance(vectors, dict):
+            raise CheckpointError(f"{path}: metadata field 'attribute_vectors' is missing (plain VAE)")
+        for name, vec in vectors.items():
+            if len(vec) != z:
+                raise CheckpointError(f"{path}: attribute_vectors[{name!r}] has {len(vec)} values, "
+                                      f"expected z_dim={z}")

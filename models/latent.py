@@ -1,0 +1,71 @@
+"""Latent-space statistics stored in a checkpoint: normalisation, the XY-pad plane, attribute vectors.
+
+Pure numpy so the checkpoint writer and the studies share them. Inputs are the posterior
+means ``mu (N, Z)`` of the training split and raw attributes ``(N, A)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+MIN_STD = 1e-6  # an attribute constant over the data still normalises without dividing by 0
+
+
+def attribute_stats(raw: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+    """``{"names", "mean", "std", "low" (5th pct), "high" (95th pct)}`` of raw ``(N, A)`` attributes."""
+    raw = np.asarray(raw, np.float64)
+    if raw.ndim != 2 or raw.shape[1] != len(names):
+        raise ValueError(f"attributes must be (N, {len(names)}), got {raw.shape}")
+    return {"names": list(names), "mean": raw.mean(0).tolist(),
+            "std": np.maximum(raw.std(0), MIN_STD).tolist(),
+            "low": np.percentile(raw, 5, axis=0).tolist(),
+            "high": np.percentile(raw, 95, axis=0).tolist()}
+
+
+def normalise(raw: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """``(raw - mean) / std`` as float32, the decoder's attribute input."""
+    return ((np.asarray(raw, np.float64) - np.asarray(stats["mean"])) / np.asarray(stats["std"])
+            ).astype(np.float32)
+
+
+def latent_summary(mu: np.ndarray, pad_std: float = 2.0) -> dict[str, Any]:
+    """Per-dimension mean/std of ``mu (N, Z)`` and the XY-pad plane.
+
+    The plane spans the two principal directions of the posterior means; each axis is
+    scaled by its standard deviation and ``scale = pad_std``, so pad point ``(x, y)`` in
+    [-1, 1]^2 maps to ``z = origin + scale * (x * axes[0] + y * axes[1])`` and the pad's
+    edges lie ``pad_std`` standard deviations from the centre of the data along each axis.
+    """
+    mu = np.asarray(mu, np.float64)
+    if mu.ndim != 2 or mu.shape[0] < 3:
+        raise ValueError(f"need (N >= 3, Z) latent means, got {mu.shape}")
+    origin = mu.mean(0)
+    centred = mu - origin
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    std = s / np.sqrt(max(mu.shape[0] - 1, 1))
+    axes = [vt[i] * std[i] if i < len(std) else np.zeros(mu.shape[1]) for i in range(2)]
+    for i, ax in enumerate(axes):  # a sign convention so retraining does not mirror the pad
+        j = int(np.argmax(np.abs(ax)))
+        if ax[j] < 0:
+            axes[i] = -ax
+    return {"mean": origin.tolist(), "std": mu.std(0).tolist(),
+            "plane": {"origin": origin.tolist(), "axes": [a.tolist() for a in axes],
+                      "scale": float(pad_std)}}
+
+
+def attribute_vectors(mu: np.ndarray, raw: np.ndarray, names: Sequence[str]) -> dict[str, list[float]]:
+    """MusicVAE attribute vectors: mean ``mu`` of the top quartile minus that of the bottom quartile."""
+    mu = np.asarray(mu, np.float64)
+    raw = np.asarray(raw, np.float64)
+    vectors = {}
+    for i, name in enumerate(names):
+        lo, hi = np.percentile(raw[:, i], [25, 75])
+        top, bottom = raw[:, i] >= hi, raw[:, i] <= lo
+        if not top.any() or not bottom.any():
+            vectors[name] = [0.0] * mu.shape[1]
+            continue
+        vectors[name] = (mu[top].mean(0) - mu[bottom].mean(0)).tolist()
+    return vectors

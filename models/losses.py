@@ -1,0 +1,69 @@
+"""Losses and schedules of the (fader-)VAE.
+
+Per pattern (summed over cells, then averaged over the batch, as GrooVAE):
+- hits: Bernoulli cross-entropy over all ``T x 9`` cells;
+- velocities and offsets: squared error on the cells where the *true* pattern has a hit;
+- KL(q(z|x) || N(0, I)), weighted by ``beta`` ramped linearly from 0 (KL warm-up,
+  Sønderby et al. 2016) and, with free bits, only the part above ``free_bits`` bits
+  (MusicVAE: ``max(KL - free_bits * ln 2, 0)`` per pattern);
+- adversarial (fader): the discriminator minimises the MSE of predicting ``a`` from ``mu``;
+  the encoder gets ``-lambda * min(MSE, 1)`` per attribute, lambda ramped linearly from 0.
+  The cap at 1 (the variance of a normalised attribute, i.e. the error of predicting the
+  mean) stops the encoder once ``z`` tells the discriminator nothing: pushing the error
+  above chance would mean encoding ``a`` inverted, which is information again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from models.decoders import DecoderOutput
+
+
+@dataclass(frozen=True)
+class ReconTerms:
+    """Per-pattern reconstruction terms, each ``(B,)``."""
+
+    hits: torch.Tensor
+    velocities: torch.Tensor
+    offsets: torch.Tensor
+
+
+def reconstruction_terms(out: DecoderOutput, x: torch.Tensor) -> ReconTerms:
+    v = out.hit_logits.shape[-1]
+    hits, vel, off = x[..., :v], x[..., v:2 * v], x[..., 2 * v:]
+    bce = F.binary_cross_entropy_with_logits(out.hit_logits, hits, reduction="none").sum((1, 2))
+    vel_se = (((out.velocities - vel) ** 2) * hits).sum((1, 2))
+    off_se = (((out.offsets - off) ** 2) * hits).sum((1, 2))
+    return ReconTerms(bce, vel_se, off_se)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per pattern, ``(B,)`` nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def kl_cost(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """The penalised part of the KL: ``max(KL - free_bits * ln 2, 0)`` per pattern."""
+    return torch.clamp(kl - free_bits * math.log(2.0), min=0.0)
+
+
+def linear_ramp(step: int, ramp_steps: int, final: float) -> float:
+    """0 at step 0 rising linearly to ``final`` at ``ramp_steps`` (``final`` at once if 0)."""
+    if ramp_steps <= 0:
+        return final
+    return final * min(1.0, step / ramp_steps)
+
+
+def disc_mse(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
+    """Per-attribute MSE of the discriminator, ``(A,)``."""
+    return ((pred - attrs) ** 2).mean(0)
+
+
+def encoder_adversarial(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
+    """The encoder's adversarial loss before lambda: ``-mean_a min(MSE_a, 1)`` (scalar)."""
+    return -torch.clamp(disc_mse(pred, attrs), max=1.0).mean()

@@ -1,0 +1,529 @@
+"""Training loop of the (fader-)VAE: one frozen TrainConfig -> a run folder with a checkpoint.
+
+Run folder (``config.run_dir``):
+    config.json      the TrainConfig that made the run (resume refuses a different one)
+    log.csv          one row per epoch (train/validation losses, accuracies, time)
+    events.out.*     TensorBoard scalars
+    state.pt         resume state after the last finished epoch: weights, optimiser,
+                     scheduler, RNG states, counters (weights_only-loadable)
+    last.pt          a complete checkpoint (models.checkpoint) of the last epoch
+    best.pt          the same for the best validation epoch so far
+    checkpoint.pt    the final product: best weights, latent statistics from the whole
+                     training split (the path ``train`` returns)
+
+Determinism: batches are drawn from ``numpy.random.default_rng((seed, epoch))`` and the
+torch RNG state is saved with every epoch, so a run killed with SIGKILL and resumed with
+``--resume`` ends with the same weights as an uninterrupted run (same threads, same device).
+Under ``torchrun`` (DDP; gloo on CPU) each rank trains on its share of every epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from engine.drums import GM_NOTE_MAP
+from engine.errors import DatasetError, GrooveFaderError
+from models import latent as latent_mod
+from models import losses as L
+from models.checkpoint import atomic_write_bytes, save_checkpoint
+from models.config import PRESETS, FaderVAEConfig
+from models.fader_vae import FaderVAE
+
+LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
+              "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "val_loss", "val_hits",
+              "val_velocities", "val_offsets", "val_kl", "val_disc_mse", "val_cell_acc", "val_step_acc",
+              "val_onset_f1")
+LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved as run_dir/config.json)."""
+
+    data: str = "synthetic"          # a folder of drum MIDI (with info.csv splits), or "synthetic"
+    run_dir: str = "runs/fader_2bar"
+    preset: str = "fader_2bar"
+    model: dict[str, Any] = field(default_factory=dict)  # FaderVAEConfig overrides of the preset
+    cache_dir: str | None = None     # dataset cache folder (default: the dataset builder's)
+    synthetic_size: int = 512        # examples when data == "synthetic"
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_decay: float = 0.9999         # per optimiser step (MusicVAE), floored at min_lr
+    min_lr: float = 1e-5
+    grad_clip: float = 1.0
+    beta_warmup_steps: int = 5000    # linear KL warm-up from 0 to the model's beta
+    adv_lambda: float = 1.0          # final weight of the encoder's adversarial term
+    adv_ramp_steps: int = 10000      # linear ramp of that weight from 0
+    disc_lr: float = 1e-3
+    patience: int = 10               # early stopping: epochs without validation improvement
+    max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
+    seed: int = 0
+    threads: int = 0                 # torch threads (0 = torch default)
+    device: str = "auto"             # "auto" | "cpu" | "cuda"
+    smoke_test: bool = False         # one batch of training and validation, then write and exit
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs, batch_size and lr must be positive")
+        self.model_config()  # validates the overrides
+
+    def model_config(self) -> FaderVAEConfig:
+        base = PRESETS[self.preset]
+        unknown = set(self.model) - {f.name for f in dataclasses.fields(FaderVAEConfig)}
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {sorted(unknown)}")
+        return dataclasses.replace(base, **self.model)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {sorted(unknown)}")
+        return cls(**data)
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def load_data(cfg: TrainConfig, names: tuple[str, ...] | None = None):
+    """The dataset named by ``cfg.data`` (a GrooveDataset-like object with a ``split`` column)."""
+    if cfg.data == "synthetic":
+        from training.synthetic import synthetic_dataset
+
+        mcfg = cfg.model_config()
+        kwargs = {} if names is None else {"names": names}
+        return synthetic_dataset(cfg.synthetic_size, mcfg.steps, cfg.seed, **kwargs)
+    try:
+        from training.dataset import build_dataset
+    except ImportError as err:
+        raise DatasetError(
+            f"{cfg.data}: the dataset builder (training.dataset) is unavailable: {err}") from err
+    mcfg = cfg.model_config()
+    kwargs: dict[str, Any] = {"bars": mcfg.bars, "steps_per_bar": mcfg.steps_per_bar}
+    if cfg.cache_dir:
+        kwargs["cache_dir"] = cfg.cache_dir
+    if names is not None:
+        kwargs["attributes"] = names
+    return build_dataset(cfg.data, **kwargs)
+
+
+@dataclass(frozen=True)
+class _Split:
+    x: torch.Tensor       # (N, T, 27)
+    a: torch.Tensor       # (N, A) normalised
+    raw: np.ndarray       # (N, A) raw
+
+
+def _prepare(dataset, mcfg: FaderVAEConfig) -> tuple[dict[str, _Split], dict[str, Any]]:
+    names = tuple(dataset.attribute_names)
+    if mcfg.num_attributes and len(names) != mcfg.num_attributes:
+        raise DatasetError(f"the dataset has {len(names)} attributes {names}, the model expects "
+                           f"{mcfg.num_attributes}")
+    if dataset.patterns.shape[1:] != (mcfg.steps, mcfg.features):
+        raise DatasetError(f"dataset patterns are {dataset.patterns.shape[1:]}, the model expects "
+                           f"({mcfg.steps}, {mcfg.features})")
+    split = np.asarray(dataset.split).astype(str)
+    train_raw = np.asarray(dataset.attributes)[split == "train"]
+    if len(train_raw) == 0:
+        raise DatasetError("the dataset has no training examples")
+    stats = latent_mod.attribute_stats(train_raw, names)
+    out = {}
+    for name in ("train", "validation", "test"):
+        keep = split == name
+        raw = np.asarray(dataset.attributes, np.float64)[keep]
+        out[name] = _Split(torch.from_numpy(np.ascontiguousarray(dataset.patterns[keep], np.float32)),
+                           torch.from_numpy(latent_mod.normalise(raw, stats)), raw)
+    if out["validation"].x.shape[0] == 0:
+        # No validation split (a folder without info.csv): hold out 10 % of train, fixed by seed 0.
+        n = out["train"].x.shape[0]
+        idx = np.random.default_rng(0).permutation(n)
+        val, tr = idx[: max(1, n // 10)], idx[max(1, n // 10):]
+        t = out["train"]
+        out["validation"] = _Split(t.x[val], t.a[val], t.raw[val])
+        out["train"] = _Split(t.x[tr], t.a[tr], t.raw[tr])
+    return out, stats
+
+
+# -- one training step -----------------------------------------------------------------------
+
+
+class _Autoencoder(nn.Module):
+    """Encoder + decoder only (what DDP wraps); the discriminator is synced by hand."""
+
+    def __init__(self, model: FaderVAE) -> None:
+        super().__init__()
+        self.encoder, self.decoder = model.encoder, model.decoder
+        object.__setattr__(self, "_fader", model)  # not a submodule: keeps disc out of DDP
+
+    def forward(self, x, a, teacher_mask):
+        return self._fader(x, a, teacher_mask)
+
+
+def _teacher_mask(mcfg: FaderVAEConfig, b: int) -> torch.Tensor | None:
+    """Random teacher masks for the conv decoder: a share ``teacher_prob`` of the patterns get
+    a teacher at a random fraction of their steps, the rest none (the free-running path)."""
+    if mcfg.decoder_cell != "conv" or mcfg.teacher_prob <= 0:
+        return None
+    use = torch.rand(b, 1) < mcfg.teacher_prob
+    keep = torch.rand(b, 1)
+    return use & (torch.rand(b, mcfg.steps) < keep)
+
+
+@dataclass
+class _Sums:
+    n: int = 0
+    totals: dict[str, float] = field(default_factory=dict)
+
+    def add(self, count: int, **values: float) -> None:
+        self.n += count
+        for k, v in values.items():
+            self.totals[k] = self.totals.get(k, 0.0) + v * count
+
+    def means(self) -> dict[str, float]:
+        return {k: v / max(self.n, 1) for k, v in self.totals.items()}
+
+
+@torch.no_grad()
+def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int = 512) -> dict[str, float]:
+    """Free-running (no teacher) reconstruction from ``z = mu`` plus KL and discriminator MSE."""
+    model.eval()
+    mcfg = model.config
+    s = _Sums()
+    tp = fp = fn = 0.0
+    v = mcfg.num_voices
+    for i in range(0, data.x.shape[0], batch_size):
+        x, a = data.x[i:i + batch_size], data.a[i:i + batch_size]
+        mu, logvar = model.encode(x)
+        out = model.decode(mu, a if model.is_fader else None)
+        rec = L.reconstruction_terms(out, x)
+        kl = L.kl_divergence(mu, logvar)
+        loss = rec.hits + mcfg.velocity_weight * rec.velocities + mcfg.offset_weight * rec.offsets \
+            + beta * L.kl_cost(kl, mcfg.free_bits)
+        pred = out.hit_logits > 0
+        true = x[..., :v] > 0.5
+        disc = L.disc_mse(model.discriminator(mu), a).mean().item() if model.is_fader else 0.0
+        tp += (pred & true).sum().item()
+        fp += (pred & ~true).sum().item()
+        fn += (~pred & true).sum().item()
+        s.add(x.shape[0], loss=loss.mean().item(), hits=rec.hits.mean().item(),
+              velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
+              kl=kl.mean().item(), disc_mse=disc,
+              cell_acc=(pred == true).float().mean().item(),
+              step_acc=(pred == true).all(-1).float().mean().item())
+    m = s.means()
+    m["onset_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
+    return m
+
+
+# -- distributed helpers ---------------------------------------------------------------------
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _maybe_init_distributed(device: torch.device) -> bool:
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return True
+
+
+def _allreduce_grads(params: Iterable[nn.Parameter], world: int) -> None:
+    if world <= 1:
+        return
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= world
+
+
+# -- run folder ------------------------------------------------------------------------------
+
+
+def _save_torch(path: Path, obj: Any) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+
+
+def _read_log(path: Path, upto_epoch: int) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [row for row in csv.DictReader(f) if int(row["epoch"]) <= upto_epoch]
+
+
+def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_text(path, buf.getvalue())
+
+
+def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Split],
+          metrics: dict[str, Any], max_examples: int | None) -> dict[str, Any]:
+    """Checkpoint metadata: attribute normalisation, latent statistics/plane, attribute vectors."""
+    train = splits["train"]
+    n = train.x.shape[0]
+    idx = np.arange(n) if max_examples is None or n <= max_examples else \
+        np.random.default_rng(0).choice(n, max_examples, replace=False)
+    model.eval()
+    with torch.no_grad():
+        mu = torch.cat([model.encode(train.x[idx[i:i + 1024]])[0] for i in range(0, len(idx), 1024)])
+    mu_np = mu.double().numpy()
+    meta: dict[str, Any] = {
+        "attributes": stats,
+        "note_map": {"name": GM_NOTE_MAP.name, "notes": list(GM_NOTE_MAP.notes)},
+        "data_fingerprint": str(getattr(dataset, "fingerprint", "")),
+        "metrics": metrics,
+        "latent": latent_mod.latent_summary(mu_np),
+    }
+    if not model.is_fader:
+        meta["attribute_vectors"] = latent_mod.attribute_vectors(mu_np, train.raw[idx], stats["names"])
+    return meta
+
+
+# -- the loop --------------------------------------------------------------------------------
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool = False) -> Path:
+    """Train per ``cfg``; returns the path of the final checkpoint (run_dir/checkpoint.pt).
+
+    ``dataset`` (optional) replaces loading ``cfg.data`` (tests pass synthetic data in memory).
+    ``resume=True`` continues the run in ``cfg.run_dir`` after its last finished epoch.
+    """
+    run_dir = Path(cfg.run_dir)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if cfg.device == "auto" else cfg.device))
+    started_dist = _maybe_init_distributed(device)
+    rank, world = _dist_info()
+    try:
+        return _train(cfg, run_dir, device, rank, world, resume, dataset, quiet)
+    finally:
+        if started_dist:
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, world: int,
+           resume: bool, dataset, quiet: bool) -> Path:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    mcfg = cfg.model_config()
+    config_path, state_path = run_dir / "config.json", run_dir / "state.pt"
+    if resume:
+        if not state_path.exists():
+            raise GrooveFaderError(f"{run_dir}: nothing to resume (no state.pt)")
+        saved = json.loads(config_path.read_text())
+        current = json.loads(json.dumps(cfg.to_dict()))
+        saved.pop("run_dir", None)
+        current.pop("run_dir", None)
+        if saved != current:
+            raise GrooveFaderError(f"{run_dir}: the run was started with a different config; "
+                                   f"resume with `--resume {run_dir}` alone")
+    elif rank == 0:
+        if state_path.exists():
+            raise GrooveFaderError(f"{run_dir}: a run exists here; use --resume or another --run-dir")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_text(config_path, json.dumps(cfg.to_dict(), indent=1) + "\n")
+
+    torch.manual_seed(cfg.seed + rank)
+    if dataset is None:
+        names = None
+        if mcfg.num_attributes:
+            from engine.attributes import DEFAULT_ATTRIBUTES
+            names = DEFAULT_ATTRIBUTES[: mcfg.num_attributes] if mcfg.num_attributes <= len(
+                DEFAULT_ATTRIBUTES) else None
+        dataset = load_data(cfg, names)
+    splits, stats = _prepare(dataset, mcfg)
+    train_split, val_split = splits["train"], splits["validation"]
+
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    model = FaderVAE(mcfg).to(device)
+    ae = _Autoencoder(model)
+    vae_params = list(ae.parameters())
+    opt = torch.optim.Adam(vae_params, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: max(cfg.lr_decay ** s, cfg.min_lr / cfg.lr))
+    disc_params = list(model.disc.parameters()) if model.disc is not None else []
+    opt_d = torch.optim.Adam(disc_params, lr=cfg.disc_lr) if disc_params else None
+    net: nn.Module = ae
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(ae)
+
+    epoch0, step, best_val, bad_epochs, elapsed = 0, 0, math.inf, 0, 0.0
+    rows: list[dict[str, Any]] = []
+    if resume:
+        st = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(st["model"], strict=True)
+        opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        if opt_d is not None:
+            opt_d.load_state_dict(st["opt_d"])
+        epoch0, step, best_val = int(st["epoch"]), int(st["step"]), float(st["best_val"])
+        bad_epochs, elapsed = int(st["bad_epochs"]), float(st["elapsed_s"])
+        torch.set_rng_state(st["rng"][rank])
+        rows = _read_log(run_dir / "log.csv", epoch0)
+    writer = None
+    if rank == 0 and not cfg.smoke_test:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir), purge_step=epoch0 + 1 if resume else None)
+
+    n_train = train_split.x.shape[0]
+    per_rank = n_train // world
+    batches = max(1, math.ceil(per_rank / cfg.batch_size))
+    if cfg.smoke_test:
+        batches = 1
+    final_beta = mcfg.beta
+    last_epoch_s = 0.0
+    stopped = "epochs"
+    for epoch in range(epoch0 + 1, cfg.epochs + 1):
+        if cfg.max_minutes and elapsed + last_epoch_s > cfg.max_minutes * 60:
+            stopped = "time budget"
+            break
+        t0 = time.perf_counter()
+        model.train()
+        perm = np.random.default_rng((cfg.seed, epoch)).permutation(n_train)
+        mine = torch.from_numpy(perm[rank * per_rank:(rank + 1) * per_rank])
+        sums = _Sums()
+        bar = None
+        if rank == 0 and not quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, file=sys.stderr,
+                       dynamic_ncols=True)
+        for bi in range(batches):
+            idx = mine[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]
+            x, a = train_split.x[idx].to(device), train_split.a[idx].to(device)
+            beta = L.linear_ramp(step, cfg.beta_warmup_steps, final_beta)
+            lam = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
+            mask = _teacher_mask(mcfg, x.shape[0])
+            out, mu, logvar = net(x, a if model.is_fader else None,
+                                  None if mask is None else mask.to(device))
+            rec = L.reconstruction_terms(out, x)
+            kl = L.kl_divergence(mu, logvar)
+            recon = rec.hits + mcfg.velocity_weight * rec.velocities + mcfg.offset_weight * rec.offsets
+            loss = (recon + beta * L.kl_cost(kl, mcfg.free_bits)).mean()
+            if model.is_fader and lam > 0:
+                loss = loss + lam * L.encoder_adversarial(model.discriminator(mu), a)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(vae_params, cfg.grad_clip)
+            opt.step()
+            sched.step()
+            disc_loss = 0.0
+            if opt_d is not None:
+                opt_d.zero_grad(set_to_none=True)
+                d = L.disc_mse(model.discriminator(mu.detach()), a).mean()
+                d.backward()
+                _allreduce_grads(disc_params, world)
+                opt_d.step()
+                disc_loss = d.item()
+            step += 1
+            sums.add(x.shape[0], loss=loss.item(), hits=rec.hits.mean().item(),
+                     velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
+                     kl=kl.mean().item(), disc_mse=disc_loss)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.2f}", hits=f"{rec.hits.mean().item():.2f}",
+                                kl=f"{kl.mean().item():.1f}", disc=f"{disc_loss:.3f}", refresh=False)
+        if bar is not None:
+            bar.close()
+        tr = sums.means()
+        val = evaluate_split(model, val_split if not cfg.smoke_test else _Split(
+            val_split.x[:cfg.batch_size], val_split.a[:cfg.batch_size], val_split.raw[:cfg.batch_size]),
+            final_beta)
+        last_epoch_s = time.perf_counter() - t0
+        elapsed += last_epoch_s
+        improved = val["loss"] < best_val
+        if improved:
+            best_val, bad_epochs = val["loss"], 0
+        else:
+            bad_epochs += 1
+        lam_now = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
+        row = {"epoch": epoch, "step": step, "elapsed_s": round(elapsed, 2), "lr": sched.get_last_lr()[0],
+               "beta": L.linear_ramp(step, cfg.beta_warmup_steps, final_beta), "adv_lambda": lam_now,
+               **{f"train_{k}": v for k, v in tr.items()}, **{f"val_{k}": v for k, v in val.items()}}
+        rows.append(row)
+        rngs = [torch.get_rng_state()]
+        if world > 1:
+            rngs = [torch.empty_like(rngs[0]) for _ in range(world)]
+            dist.all_gather(rngs, torch.get_rng_state())
+        if rank == 0:
+            metrics = {"epoch": epoch, "step": step, "train_minutes": round(elapsed / 60, 3),
+                       **{f"val_{k}": v for k, v in val.items()}}
+            meta = _meta(model, dataset, stats, splits, metrics, LATENT_SUBSAMPLE)
+            save_checkpoint(run_dir / "last.pt", model, mcfg, meta)
+            if improved:
+                save_checkpoint(run_dir / "best.pt", model, mcfg, meta)
+            _write_log(run_dir / "log.csv", rows)
+            if writer is not None:
+                for k, v in row.items():
+                    if k != "epoch":
+                        writer.add_scalar(k, v, epoch)
+                writer.flush()
+            # The resume state goes last: a kill before this line redoes the epoch exactly.
+            _save_torch(run_dir / "state.pt", {
+                "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "opt_d": opt_d.state_dict() if opt_d is not None else {},
+                "epoch": epoch, "step": step, "best_val": best_val, "bad_epochs": bad_epochs,
+                "elapsed_s": elapsed, "rng": torch.stack(rngs)})
+            print(f"epoch {epoch} done: train {tr['loss']:.3f} val {val['loss']:.3f} "
+                  f"(hits {val['hits']:.2f} kl {val['kl']:.1f}) step-acc {val['step_acc']:.4f} "
+                  f"f1 {val['onset_f1']:.4f} [{elapsed / 60:.1f} min]", flush=True)
+        if world > 1:
+            dist.barrier()
+        if cfg.smoke_test:
+            stopped = "smoke test"
+            break
+        if bad_epochs >= cfg.patience:
+            stopped = "early stopping"
+            break
+    if writer is not None:
+        writer.close()
+    final = run_dir / "checkpoint.pt"
+    if rank == 0:
+        from models.checkpoint import load_checkpoint
+
+        best = load_checkpoint(run_dir / "best.pt")
+        model.load_state_dict(best.model.state_dict(), strict=True)
+        metrics = dict(best.meta["metrics"], stopped=stopped, total_epochs=len(rows),
+                       total_train_minutes=round(elapsed / 60, 3), world_size=world,
+                       train_examples=int(n_train), validation_examples=int(val_split.x.shape[0]))
+        save_checkpoint(final, model, mcfg, _meta(model, dataset, stats, splits, metrics, None))
+        print(f"done ({stopped}): {final}", flush=True)
+    if world > 1:
+        dist.barrier()
+    return final
