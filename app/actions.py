@@ -1,0 +1,195 @@
+"""The window's menu/toolbar actions and the dialogs behind them.
+
+Each action asks the user what is needed (a file, a length, a strategy) and hands the
+request to the controller; results and errors come back as controller signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+
+from app.controller import Controller
+from app.dialogs import ExportDialog, TransitionDialog
+from app.presets import PresetError, load_preset, save_preset
+from engine.drums import NOTE_MAP_PRESETS
+from engine.errors import GrooveFaderError
+
+MIDI_FILTER = "MIDI files (*.mid *.midi)"
+PRESET_FILTER = "groovefader presets (*.json)"
+
+SHORTCUTS_HELP = """<b>Keyboard and mouse</b><br>
+Space — play / stop<br>
+R — randomize · V — variation<br>
+Ctrl+Z / Ctrl+Shift+Z — undo / redo pattern changes<br>
+Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export a clip<br>
+Ctrl+T — transition A → B · Ctrl+S / Ctrl+L — save / load preset<br>
+Knobs: drag up/down, Shift = fine, wheel, double-click = reset, right-click = MIDI learn<br>
+Pad: drag; corners mode blends the patterns in corners A–D<br>
+Grid: click toggles a hit; brightness = velocity, tick = micro-timing"""
+
+
+@dataclass
+class Actions:
+    randomize: QAction
+    variation: QAction
+    load_clip: QAction
+    export_clip: QAction
+    transition: QAction
+    save_preset: QAction
+    load_preset: QAction
+    load_checkpoint: QAction
+    undo: QAction
+    redo: QAction
+    reset_knobs: QAction
+    refresh_ports: QAction
+    shortcuts: QAction
+    quit: QAction
+    note_maps: QActionGroup
+
+
+class ActionHandlers:
+    """Dialog-driven actions; ``settings`` remembers the last folders."""
+
+    def __init__(self, window: QWidget, controller: Controller, settings: QSettings) -> None:
+        self.window, self.controller, self.settings = window, controller, settings
+
+    def _dir(self, key: str) -> str:
+        return str(self.settings.value(f"dirs/{key}", str(Path.home())))
+
+    def _remember(self, key: str, path: str) -> None:
+        self.settings.setValue(f"dirs/{key}", str(Path(path).parent))
+
+    def _error(self, text: str) -> None:
+        self.controller.message.emit("error", text)
+
+    def load_clip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load MIDI clip", self._dir("clips"), MIDI_FILTER)
+        if path:
+            self._remember("clips", path)
+            self.controller.load_clip(path)
+
+    def export_clip(self) -> None:
+        dialog = ExportDialog(int(self.settings.value("export/bars", 8)), self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        bars = dialog.bars.value()
+        self.settings.setValue("export/bars", bars)
+        default = str(Path(self._dir("export")) / f"groovefader-{bars}bars.mid")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export MIDI clip", default, MIDI_FILTER)
+        if not path:
+            return
+        if not path.lower().endswith((".mid", ".midi")):
+            path += ".mid"
+        self._remember("export", path)
+        try:
+            written = self.controller.export_clip(path, bars)
+        except GrooveFaderError as err:
+            self._error(str(err))
+            return
+        self.controller.message.emit("info", f"Exported {bars} bars to {written}")
+
+    def transition(self) -> None:
+        dialog = TransitionDialog(self.controller.corner_labels(), self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        choice = dialog.choice()
+        if choice is None:
+            self._error("Transition: choose a corner or a MIDI clip for B.")
+            return
+        target = choice.target
+        if isinstance(target, str):
+            from engine.midifile import read_clip
+
+            try:
+                target = read_clip(target)
+            except GrooveFaderError as err:
+                self._error(str(err))
+                return
+        self.controller.make_transition(target, choice.bars, choice.strategy)
+
+    def save_preset(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save preset",
+                                              str(Path(self._dir("presets")) / "groove.json"), PRESET_FILTER)
+        if not path:
+            return
+        self._remember("presets", path)
+        try:
+            save_preset(path, self.controller.current_preset())
+        except PresetError as err:
+            self._error(str(err))
+            return
+        self.controller.message.emit("info", f"Saved preset {path}")
+
+    def load_preset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load preset", self._dir("presets"), PRESET_FILTER)
+        if not path:
+            return
+        self._remember("presets", path)
+        try:
+            preset = load_preset(path)
+        except PresetError as err:
+            self._error(str(err))
+            return
+        self.controller.apply_preset(preset)
+        self.controller.message.emit("info", f"Loaded preset {path}")
+
+    def load_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load model checkpoint", self._dir("checkpoints"),
+                                              "Checkpoints (*.pt *.safetensors)")
+        if path:
+            self._remember("checkpoints", path)
+            self.settings.setValue("model/checkpoint", path)
+            self.controller.load_model(path)
+
+    def shortcuts(self) -> None:
+        QMessageBox.information(self.window, "groovefader shortcuts", SHORTCUTS_HELP)
+
+
+def build_actions(window: QWidget, controller: Controller, handlers: ActionHandlers) -> Actions:
+    def act(text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
+            tip: str = "") -> QAction:
+        a = QAction(text, window)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(lambda _checked=False: slot())
+        window.addAction(a)
+        return a
+
+    undo = controller.undo_stack.createUndoAction(window, "Undo")
+    undo.setShortcut(QKeySequence.StandardKey.Undo)
+    redo = controller.undo_stack.createRedoAction(window, "Redo")
+    redo.setShortcut(QKeySequence.StandardKey.Redo)
+    window.addAction(undo)
+    window.addAction(redo)
+    group = QActionGroup(window)
+    for name, note_map in NOTE_MAP_PRESETS.items():
+        a = QAction(name, group)
+        a.setCheckable(True)
+        a.setChecked(name == "General MIDI")
+        a.triggered.connect(lambda _c=False, m=note_map: controller.set_note_map(m))
+    return Actions(
+        randomize=act("Randomize", controller.randomize, "R", "A new groove from the model's prior (R)"),
+        variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
+        load_clip=act("Load clip…", handlers.load_clip, QKeySequence.StandardKey.Open,
+                      "Load a drum MIDI clip; the pad and knobs follow it"),
+        export_clip=act("Export clip…", handlers.export_clip, "Ctrl+E", "Write N bars as a MIDI clip"),
+        transition=act("Transition A→B…", handlers.transition, "Ctrl+T",
+                       "Generate a transition from the current pattern to B"),
+        save_preset=act("Save preset…", handlers.save_preset, QKeySequence.StandardKey.Save),
+        load_preset=act("Load preset…", handlers.load_preset, "Ctrl+L"),
+        load_checkpoint=act("Load model checkpoint…", handlers.load_checkpoint),
+        undo=undo, redo=redo,
+        reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
+        refresh_ports=act("Rescan MIDI ports", controller.refresh_ports),
+        shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),
+        quit=act("Quit", window.close, QKeySequence.StandardKey.Quit),
+        note_maps=group,
+    )

@@ -1,0 +1,765 @@
+"""The app's state and its one door to the engine.
+
+:class:`Controller` holds what the instrument is doing — latent point ``z``, pad position,
+knob values, temperature, the pattern, the undo stack, transport settings, MIDI-learn
+bindings — and owns the engine objects: an ``AsyncGenerator`` (model on a worker thread)
+and a :class:`~app.sequencer_link.SequencerLink` (sequencer and ports on another).
+Widgets call its slots and listen to its signals; it never touches a widget.
+
+Threads: every model call goes to the generator's worker through
+``AsyncGenerator.request`` (latest wins per kind); its results come back on the worker
+thread and are re-emitted through ``_deliver``, a signal queued to the GUI thread, where
+state changes. Each result carries the *epoch* it was requested in: loading a clip, undo,
+a preset or randomize starts a new epoch, so a decode still in flight cannot overwrite
+what the user just chose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.midi_learn import CCBindings
+from app.presets import Preset
+from app.sequencer_link import LinkStatus, SequencerLink
+from app.undo import PatternCommand, PatternState
+from engine import attributes as attr_lib
+from engine.drums import GM_NOTE_MAP, NoteMap
+from engine.errors import GrooveFaderError
+from engine.pattern import Pattern
+
+log = logging.getLogger(__name__)
+
+TEMPERATURE = "temperature"  # the knob that is not an attribute
+TEMPERATURE_RANGE = (0.0, 1.5)
+MODEL_STEPS_FALLBACK = 32  # 2 bars of 16ths before a model says otherwise
+GESTURE_GAP_S = 0.6  # generated patterns closer than this merge into one undo step
+HEATMAP_DELAY_MS = 350  # recompute the heat-map once the knobs rest this long
+HEATMAP_RESOLUTION = 32
+
+MISSING_MODEL_HELP = (
+    "Train one with `groovefader train` (see README) or start with "
+    "`groovefader app --checkpoint PATH`. Meanwhile the grid, clip loading and export work; "
+    "the pad and knobs need a model.")
+
+
+def default_checkpoint() -> Path:
+    """``checkpoints/default.pt`` next to the packages (the shipped model)."""
+    return Path(__file__).resolve().parents[1] / "checkpoints" / "default.pt"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the window needs to build its knobs and pad."""
+
+    path: str
+    kind: str
+    attribute_names: tuple[str, ...]
+    ranges: dict[str, tuple[float, float]]
+    defaults: dict[str, float]
+    z_dim: int
+    steps: int
+    steps_per_bar: int
+
+
+def loop_to_bars(pattern: Pattern, bars: int) -> Pattern:
+    """``pattern`` repeated and cut to exactly ``bars`` bars (export length)."""
+    if bars <= 0:
+        raise ValueError(f"bars must be positive, got {bars}")
+    reps = -(-bars // pattern.bars)
+    return Pattern.concatenate([pattern] * reps).bar_slice(0, bars)
+
+
+class Controller(QObject):
+    """State + engine owner; see the module docstring. All slots run on the GUI thread."""
+
+    modelLoading = Signal(str)
+    modelReady = Signal(object)  # ModelInfo
+    modelFailed = Signal(str)
+    patternChanged = Signal(object)  # Pattern
+    measuredChanged = Signal(object)  # dict attribute → value measured on the current pattern (ordered)
+    padMoved = Signal(float, float)
+    padModeChanged = Signal(str)
+    knobChanged = Signal(str, float)
+    heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
+    cornersChanged = Signal(list)  # four labels ("" = empty)
+    transportSettingsChanged = Signal(object)  # dict of changed settings
+    transportStatus = Signal(object)  # LinkStatus
+    portsListed = Signal(list, list)
+    learnChanged = Signal(str)  # armed knob or ""
+    bindingsChanged = Signal(object)  # dict knob → label ("CC 74 ch 1")
+    transitionReady = Signal(object)  # Pattern
+    message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
+
+    _deliver = Signal(object, object)  # (handler, result) from worker threads
+
+    def __init__(self, *, link: SequencerLink | None = None, start_link: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._deliver.connect(self._on_deliver)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(200)
+        self.generator: Any = None  # engine.generator.AsyncGenerator once loaded
+        self.info: ModelInfo | None = None
+        self._loader: threading.Thread | None = None
+        self._pattern = Pattern.empty()
+        self._z: np.ndarray | None = None
+        self._pad = (0.0, 0.0)
+        self._pad_mode = "plane"
+        self._knobs: dict[str, float] = {}
+        self._temperature = 0.0
+        self._seed = 1
+        self._epoch = 0
+        self._measured: dict[str, float] = {}
+        self._corners: list[np.ndarray | None] = [None] * 4
+        self._corner_labels = ["", "", "", ""]
+        self._heatmap_name = ""
+        self._heatmap_timer = QTimer(self)
+        self._heatmap_timer.setSingleShot(True)
+        self._heatmap_timer.setInterval(HEATMAP_DELAY_MS)
+        self._heatmap_timer.timeout.connect(self._request_heatmap)
+        self._last_generated = 0.0
+        self._gesture = 0
+        self._bindings = CCBindings()
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="groovefader-")
+        self.transport: dict[str, Any] = {
+            "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0,
+            "quantize": "bar", "clock_source": "internal", "note_map": GM_NOTE_MAP,
+            "output": ("groovefader", "", True), "input": ("", "", False)}
+        self.playing = False
+        self.link = link
+        if self.link is None and start_link:
+            self.link = SequencerLink()
+        if self.link is not None:
+            self.link.statusChanged.connect(self._on_link_status)
+            self.link.portsListed.connect(self.portsListed)
+            self.link.ccReceived.connect(self.handle_cc)
+            self.link.error.connect(lambda text: self.message.emit("error", text))
+
+    # ------------------------------------------------------------------------------------
+    # read-only state
+    # ------------------------------------------------------------------------------------
+    @property
+    def pattern(self) -> Pattern:
+        return self._pattern
+
+    @property
+    def z(self) -> np.ndarray | None:
+        return None if self._z is None else self._z.copy()
+
+    @property
+    def pad(self) -> tuple[float, float]:
+        return self._pad
+
+    @property
+    def knobs(self) -> dict[str, float]:
+        return dict(self._knobs)
+
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
+    @property
+    def measured(self) -> dict[str, float]:
+        return dict(self._measured)
+
+    @property
+    def bindings(self) -> CCBindings:
+        return self._bindings
+
+    @property
+    def model_steps(self) -> int:
+        return self.info.steps if self.info else MODEL_STEPS_FALLBACK
+
+    # ------------------------------------------------------------------------------------
+    # the model
+    # ------------------------------------------------------------------------------------
+    def load_model(self, path: str | Path | None = None) -> None:
+        """Load a checkpoint on a background thread (torch is imported there, not here)."""
+        path = Path(path) if path else default_checkpoint()
+        self.modelLoading.emit(str(path))
+        if not path.is_file():
+            self.modelFailed.emit(f"No model checkpoint at {path}. {MISSING_MODEL_HELP}")
+            return
+
+        def work() -> None:
+            try:
+                from engine.generator import AsyncGenerator, Generator
+
+                gen = Generator.from_checkpoint(path)
+                self._deliver.emit(self._on_model_loaded, (str(path), AsyncGenerator(gen)))
+            except Exception as err:  # any failure becomes a message, never a crash
+                log.exception("loading %s failed", path)
+                text = str(err) if isinstance(err, GrooveFaderError) else f"{type(err).__name__}: {err}"
+                self._deliver.emit(self._on_model_failed, f"Cannot load model {path}: {text}. "
+                                                         f"{MISSING_MODEL_HELP}")
+
+        self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
+        self._loader.start()
+
+    def _on_model_failed(self, text: str) -> None:
+        self.modelFailed.emit(text)
+
+    def _on_model_loaded(self, payload: tuple[str, Any]) -> None:
+        path, agen = payload
+        if self.generator is not None:
+            self.generator.close()
+        self.generator = agen
+        g = agen.generator
+        self.info = ModelInfo(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
+                              g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar)
+        # keep knob values a preset or settings restored, if they fit this model
+        self._knobs = {n: float(np.clip(self._knobs.get(n, d), *self.info.ranges[n]))
+                       for n, d in self.info.defaults.items()}
+        self.modelReady.emit(self.info)
+        for name, value in self._knobs.items():
+            self.knobChanged.emit(name, value)
+        self._epoch += 1
+        if self._pattern.num_hits:  # something the user made before the model came: keep it
+            self._request_encode(self._pattern, set_knobs=True)
+        elif self._z is not None and self._z.shape == (g.z_dim,):
+            self._request_decode(z=self._z)
+        else:
+            self._request_decode(pad=self._pad)
+        if self._heatmap_name:
+            self._heatmap_timer.start()
+
+    def _call(self, kind: str, fn: Callable[..., Any], handler: Callable[[Any], None],
+              *args: Any) -> None:
+        """Run ``fn(generator, *args)`` on the worker; ``handler(result)`` on the GUI thread."""
+        if self.generator is None:
+            return
+        epoch = self._epoch
+        g = self.generator.generator
+
+        def deliver(result: Any) -> None:
+            self._deliver.emit(handler, (epoch, result))
+
+        def failed(err: BaseException) -> None:
+            self._deliver.emit(self._on_worker_error, f"{kind}: {err}")
+
+        self.generator.request(kind, g, *args, fn=fn, callback=deliver, on_error=failed)
+
+    def _on_deliver(self, handler: Callable[[Any], None], result: Any) -> None:
+        handler(result)
+
+    def _on_worker_error(self, text: str) -> None:
+        self.message.emit("error", f"Model: {text}")
+
+    # -- decode ------------------------------------------------------------------------------
+    def _request_decode(self, *, z: np.ndarray | None = None, pad: tuple[float, float] | None = None,
+                        corners: list[np.ndarray] | None = None) -> None:
+        knobs, temp, seed = dict(self._knobs), self._temperature, self._seed
+
+        def work(g: Any) -> tuple[np.ndarray, Pattern, dict[str, float], tuple[float, float]]:
+            if corners is not None and pad is not None:
+                zz = g.blend_corners(np.stack(corners), *pad)
+                where = pad
+            elif z is not None:
+                zz = np.asarray(z, np.float64)
+                where = pad if pad is not None else g.z_to_pad(zz)
+            else:
+                assert pad is not None
+                zz, where = g.pad_to_z(*pad), pad
+            pat = g.decode(zz, knobs, temperature=temp, seed=seed if temp > 0 else None)
+            return zz, pat, g.attributes_of(pat), where
+
+        self._call("decode", work, self._on_decoded)
+
+    def _on_decoded(self, payload: tuple[int, Any]) -> None:
+        epoch, (z, pattern, measured, pad) = payload
+        if epoch != self._epoch:
+            return
+        now = time.monotonic()
+        if now - self._last_generated > GESTURE_GAP_S:
+            self._gesture += 1
+        self._last_generated = now
+        self._push(PatternState(pattern, z, pad), "Generate", merge_key=self._gesture, measured=measured)
+
+    # -- encode ------------------------------------------------------------------------------
+    def _request_encode(self, pattern: Pattern, *, set_knobs: bool) -> None:
+        def work(g: Any) -> tuple[Pattern, np.ndarray, dict[str, float], tuple[float, float]]:
+            z = g.encode(pattern)
+            return pattern, z, g.knobs_for_pattern(g.fit_length(pattern)), g.z_to_pad(z)
+
+        self._call("encode", work, lambda r: self._on_encoded(r, set_knobs))
+
+    def _on_encoded(self, payload: tuple[int, Any], set_knobs: bool) -> None:
+        epoch, (pattern, z, knobs, pad) = payload
+        if pattern is not self._pattern:  # edited again meanwhile: a newer encode is coming
+            return
+        del epoch  # an encode of the current pattern is valid whatever happened since
+        self._z, self._pad = z, pad
+        self.padMoved.emit(*pad)
+        if set_knobs and self.info is not None:
+            for name, value in knobs.items():
+                lo, hi = self.info.ranges[name]
+                self._knobs[name] = float(np.clip(value, lo, hi))
+                self.knobChanged.emit(name, self._knobs[name])
+            self._schedule_heatmap()
+
+    # ------------------------------------------------------------------------------------
+    # state changes (undoable)
+    # ------------------------------------------------------------------------------------
+    def _current_state(self) -> PatternState:
+        return PatternState(self._pattern, None if self._z is None else self._z.copy(), self._pad)
+
+    def _push(self, after: PatternState, text: str, merge_key: int | None = None,
+              measured: dict[str, float] | None = None) -> None:
+        before = self._current_state()
+        self._show(after, measured)
+        self.undo_stack.push(PatternCommand(self._restore, before, after, text, merge_key))
+
+    def _restore(self, state: PatternState) -> None:
+        """Undo/redo: show ``state`` as it was; decodes in flight no longer apply."""
+        self._epoch += 1
+        self._show(state, None)
+        if state.z is None and self.generator is not None and state.pattern.steps == self.model_steps:
+            self._request_encode(state.pattern, set_knobs=True)
+
+    def _show(self, state: PatternState, measured: dict[str, float] | None) -> None:
+        self._pattern = state.pattern
+        if state.z is not None:
+            self._z = state.z
+        if state.pad != self._pad:
+            self._pad = state.pad
+            self.padMoved.emit(*state.pad)
+        self.patternChanged.emit(state.pattern)
+        if self.link is not None:
+            self.link.post("set_pattern", state.pattern, self.transport["quantize"])
+        self._measured = measured if measured is not None else self._measure(state.pattern)
+        self.measuredChanged.emit(dict(self._measured))
+
+    def _measure(self, pattern: Pattern) -> dict[str, float]:
+        names = self.info.attribute_names if self.info else attr_lib.DEFAULT_ATTRIBUTES
+        values = attr_lib.compute(pattern.to_array()[None], names)[0]
+        return {n: float(v) for n, v in zip(names, values, strict=True)}
+
+    # ------------------------------------------------------------------------------------
+    # slots for widgets and actions
+    # ------------------------------------------------------------------------------------
+    def set_knob(self, name: str, value: float) -> None:
+        """A knob moved: decode the current z under the new knob values."""
+        if name == TEMPERATURE:
+            self._temperature = float(np.clip(value, *TEMPERATURE_RANGE))
+            self.knobChanged.emit(TEMPERATURE, self._temperature)
+        else:
+            if self.info is None or name not in self.info.ranges:
+                return
+            lo, hi = self.info.ranges[name]
+            self._knobs[name] = float(np.clip(value, lo, hi))
+            self.knobChanged.emit(name, self._knobs[name])
+            self._schedule_heatmap()
+        self._regenerate()
+
+    def reset_knobs(self) -> None:
+        if self.info is None:
+            return
+        self._knobs = dict(self.info.defaults)
+        for name, value in self._knobs.items():
+            self.knobChanged.emit(name, value)
+        self._schedule_heatmap()
+        self._regenerate()
+
+    def _regenerate(self) -> None:
+        if self.generator is None:
+            return
+        if self._pad_mode == "corners":
+            self._request_decode(pad=self._pad, corners=self._corner_latents())
+        elif self._z is not None:
+            self._request_decode(z=self._z, pad=self._pad)
+        else:
+            self._request_decode(pad=self._pad)
+
+    def move_pad(self, x: float, y: float) -> None:
+        """The pad moved: decode the latent point under it (plane or corner blend)."""
+        self._pad = (float(np.clip(x, -1, 1)), float(np.clip(y, -1, 1)))
+        if self.generator is None:
+            self.message.emit("warning", "The pad needs a model: " + MISSING_MODEL_HELP)
+            return
+        if self._pad_mode == "corners":
+            self._request_decode(pad=self._pad, corners=self._corner_latents())
+        else:
+            self._request_decode(pad=self._pad)
+
+    def set_pad_mode(self, mode: str) -> None:
+        if mode not in ("plane", "corners"):
+            raise ValueError(f"pad mode must be 'plane' or 'corners', got {mode!r}")
+        self._pad_mode = mode
+        self.padModeChanged.emit(mode)
+        if mode == "corners" and not any(c is not None for c in self._corners):
+            self.message.emit("info", "Corners mode: put patterns into corners A–D with the corner "
+                                      "buttons; empty corners use the latent plane's corners.")
+        self._schedule_heatmap()
+
+    def set_corner(self, index: int, label: str | None = None) -> None:
+        """Put the current pattern into corner ``index`` (0 = A bottom-left … 3 = D top-right)."""
+        if self.generator is None:
+            self.message.emit("warning", "Corners need a model: " + MISSING_MODEL_HELP)
+            return
+        pattern = self._pattern
+        name = label or f"{pattern.num_hits} hits"
+
+        def work(g: Any) -> np.ndarray:
+            return g.encode(pattern)
+
+        def done(payload: tuple[int, np.ndarray]) -> None:
+            self._corners[index] = payload[1]
+            self._corner_labels[index] = name
+            self.cornersChanged.emit(list(self._corner_labels))
+
+        self._call(f"corner{index}", work, done)
+
+    def corner_labels(self) -> list[str]:
+        return list(self._corner_labels)
+
+    def _corner_latents(self) -> list[np.ndarray]:
+        g = self.generator.generator
+        plane = [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)]
+        return [c if c is not None else g.pad_to_z(*plane[i]) for i, c in enumerate(self._corners)]
+
+    def toggle_cell(self, step: int, voice: int) -> None:
+        """Grid click: toggle one hit (undoable); the edited pattern is re-encoded."""
+        pat = self._pattern
+        on = not bool(pat.hits[step, voice])
+        edited = pat.with_hit(step, voice, on)
+        self._push(PatternState(edited, None, self._pad), f"{'Add' if on else 'Remove'} hit")
+        if self.generator is not None and edited.steps == self.model_steps:
+            self._request_encode(edited, set_knobs=True)
+
+    def randomize(self) -> None:
+        """A fresh latent point from the prior."""
+        if self.generator is None:
+            self.message.emit("warning", "Randomize needs a model: " + MISSING_MODEL_HELP)
+            return
+        self._epoch += 1
+        self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
+        z = self.generator.generator.sample(1, temperature=1.0, seed=self._seed)[0]
+        self._request_decode(z=z)
+
+    def variation(self, amount: float = 0.35) -> None:
+        """A latent point near the current one."""
+        if self.generator is None or self._z is None:
+            self.message.emit("warning", "Variation needs a model and a pattern from it.")
+            return
+        self._epoch += 1
+        self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
+        self._request_decode(z=self.generator.generator.variation(self._z, amount, self._seed))
+
+    def set_heatmap(self, name: str) -> None:
+        self._heatmap_name = name
+        if not name:
+            self.heatmapReady.emit("", None)
+            return
+        self._request_heatmap()
+
+    def _schedule_heatmap(self) -> None:
+        if self._heatmap_name and self.generator is not None:
+            self._heatmap_timer.start()
+
+    def _request_heatmap(self) -> None:
+        name, knobs = self._heatmap_name, dict(self._knobs)
+        if not name or self.generator is None:
+            return
+        if self._pad_mode == "corners":
+            corners = np.stack(self._corner_latents())
+
+            def work(g: Any) -> tuple[str, np.ndarray]:
+                # the corner blend is not a plane: decode the blend grid in one batch
+                grid = np.linspace(-1.0, 1.0, HEATMAP_RESOLUTION)
+                zs = np.stack([g.blend_corners(corners, x, y) for y in grid for x in grid])
+                batch = g.decode_batch(zs, knobs).to_array()
+                values = attr_lib.ATTRIBUTES[name](batch)
+                return name, values.reshape(HEATMAP_RESOLUTION, HEATMAP_RESOLUTION)
+        else:
+            def work(g: Any) -> tuple[str, np.ndarray]:
+                return name, g.heatmap(name, HEATMAP_RESOLUTION, knobs)
+
+        self._call("heatmap", work, self._on_heatmap)
+
+    def _on_heatmap(self, payload: tuple[int, tuple[str, np.ndarray]]) -> None:
+        _epoch, (name, values) = payload
+        if name == self._heatmap_name:
+            self.heatmapReady.emit(name, values)
+
+    # -- clips ---------------------------------------------------------------------------------
+    def load_clip(self, path: str | Path) -> None:
+        """Read a drum clip, show its first model-length window, encode it (pad + knobs follow).
+
+        Errors become a message naming the file and the reason.
+        """
+        from engine.midifile import read_clip
+
+        try:
+            clip = read_clip(path)
+        except GrooveFaderError as err:
+            self.message.emit("error", str(err))
+            return
+        steps = self.model_steps
+        if clip.steps >= steps:
+            pattern = clip.bar_slice(0, steps // clip.steps_per_bar)
+        else:
+            pattern = loop_to_bars(clip, steps // clip.steps_per_bar)
+        self._epoch += 1
+        self._push(PatternState(pattern, None, self._pad), f"Load {Path(path).name}")
+        self.message.emit("info", f"Loaded {Path(path).name} ({clip.bars} bars, first "
+                                  f"{pattern.bars} shown)")
+        if self.generator is not None:
+            self._request_encode(pattern, set_knobs=True)
+
+    def export_clip(self, path: str | Path, bars: int) -> Path:
+        """Write the current pattern looped to ``bars`` bars (tempo and note map applied).
+
+        Raises:
+            MidiFileError: the file cannot be written (names it and the reason).
+        """
+        from engine.midifile import write_clip
+
+        clip = loop_to_bars(self._pattern, bars)
+        return write_clip(path, clip, tempo_bpm=self.transport["tempo_bpm"],
+                          note_map=self.transport["note_map"], force=True)
+
+    def export_temp_clip(self, bars: int) -> Path:
+        """A clip in this session's temp folder, for dragging into a DAW or file manager."""
+        bpm = self.transport["tempo_bpm"]
+        path = Path(self._tmpdir.name) / f"groovefader-{bpm:g}bpm-{bars}bars-{int(time.time())}.mid"
+        return self.export_clip(path, bars)
+
+    def make_transition(self, target: Pattern | int, bars: int, strategy: int) -> None:
+        """A→B over ``bars`` bars from the current pattern to ``target`` (a Pattern or a corner)."""
+        if self.generator is None:
+            self.message.emit("warning", "Transitions need a model: " + MISSING_MODEL_HELP)
+            return
+        a, seed = self._pattern, self._seed
+        if isinstance(target, int):
+            if self._corners[target] is None:
+                self.message.emit("warning", f"Corner {'ABCD'[target]} is empty.")
+                return
+            zb = self._corners[target]
+            knobs = dict(self._knobs)
+
+            def b_of(g: Any) -> Pattern:
+                return g.decode(zb, knobs)
+        else:
+            def b_of(g: Any) -> Pattern:
+                return target
+
+        def work(g: Any) -> Pattern:
+            from engine.transitions import transition
+
+            return transition(g, a, b_of(g), bars, strategy, seed=seed)
+
+        def done(payload: tuple[int, Pattern]) -> None:
+            pattern = payload[1]
+            self._epoch += 1
+            self._push(PatternState(pattern, None, self._pad), f"Transition ({bars} bars)")
+            self.transitionReady.emit(pattern)
+            self.message.emit("info", f"Transition A→B, strategy {strategy}, {bars} bars: playing; "
+                                      "export it with Export clip")
+
+        self._call("transition", work, done)
+
+    # -- presets -------------------------------------------------------------------------------
+    def current_preset(self) -> Preset:
+        t = self.transport
+        return Preset(knobs=dict(self._knobs), temperature=self._temperature,
+                      z=None if self._z is None else tuple(float(v) for v in self._z),
+                      pad=self._pad, pad_mode=self._pad_mode, note_map=t["note_map"],
+                      tempo_bpm=t["tempo_bpm"], swing=t["swing"], groove=t["groove"],
+                      velocity_scale=t["velocity_scale"])
+
+    def apply_preset(self, preset: Preset) -> None:
+        self._epoch += 1
+        if self.info is not None:
+            unknown = sorted(set(preset.knobs) - set(self.info.attribute_names))
+            if unknown:
+                self.message.emit("warning", f"Preset knobs {unknown} are not in this model; ignored.")
+            for name in self.info.attribute_names:
+                if name in preset.knobs:
+                    lo, hi = self.info.ranges[name]
+                    self._knobs[name] = float(np.clip(preset.knobs[name], lo, hi))
+                    self.knobChanged.emit(name, self._knobs[name])
+        else:
+            self._knobs.update(preset.knobs)
+        self._temperature = preset.temperature
+        self.knobChanged.emit(TEMPERATURE, self._temperature)
+        self.set_transport(tempo_bpm=preset.tempo_bpm, swing=preset.swing, groove=preset.groove,
+                           velocity_scale=preset.velocity_scale, note_map=preset.note_map)
+        self._pad = preset.pad
+        self.padMoved.emit(*preset.pad)
+        if preset.pad_mode != self._pad_mode:
+            self.set_pad_mode(preset.pad_mode)
+        z = np.asarray(preset.z, np.float64) if preset.z is not None else None
+        if z is not None and self.info is not None and z.shape != (self.info.z_dim,):
+            self.message.emit("warning", f"Preset z has {z.size} dimensions, this model {self.info.z_dim};"
+                                         " using the pad position.")
+            z = None
+        self._z = z
+        if self.generator is not None:
+            self._request_decode(z=z, pad=self._pad) if z is not None else self._request_decode(pad=self._pad)
+
+    # -- transport -----------------------------------------------------------------------------
+    def set_transport(self, **values: Any) -> None:
+        """Apply transport settings (tempo_bpm, swing, groove, velocity_scale, quantize,
+        clock_source, note_map) to the sequencer and tell the transport widget."""
+        posts = {"tempo_bpm": "set_tempo", "swing": "set_swing", "groove": "set_groove",
+                 "velocity_scale": "set_velocity_scale", "clock_source": "set_clock_source",
+                 "note_map": "set_note_map"}
+        changed = {}
+        for key, value in values.items():
+            if key not in self.transport or key in ("output", "input"):
+                raise KeyError(f"unknown transport setting {key!r}")
+            if self.transport[key] == value:
+                continue
+            self.transport[key] = value
+            changed[key] = value
+            if key in posts and self.link is not None:
+                self.link.post(posts[key], value)
+        if changed:
+            self.transportSettingsChanged.emit(changed)
+
+    def set_note_map(self, note_map: NoteMap) -> None:
+        self.set_transport(note_map=note_map)
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing = bool(playing)
+        if self.link is not None:
+            self.link.post("play" if playing else "stop")
+
+    def toggle_playing(self) -> None:
+        self.set_playing(not self.playing)
+
+    def set_output(self, name: str, api: str, virtual: bool) -> None:
+        self.transport["output"] = (name, api, virtual)
+        if self.link is not None:
+            self.link.set_port(name, api, virtual)
+
+    def set_input(self, name: str, api: str, virtual: bool) -> None:
+        self.transport["input"] = (name, api, virtual)
+        if self.link is not None:
+            self.link.open_input(name, api, virtual)
+
+    def refresh_ports(self) -> None:
+        if self.link is not None:
+            self.link.list_ports(self.transport["output"][1])
+
+    def _on_link_status(self, status: LinkStatus) -> None:
+        self.transportStatus.emit(status)
+
+    # -- MIDI learn ----------------------------------------------------------------------------
+    def learn(self, target: str) -> None:
+        """Arm ``target``: the next control change on the MIDI input binds to it."""
+        self._bindings.arm(target)
+        self.learnChanged.emit(target)
+        if not self.transport["input"][0]:
+            self.message.emit("info", "MIDI learn: choose a MIDI input in the transport, then move a "
+                                      "control.")
+        else:
+            self.message.emit("info", f"MIDI learn: move a control to bind it to {target}.")
+
+    def forget(self, target: str) -> None:
+        self._bindings.forget(target)
+        self._emit_bindings()
+
+    def set_bindings(self, bindings: CCBindings) -> None:
+        self._bindings = bindings
+        self._emit_bindings()
+
+    def handle_cc(self, channel: int, cc: int, value: int) -> None:
+        """An incoming control change (MIDI input thread → queued here)."""
+        action = self._bindings.handle(channel, cc, value)
+        if action is None:
+            return
+        if action.learned:
+            self.learnChanged.emit("")
+            self._emit_bindings()
+            self.message.emit("info", f"{action.target} ← CC {cc} (channel {channel + 1})")
+        if action.target == TEMPERATURE:
+            lo, hi = TEMPERATURE_RANGE
+        elif self.info is not None and action.target in self.info.ranges:
+            lo, hi = self.info.ranges[action.target]
+        else:
+            return
+        self.set_knob(action.target, lo + action.fraction * (hi - lo))
+
+    def _emit_bindings(self) -> None:
+        names = ([*self.info.attribute_names] if self.info else []) + [TEMPERATURE]
+        self.bindingsChanged.emit({n: self._bindings.label_of(n) for n in names})
+
+    # -- settings ------------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """Plain values for QSettings."""
+        t = self.transport
+        return {"tempo_bpm": t["tempo_bpm"], "swing": t["swing"], "groove": t["groove"],
+                "velocity_scale": t["velocity_scale"], "quantize": t["quantize"],
+                "clock_source": t["clock_source"], "note_map": t["note_map"].to_json(),
+                "output": list(t["output"]), "input": list(t["input"]),
+                "bindings": self._bindings.to_json(), "knobs": dict(self._knobs),
+                "temperature": self._temperature, "pad": list(self._pad), "heatmap": self._heatmap_name}
+
+    def restore_settings(self, values: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`settings`; anything malformed is skipped (settings outlive versions)."""
+        def num(key: str, lo: float, hi: float) -> float | None:
+            try:
+                v = float(values[key])
+            except (KeyError, TypeError, ValueError):
+                return None
+            return v if lo <= v <= hi else None
+
+        update: dict[str, Any] = {}
+        for key, lo, hi in (("tempo_bpm", 30, 300), ("swing", 0, 0.75), ("groove", 0, 1),
+                            ("velocity_scale", 0, 2)):
+            v = num(key, lo, hi)
+            if v is not None:
+                update[key] = v
+        if values.get("quantize") in ("step", "beat", "bar"):
+            update["quantize"] = values["quantize"]
+        if values.get("clock_source") in ("internal", "external"):
+            update["clock_source"] = values["clock_source"]
+        with contextlib.suppress(KeyError, ValueError):
+            update["note_map"] = NoteMap.from_json(str(values["note_map"]))
+        self.set_transport(**update)
+        t = num("temperature", *TEMPERATURE_RANGE)
+        if t is not None:
+            self._temperature = t
+            self.knobChanged.emit(TEMPERATURE, t)
+        knobs = values.get("knobs")
+        if isinstance(knobs, Mapping):
+            self._knobs.update({str(k): float(v) for k, v in knobs.items() if isinstance(v, int | float)})
+        pad = values.get("pad")
+        if isinstance(pad, list | tuple) and len(pad) == 2:
+            try:
+                self._pad = (float(np.clip(float(pad[0]), -1, 1)), float(np.clip(float(pad[1]), -1, 1)))
+                self.padMoved.emit(*self._pad)
+            except (TypeError, ValueError):
+                pass
+        if isinstance(values.get("bindings"), str):
+            self.set_bindings(CCBindings.from_json(values["bindings"]))
+        for key in ("output", "input"):
+            v = values.get(key)
+            if isinstance(v, list | tuple) and len(v) == 3:
+                self.transport[key] = (str(v[0]), str(v[1]), v[2] in (True, "true", 1))
+        if isinstance(values.get("heatmap"), str):
+            self._heatmap_name = values["heatmap"]
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop workers; the sequencer sends all note-offs as it closes."""
+        self._heatmap_timer.stop()
+        if self.generator is not None:
+            self.generator.close()
+            self.generator = None
+        if self.link is not None:
+            self.link.close()
+        self._tmpdir.cleanup()

@@ -1,0 +1,108 @@
+"""Small dialogs: export length, and the A → B transition settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+_OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+
+STRATEGY_TEXT = {
+    1: "1 · latent interpolation, bar by bar",
+    2: "2 · teacher forcing with a Bernoulli mix of A and B",
+    3: "3 · both together",
+}
+
+
+class ExportDialog(QDialog):
+    """How many bars to export (the pattern loops to fill them)."""
+
+    def __init__(self, default_bars: int = 8, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export MIDI clip")
+        self.bars = QSpinBox()
+        self.bars.setRange(1, 256)
+        self.bars.setValue(default_bars)
+        self.bars.setSuffix(" bars")
+        form = QFormLayout(self)
+        form.addRow("Length", self.bars)
+        buttons = QDialogButtonBox(_OK_CANCEL)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+@dataclass(frozen=True)
+class TransitionChoice:
+    """``target`` is a corner index 0–3 or a MIDI file path."""
+
+    target: int | str
+    bars: int
+    strategy: int
+
+
+class TransitionDialog(QDialog):
+    """A = the current pattern; B = a corner or a MIDI clip; strategy; length in bars."""
+
+    def __init__(self, corner_labels: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Transition A → B")
+        self.source = QComboBox()
+        for i, label in enumerate(corner_labels):
+            if label:
+                self.source.addItem(f"Corner {'ABCD'[i]} ({label})", i)
+        self.source.addItem("A MIDI clip…", "file")
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("path to a .mid file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path, 1)
+        file_row.addWidget(browse)
+        self.strategy = QComboBox()
+        for k, text in STRATEGY_TEXT.items():
+            self.strategy.addItem(text, k)
+        self.strategy.setCurrentIndex(2)
+        self.bars = QSpinBox()
+        self.bars.setRange(2, 64)
+        self.bars.setValue(8)
+        self.bars.setSuffix(" bars")
+        form = QFormLayout(self)
+        form.addRow("A", QLabel("the current pattern"))
+        form.addRow("B", self.source)
+        form.addRow("Clip for B", file_row)
+        form.addRow("Strategy", self.strategy)
+        form.addRow("Length", self.bars)
+        buttons = QDialogButtonBox(_OK_CANCEL)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Pattern B", "", "MIDI files (*.mid *.midi)")
+        if path:
+            self.path.setText(path)
+            self.source.setCurrentIndex(self.source.count() - 1)
+
+    def choice(self) -> TransitionChoice | None:
+        data = self.source.currentData()
+        if data == "file":
+            if not self.path.text().strip():
+                return None
+            target: int | str = self.path.text().strip()
+        else:
+            target = int(data)
+        return TransitionChoice(target, self.bars.value(), int(self.strategy.currentData()))

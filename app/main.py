@@ -1,0 +1,82 @@
+"""Start-up: show the window first, then load torch and the model in the background.
+
+Importing torch costs 1–1.5 s here, so :func:`run` builds and shows the window (widgets,
+theme, settings) before anything touches the model, then asks the controller to load the
+checkpoint on a thread. ``--screenshot`` waits until the model is loaded and a pattern is
+painted, grabs the window to a PNG and quits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+_T0 = time.perf_counter()  # as close to process start as this module gets
+
+log = logging.getLogger(__name__)
+
+
+def make_settings(path: str | None):
+    """QSettings in an INI file (``path``) or the user's store for groovefader."""
+    from PySide6.QtCore import QSettings
+
+    if path:
+        return QSettings(str(path), QSettings.Format.IniFormat)
+    return QSettings("groovefader", "groovefader")
+
+
+def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
+                  settings_path: str | None = None, start_link: bool = True):
+    """Build the controller and window (the QApplication must exist); returns (window, controller)."""
+    from app.controller import Controller, default_checkpoint
+    from app.main_window import MainWindow
+    from app.sequencer_link import SequencerLink
+
+    settings = make_settings(settings_path)
+    saved_api = str(settings.value("transport/api", "auto"))
+    api = midi_api or (saved_api if saved_api != "auto" else None)
+    link = SequencerLink(api=api) if start_link else None
+    controller = Controller(link=link, start_link=False)
+    window = MainWindow(controller, settings)
+    if midi_api:
+        window.transport.api.blockSignals(True)
+        window.transport.api.setCurrentText(midi_api)
+        window.transport.api.blockSignals(False)
+    path = checkpoint or settings.value("model/checkpoint") or default_checkpoint()
+    window.checkpoint_path = str(path)
+    return window, controller
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.theme import apply_dark_theme
+
+    logging.basicConfig(level=logging.WARNING, format="groovefader: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("groovefader")
+    apply_dark_theme(app)
+    window, controller = create_window(checkpoint=args.checkpoint, midi_api=args.midi_api,
+                                       settings_path=args.settings)
+    if args.screenshot:
+        window.resize(1280, 760)
+    window.show()
+    shown = time.perf_counter() - _T0
+    log.info("window shown after %.3f s", shown)
+    if args.checkpoint:
+        window.settings.setValue("model/checkpoint", str(args.checkpoint))
+    QTimer.singleShot(0, lambda: controller.load_model(window.checkpoint_path))
+    if args.screenshot:
+        from app.screenshot import ScreenshotWhenReady
+
+        shot = ScreenshotWhenReady(window, controller, Path(args.screenshot), args.screenshot_timeout)
+        code = app.exec()
+        return shot.exit_code if code == 0 else code
+    return app.exec()

@@ -1,0 +1,57 @@
+"""``--screenshot``: wait until the model is loaded and a pattern painted, grab, save, quit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.controller import Controller
+from app.main_window import MainWindow
+
+SETTLE_MS = 600  # let the heat-map and a few repaints land before grabbing
+
+
+class ScreenshotWhenReady(QObject):
+    """Saves the window to ``path`` once ready (or, after ``timeout_s``, as it is, exit 1)."""
+
+    def __init__(self, window: MainWindow, controller: Controller, path: Path, timeout_s: float) -> None:
+        super().__init__(window)
+        self.window, self.controller, self.path = window, controller, path
+        self.exit_code = 1
+        self._model_ok = False
+        self._done = False
+        controller.modelReady.connect(self._on_model)
+        controller.modelFailed.connect(lambda _t: self._settle_then_grab(ok=False))
+        controller.patternChanged.connect(self._on_pattern)
+        QTimer.singleShot(int(timeout_s * 1000), lambda: self._grab(ok=False, reason="timed out"))
+
+    def _on_model(self, _info: object) -> None:
+        self._model_ok = True
+        if not self.window.pad_panel.heat_box.currentData():  # show off the heat-map
+            box = self.window.pad_panel.heat_box
+            if box.count() > 1:
+                box.setCurrentIndex(1)
+
+    def _on_pattern(self, pattern: object) -> None:
+        if self._model_ok and getattr(pattern, "num_hits", 0):
+            self._settle_then_grab(ok=True)
+
+    def _settle_then_grab(self, ok: bool) -> None:
+        QTimer.singleShot(SETTLE_MS, lambda: self._grab(ok, "" if ok else "model not loaded"))
+
+    def _grab(self, ok: bool, reason: str = "") -> None:
+        if self._done:
+            return
+        self._done = True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        saved = self.window.grab().save(str(self.path), "PNG")
+        if not saved:
+            print(f"groovefader: error: cannot write screenshot {self.path}", file=sys.stderr)
+        elif not ok:
+            print(f"groovefader: screenshot {self.path} taken, but {reason}", file=sys.stderr)
+        self.exit_code = 0 if (saved and ok) else 1
+        self.window.close()
+        QApplication.instance().quit()

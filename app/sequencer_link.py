@@ -1,0 +1,234 @@
+"""The app's link to the engine's sequencer and MIDI ports, on a thread of its own.
+
+Opening a port, starting the clock process or listing ports can block (a MIDI server that
+does not answer, a process that starts slowly), so the GUI thread never calls the
+sequencer: it posts commands here, a worker thread runs them in order, polls the
+sequencer's non-blocking ``status()`` about 30 times a second, and reports back through
+Qt signals (queued to the GUI thread). Incoming MIDI (control changes for MIDI learn)
+arrives on the backend's thread and is forwarded the same way.
+
+Without a MIDI backend (no ALSA device, JACK not running) the sequencer cannot open its
+port; the link reports that in words and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.pattern import Pattern
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.033  # status poll period: playhead at ~30 Hz
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """What the transport shows: a copy, safe to hand across threads."""
+
+    state: str  # 'starting' | 'ok' | 'error' | 'closed' | 'unavailable'
+    playing: bool = False
+    step: int | None = None
+    bpm: float = 120.0
+    message: str = ""
+
+
+def _hint(err: BaseException) -> str:
+    """One line a musician can act on."""
+    text = str(err) or type(err).__name__
+    low = text.lower()
+    if "jack" in low and ("server" in low or "connect" in low or "running" in low):
+        return f"{text} — start JACK (e.g. `jackd -d dummy` or QjackCtl) or pick another API"
+    if "alsa" in low or "/dev/snd" in low or "seq" in low:
+        return f"{text} — no ALSA sequencer here: choose the JACK API with jackd running"
+    return text
+
+
+class SequencerLink(QObject):
+    """Owns the engine ``Sequencer`` and the MIDI input on one worker thread.
+
+    Signals:
+        statusChanged(LinkStatus)
+        portsListed(list, list): output names, input names.
+        ccReceived(int, int, int): channel 0–15, controller 0–127, value 0–127.
+        error(str): a failed command, one line.
+    """
+
+    statusChanged = Signal(object)
+    portsListed = Signal(list, list)
+    ccReceived = Signal(int, int, int)
+    error = Signal(str)
+
+    def __init__(self, port_name: str = "groovefader", api: str | None = None,
+                 factory: Callable[..., Any] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._port_name, self._api = port_name, api or None
+        self._factory = factory
+        self._commands: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        self._seq: Any = None
+        self._input: Any = None
+        self._last: LinkStatus | None = None
+        self._unavailable = ""
+        self.last_pattern: Pattern | None = None  # what was last handed to the sequencer
+        self._thread = threading.Thread(target=self._run, name="groovefader-sequencer-link",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- commands (GUI thread; never block) --------------------------------------------------
+    def post(self, method: str, *args: Any) -> None:
+        """Queue ``sequencer.<method>(*args)``; failures come back through ``error``."""
+        if method == "set_pattern":
+            self.last_pattern = args[0]
+        self._commands.put((method, args))
+
+    def set_port(self, name: str, api: str | None, virtual: bool) -> None:
+        self._commands.put(("_set_port", (name, api or None, virtual)))
+
+    def open_input(self, name: str, api: str | None, virtual: bool) -> None:
+        """Listen for control changes (MIDI learn) on ``name``; "" closes the input."""
+        self._commands.put(("_open_input", (name, api or None, virtual)))
+
+    def list_ports(self, api: str | None = None) -> None:
+        self._commands.put(("_list_ports", (api or None,)))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker; the sequencer sends all note-offs as it closes."""
+        self._commands.put(None)
+        self._thread.join(timeout)
+
+    # -- worker thread -------------------------------------------------------------------------
+    def _run(self) -> None:
+        self._emit_status(LinkStatus("starting", message="MIDI: starting the sequencer…"))
+        self._start_sequencer()
+        while True:
+            try:
+                cmd = self._commands.get(timeout=POLL_S)
+            except queue.Empty:
+                self._poll()
+                continue
+            if cmd is None:
+                break
+            method, args = cmd
+            try:
+                self._execute(method, args)
+            except Exception as err:  # reported, never kills the link
+                log.warning("sequencer command %s failed: %s", method, err)
+                self.error.emit(f"MIDI: {method.strip('_')}: {_hint(err)}")
+            self._poll()
+        self._shutdown()
+
+    def _start_sequencer(self) -> None:
+        try:
+            if self._factory is None:
+                from engine.sequencer import Sequencer  # the facade (its clock runs in a process)
+
+                self._factory = Sequencer
+            self._seq = self._factory(port_name=self._port_name, api=self._api, virtual=True)
+            self._seq.start()
+        except ImportError as err:
+            self._seq = None
+            self._unavailable = f"Sequencer unavailable ({err}); editing and export still work."
+            self._emit_status(LinkStatus("unavailable", message=self._unavailable))
+        except Exception as err:
+            # The facade normally reports port failures through status(); an exception here
+            # means it could not even start. Keep the object if there is one: set_port retries.
+            log.warning("sequencer start failed: %s", err)
+            self._unavailable = "" if self._seq is not None else f"MIDI: {_hint(err)}"
+            self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}"))
+
+    def _execute(self, method: str, args: tuple[Any, ...]) -> None:
+        if method == "_list_ports":
+            self._do_list_ports(*args)
+        elif method == "_open_input":
+            self._do_open_input(*args)
+        elif self._seq is None:
+            if method == "_set_port":  # maybe the backend is there now: try again
+                self._port_name, self._api = args[0], args[1]
+                self._start_sequencer()
+            return
+        elif method == "_set_port":
+            self._seq.set_port(*args)
+        else:
+            getattr(self._seq, method)(*args)
+
+    def _do_list_ports(self, api: str | None) -> None:
+        from engine import ports
+
+        outs: list[str] = []
+        ins: list[str] = []
+        lister = getattr(ports, "list_ports", None)
+        if lister is None:
+            raise RuntimeError("engine.ports has no list_ports")
+        result = lister(api) if api else lister()
+        if isinstance(result, dict):
+            outs, ins = list(result.get("outputs", [])), list(result.get("inputs", []))
+        elif isinstance(result, tuple) and len(result) == 2:
+            outs, ins = list(result[0]), list(result[1])
+        else:
+            outs = list(result)
+        list_inputs = getattr(ports, "list_input_ports", None)
+        if not ins and list_inputs is not None:
+            ins = list(list_inputs(api) if api else list_inputs())
+        self.portsListed.emit([str(o) for o in outs], [str(i) for i in ins])
+
+    def _do_open_input(self, name: str, api: str | None, virtual: bool) -> None:
+        if self._input is not None:
+            self._input.close()
+            self._input = None
+        if not name:
+            return
+        from engine import ports
+
+        try:
+            self._input = ports.open_input(name, api, self._on_midi, virtual=virtual)
+        except TypeError:  # an implementation without the ``virtual`` keyword
+            self._input = ports.open_input(name, api, self._on_midi)
+
+    def _on_midi(self, message: Any, *_rest: Any) -> None:
+        """Backend thread: forward control changes; everything else is the clock's business."""
+        data = getattr(message, "bytes", None)
+        raw = list(data()) if callable(data) else list(message[0] if isinstance(message, tuple)
+                                                         else message)
+        if len(raw) == 3 and 0xB0 <= raw[0] <= 0xBF:
+            self.ccReceived.emit(raw[0] & 0x0F, raw[1], raw[2])
+
+    def _poll(self) -> None:
+        if self._seq is None:
+            return
+        try:
+            st = self._seq.status()
+        except Exception as err:
+            self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}"))
+            return
+        state = str(getattr(st, "port_state", "ok"))
+        msg = str(getattr(st, "error", "") or getattr(st, "message", "") or "")
+        playing = bool(getattr(st, "playing", False))
+        step = getattr(st, "step", None)
+        bpm = float(getattr(st, "bpm", 120.0) or 120.0)
+        if state == "ok" and not msg:
+            msg = f"MIDI out '{self._port_name}' ok" + (f" ({self._api})" if self._api else "")
+        elif msg:
+            msg = f"MIDI: {_hint(RuntimeError(msg))}"
+        self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg))
+
+    def _emit_status(self, status: LinkStatus) -> None:
+        if status != self._last:
+            self._last = status
+            self.statusChanged.emit(status)
+
+    def _shutdown(self) -> None:
+        for obj in (self._input, self._seq):
+            if obj is None:
+                continue
+            try:
+                obj.close()
+            except Exception as err:
+                log.warning("closing %s failed: %s", type(obj).__name__, err)
+        self._input = self._seq = None

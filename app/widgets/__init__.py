@@ -1,0 +1,1 @@
+"""Small Qt widgets, each bound to the controller's state by signals; no musical logic."""
