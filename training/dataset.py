@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -160,7 +161,7 @@ class GrooveDataset:
                            z["start_bar"], json.loads(str(z["summary_json"])))
         except DatasetError:
             raise
-        except (OSError, ValueError, KeyError, EOFError) as err:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             raise DatasetError(f"{path}: not a readable groovefader dataset ({err})") from err
 
 
