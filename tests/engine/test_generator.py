@@ -1,0 +1,224 @@
+"""Generator facade and AsyncGenerator against a tiny real checkpoint trained in the session."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from engine import attributes as attr_lib  # noqa: E402
+from engine.errors import CheckpointError  # noqa: E402
+from engine.generator import AsyncGenerator, Generator  # noqa: E402
+from engine.pattern import Pattern  # noqa: E402
+from tests.engine.tiny_checkpoint import synthetic_patterns, tiny_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gen() -> Generator:
+    return Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
+
+
+@pytest.fixture(scope="module")
+def base() -> Generator:
+    return Generator.from_checkpoint(tiny_checkpoint("vae"))
+
+
+@pytest.fixture(scope="module")
+def held_out() -> list[Pattern]:
+    return [Pattern.from_array(a) for a in synthetic_patterns(40, seed=123)]
+
+
+def test_metadata_views(gen: Generator) -> None:
+    assert torch.get_num_threads() == 1
+    meta = gen.meta["attributes"]
+    assert gen.attribute_names == tuple(meta["names"]) == attr_lib.DEFAULT_ATTRIBUTES
+    assert gen.attribute_ranges["density"] == (meta["low"][0], meta["high"][0])
+    assert gen.attribute_defaults["density"] == pytest.approx(meta["mean"][0])
+    assert gen.z_dim == 8 and gen.steps == 32 and gen.steps_per_bar == 16
+    assert gen.model_kind == "fader_vae"
+
+
+def test_missing_checkpoint_is_one_clear_error(tmp_path) -> None:
+    with pytest.raises(CheckpointError, match="nope.pt"):
+        Generator.from_checkpoint(tmp_path / "nope.pt")
+
+
+def test_decode_shapes_and_determinism(gen: Generator) -> None:
+    z = gen.sample(3, seed=1)
+    assert z.shape == (3, 8)
+    one = gen.decode(z[0])
+    assert isinstance(one, Pattern) and one.steps == 32
+    many = gen.decode(z)
+    assert len(many) == 3  # batched == single, up to float rounding of the batch kernels
+    assert np.array_equal(many[0].hits, one.hits)
+    np.testing.assert_allclose(many[0].velocities, one.velocities, atol=1e-5)
+    assert gen.decode(z[0]) == one  # temperature 0 is deterministic
+    assert gen.decode(z[0], temperature=1.0, seed=5) == gen.decode(z[0], temperature=1.0, seed=5)
+    draws = {gen.decode(z[0], temperature=1.5, seed=s) for s in range(8)}
+    assert len(draws) > 1
+
+
+def test_sampling_follows_the_hit_probabilities(gen: Generator) -> None:
+    z = np.repeat(gen.sample(1, seed=3), 400, axis=0)
+    out = gen.decode_batch(z, temperature=1.0, seed=11)
+    rate = out.hits.mean(axis=0)
+    assert np.abs(rate - out.hit_probs[0]).max() < 0.1
+    greedy = gen.decode_batch(z[:1])
+    assert np.array_equal(greedy.hits[0], out.hit_probs[0] > 0.5)
+
+
+def test_encode_decode_round_trip(gen: Generator, held_out: list[Pattern]) -> None:
+    acc, other = [], []
+    for i, p in enumerate(held_out):
+        rec = gen.decode(gen.encode(p), gen.knobs_for_pattern(p))
+        acc.append(np.mean(rec.hits == p.hits))
+        q = held_out[(i + 7) % len(held_out)]
+        other.append(np.mean(gen.decode(gen.encode(q), gen.knobs_for_pattern(q)).hits == p.hits))
+    assert np.mean(acc) > 0.97
+    assert np.mean(acc) > np.mean(other) + 0.02
+
+
+def test_fit_length_loops_and_cuts(gen: Generator) -> None:
+    one_bar = Pattern.from_array(synthetic_patterns(1)[0][:16])
+    looped = gen.fit_length(one_bar)
+    assert looped.steps == 32 and looped.bar_slice(1, 1) == one_bar
+    four = Pattern.concatenate([looped, looped])
+    assert gen.fit_length(four) == looped
+    assert gen.encode(four).shape == (8,)
+
+
+def test_density_knob_raises_density(gen: Generator) -> None:
+    lo, hi = gen.attribute_ranges["density"]
+    z = gen.sample(50, seed=4)
+    d_lo = attr_lib.density(gen.decode_batch(z, {"density": lo}).to_array()).mean()
+    d_hi = attr_lib.density(gen.decode_batch(z, {"density": hi}).to_array()).mean()
+    assert d_hi > d_lo + 0.3 * (hi - lo)
+
+
+def test_bad_knob_and_z_raise(gen: Generator) -> None:
+    with pytest.raises(ValueError, match="unknown attribute"):
+        gen.decode(np.zeros(8), {"cowbell": 1.0})
+    with pytest.raises(ValueError, match="z must have shape"):
+        gen.decode(np.zeros(5))
+
+
+def test_baseline_knobs_are_attribute_vectors(base: Generator) -> None:
+    assert base.model_kind == "vae"
+    z = base.sample(4, seed=2)
+    lo, hi = base.attribute_ranges["density"]
+    vec = np.asarray(base.meta["attribute_vectors"]["density"])
+    shifted = base.decode_batch(z, {"density": hi})
+    default = base.attribute_defaults["density"]
+    by_hand = base.decode_batch(z + (hi - default) / (hi - lo) * vec, use_knobs=False)
+    assert np.array_equal(shifted.hits, by_hand.hits)
+    np.testing.assert_allclose(shifted.velocities, by_hand.velocities, atol=1e-5)
+    # knobs at their defaults leave z alone: the round trip needs no knob values
+    p = Pattern.from_array(synthetic_patterns(1, seed=9)[0])
+    assert base.knobs_for_pattern(p) == base.attribute_defaults
+    assert np.array_equal(base.decode_batch(base.encode(p), base.knobs_for_pattern(p)).hits,
+                          base.decode_batch(base.encode(p), use_knobs=False).hits)
+
+
+def test_interpolation(gen: Generator) -> None:
+    za, zb = gen.sample(2, seed=8)
+    for method in ("slerp", "linear"):
+        path = gen.interpolate(za, zb, 5, method=method)
+        assert path.shape == (5, 8)
+        np.testing.assert_allclose(path[0], za)
+        np.testing.assert_allclose(path[-1], zb)
+    lin = gen.interpolate(za, zb, 3, method="linear")
+    np.testing.assert_allclose(lin[1], (za + zb) / 2)
+    # slerp between equal-norm vectors keeps the norm, linear shrinks it
+    zb_n = zb / np.linalg.norm(zb) * np.linalg.norm(za)
+    mid = gen.interpolate(za, zb_n, 3)[1]
+    assert np.linalg.norm(mid) == pytest.approx(np.linalg.norm(za))
+    with pytest.raises(ValueError):
+        gen.interpolate(za, zb, 3, method="cubic")
+
+
+def test_variation(gen: Generator) -> None:
+    z = gen.sample(1, seed=1)[0]
+    np.testing.assert_allclose(gen.variation(z, 0.0, seed=1), z)
+    near = np.linalg.norm(gen.variation(z, 0.1, seed=1) - z)
+    far = np.linalg.norm(gen.variation(z, 1.0, seed=1) - z)
+    assert 0 < near < far
+
+
+def test_pad_plane(gen: Generator) -> None:
+    plane = gen.meta["latent"]["plane"]
+    np.testing.assert_allclose(gen.pad_to_z(0.0, 0.0), plane["origin"])
+    z = gen.pad_to_z(0.4, -0.7)
+    assert gen.z_to_pad(z) == pytest.approx((0.4, -0.7), abs=1e-9)
+    assert gen.z_to_pad(gen.pad_to_z(0.0, 0.0) + 100 * np.asarray(plane["axes"][0])) == \
+        pytest.approx((1.0, 0.0), abs=1e-9)  # clipped to the pad
+    grid = gen.pad_to_z(np.zeros((2, 3)), np.ones((2, 3)))
+    assert grid.shape == (2, 3, 8)
+
+
+def test_blend_corners(gen: Generator) -> None:
+    zs = gen.sample(4, seed=6)
+    for (x, y), z in zip([(-1, -1), (1, -1), (-1, 1), (1, 1)], zs, strict=True):
+        np.testing.assert_allclose(gen.blend_corners(zs, x, y), z)
+    np.testing.assert_allclose(gen.blend_corners(zs, 0, 0), zs.mean(axis=0))
+    pats = [Pattern.from_array(a) for a in synthetic_patterns(4, seed=2)]
+    np.testing.assert_allclose(gen.blend_corners(pats, 1, 1), gen.encode(pats[3]), atol=1e-6)
+
+
+def test_heatmap_matches_single_decodes(gen: Generator) -> None:
+    hm = gen.heatmap("density", 8)
+    assert hm.shape == (8, 8)
+    g = np.linspace(-1, 1, 8)
+    for i, j in [(0, 0), (3, 5), (7, 2)]:
+        p = gen.decode(gen.pad_to_z(g[j], g[i]))
+        assert hm[i, j] == pytest.approx(attr_lib.density(p.to_array()[None])[0], abs=1e-6)
+    assert hm.std() > 0  # the pad is not flat
+    with pytest.raises(ValueError):
+        gen.heatmap("loudness", 4)
+
+
+# -- AsyncGenerator -----------------------------------------------------------------
+
+
+def test_async_latest_request_wins(gen: Generator) -> None:
+    ag = AsyncGenerator(gen)
+    release = threading.Event()
+    started = threading.Event()
+
+    def block() -> str:
+        started.set()
+        release.wait(5)
+        return "blocked"
+
+    got: list[object] = []
+    ag.request("block", fn=block, callback=got.append)
+    assert started.wait(5)
+    zs = gen.sample(5, seed=0)
+    for z in zs:  # queued while the worker is busy: only the last survives
+        ag.request("decode", z, callback=got.append)
+    ag.request("heatmap", "density", 4, callback=got.append)
+    assert ag.pending() == ["decode", "heatmap"]
+    release.set()
+    assert ag.wait_idle(10)
+    ag.close()
+    assert got[0] == "blocked"
+    assert len(got) == 3
+    assert np.array_equal(got[1].hits, gen.decode(zs[-1]).hits)
+    assert got[2].shape == (4, 4)
+
+
+def test_async_errors_reach_on_error_and_worker_survives(gen: Generator) -> None:
+    ag = AsyncGenerator(gen)
+    errors: list[BaseException] = []
+    ok: list[object] = []
+    ag.request("decode", np.zeros(3), callback=ok.append, on_error=errors.append)
+    ag.wait_idle(5)
+    ag.request("decode", np.zeros(8), callback=ok.append, on_error=errors.append)
+    assert ag.wait_idle(5)
+    ag.close()
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    assert len(ok) == 1 and isinstance(ok[0], Pattern)
+    with pytest.raises(RuntimeError, match="closed"):
+        ag.request("decode", np.zeros(8), callback=ok.append)
