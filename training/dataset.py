@@ -26,13 +26,13 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 import tempfile
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,16 +259,21 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[i:i + size]
 
 
-def _read_all(jobs: list[tuple[str, str, int, int, int]], workers: int) -> list[_FileResult]:
+def _read_all(jobs: list[tuple[str, str, int, int, int]], workers: int) -> tuple[list[_FileResult], int]:
+    """Read every job, in a process pool when it pays; returns (results, processes used)."""
     if workers <= 1 or len(jobs) < POOL_MIN_FILES:
-        return _read_batch(jobs)
-    # fork is fastest; once torch is loaded its threads make fork unsafe, so start fresh
-    method = "forkserver" if "torch" in sys.modules or sys.platform != "linux" else "fork"
-    if method not in multiprocessing.get_all_start_methods():
-        method = "spawn"
-    ctx = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return [r for batch in pool.map(_read_batch, _chunks(jobs, _FILES_PER_TASK)) for r in batch]
+        return _read_batch(jobs), 1
+    # fork: the children only parse MIDI (no torch ops), and unlike spawn/forkserver it does
+    # not re-run the caller's main module, so scripts without a __main__ guard work too.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            results = [r for batch in pool.map(_read_batch, _chunks(jobs, _FILES_PER_TASK)) for r in batch]
+        return results, workers
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # no pool here (e.g. spawn from an unguarded script): read in this process instead
+        return _read_batch(jobs), 1
 
 
 # --------------------------------------------------------------------------------------
@@ -359,7 +364,7 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
             continue
         jobs.append((str(path), rel, bars, hop_bars, steps_per_bar))
     n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-    results = _read_all(jobs, n_workers)
+    results, n_workers = _read_all(jobs, n_workers)
 
     passages: list[str] = []
     per_split: dict[str, list[_FileResult]] = {s: [] for s in SPLITS}
