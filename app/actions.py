@@ -164,9 +164,9 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         return a
 
     undo = controller.undo_stack.createUndoAction(window, "Undo")
-    undo.setShortcut(QKeySequence.StandardKey.Undo)
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
     redo = controller.undo_stack.createRedoAction(window, "Redo")
-    redo.setShortcut(QKeySequence.StandardKey.Redo)
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])  # same on every platform
     window.addAction(undo)
     window.addAction(redo)
     group = QActionGroup(window)

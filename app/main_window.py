@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self._status_text, 1)
 
         pad_box = QGroupBox("Latent pad")
+        pad_box.setMinimumWidth(340)
         QVBoxLayout(pad_box).addWidget(self.pad_panel)
         knob_box = QGroupBox("Knobs")
         QVBoxLayout(knob_box).addWidget(self.knobs)

@@ -193,9 +193,8 @@ class SequencerLink(QObject):
 
     def _on_midi(self, message: Any, *_rest: Any) -> None:
         """Backend thread: forward control changes; everything else is the clock's business."""
-        data = getattr(message, "bytes", None)
-        raw = list(data()) if callable(data) else list(message[0] if isinstance(message, tuple)
-                                                         else message)
+        data = getattr(message, "bytes", None)  # a mido.Message, or the bytes themselves
+        raw = list(data()) if callable(data) else list(message)
         if len(raw) == 3 and 0xB0 <= raw[0] <= 0xBF:
             self.ccReceived.emit(raw[0] & 0x0F, raw[1], raw[2])
 
