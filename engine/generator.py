@@ -256,8 +256,9 @@ class Generator:
                 None = defaults.
             teacher: ``(B, T, 27)`` codec arrays fed to the decoder as its previous steps
                 (teacher forcing) instead of its own outputs.
-            temperature: 0 = hits where p > 0.5; > 0 = Bernoulli(sigmoid(logit / temperature)).
-            seed: seeds the Bernoulli draws (and any sampling inside the decoder).
+            temperature: 0 = hits where p > 0.5; > 0 = Bernoulli(sigmoid(logit / temperature)),
+                the same draws an autoregressive decoder fed back to itself.
+            seed: seeds the Bernoulli draws (None = a fresh random seed).
             use_knobs: False decodes a baseline checkpoint's z without attribute vectors.
         """
         torch = self._torch
@@ -279,24 +280,30 @@ class Generator:
                                  f"got {tt.shape}")
             teacher_t = torch.as_tensor(tt, device=self._device)
         z_t = torch.as_tensor(zz, dtype=torch.float32, device=self._device)
-        gen_t = None
-        if seed is not None and temperature > 0:
-            gen_t = torch.Generator(device=self._device)
-            gen_t.manual_seed(int(seed))
-        with self._lock, torch.no_grad():
-            # temperature/generator drive an autoregressive decoder's own feedback sampling
+        sampling = temperature > 0
+        if sampling and seed is None:
+            seed = int(np.random.default_rng().integers(2 ** 62))
+        with self._lock, torch.inference_mode():
+            # An autoregressive decoder samples the hits it feeds back with this generator.
+            gen_t = torch.Generator(device=self._device).manual_seed(int(seed)) if sampling else None
             out = self._model.decode(z_t, attrs_t, teacher=teacher_t, temperature=float(temperature),
                                      generator=gen_t)
-            logits = out.hit_logits.float().cpu().numpy().astype(np.float64)
+            logits = out.hit_logits.float()
+            if sampling:
+                # The same uniforms, drawn in the same order (one (B, 1, 9) draw per step), as
+                # the decoder's own feedback sampling: the hits returned are the hits an
+                # autoregressive decoder fed back; a non-autoregressive one never drew them.
+                replay = torch.Generator(device=self._device).manual_seed(int(seed))
+                b, steps, voices = logits.shape
+                u = torch.cat([torch.rand((b, 1, voices), generator=replay, device=self._device)
+                               for _ in range(steps)], dim=1)
+                hits_t = u < torch.sigmoid(logits / max(float(temperature), 1e-6))
+            else:
+                hits_t = logits > 0.0
+            hits = hits_t.cpu().numpy()
+            probs = torch.sigmoid(logits).cpu().numpy()
             vel = out.velocities.float().cpu().numpy()
             off = out.offsets.float().cpu().numpy()
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        if temperature <= 0:
-            hits = logits > 0.0
-        else:
-            rng = np.random.default_rng(seed)
-            p_t = 1.0 / (1.0 + np.exp(-logits / float(temperature)))
-            hits = rng.random(p_t.shape) < p_t
         return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
                             np.clip(off, -0.5, 0.5).astype(np.float32))
 
@@ -306,7 +313,7 @@ class Generator:
         x = np.asarray(arrays, np.float32)
         if x.ndim != 3 or x.shape[1:] != (self._steps, FEATURES):
             raise ValueError(f"expected (B, {self._steps}, {FEATURES}), got {x.shape}")
-        with self._lock, torch.no_grad():
+        with self._lock, torch.inference_mode():
             mu, logvar = self._model.encode(torch.as_tensor(x, device=self._device))
         return mu.float().cpu().numpy().astype(np.float64), logvar.float().cpu().numpy().astype(np.float64)
 

@@ -1,0 +1,105 @@
+"""Generator timing: one-pattern decode (batch 1, one torch thread) and the 32×32 pad heat-map.
+
+Prints JSON. Targets (issues 3 and 4): decode p99 ≤ 2 ms; heat-map ≤ 150 ms.
+
+    .venv/bin/python bench/generator_latency.py --checkpoint checkpoints/default.pt
+    .venv/bin/python bench/generator_latency.py --preset fader_2bar   # untrained weights, same cost
+
+Timing goes through :class:`engine.generator.Generator`, i.e. what the app and ``play``
+pay: latent → model → thresholded hits → :class:`Pattern` (decode), and pad grid → one
+batched decode of res² latents → attribute per pattern (heat-map).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _times_ms(fn, runs: int, warmup: int) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    t = np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        t[i] = (time.perf_counter() - t0) * 1e3
+    return {"median_ms": round(float(np.median(t)), 3), "p99_ms": round(float(np.percentile(t, 99)), 3),
+            "max_ms": round(float(t.max()), 3), "runs": runs}
+
+
+def _untrained(preset: str):
+    """A Generator around an untrained preset model (cost is that of the architecture)."""
+    import torch
+
+    from engine import attributes as attr_lib
+    from engine.generator import Generator
+    from models.config import PRESETS
+    from models.fader_vae import FaderVAE
+
+    cfg = PRESETS[preset]
+    torch.manual_seed(0)
+    names = list(attr_lib.ATTRIBUTES)[: cfg.num_attributes] or list(attr_lib.DEFAULT_ATTRIBUTES)
+    n, z = len(names), cfg.z_dim
+    rng = np.random.default_rng(0)
+    meta = {"model_kind": "fader_vae" if cfg.num_attributes else "vae", "config": cfg.to_dict(),
+            "attributes": {"names": names, "mean": [0.0] * n, "std": [1.0] * n,
+                           "low": [-1.0] * n, "high": [1.0] * n},
+            "latent": {"plane": {"origin": [0.0] * z, "axes": rng.standard_normal((2, z)).tolist(),
+                                 "scale": 1.0}},
+            "attribute_vectors": {name: rng.standard_normal(z).tolist() for name in names}}
+    return Generator(FaderVAE(cfg).eval(), meta, cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--checkpoint", type=Path, default=None)
+    src.add_argument("--preset", default=None, help="time an untrained model of this preset")
+    ap.add_argument("--runs", type=int, default=500, help="single decodes timed")
+    ap.add_argument("--heatmap-runs", type=int, default=30)
+    ap.add_argument("--resolution", type=int, default=32)
+    ap.add_argument("--attribute", default="density")
+    ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from engine.generator import Generator
+
+    if args.preset:
+        gen, source = _untrained(args.preset), f"untrained preset {args.preset}"
+    else:
+        path = args.checkpoint or Path("checkpoints/default.pt")
+        gen, source = Generator.from_checkpoint(path), str(path)
+    z = gen.sample(1, seed=0)[0]
+    res = args.resolution
+    out = {
+        "source": source,
+        "model_kind": gen.model_kind,
+        "config": gen.meta.get("config"),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "decode_batch1": _times_ms(lambda: gen.decode(z), args.runs, warmup=30),
+        f"heatmap_{res}x{res}": _times_ms(lambda: gen.heatmap(args.attribute, res), args.heatmap_runs,
+                                          warmup=3),
+        "targets": {"decode_p99_ms": 2.0, "heatmap_ms": 150.0},
+    }
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
