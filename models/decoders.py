@@ -110,7 +110,8 @@ class ConvDecoder(nn.Module):
         c, a = cfg.decoder_size, cfg.num_attributes
         self.steps, self.features, self.voices = steps, cfg.features, cfg.num_voices
         self.proj = cfg.decoder_proj
-        self.glob = nn.Sequential(nn.Linear(z_in + a, 2 * c), nn.GELU(), nn.Linear(2 * c, steps * self.proj))
+        hid = cfg.decoder_hidden
+        self.glob = nn.Sequential(nn.Linear(z_in + a, hid), nn.GELU(), nn.Linear(hid, steps * self.proj))
         self.lift = nn.Linear(self.proj, c)
         self.pos = nn.Parameter(torch.zeros(steps, c))
         self.attr = nn.Linear(a, c) if a else None

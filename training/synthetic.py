@@ -65,7 +65,7 @@ def synthetic_patterns(n: int, steps: int = 32, seed: int = 0) -> np.ndarray:
 
 
 def synthetic_dataset(n: int = 512, steps: int = 32, seed: int = 0,
-                      names: Sequence[str] = attrs_mod.DEFAULT_ATTRIBUTES) -> ArrayDataset:
+                      names: Sequence[str] = tuple(attrs_mod.ATTRIBUTES)) -> ArrayDataset:
     """``n`` synthetic grooves split 80/10/10 into train/validation/test."""
     patterns = synthetic_patterns(n, steps, seed)
     raw = attrs_mod.compute(patterns, tuple(names))

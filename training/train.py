@@ -359,11 +359,11 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
 
     torch.manual_seed(cfg.seed + rank)
     if dataset is None:
-        names = None
-        if mcfg.num_attributes:
-            from engine.attributes import DEFAULT_ATTRIBUTES
-            names = DEFAULT_ATTRIBUTES[: mcfg.num_attributes] if mcfg.num_attributes <= len(
-                DEFAULT_ATTRIBUTES) else None
+        from engine.attributes import ATTRIBUTES
+
+        # The knobs: the first num_attributes attributes engine knows (all of them for the
+        # plain VAE, whose attribute vectors cover every attribute).
+        names = tuple(ATTRIBUTES)[: mcfg.num_attributes or len(ATTRIBUTES)]
         dataset = load_data(cfg, names)
     splits, stats = _prepare(dataset, mcfg)
     train_split, val_split = splits["train"], splits["validation"]

@@ -1,0 +1,189 @@
+"""Checkpoint format: round trip with strict loading, and one clear error per kind of bad file."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.errors import CheckpointError
+from models.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from models.config import PRESETS
+from models.fader_vae import FaderVAE
+from models.latent import attribute_stats, attribute_vectors, latent_summary
+
+torch.set_num_threads(1)
+
+
+def make_meta(model: FaderVAE, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    cfg = model.config
+    names = ["density", "syncopation", "intensity", "laid_back", "hat_busyness"]
+    names = names[: cfg.num_attributes] if cfg.num_attributes else names
+    raw = rng.normal(size=(64, len(names)))
+    mu = rng.normal(size=(64, cfg.z_dim))
+    meta = {"attributes": attribute_stats(raw, names),
+            "note_map": {"name": "GM", "notes": list(range(36, 45))},
+            "data_fingerprint": "abc", "metrics": {"val_loss": 1.0}, "latent": latent_summary(mu)}
+    if not cfg.num_attributes:
+        meta["attribute_vectors"] = attribute_vectors(mu, raw, names)
+    return meta
+
+
+@pytest.mark.parametrize("name", ["tiny", "groovae_2bar", "fader_4bar_hier"])
+def test_round_trip_rebuilds_the_same_model(tmp_path: Path, name: str) -> None:
+    import dataclasses
+
+    cfg = dataclasses.replace(PRESETS[name], z_dim=8, encoder_size=16, decoder_size=16, decoder_proj=8,
+                              decoder_hidden=16, conductor_size=16, disc_size=16)
+    torch.manual_seed(0)
+    model = FaderVAE(cfg).eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, cfg, make_meta(model))
+    assert json.loads(path.with_suffix(".json").read_text())["format_version"] == FORMAT_VERSION
+    ck = load_checkpoint(path)
+    assert ck.config == cfg and not ck.model.training
+    assert ck.meta["model_kind"] == ("fader_vae" if cfg.num_attributes else "vae")
+    x = torch.rand(2, cfg.steps, 27)
+    a = torch.randn(2, cfg.num_attributes) if cfg.num_attributes else None
+    with torch.no_grad():
+        mu0, _ = model.encode(x)
+        mu1, _ = ck.model.encode(x)
+        assert torch.equal(mu0, mu1)
+        assert torch.equal(model.decode(mu0, a).hit_logits, ck.model.decode(mu1, a).hit_logits)
+    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temp files
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    model = FaderVAE(PRESETS["tiny"])
+    return save_checkpoint(tmp_path / "ok.pt", model, PRESETS["tiny"], make_meta(model))
+
+
+def _rewrite(path: Path, edit) -> Path:
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["meta_json"])
+    edit(meta, payload["state_dict"])
+    payload["meta_json"] = json.dumps(meta)
+    out = path.with_name("edited.pt")
+    torch.save(payload, out)
+    return out
+
+
+class _CreatesAFile:
+    """Unpickling this would run ``open(target, 'w')`` — what a malicious checkpoint does."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_pickled_code_is_refused_and_never_runs(tmp_path: Path) -> None:
+    target = tmp_path / "pwned.txt"
+    bad = tmp_path / "evil.pt"
+    torch.save({"format": "groovefader-checkpoint", "meta_json": "{}",
+                "state_dict": _CreatesAFile(str(target))}, bad)
+    with pytest.raises(CheckpointError, match="refused") as info:
+        load_checkpoint(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
+    assert not target.exists()
+    # the same payload as a legacy (non-zip) plain pickle
+    plain = tmp_path / "evil.pkl"
+    plain.write_bytes(pickle.dumps(_CreatesAFile(str(target))))
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(plain)
+    assert not target.exists()
+
+
+def test_wrong_version(saved: Path) -> None:
+    bad = _rewrite(saved, lambda m, s: m.update(format_version=99))
+    with pytest.raises(CheckpointError, match="format version 99 is not supported"):
+        load_checkpoint(bad)
+
+
+@pytest.mark.parametrize("field", ["latent", "attributes", "note_map", "config", "data_fingerprint"])
+def test_missing_field(saved: Path, field: str) -> None:
+    bad = _rewrite(saved, lambda m, s: m.pop(field))
+    with pytest.raises(CheckpointError, match=f"'{field}' is missing"):
+        load_checkpoint(bad)
+
+
+def test_wrong_weight_shapes(saved: Path) -> None:
+    def edit(meta, state):
+        key = next(k for k in state if k.endswith("weight"))
+        state[key] = torch.zeros(3, 3)
+    with pytest.raises(CheckpointError, match="do not match the config"):
+        load_checkpoint(_rewrite(saved, edit))
+
+
+def test_wrong_latent_size(saved: Path) -> None:
+    bad = _rewrite(saved, lambda m, s: m["latent"]["plane"].update(origin=[0.0]))
+    with pytest.raises(CheckpointError, match="latent.plane.origin has 1 values"):
+        load_checkpoint(bad)
+
+
+def test_missing_and_unexpected_weights(saved: Path) -> None:
+    bad = _rewrite(saved, lambda m, s: s.pop(next(iter(s))))
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(bad)
+
+
+def test_truncated_file(saved: Path) -> None:
+    data = saved.read_bytes()
+    cut = saved.with_name("cut.pt")
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="unreadable or truncated"):
+        load_checkpoint(cut)
+
+
+def test_not_a_file_and_foreign_file(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "nope.pt")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match="not a groovefader checkpoint"):
+        load_checkpoint(foreign)
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(text)
+
+
+def test_save_refuses_incomplete_meta(tmp_path: Path) -> None:
+    model = FaderVAE(PRESETS["tiny"])
+    meta = make_meta(model)
+    del meta["latent"]
+    with pytest.raises(CheckpointError, match="'latent' is missing"):
+        save_checkpoint(tmp_path / "x.pt", model, PRESETS["tiny"], meta)
+    assert not os.listdir(tmp_path)
+
+
+def test_latent_plane_spans_two_std_along_principal_axes() -> None:
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(4000, 6)) * np.array([3.0, 1.0, 0.1, 0.1, 0.1, 0.1]) + 5.0
+    lat = latent_summary(mu)
+    plane = lat["plane"]
+    origin, axes, scale = np.array(plane["origin"]), np.array(plane["axes"]), plane["scale"]
+    assert np.allclose(origin, 5.0, atol=0.15)
+    corner_x = origin + scale * axes[0]  # pad (1, 0)
+    assert abs(np.abs(corner_x - origin)[0] - 6.0) < 0.3  # 2 std of the widest direction
+    assert abs(np.abs(scale * axes[1])[1] - 2.0) < 0.15
+    assert abs(float(axes[0] @ axes[1])) < 1e-6
+
+
+def test_attribute_vectors_point_where_the_attribute_grows() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(1000, 2))
+    mu = np.zeros((1000, 3))
+    mu[:, 0] = raw[:, 0]
+    mu[:, 2] = -raw[:, 1]
+    vec = attribute_vectors(mu, raw, ["a", "b"])
+    assert vec["a"][0] > 2.0 and abs(vec["a"][1]) < 1e-9
+    assert vec["b"][2] < -2.0
