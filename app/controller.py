@@ -614,8 +614,7 @@ class Controller(QObject):
         """Apply transport settings (tempo_bpm, swing, groove, velocity_scale, quantize,
         clock_source, note_map) to the sequencer and tell the transport widget."""
         posts = {"tempo_bpm": "set_tempo", "swing": "set_swing", "groove": "set_groove",
-                 "velocity_scale": "set_velocity_scale", "clock_source": "set_clock_source",
-                 "note_map": "set_note_map"}
+                 "velocity_scale": "set_velocity_scale", "note_map": "set_note_map"}
         changed = {}
         for key, value in values.items():
             if key not in self.transport or key in ("output", "input"):
@@ -626,8 +625,21 @@ class Controller(QObject):
             changed[key] = value
             if key in posts and self.link is not None:
                 self.link.post(posts[key], value)
+            elif key == "clock_source":
+                self._post_clock_source()
         if changed:
             self.transportSettingsChanged.emit(changed)
+
+    def _post_clock_source(self) -> None:
+        """External clock follows the chosen MIDI input (its own virtual port when virtual)."""
+        if self.link is None:
+            return
+        source = self.transport["clock_source"]
+        name, api, virtual = self.transport["input"]
+        if source == "external" and not name:
+            self.message.emit("warning", "External clock: choose a MIDI input in the transport.")
+        self.link.post("set_clock_source", source, (f"{name}-clock" if virtual else name) or None,
+                       api or None, virtual)
 
     def set_note_map(self, note_map: NoteMap) -> None:
         self.set_transport(note_map=note_map)
@@ -649,6 +661,8 @@ class Controller(QObject):
         self.transport["input"] = (name, api, virtual)
         if self.link is not None:
             self.link.open_input(name, api, virtual)
+            if self.transport["clock_source"] == "external":
+                self._post_clock_source()
 
     def refresh_ports(self) -> None:
         if self.link is not None:

@@ -130,8 +130,8 @@ class SequencerLink(QObject):
                 from engine.sequencer import Sequencer  # the facade (its clock runs in a process)
 
                 self._factory = Sequencer
+            # the facade spawns its clock process and waits for it (seconds on a busy machine)
             self._seq = self._factory(port_name=self._port_name, api=self._api, virtual=True)
-            self._seq.start()
         except ImportError as err:
             self._seq = None
             self._unavailable = f"Sequencer unavailable ({err}); editing and export still work."
@@ -212,7 +212,11 @@ class SequencerLink(QObject):
         step = getattr(st, "step", None)
         bpm = float(getattr(st, "bpm", 120.0) or 120.0)
         if state == "ok" and not msg:
-            msg = f"MIDI out '{self._port_name}' ok" + (f" ({self._api})" if self._api else "")
+            port = getattr(st, "port_name", None) or self._port_name
+            msg = f"MIDI out '{port}' ok" + (f" ({self._api})" if self._api else "")
+            p99 = (getattr(st, "stats", None) or {}).get("p99_ms")
+            if p99 is not None:
+                msg += f" · clock lateness p99 {float(p99):.2f} ms"
         elif msg:
             msg = f"MIDI: {_hint(RuntimeError(msg))}"
         self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg))

@@ -1,0 +1,147 @@
+"""The app against a real JACK server: MIDI learn from a CC sent through a JACK port, and the
+pattern on screen is what arrives at a JACK client when playing."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from tests.engine.jack_fixtures import JACKD, JackServer, Recorder
+
+pytestmark = [pytest.mark.jack, pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
+
+
+class _PoliteJackServer(JackServer):
+    """Stops jackd with SIGTERM first: a SIGKILLed jackd never leaves JACK's shm registry,
+    which holds 8 servers, and once it is full no jackd starts on the machine."""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+        super().stop()
+
+
+def _start_server() -> JackServer:
+    # A fixed name first: if an earlier run died, jackd reclaims its own stale registry entry.
+    try:
+        return _PoliteJackServer("gf-app-test").start()
+    except RuntimeError:  # taken by a concurrent run
+        return _PoliteJackServer().start()
+
+
+@pytest.fixture
+def jack(monkeypatch):
+    server = _start_server()
+    for key, value in server.env.items():
+        if key.startswith("JACK_"):
+            monkeypatch.setenv(key, value)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jack_window(jack, make_window, checkpoint, qtbot):
+    w = make_window(checkpoint, link=True, load=False, midi_api="jack")
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    qtbot.waitUntil(lambda: w.transport.status.text().startswith("MIDI out"), timeout=20_000)
+    return w
+
+
+def _cc_sender(server: JackServer, port: str):
+    """An rtmidi JACK output (another JACK client), connected to ``port`` before it returns
+    (a message sent before the connection exists is lost)."""
+    import rtmidi
+
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="test-controller")
+    names = out.get_ports()
+    idx = next(i for i, n in enumerate(names) if port in n)
+    out.open_port(idx)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        listing = server.ports(connections=True)
+        if f"{port}\n   test-controller:" in listing:
+            return out
+        time.sleep(0.05)
+    raise AssertionError(f"test-controller never connected to {port}:\n{listing}")
+
+
+def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> None:
+    w = jack_window
+    c = w.controller
+    c.set_input("groovefader-in", "jack", True)  # what choosing the virtual input does
+    assert jack.wait_port("groovefader-in:groovefader-in")
+    knob = w.knobs.knobs["density"]
+
+    def choose_learn() -> None:  # the context menu is modal: pick its first entry
+        menu = QApplication.activePopupWidget()
+        assert menu is not None
+        menu.actions()[0].trigger()
+        menu.close()
+
+    QTimer.singleShot(200, choose_learn)
+    with qtbot.waitSignal(c.learnChanged) as armed:
+        knob.contextMenuEvent(_context_event(knob))
+    assert armed.args == ["density"]
+    sender = _cc_sender(jack, "groovefader-in:groovefader-in")
+    try:
+        with qtbot.waitSignal(c.learnChanged, timeout=10_000) as learned:
+            sender.send_message([0xB0 | 2, 21, 0])  # channel 3, CC 21, value 0
+        assert learned.args == [""]
+        assert c.bindings.binding_of("density") == (2, 21)
+        assert "CC 21" in knob._binding
+        qtbot.waitUntil(lambda: knob.value == knob.low, timeout=5_000)
+        with qtbot.waitSignal(c.knobChanged, timeout=10_000,
+                              check_params_cb=lambda n, v: n == "density" and v == knob.high):
+            sender.send_message([0xB0 | 2, 21, 127])
+        assert knob.value == knob.high
+        sender.send_message([0xB0 | 2, 22, 64])  # another CC moves nothing
+        qtbot.wait(200)
+        assert knob.value == knob.high
+    finally:
+        sender.close_port()
+        del sender
+
+
+def _context_event(widget):
+    from PySide6.QtGui import QContextMenuEvent
+
+    pos = widget.rect().center()
+    return QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
+
+
+def test_playing_sends_the_shown_pattern_to_jack(jack, jack_window, qtbot, tmp_path) -> None:
+    w = jack_window
+    c = w.controller
+    assert jack.wait_port("groovefader:groovefader")
+    rec = Recorder(jack, "groovefader:groovefader", tmp_path / "rec.jsonl")
+    try:
+        assert rec.wait_connected()
+        c.set_transport(tempo_bpm=240.0, swing=0.0)
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: w.grid._playhead is not None, timeout=10_000)
+        # one full 2-bar loop at 240 BPM = 2 s; wait a little more than that
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            qtbot.wait(100)
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: not c.playing, timeout=5_000)
+        qtbot.wait(300)
+    finally:
+        events = rec.stop()
+    note_ons = [m for _f, m, _ns in events if (m[0] & 0xF0) == 0x90 and m[2] > 0]
+    notes_map = c.transport["note_map"]
+    pattern = c.pattern
+    expected_notes = {notes_map.note(v) for v in range(9) if pattern.hits[:, v].any()}
+    assert note_ons, "nothing arrived at the JACK client"
+    assert {m[1] for m in note_ons} <= expected_notes
+    # at least one loop's worth of hits arrived
+    assert len(note_ons) >= pattern.num_hits
