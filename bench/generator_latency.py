@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "decode_batch1": _times_ms(lambda: gen.decode(z), args.runs, warmup=30),
         f"heatmap_{res}x{res}": _times_ms(lambda: gen.heatmap(args.attribute, res), args.heatmap_runs,
                                           warmup=3),

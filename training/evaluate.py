@@ -435,7 +435,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"Data: `{report['data']['dir']}`, split {report['data']['split']}: "
         f"{report['data']['windows']} windows from {report['data']['files']} files. "
         f"Knob sweeps: {report['settings']['draws']} prior draws × {report['settings']['settings']} "
-        "settings over the data's 5–95 % range, other knobs at their defaults.",
+        "settings over the data's 5–95 % range, other knobs at their defaults (baseline: the "
+        "knob's attribute vector added to z). Prior samples: "
+        f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
+        "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "
+        "the data's std; greedy = hits at p > 0.5, sampled = Bernoulli hits.",
         "", head, "|---" * (len(labels) + 2) + "|",
     ]
     for label, target_key, values in _rows(report):
