@@ -44,7 +44,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="the .mid clip to write")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                    help=f"model checkpoint (default {DEFAULT_CHECKPOINT})")
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo written into the clip (default 120)")
+    p.add_argument("--bpm", type=float, default=None,
+                   help="tempo written into the clip (default: 120; transition: clip A's tempo)")
     p.add_argument("--temperature", type=float, default=0.0,
                    help="0 = most likely hits (default); > 0 samples hits, higher = wilder")
     p.add_argument("--seed", type=int, default=None, help="random seed (repeatable output)")
@@ -114,8 +115,9 @@ def run_generate(args: argparse.Namespace) -> int:
     # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.
     pats = gen.decode(_repeat(z, chunks), knobs, temperature=args.temperature, seed=args.seed)
     clip = Pattern.concatenate(pats).bar_slice(0, args.bars)
-    write_clip(args.output, clip, tempo_bpm=args.bpm, force=args.force)
-    print(f"wrote {args.output}: {args.bars} bars, {clip.num_hits} notes at {args.bpm:g} BPM")
+    bpm = 120.0 if args.bpm is None else args.bpm
+    write_clip(args.output, clip, tempo_bpm=bpm, force=args.force)
+    print(f"wrote {args.output}: {args.bars} bars, {clip.num_hits} notes at {bpm:g} BPM")
     return 0
 
 
@@ -149,10 +151,11 @@ def run_transition(args: argparse.Namespace) -> int:
         raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")
     gen = _load(args.checkpoint)
     win_bars = gen.steps // gen.steps_per_bar
-    a, _ = _first_window(args.a, win_bars)
+    a, tempo_a = _first_window(args.a, win_bars)
     b, _ = _first_window(args.b, win_bars)
     out = transition(gen, a, b, args.bars, args.strategy, seed=args.seed, temperature=args.temperature)
-    write_clip(args.output, out, tempo_bpm=args.bpm, force=args.force)
+    bpm = round(tempo_a, 2) if args.bpm is None else args.bpm
+    write_clip(args.output, out, tempo_bpm=bpm, force=args.force)
     print(f"wrote {args.output}: {args.bars}-bar transition (strategy {args.strategy}), "
-          f"{out.num_hits} notes at {args.bpm:g} BPM")
+          f"{out.num_hits} notes at {bpm:g} BPM")
     return 0

@@ -114,3 +114,15 @@ def test_help_does_not_import_torch() -> None:
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_transition_takes_clip_a_tempo_unless_told(tmp_path, ckpt) -> None:
+    import mido
+
+    a, b = _clip(tmp_path, "a.mid", 4), _clip(tmp_path, "b.mid", 2)
+    write_clip(tmp_path / "a.mid", read_clip(a), tempo_bpm=93, force=True)
+    for extra, bpm in (([], 93.0), (["--bpm", "140"], 140.0)):
+        out = tmp_path / f"t{bpm:g}.mid"
+        assert main(["transition", a, b, "--bars", "4", "-o", str(out), "--checkpoint", ckpt, *extra]) == 0
+        tempos = [m.tempo for tr in mido.MidiFile(out).tracks for m in tr if m.type == "set_tempo"]
+        assert mido.tempo2bpm(tempos[0]) == pytest.approx(bpm, abs=0.01)
