@@ -1,0 +1,109 @@
+"""``groovefader train`` and training.train on tiny synthetic runs (seconds each)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.cli import build_parser, main
+from models.checkpoint import load_checkpoint
+from training.synthetic import synthetic_dataset
+from training.train import TrainConfig, train
+from training.train_cli import build_config
+
+torch.set_num_threads(1)
+
+
+def rows(run: Path) -> list[dict[str, str]]:
+    with (run / "log.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_test_through_the_cli(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    code = main(["train", "synthetic", "--preset", "tiny", "--run-dir", str(run), "--smoke-test",
+                 "--quiet", "--threads", "1", "--synthetic-size", "128"])
+    assert code == 0
+    ck = load_checkpoint(run / "checkpoint.pt")
+    assert ck.meta["metrics"]["stopped"] == "smoke test"
+    assert ck.meta["metrics"]["total_epochs"] == 1
+    assert len(ck.meta["attributes"]["names"]) == ck.config.num_attributes
+    assert str(run / "checkpoint.pt") in capsys.readouterr().out
+
+
+def test_tiny_run_learns_logs_and_writes_every_artifact(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=4,
+                      batch_size=32, synthetic_size=400, lr=3e-3, threads=1, beta_warmup_steps=20,
+                      adv_ramp_steps=20)
+    path = train(cfg, quiet=True)
+    run = Path(cfg.run_dir)
+    for name in ("config.json", "log.csv", "state.pt", "last.pt", "best.pt", "checkpoint.pt",
+                 "checkpoint.json"):
+        assert (run / name).exists(), name
+    assert list(run.glob("events.out.tfevents.*"))
+    log = rows(run)
+    assert [int(r["epoch"]) for r in log] == [1, 2, 3, 4]
+    assert float(log[-1]["val_loss"]) < float(log[0]["val_loss"])
+    assert float(log[-1]["adv_lambda"]) == pytest.approx(1.0)
+    ck = load_checkpoint(path)
+    assert ck.meta["model_kind"] == "fader_vae"
+    assert ck.meta["metrics"]["train_examples"] == 320
+    assert ck.meta["data_fingerprint"] == synthetic_dataset(400, 32, 0).fingerprint
+    assert len(ck.meta["latent"]["plane"]["axes"]) == 2
+    assert json.loads((run / "config.json").read_text())["preset"] == "tiny"
+
+
+def test_plain_vae_stores_attribute_vectors(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=1,
+                      batch_size=64, synthetic_size=256, threads=1, model={"num_attributes": 0})
+    ck = load_checkpoint(train(cfg, quiet=True))
+    assert ck.meta["model_kind"] == "vae"
+    names = ck.meta["attributes"]["names"]
+    assert set(ck.meta["attribute_vectors"]) == set(names) and len(names) == 5
+    assert all(len(v) == ck.config.z_dim for v in ck.meta["attribute_vectors"].values())
+
+
+def test_early_stopping_when_validation_stops_improving(tmp_path: Path) -> None:
+    # lr 1e-30 leaves the weights unchanged: the validation loss is identical every epoch
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=20,
+                      batch_size=64, synthetic_size=256, threads=1, lr=1e-30, min_lr=1e-30, disc_lr=1e-30,
+                      patience=2)
+    ck = load_checkpoint(train(cfg, quiet=True))
+    assert ck.meta["metrics"]["stopped"] == "early stopping"
+    assert ck.meta["metrics"]["total_epochs"] == 3
+    assert ck.meta["metrics"]["epoch"] == 1  # the best epoch's weights are shipped
+
+
+def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=1,
+                      batch_size=64, synthetic_size=128, threads=1, smoke_test=True)
+    train(cfg, quiet=True)
+    assert main(["train", "synthetic", "--preset", "tiny", "--run-dir", cfg.run_dir, "--quiet",
+                 "--smoke-test"]) == 1
+
+
+def test_config_file_then_flags_then_set(tmp_path: Path) -> None:
+    file = tmp_path / "cfg.json"
+    file.write_text(json.dumps({"data": "synthetic", "epochs": 7, "batch_size": 16, "preset": "tiny",
+                                "model": {"z_dim": 4, "beta": 0.5}}))
+    args = build_parser().parse_args(["train", "--config", str(file), "--epochs", "3",
+                                      "--set", "z_dim=6", "--set", "encoder_kind=conv"])
+    cfg = build_config(args)
+    assert (cfg.epochs, cfg.batch_size) == (3, 16)
+    mcfg = cfg.model_config()
+    assert (mcfg.z_dim, mcfg.beta, mcfg.encoder_kind) == (6, 0.5, "conv")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "synthetic", "--set", "nonsense=1"], "unknown model setting"),
+    (["train", "synthetic", "--preset", "huge"], "unknown preset"),
+    (["train"], "give a DATA folder"),
+])
+def test_bad_settings_are_one_line_errors(argv, message, capsys) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
