@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "pattern is shown, then exit")
     p.add_argument("--screenshot-timeout", type=float, default=60.0, metavar="S",
                    help=argparse.SUPPRESS)
+    p.add_argument("--startup-report", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--settings", metavar="FILE",
                    help="keep settings in this INI file instead of the user's settings store")
     p.set_defaults(func=_run)

@@ -141,6 +141,7 @@ class Controller(QObject):
         self.link = link
         if self.link is None and start_link:
             self.link = SequencerLink()
+            self.link.start()
         if self.link is not None:
             self.link.statusChanged.connect(self._on_link_status)
             self.link.portsListed.connect(self.portsListed)

@@ -41,6 +41,9 @@ def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
     api = midi_api or (saved_api if saved_api != "auto" else None)
     link = SequencerLink(api=api) if start_link else None
     controller = Controller(link=link, start_link=False)
+    if link is not None:  # the clock process starts once the model is in (or cannot be)
+        controller.modelReady.connect(lambda _info: link.start())
+        controller.modelFailed.connect(lambda _text: link.start())
     window = MainWindow(controller, settings)
     if midi_api:
         window.transport.api.blockSignals(True)
@@ -52,7 +55,7 @@ def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.screenshot:
+    if args.screenshot or getattr(args, "startup_report", False):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -73,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         window.settings.setValue("model/checkpoint", str(args.checkpoint))
     QTimer.singleShot(0, lambda: controller.load_model(window.checkpoint_path))
+    if getattr(args, "startup_report", False):
+        from app.startup_report import StartupReport
+
+        report = StartupReport(window, controller)
+        code = app.exec()
+        return report.exit_code if code == 0 else code
     if args.screenshot:
         from app.screenshot import ScreenshotWhenReady
 

@@ -79,7 +79,21 @@ class SequencerLink(QObject):
         self.last_pattern: Pattern | None = None  # what was last handed to the sequencer
         self._thread = threading.Thread(target=self._run, name="groovefader-sequencer-link",
                                         daemon=True)
-        self._thread.start()
+        self._started = False
+
+    def start(self) -> None:
+        """Start the worker (and the clock process). Commands posted before are kept.
+
+        The app starts it once the model has loaded: spawning the clock process while torch
+        is being imported would slow both on a 2-core machine.
+        """
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     # -- commands (GUI thread; never block) --------------------------------------------------
     def post(self, method: str, *args: Any) -> None:
@@ -101,7 +115,8 @@ class SequencerLink(QObject):
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker; the sequencer sends all note-offs as it closes."""
         self._commands.put(None)
-        self._thread.join(timeout)
+        if self._started:
+            self._thread.join(timeout)
 
     # -- worker thread -------------------------------------------------------------------------
     def _run(self) -> None:

@@ -8,6 +8,8 @@ when it lays back (shifted by ``offset × cell width``). Clicking a cell reports
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -39,6 +41,7 @@ class StepGrid(QWidget):
         self._pattern = Pattern.empty()
         self._playhead: int | None = None
         self.shown_pattern: Pattern | None = None  # set in paintEvent: benchmarks read it
+        self.painted_at = 0.0  # time.time() at the end of the last paint
         self.setMinimumSize(520, 9 * 18 + _HEADER_H)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Click a cell to toggle a hit (Ctrl+Z undoes). Brightness = velocity;"
@@ -135,3 +138,4 @@ class StepGrid(QWidget):
             p.drawRect(r)
         p.end()
         self.shown_pattern = pat
+        self.painted_at = time.time()
