@@ -293,6 +293,7 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
             "settings": settings.tolist(),
             "mean_response": resp.mean(axis=0).tolist(),
             "spearman": spearman(np.tile(settings, cfg.draws), resp.ravel()),
+            "spearman_per_draw_mean": float(np.mean([spearman(settings, r) for r in resp])),
             "monotone_share": monotone_share(resp),
             "crosstalk": float(np.mean(list(cross.values()))) if cross else 0.0,
             "crosstalk_by_attribute": cross,
