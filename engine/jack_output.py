@@ -1,0 +1,149 @@
+"""Sample-accurate MIDI output on JACK (the ``JACK-Client`` package).
+
+rtmidi sends "now", so on JACK every event lands at the start of the next period. Here the
+clock process hands each event over :attr:`JackOutput.lookahead_ns` before its deadline; the
+JACK process callback writes it into the period that contains its frame, at the exact frame
+offset, so a DAW recording the port sees the grid to the sample.
+
+Deadline → frame: one anchor pair ``(perf_counter_ns, frame_time)`` taken at open (both
+read CLOCK_MONOTONIC-derived time, sampled back to back), then
+``frame = anchor_frame + round((deadline - anchor_ns) × rate / 1e9)`` — linear, so the grid
+has no rounding drift. Frames are 32-bit and wrap; offsets use modular arithmetic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from engine.drums import GM_DRUM_CHANNEL
+from engine.errors import PortError
+from engine.ports import PortSpec, release_jack_client
+from engine.sequencer import all_notes_off
+
+LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
+FRAME_MOD = 2**32
+
+
+def frame_diff(a: int, b: int) -> int:
+    """``a - b`` for 32-bit wrapping JACK frame counters."""
+    return (a - b + 2**31) % FRAME_MOD - 2**31
+
+
+class JackOutput:
+    """A JACK client ``<name>`` with one MIDI out port ``<name>:<name>``."""
+
+    lookahead_ns = LOOKAHEAD_NS
+
+    def __init__(self, spec: PortSpec) -> None:
+        import jack
+
+        self.spec = spec
+        self._dead = threading.Event()
+        try:
+            self._client = jack.Client(spec.name, no_start_server=True)
+        except jack.JackError as err:
+            raise PortError(f"cannot reach the JACK server for sample-accurate output: {err}") from err
+        self._jack_client = self._client  # the process callback's own reference (close clears _client)
+        self._port = self._client.midi_outports.register(spec.name)
+        self.rate = self._client.samplerate
+        self._inbox: deque[tuple[int, bytes]] = deque()  # (frame, data) from the clock thread
+        self._pending: deque[tuple[int, bytes]] = deque()  # owned by the JACK thread
+        self.late_frames: deque[int] = deque(maxlen=100_000)  # per written event, ≥ 0
+        self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
+        self._dead_offset_ns = 0
+        self._client.set_process_callback(self._process)
+        self._client.set_shutdown_callback(self._on_shutdown)
+        self._client.activate()
+        self._anchor_ns, self._anchor_frame = self._sample_anchor()
+
+    def _sample_anchor(self) -> tuple[int, int]:
+        best = None
+        for _ in range(9):
+            a = time.perf_counter_ns()
+            frame = self._client.frame_time
+            b = time.perf_counter_ns()
+            if best is None or b - a < best[0]:
+                best = (b - a, (a + b) // 2, frame)
+        assert best is not None
+        return best[1], best[2]
+
+    def frame_for(self, deadline_ns: int) -> int:
+        """The JACK frame (mod 2³²) of a ``perf_counter_ns`` deadline."""
+        return (self._anchor_frame + round((deadline_ns - self._anchor_ns) * self.rate / 1e9)) % FRAME_MOD
+
+    def rebase(self, offset_ns: int) -> None:
+        """Shift this output's ns scale by ``offset_ns`` (to continue the loop's time)."""
+        self._anchor_ns += offset_ns
+
+    def now_ns(self) -> int:
+        """JACK's frame clock in ns on the anchor's scale: the clock process's time base.
+
+        The sample clock is the master here (as in a DAW): if the server falls behind the
+        wall clock (dropped cycles), the music follows it and frames stay exact.
+        """
+        if self._dead.is_set():
+            return time.perf_counter_ns() + self._dead_offset_ns
+        client = self._client
+        if client is None:
+            return time.perf_counter_ns()
+        frames = frame_diff(client.frame_time, self._anchor_frame)
+        return self._anchor_ns + round(frames * 1e9 / self.rate)
+
+    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
+        if self._dead.is_set():
+            raise PortError("the JACK server stopped (sample-accurate output lost)")
+        if deadline_ns is None:
+            deadline_ns = time.perf_counter_ns()
+        frame = self.frame_for(deadline_ns)
+        if self._last_frame is not None and frame_diff(frame, self._last_frame) < 0:
+            frame = self._last_frame  # never reorder: a flush goes after what is queued
+        self._last_frame = frame
+        self._inbox.append((frame, bytes(data)))
+
+    def _on_shutdown(self, status: object, reason: str) -> None:
+        # keep time continuous for the clock loop: JACK time had drifted from perf_counter
+        self._dead_offset_ns = self.now_ns() - time.perf_counter_ns()
+        self._dead.set()
+
+    def _process(self, frames: int) -> None:
+        port = self._port
+        port.clear_buffer()
+        inbox, pending = self._inbox, self._pending
+        while inbox:
+            pending.append(inbox.popleft())
+        start = self._jack_client.last_frame_time
+        while pending:
+            frame, data = pending[0]
+            offset = frame_diff(frame, start)
+            if offset >= frames:
+                break
+            pending.popleft()
+            late = 0
+            if offset < 0:
+                late, offset = -offset, 0
+            port.write_midi_event(offset, data)
+            self.late_frames.append(late)
+
+    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
+        for ch in channels:
+            self.send(all_notes_off(ch))
+
+    def alive(self) -> bool:
+        return not self._dead.is_set()
+
+    def drain(self, timeout_s: float = 0.2) -> None:
+        """Wait until the JACK thread has written everything queued (before closing)."""
+        end = time.monotonic() + timeout_s
+        while (self._inbox or self._pending) and not self._dead.is_set() and time.monotonic() < end:
+            time.sleep(0.001)
+        time.sleep(0.002)  # let the last period reach the reader
+
+    def close(self) -> None:
+        client, self._client = getattr(self, "_client", None), None
+        if client is not None:
+            if not self._dead.is_set():
+                self.drain()
+            release_jack_client(client, self._dead.is_set())

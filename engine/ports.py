@@ -1,0 +1,348 @@
+"""MIDI ports: the output protocol the clock process sends through, its rtmidi and fake
+implementations, port listing, and MIDI input (external clock, MIDI learn).
+
+Backends (``api``): ``jack``, ``alsa`` (Linux), ``coremidi`` (macOS), ``winmm`` (Windows).
+A *virtual* port named ``groovefader`` is created where the OS allows it (JACK, ALSA,
+CoreMIDI); Windows MultiMedia has no virtual ports, so there an existing port (e.g. a
+loopMIDI cable) is chosen by name. rtmidi sends "now": on JACK its notes land on period
+boundaries; :mod:`engine.jack_output` is the sample-accurate alternative.
+
+Every failure is a :class:`engine.errors.PortError` with one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from engine.drums import GM_DRUM_CHANNEL
+from engine.errors import PortError
+from engine.sequencer import all_notes_off
+
+API_CHOICES: tuple[str, ...] = ("jack", "alsa", "coremidi", "winmm")
+DEFAULT_PORT_NAME = "groovefader"
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """Which output to open.
+
+    Args:
+        name: virtual port name to create, or (``virtual=False``) the existing port to use;
+            an exact name or a unique substring of one.
+        api: one of :data:`API_CHOICES`, or None for the platform default.
+        virtual: create a port others connect to (not on ``winmm``).
+        sample_accurate: on JACK, send through :class:`engine.jack_output.JackOutput`
+            (events placed at exact frames) instead of rtmidi.
+    """
+
+    name: str = DEFAULT_PORT_NAME
+    api: str | None = None
+    virtual: bool = True
+    sample_accurate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.api is not None and self.api not in API_CHOICES:
+            raise PortError(f"unknown MIDI API {self.api!r}; choose one of {', '.join(API_CHOICES)}")
+        if self.sample_accurate and self.resolved_api() != "jack":
+            raise PortError("the sample-accurate path needs JACK (--midi-api jack)")
+
+    def resolved_api(self) -> str:
+        return self.api or default_api()
+
+
+@runtime_checkable
+class MidiOutput(Protocol):
+    """What the clock process needs from an output.
+
+    ``lookahead_ns`` > 0 means the output places events itself: give it each message that
+    long before its deadline (``send(data, deadline_ns)``). 0 means it sends "now": call
+    ``send`` at the deadline.
+    """
+
+    lookahead_ns: int
+
+    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None: ...
+
+    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None: ...
+
+    def alive(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def default_api() -> str:
+    """The platform's MIDI API: CoreMIDI on macOS, WinMM on Windows, else JACK when a JACK
+    server is configured (``JACK_DEFAULT_SERVER`` set or its socket present), else ALSA."""
+    if sys.platform == "darwin":
+        return "coremidi"
+    if sys.platform.startswith("win"):
+        return "winmm"
+    if os.environ.get("JACK_DEFAULT_SERVER") or _jack_socket_present():
+        return "jack"
+    return "alsa"
+
+
+def _jack_socket_present() -> bool:
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return False
+    return any(n.startswith("jack_default_") for n in names)
+
+
+def _rtmidi_api(api: str) -> int:
+    import rtmidi
+
+    table = {"jack": rtmidi.API_UNIX_JACK, "alsa": rtmidi.API_LINUX_ALSA,
+             "coremidi": rtmidi.API_MACOSX_CORE, "winmm": rtmidi.API_WINDOWS_MM}
+    code = table[api]
+    if code not in rtmidi.get_compiled_api():
+        raise PortError(f"this python-rtmidi build has no {api} support "
+                        f"(it has: {', '.join(rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api())})")
+    return code
+
+
+def _open_rtmidi(kind: str, api: str, client_name: str) -> Any:
+    import rtmidi
+
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never spawn a server behind the user
+    cls = rtmidi.MidiOut if kind == "out" else rtmidi.MidiIn
+    try:
+        return cls(_rtmidi_api(api), name=client_name)
+    except rtmidi.RtMidiError as err:
+        hint = {"jack": "is a JACK server running (jackd / qjackctl / pipewire-jack)?",
+                "alsa": "is the ALSA sequencer available (/dev/snd/seq)?"}.get(api, "")
+        raise PortError(f"cannot open the {api} MIDI backend: {err}. {hint}".strip()) from err
+
+
+def list_ports(api: str | None = None) -> dict[str, list[str]]:
+    """``{"outputs": [...], "inputs": [...]}`` port names other programs offer on ``api``."""
+    api = api or default_api()
+    out = _open_rtmidi("out", api, "groovefader-list")
+    inp = _open_rtmidi("in", api, "groovefader-list")
+    try:
+        return {"outputs": list(out.get_ports()), "inputs": list(inp.get_ports())}
+    finally:
+        out.delete()
+        inp.delete()
+
+
+def _find_port(names: Sequence[str], wanted: str, api: str, direction: str) -> int:
+    if wanted in names:
+        return list(names).index(wanted)
+    matches = [i for i, n in enumerate(names) if wanted.lower() in n.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    listing = ", ".join(repr(n) for n in names) or "none"
+    why = "is ambiguous" if matches else "does not exist"
+    raise PortError(f"MIDI {direction} port {wanted!r} {why} on {api}; available: {listing}")
+
+
+class JackServerWatch:
+    """Notices when the JACK server dies (rtmidi does not tell; its sends just vanish).
+
+    A tiny inactive-process JACK client whose shutdown callback raises a flag. A client of a
+    dead server must not be closed (libjack crashes), so it is dropped without closing.
+    """
+
+    def __init__(self, name: str = "groovefader-watch") -> None:
+        import jack
+
+        self._jack = jack
+        self._dead = threading.Event()
+        try:
+            self._client = jack.Client(name, no_start_server=True)
+        except jack.JackError as err:
+            raise PortError(f"cannot reach the JACK server: {err}") from err
+        self._client.set_shutdown_callback(lambda status, reason: self._dead.set())
+        self._client.activate()
+
+    def alive(self) -> bool:
+        return not self._dead.is_set()
+
+    def close(self) -> None:
+        release_jack_client(self._client, self._dead.is_set())
+
+
+def release_jack_client(client: Any, server_dead: bool) -> None:
+    """Close a JACK-Client client, or abandon it if its server died (closing then segfaults)."""
+    import jack
+
+    if server_dead:
+        client._ptr = jack._ffi.NULL  # noqa: SLF001 - the only way to skip jack_client_close
+        return
+    with contextlib.suppress(jack.JackError):
+        client.deactivate()
+    client.close()
+
+
+class RtMidiOutput:
+    """An rtmidi output port (virtual or existing); sends "now".
+
+    Raises:
+        PortError: backend missing, virtual port impossible (WinMM), port not found.
+    """
+
+    lookahead_ns = 0
+
+    def __init__(self, spec: PortSpec) -> None:
+        self.spec = spec
+        self.api = spec.resolved_api()
+        self._watch: JackServerWatch | None = None
+        self._port_name = spec.name
+        if self.api == "jack":
+            self._watch = JackServerWatch(f"{spec.name}-watch")
+        try:
+            self._out = _open_rtmidi("out", self.api, spec.name)
+        except PortError:
+            if self._watch:
+                self._watch.close()
+            raise
+        try:
+            if spec.virtual:
+                if self.api == "winmm":
+                    raise PortError(
+                        "Windows MultiMedia has no virtual MIDI ports; pick an existing port with "
+                        "--port NAME (e.g. a loopMIDI cable); available: "
+                        + (", ".join(repr(p) for p in self._out.get_ports()) or "none"))
+                self._out.open_virtual_port(spec.name)
+            else:
+                names = self._out.get_ports()
+                index = _find_port(names, spec.name, self.api, "output")
+                self._port_name = names[index]
+                self._out.open_port(index)
+        except PortError:
+            self.close()
+            raise
+        except Exception as err:  # rtmidi raises its own error types
+            self.close()
+            raise PortError(f"cannot open MIDI output {spec.name!r} on {self.api}: {err}") from err
+
+    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
+        try:
+            self._out.send_message(list(data))
+        except Exception as err:
+            raise PortError(f"sending to MIDI output {self._port_name!r} failed: {err}") from err
+
+    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
+        for ch in channels:
+            self.send(all_notes_off(ch))
+
+    def alive(self) -> bool:
+        if self._watch is not None:
+            return self._watch.alive()
+        if not self.spec.virtual:
+            try:
+                return self._port_name in self._out.get_ports()
+            except Exception:
+                return False
+        return True
+
+    def close(self) -> None:
+        out, self._out = getattr(self, "_out", None), None
+        if out is not None:
+            try:
+                out.close_port()
+                out.delete()
+            except Exception:
+                pass
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+
+class RecordingOutput:
+    """Fake output for tests: records ``(sent_ns, deadline_ns, data)``; can be made to fail."""
+
+    def __init__(self, lookahead_ns: int = 0) -> None:
+        self.lookahead_ns = lookahead_ns
+        self.sent: list[tuple[int, int | None, tuple[int, ...]]] = []
+        self.is_alive = True
+        self.closed = False
+
+    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
+        if not self.is_alive:
+            raise PortError("recording output is down")
+        self.sent.append((time.perf_counter_ns(), deadline_ns, tuple(data)))
+
+    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
+        for ch in channels:
+            self.send(all_notes_off(ch))
+
+    def alive(self) -> bool:
+        return self.is_alive
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def open_output(spec: PortSpec) -> MidiOutput:
+    """Open the output ``spec`` describes (rtmidi, or JACK sample-accurate)."""
+    if spec.sample_accurate:
+        from engine.jack_output import JackOutput
+
+        return JackOutput(spec)
+    return RtMidiOutput(spec)
+
+
+# -- input ---------------------------------------------------------------------------------
+
+MidiCallback = Callable[[tuple[int, ...], int], None]  # (message bytes, arrival perf_counter_ns)
+
+
+class MidiInput:
+    """An rtmidi input port calling ``callback(data, arrival_ns)`` from rtmidi's thread.
+
+    Timing messages (clock, start/stop) are delivered, sysex and active sensing are not.
+    """
+
+    def __init__(self, name: str, api: str | None, callback: MidiCallback, virtual: bool = False,
+                 client_name: str = "groovefader-in") -> None:
+        self.api = api or default_api()
+        self._in = _open_rtmidi("in", self.api, client_name)
+        self._in.ignore_types(sysex=True, timing=False, active_sense=True)
+        try:
+            if virtual:
+                if self.api == "winmm":
+                    raise PortError("Windows MultiMedia has no virtual MIDI ports; choose an input by name")
+                self._in.open_virtual_port(name)
+                self.port_name = name
+            else:
+                names = self._in.get_ports()
+                index = _find_port(names, name, self.api, "input")
+                self.port_name = names[index]
+                self._in.open_port(index)
+        except PortError:
+            self._in.delete()
+            raise
+        except Exception as err:
+            self._in.delete()
+            raise PortError(f"cannot open MIDI input {name!r} on {self.api}: {err}") from err
+
+        def _on_message(event: tuple[list[int], float], _data: Any = None) -> None:
+            arrival = time.perf_counter_ns()
+            callback(tuple(event[0]), arrival)
+
+        self._in.set_callback(_on_message)
+
+    def close(self) -> None:
+        if self._in is not None:
+            try:
+                self._in.cancel_callback()
+                self._in.close_port()
+                self._in.delete()
+            except Exception:
+                pass
+            self._in = None
+
+
+def open_input(name: str, api: str | None, callback: MidiCallback, virtual: bool = False) -> MidiInput:
+    """Open MIDI input ``name`` (existing port, or a new virtual one) with ``callback``."""
+    return MidiInput(name, api, callback, virtual=virtual)

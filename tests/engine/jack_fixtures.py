@@ -1,0 +1,232 @@
+"""A real JACK server for tests and benchmarks, and a recording JACK client in its own process.
+
+``JackServer`` starts ``jackd -n NAME -d dummy`` (no sound card needed), waits until it
+answers and kills it at the end. ``Recorder`` runs this file as a script
+(``python jack_fixtures.py record ...``): a JACK-Client MIDI input that connects to a source
+port whenever it exists and writes one JSON line per event — ``[frame, [bytes...],
+perf_counter_ns]`` where ``frame = last_frame_time + offset`` (the stamp a DAW would use).
+It runs in another process so a server killed under it cannot take the test runner along.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+JACKD = shutil.which("jackd")
+
+
+def jack_env(server: str) -> dict[str, str]:
+    return {**os.environ, "JACK_DEFAULT_SERVER": server, "JACK_NO_START_SERVER": "1"}
+
+
+class JackServer:
+    """``jackd`` with the dummy backend under a unique server name."""
+
+    def __init__(self, name: str | None = None, *, realtime: bool = False, rate: int = 48_000,
+                 period: int = 32, sync: bool = True) -> None:
+        self.name = name or f"gf-test-{uuid.uuid4().hex[:8]}"
+        self.realtime, self.rate, self.period, self.sync = realtime, rate, period, sync
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return jack_env(self.name)
+
+    def start(self, timeout_s: float = 10.0) -> JackServer:
+        if JACKD is None:
+            raise RuntimeError("jackd not installed")
+        # -S (synchronous): each cycle waits for every client, so a client that is slow on
+        # an overloaded machine delays the cycle instead of having its MIDI dropped.
+        flags = ["-R" if self.realtime else "--no-realtime"] + (["-S"] if self.sync else [])
+        self.proc = subprocess.Popen(
+            [JACKD, "-n", self.name, *flags, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jackd exited with {self.proc.returncode}")
+            r = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True)
+            if r.returncode == 0 and "system:" in r.stdout:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("jackd did not come up")
+
+    def ports(self, connections: bool = False) -> str:
+        args = ["jack_lsp", "-c"] if connections else ["jack_lsp"]
+        return subprocess.run(args, env=self.env, capture_output=True, text=True).stdout
+
+    def connections(self) -> dict[str, list[str]]:
+        """``{port: [connected ports]}`` from ``jack_lsp -c``."""
+        result: dict[str, list[str]] = {}
+        current = None
+        for line in self.ports(connections=True).splitlines():
+            if line.startswith((" ", "\t")) and current is not None:
+                result[current].append(line.strip())
+            elif line.strip():
+                current = line.strip()
+                result[current] = []
+        return result
+
+    def wait_port(self, port: str, timeout_s: float = 10.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if port in self.ports().split():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL (a crash). The server's registry slot is only reclaimed by a server of the
+        same name, so follow with :meth:`start` and a clean :meth:`stop`."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def stop(self) -> None:
+        """SIGTERM: jackd unregisters itself (SIGKILL would leak one of JACK's 8 server slots)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+class Recorder:
+    """The recording client, in a subprocess; ``events()`` parses what it wrote."""
+
+    def __init__(self, server: JackServer, source: str, out: Path, name: str | None = None) -> None:
+        self.server, self.source, self.out = server, source, Path(out)
+        self.name = name or f"rec-{uuid.uuid4().hex[:6]}"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "record", "--name", self.name, "--source", source,
+             "--out", str(self.out)], env=server.env, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if line.strip() != "ready":
+            raise RuntimeError(f"recorder did not start: {line!r}")
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if f"{self.name}:in" in self.server.connections().get(self.source, []):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self) -> list[tuple[int, tuple[int, ...], int]]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.events()
+
+    def events(self) -> list[tuple[int, tuple[int, ...], int]]:
+        if not self.out.exists():
+            return []
+        rows = []
+        for line in self.out.read_text().splitlines():
+            frame, data, ns = json.loads(line)
+            rows.append((frame, tuple(data), ns))
+        return rows
+
+
+def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
+    """Problems with note-on/off pairing in a stream of MIDI messages (empty = all paired).
+
+    A note-on while the same note sounds, a note-off with nothing sounding, or a note still
+    sounding at the end (a stuck note) are each reported; CC 123 releases its channel.
+    """
+    sounding: dict[tuple[int, int], int] = {}
+    problems = []
+    for i, m in enumerate(messages):
+        status = m[0] & 0xF0
+        ch = m[0] & 0x0F
+        if status == 0x90 and m[2] > 0:
+            if (ch, m[1]) in sounding:
+                problems.append(f"#{i}: note-on {m[1]} while sounding")
+            sounding[(ch, m[1])] = i
+        elif status == 0x80 or (status == 0x90 and m[2] == 0):
+            if sounding.pop((ch, m[1]), None) is None:
+                problems.append(f"#{i}: note-off {m[1]} without note-on")
+        elif status == 0xB0 and m[1] == 123:
+            for key in [k for k in sounding if k[0] == ch]:
+                problems.append(f"#{sounding.pop(key)}: note {key[1]} only released by CC 123")
+    problems += [f"#{i}: note {k[1]} stuck" for k, i in sounding.items()]
+    return problems
+
+
+# -- the recorder script ---------------------------------------------------------------------
+
+def _record(name: str, source: str, out_path: str) -> int:
+    import collections
+    import threading
+
+    import jack
+
+    client = jack.Client(name, no_start_server=True)
+    inport = client.midi_inports.register("in")
+    events: collections.deque = collections.deque()
+    dead = threading.Event()
+    stop = threading.Event()
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        base = client.last_frame_time
+        now = time.perf_counter_ns()
+        for offset, data in inport.incoming_midi_events():
+            events.append((base + offset, list(bytes(data)), now))
+
+    client.set_shutdown_callback(lambda status, reason: dead.set())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    client.activate()
+    print("ready", flush=True)
+    with open(out_path, "w") as out:
+        while not stop.is_set() and not dead.is_set():
+            try:
+                if not dead.is_set() and source in [p.name for p in client.get_ports(is_midi=True)] \
+                        and inport.name not in [p.name for p in client.get_all_connections(source)]:
+                    client.connect(source, inport)
+            except jack.JackError:
+                pass
+            while events:
+                out.write(json.dumps(events.popleft()) + "\n")
+            out.flush()
+            stop.wait(0.02)
+        time.sleep(0.05)  # the last periods
+        while events:
+            out.write(json.dumps(events.popleft()) + "\n")
+    if dead.is_set():
+        client._ptr = jack._ffi.NULL  # a dead server's client must not be closed (libjack crashes)
+        return 3
+    client.deactivate()
+    client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    rec = sub.add_parser("record")
+    rec.add_argument("--name", required=True)
+    rec.add_argument("--source", required=True)
+    rec.add_argument("--out", required=True)
+    args = parser.parse_args()
+    sys.exit(_record(args.name, args.source, args.out))
