@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
 
     def _on_transport_status(self, status: LinkStatus) -> None:
         self.transport.set_playing(status.playing)
-        self.transport.set_status(status.state, status.message or f"MIDI: {status.state}")
+        self.transport.set_status(status.state, status.message or f"MIDI: {status.state}", status.detail)
         self.grid.set_playhead(status.step if status.playing else None)
 
     def show_message(self, level: str, text: str) -> None:

@@ -38,16 +38,21 @@ class LinkStatus:
     step: int | None = None
     bpm: float = 120.0
     message: str = ""
+    detail: str = ""  # the backend's own words (tooltip)
+
+
+NO_BACKEND_HELP = "editing, clip loading and export still work"
 
 
 def _hint(err: BaseException) -> str:
-    """One line a musician can act on."""
+    """One line a musician can act on (the backend's own words are kept for the tooltip)."""
     text = str(err) or type(err).__name__
     low = text.lower()
-    if "jack" in low and ("server" in low or "connect" in low or "running" in low):
-        return f"{text} — start JACK (e.g. `jackd -d dummy` or QjackCtl) or pick another API"
-    if "alsa" in low or "/dev/snd" in low or "seq" in low:
-        return f"{text} — no ALSA sequencer here: choose the JACK API with jackd running"
+    if "alsa" in low and ("/dev/snd" in low or "sequencer" in low):
+        return ("no ALSA sequencer on this machine (/dev/snd/seq). Start JACK (QjackCtl, or "
+                f"`jackd -d dummy`) and choose API 'jack' — {NO_BACKEND_HELP}")
+    if "jack" in low and ("server" in low or "running" in low or "connect" in low):
+        return f"JACK is not running: start it (QjackCtl, or `jackd -d dummy`) — {NO_BACKEND_HELP}"
     return text
 
 
@@ -156,7 +161,7 @@ class SequencerLink(QObject):
             # means it could not even start. Keep the object if there is one: set_port retries.
             log.warning("sequencer start failed: %s", err)
             self._unavailable = "" if self._seq is not None else f"MIDI: {_hint(err)}"
-            self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}"))
+            self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}", detail=str(err)))
 
     def _execute(self, method: str, args: tuple[Any, ...]) -> None:
         if method == "_list_ports":
@@ -181,7 +186,12 @@ class SequencerLink(QObject):
         lister = getattr(ports, "list_ports", None)
         if lister is None:
             raise RuntimeError("engine.ports has no list_ports")
-        result = lister(api) if api else lister()
+        try:
+            result = lister(api) if api else lister()
+        except Exception as err:  # no backend: the status line already says so
+            log.info("listing MIDI ports failed: %s", err)
+            self.portsListed.emit([], [])
+            return
         if isinstance(result, dict):
             outs, ins = list(result.get("outputs", [])), list(result.get("inputs", []))
         elif isinstance(result, tuple) and len(result) == 2:
@@ -232,9 +242,11 @@ class SequencerLink(QObject):
             p99 = (getattr(st, "stats", None) or {}).get("p99_ms")
             if p99 is not None:
                 msg += f" · clock lateness p99 {float(p99):.2f} ms"
-        elif msg:
-            msg = f"MIDI: {_hint(RuntimeError(msg))}"
-        self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg))
+        detail = ""
+        if msg and state != "ok":
+            detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"
+        self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg,
+                                     detail))
 
     def _emit_status(self, status: LinkStatus) -> None:
         if status != self._last:

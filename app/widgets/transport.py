@@ -153,10 +153,11 @@ class Transport(QWidget):
                 box.setCurrentIndex(idx)
             box.blockSignals(False)
 
-    def set_status(self, state: str, text: str) -> None:
+    def set_status(self, state: str, text: str, detail: str = "") -> None:
         colour = {"ok": theme.OK, "error": theme.ERROR}.get(state, theme.TEXT_DIM)
         self.status.setStyleSheet(f"color: {colour.name()};")
         self.status.setText(text)
+        self.status.setToolTip(detail or text)
 
     def output_choice(self) -> tuple[str, str, bool]:
         name = self.output.currentText()
