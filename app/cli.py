@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from engine.errors import GrooveFaderError
 
 # Modules that add subcommands; a module not yet written is skipped so the others work.
-_COMMAND_MODULES = ("app.commands", "engine.cli", "training.cli", "training.eval_cli",
+_COMMAND_MODULES = ("app.commands", "engine.cli", "engine.play_cli", "training.cli", "training.eval_cli",
                     "training.train_cli")
 
 

@@ -24,6 +24,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,8 +76,10 @@ def set_realtime(priority: int = FIFO_PRIORITY) -> bool:
 class ClockLoop:
     """The loop itself; separate from :func:`clock_main` so tests can run it in-process."""
 
-    def __init__(self, config: ClockConfig, commands: Any, status: Any) -> None:
+    def __init__(self, config: ClockConfig, commands: Any, status: Any,
+                 open_port: Callable[[PortSpec], MidiOutput] = open_output) -> None:
         self.config = config
+        self._open_output = open_port
         self.commands = commands
         self.status_q = status
         self.sched = Scheduler(config.controls, clock_out=config.clock_out)
@@ -98,8 +101,9 @@ class ClockLoop:
 
     # -- life cycle ----------------------------------------------------------------------
     def run(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
         if self.config.realtime:
             self.realtime = set_realtime()
         if self.spec is not None:
@@ -247,7 +251,7 @@ class ClockLoop:
     def _open_port(self, now: int) -> None:
         assert self.spec is not None
         try:
-            self.out = open_output(self.spec)
+            self.out = self._open_output(self.spec)
         except PortError as err:
             self._port_failed(str(err), now)
             return
@@ -326,10 +330,12 @@ class ClockLoop:
         for item in batch:
             self.sent[item.kind if item.kind in self.sent else "other"] += 1
             if out is None:
-                continue  # error state: the clock runs on, the notes are skipped
+                self.sched.unsent(item)  # error state: the clock runs on, the notes are skipped
+                continue
             try:
                 out.send(item.data, item.deadline_ns)
             except PortError as err:
+                self.sched.unsent(item)
                 self._port_failed(str(err), self._now())
                 out = None
                 continue

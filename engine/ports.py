@@ -119,7 +119,8 @@ def _open_rtmidi(kind: str, api: str, client_name: str) -> Any:
     except rtmidi.RtMidiError as err:
         hint = {"jack": "is a JACK server running (jackd / qjackctl / pipewire-jack)?",
                 "alsa": "is the ALSA sequencer available (/dev/snd/seq)?"}.get(api, "")
-        raise PortError(f"cannot open the {api} MIDI backend: {err}. {hint}".strip()) from err
+        reason = str(err).rstrip(".")
+        raise PortError(f"cannot open the {api} MIDI backend: {reason}. {hint}".strip()) from err
 
 
 def list_ports(api: str | None = None) -> dict[str, list[str]]:

@@ -205,6 +205,15 @@ class Scheduler:
             self._off_of.clear()
             self._last_on.clear()
 
+    def unsent(self, item: Timed) -> None:
+        """``item`` (returned by :meth:`due`) could not be sent: a note-on then owes no note-off."""
+        if item.kind == "on":
+            if self._sounding.get(item.key) is item:
+                del self._sounding[item.key]
+            off = self._off_of.pop(item.seq, None)
+            if off is not None:
+                self._cancelled.add(off.seq)
+
     def forget_sounding(self) -> None:
         """The port vanished: notes it had are gone with it; nothing is owed to the new one."""
         self._sounding.clear()

@@ -1,0 +1,177 @@
+"""The clock process: isolation from torch/Qt, the loop against a recording output, port
+failure and recovery, and the controller facade (no MIDI server needed here)."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.clock_process import ClockConfig, ClockLoop
+from engine.controller import Sequencer
+from engine.drums import NUM_VOICES, Voice
+from engine.pattern import Pattern
+from engine.ports import PortSpec, RecordingOutput
+from engine.sequencer import Controls
+from tests.engine.jack_fixtures import check_note_pairs
+
+
+def beat() -> Pattern:
+    hits = np.zeros((16, NUM_VOICES), bool)
+    hits[0::4, Voice.KICK] = True
+    hits[2::4, Voice.CLOSED_HAT] = True
+    return Pattern(hits)
+
+
+def test_clock_process_imports_no_torch_and_no_qt():
+    # The parent has both loaded; the spawned clock process must not.
+    import torch  # noqa: F401
+
+    pytest.importorskip("PySide6.QtCore")
+    assert "torch" in sys.modules and "PySide6" in sys.modules
+    seq = Sequencer(port_name=None)
+    try:
+        status = seq.sync()
+        assert status.alive
+        assert status.forbidden_modules == ()
+        assert status.port_state == "closed"
+    finally:
+        seq.close()
+    assert not seq.status().alive
+
+
+class LoopHarness:
+    """Runs a ClockLoop in a thread with plain queues and swappable recording outputs."""
+
+    def __init__(self, controls: Controls):
+        self.commands: queue.Queue = queue.Queue()
+        self.status: queue.Queue = queue.Queue()
+        self.outputs: list[RecordingOutput] = []
+        self.refuse = False
+        config = ClockConfig(port=PortSpec("fake", "jack"), controls=controls, realtime=False)
+        self.loop = ClockLoop(config, self.commands, self.status, open_port=self._open)
+        self.thread = threading.Thread(target=self.loop.run, daemon=True)
+
+    def _open(self, spec):
+        from engine.errors import PortError
+
+        if self.refuse:
+            raise PortError("fake port is down")
+        out = RecordingOutput()
+        self.outputs.append(out)
+        return out
+
+    def reports(self):
+        items = []
+        while True:
+            try:
+                items.append(self.status.get_nowait())
+            except queue.Empty:
+                return items
+
+    def wait_report(self, predicate, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(predicate(r) for r in self.reports()):
+                return True
+            time.sleep(0.01)
+        return False
+
+
+def messages(out: RecordingOutput):
+    return [data for _, _, data in out.sent]
+
+
+def test_loop_sends_on_time_in_order_and_cleans_up():
+    h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(0.9)  # 300 BPM: 50 ms per step, ~18 steps
+    h.commands.put(("stop",))
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    assert not h.thread.is_alive()
+    out = h.outputs[0]
+    sent = messages(out)
+    assert sent[0] == (0xB9, 123, 0)  # panic on open
+    assert sent[1] == (0xFA,)
+    notes = [m for m in sent if m[0] in (0x99, 0x89)]
+    ons = [m for m in notes if m[0] == 0x99]
+    assert [m[1] for m in ons[:6]] == [36, 42, 36, 42, 36, 42]
+    assert check_note_pairs(sent) == []
+    # the deadlines handed to the output are the exact grid: 50 ms per step
+    kick_deadlines = [d for _, d, m in out.sent if m[:2] == (0x99, 36)]
+    assert set(np.diff(kick_deadlines)) == {200_000_000}
+    # sends happen at their deadlines (loose bound: this machine is shared)
+    lateness = [s - d for s, d, m in out.sent if m[0] in (0x99, 0x89, 0xF8)]
+    assert np.median(lateness) < 2_000_000
+    assert sent[-1] in ((0xB9, 123, 0), (0xFC,)) and (0xFC,) in sent
+    final = [r for r in h.reports() if r["final"]]
+    assert final and final[0]["stats"]["count"] == len(lateness)
+
+
+def test_loop_reports_port_error_keeps_clock_and_recovers():
+    h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(0.3)
+    first = h.outputs[0]
+    h.refuse = True
+    first.is_alive = False  # the port vanishes mid-play
+    assert h.wait_report(lambda r: r["port_state"] == "error" and r["playing"], 3)
+    step_in_error = h.loop.sched.current_step(time.perf_counter_ns())
+    time.sleep(0.3)
+    assert h.loop.sched.current_step(time.perf_counter_ns()) > step_in_error  # the clock ran on
+    h.refuse = False
+    assert h.wait_report(lambda r: r["port_state"] == "ok", 3)
+    time.sleep(0.3)
+    h.commands.put(("stop",))
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    second = h.outputs[1]
+    sent = messages(second)
+    assert sent[0] == (0xB9, 123, 0)  # the new port starts with all-notes-off
+    assert any(m[0] == 0x99 for m in sent)
+    assert check_note_pairs(sent) == []
+
+
+def test_loop_port_change_ends_notes_on_old_port():
+    h = LoopHarness(Controls(tempo_bpm=120, groove=0.0, gate_steps=4.0))
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(0.05)  # the first kick sounds (its note-off is 500 ms away)
+    h.commands.put(("port", PortSpec("other", "jack")))
+    time.sleep(0.3)
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    old = messages(h.outputs[0])
+    assert (0x99, 36, 100) in old
+    assert check_note_pairs(old) == []
+    assert old[-1] == (0xB9, 123, 0)
+
+
+def test_sequencer_facade_round_trip_without_port():
+    with Sequencer(port_name=None, controls=Controls(tempo_bpm=200)) as seq:
+        seq.set_pattern(beat(), "bar")
+        seq.set_swing(0.3)
+        seq.set_groove(0.5)
+        seq.set_velocity_scale(1.5)
+        seq.play()
+        assert seq.wait_status(lambda s: s.playing and s.step > 2, 5)
+        seq.set_tempo(100)
+        assert seq.wait_status(lambda s: s.bpm == 100, 2)
+        seq.stop()
+        assert seq.wait_status(lambda s: not s.playing, 2)
+        assert seq.controls == Controls(tempo_bpm=100, swing=0.3, groove=0.5, velocity_scale=1.5)
+        with pytest.raises(ValueError):
+            seq.set_swing(0.9)
+        with pytest.raises(ValueError):
+            seq.set_pattern(beat(), "phrase")
+    assert not seq.status().alive
