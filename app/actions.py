@@ -174,7 +174,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         a = QAction(name, group)
         a.setCheckable(True)
         a.setChecked(name == "General MIDI")
-        a.triggered.connect(lambda _c=False, m=note_map: controller.set_note_map(m))
+        a.triggered.connect(lambda _c=False, m=note_map: controller.transport.set(note_map=m))
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove from the model's prior (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
@@ -188,7 +188,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         load_checkpoint=act("Load model checkpoint…", handlers.load_checkpoint),
         undo=undo, redo=redo,
         reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
-        refresh_ports=act("Rescan MIDI ports", controller.refresh_ports),
+        refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),
         quit=act("Quit", window.close, QKeySequence.StandardKey.Quit),
         note_maps=group,

@@ -1,10 +1,11 @@
 """The app's state and its one door to the engine.
 
 :class:`Controller` holds what the instrument is doing — latent point ``z``, pad position,
-knob values, temperature, the pattern, the undo stack, transport settings, MIDI-learn
-bindings — and owns the engine objects: an ``AsyncGenerator`` (model on a worker thread)
-and a :class:`~app.sequencer_link.SequencerLink` (sequencer and ports on another).
-Widgets call its slots and listen to its signals; it never touches a widget.
+knob values, temperature, the pattern, the undo stack — and owns an ``AsyncGenerator``
+(the model on a worker thread). Transport, ports and MIDI learn live in
+:class:`~app.transport_state.TransportState` (``controller.transport``), which hands each
+new pattern to the sequencer. Widgets call slots and listen to signals; nothing here
+touches a widget.
 
 Threads: every model call goes to the generator's worker through
 ``AsyncGenerator.request`` (latest wins per kind); its results come back on the worker
@@ -30,12 +31,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from app.midi_learn import CCBindings
 from app.presets import Preset
-from app.sequencer_link import LinkStatus, SequencerLink
+from app.transport_state import TransportState
 from app.undo import PatternCommand, PatternState
 from engine import attributes as attr_lib
-from engine.drums import GM_NOTE_MAP, NoteMap
 from engine.errors import GrooveFaderError
 from engine.pattern import Pattern
 
@@ -94,18 +93,12 @@ class Controller(QObject):
     knobChanged = Signal(str, float)
     heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
     cornersChanged = Signal(list)  # four labels ("" = empty)
-    transportSettingsChanged = Signal(object)  # dict of changed settings
-    transportStatus = Signal(object)  # LinkStatus
-    portsListed = Signal(list, list)
-    learnChanged = Signal(str)  # armed knob or ""
-    bindingsChanged = Signal(object)  # dict knob → label ("CC 74 ch 1")
     transitionReady = Signal(object)  # Pattern
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
 
     _deliver = Signal(object, object)  # (handler, result) from worker threads
 
-    def __init__(self, *, link: SequencerLink | None = None, start_link: bool = True,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, transport: TransportState | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._deliver.connect(self._on_deliver)
         self.undo_stack = QUndoStack(self)
@@ -131,22 +124,9 @@ class Controller(QObject):
         self._heatmap_timer.timeout.connect(self._request_heatmap)
         self._last_generated = 0.0
         self._gesture = 0
-        self._bindings = CCBindings()
         self._tmpdir = tempfile.TemporaryDirectory(prefix="groovefader-")
-        self.transport: dict[str, Any] = {
-            "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0,
-            "quantize": "bar", "clock_source": "internal", "note_map": GM_NOTE_MAP,
-            "output": ("groovefader", "", True), "input": ("", "", False)}
-        self.playing = False
-        self.link = link
-        if self.link is None and start_link:
-            self.link = SequencerLink()
-            self.link.start()
-        if self.link is not None:
-            self.link.statusChanged.connect(self._on_link_status)
-            self.link.portsListed.connect(self.portsListed)
-            self.link.ccReceived.connect(self.handle_cc)
-            self.link.error.connect(lambda text: self.message.emit("error", text))
+        self.transport = transport or TransportState(parent=self)
+        self.transport.ccMoved.connect(self._on_cc_moved)
 
     # ------------------------------------------------------------------------------------
     # read-only state
@@ -174,10 +154,6 @@ class Controller(QObject):
     @property
     def measured(self) -> dict[str, float]:
         return dict(self._measured)
-
-    @property
-    def bindings(self) -> CCBindings:
-        return self._bindings
 
     @property
     def model_steps(self) -> int:
@@ -224,6 +200,7 @@ class Controller(QObject):
         self._knobs = {n: float(np.clip(self._knobs.get(n, d), *self.info.ranges[n]))
                        for n, d in self.info.defaults.items()}
         self.modelReady.emit(self.info)
+        self.transport.set_targets([*self.info.attribute_names, TEMPERATURE])
         for name, value in self._knobs.items():
             self.knobChanged.emit(name, value)
         self._epoch += 1
@@ -337,8 +314,7 @@ class Controller(QObject):
             self._pad = state.pad
             self.padMoved.emit(*state.pad)
         self.patternChanged.emit(state.pattern)
-        if self.link is not None:
-            self.link.post("set_pattern", state.pattern, self.transport["quantize"])
+        self.transport.send_pattern(state.pattern)
         self._measured = measured if measured is not None else self._measure(state.pattern)
         self.measuredChanged.emit(dict(self._measured))
 
@@ -595,7 +571,7 @@ class Controller(QObject):
             self._knobs.update(preset.knobs)
         self._temperature = preset.temperature
         self.knobChanged.emit(TEMPERATURE, self._temperature)
-        self.set_transport(tempo_bpm=preset.tempo_bpm, swing=preset.swing, groove=preset.groove,
+        self.transport.set(tempo_bpm=preset.tempo_bpm, swing=preset.swing, groove=preset.groove,
                            velocity_scale=preset.velocity_scale, note_map=preset.note_map)
         self._pad = preset.pad
         self.padMoved.emit(*preset.pad)
@@ -610,161 +586,38 @@ class Controller(QObject):
         if self.generator is not None:
             self._request_decode(z=z, pad=self._pad) if z is not None else self._request_decode(pad=self._pad)
 
-    # -- transport -----------------------------------------------------------------------------
-    def set_transport(self, **values: Any) -> None:
-        """Apply transport settings (tempo_bpm, swing, groove, velocity_scale, quantize,
-        clock_source, note_map) to the sequencer and tell the transport widget."""
-        posts = {"tempo_bpm": "set_tempo", "swing": "set_swing", "groove": "set_groove",
-                 "velocity_scale": "set_velocity_scale", "note_map": "set_note_map"}
-        changed = {}
-        for key, value in values.items():
-            if key not in self.transport or key in ("output", "input"):
-                raise KeyError(f"unknown transport setting {key!r}")
-            if self.transport[key] == value:
-                continue
-            self.transport[key] = value
-            changed[key] = value
-            if key in posts and self.link is not None:
-                self.link.post(posts[key], value)
-            elif key == "clock_source":
-                self._post_clock_source()
-        if changed:
-            self.transportSettingsChanged.emit(changed)
-
-    def _post_clock_source(self) -> None:
-        """External clock follows the chosen MIDI input (its own virtual port when virtual)."""
-        if self.link is None:
-            return
-        source = self.transport["clock_source"]
-        name, api, virtual = self.transport["input"]
-        if source == "external" and not name:
-            self.message.emit("warning", "External clock: choose a MIDI input in the transport.")
-        self.link.post("set_clock_source", source, (f"{name}-clock" if virtual else name) or None,
-                       api or None, virtual)
-
-    def set_note_map(self, note_map: NoteMap) -> None:
-        self.set_transport(note_map=note_map)
-
-    def set_playing(self, playing: bool) -> None:
-        self.playing = bool(playing)
-        if self.link is not None:
-            self.link.post("play" if playing else "stop")
-
-    def toggle_playing(self) -> None:
-        self.set_playing(not self.playing)
-
-    def set_output(self, name: str, api: str, virtual: bool) -> None:
-        self.transport["output"] = (name, api, virtual)
-        if self.link is not None:
-            self.link.set_port(name, api, virtual)
-
-    def set_input(self, name: str, api: str, virtual: bool) -> None:
-        self.transport["input"] = (name, api, virtual)
-        if self.link is not None:
-            self.link.open_input(name, api, virtual)
-            if self.transport["clock_source"] == "external":
-                self._post_clock_source()
-
-    def refresh_ports(self) -> None:
-        if self.link is not None:
-            self.link.list_ports(self.transport["output"][1])
-
-    def _on_link_status(self, status: LinkStatus) -> None:
-        self.transportStatus.emit(status)
-
-    # -- MIDI learn ----------------------------------------------------------------------------
-    def learn(self, target: str) -> None:
-        """Arm ``target``: the next control change on the MIDI input binds to it."""
-        self._bindings.arm(target)
-        self.learnChanged.emit(target)
-        if not self.transport["input"][0]:
-            self.message.emit("info", "MIDI learn: choose a MIDI input in the transport, then move a "
-                                      "control.")
-        else:
-            self.message.emit("info", f"MIDI learn: move a control to bind it to {target}.")
-
-    def forget(self, target: str) -> None:
-        self._bindings.forget(target)
-        self._emit_bindings()
-
-    def set_bindings(self, bindings: CCBindings) -> None:
-        self._bindings = bindings
-        self._emit_bindings()
-
-    def handle_cc(self, channel: int, cc: int, value: int) -> None:
-        """An incoming control change (MIDI input thread → queued here)."""
-        action = self._bindings.handle(channel, cc, value)
-        if action is None:
-            return
-        if action.learned:
-            self.learnChanged.emit("")
-            self._emit_bindings()
-            self.message.emit("info", f"{action.target} ← CC {cc} (channel {channel + 1})")
-        if action.target == TEMPERATURE:
+    def _on_cc_moved(self, target: str, fraction: float) -> None:
+        """A MIDI-learned control moved: ``fraction`` (0..1) of the knob's range."""
+        if target == TEMPERATURE:
             lo, hi = TEMPERATURE_RANGE
-        elif self.info is not None and action.target in self.info.ranges:
-            lo, hi = self.info.ranges[action.target]
+        elif self.info is not None and target in self.info.ranges:
+            lo, hi = self.info.ranges[target]
         else:
             return
-        self.set_knob(action.target, lo + action.fraction * (hi - lo))
-
-    def _emit_bindings(self) -> None:
-        names = ([*self.info.attribute_names] if self.info else []) + [TEMPERATURE]
-        self.bindingsChanged.emit({n: self._bindings.label_of(n) for n in names})
+        self.set_knob(target, lo + fraction * (hi - lo))
 
     # -- settings ------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        """Plain values for QSettings."""
-        t = self.transport
-        return {"tempo_bpm": t["tempo_bpm"], "swing": t["swing"], "groove": t["groove"],
-                "velocity_scale": t["velocity_scale"], "quantize": t["quantize"],
-                "clock_source": t["clock_source"], "note_map": t["note_map"].to_json(),
-                "output": list(t["output"]), "input": list(t["input"]),
-                "bindings": self._bindings.to_json(), "knobs": dict(self._knobs),
-                "temperature": self._temperature, "pad": list(self._pad), "heatmap": self._heatmap_name}
+        """Plain values for QSettings (the transport's included)."""
+        return {**self.transport.settings(), "knobs": dict(self._knobs), "temperature": self._temperature,
+                "pad": list(self._pad), "heatmap": self._heatmap_name}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (settings outlive versions)."""
-        def num(key: str, lo: float, hi: float) -> float | None:
-            try:
-                v = float(values[key])
-            except (KeyError, TypeError, ValueError):
-                return None
-            return v if lo <= v <= hi else None
-
-        update: dict[str, Any] = {}
-        for key, lo, hi in (("tempo_bpm", 30, 300), ("swing", 0, 0.75), ("groove", 0, 1),
-                            ("velocity_scale", 0, 2)):
-            v = num(key, lo, hi)
-            if v is not None:
-                update[key] = v
-        if values.get("quantize") in ("step", "beat", "bar"):
-            update["quantize"] = values["quantize"]
-        if values.get("clock_source") in ("internal", "external"):
-            update["clock_source"] = values["clock_source"]
-        with contextlib.suppress(KeyError, ValueError):
-            update["note_map"] = NoteMap.from_json(str(values["note_map"]))
-        self.set_transport(**update)
-        t = num("temperature", *TEMPERATURE_RANGE)
-        if t is not None:
-            self._temperature = t
-            self.knobChanged.emit(TEMPERATURE, t)
+        self.transport.restore_settings(values)
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            t = float(values["temperature"])
+            if TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
+                self._temperature = t
+                self.knobChanged.emit(TEMPERATURE, t)
         knobs = values.get("knobs")
         if isinstance(knobs, Mapping):
             self._knobs.update({str(k): float(v) for k, v in knobs.items() if isinstance(v, int | float)})
         pad = values.get("pad")
-        if isinstance(pad, list | tuple) and len(pad) == 2:
-            try:
+        with contextlib.suppress(TypeError, ValueError):
+            if isinstance(pad, list | tuple) and len(pad) == 2:
                 self._pad = (float(np.clip(float(pad[0]), -1, 1)), float(np.clip(float(pad[1]), -1, 1)))
                 self.padMoved.emit(*self._pad)
-            except (TypeError, ValueError):
-                pass
-        if isinstance(values.get("bindings"), str):
-            self.set_bindings(CCBindings.from_json(values["bindings"]))
-        for key in ("output", "input"):
-            v = values.get(key)
-            if isinstance(v, list | tuple) and len(v) == 3:
-                self.transport[key] = (str(v[0]), str(v[1]), v[2] in (True, "true", 1))
         if isinstance(values.get("heatmap"), str):
             self._heatmap_name = values["heatmap"]
 
@@ -775,6 +628,5 @@ class Controller(QObject):
         if self.generator is not None:
             self.generator.close()
             self.generator = None
-        if self.link is not None:
-            self.link.close()
+        self.transport.close()
         self._tmpdir.cleanup()

@@ -35,12 +35,13 @@ def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
     from app.controller import Controller, default_checkpoint
     from app.main_window import MainWindow
     from app.sequencer_link import SequencerLink
+    from app.transport_state import TransportState
 
     settings = make_settings(settings_path)
     saved_api = str(settings.value("transport/api", "auto"))
     api = midi_api or (saved_api if saved_api != "auto" else None)
     link = SequencerLink(api=api) if start_link else None
-    controller = Controller(link=link, start_link=False)
+    controller = Controller(TransportState(link))
     if link is not None:  # the clock process starts once the model is in (or cannot be)
         controller.modelReady.connect(lambda _info: link.start())
         controller.modelFailed.connect(lambda _text: link.start())

@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        self.play_shortcut.activated.connect(controller.toggle_playing)
+        self.play_shortcut.activated.connect(controller.transport.toggle_playing)
         self._wire()
         self.restore_settings()
 
@@ -124,26 +124,26 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
 
     def _wire(self) -> None:
-        c, t = self.controller, self.transport
+        c, t, ts = self.controller, self.transport, self.controller.transport
         # widgets → controller
         self.pad_panel.pad.moved.connect(c.move_pad)
         self.pad_panel.modeChanged.connect(c.set_pad_mode)
         self.pad_panel.heatmapRequested.connect(c.set_heatmap)
         self.pad_panel.cornerSetRequested.connect(c.set_corner)
         self.knobs.knobEdited.connect(c.set_knob)
-        self.knobs.learnRequested.connect(c.learn)
-        self.knobs.forgetRequested.connect(c.forget)
+        self.knobs.learnRequested.connect(ts.learn)
+        self.knobs.forgetRequested.connect(ts.forget)
         self.grid.cellClicked.connect(c.toggle_cell)
-        t.playToggled.connect(c.set_playing)
-        t.tempoChanged.connect(lambda v: c.set_transport(tempo_bpm=float(v)))
-        t.swingChanged.connect(lambda v: c.set_transport(swing=float(v)))
-        t.grooveChanged.connect(lambda v: c.set_transport(groove=float(v)))
-        t.velocityScaleChanged.connect(lambda v: c.set_transport(velocity_scale=float(v)))
-        t.quantizeChanged.connect(lambda v: c.set_transport(quantize=v))
-        t.clockSourceChanged.connect(lambda v: c.set_transport(clock_source=v))
-        t.portChosen.connect(c.set_output)
-        t.inputChosen.connect(c.set_input)
-        t.refreshRequested.connect(c.refresh_ports)
+        t.playToggled.connect(ts.set_playing)
+        t.tempoChanged.connect(lambda v: ts.set(tempo_bpm=float(v)))
+        t.swingChanged.connect(lambda v: ts.set(swing=float(v)))
+        t.grooveChanged.connect(lambda v: ts.set(groove=float(v)))
+        t.velocityScaleChanged.connect(lambda v: ts.set(velocity_scale=float(v)))
+        t.quantizeChanged.connect(lambda v: ts.set(quantize=v))
+        t.clockSourceChanged.connect(lambda v: ts.set(clock_source=v))
+        t.portChosen.connect(ts.set_output)
+        t.inputChosen.connect(ts.set_input)
+        t.refreshRequested.connect(ts.refresh_ports)
         self.drag_handle.failed.connect(lambda text: c.message.emit("error", text))
         # controller → widgets
         c.modelLoading.connect(self._on_model_loading)
@@ -156,11 +156,12 @@ class MainWindow(QMainWindow):
         c.knobChanged.connect(self.knobs.set_value)
         c.heatmapReady.connect(self._on_heatmap)
         c.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
-        c.transportSettingsChanged.connect(self._show_transport_settings)
-        c.transportStatus.connect(self._on_transport_status)
-        c.portsListed.connect(t.set_ports)
-        c.learnChanged.connect(self.knobs.set_learning)
-        c.bindingsChanged.connect(self.knobs.set_bindings)
+        ts.settingsChanged.connect(self._show_transport_settings)
+        ts.status.connect(self._on_transport_status)
+        ts.portsListed.connect(t.set_ports)
+        ts.learnChanged.connect(self.knobs.set_learning)
+        ts.bindingsChanged.connect(self.knobs.set_bindings)
+        ts.message.connect(self.show_message)
         c.message.connect(self.show_message)
 
     # -- controller → view -------------------------------------------------------------------
@@ -177,7 +178,6 @@ class MainWindow(QMainWindow):
         self.knobs.set_value(TEMPERATURE, self.controller.temperature)
         self.pad_panel.set_attributes(list(info.attribute_names))
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))
-        self.controller.set_bindings(self.controller.bindings)  # labels for the new knobs
         self.show_message("info", f"Model ready: {info.path} ({info.kind}, z={info.z_dim}, "
                                   f"{len(info.attribute_names)} knobs)")
 
@@ -278,7 +278,8 @@ class MainWindow(QMainWindow):
             t.api.blockSignals(True)
             t.api.setCurrentText(api)
             t.api.blockSignals(False)
-        out, inp = self.controller.transport["output"], self.controller.transport["input"]
+        ts = self.controller.transport
+        out, inp = ts["output"], ts["input"]
         names_out = [] if out[2] else [out[0]]
         names_in = [inp[0]] if inp[0] and not inp[2] else []
         t.set_ports(names_out, names_in)
@@ -286,12 +287,12 @@ class MainWindow(QMainWindow):
             t.output.setCurrentText(out[0])
         if inp[0]:
             t.input.setCurrentText(inp[0] if not inp[2] else t.input.itemText(1))
-        self._show_transport_settings(self.controller.transport)
+        self._show_transport_settings(ts.values)
         if not out[2] or out[1]:  # not the default virtual port on the default API
-            self.controller.set_output(*out)
+            ts.set_output(*out)
         if inp[0]:
-            self.controller.set_input(*inp)
-        self.controller.refresh_ports()
+            ts.set_input(*inp)
+        ts.refresh_ports()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()

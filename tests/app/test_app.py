@@ -62,8 +62,8 @@ def test_density_knob_up_raises_density_of_the_playing_pattern(ready_window, qtb
     assert knob.value == knob.high
     assert _density(high) > _density(low)
     assert w.grid.pattern is high  # shown …
-    if c.link is not None:
-        assert c.link.last_pattern is high  # … and handed to the sequencer
+    if c.transport.link is not None:
+        assert c.transport.link.last_pattern is high  # … and handed to the sequencer
 
 
 def test_pad_drag_changes_the_pattern(ready_window, qtbot) -> None:
@@ -162,13 +162,13 @@ def test_bad_clip_is_a_message_not_a_crash(ready_window, tmp_path) -> None:
 def test_presets_round_trip_and_apply(ready_window, qtbot, tmp_path) -> None:
     w = ready_window
     c = w.controller
-    c.set_transport(tempo_bpm=97.0, swing=0.25, note_map=NOTE_MAP_PRESETS["Roland TD"])
+    c.transport.set(tempo_bpm=97.0, swing=0.25, note_map=NOTE_MAP_PRESETS["Roland TD"])
     c.set_knob("density", w.knobs.knobs["density"].high)
     _settle(qtbot, w)
     saved = save_preset(tmp_path / "p.json", c.current_preset())
     preset = load_preset(saved)
     assert preset.tempo_bpm == 97.0 and preset.note_map.name == "Roland TD"
-    c.set_transport(tempo_bpm=140.0)
+    c.transport.set(tempo_bpm=140.0)
     c.set_knob("density", w.knobs.knobs["density"].low)
     _settle(qtbot, w)
     c.apply_preset(preset)
@@ -220,20 +220,20 @@ def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:
     w.transport.tempo.setValue(133.0)
     w.transport.swing.setValue(20)
     w.transport.quantize.setCurrentText("beat")
-    w.controller.bindings.arm("density")
-    w.controller.handle_cc(0, 74, 10)
+    w.controller.transport.bindings.arm("density")
+    w.controller.transport.handle_cc(0, 74, 10)
     w.close()
     w2 = make_window(load=False)
     assert w2.transport.tempo.value() == 133.0 and w2.controller.transport["tempo_bpm"] == 133.0
     assert w2.controller.transport["swing"] == pytest.approx(0.2)
     assert w2.transport.quantize.currentText() == "beat"
-    assert w2.controller.bindings.binding_of("density") == (0, 74)
+    assert w2.controller.transport.bindings.binding_of("density") == (0, 74)
 
 
 def test_space_bar_toggles_play(make_window, qtbot) -> None:
     w = make_window(load=False)
     w.grid.setFocus()
     QTest.keyClick(w.grid, Qt.Key.Key_Space)
-    assert w.controller.playing
+    assert w.controller.transport.playing
     QTest.keyClick(w.grid, Qt.Key.Key_Space)
-    assert not w.controller.playing
+    assert not w.controller.transport.playing

@@ -77,7 +77,7 @@ def _cc_sender(server: JackServer, port: str):
 def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> None:
     w = jack_window
     c = w.controller
-    c.set_input("groovefader-in", "jack", True)  # what choosing the virtual input does
+    c.transport.set_input("groovefader-in", "jack", True)  # what choosing the virtual input does
     assert jack.wait_port("groovefader-in:groovefader-in")
     knob = w.knobs.knobs["density"]
 
@@ -88,15 +88,15 @@ def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> No
         menu.close()
 
     QTimer.singleShot(200, choose_learn)
-    with qtbot.waitSignal(c.learnChanged) as armed:
+    with qtbot.waitSignal(c.transport.learnChanged) as armed:
         knob.contextMenuEvent(_context_event(knob))
     assert armed.args == ["density"]
     sender = _cc_sender(jack, "groovefader-in:groovefader-in")
     try:
-        with qtbot.waitSignal(c.learnChanged, timeout=10_000) as learned:
+        with qtbot.waitSignal(c.transport.learnChanged, timeout=10_000) as learned:
             sender.send_message([0xB0 | 2, 21, 0])  # channel 3, CC 21, value 0
         assert learned.args == [""]
-        assert c.bindings.binding_of("density") == (2, 21)
+        assert c.transport.bindings.binding_of("density") == (2, 21)
         assert "CC 21" in knob._binding
         qtbot.waitUntil(lambda: knob.value == knob.low, timeout=5_000)
         with qtbot.waitSignal(c.knobChanged, timeout=10_000,
@@ -125,7 +125,7 @@ def test_playing_sends_the_shown_pattern_to_jack(jack, jack_window, qtbot, tmp_p
     rec = Recorder(jack, "groovefader:groovefader", tmp_path / "rec.jsonl")
     try:
         assert rec.wait_connected()
-        c.set_transport(tempo_bpm=240.0, swing=0.0)
+        c.transport.set(tempo_bpm=240.0, swing=0.0)
         w.transport.play_button.click()
         qtbot.waitUntil(lambda: w.grid._playhead is not None, timeout=10_000)
         # one full 2-bar loop at 240 BPM = 2 s; wait a little more than that
@@ -133,7 +133,7 @@ def test_playing_sends_the_shown_pattern_to_jack(jack, jack_window, qtbot, tmp_p
         while time.monotonic() < deadline:
             qtbot.wait(100)
         w.transport.play_button.click()
-        qtbot.waitUntil(lambda: not c.playing, timeout=5_000)
+        qtbot.waitUntil(lambda: not c.transport.playing, timeout=5_000)
         qtbot.wait(300)
     finally:
         events = rec.stop()
@@ -145,3 +145,37 @@ def test_playing_sends_the_shown_pattern_to_jack(jack, jack_window, qtbot, tmp_p
     assert {m[1] for m in note_ons} <= expected_notes
     # at least one loop's worth of hits arrived
     assert len(note_ons) >= pattern.num_hits
+
+
+def test_density_knob_changes_the_notes_arriving_at_jack(jack, jack_window, qtbot, tmp_path) -> None:
+    """Turning density up makes the *playing* pattern denser: counted at a JACK client."""
+    w = jack_window
+    c = w.controller
+    assert jack.wait_port("groovefader:groovefader")
+    rec = Recorder(jack, "groovefader:groovefader", tmp_path / "rec.jsonl")
+    knob = w.knobs.knobs["density"]
+    loop_s = 32 * 60 / (300.0 * 4)  # one 2-bar loop of 16ths at 300 BPM = 1.6 s
+    windows = {}
+    try:
+        assert rec.wait_connected()
+        c.transport.set(tempo_bpm=300.0, quantize="step")
+        w.transport.play_button.click()
+        for name, value in (("low", knob.low), ("high", knob.high)):
+            with qtbot.waitSignal(c.patternChanged, timeout=10_000):
+                c.set_knob("density", value)  # what a knob drag ends in (dragging is tested elsewhere)
+            qtbot.wait(300)  # the change takes effect at the next step; let it settle
+            start = time.perf_counter_ns()
+            qtbot.wait(int(loop_s * 2 * 1000))
+            windows[name] = (start, time.perf_counter_ns(), c.pattern)
+        w.transport.play_button.click()
+        qtbot.wait(300)
+    finally:
+        events = rec.stop()
+    counts = {}
+    for name, (start, end, pattern) in windows.items():
+        ons = [m for _f, m, ns in events if start <= ns < end and (m[0] & 0xF0) == 0x90 and m[2] > 0]
+        counts[name] = len(ons)
+        # two loops of the pattern, give or take the hits at the window's edges
+        assert abs(len(ons) - 2 * pattern.num_hits) <= max(4, pattern.num_hits // 4), (name, len(ons))
+    assert windows["high"][2].num_hits > windows["low"][2].num_hits
+    assert counts["high"] > counts["low"]
