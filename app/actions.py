@@ -73,6 +73,21 @@ class ActionHandlers:
             self._remember("clips", path)
             self.controller.load_clip(path)
 
+    def corner_clip(self, index: int) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, f"MIDI clip for corner {'ABCD'[index]}",
+                                              self._dir("clips"), MIDI_FILTER)
+        if not path:
+            return
+        self._remember("clips", path)
+        from engine.midifile import read_clip
+
+        try:
+            pattern = read_clip(path)
+        except GrooveFaderError as err:
+            self._error(str(err))
+            return
+        self.controller.set_corner(index, pattern, Path(path).stem)
+
     def export_clip(self) -> None:
         dialog = ExportDialog(int(self.settings.value("export/bars", 8)), self.window)
         if dialog.exec() != QDialog.DialogCode.Accepted:

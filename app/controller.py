@@ -237,7 +237,9 @@ class Controller(QObject):
 
     # -- decode ------------------------------------------------------------------------------
     def _request_decode(self, *, z: np.ndarray | None = None, pad: tuple[float, float] | None = None,
-                        corners: list[np.ndarray] | None = None) -> None:
+                        corners: list[np.ndarray] | None = None, step: str | None = None) -> None:
+        """Decode off the GUI thread. ``step`` names an undo step of its own ("Randomize");
+        None = part of the current knob/pad gesture (merged into one undo step)."""
         knobs, temp, seed = dict(self._knobs), self._temperature, self._seed
 
         def work(g: Any) -> tuple[np.ndarray, Pattern, dict[str, float], tuple[float, float]]:
@@ -253,17 +255,18 @@ class Controller(QObject):
             pat = g.decode(zz, knobs, temperature=temp, seed=seed if temp > 0 else None)
             return zz, pat, g.attributes_of(pat), where
 
-        self._call("decode", work, self._on_decoded)
+        self._call("decode", work, lambda payload: self._on_decoded(payload, step))
 
-    def _on_decoded(self, payload: tuple[int, Any]) -> None:
+    def _on_decoded(self, payload: tuple[int, Any], step: str | None) -> None:
         epoch, (z, pattern, measured, pad) = payload
         if epoch != self._epoch:
             return
         now = time.monotonic()
-        if now - self._last_generated > GESTURE_GAP_S:
+        if step is not None or now - self._last_generated > GESTURE_GAP_S:
             self._gesture += 1
-        self._last_generated = now
-        self._push(PatternState(pattern, z, pad), "Generate", merge_key=self._gesture, measured=measured)
+        self._last_generated = 0.0 if step is not None else now  # nothing merges into a named step
+        self._push(PatternState(pattern, z, pad), step or "Generate", merge_key=self._gesture,
+                   measured=measured)
 
     # -- encode ------------------------------------------------------------------------------
     def _request_encode(self, pattern: Pattern, *, set_knobs: bool) -> None:
@@ -380,12 +383,13 @@ class Controller(QObject):
                                       "buttons; empty corners use the latent plane's corners.")
         self._schedule_heatmap()
 
-    def set_corner(self, index: int, label: str | None = None) -> None:
-        """Put the current pattern into corner ``index`` (0 = A bottom-left … 3 = D top-right)."""
+    def set_corner(self, index: int, pattern: Pattern | None = None, label: str | None = None) -> None:
+        """Put ``pattern`` (default: the current one) into corner ``index``
+        (0 = A bottom-left, 1 = B bottom-right, 2 = C top-left, 3 = D top-right)."""
         if self.generator is None:
             self.message.emit("warning", "Corners need a model: " + MISSING_MODEL_HELP)
             return
-        pattern = self._pattern
+        pattern = pattern if pattern is not None else self._pattern
         name = label or f"{pattern.num_hits} hits"
 
         def work(g: Any) -> np.ndarray:
@@ -423,7 +427,7 @@ class Controller(QObject):
         self._epoch += 1
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
         z = self.generator.generator.sample(1, temperature=1.0, seed=self._seed)[0]
-        self._request_decode(z=z)
+        self._request_decode(z=z, step="Randomize")
 
     def variation(self, amount: float = 0.35) -> None:
         """A latent point near the current one."""
@@ -432,7 +436,8 @@ class Controller(QObject):
             return
         self._epoch += 1
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
-        self._request_decode(z=self.generator.generator.variation(self._z, amount, self._seed))
+        z = self.generator.generator.variation(self._z, amount, self._seed)
+        self._request_decode(z=z, step="Variation")
 
     def set_heatmap(self, name: str) -> None:
         self._heatmap_name = name
@@ -584,7 +589,10 @@ class Controller(QObject):
             z = None
         self._z = z
         if self.generator is not None:
-            self._request_decode(z=z, pad=self._pad) if z is not None else self._request_decode(pad=self._pad)
+            if z is not None:
+                self._request_decode(z=z, pad=self._pad, step="Preset")
+            else:
+                self._request_decode(pad=self._pad, step="Preset")
 
     def _on_cc_moved(self, target: str, fraction: float) -> None:
         """A MIDI-learned control moved: ``fraction`` (0..1) of the knob's range."""

@@ -55,6 +55,27 @@ def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
     return window, controller
 
 
+def install_error_handler(controller) -> None:
+    """One top-level handler: an unexpected error in a slot is logged, the sequencer is told
+    to stop (it sends every note-off) and the window shows one line; the app keeps running."""
+    previous = sys.excepthook
+
+    def handle(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        try:
+            if controller.transport.playing:
+                controller.transport.set_playing(False)
+            controller.message.emit("error", f"Unexpected error: {exc_type.__name__}: {exc} "
+                                              "(playback stopped; details in the log)")
+        except Exception:  # the handler itself must never raise
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = handle
+
+
 def run(args: argparse.Namespace) -> int:
     if args.screenshot or getattr(args, "startup_report", False):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -69,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     apply_dark_theme(app)
     window, controller = create_window(checkpoint=args.checkpoint, midi_api=args.midi_api,
                                        settings_path=args.settings)
+    install_error_handler(controller)
     if args.screenshot:
         window.resize(1280, 760)
     window.show()

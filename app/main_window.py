@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.pad_panel.modeChanged.connect(c.set_pad_mode)
         self.pad_panel.heatmapRequested.connect(c.set_heatmap)
         self.pad_panel.cornerSetRequested.connect(c.set_corner)
+        self.pad_panel.cornerClipRequested.connect(self.handlers.corner_clip)
         self.knobs.knobEdited.connect(c.set_knob)
         self.knobs.learnRequested.connect(ts.learn)
         self.knobs.forgetRequested.connect(ts.forget)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -193,11 +194,13 @@ class PadPanel(QWidget):
         modeChanged(str): "plane" or "corners".
         heatmapRequested(str): attribute name, or "" for no heat-map.
         cornerSetRequested(int): corner index 0..3 to take the current pattern.
+        cornerClipRequested(int): corner index 0..3 to take a MIDI clip (the button's menu).
     """
 
     modeChanged = Signal(str)
     heatmapRequested = Signal(str)
     cornerSetRequested = Signal(int)
+    cornerClipRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -220,6 +223,11 @@ class PadPanel(QWidget):
             b.setToolTip(f"Put the current pattern in corner {name} "
                          f"({['bottom-left', 'bottom-right', 'top-left', 'top-right'][i]})")
             b.clicked.connect(lambda _=False, i=i: self.cornerSetRequested.emit(i))
+            menu = QMenu(b)
+            menu.addAction("Current pattern", lambda i=i: self.cornerSetRequested.emit(i))
+            menu.addAction("MIDI clip…", lambda i=i: self.cornerClipRequested.emit(i))
+            b.setMenu(menu)
+            b.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
             corners.addWidget(b)
             self.corner_buttons.append(b)
         corners.addStretch(1)

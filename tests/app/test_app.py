@@ -237,3 +237,87 @@ def test_space_bar_toggles_play(make_window, qtbot) -> None:
     assert w.controller.transport.playing
     QTest.keyClick(w.grid, Qt.Key.Key_Space)
     assert not w.controller.transport.playing
+
+
+def test_heatmap_is_one_batch_off_the_gui_thread_and_matches_the_generator(ready_window, qtbot) -> None:
+    w = ready_window
+    c = w.controller
+    box = w.pad_panel.heat_box
+    with qtbot.waitSignal(c.heatmapReady, timeout=30_000) as sig:
+        box.setCurrentIndex(box.findData("density"))
+    name, values = sig.args
+    assert name == "density" and values.shape == (32, 32)
+    g = c.generator.generator
+    np.testing.assert_allclose(values, g.heatmap("density", 32, c.knobs))
+    assert w.pad_panel.pad._heat is not None
+    box.setCurrentIndex(0)
+    assert w.pad_panel.pad._heat is None
+
+
+def test_randomize_and_variation_move_through_latent_space(ready_window, qtbot) -> None:
+    w = ready_window
+    c = w.controller
+    z0, p0 = c.z, c.pattern
+    w.actions.randomize.trigger()
+    _settle(qtbot, w)
+    z1 = c.z
+    assert not np.allclose(z1, z0) and c.pattern is not p0
+    w.actions.variation.trigger()
+    _settle(qtbot, w)
+    z2 = c.z
+    # a variation stays nearer the pattern it varies than a fresh random draw typically is
+    assert 0 < np.linalg.norm(z2 - z1) < np.linalg.norm(z1 - z0) + np.sqrt(len(z0))
+    QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_allclose(c.z, z1)
+
+
+def test_export_action_asks_length_and_file(ready_window, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from app.dialogs import ExportDialog
+
+    w = ready_window
+    target = tmp_path / "exported"  # no suffix: the action adds .mid
+
+    def accept(self) -> int:  # the user types 3 bars and presses OK
+        self.bars.setValue(3)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    w.actions.export_clip.trigger()
+    back = read_clip(tmp_path / "exported.mid")
+    np.testing.assert_array_equal(back.hits, loop_to_bars(w.controller.pattern, 3).hits)
+
+
+def test_corner_from_a_clip(ready_window, qtbot, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    w = ready_window
+    c = w.controller
+    clip = write_clip(tmp_path / "four.mid", Pattern.empty().with_hit(0, Voice.KICK, True))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(clip), "")))
+    w.pad_panel.corner_buttons[0].menu().actions()[1].trigger()
+    _settle(qtbot, w)
+    assert c.corner_labels()[0] == "four"
+    assert w.pad_panel.pad._corner_labels[0] == "four"
+
+
+def test_an_unexpected_error_in_a_slot_becomes_a_message(ready_window, qtbot) -> None:
+    import sys
+
+    from app.main import install_error_handler
+
+    c = ready_window.controller
+    old = sys.excepthook
+    install_error_handler(c)
+    try:
+        got: list[tuple[str, str]] = []
+        c.message.connect(lambda level, text: got.append((level, text)))
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+        assert got and got[-1][0] == "error" and "boom" in got[-1][1]
+    finally:
+        sys.excepthook = old
