@@ -172,6 +172,11 @@ class XYPad(QWidget):
             p.setPen(theme.TEXT)
             p.drawText(sq.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter,
                        self._heat_label)
+        if self._enabled_text:  # no model: no cursor, just the reason
+            p.setPen(theme.TEXT)
+            p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._enabled_text)
+            p.end()
+            return
         pt = self.to_widget(self._x, self._y)
         glow = QColor(theme.ACCENT)
         glow.setAlpha(90)
@@ -181,9 +186,6 @@ class XYPad(QWidget):
         p.setBrush(QBrush(theme.ACCENT))
         p.setPen(QPen(theme.TEXT, 2))
         p.drawEllipse(pt, 7, 7)
-        if self._enabled_text:
-            p.setPen(theme.TEXT)
-            p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._enabled_text)
         p.end()
 
 
