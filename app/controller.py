@@ -100,6 +100,7 @@ class Controller(QObject):
 
     def __init__(self, transport: TransportState | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._closed = False
         self._deliver.connect(self._on_deliver)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(200)
@@ -175,11 +176,15 @@ class Controller(QObject):
                 from engine.generator import AsyncGenerator, Generator
 
                 gen = Generator.from_checkpoint(path)
-                self._deliver.emit(self._on_model_loaded, (str(path), AsyncGenerator(gen)))
+                agen = AsyncGenerator(gen)
+                if self._closed:  # the window closed while torch loaded
+                    agen.close()
+                    return
+                self._post_result(self._on_model_loaded, (str(path), agen))
             except Exception as err:  # any failure becomes a message, never a crash
                 log.exception("loading %s failed", path)
                 text = str(err) if isinstance(err, GrooveFaderError) else f"{type(err).__name__}: {err}"
-                self._deliver.emit(self._on_model_failed, f"Cannot load model {path}: {text}. "
+                self._post_result(self._on_model_failed, f"Cannot load model {path}: {text}. "
                                                          f"{MISSING_MODEL_HELP}")
 
         self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
@@ -222,15 +227,23 @@ class Controller(QObject):
         g = self.generator.generator
 
         def deliver(result: Any) -> None:
-            self._deliver.emit(handler, (epoch, result))
+            self._post_result(handler, (epoch, result))
 
         def failed(err: BaseException) -> None:
-            self._deliver.emit(self._on_worker_error, f"{kind}: {err}")
+            self._post_result(self._on_worker_error, f"{kind}: {err}")
 
         self.generator.request(kind, g, *args, fn=fn, callback=deliver, on_error=failed)
 
+    def _post_result(self, handler: Callable[[Any], None], result: Any) -> None:
+        """Worker thread → GUI thread. After the window closed there is nobody to tell."""
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # the QObject is gone (interpreter shutting down)
+            self._deliver.emit(handler, result)
+
     def _on_deliver(self, handler: Callable[[Any], None], result: Any) -> None:
-        handler(result)
+        if not self._closed:
+            handler(result)
 
     def _on_worker_error(self, text: str) -> None:
         self.message.emit("error", f"Model: {text}")
@@ -632,6 +645,7 @@ class Controller(QObject):
     # -- shutdown ------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop workers; the sequencer sends all note-offs as it closes."""
+        self._closed = True
         self._heatmap_timer.stop()
         if self.generator is not None:
             self.generator.close()
