@@ -98,6 +98,8 @@ class ClockLoop:
         self._next_status = 0
         self._next_health = 0
         self._next_retry = 0
+        # The scheduler is shared with the JACK thread when the output pulls (see _pull).
+        self.lock = threading.RLock()
 
     # -- life cycle ----------------------------------------------------------------------
     def run(self) -> None:
@@ -119,9 +121,11 @@ class ClockLoop:
         self.running = False
 
     def _shutdown(self) -> None:
-        now = self._now()
-        self.sched.stop(now)
-        self._send_batch(self.sched.due(now))
+        self._detach_pull()
+        with self.lock:
+            now = self._now()
+            self.sched.stop(now)
+            self._send_batch(self.sched.due(now))
         self._close_port()
         if self.midi_in is not None:
             self.midi_in.close()
@@ -133,6 +137,13 @@ class ClockLoop:
         now = self._now()
         self._poll_commands(now)
         self._poll_input()
+        if self._pulling():
+            # the JACK thread takes what is due each period; this thread only serves commands
+            self._housekeeping(now)
+            if self.running and self._pulling():
+                self._wait(EXTERNAL_WAIT_NS if self.sched.source == "external" else MAX_WAIT_NS,
+                           self.sched.source == "external")
+            return
         ahead = self.out.lookahead_ns if self.out is not None else 0
         wake = self.sched.next_wake_ns()
         if wake is None or wake - ahead - now > HOUSEKEEPING_GAP_NS:
@@ -190,12 +201,43 @@ class ClockLoop:
             self._on_input(data, arrival)
 
     def _on_input(self, data: tuple[int, ...], arrival: int) -> None:
-        arrival += self._now() - time.perf_counter_ns()  # perf_counter → the loop's time base
-        self.sched.external_message(data, arrival)
-        self._send_batch(self.sched.due(self._now(), self.out.lookahead_ns if self.out else 0))
+        with self.lock:
+            arrival += self._now() - time.perf_counter_ns()  # perf_counter → the loop's time base
+            self.sched.external_message(data, arrival)
+            self._send_due()
+
+    def _send_due(self) -> None:
+        """Send what became due at once (transport, flushed note-offs), unless the JACK thread pulls."""
+        if not self._pulling():
+            self._send_batch(self.sched.due(self._now(), self.out.lookahead_ns if self.out else 0))
+
+    def _pulling(self) -> bool:
+        return self.out is not None and getattr(self.out, "set_pull", None) is not None
+
+    def _pull(self, limit_ns: int) -> list[Timed]:
+        """Called by the JACK thread each period: everything due by ``limit_ns``."""
+        with self.lock:
+            batch = self.sched.due(limit_ns)
+        for item in batch:
+            self.sent[item.kind if item.kind in self.sent else "other"] += 1
+        return batch
+
+    def _detach_pull(self) -> None:
+        """Back to push mode: what is still owed is sent through ``send`` (which drains)."""
+        if self._pulling():
+            self.out.set_pull(None)  # type: ignore[union-attr]
+
 
     # -- commands --------------------------------------------------------------------------
     def _handle(self, command: tuple[Any, ...]) -> None:
+        if command[0] == "port":
+            self._change_port(command[1])
+            self._publish(self._now())
+            return
+        with self.lock:
+            self._handle_locked(command)
+
+    def _handle_locked(self, command: tuple[Any, ...]) -> None:
         kind, *args = command
         now = self._now()
         if kind == "pattern":
@@ -210,8 +252,6 @@ class ClockLoop:
             self.sched.stop(now)
         elif kind == "continue":
             self.sched.continue_(now)
-        elif kind == "port":
-            self._change_port(args[0], now)
         elif kind == "source":
             self._change_source(*args, now=now)
         elif kind == "reset_stats":
@@ -220,14 +260,16 @@ class ClockLoop:
             self._next_status = 0
         elif kind == "quit":
             self.running = False
-        # immediate messages (note-offs, transport) go out at once
-        self._send_batch(self.sched.due(self._now(), self.out.lookahead_ns if self.out else 0))
-        if kind in ("ping", "start", "stop", "continue", "port", "source"):
+        self._send_due()  # immediate messages (note-offs, transport) go out at once
+        if kind in ("ping", "start", "stop", "continue", "source"):
             self._publish(self._now())
 
-    def _change_port(self, spec: PortSpec | None, now: int) -> None:
-        self.sched.flush(now)  # sounding notes end on the port that started them
-        self._send_batch(self.sched.due(now))
+    def _change_port(self, spec: PortSpec | None) -> None:
+        self._detach_pull()
+        with self.lock:
+            now = self._now()
+            self.sched.flush(now)  # sounding notes end on the port that started them
+            self._send_batch(self.sched.due(now))
         self._close_port()
         self.spec = spec
         self.error = None
@@ -258,12 +300,16 @@ class ClockLoop:
         except Exception as err:  # a backend library's own error: never crash the clock
             self._port_failed(f"cannot open MIDI output {self.spec.name!r}: {err}", now)
             return
-        self._set_time_base(self.out)
-        self.port_state, self.error = "ok", None
+        with self.lock:
+            self._set_time_base(self.out)
+            self.port_state, self.error = "ok", None
         try:
             self.out.panic()  # whatever the receiver held from before is released
         except PortError as err:
             self._port_failed(str(err), now)
+            return
+        if getattr(self.out, "set_pull", None) is not None:
+            self.out.set_pull(self._pull)  # type: ignore[attr-defined]
 
     def _set_time_base(self, out: MidiOutput | None) -> None:
         """Keep the scheduler's clock continuous when its source changes.
@@ -282,6 +328,7 @@ class ClockLoop:
             self._now = (lambda: time.perf_counter_ns() + offset) if offset else time.perf_counter_ns
 
     def _close_port(self) -> None:
+        self._detach_pull()
         out, self.out = self.out, None
         if out is not None:
             try:
@@ -294,13 +341,16 @@ class ClockLoop:
         self.port_state = "closed"
 
     def _port_failed(self, message: str, now: int) -> None:
-        out, self.out = self.out, None
+        self._detach_pull()
+        with self.lock:
+            out, self.out = self.out, None
+            if out is not None:
+                self._set_time_base(None)
+            # the notes the dead port carried died with it; the next port gets CC 123 instead
+            self.sched.forget_sounding()
         if out is not None:
-            self._set_time_base(None)
             with contextlib.suppress(Exception):
                 out.close()
-        # the notes the dead port carried died with it; the next port gets CC 123 instead
-        self.sched.forget_sounding()
         self.port_state, self.error = "error", message
         self._next_retry = now + RETRY_INTERVAL_NS
         self._next_status = 0
@@ -339,7 +389,7 @@ class ClockLoop:
                 self._port_failed(str(err), self._now())
                 out = None
                 continue
-            if out.lookahead_ns == 0 and item.kind in TIMED_KINDS:
+            if out.lookahead_ns == 0 and item.kind in TIMED_KINDS and not item.immediate:
                 self.stats.add(self._now() - item.deadline_ns)
 
     def _drain_output_lateness(self) -> None:
@@ -351,9 +401,15 @@ class ClockLoop:
             self.stats.add(round(late.popleft() * 1e9 / rate))
 
     def _publish(self, now: int, final: bool = False) -> None:
+        with self.lock:
+            report = self._report(now, final)
+        with contextlib.suppress(queue.Full, OSError, ValueError):
+            self.status_q.put_nowait(report)
+
+    def _report(self, now: int, final: bool) -> dict[str, Any]:
         self._next_status = now + STATUS_INTERVAL_NS
         self._drain_output_lateness()
-        report = {
+        return {
             "playing": self.sched.playing,
             "step": self.sched.current_step(now),
             "bpm": self.sched.tempo_bpm,
@@ -367,5 +423,3 @@ class ClockLoop:
             "final": final,
             "time_ns": now,
         }
-        with contextlib.suppress(queue.Full, OSError, ValueError):
-            self.status_q.put_nowait(report)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from engine.drums import GM_DRUM_CHANNEL
 from engine.errors import PortError
@@ -54,6 +55,8 @@ class JackOutput:
         self.late_frames: deque[int] = deque(maxlen=100_000)  # per written event, ≥ 0
         self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
         self._dead_offset_ns = 0
+        self._pull: Callable[[int], list[Any]] | None = None
+        self._carry: list[Any] = []  # pulled messages whose frame is in a later period
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
@@ -108,24 +111,62 @@ class JackOutput:
         self._dead_offset_ns = self.now_ns() - time.perf_counter_ns()
         self._dead.set()
 
+    def set_pull(self, pull: Callable[[int], list[Any]] | None) -> None:
+        """Let the JACK thread ask the sequencer directly for what is due in each period.
+
+        ``pull(limit_ns)`` returns timed messages (``.deadline_ns``, ``.data``) due by
+        ``limit_ns``. Pulling per period makes every event land on its exact frame whatever
+        the wall clock does (a stalled or catching-up server included) and adds no hand-over
+        latency. None returns to push mode (``send``).
+        """
+        self._pull = pull
+
+    def ns_for_frame(self, frame: int) -> int:
+        return self._anchor_ns + round(frame_diff(frame, self._anchor_frame) * 1e9 / self.rate)
+
     def _process(self, frames: int) -> None:
         port = self._port
         port.clear_buffer()
-        inbox, pending = self._inbox, self._pending
-        while inbox:
-            pending.append(inbox.popleft())
         start = self._jack_client.last_frame_time
-        while pending:
-            frame, data = pending[0]
+        last = 0
+        full = False
+
+        def write(frame: int, data: bytes, timed: bool = False) -> bool:
+            nonlocal last, full
             offset = frame_diff(frame, start)
-            if offset >= frames:
-                break
-            pending.popleft()
             late = 0
             if offset < 0:
                 late, offset = -offset, 0
-            port.write_midi_event(offset, data)
-            self.late_frames.append(late)
+            offset = max(offset, last)  # JACK wants events in time order within a period
+            try:
+                port.write_midi_event(offset, data)
+            except Exception:  # buffer full: the rest goes out next period
+                full = True
+                return False
+            last = offset
+            if timed:  # only events with a musical deadline count in the lateness record
+                self.late_frames.append(late)
+            return True
+
+        inbox, pending = self._inbox, self._pending
+        while inbox:
+            pending.append(inbox.popleft())
+        while pending and not full:
+            frame, data = pending[0]
+            if frame_diff(frame, start) >= frames or not write(frame, data):
+                break
+            pending.popleft()
+        pull = self._pull
+        if pull is None:
+            return
+        items = self._carry + pull(self.ns_for_frame(start + frames) - 1)
+        self._carry = []
+        for i, item in enumerate(items):
+            frame = self.frame_for(item.deadline_ns)
+            timed = not getattr(item, "immediate", False)
+            if full or frame_diff(frame, start) >= frames or not write(frame, bytes(item.data), timed):
+                self._carry = items[i:]
+                break
 
     def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
         for ch in channels:
@@ -137,7 +178,8 @@ class JackOutput:
     def drain(self, timeout_s: float = 0.2) -> None:
         """Wait until the JACK thread has written everything queued (before closing)."""
         end = time.monotonic() + timeout_s
-        while (self._inbox or self._pending) and not self._dead.is_set() and time.monotonic() < end:
+        while (self._inbox or self._pending or self._carry) and not self._dead.is_set() \
+                and time.monotonic() < end:
             time.sleep(0.001)
         time.sleep(0.002)  # let the last period reach the reader
 

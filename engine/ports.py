@@ -237,9 +237,9 @@ class RtMidiOutput:
             self.send(all_notes_off(ch))
 
     def alive(self) -> bool:
-        if self._watch is not None:
-            return self._watch.alive()
-        if not self.spec.virtual:
+        if self._watch is not None and not self._watch.alive():
+            return False
+        if not self.spec.virtual:  # the port we connected to may have gone
             try:
                 return self._port_name in self._out.get_ports()
             except Exception:

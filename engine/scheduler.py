@@ -60,6 +60,7 @@ class Timed(NamedTuple):
     key: int = -1  # channel << 7 | note, for notes
     pair: int = -1  # on a note-off: the seq of its note-on
     voice: int = -1
+    immediate: bool = False  # sent "now" in answer to a command: no musical deadline
 
 
 def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
@@ -434,7 +435,7 @@ class Scheduler:
 
     def _emit(self, now_ns: int, data: tuple[int, ...], kind: str, **meta: int) -> None:
         self._seq += 1
-        self._now_out.append(Timed(int(now_ns), self._seq, data, kind, **meta))
+        self._now_out.append(Timed(int(now_ns), self._seq, data, kind, **meta, immediate=True))
 
 
 def with_tempo(controls: Controls, tempo_bpm: float) -> Controls:

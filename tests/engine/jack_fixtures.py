@@ -107,20 +107,26 @@ class JackServer:
 class Recorder:
     """The recording client, in a subprocess; ``events()`` parses what it wrote."""
 
-    def __init__(self, server: JackServer, source: str, out: Path, name: str | None = None) -> None:
+    def __init__(self, server: JackServer, source: str | None, out: Path, name: str | None = None) -> None:
         self.server, self.source, self.out = server, source, Path(out)
         self.name = name or f"rec-{uuid.uuid4().hex[:6]}"
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "record", "--name", self.name, "--source", source,
+            [sys.executable, __file__, "record", "--name", self.name, "--source", source or "",
              "--out", str(self.out)], env=server.env, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if line.strip() != "ready":
             raise RuntimeError(f"recorder did not start: {line!r}")
 
+    @property
+    def port(self) -> str:
+        return f"{self.name}:in"
+
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        """Until something is connected to the recorder (its source, if one was given)."""
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
-            if f"{self.name}:in" in self.server.connections().get(self.source, []):
+            peers = self.server.connections().get(self.port, [])
+            if (self.source in peers) if self.source else peers:
                 return True
             time.sleep(0.05)
         return False
@@ -199,7 +205,7 @@ def _record(name: str, source: str, out_path: str) -> int:
     with open(out_path, "w") as out:
         while not stop.is_set() and not dead.is_set():
             try:
-                if not dead.is_set() and source in [p.name for p in client.get_ports(is_midi=True)] \
+                if source and source in [p.name for p in client.get_ports(is_midi=True)] \
                         and inport.name not in [p.name for p in client.get_all_connections(source)]:
                     client.connect(source, inport)
             except jack.JackError:
