@@ -35,7 +35,7 @@ def make_meta(model: FaderVAE, seed: int = 0) -> dict:
     return meta
 
 
-@pytest.mark.parametrize("name", ["tiny", "groovae_2bar", "fader_4bar_hier"])
+@pytest.mark.parametrize("name", ["tiny", "fader_2bar", "groovae_2bar", "fader_4bar_hier"])
 def test_round_trip_rebuilds_the_same_model(tmp_path: Path, name: str) -> None:
     import dataclasses
 
