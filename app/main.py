@@ -19,6 +19,8 @@ _T0 = time.perf_counter()  # as close to process start as this module gets
 
 log = logging.getLogger(__name__)
 
+LINK_DELAY_MS = 200  # after the model is ready: time for the first decode and paint
+
 
 def make_settings(path: str | None):
     """QSettings in an INI file (``path``) or the user's store for groovefader."""
@@ -42,8 +44,12 @@ def create_window(*, checkpoint: str | None = None, midi_api: str | None = None,
     api = midi_api or (saved_api if saved_api != "auto" else None)
     link = SequencerLink(api=api) if start_link else None
     controller = Controller(TransportState(link))
-    if link is not None:  # the clock process starts once the model is in (or cannot be)
-        controller.modelReady.connect(lambda _info: link.start())
+    if link is not None:
+        # The clock process starts once the model is in and its first pattern painted (or
+        # the model cannot load): on 2 cores, spawning it beside torch's import slows both.
+        from PySide6.QtCore import QTimer
+
+        controller.modelReady.connect(lambda _info: QTimer.singleShot(LINK_DELAY_MS, link.start))
         controller.modelFailed.connect(lambda _text: link.start())
     window = MainWindow(controller, settings)
     if midi_api:
