@@ -168,10 +168,13 @@ class XYPad(QWidget):
                 r = QRectF(x - 150, y - 14, 150, 16) if align == Qt.AlignmentFlag.AlignRight \
                     else QRectF(x, y - 14, 150, 16)
                 p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, text)
-        if self._heat_label:
+        if self._heat_label:  # on a dark band: readable over bright heat too
+            band = QRectF(sq.left(), sq.top(), sq.width(), 20)
+            shade = QColor(theme.BACKGROUND)
+            shade.setAlpha(170)
+            p.fillRect(band, shade)
             p.setPen(theme.TEXT)
-            p.drawText(sq.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter,
-                       self._heat_label)
+            p.drawText(band, Qt.AlignmentFlag.AlignCenter, self._heat_label)
         if self._enabled_text:  # no model: no cursor, just the reason
             p.setPen(theme.TEXT)
             p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._enabled_text)
