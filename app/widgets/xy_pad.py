@@ -157,6 +157,14 @@ class XYPad(QWidget):
         p.setPen(QPen(theme.BAR_LINE, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(sq)
+        if self._heat_label:  # on a dark band: readable over bright heat too
+            top = sq.top() if self._mode == PLANE else sq.center().y() + 24  # corners use the edges
+            band = QRectF(sq.left(), top, sq.width(), 20)
+            shade = QColor(theme.BACKGROUND)
+            shade.setAlpha(170)
+            p.fillRect(band, shade)
+            p.setPen(theme.TEXT)
+            p.drawText(band, Qt.AlignmentFlag.AlignCenter, self._heat_label)
         if self._mode == CORNERS:
             corners = [(sq.left() + 6, sq.bottom() - 6, Qt.AlignmentFlag.AlignLeft),
                        (sq.right() - 6, sq.bottom() - 6, Qt.AlignmentFlag.AlignRight),
@@ -168,13 +176,6 @@ class XYPad(QWidget):
                 r = QRectF(x - 150, y - 14, 150, 16) if align == Qt.AlignmentFlag.AlignRight \
                     else QRectF(x, y - 14, 150, 16)
                 p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, text)
-        if self._heat_label:  # on a dark band: readable over bright heat too
-            band = QRectF(sq.left(), sq.top(), sq.width(), 20)
-            shade = QColor(theme.BACKGROUND)
-            shade.setAlpha(170)
-            p.fillRect(band, shade)
-            p.setPen(theme.TEXT)
-            p.drawText(band, Qt.AlignmentFlag.AlignCenter, self._heat_label)
         if self._enabled_text:  # no model: no cursor, just the reason
             p.setPen(theme.TEXT)
             p.drawText(sq, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._enabled_text)
