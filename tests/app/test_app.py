@@ -321,3 +321,24 @@ def test_an_unexpected_error_in_a_slot_becomes_a_message(ready_window, qtbot) ->
         assert got and got[-1][0] == "error" and "boom" in got[-1][1]
     finally:
         sys.excepthook = old
+
+
+def test_cli_screenshot_renders_the_ready_window(checkpoint, tmp_path) -> None:
+    """``groovefader app --screenshot`` end to end, in a fresh process, as the README uses it."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "app", "app", "--checkpoint", str(checkpoint),
+                           "--settings", str(tmp_path / "s.ini"), "--screenshot", str(out)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    img = QImage(str(out))
+    assert img.width() >= 1000 and img.height() >= 600
+    assert out.stat().st_size < 300_000
+    # dark theme: the top-left corner (menu bar background) is dark
+    assert img.pixelColor(5, 30).lightness() < 80
