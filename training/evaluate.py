@@ -193,19 +193,19 @@ def load_eval_data(data_dir: str | Path, split: str, *, steps: int, steps_per_ba
                    cache_dir: str | Path | None = None) -> EvalData:
     """Windows of a folder of drum MIDI via the dataset builder.
 
-    A folder without ``info.csv`` has every window marked 'train'; then all windows are
-    evaluated (``split`` reads ``"all (no info.csv)"``).
+    A folder without a usable ``info.csv`` has every window marked 'train'; then all
+    windows are evaluated (``split`` reads ``"all (no info.csv)"``).
 
     Raises:
         DatasetError: no usable window.
     """
     from engine.errors import DatasetError
-    from training.dataset import build_dataset
+    from training.dataset import build_dataset, read_splits
 
     ds = build_dataset(Path(data_dir), bars=steps // steps_per_bar, hop_bars=1,
                        steps_per_bar=steps_per_bar, cache_dir=cache_dir)
     label = split
-    if not (Path(data_dir) / "info.csv").is_file():
+    if read_splits(Path(data_dir)) is None:  # no (usable) info.csv: every window is 'train'
         sub, label = ds, "all (no info.csv)"
     else:
         sub = ds.subset(split)

@@ -168,6 +168,33 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     assert table in capsys.readouterr().out
 
 
+def test_eval_command_honours_info_csv_split(tmp_path) -> None:
+    from app.cli import main
+    from engine.midifile import write_clip
+    from engine.pattern import Pattern
+    from tests.engine.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
+
+    data = tmp_path / "set"
+    (data / "d1").mkdir(parents=True)
+    x = synthetic_patterns(8, seed=6)
+    rows = ["midi_filename,split"]
+    for i in range(4):
+        clip = [Pattern.from_array(x[2 * i]), Pattern.from_array(x[2 * i + 1])]
+        write_clip(data / "d1" / f"c{i}.mid", clip)
+        rows.append(f"d1/c{i}.mid,{'test' if i < 1 else 'train'}")
+    (data / "info.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "e.json"
+    args = ["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data), "--json",
+            str(out), "--draws", "5", "--samples", "20", "--latency-runs", "5",
+            "--cache-dir", str(tmp_path / "cache")]
+    assert main(args) == 0
+    test = json.loads(out.read_text())["data"]
+    assert test["split"] == "test" and test["files"] == 1
+    assert main([*args, "--split", "train"]) == 0
+    train = json.loads(out.read_text())["data"]
+    assert train["files"] == 3 and train["windows"] > test["windows"]
+
+
 def test_eval_command_bad_input(tmp_path, capsys) -> None:
     from app.cli import main
     from tests.engine.tiny_checkpoint import tiny_checkpoint
