@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         c.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
         ts.settingsChanged.connect(self._show_transport_settings)
         ts.status.connect(self._on_transport_status)
+        ts.playhead.connect(self.grid.set_playhead)
         ts.portsListed.connect(t.set_ports)
         ts.learnChanged.connect(self.knobs.set_learning)
         ts.bindingsChanged.connect(self.knobs.set_bindings)
@@ -225,7 +226,6 @@ class MainWindow(QMainWindow):
     def _on_transport_status(self, status: LinkStatus) -> None:
         self.transport.set_playing(status.playing)
         self.transport.set_status(status.state, status.message or f"MIDI: {status.state}", status.detail)
-        self.grid.set_playhead(status.step if status.playing else None)
 
     def show_message(self, level: str, text: str) -> None:
         colour = {"error": theme.ERROR, "warning": theme.ACCENT}.get(level, theme.TEXT)

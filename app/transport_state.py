@@ -9,10 +9,12 @@ the pattern controller maps that onto the knob's range.
 from __future__ import annotations
 
 import contextlib
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.midi_learn import CCBindings
 from app.sequencer_link import LinkStatus, SequencerLink
@@ -24,8 +26,21 @@ CLOCK_SOURCES = ("internal", "external")
 # setting → sequencer setter; quantize applies per pattern, clock_source has its own call
 _SEQUENCER_SETTERS = {"tempo_bpm": "set_tempo", "swing": "set_swing", "groove": "set_groove",
                       "velocity_scale": "set_velocity_scale", "note_map": "set_note_map"}
+PLAYHEAD_MS = 33  # the grid's playhead is redrawn at ~30 Hz between clock reports
 _RANGES = {"tempo_bpm": (30.0, 300.0), "swing": (0.0, 0.75), "groove": (0.0, 1.0),
            "velocity_scale": (0.0, 2.0)}
+
+
+def estimate_step(step: int, reported_at_s: float, now_s: float, tempo_bpm: float) -> int:
+    """Song position now, from the last reported ``step`` and the tempo (16th steps).
+
+    The clock process reports about every 100 ms; at 300 BPM a step lasts 50 ms, so the
+    playhead moves on between reports. Extrapolation never looks further than one report
+    period plus a step ahead, so a stopped or slowed clock cannot run away with it.
+    """
+    steps_per_s = tempo_bpm * 4 / 60.0
+    ahead = max(0.0, min(now_s - reported_at_s, 0.15)) * steps_per_s
+    return int(step + math.floor(ahead))
 
 
 class TransportState(QObject):
@@ -36,6 +51,7 @@ class TransportState(QObject):
         learnChanged(str): the knob waiting for a CC, or "".
         bindingsChanged(dict): knob → label such as "CC 74 ch 1".
         ccMoved(str, float): a bound control moved its knob to this fraction (0..1) of its range.
+        playhead(object): the song position (int) while playing, None when stopped.
         message(str, str): level, text.
     """
 
@@ -45,6 +61,7 @@ class TransportState(QObject):
     learnChanged = Signal(str)
     bindingsChanged = Signal(object)
     ccMoved = Signal(str, float)
+    playhead = Signal(object)
     message = Signal(str, str)
 
     def __init__(self, link: SequencerLink | None = None, parent: QObject | None = None) -> None:
@@ -56,6 +73,11 @@ class TransportState(QObject):
         self.playing = False
         self.bindings = CCBindings()
         self._targets: list[str] = []
+        self._last_status: LinkStatus | None = None
+        self._reported_at = 0.0
+        self._playhead_timer = QTimer(self)
+        self._playhead_timer.setInterval(PLAYHEAD_MS)
+        self._playhead_timer.timeout.connect(self._tick_playhead)
         self.link = link
         if link is not None:
             link.statusChanged.connect(self._on_status)
@@ -143,7 +165,23 @@ class TransportState(QObject):
             self.link.list_ports(self.values["output"][1])
 
     def _on_status(self, status: LinkStatus) -> None:
+        last = self._last_status
+        if last is not None and status.playing != last.playing:
+            self.playing = status.playing  # the engine changed (external clock, port loss)
+        self._last_status, self._reported_at = status, time.monotonic()
+        if status.playing and not self._playhead_timer.isActive():
+            self._playhead_timer.start()
+        elif not status.playing and self._playhead_timer.isActive():
+            self._playhead_timer.stop()
+            self.playhead.emit(None)
         self.status.emit(status)
+
+    def _tick_playhead(self) -> None:
+        st = self._last_status
+        if st is None or not st.playing or st.step is None:
+            return
+        self.playhead.emit(estimate_step(st.step, self._reported_at, time.monotonic(),
+                                         st.bpm or self.values["tempo_bpm"]))
 
     # -- MIDI learn ------------------------------------------------------------------------
     def set_targets(self, names: list[str]) -> None:
@@ -214,5 +252,6 @@ class TransportState(QObject):
 
     def close(self) -> None:
         """Stop the link; the sequencer sends all note-offs as it closes."""
+        self._playhead_timer.stop()
         if self.link is not None:
             self.link.close()

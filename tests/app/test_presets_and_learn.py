@@ -71,3 +71,16 @@ def test_bindings_json_round_trip_and_junk() -> None:
     junk = CCBindings.from_json('[[0, 300, "x"], [99, 1, "y"], "z", [0, 5, "ok"]]')
     assert junk.binding_of("ok") == (0, 5) and junk.binding_of("x") is None and junk.binding_of("y") is None
     assert CCBindings.from_json("not json").binding_of("ok") is None
+
+
+def test_playhead_extrapolates_between_clock_reports_but_not_beyond() -> None:
+    from app.transport_state import estimate_step
+
+    # 120 BPM = 8 steps/s: 62.5 ms after a report at step 10 the clock is at 10.5 → 10
+    assert estimate_step(10, 1.0, 1.0625, 120.0) == 10
+    assert estimate_step(10, 1.0, 1.13, 120.0) == 11
+    # 300 BPM = 20 steps/s: 120 ms later = 2.4 steps on
+    assert estimate_step(10, 1.0, 1.12, 300.0) == 12
+    # a stalled clock (no report for 2 s) holds within one report period of its last step
+    assert estimate_step(10, 1.0, 3.0, 120.0) == 11
+    assert estimate_step(10, 1.0, 0.5, 120.0) == 10  # a clock that went backwards: no change
