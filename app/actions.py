@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from app.controller import Controller
-from app.dialogs import ExportDialog, TransitionDialog
+from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog
 from app.presets import PresetError, load_preset, save_preset
 from engine.drums import NOTE_MAP_PRESETS
 from engine.errors import GrooveFaderError
@@ -30,7 +30,8 @@ Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export 
 Ctrl+T — transition A → B · Ctrl+S / Ctrl+L — save / load preset<br>
 Knobs: drag up/down, Shift = fine, wheel, double-click = reset, right-click = MIDI learn<br>
 Pad: drag; corners mode blends the patterns in corners A–D<br>
-Grid: click toggles a hit; brightness = velocity, tick = micro-timing"""
+Grid: click toggles a hit, mouse wheel over a hit = velocity (Shift = fine);<br>
+brightness = velocity, tick = micro-timing (left = ahead of the beat, right = behind)"""
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Actions:
     redo: QAction
     reset_knobs: QAction
     refresh_ports: QAction
+    edit_note_map: QAction
     shortcuts: QAction
     quit: QAction
     note_maps: QActionGroup
@@ -161,6 +163,11 @@ class ActionHandlers:
             self.settings.setValue("model/checkpoint", path)
             self.controller.load_model(path)
 
+    def edit_note_map(self) -> None:
+        dialog = NoteMapDialog(self.controller.transport["note_map"], self.window)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.controller.transport.set(note_map=dialog.note_map())
+
     def shortcuts(self) -> None:
         QMessageBox.information(self.window, "groovefader shortcuts", SHORTCUTS_HELP)
 
@@ -204,6 +211,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         undo=undo, redo=redo,
         reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
         refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
+        edit_note_map=act("Edit note map…", handlers.edit_note_map, tip="Output MIDI note per voice"),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),
         quit=act("Quit", window.close, QKeySequence.StandardKey.Quit),
         note_maps=group,

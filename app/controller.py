@@ -125,6 +125,8 @@ class Controller(QObject):
         self._heatmap_timer.timeout.connect(self._request_heatmap)
         self._last_generated = 0.0
         self._gesture = 0
+        self._velocity_key: tuple[str, int, int] | None = None
+        self._last_nudge = 0.0
         self._tmpdir = tempfile.TemporaryDirectory(prefix="groovefader-")
         self.transport = transport or TransportState(parent=self)
         self.transport.ccMoved.connect(self._on_cc_moved)
@@ -429,6 +431,26 @@ class Controller(QObject):
         on = not bool(pat.hits[step, voice])
         edited = pat.with_hit(step, voice, on)
         self._push(PatternState(edited, None, self._pad), f"{'Add' if on else 'Remove'} hit")
+        if self.generator is not None and edited.steps == self.model_steps:
+            self._request_encode(edited, set_knobs=True)
+
+    def nudge_velocity(self, step: int, voice: int, delta: float) -> None:
+        """Change one hit's velocity by ``delta`` (velocity units, 1/127 per MIDI step);
+        a run of nudges on one cell is one undo step. Re-encoded like any edit."""
+        pat = self._pattern
+        if not pat.hits[step, voice]:
+            return
+        old = float(pat.velocities[step, voice])
+        new = float(np.clip(old + delta, 1 / 127, 1.0))
+        if new == old:
+            return
+        edited = pat.with_hit(step, voice, True, velocity=new)
+        key = ("velocity", step, voice)
+        if self._velocity_key != key or time.monotonic() - self._last_nudge > GESTURE_GAP_S:
+            self._gesture += 1
+        self._velocity_key, self._last_nudge = key, time.monotonic()
+        self._last_generated = 0.0  # a generated pattern after this is a step of its own
+        self._push(PatternState(edited, None, self._pad), "Velocity", merge_key=self._gesture)
         if self.generator is not None and edited.steps == self.model_steps:
             self._request_encode(edited, set_knobs=True)
 

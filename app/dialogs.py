@@ -1,4 +1,4 @@
-"""Small dialogs: export length, and the A → B transition settings."""
+"""Small dialogs: export length, the A → B transition settings, the output note map."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+
+from engine.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
 
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
 
@@ -106,3 +108,42 @@ class TransitionDialog(QDialog):
         else:
             target = int(data)
         return TransitionChoice(target, self.bars.value(), int(self.strategy.currentData()))
+
+
+class NoteMapDialog(QDialog):
+    """Output MIDI note per voice (match your DAW's drum rack); starts from a preset."""
+
+    def __init__(self, current: NoteMap, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Note map")
+        self.preset = QComboBox()
+        self.preset.addItem("(custom)", None)
+        for name in NOTE_MAP_PRESETS:
+            self.preset.addItem(name, name)
+        self.notes: list[QSpinBox] = []
+        form = QFormLayout(self)
+        form.addRow("Start from", self.preset)
+        for label, note in zip(VOICE_LABELS, current.notes, strict=True):
+            box = QSpinBox()
+            box.setRange(0, 127)
+            box.setValue(note)
+            self.notes.append(box)
+            form.addRow(label, box)
+        self.preset.currentIndexChanged.connect(self._load_preset)
+        buttons = QDialogButtonBox(_OK_CANCEL)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _load_preset(self, _index: int) -> None:
+        name = self.preset.currentData()
+        if name:
+            for box, note in zip(self.notes, NOTE_MAP_PRESETS[name].notes, strict=True):
+                box.setValue(note)
+
+    def note_map(self) -> NoteMap:
+        notes = tuple(b.value() for b in self.notes)
+        for name, preset in NOTE_MAP_PRESETS.items():
+            if preset.notes == notes:
+                return NoteMap(notes, name)
+        return NoteMap(notes, "Custom")

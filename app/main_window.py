@@ -112,6 +112,8 @@ class MainWindow(QMainWindow):
         midi = self.menuBar().addMenu("&MIDI")
         notes = midi.addMenu("Note map")
         notes.addActions(a.note_maps.actions())
+        notes.addSeparator()
+        notes.addAction(a.edit_note_map)
         midi.addAction(a.refresh_ports)
         self.menuBar().addMenu("&Help").addAction(a.shortcuts)
         bar = QToolBar("Actions")
@@ -135,6 +137,7 @@ class MainWindow(QMainWindow):
         self.knobs.learnRequested.connect(ts.learn)
         self.knobs.forgetRequested.connect(ts.forget)
         self.grid.cellClicked.connect(c.toggle_cell)
+        self.grid.velocityNudged.connect(c.nudge_velocity)
         t.playToggled.connect(ts.set_playing)
         t.tempoChanged.connect(lambda v: ts.set(tempo_bpm=float(v)))
         t.swingChanged.connect(lambda v: ts.set(swing=float(v)))
@@ -222,6 +225,8 @@ class MainWindow(QMainWindow):
         if "note_map" in changed:
             for action in self.actions.note_maps.actions():
                 action.setChecked(action.text() == changed["note_map"].name)
+            self.show_message("info", f"Note map: {changed['note_map'].name} "
+                                      f"({', '.join(str(n) for n in changed['note_map'].notes)})")
 
     def _on_transport_status(self, status: LinkStatus) -> None:
         self.transport.set_playing(status.playing)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import theme
@@ -35,6 +35,7 @@ class StepGrid(QWidget):
     """Paints a :class:`Pattern`; reports clicks. ``shown_pattern`` is what was last painted."""
 
     cellClicked = Signal(int, int)  # step, voice
+    velocityNudged = Signal(int, int, float)  # step, voice, change in [−1, 1] velocity units
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,8 +45,9 @@ class StepGrid(QWidget):
         self.painted_at = 0.0  # time.time() at the end of the last paint
         self.setMinimumSize(520, 9 * 18 + _HEADER_H)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Click a cell to toggle a hit (Ctrl+Z undoes). Brightness = velocity;"
-                        " the tick shows micro-timing (left = ahead, right = behind).")
+        self.setToolTip("Click a cell to toggle a hit (Ctrl+Z undoes); mouse wheel over a hit sets its"
+                        " velocity. Brightness = velocity; the tick shows micro-timing (left = ahead,"
+                        " right = behind).")
 
     @property
     def pattern(self) -> Pattern:
@@ -90,6 +92,17 @@ class StepGrid(QWidget):
         cell = self.cell_at(event.position().x(), event.position().y())
         if cell is not None:
             self.cellClicked.emit(*cell)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Wheel over a hit: velocity up/down by 8/127 per notch (1/127 with Shift)."""
+        cell = self.cell_at(event.position().x(), event.position().y())
+        if cell is None or not self._pattern.hits[cell]:
+            event.ignore()
+            return
+        fine = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        notches = event.angleDelta().y() / 120.0
+        self.velocityNudged.emit(*cell, notches * (1 if fine else 8) / 127.0)
+        event.accept()
 
     # -- painting --------------------------------------------------------------------------
     def paintEvent(self, event: object) -> None:

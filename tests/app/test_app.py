@@ -342,3 +342,51 @@ def test_cli_screenshot_renders_the_ready_window(checkpoint, tmp_path) -> None:
     assert out.stat().st_size < 300_000
     # dark theme: the top-left corner (menu bar background) is dark
     assert img.pixelColor(5, 30).lightness() < 80
+
+
+def test_wheel_over_a_hit_sets_its_velocity_and_undo_restores(ready_window, qtbot) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    w = ready_window
+    c = w.controller
+    before = c.pattern
+    step, voice = map(int, np.argwhere(before.hits)[0])
+    pos = w.grid.cell_rect(step, voice).center()
+
+    def wheel(notches: int) -> None:
+        ev = QWheelEvent(pos, w.grid.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120 * notches),
+                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                         False)
+        w.grid.wheelEvent(ev)
+
+    wheel(-2)
+    wheel(-1)  # one gesture: one undo step
+    vel = c.pattern.midi_velocities()[step, voice]
+    assert vel == max(1, before.midi_velocities()[step, voice] - 24)
+    assert c.pattern.num_hits == before.num_hits
+    QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert c.pattern == before
+
+
+def test_note_map_dialog_changes_what_is_exported(ready_window, monkeypatch, tmp_path) -> None:
+    import mido
+    from PySide6.QtWidgets import QDialog
+
+    from app.dialogs import NoteMapDialog
+
+    w = ready_window
+    c = w.controller
+
+    def accept(self) -> int:  # the user moves the kick to note 24
+        self.notes[int(Voice.KICK)].setValue(24)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(NoteMapDialog, "exec", accept)
+    w.actions.edit_note_map.trigger()
+    assert c.transport["note_map"].note(Voice.KICK) == 24
+    if not c.pattern.hits[0, Voice.KICK]:
+        c.toggle_cell(0, int(Voice.KICK))
+    path = c.export_clip(tmp_path / "k.mid", 1)
+    notes = {m.note for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0}
+    assert 24 in notes and 36 not in notes
