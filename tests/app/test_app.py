@@ -356,8 +356,8 @@ def test_wheel_over_a_hit_sets_its_velocity_and_undo_restores(ready_window, qtbo
 
     def wheel(notches: int) -> None:
         ev = QWheelEvent(pos, w.grid.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120 * notches),
-                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
-                         False)
+                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                         Qt.ScrollPhase.NoScrollPhase, False)
         w.grid.wheelEvent(ev)
 
     wheel(-2)
