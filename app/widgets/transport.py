@@ -126,6 +126,7 @@ class Transport(QWidget):
         self.clock.currentTextChanged.connect(self.clockSourceChanged.emit)
         self.api.currentTextChanged.connect(lambda _t: self._emit_output())
         self.api.currentTextChanged.connect(lambda _t: self._emit_input())
+        self.api.currentTextChanged.connect(lambda _t: self.refreshRequested.emit())  # other ports there
         self.output.activated.connect(lambda _i: self._emit_output())
         self.input.activated.connect(lambda _i: self._emit_input())
         self.refresh.clicked.connect(self.refreshRequested.emit)
