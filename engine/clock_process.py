@@ -121,14 +121,18 @@ class ClockLoop:
         self.running = False
 
     def _shutdown(self) -> None:
+        if self.midi_in is not None:
+            # First: rtmidi's JACK input calls into Python from JACK's thread while rtmidi's
+            # port calls hold the GIL; on a synchronous (-S) server closing the output with
+            # the input still live deadlocks until libjack's timeout.
+            self.midi_in.close()
+            self.midi_in = None
         self._detach_pull()
         with self.lock:
             now = self._now()
             self.sched.stop(now)
             self._send_batch(self.sched.due(now))
         self._close_port()
-        if self.midi_in is not None:
-            self.midi_in.close()
         self.port_state = "closed"
         self._publish(self._now(), final=True)
 
