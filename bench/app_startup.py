@@ -5,8 +5,11 @@ Start-up (``--runs`` fresh processes of ``groovefader app --startup-report``, of
     paint (the window is on screen, the model not loaded yet);
   * ``ready``: to the first paint of a pattern decoded by the loaded model (torch imported,
     checkpoint loaded, first decode done) — the app is playable;
-  * the child's CPU time (user + sys) until it exits right after ``ready``, which does not
-    depend on what else the machine is doing.
+  * the app process's own CPU time (all threads, user + sys) at ``ready``, which does not
+    depend on what else the machine is doing;
+  * ``midi_status``: to the first sequencer status after ``ready`` — the clock process
+    started (it is spawned after the first pattern is painted) and the MIDI port open
+    ('ok') or its failure explained ('error', e.g. no ALSA and no JACK here).
 
 Knob drag (in this process, offscreen Qt, the real window and worker thread): a mouse
 press on the density knob, then ``--drags`` mouse moves of 4 px (up, and back down every
@@ -25,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,24 +52,26 @@ def _summary(values: list[float]) -> dict[str, float]:
 def startup_runs(checkpoint: Path, runs: int) -> dict:
     exe = Path(sys.executable).with_name("groovefader")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
-    shown, ready, cpu = [], [], []
+    shown, ready, cpu, midi, states = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             settings = Path(tmp) / f"settings-{i}.ini"  # a first start each time
             env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.time()
             proc = subprocess.run([*cmd, "app", "--checkpoint", str(checkpoint), "--settings", str(settings),
                                    "--startup-report"], env=env, capture_output=True, text=True, timeout=180)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
             if proc.returncode != 0 or not lines:
                 raise SystemExit(f"app start-up run failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
             report = json.loads(lines[-1])
             shown.append(report["shown_unix"] - t0)
             ready.append(report["ready_unix"] - t0)
-            cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-    return {"shown_s": _summary(shown), "ready_s": _summary(ready), "cpu_s_until_exit": _summary(cpu),
+            cpu.append(report["cpu_s_at_ready"])
+            if "midi_unix" in report:
+                midi.append(report["midi_unix"] - t0)
+                states.append(report["midi_state"])
+    return {"shown_s": _summary(shown), "ready_s": _summary(ready), "cpu_s_at_ready": _summary(cpu),
+            "midi_status_s": _summary(midi) if midi else None, "midi_states": states,
             "command": " ".join([*cmd, "app", "--checkpoint", str(checkpoint), "--startup-report"])}
 
 
