@@ -184,8 +184,12 @@ class Controller(QObject):
                     return
                 self._post_result(self._on_model_loaded, (str(path), agen))
             except Exception as err:  # any failure becomes a message, never a crash
-                log.exception("loading %s failed", path)
-                text = str(err) if isinstance(err, GrooveFaderError) else f"{type(err).__name__}: {err}"
+                if isinstance(err, GrooveFaderError):  # a user-level problem: the message says it
+                    log.warning("%s", err)
+                    text = str(err)
+                else:
+                    log.exception("loading %s failed", path)
+                    text = f"{type(err).__name__}: {err}"
                 self._post_result(self._on_model_failed, f"Cannot load model {path}: {text}. "
                                                          f"{MISSING_MODEL_HELP}")
 
@@ -197,8 +201,11 @@ class Controller(QObject):
 
     def _on_model_loaded(self, payload: tuple[str, Any]) -> None:
         path, agen = payload
-        if self.generator is not None:
+        if self.generator is not None:  # another model: the old latents mean nothing to it
             self.generator.close()
+            self._corners = [None] * 4
+            self._corner_labels = ["", "", "", ""]
+            self.cornersChanged.emit(list(self._corner_labels))
         self.generator = agen
         g = agen.generator
         self.info = ModelInfo(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
@@ -211,6 +218,8 @@ class Controller(QObject):
         for name, value in self._knobs.items():
             self.knobChanged.emit(name, value)
         self._epoch += 1
+        if self._z is not None and self._z.shape != (g.z_dim,):
+            self._z = None
         if self._pattern.num_hits:  # something the user made before the model came: keep it
             self._request_encode(self._pattern, set_knobs=True)
         elif self._z is not None and self._z.shape == (g.z_dim,):
@@ -320,6 +329,8 @@ class Controller(QObject):
     def _restore(self, state: PatternState) -> None:
         """Undo/redo: show ``state`` as it was; decodes in flight no longer apply."""
         self._epoch += 1
+        if state.z is not None and self.info is not None and state.z.shape != (self.info.z_dim,):
+            state = PatternState(state.pattern, None, state.pad)  # from a model loaded before this one
         self._show(state, None)
         if state.z is None and self.generator is not None and state.pattern.steps == self.model_steps:
             self._request_encode(state.pattern, set_knobs=True)
