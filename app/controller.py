@@ -654,7 +654,8 @@ class Controller(QObject):
     def settings(self) -> dict[str, Any]:
         """Plain values for QSettings (the transport's included)."""
         return {**self.transport.settings(), "knobs": dict(self._knobs), "temperature": self._temperature,
-                "pad": list(self._pad), "heatmap": self._heatmap_name}
+                "pad": list(self._pad), "heatmap": self._heatmap_name,
+                "z": None if self._z is None else [float(v) for v in self._z]}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (settings outlive versions)."""
@@ -674,6 +675,9 @@ class Controller(QObject):
                 self.padMoved.emit(*self._pad)
         if isinstance(values.get("heatmap"), str):
             self._heatmap_name = values["heatmap"]
+        z = values.get("z")
+        if isinstance(z, list) and z and all(isinstance(v, int | float) for v in z):
+            self._z = np.asarray(z, np.float64)  # checked against the model when it loads
 
     # -- shutdown ------------------------------------------------------------------------------
     def close(self) -> None:

@@ -215,6 +215,24 @@ def test_missing_checkpoint_is_explained_and_editing_still_works(make_window, qt
     assert c.pattern.num_hits == 1
 
 
+def test_the_groove_comes_back_after_a_restart(make_window, checkpoint, qtbot) -> None:
+    w = make_window(checkpoint, load=False)
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    c.randomize()
+    _settle(qtbot, w)
+    c.set_knob("density", w.knobs.knobs["density"].high)
+    _settle(qtbot, w)
+    groove = c.pattern
+    w.close()
+    w2 = make_window(checkpoint, load=False)
+    c2 = w2.controller
+    with qtbot.waitSignal(c2.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c2.load_model(checkpoint)
+    assert c2.pattern == groove
+
+
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:
     w = make_window(load=False)
     w.transport.tempo.setValue(133.0)
