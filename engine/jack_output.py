@@ -43,12 +43,14 @@ class JackOutput:
 
         self.spec = spec
         self._dead = threading.Event()
+        # virtual: client and port named after spec.name; else our port connects to spec.name
+        client_name, port_name = (spec.name, spec.name) if spec.virtual else ("groovefader", "out")
         try:
-            self._client = jack.Client(spec.name, no_start_server=True)
+            self._client = jack.Client(client_name, no_start_server=True)
         except jack.JackError as err:
             raise PortError(f"cannot reach the JACK server for sample-accurate output: {err}") from err
         self._jack_client = self._client  # the process callback's own reference (close clears _client)
-        self._port = self._client.midi_outports.register(spec.name)
+        self._port = self._client.midi_outports.register(port_name)
         self.rate = self._client.samplerate
         self._inbox: deque[tuple[int, bytes]] = deque()  # (frame, data) from the clock thread
         self._pending: deque[tuple[int, bytes]] = deque()  # owned by the JACK thread
@@ -61,6 +63,16 @@ class JackOutput:
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
         self._anchor_ns, self._anchor_frame = self._sample_anchor()
+        if not spec.virtual:
+            inputs = self._midi_inputs()
+            targets = [n for n in inputs if spec.name == n or spec.name.lower() in n.lower()]
+            if len(targets) != 1:
+                self.close()
+                why = "is ambiguous" if targets else "does not exist"
+                listing = ", ".join(inputs) or "none"
+                raise PortError(f"JACK MIDI input {spec.name!r} {why}; available: {listing}")
+            self._target = targets[0]
+            self._client.connect(self._port, self._target)
 
     def _sample_anchor(self) -> tuple[int, int]:
         best = None
@@ -173,7 +185,13 @@ class JackOutput:
             self.send(all_notes_off(ch))
 
     def alive(self) -> bool:
-        return not self._dead.is_set()
+        if self._dead.is_set():
+            return False
+        target = getattr(self, "_target", None)
+        return target is None or target in self._midi_inputs()
+
+    def _midi_inputs(self) -> list[str]:
+        return [p.name for p in self._client.get_ports(is_midi=True, is_input=True)]
 
     def drain(self, timeout_s: float = 0.2) -> None:
         """Wait until the JACK thread has written everything queued (before closing)."""

@@ -1,0 +1,332 @@
+"""Sequencer timing as a DAW sees it: external JACK clients record ``groovefader play``.
+
+For each tempo × load × path, ``groovefader play --groove 0`` (every note on the 16th grid)
+plays from its virtual port for ``--seconds``, then gets Ctrl-C (SIGINT to its process
+group). Two receivers record it: our JACK-Client recorder stamping ``last_frame_time +
+offset`` (the server's frame counter: ``server_frames``) and Debian's ``jack_midi_dump -a``
+(which stamps with its *own* running count of the periods it processed, so every period the
+server skips it under load shifts its later stamps). Reported, per receiver:
+
+- timing error of every note-on against the best-fit grid (median/p99/max |error|, ms);
+- tempo error of the fitted grid against the nominal tempo (%) and drift (ms: last note vs
+  where the nominal tempo puts it, counted from the first note);
+- lost notes (expected note-ons between the first and last received minus received) and
+  stuck notes (note-ons without note-off after the process ended);
+- the clock process's self-reported lateness (``--stats``).
+
+Paths: ``rtmidi`` (sends "now": lands on the next 32-frame period), ``sample-accurate``
+(JACK-Client, exact frames) and ``naive`` — the usual Python way, a mido loop of
+``time.sleep(step)`` ended by Ctrl-C. Loads: ``idle``, and ``load`` = a process decoding with
+torch in a loop + a 60 Hz Qt repaint (offscreen QWidget updated by a QTimer) + a busy loop on
+the other core. Also: knob change → first changed note at the receiver (pattern change at
+"next step", wall clock stamps of a recording client).
+
+The JACK server runs with ``-R`` (real-time) where allowed, dummy backend, 48 kHz, 32 frames.
+
+    .venv/bin/python bench/sequencer_timing.py --seconds 60 --json bench/sequencer_timing.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.engine.jack_fixtures import JackServer, Recorder, check_note_pairs  # noqa: E402
+
+RATE = 48_000
+
+NAIVE = textwrap.dedent("""
+    # The usual Python way: send the step's notes, sleep one step, repeat.
+    import sys, time, mido
+    sys.path.insert(0, sys.argv[3])
+    from engine.play_cli import demo_pattern
+    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+    p = demo_pattern()
+    out = mido.open_output(sys.argv[2], virtual=True, client_name=sys.argv[2])
+    step = 60 / float(sys.argv[1]) / 4
+    gm = (36, 38, 42, 46, 45, 48, 50, 49, 51)
+    i, sounding = 0, []
+    while True:
+        for note in sounding:
+            out.send(mido.Message("note_off", channel=9, note=note))
+        sounding = []
+        row = i % p.steps
+        for v in range(9):
+            if p.hits[row, v]:
+                out.send(mido.Message("note_on", channel=9, note=gm[v],
+                                      velocity=int(p.midi_velocities()[row, v])))
+                sounding.append(gm[v])
+        time.sleep(step)
+        i += 1
+""")
+
+TORCH_LOAD = textwrap.dedent("""
+    # A decoder-sized model decoding 2-bar patterns step by step, forever (one thread).
+    import torch
+    torch.set_num_threads(1)
+    gru = torch.nn.GRUCell(27 + 256, 256); head = torch.nn.Linear(256, 27)
+    z = torch.randn(1, 256)
+    with torch.no_grad():
+        while True:
+            h = torch.zeros(1, 256); x = torch.zeros(1, 27)
+            for _ in range(32):
+                h = gru(torch.cat([x, z], 1), h); x = torch.sigmoid(head(h))
+""")
+
+QT_LOAD = textwrap.dedent("""
+    # A 60 Hz repaint of a small widget, offscreen, as the app's grid does while playing.
+    import os, sys
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QColor, QPainter
+    from PySide6.QtWidgets import QApplication, QWidget
+    class Grid(QWidget):
+        n = 0
+        def paintEvent(self, event):
+            self.n += 1
+            with QPainter(self) as p:
+                for i in range(32 * 9):
+                    p.fillRect((i % 32) * 12, (i // 32) * 12, 11, 11, QColor((i * 7 + self.n) % 255, 90, 160))
+    app = QApplication(sys.argv); w = Grid(); w.resize(400, 120); w.show()
+    t = QTimer(); t.timeout.connect(w.update); t.start(16)
+    app.exec()
+""")
+
+BUSY = "while True: pass"
+
+
+def start_load() -> list[subprocess.Popen]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for code in (TORCH_LOAD, QT_LOAD, BUSY)]
+
+
+def stop_procs(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(5)
+
+
+DUMP_LINE = re.compile(r"\s*(\d+):((?: [0-9a-f]{2})+)")
+
+
+class Dump:
+    """``jack_midi_dump -a NAME`` in a subprocess; frames + bytes of every event."""
+
+    def __init__(self, server: JackServer, name: str, path: Path) -> None:
+        self.name, self.path = name, path
+        self.file = open(path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(["jack_midi_dump", "-a", name], stdout=self.file,
+                                     stderr=subprocess.DEVNULL, env=server.env)
+        if not server.wait_port(f"{name}:input", 10):
+            raise RuntimeError("jack_midi_dump did not start")
+
+    @property
+    def port(self) -> str:
+        return f"{self.name}:input"
+
+    def stop(self) -> list[tuple[int, tuple[int, ...]]]:
+        self.proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.file.close()
+        events = []
+        for line in self.path.read_text().splitlines():
+            m = DUMP_LINE.match(line)
+            if m:
+                events.append((int(m.group(1)), tuple(int(b, 16) for b in m.group(2).split())))
+        return events
+
+
+def expected_onsets(steps: int) -> np.ndarray:
+    """Number of note-ons of the demo pattern at each step of one loop."""
+    sys.path.insert(0, str(ROOT))
+    from engine.play_cli import demo_pattern
+
+    p = demo_pattern()
+    return p.hits.sum(axis=1)[:steps] if steps <= p.steps else p.hits.sum(axis=1)
+
+
+def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float) -> dict:
+    """Grid fit, tempo error, drift, lost and stuck notes from recorded frames."""
+    msgs = [m for _, m in events]
+    stuck = sum(1 for p in check_note_pairs(msgs) if "stuck" in p or "only released" in p)
+    ons = [(f, m) for f, m in events if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    if len(ons) < 8:
+        return {"error": f"only {len(ons)} note-ons recorded", "stuck_notes": stuck}
+    step_frames = RATE * 60 / bpm / 4
+    frames = np.array([f for f, _ in ons], np.float64)
+    # step index by accumulating rounded gaps: robust even when a sender drifts by many steps
+    steps = np.concatenate([[0], np.cumsum(np.rint(np.diff(frames) / step_frames))]).astype(int)
+    slope, intercept = np.polyfit(steps, frames, 1)
+    residual_ms = (frames - (intercept + slope * steps)) / RATE * 1e3
+    err = np.abs(residual_ms)
+    from engine.play_cli import demo_pattern
+
+    hits = demo_pattern().hits.sum(axis=1)
+    expected = int(sum(hits[(s) % 32] for s in range(steps[0], steps[-1] + 1)))
+    return {
+        "notes": len(ons),
+        "timing_error_ms": {"median": float(np.median(err)), "p99": float(np.percentile(err, 99)),
+                            "max": float(err.max())},
+        "tempo_error_pct": float((step_frames / slope - 1) * 100),
+        "drift_ms": float(((frames[-1] - frames[0]) - steps[-1] * step_frames) / RATE * 1e3),
+        "duration_s": float((frames[-1] - frames[0]) / RATE),
+        "lost_notes": expected - len(ons),
+        "stuck_notes": stuck,
+    }
+
+
+def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Path) -> dict:
+    """One recording: both receivers listen to the sender's virtual port."""
+    tag = f"gfb{int(time.time() * 1000) % 10**7}"
+    source = f"{tag}:{tag}"
+    rec = Recorder(server, source, tmp / f"{tag}.jsonl")
+    dump = Dump(server, f"dump-{tag}", tmp / f"{tag}.txt")
+    if path == "naive":
+        cmd = [sys.executable, "-c", NAIVE, str(bpm), tag, str(ROOT)]
+    else:
+        cmd = [sys.executable, "-m", "app.cli", "play", "--midi-api", "jack", "--port", tag,
+               "--bpm", str(bpm), "--groove", "0", "--stats", "--quiet"]
+        if path == "sample-accurate":
+            cmd.append("--sample-accurate")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    if server.wait_port(source, 20):
+        subprocess.run(["jack_connect", source, dump.port], env=server.env, capture_output=True)
+    time.sleep(seconds + 1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    time.sleep(0.3)
+    rec_events = [(f, m) for f, m, _ in rec.stop()]
+    result = {"server_frames": analyse(rec_events, bpm), "jack_midi_dump": analyse(dump.stop(), bpm)}
+    if path != "naive":
+        try:
+            result["self_reported"] = json.loads(out)["stats"]
+        except (ValueError, KeyError):
+            result["self_reported"] = {"error": (err.strip().splitlines() or [out[-200:]])[-1]}
+    else:
+        result["exit"] = "traceback on Ctrl-C" if "KeyboardInterrupt" in err else f"rc {proc.returncode}"
+    return result
+
+
+def knob_latency(server: JackServer, tmp: Path, bpm: float = 120.0, changes: int = 20) -> dict:
+    """Pattern change at "next step" → first note of the new pattern at a recording client."""
+    from engine.controller import Sequencer
+    from engine.drums import NUM_VOICES, Voice
+    from engine.pattern import Pattern
+    from engine.sequencer import Controls
+
+    os.environ.update(JACK_DEFAULT_SERVER=server.name, JACK_NO_START_SERVER="1")
+    rec = Recorder(server, None, tmp / "knob.jsonl")
+    seq = Sequencer(rec.port, "jack", virtual=False, controls=Controls(tempo_bpm=bpm, groove=0.0))
+    a = np.zeros((16, NUM_VOICES), bool)
+    a[:, Voice.CLOSED_HAT] = True  # a hat on every step: any step can carry the change
+    b = a.copy()
+    b[:, Voice.RIDE] = True
+    pat_a, pat_b = Pattern(a), Pattern(b)
+    rng = np.random.default_rng(0)
+    seq.set_pattern(pat_a)
+    seq.play()
+    time.sleep(0.5)
+    marks = []
+    for i in range(changes):
+        time.sleep(0.3 + rng.uniform(0, 0.2))
+        marks.append(time.perf_counter_ns())
+        seq.set_pattern(pat_b if i % 2 == 0 else pat_a, "step")
+    time.sleep(0.5)
+    seq.stop()
+    seq.close()
+    events = rec.stop()
+    rides_on = [ns for _, m, ns in events if m[:2] == (0x99, 51)]
+    latencies = []
+    for i, t in enumerate(marks):
+        if i % 2:
+            continue  # changes back to A: measured on B's arrival only
+        first = [ns for ns in rides_on if ns > t]
+        if first:
+            latencies.append((first[0] - t) / 1e6)
+    step_ms = 60e3 / bpm / 4
+    return {"bpm": bpm, "changes": len(latencies), "step_ms": step_ms,
+            "median_ms": float(np.median(latencies)), "max_ms": float(np.max(latencies)),
+            "target_ms": step_ms + 5}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="recording length per case (>= 60)")
+    parser.add_argument("--bpm", type=float, nargs="+", default=[120.0, 174.0])
+    parser.add_argument("--paths", nargs="+", default=["rtmidi", "sample-accurate", "naive"])
+    parser.add_argument("--loads", nargs="+", default=["idle", "load"])
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    if shutil.which("jack_midi_dump") is None or shutil.which("jackd") is None:
+        print("needs jackd and jack_midi_dump (Debian: jackd2)", file=sys.stderr)
+        return 2
+    server = JackServer(realtime=True, sync=False)
+    try:
+        server.start()
+    except RuntimeError:
+        server = JackServer(realtime=False, sync=False).start()
+    results = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "jackd_realtime": server.realtime,
+               "jack": {"rate": RATE, "period_frames": server.period},
+               "loadavg_at_start": os.getloadavg(), "cases": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            tmp = Path(tmpdir)
+            for load in args.loads:
+                procs = start_load() if load == "load" else []
+                try:
+                    time.sleep(2.0 if procs else 0)
+                    for bpm in args.bpm:
+                        for path in args.paths:
+                            case = {"bpm": bpm, "load": load, "path": path,
+                                    **run_case(server, bpm, path, args.seconds, tmp)}
+                            results["cases"].append(case)
+                            print(json.dumps(case), file=sys.stderr, flush=True)
+                    if load == "load":
+                        results["knob_latency_under_load"] = knob_latency(server, tmp)
+                    else:
+                        results["knob_latency_idle"] = knob_latency(server, tmp)
+                finally:
+                    stop_procs(procs)
+    finally:
+        server.stop()
+    results["loadavg_at_end"] = os.getloadavg()
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        tmp_path = args.json.with_suffix(".tmp")
+        tmp_path.write_text(text + "\n")
+        os.replace(tmp_path, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
