@@ -3,7 +3,9 @@
 For each tempo × load × path, ``groovefader play --groove 0`` (every note on the 16th grid)
 plays from its virtual port for ``--seconds``, then gets Ctrl-C (SIGINT to its process
 group). Two receivers record it: our JACK-Client recorder stamping ``last_frame_time +
-offset`` (the server's frame counter: ``server_frames``) and Debian's ``jack_midi_dump -a``
+offset`` (the server's frame counter: ``server_frames``) and the wall clock of its period
+callback plus the offset (``wall_clock``: independent of periods a loaded dummy server
+drops), and Debian's ``jack_midi_dump -a``
 (which stamps with its *own* running count of the periods it processed, so every period the
 server skips it under load shifts its later stamps). Reported, per receiver:
 
@@ -168,19 +170,22 @@ def expected_onsets(steps: int) -> np.ndarray:
     return p.hits.sum(axis=1)[:steps] if steps <= p.steps else p.hits.sum(axis=1)
 
 
-def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float) -> dict:
-    """Grid fit, tempo error, drift, lost and stuck notes from recorded frames."""
+def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: float = RATE) -> dict:
+    """Grid fit, tempo error, drift, lost and stuck notes from recorded stamps.
+
+    Stamps are frames (``unit_per_s`` = sample rate) or ns (``unit_per_s`` = 1e9).
+    """
     msgs = [m for _, m in events]
     stuck = sum(1 for p in check_note_pairs(msgs) if "stuck" in p or "only released" in p)
     ons = [(f, m) for f, m in events if m[0] & 0xF0 == 0x90 and m[2] > 0]
     if len(ons) < 8:
         return {"error": f"only {len(ons)} note-ons recorded", "stuck_notes": stuck}
-    step_frames = RATE * 60 / bpm / 4
+    step_frames = unit_per_s * 60 / bpm / 4
     frames = np.array([f for f, _ in ons], np.float64)
     # step index by accumulating rounded gaps: robust even when a sender drifts by many steps
     steps = np.concatenate([[0], np.cumsum(np.rint(np.diff(frames) / step_frames))]).astype(int)
     slope, intercept = np.polyfit(steps, frames, 1)
-    residual_ms = (frames - (intercept + slope * steps)) / RATE * 1e3
+    residual_ms = (frames - (intercept + slope * steps)) / unit_per_s * 1e3
     err = np.abs(residual_ms)
     from engine.play_cli import demo_pattern
 
@@ -191,8 +196,8 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float) -> dict:
         "timing_error_ms": {"median": float(np.median(err)), "p99": float(np.percentile(err, 99)),
                             "max": float(err.max())},
         "tempo_error_pct": float((step_frames / slope - 1) * 100),
-        "drift_ms": float(((frames[-1] - frames[0]) - steps[-1] * step_frames) / RATE * 1e3),
-        "duration_s": float((frames[-1] - frames[0]) / RATE),
+        "drift_ms": float(((frames[-1] - frames[0]) - steps[-1] * step_frames) / unit_per_s * 1e3),
+        "duration_s": float((frames[-1] - frames[0]) / unit_per_s),
         "lost_notes": expected - len(ons),
         "stuck_notes": stuck,
     }
@@ -223,8 +228,10 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
         proc.kill()
         out, err = proc.communicate()
     time.sleep(0.3)
-    rec_events = [(f, m) for f, m, _ in rec.stop()]
-    result = {"server_frames": analyse(rec_events, bpm), "jack_midi_dump": analyse(dump.stop(), bpm)}
+    recorded = rec.stop()
+    result = {"server_frames": analyse([(f, m) for f, m, _ in recorded], bpm),
+              "wall_clock": analyse([(ns, m) for _, m, ns in recorded], bpm, 1e9),
+              "jack_midi_dump": analyse(dump.stop(), bpm)}
     if path != "naive":
         try:
             result["self_reported"] = json.loads(out)["stats"]

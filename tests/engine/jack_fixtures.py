@@ -4,7 +4,8 @@
 answers and kills it at the end. ``Recorder`` runs this file as a script
 (``python jack_fixtures.py record ...``): a JACK-Client MIDI input that connects to a source
 port whenever it exists and writes one JSON line per event — ``[frame, [bytes...],
-perf_counter_ns]`` where ``frame = last_frame_time + offset`` (the stamp a DAW would use).
+ns]`` where ``frame = last_frame_time + offset`` (the server's frame counter) and ``ns`` is
+``perf_counter_ns`` at the start of the period's callback plus the offset (wall clock).
 It runs in another process so a server killed under it cannot take the test runner along.
 """
 
@@ -186,6 +187,7 @@ def _record(name: str, source: str, out_path: str) -> int:
 
     client = jack.Client(name, no_start_server=True)
     inport = client.midi_inports.register("in")
+    ns_per_frame = 1e9 / client.samplerate
     events: collections.deque = collections.deque()
     dead = threading.Event()
     stop = threading.Event()
@@ -193,9 +195,9 @@ def _record(name: str, source: str, out_path: str) -> int:
     @client.set_process_callback
     def process(frames: int) -> None:
         base = client.last_frame_time
-        now = time.perf_counter_ns()
+        now = time.perf_counter_ns()  # ~ the period's start, plus this thread's wake-up latency
         for offset, data in inport.incoming_midi_events():
-            events.append((base + offset, list(bytes(data)), now))
+            events.append((base + offset, list(bytes(data)), now + round(offset * ns_per_frame)))
 
     client.set_shutdown_callback(lambda status, reason: dead.set())
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,79 @@
+"""MIDI ports: spec validation, clear errors, the recording fake, and real JACK ports."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from engine.errors import PortError
+from engine.ports import MidiOutput, PortSpec, RecordingOutput, RtMidiOutput, list_ports, open_input
+
+
+def test_spec_rejects_unknown_api():
+    with pytest.raises(PortError, match="unknown MIDI API 'oss'"):
+        PortSpec(api="oss")
+
+
+def test_sample_accurate_needs_jack():
+    with pytest.raises(PortError, match="needs JACK"):
+        PortSpec(api="alsa", sample_accurate=True)
+
+
+def test_recording_output_is_a_midi_output_and_records():
+    out = RecordingOutput()
+    assert isinstance(out, MidiOutput)
+    out.send((0x99, 36, 100), 123)
+    out.panic()
+    assert [m for _, _, m in out.sent] == [(0x99, 36, 100), (0xB9, 123, 0)]
+    out.is_alive = False
+    with pytest.raises(PortError):
+        out.send((0x89, 36, 0))
+
+
+@pytest.mark.skipif(os.path.exists("/dev/snd/seq"), reason="this machine has an ALSA sequencer")
+def test_missing_alsa_is_one_clear_line():
+    with pytest.raises(PortError) as info:
+        RtMidiOutput(PortSpec(api="alsa"))
+    message = str(info.value)
+    assert "\n" not in message and "alsa" in message and "/dev/snd/seq" in message
+
+
+def test_winmm_elsewhere_is_a_clear_error():
+    with pytest.raises(PortError, match="winmm|Windows"):
+        RtMidiOutput(PortSpec(api="winmm"))
+
+
+@pytest.mark.jack
+def test_virtual_port_appears_and_existing_port_is_found(jack_server, port_name):
+    out = RtMidiOutput(PortSpec(port_name, "jack"))
+    try:
+        assert jack_server.wait_port(f"{port_name}:{port_name}", 5)
+        assert out.alive()
+        # the virtual port is an output others read from: it is listed as an input of ours
+        assert any(port_name in name for name in list_ports("jack")["inputs"])
+    finally:
+        out.close()
+    with pytest.raises(PortError, match="does not exist on jack; available"):
+        RtMidiOutput(PortSpec("no-such-port", "jack", virtual=False))
+
+
+@pytest.mark.jack
+def test_input_callback_receives_what_an_output_sends(jack_server, port_name):
+    out = RtMidiOutput(PortSpec(port_name, "jack"))
+    received = []
+    inp = open_input(f"{port_name}:{port_name}", "jack", lambda data, t: received.append((data, t)))
+    try:
+        time.sleep(0.2)
+        before = time.perf_counter_ns()
+        out.send((0xF8,))
+        out.send((0x99, 38, 90))
+        end = time.monotonic() + 5
+        while len(received) < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+    finally:
+        inp.close()
+        out.close()
+    assert [d for d, _ in received] == [(0xF8,), (0x99, 38, 90)]  # clock is not filtered out
+    assert all(t >= before for _, t in received)
