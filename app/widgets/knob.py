@@ -227,6 +227,8 @@ class KnobPanel(QWidget):
             span = high - low
             decimals = 3 if span < 1 else 2 if span < 10 else 1
             knob = Knob(name, low, high, default, decimals=decimals, parent=self)
+            knob.setToolTip(f"{knob.label}: {low:.{decimals}f} … {high:.{decimals}f}, default "
+                            f"{default:.{decimals}f}. " + knob.toolTip().split(": ", 1)[1])
             knob.valueEdited.connect(lambda v, n=name: self.knobEdited.emit(n, v))
             knob.learnRequested.connect(lambda n=name: self.learnRequested.emit(n))
             knob.forgetRequested.connect(lambda n=name: self.forgetRequested.emit(n))

@@ -408,3 +408,52 @@ def test_note_map_dialog_changes_what_is_exported(ready_window, monkeypatch, tmp
     path = c.export_clip(tmp_path / "k.mid", 1)
     notes = {m.note for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0}
     assert 24 in notes and 36 not in notes
+
+
+def test_the_gui_thread_never_decodes(ready_window, qtbot) -> None:
+    import threading
+
+    w = ready_window
+    c = w.controller
+    g = c.generator.generator
+    threads: list[str] = []
+    real_decode, real_encode = g.decode, g.encode
+
+    def decode(*a, **k):
+        threads.append(threading.current_thread().name)
+        return real_decode(*a, **k)
+
+    def encode(*a, **k):
+        threads.append(threading.current_thread().name)
+        return real_encode(*a, **k)
+
+    g.decode, g.encode = decode, encode
+    try:
+        _drag_knob(w.knobs.knobs["syncopation"], -60)
+        _settle(qtbot, w)  # (latest wins: without settling, the pad's decode could replace the knob's)
+        pad = w.pad_panel.pad
+        QTest.mouseClick(pad, Qt.MouseButton.LeftButton, pos=pad.to_widget(0.5, 0.5).toPoint())
+        _settle(qtbot, w)
+        r = w.grid.cell_rect(2, int(Voice.RIDE))
+        QTest.mouseClick(w.grid, Qt.MouseButton.LeftButton, pos=r.center().toPoint())
+        _settle(qtbot, w)
+    finally:
+        del g.decode, g.encode
+    assert len(threads) >= 3
+    assert threading.main_thread().name not in threads
+    assert set(threads) == {"groovefader-generator"}
+
+
+@pytest.mark.skipif(Path("/dev/snd/seq").exists(), reason="this machine has an ALSA sequencer")
+def test_no_midi_backend_is_explained_and_the_app_still_works(make_window, checkpoint, qtbot,
+                                                              tmp_path) -> None:
+    w = make_window(checkpoint, link=True, load=False, midi_api="alsa")
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    qtbot.waitUntil(lambda: "no ALSA sequencer" in w.transport.status.text(), timeout=30_000)
+    assert "jack" in w.transport.status.text().lower()
+    w.transport.play_button.click()  # pressing play without a port: no crash
+    _drag_knob(w.knobs.knobs["density"], -100)
+    _settle(qtbot, w)
+    assert read_clip(c.export_clip(tmp_path / "still.mid", 2)).hits.sum() == c.pattern.num_hits
