@@ -225,8 +225,6 @@ class MainWindow(QMainWindow):
         if "note_map" in changed:
             for action in self.actions.note_maps.actions():
                 action.setChecked(action.text() == changed["note_map"].name)
-            self.show_message("info", f"Note map: {changed['note_map'].name} "
-                                      f"({', '.join(str(n) for n in changed['note_map'].notes)})")
 
     def _on_transport_status(self, status: LinkStatus) -> None:
         self.transport.set_playing(status.playing)

@@ -121,6 +121,9 @@ class TransportState(QObject):
                 self._post_clock_source()
         if changed:
             self.settingsChanged.emit(changed)
+        if "note_map" in changed:
+            nm = changed["note_map"]
+            self.message.emit("info", f"Note map: {nm.name} ({', '.join(str(n) for n in nm.notes)})")
 
     def send_pattern(self, pattern: Pattern) -> None:
         """Hand ``pattern`` to the sequencer; it takes over at the next step/beat/bar."""
