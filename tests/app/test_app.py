@@ -457,3 +457,38 @@ def test_no_midi_backend_is_explained_and_the_app_still_works(make_window, check
     _drag_knob(w.knobs.knobs["density"], -100)
     _settle(qtbot, w)
     assert read_clip(c.export_clip(tmp_path / "still.mid", 2)).hits.sum() == c.pattern.num_hits
+
+
+def test_load_clip_and_transition_dialogs(ready_window, qtbot, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from app.dialogs import TransitionDialog
+
+    w = ready_window
+    c = w.controller
+    sparse = Pattern.empty().with_hit(0, Voice.KICK, True).with_hit(16, Voice.KICK, True)
+    dense = sparse
+    for s in range(32):
+        dense = dense.with_hit(s, Voice.CLOSED_HAT, True, velocity=0.7)
+    a_path = write_clip(tmp_path / "a.mid", sparse)
+    b_path = write_clip(tmp_path / "b.mid", dense)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(a_path), "")))
+    w.actions.load_clip.trigger()
+    np.testing.assert_array_equal(c.pattern.hits, sparse.hits)
+    _settle(qtbot, w)
+
+    def accept(self) -> int:  # B = a clip, strategy 1, 4 bars
+        self.path.setText(str(b_path))
+        self.source.setCurrentIndex(self.source.findData("file"))
+        self.strategy.setCurrentIndex(self.strategy.findData(1))
+        self.bars.setValue(4)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(TransitionDialog, "exec", accept)
+    with qtbot.waitSignal(c.transitionReady, timeout=30_000) as sig:
+        w.actions.transition.trigger()
+    out: Pattern = sig.args[0]
+    assert out.bars == 4 and c.pattern is out and w.grid.pattern is out
+    # the transition moves from A towards B: its last bar is busier than its first
+    first, last = out.bar_slice(0, 1), out.bar_slice(3, 1)
+    assert last.num_hits >= first.num_hits
