@@ -179,3 +179,33 @@ def test_density_knob_changes_the_notes_arriving_at_jack(jack, jack_window, qtbo
         assert abs(len(ons) - 2 * pattern.num_hits) <= max(4, pattern.num_hits // 4), (name, len(ons))
     assert windows["high"][2].num_hits > windows["low"][2].num_hits
     assert counts["high"] > counts["low"]
+
+
+def test_transport_controls_reach_the_sequencer(jack, jack_window, qtbot) -> None:
+    """Tempo, swing, groove, velocity and note map set in the widgets become the sequencer's
+    controls; the clock source comes back in the clock process's own status."""
+    from engine.drums import NOTE_MAP_PRESETS
+
+    w = jack_window
+    link = w.controller.transport.link
+    qtbot.waitUntil(lambda: link._seq is not None, timeout=20_000)
+    seq = link._seq
+    t = w.transport
+    t.tempo.setValue(97.0)
+    t.swing.setValue(25)
+    t.groove.setValue(40)
+    t.velocity.setValue(150)
+    next(a for a in w.actions.note_maps.actions() if a.text() == "Roland TD").trigger()
+    want = {"tempo_bpm": 97.0, "swing": 0.25, "groove": 0.4, "velocity_scale": 1.5}
+
+    def applied() -> bool:
+        ctl = seq.controls
+        return (all(abs(getattr(ctl, k) - v) < 1e-9 for k, v in want.items())
+                and ctl.note_map == NOTE_MAP_PRESETS["Roland TD"])
+
+    qtbot.waitUntil(applied, timeout=10_000)
+    qtbot.waitUntil(lambda: seq.status().bpm == 97.0, timeout=10_000)  # the clock process took it
+    t.clock.setCurrentText("external")
+    qtbot.waitUntil(lambda: seq.status().clock_source == "external", timeout=10_000)
+    t.clock.setCurrentText("internal")
+    qtbot.waitUntil(lambda: seq.status().clock_source == "internal", timeout=10_000)
