@@ -16,7 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def checkpoint() -> Path:
-    """The shipped checkpoint when present, else a tiny model trained on synthetic grooves."""
+    """$GROOVEFADER_TEST_CHECKPOINT, else the shipped checkpoint when present, else a tiny model
+    trained on synthetic grooves (seconds)."""
+    chosen = os.environ.get("GROOVEFADER_TEST_CHECKPOINT")
+    if chosen:
+        return Path(chosen)
     shipped = REPO / "checkpoints" / "default.pt"
     if shipped.is_file():
         return shipped
