@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         c.modelFailed.connect(self._on_model_failed)
         c.patternChanged.connect(self.grid.set_pattern)
         c.measuredChanged.connect(self._show_measured)
+        c.measuredChanged.connect(self.knobs.set_measured)
         c.padMoved.connect(self.pad_panel.pad.set_position)
         c.padModeChanged.connect(self.pad_panel.set_mode)
         c.knobChanged.connect(self.knobs.set_value)

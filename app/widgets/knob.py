@@ -50,10 +50,11 @@ class Knob(QWidget):
         self._drag_value = 0.0
         self._binding = ""  # e.g. "CC 74", shown under the value
         self._learning = False
+        self._measured: float | None = None  # the attribute measured on the playing pattern
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setToolTip(f"{self.label}: drag up/down (Shift = fine), wheel, double-click = reset,"
-                        " right-click = MIDI learn")
+                        " right-click = MIDI learn. The blue dot: the value measured on the pattern.")
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -81,6 +82,11 @@ class Knob(QWidget):
 
     def set_binding(self, text: str) -> None:
         self._binding = text
+        self.update()
+
+    def set_measured(self, value: float | None) -> None:
+        """Mark where the pattern actually is (a dot on the arc): knob = asked, dot = got."""
+        self._measured = value
         self.update()
 
     def set_learning(self, learning: bool) -> None:
@@ -174,6 +180,15 @@ class Knob(QWidget):
         arc.setCapStyle(Qt.PenCapStyle.RoundCap)
         p.setPen(arc)
         p.drawArc(rect, start, int(-_SWEEP_DEG * frac * 16))
+        if self._measured is not None:  # what the decoded pattern measures, on the same scale
+            m = min(1.0, max(0.0, (self._measured - self._low) / self._span()))
+            a = math.radians(225.0 - _SWEEP_DEG * m)
+            rc = rect.center()
+            rr = rect.width() / 2
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.PLAYHEAD)
+            p.drawEllipse(QPointF(rc.x() + rr * math.cos(a), rc.y() - rr * math.sin(a)), 3.5, 3.5)
+            p.setBrush(Qt.BrushStyle.NoBrush)
         # pointer line from the centre toward the value
         angle = math.radians(225.0 - _SWEEP_DEG * frac)
         c = rect.center()
@@ -246,3 +261,8 @@ class KnobPanel(QWidget):
     def set_learning(self, name: str) -> None:
         for n, knob in self.knobs.items():
             knob.set_learning(n == name)
+
+    def set_measured(self, values: dict[str, float]) -> None:
+        """Attribute values measured on the current pattern (knobs without one show none)."""
+        for n, knob in self.knobs.items():
+            knob.set_measured(values.get(n))
