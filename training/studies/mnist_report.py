@@ -109,8 +109,9 @@ def _markdown(results: dict) -> str:
         results["command"],
         "```",
         "",
-        f"torch {results['torch']}, {results['threads']} thread(s), run under `nice -n 10` on the "
-        "project's shared 2-core machine. The report and figures can be rebuilt from "
+        f"torch {results['torch']}, {results['threads']} thread(s), on the project's shared 2-core machine "
+        "(other engineers' jobs ran at the same time, so wall times are indicative). "
+        "The report and figures can be rebuilt from "
         "`results.json` with `--report-only`.",
         "",
         "## Settings (as in the paper unless marked)",
@@ -186,8 +187,9 @@ def _comparison(results: dict) -> list[str]:
     out = [
         f"**Budget.** Each latent size saw {s['examples']:,} training examples here, "
         f"{KW_MAX_EXAMPLES / s['examples']:.0f}× fewer than the 10^8 at the right edge of the paper's "
-        "Figure 2, so only the left part of their curves can be matched. The paper's curves are still "
-        "rising well past 10^6 examples, so the final values below are not converged.",
+        "Figure 2, so only the left part of their curves can be matched. The paper's curves keep rising "
+        "past 10^6 examples (a qualitative reading of the plot), so the final values below are not "
+        "converged.",
         "",
         "**Reference values.** The paper gives Figure 2 only as a plot; no table. The one reading "
         "used here is the project brief's: for N_z = 20 the AEVB test lower bound lies around "
@@ -224,38 +226,52 @@ def _reading(results: dict, final: dict) -> list[str]:
     order = " > ".join(f"N_z={z} ({test[z]:.1f})" for z in sorted(zs, key=lambda z: -test[z]))
     lines.append(f"- Final test ELBO by latent size: {order}. The best is N_z = {best}.")
     small = [z for z in zs if z <= 5]
-    if small:
+    if small and all(test[z] < test[best] for z in small):
         lines.append(
             "- The smallest latent spaces are clearly worse: a 3- or 5-dimensional Gaussian code "
             "cannot carry enough about a digit, so the reconstruction term stays low. The paper's "
-            "panels show the same ordering (its N_z = 3 and 5 curves sit lowest).")
+            "N_z = 3 and 5 panels also sit lowest (a qualitative reading of its figure).")
     if 200 in final and 20 in final:
         d = test[200] - test[20]
+        active = next(r for r in results["runs"] if r["z_dim"] == 200)["active_units"]
         lines.append(
-            f"- N_z = 200 vs N_z = 20: {d:+.1f} nats on test. K&W note that superfluous latent "
-            "variables did not cause overfitting, because the KL term switches them off; here N_z = 200 "
-            f"uses {next(r for r in results['runs'] if r['z_dim'] == 200)['active_units']} active units "
-            "(Var of μ over the test set > 0.01, the criterion of Burda et al. 2016).")
-    lines.append(
-        f"- Train − test gap at the end: {', '.join(f'N_z={z}: {gaps[z]:.1f}' for z in zs)} nats. "
-        "A gap of a few nats after a few dozen epochs is small, in line with the paper's observation "
-        "of little overfitting with AEVB at this budget.")
+            f"- N_z = 200 vs N_z = 20: {d:+.1f} nats on test, with {active} of 200 units active "
+            "(variance of μ over the test set > 0.01, the criterion of Burda et al. 2016). K&W report that "
+            "superfluous latent variables did not cause overfitting, which they put down to the "
+            "regularising nature of the variational bound; the active-unit count shows the mechanism: "
+            "the KL term keeps unused dimensions at the prior.")
+    worst_gap = max(gaps.values())
+    gap_text = ", ".join(f"N_z={z}: {gaps[z]:.1f}" for z in zs)
+    if worst_gap < 5:
+        lines.append(
+            f"- Train − test gap at the end: {gap_text} nats — small at this budget, i.e. no sign of "
+            "overfitting yet, as in the left part of the paper's curves"
+            + (" (the test bound is even slightly above the train-subset bound)." if worst_gap < 0 else "."))
+    else:
+        lines.append(
+            f"- Train − test gap at the end: {gap_text} nats; the largest ({worst_gap:.1f}) shows "
+            "overfitting starting within this budget.")
     if 20 in final:
         ref = KW_READINGS[20]
         t20 = test[20]
-        if t20 >= ref["elbo"][0]:
-            verdict = "already inside or above the paper's band"
+        lo, hi = (n / final[20]["examples"] for n in ref["examples"])
+        if t20 > ref["elbo"][1]:
+            verdict = (f"{t20 - ref['elbo'][1]:.1f} nats above the top of the paper's band, with fewer "
+                       "examples; the binarization (last point) is a likely reason, not tested in this run")
+        elif t20 >= ref["elbo"][0]:
+            verdict = "inside the paper's band"
         else:
             verdict = f"{ref['elbo'][0] - t20:.1f} nats below the low end of the paper's band"
         lines.append(
             f"- N_z = 20 test ELBO at {final[20]['examples']:,} examples: {t20:.1f}, {verdict} "
-            "(−105 to −100, read at 10^7–10^8 examples, i.e. 3–30× more training than here). "
+            f"(−105 to −100, read at 10^7–10^8 examples, i.e. {lo:.0f}–{hi:.0f}× more training than here). "
             "The curve's slope on the log axis at the end (last row of the table above) shows how much "
             "was still being gained per checkpoint interval.")
     lines.append(
         f"- Binarization matters for the absolute numbers: with **{results['settings']['binarization']}** "
-        "binarization the data differ from whatever K&W used (the paper does not say), so a difference "
-        "of a few nats from their plot is within what this choice alone can explain.")
+        "binarization the data may differ from what K&W used (the paper does not say). Thresholded digits "
+        "carry less pixel noise than stochastically binarised ones, which raises the bound, so not every "
+        "difference from their plot is due to training.")
     return lines
 
 
