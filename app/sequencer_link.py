@@ -242,6 +242,9 @@ class SequencerLink(QObject):
             p99 = (getattr(st, "stats", None) or {}).get("p99_ms")
             if p99 is not None:
                 msg += f" · clock lateness p99 {float(p99):.2f} ms"
+            if getattr(st, "clock_source", "internal") == "external":
+                msg += f" · following external MIDI clock ({bpm:.1f} BPM)" if playing else \
+                    " · waiting for external MIDI clock"
         detail = ""
         if msg and state != "ok":
             detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"
