@@ -111,6 +111,17 @@ def test_cli_writes_report_figures_and_results(tmp_path, capsys):
         png = (out / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 300_000
 
+    # A side run with the other binarization in a sub-folder is compared in --report-only.
+    side = json.loads(json.dumps(saved))
+    side["settings"]["binarization"] = "stochastic"
+    for row in side["runs"][0]["checkpoints"]:
+        row["test_elbo"] -= 5.0
+    (out / "side").mkdir()
+    (out / "side" / "results.json").write_text(json.dumps(side))
+    assert main(["--data", str(MNIST_DIR), "--out", str(out), "--report-only"]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Binarization check" in report and "| -5.0 |" in report
+
 
 def test_cli_reports_a_missing_data_dir_in_one_line(tmp_path, capsys):
     rc = main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), "--examples", "100"])
