@@ -170,6 +170,10 @@ class JackOutput:
             pending.popleft()
         pull = self._pull
         if pull is None:
+            if self._carry:  # pulled before the loop detached: they still go out, in order
+                carry, self._carry = self._carry, []
+                owed = [(self.frame_for(i.deadline_ns), bytes(i.data)) for i in carry]
+                self._pending.extendleft(reversed(owed))
             return
         items = self._carry + pull(self.ns_for_frame(start + frames) - 1)
         self._carry = []
