@@ -15,7 +15,8 @@ Knob drag (in this process, offscreen Qt, the real window and worker thread): a 
 press on the density knob, then ``--drags`` mouse moves of 4 px (up, and back down every
 10 moves); for each move, the time from sending the move event to the end of the grid's
 paint of the pattern decoded for it. Moves wait for the previous result, so this is the
-latency of one knob move, not a throughput figure.
+latency of one knob move, not a throughput figure. With ``--sequencer`` the clock process
+runs and plays meanwhile, and every new pattern also goes to it.
 
 Prints JSON (and writes it with ``--json FILE``).
 
@@ -75,7 +76,7 @@ def startup_runs(checkpoint: Path, runs: int) -> dict:
             "command": " ".join([*cmd, "app", "--checkpoint", str(checkpoint), "--startup-report"])}
 
 
-def knob_drags(checkpoint: Path, drags: int) -> dict:
+def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False) -> dict:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
     from PySide6.QtTest import QTest
@@ -94,15 +95,23 @@ def knob_drags(checkpoint: Path, drags: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         window, controller = create_window(checkpoint=str(checkpoint), settings_path=str(Path(tmp) / "s.ini"),
-                                           start_link=False)
+                                           start_link=sequencer)
         window.resize(1280, 760)
         window.show()
         controller.load_model(checkpoint)
         deadline = time.monotonic() + 120
-        while controller.info is None or window.grid.shown_pattern is not controller.pattern:
+        link = controller.transport.link
+        while (controller.info is None or window.grid.shown_pattern is not controller.pattern
+               or (link is not None and link._last is not None and link._last.state == "starting")
+               or (link is not None and link._last is None)):
             if time.monotonic() > deadline:
-                raise SystemExit("model did not load")
+                raise SystemExit("model (or sequencer) did not start")
             spin(20)
+        port_state = None
+        if link is not None:  # the sequencer plays while the knob moves, as in a session
+            controller.transport.set_playing(True)
+            spin(500)
+            port_state = link._last.state if link._last else None
         knob = window.knobs.knobs["density"]
         grid = window.grid
         centre = knob.rect().center()
@@ -135,13 +144,32 @@ def knob_drags(checkpoint: Path, drags: int) -> dict:
             latencies.append((grid.painted_at - t0) * 1000)
             changed.append(bool((controller.pattern.hits != before_pattern.hits).any()))
         QTest.mouseRelease(knob, Qt.MouseButton.LeftButton, pos=centre + QPoint(0, y))
+        if link is not None:
+            controller.transport.set_playing(False)
         info = controller.info
         window.close()
     moved = [lat for lat, c in zip(latencies, changed, strict=True) if c]
-    return {"knob_to_grid_ms": _summary(latencies),
+    return {"with_sequencer": sequencer, "sequencer_port_state": port_state,
+            "knob_to_grid_ms": _summary(latencies),
             "knob_to_grid_ms_when_hits_changed": _summary(moved) if moved else None,
             "model": {"kind": info.kind, "z_dim": info.z_dim, "steps": info.steps,
                       "attributes": list(info.attribute_names)}}
+
+
+def start_jack(name: str = "gf-bench-app") -> subprocess.Popen:
+    """A dummy-backend JACK server for the sequencer's port (this machine has no sound card)."""
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "32"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"jackd exited with {proc.returncode}")
+        if "system:" in subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout:
+            return proc
+        time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("jackd did not come up")
 
 
 def main() -> int:
@@ -150,6 +178,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--drags", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument("--sequencer", action="store_true",
+                        help="run the knob drags with the sequencer process started and playing "
+                             "(its MIDI port opens on the default API)")
+    parser.add_argument("--jack", action="store_true",
+                        help="start a dummy JACK server first (the sequencer's port opens on it)")
     args = parser.parse_args()
     if not args.checkpoint.is_file():
         print(f"bench/app_startup.py: error: no checkpoint at {args.checkpoint} (--checkpoint PATH)",
@@ -160,8 +193,15 @@ def main() -> int:
               "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                           "loadavg_1m_before": round(load_before[0], 2)},
               "targets": {"ready_s": 3.0, "knob_to_grid_ms": 30.0}}
-    result["startup"] = startup_runs(args.checkpoint, args.runs)
-    result["knob_drag"] = knob_drags(args.checkpoint, args.drags)
+    jack = start_jack() if args.jack else None
+    result["jack_server"] = bool(jack)
+    try:
+        result["startup"] = startup_runs(args.checkpoint, args.runs)
+        result["knob_drag"] = knob_drags(args.checkpoint, args.drags, args.sequencer)
+    finally:
+        if jack is not None:
+            jack.terminate()  # SIGTERM: jackd leaves JACK's server registry clean
+            jack.wait(10)
     result["machine"]["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     text = json.dumps(result, indent=2)
     print(text)
