@@ -1,0 +1,169 @@
+"""Drum-model studies (issue 6, items 2-5): core metrics on known inputs and a tiny smoke run of
+each CLI (tiny preset, synthetic grooves, one batch per training run) writing its report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine import attributes as attr_lib
+from engine.drums import NUM_VOICES
+from training.studies import beta_warmup, hierarchical, latent_space, transitions
+from training.studies import drum_common as dc
+
+torch.set_num_threads(1)
+
+
+# -- transitions: smoothness / monotonicity / ends ---------------------------------------------
+
+
+def test_smoothness_of_a_linear_ramp_is_zero_and_of_a_zigzag_is_not():
+    ramp = np.linspace(0, 7, 8)[:, None] * np.array([[1.0, -0.5]])
+    s = transitions.smoothness(ramp)
+    assert s["second_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert s["first_diff"] == pytest.approx(0.75)  # mean of |1| and |-0.5|
+    zigzag = np.array([[0.0], [1.0], [0.0], [1.0]])
+    assert transitions.smoothness(zigzag)["second_diff"] == pytest.approx(2.0)
+
+
+def test_monotonicity_counts_moves_against_the_direction():
+    ramp = np.linspace(0, 1, 8)[:, None]
+    assert transitions.monotonicity(ramp, np.array([0.0]), np.array([1.0])) == 1.0
+    assert transitions.monotonicity(ramp[::-1], np.array([0.0]), np.array([1.0])) == 0.0
+    one_back = np.array([[0.0], [0.5], [0.4], [1.0]])
+    assert transitions.monotonicity(one_back, np.array([0.0]), np.array([1.0])) == pytest.approx(2 / 3)
+    # no attribute differs enough between the ends: undefined
+    assert np.isnan(transitions.monotonicity(ramp, np.array([0.0]), np.array([0.1])))
+
+
+def _pattern(steps: int, voice_steps: dict[int, list[int]]) -> np.ndarray:
+    arr = np.zeros((steps, 3 * NUM_VOICES), np.float32)
+    for v, steps_on in voice_steps.items():
+        arr[steps_on, v] = 1.0
+        arr[steps_on, NUM_VOICES + v] = 0.8
+    return arr
+
+
+def test_onset_f1_and_hard_cut_and_bar_attributes():
+    a = _pattern(32, {0: [0, 8, 16, 24]})
+    b = _pattern(32, {1: [4, 12, 20, 28]})
+    assert transitions.onset_f1(a[:16], a[:16]) == 1.0
+    assert transitions.onset_f1(a[:16], b[:16]) == 0.0
+    cut = transitions.hard_cut(a, b, 8)
+    assert cut.shape == (128, 27)
+    np.testing.assert_array_equal(cut[:64], np.concatenate([a, a]))
+    np.testing.assert_array_equal(cut[64:], np.concatenate([b, b]))
+    per_bar = transitions.bar_attributes(cut, ["density"])
+    np.testing.assert_allclose(per_bar[:, 0], attr_lib.density(a[:16][None])[0])  # 2 onsets / 16 both
+    pairs = transitions.choose_pairs(np.array(["x", "x", "y"]), 20)
+    assert all({i, j} & {2} and i != j for i, j in pairs)
+
+
+# -- latent space: probes ------------------------------------------------------------------------
+
+
+def test_probes_find_a_linear_attribute_and_nothing_in_noise():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((1200, 16))
+    w = rng.standard_normal((16, 2))
+    y_lin = z @ w + 0.3
+    noise = rng.standard_normal((1200, 2))
+    tr, te = slice(0, 1000), slice(1000, None)
+    r_lin = latent_space.ridge_probe(z[tr], y_lin[tr], z[te], y_lin[te])
+    r_noise = latent_space.ridge_probe(z[tr], noise[tr], z[te], noise[te])
+    assert np.all(r_lin > 0.99)
+    assert np.all(np.abs(r_noise) < 0.05)
+    m_lin = latent_space.mlp_probe(z[tr], y_lin[tr], z[te], y_lin[te], steps=200)
+    m_noise = latent_space.mlp_probe(z[tr], noise[tr], z[te], noise[te], steps=200)
+    assert np.all(m_lin > 0.9)
+    assert np.all(m_noise < 0.05)
+
+
+def test_r2_scores_known_values():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    assert latent_space.r2_scores(y, y)[0] == 1.0
+    assert latent_space.r2_scores(y, np.full(4, y.mean()))[0] == pytest.approx(0.0)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def test_beta_grid_and_per_bar_metrics_and_table():
+    grid = beta_warmup.settings_grid([0.0, 1.0])
+    assert grid == [(0.0, False), (0.0, True), (1.0, False), (1.0, True)]
+    true = np.stack([_pattern(64, {0: [0, 16, 32, 48]})] * 3)
+    pred = true.copy()
+    pred[:, 48:, :NUM_VOICES] = 0  # bar 4 lost
+    bars = hierarchical.per_bar_metrics(true, pred, np.full(3, 120.0))
+    assert [b["step_accuracy"] for b in bars] == [1.0, 1.0, 1.0, pytest.approx(15 / 16)]
+    assert bars[3]["f1"] == 0.0
+    md = dc.md_table(["a", "b"], [[1, 0.12345]])
+    assert "| 1 | 0.123 |" in md
+
+
+# -- smoke runs of the CLIs (tiny preset, synthetic data) ----------------------------------------
+
+
+def test_beta_warmup_smoke_cli_writes_report(tmp_path):
+    out = tmp_path / "bw"
+    assert beta_warmup.main(["--smoke", "--betas", "0", "2", "--out", str(out),
+                             "--runs-dir", str(tmp_path / "runs")]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["runs"]) == 4
+    text = (out / "report.md").read_text()
+    assert "--smoke" in text and "| β |" in text
+    for png in ("metrics_vs_beta.png", "prior_samples.png"):
+        assert 0 < (out / png).stat().st_size < 300_000
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoints(tmp_path_factory):
+    """A tiny fader-VAE and a tiny plain VAE, one batch of synthetic training each."""
+    from training.synthetic import synthetic_dataset
+
+    root = tmp_path_factory.mktemp("ckpts")
+    ds = synthetic_dataset(240, 32, 0)
+    fader, _ = dc.train_small(root / "fader", ds, preset="tiny", epochs=1, smoke=True)
+    base, _ = dc.train_small(root / "base", ds, preset="tiny", model={"num_attributes": 0}, epochs=1,
+                             smoke=True)
+    return fader, base
+
+
+def test_latent_space_smoke_cli_writes_report(tmp_path, tiny_checkpoints):
+    fader, base = tiny_checkpoints
+    out = tmp_path / "ls"
+    assert latent_space.main(["--smoke", "--fader", str(fader), "--baseline", str(base),
+                              "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert "discriminator" in res["models"]["fader"]["probes"]
+    assert "discriminator" not in res["models"]["baseline"]["probes"]
+    assert "R²" in (out / "report.md").read_text()
+    assert (out / "pad_heatmaps.png").stat().st_size < 300_000
+
+
+def test_transitions_smoke_cli_writes_report_and_clips(tmp_path, tiny_checkpoints):
+    fader, _ = tiny_checkpoints
+    out = tmp_path / "tr"
+    assert transitions.main(["--smoke", "--checkpoint", str(fader), "--pairs", "4", "--examples", "1",
+                             "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["summary"]) == set(transitions.METHODS)
+    assert len(list((out / "clips").glob("*.mid"))) == 3
+    from engine.midifile import read_clip
+
+    assert read_clip(out / "clips" / "pair1_strategy1.mid").bars == 8
+    assert "strategy 3" in (out / "report.md").read_text()
+
+
+def test_hierarchical_smoke_cli_writes_report(tmp_path):
+    out = tmp_path / "h"
+    assert hierarchical.main(["--smoke", "--cells", "conv", "--out", str(out),
+                              "--runs-dir", str(tmp_path / "runs")]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [r["decoder"] for r in res["runs"]] == ["flat", "hierarchical"]
+    assert len(res["runs"][1]["per_bar"]["sampled"]) == 4
+    assert Path(out / "report.md").read_text().startswith("# Hierarchical")

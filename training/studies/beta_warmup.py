@@ -1,0 +1,334 @@
+"""KL weight β and KL warm-up on the drum model (issue 6, item 2).
+
+Trains the same small fader-VAE once per (β, warm-up) setting on the same Groove subset
+with the same number of optimiser steps, then measures each checkpoint with the metric
+functions of :mod:`training.evaluate` through :class:`engine.generator.Generator`:
+
+* reconstruction of validation windows, not teacher-forced (z = posterior mean, knobs =
+  the window's attributes): per-step exact accuracy, onset F1;
+* KL(q(z|x) ‖ N(0, I)) in nats and active units (Var_x E[z|x] > 0.01);
+* realism of prior samples: attribute-distribution W1 distance to the validation windows
+  over the data's std (mean over attributes), greedy hits;
+* a picture of decoded prior samples per setting.
+
+Warm-up = β rising linearly from 0 over the first half of the steps (Sønderby et al. 2016,
+Bowman et al. 2016); without it β is at its final value from step 0. Free bits are off in
+this study (``free_bits = 0``) so that β acts on every nat of KL.
+
+Run::
+
+    python -m training.studies.beta_warmup --data /work/shared/data/groove \
+        --out docs/studies/beta_warmup
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.studies import drum_common as dc
+
+MODULE = "training.studies.beta_warmup"
+BETAS = (0.0, 0.5, 1.0, 2.0, 4.0)
+
+
+def settings_grid(betas: Sequence[float]) -> list[tuple[float, bool]]:
+    """(β, warm-up) pairs: every β without and with warm-up."""
+    return [(float(b), w) for b in betas for w in (False, True)]
+
+
+def run_name(beta: float, warmup: bool) -> str:
+    return f"beta{beta:g}_{'warmup' if warmup else 'nowarmup'}"
+
+
+def measure(ckpt: Path, val: Any, realism_samples: int, seed: int = 0) -> dict[str, Any]:
+    """Reconstruction, latent usage, realism and 4 decoded prior samples of one checkpoint."""
+    from engine.generator import Generator
+    from training.evaluate import EvalConfig, evaluate_realism, evaluate_reconstruction
+
+    gen = Generator.from_checkpoint(ckpt)
+    rec = evaluate_reconstruction(gen, val, batch_size=512)
+    real = evaluate_realism(gen, val, EvalConfig(realism_samples=realism_samples, batch_size=512, seed=seed))
+    from engine import attributes as attr_lib
+
+    data_attrs = attr_lib.compute(val.patterns, gen.attribute_names)
+    rng = np.random.default_rng(seed + 7)
+    z = gen.sample(4, seed=seed + 8)
+    knobs = data_attrs[rng.integers(0, len(data_attrs), 4)] if gen.model_kind != "vae" else None
+    samples = gen.decode_batch(z, knobs).to_array()
+    return {"reconstruction": rec["reconstruction"], "latent": rec["latent"],
+            "realism_greedy": real["greedy"], "realism_sampled": real["sampled"],
+            "samples": samples.round(3).tolist()}
+
+
+def shipped_setting(repo: Path) -> dict[str, Any]:
+    """β, free bits and warm-up of the shipped checkpoint (or of the run that makes it)."""
+    for meta_path in (repo / "checkpoints" / "default.json",):
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            cfg = meta.get("config", {})
+            out = {"source": str(meta_path.relative_to(repo)), "beta": cfg.get("beta"),
+                   "free_bits": cfg.get("free_bits")}
+            train_cfg = meta.get("train_config") or meta.get("training") or {}
+            if isinstance(train_cfg, dict) and "beta_warmup_steps" in train_cfg:
+                out["beta_warmup_steps"] = train_cfg["beta_warmup_steps"]
+            run_cfg = repo / "runs" / "fader_2bar" / "config.json"
+            if "beta_warmup_steps" not in out and run_cfg.exists():
+                out["beta_warmup_steps"] = json.loads(run_cfg.read_text()).get("beta_warmup_steps")
+                out["warmup_source"] = str(run_cfg.relative_to(repo))
+            return out
+    run_cfg = repo / "runs" / "fader_2bar" / "config.json"
+    if run_cfg.exists():
+        from models.config import PRESETS
+
+        tc = json.loads(run_cfg.read_text())
+        mc = PRESETS[tc["preset"]]
+        return {"source": str(run_cfg.relative_to(repo)), "beta": tc["model"].get("beta", mc.beta),
+                "free_bits": tc["model"].get("free_bits", mc.free_bits),
+                "beta_warmup_steps": tc.get("beta_warmup_steps")}
+    return {"source": None}
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)
+    t_start = time.perf_counter()
+    ds = dc.load_groove(args.data, args.smoke)
+    if not args.smoke:
+        ds = dc.subset(ds, args.train, args.val, 0, seed=0)
+    n_train = int(np.sum(np.asarray(ds.split) == "train"))
+    steps_per_epoch = -(-n_train // args.batch)
+    total_steps = steps_per_epoch * args.epochs
+    warm_steps = max(1, total_steps // 2)
+    val = dc.eval_data(ds, "validation")
+    preset = "tiny" if args.smoke else args.preset
+    results: dict[str, Any] = {
+        "command": dc.command_line(MODULE, argv),
+        "settings": {"preset": preset, "model_overrides": {"free_bits": 0.0}, "train_windows": n_train,
+                     "validation_windows": int(len(val.patterns)), "batch_size": args.batch,
+                     "epochs": args.epochs, "optimiser_steps": total_steps, "warmup_steps": warm_steps,
+                     "realism_samples": args.realism_samples, "betas": list(args.betas),
+                     "torch_threads": 1, "lr_decay": 1.0, "seed": 0, "smoke": bool(args.smoke)},
+        "runs": [],
+    }
+    for beta, warm in settings_grid(args.betas):
+        name = run_name(beta, warm)
+        ckpt, secs = dc.train_small(Path(args.runs_dir) / name, ds, preset=preset,
+                                    model={"free_bits": 0.0, "beta": beta}, epochs=args.epochs,
+                                    batch_size=args.batch, beta_warmup_steps=warm_steps if warm else 0,
+                                    smoke=args.smoke)
+        m = measure(ckpt, val, args.realism_samples)
+        results["runs"].append({"beta": beta, "warmup": warm, "train_seconds": round(secs, 1), **m})
+        r = m["reconstruction"]
+        print(f"{name}: step-acc {r['step_accuracy']:.3f} f1 {r['f1']:.3f} kl {m['latent']['kl_nats']:.1f} "
+              f"active {m['latent']['active_units']} realism {m['realism_greedy']['mean']:.3f} "
+              f"[{secs:.0f} s]", flush=True)
+    results["shipped"] = shipped_setting(Path(__file__).resolve().parents[2])
+    results["wall_minutes"] = round((time.perf_counter() - t_start) / 60, 2)
+    return results
+
+
+# -- figures and report ------------------------------------------------------------------
+
+
+def plot_metrics(results: dict[str, Any], path: Path) -> None:
+    plt = dc.pyplot()
+    panels = (("onset F1 (validation, not teacher-forced)", lambda r: r["reconstruction"]["f1"]),
+              ("exact step accuracy", lambda r: r["reconstruction"]["step_accuracy"]),
+              ("KL (nats / window)", lambda r: r["latent"]["kl_nats"]),
+              ("active units", lambda r: r["latent"]["active_units"]),
+              ("prior samples: mean W1/std (lower = more realistic)", lambda r: r["realism_greedy"]["mean"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 2.8))
+    for ax, (title, get) in zip(axes, panels, strict=True):
+        for warm, style in ((False, "o-"), (True, "s--")):
+            rows = [r for r in results["runs"] if r["warmup"] == warm]
+            ax.plot([r["beta"] for r in rows], [get(r) for r in rows], style,
+                    label="warm-up" if warm else "no warm-up")
+        ax.set_xlabel("β")
+        ax.set_title(title, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    dc.save_figure(fig, path)
+
+
+def plot_samples(results: dict[str, Any], path: Path) -> None:
+    plt = dc.pyplot()
+    runs = results["runs"]
+    n = len(runs[0]["samples"])
+    fig, axes = plt.subplots(len(runs), n, figsize=(2.2 * n, 0.9 * len(runs) + 0.4), squeeze=False)
+    for i, r in enumerate(runs):
+        for j in range(n):
+            dc.draw_grid(axes[i, j], np.asarray(r["samples"][j]), voice_labels=(j == 0))
+            if j == 0:
+                axes[i, j].set_ylabel(f"β={r['beta']:g}\n{'warm' if r['warmup'] else 'no warm'}",
+                                      fontsize=6)
+    fig.suptitle("decoded prior samples (z ~ N(0, I), knobs = attributes of random validation "
+                 "windows; rows: setting, columns: the same 4 z)", fontsize=7)
+    fig.tight_layout()
+    dc.save_figure(fig, path)
+
+
+def report(results: dict[str, Any], out: Path) -> str:
+    s = results["settings"]
+    rows = []
+    for r in results["runs"]:
+        rec, lat = r["reconstruction"], r["latent"]
+        rows.append([f"{r['beta']:g}", "yes" if r["warmup"] else "no", rec["step_accuracy"], rec["f1"],
+                     rec["velocity_mae_midi"], lat["kl_nats"], f"{lat['active_units']} / {lat['z_dim']}",
+                     r["realism_greedy"]["mean"], r["realism_sampled"]["mean"], f"{r['train_seconds']:.0f}"])
+    table = dc.md_table(["β", "warm-up", "exact step acc.", "onset F1", "velocity MAE", "KL (nats)",
+                         "active units", "prior W1/std (greedy)", "prior W1/std (sampled)",
+                         "train s"], rows)
+    by = {(r["beta"], r["warmup"]): r for r in results["runs"]}
+    best_real = min(results["runs"], key=lambda r: r["realism_greedy"]["mean"])
+    best_rec = max(results["runs"], key=lambda r: r["reconstruction"]["f1"])
+    sh = results.get("shipped", {})
+    lines = [
+        "# KL weight β and KL warm-up on the drum model",
+        "",
+        "Issue 6, item 2. The same small fader-VAE trained once per setting "
+        f"(β ∈ {{{', '.join(f'{b:g}' for b in s['betas'])}}} × with/without KL warm-up), "
+        "same data, same number of optimiser steps, same seed; each checkpoint measured with "
+        "the metric functions of `training/evaluate.py` (through `engine.generator.Generator`).",
+        "",
+        "## Command",
+        "",
+        "```",
+        results["command"],
+        "```",
+        "",
+        f"Wall time of the whole study: {results['wall_minutes']} min on the shared 2-core machine "
+        "(torch on 1 thread, `nice -n 10`, other engineers' jobs and a training run alongside).",
+        "",
+        "## Settings (scaled down for this CPU)",
+        "",
+        f"- Model: preset `{s['preset']}` (the shipped architecture: conv encoder, causal conv decoder "
+        f"with attributes at every layer, latent discriminator) with **free bits 0** (the shipped model "
+        "uses 48: see below) and β as in the table.",
+        f"- Data: a fixed random subset of the Groove MIDI 2-bar windows: {s['train_windows']} train "
+        f"windows (of ~15.6k), {s['validation_windows']} validation windows for every figure below.",
+        f"- Budget: {s['epochs']} epochs × batch {s['batch_size']} = **{s['optimiser_steps']} optimiser "
+        "steps per run** (about 1–2 minutes each here; the shipped run takes ~40 min), constant "
+        "learning rate 1e-3.",
+        f"- Warm-up: β rises linearly from 0 to its final value over the first {s['warmup_steps']} steps "
+        "(half the run); without warm-up β is at its value from step 0.",
+        "- The adversarial weight ramps over 10,000 steps (training default), so in these short runs "
+        f"it stays below {s['optimiser_steps'] / 10000:.2f}: the study is about the KL term, not the "
+        "discriminator.",
+        "- Reconstruction: validation windows, z = posterior mean, knobs = the window's own "
+        "attributes, **not teacher-forced** (the decoder's own outputs), hits at p > 0.5.",
+        f"- Realism: {s['realism_samples']} prior draws z ~ N(0, I), knobs set to the attributes of "
+        "randomly drawn validation windows; per attribute the 1-D Wasserstein distance between the "
+        "decoded samples' attributes and the validation windows' divided by the data's std, averaged "
+        "over the 5 attributes (0 = same distributions). Greedy = hits at p > 0.5, sampled = "
+        "Bernoulli hits.",
+        "",
+        "## Results",
+        "",
+        table,
+        "![metrics against β](metrics_vs_beta.png)",
+        "",
+        "![decoded prior samples per setting](prior_samples.png)",
+        "",
+        "## What it means",
+        "",
+    ]
+    b0 = by.get((0.0, False))
+    hi = max(s["betas"])
+    bh = by.get((hi, False))
+    if b0 and bh:
+        nowarm = sorted((r for r in results["runs"] if not r["warmup"]),
+                        key=lambda r: r["realism_greedy"]["mean"])
+        rank = [r["beta"] for r in nowarm].index(0.0) + 1
+        lines.append(
+            f"- Without warm-up, β = 0 (an autoencoder with noise): KL {b0['latent']['kl_nats']:.0f} nats, "
+            f"{b0['latent']['active_units']} active units, onset F1 {b0['reconstruction']['f1']:.3f}, "
+            f"prior-sample W1/std {b0['realism_greedy']['mean']:.3f} (rank {rank} of {len(nowarm)} for "
+            f"realism, 1 = most data-like). At β = {hi:g}: KL {bh['latent']['kl_nats']:.1f} nats, "
+            f"{bh['latent']['active_units']} active units, F1 {bh['reconstruction']['f1']:.3f}, W1/std "
+            f"{bh['realism_greedy']['mean']:.3f}.")
+    lines.append(f"- Best reconstruction (onset F1): β = {best_rec['beta']:g}, "
+                 f"{'with' if best_rec['warmup'] else 'without'} warm-up "
+                 f"({best_rec['reconstruction']['f1']:.3f}). Most realistic prior samples (greedy): "
+                 f"β = {best_real['beta']:g}, {'with' if best_real['warmup'] else 'without'} warm-up "
+                 f"(W1/std {best_real['realism_greedy']['mean']:.3f}).")
+    warm_gain = [(b, by[(b, True)]["latent"]["kl_nats"] - by[(b, False)]["latent"]["kl_nats"],
+                  by[(b, True)]["reconstruction"]["f1"] - by[(b, False)]["reconstruction"]["f1"])
+                 for b in s["betas"] if (b, True) in by and (b, False) in by and b > 0]
+    if warm_gain:
+        desc = "; ".join(f"β={b:g}: KL {dk:+.1f} nats, F1 {df:+.3f}" for b, dk, df in warm_gain)
+        lines.append(f"- Warm-up minus no warm-up at the same β: {desc}. Warm-up lets the encoder "
+                     "put information into z before the KL cost bites (the remedy for posterior "
+                     "collapse of Bowman et al. 2016 / Sønderby et al. 2016); where the difference "
+                     "is small, the run was short enough that the half-run ramp ends before it matters.")
+    lines += [
+        "- These are short runs on a subset: the absolute accuracies are far below the shipped "
+        "model's, and differences of a few thousandths are within run-to-run noise (one seed each). "
+        "The trends across β are the finding, not the decimals.",
+        "",
+        "## The shipped checkpoint's setting",
+        "",
+    ]
+    if sh.get("source"):
+        lines.append(
+            f"Read from `{sh['source']}`: β = {sh.get('beta')}, free bits = {sh.get('free_bits')}, "
+            f"KL warm-up over {sh.get('beta_warmup_steps')} steps"
+            + (f" (from `{sh['warmup_source']}`)" if sh.get("warmup_source") else "") + ". "
+            "That is GrooVAE's setting (β = 0.2, 48 free bits; Gillick et al. 2019, Magenta's "
+            "`groovae_2bar`) with a linear warm-up. Why, in the light of this study: a β of 1 or "
+            "more buys a prior that decodes to realistic grooves but costs reconstruction, and the "
+            "instrument lives on reconstruction (a loaded clip must come back as itself, and the XY "
+            "pad moves between encoded grooves); β = 0 reconstructs but leaves holes in the prior "
+            "(randomize then decodes unlike the data). A small β with free bits keeps ~48 nats of "
+            "information in z for free and penalises only what goes beyond, and the warm-up keeps "
+            "the early KL cost from collapsing the posterior before the decoder has learned to use z.")
+    else:
+        lines.append("No shipped checkpoint or run config was found when this report was written.")
+    lines.append("")
+    text = "\n".join(lines)
+    dc.write_text(out / "report.md", text)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=str(dc.GROOVE_DIR), help="Groove MIDI folder")
+    p.add_argument("--out", required=True, help="report folder (docs/studies/beta_warmup)")
+    p.add_argument("--runs-dir", default="runs/studies/beta_warmup", help="training runs (not committed)")
+    p.add_argument("--preset", default="fader_2bar")
+    p.add_argument("--betas", type=float, nargs="+", default=list(BETAS))
+    p.add_argument("--train", type=int, default=6000, help="train windows (random subset)")
+    p.add_argument("--val", type=int, default=1000, help="validation windows (random subset)")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--realism-samples", type=int, default=1000)
+    p.add_argument("--smoke", action="store_true", help="tiny model on synthetic data, 1 batch per run")
+    p.add_argument("--report-only", action="store_true", help="rebuild report/figures from results.json")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if args.report_only:
+        results = json.loads((out / "results.json").read_text())
+    else:
+        if args.smoke:
+            args.epochs, args.realism_samples = 1, 32
+        results = run(args, argv)
+        dc.write_json(out / "results.json", results)
+    plot_metrics(results, out / "metrics_vs_beta.png")
+    plot_samples(results, out / "prior_samples.png")
+    report(results, out)
+    print(f"wrote {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""Shared pieces of the drum-model studies: small training runs, data subsets, grid pictures.
+
+The studies (beta_warmup, latent_space, transitions, hierarchical) train small runs of the
+real models through :func:`training.train.train` and measure them with the metric
+functions of :mod:`training.evaluate`; this module only holds what they all repeat.
+Pictures are matplotlib (Agg), saved atomically; a drum grid is drawn steps × voices with
+the hit's velocity as shade.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.drums import NUM_VOICES, Voice
+
+VOICE_LABELS = tuple(v.name.lower().replace("_", " ") for v in Voice)
+GROOVE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groove"
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomic text write (tmp file in the same folder + os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def subset(ds: Any, n_train: int | None, n_val: int | None, n_test: int | None = None,
+           seed: int = 0) -> Any:
+    """``ds`` (a GrooveDataset) with at most ``n_*`` random windows per split (None = all)."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for name, n in (("train", n_train), ("validation", n_val), ("test", n_test)):
+        idx = np.flatnonzero(np.asarray(ds.split) == name)
+        if n is not None and len(idx) > n:
+            idx = np.sort(rng.choice(idx, n, replace=False))
+        keep.append(idx)
+    k = np.concatenate(keep)
+    return replace(ds, patterns=ds.patterns[k], attributes=ds.attributes[k], split=ds.split[k],
+                   tempo_bpm=ds.tempo_bpm[k], source=ds.source[k], start_bar=ds.start_bar[k])
+
+
+def train_small(run_dir: Path, dataset: Any, *, preset: str, model: dict[str, Any] | None = None,
+                epochs: int, batch_size: int = 128, beta_warmup_steps: int = 0,
+                max_minutes: float = 0.0, seed: int = 0, smoke: bool = False) -> tuple[Path, float]:
+    """One small training run (torch on 1 thread); returns (checkpoint path, wall seconds).
+
+    An existing finished run in ``run_dir`` is reused (its checkpoint.pt), so a study can be
+    resumed after an interruption without retraining what is done.
+    """
+    from training.train import TrainConfig, train
+
+    final = run_dir / "checkpoint.pt"
+    stamp = run_dir / "wall_seconds.txt"
+    if final.exists() and stamp.exists():
+        return final, float(stamp.read_text())
+    if run_dir.exists():  # an interrupted run: start it again from scratch
+        import shutil
+
+        shutil.rmtree(run_dir)
+    cfg = TrainConfig(data="in-memory", run_dir=str(run_dir), preset=preset, model=dict(model or {}),
+                      epochs=epochs, batch_size=batch_size, beta_warmup_steps=beta_warmup_steps,
+                      max_minutes=max_minutes, patience=10 ** 6, seed=seed, threads=1,
+                      smoke_test=smoke, lr_decay=1.0)
+    t0 = time.perf_counter()
+    path = train(cfg, dataset=dataset, quiet=True)
+    secs = time.perf_counter() - t0
+    write_text(stamp, f"{secs:.1f}\n")
+    return path, secs
+
+
+def eval_data(ds: Any, split: str) -> Any:
+    """:class:`training.evaluate.EvalData` of one split of a GrooveDataset."""
+    from training.evaluate import EvalData
+
+    sub = ds.subset(split)
+    sources = getattr(sub, "source", None)
+    files = len(set(np.asarray(sources).tolist())) if sources is not None else 0
+    return EvalData(np.asarray(sub.patterns, np.float32), np.asarray(sub.tempo_bpm, np.float64), split,
+                    files, str(ds.fingerprint))
+
+
+def load_groove(data: str, smoke: bool, bars: int = 2) -> Any:
+    """The Groove windows (``bars``-bar, 1-bar hop), or 240 synthetic grooves when ``smoke``."""
+    if smoke:
+        from training.synthetic import synthetic_dataset
+
+        return synthetic_dataset(240, 16 * bars, 0)
+    from training.dataset import build_dataset
+
+    return build_dataset(Path(data), bars=bars)
+
+
+def draw_grid(ax: Any, arr: np.ndarray, title: str = "", steps_per_bar: int = 16,
+              voice_labels: bool = True) -> None:
+    """One pattern ``(T, 27)`` as a steps × voices picture: velocity as shade, bar lines."""
+    arr = np.asarray(arr, np.float64)
+    hits = arr[:, :NUM_VOICES] > 0.5
+    vel = np.where(hits, 0.25 + 0.75 * arr[:, NUM_VOICES:2 * NUM_VOICES], 0.0)
+    ax.imshow(vel.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, origin="lower",
+              interpolation="nearest")
+    for b in range(steps_per_bar, arr.shape[0], steps_per_bar):
+        ax.axvline(b - 0.5, color="tab:red", lw=0.8)
+    for b in range(4, arr.shape[0], 4):
+        if b % steps_per_bar:
+            ax.axvline(b - 0.5, color="0.85", lw=0.4)
+    ax.set_yticks(range(NUM_VOICES))
+    ax.set_yticklabels(VOICE_LABELS if voice_labels else [], fontsize=5)
+    ax.set_xticks([])
+    if title:
+        ax.set_title(title, fontsize=7)
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 90, max_bytes: int = 300_000) -> int:
+    """Save atomically as PNG; retry at lower dpi until it is under ``max_bytes``. Returns bytes."""
+    plt = pyplot()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+        os.close(fd)
+        fig.savefig(tmp, dpi=dpi)
+        size = os.path.getsize(tmp)
+        if size <= max_bytes or dpi <= 40:
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+            plt.close(fig)
+            return size
+        os.unlink(tmp)
+        dpi = int(dpi * 0.8)
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 3) -> str:
+    """A Markdown table; floats formatted to ``digits``."""
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "nan" if not np.isfinite(v) else f"{v:.{digits}f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    return "python -m " + module + (" " + " ".join(argv) if argv else "")

@@ -1,0 +1,293 @@
+"""Hierarchical ("conductor") vs flat decoder on 4-bar drum windows (issue 6, item 5).
+
+MusicVAE (Roberts et al. 2018, arXiv:1803.05428) reports, in its Table 1, reconstruction
+accuracy with and without teacher forcing for flat and hierarchical decoders. This study
+does the same on Groove MIDI 4-bar windows (1-bar hop), plain VAEs (no attribute input,
+as MusicVAE), for two decoder cell families:
+
+* ``gru`` — autoregressive, step by step (MusicVAE's kind of decoder): flat = one GRU over
+  64 steps; hierarchical = a conductor GRU emitting one embedding per bar, each bar decoded
+  by a GRU from its embedding;
+* ``conv`` — the project's non-autoregressive causal conv decoder, flat over 64 steps or
+  per bar under the same conductor.
+
+Each pair gets the same data, the same number of optimiser steps and the same seed.
+Metrics (``training.evaluate.reconstruction_metrics`` / ``evaluate_reconstruction``) on
+held-out test windows, z = posterior mean: per-step exact accuracy (all 9 voices right),
+onset F1, with teacher forcing and sampled (free-running, greedy feedback), overall and per
+bar position.
+
+Run::
+
+    python -m training.studies.hierarchical --data /work/shared/data/groove \
+        --out docs/studies/hierarchical
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.drums import NUM_VOICES
+from training.studies import drum_common as dc
+
+MODULE = "training.studies.hierarchical"
+
+
+def model_overrides(cell: str, decoder: str, smoke: bool) -> dict[str, Any]:
+    """FaderVAEConfig overrides of the run (plain VAE, GrooVAE β / free bits)."""
+    if smoke:
+        return {"num_attributes": 0, "decoder": decoder, "decoder_cell": cell, "steps": 64}
+    over: dict[str, Any] = {"num_attributes": 0, "decoder": decoder, "decoder_cell": cell, "steps": 64,
+                            "z_dim": 256, "encoder_kind": "gru", "encoder_size": 256, "beta": 0.2,
+                            "free_bits": 48.0, "dropout": 0.0, "conductor_size": 256}
+    if cell == "conv":
+        over.update(decoder_size=128, decoder_proj=32, decoder_hidden=256, decoder_layers=3,
+                    teacher_prob=0.3)
+    else:
+        over.update(decoder_size=128, decoder_layers=1, teacher_prob=0.0)
+    return over
+
+
+def per_bar_metrics(true: np.ndarray, pred: np.ndarray, tempo: np.ndarray, steps_per_bar: int = 16
+                    ) -> list[dict[str, float]]:
+    """``reconstruction_metrics`` of each bar position of ``(N, T, 27)`` targets/predictions."""
+    from training.evaluate import reconstruction_metrics
+
+    n = NUM_VOICES
+    out = []
+    for b in range(true.shape[1] // steps_per_bar):
+        sl = slice(b * steps_per_bar, (b + 1) * steps_per_bar)
+        p = pred[:, sl]
+        m = reconstruction_metrics(true[:, sl], p[..., :n], p[..., n:2 * n], p[..., 2 * n:], tempo,
+                                   steps_per_bar)
+        out.append({"bar": b + 1, "step_accuracy": m["step_accuracy"], "f1": m["f1"]})
+    return out
+
+
+def measure(ckpt: Path, test: Any) -> dict[str, Any]:
+    from engine.generator import Generator
+    from training.evaluate import evaluate_reconstruction
+
+    gen = Generator.from_checkpoint(ckpt)
+    rec = evaluate_reconstruction(gen, test, batch_size=256)
+    mu, _ = gen.encode_batch(test.patterns)
+    bars: dict[str, Any] = {}
+    for label, teacher in (("sampled", None), ("teacher_forced", test.patterns)):
+        parts = []
+        for i in range(0, len(mu), 256):
+            t = None if teacher is None else teacher[i:i + 256]
+            d = gen.decode_batch(mu[i:i + 256], teacher=t, use_knobs=False)
+            parts.append(np.concatenate([d.hits, d.velocities, d.offsets], axis=2))
+        bars[label] = per_bar_metrics(test.patterns, np.concatenate(parts), test.tempo_bpm,
+                                      gen.steps_per_bar)
+    params = sum(p.numel() for p in gen._model.parameters())  # noqa: SLF001 - a count only
+    return {"sampled": rec["reconstruction"], "teacher_forced": rec["reconstruction_teacher_forced"],
+            "latent": rec["latent"], "per_bar": bars, "parameters": int(params),
+            "trained_epochs": gen.meta["metrics"].get("total_epochs"),
+            "stopped": gen.meta["metrics"].get("stopped")}
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    ds = dc.load_groove(args.data, args.smoke, bars=4)
+    counts = {s: int(np.sum(np.asarray(ds.split) == s)) for s in ("train", "validation", "test")}
+    if not args.smoke:
+        ds = dc.subset(ds, args.train, args.val, args.test, seed=0)
+    n_train = int(np.sum(np.asarray(ds.split) == "train"))
+    test = dc.eval_data(ds, "test")
+    results: dict[str, Any] = {
+        "command": dc.command_line(MODULE, argv),
+        "settings": {"train_windows": n_train, "test_windows": int(len(test.patterns)),
+                     "all_windows": counts, "epochs": args.epochs, "batch_size": args.batch,
+                     "optimiser_steps": -(-n_train // args.batch) * args.epochs,
+                     "beta_warmup_steps": args.warmup, "max_minutes": args.max_minutes,
+                     "cells": list(args.cells), "torch_threads": 1,
+                     "smoke": bool(args.smoke)},
+        "runs": [],
+    }
+    for cell in args.cells:
+        for decoder in ("flat", "hierarchical"):
+            over = model_overrides(cell, decoder, args.smoke)
+            ckpt, secs = dc.train_small(Path(args.runs_dir) / f"{cell}_{decoder}", ds,
+                                        preset="tiny" if args.smoke else "fader_4bar_hier", model=over,
+                                        epochs=args.epochs, batch_size=args.batch,
+                                        beta_warmup_steps=args.warmup, max_minutes=args.max_minutes,
+                                        smoke=args.smoke)
+            m = measure(ckpt, test)
+            results["runs"].append({"cell": cell, "decoder": decoder, "model": over,
+                                    "train_seconds": round(secs, 1), **m})
+            print(f"{cell}/{decoder}: sampled step-acc {m['sampled']['step_accuracy']:.3f} "
+                  f"f1 {m['sampled']['f1']:.3f}; teacher-forced step-acc "
+                  f"{m['teacher_forced']['step_accuracy']:.3f} [{secs:.0f} s]", flush=True)
+    results["wall_minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    return results
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    plt = dc.pyplot()
+    cells = results["settings"]["cells"]
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.0), squeeze=False)
+    for ax, cell in zip(axes[0], cells, strict=True):
+        for r in [r for r in results["runs"] if r["cell"] == cell]:
+            for label, style in (("sampled", "o-"), ("teacher_forced", "s--")):
+                rows = r["per_bar"][label]
+                ax.plot([x["bar"] for x in rows], [x["step_accuracy"] for x in rows], style,
+                        label=f"{r['decoder']}, {label.replace('_', '-')}")
+        ax.set_xlabel("bar of the 4-bar window")
+        ax.set_ylabel("exact step accuracy")
+        ax.set_title(f"{cell} decoder cells", fontsize=9)
+        ax.set_xticks([1, 2, 3, 4])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    dc.save_figure(fig, path)
+
+
+def report(results: dict[str, Any], out: Path) -> str:
+    s = results["settings"]
+    rows = []
+    for r in results["runs"]:
+        rows.append([r["cell"], r["decoder"], r["teacher_forced"]["step_accuracy"],
+                     r["sampled"]["step_accuracy"], r["teacher_forced"]["f1"], r["sampled"]["f1"],
+                     r["latent"]["kl_nats"], f"{r['parameters'] / 1e6:.2f} M", f"{r['train_seconds']:.0f}"])
+    table = dc.md_table(["decoder cells", "decoder", "step acc. teacher-forced", "step acc. sampled",
+                         "onset F1 teacher-forced", "onset F1 sampled", "KL (nats)", "parameters",
+                         "train s"], rows)
+    cut = [f"{r['cell']}/{r['decoder']} ({r['trained_epochs']} epochs, {r['stopped']})"
+           for r in results["runs"] if r.get("stopped") != "epochs"]
+    bar_rows = []
+    for r in results["runs"]:
+        for label in ("sampled", "teacher_forced"):
+            bar_rows.append([r["cell"], r["decoder"], label.replace("_", "-")]
+                            + [x["step_accuracy"] for x in r["per_bar"][label]])
+    bar_table = dc.md_table(["cells", "decoder", "decoding", "bar 1", "bar 2", "bar 3", "bar 4"], bar_rows)
+    by = {(r["cell"], r["decoder"]): r for r in results["runs"]}
+    lines = [
+        "# Hierarchical (conductor) vs flat decoder, 4-bar drum windows",
+        "",
+        "Issue 6, item 5, after MusicVAE's Table 1 (Roberts et al. 2018, arXiv:1803.05428): "
+        "reconstruction with and without teacher forcing for a flat and a hierarchical decoder.",
+        "",
+        "## Command",
+        "",
+        "```",
+        results["command"],
+        "```",
+        "",
+        f"Wall time: {results['wall_minutes']} min on the shared 2-core machine (torch on 1 thread, "
+        "`nice -n 10`, other jobs alongside).",
+        "",
+        "## Settings (scaled down for this CPU)",
+        "",
+        f"- Data: Groove MIDI 4-bar windows, 1-bar hop (`build_dataset(bars=4)`: "
+        f"{s['all_windows']['train']} train / {s['all_windows']['validation']} validation / "
+        f"{s['all_windows']['test']} test windows); a fixed random subset of **{s['train_windows']} train "
+        f"windows** for training and **{s['test_windows']} test windows** (held out) for every figure.",
+        f"- Budget, equal for every run: {s['epochs']} epochs × batch {s['batch_size']} = "
+        f"**{s['optimiser_steps']} optimiser steps**, KL warm-up over {s['beta_warmup_steps']} steps, "
+        "constant learning rate 1e-3, seed 0. MusicVAE trained for ~hundreds of thousands of steps on "
+        "a GPU; these are minutes-long runs, so absolute accuracies are low and the comparison is "
+        "between decoders at an equal, small budget.",
+        "- Models: plain VAEs (no attributes, as in MusicVAE), BiGRU-256 encoder, z = 256, β = 0.2, "
+        "48 free bits (GrooVAE). `gru`: decoder GRU-128 (flat over 64 steps; hierarchical: conductor "
+        "GRU-256 → one embedding per bar → GRU-128 per bar, bars independent given their embedding, "
+        "as in MusicVAE). `conv`: the project's causal conv decoder (128 channels, 3 blocks), flat over "
+        "64 steps or per bar under the same conductor; trained with a random causal teacher on 30 % "
+        "of the batches.",
+        "- Sampled = free-running: z = posterior mean, the decoder's own greedy (p > 0.5) outputs fed "
+        "back (the conv decoder has no feedback: its free-running output is one pass). "
+        "Teacher-forced = the true previous steps fed in. Exact step accuracy = all 9 voices right at "
+        "a 16th step (MusicVAE's drum accuracy is over its 512-way drum-class token, the same "
+        "all-voices-right criterion on 9 voices).",
+        "",
+        "## Results (test windows)",
+        "",
+        table,
+        ("Runs cut short by the wall-clock cap: " + ", ".join(cut) + "." if cut else
+         "Every run finished its epochs within the wall-clock cap."),
+        "",
+        "Per bar position (exact step accuracy):",
+        "",
+        bar_table,
+        "![per-bar accuracy](per_bar_accuracy.png)",
+        "",
+        "## What it means",
+        "",
+    ]
+    for cell in s["cells"]:
+        f, h = by.get((cell, "flat")), by.get((cell, "hierarchical"))
+        if not (f and h):
+            continue
+        ds_ = h["sampled"]["step_accuracy"] - f["sampled"]["step_accuracy"]
+        dt = h["teacher_forced"]["step_accuracy"] - f["teacher_forced"]["step_accuracy"]
+        gap_f = f["teacher_forced"]["step_accuracy"] - f["sampled"]["step_accuracy"]
+        gap_h = h["teacher_forced"]["step_accuracy"] - h["sampled"]["step_accuracy"]
+        lines.append(
+            f"- **{cell}**: hierarchical minus flat = {ds_:+.3f} sampled, {dt:+.3f} teacher-forced "
+            f"(exact step accuracy). Teacher-forced minus sampled: flat {gap_f:+.3f}, hierarchical "
+            f"{gap_h:+.3f}. " + (
+                "The conductor helps most where MusicVAE says it should: when the decoder must run on "
+                "its own outputs." if ds_ > 0.005 and ds_ > dt else
+                "The conductor does not lift free-running accuracy more than teacher-forced accuracy "
+                "at this budget." if ds_ <= dt else
+                "Both decoders are close at this budget."))
+    lines += [
+        "- MusicVAE's Table 1, **as recalled** (not checked against the paper here): 16-bar drums, "
+        "sampled accuracy about 0.55 flat vs 0.88 hierarchical; 2-bar drums about 0.98 teacher-forced, "
+        "above 0.9 sampled. Their sequences are 4× longer (16 bars), data (Lakh MIDI drums) and "
+        "training far larger; our 4-bar, minutes-long runs can only show the direction of the effect, "
+        "not reproduce its size.",
+        "- The sampled/teacher-forced gap of an autoregressive decoder is exposure bias: an early error "
+        "is fed back and later steps drift. A per-bar decoder restarted from a conductor embedding "
+        "cannot drift across bars; the per-bar table shows whether accuracy falls with bar position.",
+        "",
+    ]
+    text = "\n".join(lines)
+    dc.write_text(out / "report.md", text)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=str(dc.GROOVE_DIR))
+    p.add_argument("--out", required=True)
+    p.add_argument("--runs-dir", default="runs/studies/hierarchical")
+    p.add_argument("--cells", nargs="+", default=["gru", "conv"], choices=["gru", "lstm", "conv"])
+    p.add_argument("--train", type=int, default=4800)
+    p.add_argument("--val", type=int, default=300)
+    p.add_argument("--test", type=int, default=1000)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--max-minutes", type=float, default=6.0, help="wall-clock cap per run (safety)")
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--report-only", action="store_true")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if args.report_only:
+        results = json.loads((out / "results.json").read_text())
+    else:
+        if args.smoke:
+            args.epochs = 1
+        results = run(args, argv)
+        dc.write_json(out / "results.json", results)
+    plot(results, out / "per_bar_accuracy.png")
+    report(results, out)
+    print(f"wrote {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
