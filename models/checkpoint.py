@@ -59,6 +59,7 @@ def atomic_write_bytes(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shared file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
