@@ -253,6 +253,29 @@ def load_examples(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _middle_dip(results: dict[str, Any]) -> list[str]:
+    """A bullet on the mid-transition dip of density under latent interpolation, when there is one."""
+    names = results["settings"]["attributes"]
+    if "density" not in names:
+        return []
+    q = names.index("density")
+    out = []
+    for m in ("strategy 1", "strategy 3"):
+        c = np.asarray(results["summary"][m]["mean_curve"])[:, q]
+        ends = (c[0] + c[-1]) / 2
+        k = int(np.argmin(c))
+        if 0 < k < len(c) - 1 and c[k] < min(c[0], c[-1]):
+            out.append(f"{m}: bar {k + 1} at {c[k]:.2f} vs ends {c[0]:.2f}/{c[-1]:.2f} "
+                       f"({c[k] - ends:+.2f} std)")
+    if not out:
+        return []
+    return ["- Mean density sags in the middle of latent-interpolated transitions (" + "; ".join(out)
+            + "), and realism is worst there (curves figure). A likely cause, not measured here: a "
+            "straight line between two latents passes through z of smaller norm than either end, away "
+            "from where the posterior puts real grooves; MusicVAE interpolates spherically (slerp) for this reason, `engine/transitions.py` strategy 1 "
+            "interpolates linearly (`Generator.interpolate` offers slerp)."]
+
+
 def report(results: dict[str, Any], out: Path, clips: Sequence[str]) -> str:
     s, st = results["summary"], results["settings"]
     def pm(m: str, key: str) -> str:
@@ -336,6 +359,7 @@ def report(results: dict[str, Any], out: Path, clips: Sequence[str]) -> str:
         "zig-zag inside A's and B's halves: the cut row shows what the unprocessed material gives for "
         f"smoothness ({s['cut']['second_diff']:.3f}) and monotone share ({s['cut']['monotone']:.3f}). "
         "A strategy below the cut's second difference is smoother than the material itself.",
+        *_middle_dip(results),
         "- Strategies 1 and 3 land within a standard error of each other on every measure: once z and "
         "the knobs come from the interpolation, feeding the Bernoulli mix as teacher changes little of "
         "what this decoder (a causal conv decoder trained with a teacher on 30 % of its batches) "
