@@ -273,7 +273,8 @@ def _middle_dip(results: dict[str, Any]) -> list[str]:
             + "), and realism is worst there (curves figure). A likely cause, not measured here: a "
             "straight line between two latents passes through z of smaller norm than either end, away "
             "from where the posterior puts real grooves; MusicVAE interpolates spherically (slerp) for "
-            "this reason, `engine/transitions.py` strategy 1 interpolates linearly (`Generator.interpolate` offers slerp)."]
+            "this reason, `engine/transitions.py` strategy 1 interpolates linearly "
+            "(`Generator.interpolate` offers slerp)."]
 
 
 def report(results: dict[str, Any], out: Path, clips: Sequence[str]) -> str:
