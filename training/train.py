@@ -254,6 +254,15 @@ def _maybe_init_distributed(device: torch.device) -> bool:
     return True
 
 
+def _agree(flag: bool, world: int) -> bool:
+    """Rank 0's decision, on every rank (wall-clock budgets differ slightly between ranks)."""
+    if world <= 1:
+        return flag
+    t = torch.tensor([int(flag)])
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
+
 def _allreduce_grads(params: Iterable[nn.Parameter], world: int) -> None:
     if world <= 1:
         return
@@ -337,6 +346,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool =
 
 def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, world: int,
            resume: bool, dataset, quiet: bool) -> Path:
+    session_t0 = time.perf_counter()  # the time budget counts start-up and checkpoint writes too
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     mcfg = cfg.model_config()
@@ -406,10 +416,17 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
     if cfg.smoke_test:
         batches = 1
     final_beta = mcfg.beta
-    last_epoch_s = 0.0
+    elapsed_before = elapsed
+
+    def wall() -> float:
+        return elapsed_before + time.perf_counter() - session_t0
+
+    last_epoch_s = final_reserve_s = 0.0
     stopped = "epochs"
     for epoch in range(epoch0 + 1, cfg.epochs + 1):
-        if cfg.max_minutes and elapsed + last_epoch_s > cfg.max_minutes * 60:
+        over = (bool(cfg.max_minutes) and bool(rows)  # at least one epoch, so a checkpoint exists
+                and wall() + last_epoch_s + final_reserve_s > cfg.max_minutes * 60)
+        if _agree(over, world):
             stopped = "time budget"
             break
         t0 = time.perf_counter()
@@ -465,8 +482,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         val = evaluate_split(model, val_split if not cfg.smoke_test else _Split(
             val_split.x[:cfg.batch_size], val_split.a[:cfg.batch_size], val_split.raw[:cfg.batch_size]),
             final_beta)
-        last_epoch_s = time.perf_counter() - t0
-        elapsed += last_epoch_s
+        elapsed = wall()
         improved = val["loss"] < best_val
         if improved:
             best_val, bad_epochs = val["loss"], 0
@@ -484,7 +500,10 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         if rank == 0:
             metrics = {"epoch": epoch, "step": step, "train_minutes": round(elapsed / 60, 3),
                        **{f"val_{k}": v for k, v in val.items()}}
+            meta_t0 = time.perf_counter()
             meta = _meta(model, dataset, stats, splits, metrics, LATENT_SUBSAMPLE)
+            # the final checkpoint encodes the whole training split: keep time for it
+            final_reserve_s = (time.perf_counter() - meta_t0) * max(1.0, n_train / LATENT_SUBSAMPLE)
             save_checkpoint(run_dir / "last.pt", model, mcfg, meta)
             if improved:
                 save_checkpoint(run_dir / "best.pt", model, mcfg, meta)
@@ -495,6 +514,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                         writer.add_scalar(k, v, epoch)
                 writer.flush()
             # The resume state goes last: a kill before this line redoes the epoch exactly.
+            elapsed = wall()
             _save_torch(run_dir / "state.pt", {
                 "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                 "opt_d": opt_d.state_dict() if opt_d is not None else {},
@@ -505,6 +525,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                   f"f1 {val['onset_f1']:.4f} [{elapsed / 60:.1f} min]", flush=True)
         if world > 1:
             dist.barrier()
+        last_epoch_s = time.perf_counter() - t0
         if cfg.smoke_test:
             stopped = "smoke test"
             break
@@ -520,10 +541,10 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         best = load_checkpoint(run_dir / "best.pt")
         model.load_state_dict(best.model.state_dict(), strict=True)
         metrics = dict(best.meta["metrics"], stopped=stopped, total_epochs=len(rows),
-                       total_train_minutes=round(elapsed / 60, 3), world_size=world,
+                       total_train_minutes=round(wall() / 60, 3), world_size=world,
                        train_examples=int(n_train), validation_examples=int(val_split.x.shape[0]))
         save_checkpoint(final, model, mcfg, _meta(model, dataset, stats, splits, metrics, None))
-        print(f"done ({stopped}): {final}", flush=True)
+        print(f"done ({stopped}, {wall() / 60:.1f} min in all): {final}", flush=True)
     if world > 1:
         dist.barrier()
     return final

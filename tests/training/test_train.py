@@ -78,6 +78,14 @@ def test_early_stopping_when_validation_stops_improving(tmp_path: Path) -> None:
     assert ck.meta["metrics"]["epoch"] == 1  # the best epoch's weights are shipped
 
 
+def test_time_budget_stops_after_the_epoch_that_fits(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=20,
+                      batch_size=64, synthetic_size=256, threads=1, max_minutes=1e-4)
+    ck = load_checkpoint(train(cfg, quiet=True))
+    assert ck.meta["metrics"]["stopped"] == "time budget"
+    assert ck.meta["metrics"]["total_epochs"] == 1
+
+
 def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
     cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=1,
                       batch_size=64, synthetic_size=128, threads=1, smoke_test=True)
