@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "source": source,
         "model_kind": gen.model_kind,
-        "config": gen.meta.get("config"),
+        "decoder": {k: (gen.meta.get("config") or {}).get(k) for k in
+                    ("decoder", "decoder_cell", "decoder_size", "decoder_layers", "z_dim")},
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
