@@ -7,12 +7,11 @@ knob values, temperature, the pattern, the undo stack — and owns an ``AsyncGen
 new pattern to the sequencer. Widgets call slots and listen to signals; nothing here
 touches a widget.
 
-Threads: every model call goes to the generator's worker through
-``AsyncGenerator.request`` (latest wins per kind); its results come back on the worker
-thread and are re-emitted through ``_deliver``, a signal queued to the GUI thread, where
-state changes. Each result carries the *epoch* it was requested in: loading a clip, undo,
-a preset or randomize starts a new epoch, so a decode still in flight cannot overwrite
-what the user just chose.
+Threads: every model call goes through :class:`~app.model_worker.ModelWorker` to the
+generator's worker thread (latest wins per kind) and its result comes back on the GUI
+thread, where state changes. Each result carries the *epoch* it was requested in: loading
+a clip, undo, a preset or randomize starts a new epoch, so a decode still in flight
+cannot overwrite what the user just chose.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.model_worker import ModelWorker
 from app.presets import Preset
 from app.transport_state import TransportState
 from app.undo import PatternCommand, PatternState
@@ -96,17 +95,15 @@ class Controller(QObject):
     transitionReady = Signal(object)  # Pattern
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
 
-    _deliver = Signal(object, object)  # (handler, result) from worker threads
-
     def __init__(self, transport: TransportState | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._closed = False
-        self._deliver.connect(self._on_deliver)
+        self.model = ModelWorker(self)
+        self.model.loaded.connect(self._on_model_loaded)
+        self.model.failed.connect(lambda text: self.modelFailed.emit(f"{text} {MISSING_MODEL_HELP}"))
+        self.model.error.connect(lambda text: self.message.emit("error", f"Model: {text}"))
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(200)
-        self.generator: Any = None  # engine.generator.AsyncGenerator once loaded
         self.info: ModelInfo | None = None
-        self._loader: threading.Thread | None = None
         self._pattern = Pattern.empty()
         self._z: np.ndarray | None = None
         self._pad = (0.0, 0.0)
@@ -172,41 +169,18 @@ class Controller(QObject):
         if not path.is_file():
             self.modelFailed.emit(f"No model checkpoint at {path}. {MISSING_MODEL_HELP}")
             return
+        self.model.load(path)
 
-        def work() -> None:
-            try:
-                from engine.generator import AsyncGenerator, Generator
+    @property
+    def generator(self) -> Any:
+        """The ``AsyncGenerator`` serving the loaded model, or None."""
+        return self.model.agen
 
-                gen = Generator.from_checkpoint(path)
-                agen = AsyncGenerator(gen)
-                if self._closed:  # the window closed while torch loaded
-                    agen.close()
-                    return
-                self._post_result(self._on_model_loaded, (str(path), agen))
-            except Exception as err:  # any failure becomes a message, never a crash
-                if isinstance(err, GrooveFaderError):  # a user-level problem: the message says it
-                    log.warning("%s", err)
-                    text = str(err)
-                else:
-                    log.exception("loading %s failed", path)
-                    text = f"{type(err).__name__}: {err}"
-                self._post_result(self._on_model_failed, f"Cannot load model {path}: {text}. "
-                                                         f"{MISSING_MODEL_HELP}")
-
-        self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
-        self._loader.start()
-
-    def _on_model_failed(self, text: str) -> None:
-        self.modelFailed.emit(text)
-
-    def _on_model_loaded(self, payload: tuple[str, Any]) -> None:
-        path, agen = payload
-        if self.generator is not None:  # another model: the old latents mean nothing to it
-            self.generator.close()
+    def _on_model_loaded(self, path: str, agen: Any) -> None:
+        if self.info is not None:  # another model: the old latents mean nothing to it
             self._corners = [None] * 4
             self._corner_labels = ["", "", "", ""]
             self.cornersChanged.emit(list(self._corner_labels))
-        self.generator = agen
         g = agen.generator
         self.info = ModelInfo(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
                               g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar)
@@ -231,33 +205,10 @@ class Controller(QObject):
 
     def _call(self, kind: str, fn: Callable[..., Any], handler: Callable[[Any], None],
               *args: Any) -> None:
-        """Run ``fn(generator, *args)`` on the worker; ``handler(result)`` on the GUI thread."""
-        if self.generator is None:
-            return
+        """Run ``fn(generator, *args)`` on the worker; ``handler((epoch, result))`` on the GUI
+        thread, ``epoch`` being the one the request was made in."""
         epoch = self._epoch
-        g = self.generator.generator
-
-        def deliver(result: Any) -> None:
-            self._post_result(handler, (epoch, result))
-
-        def failed(err: BaseException) -> None:
-            self._post_result(self._on_worker_error, f"{kind}: {err}")
-
-        self.generator.request(kind, g, *args, fn=fn, callback=deliver, on_error=failed)
-
-    def _post_result(self, handler: Callable[[Any], None], result: Any) -> None:
-        """Worker thread → GUI thread. After the window closed there is nobody to tell."""
-        if self._closed:
-            return
-        with contextlib.suppress(RuntimeError):  # the QObject is gone (interpreter shutting down)
-            self._deliver.emit(handler, result)
-
-    def _on_deliver(self, handler: Callable[[Any], None], result: Any) -> None:
-        if not self._closed:
-            handler(result)
-
-    def _on_worker_error(self, text: str) -> None:
-        self.message.emit("error", f"Model: {text}")
+        self.model.call(kind, fn, lambda result: handler((epoch, result)), *args)
 
     # -- decode ------------------------------------------------------------------------------
     def _request_decode(self, *, z: np.ndarray | None = None, pad: tuple[float, float] | None = None,
@@ -682,10 +633,7 @@ class Controller(QObject):
     # -- shutdown ------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop workers; the sequencer sends all note-offs as it closes."""
-        self._closed = True
         self._heatmap_timer.stop()
-        if self.generator is not None:
-            self.generator.close()
-            self.generator = None
+        self.model.close()
         self.transport.close()
         self._tmpdir.cleanup()

@@ -492,3 +492,15 @@ def test_load_clip_and_transition_dialogs(ready_window, qtbot, monkeypatch, tmp_
     # the transition moves from A towards B: its last bar is busier than its first
     first, last = out.bar_slice(0, 1), out.bar_slice(3, 1)
     assert last.num_hits >= first.num_hits
+
+
+def test_a_broken_checkpoint_is_explained(make_window, qtbot, tmp_path) -> None:
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x80\x04 not a checkpoint at all")
+    w = make_window(load=False)
+    c = w.controller
+    with qtbot.waitSignal(c.modelFailed, timeout=60_000) as sig:
+        c.load_model(bad)
+    assert "broken.pt" in sig.args[0] and "Cannot load model" in sig.args[0]
+    assert w.banner.isVisible() and "broken.pt" in w.banner.text()
+    assert c.info is None and c.generator is None

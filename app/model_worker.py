@@ -1,0 +1,115 @@
+"""The app's door to the model: load a checkpoint off the GUI thread, run calls on the
+generator's worker, and bring results back to the GUI thread.
+
+Loading imports torch (1–2 s of CPU here), so it runs on a thread of its own; once loaded,
+every model call goes to ``engine.generator.AsyncGenerator`` (one worker thread, latest
+wins per request kind). Results come back on that worker's thread and are re-emitted
+through ``_deliver``, a signal queued to the GUI thread, so handlers always run there.
+app/ never imports torch: ``engine.generator`` does, lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.errors import GrooveFaderError
+
+log = logging.getLogger(__name__)
+
+
+class ModelWorker(QObject):
+    """Signals:
+        loaded(str, object): checkpoint path and the ``AsyncGenerator`` serving it.
+        failed(str): the checkpoint could not be loaded (one line, without advice).
+        error(str): a model call failed (``kind: reason``).
+    """
+
+    loaded = Signal(str, object)
+    failed = Signal(str)
+    error = Signal(str)
+    _deliver = Signal(object, object)  # (handler, result) from worker threads
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._closed = False
+        self._deliver.connect(self._on_deliver)
+        self.agen: Any = None  # engine.generator.AsyncGenerator once loaded
+        self._loader: threading.Thread | None = None
+
+    @property
+    def generator(self) -> Any:
+        """The loaded ``engine.generator.Generator`` (numpy-only helpers are safe to call on
+        the GUI thread: sample, variation, pad_to_z), or None."""
+        return None if self.agen is None else self.agen.generator
+
+    def load(self, path: Path) -> None:
+        """Load ``path`` on a background thread; ``loaded`` or ``failed`` follows."""
+        def work() -> None:
+            try:
+                from engine.generator import AsyncGenerator, Generator
+
+                agen = AsyncGenerator(Generator.from_checkpoint(path))
+            except Exception as err:  # any failure becomes a message, never a crash
+                if isinstance(err, GrooveFaderError):  # a user-level problem: the message says it
+                    log.warning("%s", err)
+                    text = str(err)
+                else:
+                    log.exception("loading %s failed", path)
+                    text = f"{type(err).__name__}: {err}"
+                self._post(self.failed.emit, f"Cannot load model {path}: {text}.")
+                return
+            if self._closed:  # the window closed while torch loaded
+                agen.close()
+                return
+            self._post(self._adopt, (str(path), agen))
+
+        self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
+        self._loader.start()
+
+    def _adopt(self, payload: tuple[str, Any]) -> None:
+        path, agen = payload
+        if self.agen is not None:
+            self.agen.close()
+        self.agen = agen
+        self.loaded.emit(path, agen)
+
+    def call(self, kind: str, fn: Callable[..., Any], handler: Callable[[Any], None], *args: Any) -> bool:
+        """Run ``fn(generator, *args)`` on the worker (latest wins per ``kind``); then
+        ``handler(result)`` on the GUI thread. False (nothing queued) without a model."""
+        if self.agen is None:
+            return False
+
+        def failed(err: BaseException) -> None:
+            self._post(self.error.emit, f"{kind}: {err}")
+
+        self.agen.request(kind, self.agen.generator, *args, fn=fn,
+                          callback=lambda result: self._post(handler, result), on_error=failed)
+        return True
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the worker has nothing queued or running (tests, benchmarks)."""
+        return True if self.agen is None else self.agen.wait_idle(timeout)
+
+    def _post(self, handler: Callable[[Any], None], result: Any) -> None:
+        """Worker thread → GUI thread. After close there is nobody to tell."""
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # the QObject is gone (interpreter shutting down)
+            self._deliver.emit(handler, result)
+
+    def _on_deliver(self, handler: Callable[[Any], None], result: Any) -> None:
+        if not self._closed:
+            handler(result)
+
+    def close(self) -> None:
+        self._closed = True
+        if self.agen is not None:
+            self.agen.close()
+            self.agen = None
