@@ -105,7 +105,10 @@ class ClockLoop:
     def run(self) -> None:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, self._on_signal)
+                # a signal the parent ignores (``nohup``, a script's ``cmd &``) arrives here
+                # ignored too and stays so: the clock must not stop under a parent that plays on
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    signal.signal(sig, self._on_signal)
         if self.config.realtime:
             self.realtime = set_realtime()
         if self.spec is not None:

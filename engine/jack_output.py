@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.drums import GM_DRUM_CHANNEL
 from engine.errors import PortError
-from engine.ports import PortSpec, release_jack_client
+from engine.ports import DRAIN_TIMEOUT_S, PortSpec, release_jack_client, wait_jack_cycles
 from engine.sequencer import all_notes_off
 
 LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
@@ -59,6 +59,7 @@ class JackOutput:
         self._dead_offset_ns = 0
         self._pull: Callable[[int], list[Any]] | None = None
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
+        self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
@@ -149,7 +150,7 @@ class JackOutput:
             late = 0
             if offset < 0:
                 late, offset = -offset, 0
-            offset = max(offset, last)  # JACK wants events in time order within a period
+            offset = min(max(offset, last), frames - 1)  # in time order within the period
             try:
                 port.write_midi_event(offset, data)
             except Exception:  # buffer full: the rest goes out next period
@@ -165,7 +166,7 @@ class JackOutput:
             pending.append(inbox.popleft())
         while pending and not full:
             frame, data = pending[0]
-            if frame_diff(frame, start) >= frames or not write(frame, data):
+            if (frame_diff(frame, start) >= frames and not self._flushing) or not write(frame, data):
                 break
             pending.popleft()
         pull = self._pull
@@ -197,17 +198,28 @@ class JackOutput:
     def _midi_inputs(self) -> list[str]:
         return [p.name for p in self._client.get_ports(is_midi=True, is_input=True)]
 
-    def drain(self, timeout_s: float = 0.2) -> None:
-        """Wait until the JACK thread has written everything queued (before closing)."""
+    def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
+        """Write everything queued in the next cycle, whatever its frame, and wait (bounded)
+        until that cycle is complete, so the readers have it before the port closes.
+
+        Closing is no time to wait for the frames: a loaded server runs its cycles up to a
+        few hundred ms behind its own frame clock (seen here), which would hold the last
+        note-offs back past any sensible bound.
+        """
+        self._flushing = True
         end = time.monotonic() + timeout_s
         while (self._inbox or self._pending or self._carry) and not self._dead.is_set() \
                 and time.monotonic() < end:
-            time.sleep(0.001)
-        time.sleep(0.002)  # let the last period reach the reader
+            time.sleep(0.0005)
+        if self._dead.is_set() or self._client is None or self._inbox or self._pending or self._carry:
+            return False
+        return wait_jack_cycles(self._client, timeout_s=max(0.0, end - time.monotonic()) + 0.05,
+                                dead=self._dead)
 
     def close(self) -> None:
-        client, self._client = getattr(self, "_client", None), None
+        client = getattr(self, "_client", None)
         if client is not None:
             if not self._dead.is_set():
-                self.drain()
+                self.drain()  # while the client is still ours: the readers get the last events
+            self._client = None
             release_jack_client(client, self._dead.is_set())

@@ -27,6 +27,8 @@ from engine.sequencer import all_notes_off
 
 API_CHOICES: tuple[str, ...] = ("jack", "alsa", "coremidi", "winmm")
 DEFAULT_PORT_NAME = "groovefader"
+DRAIN_CYCLES = 3  # JACK cycles to let pass before a port closes (see wait_jack_cycles)
+DRAIN_TIMEOUT_S = 0.5  # ... but never wait longer than this (a stalled or dying server)
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,43 @@ class JackServerWatch:
     def alive(self) -> bool:
         return not self._dead.is_set()
 
+    def wait_cycles(self, cycles: int = DRAIN_CYCLES, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
+        """Wait (bounded) until the server has started ``cycles`` more process cycles."""
+        return wait_jack_cycles(self._client, cycles, timeout_s, self._dead)
+
     def close(self) -> None:
         release_jack_client(self._client, self._dead.is_set())
+
+
+def wait_jack_cycles(client: Any, cycles: int = DRAIN_CYCLES, timeout_s: float = DRAIN_TIMEOUT_S,
+                     dead: threading.Event | None = None) -> bool:
+    """Block until JACK has begun ``cycles`` process cycles after this call; False on timeout.
+
+    Why: a JACK MIDI output only reaches its readers in the next process cycle (rtmidi
+    queues ``send_message`` in a ringbuffer its process callback empties; the sample-accurate
+    output writes in its own callback). Closing the port before that cycle ran loses what was
+    just sent — the final note-offs at Ctrl-C on a loaded machine. The cycle that is running
+    now may have passed its drain already, the next one drains, and the one after starts
+    only once it is complete (``-S``); one more covers an asynchronous server.
+    ``last_frame_time`` is the server's frame count at the latest cycle start (readable from
+    any thread); it moves by one period per cycle.
+    """
+    try:
+        start = client.last_frame_time
+        need = cycles * max(1, client.blocksize)
+    except Exception:  # closed client or dead server: nothing to wait for
+        return False
+    end = time.monotonic() + timeout_s
+    while dead is None or not dead.is_set():
+        try:
+            if (client.last_frame_time - start) % 2**32 >= need:
+                return True
+        except Exception:
+            return False
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.0005)
+    return False
 
 
 def release_jack_client(client: Any, server_dead: bool) -> None:
@@ -246,7 +283,18 @@ class RtMidiOutput:
                 return False
         return True
 
+    def drain(self) -> bool:
+        """Wait until what was sent has left rtmidi's JACK ringbuffer and reached the readers.
+
+        rtmidi's ``close_port`` waits for one callback only, which may be one that already
+        passed its ringbuffer read: under load the last note-offs were lost that way.
+        """
+        if self._watch is None or getattr(self, "_out", None) is None or not self._watch.alive():
+            return False
+        return self._watch.wait_cycles()
+
     def close(self) -> None:
+        self.drain()  # the note-offs just sent reach the readers before the port goes
         out, self._out = getattr(self, "_out", None), None
         if out is not None:
             try:

@@ -123,6 +123,9 @@ def play_cli(port: str, *extra: str) -> subprocess.Popen:
         [sys.executable, "-m", "app.cli", "play", "--midi-api", "jack", "--existing", "--port", port,
          "--bpm", "300", "--groove", "0", "--stats", "--quiet", "--seconds", "60", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # as a terminal's foreground job: SIGINT at its default even when pytest itself was
+        # started in the background (where the shell sets it to ignored, inherited here)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
