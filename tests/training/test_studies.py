@@ -166,4 +166,6 @@ def test_hierarchical_smoke_cli_writes_report(tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert [r["decoder"] for r in res["runs"]] == ["flat", "hierarchical"]
     assert len(res["runs"][1]["per_bar"]["sampled"]) == 4
-    assert Path(out / "report.md").read_text().startswith("# Hierarchical")
+    text = Path(out / "report.md").read_text()
+    assert text.startswith("# Hierarchical") and "Equal optimiser steps" in text
+    assert res["runs"][0]["curve"][0]["step"] == 1  # the smoke run's one optimiser step, from log.csv

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
 def save_samples(results: dict[str, Any], path: Path) -> None:
     """Move each run's decoded prior samples into one .npz (keys = run index), out of the JSON."""
     arrays = {str(i): np.asarray(r.pop("samples"), np.float32) for i, r in enumerate(results["runs"])}
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.chmod(0o644)

@@ -109,6 +109,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     results: dict[str, Any] = {
         "command": dc.command_line(MODULE, argv),
         "settings": {"train_windows": n_train, "test_windows": int(len(test.patterns)),
+                     "val_windows": int(np.sum(np.asarray(ds.split) == "validation")),
                      "all_windows": counts, "epochs": args.epochs, "batch_size": args.batch,
                      "optimiser_steps": -(-n_train // args.batch) * args.epochs,
                      "beta_warmup_steps": args.warmup, "max_minutes": args.max_minutes,
@@ -134,10 +135,57 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     return results
 
 
+def training_curve(run_dir: Path) -> list[dict[str, float]]:
+    """Per-epoch optimiser step and free-running validation step accuracy / onset F1 (log.csv)."""
+    import csv
+
+    log = run_dir / "log.csv"
+    if not log.exists():
+        return []
+    with log.open(newline="") as f:
+        return [{"step": int(r["step"]), "val_step_acc": float(r["val_step_acc"]),
+                 "val_onset_f1": float(r["val_onset_f1"]), "elapsed_s": float(r["elapsed_s"])}
+                for r in csv.DictReader(f)]
+
+
+def add_curves(results: dict[str, Any], runs_dir: Path) -> None:
+    """Attach each run's training curve (read from its run folder) where it is missing."""
+    for r in results["runs"]:
+        if not r.get("curve"):
+            r["curve"] = training_curve(runs_dir / f"{r['cell']}_{r['decoder']}")
+
+
+def equal_step_rows(results: dict[str, Any]) -> list[list[Any]]:
+    """Per cell family: validation accuracy of flat and hierarchical at the last step both reached."""
+    rows = []
+    for cell in results["settings"]["cells"]:
+        pair = {r["decoder"]: r for r in results["runs"] if r["cell"] == cell}
+        if set(pair) != {"flat", "hierarchical"} or not all(pair[d].get("curve") for d in pair):
+            continue
+        steps = [{c["step"] for c in pair[d]["curve"]} for d in ("flat", "hierarchical")]
+        common = sorted(steps[0] & steps[1])
+        if not common:
+            continue
+        step = common[-1]
+        at = {d: next(c for c in pair[d]["curve"] if c["step"] == step) for d in pair}
+        rows.append([cell, step, at["flat"]["val_step_acc"], at["hierarchical"]["val_step_acc"],
+                     at["flat"]["val_onset_f1"], at["hierarchical"]["val_onset_f1"]])
+    return rows
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     plt = dc.pyplot()
     cells = results["settings"]["cells"]
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.0), squeeze=False)
+    fig, axes = plt.subplots(2, len(cells), figsize=(4.2 * len(cells), 5.8), squeeze=False)
+    for ax, cell in zip(axes[1], cells, strict=True):
+        for r in [r for r in results["runs"] if r["cell"] == cell and r.get("curve")]:
+            ax.plot([c["step"] for c in r["curve"]], [c["val_step_acc"] for c in r["curve"]], "o-", ms=3,
+                    label=r["decoder"])
+        ax.set_xlabel("optimiser steps")
+        ax.set_ylabel("validation exact step acc.\n(free-running)", fontsize=7)
+        ax.set_title(f"{cell}: training curves", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
     for ax, cell in zip(axes[0], cells, strict=True):
         for r in [r for r in results["runs"] if r["cell"] == cell]:
             for label, style in (("sampled", "o-"), ("teacher_forced", "s--")):
@@ -220,7 +268,14 @@ def report(results: dict[str, Any], out: Path) -> str:
         "Per bar position (exact step accuracy):",
         "",
         bar_table,
-        "![per-bar accuracy](per_bar_accuracy.png)",
+        "![per-bar accuracy and training curves](per_bar_accuracy.png)",
+        "",
+        "Equal optimiser steps (from each run's per-epoch validation in its `log.csv`: free-running, "
+        f"z = posterior mean, on the {s.get('val_windows', 'validation')} validation windows; the last "
+        "step both runs of a pair reached):",
+        "",
+        dc.md_table(["cells", "steps", "flat step acc.", "hierarchical step acc.", "flat F1",
+                     "hierarchical F1"], equal_step_rows(results)),
         "",
         "## What it means",
         "",
@@ -283,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.epochs = 1
         results = run(args, argv)
         dc.write_json(out / "results.json", results)
+    add_curves(results, Path(args.runs_dir))
+    if not args.smoke:
+        results["settings"].setdefault("val_windows", args.val)
+    dc.write_json(out / "results.json", results)
     plot(results, out / "per_bar_accuracy.png")
     report(results, out)
     print(f"wrote {out / 'report.md'}")
