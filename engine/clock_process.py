@@ -20,6 +20,7 @@ loop in the ``error`` state; the clock keeps running and the port is reopened ev
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import queue
 import signal
@@ -46,6 +47,9 @@ HEALTH_INTERVAL_NS = 250_000_000
 RETRY_INTERVAL_NS = 500_000_000
 FIFO_PRIORITY = 5  # below JACK's own real-time threads, above everything else
 HOUSEKEEPING_GAP_NS = 5_000_000  # housekeeping only runs when the next send is further away
+GC_INTERVAL_NS = 100_000_000  # the youngest generation collected by hand this often (housekeeping)
+GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this often
+SWITCH_INTERVAL_S = 0.0005  # longest a thread waits for the GIL (Python's default: 5 ms)
 TIMED_KINDS = ("on", "off", "clock")  # sends that have a musical deadline
 
 
@@ -98,12 +102,14 @@ class ClockLoop:
         self._next_status = 0
         self._next_health = 0
         self._next_retry = 0
+        self._next_gc = self._next_full_gc = 0
         # The scheduler is shared with the JACK thread when the output pulls (see _pull).
         self.lock = threading.RLock()
 
     # -- life cycle ----------------------------------------------------------------------
     def run(self) -> None:
-        if threading.current_thread() is threading.main_thread():
+        own_process = threading.current_thread() is threading.main_thread()
+        if own_process:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 # a signal the parent ignores (``nohup``, a script's ``cmd &``) arrives here
                 # ignored too and stays so: the clock must not stop under a parent that plays on
@@ -111,14 +117,38 @@ class ClockLoop:
                     signal.signal(sig, self._on_signal)
         if self.config.realtime:
             self.realtime = set_realtime()
+        # A JACK callback in Python (sample-accurate output) and the status queue's feeder
+        # thread share this interpreter: with the default 5 ms switch interval either could
+        # wait that long for the GIL, or hold up a send while it does.
+        if own_process:  # process-wide settings: not when a test runs the loop in a thread
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         if self.spec is not None:
             self._open_port(self._now())
         self._publish(self._now())
+        if own_process:
+            self._quiet_gc()
         try:
             while self.running:
                 self._step()
         finally:
             self._shutdown()
+
+    def _quiet_gc(self) -> None:
+        """No automatic garbage collection in the loop: collected by hand in housekeeping.
+
+        An automatic collection starts at whatever allocation crosses the threshold — in the
+        middle of a send — and a full one walks every object numpy and the imports left
+        (about a millisecond here, more when preempted). Start-up objects are frozen out
+        of later collections; what the loop makes is collected in :meth:`_housekeeping`,
+        which only runs with the next send at least :data:`HOUSEKEEPING_GAP_NS` away.
+        """
+        warm = LatenessStats(window=64)  # first-call costs of the summary (numpy), paid now
+        warm.add(0)
+        warm.summary()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self._next_gc = self._next_full_gc = 0
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.running = False
@@ -378,6 +408,12 @@ class ClockLoop:
             self._next_status = 0
         if now >= self._next_status:
             self._publish(now)
+        elif not gc.isenabled() and now >= self._next_gc:  # never in the same turn as a report
+            full = now >= self._next_full_gc
+            gc.collect(2 if full else 0)
+            self._next_gc = now + GC_INTERVAL_NS
+            if full:
+                self._next_full_gc = now + GC_FULL_INTERVAL_NS
 
     # -- sending ---------------------------------------------------------------------------
     def _send_batch(self, batch: list[Timed]) -> None:
@@ -408,14 +444,15 @@ class ClockLoop:
             self.stats.add(round(late.popleft() * 1e9 / rate))
 
     def _publish(self, now: int, final: bool = False) -> None:
-        with self.lock:
-            report = self._report(now, final)
+        self._drain_output_lateness()
+        stats = {**self.stats.summary(), "sent": dict(self.sent), "realtime": self.realtime}
+        with self.lock:  # held briefly: the JACK thread waits on it to pull each period
+            report = self._report(now, final, stats)
         with contextlib.suppress(queue.Full, OSError, ValueError):
             self.status_q.put_nowait(report)
 
-    def _report(self, now: int, final: bool) -> dict[str, Any]:
+    def _report(self, now: int, final: bool, stats: dict[str, Any]) -> dict[str, Any]:
         self._next_status = now + STATUS_INTERVAL_NS
-        self._drain_output_lateness()
         return {
             "playing": self.sched.playing,
             "step": self.sched.current_step(now),
@@ -425,7 +462,7 @@ class ClockLoop:
             "port_name": self.spec.name if self.spec else None,
             "clock_source": self.sched.source,
             "sounding": self.sched.sounding,
-            "stats": {**self.stats.summary(), "sent": dict(self.sent), "realtime": self.realtime},
+            "stats": stats,
             "forbidden_modules": [m for m in ("torch", "PySide6") if m in sys.modules],
             "final": final,
             "time_ns": now,
