@@ -504,3 +504,22 @@ def test_a_broken_checkpoint_is_explained(make_window, qtbot, tmp_path) -> None:
     assert "broken.pt" in sig.args[0] and "Cannot load model" in sig.args[0]
     assert w.banner.isVisible() and "broken.pt" in w.banner.text()
     assert c.info is None and c.generator is None
+
+
+def test_the_window_is_built_without_importing_torch(tmp_path) -> None:
+    """Window first: nothing on the way to the first paint imports torch (it loads later, on a thread)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from app.main import create_window\n"
+            f"w, c = create_window(settings_path={str(tmp_path / 's.ini')!r}, start_link=False)\n"
+            "w.show(); app.processEvents()\n"
+            "print('torch' in sys.modules, w.grid.shown_pattern is not None)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert out.stdout.split() == ["False", "True"]
