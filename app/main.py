@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         window.resize(1280, 760)
     window.show()
+    app.processEvents()  # expose and paint the window before the model loader competes for the GIL
     shown = time.perf_counter() - _T0
     log.info("window shown after %.3f s", shown)
     if args.checkpoint:
