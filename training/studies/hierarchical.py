@@ -39,6 +39,7 @@ from engine.drums import NUM_VOICES
 from training.studies import drum_common as dc
 
 MODULE = "training.studies.hierarchical"
+RESOLVED = 0.02  # accuracy differences below this are not read as a finding (one seed, ~1k windows)
 
 
 def model_overrides(cell: str, decoder: str, smoke: bool) -> dict[str, Any]:
@@ -202,6 +203,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
     dc.save_figure(fig, path)
 
 
+def _bar_drop(run_: dict[str, Any]) -> float:
+    """Sampled exact step accuracy of the last bar minus the first."""
+    bars = run_["per_bar"]["sampled"]
+    return bars[-1]["step_accuracy"] - bars[0]["step_accuracy"]
+
+
 def report(results: dict[str, Any], out: Path) -> str:
     s = results["settings"]
     rows = []
@@ -290,15 +297,28 @@ def report(results: dict[str, Any], out: Path) -> str:
         dt = h["teacher_forced"]["step_accuracy"] - f["teacher_forced"]["step_accuracy"]
         gap_f = f["teacher_forced"]["step_accuracy"] - f["sampled"]["step_accuracy"]
         gap_h = h["teacher_forced"]["step_accuracy"] - h["sampled"]["step_accuracy"]
+        if abs(ds_) < RESOLVED:
+            verdict = (f"No resolved difference at this budget (|Δ| < {RESOLVED}; compare the equal-step "
+                       "validation table, measured on other windows).")
+        elif ds_ > 0:
+            verdict = "The conductor lifts free-running accuracy at this budget."
+        else:
+            verdict = "The flat decoder is ahead at this budget."
         lines.append(
             f"- **{cell}**: hierarchical minus flat = {ds_:+.3f} sampled, {dt:+.3f} teacher-forced "
-            f"(exact step accuracy). Teacher-forced minus sampled: flat {gap_f:+.3f}, hierarchical "
-            f"{gap_h:+.3f}. " + (
-                "The conductor helps most where MusicVAE says it should: when the decoder must run on "
-                "its own outputs." if ds_ > 0.005 and ds_ > dt else
-                "The conductor does not lift free-running accuracy more than teacher-forced accuracy "
-                "at this budget." if ds_ <= dt else
-                "Both decoders are close at this budget."))
+            f"(exact step accuracy on the test windows). Teacher-forced minus sampled: flat {gap_f:+.3f}, "
+            f"hierarchical {gap_h:+.3f}. {verdict}")
+    gaps = [r["teacher_forced"]["step_accuracy"] - r["sampled"]["step_accuracy"] for r in results["runs"]]
+    if gaps and max(abs(g) for g in gaps) < RESOLVED:
+        lines.append(
+            f"- Teacher-forced and sampled accuracy differ by less than {max(abs(g) for g in gaps):.3f} in "
+            "every run: at this budget the decoders have not learnt to lean on their previous step, so the "
+            "free-running drift (exposure bias) that MusicVAE's hierarchical decoder is built to stop does "
+            "not arise yet (sampled accuracy from bar 1 to bar 4: "
+            + ", ".join(f"{r['cell']}/{r['decoder']} {_bar_drop(r):+.3f}" for r in results["runs"])
+            + "). What the "
+            "hierarchy costs or buys at this size is then mostly capacity and optimisation speed, not "
+            "long-range stability.")
     lines += [
         "- MusicVAE's Table 1, **as recalled** (not checked against the paper here): 16-bar drums, "
         "sampled accuracy about 0.55 flat vs 0.88 hierarchical; 2-bar drums about 0.98 teacher-forced, "
