@@ -330,9 +330,33 @@ def report(results: dict[str, Any], out: Path) -> str:
         "cannot drift across bars; the per-bar table shows whether accuracy falls with bar position.",
         "",
     ]
+    for sub in sorted(p for p in out.iterdir() if (p / "results.json").exists()) if out.exists() else []:
+        lines += _sub_study_section(sub)
     text = "\n".join(lines)
     dc.write_text(out / "report.md", text)
     return text
+
+
+def _sub_study_section(sub: Path) -> list[str]:
+    """A summary of a longer-budget run of the same study kept in a sub-folder, with its link."""
+    r2 = json.loads((sub / "results.json").read_text())
+    st = r2["settings"]
+    rows = [[r["cell"], r["decoder"], r["teacher_forced"]["step_accuracy"], r["sampled"]["step_accuracy"],
+             r["teacher_forced"]["step_accuracy"] - r["sampled"]["step_accuracy"], r["sampled"]["f1"],
+             _bar_drop(r), f"{r['train_seconds']:.0f}"] for r in r2["runs"]]
+    return [
+        f"## Longer budget: {st['optimiser_steps']} optimiser steps per run",
+        "",
+        f"The same study with {st['epochs']} epochs; full report, figures and numbers in "
+        f"[{sub.name}/report.md]({sub.name}/report.md). Command:",
+        "",
+        "```",
+        r2["command"],
+        "```",
+        "",
+        dc.md_table(["cells", "decoder", "step acc. teacher-forced", "step acc. sampled",
+                     "teacher-forced − sampled", "F1 sampled", "bar 4 − bar 1 (sampled)", "train s"], rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
