@@ -161,6 +161,20 @@ class Dump:
         return events
 
 
+def demo_clip(tmp: Path) -> Path:
+    """The demo groove as a clip: ``play`` must play exactly what :func:`analyse` expects
+    (without ``--clip`` it decodes the shipped checkpoint when there is one)."""
+    from engine.midifile import read_clip, write_clip
+    from engine.play_cli import demo_pattern
+
+    path = tmp / "demo.mid"
+    if not path.exists():
+        write_clip(path, demo_pattern(), force=True)
+        if not (read_clip(path).hits == demo_pattern().hits).all():
+            raise RuntimeError("the demo clip does not read back as the demo groove")
+    return path
+
+
 def expected_onsets(steps: int) -> np.ndarray:
     """Number of note-ons of the demo pattern at each step of one loop."""
     sys.path.insert(0, str(ROOT))
@@ -207,6 +221,15 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
     }
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT at its default, as in a terminal's foreground job.
+
+    A shell starts background jobs (``bench ... &``, nohup) with SIGINT ignored and that is
+    inherited: the players would then never see the Ctrl-C this benchmark sends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Path) -> dict:
     """One recording: both receivers listen to the sender's virtual port."""
     tag = f"gfb{int(time.time() * 1000) % 10**7}"
@@ -217,11 +240,11 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
         cmd = [sys.executable, "-c", NAIVE, str(bpm), tag, str(ROOT)]
     else:
         cmd = [sys.executable, "-m", "app.cli", "play", "--midi-api", "jack", "--port", tag,
-               "--bpm", str(bpm), "--groove", "0", "--stats", "--quiet"]
+               "--bpm", str(bpm), "--groove", "0", "--stats", "--quiet", "--clip", str(demo_clip(tmp))]
         if path == "sample-accurate":
             cmd.append("--sample-accurate")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_default_sigint)
     if server.wait_port(source, 20):
         subprocess.run(["jack_connect", source, dump.port], env=server.env, capture_output=True)
     time.sleep(seconds + 1.0)
