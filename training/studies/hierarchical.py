@@ -356,7 +356,23 @@ def _sub_study_section(sub: Path) -> list[str]:
         "",
         dc.md_table(["cells", "decoder", "step acc. teacher-forced", "step acc. sampled",
                      "teacher-forced − sampled", "F1 sampled", "bar 4 − bar 1 (sampled)", "train s"], rows),
+        *[_pair_sentence(r2, cell) for cell in st["cells"]],
+        "",
     ]
+
+
+def _pair_sentence(results: dict[str, Any], cell: str) -> str:
+    by = {r["decoder"]: r for r in results["runs"] if r["cell"] == cell}
+    if set(by) != {"flat", "hierarchical"}:
+        return ""
+    d = by["hierarchical"]["sampled"]["step_accuracy"] - by["flat"]["sampled"]["step_accuracy"]
+    gf, gh = (by[k]["teacher_forced"]["step_accuracy"] - by[k]["sampled"]["step_accuracy"]
+              for k in ("flat", "hierarchical"))
+    who = ("no resolved difference" if abs(d) < RESOLVED else
+           ("hierarchical ahead" if d > 0 else "flat ahead"))
+    gap = (f"an exposure-bias gap (teacher-forced − sampled) of {gf:.3f} flat vs {gh:.3f} hierarchical"
+           if max(gf, gh) >= RESOLVED else "no exposure-bias gap yet")
+    return (f"- {cell} at this budget: {who} (sampled {d:+.3f}); {gap}. ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
