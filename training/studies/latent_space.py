@@ -286,13 +286,37 @@ ATTRIBUTE_WHY = {
 
 
 BASELINE_NOTE = (
-    "**Baseline used here**: the shipped GrooVAE-configuration baseline (`checkpoints/baseline_groovae.pt`, "
-    "BiLSTM-512 / LSTM-256 ×2, z = 256) was not available when this ran, so the plain VAE is a small "
-    "run made by this study (`--baseline small`): the fader's own architecture with `num_attributes = 0` "
-    "(no knobs, no discriminator; controlled by attribute vectors), β = 0.2, 48 free bits, "
+    "**Baseline used here**: instead of the shipped GrooVAE-configuration baseline "
+    "(`checkpoints/baseline_groovae.pt`, BiLSTM-512 / LSTM-256 ×2, z = 256), a small plain VAE made by "
+    "this study (`--baseline small`): the fader's own architecture with `num_attributes = 0` (no knobs, "
+    "no discriminator; controlled by attribute vectors), β = 0.2, 48 free bits, "
     f"{SMALL_BASELINE['epochs']} epochs × batch {SMALL_BASELINE['batch_size']} on {SMALL_BASELINE['train']} "
     "random train windows. Same encoder family and z size as the fader-VAE, so the probe comparison "
     "isolates the adversarial/conditioning training; but it is trained far less than the fader-VAE.\n")
+
+
+def _other_readings(out: Path, results: dict[str, Any]) -> list[str]:
+    """Links to sub-folder runs of the same study (e.g. with another baseline) and a caution when the
+    baseline is far from converged."""
+    lines = []
+    acc = results["models"]["baseline"].get("train_metrics", {}).get("val_step_acc")
+    if isinstance(acc, float) and acc < 0.6:
+        lines.append(f"**Caution**: this baseline checkpoint is far from converged (validation exact step "
+                     f"accuracy {acc:.3f} in its metadata), so its latent may hold less attribute "
+                     "information, and its attribute vectors may work worse, than a converged plain VAE's.")
+    subs = sorted(p for p in out.iterdir() if (p / "results.json").exists()) if out.exists() else []
+    for sub in subs:
+        r2 = json.loads((sub / "results.json").read_text())
+        b2 = r2["models"]["baseline"]
+        names = results["models"]["fader"]["attributes"]
+        mr = float(np.mean([b2["probes"]["ridge"][n] for n in names]))
+        mm = float(np.mean([b2["probes"]["mlp"][n] for n in names]))
+        acc2 = b2.get("train_metrics", {}).get("val_step_acc")
+        lines.append(f"A second reading with another plain-VAE baseline (`{r2['checkpoints']['baseline']}`"
+                     + (f", validation step accuracy {acc2:.3f}" if isinstance(acc2, float) else "")
+                     + f"): [{sub.name}/report.md]({sub.name}/report.md); its mean probe R² is {mr:.3f} "
+                     f"(ridge) / {mm:.3f} (MLP).")
+    return lines + ([""] if lines else [])
 
 
 def _provenance_row(label: str, path: str, m: dict[str, Any]) -> str:
@@ -359,6 +383,7 @@ def report(results: dict[str, Any], out: Path) -> str:
           for lab, key in (("fader-VAE", "fader"), ("plain VAE", "baseline"))],
         "",
         *([BASELINE_NOTE] if "baseline_small" in results["checkpoints"]["baseline"] else []),
+        *_other_readings(out, results),
         "## The attributes and why",
         "",
         "| attribute | what and why | data 5–95 % range |",
