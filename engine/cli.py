@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CHECKPOINT = Path("checkpoints/default.pt")
+# The shipped checkpoint, next to the package (found from any working directory).
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default.pt"
 
 
 def _knob(text: str) -> tuple[str, float]:
@@ -43,7 +44,7 @@ def _positive_bars(text: str) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="the .mid clip to write")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
-                   help=f"model checkpoint (default {DEFAULT_CHECKPOINT})")
+                   help="model checkpoint (default: the shipped checkpoints/default.pt)")
     p.add_argument("--bpm", type=float, default=None,
                    help="tempo written into the clip (default: 120; transition: clip A's tempo)")
     p.add_argument("--temperature", type=float, default=0.0,
