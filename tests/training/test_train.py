@@ -115,3 +115,15 @@ def test_bad_settings_are_one_line_errors(argv, message, capsys) -> None:
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_hierarchical_four_bar_preset_trains_on_synthetic_data(tmp_path: Path) -> None:
+    small = {"z_dim": 8, "encoder_size": 16, "decoder_size": 16, "decoder_proj": 8, "decoder_hidden": 16,
+             "conductor_size": 16, "disc_size": 16}
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="fader_4bar_hier", epochs=1,
+                      batch_size=32, synthetic_size=128, threads=1, smoke_test=True, model=small)
+    ck = load_checkpoint(train(cfg, quiet=True))
+    assert (ck.config.steps, ck.config.decoder) == (64, "hierarchical")
+    with torch.no_grad():
+        out = ck.model.decode(torch.zeros(1, 8))
+    assert out.hit_logits.shape == (1, 64, 9)
