@@ -12,8 +12,9 @@ Run folder (``config.run_dir``):
                      training split (the path ``train`` returns)
 
 Determinism: batches are drawn from ``numpy.random.default_rng((seed, epoch))`` and the
-torch RNG state is saved with every epoch, so a run killed with SIGKILL and resumed with
-``--resume`` ends with the same weights as an uninterrupted run (same threads, same device).
+torch CPU RNG state is saved with every epoch, so a run killed with SIGKILL and resumed with
+``--resume`` ends with the same weights as an uninterrupted run (same threads, on CPU; on a
+GPU the CUDA RNG and kernels are not made deterministic, so a resumed run is close, not equal).
 Under ``torchrun`` (DDP; gloo on CPU) each rank trains on its share of every epoch.
 """
 
@@ -214,8 +215,9 @@ def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int =
     s = _Sums()
     tp = fp = fn = 0.0
     v = mcfg.num_voices
+    device = next(model.parameters()).device
     for i in range(0, data.x.shape[0], batch_size):
-        x, a = data.x[i:i + batch_size], data.a[i:i + batch_size]
+        x, a = data.x[i:i + batch_size].to(device), data.a[i:i + batch_size].to(device)
         mu, logvar = model.encode(x)
         out = model.decode(mu, a if model.is_fader else None)
         rec = L.reconstruction_terms(out, x)
@@ -308,8 +310,10 @@ def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Sp
     idx = np.arange(n) if max_examples is None or n <= max_examples else \
         np.random.default_rng(0).choice(n, max_examples, replace=False)
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        mu = torch.cat([model.encode(train.x[idx[i:i + 1024]])[0] for i in range(0, len(idx), 1024)])
+        mu = torch.cat([model.encode(train.x[idx[i:i + 1024]].to(device))[0].cpu()
+                        for i in range(0, len(idx), 1024)])
     mu_np = mu.double().numpy()
     meta: dict[str, Any] = {
         "attributes": stats,
