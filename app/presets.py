@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import atomic_write
 from engine.drums import GM_NOTE_MAP, NoteMap
 from engine.errors import GrooveFaderError
 
@@ -98,19 +98,10 @@ def preset_from_json(data: Any) -> Preset:
 def save_preset(path: str | os.PathLike[str], preset: Preset) -> Path:
     """Write ``preset`` atomically (tmp file + os.replace)."""
     path = Path(path)
-    tmp_name = None
     try:
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False, encoding="utf-8") as tmp:
-            tmp_name = tmp.name
-            json.dump(preset.to_json(), tmp, indent=2)
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write(path, lambda f: json.dump(preset.to_json(), f, indent=2), text=True)
     except OSError as err:
         raise PresetError(f"{path}: cannot write preset: {err.strerror or err}") from err
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
     return path
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.drums import GM_DRUM_CHANNEL, GM_NOTE_MAP, NUM_VOICES, PITCH_TO_VOICE, NoteMap
 from engine.errors import MidiFileError
 from engine.pattern import MAX_OFFSET, STEPS_PER_BAR, Pattern
@@ -386,19 +386,8 @@ def write_clip(path: str | os.PathLike[str], patterns: Pattern | Sequence[Patter
         midi = pattern_to_midifile(patterns, tempo_bpm, note_map, ticks_per_beat)
     except ValueError as err:
         raise MidiFileError(f"{path}: cannot write clip: {err}") from err
-    tmp_name = None
     try:
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent or ".", prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False) as tmp:
-            tmp_name = tmp.name
-            midi.save(file=tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write(path, lambda f: midi.save(file=f))
     except OSError as err:
         raise MidiFileError(f"{path}: cannot write clip: {err.strerror or err}") from err
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
     return path

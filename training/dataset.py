@@ -26,7 +26,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from engine import attributes as attr
+from engine.atomic import atomic_write
 from engine.drums import NUM_VOICES
 from engine.errors import DatasetError
 from engine.midifile import MidiReadError, read_drum_file
@@ -132,15 +132,7 @@ class GrooveDataset:
             split=self.split.astype(str), tempo_bpm=self.tempo_bpm, source=self.source.astype(str),
             start_bar=self.start_bar, fingerprint=np.array(self.fingerprint),
             summary_json=np.array(json.dumps(self.summary)))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GrooveDataset:

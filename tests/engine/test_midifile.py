@@ -344,3 +344,15 @@ def test_real_groove_file_agrees_with_pretty_midi():
     bars = round(pm.get_end_time() / (4 * 60 / take.tempo_bpm))
     assert take.pattern.bars == bars
     assert GM_NOTE_MAP.note(Voice.KICK) == 36
+
+
+def test_written_clip_is_an_ordinary_readable_file(tmp_path):
+    """Exported clips get 0644, not mkstemp's 0600 (a DAW or file share must read them)."""
+    import stat
+
+    from engine.midifile import write_clip
+    from engine.pattern import Pattern
+
+    path = write_clip(tmp_path / "clip.mid", [Pattern.empty()], force=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -1,0 +1,39 @@
+"""Atomic file writes: a crash or a full disk never leaves a half-written clip, preset or cache.
+
+The content goes to a temp file in the target's folder (same file system), is flushed and
+fsync'ed, gets ordinary file permissions (``mkstemp`` makes 0600, which a DAW run as another
+user or a file share cannot read), and then replaces the target in one ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+FILE_MODE = 0o644  # an exported clip or preset is an ordinary shared file
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], object], *,
+                 text: bool = False) -> Path:
+    """Create or replace ``path`` with what ``write(file_object)`` writes, all or nothing.
+
+    Raises:
+        OSError: the folder cannot be written; the target is then left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
