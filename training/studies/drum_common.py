@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.drums import NUM_VOICES, Voice
 
 VOICE_LABELS = tuple(v.name.lower().replace("_", " ") for v in Voice)
@@ -27,13 +28,8 @@ GROOVE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "g
 
 
 def write_text(path: Path, text: str) -> None:
-    """Atomic text write (tmp file in the same folder + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """Atomic text write (engine.atomic)."""
+    atomic_write(path, lambda f: f.write(text), text=True)
 
 
 def write_json(path: Path, obj: Any) -> None:

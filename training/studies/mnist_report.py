@@ -7,8 +7,9 @@ Kept apart from the training code so a report can be rebuilt from results.json a
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
+
+from engine.atomic import atomic_write
 
 # Kingma & Welling (2013), Figure 2, AEVB test curve for N_z = 20: roughly -100 to -105
 # nats per image after 1e7-1e8 training examples. An approximate reading of a plot (from the
@@ -87,9 +88,7 @@ def plot_test_overlay(results: dict, path: Path) -> None:
 
 
 def _save(fig, path: Path, dpi: int) -> None:
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=dpi)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
 
 
 def _markdown(results: dict) -> str:
@@ -315,6 +314,5 @@ def write_report(results: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_curves(results, out_dir / "elbo_vs_examples.png")
     plot_test_overlay(results, out_dir / "test_elbo_overlay.png")
-    tmp = out_dir / "report.md.tmp"
-    tmp.write_text(_markdown(results) + "\n".join(_side_runs(results, out_dir)))
-    os.replace(tmp, out_dir / "report.md")
+    text = _markdown(results) + "\n".join(_side_runs(results, out_dir))
+    atomic_write(out_dir / "report.md", lambda f: f.write(text), text=True)

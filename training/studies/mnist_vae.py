@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_write
 from training.studies.mnist_idx import Mnist, load_mnist, read_idx
 
 __all__ = [
@@ -273,9 +273,7 @@ def prepare_data(mnist: Mnist, study: StudyConfig):
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write(text), text=True)
 
 
 def run_study(data_dir: Path, out_dir: Path, study: StudyConfig, command: str) -> dict:
