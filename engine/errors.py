@@ -6,16 +6,13 @@ message as one line instead of a traceback.
 """
 
 
-class GrooveFaderError(Exception):
-    """Base class of every error groovefader reports to its user."""
+from models.errors import CheckpointError, GrooveFaderError
+
+__all__ = ["GrooveFaderError", "MidiFileError", "CheckpointError", "PortError", "DatasetError"]
 
 
 class MidiFileError(GrooveFaderError):
     """A MIDI file could not be read or written (names the file and the reason)."""
-
-
-class CheckpointError(GrooveFaderError):
-    """A checkpoint is missing, from another program or version, truncated or unsafe."""
 
 
 class PortError(GrooveFaderError):

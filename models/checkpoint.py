@@ -25,8 +25,8 @@ from typing import Any
 
 import torch
 
-from engine.errors import CheckpointError
 from models.config import FaderVAEConfig
+from models.errors import CheckpointError
 from models.fader_vae import FaderVAE
 
 FORMAT_NAME = "groovefader-checkpoint"

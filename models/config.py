@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from engine.drums import NUM_VOICES
+# The pattern codec's voice count (engine.drums.NUM_VOICES; a test checks they agree).
+# Not imported: models sit below engine (app → engine → models).
+NUM_VOICES = 9
 
 ENCODER_KINDS = ("gru", "lstm", "conv")
 DECODER_KINDS = ("flat", "hierarchical")

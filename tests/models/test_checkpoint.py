@@ -187,3 +187,21 @@ def test_attribute_vectors_point_where_the_attribute_grows() -> None:
     vec = attribute_vectors(mu, raw, ["a", "b"])
     assert vec["a"][0] > 2.0 and abs(vec["a"][1]) < 1e-9
     assert vec["b"][2] < -2.0
+
+
+def test_models_agree_with_the_engine_codec_without_importing_it():
+    """models/ sits below engine/: it keeps its own voice count and errors, which must match."""
+    import subprocess
+    import sys
+
+    from engine import drums, errors
+    from models import config
+    from models import errors as model_errors
+
+    assert config.NUM_VOICES == drums.NUM_VOICES
+    assert errors.CheckpointError is model_errors.CheckpointError
+    assert issubclass(errors.CheckpointError, errors.GrooveFaderError)
+    code = ("import sys, models.checkpoint, models.config, models.fader_vae; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('engine', 'app', 'training')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
