@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit_json
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -203,10 +205,7 @@ def main() -> int:
             jack.terminate()  # SIGTERM: jackd leaves JACK's server registry clean
             jack.wait(10)
     result["machine"]["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(result, args.json)
     return 0
 
 

@@ -13,7 +13,6 @@ batched decode of res² latents → attribute per pattern (heat-map).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -103,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                           warmup=3),
         "targets": {"decode_p99_ms": 2.0, "heatmap_ms": 150.0},
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(out, args.json)
     return 0
 
 

@@ -12,13 +12,13 @@ the GrooVAE-configuration baseline's latency.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _report import emit_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -75,10 +75,7 @@ def main() -> int:
         results[f"preset:{name}"] = measure(FaderVAE(PRESETS[name]).eval(), args.runs)
     out = {"bench": "model_decode_latency", "threads": 1, "load_average": os.getloadavg(),
            "torch": torch.__version__, "results": results}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(out, args.json, indent=1)
     return 0
 
 

@@ -49,6 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _report import emit_json  # noqa: E402
+
 from tests.engine.jack_fixtures import JackServer, Recorder, check_note_pairs  # noqa: E402
 
 RATE = 48_000
@@ -353,12 +355,7 @@ def main() -> int:
     finally:
         server.stop()
     results["loadavg_at_end"] = os.getloadavg()
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        tmp_path = args.json.with_suffix(".tmp")
-        tmp_path.write_text(text + "\n")
-        os.replace(tmp_path, args.json)
+    emit_json(results, args.json)
     return 0
 
 
