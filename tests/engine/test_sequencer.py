@@ -1,10 +1,8 @@
 """Pure sequencer logic: notes per step, grid arithmetic, quantised changes, MIDI bytes."""
 
-import numpy as np
 import pytest
 
-from engine.drums import GM_NOTE_MAP, NUM_VOICES, NoteMap, Voice
-from engine.pattern import Pattern
+from engine.drums import GM_NOTE_MAP, NoteMap, Voice
 from engine.sequencer import (
     Controls,
     NoteEvent,
@@ -19,19 +17,9 @@ from engine.sequencer import (
     step_ns,
     tick_ns,
 )
+from tests.engine.patterns import pattern_from_cells
 
-
-def make_pattern(cells, steps=32):
-    """cells: {(step, voice): (velocity 0-1, offset)}"""
-    hits = np.zeros((steps, NUM_VOICES), bool)
-    vel = np.zeros((steps, NUM_VOICES), np.float32)
-    off = np.zeros((steps, NUM_VOICES), np.float32)
-    for (s, v), (ve, o) in cells.items():
-        hits[s, v], vel[s, v], off[s, v] = True, ve, o
-    return Pattern(hits, vel, off)
-
-
-PATTERN = make_pattern({
+PATTERN = pattern_from_cells({
     (0, Voice.KICK): (100 / 127, 0.0),
     (0, Voice.CLOSED_HAT): (64 / 127, -0.2),
     (3, Voice.SNARE): (50 / 127, 0.3),

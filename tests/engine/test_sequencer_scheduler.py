@@ -3,25 +3,18 @@
 import numpy as np
 import pytest
 
-from engine.drums import GM_NOTE_MAP, NUM_VOICES, Voice
-from engine.pattern import Pattern
+from engine.drums import GM_NOTE_MAP, Voice
 from engine.scheduler import RENDER_MARGIN_NS, Scheduler, estimate_tick_ns
 from engine.sequencer import Controls, step_ns
+from tests.engine.patterns import pattern_from_cells
 
 MS = 1_000_000
 
 
-def pattern(cells, steps=32):
-    hits = np.zeros((steps, NUM_VOICES), bool)
-    vel = np.zeros((steps, NUM_VOICES), np.float32)
-    off = np.zeros((steps, NUM_VOICES), np.float32)
-    for (s, v), (ve, o) in cells.items():
-        hits[s, v], vel[s, v], off[s, v] = True, ve, o
-    return Pattern(hits, vel, off)
 
 
-FOUR_ON_FLOOR = pattern({(s, Voice.KICK): (100 / 127, 0.0) for s in range(0, 32, 4)})
-HATS = pattern({(s, Voice.CLOSED_HAT): (80 / 127, 0.0) for s in range(0, 32, 2)})
+FOUR_ON_FLOOR = pattern_from_cells({(s, Voice.KICK): (100 / 127, 0.0) for s in range(0, 32, 4)})
+HATS = pattern_from_cells({(s, Voice.CLOSED_HAT): (80 / 127, 0.0) for s in range(0, 32, 2)})
 
 
 class FakeLoop:
@@ -183,7 +176,7 @@ def test_pattern_change_ends_voices_no_longer_playing():
 
 
 def test_swing_and_groove_in_deadlines():
-    p = pattern({(1, Voice.SNARE): (1.0, 0.2), (2, Voice.SNARE): (1.0, -0.4)})
+    p = pattern_from_cells({(1, Voice.SNARE): (1.0, 0.2), (2, Voice.SNARE): (1.0, -0.4)})
     sched = Scheduler(Controls(tempo_bpm=120, swing=0.5, groove=0.5))
     sched.set_pattern(p)
     loop = FakeLoop(sched)
@@ -200,7 +193,7 @@ def test_swing_and_groove_in_deadlines():
 
 def test_retrigger_same_drum_keeps_pairs():
     # hits on every step with a long gate: each note must end before the next starts
-    p = pattern({(s, Voice.KICK): (1.0, 0.3 if s % 2 else -0.3) for s in range(32)})
+    p = pattern_from_cells({(s, Voice.KICK): (1.0, 0.3 if s % 2 else -0.3) for s in range(32)})
     sched = Scheduler(Controls(tempo_bpm=150, gate_steps=3.0, swing=0.75))
     sched.set_pattern(p)
     loop = FakeLoop(sched)
@@ -288,7 +281,7 @@ def test_estimate_tick_ns_least_squares():
 
 def test_step_ns_used_for_render_margin():
     # early notes are rendered before their grid point so they are not late
-    p = pattern({(4, Voice.SNARE): (1.0, -0.5)})
+    p = pattern_from_cells({(4, Voice.SNARE): (1.0, -0.5)})
     sched = Scheduler(Controls(tempo_bpm=120, groove=1.0))
     sched.set_pattern(p)
     loop = FakeLoop(sched)
