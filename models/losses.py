@@ -6,6 +6,9 @@ Per pattern (summed over cells, then averaged over the batch, as GrooVAE):
 - KL(q(z|x) || N(0, I)), weighted by ``beta`` ramped linearly from 0 (KL warm-up,
   Sønderby et al. 2016) and, with free bits, only the part above ``free_bits`` bits
   (MusicVAE: ``max(KL - free_bits * ln 2, 0)`` per pattern);
+- control (fader, optional): decode under changed knob settings and penalise the squared
+  distance between the requested and the produced attributes (normalised), measured with
+  the differentiable attributes of :mod:`models.soft_attributes`;
 - adversarial (fader): the discriminator minimises the MSE of predicting ``a`` from ``mu``;
   the encoder gets ``-lambda * min(MSE, 1)`` per attribute, lambda ramped linearly from 0.
   The cap at 1 (the variance of a normalised attribute, i.e. the error of predicting the
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from models.decoders import DecoderOutput
+from models.soft_attributes import compute, straight_through_hits
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,29 @@ def disc_mse(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
 def encoder_adversarial(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
     """The encoder's adversarial loss before lambda: ``-mean_a min(MSE_a, 1)`` (scalar)."""
     return -torch.clamp(disc_mse(pred, attrs), max=1.0).mean()
+
+
+def control_targets(a: torch.Tensor, low: torch.Tensor, high: torch.Tensor, from_prior: torch.Tensor,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Knob settings to decode under for the control loss, normalised ``(B, A)``.
+
+    One attribute per row is turned to a uniform draw over the data's 5–95 % range
+    ``[low, high]`` (normalised, ``(A,)``); the others stay at the example's own values or,
+    for rows decoded from a prior draw (``from_prior (B,)`` bool), at their defaults (0, the
+    data mean), as in the app and the evaluation's knob sweeps.
+    """
+    b, n = a.shape
+    out = torch.where(from_prior[:, None], torch.zeros_like(a), a)
+    k = torch.randint(n, (b,), generator=generator, device=a.device)
+    u = torch.rand(b, generator=generator, device=a.device).to(a.dtype)
+    out[torch.arange(b, device=a.device), k] = low[k] + u * (high[k] - low[k])
+    return out
+
+
+def control_error(out: DecoderOutput, target: torch.Tensor, names: list[str] | tuple[str, ...],
+                  mean: torch.Tensor, std: torch.Tensor, steps_per_bar: int) -> torch.Tensor:
+    """Squared distance ``(B,)`` between the normalised attributes of the (greedy) decoded
+    patterns and the requested ``target``, summed over attributes (see models.soft_attributes)."""
+    raw = compute(straight_through_hits(out.hit_logits), out.velocities, out.offsets, names,
+                  steps_per_bar)
+    return (((raw - mean) / std - target) ** 2).sum(-1)

@@ -47,9 +47,9 @@ from models.config import PRESETS, FaderVAEConfig
 from models.fader_vae import FaderVAE
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
-              "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "val_loss", "val_hits",
-              "val_velocities", "val_offsets", "val_kl", "val_disc_mse", "val_cell_acc", "val_step_acc",
-              "val_onset_f1")
+              "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
+              "val_loss", "val_hits", "val_velocities", "val_offsets", "val_kl", "val_disc_mse",
+              "val_cell_acc", "val_step_acc", "val_onset_f1")
 LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
 
 
@@ -73,6 +73,10 @@ class TrainConfig:
     adv_lambda: float = 1.0          # final weight of the encoder's adversarial term
     adv_ramp_steps: int = 10000      # linear ramp of that weight from 0
     disc_lr: float = 1e-3
+    # attribute control loss (fader only): weight of the squared error between requested and
+    # produced attributes when decoding under changed knobs (models.losses.control_error)
+    control_weight: float = 0.0
+    control_prior_share: float = 0.5  # share of those decodes from z ~ N(0, I), else z = mu
     patience: int = 10               # early stopping: epochs without validation improvement
     max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
     seed: int = 0
@@ -179,8 +183,15 @@ class _Autoencoder(nn.Module):
         self.encoder, self.decoder = model.encoder, model.decoder
         object.__setattr__(self, "_fader", model)  # not a submodule: keeps disc out of DDP
 
-    def forward(self, x, a, teacher_mask):
-        return self._fader(x, a, teacher_mask)
+    def forward(self, x, a, teacher_mask, control=None):
+        """The training pass; with ``control = (from_prior (B,) bool, knobs (B, A))`` also the
+        free-running decode under those knobs from ``z ~ N(0, I)`` or the detached ``mu``."""
+        out, mu, logvar = self._fader(x, a, teacher_mask)
+        if control is None:
+            return out, mu, logvar, None
+        from_prior, knobs = control
+        z = torch.where(from_prior[:, None], torch.randn_like(mu), mu.detach())
+        return out, mu, logvar, self._fader.decode(z, knobs)
 
 
 def _teacher_mask(mcfg: FaderVAEConfig, b: int) -> torch.Tensor | None:
@@ -381,6 +392,12 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         dataset = load_data(cfg, names)
     splits, stats = _prepare(dataset, mcfg)
     train_split, val_split = splits["train"], splits["validation"]
+    names = tuple(stats["names"])
+    use_control = bool(mcfg.num_attributes) and cfg.control_weight > 0
+    norm = {k: torch.tensor(stats[k], dtype=torch.float32, device=device)
+            for k in ("mean", "std", "low", "high")}
+    norm["low"] = (norm["low"] - norm["mean"]) / norm["std"]  # the knob range, normalised
+    norm["high"] = (norm["high"] - norm["mean"]) / norm["std"]
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = FaderVAE(mcfg).to(device)
@@ -450,12 +467,22 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             beta = L.linear_ramp(step, cfg.beta_warmup_steps, final_beta)
             lam = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
             mask = _teacher_mask(mcfg, x.shape[0])
-            out, mu, logvar = net(x, a if model.is_fader else None,
-                                  None if mask is None else mask.to(device))
+            control = None
+            if use_control:
+                from_prior = torch.rand(x.shape[0], device=device) < cfg.control_prior_share
+                control = (from_prior, L.control_targets(a, norm["low"], norm["high"], from_prior))
+            out, mu, logvar, out_ctl = net(x, a if model.is_fader else None,
+                                           None if mask is None else mask.to(device), control)
             rec = L.reconstruction_terms(out, x)
             kl = L.kl_divergence(mu, logvar)
             recon = rec.hits + mcfg.velocity_weight * rec.velocities + mcfg.offset_weight * rec.offsets
             loss = (recon + beta * L.kl_cost(kl, mcfg.free_bits)).mean()
+            ctl_err = 0.0
+            if out_ctl is not None and control is not None:
+                err = L.control_error(out_ctl, control[1], names, norm["mean"], norm["std"],
+                                      mcfg.steps_per_bar).mean()
+                loss = loss + cfg.control_weight * err
+                ctl_err = err.item()
             if model.is_fader and lam > 0:
                 loss = loss + lam * L.encoder_adversarial(model.discriminator(mu), a)
             opt.zero_grad(set_to_none=True)
@@ -475,7 +502,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             step += 1
             sums.add(x.shape[0], loss=loss.item(), hits=rec.hits.mean().item(),
                      velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
-                     kl=kl.mean().item(), disc_mse=disc_loss)
+                     kl=kl.mean().item(), disc_mse=disc_loss, control=ctl_err)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.2f}", hits=f"{rec.hits.mean().item():.2f}",

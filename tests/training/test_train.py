@@ -127,3 +127,15 @@ def test_hierarchical_four_bar_preset_trains_on_synthetic_data(tmp_path: Path) -
     with torch.no_grad():
         out = ck.model.decode(torch.zeros(1, 8))
     assert out.hit_logits.shape == (1, 64, 9)
+
+
+def test_control_loss_is_trained_and_logged(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=3,
+                      batch_size=32, synthetic_size=256, lr=3e-3, threads=1, beta_warmup_steps=10,
+                      adv_ramp_steps=10, control_weight=1.0)
+    load_checkpoint(train(cfg, quiet=True))
+    log = rows(Path(cfg.run_dir))
+    control = [float(r["train_control"]) for r in log]
+    assert all(c > 0 for c in control)
+    assert control[-1] < control[0]
+    assert json.loads((Path(cfg.run_dir) / "config.json").read_text())["control_weight"] == 1.0
