@@ -8,7 +8,17 @@ offset, so a DAW recording the port sees the grid to the sample.
 Deadline → frame: one anchor pair ``(perf_counter_ns, frame_time)`` taken at open (both
 read CLOCK_MONOTONIC-derived time, sampled back to back), then
 ``frame = anchor_frame + round((deadline - anchor_ns) × rate / 1e9)`` — linear, so the grid
-has no rounding drift. Frames are 32-bit and wrap; offsets use modular arithmetic.
+has no rounding drift (:class:`FrameMap`). Frames are 32-bit and wrap; offsets use modular
+arithmetic, and the anchor moves forward by whole seconds long before a wrap could make a
+difference ambiguous (2³¹ frames: 12.4 h at 48 kHz).
+
+Each period the JACK thread pulls exactly the messages whose frame falls before the next
+period (:meth:`FrameMap.last_ns_before`), so nothing due in a period waits for a later one.
+What a receiver records can still be off when the *server* is irregular: on JACK2's
+asynchronous server a client that runs more than a period late reads the next cycle's frame
+counter, or is run twice in a row (measured here: docs/benchmarks.md, "Sequencer timing").
+:attr:`JackOutput.cycle_irregularities` counts the cycles this client saw start anywhere but
+one period after the previous one.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine.drums import GM_DRUM_CHANNEL
@@ -28,9 +39,56 @@ LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their 
 FRAME_MOD = 2**32
 
 
+REANCHOR_FRAMES = 2**30  # the anchor moves forward once frames are this far from it
+
+
 def frame_diff(a: int, b: int) -> int:
     """``a - b`` for 32-bit wrapping JACK frame counters."""
     return (a - b + 2**31) % FRAME_MOD - 2**31
+
+
+@dataclass(frozen=True)
+class FrameMap:
+    """The linear map between ``perf_counter_ns`` time and JACK frames (mod 2³²).
+
+    Immutable: the JACK thread and the clock thread each read one consistent anchor pair
+    (a new map is swapped in as a whole).
+    """
+
+    anchor_ns: int
+    anchor_frame: int
+    rate: int
+
+    def frame_for(self, ns: int) -> int:
+        """The frame (mod 2³²) of time ``ns``: the nearest one."""
+        return (self.anchor_frame + round((ns - self.anchor_ns) * self.rate / 1e9)) % FRAME_MOD
+
+    def ns_for_frame(self, frame: int) -> int:
+        """The time of ``frame`` (within 2³¹ frames of the anchor), rounded to the ns."""
+        return self.anchor_ns + round(frame_diff(frame, self.anchor_frame) * 1e9 / self.rate)
+
+    def last_ns_before(self, frame: int) -> int:
+        """The latest ns whose :meth:`frame_for` lies before ``frame``: the pull limit of the
+        period that ends at ``frame``. Exact, rounding included (checked, not assumed)."""
+        offset = frame_diff(frame, self.anchor_frame)
+        ns = self.anchor_ns + int((offset - 0.5) * 1e9 / self.rate)
+        while frame_diff(self.frame_for(ns), frame) >= 0:
+            ns -= 1
+        while frame_diff(self.frame_for(ns + 1), frame) < 0:
+            ns += 1
+        return ns
+
+    def shifted(self, offset_ns: int) -> FrameMap:
+        return FrameMap(self.anchor_ns + offset_ns, self.anchor_frame, self.rate)
+
+    def near(self, frame: int) -> FrameMap:
+        """The same map anchored within a few seconds of ``frame`` (moved by whole seconds,
+        so it maps every time to the same frame as before: ``rate`` frames = 10⁹ ns)."""
+        seconds = frame_diff(frame, self.anchor_frame) // self.rate
+        if abs(frame_diff(frame, self.anchor_frame)) < REANCHOR_FRAMES or seconds == 0:
+            return self
+        return FrameMap(self.anchor_ns + seconds * 1_000_000_000,
+                        (self.anchor_frame + seconds * self.rate) % FRAME_MOD, self.rate)
 
 
 class JackOutput:
@@ -56,6 +114,8 @@ class JackOutput:
         self._pending: deque[tuple[int, bytes]] = deque()  # owned by the JACK thread
         self.late_frames: deque[int] = deque(maxlen=100_000)  # per written event, ≥ 0
         self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
+        self._last_start: int | None = None
+        self.cycle_irregularities = 0  # cycles not starting one period after the previous one
         self._dead_offset_ns = 0
         self._pull: Callable[[int], list[Any]] | None = None
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
@@ -63,7 +123,7 @@ class JackOutput:
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
-        self._anchor_ns, self._anchor_frame = self._sample_anchor()
+        self.map = FrameMap(*self._sample_anchor(), self.rate)
         if not spec.virtual:
             inputs = self._midi_inputs()
             targets = [n for n in inputs if spec.name == n or spec.name.lower() in n.lower()]
@@ -88,11 +148,11 @@ class JackOutput:
 
     def frame_for(self, deadline_ns: int) -> int:
         """The JACK frame (mod 2³²) of a ``perf_counter_ns`` deadline."""
-        return (self._anchor_frame + round((deadline_ns - self._anchor_ns) * self.rate / 1e9)) % FRAME_MOD
+        return self.map.frame_for(deadline_ns)
 
     def rebase(self, offset_ns: int) -> None:
         """Shift this output's ns scale by ``offset_ns`` (to continue the loop's time)."""
-        self._anchor_ns += offset_ns
+        self.map = self.map.shifted(offset_ns)
 
     def now_ns(self) -> int:
         """JACK's frame clock in ns on the anchor's scale: the clock process's time base.
@@ -105,8 +165,11 @@ class JackOutput:
         client = self._client
         if client is None:
             return time.perf_counter_ns()
-        frames = frame_diff(client.frame_time, self._anchor_frame)
-        return self._anchor_ns + round(frames * 1e9 / self.rate)
+        frame = client.frame_time
+        m = self.map.near(frame)
+        if m is not self.map:
+            self.map = m  # hours into a session: before frame_diff could wrap
+        return m.ns_for_frame(frame)
 
     def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
         if self._dead.is_set():
@@ -135,12 +198,16 @@ class JackOutput:
         self._pull = pull
 
     def ns_for_frame(self, frame: int) -> int:
-        return self._anchor_ns + round(frame_diff(frame, self._anchor_frame) * 1e9 / self.rate)
+        return self.map.ns_for_frame(frame)
 
     def _process(self, frames: int) -> None:
         port = self._port
         port.clear_buffer()
         start = self._jack_client.last_frame_time
+        if self._last_start is not None and frame_diff(start, self._last_start) != frames:
+            self.cycle_irregularities += 1  # a skipped cycle, or this callback ran a period late
+        self._last_start = start
+        fmap = self.map
         last = 0
         full = False
 
@@ -173,13 +240,15 @@ class JackOutput:
         if pull is None:
             if self._carry:  # pulled before the loop detached: they still go out, in order
                 carry, self._carry = self._carry, []
-                owed = [(self.frame_for(i.deadline_ns), bytes(i.data)) for i in carry]
+                owed = [(fmap.frame_for(i.deadline_ns), bytes(i.data)) for i in carry]
                 self._pending.extendleft(reversed(owed))
             return
-        items = self._carry + pull(self.ns_for_frame(start + frames) - 1)
+        # everything whose frame lies in this period (what is due in a later one, carried
+        # for a full buffer, goes out next period)
+        items = self._carry + pull(fmap.last_ns_before((start + frames) % FRAME_MOD))
         self._carry = []
         for i, item in enumerate(items):
-            frame = self.frame_for(item.deadline_ns)
+            frame = fmap.frame_for(item.deadline_ns)
             timed = not getattr(item, "immediate", False)
             if full or frame_diff(frame, start) >= frames or not write(frame, bytes(item.data), timed):
                 self._carry = items[i:]
