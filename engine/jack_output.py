@@ -120,6 +120,7 @@ class JackOutput:
         self._pull: Callable[[int], list[Any]] | None = None
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
         self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
+        self.map = FrameMap(time.perf_counter_ns(), 0, self.rate)  # replaced once active, below
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()

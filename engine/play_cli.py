@@ -63,6 +63,9 @@ def register(subparsers: Any) -> None:
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
     run = p.add_argument_group("run")
     run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
+    run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
+                     help="open the port, wait this long, then start (lets receivers connect first, so "
+                          "they see every note: --stats counts the notes sent)")
     run.add_argument("--stats", action="store_true",
                      help="print the clock's timing statistics as JSON on exit")
     run.add_argument("--quiet", action="store_true", help="no status lines on stderr")
@@ -164,6 +167,8 @@ def run_play(args: argparse.Namespace) -> int:
             seq.set_clock_source("external", args.clock_in, args.midi_api)
             say(f"playing {origin}, following MIDI clock on {args.clock_in}; Ctrl-C to stop")
         else:
+            if args.start_delay > 0:
+                time.sleep(args.start_delay)
             seq.play()
             say(f"playing {origin} at {args.bpm:g} BPM on {args.port!r}; Ctrl-C to stop")
         end = None if args.seconds is None else time.monotonic() + args.seconds

@@ -4,9 +4,14 @@
 answers and kills it at the end. ``Recorder`` runs this file as a script
 (``python jack_fixtures.py record ...``): a JACK-Client MIDI input that connects to a source
 port whenever it exists and writes one JSON line per event — ``[frame, [bytes...],
-ns]`` where ``frame = last_frame_time + offset`` (the server's frame counter) and ``ns`` is
-``perf_counter_ns`` at the start of the period's callback plus the offset (wall clock).
-It runs in another process so a server killed under it cannot take the test runner along.
+ns, callback]`` where ``frame = last_frame_time + offset`` (the server's frame counter),
+``ns`` is ``perf_counter_ns`` at the start of the period's callback plus the offset (wall
+clock) and ``callback`` numbers the process callbacks from 0. At exit it also writes
+``<out>.cycles.json``: the callbacks whose ``last_frame_time`` was not one period after the
+previous callback's (``[callback, gap]``; gap 0 = the same cycle counter read twice, which
+on JACK2's asynchronous server means the earlier callback ran after the next cycle had
+begun and stamped its events one period late). It runs in another process so a server
+killed under it cannot take the test runner along.
 """
 
 from __future__ import annotations
@@ -143,13 +148,22 @@ class Recorder:
         return self.events()
 
     def events(self) -> list[tuple[int, tuple[int, ...], int]]:
+        return [(frame, data, ns) for frame, data, ns, _ in self.events_with_callbacks()]
+
+    def events_with_callbacks(self) -> list[tuple[int, tuple[int, ...], int, int]]:
+        """Events with the number of the process callback that received them."""
         if not self.out.exists():
             return []
         rows = []
         for line in self.out.read_text().splitlines():
-            frame, data, ns = json.loads(line)
-            rows.append((frame, tuple(data), ns))
+            frame, data, ns, callback = json.loads(line)
+            rows.append((frame, tuple(data), ns, callback))
         return rows
+
+    def cycles(self) -> dict:
+        """``{"callbacks": n, "period": frames, "irregular": [[callback, gap], ...]}`` (after stop)."""
+        path = self.out.with_name(self.out.name + ".cycles.json")
+        return json.loads(path.read_text()) if path.exists() else {}
 
 
 def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
@@ -181,6 +195,7 @@ def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
 
 def _record(name: str, source: str, out_path: str) -> int:
     import collections
+    import itertools
     import threading
 
     import jack
@@ -189,15 +204,31 @@ def _record(name: str, source: str, out_path: str) -> int:
     inport = client.midi_inports.register("in")
     ns_per_frame = 1e9 / client.samplerate
     events: collections.deque = collections.deque()
+    bases: collections.deque = collections.deque()  # last_frame_time of every callback, in order
     dead = threading.Event()
     stop = threading.Event()
+    period = client.blocksize
+    callback = itertools.count()
+    seen = {"callbacks": 0, "previous": None, "irregular": []}
 
     @client.set_process_callback
     def process(frames: int) -> None:
         base = client.last_frame_time
         now = time.perf_counter_ns()  # ~ the period's start, plus this thread's wake-up latency
+        index = next(callback)
+        bases.append(base)
         for offset, data in inport.incoming_midi_events():
-            events.append((base + offset, list(bytes(data)), now + round(offset * ns_per_frame)))
+            events.append((base + offset, list(bytes(data)), now + round(offset * ns_per_frame), index))
+
+    def drain_bases() -> None:
+        while bases:
+            base = bases.popleft()
+            if seen["previous"] is not None:
+                gap = (base - seen["previous"]) % 2**32
+                if gap != period and len(seen["irregular"]) < 100_000:
+                    seen["irregular"].append([seen["callbacks"], gap])
+            seen["previous"] = base
+            seen["callbacks"] += 1
 
     client.set_shutdown_callback(lambda status, reason: dead.set())
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -215,10 +246,16 @@ def _record(name: str, source: str, out_path: str) -> int:
             while events:
                 out.write(json.dumps(events.popleft()) + "\n")
             out.flush()
+            drain_bases()
             stop.wait(0.02)
         time.sleep(0.05)  # the last periods
         while events:
             out.write(json.dumps(events.popleft()) + "\n")
+    drain_bases()
+    cycles_path = out_path + ".cycles.json"
+    with open(cycles_path + ".tmp", "w") as f:
+        json.dump({"callbacks": seen["callbacks"], "period": period, "irregular": seen["irregular"]}, f)
+    os.replace(cycles_path + ".tmp", cycles_path)
     if dead.is_set():
         client._ptr = jack._ffi.NULL  # a dead server's client must not be closed (libjack crashes)
         return 3

@@ -8,6 +8,7 @@ priority on a shared machine, so only the sample-accurate frames are checked exa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -256,3 +257,30 @@ def test_server_killed_mid_play_reports_error_and_recovers(recorder_factory, mon
         if seq is not None:
             seq.close()
         server.stop()
+
+
+@pytest.mark.parametrize("path", ["rtmidi", "sample-accurate"])
+def test_play_cli_every_note_sent_arrives(jack_server, recorder_factory, path):
+    """Lost notes counted exactly: the clock's own count of note-ons sent (``--stats``)
+    against what a receiver connected from the first message recorded."""
+    rec = recorder_factory(jack_server, None)
+    extra = ["--sample-accurate"] if path == "sample-accurate" else []
+    proc = play_cli(rec.port, *extra)
+    try:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and len(note_ons(rec.events())) < 12 and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    time.sleep(0.2)
+    msgs = [e[1] for e in rec.stop()]
+    sent = json.loads(out)["stats"]["sent"]
+    assert (0xFA,) in msgs and sent["on"] >= 12
+    assert len(note_ons([(0, m, 0) for m in msgs])) == sent["on"]
+    assert check_note_pairs(msgs) == []
+    cycles = rec.cycles()
+    assert cycles["callbacks"] > 100 and cycles["period"] == jack_server.period
