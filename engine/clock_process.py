@@ -50,7 +50,11 @@ EXTERNAL_WAIT_NS = 5_000_000  # following a clock: commands are polled at least 
 STATUS_INTERVAL_NS = 100_000_000
 HEALTH_INTERVAL_NS = 250_000_000
 RETRY_INTERVAL_NS = 500_000_000
-FIFO_PRIORITY = 5  # below JACK's own real-time threads, above everything else
+# Below every JACK real-time thread, above everything else. JACK2 (jackd -R, default -P 10)
+# runs its clients' process threads at SCHED_FIFO 5 (seen here with chrt): a clock at 5 too
+# would not preempt them nor they it (FIFO, equal priority), so JACK callbacks, ours
+# included on the sample-accurate path, could wait behind the clock thread's turn.
+FIFO_PRIORITY = 3
 HOUSEKEEPING_GAP_NS = 5_000_000  # housekeeping only runs when the next send is further away
 GC_INTERVAL_NS = 100_000_000  # the youngest generation collected by hand this often (housekeeping)
 GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this often
