@@ -211,11 +211,12 @@ def lost_count(msgs: list[tuple[int, ...]], sent_on: int | None) -> dict:
 
 
 def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: float = RATE,
-            sent_on: int | None = None) -> dict:
+            sent_on: int | None = None, histogram: bool = False) -> dict:
     """Grid fit, tempo error, drift, lost and stuck notes from recorded stamps.
 
     Stamps are frames (``unit_per_s`` = sample rate) or ns (``unit_per_s`` = 1e9).
     ``sent_on``: note-ons the sender counted (exact lost count, see :func:`lost_count`).
+    ``histogram``: add how many note-ons sit how many whole frames off the grid (frame stamps).
     """
     msgs = [m for _, m in events]
     stuck = sum(1 for p in check_note_pairs(msgs) if "stuck" in p or "only released" in p)
@@ -252,7 +253,7 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
         "tempo_error_pct": float((step_frames / slope - 1) * 100),
         "drift_ms": float(((frames[-1] - frames[0]) - steps[-1] * step_frames) / unit_per_s * 1e3),
         "duration_s": float((frames[-1] - frames[0]) / unit_per_s),
-        "late_frames_histogram": late_histogram(residual_ms, unit_per_s),
+        "late_frames_histogram": late_histogram(residual_ms, unit_per_s) if histogram else None,
         "residual_ms": residual_ms,  # dropped from the report; see irregular_cycles
         "lost_notes": expected - len(ons),
         "lost_exact": False,
@@ -339,9 +340,11 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
         except (ValueError, KeyError):
             self_reported = {"error": (err.strip().splitlines() or [out[-200:]])[-1]}
     sent_on = self_reported.get("sent", {}).get("on")
-    result = {"server_frames": analyse([(f, m) for f, m, _, _ in recorded], bpm, sent_on=sent_on),
+    exact = path == "sample-accurate"
+    result = {"server_frames": analyse([(f, m) for f, m, _, _ in recorded], bpm, sent_on=sent_on,
+                                       histogram=exact),
               "wall_clock": analyse([(ns, m) for _, m, ns, _ in recorded], bpm, 1e9, sent_on=sent_on),
-              "jack_midi_dump": analyse(dump.stop(), bpm, sent_on=sent_on)}
+              "jack_midi_dump": analyse(dump.stop(), bpm, sent_on=sent_on, histogram=exact)}
     result["recorder_cycles"] = irregular_cycles(recorded, rec.cycles(),
                                                  result["server_frames"].get("residual_ms"))
     for receiver in ("server_frames", "wall_clock", "jack_midi_dump"):
