@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 JACKD = shutil.which("jackd")
+CONNECT_CHECK_S = 0.1  # the recorder looks for its source (again) this often
 
 
 def jack_env(server: str) -> dict[str, str]:
@@ -233,16 +234,25 @@ def _record(name: str, source: str, out_path: str) -> int:
     client.set_shutdown_callback(lambda status, reason: dead.set())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # The process callback needs this interpreter's GIL: with Python's default 5 ms switch
+    # interval it waited behind the loop below long enough to run after the next cycle had
+    # begun (a frame counter read twice, events stamped a period late or missed on an
+    # asynchronous server). So: a short switch interval, and the port list read only every
+    # CONNECT_CHECK_S.
+    sys.setswitchinterval(0.0005)
     client.activate()
     print("ready", flush=True)
+    next_check = 0.0
     with open(out_path, "w") as out:
         while not stop.is_set() and not dead.is_set():
-            try:
-                if source and source in [p.name for p in client.get_ports(is_midi=True)] \
-                        and inport.name not in [p.name for p in client.get_all_connections(source)]:
-                    client.connect(source, inport)
-            except jack.JackError:
-                pass
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CONNECT_CHECK_S
+                try:
+                    if source and source in [p.name for p in client.get_ports(is_midi=True)] \
+                            and inport.name not in [p.name for p in client.get_all_connections(source)]:
+                        client.connect(source, inport)
+                except jack.JackError:
+                    pass
             while events:
                 out.write(json.dumps(events.popleft()) + "\n")
             out.flush()
