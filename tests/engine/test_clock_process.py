@@ -175,3 +175,45 @@ def test_sequencer_facade_round_trip_without_port():
         with pytest.raises(ValueError):
             seq.set_pattern(beat(), "phrase")
     assert not seq.status().alive
+
+
+class TimedGetQueue(queue.Queue):
+    """A command queue that records every blocking wait that timed out: (start ns, timeout s)."""
+
+    def __init__(self):
+        super().__init__()
+        self.waits: list[tuple[int, float]] = []
+
+    def get(self, block=True, timeout=None):
+        start = time.perf_counter_ns()
+        try:
+            return super().get(block, timeout)
+        except queue.Empty:
+            if block and timeout is not None:
+                self.waits.append((start, timeout))
+            raise
+
+
+def test_loop_never_waits_on_its_queue_close_to_a_deadline():
+    """Queue waits overshoot by up to ~1 ms (ms-rounded poll): each must end at least
+    QUEUE_MARGIN_NS before the next send; the last stretch is slept and spun instead."""
+    from engine.clock_process import QUEUE_MARGIN_NS
+
+    h = LoopHarness(Controls(tempo_bpm=60, groove=0.0))  # clock ticks 42 ms apart
+    h.commands = h.loop.commands = TimedGetQueue()
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(1.2)
+    h.commands.put(("stop",))
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    deadlines = sorted(d for _, d, m in h.outputs[0].sent if d is not None and m[0] in (0x99, 0x89, 0xF8))
+    assert len(deadlines) > 20
+    checked = 0
+    for start, timeout in h.commands.waits:
+        later = [d for d in deadlines if d > start]
+        if later and start < deadlines[-1]:
+            assert start + timeout * 1e9 <= later[0] - QUEUE_MARGIN_NS + 500_000  # + computing the wait
+            checked += 1
+    assert checked > 5
