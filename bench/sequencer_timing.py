@@ -152,7 +152,8 @@ class Dump:
         self.name, self.path = name, path
         self.file = open(path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(["jack_midi_dump", "-a", name], stdout=self.file,
-                                     stderr=subprocess.DEVNULL, env=server.env)
+                                     stderr=subprocess.DEVNULL, env=server.env,
+                                     preexec_fn=_default_sigint)  # stopped by SIGINT
         if not server.wait_port(f"{name}:input", 10):
             raise RuntimeError("jack_midi_dump did not start")
 
