@@ -48,6 +48,7 @@ SPIN_NS = 500_000  # the last stretch before a deadline is spun (bounded: sleeps
 MAX_WAIT_NS = 20_000_000  # longest single wait, so signals and commands are seen promptly
 EXTERNAL_WAIT_NS = 5_000_000  # following a clock: commands are polled at least this often
 STATUS_INTERVAL_NS = 100_000_000
+SUMMARY_INTERVAL_NS = 1_000_000_000  # lateness percentiles recomputed this often (and on request)
 HEALTH_INTERVAL_NS = 250_000_000
 RETRY_INTERVAL_NS = 500_000_000
 # Below every JACK real-time thread, above everything else. JACK2 (jackd -R, default -P 10)
@@ -113,6 +114,8 @@ class ClockLoop:
         self._next_retry = 0
         self._next_gc = self._next_full_gc = 0
         self._cycle_irregularities: int | None = None
+        self._summary: dict[str, Any] | None = None
+        self._next_summary = 0
         # The scheduler is shared with the JACK thread when the output pulls (see _pull).
         self.lock = threading.RLock()
 
@@ -305,13 +308,14 @@ class ClockLoop:
             self._change_source(*args, now=now)
         elif kind == "reset_stats":
             self.stats.reset()
+            self._summary = None
         elif kind == "ping":
             self._next_status = 0
         elif kind == "quit":
             self.running = False
         self._send_due()  # immediate messages (note-offs, transport) go out at once
         if kind in ("ping", "start", "stop", "continue", "source"):
-            self._publish(self._now())
+            self._publish(self._now(), fresh=True)
 
     def _change_port(self, spec: PortSpec | None) -> None:
         self._detach_pull()
@@ -456,9 +460,15 @@ class ClockLoop:
         while late:
             self.stats.add(round(late.popleft() * 1e9 / rate))
 
-    def _publish(self, now: int, final: bool = False) -> None:
+    def _publish(self, now: int, final: bool = False, fresh: bool = False) -> None:
+        """Post a status report. The lateness percentiles (numpy, holding the GIL for up to
+        ~0.3 ms over a full window, while the sample-accurate path's JACK callback needs it
+        every 0.67 ms) are recomputed once a second, or at once when ``fresh`` / ``final``."""
         self._drain_output_lateness()
-        stats = {**self.stats.summary(), "sent": dict(self.sent), "realtime": self.realtime}
+        if final or fresh or self._summary is None or now >= self._next_summary:
+            self._summary = self.stats.summary()
+            self._next_summary = now + SUMMARY_INTERVAL_NS
+        stats = {**self._summary, "sent": dict(self.sent), "realtime": self.realtime}
         irregular = getattr(self.out, "cycle_irregularities", None)
         if irregular is not None:  # JACK cycles that did not follow one period after the last
             self._cycle_irregularities = irregular
