@@ -74,26 +74,50 @@ def encoder_adversarial(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor
 
 
 def control_targets(a: torch.Tensor, low: torch.Tensor, high: torch.Tensor, from_prior: torch.Tensor,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """Knob settings to decode under for the control loss, normalised ``(B, A)``.
+                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Knob settings to decode under for the control loss: ``(targets (B, A), knob (B,))``.
 
-    One attribute per row is turned to a uniform draw over the data's 5–95 % range
-    ``[low, high]`` (normalised, ``(A,)``); the others stay at the example's own values or,
-    for rows decoded from a prior draw (``from_prior (B,)`` bool), at their defaults (0, the
-    data mean), as in the app and the evaluation's knob sweeps.
+    One attribute per row (``knob``) is turned to a uniform draw over the data's 5–95 %
+    range ``[low, high]`` (normalised, ``(A,)``); the others stay at the example's own values
+    or, for rows decoded from a prior draw (``from_prior (B,)`` bool), at their defaults (0,
+    the data mean), as in the app and the evaluation's knob sweeps.
     """
     b, n = a.shape
     out = torch.where(from_prior[:, None], torch.zeros_like(a), a)
     k = torch.randint(n, (b,), generator=generator, device=a.device)
     u = torch.rand(b, generator=generator, device=a.device).to(a.dtype)
     out[torch.arange(b, device=a.device), k] = low[k] + u * (high[k] - low[k])
-    return out
+    return out, k
 
 
-def control_error(out: DecoderOutput, target: torch.Tensor, names: list[str] | tuple[str, ...],
-                  mean: torch.Tensor, std: torch.Tensor, steps_per_bar: int) -> torch.Tensor:
-    """Squared distance ``(B,)`` between the normalised attributes of the (greedy) decoded
-    patterns and the requested ``target``, summed over attributes (see models.soft_attributes)."""
+def raised_targets(targets: torch.Tensor, knob: torch.Tensor, low: torch.Tensor, high: torch.Tensor,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same settings with ``knob`` turned up by 5–30 % of its range: ``(raised, step (B,))``."""
+    b = targets.shape[0]
+    step = (high[knob] - low[knob]) * (0.05 + 0.25 * torch.rand(b, generator=generator,
+                                                                device=targets.device))
+    raised = targets.clone()
+    raised[torch.arange(b, device=targets.device), knob] += step
+    return raised, step
+
+
+def produced_attributes(out: DecoderOutput, names: list[str] | tuple[str, ...], mean: torch.Tensor,
+                        std: torch.Tensor, steps_per_bar: int) -> torch.Tensor:
+    """Normalised attributes ``(B, A)`` of the greedy decode of ``out``, differentiable
+    (see models.soft_attributes)."""
     raw = compute(straight_through_hits(out.hit_logits), out.velocities, out.offsets, names,
                   steps_per_bar)
-    return (((raw - mean) / std - target) ** 2).sum(-1)
+    return (raw - mean) / std
+
+
+def control_error(produced: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared distance ``(B,)`` between produced and requested normalised attributes."""
+    return ((produced - target) ** 2).sum(-1)
+
+
+def monotone_shortfall(lower: torch.Tensor, raised: torch.Tensor, knob: torch.Tensor,
+                       step: torch.Tensor) -> torch.Tensor:
+    """How far turning ``knob`` up by ``step`` falls short of raising its attribute by half
+    that step, ``(B,)`` ≥ 0: a knob turned up must never lower what it controls."""
+    idx = torch.arange(lower.shape[0], device=lower.device)
+    return torch.relu(0.5 * step - (raised[idx, knob] - lower[idx, knob]))

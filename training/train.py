@@ -48,6 +48,7 @@ from models.fader_vae import FaderVAE
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
+              "train_monotone",
               "val_loss", "val_hits", "val_velocities", "val_offsets", "val_kl", "val_disc_mse",
               "val_cell_acc", "val_step_acc", "val_onset_f1")
 LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
@@ -77,6 +78,9 @@ class TrainConfig:
     # produced attributes when decoding under changed knobs (models.losses.control_error)
     control_weight: float = 0.0
     control_prior_share: float = 0.5  # share of those decodes from z ~ N(0, I), else z = mu
+    # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
+    # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
+    monotone_weight: float = 0.0
     patience: int = 10               # early stopping: epochs without validation improvement
     max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
     seed: int = 0
@@ -184,13 +188,15 @@ class _Autoencoder(nn.Module):
         object.__setattr__(self, "_fader", model)  # not a submodule: keeps disc out of DDP
 
     def forward(self, x, a, teacher_mask, control=None):
-        """The training pass; with ``control = (from_prior (B,) bool, knobs (B, A))`` also the
-        free-running decode under those knobs from ``z ~ N(0, I)`` or the detached ``mu``."""
+        """The training pass; with ``control = (from_prior (B,) bool, knobs (R*B, A))`` also the
+        free-running decode under those knobs from ``z ~ N(0, I)`` or the detached ``mu``
+        (each z repeated R times, block-wise)."""
         out, mu, logvar = self._fader(x, a, teacher_mask)
         if control is None:
             return out, mu, logvar, None
         from_prior, knobs = control
         z = torch.where(from_prior[:, None], torch.randn_like(mu), mu.detach())
+        z = z.repeat(knobs.shape[0] // z.shape[0], 1)
         return out, mu, logvar, self._fader.decode(z, knobs)
 
 
@@ -470,19 +476,29 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             control = None
             if use_control:
                 from_prior = torch.rand(x.shape[0], device=device) < cfg.control_prior_share
-                control = (from_prior, L.control_targets(a, norm["low"], norm["high"], from_prior))
+                targets, knob = L.control_targets(a, norm["low"], norm["high"], from_prior)
+                if cfg.monotone_weight > 0:
+                    raised, knob_step = L.raised_targets(targets, knob, norm["low"], norm["high"])
+                    targets = torch.cat([targets, raised])
+                control = (from_prior, targets)
             out, mu, logvar, out_ctl = net(x, a if model.is_fader else None,
                                            None if mask is None else mask.to(device), control)
             rec = L.reconstruction_terms(out, x)
             kl = L.kl_divergence(mu, logvar)
             recon = rec.hits + mcfg.velocity_weight * rec.velocities + mcfg.offset_weight * rec.offsets
             loss = (recon + beta * L.kl_cost(kl, mcfg.free_bits)).mean()
-            ctl_err = 0.0
+            ctl_err = mono_short = 0.0
             if out_ctl is not None and control is not None:
-                err = L.control_error(out_ctl, control[1], names, norm["mean"], norm["std"],
-                                      mcfg.steps_per_bar).mean()
+                produced = L.produced_attributes(out_ctl, names, norm["mean"], norm["std"],
+                                                 mcfg.steps_per_bar)
+                err = L.control_error(produced, control[1]).mean()
                 loss = loss + cfg.control_weight * err
                 ctl_err = err.item()
+                if cfg.monotone_weight > 0:
+                    lower, upper = produced.split(x.shape[0])
+                    short = L.monotone_shortfall(lower, upper, knob, knob_step).mean()
+                    loss = loss + cfg.monotone_weight * short
+                    mono_short = short.item()
             if model.is_fader and lam > 0:
                 loss = loss + lam * L.encoder_adversarial(model.discriminator(mu), a)
             opt.zero_grad(set_to_none=True)
@@ -502,7 +518,8 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             step += 1
             sums.add(x.shape[0], loss=loss.item(), hits=rec.hits.mean().item(),
                      velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
-                     kl=kl.mean().item(), disc_mse=disc_loss, control=ctl_err)
+                     kl=kl.mean().item(), disc_mse=disc_loss, control=ctl_err,
+                     monotone=mono_short)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.2f}", hits=f"{rec.hits.mean().item():.2f}",

@@ -29,6 +29,7 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--adv-lambda": ("adv_lambda", float, "final adversarial weight (fader)"),
     "--adv-ramp-steps": ("adv_ramp_steps", int, "steps of the adversarial weight ramp"),
     "--control-weight": ("control_weight", float, "weight of the attribute-control loss (fader; 0 = off)"),
+    "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
     "--patience": ("patience", int, "early stopping patience in epochs"),
     "--max-minutes": ("max_minutes", float, "wall-clock budget; 0 = none"),
     "--seed": ("seed", int, "random seed"),

@@ -20,7 +20,7 @@ def test_targets_change_one_knob_within_the_range() -> None:
     a = torch.randn(400, 5, generator=g)
     low, high = torch.full((5,), -1.5), torch.full((5,), 2.0)
     prior = torch.arange(400) % 2 == 0
-    t = L.control_targets(a, low, high, prior, generator=g)
+    t, knob = L.control_targets(a, low, high, prior, generator=g)
     changed = t != torch.where(prior[:, None], torch.zeros_like(a), a)
     assert (changed.sum(1) <= 1).all()  # exactly one column drawn (equal only by chance)
     assert changed.sum() > 390
@@ -60,7 +60,7 @@ def test_control_loss_alone_makes_the_density_knob_work() -> None:
         knobs[:, 0] = torch.rand(64) * 2 - 1
         knobs[:, 1] = torch.randn(64) * 0.1
         out = model.decode(torch.randn(64, cfg.z_dim), knobs)
-        err = L.control_error(out, knobs, names, mean, std, cfg.steps_per_bar)
+        err = L.control_error(L.produced_attributes(out, names, mean, std, cfg.steps_per_bar), knobs)
         loss = err.mean()
         opt.zero_grad()
         loss.backward()

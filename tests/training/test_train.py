@@ -139,3 +139,12 @@ def test_control_loss_is_trained_and_logged(tmp_path: Path) -> None:
     assert all(c > 0 for c in control)
     assert control[-1] < control[0]
     assert json.loads((Path(cfg.run_dir) / "config.json").read_text())["control_weight"] == 1.0
+
+
+def test_monotone_hinge_is_trained_and_logged(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=2,
+                      batch_size=32, synthetic_size=256, lr=3e-3, threads=1, beta_warmup_steps=10,
+                      adv_ramp_steps=10, control_weight=1.0, monotone_weight=1.0)
+    load_checkpoint(train(cfg, quiet=True))
+    log = rows(Path(cfg.run_dir))
+    assert all(float(r["train_monotone"]) > 0 for r in log)
