@@ -132,6 +132,15 @@ def monotone_share(responses: np.ndarray, tol: float = 1e-9) -> float:
     return float(np.mean(np.all(np.diff(r, axis=1) >= -tol, axis=1)))
 
 
+def reversals(responses: np.ndarray, tol: float = 1e-9) -> dict[str, Any]:
+    """Where knob sweeps ``(D, S)`` go backwards: the share of draws that decrease between
+    settings i and i+1 (``S - 1`` values) and the median size of a decrease (raw units, 0 if none)."""
+    steps = np.diff(np.asarray(responses, np.float64), axis=1)
+    down = steps < -tol
+    return {"reversal_share_by_step": down.mean(axis=0).tolist(),
+            "median_reversal": float(np.median(-steps[down])) if down.any() else 0.0}
+
+
 def coverage(curve: np.ndarray, low: float, high: float) -> float:
     """Share of [low, high] covered by the span [min(curve), max(curve)]."""
     if high <= low:
@@ -295,6 +304,7 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
             "spearman": spearman(np.tile(settings, cfg.draws), resp.ravel()),
             "spearman_per_draw_mean": float(np.mean([spearman(settings, r) for r in resp])),
             "monotone_share": monotone_share(resp),
+            **reversals(resp),
             "crosstalk": float(np.mean(list(cross.values()))) if cross else 0.0,
             "crosstalk_by_attribute": cross,
             "range": coverage(resp.mean(axis=0), *ranges[name]),

@@ -71,6 +71,14 @@ def test_spearman_and_ranks() -> None:
     np.testing.assert_allclose(ev.average_ranks([10, 20, 20, 5]), [2, 3.5, 3.5, 1])
 
 
+def test_reversals_locate_and_size_the_backward_steps() -> None:
+    r = np.array([[0.0, 1.0, 0.5, 2.0], [0.0, 1.0, 2.0, 1.8], [0.0, 0.0, 1.0, 2.0]])
+    out = ev.reversals(r)
+    assert out["reversal_share_by_step"] == pytest.approx([0.0, 1 / 3, 1 / 3])
+    assert out["median_reversal"] == pytest.approx(0.35)
+    assert ev.reversals(np.sort(r, axis=1))["median_reversal"] == 0.0
+
+
 def test_monotone_share_and_coverage() -> None:
     r = np.array([[0, 1, 1, 2], [0, 2, 1, 3], [3, 3, 3, 3], [3, 2, 1, 0]], float)
     assert ev.monotone_share(r) == 0.5  # ties count as non-decreasing
