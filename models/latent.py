@@ -37,13 +37,19 @@ def latent_summary(mu: np.ndarray, pad_std: float = 2.0) -> dict[str, Any]:
     The plane spans the two principal directions of the posterior means; each axis is
     scaled by its standard deviation and ``scale = pad_std``, so pad point ``(x, y)`` in
     [-1, 1]^2 maps to ``z = origin + scale * (x * axes[0] + y * axes[1])`` and the pad's
-    edges lie ``pad_std`` standard deviations from the centre of the data along each axis.
+    edges lie ``pad_std`` standard deviations from the origin along each axis.
+
+    The origin is the training code nearest the mean of the codes, not the mean itself: in
+    a high-dimensional latent the codes lie on a shell (norm ≈ sqrt(Z) for a unit-variance
+    posterior), and their mean sits far inside it, where the decoder never trained; the
+    shipped model decoded a 79-hit jumble there. The nearest code is a real groove.
     """
     mu = np.asarray(mu, np.float64)
     if mu.ndim != 2 or mu.shape[0] < 3:
         raise ValueError(f"need (N >= 3, Z) latent means, got {mu.shape}")
-    origin = mu.mean(0)
-    centred = mu - origin
+    mean = mu.mean(0)
+    centred = mu - mean
+    origin = mu[int(np.argmin((centred ** 2).sum(1)))]
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     std = s / np.sqrt(max(mu.shape[0] - 1, 1))
     axes = [vt[i] * std[i] if i < len(std) else np.zeros(mu.shape[1]) for i in range(2)]
@@ -51,7 +57,7 @@ def latent_summary(mu: np.ndarray, pad_std: float = 2.0) -> dict[str, Any]:
         j = int(np.argmax(np.abs(ax)))
         if ax[j] < 0:
             axes[i] = -ax
-    return {"mean": origin.tolist(), "std": mu.std(0).tolist(),
+    return {"mean": mean.tolist(), "std": mu.std(0).tolist(),
             "plane": {"origin": origin.tolist(), "axes": [a.tolist() for a in axes],
                       "scale": float(pad_std)}}
 

@@ -171,11 +171,23 @@ def test_latent_plane_spans_two_std_along_principal_axes() -> None:
     lat = latent_summary(mu)
     plane = lat["plane"]
     origin, axes, scale = np.array(plane["origin"]), np.array(plane["axes"]), plane["scale"]
-    assert np.allclose(origin, 5.0, atol=0.15)
+    nearest = np.argmin(((mu - mu.mean(0)) ** 2).sum(1))
+    np.testing.assert_array_equal(origin, mu[nearest])  # a real code, the one nearest the mean
+    assert np.allclose(origin, 5.0, atol=1.0)
     corner_x = origin + scale * axes[0]  # pad (1, 0)
     assert abs(np.abs(corner_x - origin)[0] - 6.0) < 0.3  # 2 std of the widest direction
     assert abs(np.abs(scale * axes[1])[1] - 2.0) < 0.15
     assert abs(float(axes[0] @ axes[1])) < 1e-6
+
+
+def test_latent_plane_origin_lies_on_the_shell_of_the_codes() -> None:
+    # 128-D unit Gaussian codes: norms ≈ 11.3, their mean ≈ 0. The pad centre must be a code
+    # like the others, not the near-zero mean the decoder never saw.
+    mu = np.random.default_rng(1).normal(size=(3000, 128))
+    origin = np.array(latent_summary(mu)["plane"]["origin"])
+    norms = np.linalg.norm(mu, axis=1)
+    assert np.linalg.norm(mu.mean(0)) < 0.3 * norms.min()
+    assert np.linalg.norm(origin) > 0.7 * np.median(norms)
 
 
 def test_attribute_vectors_point_where_the_attribute_grows() -> None:
