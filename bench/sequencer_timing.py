@@ -360,7 +360,7 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
 def knob_latency(server: JackServer, tmp: Path, bpm: float = 120.0, changes: int = 20) -> dict:
     """Pattern change at "next step" → first note of the new pattern at a recording client."""
     from engine.controller import Sequencer
-    from engine.drums import NUM_VOICES, Voice
+    from engine.drums import GM_NOTE_MAP, NUM_VOICES, Voice
     from engine.pattern import Pattern
     from engine.sequencer import Controls
 
@@ -371,6 +371,7 @@ def knob_latency(server: JackServer, tmp: Path, bpm: float = 120.0, changes: int
     a[:, Voice.CLOSED_HAT] = True  # a hat on every step: any step can carry the change
     b = a.copy()
     b[:, Voice.RIDE] = True
+    b[:, Voice.KICK] = True  # two new voices per step: one lost note cannot hide the change
     pat_a, pat_b = Pattern(a), Pattern(b)
     rng = np.random.default_rng(0)
     seq.set_pattern(pat_a)
@@ -385,7 +386,8 @@ def knob_latency(server: JackServer, tmp: Path, bpm: float = 120.0, changes: int
     seq.stop()
     seq.close()
     events = rec.stop()
-    rides_on = [ns for _, m, ns in events if m[:2] == (0x99, 51)]
+    new_notes = {GM_NOTE_MAP.notes[Voice.RIDE], GM_NOTE_MAP.notes[Voice.KICK]}
+    rides_on = [ns for _, m, ns in events if m[0] == 0x99 and m[1] in new_notes and m[2] > 0]
     latencies = []
     for i, t in enumerate(marks):
         if i % 2:
