@@ -130,23 +130,30 @@ def play_cli(port: str, *extra: str) -> subprocess.Popen:
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
+def interrupt_after_notes(proc, rec, notes: int, how: str) -> tuple[str, str]:
+    """Wait (≤ 20 s) until ``rec`` has ``notes`` note-ons, stop ``play`` by ``how``
+    ("SIGTERM", else Ctrl-C: SIGINT to the whole process group, as a terminal does) and
+    return its ``(stdout, stderr)``; a player still alive afterwards is killed."""
+    try:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and len(note_ons(rec.events())) < notes and proc.poll() is None:
+            time.sleep(0.02)
+        if how == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        return proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
 def test_play_cli_interrupted_leaves_no_stuck_note(jack_server, recorder_factory, how):
     rec = recorder_factory(jack_server, None)
     proc = play_cli(rec.port)
-    try:
-        end = time.monotonic() + 20
-        while time.monotonic() < end and len(note_ons(rec.events())) < 6 and proc.poll() is None:
-            time.sleep(0.02)
-        # interrupt while a note sounds: right after a note-on the recorder has seen
-        if how == "SIGTERM":
-            proc.send_signal(signal.SIGTERM)
-        else:
-            os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # interrupt while a note sounds: right after a note-on the recorder has seen
+    out, err = interrupt_after_notes(proc, rec, 6, how)
     assert proc.returncode == 0, err
     time.sleep(0.2)
     msgs = [e[1] for e in rec.stop()]
@@ -266,15 +273,7 @@ def test_play_cli_every_note_sent_arrives(jack_server, recorder_factory, path):
     rec = recorder_factory(jack_server, None)
     extra = ["--sample-accurate"] if path == "sample-accurate" else []
     proc = play_cli(rec.port, *extra)
-    try:
-        end = time.monotonic() + 20
-        while time.monotonic() < end and len(note_ons(rec.events())) < 12 and proc.poll() is None:
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    out, err = interrupt_after_notes(proc, rec, 12, "Ctrl-C")
     assert proc.returncode == 0, err
     time.sleep(0.2)
     msgs = [e[1] for e in rec.stop()]
