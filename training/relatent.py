@@ -20,6 +20,7 @@ from engine.errors import GrooveFaderError
 from models import latent as latent_mod
 from models.checkpoint import load_checkpoint, save_checkpoint
 from training.dataset import build_dataset
+from training.train import encode_means
 
 
 def relatent(checkpoint: Path, data: Path) -> dict:
@@ -28,10 +29,8 @@ def relatent(checkpoint: Path, data: Path) -> dict:
     names = tuple(ck.meta["attributes"]["names"])
     ds = build_dataset(data, bars=cfg.bars, steps_per_bar=cfg.steps_per_bar, attributes=names)
     x = torch.from_numpy(np.ascontiguousarray(ds.patterns[np.asarray(ds.split) == "train"], np.float32))
-    with torch.no_grad():
-        mu = torch.cat([ck.model.encode(x[i:i + 1024])[0] for i in range(0, len(x), 1024)])
     meta = dict(ck.meta)
-    meta["latent"] = latent_mod.latent_summary(mu.double().numpy())
+    meta["latent"] = latent_mod.latent_summary(encode_means(ck.model, x))
     save_checkpoint(checkpoint, ck.model, cfg, meta)
     return meta
 

@@ -319,6 +319,16 @@ def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
     _write_text(path, buf.getvalue())
 
 
+def encode_means(model: FaderVAE, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Posterior means ``(N, Z)`` float64 of patterns ``x (N, T, 27)``, in eval mode, chunked."""
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        mu = torch.cat([model.encode(x[i:i + batch_size].to(device))[0].cpu()
+                        for i in range(0, len(x), batch_size)])
+    return mu.double().numpy()
+
+
 def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Split],
           metrics: dict[str, Any], max_examples: int | None) -> dict[str, Any]:
     """Checkpoint metadata: attribute normalisation, latent statistics/plane, attribute vectors."""
@@ -326,12 +336,7 @@ def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Sp
     n = train.x.shape[0]
     idx = np.arange(n) if max_examples is None or n <= max_examples else \
         np.random.default_rng(0).choice(n, max_examples, replace=False)
-    model.eval()
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        mu = torch.cat([model.encode(train.x[idx[i:i + 1024]].to(device))[0].cpu()
-                        for i in range(0, len(idx), 1024)])
-    mu_np = mu.double().numpy()
+    mu_np = encode_means(model, train.x[idx])
     meta: dict[str, Any] = {
         "attributes": stats,
         "note_map": {"name": GM_NOTE_MAP.name, "notes": list(GM_NOTE_MAP.notes)},
