@@ -15,6 +15,12 @@ from typing import Any
 # The pattern codec's voice count (engine.drums.NUM_VOICES; a test checks they agree).
 # Not imported: models sit below engine (app → engine → models).
 NUM_VOICES = 9
+# Knob columns of the attribute vector (engine.attributes.ATTRIBUTES order; a test checks).
+DENSITY_KNOB = 0
+HAT_BUSYNESS_KNOB = 4
+# Fields added after checkpoint format 1 shipped, with the value that reproduces the older
+# models exactly: a config written before them still loads.
+ADDED_FIELDS: dict[str, Any] = {"monotone_density": False, "monotone_hats": False}
 
 ENCODER_KINDS = ("gru", "lstm", "conv")
 DECODER_KINDS = ("flat", "hierarchical")
@@ -59,6 +65,12 @@ class FaderVAEConfig:
     free_bits: float = 0.0            # total KL bits per pattern left unpenalised (MusicVAE)
     # conv decoder only: share of training batches decoded with a (randomly masked) teacher
     teacher_prob: float = 0.5
+    # conv decoder only: knobs that are monotone by construction. The density knob (and the
+    # hat-busyness knob for the hi-hat/ride voices) then reaches the hit logits only through
+    # ``softplus(slope(z, other knobs)) * knob``, so turning it up can only add hits, never
+    # remove one, for every z (see models.decoders.ConvDecoder).
+    monotone_density: bool = False
+    monotone_hats: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -79,6 +91,12 @@ class FaderVAEConfig:
             (0.0 <= self.dropout < 1.0, "dropout must lie in [0, 1)"),
             (self.beta >= 0 and self.free_bits >= 0, "beta and free_bits must be >= 0"),
             (0.0 <= self.teacher_prob <= 1.0, "teacher_prob must lie in [0, 1]"),
+            (not self.monotone_density or (self.num_attributes > DENSITY_KNOB
+                                           and self.decoder_cell == "conv"),
+             "monotone_density needs the conv decoder and the density knob"),
+            (not self.monotone_hats or (self.num_attributes > HAT_BUSYNESS_KNOB
+                                        and self.decoder_cell == "conv"),
+             "monotone_hats needs the conv decoder and the hat_busyness knob"),
         ]
         for ok, message in checks:
             if not ok:
@@ -97,8 +115,10 @@ class FaderVAEConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaderVAEConfig:
-        """Inverse of :meth:`to_dict`; unknown or missing keys raise ``ValueError``."""
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise ``ValueError`` (except the
+        :data:`ADDED_FIELDS`, which take the value the older models were built with)."""
         names = {f.name for f in dataclasses.fields(cls)}
+        data = {**{k: v for k, v in ADDED_FIELDS.items() if k not in data}, **data}
         unknown = set(data) - names
         missing = names - set(data)
         if unknown or missing:

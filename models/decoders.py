@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config import FaderVAEConfig
+from models.config import DENSITY_KNOB, HAT_BUSYNESS_KNOB, FaderVAEConfig
+from models.soft_attributes import TIME_KEEPERS
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,30 @@ class ConvDecoder(nn.Module):
             _CausalBlock(c, 2 ** (i % 4), a, cfg.dropout) for i in range(cfg.decoder_layers))
         self.norm = nn.LayerNorm(c)
         self.head = nn.Linear(c, cfg.features)
+        # Monotone knobs (cfg.monotone_density / monotone_hats): the trunk never sees them;
+        # they reach the hit logits only as softplus(slope(h)) * knob, h a function of z and
+        # the other knobs, so every cell's logit is non-decreasing in the knob. Velocities and
+        # offsets still see them, through a per-voice linear term.
+        self.mono = [k for k, on in ((DENSITY_KNOB, cfg.monotone_density),
+                                     (HAT_BUSYNESS_KNOB, cfg.monotone_hats)) if on]
+        if self.mono:
+            keep = torch.ones(a)
+            keep[self.mono] = 0.0
+            self.register_buffer("trunk_keep", keep, persistent=False)
+            voice_mask = torch.zeros(len(self.mono), self.voices)
+            for i, k in enumerate(self.mono):
+                voice_mask[i, list(TIME_KEEPERS) if k == HAT_BUSYNESS_KNOB else slice(None)] = 1.0
+            self.register_buffer("slope_voices", voice_mask, persistent=False)
+            self.slope = nn.Linear(c, len(self.mono) * self.voices)
+            self.knob_vo = nn.Linear(len(self.mono), 2 * self.voices)
 
     def forward(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None = None,
                 teacher_mask: torch.Tensor | None = None, temperature: float = 0.0,
                 generator: torch.Generator | None = None) -> DecoderOutput:
         b = z.shape[0]
+        a_full = a
+        if self.mono and a is not None:
+            a = a * self.trunk_keep
         za = z if a is None else torch.cat([z, a], dim=-1)
         h = self.lift(self.glob(za).view(b, self.steps, self.proj)) + self.pos
         if self.attr is not None and a is not None:
@@ -142,7 +162,17 @@ class ConvDecoder(nn.Module):
             h = h + self.teacher(teacher_input(teacher, teacher_mask, b, self.steps, self.features, z))
         for block in self.blocks:
             h = block(h, a)
-        return _head_to_output(self.head(self.norm(h)), self.voices)
+        hn = self.norm(h)
+        raw = self.head(hn)
+        if not self.mono or a_full is None:
+            return _head_to_output(raw, self.voices)
+        knobs = a_full[:, self.mono]                                     # (B, M)
+        slopes = F.softplus(self.slope(hn)).view(b, self.steps, len(self.mono), self.voices)
+        push = (slopes * self.slope_voices * knobs[:, None, :, None]).sum(2)  # (B, T, 9)
+        vo = self.knob_vo(knobs).unsqueeze(1)                            # (B, 1, 18)
+        v = self.voices
+        raw = torch.cat([raw[..., :v] + push, raw[..., v:] + vo], dim=-1)
+        return _head_to_output(raw, self.voices)
 
 
 class RNNDecoder(nn.Module):

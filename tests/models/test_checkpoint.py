@@ -211,6 +211,10 @@ def test_models_agree_with_the_engine_codec_without_importing_it():
     from models import errors as model_errors
 
     assert config.NUM_VOICES == drums.NUM_VOICES
+    from engine.attributes import ATTRIBUTES
+
+    assert list(ATTRIBUTES)[config.DENSITY_KNOB] == "density"
+    assert list(ATTRIBUTES)[config.HAT_BUSYNESS_KNOB] == "hat_busyness"
     assert errors.CheckpointError is model_errors.CheckpointError
     assert issubclass(errors.CheckpointError, errors.GrooveFaderError)
     code = ("import sys, models.checkpoint, models.config, models.fader_vae; "
