@@ -15,6 +15,13 @@ more than ``time.sleep`` (measured in a SCHED_FIFO process on this machine, both
 queue wait p99 1.18 ms over its timeout, one of 3,414 at 32 ms; ``time.sleep`` p99 0.14 ms).
 An output that places events itself (JACK sample-accurate) pulls them in its own thread.
 
+The timeline the deadlines are on (:mod:`engine.timebase`): on JACK, JACK's frame clock —
+what a DAW there records by — unless the port's ``time_base`` is ``wall``; each deadline is
+converted to the wall time its frame comes (``wall_ns``) and rtmidi sends "now" then. Off
+JACK, or when no JACK client can read the frames, ``perf_counter_ns``. The frame clock's
+wall pairing is renewed in housekeeping; a server that dies leaves it running on its last
+mapping, and the loop moves to the wall clock without a gap (and back, with the port).
+
 Every sounding note gets its note-off (plus CC 123 on channel 10) on stop, pattern change
 (voices that stop playing), port change, exit, SIGINT and SIGTERM. A port that dies puts the
 loop in the ``error`` state; the clock keeps running and the port is reopened every
@@ -40,6 +47,7 @@ from engine.pattern import Pattern
 from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
 from engine.scheduler import Scheduler, Timed
 from engine.sequencer import Controls
+from engine.timebase import FrameClock, TimeBase, WallClock
 from engine.timing_stats import LatenessStats
 
 QUEUE_MARGIN_NS = 10_000_000  # blocking queue waits (ms-rounded, overshoot) end this long before a deadline
@@ -108,7 +116,11 @@ class ClockLoop:
         self.midi_in: MidiInput | None = None
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
-        self._now: Callable[[], int] = time.perf_counter_ns  # the loop's time base, see _set_time_base
+        self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
+        self._now: Callable[[], int] = self.time_base.now_ns
+        self._time_base_used = "wall"  # what the latest port's sends were timed by (reported)
+        self._time_base_fallbacks = 0  # times the frame clock was lost while a port was wanted
+        self._frame_clock_seen: FrameClock | None = None  # the latest one, for its report
         self._next_status = 0
         self._next_health = 0
         self._next_retry = 0
@@ -204,8 +216,9 @@ class ClockLoop:
         if not self.running:
             return
         target = None if wake is None else wake - ahead
-        now = self._now()
-        remaining = MAX_WAIT_NS if target is None else target - now
+        # the deadline on the wall clock: on JACK's frame clock, when its frame comes
+        send_at = None if target is None else self.time_base.wall_ns(target)
+        remaining = MAX_WAIT_NS if send_at is None else send_at - time.perf_counter_ns()
         external = self.sched.source == "external"
         if remaining > QUEUE_MARGIN_NS:
             wait = min(remaining - QUEUE_MARGIN_NS, EXTERNAL_WAIT_NS if external else MAX_WAIT_NS)
@@ -216,7 +229,7 @@ class ClockLoop:
             time.sleep(min(remaining - SPIN_NS, SLICE_NS) / 1e9)
             return
         if ahead == 0:
-            while self._now() < target:  # type: ignore[operator]
+            while time.perf_counter_ns() < send_at:  # type: ignore[operator]
                 pass
         now = self._now()
         self._send_batch(self.sched.due(now, ahead))
@@ -254,7 +267,7 @@ class ClockLoop:
 
     def _on_input(self, data: tuple[int, ...], arrival: int) -> None:
         with self.lock:
-            arrival += self._now() - time.perf_counter_ns()  # perf_counter → the loop's time base
+            arrival = self.time_base.from_wall_ns(arrival)  # perf_counter → the loop's timeline
             self.sched.external_message(data, arrival)
             self._send_due()
 
@@ -367,18 +380,32 @@ class ClockLoop:
     def _set_time_base(self, out: MidiOutput | None) -> None:
         """Keep the scheduler's clock continuous when its source changes.
 
-        An output with its own clock (JACK sample-accurate: the sample clock is the master)
-        becomes the time base, shifted to agree with the current time; otherwise
-        ``perf_counter_ns`` plus whatever offset keeps time continuous.
+        An output with a live frame clock (JACK: the sample-accurate output always, rtmidi
+        unless ``--time-base wall``; see :mod:`engine.timebase`) makes JACK's frames the
+        timeline, shifted to agree with the current time; otherwise ``perf_counter_ns`` plus
+        whatever offset keeps time continuous. A dead frame clock runs on its last mapping,
+        so falling back from it leaves no gap.
         """
         now = self._now()
-        own_clock = getattr(out, "now_ns", None)
-        if own_clock is not None:
-            out.rebase(now - own_clock())  # type: ignore[union-attr]
-            self._now = own_clock
+        clock: TimeBase | None = getattr(out, "frame_clock", None)
+        if clock is not None and clock.alive():
+            clock.rebase(now - clock.now_ns())
+            self.time_base = clock
+            if isinstance(clock, FrameClock):
+                self._frame_clock_seen = clock
         else:
-            offset = now - time.perf_counter_ns()
-            self._now = (lambda: time.perf_counter_ns() + offset) if offset else time.perf_counter_ns
+            self.time_base = WallClock(now - time.perf_counter_ns())
+        self._now = self.time_base.now_ns
+        if out is not None:
+            self._time_base_used = self.time_base.name
+
+    def _check_frame_clock(self) -> None:
+        """Off a frame clock that died under a port that still claims to be alive."""
+        if not self.time_base.alive():
+            with self.lock:
+                self._set_time_base(None)
+                self._time_base_used = self.time_base.name
+                self._time_base_fallbacks += 1
 
     def _close_port(self) -> None:
         self._detach_pull()
@@ -399,6 +426,8 @@ class ClockLoop:
         with self.lock:
             out, self.out = self.out, None
             if out is not None:
+                if not isinstance(self.time_base, WallClock):
+                    self._time_base_fallbacks += 1  # on the wall clock until the server is back
                 self._set_time_base(None)
             # the notes the dead port carried died with it; the next port gets CC 123 instead
             self.sched.forget_sounding()
@@ -410,6 +439,7 @@ class ClockLoop:
         self._next_status = 0
 
     def _housekeeping(self, now: int) -> None:
+        self.time_base.resync()  # the wall ↔ frame pairing, renewed every 100 ms (a few µs)
         if now >= self._next_health:
             self._next_health = now + HEALTH_INTERVAL_NS
             if os.getppid() != self._parent:
@@ -417,6 +447,7 @@ class ClockLoop:
             if self.out is not None and not self.out.alive():
                 self._port_failed(f"MIDI output {self.spec.name if self.spec else ''!r} went away "
                                   "(MIDI server stopped?); retrying", now)
+            self._check_frame_clock()
             self._drain_output_lateness()
         if self.port_state == "error" and self.spec is not None and now >= self._next_retry:
             self._open_port(now)
@@ -468,7 +499,15 @@ class ClockLoop:
         if final or fresh or self._summary is None or now >= self._next_summary:
             self._summary = self.stats.summary()
             self._next_summary = now + SUMMARY_INTERVAL_NS
-        stats = {**self._summary, "sent": dict(self.sent), "realtime": self.realtime}
+        stats = {**self._summary, "sent": dict(self.sent), "realtime": self.realtime,
+                 "time_base": self._time_base_used,
+                 "time_base_setting": self.spec.time_base if self.spec else None,
+                 "time_base_fallbacks": self._time_base_fallbacks}
+        clock = self._frame_clock_seen
+        if clock is not None:  # how JACK's frames and the wall clock went (kept once closed)
+            stats["frame_clock"] = {
+                "resyncs": clock.resyncs, "max_correction_ms": clock.max_correction_ns / 1e6,
+                "rate_ppm": round((1 / clock.sync.wall_per_timeline - 1) * 1e6, 1)}
         irregular = getattr(self.out, "cycle_irregularities", None)
         if irregular is not None:  # JACK cycles that did not follow one period after the last
             self._cycle_irregularities = irregular

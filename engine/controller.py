@@ -61,16 +61,18 @@ class Sequencer:
         api: ``jack`` | ``alsa`` | ``coremidi`` | ``winmm`` | None (platform default).
         virtual: create the port instead of connecting to an existing one.
         sample_accurate: JACK only: place events at exact frames (see engine.jack_output).
+        time_base: ``auto`` | ``wall`` | ``jack``: what rtmidi's sends are timed by (see
+            engine.timebase; auto = JACK's frame clock on JACK when it can be read).
         controls: initial control snapshot.
         clock_out: send MIDI clock / transport when on the internal clock.
         realtime: ask for SCHED_FIFO in the clock process (silently skipped if refused).
     """
 
     def __init__(self, port_name: str | None = "groovefader", api: str | None = None, virtual: bool = True,
-                 *, sample_accurate: bool = False, controls: Controls | None = None,
-                 clock_out: bool = True, realtime: bool = True,
+                 *, sample_accurate: bool = False, time_base: str = "auto",
+                 controls: Controls | None = None, clock_out: bool = True, realtime: bool = True,
                  start_timeout_s: float = START_TIMEOUT_S) -> None:
-        spec = None if port_name is None else PortSpec(port_name, api, virtual, sample_accurate)
+        spec = None if port_name is None else PortSpec(port_name, api, virtual, sample_accurate, time_base)
         self._controls = controls or Controls()
         self._paused_at_top = True
         ctx = mp.get_context("spawn")
@@ -147,9 +149,9 @@ class Sequencer:
         self._post("source", source, input_name, input_api, virtual)
 
     def set_port(self, name: str | None, api: str | None = None, virtual: bool = True,
-                 sample_accurate: bool = False) -> None:
+                 sample_accurate: bool = False, time_base: str = "auto") -> None:
         """Move to another output (pending note-offs go to the old one first)."""
-        spec = None if name is None else PortSpec(name, api, virtual, sample_accurate)
+        spec = None if name is None else PortSpec(name, api, virtual, sample_accurate, time_base)
         self._post("port", spec)
 
     def reset_stats(self) -> None:

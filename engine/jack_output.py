@@ -5,10 +5,10 @@ clock process hands each event over :attr:`JackOutput.lookahead_ns` before its d
 JACK process callback writes it into the period that contains its frame, at the exact frame
 offset, so a DAW recording the port sees the grid to the sample.
 
-Deadline → frame: one anchor pair ``(perf_counter_ns, frame_time)`` taken at open (both
-read CLOCK_MONOTONIC-derived time, sampled back to back), then
-``frame = anchor_frame + round((deadline - anchor_ns) × rate / 1e9)`` — linear, so the grid
-has no rounding drift (:class:`FrameMap`). Frames are 32-bit and wrap; offsets use modular
+Deadline → frame: the clock process's timeline is JACK's frame clock here
+(:class:`engine.timebase.FrameClock`, whose ``timeline`` :class:`~engine.timebase.FrameMap`
+is anchored at open: ``frame = anchor_frame + round((deadline - anchor_ns) × rate / 1e9)``,
+linear, so the grid has no rounding drift). Frames are 32-bit and wrap; offsets use modular
 arithmetic, and the anchor moves forward by whole seconds long before a wrap could make a
 difference ambiguous (2³¹ frames: 12.4 h at 48 kHz).
 
@@ -27,68 +27,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from engine.drums import GM_DRUM_CHANNEL
 from engine.errors import PortError
 from engine.ports import DRAIN_TIMEOUT_S, PortSpec, release_jack_client, wait_jack_cycles
 from engine.sequencer import all_notes_off
+from engine.timebase import FRAME_MOD, FrameClock, FrameMap, cycle_frame_reader, frame_diff
 
 LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
-FRAME_MOD = 2**32
-
-
-REANCHOR_FRAMES = 2**30  # the anchor moves forward once frames are this far from it
-
-
-def frame_diff(a: int, b: int) -> int:
-    """``a - b`` for 32-bit wrapping JACK frame counters."""
-    return (a - b + 2**31) % FRAME_MOD - 2**31
-
-
-@dataclass(frozen=True)
-class FrameMap:
-    """The linear map between ``perf_counter_ns`` time and JACK frames (mod 2³²).
-
-    Immutable: the JACK thread and the clock thread each read one consistent anchor pair
-    (a new map is swapped in as a whole).
-    """
-
-    anchor_ns: int
-    anchor_frame: int
-    rate: int
-
-    def frame_for(self, ns: int) -> int:
-        """The frame (mod 2³²) of time ``ns``: the nearest one."""
-        return (self.anchor_frame + round((ns - self.anchor_ns) * self.rate / 1e9)) % FRAME_MOD
-
-    def ns_for_frame(self, frame: int) -> int:
-        """The time of ``frame`` (within 2³¹ frames of the anchor), rounded to the ns."""
-        return self.anchor_ns + round(frame_diff(frame, self.anchor_frame) * 1e9 / self.rate)
-
-    def last_ns_before(self, frame: int) -> int:
-        """The latest ns whose :meth:`frame_for` lies before ``frame``: the pull limit of the
-        period that ends at ``frame``. Exact, rounding included (checked, not assumed)."""
-        offset = frame_diff(frame, self.anchor_frame)
-        ns = self.anchor_ns + int((offset - 0.5) * 1e9 / self.rate)
-        while frame_diff(self.frame_for(ns), frame) >= 0:
-            ns -= 1
-        while frame_diff(self.frame_for(ns + 1), frame) < 0:
-            ns += 1
-        return ns
-
-    def shifted(self, offset_ns: int) -> FrameMap:
-        return FrameMap(self.anchor_ns + offset_ns, self.anchor_frame, self.rate)
-
-    def near(self, frame: int) -> FrameMap:
-        """The same map anchored within a few seconds of ``frame`` (moved by whole seconds,
-        so it maps every time to the same frame as before: ``rate`` frames = 10⁹ ns)."""
-        seconds = frame_diff(frame, self.anchor_frame) // self.rate
-        if abs(frame_diff(frame, self.anchor_frame)) < REANCHOR_FRAMES or seconds == 0:
-            return self
-        return FrameMap(self.anchor_ns + seconds * 1_000_000_000,
-                        (self.anchor_frame + seconds * self.rate) % FRAME_MOD, self.rate)
 
 
 class JackOutput:
@@ -116,15 +63,14 @@ class JackOutput:
         self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
         self._last_start: int | None = None
         self.cycle_irregularities = 0  # cycles not starting one period after the previous one
-        self._dead_offset_ns = 0
         self._pull: Callable[[int], list[Any]] | None = None
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
         self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
-        self.map = FrameMap(time.perf_counter_ns(), 0, self.rate)  # replaced once active, below
+        self.frame_clock: FrameClock | None = None  # set once active (the callback waits for it)
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
-        self.map = FrameMap(*self._sample_anchor(), self.rate)
+        self.frame_clock = FrameClock(cycle_frame_reader(self._client), self.rate, dead=self._dead)
         if not spec.virtual:
             inputs = self._midi_inputs()
             targets = [n for n in inputs if spec.name == n or spec.name.lower() in n.lower()]
@@ -136,47 +82,31 @@ class JackOutput:
             self._target = targets[0]
             self._client.connect(self._port, self._target)
 
-    def _sample_anchor(self) -> tuple[int, int]:
-        best = None
-        for _ in range(9):
-            a = time.perf_counter_ns()
-            frame = self._client.frame_time
-            b = time.perf_counter_ns()
-            if best is None or b - a < best[0]:
-                best = (b - a, (a + b) // 2, frame)
-        assert best is not None
-        return best[1], best[2]
+    @property
+    def map(self) -> FrameMap:
+        """The timeline ↔ frame map of the moment (one immutable value: read it once)."""
+        assert self.frame_clock is not None
+        return self.frame_clock.timeline
 
     def frame_for(self, deadline_ns: int) -> int:
-        """The JACK frame (mod 2³²) of a ``perf_counter_ns`` deadline."""
+        """The JACK frame (mod 2³²) of a deadline on the clock process's timeline."""
         return self.map.frame_for(deadline_ns)
 
-    def rebase(self, offset_ns: int) -> None:
-        """Shift this output's ns scale by ``offset_ns`` (to continue the loop's time)."""
-        self.map = self.map.shifted(offset_ns)
-
     def now_ns(self) -> int:
-        """JACK's frame clock in ns on the anchor's scale: the clock process's time base.
+        """JACK's frame clock in ns: the clock process's time base on this output.
 
         The sample clock is the master here (as in a DAW): if the server falls behind the
-        wall clock (dropped cycles), the music follows it and frames stay exact.
+        wall clock (dropped cycles), the music follows it and frames stay exact. Once the
+        server is gone, the last wall ↔ frame mapping runs on (no jump).
         """
-        if self._dead.is_set():
-            return time.perf_counter_ns() + self._dead_offset_ns
-        client = self._client
-        if client is None:
-            return time.perf_counter_ns()
-        frame = client.frame_time
-        m = self.map.near(frame)
-        if m is not self.map:
-            self.map = m  # hours into a session: before frame_diff could wrap
-        return m.ns_for_frame(frame)
+        assert self.frame_clock is not None
+        return self.frame_clock.now_ns()
 
     def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
         if self._dead.is_set():
             raise PortError("the JACK server stopped (sample-accurate output lost)")
         if deadline_ns is None:
-            deadline_ns = time.perf_counter_ns()
+            deadline_ns = self.now_ns()
         frame = self.frame_for(deadline_ns)
         if self._last_frame is not None and frame_diff(frame, self._last_frame) < 0:
             frame = self._last_frame  # never reorder: a flush goes after what is queued
@@ -184,9 +114,7 @@ class JackOutput:
         self._inbox.append((frame, bytes(data)))
 
     def _on_shutdown(self, status: object, reason: str) -> None:
-        # keep time continuous for the clock loop: JACK time had drifted from perf_counter
-        self._dead_offset_ns = self.now_ns() - time.perf_counter_ns()
-        self._dead.set()
+        self._dead.set()  # the frame clock stops reading JACK and runs on its last mapping
 
     def set_pull(self, pull: Callable[[int], list[Any]] | None) -> None:
         """Let the JACK thread ask the sequencer directly for what is due in each period.
@@ -204,11 +132,14 @@ class JackOutput:
     def _process(self, frames: int) -> None:
         port = self._port
         port.clear_buffer()
+        clock = self.frame_clock
+        if clock is None:  # the first cycles, before the frame clock was read
+            return
         start = self._jack_client.last_frame_time
         if self._last_start is not None and frame_diff(start, self._last_start) != frames:
             self.cycle_irregularities += 1  # a skipped cycle, or this callback ran a period late
         self._last_start = start
-        fmap = self.map
+        fmap = clock.timeline
         last = 0
         full = False
 
@@ -292,4 +223,6 @@ class JackOutput:
             if not self._dead.is_set():
                 self.drain()  # while the client is still ours: the readers get the last events
             self._client = None
+            if self.frame_clock is not None:
+                self.frame_clock.stop()  # no more reads of a closed client
             release_jack_client(client, self._dead.is_set())

@@ -40,6 +40,10 @@ def register(subparsers: Any) -> None:
     port.add_argument("--sample-accurate", action="store_true",
                       help="JACK only: place every event at its exact frame (JACK-Client) instead of "
                            "rtmidi's next period")
+    port.add_argument("--time-base", choices=("auto", "wall", "jack"), default="auto",
+                      help="what rtmidi's sends are timed by: JACK's frame clock (what a DAW on JACK "
+                           "records by), the wall clock, or auto (default: frames on JACK when a JACK "
+                           "client can read them, else wall); --stats reports which was used")
     port.add_argument("--list-ports", action="store_true", help="list MIDI ports of the backend and exit")
     feel = p.add_argument_group("feel")
     feel.add_argument("--bpm", type=float, default=120.0, help="tempo, 30-300 (default 120)")
@@ -154,7 +158,7 @@ def run_play(args: argparse.Namespace) -> int:
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     seq = Sequencer(args.port, args.midi_api, virtual=not args.existing,
-                    sample_accurate=args.sample_accurate, controls=controls,
+                    sample_accurate=args.sample_accurate, time_base=args.time_base, controls=controls,
                     clock_out=not args.no_clock_out)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     code = 0

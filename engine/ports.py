@@ -24,8 +24,12 @@ from typing import Any, Protocol, runtime_checkable
 from engine.drums import GM_DRUM_CHANNEL
 from engine.errors import PortError
 from engine.sequencer import all_notes_off
+from engine.timebase import FrameClock, cycle_frame_reader
 
 API_CHOICES: tuple[str, ...] = ("jack", "alsa", "coremidi", "winmm")
+# What the clock schedules on: JACK's frame clock (what a DAW on JACK records by), the wall
+# clock, or auto = frames where the API is JACK and a JACK client can read them, else wall.
+TIME_BASE_CHOICES: tuple[str, ...] = ("auto", "wall", "jack")
 DEFAULT_PORT_NAME = "groovefader"
 DRAIN_CYCLES = 3  # JACK cycles to let pass before a port closes (see wait_jack_cycles)
 DRAIN_TIMEOUT_S = 0.5  # ... but never wait longer than this (a stalled or dying server)
@@ -42,18 +46,31 @@ class PortSpec:
         virtual: create a port others connect to (not on ``winmm``).
         sample_accurate: on JACK, send through :class:`engine.jack_output.JackOutput`
             (events placed at exact frames) instead of rtmidi.
+        time_base: one of :data:`TIME_BASE_CHOICES`: what rtmidi's sends are timed by
+            (:mod:`engine.timebase`). ``jack`` falls back to the wall clock, silently, when
+            no JACK client can read the frame clock (the report says which was used). The
+            sample-accurate path always follows frames.
     """
 
     name: str = DEFAULT_PORT_NAME
     api: str | None = None
     virtual: bool = True
     sample_accurate: bool = False
+    time_base: str = "auto"
 
     def __post_init__(self) -> None:
         if self.api is not None and self.api not in API_CHOICES:
             raise PortError(f"unknown MIDI API {self.api!r}; choose one of {', '.join(API_CHOICES)}")
         if self.sample_accurate and self.resolved_api() != "jack":
             raise PortError("the sample-accurate path needs JACK (--midi-api jack)")
+        if self.time_base not in TIME_BASE_CHOICES:
+            raise PortError(f"unknown time base {self.time_base!r}; "
+                            f"choose one of {', '.join(TIME_BASE_CHOICES)}")
+        if self.time_base == "jack" and self.resolved_api() != "jack":
+            raise PortError("the JACK time base needs JACK (--midi-api jack)")
+        if self.time_base == "wall" and self.sample_accurate:
+            raise PortError("the sample-accurate path always follows JACK's frame clock "
+                            "(--time-base wall is for rtmidi)")
 
     def resolved_api(self) -> str:
         return self.api or default_api()
@@ -170,6 +187,14 @@ class JackServerWatch:
     def alive(self) -> bool:
         return not self._dead.is_set()
 
+    def frame_clock(self) -> FrameClock | None:
+        """JACK's frame clock read through this client (see :mod:`engine.timebase`); None
+        (the caller stays on the wall clock) when it cannot be read."""
+        try:
+            return FrameClock(cycle_frame_reader(self._client), self._client.samplerate, dead=self._dead)
+        except Exception:
+            return None
+
     def wait_cycles(self, cycles: int = DRAIN_CYCLES, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
         """Wait (bounded) until the server has started ``cycles`` more process cycles."""
         return wait_jack_cycles(self._client, cycles, timeout_s, self._dead)
@@ -224,6 +249,10 @@ def release_jack_client(client: Any, server_dead: bool) -> None:
 class RtMidiOutput:
     """An rtmidi output port (virtual or existing); sends "now".
 
+    On JACK, unless ``spec.time_base`` is ``wall``, :attr:`frame_clock` is JACK's frame
+    clock read through the server watch's client: the clock process then schedules on
+    frames and sends at the wall time their frames come (None: the wall clock).
+
     Raises:
         PortError: backend missing, virtual port impossible (WinMM), port not found.
     """
@@ -234,9 +263,12 @@ class RtMidiOutput:
         self.spec = spec
         self.api = spec.resolved_api()
         self._watch: JackServerWatch | None = None
+        self.frame_clock: FrameClock | None = None
         self._port_name = spec.name
         if self.api == "jack":
             self._watch = JackServerWatch(f"{spec.name}-watch")
+            if spec.time_base != "wall":
+                self.frame_clock = self._watch.frame_clock()
         try:
             self._out = _open_rtmidi("out", self.api, spec.name)
         except PortError:
@@ -302,6 +334,8 @@ class RtMidiOutput:
                 out.delete()
             except Exception:
                 pass
+        if self.frame_clock is not None:
+            self.frame_clock.stop()  # its client closes next
         if self._watch is not None:
             self._watch.close()
             self._watch = None

@@ -217,3 +217,99 @@ def test_loop_never_waits_on_its_queue_close_to_a_deadline():
             assert start + timeout * 1e9 <= later[0] - QUEUE_MARGIN_NS + 500_000  # + computing the wait
             checked += 1
     assert checked > 5
+
+
+class ScaledClock:
+    """A stand-in for JACK's frame clock whose timeline runs 25 % faster than the wall clock
+    (a real one is within ~0.03 %: too close to the wall to tell apart on a noisy machine).
+    Like the real one, a dead clock runs on its last mapping."""
+
+    name = "jack"
+    SCALE = 1.25
+
+    def __init__(self) -> None:
+        self.w0 = self.t0 = time.perf_counter_ns()
+        self.dead = False
+
+    def now_ns(self) -> int:
+        return self.from_wall_ns(time.perf_counter_ns())
+
+    def wall_ns(self, timeline_ns: int) -> int:
+        return self.w0 + round((timeline_ns - self.t0) / self.SCALE)
+
+    def from_wall_ns(self, wall_ns: int) -> int:
+        return self.t0 + round((wall_ns - self.w0) * self.SCALE)
+
+    def rebase(self, offset_ns: int) -> None:
+        self.t0 += offset_ns
+
+    def alive(self) -> bool:
+        return not self.dead
+
+    def resync(self) -> None:
+        pass
+
+
+class FrameClockHarness(LoopHarness):
+    """Outputs that carry a frame clock, as RtMidiOutput does on JACK."""
+
+    def __init__(self, controls: Controls):
+        self.clock = ScaledClock()
+        super().__init__(controls)
+
+    def _open(self, spec):
+        out = RecordingOutput()
+        out.frame_clock = self.clock
+        self.outputs.append(out)
+        return out
+
+
+def note_on_sends(out: RecordingOutput) -> list[tuple[int, int]]:
+    """(wall send ns, timeline deadline ns) of every note-on."""
+    return [(sent, deadline) for sent, deadline, m in out.sent if m[0] == 0x99]
+
+
+def test_loop_sends_each_deadline_at_the_wall_time_its_frame_comes():
+    h = FrameClockHarness(Controls(tempo_bpm=300, groove=0.0))  # a note every 100 ms of frames
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(1.0)
+    h.commands.put(("stop",))
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    sends = note_on_sends(h.outputs[0])
+    assert len(sends) >= 8
+    assert set(np.diff([d for _, d in sends])) == {100_000_000}  # the grid, on the frame timeline
+    # ... reached 25 % sooner on the wall clock: 80 ms apart, not 100
+    assert np.median(np.diff([s for s, _ in sends])) == pytest.approx(80e6, rel=0.05)
+    late = [s - h.clock.wall_ns(d) for s, d in sends]
+    assert min(late) >= 0 and np.median(late) < 2_000_000  # at (not before) each wall deadline
+    final = [r for r in h.reports() if r["final"]][0]["stats"]
+    assert final["time_base"] == "jack" and final["time_base_setting"] == "auto"
+    assert final["time_base_fallbacks"] == 0
+
+
+def test_loop_falls_back_to_the_wall_clock_without_a_gap_when_the_frame_clock_dies():
+    h = FrameClockHarness(Controls(tempo_bpm=300, groove=0.0, gate_steps=1.5))
+    h.thread.start()
+    h.commands.put(("pattern", beat(), "step"))
+    h.commands.put(("start",))
+    time.sleep(0.7)
+    h.clock.dead = True  # the server went away (the port itself claims to be alive)
+    assert h.wait_report(lambda r: r["stats"]["time_base"] == "wall", 2)
+    time.sleep(0.8)
+    h.commands.put(("stop",))
+    h.commands.put(("quit",))
+    h.thread.join(5)
+    out = h.outputs[0]
+    sends = note_on_sends(out)
+    walls = np.array([s for s, _ in sends])
+    gaps = np.diff(walls)
+    assert gaps.max() < 140e6  # no gap: 80 ms apart on frames, 100 on the wall, nothing between
+    assert np.median(gaps[:4]) == pytest.approx(80e6, rel=0.05)
+    assert np.median(gaps[-4:]) == pytest.approx(100e6, rel=0.05)
+    assert set(np.diff([d for _, d in sends])) == {100_000_000}  # one continuous timeline
+    assert check_note_pairs(messages(out)) == []  # every note-off still sent
+    final = [r for r in h.reports() if r["final"]][0]["stats"]
+    assert final["time_base"] == "wall" and final["time_base_fallbacks"] == 1

@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from engine.jack_output import FRAME_MOD, REANCHOR_FRAMES, FrameMap, frame_diff
 from engine.sequencer import deadline_ns, step_ns
+from engine.timebase import FRAME_MOD, REANCHOR_FRAMES, FrameMap, frame_diff
 
 RATE = 48_000
 PERIOD = 32
