@@ -26,8 +26,10 @@ server skips it under load shifts its later stamps). Reported, per receiver:
   counter and stamps its events one period late) and how many note-ons off the grid were
   received in such a callback or the one before a repeated read.
 
-Paths: ``rtmidi`` (sends "now": lands on the next 32-frame period), ``sample-accurate``
-(JACK-Client, exact frames) and ``naive`` — the usual Python way, a mido loop of
+Paths: ``rtmidi`` (sends "now": lands on the next 32-frame period), run once per
+``--time-base`` (``jack``: deadlines on JACK's frame clock, each sent at the wall time its
+frame comes; ``wall``: on ``perf_counter_ns``; see engine/timebase.py), ``sample-accurate``
+(JACK-Client, exact frames; always on the frame clock) and ``naive`` — the usual Python way, a mido loop of
 ``time.sleep(step)`` ended by Ctrl-C. Loads: ``idle``, and ``load`` = a process decoding with
 torch in a loop + a 60 Hz Qt repaint (offscreen QWidget updated by a QTimer) + a busy loop on
 the other core. Also: knob change → first changed note at the receiver (pattern change at
@@ -306,8 +308,10 @@ def _default_sigint() -> None:
 START_DELAY_S = 1.5  # the player waits this long after opening its port: receivers connect first
 
 
-def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Path) -> dict:
-    """One recording: both receivers listen to the sender's virtual port."""
+def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Path,
+             time_base: str = "auto") -> dict:
+    """One recording: both receivers listen to the sender's virtual port. ``time_base`` is
+    passed to ``play --time-base`` on the rtmidi path."""
     tag = f"gfb{int(time.time() * 1000) % 10**7}"
     source = f"{tag}:{tag}"
     rec = Recorder(server, source, tmp / f"{tag}.jsonl")
@@ -320,6 +324,8 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
                "--start-delay", str(START_DELAY_S)]
         if path == "sample-accurate":
             cmd.append("--sample-accurate")
+        else:
+            cmd += ["--time-base", time_base]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, preexec_fn=_default_sigint)
     if server.wait_port(source, 20):
@@ -408,6 +414,8 @@ def main() -> int:
     parser.add_argument("--bpm", type=float, nargs="+", default=[120.0, 174.0])
     parser.add_argument("--paths", nargs="+", default=["rtmidi", "sample-accurate", "naive"])
     parser.add_argument("--loads", nargs="+", default=["idle", "load"])
+    parser.add_argument("--time-base", nargs="+", choices=("jack", "wall", "auto"), default=["jack", "wall"],
+                        help="the rtmidi path runs once per time base given (default: jack and wall)")
     parser.add_argument("--jack-mode", choices=("async", "sync"), default="async",
                         help="JACK2 server mode: asynchronous (its default) or synchronous (-S)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -433,10 +441,14 @@ def main() -> int:
                     time.sleep(2.0 if procs else 0)
                     for bpm in args.bpm:
                         for path in args.paths:
-                            case = {"bpm": bpm, "load": load, "path": path,
-                                    **run_case(server, bpm, path, args.seconds, tmp)}
-                            results["cases"].append(case)
-                            print(json.dumps(case), file=sys.stderr, flush=True)
+                            # the time base asked for; what was used is self_reported.time_base
+                            bases = args.time_base if path == "rtmidi" else \
+                                ["jack" if path == "sample-accurate" else "wall"]
+                            for time_base in bases:
+                                case = {"bpm": bpm, "load": load, "path": path, "time_base": time_base,
+                                        **run_case(server, bpm, path, args.seconds, tmp, time_base)}
+                                results["cases"].append(case)
+                                print(json.dumps(case), file=sys.stderr, flush=True)
                     if load == "load":
                         results["knob_latency_under_load"] = knob_latency(server, tmp)
                     else:
