@@ -20,7 +20,8 @@ DENSITY_KNOB = 0
 HAT_BUSYNESS_KNOB = 4
 # Fields added after checkpoint format 1 shipped, with the value that reproduces the older
 # models exactly: a config written before them still loads.
-ADDED_FIELDS: dict[str, Any] = {"monotone_density": False, "monotone_hats": False}
+ADDED_FIELDS: dict[str, Any] = {"monotone_density": False, "monotone_hats": False,
+                                "monotone_hats_trade": False}
 
 ENCODER_KINDS = ("gru", "lstm", "conv")
 DECODER_KINDS = ("flat", "hierarchical")
@@ -71,6 +72,10 @@ class FaderVAEConfig:
     # remove one, for every z (see models.decoders.ConvDecoder).
     monotone_density: bool = False
     monotone_hats: bool = False
+    # with monotone_hats: the hat knob also reaches the *other* voices, as
+    # -softplus(slope) * knob (non-increasing), so it can trade kick/snare hits for hats and
+    # hold the density instead of only adding onsets; hat busyness stays non-decreasing.
+    monotone_hats_trade: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -97,6 +102,7 @@ class FaderVAEConfig:
             (not self.monotone_hats or (self.num_attributes > HAT_BUSYNESS_KNOB
                                         and self.decoder_cell == "conv"),
              "monotone_hats needs the conv decoder and the hat_busyness knob"),
+            (not self.monotone_hats_trade or self.monotone_hats, "monotone_hats_trade needs monotone_hats"),
         ]
         for ok, message in checks:
             if not ok:

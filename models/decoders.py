@@ -156,9 +156,15 @@ class ConvDecoder(nn.Module):
             keep = torch.ones(a)
             keep[self.mono] = 0.0
             self.register_buffer("trunk_keep", keep, persistent=False)
+            # +1: the knob can only raise the voice's logits; -1: only lower them (the other
+            # voices under a trading hat knob); 0: no path
             voice_mask = torch.zeros(len(self.mono), self.voices)
             for i, k in enumerate(self.mono):
-                voice_mask[i, list(TIME_KEEPERS) if k == HAT_BUSYNESS_KNOB else slice(None)] = 1.0
+                if k == HAT_BUSYNESS_KNOB:
+                    voice_mask[i] = -1.0 if cfg.monotone_hats_trade else 0.0
+                    voice_mask[i, list(TIME_KEEPERS)] = 1.0
+                else:
+                    voice_mask[i] = 1.0
             self.register_buffer("slope_voices", voice_mask, persistent=False)
             self.slope = nn.Linear(c, len(self.mono) * self.voices)
             self.knob_vo = nn.Linear(len(self.mono), 2 * self.voices)

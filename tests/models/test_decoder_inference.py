@@ -28,6 +28,8 @@ CONFIGS: dict[str, FaderVAEConfig] = {
     "fader_2bar": _FADER,
     "c96_monotone": dataclasses.replace(_FADER, decoder_size=96, decoder_proj=48,
                                         monotone_density=True, monotone_hats=True),
+    "c96_trade": dataclasses.replace(_FADER, decoder_size=96, decoder_proj=48, monotone_density=True,
+                                     monotone_hats=True, monotone_hats_trade=True),
     "density_only": dataclasses.replace(_FADER, monotone_density=True),
     "plain_vae": dataclasses.replace(_FADER, num_attributes=0),
     # per-bar ConvDecoder (16 steps, bars decoded as a batch); 4 layers reach dilation 8,

@@ -257,3 +257,22 @@ def test_monotone_heads_need_the_conv_decoder_and_old_configs_still_load() -> No
     assert FaderVAEConfig.from_dict(old) == PRESETS["fader_2bar"]
     with pytest.raises(ValueError, match="missing"):
         FaderVAEConfig.from_dict({k: v for k, v in old.items() if k != "z_dim"})
+
+
+def test_trading_hat_knob_raises_hats_lowers_the_rest_and_keeps_density_monotone() -> None:
+    from models.soft_attributes import TIME_KEEPERS
+
+    cfg = dataclasses.replace(tiny("fader_2bar"), monotone_density=True, monotone_hats=True,
+                              monotone_hats_trade=True)
+    torch.manual_seed(3)
+    model = FaderVAE(cfg).eval()
+    z, others = torch.randn(16, cfg.z_dim), torch.randn(16, cfg.num_attributes)
+    keepers = list(TIME_KEEPERS)
+    rest = [v for v in range(cfg.num_voices) if v not in keepers]
+    hat = _sweep(model, 4, z, others)
+    assert (hat[..., keepers].diff(dim=0) >= -1e-5).all()
+    assert (hat[..., rest].diff(dim=0) <= 1e-5).all()
+    assert (hat[..., rest][-1] < hat[..., rest][0] - 1e-3).any()  # it does trade
+    assert (_sweep(model, 0, z, others).diff(dim=0) >= -1e-5).all()
+    with pytest.raises(ValueError, match="monotone_hats_trade"):
+        dataclasses.replace(PRESETS["fader_2bar"], monotone_hats_trade=True)
