@@ -20,6 +20,7 @@ slot per request kind, so the GUI and ``play`` never wait on the model.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from engine.pattern import FEATURES, Pattern, stack
 log = logging.getLogger(__name__)
 
 CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
+# intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
+HEATMAP_THREADS = 2
 """Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
 
 
@@ -86,6 +89,7 @@ class Generator:
 
         torch.set_num_threads(1)
         self._torch = torch
+        self.heatmap_threads = max(1, min(HEATMAP_THREADS, os.cpu_count() or 1))
         self._device = torch.device(device)
         self._model = model.to(self._device).eval()
         self._meta = dict(meta)
@@ -423,7 +427,16 @@ class Generator:
         g = np.linspace(-1.0, 1.0, int(resolution))
         yy, xx = np.meshgrid(g, g, indexing="ij")
         z = self.pad_to_z(xx.ravel(), yy.ravel())
-        batch = self.decode_batch(z, attributes).to_array()
+        torch = self._torch
+        with self._lock:
+            # One big batch parallelises where a batch-1 decode does not: the heat-map gets
+            # up to HEATMAP_THREADS intra-op threads, single decodes stay on one (no thread
+            # hand-off in their latency). The lock keeps other decodes out meanwhile.
+            torch.set_num_threads(self.heatmap_threads)
+            try:
+                batch = self.decode_batch(z, attributes).to_array()
+            finally:
+                torch.set_num_threads(1)
         values = attr_lib.ATTRIBUTES[attribute_name](batch)
         return values.reshape(int(resolution), int(resolution))
 

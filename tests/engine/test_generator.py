@@ -175,6 +175,9 @@ def test_heatmap_matches_single_decodes(gen: Generator) -> None:
         p = gen.decode(gen.pad_to_z(g[j], g[i]))
         assert hm[i, j] == pytest.approx(attr_lib.density(p.to_array()[None])[0], abs=1e-6)
     assert hm.std() > 0  # the pad is not flat
+    import torch
+
+    assert torch.get_num_threads() == 1  # the heat-map's threads are handed back
     with pytest.raises(ValueError):
         gen.heatmap("loudness", 4)
 
