@@ -66,17 +66,22 @@ def start_sequencer(server, port, recorder_factory, **kwargs):
     return seq, rec
 
 
-def test_notes_velocities_order_pairs_and_clock(jack_server, port_name, recorder_factory):
-    seq, rec = start_sequencer(jack_server, port_name, recorder_factory,
-                               controls=Controls(tempo_bpm=240, groove=0.0))
+def play_groove(seq, steps: int = 40) -> dict:
+    """Play the test groove for ``steps`` steps (2.5 bars), stop, close; the final stats."""
     try:
         seq.set_pattern(groove())
         seq.play()
-        assert seq.wait_status(lambda s: s.step >= 40, 15)  # 2.5 bars
+        assert seq.wait_status(lambda s: s.step >= steps, 15)
         seq.stop()
-        seq.sync()
+        return seq.sync().stats
     finally:
         seq.close()
+
+
+def test_notes_velocities_order_pairs_and_clock(jack_server, port_name, recorder_factory):
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory,
+                               controls=Controls(tempo_bpm=240, groove=0.0))
+    play_groove(seq)
     events = rec.stop()
     msgs = [e[1] for e in events]
     ons = note_ons(events)
@@ -101,14 +106,7 @@ def test_rtmidi_on_the_jack_time_base_keeps_notes_order_and_pairs(jack_server, p
     (about) its frame — rtmidi's sends land on the next period, so only loosely."""
     seq, rec = start_sequencer(jack_server, port_name, recorder_factory, time_base="jack",
                                controls=Controls(tempo_bpm=240, groove=0.0))
-    try:
-        seq.set_pattern(groove())
-        seq.play()
-        assert seq.wait_status(lambda s: s.step >= 40, 15)  # 2.5 bars
-        seq.stop()
-        stats = seq.sync().stats
-    finally:
-        seq.close()
+    stats = play_groove(seq)
     events = rec.stop()
     assert stats["time_base"] == "jack" and stats["time_base_setting"] == "jack"
     assert stats["frame_clock"]["resyncs"] > 10  # renewed every 100 ms while it played
