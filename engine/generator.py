@@ -36,9 +36,9 @@ from engine.pattern import FEATURES, Pattern, stack
 log = logging.getLogger(__name__)
 
 CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
+"""Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
-"""Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
 
 
 @dataclass(frozen=True)

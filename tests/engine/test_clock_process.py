@@ -73,6 +73,25 @@ class LoopHarness:
             except queue.Empty:
                 return items
 
+    def start_beat(self, seconds: float = 0.0) -> None:
+        """Start the loop playing :func:`beat`, then let it play ``seconds``."""
+        self.thread.start()
+        self.commands.put(("pattern", beat(), "step"))
+        self.commands.put(("start",))
+        time.sleep(seconds)
+
+    def finish(self, seconds: float = 0.0) -> None:
+        """Let it play ``seconds`` more, then stop and quit the loop."""
+        time.sleep(seconds)
+        self.commands.put(("stop",))
+        self.commands.put(("quit",))
+        self.thread.join(5)
+
+    def play_beat(self, seconds: float) -> None:
+        """Play :func:`beat` for ``seconds``, then stop and quit."""
+        self.start_beat(seconds)
+        self.finish()
+
     def wait_report(self, predicate, timeout=5.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -88,13 +107,7 @@ def messages(out: RecordingOutput):
 
 def test_loop_sends_on_time_in_order_and_cleans_up():
     h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(0.9)  # 300 BPM: 50 ms per step, ~18 steps
-    h.commands.put(("stop",))
-    h.commands.put(("quit",))
-    h.thread.join(5)
+    h.play_beat(0.9)  # 300 BPM: 50 ms per step, ~18 steps
     assert not h.thread.is_alive()
     out = h.outputs[0]
     sent = messages(out)
@@ -117,10 +130,7 @@ def test_loop_sends_on_time_in_order_and_cleans_up():
 
 def test_loop_reports_port_error_keeps_clock_and_recovers():
     h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(0.3)
+    h.start_beat(0.3)
     first = h.outputs[0]
     h.refuse = True
     first.is_alive = False  # the port vanishes mid-play
@@ -130,10 +140,7 @@ def test_loop_reports_port_error_keeps_clock_and_recovers():
     assert h.loop.sched.current_step(time.perf_counter_ns()) > step_in_error  # the clock ran on
     h.refuse = False
     assert h.wait_report(lambda r: r["port_state"] == "ok", 3)
-    time.sleep(0.3)
-    h.commands.put(("stop",))
-    h.commands.put(("quit",))
-    h.thread.join(5)
+    h.finish(0.3)
     second = h.outputs[1]
     sent = messages(second)
     assert sent[0] == (0xB9, 123, 0)  # the new port starts with all-notes-off
@@ -143,10 +150,7 @@ def test_loop_reports_port_error_keeps_clock_and_recovers():
 
 def test_loop_port_change_ends_notes_on_old_port():
     h = LoopHarness(Controls(tempo_bpm=120, groove=0.0, gate_steps=4.0))
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(0.05)  # the first kick sounds (its note-off is 500 ms away)
+    h.start_beat(0.05)  # the first kick sounds (its note-off is 500 ms away)
     h.commands.put(("port", PortSpec("other", "jack")))
     time.sleep(0.3)
     h.commands.put(("quit",))
@@ -201,13 +205,7 @@ def test_loop_never_waits_on_its_queue_close_to_a_deadline():
 
     h = LoopHarness(Controls(tempo_bpm=60, groove=0.0))  # clock ticks 42 ms apart
     h.commands = h.loop.commands = TimedGetQueue()
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(1.2)
-    h.commands.put(("stop",))
-    h.commands.put(("quit",))
-    h.thread.join(5)
+    h.play_beat(1.2)
     deadlines = sorted(d for _, d, m in h.outputs[0].sent if d is not None and m[0] in (0x99, 0x89, 0xF8))
     assert len(deadlines) > 20
     checked = 0
@@ -271,13 +269,7 @@ def note_on_sends(out: RecordingOutput) -> list[tuple[int, int]]:
 
 def test_loop_sends_each_deadline_at_the_wall_time_its_frame_comes():
     h = FrameClockHarness(Controls(tempo_bpm=300, groove=0.0))  # a note every 100 ms of frames
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(1.0)
-    h.commands.put(("stop",))
-    h.commands.put(("quit",))
-    h.thread.join(5)
+    h.play_beat(1.0)
     sends = note_on_sends(h.outputs[0])
     assert len(sends) >= 8
     assert set(np.diff([d for _, d in sends])) == {100_000_000}  # the grid, on the frame timeline
@@ -292,16 +284,10 @@ def test_loop_sends_each_deadline_at_the_wall_time_its_frame_comes():
 
 def test_loop_falls_back_to_the_wall_clock_without_a_gap_when_the_frame_clock_dies():
     h = FrameClockHarness(Controls(tempo_bpm=300, groove=0.0, gate_steps=1.5))
-    h.thread.start()
-    h.commands.put(("pattern", beat(), "step"))
-    h.commands.put(("start",))
-    time.sleep(0.7)
+    h.start_beat(0.7)
     h.clock.dead = True  # the server went away (the port itself claims to be alive)
     assert h.wait_report(lambda r: r["stats"]["time_base"] == "wall", 2)
-    time.sleep(0.8)
-    h.commands.put(("stop",))
-    h.commands.put(("quit",))
-    h.thread.join(5)
+    h.finish(0.8)
     out = h.outputs[0]
     sends = note_on_sends(out)
     walls = np.array([s for s, _ in sends])
