@@ -21,7 +21,7 @@ HAT_BUSYNESS_KNOB = 4
 # Fields added after checkpoint format 1 shipped, with the value that reproduces the older
 # models exactly: a config written before them still loads.
 ADDED_FIELDS: dict[str, Any] = {"monotone_density": False, "monotone_hats": False,
-                                "monotone_hats_trade": False}
+                                "monotone_hats_trade": False, "velocity_trunk": 0}
 
 ENCODER_KINDS = ("gru", "lstm", "conv")
 DECODER_KINDS = ("flat", "hierarchical")
@@ -76,6 +76,11 @@ class FaderVAEConfig:
     # -softplus(slope) * knob (non-increasing), so it can trade kick/snare hits for hats and
     # hold the density instead of only adding onsets; hat busyness stays non-decreasing.
     monotone_hats_trade: bool = False
+    # conv decoder only: channels of a second conv trunk that decodes velocities and offsets
+    # from z, all knobs and the hit trunk's (detached) hit probabilities; 0 = one trunk with
+    # a shared head. Its own parameters keep the velocity/offset losses (weighted 25/50 in the
+    # shipped run) from crowding the hit trunk, and knowing the hits lets it place accents.
+    velocity_trunk: int = 0
 
     def __post_init__(self) -> None:
         checks = [
@@ -103,6 +108,8 @@ class FaderVAEConfig:
                                         and self.decoder_cell == "conv"),
              "monotone_hats needs the conv decoder and the hat_busyness knob"),
             (not self.monotone_hats_trade or self.monotone_hats, "monotone_hats_trade needs monotone_hats"),
+            (self.velocity_trunk >= 0 and (not self.velocity_trunk or self.decoder_cell == "conv"),
+             "velocity_trunk must be >= 0 and needs the conv decoder"),
         ]
         for ok, message in checks:
             if not ok:

@@ -128,6 +128,44 @@ class _CausalBlock(nn.Module):
         return h + self.drop(self.out(F.gelu(y)))
 
 
+class _VelocityTrunk(nn.Module):
+    """Velocities and offsets from ``z``, every knob and the hit probabilities (see
+    ``FaderVAEConfig.velocity_trunk``).
+
+    The hits enter causally, as ``[p_{t-2}, p_{t-1}, p_t]`` per step: ``p_t`` depends on the
+    teacher of steps before ``t`` only, so the teacher rule of the module docstring holds.
+    """
+
+    def __init__(self, cfg: FaderVAEConfig, steps: int, z_in: int) -> None:
+        super().__init__()
+        c, a, v = cfg.velocity_trunk, cfg.num_attributes, cfg.num_voices
+        self.steps, self.proj, self.voices = steps, cfg.decoder_proj, v
+        self.glob = nn.Sequential(nn.Linear(z_in + a, cfg.decoder_hidden), nn.GELU(),
+                                  nn.Linear(cfg.decoder_hidden, steps * self.proj))
+        self.lift = nn.Linear(self.proj, c)
+        self.pos = nn.Parameter(torch.zeros(steps, c))
+        self.hits = nn.Linear(3 * v, c)
+        self.teacher = nn.Linear(cfg.features + 1, c)
+        self.blocks = nn.ModuleList(
+            _CausalBlock(c, 2 ** (i % 4), a, cfg.dropout) for i in range(cfg.decoder_layers))
+        self.norm = nn.LayerNorm(c)
+        self.head = nn.Linear(c, 2 * v)
+
+    def forward(self, z: torch.Tensor, a: torch.Tensor | None, probs: torch.Tensor,
+                teacher_in: torch.Tensor | None) -> torch.Tensor:
+        """``probs (B, T, 9)`` (no gradient flows back through them), ``teacher_in`` from
+        :func:`teacher_input` or None -> raw ``(B, T, 18)`` velocity and offset pre-activations."""
+        b = z.shape[0]
+        za = z if a is None else torch.cat([z, a], dim=-1)
+        h = self.lift(self.glob(za).view(b, self.steps, self.proj)) + self.pos
+        pp = F.pad(probs.detach(), (0, 0, 2, 0))
+        h = h + self.hits(torch.cat([pp[:, :-2], pp[:, 1:-1], pp[:, 2:]], dim=-1))
+        h = h + (self.teacher.bias if teacher_in is None else self.teacher(teacher_in))
+        for block in self.blocks:
+            h = block(h, a)
+        return self.head(self.norm(h))
+
+
 class ConvDecoder(nn.Module):
     """Non-autoregressive decoder with an optional causal teacher channel (see module doc)."""
 
@@ -145,7 +183,9 @@ class ConvDecoder(nn.Module):
         self.blocks = nn.ModuleList(
             _CausalBlock(c, 2 ** (i % 4), a, cfg.dropout) for i in range(cfg.decoder_layers))
         self.norm = nn.LayerNorm(c)
-        self.head = nn.Linear(c, cfg.features)
+        # with a velocity trunk, this trunk's head gives the hit logits only
+        self.vo_trunk = _VelocityTrunk(cfg, steps, z_in) if cfg.velocity_trunk else None
+        self.head = nn.Linear(c, self.voices if self.vo_trunk is not None else cfg.features)
         # Monotone knobs (cfg.monotone_density / monotone_hats): the trunk never sees them;
         # they reach the hit logits only as softplus(slope(h)) * knob, h a function of z and
         # the other knobs, so every cell's logit is non-decreasing in the knob. Velocities and
@@ -167,7 +207,10 @@ class ConvDecoder(nn.Module):
                     voice_mask[i] = 1.0
             self.register_buffer("slope_voices", voice_mask, persistent=False)
             self.slope = nn.Linear(c, len(self.mono) * self.voices)
-            self.knob_vo = nn.Linear(len(self.mono), 2 * self.voices)
+        # the shared head's velocities and offsets see the monotone knobs through this; a
+        # velocity trunk sees every knob itself
+        self.knob_vo = (nn.Linear(len(self.mono), 2 * self.voices)
+                        if self.mono and self.vo_trunk is None else None)
 
         self._inference: _InferenceWeights | None = None
 
@@ -196,23 +239,27 @@ class ConvDecoder(nn.Module):
         h = self.lift(self.glob(za).view(b, self.steps, self.proj)) + self.pos
         if self.attr is not None and a is not None:
             h = h + self.attr(a).unsqueeze(1)
-        if teacher is None:  # the projection of an all-zero teacher input is its bias
-            h = h + self.teacher.bias
-        else:
-            h = h + self.teacher(teacher_input(teacher, teacher_mask, b, self.steps, self.features, z))
+        t_in = None if teacher is None else teacher_input(teacher, teacher_mask, b, self.steps,
+                                                           self.features, z)
+        # (the projection of an all-zero teacher input is its bias)
+        h = h + (self.teacher.bias if t_in is None else self.teacher(t_in))
         for block in self.blocks:
             h = block(h, a)
         hn = self.norm(h)
         raw = self.head(hn)
-        if not self.mono or a_full is None:
-            return _head_to_output(raw, self.voices)
-        knobs = a_full[:, self.mono]                                     # (B, M)
-        slopes = F.softplus(self.slope(hn)).view(b, self.steps, len(self.mono), self.voices)
-        push = (slopes * self.slope_voices * knobs[:, None, :, None]).sum(2)  # (B, T, 9)
-        vo = self.knob_vo(knobs).unsqueeze(1)                            # (B, 1, 18)
         v = self.voices
-        raw = torch.cat([raw[..., :v] + push, raw[..., v:] + vo], dim=-1)
-        return _head_to_output(raw, self.voices)
+        if self.mono and a_full is not None:
+            knobs = a_full[:, self.mono]                                     # (B, M)
+            slopes = F.softplus(self.slope(hn)).view(b, self.steps, len(self.mono), v)
+            push = (slopes * self.slope_voices * knobs[:, None, :, None]).sum(2)  # (B, T, 9)
+            if self.knob_vo is None:
+                raw = raw + push
+            else:
+                vo = self.knob_vo(knobs).unsqueeze(1)                        # (B, 1, 18)
+                raw = torch.cat([raw[..., :v] + push, raw[..., v:] + vo], dim=-1)
+        if self.vo_trunk is not None:
+            raw = torch.cat([raw, self.vo_trunk(z, a_full, torch.sigmoid(raw), t_in)], dim=-1)
+        return _head_to_output(raw, v)
 
     def train(self, mode: bool = True) -> ConvDecoder:
         self._inference = None  # a train/eval switch is also where weights were just changed
@@ -260,13 +307,16 @@ class ConvDecoder(nn.Module):
             biases = [self.attr.bias] + [blk.attr.bias for blk in self.blocks]
             if self.mono:
                 v = self.voices
-                vo_w = glob_w.new_zeros(2 * v, n_attr)
-                vo_w[:, self.mono] = self.knob_vo.weight
+                if self.knob_vo is not None:
+                    vo_w = glob_w.new_zeros(2 * v, n_attr)
+                    vo_w[:, self.mono] = self.knob_vo.weight
+                    rows.append(vo_w)
+                    biases.append(self.knob_vo.bias)
                 knob_w = glob_w.new_zeros(len(self.mono) * v, n_attr)
                 for i, k in enumerate(self.mono):
                     knob_w[i * v:(i + 1) * v, k] = self.slope_voices[i]
-                rows += [vo_w, knob_w]
-                biases += [self.knob_vo.bias, glob_w.new_zeros(len(self.mono) * v)]
+                rows.append(knob_w)
+                biases.append(glob_w.new_zeros(len(self.mono) * v))
             cond_w, cond_b = torch.cat(rows).contiguous(), torch.cat(biases)
         conv_w = tuple(blk.conv.weight.permute(0, 2, 1).reshape(blk.conv.out_channels, -1).contiguous()
                        for blk in self.blocks)
@@ -295,10 +345,11 @@ class ConvDecoder(nn.Module):
         cond = F.linear(a, w.cond_w, w.cond_b).unsqueeze(1) if use_a else None     # (B, 1, N)
         if cond is not None:
             h += cond[..., :c]
-        if teacher is None:
+        t_in = None if teacher is None else teacher_input(teacher, teacher_mask, b, steps, self.features, z)
+        if t_in is None:
             h += self.teacher.bias
         else:
-            h += self.teacher(teacher_input(teacher, teacher_mask, b, steps, self.features, z))
+            h += self.teacher(t_in)
         for i, (blk, conv_w) in enumerate(zip(self.blocks, w.conv_w, strict=True)):
             d = blk.dilation
             yp = F.pad(F.layer_norm(h, (c,), blk.norm.weight, blk.norm.bias, blk.norm.eps),
@@ -312,16 +363,20 @@ class ConvDecoder(nn.Module):
                 y += cond[..., (i + 1) * c:(i + 2) * c]
             h += F.linear(F.gelu(y), blk.out.weight, blk.out.bias)
         hn = F.layer_norm(h, (c,), self.norm.weight, self.norm.bias, self.norm.eps)
-        raw = F.linear(hn, self.head.weight, self.head.bias)                           # (B, T, 27)
+        raw = F.linear(hn, self.head.weight, self.head.bias)                           # (B, T, 27 or 9)
         logits, vel_off = raw[..., :v], raw[..., v:]
         if self.mono and cond is not None:
             # (head and slope stacked in one matmul would round the slopes differently)
             at = (len(self.blocks) + 1) * c
-            knob_mask = cond[..., at + 2 * v:]                                         # (B, 1, M*9)
+            n_vo = 0 if self.knob_vo is None else 2 * v
+            knob_mask = cond[..., at + n_vo:]                                          # (B, 1, M*9)
             slopes = F.softplus(F.linear(hn, self.slope.weight, self.slope.bias))      # (B, T, M*9)
             push = (slopes * knob_mask).view(b, steps, len(self.mono), v).sum(2)
             logits = logits + push
-            vel_off = vel_off + cond[..., at:at + 2 * v]
+            if n_vo:
+                vel_off = vel_off + cond[..., at:at + n_vo]
+        if self.vo_trunk is not None:  # (module calls: the trunk's own floats, as in training)
+            vel_off = self.vo_trunk(z, a, torch.sigmoid(logits), t_in)
         return DecoderOutput(logits, torch.sigmoid(vel_off[..., :v]), 0.5 * torch.tanh(vel_off[..., v:]))
 
 

@@ -69,6 +69,8 @@ class TrainConfig:
     lr: float = 1e-3
     lr_decay: float = 0.9999         # per optimiser step (MusicVAE), floored at min_lr
     min_lr: float = 1e-5
+    # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on the VAE's weights; 0 = Adam
+    weight_decay: float = 0.0
     grad_clip: float = 1.0
     beta_warmup_steps: int = 5000    # linear KL warm-up from 0 to the model's beta
     adv_lambda: float = 1.0          # final weight of the encoder's adversarial term
@@ -93,6 +95,8 @@ class TrainConfig:
             raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
+        if self.weight_decay < 0:
+            raise ValueError("weight_decay must be >= 0")
         self.model_config()  # validates the overrides
 
     def model_config(self) -> FaderVAEConfig:
@@ -414,7 +418,8 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
     model = FaderVAE(mcfg).to(device)
     ae = _Autoencoder(model)
     vae_params = list(ae.parameters())
-    opt = torch.optim.Adam(vae_params, lr=cfg.lr)
+    opt = (torch.optim.AdamW(vae_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay > 0
+           else torch.optim.Adam(vae_params, lr=cfg.lr))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: max(cfg.lr_decay ** s, cfg.min_lr / cfg.lr))
     disc_params = list(model.disc.parameters()) if model.disc is not None else []

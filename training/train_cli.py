@@ -25,6 +25,7 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--batch-size": ("batch_size", int, "batch size per process"),
     "--lr": ("lr", float, "learning rate"),
     "--lr-decay": ("lr_decay", float, "learning-rate decay per step"),
+    "--weight-decay": ("weight_decay", float, "decoupled weight decay (AdamW; 0 = plain Adam)"),
     "--beta-warmup-steps": ("beta_warmup_steps", int, "steps of linear KL warm-up"),
     "--adv-lambda": ("adv_lambda", float, "final adversarial weight (fader)"),
     "--adv-ramp-steps": ("adv_ramp_steps", int, "steps of the adversarial weight ramp"),

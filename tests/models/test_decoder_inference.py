@@ -31,6 +31,9 @@ CONFIGS: dict[str, FaderVAEConfig] = {
     "c96_trade": dataclasses.replace(_FADER, decoder_size=96, decoder_proj=48, monotone_density=True,
                                      monotone_hats=True, monotone_hats_trade=True),
     "density_only": dataclasses.replace(_FADER, monotone_density=True),
+    "velocity_trunk": dataclasses.replace(_FADER, velocity_trunk=48),
+    "velocity_trunk_trade": dataclasses.replace(_FADER, velocity_trunk=48, monotone_density=True,
+                                                monotone_hats=True, monotone_hats_trade=True),
     "plain_vae": dataclasses.replace(_FADER, num_attributes=0),
     # per-bar ConvDecoder (16 steps, bars decoded as a batch); 4 layers reach dilation 8,
     # where the 2d tap lies a whole bar back (all padding)

@@ -79,6 +79,51 @@ def test_teacher_at_step_t_informs_only_later_steps(cell: str, decoder: str) -> 
     assert not torch.allclose(base[0, t + 1:32], alt[0, t + 1:32])
 
 
+def test_velocity_trunk_keeps_the_teacher_rule_for_velocities_and_offsets() -> None:
+    """The velocity trunk sees the hit probabilities of steps <= t: still no teacher leak."""
+    cfg = dataclasses.replace(PRESETS["tiny"], decoder_layers=2, velocity_trunk=8)
+    torch.manual_seed(1)
+    model = FaderVAE(cfg).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    z, a = torch.randn(1, cfg.z_dim), torch.randn(1, cfg.num_attributes)
+    teacher = batch(cfg, 1, seed=3)
+    t = 20
+    changed = teacher.clone()
+    changed[0, t] = 1.0 - changed[0, t].clamp(0, 1)
+    with torch.no_grad():
+        base, alt = model.decode(z, a, teacher=teacher), model.decode(z, a, teacher=changed)
+    for name in ("hit_logits", "velocities", "offsets"):
+        b, c = getattr(base, name)[0], getattr(alt, name)[0]
+        assert torch.allclose(b[:t + 1], c[:t + 1]), name
+        assert not torch.allclose(b[t + 1:], c[t + 1:]), name
+
+
+def test_velocity_trunk_reads_the_hits_but_its_losses_leave_the_hit_trunk_alone() -> None:
+    cfg = dataclasses.replace(tiny("fader_2bar"), velocity_trunk=16, monotone_density=True,
+                              monotone_hats=True, monotone_hats_trade=True)
+    torch.manual_seed(4)
+    model = FaderVAE(cfg).train()
+    x = batch(cfg, 8)
+    a = torch.randn(8, cfg.num_attributes)
+    out, _, _ = model(x, a)
+    terms = L.reconstruction_terms(out, x)
+    (terms.velocities + terms.offsets).sum().backward()
+    dec = model.decoder
+    assert dec.head.weight.grad is None or float(dec.head.weight.grad.abs().max()) == 0.0
+    assert dec.slope.weight.grad is None or float(dec.slope.weight.grad.abs().max()) == 0.0
+    assert float(dec.vo_trunk.head.weight.grad.abs().max()) > 0
+    assert dec.head.out_features == cfg.num_voices and dec.knob_vo is None
+    # the hits reach the velocities: other hit logits, other velocities
+    model.eval()
+    z = torch.randn(2, cfg.z_dim)
+    with torch.no_grad():
+        before = model.decode(z, a[:2]).velocities
+        dec.head.bias.add_(2.0)
+        after = model.decode(z, a[:2]).velocities
+    assert (before - after).abs().max() > 1e-4
+
+
 def test_teacher_mask_false_everywhere_equals_no_teacher() -> None:
     cfg = PRESETS["tiny"]
     torch.manual_seed(0)
@@ -253,7 +298,7 @@ def test_monotone_heads_need_the_conv_decoder_and_old_configs_still_load() -> No
     with pytest.raises(ValueError, match="monotone_hats"):
         dataclasses.replace(PRESETS["fader_2bar"], num_attributes=4, monotone_hats=True)
     old = PRESETS["fader_2bar"].to_dict()
-    del old["monotone_density"], old["monotone_hats"]   # a config written before they existed
+    del old["monotone_density"], old["monotone_hats"], old["velocity_trunk"]  # written before they existed
     assert FaderVAEConfig.from_dict(old) == PRESETS["fader_2bar"]
     with pytest.raises(ValueError, match="missing"):
         FaderVAEConfig.from_dict({k: v for k, v in old.items() if k != "z_dim"})
