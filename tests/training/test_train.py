@@ -148,3 +148,26 @@ def test_monotone_hinge_is_trained_and_logged(tmp_path: Path) -> None:
     load_checkpoint(train(cfg, quiet=True))
     log = rows(Path(cfg.run_dir))
     assert all(float(r["train_monotone"]) > 0 for r in log)
+
+
+def test_weight_decay_shrinks_the_weights_and_must_not_be_negative(tmp_path: Path) -> None:
+    def norm(weight_decay: float) -> float:
+        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / f"wd{weight_decay}"), preset="tiny",
+                          epochs=2, batch_size=32, synthetic_size=128, threads=1,
+                          weight_decay=weight_decay)
+        ck = load_checkpoint(train(cfg, quiet=True))
+        return float(sum(p.detach().pow(2).sum() for p in ck.model.parameters()))
+
+    assert norm(10.0) < 0.95 * norm(0.0)  # ~6 steps at lr 1e-3: a 1 % shrink per step
+    with pytest.raises(ValueError, match="weight_decay"):
+        TrainConfig(data="synthetic", weight_decay=-1.0)
+
+
+def test_velocity_trunk_trains_through_the_cli(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "synthetic", "--preset", "tiny", "--run-dir", str(run), "--epochs", "2",
+                 "--quiet", "--threads", "1", "--synthetic-size", "128", "--batch-size", "32",
+                 "--set", "velocity_trunk=8", "--weight-decay", "0.01"]) == 0
+    ck = load_checkpoint(run / "checkpoint.pt")
+    assert ck.config.velocity_trunk == 8 and ck.model.decoder.vo_trunk is not None
+    assert json.loads((run / "config.json").read_text())["weight_decay"] == 0.01
