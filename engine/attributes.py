@@ -139,6 +139,10 @@ ATTRIBUTES: dict[str, Callable[[Batch], np.ndarray]] = {
     "hat_busyness": hat_busyness,
 }
 
+# Attributes of the hits alone (velocities and offsets never change them): a decode for these
+# may skip a model's velocity trunk (engine.generator.Generator.heatmap).
+HIT_ATTRIBUTES: frozenset[str] = frozenset({"density", "syncopation", "hat_busyness"})
+
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("density", "syncopation", "intensity", "laid_back")
 
 

@@ -251,7 +251,8 @@ class Generator:
 
     def decode_batch(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
                      *, teacher: np.ndarray | None = None, temperature: float = 0.0,
-                     seed: int | None = None, use_knobs: bool = True) -> DecodedBatch:
+                     seed: int | None = None, use_knobs: bool = True,
+                     hits_only: bool = False) -> DecodedBatch:
         """Decode ``(B, Z)`` latents in one model call.
 
         Args:
@@ -264,6 +265,8 @@ class Generator:
                 the same draws an autoregressive decoder fed back to itself.
             seed: seeds the Bernoulli draws (None = a fresh random seed).
             use_knobs: False decodes a baseline checkpoint's z without attribute vectors.
+            hits_only: only ``hits``/``hit_probs`` are wanted; a model with a velocity trunk
+                skips it and the velocities and offsets returned are placeholders.
         """
         torch = self._torch
         zz = self._as_batch_z(z)
@@ -291,7 +294,7 @@ class Generator:
             # An autoregressive decoder samples the hits it feeds back with this generator.
             gen_t = torch.Generator(device=self._device).manual_seed(int(seed)) if sampling else None
             out = self._model.decode(z_t, attrs_t, teacher=teacher_t, temperature=float(temperature),
-                                     generator=gen_t)
+                                     generator=gen_t, hits_only=hits_only)
             logits = out.hit_logits.float()
             if sampling:
                 # The same uniforms, drawn in the same order (one (B, 1, 9) draw per step), as
@@ -434,7 +437,8 @@ class Generator:
             # hand-off in their latency). The lock keeps other decodes out meanwhile.
             torch.set_num_threads(self.heatmap_threads)
             try:
-                batch = self.decode_batch(z, attributes).to_array()
+                batch = self.decode_batch(z, attributes,
+                                          hits_only=attribute_name in attr_lib.HIT_ATTRIBUTES).to_array()
             finally:
                 torch.set_num_threads(1)
         values = attr_lib.ATTRIBUTES[attribute_name](batch)

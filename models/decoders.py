@@ -165,6 +165,43 @@ class _VelocityTrunk(nn.Module):
             h = block(h, a)
         return self.head(self.norm(h))
 
+    @torch.no_grad()
+    def fast(self, z: torch.Tensor, a: torch.Tensor | None, probs: torch.Tensor,
+             teacher_in: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`forward` for eval without grad in fewer ops, as ``ConvDecoder``'s inference
+        path: one projection of ``a`` for every block, taps by concatenation, in-place adds.
+        Same arithmetic in the same order (tests/models/test_decoder_inference.py)."""
+        b, steps, c = z.shape[0], self.steps, self.lift.out_features
+        key = tuple(x for p in self.parameters() for x in (p._version, p.data_ptr()))
+        if getattr(self, "_cond_key", None) != key:
+            attrs = [blk.attr for blk in self.blocks if blk.attr is not None]
+            self._cond = ((torch.cat([m.weight for m in attrs]).contiguous(),
+                           torch.cat([m.bias for m in attrs])) if attrs else None)
+            self._conv_w = tuple(blk.conv.weight.permute(0, 2, 1).reshape(c, -1).contiguous()
+                                 for blk in self.blocks)
+            self._cond_key = key
+        za = z if a is None else torch.cat([z, a], dim=-1)
+        g = F.gelu(F.linear(za, self.glob[0].weight, self.glob[0].bias))
+        g = F.linear(g, self.glob[2].weight, self.glob[2].bias)
+        h = F.linear(g.view(b, steps, self.proj), self.lift.weight, self.lift.bias)
+        h += self.pos
+        pp = F.pad(probs, (0, 0, 2, 0))
+        h += F.linear(torch.cat([pp[:, :-2], pp[:, 1:-1], pp[:, 2:]], dim=-1), self.hits.weight,
+                      self.hits.bias)
+        h += self.teacher.bias if teacher_in is None else self.teacher(teacher_in)
+        cond = (F.linear(a, *self._cond).unsqueeze(1)
+                if a is not None and self._cond is not None else None)
+        for i, (blk, conv_w) in enumerate(zip(self.blocks, self._conv_w, strict=True)):
+            d = blk.dilation
+            yp = F.pad(F.layer_norm(h, (c,), blk.norm.weight, blk.norm.bias, blk.norm.eps), (0, 0, 2 * d, 0))
+            taps = torch.cat([yp[:, :steps], yp[:, d:d + steps], yp[:, 2 * d:]], dim=-1)
+            y = F.linear(taps, conv_w, blk.conv.bias)
+            if cond is not None:
+                y += cond[..., i * c:(i + 1) * c]
+            h += F.linear(F.gelu(y), blk.out.weight, blk.out.bias)
+        hn = F.layer_norm(h, (c,), self.norm.weight, self.norm.bias, self.norm.eps)
+        return F.linear(hn, self.head.weight, self.head.bias)
+
 
 class ConvDecoder(nn.Module):
     """Non-autoregressive decoder with an optional causal teacher channel (see module doc)."""
@@ -216,8 +253,11 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None = None,
                 teacher_mask: torch.Tensor | None = None, temperature: float = 0.0,
-                generator: torch.Generator | None = None) -> DecoderOutput:
+                generator: torch.Generator | None = None, hits_only: bool = False) -> DecoderOutput:
         """``z (B, Z)``, ``a (B, A)`` or None, teacher ``(B, T, 27)`` + mask ``(B, T)`` -> outputs.
+
+        ``hits_only`` (inference path only): skip the velocity trunk; velocities and offsets
+        are then zeros (0.5 and 0 after the output maps), hit logits unchanged.
 
         In eval mode with grad disabled (``no_grad``/``inference_mode``: the engine's decodes)
         this runs :meth:`_forward_inference`: the same arithmetic in fewer ops (bit-identical
@@ -225,7 +265,7 @@ class ConvDecoder(nn.Module):
         :meth:`_forward_reference`, which training uses.
         """
         if not self.training and not torch.is_grad_enabled():
-            return self._forward_inference(z, a, teacher, teacher_mask)
+            return self._forward_inference(z, a, teacher, teacher_mask, hits_only)
         return self._forward_reference(z, a, teacher, teacher_mask)
 
     def _forward_reference(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None,
@@ -324,7 +364,7 @@ class ConvDecoder(nn.Module):
                                  cond_b=cond_b, conv_w=conv_w)
 
     def _forward_inference(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None,
-                           teacher_mask: torch.Tensor | None) -> DecoderOutput:
+                           teacher_mask: torch.Tensor | None, hits_only: bool = False) -> DecoderOutput:
         """:meth:`_forward_reference` without grad or dropout, in about half the ops.
 
         Same arithmetic in the same order, so the same floats (this trained network turns a
@@ -375,8 +415,9 @@ class ConvDecoder(nn.Module):
             logits = logits + push
             if n_vo:
                 vel_off = vel_off + cond[..., at:at + n_vo]
-        if self.vo_trunk is not None:  # (module calls: the trunk's own floats, as in training)
-            vel_off = self.vo_trunk(z, a, torch.sigmoid(logits), t_in)
+        if self.vo_trunk is not None:
+            vel_off = (logits.new_zeros(b, steps, 2 * v) if hits_only
+                       else self.vo_trunk.fast(z, a, torch.sigmoid(logits), t_in))
         return DecoderOutput(logits, torch.sigmoid(vel_off[..., :v]), 0.5 * torch.tanh(vel_off[..., v:]))
 
 

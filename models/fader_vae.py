@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from models.config import PRESETS, FaderVAEConfig
-from models.decoders import DecoderOutput, build_decoder
+from models.decoders import ConvDecoder, DecoderOutput, build_decoder
 from models.encoders import build_encoder
 
 __all__ = ["PRESETS", "DecoderOutput", "FaderVAE", "FaderVAEConfig"]
@@ -51,13 +51,16 @@ class FaderVAE(nn.Module):
 
     def decode(self, z: torch.Tensor, attrs: torch.Tensor | None = None,
                teacher: torch.Tensor | None = None, teacher_mask: torch.Tensor | None = None,
-               temperature: float = 0.0, generator: torch.Generator | None = None) -> DecoderOutput:
+               temperature: float = 0.0, generator: torch.Generator | None = None,
+               hits_only: bool = False) -> DecoderOutput:
         """Decode ``z (B, Z)`` under normalised ``attrs (B, A)`` (None for the plain VAE).
 
         ``teacher (B, T, 27)`` / ``teacher_mask (B, T)`` bool: teacher forcing at the masked
         steps (all steps without a mask); a step's teacher value informs later steps only.
         ``temperature`` matters only for autoregressive decoders (0 = greedy feedback);
-        sampling of the final hits is done by :meth:`DecoderOutput.to_array`.
+        sampling of the final hits is done by :meth:`DecoderOutput.to_array`. ``hits_only``: the
+        caller needs the hits alone; a conv decoder with a velocity trunk then skips it (in
+        eval without grad) and returns placeholder velocities and offsets.
         """
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise ValueError(f"z must have shape (B, {self.config.z_dim}), got {tuple(z.shape)}")
@@ -73,6 +76,8 @@ class FaderVAE(nn.Module):
             self._check_pattern(teacher)
             if teacher_mask is not None and teacher_mask.shape != teacher.shape[:2]:
                 raise ValueError(f"teacher_mask must have shape {tuple(teacher.shape[:2])}")
+        if hits_only and isinstance(self.decoder, ConvDecoder):
+            return self.decoder(z, attrs, teacher, teacher_mask, temperature, generator, hits_only=True)
         return self.decoder(z, attrs, teacher, teacher_mask, temperature, generator)
 
     def discriminator(self, z: torch.Tensor) -> torch.Tensor:

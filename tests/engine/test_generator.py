@@ -182,6 +182,32 @@ def test_heatmap_matches_single_decodes(gen: Generator) -> None:
         gen.heatmap("loudness", 4)
 
 
+def test_heatmap_of_a_velocity_trunk_model_skips_it_only_for_hit_attributes() -> None:
+    """Density, syncopation and hat busyness need the hits alone: the heat-map decodes them
+    without the velocity trunk and still equals full single decodes; intensity needs it."""
+    vt = Generator.from_checkpoint(tiny_checkpoint("fader_vae_vtrunk"))
+    g = np.linspace(-1, 1, 6)
+    z = vt.pad_to_z(g[4], g[1])
+    full, hits_only = vt.decode_batch(z[None]), vt.decode_batch(z[None], hits_only=True)
+    np.testing.assert_array_equal(full.hit_probs, hits_only.hit_probs)
+    assert np.abs(full.velocities - hits_only.velocities).max() > 1e-3  # placeholders there
+    for name in ("density", "syncopation", "hat_busyness", "intensity", "laid_back"):
+        hm = vt.heatmap(name, 6)
+        single = attr_lib.ATTRIBUTES[name](vt.decode(z).to_array()[None])[0]
+        assert hm[1, 4] == pytest.approx(single, abs=1e-6), name
+
+
+def test_hit_attributes_do_not_read_velocities_or_offsets() -> None:
+    x = synthetic_patterns(16, seed=5)
+    y = x.copy()
+    rng = np.random.default_rng(0)
+    y[..., 9:18] = rng.uniform(0, 1, y[..., 9:18].shape) * (x[..., :9] > 0)
+    y[..., 18:] = rng.uniform(-0.5, 0.5, y[..., 18:].shape) * (x[..., :9] > 0)
+    for name, fn in attr_lib.ATTRIBUTES.items():
+        same = np.allclose(fn(x), fn(y))
+        assert same == (name in attr_lib.HIT_ATTRIBUTES), name
+
+
 # -- AsyncGenerator -----------------------------------------------------------------
 
 

@@ -60,9 +60,10 @@ def train_tiny(kind: str = "fader_vae", steps: int = 300, seed: int = 0):
     x_np = synthetic_patterns(512, seed)
     raw = attr_lib.compute(x_np, NAMES)
     stats = attribute_stats(raw, NAMES)
-    fader = kind == "fader_vae"
+    fader = kind.startswith("fader_vae")   # "fader_vae_vtrunk": with a velocity trunk
     cfg = dataclasses.replace(PRESETS["tiny"], num_attributes=len(NAMES) if fader else 0,
-                              decoder_size=32, decoder_layers=2, beta=0.05)
+                              decoder_size=32, decoder_layers=2, beta=0.05,
+                              velocity_trunk=16 if kind == "fader_vae_vtrunk" else 0)
     model = FaderVAE(cfg)
     x_all = torch.from_numpy(x_np)
     a_all = torch.from_numpy(normalise(raw, stats))
@@ -93,7 +94,8 @@ def train_tiny(kind: str = "fader_vae", steps: int = 300, seed: int = 0):
 
 @functools.cache
 def tiny_checkpoint(kind: str = "fader_vae") -> Path:
-    """Path of a trained tiny checkpoint of ``kind`` ('fader_vae' | 'vae'), made once per session."""
+    """Path of a trained tiny checkpoint of ``kind`` ('fader_vae' | 'fader_vae_vtrunk' | 'vae'),
+    made once per session."""
     from models.checkpoint import save_checkpoint
 
     model, cfg, meta = train_tiny(kind)
