@@ -80,6 +80,9 @@ class TrainConfig:
     # produced attributes when decoding under changed knobs (models.losses.control_error)
     control_weight: float = 0.0
     control_prior_share: float = 0.5  # share of those decodes from z ~ N(0, I), else z = mu
+    # rows of each batch also decoded for the control loss and hinge (0 = all): the control
+    # decodes (two per row with the hinge) cost more than the training pass itself
+    control_rows: int = 0
     # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
     # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
     monotone_weight: float = 0.0
@@ -97,6 +100,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if self.weight_decay < 0:
             raise ValueError("weight_decay must be >= 0")
+        if self.control_rows < 0:
+            raise ValueError("control_rows must be >= 0")
         self.model_config()  # validates the overrides
 
     def model_config(self) -> FaderVAEConfig:
@@ -192,14 +197,15 @@ class _Autoencoder(nn.Module):
         object.__setattr__(self, "_fader", model)  # not a submodule: keeps disc out of DDP
 
     def forward(self, x, a, teacher_mask, control=None):
-        """The training pass; with ``control = (from_prior (B,) bool, knobs (R*B, A))`` also the
-        free-running decode under those knobs from ``z ~ N(0, I)`` or the detached ``mu``
-        (each z repeated R times, block-wise)."""
+        """The training pass; with ``control = (from_prior (N,) bool, knobs (R*N, A))`` also the
+        free-running decode under those knobs of the first N rows, from ``z ~ N(0, I)`` or the
+        detached ``mu`` (each z repeated R times, block-wise)."""
         out, mu, logvar = self._fader(x, a, teacher_mask)
         if control is None:
             return out, mu, logvar, None
         from_prior, knobs = control
-        z = torch.where(from_prior[:, None], torch.randn_like(mu), mu.detach())
+        mu_c = mu[:from_prior.shape[0]]  # the first rows (TrainConfig.control_rows)
+        z = torch.where(from_prior[:, None], torch.randn_like(mu_c), mu_c.detach())
         z = z.repeat(knobs.shape[0] // z.shape[0], 1)
         return out, mu, logvar, self._fader.decode(z, knobs)
 
@@ -485,8 +491,9 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             mask = _teacher_mask(mcfg, x.shape[0])
             control = None
             if use_control:
-                from_prior = torch.rand(x.shape[0], device=device) < cfg.control_prior_share
-                targets, knob = L.control_targets(a, norm["low"], norm["high"], from_prior)
+                n_ctl = min(cfg.control_rows or x.shape[0], x.shape[0])
+                from_prior = torch.rand(n_ctl, device=device) < cfg.control_prior_share
+                targets, knob = L.control_targets(a[:n_ctl], norm["low"], norm["high"], from_prior)
                 if cfg.monotone_weight > 0:
                     raised, knob_step = L.raised_targets(targets, knob, norm["low"], norm["high"])
                     targets = torch.cat([targets, raised])
@@ -505,7 +512,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                 loss = loss + cfg.control_weight * err
                 ctl_err = err.item()
                 if cfg.monotone_weight > 0:
-                    lower, upper = produced.split(x.shape[0])
+                    lower, upper = produced.split(from_prior.shape[0])
                     short = L.monotone_shortfall(lower, upper, knob, knob_step).mean()
                     loss = loss + cfg.monotone_weight * short
                     mono_short = short.item()

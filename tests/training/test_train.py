@@ -171,3 +171,14 @@ def test_velocity_trunk_trains_through_the_cli(tmp_path: Path) -> None:
     ck = load_checkpoint(run / "checkpoint.pt")
     assert ck.config.velocity_trunk == 8 and ck.model.decoder.vo_trunk is not None
     assert json.loads((run / "config.json").read_text())["weight_decay"] == 0.01
+
+
+def test_control_loss_on_a_subset_of_the_rows(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=2,
+                      batch_size=32, synthetic_size=256, lr=3e-3, threads=1, beta_warmup_steps=10,
+                      adv_ramp_steps=10, control_weight=1.0, monotone_weight=1.0, control_rows=8)
+    load_checkpoint(train(cfg, quiet=True))
+    log = rows(Path(cfg.run_dir))
+    assert all(float(r["train_control"]) > 0 and float(r["train_monotone"]) >= 0 for r in log)
+    with pytest.raises(ValueError, match="control_rows"):
+        TrainConfig(data="synthetic", control_rows=-1)
