@@ -83,6 +83,10 @@ class TrainConfig:
     # rows of each batch also decoded for the control loss and hinge (0 = all): the control
     # decodes (two per row with the hinge) cost more than the training pass itself
     control_rows: int = 0
+    # curriculum: no control decodes before this step, then both weights ramp linearly from 0
+    # over control_ramp_steps (reconstruction first: the control loss slows hit learning)
+    control_start_step: int = 0
+    control_ramp_steps: int = 0
     # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
     # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
     monotone_weight: float = 0.0
@@ -100,8 +104,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if self.weight_decay < 0:
             raise ValueError("weight_decay must be >= 0")
-        if self.control_rows < 0:
-            raise ValueError("control_rows must be >= 0")
+        if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
+            raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
 
     def model_config(self) -> FaderVAEConfig:
@@ -490,7 +494,9 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             lam = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
             mask = _teacher_mask(mcfg, x.shape[0])
             control = None
-            if use_control:
+            ctl_scale = (0.0 if step < cfg.control_start_step else
+                         L.linear_ramp(step - cfg.control_start_step + 1, cfg.control_ramp_steps, 1.0))
+            if use_control and ctl_scale > 0:
                 n_ctl = min(cfg.control_rows or x.shape[0], x.shape[0])
                 from_prior = torch.rand(n_ctl, device=device) < cfg.control_prior_share
                 targets, knob = L.control_targets(a[:n_ctl], norm["low"], norm["high"], from_prior)
@@ -509,12 +515,12 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                 produced = L.produced_attributes(out_ctl, names, norm["mean"], norm["std"],
                                                  mcfg.steps_per_bar)
                 err = L.control_error(produced, control[1]).mean()
-                loss = loss + cfg.control_weight * err
+                loss = loss + ctl_scale * cfg.control_weight * err
                 ctl_err = err.item()
                 if cfg.monotone_weight > 0:
                     lower, upper = produced.split(from_prior.shape[0])
                     short = L.monotone_shortfall(lower, upper, knob, knob_step).mean()
-                    loss = loss + cfg.monotone_weight * short
+                    loss = loss + ctl_scale * cfg.monotone_weight * short
                     mono_short = short.item()
             if model.is_fader and lam > 0:
                 loss = loss + lam * L.encoder_adversarial(model.discriminator(mu), a)
@@ -548,8 +554,14 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             val_split.x[:cfg.batch_size], val_split.a[:cfg.batch_size], val_split.raw[:cfg.batch_size]),
             final_beta)
         elapsed = wall()
-        improved = val["loss"] < best_val
-        if improved:
+        # Under a control curriculum, model selection and early stopping start once the
+        # control loss is at full weight: until then each epoch is the best so far, so a
+        # run stopped early still ships its latest weights, never ones before the knobs.
+        selecting = not use_control or step >= cfg.control_start_step + cfg.control_ramp_steps
+        improved = val["loss"] < best_val or not selecting
+        if not selecting:
+            best_val, bad_epochs = math.inf, 0
+        elif improved:
             best_val, bad_epochs = val["loss"], 0
         else:
             bad_epochs += 1

@@ -32,6 +32,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--control-weight": ("control_weight", float, "weight of the attribute-control loss (fader; 0 = off)"),
     "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
     "--control-rows": ("control_rows", int, "rows per batch decoded for the control loss (0 = all)"),
+    "--control-start-step": ("control_start_step", int, "no control loss before this step"),
+    "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),
     "--patience": ("patience", int, "early stopping patience in epochs"),
     "--max-minutes": ("max_minutes", float, "wall-clock budget; 0 = none"),
     "--seed": ("seed", int, "random seed"),

@@ -182,3 +182,20 @@ def test_control_loss_on_a_subset_of_the_rows(tmp_path: Path) -> None:
     assert all(float(r["train_control"]) > 0 and float(r["train_monotone"]) >= 0 for r in log)
     with pytest.raises(ValueError, match="control_rows"):
         TrainConfig(data="synthetic", control_rows=-1)
+
+
+def test_control_curriculum_starts_late_and_selects_only_after_the_ramp(tmp_path: Path) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=4,
+                      batch_size=32, synthetic_size=256, lr=3e-3, threads=1, beta_warmup_steps=10,
+                      adv_ramp_steps=10, control_weight=1.0, monotone_weight=1.0, control_rows=8,
+                      control_start_step=12, control_ramp_steps=6, patience=1)
+    ck = load_checkpoint(train(cfg, quiet=True))
+    log = rows(Path(cfg.run_dir))
+    steps = [int(r["step"]) for r in log]
+    assert steps[0] <= 12 and steps[-1] > 18         # epochs before the start, and after the ramp
+    control = [float(r["train_control"]) for r in log]
+    assert control[0] == 0.0 and control[-1] > 0      # no control decodes before the start
+    # selection begins after the ramp: the checkpoint is never from before the control loss
+    assert int(ck.meta["metrics"]["step"]) > 18
+    with pytest.raises(ValueError, match="control_start_step"):
+        TrainConfig(data="synthetic", control_start_step=-1)
