@@ -55,6 +55,21 @@ def test_every_preset_encodes_and_decodes(name: str) -> None:
             model.discriminator(mu)
 
 
+def _decode_with_teacher_flipped_at(cfg: FaderVAEConfig, t: int):
+    """``(base, alt)`` decoder outputs of a random-weight model whose teacher differs only at
+    step ``t``."""
+    torch.manual_seed(1)
+    model = FaderVAE(cfg).eval()
+    for p in model.parameters():  # random, non-trivial weights everywhere (biases too)
+        torch.nn.init.normal_(p, std=0.3)
+    z, a = torch.randn(1, cfg.z_dim), torch.randn(1, cfg.num_attributes)
+    teacher = batch(cfg, 1, seed=3)
+    changed = teacher.clone()
+    changed[0, t] = 1.0 - changed[0, t].clamp(0, 1)
+    with torch.no_grad():
+        return model.decode(z, a, teacher=teacher), model.decode(z, a, teacher=changed)
+
+
 @pytest.mark.parametrize("cell", ["conv", "gru", "lstm"])
 @pytest.mark.parametrize("decoder", ["flat", "hierarchical"])
 def test_teacher_at_step_t_informs_only_later_steps(cell: str, decoder: str) -> None:
@@ -62,18 +77,8 @@ def test_teacher_at_step_t_informs_only_later_steps(cell: str, decoder: str) -> 
     steps = 64 if decoder == "hierarchical" else 32
     cfg = dataclasses.replace(PRESETS["tiny"], steps=steps, decoder=decoder, decoder_cell=cell,
                               decoder_layers=2)
-    torch.manual_seed(1)
-    model = FaderVAE(cfg).eval()
-    for p in model.parameters():  # random, non-trivial weights everywhere (biases too)
-        torch.nn.init.normal_(p, std=0.3)
-    z, a = torch.randn(1, cfg.z_dim), torch.randn(1, cfg.num_attributes)
-    teacher = batch(cfg, 1, seed=3)
     t = 20
-    changed = teacher.clone()
-    changed[0, t] = 1.0 - changed[0, t].clamp(0, 1)
-    with torch.no_grad():
-        base = model.decode(z, a, teacher=teacher).hit_logits
-        alt = model.decode(z, a, teacher=changed).hit_logits
+    base, alt = (out.hit_logits for out in _decode_with_teacher_flipped_at(cfg, t))
     assert torch.allclose(base[0, :t + 1], alt[0, :t + 1])
     # within the bar of step t the change is seen later (a hierarchical bar ends at step 31)
     assert not torch.allclose(base[0, t + 1:32], alt[0, t + 1:32])
@@ -81,18 +86,9 @@ def test_teacher_at_step_t_informs_only_later_steps(cell: str, decoder: str) -> 
 
 def test_velocity_trunk_keeps_the_teacher_rule_for_velocities_and_offsets() -> None:
     """The velocity trunk sees the hit probabilities of steps <= t: still no teacher leak."""
-    cfg = dataclasses.replace(PRESETS["tiny"], decoder_layers=2, velocity_trunk=8)
-    torch.manual_seed(1)
-    model = FaderVAE(cfg).eval()
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.3)
-    z, a = torch.randn(1, cfg.z_dim), torch.randn(1, cfg.num_attributes)
-    teacher = batch(cfg, 1, seed=3)
     t = 20
-    changed = teacher.clone()
-    changed[0, t] = 1.0 - changed[0, t].clamp(0, 1)
-    with torch.no_grad():
-        base, alt = model.decode(z, a, teacher=teacher), model.decode(z, a, teacher=changed)
+    base, alt = _decode_with_teacher_flipped_at(
+        dataclasses.replace(PRESETS["tiny"], decoder_layers=2, velocity_trunk=8), t)
     for name in ("hit_logits", "velocities", "offsets"):
         b, c = getattr(base, name)[0], getattr(alt, name)[0]
         assert torch.allclose(b[:t + 1], c[:t + 1]), name
