@@ -99,6 +99,33 @@ class _InferenceWeights(NamedTuple):
     cond_w: torch.Tensor | None          # (N, A) every other projection of a, stacked (see build)
     cond_b: torch.Tensor | None          # (N,)
     conv_w: tuple[torch.Tensor, ...]     # per block (C, 3C): conv weight over taps [t-2d, t-d, t]
+    vo_cond: tuple[torch.Tensor, torch.Tensor] | None  # velocity trunk: its blocks' attr projections
+    vo_conv_w: tuple[torch.Tensor, ...]  # velocity trunk: conv_w of its blocks
+
+
+def _conv_taps_weight(blocks: nn.ModuleList) -> tuple[torch.Tensor, ...]:
+    """Per block ``(C, 3C)``: the conv weight laid out over the taps ``[t-2d, t-d, t]``."""
+    return tuple(blk.conv.weight.permute(0, 2, 1).reshape(blk.conv.out_channels, -1).contiguous()
+                 for blk in blocks)
+
+
+def _blocks_inference(h: torch.Tensor, blocks: nn.ModuleList, conv_w: tuple[torch.Tensor, ...],
+                      cond: torch.Tensor | None, cond_at: int) -> None:
+    """The residual blocks of :class:`_CausalBlock` without grad or dropout, on ``h (B, T, C)``
+    in place: block ``i``'s attribute projection is ``cond[..., cond_at + i*C : cond_at + (i+1)*C]``."""
+    steps, c = h.shape[1], h.shape[2]
+    for i, (blk, w) in enumerate(zip(blocks, conv_w, strict=True)):
+        d = blk.dilation
+        yp = F.pad(F.layer_norm(h, (c,), blk.norm.weight, blk.norm.bias, blk.norm.eps),
+                   (0, 0, 2 * d, 0))                                                  # (B, T + 2d, C)
+        # taps [y_{t-2d}, y_{t-d}, y_t] side by side. cat beats one strided copy of an
+        # overlapping as_strided view (~3 vs ~20 us) and three shifted matmuls summed
+        # (faster, but a different summation order: not the reference's floats)
+        taps = torch.cat([yp[:, :steps], yp[:, d:d + steps], yp[:, 2 * d:]], dim=-1)  # (B, T, 3C)
+        y = F.linear(taps, w, blk.conv.bias)                                           # (B, T, C)
+        if cond is not None:
+            y += cond[..., cond_at + i * c:cond_at + (i + 1) * c]
+        h += F.linear(F.gelu(y), blk.out.weight, blk.out.bias)
 
 
 class _CausalBlock(nn.Module):
@@ -165,21 +192,13 @@ class _VelocityTrunk(nn.Module):
             h = block(h, a)
         return self.head(self.norm(h))
 
-    @torch.no_grad()
     def fast(self, z: torch.Tensor, a: torch.Tensor | None, probs: torch.Tensor,
-             teacher_in: torch.Tensor | None) -> torch.Tensor:
-        """:meth:`forward` for eval without grad in fewer ops, as ``ConvDecoder``'s inference
-        path: one projection of ``a`` for every block, taps by concatenation, in-place adds.
-        Same arithmetic in the same order (tests/models/test_decoder_inference.py)."""
-        b, steps, c = z.shape[0], self.steps, self.lift.out_features
-        key = tuple(x for p in self.parameters() for x in (p._version, p.data_ptr()))
-        if getattr(self, "_cond_key", None) != key:
-            attrs = [blk.attr for blk in self.blocks if blk.attr is not None]
-            self._cond = ((torch.cat([m.weight for m in attrs]).contiguous(),
-                           torch.cat([m.bias for m in attrs])) if attrs else None)
-            self._conv_w = tuple(blk.conv.weight.permute(0, 2, 1).reshape(c, -1).contiguous()
-                                 for blk in self.blocks)
-            self._cond_key = key
+             teacher_in: torch.Tensor | None, w: _InferenceWeights) -> torch.Tensor:
+        """:meth:`forward` without grad or dropout in fewer ops, with the folded weights of
+        the owning :class:`ConvDecoder`'s cache: one projection of ``a`` for every block,
+        taps by concatenation, in-place adds. Same arithmetic in the same order
+        (tests/models/test_decoder_inference.py)."""
+        b, steps = z.shape[0], self.steps
         za = z if a is None else torch.cat([z, a], dim=-1)
         g = F.gelu(F.linear(za, self.glob[0].weight, self.glob[0].bias))
         g = F.linear(g, self.glob[2].weight, self.glob[2].bias)
@@ -189,17 +208,10 @@ class _VelocityTrunk(nn.Module):
         h += F.linear(torch.cat([pp[:, :-2], pp[:, 1:-1], pp[:, 2:]], dim=-1), self.hits.weight,
                       self.hits.bias)
         h += self.teacher.bias if teacher_in is None else self.teacher(teacher_in)
-        cond = (F.linear(a, *self._cond).unsqueeze(1)
-                if a is not None and self._cond is not None else None)
-        for i, (blk, conv_w) in enumerate(zip(self.blocks, self._conv_w, strict=True)):
-            d = blk.dilation
-            yp = F.pad(F.layer_norm(h, (c,), blk.norm.weight, blk.norm.bias, blk.norm.eps), (0, 0, 2 * d, 0))
-            taps = torch.cat([yp[:, :steps], yp[:, d:d + steps], yp[:, 2 * d:]], dim=-1)
-            y = F.linear(taps, conv_w, blk.conv.bias)
-            if cond is not None:
-                y += cond[..., i * c:(i + 1) * c]
-            h += F.linear(F.gelu(y), blk.out.weight, blk.out.bias)
-        hn = F.layer_norm(h, (c,), self.norm.weight, self.norm.bias, self.norm.eps)
+        cond = (F.linear(a, *w.vo_cond).unsqueeze(1)
+                if a is not None and w.vo_cond is not None else None)
+        _blocks_inference(h, self.blocks, w.vo_conv_w, cond, 0)
+        hn = F.layer_norm(h, (h.shape[2],), self.norm.weight, self.norm.bias, self.norm.eps)
         return F.linear(hn, self.head.weight, self.head.bias)
 
 
@@ -358,10 +370,16 @@ class ConvDecoder(nn.Module):
                 rows.append(knob_w)
                 biases.append(glob_w.new_zeros(len(self.mono) * v))
             cond_w, cond_b = torch.cat(rows).contiguous(), torch.cat(biases)
-        conv_w = tuple(blk.conv.weight.permute(0, 2, 1).reshape(blk.conv.out_channels, -1).contiguous()
-                       for blk in self.blocks)
+        vo_cond, vo_conv_w = None, ()
+        if self.vo_trunk is not None:
+            vo_attrs = [blk.attr for blk in self.vo_trunk.blocks if blk.attr is not None]
+            if vo_attrs:
+                vo_cond = (torch.cat([m.weight for m in vo_attrs]).contiguous(),
+                           torch.cat([m.bias for m in vo_attrs]))
+            vo_conv_w = _conv_taps_weight(self.vo_trunk.blocks)
         return _InferenceWeights(key=key, modules=modules, glob_w=glob_w.contiguous(), cond_w=cond_w,
-                                 cond_b=cond_b, conv_w=conv_w)
+                                 cond_b=cond_b, conv_w=_conv_taps_weight(self.blocks), vo_cond=vo_cond,
+                                 vo_conv_w=vo_conv_w)
 
     def _forward_inference(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None,
                            teacher_mask: torch.Tensor | None, hits_only: bool = False) -> DecoderOutput:
@@ -390,18 +408,7 @@ class ConvDecoder(nn.Module):
             h += self.teacher.bias
         else:
             h += self.teacher(t_in)
-        for i, (blk, conv_w) in enumerate(zip(self.blocks, w.conv_w, strict=True)):
-            d = blk.dilation
-            yp = F.pad(F.layer_norm(h, (c,), blk.norm.weight, blk.norm.bias, blk.norm.eps),
-                       (0, 0, 2 * d, 0))                                              # (B, T + 2d, C)
-            # taps [y_{t-2d}, y_{t-d}, y_t] side by side. cat beats one strided copy of an
-            # overlapping as_strided view (~3 vs ~20 us) and three shifted matmuls summed
-            # (faster, but a different summation order: not the reference's floats)
-            taps = torch.cat([yp[:, :steps], yp[:, d:d + steps], yp[:, 2 * d:]], dim=-1)  # (B, T, 3C)
-            y = F.linear(taps, conv_w, blk.conv.bias)                                  # (B, T, C)
-            if cond is not None:
-                y += cond[..., (i + 1) * c:(i + 2) * c]
-            h += F.linear(F.gelu(y), blk.out.weight, blk.out.bias)
+        _blocks_inference(h, self.blocks, w.conv_w, cond, c)
         hn = F.layer_norm(h, (c,), self.norm.weight, self.norm.bias, self.norm.eps)
         raw = F.linear(hn, self.head.weight, self.head.bias)                           # (B, T, 27 or 9)
         logits, vel_off = raw[..., :v], raw[..., v:]
@@ -417,7 +424,7 @@ class ConvDecoder(nn.Module):
                 vel_off = vel_off + cond[..., at:at + n_vo]
         if self.vo_trunk is not None:
             vel_off = (logits.new_zeros(b, steps, 2 * v) if hits_only
-                       else self.vo_trunk.fast(z, a, torch.sigmoid(logits), t_in))
+                       else self.vo_trunk.fast(z, a, torch.sigmoid(logits), t_in, w))
         return DecoderOutput(logits, torch.sigmoid(vel_off[..., :v]), 0.5 * torch.tanh(vel_off[..., v:]))
 
 
@@ -444,7 +451,9 @@ class RNNDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None = None,
                 teacher_mask: torch.Tensor | None = None, temperature: float = 0.0,
-                generator: torch.Generator | None = None) -> DecoderOutput:
+                generator: torch.Generator | None = None, hits_only: bool = False) -> DecoderOutput:
+        """``hits_only`` is accepted and ignored: feeding back the previous step needs its
+        velocities and offsets too."""
         b = z.shape[0]
         cond = z if a is None else torch.cat([z, a], dim=-1)
         state = self._initial_state(cond)
@@ -486,7 +495,7 @@ class HierarchicalDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, a: torch.Tensor | None, teacher: torch.Tensor | None = None,
                 teacher_mask: torch.Tensor | None = None, temperature: float = 0.0,
-                generator: torch.Generator | None = None) -> DecoderOutput:
+                generator: torch.Generator | None = None, hits_only: bool = False) -> DecoderOutput:
         b = z.shape[0]
         cond = z if a is None else torch.cat([z, a], dim=-1)
         seq = cond.unsqueeze(1).expand(b, self.bars, cond.shape[-1])
@@ -495,7 +504,7 @@ class HierarchicalDecoder(nn.Module):
         a_bars = None if a is None else a.repeat_interleave(self.bars, dim=0)
         t_bars = None if teacher is None else teacher.reshape(b * self.bars, self.spb, self.features)
         m_bars = None if teacher_mask is None else teacher_mask.reshape(b * self.bars, self.spb)
-        out = self.bar_decoder(emb, a_bars, t_bars, m_bars, temperature, generator)
+        out = self.bar_decoder(emb, a_bars, t_bars, m_bars, temperature, generator, hits_only=hits_only)
         shape = (b, self.bars * self.spb, -1)
         return DecoderOutput(out.hit_logits.reshape(shape), out.velocities.reshape(shape),
                              out.offsets.reshape(shape))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from models.config import PRESETS, FaderVAEConfig
-from models.decoders import ConvDecoder, DecoderOutput, build_decoder
+from models.decoders import DecoderOutput, build_decoder
 from models.encoders import build_encoder
 
 __all__ = ["PRESETS", "DecoderOutput", "FaderVAE", "FaderVAEConfig"]
@@ -59,8 +59,8 @@ class FaderVAE(nn.Module):
         steps (all steps without a mask); a step's teacher value informs later steps only.
         ``temperature`` matters only for autoregressive decoders (0 = greedy feedback);
         sampling of the final hits is done by :meth:`DecoderOutput.to_array`. ``hits_only``: the
-        caller needs the hits alone; a conv decoder with a velocity trunk then skips it (in
-        eval without grad) and returns placeholder velocities and offsets.
+        caller needs the hits alone; a conv decoder (flat or per bar) with a velocity trunk then
+        skips it (in eval without grad) and returns placeholder velocities and offsets.
         """
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise ValueError(f"z must have shape (B, {self.config.z_dim}), got {tuple(z.shape)}")
@@ -76,9 +76,7 @@ class FaderVAE(nn.Module):
             self._check_pattern(teacher)
             if teacher_mask is not None and teacher_mask.shape != teacher.shape[:2]:
                 raise ValueError(f"teacher_mask must have shape {tuple(teacher.shape[:2])}")
-        if hits_only and isinstance(self.decoder, ConvDecoder):
-            return self.decoder(z, attrs, teacher, teacher_mask, temperature, generator, hits_only=True)
-        return self.decoder(z, attrs, teacher, teacher_mask, temperature, generator)
+        return self.decoder(z, attrs, teacher, teacher_mask, temperature, generator, hits_only=hits_only)
 
     def discriminator(self, z: torch.Tensor) -> torch.Tensor:
         """Predicted normalised attributes ``(B, A)`` from a latent code ``(B, Z)``."""

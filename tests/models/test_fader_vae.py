@@ -317,3 +317,17 @@ def test_trading_hat_knob_raises_hats_lowers_the_rest_and_keeps_density_monotone
     assert (_sweep(model, 0, z, others).diff(dim=0) >= -1e-5).all()
     with pytest.raises(ValueError, match="monotone_hats_trade"):
         dataclasses.replace(PRESETS["fader_2bar"], monotone_hats_trade=True)
+
+
+@pytest.mark.parametrize("decoder", ["flat", "hierarchical"])
+def test_hits_only_skips_the_velocity_trunk_and_keeps_the_hits(decoder: str) -> None:
+    steps = 64 if decoder == "hierarchical" else 32
+    cfg = dataclasses.replace(PRESETS["tiny"], steps=steps, decoder=decoder, velocity_trunk=8)
+    torch.manual_seed(6)
+    model = FaderVAE(cfg).eval()
+    z, a = torch.randn(3, cfg.z_dim), torch.randn(3, cfg.num_attributes)
+    with torch.no_grad():
+        full, hits = model.decode(z, a), model.decode(z, a, hits_only=True)
+    assert torch.equal(full.hit_logits, hits.hit_logits)
+    assert torch.all(hits.velocities == 0.5) and torch.all(hits.offsets == 0.0)  # placeholders
+    assert not torch.all(full.velocities == 0.5)
