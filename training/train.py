@@ -45,6 +45,7 @@ from models import losses as L
 from models.checkpoint import atomic_write_bytes, save_checkpoint
 from models.config import PRESETS, FaderVAEConfig
 from models.fader_vae import FaderVAE
+from training.augment import augment_batch
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
@@ -90,6 +91,10 @@ class TrainConfig:
     # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
     # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
     monotone_weight: float = 0.0
+    # attribute-preserving augmentation (training.augment): per-row probabilities of trading
+    # the closed hi-hat and ride parts, and of permuting the toms
+    augment_ride_swap: float = 0.0
+    augment_tom_shuffle: float = 0.0
     patience: int = 10               # early stopping: epochs without validation improvement
     max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
     seed: int = 0
@@ -104,6 +109,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if self.weight_decay < 0:
             raise ValueError("weight_decay must be >= 0")
+        if not (0 <= self.augment_ride_swap <= 1 and 0 <= self.augment_tom_shuffle <= 1):
+            raise ValueError("augment_ride_swap and augment_tom_shuffle are probabilities in [0, 1]")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
             raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
@@ -480,6 +487,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         model.train()
         perm = np.random.default_rng((cfg.seed, epoch)).permutation(n_train)
         mine = torch.from_numpy(perm[rank * per_rank:(rank + 1) * per_rank])
+        aug_rng = np.random.default_rng((cfg.seed, epoch, rank, 1))  # resume-exact, per rank
         sums = _Sums()
         bar = None
         if rank == 0 and not quiet:
@@ -490,6 +498,8 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         for bi in range(batches):
             idx = mine[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]
             x, a = train_split.x[idx].to(device), train_split.a[idx].to(device)
+            if cfg.augment_ride_swap or cfg.augment_tom_shuffle:
+                x = augment_batch(x, aug_rng, cfg.augment_ride_swap, cfg.augment_tom_shuffle)
             beta = L.linear_ramp(step, cfg.beta_warmup_steps, final_beta)
             lam = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
             mask = _teacher_mask(mcfg, x.shape[0])

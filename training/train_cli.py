@@ -34,6 +34,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--control-rows": ("control_rows", int, "rows per batch decoded for the control loss (0 = all)"),
     "--control-start-step": ("control_start_step", int, "no control loss before this step"),
     "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),
+    "--augment-ride-swap": ("augment_ride_swap", float, "per-row chance of trading hi-hat and ride parts"),
+    "--augment-tom-shuffle": ("augment_tom_shuffle", float, "per-row chance of permuting the toms"),
     "--patience": ("patience", int, "early stopping patience in epochs"),
     "--max-minutes": ("max_minutes", float, "wall-clock budget; 0 = none"),
     "--seed": ("seed", int, "random seed"),

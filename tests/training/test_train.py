@@ -199,3 +199,18 @@ def test_control_curriculum_starts_late_and_selects_only_after_the_ramp(tmp_path
     assert int(ck.meta["metrics"]["step"]) > 18
     with pytest.raises(ValueError, match="control_start_step"):
         TrainConfig(data="synthetic", control_start_step=-1)
+
+
+def test_augmentation_changes_what_is_trained_on_and_takes_probabilities(tmp_path: Path) -> None:
+    def weights(ride_swap: float, run: str) -> torch.Tensor:
+        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / run), preset="tiny",
+                          epochs=1, batch_size=32, synthetic_size=128, threads=1,
+                          augment_ride_swap=ride_swap, augment_tom_shuffle=ride_swap)
+        ck = load_checkpoint(train(cfg, quiet=True))
+        return torch.cat([p.detach().flatten() for p in ck.model.parameters()])
+
+    plain = weights(0.0, "a")
+    assert torch.equal(plain, weights(0.0, "b"))  # the same seed trains the same weights ...
+    assert not torch.equal(plain, weights(1.0, "c"))  # ... so this difference is the augmentation's
+    with pytest.raises(ValueError, match="augment_ride_swap"):
+        TrainConfig(data="synthetic", augment_ride_swap=1.5)
