@@ -10,6 +10,9 @@ vector of a row stays exact and need not be recomputed:
   syncopation, intensity, laid_back and hat_busyness are unchanged.
 - **tom shuffle**: the three toms are permuted (a fill played on other drums). All toms are
   in the drum layer, so again no attribute changes.
+- **bar rotation**: the pattern starts one bar later (for two bars, they swap: the fill
+  moves to the first bar). Syncopation scores the pattern as a loop and every bar has the
+  same metrical weights, so it is unchanged, as are the per-step averages.
 
 A test checks the invariance against :func:`engine.attributes.compute`.
 """
@@ -46,20 +49,27 @@ def voice_orders(ride_swap: np.ndarray, tom_order: np.ndarray) -> list[list[int]
 
 
 def augment_batch(x: torch.Tensor, rng: np.random.Generator, ride_swap: float,
-                  tom_shuffle: float) -> torch.Tensor:
-    """``x`` (batch, steps, 27) with each row's voices swapped at the given probabilities.
+                  tom_shuffle: float, bar_rotate: float = 0.0,
+                  steps_per_bar: int = 16) -> torch.Tensor:
+    """``x`` (batch, steps, 27) with each row's voices swapped, and bars rotated, at the
+    given probabilities.
 
     Returns ``x`` itself when nothing is drawn (no copy); otherwise a new tensor.
     """
     b = x.shape[0]
     swap = rng.random(b) < ride_swap
     toms = np.where(rng.random(b) < tom_shuffle, rng.integers(0, len(_TOM_ORDERS), b), -1)
+    rotate = rng.random(b) < bar_rotate
     changed = np.flatnonzero(swap | (toms >= 0))
-    if changed.size == 0:
+    if changed.size == 0 and not rotate.any():
         return x
-    cols = torch.tensor([_columns(o) for o in voice_orders(swap[changed], toms[changed])],
-                        device=x.device)
     out = x.clone()
-    rows = torch.from_numpy(changed).to(x.device)
-    out[rows] = torch.gather(x[rows], 2, cols[:, None, :].expand(-1, x.shape[1], -1))
+    if changed.size:
+        cols = torch.tensor([_columns(o) for o in voice_orders(swap[changed], toms[changed])],
+                            device=x.device)
+        rows = torch.from_numpy(changed).to(x.device)
+        out[rows] = torch.gather(x[rows], 2, cols[:, None, :].expand(-1, x.shape[1], -1))
+    if rotate.any():
+        rows = torch.from_numpy(np.flatnonzero(rotate)).to(x.device)
+        out[rows] = torch.roll(out[rows], -steps_per_bar, dims=1)
     return out

@@ -109,8 +109,10 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
         if self.weight_decay < 0:
             raise ValueError("weight_decay must be >= 0")
-        if not (0 <= self.augment_ride_swap <= 1 and 0 <= self.augment_tom_shuffle <= 1):
-            raise ValueError("augment_ride_swap and augment_tom_shuffle are probabilities in [0, 1]")
+        if not all(0 <= p <= 1 for p in (self.augment_ride_swap, self.augment_tom_shuffle,
+                                         self.augment_bar_rotate)):
+            raise ValueError("augment_ride_swap, augment_tom_shuffle and augment_bar_rotate are "
+                             "probabilities in [0, 1]")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
             raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
@@ -498,8 +500,9 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         for bi in range(batches):
             idx = mine[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]
             x, a = train_split.x[idx].to(device), train_split.a[idx].to(device)
-            if cfg.augment_ride_swap or cfg.augment_tom_shuffle:
-                x = augment_batch(x, aug_rng, cfg.augment_ride_swap, cfg.augment_tom_shuffle)
+            if cfg.augment_ride_swap or cfg.augment_tom_shuffle or cfg.augment_bar_rotate:
+                x = augment_batch(x, aug_rng, cfg.augment_ride_swap, cfg.augment_tom_shuffle,
+                                  cfg.augment_bar_rotate, mcfg.steps_per_bar)
             beta = L.linear_ramp(step, cfg.beta_warmup_steps, final_beta)
             lam = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0
             mask = _teacher_mask(mcfg, x.shape[0])

@@ -36,6 +36,7 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),
     "--augment-ride-swap": ("augment_ride_swap", float, "per-row chance of trading hi-hat and ride parts"),
     "--augment-tom-shuffle": ("augment_tom_shuffle", float, "per-row chance of permuting the toms"),
+    "--augment-bar-rotate": ("augment_bar_rotate", float, "per-row chance of starting one bar later"),
     "--patience": ("patience", int, "early stopping patience in epochs"),
     "--max-minutes": ("max_minutes", float, "wall-clock budget; 0 = none"),
     "--seed": ("seed", int, "random seed"),

@@ -20,7 +20,7 @@ def _random_batch(n: int = 64, steps: int = 32, seed: int = 0) -> torch.Tensor:
 
 def test_every_attribute_is_unchanged_by_the_swaps() -> None:
     x = _random_batch()
-    out = augment_batch(x, np.random.default_rng(1), ride_swap=1.0, tom_shuffle=1.0)
+    out = augment_batch(x, np.random.default_rng(1), ride_swap=1.0, tom_shuffle=1.0, bar_rotate=1.0)
     assert not torch.equal(out, x)  # the batch did change ...
     names = tuple(attributes.ATTRIBUTES)
     np.testing.assert_allclose(attributes.compute(out.numpy(), names),
@@ -54,3 +54,9 @@ def test_probability_zero_returns_the_batch_untouched_and_rows_are_drawn_indepen
     out = augment_batch(x, np.random.default_rng(0), ride_swap=0.25, tom_shuffle=0.0)
     changed = (out != x).flatten(1).any(dim=1).float().mean().item()
     assert 0.15 < changed < 0.35
+
+
+def test_bar_rotation_swaps_the_two_bars() -> None:
+    x = _random_batch(n=3)
+    out = augment_batch(x, np.random.default_rng(0), 0.0, 0.0, bar_rotate=1.0, steps_per_bar=16)
+    assert torch.equal(out[:, :16], x[:, 16:]) and torch.equal(out[:, 16:], x[:, :16])
