@@ -92,9 +92,10 @@ class TrainConfig:
     # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
     monotone_weight: float = 0.0
     # attribute-preserving augmentation (training.augment): per-row probabilities of trading
-    # the closed hi-hat and ride parts, and of permuting the toms
+    # the closed hi-hat and ride parts, of permuting the toms, and of starting one bar later
     augment_ride_swap: float = 0.0
     augment_tom_shuffle: float = 0.0
+    augment_bar_rotate: float = 0.0
     patience: int = 10               # early stopping: epochs without validation improvement
     max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
     seed: int = 0

@@ -205,7 +205,8 @@ def test_augmentation_changes_what_is_trained_on_and_takes_probabilities(tmp_pat
     def weights(ride_swap: float, run: str) -> torch.Tensor:
         cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / run), preset="tiny",
                           epochs=1, batch_size=32, synthetic_size=128, threads=1,
-                          augment_ride_swap=ride_swap, augment_tom_shuffle=ride_swap)
+                          augment_ride_swap=ride_swap, augment_tom_shuffle=ride_swap,
+                          augment_bar_rotate=ride_swap)
         ck = load_checkpoint(train(cfg, quiet=True))
         return torch.cat([p.detach().flatten() for p in ck.model.parameters()])
 

@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 ARGS = ["train", "synthetic", "--preset", "tiny", "--synthetic-size", "480", "--batch-size", "32",
         "--epochs", "4", "--threads", "1", "--quiet", "--beta-warmup-steps", "50", "--adv-ramp-steps", "50",
-        "--augment-ride-swap", "0.3", "--augment-tom-shuffle", "0.3"]  # augmentation draws resume too
+        # augmentation draws must resume exactly too
+        "--augment-ride-swap", "0.3", "--augment-tom-shuffle", "0.3", "--augment-bar-rotate", "0.3"]
 
 
 def cli(*args: str) -> list[str]:
