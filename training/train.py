@@ -77,6 +77,9 @@ class TrainConfig:
     adv_lambda: float = 1.0          # final weight of the encoder's adversarial term
     adv_ramp_steps: int = 10000      # linear ramp of that weight from 0
     disc_lr: float = 1e-3
+    # the discriminator (and the encoder's adversarial term) reads a posterior sample z
+    # instead of its mean: the noise keeps it from memorising the training latents
+    disc_on_sample: bool = False
     # attribute control loss (fader only): weight of the squared error between requested and
     # produced attributes when decoding under changed knobs (models.losses.control_error)
     control_weight: float = 0.0
@@ -536,8 +539,11 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                     short = L.monotone_shortfall(lower, upper, knob, knob_step).mean()
                     loss = loss + ctl_scale * cfg.monotone_weight * short
                     mono_short = short.item()
+            z_disc = mu
+            if model.is_fader and cfg.disc_on_sample:
+                z_disc = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
             if model.is_fader and lam > 0:
-                loss = loss + lam * L.encoder_adversarial(model.discriminator(mu), a)
+                loss = loss + lam * L.encoder_adversarial(model.discriminator(z_disc), a)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -547,7 +553,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             disc_loss = 0.0
             if opt_d is not None:
                 opt_d.zero_grad(set_to_none=True)
-                d = L.disc_mse(model.discriminator(mu.detach()), a).mean()
+                d = L.disc_mse(model.discriminator(z_disc.detach()), a).mean()
                 d.backward()
                 _allreduce_grads(disc_params, world)
                 opt_d.step()

@@ -15,6 +15,14 @@ from typing import Any
 
 from engine.errors import GrooveFaderError
 
+
+def _bool(text: str) -> bool:
+    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 # flag -> (TrainConfig field, type, help)
 _FLAGS: dict[str, tuple[str, type, str]] = {
     "--run-dir": ("run_dir", str, "output folder (config, logs, checkpoints)"),
@@ -37,6 +45,7 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--augment-ride-swap": ("augment_ride_swap", float, "per-row chance of trading hi-hat and ride parts"),
     "--augment-tom-shuffle": ("augment_tom_shuffle", float, "per-row chance of permuting the toms"),
     "--augment-bar-rotate": ("augment_bar_rotate", float, "per-row chance of starting one bar later"),
+    "--disc-on-sample": ("disc_on_sample", _bool, "discriminator reads z samples, not means: true | false"),
     "--patience": ("patience", int, "early stopping patience in epochs"),
     "--max-minutes": ("max_minutes", float, "wall-clock budget; 0 = none"),
     "--seed": ("seed", int, "random seed"),

@@ -215,3 +215,21 @@ def test_augmentation_changes_what_is_trained_on_and_takes_probabilities(tmp_pat
     assert not torch.equal(plain, weights(1.0, "c"))  # ... so this difference is the augmentation's
     with pytest.raises(ValueError, match="augment_ride_swap"):
         TrainConfig(data="synthetic", augment_ride_swap=1.5)
+
+
+def test_discriminator_on_posterior_samples_through_the_cli(tmp_path: Path, capsys) -> None:
+    def run(name: str, *flags: str) -> dict[str, torch.Tensor]:
+        assert main(["train", "synthetic", "--preset", "tiny", "--run-dir", str(tmp_path / name),
+                     "--epochs", "1", "--quiet", "--threads", "1", "--synthetic-size", "128",
+                     "--batch-size", "32", "--adv-ramp-steps", "1", *flags]) == 0
+        return load_checkpoint(tmp_path / name / "checkpoint.pt").model.state_dict()
+
+    means, samples = run("mu"), run("z", "--disc-on-sample", "true")
+    assert json.loads((tmp_path / "z" / "config.json").read_text())["disc_on_sample"] is True
+    # the noise reaches both the discriminator and (through the adversarial term) the encoder
+    for prefix in ("disc.", "encoder."):
+        keys = [k for k in means if k.startswith(prefix) and means[k].is_floating_point()]
+        assert keys and any(not torch.equal(means[k], samples[k]) for k in keys), prefix
+    with pytest.raises(SystemExit):  # argparse's usage error
+        main(["train", "synthetic", "--disc-on-sample", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err
