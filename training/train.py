@@ -51,7 +51,7 @@ LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_l
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
               "train_monotone",
               "val_loss", "val_hits", "val_velocities", "val_offsets", "val_kl", "val_disc_mse",
-              "val_cell_acc", "val_step_acc", "val_onset_f1")
+              "val_cell_acc", "val_step_acc", "val_onset_f1", "val_control")
 LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
 
 
@@ -94,6 +94,11 @@ class TrainConfig:
     # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
     # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
     monotone_weight: float = 0.0
+    # model selection and early stopping on validation loss + this weight x the validation
+    # control error (knobs turned on the validation rows, the same seeded draws each epoch):
+    # on reconstruction alone, a control loss that costs reconstruction makes the selection
+    # pick epochs before the knobs have formed (runs/s11/C2). 0 = reconstruction alone.
+    select_control_weight: float = 0.0
     # attribute-preserving augmentation (training.augment): per-row probabilities of trading
     # the closed hi-hat and ride parts, of permuting the toms, and of starting one bar later
     augment_ride_swap: float = 0.0
@@ -117,6 +122,8 @@ class TrainConfig:
                                          self.augment_bar_rotate)):
             raise ValueError("augment_ride_swap, augment_tom_shuffle and augment_bar_rotate are "
                              "probabilities in [0, 1]")
+        if self.select_control_weight < 0:
+            raise ValueError("select_control_weight must be >= 0")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
             raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
@@ -252,14 +259,19 @@ class _Sums:
 
 
 @torch.no_grad()
-def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int = 512) -> dict[str, float]:
-    """Free-running (no teacher) reconstruction from ``z = mu`` plus KL and discriminator MSE."""
+def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int = 512,
+                   control: tuple[tuple[str, ...], dict[str, torch.Tensor]] | None = None
+                   ) -> dict[str, float]:
+    """Free-running (no teacher) reconstruction from ``z = mu`` plus KL and discriminator MSE;
+    with ``control = (attribute names, normalisation)`` also the control error of decodes
+    under changed knobs (as in training, drawn from a generator seeded 0: the same each call)."""
     model.eval()
     mcfg = model.config
     s = _Sums()
     tp = fp = fn = 0.0
     v = mcfg.num_voices
     device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(0) if control is not None else None
     for i in range(0, data.x.shape[0], batch_size):
         x, a = data.x[i:i + batch_size].to(device), data.a[i:i + batch_size].to(device)
         mu, logvar = model.encode(x)
@@ -279,6 +291,15 @@ def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int =
               kl=kl.mean().item(), disc_mse=disc,
               cell_acc=(pred == true).float().mean().item(),
               step_acc=(pred == true).all(-1).float().mean().item())
+        if control is not None:
+            names, norm = control
+            from_prior = torch.rand(x.shape[0], generator=gen, device=device) < 0.5
+            targets, _ = L.control_targets(a, norm["low"], norm["high"], from_prior, generator=gen)
+            z = torch.where(from_prior[:, None],
+                            torch.randn(mu.shape, generator=gen, device=device), mu)
+            produced = L.produced_attributes(model.decode(z, targets), names, norm["mean"],
+                                             norm["std"], mcfg.steps_per_bar)
+            s.add(x.shape[0], control=L.control_error(produced, targets).mean().item())
     m = s.means()
     m["onset_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
     return m
@@ -572,17 +593,18 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         tr = sums.means()
         val = evaluate_split(model, val_split if not cfg.smoke_test else _Split(
             val_split.x[:cfg.batch_size], val_split.a[:cfg.batch_size], val_split.raw[:cfg.batch_size]),
-            final_beta)
+            final_beta, control=(names, norm) if use_control else None)
+        criterion = val["loss"] + cfg.select_control_weight * val.get("control", 0.0)
         elapsed = wall()
         # Under a control curriculum, model selection and early stopping start once the
         # control loss is at full weight: until then each epoch is the best so far, so a
         # run stopped early still ships its latest weights, never ones before the knobs.
         selecting = not use_control or step >= cfg.control_start_step + cfg.control_ramp_steps
-        improved = val["loss"] < best_val or not selecting
+        improved = criterion < best_val or not selecting
         if not selecting:
             best_val, bad_epochs = math.inf, 0
         elif improved:
-            best_val, bad_epochs = val["loss"], 0
+            best_val, bad_epochs = criterion, 0
         else:
             bad_epochs += 1
         lam_now = L.linear_ramp(step, cfg.adv_ramp_steps, cfg.adv_lambda) if model.is_fader else 0.0

@@ -39,6 +39,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--adv-ramp-steps": ("adv_ramp_steps", int, "steps of the adversarial weight ramp"),
     "--control-weight": ("control_weight", float, "weight of the attribute-control loss (fader; 0 = off)"),
     "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
+    "--select-control-weight": ("select_control_weight", float,
+                                "model selection on val loss + this x val control error"),
     "--control-rows": ("control_rows", int, "rows per batch decoded for the control loss (0 = all)"),
     "--control-start-step": ("control_start_step", int, "no control loss before this step"),
     "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),

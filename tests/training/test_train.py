@@ -233,3 +233,20 @@ def test_discriminator_on_posterior_samples_through_the_cli(tmp_path: Path, caps
     with pytest.raises(SystemExit):  # argparse's usage error
         main(["train", "synthetic", "--disc-on-sample", "maybe"])
     assert "expected true or false" in capsys.readouterr().err
+
+
+def test_selection_can_count_the_validation_control_error(tmp_path: Path) -> None:
+    weight = 50.0
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=5,
+                      batch_size=32, synthetic_size=256, lr=3e-3, threads=1, beta_warmup_steps=10,
+                      adv_ramp_steps=10, control_weight=1.0, control_rows=8, patience=10,
+                      select_control_weight=weight)
+    ck = load_checkpoint(train(cfg, quiet=True))
+    log = rows(Path(cfg.run_dir))
+    control = [float(r["val_control"]) for r in log]
+    assert all(c > 0 for c in control)
+    criterion = [float(r["val_loss"]) + weight * c for r, c in zip(log, control, strict=True)]
+    best = min(range(len(log)), key=criterion.__getitem__)
+    assert int(ck.meta["metrics"]["epoch"]) == int(log[best]["epoch"])
+    with pytest.raises(ValueError, match="select_control_weight"):
+        TrainConfig(data="synthetic", select_control_weight=-1.0)
