@@ -283,14 +283,7 @@ def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int =
         pred = out.hit_logits > 0
         true = x[..., :v] > 0.5
         disc = L.disc_mse(model.discriminator(mu), a).mean().item() if model.is_fader else 0.0
-        tp += (pred & true).sum().item()
-        fp += (pred & ~true).sum().item()
-        fn += (~pred & true).sum().item()
-        s.add(x.shape[0], loss=loss.mean().item(), hits=rec.hits.mean().item(),
-              velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
-              kl=kl.mean().item(), disc_mse=disc,
-              cell_acc=(pred == true).float().mean().item(),
-              step_acc=(pred == true).all(-1).float().mean().item())
+        extra = {}
         if control is not None:
             names, norm = control
             from_prior = torch.rand(x.shape[0], generator=gen, device=device) < 0.5
@@ -299,7 +292,15 @@ def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int =
                             torch.randn(mu.shape, generator=gen, device=device), mu)
             produced = L.produced_attributes(model.decode(z, targets), names, norm["mean"],
                                              norm["std"], mcfg.steps_per_bar)
-            s.add(x.shape[0], control=L.control_error(produced, targets).mean().item())
+            extra["control"] = L.control_error(produced, targets).mean().item()
+        tp += (pred & true).sum().item()
+        fp += (pred & ~true).sum().item()
+        fn += (~pred & true).sum().item()
+        s.add(x.shape[0], loss=loss.mean().item(), hits=rec.hits.mean().item(),
+              velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
+              kl=kl.mean().item(), disc_mse=disc,
+              cell_acc=(pred == true).float().mean().item(),
+              step_acc=(pred == true).all(-1).float().mean().item(), **extra)
     m = s.means()
     m["onset_f1"] = 2 * tp / max(2 * tp + fp + fn, 1.0)
     return m

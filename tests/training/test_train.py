@@ -12,7 +12,7 @@ import torch
 from app.cli import build_parser, main
 from models.checkpoint import load_checkpoint
 from training.synthetic import synthetic_dataset
-from training.train import TrainConfig, train
+from training.train import TrainConfig, _prepare, evaluate_split, train
 from training.train_cli import build_config
 
 torch.set_num_threads(1)
@@ -250,3 +250,12 @@ def test_selection_can_count_the_validation_control_error(tmp_path: Path) -> Non
     assert int(ck.meta["metrics"]["epoch"]) == int(log[best]["epoch"])
     with pytest.raises(ValueError, match="select_control_weight"):
         TrainConfig(data="synthetic", select_control_weight=-1.0)
+    # measuring the control error leaves every reconstruction figure as it was
+    names = tuple(ck.meta["attributes"]["names"])
+    splits, stats = _prepare(synthetic_dataset(256, 32, 0, names), ck.config)
+    norm = {k: torch.tensor(stats[k], dtype=torch.float32) for k in ("mean", "std", "low", "high")}
+    plain = evaluate_split(ck.model, splits["validation"], ck.config.beta)
+    both = evaluate_split(ck.model, splits["validation"], ck.config.beta, control=(names, norm))
+    assert both.pop("control") > 0 and both == plain
+    assert float(log[best]["val_loss"]) == pytest.approx(
+        evaluate_split(ck.model, splits["validation"], ck.config.beta)["loss"], rel=1e-4)
