@@ -14,9 +14,10 @@ from pathlib import Path
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default.pt"
 
 
-def _knob(text: str) -> tuple[str, float]:
+def knob_arg(text: str) -> tuple[str, float]:
+    """argparse type for ``--knob NAME=VALUE`` (shared by ``generate`` and ``play``)."""
     name, sep, value = text.partition("=")
-    if not sep or not name:
+    if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"knob must look like name=value, got {text!r}")
     try:
         return name.strip(), float(value)
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "looped to N bars, to a MIDI clip.")
     _common(g)
     g.add_argument("--bars", type=_positive_bars, default=4, help="clip length in bars (default 4)")
-    g.add_argument("--knob", type=_knob, action="append", default=[], metavar="NAME=VALUE",
+    g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                    help="attribute knob in raw units, e.g. density=0.8 (repeatable; "
                         "others stay at their defaults)")
     g.add_argument("--pad", type=_pad, default=None, metavar="X,Y",

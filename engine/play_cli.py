@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.cli import DEFAULT_CHECKPOINT, knob_arg
 from engine.errors import GrooveFaderError, MidiFileError, PortError
-
-DEFAULT_CHECKPOINT = Path("checkpoints/default.pt")
 
 
 def register(subparsers: Any) -> None:
@@ -63,7 +62,7 @@ def register(subparsers: Any) -> None:
                      help=f"model checkpoint (default {DEFAULT_CHECKPOINT} when it exists)")
     src.add_argument("--seed", type=int, default=None, help="latent sample seed")
     src.add_argument("--temperature", type=float, default=0.0, help="decoder sampling temperature")
-    src.add_argument("--knob", type=_knob, action="append", default=[], metavar="NAME=VALUE",
+    src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
     run = p.add_argument_group("run")
     run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
@@ -74,16 +73,6 @@ def register(subparsers: Any) -> None:
                      help="print the clock's timing statistics as JSON on exit")
     run.add_argument("--quiet", action="store_true", help="no status lines on stderr")
     p.set_defaults(func=run_play)
-
-
-def _knob(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"knob must look like name=value, got {text!r}")
-    try:
-        return name.strip(), float(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a number") from err
 
 
 class _Stop(Exception):
@@ -125,18 +114,15 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
         return read_clip(args.clip), f"clip {args.clip}"
     checkpoint = args.checkpoint or (DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.exists() else None)
     if checkpoint is not None:
-        try:
-            from engine.generator import Generator
-        except ImportError:
-            Generator = None  # noqa: N806 - the generator module is not there yet
-        if Generator is not None:
-            gen = Generator.from_checkpoint(checkpoint)
-            knobs = dict(args.knob)
-            z = gen.sample(1, seed=args.seed)[0]
-            pattern = gen.decode(z, knobs or None, temperature=args.temperature, seed=args.seed)
-            return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
+        from engine.generator import Generator
+
+        gen = Generator.from_checkpoint(checkpoint)
+        knobs = dict(args.knob)
+        z = gen.sample(1, seed=args.seed)[0]
+        pattern = gen.decode(z, knobs or None, temperature=args.temperature, seed=args.seed)
+        return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
     if args.knob:
-        raise GrooveFaderError("--knob needs a checkpoint (none given and checkpoints/default.pt is absent)")
+        raise GrooveFaderError(f"--knob needs a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")
     return demo_pattern(), "built-in demo groove (no --clip, no checkpoint)"
 
 
