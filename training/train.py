@@ -122,6 +122,8 @@ class TrainConfig:
                                          self.augment_bar_rotate)):
             raise ValueError("augment_ride_swap, augment_tom_shuffle and augment_bar_rotate are "
                              "probabilities in [0, 1]")
+        if not 0 <= self.control_prior_share <= 1:
+            raise ValueError("control_prior_share is a share in [0, 1]")
         if self.select_control_weight < 0:
             raise ValueError("select_control_weight must be >= 0")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:

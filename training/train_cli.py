@@ -41,6 +41,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
     "--select-control-weight": ("select_control_weight", float,
                                 "model selection on val loss + this x val control error"),
+    "--control-prior-share": ("control_prior_share", float,
+                              "share of control decodes from z ~ N(0, I) (else the posterior mean)"),
     "--control-rows": ("control_rows", int, "rows per batch decoded for the control loss (0 = all)"),
     "--control-start-step": ("control_start_step", int, "no control loss before this step"),
     "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),

@@ -110,6 +110,7 @@ def test_config_file_then_flags_then_set(tmp_path: Path) -> None:
     (["train", "synthetic", "--set", "nonsense=1"], "unknown model setting"),
     (["train", "synthetic", "--preset", "huge"], "unknown preset"),
     (["train"], "give a DATA folder"),
+    (["train", "synthetic", "--control-prior-share", "1.5"], "control_prior_share is a share"),
 ])
 def test_bad_settings_are_one_line_errors(argv, message, capsys) -> None:
     assert main(argv) == 1
