@@ -74,17 +74,24 @@ def encoder_adversarial(pred: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor
 
 
 def control_targets(a: torch.Tensor, low: torch.Tensor, high: torch.Tensor, from_prior: torch.Tensor,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    generator: torch.Generator | None = None, knob_probs: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """Knob settings to decode under for the control loss: ``(targets (B, A), knob (B,))``.
 
     One attribute per row (``knob``) is turned to a uniform draw over the data's 5–95 %
     range ``[low, high]`` (normalised, ``(A,)``); the others stay at the example's own values
     or, for rows decoded from a prior draw (``from_prior (B,)`` bool), at their defaults (0,
-    the data mean), as in the app and the evaluation's knob sweeps.
+    the data mean), as in the app and the evaluation's knob sweeps. The knob is uniform over
+    the attributes, or drawn in proportion to ``knob_probs (A,)`` (weights: e.g. more rows
+    for the one knob that is not monotone by construction).
     """
     b, n = a.shape
     out = torch.where(from_prior[:, None], torch.zeros_like(a), a)
-    k = torch.randint(n, (b,), generator=generator, device=a.device)
+    if knob_probs is None:
+        k = torch.randint(n, (b,), generator=generator, device=a.device)
+    else:
+        k = torch.multinomial(knob_probs.to(a.device, torch.float32), b, replacement=True,
+                              generator=generator)
     u = torch.rand(b, generator=generator, device=a.device).to(a.dtype)
     out[torch.arange(b, device=a.device), k] = low[k] + u * (high[k] - low[k])
     return out, k

@@ -23,6 +23,22 @@ def _bool(text: str) -> bool:
     return value
 
 
+def _knob_weights(text: str) -> dict[str, float]:
+    """``syncopation=3,density=0.5`` -> ``{"syncopation": 3.0, "density": 0.5}``."""
+    out: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if not sep or not name.strip() or not weight >= 0:
+            raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT[,NAME=WEIGHT...] with weights "
+                                             f">= 0, got {text!r}")
+        out[name.strip()] = weight
+    return out
+
+
 # flag -> (TrainConfig field, type, help)
 _FLAGS: dict[str, tuple[str, type, str]] = {
     "--run-dir": ("run_dir", str, "output folder (config, logs, checkpoints)"),
@@ -43,6 +59,9 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
                                 "model selection on val loss + this x val control error"),
     "--control-prior-share": ("control_prior_share", float,
                               "share of control decodes from z ~ N(0, I) (else the posterior mean)"),
+    "--control-knob-weights": ("control_knob_weights", _knob_weights,
+                               "how often each knob is turned in the control rows, e.g. "
+                               "syncopation=3 (others 1)"),
     "--control-rows": ("control_rows", int, "rows per batch decoded for the control loss (0 = all)"),
     "--control-start-step": ("control_start_step", int, "no control loss before this step"),
     "--control-ramp-steps": ("control_ramp_steps", int, "steps of the control-loss ramp after its start"),

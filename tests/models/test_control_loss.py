@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from engine import attributes as exact
@@ -29,6 +30,19 @@ def test_targets_change_one_knob_within_the_range() -> None:
     # every knob gets drawn, prior rows keep the others at the default 0
     assert set(changed.nonzero()[:, 1].tolist()) == set(range(5))
     assert (t[prior][~changed[prior]] == 0).all()
+
+
+def test_control_targets_draw_the_knob_in_proportion_to_its_weight() -> None:
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(4000, 5, generator=g)
+    low, high = torch.full((5,), -1.5), torch.full((5,), 2.0)
+    prior = torch.zeros(4000, dtype=torch.bool)
+    _, knob = L.control_targets(a, low, high, prior, generator=g,
+                                knob_probs=torch.tensor([1.0, 3.0, 1.0, 1.0, 0.0]))
+    counts = torch.bincount(knob, minlength=5).double() / 4000
+    assert counts[4] == 0  # weight 0: never turned
+    assert counts[1] == pytest.approx(3 / 6, abs=0.03)
+    assert counts[0] == pytest.approx(1 / 6, abs=0.02)
 
 
 def _density_response(model: FaderVAE, z: torch.Tensor, settings: np.ndarray) -> np.ndarray:

@@ -259,3 +259,63 @@ def test_selection_can_count_the_validation_control_error(tmp_path: Path) -> Non
     both = evaluate_split(ck.model, splits["validation"], ck.config.beta, control=(names, norm))
     assert both.pop("control") > 0 and both == plain
     assert float(log[best]["val_loss"]) == pytest.approx(plain["loss"], rel=1e-4)
+
+
+def test_knob_monotone_shares_follow_the_evaluation_definition() -> None:
+    """The per-epoch monotone share equals the evaluation's, recomputed here by hand with
+    engine.attributes on each knob's greedy sweep over the same prior draws."""
+    import dataclasses
+
+    import numpy as np
+
+    from engine import attributes as exact
+    from models.config import PRESETS
+    from models.fader_vae import FaderVAE
+    from training.evaluate import monotone_share
+    from training.train import knob_monotone_shares
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(PRESETS["fader_2bar"], monotone_density=True)
+    model = FaderVAE(cfg).eval()
+    names = tuple(exact.ATTRIBUTES)[: cfg.num_attributes]
+    n = len(names)
+    norm = {"mean": torch.zeros(n), "std": torch.ones(n), "low": torch.full((n,), -2.0),
+            "high": torch.full((n,), 2.0)}
+    draws, settings = 64, 5
+    shares = knob_monotone_shares(model, names, norm, draws=draws, settings=settings, seed=3)
+    z = torch.randn(draws, cfg.z_dim, generator=torch.Generator().manual_seed(3))
+    for k, name in enumerate(names):
+        resp = []
+        for s in np.linspace(-2.0, 2.0, settings):
+            knobs = torch.zeros(draws, n)
+            knobs[:, k] = float(s)
+            with torch.no_grad():
+                arr = model.decode(z, knobs).to_array().numpy()
+            resp.append(exact.compute(arr, names)[:, k])
+        assert shares[name] == pytest.approx(monotone_share(np.stack(resp, 1)), abs=1.5 / draws), name
+    assert shares["density"] == 1.0  # monotone by construction
+    assert min(shares.values()) < 0.5  # an untrained decoder's other knobs are not
+    assert set(knob_monotone_shares(model, names, norm, draws=8, knobs=("syncopation",))) == {
+        "syncopation"}
+
+
+def test_control_knob_weights_are_checked(tmp_path: Path, capsys) -> None:
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=2,
+                      batch_size=32, synthetic_size=128, threads=1, control_weight=1.0,
+                      control_rows=8, control_knob_weights={"syncopation": 3.0})
+    train(cfg, quiet=True)
+    log = rows(Path(cfg.run_dir))
+    assert len(log) == 2 and all(0 <= float(r["val_monotone_worst"]) <= 1 for r in log)
+    args = build_parser().parse_args(["train", "synthetic", "--control-knob-weights",
+                                      "syncopation=3, density=0.5"])
+    assert build_config(args).control_knob_weights == {"syncopation": 3.0, "density": 0.5}
+    with pytest.raises(ValueError, match="control_knob_weights"):
+        TrainConfig(data="synthetic", control_knob_weights={"syncopation": -1.0})
+    with pytest.raises(SystemExit):
+        main(["train", "synthetic", "--control-knob-weights", "syncopation"])
+    assert "expected NAME=WEIGHT" in capsys.readouterr().err
+    code = main(["train", "synthetic", "--preset", "tiny", "--run-dir", str(tmp_path / "r2"),
+                 "--smoke-test", "--quiet", "--control-weight", "1", "--control-knob-weights",
+                 "swing=2"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "no knob(s) ['swing']" in err and "\n" not in err
