@@ -128,3 +128,11 @@ def monotone_shortfall(lower: torch.Tensor, raised: torch.Tensor, knob: torch.Te
     that step, ``(B,)`` ≥ 0: a knob turned up must never lower what it controls."""
     idx = torch.arange(lower.shape[0], device=lower.device)
     return torch.relu(0.5 * step - (raised[idx, knob] - lower[idx, knob]))
+
+
+def knob_edit(lower_logits: torch.Tensor, raised_logits: torch.Tensor) -> torch.Tensor:
+    """How much a knob turned up changes the groove, ``(B,)``: the L1 distance between the
+    hit probabilities of the two decodes (about the number of hits flipped). Penalised, it
+    asks a knob to move its attribute with the fewest edits, so the groove stays itself and
+    fewer incidental flips can push the attribute the wrong way."""
+    return (torch.sigmoid(raised_logits) - torch.sigmoid(lower_logits)).abs().sum((1, 2))

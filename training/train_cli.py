@@ -55,6 +55,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--adv-ramp-steps": ("adv_ramp_steps", int, "steps of the adversarial weight ramp"),
     "--control-weight": ("control_weight", float, "weight of the attribute-control loss (fader; 0 = off)"),
     "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
+    "--edit-weight": ("edit_weight", float,
+                      "weight of the hits a knob step flips (the hinge pairs; 0 = off)"),
     "--select-control-weight": ("select_control_weight", float,
                                 "model selection on val loss + this x val control error"),
     "--control-prior-share": ("control_prior_share", float,
