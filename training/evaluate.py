@@ -20,7 +20,9 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   pairs; share of draws whose response is non-decreasing; cross-talk = mean over draws
   and over the other attributes of |attribute at the top setting − at the bottom| divided
   by that attribute's 5–95 % range; control range = share of the knob's 5–95 % range
-  covered by the draw-averaged response curve.
+  covered by the draw-averaged response curve; hits flipped per step = mean number of
+  grid cells whose hit changes between neighbouring settings (how much of the groove one
+  step of the knob rewrites).
 * **Realism**: prior samples (fader: knobs set to the attribute rows of randomly chosen
   evaluation windows, i.e. a draw from p(z)·p_data(a); baseline: z alone) against the
   evaluation windows: per-attribute 1-D Wasserstein distance divided by the data's std,
@@ -268,14 +270,18 @@ def evaluate_reconstruction(gen: Any, data: EvalData, batch_size: int = 1024) ->
 
 
 def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_size: int,
-                       temperature: float = 0.0, seed: int | None = None) -> np.ndarray:
-    """``(B, A)`` attributes measured on the patterns decoded from ``z`` with ``knobs``."""
+                       temperature: float = 0.0, seed: int | None = None,
+                       hits: list[np.ndarray] | None = None) -> np.ndarray:
+    """``(B, A)`` attributes measured on the patterns decoded from ``z`` with ``knobs``
+    (and their hit grids ``(b, T, 9)`` bool appended to ``hits``, when given)."""
     out = []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
         dec = gen.decode_batch(z[sl], kb, temperature=temperature,
                                seed=None if seed is None else seed + i).to_array()
         out.append(attr_lib.compute(dec, gen.attribute_names))
+        if hits is not None:
+            hits.append(np.asarray(dec)[..., :NUM_VOICES] > 0.5)
     return np.concatenate(out)
 
 
@@ -292,8 +298,11 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
         knobs = np.tile(defaults, (cfg.draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, cfg.draws)
-        measured = _decode_attributes(gen, z_rep, knobs, cfg.batch_size).reshape(
+        hits: list[np.ndarray] = []
+        measured = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hits=hits).reshape(
             cfg.draws, cfg.settings, len(names))
+        grid = np.concatenate(hits).reshape(cfg.draws, cfg.settings, -1)
+        flips = (grid[:, 1:] != grid[:, :-1]).sum(axis=2)  # (D, S-1) hits changed per step
         resp = measured[:, :, k]
         others = [j for j in range(len(names)) if j != k]
         cross = {names[j]: float(np.mean(np.abs(measured[:, -1, j] - measured[:, 0, j])) / span[j])
@@ -308,6 +317,7 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
             "crosstalk": float(np.mean(list(cross.values()))) if cross else 0.0,
             "crosstalk_by_attribute": cross,
             "range": coverage(resp.mean(axis=0), *ranges[name]),
+            "hits_flipped_per_step": float(flips.mean()),
         }
     return result
 
@@ -422,8 +432,10 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
     knobs = list(report["models"]["model"]["control"])
     for knob in knobs:
         for key, name in (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
-                          ("crosstalk", "cross-talk"), ("range", "control range")):
-            rows.append((f"Knob {knob}: {name}", key, get(["control", knob, key])))
+                          ("crosstalk", "cross-talk"), ("range", "control range"),
+                          ("hits_flipped_per_step", "hits flipped per step")):
+            rows.append((f"Knob {knob}: {name}", key if key in TARGETS else "",
+                         get(["control", knob, key])))
     for label in ("greedy", "sampled"):
         for attr in knobs:
             rows.append((f"Prior samples ({label}): W1/std {attr}", "",

@@ -137,6 +137,11 @@ def test_evaluate_generator_figures(gens) -> None:
     for knob in ctl.values():
         assert -1 <= knob["spearman"] <= 1 and 0 <= knob["monotone_share"] <= 1
         assert 0 <= knob["range"] <= 1 and knob["crosstalk"] >= 0
+        assert 0 <= knob["hits_flipped_per_step"] <= fader.steps * 9
+    # every onset the density knob adds or drops between two settings is a flipped hit
+    dens = ctl["density"]
+    net = abs(dens["mean_response"][-1] - dens["mean_response"][0]) * fader.steps / 8
+    assert dens["hits_flipped_per_step"] >= net > 0
     assert out["latent"]["z_dim"] == 8
     assert out["latency"]["p99_ms"] >= out["latency"]["median_ms"] > 0
     assert out["realism"]["greedy"]["mean"] >= 0
