@@ -97,6 +97,14 @@ def control_targets(a: torch.Tensor, low: torch.Tensor, high: torch.Tensor, from
     return out, k
 
 
+def control_latents(mu: torch.Tensor, from_prior: torch.Tensor,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """``z (B, Z)`` for the control decodes: a draw from N(0, I) on the ``from_prior`` rows,
+    else the posterior mean, detached (turning a knob must not teach the encoder)."""
+    noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return torch.where(from_prior[:, None], noise, mu.detach())
+
+
 def raised_targets(targets: torch.Tensor, knob: torch.Tensor, low: torch.Tensor, high: torch.Tensor,
                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The same settings with ``knob`` turned up by 5–30 % of its range: ``(raised, step (B,))``."""

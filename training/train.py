@@ -244,7 +244,7 @@ class _Autoencoder(nn.Module):
             return out, mu, logvar, None
         from_prior, knobs = control
         mu_c = mu[:from_prior.shape[0]]  # the first rows (TrainConfig.control_rows)
-        z = torch.where(from_prior[:, None], torch.randn_like(mu_c), mu_c.detach())
+        z = L.control_latents(mu_c, from_prior)
         z = z.repeat(knobs.shape[0] // z.shape[0], 1)
         return out, mu, logvar, self._fader.decode(z, knobs)
 
@@ -335,8 +335,7 @@ def evaluate_split(model: FaderVAE, data: _Split, beta: float, batch_size: int =
             names, norm = control
             from_prior = torch.rand(x.shape[0], generator=gen, device=device) < prior_share
             targets, _ = L.control_targets(a, norm["low"], norm["high"], from_prior, generator=gen)
-            z = torch.where(from_prior[:, None],
-                            torch.randn(mu.shape, generator=gen, device=device), mu)
+            z = L.control_latents(mu, from_prior, generator=gen)
             produced = L.produced_attributes(model.decode(z, targets), names, norm["mean"],
                                              norm["std"], mcfg.steps_per_bar)
             extra["control"] = L.control_error(produced, targets).mean().item()

@@ -45,6 +45,17 @@ def test_control_targets_draw_the_knob_in_proportion_to_its_weight() -> None:
     assert counts[0] == pytest.approx(1 / 6, abs=0.02)
 
 
+def test_control_latents_draw_prior_rows_and_keep_the_encoder_out() -> None:
+    mu = torch.randn(6, 4, requires_grad=True)
+    prior = torch.tensor([True, False, True, False, False, True])
+    z = L.control_latents(mu, prior, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(z[~prior], mu[~prior].detach())
+    assert not torch.isclose(z[prior], mu[prior]).any()
+    assert not z.requires_grad  # no gradient reaches the encoder through a knob decode
+    again = L.control_latents(mu, prior, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(z, again)
+
+
 def _density_response(model: FaderVAE, z: torch.Tensor, settings: np.ndarray) -> np.ndarray:
     """Mean measured density (engine.attributes) of greedy decodes per normalised setting."""
     model.eval()
