@@ -152,6 +152,18 @@ def test_evaluate_generator_figures(gens) -> None:
     assert ev.evaluate_reconstruction(fader, shuffled)["reconstruction"]["f1"] < rec["f1"]
 
 
+def test_each_split_sweeps_its_own_prior_draws(gens) -> None:
+    """Knob figures come from prior draws, not from the split's windows: if validation and
+    test shared draws, a checkpoint chosen on validation knobs would be chosen on test's."""
+    fader, _ = gens
+    cfgs = [ev.EvalConfig(split=s, draws=30, settings=5) for s in ("validation", "test")]
+    assert ev.draw_seed(cfgs[0]) != ev.draw_seed(cfgs[1])
+    assert ev.draw_seed(cfgs[1]) == ev.draw_seed(ev.EvalConfig(split="test", draws=30, settings=5))
+    val, test = (ev.evaluate_control(fader, c)["density"]["mean_response"] for c in cfgs)
+    assert val != test
+    assert ev.evaluate_control(fader, cfgs[1])["density"]["mean_response"] == test
+
+
 def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     from app.cli import main
     from engine.midifile import write_clip
