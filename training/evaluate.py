@@ -16,8 +16,9 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   as the decoder's teacher input.
 * **Knob control**: ``draws`` latents from the prior (seeded per split and seed,
   :func:`draw_seed`, so validation and test sweeps never share draws) × ``settings``
-  knob values evenly spanning the checkpoint's 5–95 % data range; the other knobs are held at their defaults
-  (the data medians). Per knob: Spearman ρ pooled over all (setting, measured attribute)
+  knob values evenly spanning the checkpoint's 5–95 % data range; the other knobs are
+  held at their defaults (the data medians, or means where the checkpoint stores no
+  medians, as the shipped ones). Per knob: Spearman ρ pooled over all (setting, measured attribute)
   pairs; share of draws whose response is non-decreasing; cross-talk = mean over draws
   and over the other attributes of |attribute at the top setting − at the bottom| divided
   by that attribute's 5–95 % range; control range = share of the knob's 5–95 % range
