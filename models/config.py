@@ -120,6 +120,12 @@ class FaderVAEConfig:
         return 3 * self.num_voices
 
     @property
+    def monotone_knobs(self) -> tuple[int, ...]:
+        """Indices of the knobs that are monotone by construction (monotone_density / _hats)."""
+        return tuple(k for k, on in ((DENSITY_KNOB, self.monotone_density),
+                                     (HAT_BUSYNESS_KNOB, self.monotone_hats)) if on)
+
+    @property
     def bars(self) -> int:
         return self.steps // self.steps_per_bar
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config import DENSITY_KNOB, HAT_BUSYNESS_KNOB, FaderVAEConfig
+from models.config import HAT_BUSYNESS_KNOB, FaderVAEConfig
 from models.soft_attributes import TIME_KEEPERS
 
 
@@ -239,8 +239,7 @@ class ConvDecoder(nn.Module):
         # they reach the hit logits only as softplus(slope(h)) * knob, h a function of z and
         # the other knobs, so every cell's logit is non-decreasing in the knob. Velocities and
         # offsets still see them, through a per-voice linear term.
-        self.mono = [k for k, on in ((DENSITY_KNOB, cfg.monotone_density),
-                                     (HAT_BUSYNESS_KNOB, cfg.monotone_hats)) if on]
+        self.mono = list(cfg.monotone_knobs)
         if self.mono:
             keep = torch.ones(a)
             keep[self.mono] = 0.0

@@ -46,6 +46,7 @@ from models.checkpoint import atomic_write_bytes, save_checkpoint
 from models.config import PRESETS, FaderVAEConfig
 from models.fader_vae import FaderVAE
 from training.augment import augment_batch
+from training.evaluate import monotone_share
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
@@ -297,7 +298,7 @@ def knob_monotone_shares(model: FaderVAE, names: tuple[str, ...], norm: dict[str
             L.produced_attributes(model.decode(z_rep[i:i + batch_size], sweep[i:i + batch_size]),
                                   names, norm["mean"], norm["std"], model.config.steps_per_bar)[:, k]
             for i in range(0, z_rep.shape[0], batch_size)]).reshape(draws, settings)
-        shares[name] = float((resp.diff(dim=1) >= -1e-5).all(1).float().mean())
+        shares[name] = monotone_share(resp.cpu().numpy(), tol=1e-5)
     return shares
 
 
@@ -512,8 +513,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
     if unknown:
         raise GrooveFaderError(f"control_knob_weights: no knob(s) {sorted(unknown)}; the knobs are "
                                f"{', '.join(names)}")
-    learned_monotone = tuple(n for n in names if not (
-        (n == "density" and mcfg.monotone_density) or (n == "hat_busyness" and mcfg.monotone_hats)))
+    learned_monotone = tuple(n for k, n in enumerate(names) if k not in mcfg.monotone_knobs)
     knob_probs = None
     if cfg.control_knob_weights:
         knob_probs = torch.tensor([float(cfg.control_knob_weights.get(n, 1.0)) for n in names])
