@@ -144,3 +144,15 @@ def knob_edit(lower_logits: torch.Tensor, raised_logits: torch.Tensor) -> torch.
     asks a knob to move its attribute with the fewest edits, so the groove stays itself and
     fewer incidental flips can push the attribute the wrong way."""
     return (torch.sigmoid(raised_logits) - torch.sigmoid(lower_logits)).abs().sum((1, 2))
+
+
+def knob_crosstalk(lower: torch.Tensor, raised: torch.Tensor, knob: torch.Tensor,
+                   step: torch.Tensor, span: torch.Tensor) -> torch.Tensor:
+    """How much turning ``knob`` up by ``step`` moves the *other* attributes, ``(B,)`` ≥ 0:
+    the mean over them of |change| / their 5–95 % ``span (A,)``, per share of the knob's own
+    span turned. It estimates, one hinge pair at a time, the evaluation's cross-talk (the
+    others' change over a full sweep of the knob, per span), which is what it penalises."""
+    n = lower.shape[1]
+    moved = (raised - lower).abs() / span
+    moved = moved.masked_fill(torch.nn.functional.one_hot(knob, n).bool(), 0.0)
+    return moved.sum(-1) / (n - 1) / (step / span[knob])

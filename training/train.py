@@ -50,7 +50,7 @@ from training.evaluate import monotone_share
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
-              "train_monotone", "train_edit",
+              "train_monotone", "train_edit", "train_crosstalk",
               "val_loss", "val_hits", "val_velocities", "val_offsets", "val_kl", "val_disc_mse",
               "val_cell_acc", "val_step_acc", "val_onset_f1", "val_control", "val_monotone_worst")
 LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
@@ -102,6 +102,9 @@ class TrainConfig:
     # weight of the knob-edit penalty on the hinge pairs (models.losses.knob_edit): the hit
     # probabilities flipped between a knob setting and the same one turned up; needs the hinge
     edit_weight: float = 0.0
+    # weight of the cross-talk penalty on the hinge pairs (models.losses.knob_crosstalk): how
+    # far a knob step moves the other attributes, per share of its range; needs the hinge
+    crosstalk_weight: float = 0.0
     # model selection and early stopping on validation loss + this weight x the validation
     # control error (knobs turned on the validation rows, the same seeded draws each epoch):
     # on reconstruction alone, a control loss that costs reconstruction makes the selection
@@ -140,6 +143,8 @@ class TrainConfig:
             raise ValueError("control_knob_weights maps knob names to finite weights >= 0")
         if self.edit_weight < 0 or (self.edit_weight > 0 and self.monotone_weight <= 0):
             raise ValueError("edit_weight must be >= 0 and needs monotone_weight > 0 (its pairs)")
+        if self.crosstalk_weight < 0 or (self.crosstalk_weight > 0 and self.monotone_weight <= 0):
+            raise ValueError("crosstalk_weight must be >= 0 and needs monotone_weight > 0 (its pairs)")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
             raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
@@ -611,7 +616,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             kl = L.kl_divergence(mu, logvar)
             recon = rec.hits + mcfg.velocity_weight * rec.velocities + mcfg.offset_weight * rec.offsets
             loss = (recon + beta * L.kl_cost(kl, mcfg.free_bits)).mean()
-            ctl_err = mono_short = edit_val = 0.0
+            ctl_err = mono_short = edit_val = xt_val = 0.0
             if out_ctl is not None and control is not None:
                 produced = L.produced_attributes(out_ctl, names, norm["mean"], norm["std"],
                                                  mcfg.steps_per_bar)
@@ -627,6 +632,11 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                         edit = L.knob_edit(*out_ctl.hit_logits.split(from_prior.shape[0])).mean()
                         loss = loss + ctl_scale * cfg.edit_weight * edit
                         edit_val = edit.item()
+                    if cfg.crosstalk_weight > 0:
+                        xt = L.knob_crosstalk(lower, upper, knob, knob_step,
+                                              norm["high"] - norm["low"]).mean()
+                        loss = loss + ctl_scale * cfg.crosstalk_weight * xt
+                        xt_val = xt.item()
             z_disc = mu
             if model.is_fader and cfg.disc_on_sample:
                 z_disc = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
@@ -650,7 +660,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             sums.add(x.shape[0], loss=loss.item(), hits=rec.hits.mean().item(),
                      velocities=rec.velocities.mean().item(), offsets=rec.offsets.mean().item(),
                      kl=kl.mean().item(), disc_mse=disc_loss, control=ctl_err,
-                     monotone=mono_short, edit=edit_val)
+                     monotone=mono_short, edit=edit_val, crosstalk=xt_val)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.2f}", hits=f"{rec.hits.mean().item():.2f}",

@@ -57,6 +57,8 @@ _FLAGS: dict[str, tuple[str, type, str]] = {
     "--monotone-weight": ("monotone_weight", float, "weight of the monotone-knob hinge"),
     "--edit-weight": ("edit_weight", float,
                       "weight of the hits a knob step flips (the hinge pairs; 0 = off)"),
+    "--crosstalk-weight": ("crosstalk_weight", float,
+                           "weight of how far a knob step moves the other attributes (hinge pairs)"),
     "--select-control-weight": ("select_control_weight", float,
                                 "model selection on val loss + this x val control error"),
     "--control-prior-share": ("control_prior_share", float,

@@ -45,6 +45,22 @@ def test_control_targets_draw_the_knob_in_proportion_to_its_weight() -> None:
     assert counts[0] == pytest.approx(1 / 6, abs=0.02)
 
 
+def test_crosstalk_counts_only_the_other_attributes_per_share_of_the_step() -> None:
+    span = torch.tensor([2.0, 4.0, 1.0])
+    lower = torch.zeros(2, 3)
+    raised = torch.tensor([[0.5, 0.4, 0.1],   # knob 0 up by 0.5; others move 0.4/4, 0.1/1
+                           [9.0, 0.0, 0.0]])  # knob 0 moves a lot, nothing else does
+    knob, step = torch.tensor([0, 0]), torch.tensor([0.5, 0.5])
+    xt = L.knob_crosstalk(lower, raised, knob, step, span)
+    # row 0: mean(0.1, 0.1) = 0.1 of the others' spans per 0.25 of the knob's span turned
+    assert xt.tolist() == pytest.approx([0.4, 0.0])
+    # the same change for a step twice as large is half the cross-talk; the sign is ignored
+    assert L.knob_crosstalk(lower, -raised, knob, 2 * step, span)[0] == pytest.approx(0.2)
+    # knob 1 turned: attribute 1's own move no longer counts, attribute 0's does
+    assert L.knob_crosstalk(lower, raised, torch.tensor([1, 1]), step, span)[1] == pytest.approx(
+        (9.0 / 2.0) / 2 / (0.5 / 4.0))
+
+
 def test_control_latents_draw_prior_rows_and_keep_the_encoder_out() -> None:
     mu = torch.randn(6, 4, requires_grad=True)
     prior = torch.tensor([True, False, True, False, False, True])

@@ -150,6 +150,7 @@ def test_monotone_hinge_is_trained_and_logged(tmp_path: Path) -> None:
     log = rows(Path(cfg.run_dir))
     assert all(float(r["train_monotone"]) > 0 for r in log)
     assert all(float(r["train_edit"]) == 0 for r in log)  # off by default
+    assert all(float(r["train_crosstalk"]) == 0 for r in log)
 
 
 def test_knob_edit_penalty_is_trained_and_logged(tmp_path: Path) -> None:
@@ -166,6 +167,22 @@ def test_knob_edit_penalty_is_trained_and_logged(tmp_path: Path) -> None:
     assert heavy[-1] < light[-1]  # the penalty makes a knob step flip fewer hits
     with pytest.raises(ValueError, match="edit_weight"):
         TrainConfig(data="synthetic", edit_weight=0.1)  # no hinge pairs to measure it on
+
+
+def test_crosstalk_penalty_is_trained_and_logged(tmp_path: Path) -> None:
+    def crosstalk(weight: float) -> list[float]:
+        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / f"x{weight}"), preset="tiny",
+                          epochs=4, batch_size=32, synthetic_size=256, lr=3e-3, threads=1,
+                          beta_warmup_steps=10, adv_ramp_steps=10, control_weight=1.0,
+                          monotone_weight=1.0, crosstalk_weight=weight, patience=10)
+        train(cfg, quiet=True)
+        return [float(r["train_crosstalk"]) for r in rows(Path(cfg.run_dir))]
+
+    light, heavy = crosstalk(0.01), crosstalk(3.0)
+    assert all(x > 0 for x in light + heavy)
+    assert heavy[-1] < light[-1]  # the penalty makes a knob step move the others less
+    with pytest.raises(ValueError, match="crosstalk_weight"):
+        TrainConfig(data="synthetic", crosstalk_weight=0.1)
 
 
 def test_weight_decay_shrinks_the_weights_and_must_not_be_negative(tmp_path: Path) -> None:
