@@ -282,19 +282,18 @@ def draw_seed(cfg: EvalConfig) -> int:
 
 
 def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_size: int,
-                       temperature: float = 0.0, seed: int | None = None,
-                       hits: list[np.ndarray] | None = None) -> np.ndarray:
-    """``(B, A)`` attributes measured on the patterns decoded from ``z`` with ``knobs``
-    (and their hit grids ``(b, T, 9)`` bool appended to ``hits``, when given)."""
-    out = []
+                       temperature: float = 0.0, seed: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Attributes ``(B, A)`` measured on the patterns decoded from ``z`` with ``knobs``, and
+    those patterns' hit grids ``(B, T, 9)`` bool."""
+    attrs, hits = [], []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
         dec = gen.decode_batch(z[sl], kb, temperature=temperature,
                                seed=None if seed is None else seed + i).to_array()
-        out.append(attr_lib.compute(dec, gen.attribute_names))
-        if hits is not None:
-            hits.append(np.asarray(dec)[..., :NUM_VOICES] > 0.5)
-    return np.concatenate(out)
+        attrs.append(attr_lib.compute(dec, gen.attribute_names))
+        hits.append(np.asarray(dec)[..., :NUM_VOICES] > 0.5)
+    return np.concatenate(attrs), np.concatenate(hits)
 
 
 def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
@@ -310,10 +309,9 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
         knobs = np.tile(defaults, (cfg.draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, cfg.draws)
-        hits: list[np.ndarray] = []
-        measured = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hits=hits).reshape(
-            cfg.draws, cfg.settings, len(names))
-        grid = np.concatenate(hits).reshape(cfg.draws, cfg.settings, -1)
+        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size)
+        measured = measured.reshape(cfg.draws, cfg.settings, len(names))
+        grid = hits.reshape(cfg.draws, cfg.settings, -1)
         flips = (grid[:, 1:] != grid[:, :-1]).sum(axis=2)  # (D, S-1) hits changed per step
         resp = measured[:, :, k]
         others = [j for j in range(len(names)) if j != k]
@@ -347,8 +345,8 @@ def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any
     std = data_attrs.std(axis=0)
     result: dict[str, Any] = {}
     for label, temp in (("greedy", 0.0), ("sampled", 1.0)):
-        sample_attrs = _decode_attributes(gen, z, knobs, cfg.batch_size, temperature=temp,
-                                          seed=seed + 3)
+        sample_attrs, _ = _decode_attributes(gen, z, knobs, cfg.batch_size, temperature=temp,
+                                             seed=seed + 3)
         w = {n: wasserstein_1d(sample_attrs[:, j], data_attrs[:, j]) / (std[j] if std[j] > 0 else 1.0)
              for j, n in enumerate(names)}
         result[label] = {"wasserstein_over_std": w, "mean": float(np.mean(list(w.values())))}

@@ -475,6 +475,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool =
             dist.destroy_process_group()
 
 
+def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:
+    unknown = set(cfg.control_knob_weights) - set(names)
+    if unknown:
+        raise GrooveFaderError(f"control_knob_weights: no knob(s) {sorted(unknown)}; the knobs are "
+                               f"{', '.join(names)}")
+
+
 def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, world: int,
            resume: bool, dataset, quiet: bool) -> Path:
     session_t0 = time.perf_counter()  # the time budget counts start-up and checkpoint writes too
@@ -482,6 +489,14 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         torch.set_num_threads(cfg.threads)
     mcfg = cfg.model_config()
     config_path, state_path = run_dir / "config.json", run_dir / "state.pt"
+    from engine.attributes import ATTRIBUTES
+
+    # The knobs: the first num_attributes attributes engine knows (all of them for the
+    # plain VAE, whose attribute vectors cover every attribute). Named wrongly, the run
+    # stops before it writes anything.
+    names = tuple(ATTRIBUTES)[: mcfg.num_attributes or len(ATTRIBUTES)]
+    if dataset is None:
+        _check_knob_names(cfg, names)
     if resume:
         if not state_path.exists():
             raise GrooveFaderError(f"{run_dir}: nothing to resume (no state.pt)")
@@ -500,11 +515,6 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
 
     torch.manual_seed(cfg.seed + rank)
     if dataset is None:
-        from engine.attributes import ATTRIBUTES
-
-        # The knobs: the first num_attributes attributes engine knows (all of them for the
-        # plain VAE, whose attribute vectors cover every attribute).
-        names = tuple(ATTRIBUTES)[: mcfg.num_attributes or len(ATTRIBUTES)]
         dataset = load_data(cfg, names)
     splits, stats = _prepare(dataset, mcfg)
     train_split, val_split = splits["train"], splits["validation"]
@@ -514,10 +524,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             for k in ("mean", "std", "low", "high")}
     norm["low"] = (norm["low"] - norm["mean"]) / norm["std"]  # the knob range, normalised
     norm["high"] = (norm["high"] - norm["mean"]) / norm["std"]
-    unknown = set(cfg.control_knob_weights) - set(names)
-    if unknown:
-        raise GrooveFaderError(f"control_knob_weights: no knob(s) {sorted(unknown)}; the knobs are "
-                               f"{', '.join(names)}")
+    _check_knob_names(cfg, names)  # a dataset passed in may carry other knobs
     learned_monotone = tuple(n for k, n in enumerate(names) if k not in mcfg.monotone_knobs)
     knob_probs = None
     if cfg.control_knob_weights:

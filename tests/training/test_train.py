@@ -353,3 +353,4 @@ def test_control_knob_weights_are_checked(tmp_path: Path, capsys) -> None:
                  "swing=2"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and "no knob(s) ['swing']" in err and "\n" not in err
+    assert not (tmp_path / "r2").exists()  # refused before the run folder was written
