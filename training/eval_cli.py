@@ -20,6 +20,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "eval", help="evaluate a checkpoint (and a baseline) on a folder of drum MIDI",
@@ -37,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--settings", type=_positive, default=9, help="knob values per sweep (default 9)")
     p.add_argument("--samples", type=_positive, default=2000,
                    help="prior samples for the realism figures (default 2000)")
+    p.add_argument("--pad-points", type=_non_negative, default=23,
+                   help="knob sweeps also on an N x N grid of the XY pad's latents (default 23; 0 = off)")
     p.add_argument("--latency-runs", type=_positive, default=300, help="decode calls timed (default 300)")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
@@ -57,6 +66,8 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--markdown", str(args.markdown)]
     parts += ["--draws", str(args.draws), "--settings", str(args.settings), "--samples", str(args.samples),
               "--seed", str(args.seed)]
+    if args.pad_points != 23:
+        parts += ["--pad-points", str(args.pad_points)]
     return " ".join(parts)
 
 
@@ -70,7 +81,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise DatasetError(f"{args.data}: not a folder")
     cfg = EvalConfig(split=args.split, draws=args.draws, settings=args.settings,
-                     realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed)
+                     realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,
+                     pad_points=args.pad_points)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

@@ -25,6 +25,10 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   covered by the draw-averaged response curve; hits flipped per step = mean number of
   grid cells whose hit changes between neighbouring settings (how much of the groove one
   step of the knob rewrites).
+* **Knob control on the XY pad** (``control_on_pad``): the same sweeps from the latents
+  of a ``pad_points`` × ``pad_points`` grid over the pad's plane (:func:`pad_latents`)
+  instead of prior draws: the plane runs through the training latents, which carry more
+  of each groove's own attributes than N(0, I) draws, and it is where the app's knobs turn.
 * **Realism**: prior samples (fader: knobs set to the attribute rows of randomly chosen
   evaluation windows, i.e. a draw from p(z)·p_data(a); baseline: z alone) against the
   evaluation windows: per-attribute 1-D Wasserstein distance divided by the data's std,
@@ -62,6 +66,7 @@ class EvalConfig:
     latency_runs: int = 300
     batch_size: int = 1024
     seed: int = 0
+    pad_points: int = 23        # the same sweeps on a pad_points² grid of the XY pad (0 = off)
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -296,22 +301,33 @@ def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_
     return np.concatenate(attrs), np.concatenate(hits)
 
 
-def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
-    """Knob sweeps (module docstring): per knob ρ, monotone share, cross-talk, range."""
+def pad_latents(gen: Any, points: int) -> np.ndarray:
+    """``(points², Z)`` latents on an even ``points`` × ``points`` grid over the XY pad's
+    [-1, 1]² (the checkpoint's latent plane): where the app's knobs are turned."""
+    xs = np.linspace(-1.0, 1.0, points)
+    x, y = np.meshgrid(xs, xs)
+    return gen.pad_to_z(x.ravel(), y.ravel())
+
+
+def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None) -> dict[str, Any]:
+    """Knob sweeps (module docstring): per knob ρ, monotone share, cross-talk, range; from
+    ``cfg.draws`` prior draws, or from the latents ``z (D, Z)`` given."""
     names = gen.attribute_names
     ranges = gen.attribute_ranges
     defaults = np.array([gen.attribute_defaults[n] for n in names])
     span = np.array([ranges[n][1] - ranges[n][0] for n in names])
-    z = gen.sample(cfg.draws, seed=draw_seed(cfg))
+    if z is None:
+        z = gen.sample(cfg.draws, seed=draw_seed(cfg))
+    draws = len(z)
     z_rep = np.repeat(z, cfg.settings, axis=0)  # draw-major: (D*S, Z)
     result: dict[str, Any] = {}
     for k, name in enumerate(names):
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
-        knobs = np.tile(defaults, (cfg.draws * cfg.settings, 1))
-        knobs[:, k] = np.tile(settings, cfg.draws)
+        knobs = np.tile(defaults, (draws * cfg.settings, 1))
+        knobs[:, k] = np.tile(settings, draws)
         measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size)
-        measured = measured.reshape(cfg.draws, cfg.settings, len(names))
-        grid = hits.reshape(cfg.draws, cfg.settings, -1)
+        measured = measured.reshape(draws, cfg.settings, len(names))
+        grid = hits.reshape(draws, cfg.settings, -1)
         flips = (grid[:, 1:] != grid[:, :-1]).sum(axis=2)  # (D, S-1) hits changed per step
         resp = measured[:, :, k]
         others = [j for j in range(len(names)) if j != k]
@@ -320,7 +336,7 @@ def evaluate_control(gen: Any, cfg: EvalConfig) -> dict[str, Any]:
         result[name] = {
             "settings": settings.tolist(),
             "mean_response": resp.mean(axis=0).tolist(),
-            "spearman": spearman(np.tile(settings, cfg.draws), resp.ravel()),
+            "spearman": spearman(np.tile(settings, draws), resp.ravel()),
             "spearman_per_draw_mean": float(np.mean([spearman(settings, r) for r in resp])),
             "monotone_share": monotone_share(resp),
             **reversals(resp),
@@ -365,6 +381,8 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
                            "attributes": list(gen.attribute_names)}
     out.update(evaluate_reconstruction(gen, data, cfg.batch_size))
     out["control"] = evaluate_control(gen, cfg)
+    if cfg.pad_points:
+        out["control_on_pad"] = evaluate_control(gen, cfg, z=pad_latents(gen, cfg.pad_points))
     out["realism"] = evaluate_realism(gen, data, cfg)
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
     out["eval_seconds"] = round(time.perf_counter() - t0, 1)
@@ -447,6 +465,12 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
                           ("hits_flipped_per_step", "hits flipped per step")):
             rows.append((f"Knob {knob}: {name}", key if key in TARGETS else "",
                          get(["control", knob, key])))
+    if any("control_on_pad" in m for m in models):
+        for knob in knobs:  # the issue's targets are defined on the prior draws above
+            for key, name in (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
+                              ("crosstalk", "cross-talk"), ("range", "control range")):
+                rows.append((f"Knob {knob} on the XY pad's latents: {name}", "",
+                             get(["control_on_pad", knob, key])))
     for label in ("greedy", "sampled"):
         for attr in knobs:
             rows.append((f"Prior samples ({label}): W1/std {attr}", "",
@@ -470,7 +494,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"{report['data']['windows']} windows from {report['data']['files']} files. "
         f"Knob sweeps: {report['settings']['draws']} prior draws × {report['settings']['settings']} "
         "settings over the data's 5–95 % range, other knobs at their defaults (baseline: the "
-        "knob's attribute vector added to z). Prior samples: "
+        "knob's attribute vector added to z); *on the XY pad's latents*: the same sweeps from "
+        f"a {report['settings'].get('pad_points', 0)}² grid over the pad's plane instead of "
+        "prior draws. Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
         "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "
         "the data's std; greedy = hits at p > 0.5, sampled = Bernoulli hits.",

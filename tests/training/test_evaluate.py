@@ -164,6 +164,38 @@ def test_each_split_sweeps_its_own_prior_draws(gens) -> None:
     assert ev.evaluate_control(fader, cfgs[1])["density"]["mean_response"] == test
 
 
+def test_knobs_are_also_swept_on_the_pad_latents(gens) -> None:
+    """The app turns knobs at latents on the pad's plane, not at prior draws: the eval
+    sweeps there too, from exactly the pad grid's latents."""
+    fader, _ = gens
+    z = ev.pad_latents(fader, 3)
+    assert z.shape == (9, fader.z_dim)
+    np.testing.assert_allclose(z[0], fader.pad_to_z(-1.0, -1.0))
+    np.testing.assert_allclose(z[4], fader.pad_to_z(0.0, 0.0))
+    np.testing.assert_allclose(z[-1], fader.pad_to_z(1.0, 1.0))
+    cfg = ev.EvalConfig(draws=30, settings=5, pad_points=3)
+    on_pad = ev.evaluate_control(fader, cfg, z=z)
+    prior = ev.evaluate_control(fader, cfg)
+    assert set(on_pad) == set(fader.attribute_names)
+    assert on_pad["density"]["mean_response"] != prior["density"]["mean_response"]
+    # the pad sweep of one latent is that latent's own sweep: nothing else is averaged in
+    from engine import attributes as attr_lib
+
+    one = ev.evaluate_control(fader, cfg, z=z[4:5])["density"]
+    names = fader.attribute_names
+    knobs = np.tile([fader.attribute_defaults[n] for n in names], (5, 1))
+    knobs[:, names.index("density")] = one["settings"]
+    pats = fader.decode_batch(np.repeat(z[4:5], 5, axis=0), knobs).to_array()
+    np.testing.assert_allclose(one["mean_response"], attr_lib.compute(pats, ["density"])[:, 0])
+    report = {"settings": {"draws": 30, "settings": 5, "realism_samples": 0, "pad_points": 3},
+              "data": {"dir": "d", "split": "test", "windows": 1, "files": 1},
+              "models": {"model": {"model_kind": "fader_vae", "control": prior,
+                                   "control_on_pad": on_pad}}}
+    table = ev.to_markdown(report)
+    assert "| Knob density on the XY pad's latents: control range | " in table
+    assert "3² grid" in table
+
+
 def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     from app.cli import main
     from engine.midifile import write_clip
