@@ -65,9 +65,7 @@ def _command_line(args: argparse.Namespace) -> str:
     if args.markdown is not None:
         parts += ["--markdown", str(args.markdown)]
     parts += ["--draws", str(args.draws), "--settings", str(args.settings), "--samples", str(args.samples),
-              "--seed", str(args.seed)]
-    if args.pad_points != 23:
-        parts += ["--pad-points", str(args.pad_points)]
+              "--seed", str(args.seed), "--pad-points", str(args.pad_points)]
     return " ".join(parts)
 
 

@@ -153,36 +153,25 @@ def test_monotone_hinge_is_trained_and_logged(tmp_path: Path) -> None:
     assert all(float(r["train_crosstalk"]) == 0 for r in log)
 
 
-def test_knob_edit_penalty_is_trained_and_logged(tmp_path: Path) -> None:
-    def edits(weight: float) -> list[float]:
-        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / f"e{weight}"), preset="tiny",
+@pytest.mark.parametrize(("field", "heavy_weight"), [
+    ("edit", 1.0),       # the penalty makes a knob step flip fewer hits
+    ("crosstalk", 3.0),  # ... move the other attributes less
+])
+def test_hinge_pair_penalty_is_trained_and_logged(tmp_path: Path, field: str,
+                                                  heavy_weight: float) -> None:
+    def logged(weight: float) -> list[float]:
+        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / f"w{weight}"), preset="tiny",
                           epochs=4, batch_size=32, synthetic_size=256, lr=3e-3, threads=1,
                           beta_warmup_steps=10, adv_ramp_steps=10, control_weight=1.0,
-                          monotone_weight=1.0, edit_weight=weight, patience=10)
+                          monotone_weight=1.0, patience=10, **{f"{field}_weight": weight})
         train(cfg, quiet=True)
-        return [float(r["train_edit"]) for r in rows(Path(cfg.run_dir))]
+        return [float(r[f"train_{field}"]) for r in rows(Path(cfg.run_dir))]
 
-    light, heavy = edits(0.01), edits(1.0)
-    assert all(e > 0 for e in light + heavy)
-    assert heavy[-1] < light[-1]  # the penalty makes a knob step flip fewer hits
-    with pytest.raises(ValueError, match="edit_weight"):
-        TrainConfig(data="synthetic", edit_weight=0.1)  # no hinge pairs to measure it on
-
-
-def test_crosstalk_penalty_is_trained_and_logged(tmp_path: Path) -> None:
-    def crosstalk(weight: float) -> list[float]:
-        cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / f"x{weight}"), preset="tiny",
-                          epochs=4, batch_size=32, synthetic_size=256, lr=3e-3, threads=1,
-                          beta_warmup_steps=10, adv_ramp_steps=10, control_weight=1.0,
-                          monotone_weight=1.0, crosstalk_weight=weight, patience=10)
-        train(cfg, quiet=True)
-        return [float(r["train_crosstalk"]) for r in rows(Path(cfg.run_dir))]
-
-    light, heavy = crosstalk(0.01), crosstalk(3.0)
-    assert all(x > 0 for x in light + heavy)
-    assert heavy[-1] < light[-1]  # the penalty makes a knob step move the others less
-    with pytest.raises(ValueError, match="crosstalk_weight"):
-        TrainConfig(data="synthetic", crosstalk_weight=0.1)
+    light, heavy = logged(0.01), logged(heavy_weight)
+    assert all(v > 0 for v in light + heavy)
+    assert heavy[-1] < light[-1]
+    with pytest.raises(ValueError, match=f"{field}_weight"):
+        TrainConfig(data="synthetic", **{f"{field}_weight": 0.1})  # no hinge pairs to measure on
 
 
 def test_weight_decay_shrinks_the_weights_and_must_not_be_negative(tmp_path: Path) -> None:
