@@ -32,7 +32,10 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
 * **Realism**: prior samples (fader: knobs set to the attribute rows of randomly chosen
   evaluation windows, i.e. a draw from p(z)·p_data(a); baseline: z alone) against the
   evaluation windows: per-attribute 1-D Wasserstein distance divided by the data's std,
-  and their mean; at temperature 0 and at temperature 1 (sampled hits).
+  and their mean; at temperature 0 and at temperature 1 (sampled hits). Voice mix: the
+  samples' mean hits per window on each voice against the windows', and the
+  total-variation distance between the two as shares of all hits (the attributes do not
+  say which voices play: a groove of toms and one of hi-hats can share every attribute).
 * **Latent**: mean KL(q(z|x) ‖ N(0, I)) in nats per window; active units = dimensions
   whose posterior mean varies across windows by more than 0.01 (Burda et al. 2016).
 * **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread.
@@ -50,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from engine import attributes as attr_lib
-from engine.drums import NUM_VOICES
+from engine.drums import NUM_VOICES, Voice
 
 # -- settings --------------------------------------------------------------------------
 
@@ -157,6 +160,18 @@ def coverage(curve: np.ndarray, low: float, high: float) -> float:
         return float("nan")
     lo, hi = max(float(np.min(curve)), low), min(float(np.max(curve)), high)
     return max(0.0, hi - lo) / (high - low)
+
+
+def voice_mix(hits: np.ndarray) -> np.ndarray:
+    """Mean hits per window on each voice, ``(9,)``, of hit grids ``(N, T, 9)``."""
+    return np.asarray(hits, bool).sum(axis=1).mean(axis=0).astype(np.float64)
+
+
+def voice_mix_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total-variation distance between two voice mixes as shares of their hits, in
+    [0, 1]: 0 = the same voices in the same proportions, 1 = no voice in common."""
+    pa, pb = a / max(a.sum(), 1e-12), b / max(b.sum(), 1e-12)
+    return float(0.5 * np.abs(pa - pb).sum())
 
 
 def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
@@ -359,14 +374,22 @@ def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any
     if gen.model_kind != "vae":
         knobs = data_attrs[rng.integers(0, len(data_attrs), cfg.realism_samples)]
     std = data_attrs.std(axis=0)
-    result: dict[str, Any] = {}
+    data_mix = voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
+    result: dict[str, Any] = {"data_voice_hits": _by_voice(data_mix)}
     for label, temp in (("greedy", 0.0), ("sampled", 1.0)):
-        sample_attrs, _ = _decode_attributes(gen, z, knobs, cfg.batch_size, temperature=temp,
-                                             seed=seed + 3)
+        sample_attrs, hits = _decode_attributes(gen, z, knobs, cfg.batch_size, temperature=temp,
+                                                seed=seed + 3)
         w = {n: wasserstein_1d(sample_attrs[:, j], data_attrs[:, j]) / (std[j] if std[j] > 0 else 1.0)
              for j, n in enumerate(names)}
-        result[label] = {"wasserstein_over_std": w, "mean": float(np.mean(list(w.values())))}
+        mix = voice_mix(hits)
+        result[label] = {"wasserstein_over_std": w, "mean": float(np.mean(list(w.values()))),
+                         "voice_hits": _by_voice(mix),
+                         "voice_mix_distance": voice_mix_distance(mix, data_mix)}
     return result
+
+
+def _by_voice(mix: np.ndarray) -> dict[str, float]:
+    return {v.name.lower(): float(mix[v]) for v in Voice}
 
 
 def evaluate_latency(gen: Any, runs: int) -> dict[str, float]:
@@ -476,12 +499,31 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
             rows.append((f"Prior samples ({label}): W1/std {attr}", "",
                          get(["realism", label, "wasserstein_over_std", attr])))
         rows.append((f"Prior samples ({label}): mean W1/std", "", get(["realism", label, "mean"])))
+        rows.append((f"Prior samples ({label}): voice-mix distance to the data (TV)", "",
+                     get(["realism", label, "voice_mix_distance"])))
+        for voices, vname in (_TOMS, "tom"), (("closed_hat",), "closed hi-hat"):
+            rows.append((f"Prior samples ({label}): {vname} hits per window (data "
+                         f"{_fmt(_voice_sum(_data_hits(models), voices), 2)})", "",
+                         [_voice_sum(h, voices) for h in get(["realism", label, "voice_hits"])]))
     rows.append(("KL (nats per window)", "", get(["latent", "kl_nats"])))
     rows.append(("Active latent units", "", [f"{a} / {z}" for a, z in zip(
         get(["latent", "active_units"]), get(["latent", "z_dim"]), strict=True)]))
     rows.append(("Decode latency, batch 1, 1 thread: median (ms)", "", get(["latency", "median_ms"])))
     rows.append(("Decode latency, batch 1, 1 thread: p99 (ms)", "p99_ms", get(["latency", "p99_ms"])))
     return rows
+
+
+_TOMS = ("low_tom", "mid_tom", "high_tom")
+
+
+def _data_hits(models: Sequence[Mapping[str, Any]]) -> Mapping[str, float] | None:
+    """The evaluation windows' hits per window by voice (the same for every model)."""
+    return next((m["realism"]["data_voice_hits"] for m in models
+                 if "data_voice_hits" in m.get("realism", {})), None)
+
+
+def _voice_sum(hits: Mapping[str, float] | None, voices: Sequence[str]) -> float | None:
+    return None if hits is None else float(sum(hits[v] for v in voices))
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:

@@ -87,6 +87,21 @@ def test_monotone_share_and_coverage() -> None:
     assert ev.coverage(np.array([2.0, 3.0]), 0.0, 1.0) == 0.0
 
 
+def test_voice_mix_counts_hits_per_voice_and_compares_shares() -> None:
+    hits = np.zeros((2, 32, 9), bool)
+    hits[0, ::2, 2] = True   # 16 closed hats
+    hits[1, ::8, 5] = True   # 4 mid toms
+    mix = ev.voice_mix(hits)
+    assert mix[2] == 8.0 and mix[5] == 2.0 and mix.sum() == 10.0
+    assert ev.voice_mix_distance(mix, mix * 3) == 0.0  # the same proportions
+    only_hats = np.zeros(9)
+    only_hats[2] = 5.0
+    assert ev.voice_mix_distance(mix, only_hats) == pytest.approx(0.2)  # 2 of 10 hits on toms
+    only_kick = np.zeros(9)
+    only_kick[0] = 1.0
+    assert ev.voice_mix_distance(only_kick, only_hats) == 1.0
+
+
 def test_wasserstein_known_values() -> None:
     a = np.random.default_rng(0).normal(size=500)
     assert ev.wasserstein_1d(a, a + 0.7) == pytest.approx(0.7)
@@ -145,6 +160,9 @@ def test_evaluate_generator_figures(gens) -> None:
     assert out["latent"]["z_dim"] == 8
     assert out["latency"]["p99_ms"] >= out["latency"]["median_ms"] > 0
     assert out["realism"]["greedy"]["mean"] >= 0
+    assert 0 <= out["realism"]["greedy"]["voice_mix_distance"] <= 1
+    assert sum(out["realism"]["data_voice_hits"].values()) == pytest.approx(
+        (x[..., :9] > 0.5).sum() / len(x))
     b = ev.evaluate_generator(base, data, cfg)
     assert b["model_kind"] == "vae" and set(b["control"]) == set(ctl)
     # a scrambled model reconstructs worse than the trained one: the metric is not a constant
