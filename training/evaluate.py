@@ -458,6 +458,10 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+_KNOB_FIGURES = (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
+                 ("crosstalk", "cross-talk"), ("range", "control range"))
+
+
 def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
     """(label, target key, one value per model) rows of the table."""
     models = list(report["models"].values())
@@ -483,15 +487,12 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
             rows.append((f"Reconstruction, {label}: {name}", target, get([sec, key])))
     knobs = list(report["models"]["model"]["control"])
     for knob in knobs:
-        for key, name in (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
-                          ("crosstalk", "cross-talk"), ("range", "control range"),
-                          ("hits_flipped_per_step", "hits flipped per step")):
+        for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step")):
             rows.append((f"Knob {knob}: {name}", key if key in TARGETS else "",
                          get(["control", knob, key])))
     if any("control_on_pad" in m for m in models):
         for knob in knobs:  # the issue's targets are defined on the prior draws above
-            for key, name in (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
-                              ("crosstalk", "cross-talk"), ("range", "control range")):
+            for key, name in _KNOB_FIGURES:
                 rows.append((f"Knob {knob} on the XY pad's latents: {name}", "",
                              get(["control_on_pad", knob, key])))
     for label in ("greedy", "sampled"):

@@ -141,10 +141,11 @@ class TrainConfig:
                 not isinstance(w, (int, float)) or w < 0 or not math.isfinite(w)
                 for w in self.control_knob_weights.values()):
             raise ValueError("control_knob_weights maps knob names to finite weights >= 0")
-        if self.edit_weight < 0 or (self.edit_weight > 0 and self.monotone_weight <= 0):
-            raise ValueError("edit_weight must be >= 0 and needs monotone_weight > 0 (its pairs)")
-        if self.crosstalk_weight < 0 or (self.crosstalk_weight > 0 and self.monotone_weight <= 0):
-            raise ValueError("crosstalk_weight must be >= 0 and needs monotone_weight > 0 (its pairs)")
+        for pair_penalty in ("edit_weight", "crosstalk_weight"):  # both measured on hinge pairs
+            w = getattr(self, pair_penalty)
+            if w < 0 or (w > 0 and self.monotone_weight <= 0):
+                raise ValueError(f"{pair_penalty} must be >= 0 and needs monotone_weight > 0 "
+                                 "(its pairs)")
         if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
             raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
         self.model_config()  # validates the overrides
@@ -524,6 +525,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             for k in ("mean", "std", "low", "high")}
     norm["low"] = (norm["low"] - norm["mean"]) / norm["std"]  # the knob range, normalised
     norm["high"] = (norm["high"] - norm["mean"]) / norm["std"]
+    knob_span = norm["high"] - norm["low"]  # each knob's 5-95 % range, normalised
     _check_knob_names(cfg, names)  # a dataset passed in may carry other knobs
     learned_monotone = tuple(n for k, n in enumerate(names) if k not in mcfg.monotone_knobs)
     knob_probs = None
@@ -640,8 +642,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                         loss = loss + ctl_scale * cfg.edit_weight * edit
                         edit_val = edit.item()
                     if cfg.crosstalk_weight > 0:
-                        xt = L.knob_crosstalk(lower, upper, knob, knob_step,
-                                              norm["high"] - norm["low"]).mean()
+                        xt = L.knob_crosstalk(lower, upper, knob, knob_step, knob_span).mean()
                         loss = loss + ctl_scale * cfg.crosstalk_weight * xt
                         xt_val = xt.item()
             z_disc = mu
