@@ -7,21 +7,21 @@ import uuid
 
 import pytest
 
-from tests.engine.jack_fixtures import JACKD, JackServer, Recorder
+from tests.engine.jack_fixtures import JACKD, JackServer, Recorder, start_test_server
 
 
 @pytest.fixture(scope="session")
 def jack_server():
-    """``jackd --no-realtime -S -d dummy -r 48000 -p 32`` under a unique name for this session.
+    """``jackd -R -S -d dummy -r 48000 -p 32`` (``--no-realtime`` where ``-R`` cannot start) under
+    a unique name for this session.
 
     ``JACK_DEFAULT_SERVER`` is set for the session so every process the tests spawn (clock
     processes, recorders, ``groovefader play``) talks to it. Skipped when jackd is absent.
     """
     if JACKD is None:
         pytest.skip("jackd is not installed (Debian: apt-get install jackd2)")
-    server = JackServer()
     try:
-        server.start()
+        server = start_test_server()
     except RuntimeError as err:
         pytest.skip(f"cannot start jackd: {err}")
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}

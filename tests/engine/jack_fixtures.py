@@ -67,6 +67,23 @@ class JackServer:
         self.stop()
         raise RuntimeError("jackd did not come up")
 
+    def running_realtime(self) -> bool:
+        """Whether a thread of the running ``jackd`` has a real-time policy (``-R`` asks for
+        one; without the right to it jackd2 warns and runs on without)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{self.proc.pid}/task")]
+        except OSError:
+            return False
+        policies = set()
+        for tid in tids:
+            try:
+                policies.add(os.sched_getscheduler(tid))
+            except OSError:
+                continue
+        return bool(policies & {os.SCHED_FIFO, os.SCHED_RR})
+
     def ports(self, connections: bool = False) -> str:
         args = ["jack_lsp", "-c"] if connections else ["jack_lsp"]
         return subprocess.run(args, env=self.env, capture_output=True, text=True).stdout
@@ -109,6 +126,21 @@ class JackServer:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+def start_test_server(name: str | None = None, server_class: type[JackServer] = JackServer) -> JackServer:
+    """A started dummy-backend server for tests: real-time (``-R``) where jackd may start one,
+    else ``--no-realtime``.
+
+    Why: without real-time priority a loaded machine (CI) delays the server's cycles, so its
+    frame clock - what the sequencer times notes by on JACK - ran 10-25 % slower than the wall
+    clock there and single cycles stalled for tens of ms; with ``-R`` the same tests under three
+    busy processes kept time.
+    """
+    try:
+        return server_class(name, realtime=True).start()
+    except RuntimeError:
+        return server_class(name, realtime=False).start()
 
 
 class Recorder:
