@@ -188,7 +188,8 @@ class Recorder:
         if not self.out.exists():
             return []
         rows = []
-        for line in self.out.read_text().splitlines():
+        # while the recorder runs its last line may be half written: only whole lines count
+        for line in self.out.read_text().split("\n")[:-1]:
             frame, data, ns, callback = json.loads(line)
             rows.append((frame, tuple(data), ns, callback))
         return rows
