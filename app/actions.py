@@ -198,7 +198,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         a.setChecked(name == "General MIDI")
         a.triggered.connect(lambda _c=False, m=note_map: controller.transport.set(note_map=m))
     return Actions(
-        randomize=act("Randomize", controller.randomize, "R", "A new groove from the model's prior (R)"),
+        randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
         load_clip=act("Load clip…", handlers.load_clip, QKeySequence.StandardKey.Open,
                       "Load a drum MIDI clip; the pad and knobs follow it"),

@@ -417,13 +417,14 @@ class Controller(QObject):
             self._request_encode(edited, set_knobs=True)
 
     def randomize(self) -> None:
-        """A fresh latent point from the prior."""
+        """A fresh latent point near a groove of the training data (the prior where the
+        checkpoint stores no training codes)."""
         if self.generator is None:
             self.message.emit("warning", "Randomize needs a model: " + MISSING_MODEL_HELP)
             return
         self._epoch += 1
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
-        z = self.generator.generator.sample(1, temperature=1.0, seed=self._seed)[0]
+        z = self.generator.generator.sample_like_data(1, seed=self._seed)[0]
         self._request_decode(z=z, step="Randomize")
 
     def variation(self, amount: float = 0.35) -> None:

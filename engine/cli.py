@@ -111,7 +111,7 @@ def run_generate(args: argparse.Namespace) -> int:
         gen.attribute_matrix(knobs, 1)
     except ValueError as err:
         raise GrooveFaderError(str(err)) from err
-    z = gen.pad_to_z(*args.pad) if args.pad is not None else gen.sample(1, seed=args.seed)[0]
+    z = gen.pad_to_z(*args.pad) if args.pad is not None else gen.sample_like_data(1, seed=args.seed)[0]
     win_bars = gen.steps // gen.steps_per_bar
     chunks = -(-args.bars // win_bars)
     # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.

@@ -118,7 +118,7 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
 
         gen = Generator.from_checkpoint(checkpoint)
         knobs = dict(args.knob)
-        z = gen.sample(1, seed=args.seed)[0]
+        z = gen.sample_like_data(1, seed=args.seed)[0]
         pattern = gen.decode(z, knobs or None, temperature=args.temperature, seed=args.seed)
         return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
     if args.knob:

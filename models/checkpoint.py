@@ -8,7 +8,8 @@ uses the embedded copy only, so the ``.pt`` alone is the checkpoint.
 Metadata keys (see the team contract): ``format_version``, ``model_kind`` ('fader_vae' |
 'vae'), ``config`` (:class:`FaderVAEConfig` as a dict), ``attributes`` (names, mean, std,
 low, high; normalised = (raw - mean) / std), ``note_map``, ``data_fingerprint``, ``metrics``,
-``latent`` (mean, std, plane {origin, axes, scale}) and, for the plain VAE,
+``latent`` (mean, std, plane {origin, axes, scale}, optionally anchors [N][Z] and anchor_noise:
+what "Randomize" draws near) and, for the plain VAE,
 ``attribute_vectors`` ({name: [Z]}). The model is rebuilt from the file alone with
 ``strict=True``. Every problem is one :class:`CheckpointError` line naming the file.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from models.config import FaderVAEConfig
@@ -166,6 +168,17 @@ def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> 
         float(plane["scale"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: metadata field 'latent' is incomplete ({err!r})") from err
+    anchors = latent.get("anchors")  # optional: checkpoints before 2026-12-04 have none
+    if anchors is not None:
+        try:
+            shape = np.asarray(anchors, np.float64).shape
+            noise = float(latent["anchor_noise"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: latent.anchors is malformed ({err!r})") from err
+        if len(shape) != 2 or shape[0] < 1 or shape[1] != z:
+            raise CheckpointError(f"{path}: latent.anchors has shape {shape}, expected (N, {z})")
+        if not np.isfinite(noise) or noise < 0:
+            raise CheckpointError(f"{path}: latent.anchor_noise must be >= 0, got {noise}")
     if len(plane["axes"]) != 2:
         raise CheckpointError(f"{path}: latent.plane.axes must hold 2 vectors, got {len(plane['axes'])}")
     for name, size in sizes:

@@ -376,8 +376,11 @@ def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any
     std = data_attrs.std(axis=0)
     data_mix = voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
     result: dict[str, Any] = {"data_voice_hits": _by_voice(data_mix)}
-    for label, temp in (("greedy", 0.0), ("sampled", 1.0)):
-        sample_attrs, hits = _decode_attributes(gen, z, knobs, cfg.batch_size, temperature=temp,
+    draws = [("greedy", z, 0.0), ("sampled", z, 1.0)]
+    if getattr(gen, "has_anchors", False):  # what the app's Randomize draws, decoded greedily
+        draws.append(("randomize", gen.sample_like_data(cfg.realism_samples, seed=seed + 4), 0.0))
+    for label, zz, temp in draws:
+        sample_attrs, hits = _decode_attributes(gen, zz, knobs, cfg.batch_size, temperature=temp,
                                                 seed=seed + 3)
         w = {n: wasserstein_1d(sample_attrs[:, j], data_attrs[:, j]) / (std[j] if std[j] > 0 else 1.0)
              for j, n in enumerate(names)}
@@ -495,15 +498,19 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
             for key, name in _KNOB_FIGURES:
                 rows.append((f"Knob {knob} on the XY pad's latents: {name}", "",
                              get(["control_on_pad", knob, key])))
-    for label in ("greedy", "sampled"):
+    for label in ("greedy", "sampled", "randomize"):
+        if label == "randomize" and not any("randomize" in m.get("realism", {}) for m in models):
+            continue
+        what = "Randomize (near the training codes, greedy)" if label == "randomize" \
+            else f"Prior samples ({label})"
         for attr in knobs:
-            rows.append((f"Prior samples ({label}): W1/std {attr}", "",
+            rows.append((f"{what}: W1/std {attr}", "",
                          get(["realism", label, "wasserstein_over_std", attr])))
-        rows.append((f"Prior samples ({label}): mean W1/std", "", get(["realism", label, "mean"])))
-        rows.append((f"Prior samples ({label}): voice-mix distance to the data (TV)", "",
+        rows.append((f"{what}: mean W1/std", "", get(["realism", label, "mean"])))
+        rows.append((f"{what}: voice-mix distance to the data (TV)", "",
                      get(["realism", label, "voice_mix_distance"])))
         for voices, vname in (_TOMS, "tom"), (("closed_hat",), "closed hi-hat"):
-            rows.append((f"Prior samples ({label}): {vname} hits per window (data "
+            rows.append((f"{what}: {vname} hits per window (data "
                          f"{_fmt(_voice_sum(_data_hits(models), voices), 2)})", "",
                          [_voice_sum(h, voices) for h in get(["realism", label, "voice_hits"])]))
     rows.append(("KL (nats per window)", "", get(["latent", "kl_nats"])))
@@ -542,7 +549,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "prior draws. Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
         "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "
-        "the data's std; greedy = hits at p > 0.5, sampled = Bernoulli hits.",
+        "the data's std; greedy = hits at p > 0.5, sampled = Bernoulli hits; Randomize: "
+        "what the app's Randomize draws (a training code stored in the checkpoint plus "
+        "Gaussian noise), same knobs, greedy.",
         "", head, "|---" * (len(labels) + 2) + "|",
     ]
     for label, target_key, values in _rows(report):

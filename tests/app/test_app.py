@@ -280,6 +280,10 @@ def test_randomize_and_variation_move_through_latent_space(ready_window, qtbot) 
     _settle(qtbot, w)
     z1 = c.z
     assert not np.allclose(z1, z0) and c.pattern is not p0
+    # near a training code stored in the checkpoint: noise of std anchor_noise per dimension
+    lat = c.generator.generator.meta["latent"]
+    gap = np.linalg.norm(np.asarray(lat["anchors"]) - z1, axis=1).min()
+    assert gap < 1.5 * lat["anchor_noise"] * np.sqrt(len(z1))
     w.actions.variation.trigger()
     _settle(qtbot, w)
     z2 = c.z

@@ -147,6 +147,25 @@ def test_variation(gen: Generator) -> None:
     assert 0 < near < far
 
 
+def test_sample_like_data_draws_near_the_stored_codes() -> None:
+    """Randomize's latents: a stored training code plus N(0, noise²) per dimension."""
+    from models.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(tiny_checkpoint("fader_vae"))
+    meta = dict(ck.meta, latent=dict(ck.meta["latent"], anchors=[[10.0] * 8, [-10.0] * 8],
+                                     anchor_noise=0.5))
+    g = Generator(ck.model, meta, ck.config)
+    assert g.has_anchors
+    z = g.sample_like_data(2000, seed=3)
+    side = np.sign(z.mean(axis=1))
+    assert set(side) == {-1.0, 1.0}  # both anchors drawn
+    dev = z - 10.0 * side[:, None]
+    assert abs(dev.std() - 0.5) < 0.02 and abs(dev.mean()) < 0.02
+    np.testing.assert_array_equal(g.sample_like_data(5, seed=9), g.sample_like_data(5, seed=9))
+    exact = Generator(ck.model, dict(meta, latent=dict(meta["latent"], anchor_noise=0.0)), ck.config)
+    assert {tuple(r) for r in exact.sample_like_data(50, seed=1)} == {(10.0,) * 8, (-10.0,) * 8}
+
+
 def test_pad_plane(gen: Generator) -> None:
     plane = gen.meta["latent"]["plane"]
     np.testing.assert_allclose(gen.pad_to_z(0.0, 0.0), plane["origin"])

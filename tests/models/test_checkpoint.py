@@ -165,6 +165,49 @@ def test_save_refuses_incomplete_meta(tmp_path: Path) -> None:
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize(("anchors", "noise", "message"), [
+    ([[0.0, 1.0]], 0.5, r"latent.anchors has shape \(1, 2\), expected \(N, 8\)"),
+    ([], 0.5, r"latent.anchors has shape \(0,\)"),
+    ([[0.0] * 8], -1.0, "anchor_noise must be >= 0"),
+    ([[0.0] * 8], None, "latent.anchors is malformed"),
+])
+def test_bad_anchors_are_one_clear_error(saved: Path, anchors, noise, message) -> None:
+    def edit(meta, _state) -> None:
+        meta["latent"]["anchors"] = anchors
+        if noise is None:
+            del meta["latent"]["anchor_noise"]
+        else:
+            meta["latent"]["anchor_noise"] = noise
+
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(_rewrite(saved, edit))
+
+
+def test_checkpoint_without_anchors_still_loads(saved: Path) -> None:
+    """Checkpoints written before the anchors existed load; Randomize falls back to the prior."""
+    from engine.generator import Generator
+
+    def edit(meta, _state) -> None:
+        del meta["latent"]["anchors"], meta["latent"]["anchor_noise"]
+
+    gen = Generator.from_checkpoint(_rewrite(saved, edit))
+    assert not gen.has_anchors
+    np.testing.assert_array_equal(gen.sample_like_data(3, seed=4), gen.sample(3, seed=4))
+
+
+def test_latent_anchors_are_seeded_training_codes() -> None:
+    mu = np.random.default_rng(2).normal(size=(500, 6))
+    lat = latent_summary(mu, anchors=40)
+    anchors = np.asarray(lat["anchors"])
+    assert anchors.shape == (40, 6) and lat["anchor_noise"] > 0
+    # each anchor is a code (to the stored precision), no code twice
+    nearest = np.abs(mu[None] - anchors[:, None]).max(2).argmin(1)
+    np.testing.assert_allclose(anchors, mu[nearest], atol=1e-3)
+    assert len(set(nearest)) == 40
+    assert lat["anchors"] == latent_summary(mu, anchors=40)["anchors"]  # repeatable
+    assert np.asarray(latent_summary(mu[:10], anchors=40)["anchors"]).shape == (10, 6)
+
+
 def test_latent_plane_spans_two_std_along_principal_axes() -> None:
     rng = np.random.default_rng(0)
     mu = rng.normal(size=(4000, 6)) * np.array([3.0, 1.0, 0.1, 0.1, 0.1, 0.1]) + 5.0

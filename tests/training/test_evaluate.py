@@ -161,6 +161,9 @@ def test_evaluate_generator_figures(gens) -> None:
     assert out["latency"]["p99_ms"] >= out["latency"]["median_ms"] > 0
     assert out["realism"]["greedy"]["mean"] >= 0
     assert 0 <= out["realism"]["greedy"]["voice_mix_distance"] <= 1
+    # what Randomize draws, measured the same way (the tiny checkpoint stores anchors)
+    assert 0 <= out["realism"]["randomize"]["voice_mix_distance"] <= 1
+    assert out["realism"]["randomize"]["voice_hits"] != out["realism"]["greedy"]["voice_hits"]
     assert sum(out["realism"]["data_voice_hits"].values()) == pytest.approx(
         (x[..., :9] > 0.5).sum() / len(x))
     b = ev.evaluate_generator(base, data, cfg)

@@ -169,3 +169,34 @@ def test_hierarchical_smoke_cli_writes_report(tmp_path):
     text = Path(out / "report.md").read_text()
     assert text.startswith("# Hierarchical") and "Equal optimiser steps" in text
     assert res["runs"][0]["curve"][0]["step"] == 1  # the smoke run's one optimiser step, from log.csv
+
+
+def test_randomize_draws_smoke_cli_writes_report(tmp_path, tiny_checkpoints):
+    from training.studies import randomize_draws
+
+    fader, _ = tiny_checkpoints
+    out = tmp_path / "rd"
+    assert randomize_draws.main(["--smoke", "--checkpoint", str(fader), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert "prior N(0, I)" in res["candidates"] and "stored code + N(0, 0.5²)" in res["candidates"]
+    for row in res["candidates"].values():
+        assert 0 <= row["voice_mix_distance"] <= 1 and row["mean_w1_over_std"] >= 0
+    noise = {r["noise"]: r for r in res["noise"]}
+    assert noise[0.0]["hits_flipped_vs_code"] == 0  # a code without noise decodes as itself
+    assert noise[0.7]["distinct_grooves"] >= noise[0.0]["distinct_grooves"]
+    assert "| draw | voice-mix TV |" in (out / "report.md").read_text()
+
+
+def test_fitted_gaussians_match_the_codes_covariance():
+    from training.studies.randomize_draws import fitted_gaussian
+
+    rng = np.random.default_rng(0)
+    mix = np.array([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.5]])
+    codes = rng.standard_normal((4000, 3)) @ mix + 3.0
+    for rank in (None, 0, 1):
+        z = fitted_gaussian(codes, rank, 20000, np.random.default_rng(1))
+        np.testing.assert_allclose(z.mean(0), codes.mean(0), atol=0.05)
+        np.testing.assert_allclose(z.var(0), codes.var(0), rtol=0.06)  # every rank keeps the variances
+    full = np.cov(fitted_gaussian(codes, None, 20000, np.random.default_rng(1)).T)
+    np.testing.assert_allclose(full, np.cov(codes.T), atol=0.15)  # and the full fit the covariances
+    assert abs(np.cov(fitted_gaussian(codes, 0, 20000, np.random.default_rng(1)).T)[0, 1]) < 0.1
