@@ -29,6 +29,9 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   of a ``pad_points`` × ``pad_points`` grid over the pad's plane (:func:`pad_latents`)
   instead of prior draws: the plane runs through the training latents, which carry more
   of each groove's own attributes than N(0, I) draws, and it is where the app's knobs turn.
+* **Knob control on Randomize's latents** (``control_on_randomize``, checkpoints that
+  store training codes): the same sweeps from ``draws`` latents drawn as the app's
+  Randomize draws them (a stored code plus noise, ``Generator.sample_like_data``).
 * **Realism**: prior samples (fader: knobs set to the attribute rows of randomly chosen
   evaluation windows, i.e. a draw from p(z)·p_data(a); baseline: z alone) against the
   evaluation windows: per-attribute 1-D Wasserstein distance divided by the data's std,
@@ -409,6 +412,9 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
     out["control"] = evaluate_control(gen, cfg)
     if cfg.pad_points:
         out["control_on_pad"] = evaluate_control(gen, cfg, z=pad_latents(gen, cfg.pad_points))
+    if getattr(gen, "has_anchors", False):  # where Randomize puts the musician
+        z = gen.sample_like_data(cfg.draws, seed=draw_seed(cfg) + 5)
+        out["control_on_randomize"] = evaluate_control(gen, cfg, z=z)
     out["realism"] = evaluate_realism(gen, data, cfg)
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
     out["eval_seconds"] = round(time.perf_counter() - t0, 1)
@@ -493,11 +499,12 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
         for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step")):
             rows.append((f"Knob {knob}: {name}", key if key in TARGETS else "",
                          get(["control", knob, key])))
-    if any("control_on_pad" in m for m in models):
-        for knob in knobs:  # the targets are defined on the prior draws above
-            for key, name in _KNOB_FIGURES:
-                rows.append((f"Knob {knob} on the XY pad's latents: {name}", "",
-                             get(["control_on_pad", knob, key])))
+    for section, where in (("control_on_pad", "on the XY pad's latents"),
+                           ("control_on_randomize", "on Randomize's latents")):
+        if any(section in m for m in models):
+            for knob in knobs:  # the targets are defined on the prior draws above
+                for key, name in _KNOB_FIGURES:
+                    rows.append((f"Knob {knob} {where}: {name}", "", get([section, knob, key])))
     for label in ("greedy", "sampled", "randomize"):
         if label == "randomize" and not any("randomize" in m.get("realism", {}) for m in models):
             continue
@@ -546,7 +553,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "settings over the data's 5–95 % range, other knobs at their defaults (baseline: the "
         "knob's attribute vector added to z); *on the XY pad's latents*: the same sweeps from "
         f"a {report['settings'].get('pad_points', 0)}² grid over the pad's plane instead of "
-        "prior draws. Prior samples: "
+        "prior draws; *on Randomize's latents*: from as many draws as Randomize makes them. "
+        "Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
         "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "
         "the data's std; greedy = hits at p > 0.5, sampled = Bernoulli hits; Randomize: "

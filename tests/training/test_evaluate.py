@@ -164,6 +164,11 @@ def test_evaluate_generator_figures(gens) -> None:
     # what Randomize draws, measured the same way (the tiny checkpoint stores anchors)
     assert 0 <= out["realism"]["randomize"]["voice_mix_distance"] <= 1
     assert out["realism"]["randomize"]["voice_hits"] != out["realism"]["greedy"]["voice_hits"]
+    # the knob sweeps also run from Randomize's latents: the same figures, other draws
+    rand = out["control_on_randomize"]
+    assert set(rand) == set(ctl) and rand["density"]["mean_response"] != ctl["density"]["mean_response"]
+    z = fader.sample_like_data(cfg.draws, seed=ev.draw_seed(cfg) + 5)
+    assert ev.evaluate_control(fader, cfg, z=z)["density"] == rand["density"]
     assert sum(out["realism"]["data_voice_hits"].values()) == pytest.approx(
         (x[..., :9] > 0.5).sum() / len(x))
     b = ev.evaluate_generator(base, data, cfg)
@@ -211,9 +216,10 @@ def test_knobs_are_also_swept_on_the_pad_latents(gens) -> None:
     report = {"settings": {"draws": 30, "settings": 5, "realism_samples": 0, "pad_points": 3},
               "data": {"dir": "d", "split": "test", "windows": 1, "files": 1},
               "models": {"model": {"model_kind": "fader_vae", "control": prior,
-                                   "control_on_pad": on_pad}}}
+                                   "control_on_pad": on_pad, "control_on_randomize": prior}}}
     table = ev.to_markdown(report)
     assert "| Knob density on the XY pad's latents: control range | " in table
+    assert "| Knob density on Randomize's latents: Spearman ρ | " in table
     assert "3² grid" in table
 
 
