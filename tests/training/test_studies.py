@@ -185,6 +185,11 @@ def test_randomize_draws_smoke_cli_writes_report(tmp_path, tiny_checkpoints):
     assert noise[0.0]["hits_flipped_vs_code"] == 0  # a code without noise decodes as itself
     assert noise[0.7]["distinct_grooves"] >= noise[0.0]["distinct_grooves"]
     assert "| draw | voice-mix TV |" in (out / "report.md").read_text()
+    reach = {(r["shrink"], r["noise"]): r for r in res["knobs"]}
+    assert set(reach[(1.0, 0.5)]["knobs"]) == set(res["knobs"][0]["knobs"]) and len(reach) == 5
+    for r in reach.values():
+        for k in r["knobs"].values():
+            assert -1 <= k["spearman"] <= 1 and 0 <= k["range"] <= 1
 
 
 def test_fitted_gaussians_match_the_codes_covariance():

@@ -110,7 +110,32 @@ def run(gen: Any, codes: np.ndarray, data: np.ndarray, draws: int, seed: int = 0
                            "voice_mix_distance_at_default_knobs": at_defaults["voice_mix_distance"],
                            "hits_flipped_vs_code": float((hits != own).sum(axis=(1, 2)).mean()),
                            "distinct_grooves": len({h.tobytes() for h in hits})})
-    return {"draws": draws, "anchors": len(stored), "seed": seed, "candidates": rows, "noise": noise_rows}
+    return {"draws": draws, "anchors": len(stored), "seed": seed, "candidates": rows, "noise": noise_rows,
+            "knobs": knob_reach(gen, stored, data, min(draws, 200), rng)}
+
+
+REACH_DRAWS = ((1.0, 0.5), (1.0, 1.0), (1.0, 1.5), (0.7, 0.7), (0.5, 0.87))  # (shrink, noise)
+
+
+def knob_reach(gen: Any, stored: np.ndarray, data: np.ndarray, draws: int, rng: np.random.Generator,
+               draws_spec: Sequence[tuple[float, float]] = REACH_DRAWS) -> list[dict[str, Any]]:
+    """Knob sweeps (``training.evaluate.evaluate_control``) from ``shrink · code + N(0, noise²)``
+    draws, with the voice mix of their decodes at default knobs: how far the knobs reach
+    against how data-like the drums are."""
+    from training.evaluate import EvalConfig, evaluate_control
+
+    cfg = EvalConfig(draws=draws, settings=9)
+    out = []
+    for shrink, noise in draws_spec:
+        z = shrink * stored[rng.integers(0, len(stored), draws)] + noise * rng.standard_normal(
+            (draws, stored.shape[1]))
+        control = evaluate_control(gen, cfg, z=z)
+        fig, _ = measure(gen, z, None, data)
+        out.append({"shrink": shrink, "noise": noise, "voice_mix_distance": fig["voice_mix_distance"],
+                    "tom_hits": fig["tom_hits"],
+                    "knobs": {k: {"spearman": v["spearman"], "range": v["range"],
+                                  "monotone_share": v["monotone_share"]} for k, v in control.items()}})
+    return out
 
 
 def report(results: dict[str, Any]) -> str:
@@ -124,9 +149,16 @@ def report(results: dict[str, Any]) -> str:
                          "distinct grooves"],
                         [(r["noise"], r["voice_mix_distance_at_default_knobs"], r["hits_flipped_vs_code"],
                           r["distinct_grooves"]) for r in results["noise"]])
+    knobs = list(results["knobs"][0]["knobs"]) if results["knobs"] else []
+    reach = dc.md_table(["draw", "voice-mix TV", "tom hits"] + [f"{k} ρ / range" for k in knobs],
+                        [(f"{r['shrink']:g} · code + N(0, {r['noise']:g}²)", r["voice_mix_distance"],
+                          r["tom_hits"], *(f"{r['knobs'][k]['spearman']:.2f} / {r['knobs'][k]['range']:.2f}"
+                                           for k in knobs)) for r in results["knobs"]])
     data = results["data_voice_hits"]
     return (head + cand + f"\nData: {data['toms']:.2f} tom and {data['closed_hat']:.2f} closed hi-hat "
-            "hits per window.\n\nStored code plus noise, knobs at their defaults:\n\n" + noise)
+            "hits per window.\n\nStored code plus noise, knobs at their defaults:\n\n" + noise
+            + "\nHow far the knobs reach from such draws (knob sweeps as `groovefader eval`'s, 9 "
+            "settings; voice mix at default knobs):\n\n" + reach)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
