@@ -187,9 +187,9 @@ def test_density_knob_changes_the_notes_arriving_at_jack(jack, jack_window, qtbo
         events = rec.stop()
     counts = {}
     for name, (start, pattern) in windows.items():
-        later = [e for e in events if e[2] >= start]
-        first = later[0][0]
-        ons = [m for f, m in _note_ons(later) if f < first + 2 * loop_frames]
+        later = _note_ons([e for e in events if e[2] >= start])
+        first = later[0][0]  # the window starts on a note, as the comment below says
+        ons = [m for f, m in later if f < first + 2 * loop_frames]
         counts[name] = len(ons)
         # two loops of the pattern from a note on: exact but for notes a period late at the edge
         assert abs(len(ons) - 2 * pattern.num_hits) <= max(4, pattern.num_hits // 8), (name, len(ons))
