@@ -109,6 +109,9 @@ class Controller(QObject):
         self._pad = (0.0, 0.0)
         self._pad_mode = "plane"
         self._knobs: dict[str, float] = {}
+        # the knob turned last: the generator meets it first and then holds the others
+        # (a sweep of it stays monotone); part of what a pattern is decoded from, so saved
+        self._turning: str | None = None
         self._temperature = 0.0
         self._seed = 1
         self._epoch = 0
@@ -187,6 +190,8 @@ class Controller(QObject):
         # keep knob values a preset or settings restored, if they fit this model
         self._knobs = {n: float(np.clip(self._knobs.get(n, d), *self.info.ranges[n]))
                        for n, d in self.info.defaults.items()}
+        if self._turning not in self._knobs:
+            self._turning = None
         self.modelReady.emit(self.info)
         self.transport.set_targets([*self.info.attribute_names, TEMPERATURE])
         for name, value in self._knobs.items():
@@ -213,9 +218,10 @@ class Controller(QObject):
     # -- decode ------------------------------------------------------------------------------
     def _request_decode(self, *, z: np.ndarray | None = None, pad: tuple[float, float] | None = None,
                         corners: list[np.ndarray] | None = None, step: str | None = None) -> None:
-        """Decode off the GUI thread. ``step`` names an undo step of its own ("Randomize");
+        """Decode off the GUI thread, holding the knobs, the last one turned first
+        (``Generator.decode``). ``step`` names an undo step of its own ("Randomize");
         None = part of the current knob/pad gesture (merged into one undo step)."""
-        knobs, temp, seed = dict(self._knobs), self._temperature, self._seed
+        knobs, temp, seed, turning = dict(self._knobs), self._temperature, self._seed, self._turning
 
         def work(g: Any) -> tuple[np.ndarray, Pattern, dict[str, float], tuple[float, float]]:
             if corners is not None and pad is not None:
@@ -227,7 +233,8 @@ class Controller(QObject):
             else:
                 assert pad is not None
                 zz, where = g.pad_to_z(*pad), pad
-            pat = g.decode(zz, knobs, temperature=temp, seed=seed if temp > 0 else None)
+            pat = g.decode(zz, knobs, temperature=temp, seed=seed if temp > 0 else None,
+                           turning=turning)
             return zz, pat, g.attributes_of(pat), where
 
         self._call("decode", work, lambda payload: self._on_decoded(payload, step))
@@ -317,6 +324,7 @@ class Controller(QObject):
             lo, hi = self.info.ranges[name]
             self._knobs[name] = float(np.clip(value, lo, hi))
             self.knobChanged.emit(name, self._knobs[name])
+            self._turning = name
             self._schedule_heatmap()
         self._regenerate()
 
@@ -324,6 +332,7 @@ class Controller(QObject):
         if self.info is None:
             return
         self._knobs = dict(self.info.defaults)
+        self._turning = None
         for name, value in self._knobs.items():
             self.knobChanged.emit(name, value)
         self._schedule_heatmap()
@@ -606,7 +615,7 @@ class Controller(QObject):
     def settings(self) -> dict[str, Any]:
         """Plain values for QSettings (the transport's included)."""
         return {**self.transport.settings(), "knobs": dict(self._knobs), "temperature": self._temperature,
-                "pad": list(self._pad), "heatmap": self._heatmap_name,
+                "pad": list(self._pad), "heatmap": self._heatmap_name, "turning": self._turning,
                 "z": None if self._z is None else [float(v) for v in self._z]}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
@@ -627,6 +636,8 @@ class Controller(QObject):
                 self.padMoved.emit(*self._pad)
         if isinstance(values.get("heatmap"), str):
             self._heatmap_name = values["heatmap"]
+        if isinstance(values.get("turning"), str):
+            self._turning = values["turning"]  # checked against the model's knobs when it loads
         z = values.get("z")
         if isinstance(z, list) and z and all(isinstance(v, int | float) for v in z):
             self._z = np.asarray(z, np.float64)  # checked against the model when it loads

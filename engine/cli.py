@@ -67,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "others stay at their defaults)")
     g.add_argument("--pad", type=_pad, default=None, metavar="X,Y",
                    help="take z from this XY-pad point instead of sampling the prior")
+    g.add_argument("--free-knobs", action="store_true",
+                   help="one open-loop decode with the knobs as the model's input, instead of "
+                        "holding the clip's measured attributes at the knobs")
     g.set_defaults(func=run_generate)
 
     t = subparsers.add_parser(
@@ -115,7 +118,8 @@ def run_generate(args: argparse.Namespace) -> int:
     win_bars = gen.steps // gen.steps_per_bar
     chunks = -(-args.bars // win_bars)
     # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.
-    pats = gen.decode(_repeat(z, chunks), knobs, temperature=args.temperature, seed=args.seed)
+    pats = gen.decode(_repeat(z, chunks), knobs, temperature=args.temperature, seed=args.seed,
+                      hold_knobs=not args.free_knobs)
     clip = Pattern.concatenate(pats).bar_slice(0, args.bars)
     bpm = 120.0 if args.bpm is None else args.bpm
     write_clip(args.output, clip, tempo_bpm=bpm, force=args.force)

@@ -13,6 +13,11 @@ checkpoint's mean/std) to its decoder. A plain-VAE baseline checkpoint (``model_
 vectors, MusicVAE style: ``z + sum_k (value_k - default_k) / span_k * v_k``, so a knob at
 its default leaves z alone (see :meth:`Generator.knobs_for_pattern`).
 
+:meth:`Generator.decode` *holds* the knobs (``hold_knobs=True``, the default): it corrects
+the model's attribute input until the decoded pattern's measured attributes meet the knobs
+(:mod:`engine.knob_feedback`). :meth:`Generator.decode_batch` is the model's one open-loop
+decode, for the evaluation of the model itself, reconstruction and transitions.
+
 :class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
 slot per request kind, so the GUI and ``play`` never wait on the model.
 """
@@ -31,6 +36,7 @@ import numpy as np
 
 from engine import attributes as attr_lib
 from engine.errors import CheckpointError
+from engine.knob_feedback import FeedbackConfig, FeedbackResult, hold_knobs
 from engine.pattern import FEATURES, Pattern, stack
 
 log = logging.getLogger(__name__)
@@ -128,6 +134,8 @@ class Generator:
             raise CheckpointError(f"checkpoint latent anchors have shape {self._anchors.shape}, "
                                   f"expected (N, {self._z_dim})")
         self._vectors = self._attribute_vectors(meta) if self._kind == "vae" else None
+        self.hold_knobs = True
+        self.feedback = FeedbackConfig()
 
     def _attribute_vectors(self, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(A, Z)`` directions and ``(A,)`` spans (raw attribute change one vector adds)."""
@@ -321,6 +329,48 @@ class Generator:
         return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
                             np.clip(off, -0.5, 0.5).astype(np.float32))
 
+    def decode_holding_knobs(self, z: np.ndarray,
+                             attributes: Mapping[str, float] | np.ndarray | None = None, *,
+                             temperature: float = 0.0, seed: int | None = None,
+                             config: FeedbackConfig | None = None,
+                             turning: str | None = None
+                             ) -> tuple[DecodedBatch, FeedbackResult]:
+        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet the knobs.
+
+        The knobs are the model's attribute input at first; then the inputs are corrected
+        by the remaining errors (:func:`engine.knob_feedback.hold_knobs`). ``turning`` (the
+        knob the user is turning) is met first and the others are then held as far as that
+        keeps it met: its sweep stays monotone and the other attributes stay put. Returns
+        the decodes kept and the loop's record (inputs used, attributes, decodes spent).
+        Sampled hits (``temperature > 0``) draw the same uniforms in every correction.
+
+        Raises:
+            ValueError: ``turning`` is not one of the model's attributes.
+        """
+        zz = self._as_batch_z(z)
+        targets = self.attribute_matrix(attributes, zz.shape[0])
+        sampling = temperature > 0
+        if sampling:
+            seed = int(np.random.default_rng().integers(2 ** 62)) if seed is None else int(seed)
+
+        def decode(rows: np.ndarray, inputs: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+            if sampling:  # a pattern's draws depend on the batch: always decode all of it
+                full = targets.copy()
+                full[rows] = inputs
+                out = self.decode_batch(zz, full, temperature=temperature, seed=seed)
+                out = DecodedBatch(out.hits[rows], out.hit_probs[rows], out.velocities[rows],
+                                   out.offsets[rows])
+            else:
+                out = self.decode_batch(zz[rows], inputs)
+            measured = attr_lib.compute(out.to_array(), self._names)
+            return (out.hits, out.hit_probs, out.velocities, out.offsets), measured
+
+        if turning is not None and turning not in self._names:
+            raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
+        primary = None if turning is None else self._names.index(turning)
+        result = hold_knobs(decode, targets, self._low, self._high, config or self.feedback, primary)
+        return DecodedBatch(*result.arrays), result
+
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""
         torch = self._torch
@@ -348,10 +398,23 @@ class Generator:
         return Pattern.concatenate([pattern] * (self._steps // pattern.steps))
 
     def decode(self, z: np.ndarray, attributes: Mapping[str, float] | None = None,
-               temperature: float = 0.0, seed: int | None = None) -> Pattern | list[Pattern]:
-        """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns (one model call)."""
+               temperature: float = 0.0, seed: int | None = None,
+               hold_knobs: bool | None = None, turning: str | None = None
+               ) -> Pattern | list[Pattern]:
+        """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
+
+        ``hold_knobs`` (None = :attr:`hold_knobs`, True by default): the patterns' measured
+        attributes are brought to the knobs (:meth:`decode_holding_knobs`, up to
+        ``1 + 2 * feedback.iterations`` model calls; ``turning`` names the knob the user is
+        turning, met first); False = one open-loop model call.
+        """
         single = np.ndim(z) == 1
-        batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
+        hold = self.hold_knobs if hold_knobs is None else hold_knobs
+        if hold and self._names:
+            batch, _ = self.decode_holding_knobs(z, attributes, temperature=temperature, seed=seed,
+                                                 turning=turning)
+        else:
+            batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]
         return pats[0] if single else pats
 
@@ -446,7 +509,9 @@ class Generator:
                 attributes: Mapping[str, float] | None = None) -> np.ndarray:
         """``(res, res)`` of ``attribute_name`` (raw units) measured on the pattern decoded
         at each pad point, in ONE batched decode; row i ↔ y = linspace(-1, 1, res)[i],
-        column j ↔ x = linspace(-1, 1, res)[j]. Knobs from ``attributes`` (defaults).
+        column j ↔ x = linspace(-1, 1, res)[j]. Knobs from ``attributes`` (defaults), as
+        the model's input, not held: the map shows where the latent pulls the groove (denser,
+        busier...), which :meth:`decode` then corrects towards the knobs.
         """
         if attribute_name not in attr_lib.ATTRIBUTES:
             raise ValueError(f"unknown attribute {attribute_name!r}; known: {sorted(attr_lib.ATTRIBUTES)}")

@@ -41,7 +41,14 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   say which voices play: a groove of toms and one of hi-hats can share every attribute).
 * **Latent**: mean KL(q(z|x) ‖ N(0, I)) in nats per window; active units = dimensions
   whose posterior mean varies across windows by more than 0.01 (Burda et al. 2016).
-* **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread.
+* **Knobs held** (``control_held*``): the same sweeps decoded as the app decodes them:
+  the generator corrects the model's attribute input until the decoded pattern's measured
+  attributes meet the knobs, the swept knob first (``Generator.decode_holding_knobs``,
+  :mod:`engine.knob_feedback`). The plain ``control*`` figures are the model's own
+  (open-loop) response to its attribute input.
+* **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread: the
+  model's one decode (``latency``) and the app's decode holding the knobs
+  (``latency_held``, up to 1 + 2 × iterations model calls).
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ class EvalConfig:
     batch_size: int = 1024
     seed: int = 0
     pad_points: int = 23        # the same sweeps on a pad_points² grid of the XY pad (0 = off)
+    held: bool = True           # also sweep the knobs as the app turns them (held by the generator)
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -305,15 +313,22 @@ def draw_seed(cfg: EvalConfig) -> int:
 
 
 def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_size: int,
-                       temperature: float = 0.0, seed: int | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       temperature: float = 0.0, seed: int | None = None, hold: bool = False,
+                       turning: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Attributes ``(B, A)`` measured on the patterns decoded from ``z`` with ``knobs``, and
-    those patterns' hit grids ``(B, T, 9)`` bool."""
+    those patterns' hit grids ``(B, T, 9)`` bool. ``hold``: decode as the app does, holding
+    the knobs with ``turning`` turned (``Generator.decode_holding_knobs``); else the model's
+    open-loop decode."""
     attrs, hits = [], []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
-        dec = gen.decode_batch(z[sl], kb, temperature=temperature,
-                               seed=None if seed is None else seed + i).to_array()
+        s = None if seed is None else seed + i
+        if hold:
+            out, _ = gen.decode_holding_knobs(z[sl], kb, temperature=temperature, seed=s,
+                                              turning=turning)
+        else:
+            out = gen.decode_batch(z[sl], kb, temperature=temperature, seed=s)
+        dec = out.to_array()
         attrs.append(attr_lib.compute(dec, gen.attribute_names))
         hits.append(np.asarray(dec)[..., :NUM_VOICES] > 0.5)
     return np.concatenate(attrs), np.concatenate(hits)
@@ -327,9 +342,11 @@ def pad_latents(gen: Any, points: int) -> np.ndarray:
     return gen.pad_to_z(x.ravel(), y.ravel())
 
 
-def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None) -> dict[str, Any]:
+def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
+                     hold: bool = False) -> dict[str, Any]:
     """Knob sweeps (module docstring): per knob ρ, monotone share, cross-talk, range; from
-    ``cfg.draws`` prior draws, or from the latents ``z (D, Z)`` given."""
+    ``cfg.draws`` prior draws, or from the latents ``z (D, Z)`` given; ``hold``: with the
+    generator holding the knobs (the app's decode) instead of the model's open loop."""
     names = gen.attribute_names
     ranges = gen.attribute_ranges
     defaults = np.array([gen.attribute_defaults[n] for n in names])
@@ -343,7 +360,8 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None) -> 
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
         knobs = np.tile(defaults, (draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, draws)
-        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size)
+        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hold=hold,
+                                            turning=name)
         measured = measured.reshape(draws, cfg.settings, len(names))
         grid = hits.reshape(draws, cfg.settings, -1)
         flips = (grid[:, 1:] != grid[:, :-1]).sum(axis=2)  # (D, S-1) hits changed per step
@@ -398,9 +416,11 @@ def _by_voice(mix: np.ndarray) -> dict[str, float]:
     return {v.name.lower(): float(mix[v]) for v in Voice}
 
 
-def evaluate_latency(gen: Any, runs: int) -> dict[str, float]:
+def evaluate_latency(gen: Any, runs: int, hold: bool = False) -> dict[str, float]:
+    """One z to one Pattern: the model's decode, or (``hold``) the app's, holding the knobs
+    at their defaults."""
     z = gen.sample(1, seed=0)[0]
-    return latency_ms(lambda: gen.decode(z), runs)
+    return latency_ms(lambda: gen.decode(z, hold_knobs=hold), runs)
 
 
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
@@ -409,14 +429,19 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
     out: dict[str, Any] = {"model_kind": gen.model_kind, "z_dim": gen.z_dim,
                            "attributes": list(gen.attribute_names)}
     out.update(evaluate_reconstruction(gen, data, cfg.batch_size))
-    out["control"] = evaluate_control(gen, cfg)
+    where: list[tuple[str, np.ndarray | None]] = [("", None)]
     if cfg.pad_points:
-        out["control_on_pad"] = evaluate_control(gen, cfg, z=pad_latents(gen, cfg.pad_points))
+        where.append(("_on_pad", pad_latents(gen, cfg.pad_points)))
     if getattr(gen, "has_anchors", False):  # where Randomize puts the musician
-        z = gen.sample_like_data(cfg.draws, seed=draw_seed(cfg) + 5)
-        out["control_on_randomize"] = evaluate_control(gen, cfg, z=z)
+        where.append(("_on_randomize", gen.sample_like_data(cfg.draws, seed=draw_seed(cfg) + 5)))
+    for suffix, z in where:
+        out["control" + suffix] = evaluate_control(gen, cfg, z=z)
+        if cfg.held:
+            out["control_held" + suffix] = evaluate_control(gen, cfg, z=z, hold=True)
     out["realism"] = evaluate_realism(gen, data, cfg)
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
+    if cfg.held:
+        out["latency_held"] = evaluate_latency(gen, cfg.latency_runs, hold=True)
     out["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -495,12 +520,17 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
             target = key if sec == "reconstruction" else ""
             rows.append((f"Reconstruction, {label}: {name}", target, get([sec, key])))
     knobs = list(report["models"]["model"]["control"])
-    for knob in knobs:
-        for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step")):
-            rows.append((f"Knob {knob}: {name}", key if key in TARGETS else "",
-                         get(["control", knob, key])))
+    for section, how in (("control", "Knob {}"), ("control_held", "Knob {} held (the app's knobs)")):
+        if not any(section in m for m in models):
+            continue
+        for knob in knobs:
+            for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step")):
+                rows.append((f"{how.format(knob)}: {name}", key if key in TARGETS else "",
+                             get([section, knob, key])))
     for section, where in (("control_on_pad", "on the XY pad's latents"),
-                           ("control_on_randomize", "on Randomize's latents")):
+                           ("control_on_randomize", "on Randomize's latents"),
+                           ("control_held_on_pad", "held, on the XY pad's latents"),
+                           ("control_held_on_randomize", "held, on Randomize's latents")):
         if any(section in m for m in models):
             for knob in knobs:  # the issue's targets are defined on the prior draws above
                 for key, name in _KNOB_FIGURES:
@@ -525,6 +555,11 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
         get(["latent", "active_units"]), get(["latent", "z_dim"]), strict=True)]))
     rows.append(("Decode latency, batch 1, 1 thread: median (ms)", "", get(["latency", "median_ms"])))
     rows.append(("Decode latency, batch 1, 1 thread: p99 (ms)", "p99_ms", get(["latency", "p99_ms"])))
+    if any("latency_held" in m for m in models):
+        rows.append(("Decode holding the knobs (the app's), batch 1, 1 thread: median (ms)", "",
+                     get(["latency_held", "median_ms"])))
+        rows.append(("Decode holding the knobs (the app's), batch 1, 1 thread: p99 (ms)", "",
+                     get(["latency_held", "p99_ms"])))
     return rows
 
 
@@ -553,7 +588,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "settings over the data's 5–95 % range, other knobs at their defaults (baseline: the "
         "knob's attribute vector added to z); *on the XY pad's latents*: the same sweeps from "
         f"a {report['settings'].get('pad_points', 0)}² grid over the pad's plane instead of "
-        "prior draws; *on Randomize's latents*: from as many draws as Randomize makes them. "
+        "prior draws; *on Randomize's latents*: from as many draws as Randomize makes them; "
+        "*held (the app's knobs)*: the same sweeps decoded as the app decodes them, the "
+        "generator correcting the model's attribute input until the pattern's measured "
+        "attributes meet the knobs (engine/knob_feedback.py); the rows without it are the "
+        "model's own response. "
         "Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
         "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "

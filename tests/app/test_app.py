@@ -233,6 +233,32 @@ def test_the_groove_comes_back_after_a_restart(make_window, checkpoint, qtbot) -
     assert c2.pattern == groove
 
 
+def test_a_turned_knob_is_held_on_the_playing_groove(make_window, checkpoint, qtbot) -> None:
+    """The density knob's setting is the groove's measured density, as near as the
+    generator gets it; the model's own response to the same knob misses by more."""
+    from engine import attributes as attr_lib
+
+    w = make_window(checkpoint, load=False)
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    g = c.generator.generator
+    misses_held, misses_free = [], []
+    for fraction in (0.1, 0.9):
+        c.randomize()
+        _settle(qtbot, w)
+        lo, hi = c.info.ranges["density"]
+        c.set_knob("density", lo + fraction * (hi - lo))
+        _settle(qtbot, w)
+        knob = c.knobs["density"]
+        assert c.settings()["turning"] == "density"
+        free = g.decode(c.z, c.knobs, hold_knobs=False)
+        misses_held.append(abs(attr_lib.density(c.pattern.to_array()[None])[0] - knob))
+        misses_free.append(abs(attr_lib.density(free.to_array()[None])[0] - knob))
+    assert max(misses_held) <= 0.05 * (hi - lo)
+    assert sum(misses_held) < sum(misses_free)
+
+
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:
     w = make_window(load=False)
     w.transport.tempo.setValue(133.0)

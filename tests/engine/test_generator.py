@@ -191,7 +191,7 @@ def test_heatmap_matches_single_decodes(gen: Generator) -> None:
     assert hm.shape == (8, 8)
     g = np.linspace(-1, 1, 8)
     for i, j in [(0, 0), (3, 5), (7, 2)]:
-        p = gen.decode(gen.pad_to_z(g[j], g[i]))
+        p = gen.decode(gen.pad_to_z(g[j], g[i]), hold_knobs=False)  # the model's own pull
         assert hm[i, j] == pytest.approx(attr_lib.density(p.to_array()[None])[0], abs=1e-6)
     assert hm.std() > 0  # the pad is not flat
     import torch
@@ -212,7 +212,7 @@ def test_heatmap_of_a_velocity_trunk_model_skips_it_only_for_hit_attributes() ->
     assert np.abs(full.velocities - hits_only.velocities).max() > 1e-3  # placeholders there
     for name in ("density", "syncopation", "hat_busyness", "intensity", "laid_back"):
         hm = vt.heatmap(name, 6)
-        single = attr_lib.ATTRIBUTES[name](vt.decode(z).to_array()[None])[0]
+        single = attr_lib.ATTRIBUTES[name](vt.decode(z, hold_knobs=False).to_array()[None])[0]
         assert hm[1, 4] == pytest.approx(single, abs=1e-6), name
 
 
@@ -290,3 +290,48 @@ def test_sampled_hits_are_what_an_autoregressive_decoder_fed_back(gen: Generator
     other = ar.decode_batch(z, temperature=1.0, seed=5)
     assert not np.array_equal(other.hits, free.hits)
     assert np.abs(ar.decode_batch(z, teacher=other.to_array()).hit_probs - free.hit_probs).max() > 1e-3
+
+
+def _miss(gen: Generator, patterns: list[Pattern], knobs: dict[str, float]) -> np.ndarray:
+    """Per pattern, the mean squared miss of the knobs in units of their ranges (what the
+    loop minimises)."""
+    names = gen.attribute_names
+    measured = attr_lib.compute(np.stack([p.to_array() for p in patterns]), names)
+    target = np.array([knobs[n] for n in names])
+    span = np.array([gen.attribute_ranges[n][1] - gen.attribute_ranges[n][0] for n in names])
+    return np.mean(((measured - target) / span) ** 2, axis=1)
+
+
+@pytest.mark.parametrize("fixture", ["gen", "base"])
+def test_decode_holds_the_knobs_closer_than_the_model_alone(fixture: str, request) -> None:
+    g: Generator = request.getfixturevalue(fixture)
+    z = g.sample(64, seed=7)
+    lo, hi = g.attribute_ranges["density"]
+    knobs = {**g.attribute_defaults, "density": lo + 0.8 * (hi - lo)}
+    held = g.decode(z, knobs)
+    free = g.decode(z, knobs, hold_knobs=False)
+    assert free == g.decode(z, knobs, hold_knobs=False)
+    held_miss, free_miss = _miss(g, held, knobs), _miss(g, free, knobs)
+    assert held_miss.mean() < free_miss.mean()
+    assert np.all(held_miss <= free_miss + 1e-9)  # the first decode is the open-loop one
+
+
+def test_decode_holding_knobs_reports_what_it_kept(gen: Generator) -> None:
+    z = gen.sample(16, seed=3)
+    knobs = {"density": gen.attribute_ranges["density"][1]}
+    out, record = gen.decode_holding_knobs(z, knobs, turning="density")
+    measured = attr_lib.compute(out.to_array(), gen.attribute_names)
+    np.testing.assert_allclose(measured, record.measured)
+    # the kept inputs reproduce the kept patterns in one open-loop decode
+    again = gen.decode_batch(z, record.inputs)
+    assert np.array_equal(again.hits, out.hits)
+    assert record.decodes.min() >= 1 and record.decodes.max() <= 1 + 2 * gen.feedback.iterations
+    with pytest.raises(ValueError, match="unknown attribute"):
+        gen.decode_holding_knobs(z, knobs, turning="cowbell")
+
+
+def test_held_sampling_is_repeatable(gen: Generator) -> None:
+    z = gen.sample(1, seed=4)[0]
+    a = gen.decode(z, temperature=1.0, seed=9)
+    assert a == gen.decode(z, temperature=1.0, seed=9)
+    assert a != gen.decode(z, temperature=1.0, seed=10) or a != gen.decode(z, temperature=1.0, seed=11)

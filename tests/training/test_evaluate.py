@@ -171,8 +171,15 @@ def test_evaluate_generator_figures(gens) -> None:
     assert ev.evaluate_control(fader, cfg, z=z)["density"] == rand["density"]
     assert sum(out["realism"]["data_voice_hits"].values()) == pytest.approx(
         (x[..., :9] > 0.5).sum() / len(x))
+    # the knobs as the app turns them (held by the generator) reach further than the model's
+    # open loop, and the swept knob's own attribute is what is measured
+    held = out["control_held"]
+    assert set(held) == set(ctl) and set(out) >= {"control_held_on_pad", "control_held_on_randomize"}
+    assert np.mean([held[k]["range"] for k in held]) > np.mean([ctl[k]["range"] for k in ctl])
+    assert held["density"]["spearman"] >= ctl["density"]["spearman"]
+    assert out["latency_held"]["median_ms"] >= out["latency"]["median_ms"]
     b = ev.evaluate_generator(base, data, cfg)
-    assert b["model_kind"] == "vae" and set(b["control"]) == set(ctl)
+    assert b["model_kind"] == "vae" and set(b["control"]) == set(ctl) == set(b["control_held"])
     # a scrambled model reconstructs worse than the trained one: the metric is not a constant
     shuffled = ev.EvalData(x[:, ::-1].copy(), data.tempo_bpm, "test", 1, "fp")
     assert ev.evaluate_reconstruction(fader, shuffled)["reconstruction"]["f1"] < rec["f1"]
