@@ -146,6 +146,20 @@ HIT_ATTRIBUTES: frozenset[str] = frozenset({"density", "syncopation", "hat_busyn
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("density", "syncopation", "intensity", "laid_back")
 
 
+def resolution(name: str, steps: int, steps_per_bar: int = 16) -> float:
+    """The smallest step an attribute of a ``steps``-step pattern moves in: one onset or one
+    hi-hat step of all ``steps``, one LHL unit per bar for syncopation (its strengths are
+    whole numbers); 0 for the velocity and timing attributes (continuous for our purposes).
+    A knob set between two such steps can only be met to within half of one."""
+    if name not in ATTRIBUTES:
+        raise ValueError(f"unknown attribute {name!r}; known: {sorted(ATTRIBUTES)}")
+    if name in ("density", "hat_busyness"):
+        return 1.0 / steps
+    if name == "syncopation":
+        return 1.0 / max(steps // steps_per_bar, 1)
+    return 0.0
+
+
 def compute(batch: Batch, names: Sequence[str] = DEFAULT_ATTRIBUTES) -> np.ndarray:
     """``(batch, len(names))`` attribute matrix, columns in ``names`` order."""
     unknown = [n for n in names if n not in ATTRIBUTES]

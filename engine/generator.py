@@ -368,7 +368,9 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
-        result = hold_knobs(decode, targets, self._low, self._high, config or self.feedback, primary)
+        res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
+        result = hold_knobs(decode, targets, self._low, self._high, config or self.feedback, primary,
+                            res)
         return DecodedBatch(*result.arrays), result
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,14 +32,15 @@ DecodeFn = Callable[[np.ndarray, np.ndarray], tuple[tuple[np.ndarray, ...], np.n
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    """How hard the loop works; ``bench/knob_feedback.py`` measures what it costs."""
+    """How hard the loop works. The defaults were chosen on the validation split's knob sweeps
+    (docs/model.md, "Knobs held by the generator"); ``bench/generator_latency.py`` times them."""
 
-    iterations: int = 3         # corrections per phase (decodes <= 1 + 2 x iterations)
+    iterations: int = 4         # corrections per phase (decodes <= 1 + 2 x iterations)
     tolerance: float = 0.02     # met when |measured - knob| <= tolerance * (knob's 5-95 % range)
     reach: float = 1.0          # inputs stay within the 5-95 % range widened by reach x its width
     min_gain: float = 0.1       # bounds of the secant gain estimate (measured / input units)
     max_gain: float = 10.0
-    slack: float = 0.05         # the turned knob may miss by this share of its range while the
+    slack: float = 0.07         # the turned knob may miss by this share of its range while the
                                 # others are corrected (a knob sweep's steps are wider)
 
 
@@ -59,12 +60,14 @@ class _Loop:
     """The state shared by the phases: current and best decode per pattern."""
 
     def __init__(self, decode: DecodeFn, targets: np.ndarray, low: np.ndarray, high: np.ndarray,
-                 config: FeedbackConfig) -> None:
+                 config: FeedbackConfig, resolution: np.ndarray | None) -> None:
         self.decode, self.t, self.config = decode, targets, config
         b, a = targets.shape
         self.span = np.maximum(high - low, 1e-9)
         self.lo, self.hi = low - config.reach * self.span, high + config.reach * self.span
         self.tol = config.tolerance * self.span
+        if resolution is not None:  # a knob between two steps of its attribute: half a step
+            self.tol = np.maximum(self.tol, 0.5 * np.asarray(resolution, np.float64) * (1 + 1e-6))
         self.cur_in = np.clip(targets, self.lo, self.hi)
         arrays, meas = decode(np.arange(b), self.cur_in)
         self.cur_meas = np.asarray(meas, np.float64)
@@ -86,10 +89,13 @@ class _Loop:
         best_err = self.error(self.best_meas, rows_all, weight)
         self.cur_in, self.cur_meas = self.best_in.copy(), self.best_meas.copy()
         for _ in range(self.config.iterations):
-            miss = self.t - self.cur_meas
-            off = held & (np.abs(self.t - self.best_meas) > self.tol)
-            todo = np.flatnonzero(off.any(axis=1))
-            step = np.where(off[todo], miss[todo] / self.gain[todo], 0.0)
+            # patterns whose kept decode still misses a held knob go on; from the current
+            # decode, every held input whose attribute it misses is corrected (the turned
+            # knob's too, when correcting the others knocked it off)
+            todo = np.flatnonzero(np.any(held & (np.abs(self.t - self.best_meas) > self.tol), axis=1))
+            miss = self.t[todo] - self.cur_meas[todo]
+            off = held & (np.abs(miss) > self.tol)
+            step = np.where(off, miss / self.gain[todo], 0.0)
             new_in = np.clip(self.cur_in[todo] + step, self.lo, self.hi)
             moved = np.abs(new_in - self.cur_in[todo]) > 1e-12
             keep = moved.any(axis=1)  # a pattern pinned at the input bounds is done
@@ -121,8 +127,8 @@ class _Loop:
 
 
 def hold_knobs(decode: DecodeFn, targets: np.ndarray, low: np.ndarray, high: np.ndarray,
-               config: FeedbackConfig = FeedbackConfig(),
-               primary: int | None = None) -> FeedbackResult:
+               config: FeedbackConfig = FeedbackConfig(), primary: int | None = None,
+               resolution: np.ndarray | None = None) -> FeedbackResult:
     """Attribute inputs that make the decoded patterns' attributes meet ``targets``.
 
     Without ``primary`` every knob counts alike. With ``primary`` (the index of the knob
@@ -137,9 +143,12 @@ def hold_knobs(decode: DecodeFn, targets: np.ndarray, low: np.ndarray, high: np.
             ``len(rows)`` rows) and the attributes measured on them.
         targets: ``(B, A)`` knob settings, raw units.
         low, high: ``(A,)`` the knobs' ranges (the data's 5th and 95th percentiles).
+        resolution: ``(A,)`` the smallest step of each attribute
+            (:func:`engine.attributes.resolution`): a knob is met within half of one.
     """
     t = np.asarray(targets, np.float64)
-    loop = _Loop(decode, t, np.asarray(low, np.float64), np.asarray(high, np.float64), config)
+    loop = _Loop(decode, t, np.asarray(low, np.float64), np.asarray(high, np.float64), config,
+                 resolution)
     every = np.ones(t.shape[1])
     if primary is not None:
         loop.run(np.eye(t.shape[1])[primary])
