@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from engine import attributes
 from engine.attributes import (
     ATTRIBUTES,
     compute,
@@ -130,3 +131,26 @@ def test_empty_pattern_is_all_zero_and_compute_orders_columns():
     assert compute(b(FOUR_ON_THE_FLOOR), ["syncopation", "density"]).tolist() == [[0.0, 0.25]]
     with pytest.raises(ValueError, match="unknown"):
         compute(b(empty), ["loudness"])
+
+
+@pytest.mark.parametrize("steps", [32, 64])
+def test_hit_attributes_move_in_steps_of_their_resolution(steps: int) -> None:
+    """Every value of density, hat busyness and syncopation is a whole number of its
+    resolution (what the knob-holding loop may ask of a knob), and adding one onset moves
+    density by exactly one."""
+    rng = np.random.default_rng(steps)
+    x = np.zeros((200, steps, 27))
+    x[..., :9] = rng.random((200, steps, 9)) < 0.25
+    for name in ("density", "hat_busyness", "syncopation"):
+        step = attributes.resolution(name, steps)
+        values = attributes.ATTRIBUTES[name](x) / step
+        np.testing.assert_allclose(values, np.round(values), atol=1e-9)
+        assert len(np.unique(np.round(values))) > 3, name
+    y = x.copy()
+    y[:, 0, 0] = 1.0
+    added = (x[:, 0, 0] == 0)
+    np.testing.assert_allclose((attributes.density(y) - attributes.density(x))[added],
+                               attributes.resolution("density", steps))
+    assert attributes.resolution("intensity", steps) == 0.0
+    with pytest.raises(ValueError):
+        attributes.resolution("cowbell", steps)
