@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from _report import emit_json  # noqa: E402
 from sequencer_timing import Dump  # noqa: E402
 
-from tests.engine.jack_fixtures import JackServer, Recorder  # noqa: E402
+from tests.engine.jack_fixtures import Recorder, start_test_server  # noqa: E402
 
 EVENT_INTERVAL_NS = 20_833_333  # a MIDI clock tick at 120 BPM: ~48 events/s
 
@@ -52,11 +52,7 @@ def run(seconds: float, sync: bool) -> dict:
     from engine.jack_output import JackOutput, frame_diff
     from engine.ports import PortSpec
 
-    server = JackServer(realtime=True, sync=sync)
-    try:
-        server.start()
-    except RuntimeError:
-        server = JackServer(realtime=False, sync=sync).start()
+    server = start_test_server(sync=sync)
     os.environ.update(JACK_DEFAULT_SERVER=server.name, JACK_NO_START_SERVER="1")
     try:
         with tempfile.TemporaryDirectory() as tmp:

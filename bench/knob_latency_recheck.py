@@ -15,11 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sequencer_timing as st  # noqa: E402
 from _report import emit_json  # noqa: E402
 
-server = st.JackServer(realtime=True, sync=False)
-try:
-    server.start()
-except RuntimeError:
-    server = st.JackServer(realtime=False, sync=False).start()
+server = st.start_test_server(sync=False)
 out = []
 try:
     with tempfile.TemporaryDirectory() as d:

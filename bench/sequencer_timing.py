@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from _report import emit_json  # noqa: E402
 
-from tests.engine.jack_fixtures import JackServer, Recorder, check_note_pairs  # noqa: E402
+from tests.engine.jack_fixtures import JackServer, Recorder, check_note_pairs, start_test_server  # noqa: E402
 
 RATE = 48_000
 
@@ -424,11 +424,7 @@ def main() -> int:
         print("needs jackd and jack_midi_dump (Debian: jackd2)", file=sys.stderr)
         return 2
     sync = args.jack_mode == "sync"
-    server = JackServer(realtime=True, sync=sync)
-    try:
-        server.start()
-    except RuntimeError:
-        server = JackServer(realtime=False, sync=sync).start()
+    server = start_test_server(sync=sync)
     results = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "jackd_realtime": server.realtime,
                "jack": {"rate": RATE, "period_frames": server.period, "mode": args.jack_mode},
                "loadavg_at_start": os.getloadavg(), "cases": []}

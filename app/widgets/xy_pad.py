@@ -216,7 +216,8 @@ class PadPanel(QWidget):
         self.mode_box.addItem("Blend corners", CORNERS)
         self.heat_box = QComboBox()
         self.heat_box.addItem("No heat-map", "")
-        self.heat_box.setToolTip("Colour the pad by an attribute of the pattern decoded there")
+        self.heat_box.setToolTip("Colour the pad by an attribute of the pattern the model decodes "
+                                 "there before the knobs are held: where the pad pulls the groove")
         top = QHBoxLayout()
         top.addWidget(self.mode_box)
         top.addWidget(self.heat_box)

@@ -25,6 +25,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 JACKD = shutil.which("jackd")
 CONNECT_CHECK_S = 0.1  # the recorder looks for its source (again) this often
@@ -128,9 +129,10 @@ class JackServer:
         self.proc = None
 
 
-def start_test_server(name: str | None = None, server_class: type[JackServer] = JackServer) -> JackServer:
-    """A started dummy-backend server for tests: real-time (``-R``) where jackd may start one,
-    else ``--no-realtime``.
+def start_test_server(name: str | None = None, server_class: type[JackServer] = JackServer,
+                      **options: Any) -> JackServer:
+    """A started dummy-backend server for tests and benchmarks: real-time (``-R``) where
+    jackd may start one, else ``--no-realtime``; ``options`` go to ``server_class`` (``sync``...).
 
     Why: without real-time priority a loaded machine (CI) delays the server's cycles, so its
     frame clock - what the sequencer times notes by on JACK - ran 10-25 % slower than the wall
@@ -138,9 +140,9 @@ def start_test_server(name: str | None = None, server_class: type[JackServer] = 
     busy processes kept time.
     """
     try:
-        return server_class(name, realtime=True).start()
+        return server_class(name, realtime=True, **options).start()
     except RuntimeError:
-        return server_class(name, realtime=False).start()
+        return server_class(name, realtime=False, **options).start()
 
 
 class Recorder:
