@@ -12,8 +12,13 @@ knobs as the decoder's attribute input, measures the attributes of the decoded p
 attribute input by the remaining error divided by that input's measured gain (a secant
 estimate per pattern and attribute, starting at 1, the gain of an ideal fader). It keeps
 the decode closest to the knobs; it stops when every attribute is within ``tolerance``
-of its knob (a share of the knob's 5–95 % range) or after ``iterations`` corrections.
-The other knobs are held as well, so turning one no longer drags the others along.
+of its knob (a share of the knob's 5–95 % range, at least half the attribute's smallest
+step) or after ``iterations`` corrections per phase. The knob being turned is met first;
+then the others are held as far as that keeps it met, so turning one no longer drags
+the others along and its sweep stays as monotone as the decoder's own response.
+
+The cost is model calls (up to ``1 + 2 * iterations``) and hits: holding several knobs
+redraws more of the groove per knob step than the decoder alone does (docs/model.md).
 
 Pure numpy over a ``decode`` callable: no torch here, and the loop works the same for a
 fader-VAE (attribute input) and for the attribute-vector baseline (knob offsets along z).
