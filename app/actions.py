@@ -24,7 +24,7 @@ PRESET_FILTER = "groovefader presets (*.json)"
 
 SHORTCUTS_HELP = """<b>Keyboard and mouse</b><br>
 Space — play / stop<br>
-R — randomize · V — variation<br>
+R — randomize · V — variation · H — hold knobs on / off · Ctrl+0 — reset knobs<br>
 Ctrl+Z / Ctrl+Shift+Z — undo / redo pattern changes<br>
 Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export a clip<br>
 Ctrl+T — transition A → B · Ctrl+S / Ctrl+L — save / load preset<br>
@@ -47,6 +47,7 @@ class Actions:
     undo: QAction
     redo: QAction
     reset_knobs: QAction
+    hold_knobs: QAction
     refresh_ports: QAction
     edit_note_map: QAction
     shortcuts: QAction
@@ -197,6 +198,17 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         a.setCheckable(True)
         a.setChecked(name == "General MIDI")
         a.triggered.connect(lambda _c=False, m=note_map: controller.transport.set(note_map=m))
+    hold = QAction("Hold knobs", window)
+    hold.setCheckable(True)
+    hold.setChecked(controller.hold_knobs)
+    hold.setShortcut(QKeySequence("H"))
+    tip = ("The knobs you set are met on the groove (several decodes per change); off: the "
+           "model alone answers them, closer to the data's drums but reaching less far (H)")
+    hold.setToolTip(tip)
+    hold.setStatusTip(tip)
+    hold.toggled.connect(controller.set_hold_knobs)
+    controller.holdKnobsChanged.connect(hold.setChecked)
+    window.addAction(hold)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
@@ -210,6 +222,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         load_checkpoint=act("Load model checkpoint…", handlers.load_checkpoint),
         undo=undo, redo=redo,
         reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
+        hold_knobs=hold,
         refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
         edit_note_map=act("Edit note map…", handlers.edit_note_map, tip="Output MIDI note per voice"),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),

@@ -90,6 +90,7 @@ class Controller(QObject):
     padMoved = Signal(float, float)
     padModeChanged = Signal(str)
     knobChanged = Signal(str, float)
+    holdKnobsChanged = Signal(bool)
     heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
     cornersChanged = Signal(list)  # four labels ("" = empty)
     transitionReady = Signal(object)  # Pattern
@@ -109,9 +110,15 @@ class Controller(QObject):
         self._pad = (0.0, 0.0)
         self._pad_mode = "plane"
         self._knobs: dict[str, float] = {}
-        # the knob turned last: the generator meets it first and then holds the others
-        # (a sweep of it stays monotone); part of what a pattern is decoded from, so saved
+        # What the generator holds (engine.knob_feedback), all part of what a pattern is
+        # decoded from, so saved with the settings: the knobs the user set since the last
+        # reset (the others are the model's: a fresh latent plays its own groove); the knob
+        # turned last, met first (a sweep of it stays monotone); and while it is turned, the
+        # other attributes where the groove had them when the turn began.
+        self._hold_knobs = True  # False: the model's own response to the knobs, one decode
+        self._engaged: set[str] = set()
         self._turning: str | None = None
+        self._anchor: dict[str, float] | None = None
         self._temperature = 0.0
         self._seed = 1
         self._epoch = 0
@@ -181,6 +188,7 @@ class Controller(QObject):
 
     def _on_model_loaded(self, path: str, agen: Any) -> None:
         if self.info is not None:  # another model: the old latents mean nothing to it
+            self._anchor = None
             self._corners = [None] * 4
             self._corner_labels = ["", "", "", ""]
             self.cornersChanged.emit(list(self._corner_labels))
@@ -192,6 +200,9 @@ class Controller(QObject):
                        for n, d in self.info.defaults.items()}
         if self._turning not in self._knobs:
             self._turning = None
+        self._engaged &= set(self._knobs)
+        if self._anchor is not None:
+            self._anchor = {n: v for n, v in self._anchor.items() if n in self._knobs}
         self.modelReady.emit(self.info)
         self.transport.set_targets([*self.info.attribute_names, TEMPERATURE])
         for name, value in self._knobs.items():
@@ -222,6 +233,7 @@ class Controller(QObject):
         (``Generator.decode``). ``step`` names an undo step of its own ("Randomize");
         None = part of the current knob/pad gesture (merged into one undo step)."""
         knobs, temp, seed, turning = dict(self._knobs), self._temperature, self._seed, self._turning
+        hold, hold_on = self.held(), self._hold_knobs
 
         def work(g: Any) -> tuple[np.ndarray, Pattern, dict[str, float], tuple[float, float]]:
             if corners is not None and pad is not None:
@@ -234,7 +246,7 @@ class Controller(QObject):
                 assert pad is not None
                 zz, where = g.pad_to_z(*pad), pad
             pat = g.decode(zz, knobs, temperature=temp, seed=seed if temp > 0 else None,
-                           turning=turning)
+                           hold_knobs=hold_on, turning=turning, hold=hold)
             return zz, pat, g.attributes_of(pat), where
 
         self._call("decode", work, lambda payload: self._on_decoded(payload, step))
@@ -265,6 +277,8 @@ class Controller(QObject):
         del epoch  # an encode of the current pattern is valid whatever happened since
         self._z, self._pad = z, pad
         self.padMoved.emit(*pad)
+        if set_knobs:
+            self._anchor = None  # the knobs now measure this pattern
         if set_knobs and self.info is not None:
             for name, value in knobs.items():
                 lo, hi = self.info.ranges[name]
@@ -305,6 +319,13 @@ class Controller(QObject):
         self._measured = measured if measured is not None else self._measure(state.pattern)
         self.measuredChanged.emit(dict(self._measured))
 
+    def held(self) -> dict[str, float]:
+        """What the next decode holds: the knobs the user set, and while one is turned the
+        other attributes where the groove had them when the turn began."""
+        hold = dict(self._anchor or {})
+        hold.update({n: self._knobs[n] for n in self._engaged if n in self._knobs})
+        return hold
+
     def _measure(self, pattern: Pattern) -> dict[str, float]:
         names = self.info.attribute_names if self.info else attr_lib.DEFAULT_ATTRIBUTES
         values = attr_lib.compute(pattern.to_array()[None], names)[0]
@@ -324,15 +345,31 @@ class Controller(QObject):
             lo, hi = self.info.ranges[name]
             self._knobs[name] = float(np.clip(value, lo, hi))
             self.knobChanged.emit(name, self._knobs[name])
+            if self._anchor is None or name != self._turning:
+                # a new turn: the other attributes stay where the playing groove has them
+                self._anchor = self._measure(self._pattern) if self._pattern.num_hits else {}
             self._turning = name
+            self._engaged.add(name)
             self._schedule_heatmap()
         self._regenerate()
+
+    @property
+    def hold_knobs(self) -> bool:
+        """Whether the generator holds the knobs set (engine.knob_feedback) or the model
+        answers them alone (one decode: closer to the data's drums, knobs reach less far)."""
+        return self._hold_knobs
+
+    def set_hold_knobs(self, on: bool) -> None:
+        if bool(on) != self._hold_knobs:
+            self._hold_knobs = bool(on)
+            self.holdKnobsChanged.emit(self._hold_knobs)
+            self._regenerate()
 
     def reset_knobs(self) -> None:
         if self.info is None:
             return
         self._knobs = dict(self.info.defaults)
-        self._turning = None
+        self._engaged, self._turning, self._anchor = set(), None, None
         for name, value in self._knobs.items():
             self.knobChanged.emit(name, value)
         self._schedule_heatmap()
@@ -351,6 +388,7 @@ class Controller(QObject):
     def move_pad(self, x: float, y: float) -> None:
         """The pad moved: decode the latent point under it (plane or corner blend)."""
         self._pad = (float(np.clip(x, -1, 1)), float(np.clip(y, -1, 1)))
+        self._anchor = None  # another groove: the knobs nobody set are its own
         if self.generator is None:
             self.message.emit("warning", "The pad needs a model: " + MISSING_MODEL_HELP)
             return
@@ -432,6 +470,7 @@ class Controller(QObject):
             self.message.emit("warning", "Randomize needs a model: " + MISSING_MODEL_HELP)
             return
         self._epoch += 1
+        self._anchor = None
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
         z = self.generator.generator.sample_like_data(1, seed=self._seed)[0]
         self._request_decode(z=z, step="Randomize")
@@ -442,6 +481,7 @@ class Controller(QObject):
             self.message.emit("warning", "Variation needs a model and a pattern from it.")
             return
         self._epoch += 1
+        self._anchor = None
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
         z = self.generator.generator.variation(self._z, amount, self._seed)
         self._request_decode(z=z, step="Variation")
@@ -537,9 +577,10 @@ class Controller(QObject):
                 return
             zb = self._corners[target]
             knobs = dict(self._knobs)
+            hold = {n: knobs[n] for n in self._engaged if n in knobs}  # the corner's own groove
 
             def b_of(g: Any) -> Pattern:
-                return g.decode(zb, knobs)
+                return g.decode(zb, knobs, hold=hold)
         else:
             def b_of(g: Any) -> Pattern:
                 return target
@@ -570,6 +611,10 @@ class Controller(QObject):
 
     def apply_preset(self, preset: Preset) -> None:
         self._epoch += 1
+        self._anchor, self._turning = None, None
+        # the knobs a preset moves off their defaults are set; the others are the groove's
+        defaults = self.info.defaults if self.info is not None else {}
+        self._engaged = {n for n, v in preset.knobs.items() if abs(v - defaults.get(n, np.inf)) > 1e-9}
         if self.info is not None:
             unknown = sorted(set(preset.knobs) - set(self.info.attribute_names))
             if unknown:
@@ -616,6 +661,7 @@ class Controller(QObject):
         """Plain values for QSettings (the transport's included)."""
         return {**self.transport.settings(), "knobs": dict(self._knobs), "temperature": self._temperature,
                 "pad": list(self._pad), "heatmap": self._heatmap_name, "turning": self._turning,
+                "engaged": sorted(self._engaged), "anchor": self._anchor, "hold_knobs": self._hold_knobs,
                 "z": None if self._z is None else [float(v) for v in self._z]}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
@@ -638,6 +684,15 @@ class Controller(QObject):
             self._heatmap_name = values["heatmap"]
         if isinstance(values.get("turning"), str):
             self._turning = values["turning"]  # checked against the model's knobs when it loads
+        if isinstance(values.get("hold_knobs"), bool):
+            self._hold_knobs = values["hold_knobs"]
+            self.holdKnobsChanged.emit(self._hold_knobs)
+        engaged = values.get("engaged")
+        if isinstance(engaged, list | tuple):
+            self._engaged = {str(n) for n in engaged}
+        anchor = values.get("anchor")
+        if isinstance(anchor, Mapping):
+            self._anchor = {str(k): float(v) for k, v in anchor.items() if isinstance(v, int | float)}
         z = values.get("z")
         if isinstance(z, list) and z and all(isinstance(v, int | float) for v in z):
             self._z = np.asarray(z, np.float64)  # checked against the model when it loads

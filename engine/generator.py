@@ -13,10 +13,12 @@ checkpoint's mean/std) to its decoder. A plain-VAE baseline checkpoint (``model_
 vectors, MusicVAE style: ``z + sum_k (value_k - default_k) / span_k * v_k``, so a knob at
 its default leaves z alone (see :meth:`Generator.knobs_for_pattern`).
 
-:meth:`Generator.decode` *holds* the knobs (``hold_knobs=True``, the default): it corrects
-the model's attribute input until the decoded pattern's measured attributes meet the knobs
-(:mod:`engine.knob_feedback`). :meth:`Generator.decode_batch` is the model's one open-loop
-decode, for the evaluation of the model itself, reconstruction and transitions.
+:meth:`Generator.decode` *holds* the knobs the caller set (``hold_knobs=True``, the
+default): it corrects the model's attribute input until the decoded pattern's measured
+attributes meet them (:mod:`engine.knob_feedback`); the attributes of knobs nobody set are
+the model's, so a fresh latent plays its own groove. :meth:`Generator.decode_batch` is the
+model's one open-loop decode, for the evaluation of the model itself, reconstruction and
+transitions.
 
 :class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
 slot per request kind, so the GUI and ``play`` never wait on the model.
@@ -329,48 +331,84 @@ class Generator:
         return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
                             np.clip(off, -0.5, 0.5).astype(np.float32))
 
-    def decode_holding_knobs(self, z: np.ndarray,
-                             attributes: Mapping[str, float] | np.ndarray | None = None, *,
-                             temperature: float = 0.0, seed: int | None = None,
-                             config: FeedbackConfig | None = None,
-                             turning: str | None = None
-                             ) -> tuple[DecodedBatch, FeedbackResult]:
-        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet the knobs.
+    def hold_targets(self, attributes: Mapping[str, float] | np.ndarray | None,
+                     hold: Mapping[str, float] | np.ndarray | None, batch: int,
+                     turning: str | None = None) -> np.ndarray:
+        """``(batch, A)`` attribute values to hold, NaN where the model is left alone.
 
-        The knobs are the model's attribute input at first; then the inputs are corrected
-        by the remaining errors (:func:`engine.knob_feedback.hold_knobs`). ``turning`` (the
-        knob the user is turning) is met first and the others are then held as far as that
-        keeps it met: its sweep stays monotone and the other attributes stay put. Returns
-        the decodes kept and the loop's record (inputs used, attributes, decodes spent).
-        Sampled hits (``temperature > 0``) draw the same uniforms in every correction.
+        ``hold`` given: a mapping holds the attributes it names at its values, an array is
+        taken as it is. ``hold`` None: the knobs a mapping of ``attributes`` names (the ones
+        the caller set), every knob for an array, none for None. ``turning`` is always held.
 
         Raises:
-            ValueError: ``turning`` is not one of the model's attributes.
+            ValueError: an unknown attribute name or a wrongly shaped array.
+        """
+        knobs = self.attribute_matrix(attributes, batch)
+        if hold is None:
+            hold = attributes if isinstance(attributes, Mapping) else (
+                knobs if attributes is not None else {})
+        if isinstance(hold, Mapping):
+            unknown = sorted(set(hold) - set(self._names))
+            if unknown:
+                raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
+            row = np.array([float(hold[n]) if n in hold else np.nan for n in self._names])
+            targets = np.tile(row, (batch, 1))
+        else:
+            targets = np.array(hold, np.float64)
+            if targets.ndim == 1:
+                targets = np.tile(targets, (batch, 1))
+            if targets.shape != (batch, len(self._names)):
+                raise ValueError(f"hold must have shape ({batch}, {len(self._names)}), got {targets.shape}")
+        if turning is not None:
+            if turning not in self._names:
+                raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
+            k = self._names.index(turning)
+            targets[:, k] = np.where(np.isnan(targets[:, k]), knobs[:, k], targets[:, k])
+        return targets
+
+    def decode_holding_knobs(self, z: np.ndarray,
+                             attributes: Mapping[str, float] | np.ndarray | None = None, *,
+                             hold: Mapping[str, float] | np.ndarray | None = None,
+                             turning: str | None = None, temperature: float = 0.0,
+                             seed: int | None = None, config: FeedbackConfig | None = None
+                             ) -> tuple[DecodedBatch, FeedbackResult]:
+        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet the held knobs.
+
+        The knobs (``attributes``) are the model's attribute input at first; then the inputs
+        are corrected until the attributes :meth:`hold_targets` names meet their values
+        (:func:`engine.knob_feedback.hold_knobs`); the others are left to the model.
+        ``turning`` (the knob the user is turning) is met first, then the others are held
+        as far as that keeps it met: its sweep stays monotone and the other held attributes
+        stay put. Returns the decodes kept and the loop's record (inputs used, attributes,
+        decodes spent). Sampled hits (``temperature > 0``) draw the same uniforms in every
+        correction.
+
+        Raises:
+            ValueError: unknown attributes, or wrongly shaped ``attributes``/``hold``.
         """
         zz = self._as_batch_z(z)
-        targets = self.attribute_matrix(attributes, zz.shape[0])
+        inputs = self.attribute_matrix(attributes, zz.shape[0])
+        targets = self.hold_targets(attributes, hold, zz.shape[0], turning)
         sampling = temperature > 0
         if sampling:
             seed = int(np.random.default_rng().integers(2 ** 62)) if seed is None else int(seed)
 
-        def decode(rows: np.ndarray, inputs: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        def decode(rows: np.ndarray, rows_in: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
             if sampling:  # a pattern's draws depend on the batch: always decode all of it
-                full = targets.copy()
-                full[rows] = inputs
+                full = inputs.copy()
+                full[rows] = rows_in
                 out = self.decode_batch(zz, full, temperature=temperature, seed=seed)
                 out = DecodedBatch(out.hits[rows], out.hit_probs[rows], out.velocities[rows],
                                    out.offsets[rows])
             else:
-                out = self.decode_batch(zz[rows], inputs)
+                out = self.decode_batch(zz[rows], rows_in)
             measured = attr_lib.compute(out.to_array(), self._names)
             return (out.hits, out.hit_probs, out.velocities, out.offsets), measured
 
-        if turning is not None and turning not in self._names:
-            raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
         res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
-        result = hold_knobs(decode, targets, self._low, self._high, config or self.feedback, primary,
-                            res)
+        result = hold_knobs(decode, inputs, targets, self._low, self._high, config or self.feedback,
+                            primary, res)
         return DecodedBatch(*result.arrays), result
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -401,20 +439,24 @@ class Generator:
 
     def decode(self, z: np.ndarray, attributes: Mapping[str, float] | None = None,
                temperature: float = 0.0, seed: int | None = None,
-               hold_knobs: bool | None = None, turning: str | None = None
-               ) -> Pattern | list[Pattern]:
+               hold_knobs: bool | None = None, turning: str | None = None,
+               hold: Mapping[str, float] | None = None) -> Pattern | list[Pattern]:
         """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
 
-        ``hold_knobs`` (None = :attr:`hold_knobs`, True by default): the patterns' measured
-        attributes are brought to the knobs (:meth:`decode_holding_knobs`, up to
-        ``1 + 2 * feedback.iterations`` model calls; ``turning`` names the knob the user is
-        turning, met first); False = one open-loop model call.
+        ``hold_knobs`` (None = :attr:`hold_knobs`, True by default): the knobs the caller
+        set (those ``attributes`` names, or ``hold``) are met on the patterns' measured
+        attributes (:meth:`decode_holding_knobs`, up to ``1 + 2 * feedback.iterations``
+        model calls; ``turning`` names the knob the user is turning, met first); the other
+        attributes are the model's. False, or nothing to hold: one open-loop model call.
         """
         single = np.ndim(z) == 1
-        hold = self.hold_knobs if hold_knobs is None else hold_knobs
-        if hold and self._names:
-            batch, _ = self.decode_holding_knobs(z, attributes, temperature=temperature, seed=seed,
-                                                 turning=turning)
+        hold_on = self.hold_knobs if hold_knobs is None else hold_knobs
+        targets = None
+        if hold_on and self._names:
+            targets = self.hold_targets(attributes, hold, len(self._as_batch_z(z)), turning)
+        if targets is not None and not np.isnan(targets).all():
+            batch, _ = self.decode_holding_knobs(z, attributes, hold=targets, turning=turning,
+                                                 temperature=temperature, seed=seed)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]

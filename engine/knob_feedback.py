@@ -64,16 +64,18 @@ class FeedbackResult:
 class _Loop:
     """The state shared by the phases: current and best decode per pattern."""
 
-    def __init__(self, decode: DecodeFn, targets: np.ndarray, low: np.ndarray, high: np.ndarray,
-                 config: FeedbackConfig, resolution: np.ndarray | None) -> None:
-        self.decode, self.t, self.config = decode, targets, config
+    def __init__(self, decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
+                 high: np.ndarray, config: FeedbackConfig, resolution: np.ndarray | None) -> None:
+        self.decode, self.config = decode, config
         b, a = targets.shape
+        self.held = ~np.isnan(targets)  # (B, A): the attributes held, per pattern
+        self.t = np.where(self.held, targets, 0.0)
         self.span = np.maximum(high - low, 1e-9)
         self.lo, self.hi = low - config.reach * self.span, high + config.reach * self.span
         self.tol = config.tolerance * self.span
         if resolution is not None:  # a knob between two steps of its attribute: half a step
             self.tol = np.maximum(self.tol, 0.5 * np.asarray(resolution, np.float64) * (1 + 1e-6))
-        self.cur_in = np.clip(targets, self.lo, self.hi)
+        self.cur_in = np.clip(inputs, self.lo, self.hi)
         arrays, meas = decode(np.arange(b), self.cur_in)
         self.cur_meas = np.asarray(meas, np.float64)
         self.best = tuple(np.array(x, copy=True) for x in arrays)
@@ -83,23 +85,24 @@ class _Loop:
 
     def error(self, meas: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Weighted mean squared miss per pattern, in units of the knobs' ranges."""
-        return np.sum(weight * ((meas - self.t[rows]) / self.span) ** 2, axis=1) / weight.sum()
+        sq = weight * ((meas - self.t[rows]) / self.span) ** 2
+        return sq.sum(axis=1) / np.maximum(weight.sum(axis=1), 1e-12)
 
-    def run(self, weight: np.ndarray, primary: int | None = None) -> None:
-        """Correct the inputs of the attributes of ``weight > 0`` and keep, per pattern, the
-        decode of least weighted error; with ``primary``, only decodes that miss that
-        attribute by no more than the kept one does."""
-        held = weight > 0
-        rows_all = np.arange(len(self.t))
-        best_err = self.error(self.best_meas, rows_all, weight)
+    def run(self, phase: np.ndarray, primary: int | None = None) -> None:
+        """Correct the inputs of the held attributes in ``phase`` (``(A,)`` bool) and keep,
+        per pattern, the decode of least error over them; with ``primary``, only decodes
+        that miss that attribute by no more than the kept one does (or the slack)."""
+        held_all = self.held & phase
+        weight_all = held_all.astype(np.float64)
+        best_err = self.error(self.best_meas, np.arange(len(self.t)), weight_all)
         self.cur_in, self.cur_meas = self.best_in.copy(), self.best_meas.copy()
         for _ in range(self.config.iterations):
             # patterns whose kept decode still misses a held knob go on; from the current
             # decode, every held input whose attribute it misses is corrected (the turned
             # knob's too, when correcting the others knocked it off)
-            todo = np.flatnonzero(np.any(held & (np.abs(self.t - self.best_meas) > self.tol), axis=1))
+            todo = np.flatnonzero(np.any(held_all & (np.abs(self.t - self.best_meas) > self.tol), axis=1))
             miss = self.t[todo] - self.cur_meas[todo]
-            off = held & (np.abs(miss) > self.tol)
+            off = held_all[todo] & (np.abs(miss) > self.tol)
             step = np.where(off, miss / self.gain[todo], 0.0)
             new_in = np.clip(self.cur_in[todo] + step, self.lo, self.hi)
             moved = np.abs(new_in - self.cur_in[todo]) > 1e-12
@@ -118,44 +121,53 @@ class _Loop:
             g = np.where(moved & (slope > 0), slope, np.where(moved, g / 2, g))
             self.gain[todo] = np.clip(g, self.config.min_gain, self.config.max_gain)
             self.cur_in[todo], self.cur_meas[todo] = new_in, meas
-            better = self.error(meas, todo, weight) < best_err[todo]
+            err = self.error(meas, todo, weight_all[todo])
+            better = err < best_err[todo]
             if primary is not None:
                 p = primary
                 allowed = np.maximum(np.abs(self.best_meas[todo, p] - self.t[todo, p]),
                                      self.config.slack * self.span[p])
                 better &= np.abs(meas[:, p] - self.t[todo, p]) <= allowed + 1e-12
             idx = todo[better]
-            best_err[idx] = self.error(meas[better], idx, weight)
+            best_err[idx] = err[better]
             self.best_in[idx], self.best_meas[idx] = new_in[better], meas[better]
             for dst, src in zip(self.best, arrays, strict=True):
                 dst[idx] = np.asarray(src)[better]
 
 
-def hold_knobs(decode: DecodeFn, targets: np.ndarray, low: np.ndarray, high: np.ndarray,
-               config: FeedbackConfig = FeedbackConfig(), primary: int | None = None,
-               resolution: np.ndarray | None = None) -> FeedbackResult:
+def hold_knobs(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
+               high: np.ndarray, config: FeedbackConfig = FeedbackConfig(),
+               primary: int | None = None, resolution: np.ndarray | None = None) -> FeedbackResult:
     """Attribute inputs that make the decoded patterns' attributes meet ``targets``.
 
-    Without ``primary`` every knob counts alike. With ``primary`` (the index of the knob
-    being turned) that knob is met first, the others held at their knobs as inputs; then
-    the others are corrected as far as that never takes the turned knob's attribute further
-    from it. So a knob sweep stays as monotone as the decoder's own response while the
-    other attributes stay put.
+    The loop starts from ``inputs`` (the knobs as the model's attribute input) and holds
+    the attributes whose target is not NaN; the others are left to the model (their
+    inputs stay). Without ``primary`` every held attribute counts alike. With ``primary``
+    (the index of the knob being turned, which must be held) that knob is met first, the
+    other inputs as they are; then the others are corrected as far as that never takes
+    the turned knob's attribute further from it than ``slack``. So a knob sweep stays as
+    monotone as the decoder's own response while the other attributes stay put.
 
     Args:
         decode: decodes the patterns ``rows`` (indices into the batch) with the attribute
             inputs given (raw units, ``(len(rows), A)``) and returns its arrays (each with
             ``len(rows)`` rows) and the attributes measured on them.
-        targets: ``(B, A)`` knob settings, raw units.
+        inputs: ``(B, A)`` the model's attribute input to start from, raw units.
+        targets: ``(B, A)`` the attributes to hold, raw units; NaN = not held.
         low, high: ``(A,)`` the knobs' ranges (the data's 5th and 95th percentiles).
         resolution: ``(A,)`` the smallest step of each attribute
             (:func:`engine.attributes.resolution`): a knob is met within half of one.
+
+    Raises:
+        ValueError: ``primary`` names an attribute not held in every pattern.
     """
     t = np.asarray(targets, np.float64)
-    loop = _Loop(decode, t, np.asarray(low, np.float64), np.asarray(high, np.float64), config,
-                 resolution)
-    every = np.ones(t.shape[1])
+    if primary is not None and np.isnan(t[:, primary]).any():
+        raise ValueError("the knob being turned must be held")
+    loop = _Loop(decode, np.asarray(inputs, np.float64), t, np.asarray(low, np.float64),
+                 np.asarray(high, np.float64), config, resolution)
+    a = t.shape[1]
     if primary is not None:
-        loop.run(np.eye(t.shape[1])[primary])
-    loop.run(every, primary)
+        loop.run(np.arange(a) == primary)
+    loop.run(np.ones(a, bool), primary)
     return FeedbackResult(loop.best, loop.best_in, loop.best_meas, loop.decodes)

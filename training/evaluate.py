@@ -41,14 +41,15 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   say which voices play: a groove of toms and one of hi-hats can share every attribute).
 * **Latent**: mean KL(q(z|x) ‖ N(0, I)) in nats per window; active units = dimensions
   whose posterior mean varies across windows by more than 0.01 (Burda et al. 2016).
-* **Knobs held** (``control_held*``): the same sweeps decoded as the app decodes them:
-  the generator corrects the model's attribute input until the decoded pattern's measured
-  attributes meet the knobs, the swept knob first (``Generator.decode_holding_knobs``,
-  :mod:`engine.knob_feedback`). The plain ``control*`` figures are the model's own
-  (open-loop) response to its attribute input.
+* **Knobs held** (``control_held*``): the same sweeps decoded as the app decodes them
+  when a knob is turned: the generator corrects the model's attribute input until the
+  decoded pattern's measured attributes meet the swept knob, and holds the other
+  attributes where the draw's own groove (its open-loop decode at the default knobs) has
+  them (``Generator.decode_holding_knobs``, :mod:`engine.knob_feedback`). The plain
+  ``control*`` figures are the model's own (open-loop) response to its attribute input.
 * **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread: the
-  model's one decode (``latency``) and the app's decode holding the knobs
-  (``latency_held``, up to 1 + 2 × iterations model calls).
+  model's one decode (``latency``) and the app's decode holding every knob with the first
+  one turned (``latency_held``, up to 1 + 2 × iterations model calls).
 """
 
 from __future__ import annotations
@@ -313,19 +314,20 @@ def draw_seed(cfg: EvalConfig) -> int:
 
 
 def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_size: int,
-                       temperature: float = 0.0, seed: int | None = None, hold: bool = False,
-                       turning: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       temperature: float = 0.0, seed: int | None = None,
+                       hold: np.ndarray | None = None, turning: str | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Attributes ``(B, A)`` measured on the patterns decoded from ``z`` with ``knobs``, and
-    those patterns' hit grids ``(B, T, 9)`` bool. ``hold``: decode as the app does, holding
-    the knobs with ``turning`` turned (``Generator.decode_holding_knobs``); else the model's
-    open-loop decode."""
+    those patterns' hit grids ``(B, T, 9)`` bool. ``hold`` (``(B, A)``, NaN = free): decode
+    as the app does, holding those attributes with ``turning`` turned
+    (``Generator.decode_holding_knobs``); None: the model's open-loop decode."""
     attrs, hits = [], []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
         s = None if seed is None else seed + i
-        if hold:
-            out, _ = gen.decode_holding_knobs(z[sl], kb, temperature=temperature, seed=s,
-                                              turning=turning)
+        if hold is not None:
+            out, _ = gen.decode_holding_knobs(z[sl], kb, hold=hold[sl], turning=turning,
+                                              temperature=temperature, seed=s)
         else:
             out = gen.decode_batch(z[sl], kb, temperature=temperature, seed=s)
         dec = out.to_array()
@@ -343,10 +345,12 @@ def pad_latents(gen: Any, points: int) -> np.ndarray:
 
 
 def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
-                     hold: bool = False) -> dict[str, Any]:
+                     hold: bool = False, data_mix: np.ndarray | None = None) -> dict[str, Any]:
     """Knob sweeps (module docstring): per knob ρ, monotone share, cross-talk, range; from
     ``cfg.draws`` prior draws, or from the latents ``z (D, Z)`` given; ``hold``: with the
-    generator holding the knobs (the app's decode) instead of the model's open loop."""
+    generator holding the knobs (the app's decode) instead of the model's open loop.
+    ``data_mix`` (the data's hits per window by voice): also the voice-mix distance of the
+    lowest and of the highest setting's decodes to it (which drums a knob's ends play)."""
     names = gen.attribute_names
     ranges = gen.attribute_ranges
     defaults = np.array([gen.attribute_defaults[n] for n in names])
@@ -355,12 +359,20 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
         z = gen.sample(cfg.draws, seed=draw_seed(cfg))
     draws = len(z)
     z_rep = np.repeat(z, cfg.settings, axis=0)  # draw-major: (D*S, Z)
+    anchor = None
+    if hold:  # the other attributes are held where each draw's own groove has them
+        anchor, _ = _decode_attributes(gen, z, np.tile(defaults, (draws, 1)), cfg.batch_size)
+        anchor = np.repeat(anchor, cfg.settings, axis=0)
     result: dict[str, Any] = {}
     for k, name in enumerate(names):
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
         knobs = np.tile(defaults, (draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, draws)
-        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hold=hold,
+        targets = None
+        if anchor is not None:
+            targets = anchor.copy()
+            targets[:, k] = knobs[:, k]
+        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hold=targets,
                                             turning=name)
         measured = measured.reshape(draws, cfg.settings, len(names))
         grid = hits.reshape(draws, cfg.settings, -1)
@@ -380,6 +392,11 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
             "crosstalk_by_attribute": cross,
             "range": coverage(resp.mean(axis=0), *ranges[name]),
             "hits_flipped_per_step": float(flips.mean()),
+            **({} if data_mix is None else {
+                "voice_mix_distance_low": voice_mix_distance(voice_mix(grid[:, 0].reshape(
+                    draws, -1, NUM_VOICES)), data_mix),
+                "voice_mix_distance_high": voice_mix_distance(voice_mix(grid[:, -1].reshape(
+                    draws, -1, NUM_VOICES)), data_mix)}),
         }
     return result
 
@@ -417,10 +434,14 @@ def _by_voice(mix: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_latency(gen: Any, runs: int, hold: bool = False) -> dict[str, float]:
-    """One z to one Pattern: the model's decode, or (``hold``) the app's, holding the knobs
-    at their defaults."""
+    """One z to one Pattern: the model's decode, or (``hold``) the app's after a knob turn,
+    holding every knob (at their defaults, density turned)."""
     z = gen.sample(1, seed=0)[0]
-    return latency_ms(lambda: gen.decode(z, hold_knobs=hold), runs)
+    if not hold:
+        return latency_ms(lambda: gen.decode(z, hold_knobs=False), runs)
+    knobs = gen.attribute_defaults
+    turning = gen.attribute_names[0] if gen.attribute_names else None
+    return latency_ms(lambda: gen.decode(z, knobs, turning=turning), runs)
 
 
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
@@ -429,15 +450,17 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
     out: dict[str, Any] = {"model_kind": gen.model_kind, "z_dim": gen.z_dim,
                            "attributes": list(gen.attribute_names)}
     out.update(evaluate_reconstruction(gen, data, cfg.batch_size))
+    data_mix = voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
     where: list[tuple[str, np.ndarray | None]] = [("", None)]
     if cfg.pad_points:
         where.append(("_on_pad", pad_latents(gen, cfg.pad_points)))
     if getattr(gen, "has_anchors", False):  # where Randomize puts the musician
         where.append(("_on_randomize", gen.sample_like_data(cfg.draws, seed=draw_seed(cfg) + 5)))
     for suffix, z in where:
-        out["control" + suffix] = evaluate_control(gen, cfg, z=z)
+        out["control" + suffix] = evaluate_control(gen, cfg, z=z, data_mix=data_mix)
         if cfg.held:
-            out["control_held" + suffix] = evaluate_control(gen, cfg, z=z, hold=True)
+            out["control_held" + suffix] = evaluate_control(gen, cfg, z=z, hold=True,
+                                                            data_mix=data_mix)
     out["realism"] = evaluate_realism(gen, data, cfg)
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
     if cfg.held:
@@ -494,6 +517,8 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 _KNOB_FIGURES = (("spearman", "Spearman ρ"), ("monotone_share", "monotone share"),
                  ("crosstalk", "cross-talk"), ("range", "control range"))
+_VOICE_FIGURES = (("voice_mix_distance_low", "voice mix vs the data (TV), lowest setting"),
+                  ("voice_mix_distance_high", "voice mix vs the data (TV), highest setting"))
 
 
 def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
@@ -524,7 +549,8 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
         if not any(section in m for m in models):
             continue
         for knob in knobs:
-            for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step")):
+            for key, name in (*_KNOB_FIGURES, ("hits_flipped_per_step", "hits flipped per step"),
+                              *_VOICE_FIGURES):
                 rows.append((f"{how.format(knob)}: {name}", key if key in TARGETS else "",
                              get([section, knob, key])))
     for section, where in (("control_on_pad", "on the XY pad's latents"),
@@ -533,7 +559,7 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
                            ("control_held_on_randomize", "held, on Randomize's latents")):
         if any(section in m for m in models):
             for knob in knobs:  # the issue's targets are defined on the prior draws above
-                for key, name in _KNOB_FIGURES:
+                for key, name in (*_KNOB_FIGURES, *_VOICE_FIGURES):
                     rows.append((f"Knob {knob} {where}: {name}", "", get([section, knob, key])))
     for label in ("greedy", "sampled", "randomize"):
         if label == "randomize" and not any("randomize" in m.get("realism", {}) for m in models):
@@ -556,9 +582,9 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, str, Sequence[Any]]]:
     rows.append(("Decode latency, batch 1, 1 thread: median (ms)", "", get(["latency", "median_ms"])))
     rows.append(("Decode latency, batch 1, 1 thread: p99 (ms)", "p99_ms", get(["latency", "p99_ms"])))
     if any("latency_held" in m for m in models):
-        rows.append(("Decode holding the knobs (the app's), batch 1, 1 thread: median (ms)", "",
+        rows.append(("Decode holding every knob, one turned (the app's), batch 1, 1 thread: median (ms)", "",
                      get(["latency_held", "median_ms"])))
-        rows.append(("Decode holding the knobs (the app's), batch 1, 1 thread: p99 (ms)", "",
+        rows.append(("Decode holding every knob, one turned (the app's), batch 1, 1 thread: p99 (ms)", "",
                      get(["latency_held", "p99_ms"])))
     return rows
 
@@ -589,10 +615,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "knob's attribute vector added to z); *on the XY pad's latents*: the same sweeps from "
         f"a {report['settings'].get('pad_points', 0)}² grid over the pad's plane instead of "
         "prior draws; *on Randomize's latents*: from as many draws as Randomize makes them; "
-        "*held (the app's knobs)*: the same sweeps decoded as the app decodes them, the "
-        "generator correcting the model's attribute input until the pattern's measured "
-        "attributes meet the knobs (engine/knob_feedback.py); the rows without it are the "
-        "model's own response. "
+        "*held (the app's knobs)*: the same sweeps decoded as the app decodes a turned knob, "
+        "the generator correcting the model's attribute input until the pattern's measured "
+        "attribute meets the knob and the other attributes stay where the draw's own groove "
+        "has them (engine/knob_feedback.py); the rows without it are the model's own "
+        "response. "
         "Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
         "randomly drawn evaluation windows), attribute W1 distance to the evaluation windows / "

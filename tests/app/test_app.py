@@ -195,7 +195,7 @@ def test_corners_blend_and_transition(ready_window, qtbot) -> None:
     assert c.pad == (1.0, 1.0)
     # corner D holds A's latent: blending at D decodes A's z under the current knobs
     g = c.generator.generator
-    expect = g.decode(g.encode(a), c.knobs)
+    expect = g.decode(g.encode(a), c.knobs, hold=c.held())
     assert c.pattern == expect
     with qtbot.waitSignal(c.transitionReady, timeout=20_000) as sig:
         c.make_transition(3, 4, 3)
@@ -255,8 +255,38 @@ def test_a_turned_knob_is_held_on_the_playing_groove(make_window, checkpoint, qt
         free = g.decode(c.z, c.knobs, hold_knobs=False)
         misses_held.append(abs(attr_lib.density(c.pattern.to_array()[None])[0] - knob))
         misses_free.append(abs(attr_lib.density(free.to_array()[None])[0] - knob))
-    assert max(misses_held) <= 0.05 * (hi - lo)
-    assert sum(misses_held) < sum(misses_free)
+    # the turned knob is never missed by more than the model alone misses it (or the slack
+    # the loop allows it while holding the others), and here it is met closer overall
+    slack = c.generator.generator.feedback.slack * (hi - lo)
+    for held_miss, free_miss in zip(misses_held, misses_free, strict=True):
+        assert held_miss <= max(free_miss, slack) + 1e-9, (misses_held, misses_free)
+    assert sum(misses_held) < sum(misses_free), (misses_held, misses_free)
+
+
+def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_window, checkpoint,
+                                                                           qtbot) -> None:
+    """A fresh groove plays as the model decodes it (no knob set); after the user sets
+    density, it is held; with *Hold knobs* off the model answers the knob alone."""
+    w = make_window(checkpoint, load=False)
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    g = c.generator.generator
+    c.randomize()
+    _settle(qtbot, w)
+    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)
+    lo, hi = c.info.ranges["density"]
+    c.set_knob("density", lo + 0.9 * (hi - lo))
+    _settle(qtbot, w)
+    held = c.pattern
+    assert held == g.decode(c.z, c.knobs, turning="density", hold=c.held())
+    assert c.settings()["engaged"] == ["density"] and c.settings()["hold_knobs"] is True
+    w.actions.hold_knobs.trigger()  # off
+    _settle(qtbot, w)
+    assert not c.hold_knobs and not w.actions.hold_knobs.isChecked()
+    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)
+    c.reset_knobs()
+    assert c.settings()["engaged"] == []
 
 
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:

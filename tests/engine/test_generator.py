@@ -335,3 +335,23 @@ def test_held_sampling_is_repeatable(gen: Generator) -> None:
     a = gen.decode(z, temperature=1.0, seed=9)
     assert a == gen.decode(z, temperature=1.0, seed=9)
     assert a != gen.decode(z, temperature=1.0, seed=10) or a != gen.decode(z, temperature=1.0, seed=11)
+
+
+def test_only_the_knobs_set_are_held(gen: Generator) -> None:
+    """Knobs nobody set are the model's: a fresh latent plays its own groove, and setting
+    density corrects only density's input."""
+    z = gen.sample(32, seed=8)
+    assert gen.decode(z) == gen.decode(z, hold_knobs=False)
+    names = gen.attribute_names
+    hi = gen.attribute_ranges["density"][1]
+    _, record = gen.decode_holding_knobs(z, {"density": hi})
+    others = [i for i, n in enumerate(names) if n != "density"]
+    defaults = np.array([gen.attribute_defaults[n] for n in names])
+    np.testing.assert_allclose(record.inputs[:, others], np.tile(defaults[others], (32, 1)))
+    assert np.any(record.inputs[:, 0] != hi)  # density's input was corrected somewhere
+    # an explicit hold holds what it names, at its values, the knobs being only the input
+    targets = gen.hold_targets(None, {"syncopation": 2.0}, 3, turning="density")
+    assert np.isnan(targets[:, [2, 3]]).all() and np.all(targets[:, 1] == 2.0)
+    assert np.all(targets[:, 0] == gen.attribute_defaults["density"])
+    with pytest.raises(ValueError, match="unknown attribute"):
+        gen.hold_targets(None, {"cowbell": 1.0}, 1)

@@ -168,7 +168,17 @@ def test_evaluate_generator_figures(gens) -> None:
     rand = out["control_on_randomize"]
     assert set(rand) == set(ctl) and rand["density"]["mean_response"] != ctl["density"]["mean_response"]
     z = fader.sample_like_data(cfg.draws, seed=ev.draw_seed(cfg) + 5)
-    assert ev.evaluate_control(fader, cfg, z=z)["density"] == rand["density"]
+    data_mix = ev.voice_mix(x[..., :9] > 0.5)
+    again = ev.evaluate_control(fader, cfg, z=z, data_mix=data_mix)["density"]
+    assert again == rand["density"]
+    # which drums the knob's ends play, against the data's: the lowest setting's decodes
+    assert 0 <= again["voice_mix_distance_low"] <= 1
+    names = fader.attribute_names
+    knobs = np.tile([fader.attribute_defaults[n] for n in names], (len(z), 1))
+    knobs[:, names.index("density")] = fader.attribute_ranges["density"][0]
+    low = fader.decode_batch(z, knobs).hits
+    assert again["voice_mix_distance_low"] == pytest.approx(
+        ev.voice_mix_distance(ev.voice_mix(low), data_mix))
     assert sum(out["realism"]["data_voice_hits"].values()) == pytest.approx(
         (x[..., :9] > 0.5).sum() / len(x))
     # the knobs as the app turns them (held by the generator) reach further than the model's
