@@ -47,15 +47,27 @@ def _times_ms(fn, runs: int, warmup: int, cpu_clock=time.thread_time) -> dict[st
             "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3), "runs": runs}
 
 
-def _cycle(gen, zs: np.ndarray, turning: str | None):
-    """One held decode per call, cycling through ``zs``; turning a knob sets it to 80 % of
-    its range (the app's decode after a knob move)."""
+def _cycle(gen, zs: np.ndarray, anchored: bool):
+    """One held decode per call, cycling through ``zs``, density set to 80 % of its range:
+    ``anchored`` = the app while density is turned (the other attributes held where each
+    latent's own groove has them); else the app after a pad move with density set (density
+    held alone)."""
+    from engine import attributes as attr_lib
+
     it = itertools.cycle(range(len(zs)))
+    names = gen.attribute_names
+    lo, hi = gen.attribute_ranges["density"]
     knobs = dict(gen.attribute_defaults)
-    if turning is not None:
-        lo, hi = gen.attribute_ranges[turning]
-        knobs[turning] = lo + 0.8 * (hi - lo)
-    return lambda: gen.decode(zs[next(it)], knobs, turning=turning)
+    own = attr_lib.compute(gen.decode_batch(zs, knobs).to_array(), names)
+    holds = [dict(zip(names, row, strict=True)) if anchored else {} for row in own]
+    for h in holds:
+        h["density"] = lo + 0.8 * (hi - lo)
+    knobs["density"] = lo + 0.8 * (hi - lo)
+
+    def call():
+        i = next(it)
+        return gen.decode(zs[i], knobs, hold=holds[i], turning="density" if anchored else None)
+    return call
 
 
 def _untrained(preset: str):
@@ -117,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         # the model's one decode (the issue's decode target)
         "decode_batch1": _times_ms(lambda: gen.decode(z, hold_knobs=False), args.runs, warmup=30),
-        # what the app pays per pattern: the decode holding the knobs (engine.knob_feedback),
-        # at Randomize's latents, knobs at their defaults / the density knob being turned
-        "decode_held_batch1": _times_ms(_cycle(gen, zs, None), args.runs, warmup=30),
-        "decode_held_turning_density_batch1": _times_ms(_cycle(gen, zs, "density"), args.runs,
-                                                        warmup=30),
+        # what the app pays per pattern when it holds knobs (engine.knob_feedback), at
+        # Randomize's latents: while density is turned (the others held at the groove's
+        # own), and after a pad move with density set; with no knob set it is the decode above
+        "decode_turning_density_batch1": _times_ms(_cycle(gen, zs, True), args.runs, warmup=30),
+        "decode_density_set_batch1": _times_ms(_cycle(gen, zs, False), args.runs, warmup=30),
         "feedback": asdict(gen.feedback),
         "heatmap_threads": gen.heatmap_threads,
         f"heatmap_{res}x{res}": _times_ms(lambda: gen.heatmap(args.attribute, res), args.heatmap_runs,
