@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pad-points", type=_non_negative, default=23,
                    help="knob sweeps also on an N x N grid of the XY pad's latents (default 23; 0 = off)")
     p.add_argument("--latency-runs", type=_positive, default=300, help="decode calls timed (default 300)")
+    p.add_argument("--no-held", action="store_true",
+                   help="skip the sweeps of the knobs as the app holds them (the slow part for an "
+                        "LSTM baseline); only the model's own response is measured")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_eval)
@@ -80,7 +83,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise DatasetError(f"{args.data}: not a folder")
     cfg = EvalConfig(split=args.split, draws=args.draws, settings=args.settings,
                      realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,
-                     pad_points=args.pad_points)
+                     pad_points=args.pad_points, held=not args.no_held)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

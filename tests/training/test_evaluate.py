@@ -266,7 +266,16 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     table = out_md.read_text()
     assert "model (fader_vae)" in table and "baseline (vae)" in table
     assert "Knob density: Spearman ρ" in table
+    assert "Knob density held (the app's knobs): Spearman ρ" in table
     assert table in capsys.readouterr().out
+    # --no-held: only the model's own response
+    code = main(["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data),
+                 "--json", str(out_json), "--draws", "10", "--settings", "5", "--samples", "20",
+                 "--latency-runs", "5", "--pad-points", "0", "--no-held",
+                 "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
+    model = json.loads(out_json.read_text())["models"]["model"]
+    assert "control" in model and not any(k.startswith("control_held") for k in model)
 
 
 def test_eval_command_honours_info_csv_split(tmp_path) -> None:
