@@ -28,7 +28,8 @@ R — randomize · V — variation · H — hold knobs on / off · Ctrl+0 — re
 Ctrl+Z / Ctrl+Shift+Z — undo / redo pattern changes<br>
 Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export a clip<br>
 Ctrl+T — transition A → B · Ctrl+S / Ctrl+L — save / load preset<br>
-Knobs: drag up/down, Shift = fine, wheel, double-click = reset, right-click = MIDI learn<br>
+Knobs: drag up/down, Shift = fine, wheel, right-click = MIDI learn;<br>
+double-click = reset (the groove decides again); bright arc = set and held<br>
 Pad: drag; corners mode blends the patterns in corners A–D<br>
 Grid: click toggles a hit, mouse wheel over a hit = velocity (Shift = fine);<br>
 brightness = velocity, tick = micro-timing (left = ahead of the beat, right = behind)"""

@@ -91,6 +91,7 @@ class Controller(QObject):
     padModeChanged = Signal(str)
     knobChanged = Signal(str, float)
     holdKnobsChanged = Signal(bool)
+    heldChanged = Signal(object)  # set of the attribute knobs the user set (held when holding is on)
     heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
     cornersChanged = Signal(list)  # four labels ("" = empty)
     transitionReady = Signal(object)  # Pattern
@@ -201,6 +202,7 @@ class Controller(QObject):
         if self._turning not in self._knobs:
             self._turning = None
         self._engaged &= set(self._knobs)
+        self.heldChanged.emit(set(self._engaged))
         if self._anchor is not None:
             self._anchor = {n: v for n, v in self._anchor.items() if n in self._knobs}
         self.modelReady.emit(self.info)
@@ -349,9 +351,16 @@ class Controller(QObject):
                 # a new turn: the other attributes stay where the playing groove has them
                 self._anchor = self._measure(self._pattern) if self._pattern.num_hits else {}
             self._turning = name
-            self._engaged.add(name)
+            if name not in self._engaged:
+                self._engaged.add(name)
+                self.heldChanged.emit(set(self._engaged))
             self._schedule_heatmap()
         self._regenerate()
+
+    @property
+    def engaged(self) -> set[str]:
+        """The attribute knobs the user set since the last reset (held when holding is on)."""
+        return set(self._engaged)
 
     @property
     def hold_knobs(self) -> bool:
@@ -365,11 +374,24 @@ class Controller(QObject):
             self.holdKnobsChanged.emit(self._hold_knobs)
             self._regenerate()
 
+    def release_knob(self, name: str) -> None:
+        """Back to its default, and no longer held: the groove decides this attribute."""
+        if self.info is None or name not in self.info.ranges:
+            return
+        self._knobs[name] = float(self.info.defaults[name])
+        self.knobChanged.emit(name, self._knobs[name])
+        self._engaged.discard(name)
+        self.heldChanged.emit(set(self._engaged))
+        self._anchor, self._turning = None, None if self._turning == name else self._turning
+        self._schedule_heatmap()
+        self._regenerate()
+
     def reset_knobs(self) -> None:
         if self.info is None:
             return
         self._knobs = dict(self.info.defaults)
         self._engaged, self._turning, self._anchor = set(), None, None
+        self.heldChanged.emit(set())
         for name, value in self._knobs.items():
             self.knobChanged.emit(name, value)
         self._schedule_heatmap()
@@ -615,6 +637,7 @@ class Controller(QObject):
         # the knobs a preset moves off their defaults are set; the others are the groove's
         defaults = self.info.defaults if self.info is not None else {}
         self._engaged = {n for n, v in preset.knobs.items() if abs(v - defaults.get(n, np.inf)) > 1e-9}
+        self.heldChanged.emit(set(self._engaged))
         if self.info is not None:
             unknown = sorted(set(preset.knobs) - set(self.info.attribute_names))
             if unknown:

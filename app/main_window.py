@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.pad_panel.cornerSetRequested.connect(c.set_corner)
         self.pad_panel.cornerClipRequested.connect(self.handlers.corner_clip)
         self.knobs.knobEdited.connect(c.set_knob)
+        self.knobs.knobReset.connect(self._reset_knob)
         self.knobs.learnRequested.connect(ts.learn)
         self.knobs.forgetRequested.connect(ts.forget)
         self.grid.cellClicked.connect(c.toggle_cell)
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         c.padMoved.connect(self.pad_panel.pad.set_position)
         c.padModeChanged.connect(self.pad_panel.set_mode)
         c.knobChanged.connect(self.knobs.set_value)
+        c.heldChanged.connect(self.knobs.set_held)
         c.heatmapReady.connect(self._on_heatmap)
         c.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
         ts.settingsChanged.connect(self._show_transport_settings)
@@ -183,10 +185,19 @@ class MainWindow(QMainWindow):
         specs.append((TEMPERATURE, *TEMPERATURE_RANGE, 0.0))
         self.knobs.build(specs)
         self.knobs.set_value(TEMPERATURE, self.controller.temperature)
+        self.knobs.set_held(self.controller.engaged)
         self.pad_panel.set_attributes(list(info.attribute_names))
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))
         self.show_message("info", f"Model ready: {info.path} ({info.kind}, z={info.z_dim}, "
                                   f"{len(info.attribute_names)} knobs)")
+
+    def _reset_knob(self, name: str) -> None:
+        """Double-click: temperature back to 0; an attribute knob back to its default and
+        released to the groove."""
+        if name == TEMPERATURE:
+            self.controller.set_knob(TEMPERATURE, 0.0)
+        else:
+            self.controller.release_knob(name)
 
     def _select_heatmap(self, name: str) -> None:
         box = self.pad_panel.heat_box

@@ -26,12 +26,14 @@ class Knob(QWidget):
     """Rotary control over ``[low, high]`` in the attribute's raw units.
 
     Signals:
-        valueEdited(float): the user moved the knob (drag, wheel, keys, reset).
+        valueEdited(float): the user moved the knob (drag, wheel, keys).
+        resetRequested(): double-click: back to the default, and let the groove decide.
         learnRequested(): "MIDI learn" chosen from the context menu.
         forgetRequested(): "Forget MIDI CC" chosen from the context menu.
     """
 
     valueEdited = Signal(float)
+    resetRequested = Signal()
     learnRequested = Signal()
     forgetRequested = Signal()
 
@@ -51,10 +53,12 @@ class Knob(QWidget):
         self._binding = ""  # e.g. "CC 74", shown under the value
         self._learning = False
         self._measured: float | None = None  # the attribute measured on the playing pattern
+        self._held = True  # False: the generator leaves this attribute to the model (dim arc)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setToolTip(f"{self.label}: drag up/down (Shift = fine), wheel, double-click = reset,"
-                        " right-click = MIDI learn. The blue dot: the value measured on the pattern.")
+                        " right-click = MIDI learn. The blue dot: the value measured on the pattern."
+                        " A bright arc: the knob is set and held; dim: the groove decides.")
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -87,6 +91,15 @@ class Knob(QWidget):
     def set_measured(self, value: float | None) -> None:
         """Mark where the pattern actually is (a dot on the arc): knob = asked, dot = got."""
         self._measured = value
+        self.update()
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def set_held(self, held: bool) -> None:
+        """Bright arc: the user set this knob and the generator holds it; dim: the model's."""
+        self._held = bool(held)
         self.update()
 
     def set_learning(self, learning: bool) -> None:
@@ -129,7 +142,9 @@ class Knob(QWidget):
         self._drag_origin = None
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        self._edit(self._default)
+        self._value = self._default
+        self.update()
+        self.resetRequested.emit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         notches = event.angleDelta().y() / 120.0
@@ -175,7 +190,7 @@ class Knob(QWidget):
         p.setPen(track)
         start = int(225.0 * 16)  # Qt angles are 1/16 degree, counter-clockwise from 3 o'clock
         p.drawArc(rect, start, int(-_SWEEP_DEG * 16))
-        colour = theme.PLAYHEAD if self._learning else theme.ACCENT
+        colour = theme.PLAYHEAD if self._learning else theme.ACCENT if self._held else theme.TEXT_DIM
         arc = QPen(colour, 6)
         arc.setCapStyle(Qt.PenCapStyle.RoundCap)
         p.setPen(arc)
@@ -212,10 +227,12 @@ class KnobPanel(QWidget):
 
     Signals:
         knobEdited(str, float): name, raw value.
+        knobReset(str): name (double-click).
         learnRequested(str) / forgetRequested(str): name.
     """
 
     knobEdited = Signal(str, float)
+    knobReset = Signal(str)
     learnRequested = Signal(str)
     forgetRequested = Signal(str)
 
@@ -245,6 +262,7 @@ class KnobPanel(QWidget):
             knob.setToolTip(f"{knob.label}: {low:.{decimals}f} … {high:.{decimals}f}, default "
                             f"{default:.{decimals}f}. " + knob.toolTip().split(": ", 1)[1])
             knob.valueEdited.connect(lambda v, n=name: self.knobEdited.emit(n, v))
+            knob.resetRequested.connect(lambda n=name: self.knobReset.emit(n))
             knob.learnRequested.connect(lambda n=name: self.learnRequested.emit(n))
             knob.forgetRequested.connect(lambda n=name: self.forgetRequested.emit(n))
             self._layout.insertWidget(1 + i, knob)
@@ -261,6 +279,13 @@ class KnobPanel(QWidget):
     def set_learning(self, name: str) -> None:
         for n, knob in self.knobs.items():
             knob.set_learning(n == name)
+
+    def set_held(self, names: object) -> None:
+        """The attribute knobs the generator holds (the others show a dim arc)."""
+        held = set(names)  # type: ignore[call-overload]
+        for n, knob in self.knobs.items():
+            if n != "temperature":
+                knob.set_held(n in held)
 
     def set_measured(self, values: dict[str, float]) -> None:
         """Attribute values measured on the current pattern (knobs without one show none)."""

@@ -285,8 +285,18 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     _settle(qtbot, w)
     assert not c.hold_knobs and not w.actions.hold_knobs.isChecked()
     assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)
+    # the knob shows it is held; a double-click releases it to the groove
+    w.actions.hold_knobs.trigger()  # back on
+    knob = w.knobs.knobs["density"]
+    assert knob.held and not w.knobs.knobs["syncopation"].held
+    QTest.mouseDClick(knob, Qt.MouseButton.LeftButton, pos=knob.rect().center())
+    _settle(qtbot, w)
+    assert not knob.held and c.engaged == set()
+    assert c.knobs["density"] == pytest.approx(c.info.defaults["density"])
+    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)  # the groove's own again
+    c.set_knob("syncopation", c.info.ranges["syncopation"][1])
     c.reset_knobs()
-    assert c.settings()["engaged"] == []
+    assert c.settings()["engaged"] == [] and not w.knobs.knobs["syncopation"].held
 
 
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:

@@ -43,9 +43,12 @@ def test_knob_drag_up_raises_and_double_click_resets(qtbot) -> None:
     _drag(qtbot, knob, c, c - QPoint(0, 50))  # 50 px of 200 px = a quarter of the range
     assert knob.value == pytest.approx(1.0, abs=0.02)
     assert edits and edits[-1] == knob.value
+    resets: list[bool] = []
+    knob.resetRequested.connect(lambda: resets.append(True))
+    n_edits = len(edits)
     QTest.mouseDClick(knob, Qt.MouseButton.LeftButton, pos=c)
     assert knob.value == pytest.approx(0.5)
-    assert edits[-1] == pytest.approx(0.5)
+    assert resets == [True] and len(edits) == n_edits  # a reset, not an edit: it releases the knob
     _drag(qtbot, knob, c, c + QPoint(0, 400))  # far below: clamps at the minimum
     assert knob.value == 0.0
 
