@@ -17,8 +17,14 @@ step) or after ``iterations`` corrections per phase. The knob being turned is me
 then the others are held as far as that keeps it met, so turning one no longer drags
 the others along and its sweep stays as monotone as the decoder's own response.
 
-The cost is model calls (up to ``1 + 2 * iterations``) and hits: holding several knobs
-redraws more of the groove per knob step than the decoder alone does (docs/model.md).
+Only attributes with a target are held (the caller's choice: the app holds the knobs the
+user set, and while one is turned the others where the groove had them); the rest are
+left to the decoder.
+
+The cost is model calls (up to ``1 + 2 * iterations``), hits (holding redraws more of the
+groove per knob step than the decoder alone does) and, where the decoder's own knob
+barely moves, drums: its input is pushed beyond the data, and the decoder meets it with
+other voices (docs/model.md, "Knobs held by the generator").
 
 Pure numpy over a ``decode`` callable: no torch here, and the loop works the same for a
 fader-VAE (attribute input) and for the attribute-vector baseline (knob offsets along z).
