@@ -382,7 +382,9 @@ class Controller(QObject):
         self.knobChanged.emit(name, self._knobs[name])
         self._engaged.discard(name)
         self.heldChanged.emit(set(self._engaged))
-        self._anchor, self._turning = None, None if self._turning == name else self._turning
+        self._anchor = None
+        if self._turning == name:
+            self._turning = None
         self._schedule_heatmap()
         self._regenerate()
 

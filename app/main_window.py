@@ -192,10 +192,10 @@ class MainWindow(QMainWindow):
                                   f"{len(info.attribute_names)} knobs)")
 
     def _reset_knob(self, name: str) -> None:
-        """Double-click: temperature back to 0; an attribute knob back to its default and
-        released to the groove."""
+        """Double-click: temperature back to its default; an attribute knob back to its
+        default and released to the groove."""
         if name == TEMPERATURE:
-            self.controller.set_knob(TEMPERATURE, 0.0)
+            self.controller.set_knob(TEMPERATURE, self.knobs.knobs[TEMPERATURE].default)
         else:
             self.controller.release_knob(name)
 

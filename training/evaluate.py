@@ -179,6 +179,11 @@ def voice_mix(hits: np.ndarray) -> np.ndarray:
     return np.asarray(hits, bool).sum(axis=1).mean(axis=0).astype(np.float64)
 
 
+def data_voice_mix(data: EvalData) -> np.ndarray:
+    """The evaluation windows' hits per window by voice, ``(9,)``."""
+    return voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
+
+
 def voice_mix_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Total-variation distance between two voice mixes as shares of their hits, in
     [0, 1]: 0 = the same voices in the same proportions, 1 = no voice in common."""
@@ -401,7 +406,8 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
     return result
 
 
-def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
+def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig,
+                     data_mix: np.ndarray | None = None) -> dict[str, Any]:
     """Attribute distributions of prior samples vs the evaluation windows."""
     names = gen.attribute_names
     data_attrs = attr_lib.compute(data.patterns, names)
@@ -412,7 +418,7 @@ def evaluate_realism(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any
     if gen.model_kind != "vae":
         knobs = data_attrs[rng.integers(0, len(data_attrs), cfg.realism_samples)]
     std = data_attrs.std(axis=0)
-    data_mix = voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
+    data_mix = data_voice_mix(data) if data_mix is None else data_mix
     result: dict[str, Any] = {"data_voice_hits": _by_voice(data_mix)}
     draws = [("greedy", z, 0.0), ("sampled", z, 1.0)]
     if getattr(gen, "has_anchors", False):  # what the app's Randomize draws, decoded greedily
@@ -450,7 +456,7 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
     out: dict[str, Any] = {"model_kind": gen.model_kind, "z_dim": gen.z_dim,
                            "attributes": list(gen.attribute_names)}
     out.update(evaluate_reconstruction(gen, data, cfg.batch_size))
-    data_mix = voice_mix(np.asarray(data.patterns)[..., :NUM_VOICES] > 0.5)
+    data_mix = data_voice_mix(data)
     where: list[tuple[str, np.ndarray | None]] = [("", None)]
     if cfg.pad_points:
         where.append(("_on_pad", pad_latents(gen, cfg.pad_points)))
@@ -461,7 +467,7 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
         if cfg.held:
             out["control_held" + suffix] = evaluate_control(gen, cfg, z=z, hold=True,
                                                             data_mix=data_mix)
-    out["realism"] = evaluate_realism(gen, data, cfg)
+    out["realism"] = evaluate_realism(gen, data, cfg, data_mix)
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
     if cfg.held:
         out["latency_held"] = evaluate_latency(gen, cfg.latency_runs, hold=True)
