@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 from app.controller import Controller
 from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog
 from app.presets import PresetError, load_preset, save_preset
-from engine.drums import NOTE_MAP_PRESETS
 from engine.errors import GrooveFaderError
+from engine.music.drums import NOTE_MAP_PRESETS
 
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 PRESET_FILTER = "groovefader presets (*.json)"
@@ -83,7 +83,7 @@ class ActionHandlers:
         if not path:
             return
         self._remember("clips", path)
-        from engine.midifile import read_clip
+        from engine.music.midifile import read_clip
 
         try:
             pattern = read_clip(path)
@@ -122,7 +122,7 @@ class ActionHandlers:
             return
         target = choice.target
         if isinstance(target, str):
-            from engine.midifile import read_clip
+            from engine.music.midifile import read_clip
 
             try:
                 target = read_clip(target)

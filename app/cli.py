@@ -1,6 +1,7 @@
 """The ``groovefader`` command: one entry point, one subcommand per task.
 
-Subcommands live next to what they drive (``training.cli``, ``engine.cli``, ``app.main``);
+Subcommands live next to what they drive (``training.cli``, ``engine.commands.generate``,
+``app.commands``);
 each module exposes ``register(subparsers)`` and imports its heavy dependencies (torch,
 Qt) only when its command runs, so ``groovefader --help`` is instant. User mistakes end
 in one line on stderr and a non-zero exit, never a traceback.
@@ -15,9 +16,16 @@ from collections.abc import Sequence
 
 from engine.errors import GrooveFaderError
 
-# Modules that add subcommands; a module not yet written is skipped so the others work.
-_COMMAND_MODULES = ("app.commands", "engine.cli", "engine.play_cli", "training.cli", "training.eval_cli",
-                    "training.train_cli")
+# The modules that add subcommands, in --help order. Each must import: a broken command
+# module is a bug to see at once, not a subcommand that silently disappears.
+COMMAND_MODULES = (
+    "app.commands",
+    "engine.commands.generate",
+    "engine.commands.play",
+    "training.cli",
+    "training.eval_cli",
+    "training.train_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,14 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="groovefader",
         description="Real-time MIDI drum synthesizer driven by a fader-VAE.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        module.register(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 

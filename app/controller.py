@@ -33,9 +33,9 @@ from app.model_worker import ModelWorker
 from app.presets import Preset
 from app.transport_state import TransportState
 from app.undo import PatternCommand, PatternState
-from engine import attributes as attr_lib
 from engine.errors import GrooveFaderError
-from engine.pattern import Pattern
+from engine.music import attributes as attr_lib
+from engine.music.pattern import Pattern
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Controller(QObject):
         self._pad = (0.0, 0.0)
         self._pad_mode = "plane"
         self._knobs: dict[str, float] = {}
-        # What the generator holds (engine.knob_feedback), all part of what a pattern is
+        # What the generator holds (engine.generation.knob_feedback), all part of what a pattern is
         # decoded from, so saved with the settings: the knobs the user set since the last
         # reset (the others are the model's: a fresh latent plays its own groove); the knob
         # turned last, met first (a sweep of it stays monotone); and while it is turned, the
@@ -364,7 +364,7 @@ class Controller(QObject):
 
     @property
     def hold_knobs(self) -> bool:
-        """Whether the generator holds the knobs set (engine.knob_feedback) or the model
+        """Whether the generator holds the knobs set (engine.generation.knob_feedback) or the model
         answers them alone (one decode: closer to the data's drums, knobs reach less far)."""
         return self._hold_knobs
 
@@ -552,7 +552,7 @@ class Controller(QObject):
 
         Errors become a message naming the file and the reason.
         """
-        from engine.midifile import read_clip
+        from engine.music.midifile import read_clip
 
         try:
             clip = read_clip(path)
@@ -577,7 +577,7 @@ class Controller(QObject):
         Raises:
             MidiFileError: the file cannot be written (names it and the reason).
         """
-        from engine.midifile import write_clip
+        from engine.music.midifile import write_clip
 
         clip = loop_to_bars(self._pattern, bars)
         return write_clip(path, clip, tempo_bpm=self.transport["tempo_bpm"],
@@ -610,7 +610,7 @@ class Controller(QObject):
                 return target
 
         def work(g: Any) -> Pattern:
-            from engine.transitions import transition
+            from engine.generation.transitions import transition
 
             return transition(g, a, b_of(g), bars, strategy, seed=seed)
 

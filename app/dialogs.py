@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
+from engine.music.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
 
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
 

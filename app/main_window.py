@@ -30,7 +30,7 @@ from app.widgets.knob import KnobPanel
 from app.widgets.step_grid import StepGrid
 from app.widgets.transport import CLOCK_SOURCES, MIDI_APIS, QUANTIZE, Transport
 from app.widgets.xy_pad import PadPanel
-from engine.pattern import Pattern
+from engine.music.pattern import Pattern
 
 SETTINGS_VERSION = 1  # bump when saved window state stops fitting the layout
 DRAG_CLIP_BARS = 4

@@ -2,10 +2,10 @@
 generator's worker, and bring results back to the GUI thread.
 
 Loading imports torch (1–2 s of CPU here), so it runs on a thread of its own; once loaded,
-every model call goes to ``engine.generator.AsyncGenerator`` (one worker thread, latest
+every model call goes to ``engine.generation.generator.AsyncGenerator`` (one worker thread, latest
 wins per request kind). Results come back on that worker's thread and are re-emitted
 through ``_deliver``, a signal queued to the GUI thread, so handlers always run there.
-app/ never imports torch: ``engine.generator`` does, lazily.
+app/ never imports torch: ``engine.generation.generator`` does, lazily.
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ class ModelWorker(QObject):
         super().__init__(parent)
         self._closed = False
         self._deliver.connect(self._on_deliver)
-        self.agen: Any = None  # engine.generator.AsyncGenerator once loaded
+        self.agen: Any = None  # engine.generation.generator.AsyncGenerator once loaded
         self._loader: threading.Thread | None = None
 
     @property
     def generator(self) -> Any:
-        """The loaded ``engine.generator.Generator`` (numpy-only helpers are safe to call on
+        """The loaded ``engine.generation.generator.Generator`` (numpy-only helpers are safe to call on
         the GUI thread: sample, variation, pad_to_z), or None."""
         return None if self.agen is None else self.agen.generator
 
@@ -53,7 +53,7 @@ class ModelWorker(QObject):
         """Load ``path`` on a background thread; ``loaded`` or ``failed`` follows."""
         def work() -> None:
             try:
-                from engine.generator import AsyncGenerator, Generator
+                from engine.generation.generator import AsyncGenerator, Generator
 
                 agen = AsyncGenerator(Generator.from_checkpoint(path))
             except Exception as err:  # any failure becomes a message, never a crash

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write
-from engine.drums import GM_NOTE_MAP, NoteMap
 from engine.errors import GrooveFaderError
+from engine.music.drums import GM_NOTE_MAP, NoteMap
+from models.atomic import atomic_write
 
 FORMAT = "groovefader-preset"
 VERSION = 1

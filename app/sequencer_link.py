@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.pattern import Pattern
+from engine.music.pattern import Pattern
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class SequencerLink(QObject):
     def _start_sequencer(self) -> None:
         try:
             if self._factory is None:
-                from engine.sequencer import Sequencer  # the facade (its clock runs in a process)
+                from engine.realtime.sequencer import Sequencer  # the facade (its clock runs in a process)
 
                 self._factory = Sequencer
             # the facade spawns its clock process and waits for it (seconds on a busy machine)

@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.midi_learn import CCBindings
 from app.sequencer_link import LinkStatus, SequencerLink
-from engine.drums import GM_NOTE_MAP, NoteMap
-from engine.pattern import Pattern
+from engine.music.drums import GM_NOTE_MAP, NoteMap
+from engine.music.pattern import Pattern
 
 QUANTIZE = ("step", "beat", "bar")
 CLOCK_SOURCES = ("internal", "external")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from engine.pattern import Pattern
+from engine.music.pattern import Pattern
 
 _MERGE_ID = 1
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write
+from models.atomic import atomic_write
 
 
 def emit_json(result: Any, path: str | Path | None = None, indent: int = 2) -> None:

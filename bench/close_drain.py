@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.ports import PortSpec, RtMidiOutput  # noqa: E402
-from tests.engine.jack_fixtures import JackServer, Recorder  # noqa: E402
+from tests.support.jack_server import JackServer, Recorder  # noqa: E402
 
 
 def main() -> int:

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
     from models.checkpoint import load_checkpoint
     from models.config import PRESETS
     from models.fader_vae import FaderVAE

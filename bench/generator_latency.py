@@ -2,12 +2,12 @@
 (one batched decode on ``Generator.heatmap_threads`` intra-op threads).
 
 Prints JSON. Targets (issues 3 and 4): decode p99 ≤ 2 ms; heat-map ≤ 150 ms. Also times
-the decode the app makes, holding the knobs (several model calls, ``engine.knob_feedback``).
+the decode the app makes, holding the knobs (several model calls, ``engine.generation.knob_feedback``).
 
     .venv/bin/python bench/generator_latency.py --checkpoint checkpoints/default.pt
     .venv/bin/python bench/generator_latency.py --preset fader_2bar   # untrained weights, same cost
 
-Timing goes through :class:`engine.generator.Generator`, i.e. what the app and ``play``
+Timing goes through :class:`engine.generation.generator.Generator`, i.e. what the app and ``play``
 pay: latent → model → thresholded hits → :class:`Pattern` (decode), and pad grid → one
 batched decode of res² latents → attribute per pattern (heat-map).
 """
@@ -52,7 +52,7 @@ def _cycle(gen, zs: np.ndarray, anchored: bool):
     ``anchored`` = the app while density is turned (the other attributes held where each
     latent's own groove has them); else the app after a pad move with density set (density
     held alone)."""
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
 
     it = itertools.cycle(range(len(zs)))
     names = gen.attribute_names
@@ -74,8 +74,8 @@ def _untrained(preset: str):
     """A Generator around an untrained preset model (cost is that of the architecture)."""
     import torch
 
-    from engine import attributes as attr_lib
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
+    from engine.music import attributes as attr_lib
     from models.config import PRESETS
     from models.fader_vae import FaderVAE
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
 
     if args.preset:
         gen, source = _untrained(args.preset), f"untrained preset {args.preset}"
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         # the model's one decode (the issue's decode target)
         "decode_batch1": _times_ms(lambda: gen.decode(z, hold_knobs=False), args.runs, warmup=30),
-        # what the app pays per pattern when it holds knobs (engine.knob_feedback), at
+        # what the app pays per pattern when it holds knobs (engine.generation.knob_feedback), at
         # Randomize's latents: while density is turned (the others held at the groove's
         # own), and after a pad move with density set; with no knob set it is the decode above
         "decode_turning_density_batch1": _times_ms(_cycle(gen, zs, True), args.runs, warmup=30),

@@ -1,8 +1,8 @@
 """Sample-accurate output vs a receiver, event by event: who put an event off its frame?
 
-The sample-accurate path (``engine.jack_output.JackOutput`` pulling per JACK period) sends
+The sample-accurate path (``engine.ports.jack_backend.JackOutput`` pulling per JACK period) sends
 ~48 note-ons a second, each with a unique (note, velocity) so every one is matched at the
-receiver (``tests.engine.jack_fixtures.Recorder``: ``last_frame_time + offset``). For every
+receiver (``tests.support.jack_server.Recorder``: ``last_frame_time + offset``). For every
 event: the frame the sender meant (its ``FrameMap``), what the sender itself recorded
 (written after its frame = late, ``late_frames``) and what the receiver stamped. Events off
 their frame are put in one of:
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from _report import emit_json  # noqa: E402
 from sequencer_timing import Dump  # noqa: E402
 
-from tests.engine.jack_fixtures import Recorder, start_test_server  # noqa: E402
+from tests.support.jack_server import Recorder, start_test_server  # noqa: E402
 
 EVENT_INTERVAL_NS = 20_833_333  # a MIDI clock tick at 120 BPM: ~48 events/s
 
@@ -49,8 +49,8 @@ def event_ids(n: int) -> list[tuple[int, int]]:
 
 
 def run(seconds: float, sync: bool) -> dict:
-    from engine.jack_output import JackOutput, frame_diff
     from engine.ports import PortSpec
+    from engine.ports.jack_backend import JackOutput, frame_diff
 
     server = start_test_server(sync=sync)
     os.environ.update(JACK_DEFAULT_SERVER=server.name, JACK_NO_START_SERVER="1")

@@ -28,7 +28,7 @@ server skips it under load shifts its later stamps). Reported, per receiver:
 
 Paths: ``rtmidi`` (sends "now": lands on the next 32-frame period), run once per
 ``--time-base`` (``jack``: deadlines on JACK's frame clock, each sent at the wall time its
-frame comes; ``wall``: on ``perf_counter_ns``; see engine/timebase.py), ``sample-accurate``
+frame comes; ``wall``: on ``perf_counter_ns``; see engine/realtime/timebase.py), ``sample-accurate``
 (JACK-Client, exact frames; always on the frame clock) and ``naive`` — the usual Python way, a mido loop of
 ``time.sleep(step)`` ended by Ctrl-C. Loads: ``idle``, and ``load`` = a process decoding with
 torch in a loop + a 60 Hz Qt repaint (offscreen QWidget updated by a QTimer) + a busy loop on
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from _report import emit_json  # noqa: E402
 
-from tests.engine.jack_fixtures import JackServer, Recorder, check_note_pairs, start_test_server  # noqa: E402
+from tests.support.jack_server import JackServer, Recorder, check_note_pairs, start_test_server  # noqa: E402
 
 RATE = 48_000
 
@@ -73,7 +73,7 @@ NAIVE = textwrap.dedent("""
     # The usual Python way: send the step's notes, sleep one step, repeat.
     import sys, time, mido
     sys.path.insert(0, sys.argv[3])
-    from engine.play_cli import demo_pattern
+    from engine.commands.play import demo_pattern
     mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
     p = demo_pattern()
     out = mido.open_output(sys.argv[2], virtual=True, client_name=sys.argv[2])
@@ -181,8 +181,8 @@ class Dump:
 def demo_clip(tmp: Path) -> Path:
     """The demo groove as a clip: ``play`` must play exactly what :func:`analyse` expects
     (without ``--clip`` it decodes the shipped checkpoint when there is one)."""
-    from engine.midifile import read_clip, write_clip
-    from engine.play_cli import demo_pattern
+    from engine.commands.play import demo_pattern
+    from engine.music.midifile import read_clip, write_clip
 
     path = tmp / "demo.mid"
     if not path.exists():
@@ -195,7 +195,7 @@ def demo_clip(tmp: Path) -> Path:
 def expected_onsets(steps: int) -> np.ndarray:
     """Number of note-ons of the demo pattern at each step of one loop."""
     sys.path.insert(0, str(ROOT))
-    from engine.play_cli import demo_pattern
+    from engine.commands.play import demo_pattern
 
     p = demo_pattern()
     return p.hits.sum(axis=1)[:steps] if steps <= p.steps else p.hits.sum(axis=1)
@@ -241,7 +241,7 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
         slope, intercept = np.polyfit(steps[inliers], frames[inliers], 1)
         residual_ms = (frames - (intercept + slope * steps)) / unit_per_s * 1e3
     err = np.abs(residual_ms)
-    from engine.play_cli import demo_pattern
+    from engine.commands.play import demo_pattern
 
     hits = demo_pattern().hits.sum(axis=1)
     counts = np.bincount(steps)
@@ -365,10 +365,10 @@ def run_case(server: JackServer, bpm: float, path: str, seconds: float, tmp: Pat
 
 def knob_latency(server: JackServer, tmp: Path, bpm: float = 120.0, changes: int = 20) -> dict:
     """Pattern change at "next step" → first note of the new pattern at a recording client."""
-    from engine.controller import Sequencer
-    from engine.drums import GM_NOTE_MAP, NUM_VOICES, Voice
-    from engine.pattern import Pattern
-    from engine.sequencer import Controls
+    from engine.music.drums import GM_NOTE_MAP, NUM_VOICES, Voice
+    from engine.music.pattern import Pattern
+    from engine.realtime.sequencer import Sequencer
+    from engine.realtime.steps import Controls
 
     os.environ.update(JACK_DEFAULT_SERVER=server.name, JACK_NO_START_SERVER="1")
     rec = Recorder(server, None, tmp / "knob.jsonl")

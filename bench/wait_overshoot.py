@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from _report import emit_json  # noqa: E402
 
-PRIORITY = 3  # as engine.clock_process.FIFO_PRIORITY
+PRIORITY = 3  # as engine.realtime.clock_process.FIFO_PRIORITY
 
 
 def run_delay_ns() -> int:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-# The pattern codec's voice count (engine.drums.NUM_VOICES; a test checks they agree).
+# The pattern codec's voice count (engine.music.drums.NUM_VOICES; a test checks they agree).
 # Not imported: models sit below engine (app → engine → models).
 NUM_VOICES = 9
-# Knob columns of the attribute vector (engine.attributes.ATTRIBUTES order; a test checks).
+# Knob columns of the attribute vector (engine.music.attributes.ATTRIBUTES order; a test checks).
 DENSITY_KNOB = 0
 HAT_BUSYNESS_KNOB = 4
 # Fields added after checkpoint format 1 shipped, with the value that reproduces the older
@@ -41,7 +41,7 @@ class FaderVAEConfig:
     steps: int = 32                   # pattern length in 16th steps (2 bars)
     steps_per_bar: int = 16
     num_voices: int = NUM_VOICES
-    num_attributes: int = 5           # 0 = plain VAE; else engine.attributes.ATTRIBUTES[:n]
+    num_attributes: int = 5           # 0 = plain VAE; else engine.music.attributes.ATTRIBUTES[:n]
     z_dim: int = 128
     # encoder: bidirectional RNN over the steps (or a conv stack), final states -> (mu, logvar)
     encoder_kind: str = "gru"

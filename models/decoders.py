@@ -48,7 +48,7 @@ class DecoderOutput:
 
     def to_array(self, threshold: float = 0.5, sample: bool = False, temperature: float = 1.0,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(B, T, 27)`` codec layout ``[hits | velocities | offsets]`` (see engine.pattern).
+        """``(B, T, 27)`` codec layout ``[hits | velocities | offsets]`` (see engine.music.pattern).
 
         Hits are ``p > threshold`` (greedy) or, with ``sample=True``, Bernoulli draws of
         ``sigmoid(logit / temperature)``. Velocity and offset are zeroed where no hit.

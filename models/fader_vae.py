@@ -6,7 +6,7 @@ against it (Fader Networks, Lample et al. 2017), so ``z`` carries the groove and
 knobs. ``num_attributes == 0`` gives the plain VAE (the GrooVAE-configuration baseline),
 controlled instead by MusicVAE attribute vectors (see :mod:`models.latent`).
 
-Shapes: patterns ``(B, T, 27)`` in the codec layout of :mod:`engine.pattern`; ``z`` ``(B, Z)``;
+Shapes: patterns ``(B, T, 27)`` in the codec layout of :mod:`engine.music.pattern`; ``z`` ``(B, Z)``;
 attributes ``(B, A)`` normalised (``(raw - mean) / std``, statistics in the checkpoint).
 """
 

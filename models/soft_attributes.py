@@ -1,4 +1,4 @@
-"""The musical attributes of :mod:`engine.attributes`, computed in torch on decoder output.
+"""The musical attributes of :mod:`engine.music.attributes`, computed in torch on decoder output.
 
 Why: the fader-VAE's knobs only work if the decoder *obeys* the attribute input. Reconstruction
 trains it only on the attributes a pattern already has; the control loss of
@@ -12,7 +12,7 @@ numpy version returns on the decoded pattern (tests check this). Gradients flow 
 probabilities, velocities and offsets. Syncopation uses the expectation of the
 Longuet-Higgins & Lee score over independent onsets, which equals the score on 0/1 onsets.
 
-Same formulas, voice layout and layers as :mod:`engine.attributes` (models sits below engine
+Same formulas, voice layout and layers as :mod:`engine.music.attributes` (models sits below engine
 and cannot import it; a test checks the two agree).
 """
 
@@ -26,7 +26,7 @@ import torch
 
 from models.config import NUM_VOICES
 
-# Voice columns (engine.drums.Voice): kick 0, snare 1, closed hat 2, open hat 3, low/mid/high
+# Voice columns (engine.music.drums.Voice): kick 0, snare 1, closed hat 2, open hat 3, low/mid/high
 # tom 4-6, crash 7, ride 8.
 TIME_KEEPERS = (2, 3, 8)
 DRUM_LAYER = (0, 1, 4, 5, 6)
@@ -106,7 +106,7 @@ def _lhl_expected(onsets: torch.Tensor, steps_per_bar: int) -> torch.Tensor:
 
 def syncopation(hits: torch.Tensor, velocities: torch.Tensor, offsets: torch.Tensor,
                 steps_per_bar: int = 16) -> torch.Tensor:
-    """LHL syncopation per bar of the drum and cymbal layers (engine.attributes.syncopation)."""
+    """LHL syncopation per bar of the drum and cymbal layers (engine.music.attributes.syncopation)."""
     score = _lhl_expected(_any(hits, DRUM_LAYER), steps_per_bar) + \
         _lhl_expected(_any(hits, CYMBAL_LAYER), steps_per_bar)
     return score / (hits.shape[1] // steps_per_bar)

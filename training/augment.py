@@ -14,7 +14,7 @@ vector of a row stays exact and need not be recomputed:
   moves to the first bar). Syncopation scores the pattern as a loop and every bar has the
   same metrical weights, so it is unchanged, as are the per-step averages.
 
-A test checks the invariance against :func:`engine.attributes.compute`.
+A test checks the invariance against :func:`engine.music.attributes.compute`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.drums import NUM_VOICES, Voice
+from engine.music.drums import NUM_VOICES, Voice
 
 _TOMS = (int(Voice.LOW_TOM), int(Voice.MID_TOM), int(Voice.HIGH_TOM))
 # the five non-identity orders of the toms

@@ -1,7 +1,7 @@
 """The training set: 2-bar windows of drum MIDI files with their attributes, cached in one .npz.
 
 ``build_dataset(src_dir)`` reads every ``.mid``/``.midi`` file under ``src_dir``
-(recursively) with :mod:`engine.midifile`, cuts each 4/4 take into ``bars``-bar windows
+(recursively) with :mod:`engine.music.midifile`, cuts each 4/4 take into ``bars``-bar windows
 every ``hop_bars`` bars, drops windows with fewer than ``min_onsets`` onsets and exact
 duplicates within a split, computes the attributes and saves everything in ONE ``.npz``
 (no pickle) named by a fingerprint of the sources and settings, so the next call with the
@@ -38,12 +38,12 @@ from typing import Any
 
 import numpy as np
 
-from engine import attributes as attr
-from engine.atomic import atomic_write
-from engine.drums import NUM_VOICES
 from engine.errors import DatasetError
-from engine.midifile import MidiReadError, read_drum_file
-from engine.pattern import FEATURES, STEPS_PER_BAR
+from engine.music import attributes as attr
+from engine.music.drums import NUM_VOICES
+from engine.music.midifile import MidiReadError, read_drum_file
+from engine.music.pattern import FEATURES, STEPS_PER_BAR
+from models.atomic import atomic_write
 
 FORMAT_VERSION = 1  # bump when the windows or the .npz layout change: old caches then miss
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(attr.ATTRIBUTES)  # every attribute engine knows
@@ -66,8 +66,8 @@ class GrooveDataset:
     """Windows and their attributes, as numpy arrays (saved as one .npz, never pickled).
 
     Attributes:
-        patterns: ``(N, T, 27)`` float32 in the pattern codec layout (engine.pattern).
-        attributes: ``(N, A)`` float64, raw units (engine.attributes), columns in
+        patterns: ``(N, T, 27)`` float32 in the pattern codec layout (engine.music.pattern).
+        attributes: ``(N, A)`` float64, raw units (engine.music.attributes), columns in
             ``attribute_names`` order.
         attribute_names: the A attribute names.
         split: ``(N,)`` str, 'train' | 'validation' | 'test'.
@@ -441,7 +441,7 @@ def build_dataset(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: i
         src_dir: folder searched recursively for ``.mid``/``.midi``; ``info.csv`` optional.
         bars, hop_bars: window length and hop in bars (2 and 1: GrooVAE's 2-bar set).
         steps_per_bar: grid resolution (16 = 16th notes).
-        attributes: names from :data:`engine.attributes.ATTRIBUTES` (default: all).
+        attributes: names from :data:`engine.music.attributes.ATTRIBUTES` (default: all).
         cache_dir: folder of the cache file (default :func:`default_cache_dir`).
         workers: reader processes (default: CPU count; small corpora are read in-process).
         use_cache: False rebuilds and writes nothing.

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.atomic import atomic_write
+from models.atomic import atomic_write
 
 
 def _positive(text: str) -> int:

@@ -1,7 +1,7 @@
 """Evaluation of a checkpoint (and a baseline beside it): reconstruction, knob control,
 realism of prior samples, latent usage and decode latency.
 
-Everything goes through :class:`engine.generator.Generator`, so a fader-VAE and the
+Everything goes through :class:`engine.generation.generator.Generator`, so a fader-VAE and the
 plain-VAE baseline (knobs = attribute vectors added to z) are measured by the same code
 and the same decoding the instrument uses.
 
@@ -45,7 +45,7 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   when a knob is turned: the generator corrects the model's attribute input until the
   decoded pattern's measured attributes meet the swept knob, and holds the other
   attributes where the draw's own groove (its open-loop decode at the default knobs) has
-  them (``Generator.decode_holding_knobs``, :mod:`engine.knob_feedback`). The plain
+  them (``Generator.decode_holding_knobs``, :mod:`engine.generation.knob_feedback`). The plain
   ``control*`` figures are the model's own (open-loop) response to its attribute input.
 * **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread: the
   model's one decode (``latency``) and the app's decode holding every knob with the first
@@ -63,8 +63,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import attributes as attr_lib
-from engine.drums import NUM_VOICES, Voice
+from engine.music import attributes as attr_lib
+from engine.music.drums import NUM_VOICES, Voice
 
 # -- settings --------------------------------------------------------------------------
 
@@ -481,7 +481,7 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
     """Load the checkpoint(s), the evaluation windows, and measure everything."""
     import torch
 
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
 
     torch.set_num_threads(1)
     gens = {"model": Generator.from_checkpoint(checkpoint)}
@@ -624,7 +624,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "*held (the app's knobs)*: the same sweeps decoded as the app decodes a turned knob, "
         "the generator correcting the model's attribute input until the pattern's measured "
         "attribute meets the knob and the other attributes stay where the draw's own groove "
-        "has them (engine/knob_feedback.py); the rows without it are the model's own "
+        "has them (engine/generation/knob_feedback.py); the rows without it are the model's own "
         "response. "
         "Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "

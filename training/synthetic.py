@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import attributes as attrs_mod
-from engine.drums import NUM_VOICES, Voice
+from engine.music import attributes as attrs_mod
+from engine.music.drums import NUM_VOICES, Voice
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class ArrayDataset:
 
 
 def synthetic_patterns(n: int, steps: int = 32, seed: int = 0) -> np.ndarray:
-    """``(n, steps, 27)`` float32 grooves in the codec layout of :mod:`engine.pattern`."""
+    """``(n, steps, 27)`` float32 grooves in the codec layout of :mod:`engine.music.pattern`."""
     rng = np.random.default_rng(seed)
     out = np.zeros((n, steps, 3 * NUM_VOICES), np.float32)
     t = np.arange(steps)

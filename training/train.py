@@ -38,8 +38,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from engine.drums import GM_NOTE_MAP
 from engine.errors import DatasetError, GrooveFaderError
+from engine.music.drums import GM_NOTE_MAP
 from models import latent as latent_mod
 from models import losses as L
 from models.checkpoint import atomic_write_bytes, save_checkpoint
@@ -490,7 +490,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         torch.set_num_threads(cfg.threads)
     mcfg = cfg.model_config()
     config_path, state_path = run_dir / "config.json", run_dir / "state.pt"
-    from engine.attributes import ATTRIBUTES
+    from engine.music.attributes import ATTRIBUTES
 
     # The knobs: the first num_attributes attributes engine knows (all of them for the
     # plain VAE, whose attribute vectors cover every attribute). Named wrongly, the run

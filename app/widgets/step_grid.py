@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import theme
-from engine.drums import NUM_VOICES, VOICE_LABELS
-from engine.pattern import Pattern
+from engine.music.drums import NUM_VOICES, VOICE_LABELS
+from engine.music.pattern import Pattern
 
 _LABEL_W = 78  # px for the voice names
 _HEADER_H = 16  # px for bar/beat numbers

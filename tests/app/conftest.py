@@ -27,7 +27,7 @@ def checkpoint() -> Path:
     import torch
 
     torch.set_num_threads(1)
-    from tests.engine.tiny_checkpoint import tiny_checkpoint
+    from tests.support.tiny_checkpoint import tiny_checkpoint
 
     return tiny_checkpoint("fader_vae")
 

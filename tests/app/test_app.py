@@ -12,10 +12,10 @@ from PySide6.QtTest import QTest
 
 from app.controller import loop_to_bars
 from app.presets import load_preset, save_preset
-from engine import attributes as attr_lib
-from engine.drums import NOTE_MAP_PRESETS, Voice
-from engine.midifile import read_clip, write_clip
-from engine.pattern import Pattern
+from engine.music import attributes as attr_lib
+from engine.music.drums import NOTE_MAP_PRESETS, Voice
+from engine.music.midifile import read_clip, write_clip
+from engine.music.pattern import Pattern
 
 
 def _density(p: Pattern) -> float:
@@ -236,7 +236,7 @@ def test_the_groove_comes_back_after_a_restart(make_window, checkpoint, qtbot) -
 def test_a_turned_knob_is_held_on_the_playing_groove(make_window, checkpoint, qtbot) -> None:
     """The density knob's setting is the groove's measured density, as near as the
     generator gets it; the model's own response to the same knob misses by more."""
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
 
     w = make_window(checkpoint, load=False)
     c = w.controller

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from tests.engine.jack_fixtures import JACKD, JackServer, Recorder, start_test_server
+from tests.support.jack_server import JACKD, JackServer, Recorder, start_test_server
 
 pytestmark = [pytest.mark.jack, pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
 
@@ -200,7 +200,7 @@ def test_density_knob_changes_the_notes_arriving_at_jack(jack, jack_window, qtbo
 def test_transport_controls_reach_the_sequencer(jack, jack_window, qtbot) -> None:
     """Tempo, swing, groove, velocity and note map set in the widgets become the sequencer's
     controls; the clock source comes back in the clock process's own status."""
-    from engine.drums import NOTE_MAP_PRESETS
+    from engine.music.drums import NOTE_MAP_PRESETS
 
     w = jack_window
     link = w.controller.transport.link

@@ -8,7 +8,7 @@ import pytest
 
 from app.midi_learn import CCBindings
 from app.presets import Preset, PresetError, load_preset, save_preset
-from engine.drums import NOTE_MAP_PRESETS
+from engine.music.drums import NOTE_MAP_PRESETS
 
 
 def test_preset_round_trip(tmp_path) -> None:

@@ -12,8 +12,8 @@ from app.widgets.knob import Knob, KnobPanel
 from app.widgets.step_grid import StepGrid
 from app.widgets.transport import VIRTUAL_OUTPUT, Transport
 from app.widgets.xy_pad import CORNERS, XYPad, heat_to_image
-from engine.drums import Voice
-from engine.pattern import Pattern
+from engine.music.drums import Voice
+from engine.music.pattern import Pattern
 
 
 def _drag(qtbot, widget, start: QPoint, end: QPoint, modifier=Qt.KeyboardModifier.NoModifier,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.engine.jack_fixtures import JACKD, JackServer, Recorder, start_test_server
+from tests.support.jack_server import JACKD, JackServer, Recorder, start_test_server
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine import attributes as attr_lib
+from engine.music import attributes as attr_lib
 from models import losses as L
 from models.config import PRESETS
 from models.fader_vae import FaderVAE

@@ -185,7 +185,7 @@ def test_bad_anchors_are_one_clear_error(saved: Path, anchors, noise, message) -
 
 def test_checkpoint_without_anchors_still_loads(saved: Path) -> None:
     """Checkpoints written before the anchors existed load; Randomize falls back to the prior."""
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
 
     def edit(meta, _state) -> None:
         del meta["latent"]["anchors"], meta["latent"]["anchor_noise"]
@@ -249,12 +249,13 @@ def test_models_agree_with_the_engine_codec_without_importing_it():
     import subprocess
     import sys
 
-    from engine import drums, errors
+    from engine import errors
+    from engine.music import drums
     from models import config
     from models import errors as model_errors
 
     assert config.NUM_VOICES == drums.NUM_VOICES
-    from engine.attributes import ATTRIBUTES
+    from engine.music.attributes import ATTRIBUTES
 
     assert list(ATTRIBUTES)[config.DENSITY_KNOB] == "density"
     assert list(ATTRIBUTES)[config.HAT_BUSYNESS_KNOB] == "hat_busyness"

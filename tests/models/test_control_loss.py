@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import attributes as exact
+from engine.music import attributes as exact
 from models import losses as L
 from models.config import PRESETS
 from models.fader_vae import FaderVAE
@@ -73,7 +73,7 @@ def test_control_latents_draw_prior_rows_and_keep_the_encoder_out() -> None:
 
 
 def _density_response(model: FaderVAE, z: torch.Tensor, settings: np.ndarray) -> np.ndarray:
-    """Mean measured density (engine.attributes) of greedy decodes per normalised setting."""
+    """Mean measured density (engine.music.attributes) of greedy decodes per normalised setting."""
     model.eval()
     out = []
     with torch.no_grad():

@@ -242,7 +242,7 @@ def _sweep(model: FaderVAE, knob: int, z: torch.Tensor, others: torch.Tensor) ->
 
 
 def test_monotone_density_knob_only_ever_adds_hits() -> None:
-    from engine.attributes import density
+    from engine.music.attributes import density
 
     cfg = dataclasses.replace(tiny("fader_2bar"), monotone_density=True)
     torch.manual_seed(1)

@@ -1,4 +1,4 @@
-"""The differentiable attributes must equal engine.attributes on decoded patterns."""
+"""The differentiable attributes must equal engine.music.attributes on decoded patterns."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import attributes as exact
-from engine.drums import Voice
+from engine.music import attributes as exact
+from engine.music.drums import Voice
 from models import soft_attributes as soft
 
 NAMES = list(exact.ATTRIBUTES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine import attributes
-from engine.drums import NUM_VOICES, Voice
+from engine.music import attributes
+from engine.music.drums import NUM_VOICES, Voice
 from training.augment import augment_batch, voice_orders
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from engine.drums import NUM_VOICES, Voice
-from engine.midifile import write_clip
-from engine.pattern import Pattern
+from engine.music.drums import NUM_VOICES, Voice
+from engine.music.midifile import write_clip
+from engine.music.pattern import Pattern
 
 
 def groove(seed: int, bars: int = 3) -> Pattern:

@@ -10,11 +10,11 @@ import mido
 import numpy as np
 import pytest
 
-from engine import attributes
-from engine.drums import NUM_VOICES, Voice
 from engine.errors import DatasetError
-from engine.midifile import write_clip
-from engine.pattern import Pattern
+from engine.music import attributes
+from engine.music.drums import NUM_VOICES, Voice
+from engine.music.midifile import write_clip
+from engine.music.pattern import Pattern
 from training import dataset as dataset_module
 from training.dataset import (
     DEFAULT_ATTRIBUTES,
@@ -96,7 +96,7 @@ def test_windows_splits_attributes_and_skips(corpus, tmp_path):
     one = ds.subset("train")
     rows = np.flatnonzero(one.source == "a/one.mid")
     assert list(one.start_bar[rows]) == [0, 1, 2]
-    from engine.midifile import read_clip
+    from engine.music.midifile import read_clip
     full = read_clip(src / "a/one.mid")
     for row, start in zip(rows, one.start_bar[rows], strict=True):
         assert Pattern.from_array(one.patterns[row]) == full.bar_slice(int(start), 2)

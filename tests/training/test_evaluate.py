@@ -127,15 +127,15 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def gens():
-    from engine.generator import Generator
-    from tests.engine.tiny_checkpoint import tiny_checkpoint
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import tiny_checkpoint
 
     return Generator.from_checkpoint(tiny_checkpoint("fader_vae")), \
         Generator.from_checkpoint(tiny_checkpoint("vae"))
 
 
 def test_evaluate_generator_figures(gens) -> None:
-    from tests.engine.tiny_checkpoint import synthetic_patterns
+    from tests.support.tiny_checkpoint import synthetic_patterns
 
     fader, base = gens
     x = synthetic_patterns(64, seed=77)
@@ -222,7 +222,7 @@ def test_knobs_are_also_swept_on_the_pad_latents(gens) -> None:
     assert set(on_pad) == set(fader.attribute_names)
     assert on_pad["density"]["mean_response"] != prior["density"]["mean_response"]
     # the pad sweep of one latent is that latent's own sweep: nothing else is averaged in
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
 
     one = ev.evaluate_control(fader, cfg, z=z[4:5])["density"]
     names = fader.attribute_names
@@ -242,9 +242,9 @@ def test_knobs_are_also_swept_on_the_pad_latents(gens) -> None:
 
 def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     from app.cli import main
-    from engine.midifile import write_clip
-    from engine.pattern import Pattern
-    from tests.engine.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+    from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
 
     data = tmp_path / "clips"
     data.mkdir()
@@ -280,9 +280,9 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
 
 def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     from app.cli import main
-    from engine.midifile import write_clip
-    from engine.pattern import Pattern
-    from tests.engine.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+    from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
 
     data = tmp_path / "set"
     (data / "d1").mkdir(parents=True)
@@ -307,7 +307,7 @@ def test_eval_command_honours_info_csv_split(tmp_path) -> None:
 
 def test_eval_command_bad_input(tmp_path, capsys) -> None:
     from app.cli import main
-    from tests.engine.tiny_checkpoint import tiny_checkpoint
+    from tests.support.tiny_checkpoint import tiny_checkpoint
 
     assert main(["eval", "--checkpoint", str(tmp_path / "no.pt"), "--data", str(tmp_path),
                  "--json", str(tmp_path / "o.json")]) == 1

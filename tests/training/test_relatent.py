@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.drums import NUM_VOICES, Voice
-from engine.midifile import write_clip
-from engine.pattern import Pattern
+from engine.music.drums import NUM_VOICES, Voice
+from engine.music.midifile import write_clip
+from engine.music.pattern import Pattern
 from models.checkpoint import load_checkpoint, save_checkpoint
-from tests.engine.tiny_checkpoint import tiny_checkpoint
+from tests.support.tiny_checkpoint import tiny_checkpoint
 from training.relatent import main
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import attributes as attr_lib
-from engine.drums import NUM_VOICES
+from engine.music import attributes as attr_lib
+from engine.music.drums import NUM_VOICES
 from training.studies import beta_warmup, hierarchical, latent_space, transitions
 from training.studies import drum_common as dc
 
@@ -153,7 +153,7 @@ def test_transitions_smoke_cli_writes_report_and_clips(tmp_path, tiny_checkpoint
     res = json.loads((out / "results.json").read_text())
     assert set(res["summary"]) == set(transitions.METHODS)
     assert len(list((out / "clips").glob("*.mid"))) == 3
-    from engine.midifile import read_clip
+    from engine.music.midifile import read_clip
 
     assert read_clip(out / "clips" / "pair1_strategy1.mid").bars == 8
     assert "strategy 3" in (out / "report.md").read_text()

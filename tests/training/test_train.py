@@ -286,12 +286,12 @@ def test_selection_can_count_the_validation_control_error(tmp_path: Path) -> Non
 
 def test_knob_monotone_shares_follow_the_evaluation_definition() -> None:
     """The per-epoch monotone share equals the evaluation's, recomputed here by hand with
-    engine.attributes on each knob's greedy sweep over the same prior draws."""
+    engine.music.attributes on each knob's greedy sweep over the same prior draws."""
     import dataclasses
 
     import numpy as np
 
-    from engine import attributes as exact
+    from engine.music import attributes as exact
     from models.config import PRESETS
     from models.fader_vae import FaderVAE
     from training.evaluate import monotone_share

@@ -2,7 +2,7 @@
 
 Trains the same small fader-VAE once per (β, warm-up) setting on the same Groove subset
 with the same number of optimiser steps, then measures each checkpoint with the metric
-functions of :mod:`training.evaluate` through :class:`engine.generator.Generator`:
+functions of :mod:`training.evaluate` through :class:`engine.generation.generator.Generator`:
 
 * reconstruction of validation windows, not teacher-forced (z = posterior mean, knobs =
   the window's attributes): per-step exact accuracy, onset F1;
@@ -50,13 +50,13 @@ def run_name(beta: float, warmup: bool) -> str:
 
 def measure(ckpt: Path, val: Any, realism_samples: int, seed: int = 0) -> dict[str, Any]:
     """Reconstruction, latent usage, realism and 4 decoded prior samples of one checkpoint."""
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
     from training.evaluate import EvalConfig, evaluate_realism, evaluate_reconstruction
 
     gen = Generator.from_checkpoint(ckpt)
     rec = evaluate_reconstruction(gen, val, batch_size=512)
     real = evaluate_realism(gen, val, EvalConfig(realism_samples=realism_samples, batch_size=512, seed=seed))
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
 
     data_attrs = attr_lib.compute(val.patterns, gen.attribute_names)
     rng = np.random.default_rng(seed + 7)
@@ -208,7 +208,7 @@ def report(results: dict[str, Any], out: Path) -> str:
         "Issue 6, item 2. The same small fader-VAE trained once per setting "
         f"(β ∈ {{{', '.join(f'{b:g}' for b in s['betas'])}}} × with/without KL warm-up), "
         "same data, same number of optimiser steps, same seed; each checkpoint measured with "
-        "the metric functions of `training/evaluate.py` (through `engine.generator.Generator`).",
+        "the metric functions of `training/evaluate.py` (through `engine.generation.generator.Generator`).",
         "",
         "## Command",
         "",

@@ -20,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.atomic import atomic_write
-from engine.drums import NUM_VOICES, Voice
+from engine.music.drums import NUM_VOICES, Voice
+from models.atomic import atomic_write
 
 VOICE_LABELS = tuple(v.name.lower().replace("_", " ") for v in Voice)
 GROOVE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groove"
 
 
 def write_text(path: Path, text: str) -> None:
-    """Atomic text write (engine.atomic)."""
+    """Atomic text write (models.atomic)."""
     atomic_write(path, lambda f: f.write(text), text=True)
 
 

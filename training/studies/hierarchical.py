@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.drums import NUM_VOICES
+from engine.music.drums import NUM_VOICES
 from training.studies import drum_common as dc
 
 MODULE = "training.studies.hierarchical"
@@ -74,7 +74,7 @@ def per_bar_metrics(true: np.ndarray, pred: np.ndarray, tempo: np.ndarray, steps
 
 
 def measure(ckpt: Path, test: Any) -> dict[str, Any]:
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
     from training.evaluate import evaluate_reconstruction
 
     gen = Generator.from_checkpoint(ckpt)

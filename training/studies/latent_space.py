@@ -109,7 +109,7 @@ def _encode(gen: Any, patterns: np.ndarray) -> np.ndarray:
 def direction_sweeps(gen: Any, mu: np.ndarray, names: Sequence[str], n_dirs: int = 3,
                      ts: np.ndarray | None = None) -> dict[str, Any]:
     """Attributes of patterns decoded along the top principal directions of ``mu``."""
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
 
     ts = np.linspace(-3, 3, 13) if ts is None else ts
     centre = mu.mean(0)
@@ -128,7 +128,7 @@ def direction_sweeps(gen: Any, mu: np.ndarray, names: Sequence[str], n_dirs: int
 def measure_model(gen: Any, train_x: np.ndarray, test_x: np.ndarray, names: Sequence[str],
                   draws: int, settings: int, heat_res: int) -> dict[str, Any]:
     """Everything of one model (see module docstring)."""
-    from engine import attributes as attr_lib
+    from engine.music import attributes as attr_lib
     from training.evaluate import EvalConfig, evaluate_control
 
     mu_tr, mu_te = _encode(gen, train_x), _encode(gen, test_x)
@@ -169,7 +169,7 @@ def small_baseline(data: str, runs_dir: Path) -> Path:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     import torch
 
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -390,7 +390,7 @@ def report(results: dict[str, Any], out: Path) -> str:
         "|---|---|---|",
         why,
         "",
-        "Formulas, ranges and hand-checked examples are in `engine/attributes.py`. Five knobs cover "
+        "Formulas, ranges and hand-checked examples are in `engine/music/attributes.py`. Five knobs cover "
         "the three things a drummer changes on a groove — how much is played (density, hat busyness), "
         "where in the bar (syncopation) and how (intensity, laid-back) — and each is cheap, "
         "vectorised and defined for any 16th-grid pattern, so it can be measured on every decoded "

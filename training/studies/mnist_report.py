@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from engine.atomic import atomic_write
+from models.atomic import atomic_write
 
 # Kingma & Welling (2013), Figure 2, AEVB test curve for N_z = 20: roughly -100 to -105
 # nats per image after 1e7-1e8 training examples. An approximate reading of a plot (from the

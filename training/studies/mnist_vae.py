@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import atomic_write
+from models.atomic import atomic_write
 from training.studies.mnist_idx import Mnist, load_mnist, read_idx
 
 __all__ = [

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import attributes as attr_lib
-from engine.drums import NUM_VOICES, Voice
+from engine.music import attributes as attr_lib
+from engine.music.drums import NUM_VOICES, Voice
 from training.studies import drum_common as dc
 
 MODULE = "training.studies.randomize_draws"
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from engine.generator import Generator
+    from engine.generation.generator import Generator
     from models.checkpoint import load_checkpoint
     from training.train import encode_means
 

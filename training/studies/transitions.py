@@ -1,7 +1,7 @@
-"""Transitions A → B over 8 bars: the three strategies of engine/transitions.py (issue 6, item 4).
+"""Transitions A → B over 8 bars: the three strategies of engine/generation/transitions.py (issue 6, item 4).
 
 Over held-out (test split) pattern pairs A, B (2-bar windows from different files), each
-strategy of :func:`engine.transitions.transition` (1 latent interpolation bar by bar,
+strategy of :func:`engine.generation.transitions.transition` (1 latent interpolation bar by bar,
 2 teacher forcing with a Bernoulli mix, 3 both) makes an 8-bar transition, and two
 model-free references are measured beside them: a hard **cut** (A for 4 bars, then B)
 and the raw **Bernoulli mix** that strategies 2/3 feed the decoder.
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import attributes as attr_lib
-from engine.drums import NUM_VOICES
+from engine.music import attributes as attr_lib
+from engine.music.drums import NUM_VOICES
 from training.studies import drum_common as dc
 
 MODULE = "training.studies.transitions"
@@ -108,9 +108,9 @@ def choose_pairs(sources: np.ndarray, n: int, seed: int = 0) -> list[tuple[int, 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     import torch
 
-    from engine.generator import Generator
-    from engine.pattern import Pattern
-    from engine.transitions import bernoulli_mix, transition
+    from engine.generation.generator import Generator
+    from engine.generation.transitions import bernoulli_mix, transition
+    from engine.music.pattern import Pattern
     from training.evaluate import wasserstein_1d
 
     torch.set_num_threads(1)
@@ -217,8 +217,8 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
 
 
 def write_clips(results: dict[str, Any], out: Path) -> list[str]:
-    from engine.midifile import write_clip
-    from engine.pattern import Pattern
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
 
     names = []
     (out / "clips").mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,7 @@ def _middle_dip(results: dict[str, Any]) -> list[str]:
             + "), and realism is worst there (curves figure). A likely cause, not measured here: a "
             "straight line between two latents passes through z of smaller norm than either end, away "
             "from where the posterior puts real grooves; MusicVAE interpolates spherically (slerp) for "
-            "this reason, `engine/transitions.py` strategy 1 interpolates linearly "
+            "this reason, `engine/generation/transitions.py` strategy 1 interpolates linearly "
             "(`Generator.interpolate` offers slerp)."]
 
 
@@ -300,7 +300,7 @@ def report(results: dict[str, Any], out: Path, clips: Sequence[str]) -> str:
     lines = [
         "# Transitions A → B over 8 bars: the three strategies",
         "",
-        "Issue 6, item 4. Strategies of `engine/transitions.py`: (1) latent linear interpolation bar by "
+        "Strategies of `engine/generation/transitions.py`: (1) latent linear interpolation bar by "
         "bar, knobs interpolated too; (2) teacher forcing with a Bernoulli mix of A and B (step t from B "
         "with probability t/(S−1)); (3) both. Two model-free references: a hard **cut** (A for 4 bars, "
         "then B) and the raw Bernoulli **mix** that 2 and 3 feed to the decoder.",

@@ -1,0 +1,167 @@
+"""``groovefader generate`` and ``groovefader transition``: headless clip rendering.
+
+Both load a checkpoint through :class:`engine.generation.generator.Generator` and write a MIDI clip
+atomically through :func:`engine.music.midifile.write_clip`. torch is imported only when a
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# The shipped checkpoint, next to the package (found from any working directory).
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "default.pt"
+
+
+def knob_arg(text: str) -> tuple[str, float]:
+    """argparse type for ``--knob NAME=VALUE`` (shared by ``generate`` and ``play``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"knob must look like name=value, got {text!r}")
+    try:
+        return name.strip(), float(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a number") from err
+
+
+def _pad(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"pad must look like X,Y in [-1, 1], got {text!r}") from err
+    if not (-1 <= x <= 1 and -1 <= y <= 1):
+        raise argparse.ArgumentTypeError(f"pad point {text!r} lies outside [-1, 1]²")
+    return x, y
+
+
+def _positive_bars(text: str) -> int:
+    bars = int(text)
+    if bars < 1:
+        raise argparse.ArgumentTypeError(f"bars must be >= 1, got {bars}")
+    return bars
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, type=Path, help="the .mid clip to write")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                   help="model checkpoint (default: the shipped checkpoints/default.pt)")
+    p.add_argument("--bpm", type=float, default=None,
+                   help="tempo written into the clip (default: 120; transition: clip A's tempo)")
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="0 = most likely hits (default); > 0 samples hits, higher = wilder")
+    p.add_argument("--seed", type=int, default=None, help="random seed (repeatable output)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``generate`` and ``transition`` to the ``groovefader`` command."""
+    g = subparsers.add_parser(
+        "generate", help="render a generated drum clip to a MIDI file",
+        description="Sample a 2-bar groove from the model (or take a pad point) and write it, "
+                    "looped to N bars, to a MIDI clip.")
+    _common(g)
+    g.add_argument("--bars", type=_positive_bars, default=4, help="clip length in bars (default 4)")
+    g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
+                   help="attribute knob in raw units, e.g. density=0.8 (repeatable; "
+                        "others stay at their defaults)")
+    g.add_argument("--pad", type=_pad, default=None, metavar="X,Y",
+                   help="take z from this XY-pad point instead of sampling the prior")
+    g.add_argument("--free-knobs", action="store_true",
+                   help="one open-loop decode with the knobs as the model's input, instead of "
+                        "holding the clip's measured attributes at the knobs")
+    g.set_defaults(func=run_generate)
+
+    t = subparsers.add_parser(
+        "transition", help="render a transition from clip A to clip B",
+        description="Bridge two clips over N bars: 1 = latent interpolation bar by bar, "
+                    "2 = teacher forcing with a Bernoulli mix of A and B, 3 = both.")
+    t.add_argument("a", type=Path, help="start clip (.mid); its first 2 bars are used")
+    t.add_argument("b", type=Path, help="end clip (.mid); its first 2 bars are used")
+    _common(t)
+    t.add_argument("--bars", type=_positive_bars, default=8, help="transition length in bars (default 8)")
+    t.add_argument("--strategy", type=int, choices=(1, 2, 3), default=3,
+                   help="1 interpolation, 2 teacher-forced mix, 3 both (default 3)")
+    t.set_defaults(func=run_transition)
+
+
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    from engine.errors import MidiFileError
+
+    if path.exists() and not force:
+        raise MidiFileError(f"{path}: exists; refusing to overwrite it (use --force)")
+
+
+def _load(path: Path):  # -> Generator; the import is the slow part (torch)
+    from engine.errors import CheckpointError
+    from engine.generation.generator import Generator
+
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (train one with `groovefader train` "
+                              f"or pass --checkpoint)")
+    return Generator.from_checkpoint(path)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from engine.errors import GrooveFaderError
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+
+    _refuse_overwrite(args.output, args.force)
+    gen = _load(args.checkpoint)
+    knobs = dict(args.knob)
+    try:
+        gen.attribute_matrix(knobs, 1)
+    except ValueError as err:
+        raise GrooveFaderError(str(err)) from err
+    z = gen.pad_to_z(*args.pad) if args.pad is not None else gen.sample_like_data(1, seed=args.seed)[0]
+    win_bars = gen.steps // gen.steps_per_bar
+    chunks = -(-args.bars // win_bars)
+    # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.
+    pats = gen.decode(_repeat(z, chunks), knobs, temperature=args.temperature, seed=args.seed,
+                      hold_knobs=not args.free_knobs)
+    clip = Pattern.concatenate(pats).bar_slice(0, args.bars)
+    bpm = 120.0 if args.bpm is None else args.bpm
+    write_clip(args.output, clip, tempo_bpm=bpm, force=args.force)
+    print(f"wrote {args.output}: {args.bars} bars, {clip.num_hits} notes at {bpm:g} BPM")
+    return 0
+
+
+def _repeat(z, n: int):
+    import numpy as np
+
+    return np.repeat(np.asarray(z)[None], n, axis=0)
+
+
+def _first_window(path: Path, bars: int):
+    from engine.errors import MidiFileError
+    from engine.music.midifile import read_drum_pattern
+    from engine.music.pattern import Pattern
+
+    takes = read_drum_pattern(path)
+    pattern = takes[0].pattern
+    if pattern.bars >= bars:
+        return pattern.bar_slice(0, bars), takes[0].tempo_bpm
+    if bars % pattern.bars:
+        raise MidiFileError(f"{path}: {pattern.bars} bar(s) of drums do not loop into {bars} bars")
+    return Pattern.concatenate([pattern] * (bars // pattern.bars)), takes[0].tempo_bpm
+
+
+def run_transition(args: argparse.Namespace) -> int:
+    from engine.errors import GrooveFaderError
+    from engine.generation.transitions import transition
+    from engine.music.midifile import write_clip
+
+    _refuse_overwrite(args.output, args.force)
+    if args.bars < 2:
+        raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")
+    gen = _load(args.checkpoint)
+    win_bars = gen.steps // gen.steps_per_bar
+    a, tempo_a = _first_window(args.a, win_bars)
+    b, _ = _first_window(args.b, win_bars)
+    out = transition(gen, a, b, args.bars, args.strategy, seed=args.seed, temperature=args.temperature)
+    bpm = round(tempo_a, 2) if args.bpm is None else args.bpm
+    write_clip(args.output, out, tempo_bpm=bpm, force=args.force)
+    print(f"wrote {args.output}: {args.bars}-bar transition (strategy {args.strategy}), "
+          f"{out.num_hits} notes at {bpm:g} BPM")
+    return 0

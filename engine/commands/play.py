@@ -1,0 +1,189 @@
+"""``groovefader play``: stream a groove to a MIDI port until Ctrl-C or SIGTERM.
+
+The pattern comes from ``--clip FILE.mid``, else from the checkpoint (``--checkpoint``,
+default ``checkpoints/default.pt`` when present) decoded with ``--seed`` and ``--knob``
+values, else a built-in demo groove. The clock runs in its own process
+(:class:`engine.realtime.sequencer.Sequencer`); on exit every note-off is sent. torch is imported
+only when a checkpoint is used, inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg
+from engine.errors import GrooveFaderError, MidiFileError, PortError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "play", help="play grooves to a MIDI port (headless) until Ctrl-C",
+        description="Stream a drum pattern to a virtual MIDI port named 'groovefader' (or an existing "
+                    "port) with a tight clock in its own process. Ctrl-C or SIGTERM stops it and sends "
+                    "every note-off.")
+    port = p.add_argument_group("MIDI port")
+    port.add_argument("--port", default="groovefader",
+                      help="virtual port to create (default: groovefader), or with --existing an existing "
+                           "output port (name or unique part of it)")
+    port.add_argument("--existing", action="store_true",
+                      help="connect to an existing output port instead of creating a virtual one "
+                           "(always needed on Windows/winmm)")
+    port.add_argument("--midi-api", choices=("jack", "alsa", "coremidi", "winmm"), default=None,
+                      help="MIDI backend (default: the platform's; JACK when a JACK server is configured)")
+    port.add_argument("--sample-accurate", action="store_true",
+                      help="JACK only: place every event at its exact frame (JACK-Client) instead of "
+                           "rtmidi's next period")
+    port.add_argument("--time-base", choices=("auto", "wall", "jack"), default="auto",
+                      help="what rtmidi's sends are timed by: JACK's frame clock (what a DAW on JACK "
+                           "records by), the wall clock, or auto (default: frames on JACK when a JACK "
+                           "client can read them, else wall); --stats reports which was used")
+    port.add_argument("--list-ports", action="store_true", help="list MIDI ports of the backend and exit")
+    feel = p.add_argument_group("feel")
+    feel.add_argument("--bpm", type=float, default=120.0, help="tempo, 30-300 (default 120)")
+    feel.add_argument("--swing", type=float, default=0.0,
+                      help="delay of odd 16ths in steps, 0-0.75 (1/3 = triplet feel)")
+    feel.add_argument("--groove", type=float, default=1.0,
+                      help="micro-timing amount 0-1 (0 = on the grid; default 1)")
+    feel.add_argument("--velocity", type=float, default=1.0, help="velocity scale 0-2 (default 1)")
+    feel.add_argument("--clock", choices=("internal", "external"), default="internal",
+                      help="internal tempo (sends MIDI clock) or follow an incoming MIDI clock")
+    feel.add_argument("--clock-in", default=None, metavar="PORT",
+                      help="with --clock external: the MIDI input port sending clock")
+    feel.add_argument("--no-clock-out", action="store_true", help="do not send MIDI clock/start/stop")
+    src = p.add_argument_group("pattern")
+    src.add_argument("--clip", type=Path, default=None, help="play this drum MIDI clip (loops)")
+    src.add_argument("--checkpoint", type=Path, default=None,
+                     help=f"model checkpoint (default {DEFAULT_CHECKPOINT} when it exists)")
+    src.add_argument("--seed", type=int, default=None, help="latent sample seed")
+    src.add_argument("--temperature", type=float, default=0.0, help="decoder sampling temperature")
+    src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
+                     help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
+    run = p.add_argument_group("run")
+    run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
+    run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
+                     help="open the port, wait this long, then start (lets receivers connect first, so "
+                          "they see every note: --stats counts the notes sent)")
+    run.add_argument("--stats", action="store_true",
+                     help="print the clock's timing statistics as JSON on exit")
+    run.add_argument("--quiet", action="store_true", help="no status lines on stderr")
+    p.set_defaults(func=run_play)
+
+
+class _Stop(Exception):
+    """Raised by the SIGTERM handler to leave the play loop like Ctrl-C does."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Stop
+
+
+def demo_pattern() -> Any:
+    """A two-bar rock groove with a little push on the hats: the fallback when nothing else is given."""
+    import numpy as np
+
+    from engine.music.drums import NUM_VOICES, Voice
+    from engine.music.pattern import Pattern
+
+    hits = np.zeros((32, NUM_VOICES), bool)
+    vel = np.zeros((32, NUM_VOICES), np.float32)
+    off = np.zeros((32, NUM_VOICES), np.float32)
+    for s in range(0, 32, 2):
+        hits[s, Voice.CLOSED_HAT], vel[s, Voice.CLOSED_HAT] = True, (90 if s % 4 == 0 else 60) / 127
+        off[s, Voice.CLOSED_HAT] = -0.05
+    for s in (0, 6, 10, 16, 22, 26, 27):
+        hits[s, Voice.KICK], vel[s, Voice.KICK] = True, 110 / 127
+    for s in (4, 12, 20, 28):
+        hits[s, Voice.SNARE], vel[s, Voice.SNARE], off[s, Voice.SNARE] = True, 105 / 127, 0.08
+    hits[0, Voice.CRASH], vel[0, Voice.CRASH] = True, 100 / 127
+    return Pattern(hits, vel, off)
+
+
+def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
+    """The pattern to play and a words-for-humans description of where it came from."""
+    if args.clip is not None:
+        from engine.music.midifile import read_clip
+
+        if not args.clip.exists():
+            raise MidiFileError(f"{args.clip}: no such file")
+        return read_clip(args.clip), f"clip {args.clip}"
+    checkpoint = args.checkpoint or (DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.exists() else None)
+    if checkpoint is not None:
+        from engine.generation.generator import Generator
+
+        gen = Generator.from_checkpoint(checkpoint)
+        knobs = dict(args.knob)
+        z = gen.sample_like_data(1, seed=args.seed)[0]
+        pattern = gen.decode(z, knobs or None, temperature=args.temperature, seed=args.seed)
+        return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
+    if args.knob:
+        raise GrooveFaderError(f"--knob needs a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")
+    return demo_pattern(), "built-in demo groove (no --clip, no checkpoint)"
+
+
+def run_play(args: argparse.Namespace) -> int:
+    from engine.ports import list_ports
+    from engine.realtime.sequencer import Sequencer
+    from engine.realtime.steps import Controls
+
+    if args.list_ports:
+        ports = list_ports(args.midi_api)
+        print(json.dumps(ports, indent=2))
+        return 0
+    try:
+        controls = Controls(tempo_bpm=args.bpm, swing=args.swing, groove=args.groove,
+                            velocity_scale=args.velocity)
+    except (ValueError, TypeError) as err:
+        raise GrooveFaderError(str(err)) from err
+    pattern, origin = choose_pattern(args)
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    seq = Sequencer(args.port, args.midi_api, virtual=not args.existing,
+                    sample_accurate=args.sample_accurate, time_base=args.time_base, controls=controls,
+                    clock_out=not args.no_clock_out)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    code = 0
+    try:
+        status = seq.status()
+        if status.port_state == "error":  # at start-up a bad port is a user mistake: say it and stop
+            raise PortError(status.error or f"cannot open MIDI port {args.port!r}")
+        seq.set_pattern(pattern)
+        if args.clock == "external":
+            seq.set_clock_source("external", args.clock_in, args.midi_api)
+            say(f"playing {origin}, following MIDI clock on {args.clock_in}; Ctrl-C to stop")
+        else:
+            if args.start_delay > 0:
+                time.sleep(args.start_delay)
+            seq.play()
+            say(f"playing {origin} at {args.bpm:g} BPM on {args.port!r}; Ctrl-C to stop")
+        end = None if args.seconds is None else time.monotonic() + args.seconds
+        last_state = status.port_state
+        while end is None or time.monotonic() < end:
+            time.sleep(0.05 if end is None else max(0.0, min(0.05, end - time.monotonic())))
+            status = seq.status()
+            if status.port_state != last_state:
+                say(f"groovefader: port {status.port_state}" + (f": {status.error}" if status.error else ""))
+                last_state = status.port_state
+            if not status.alive:
+                raise PortError(f"the clock process stopped: {status.error}")
+    except (KeyboardInterrupt, _Stop):
+        code = 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        try:
+            seq.stop()
+            final = seq.sync(2.0)
+        except PortError:
+            final = seq.status()
+        seq.close()
+        final = seq.status() if final is None else final
+        if args.stats:
+            print(json.dumps({"stats": final.stats, "port_state": final.port_state,
+                              "error": final.error, "bpm": args.bpm, "origin": origin}, indent=2),
+                  flush=True)
+    return code

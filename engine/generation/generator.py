@@ -1,0 +1,678 @@
+"""The inference facade: everything the app and the CLI ask of a trained model.
+
+:class:`Generator` owns the checkpoint, eval mode, ``no_grad``, the device and the torch
+thread count (one thread, so decoding never fights the sequencer process or the GUI for
+the machine's two cores). Callers speak numpy and :class:`~engine.music.pattern.Pattern`;
+torch is imported lazily, on the first checkpoint load, so ``import engine.generation.generator``
+is instant and the app can show its window before torch is loaded.
+
+Knobs are attributes in *raw units* (e.g. density in onsets per step), see
+:mod:`engine.music.attributes`. A fader-VAE checkpoint feeds them (normalised with the
+checkpoint's mean/std) to its decoder. A plain-VAE baseline checkpoint (``model_kind ==
+"vae"``) has no attribute input; its knobs move z along the checkpoint's attribute
+vectors, MusicVAE style: ``z + sum_k (value_k - default_k) / span_k * v_k``, so a knob at
+its default leaves z alone (see :meth:`Generator.knobs_for_pattern`).
+
+:meth:`Generator.decode` *holds* the knobs the caller set (``hold_knobs=True``, the
+default): it corrects the model's attribute input until the decoded pattern's measured
+attributes meet them (:mod:`engine.generation.knob_feedback`); the attributes of knobs nobody set are
+the model's, so a fresh latent plays its own groove. :meth:`Generator.decode_batch` is the
+model's one open-loop decode, for the evaluation of the model itself, reconstruction and
+transitions.
+
+:class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
+slot per request kind, so the GUI and ``play`` never wait on the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import CheckpointError
+from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, hold_knobs
+from engine.music import attributes as attr_lib
+from engine.music.pattern import FEATURES, Pattern, stack
+
+log = logging.getLogger(__name__)
+
+CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
+"""Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
+# intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
+HEATMAP_THREADS = 2
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """Raw decoder output for a batch, as numpy.
+
+    Attributes:
+        hits: ``(B, T, 9)`` bool, thresholded (temperature 0) or sampled hits.
+        hit_probs: ``(B, T, 9)`` sigmoid of the hit logits (temperature 1).
+        velocities: ``(B, T, 9)`` in [0, 1], *not* masked by ``hits``.
+        offsets: ``(B, T, 9)`` in [-0.5, 0.5] steps, *not* masked by ``hits``.
+    """
+
+    hits: np.ndarray
+    hit_probs: np.ndarray
+    velocities: np.ndarray
+    offsets: np.ndarray
+
+    def to_array(self) -> np.ndarray:
+        """``(B, T, 27)`` codec layout, velocities/offsets zeroed where there is no hit."""
+        h = self.hits.astype(np.float32)
+        return np.concatenate([h, self.velocities * h, self.offsets * h], axis=2).astype(np.float32)
+
+
+def _meta_config(meta: Mapping[str, Any], config: Any, key: str, default: Any = None) -> Any:
+    if config is not None and hasattr(config, key):
+        return getattr(config, key)
+    cfg = meta.get("config") or {}
+    return cfg.get(key, default) if isinstance(cfg, Mapping) else default
+
+
+class Generator:
+    """A loaded model behind a numpy/Pattern API (see the module docstring).
+
+    Args:
+        model: a ``FaderVAE``-shaped ``torch.nn.Module`` (``encode``, ``decode``).
+        meta: the checkpoint's JSON metadata (``attributes``, ``latent``, ``model_kind``...).
+        config: the model's frozen config (for ``steps``, ``steps_per_bar``, ``z_dim``).
+        device: torch device string.
+
+    Raises:
+        CheckpointError: when ``meta`` lacks what the generator needs.
+    """
+
+    def __init__(self, model: Any, meta: Mapping[str, Any], config: Any = None,
+                 device: str = "cpu") -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self._torch = torch
+        self.heatmap_threads = max(1, min(HEATMAP_THREADS, os.cpu_count() or 1))
+        self._device = torch.device(device)
+        self._model = model.to(self._device).eval()
+        self._meta = dict(meta)
+        self._lock = threading.RLock()
+        try:
+            att = meta["attributes"]
+            self._names = tuple(str(n) for n in att["names"])
+            self._mean = np.asarray(att["mean"], np.float64)
+            self._std = np.asarray(att["std"], np.float64)
+            self._low = np.asarray(att["low"], np.float64)
+            self._high = np.asarray(att["high"], np.float64)
+            self._default = np.asarray(att.get("median", att["mean"]), np.float64)
+            lat = meta["latent"]
+            plane = lat["plane"]
+            self._origin = np.asarray(plane["origin"], np.float64)
+            self._axes = np.asarray(plane["axes"], np.float64)
+            self._scale = float(plane["scale"])
+            anchors = lat.get("anchors")
+            self._anchors = None if anchors is None else np.asarray(anchors, np.float64)
+            self._anchor_noise = float(lat.get("anchor_noise", 0.0))
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"checkpoint metadata incomplete: {err!r}") from err
+        self._kind = str(meta.get("model_kind", "fader_vae"))
+        self._steps = int(_meta_config(meta, config, "steps", 32))
+        self._steps_per_bar = int(_meta_config(meta, config, "steps_per_bar", 16))
+        self._z_dim = int(_meta_config(meta, config, "z_dim", self._origin.shape[0]))
+        n = len(self._names)
+        if not all(a.shape == (n,) for a in (self._mean, self._std, self._low, self._high)):
+            raise CheckpointError(f"checkpoint attribute statistics do not match {n} names")
+        if self._origin.shape != (self._z_dim,) or self._axes.shape != (2, self._z_dim):
+            raise CheckpointError(
+                f"checkpoint latent plane has shapes {self._origin.shape}/{self._axes.shape}, "
+                f"expected ({self._z_dim},)/(2, {self._z_dim})")
+        if self._anchors is not None and (self._anchors.ndim != 2 or self._anchors.shape[1] != self._z_dim
+                                          or len(self._anchors) == 0):
+            raise CheckpointError(f"checkpoint latent anchors have shape {self._anchors.shape}, "
+                                  f"expected (N, {self._z_dim})")
+        self._vectors = self._attribute_vectors(meta) if self._kind == "vae" else None
+        self.hold_knobs = True
+        self.feedback = FeedbackConfig()
+
+    def _attribute_vectors(self, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, Z)`` directions and ``(A,)`` spans (raw attribute change one vector adds)."""
+        raw = meta.get("attribute_vectors")
+        if not isinstance(raw, Mapping):
+            raise CheckpointError("baseline checkpoint has no attribute_vectors")
+        spans_meta = meta.get("attribute_vector_spans") or {}
+        vecs, spans = [], []
+        for i, name in enumerate(self._names):
+            entry = raw.get(name)
+            if entry is None:
+                raise CheckpointError(f"baseline checkpoint has no attribute vector for {name!r}")
+            if isinstance(entry, Mapping):
+                vec = entry.get("vector", entry.get("z"))
+                span = entry.get("span")
+                if span is None and "high_value" in entry and "low_value" in entry:
+                    span = float(entry["high_value"]) - float(entry["low_value"])
+            else:
+                vec, span = entry, None
+            v = np.asarray(vec, np.float64)
+            if v.shape != (self._z_dim,):
+                raise CheckpointError(f"attribute vector {name!r} has shape {v.shape}")
+            vecs.append(v)
+            # The span is the raw attribute change one whole vector adds; without a
+            # calibrated one (meta "attribute_vector_spans"), one vector is taken to move
+            # the attribute across the data's 5–95 % range.
+            span = span if span is not None else spans_meta.get(name)
+            span = float(span) if span else float(self._high[i] - self._low[i]) or 1.0
+            spans.append(span)
+        return np.stack(vecs), np.asarray(spans)
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> Generator:
+        """Load ``path`` safely (weights only) and wrap it.
+
+        Raises:
+            CheckpointError: missing, truncated, unsafe or incompatible file.
+        """
+        from models.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        return cls(ckpt.model, ckpt.meta, getattr(ckpt, "config", None), device=device)
+
+    # -- what the GUI shows ------------------------------------------------------------
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self._meta)
+
+    @property
+    def model_kind(self) -> str:
+        """``'fader_vae'`` or ``'vae'`` (the attribute-vector baseline)."""
+        return self._kind
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        return self._names
+
+    @property
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        """Knob range per attribute, raw units: the training data's 5th–95th percentile."""
+        return {n: (float(lo), float(hi)) for n, lo, hi in zip(self._names, self._low, self._high,
+                                                                strict=True)}
+
+    @property
+    def attribute_defaults(self) -> dict[str, float]:
+        """Knob default per attribute: the training data's median (mean if not stored)."""
+        return {n: float(v) for n, v in zip(self._names, self._default, strict=True)}
+
+    @property
+    def z_dim(self) -> int:
+        return self._z_dim
+
+    @property
+    def steps(self) -> int:
+        """Steps of one decoded pattern (32 for 2 bars of 16ths)."""
+        return self._steps
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self._steps_per_bar
+
+    # -- attributes ----------------------------------------------------------------------
+    def attributes_of(self, pattern: Pattern) -> dict[str, float]:
+        """The checkpoint's attributes measured on ``pattern`` (raw units)."""
+        values = attr_lib.compute(pattern.to_array()[None], self._names)[0]
+        return {n: float(v) for n, v in zip(self._names, values, strict=True)}
+
+    def knobs_for_pattern(self, pattern: Pattern) -> dict[str, float]:
+        """Knob settings under which ``decode(encode(pattern), knobs)`` reconstructs it.
+
+        A fader-VAE needs the pattern's own attributes; the baseline's z already carries
+        them, so its knobs go to their defaults (no attribute-vector offset).
+        """
+        return self.attribute_defaults if self._kind == "vae" else self.attributes_of(pattern)
+
+    def attribute_matrix(self, attributes: Mapping[str, float] | np.ndarray | None,
+                         batch: int) -> np.ndarray:
+        """``(batch, A)`` raw attribute rows; unnamed knobs take their defaults.
+
+        Raises:
+            ValueError: an unknown attribute name or a wrongly shaped array.
+        """
+        if attributes is None:
+            return np.tile(self._default, (batch, 1))
+        if isinstance(attributes, Mapping):
+            unknown = sorted(set(attributes) - set(self._names))
+            if unknown:
+                raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
+            row = np.array([float(attributes.get(n, d)) for n, d in zip(self._names, self._default,
+                                                                        strict=True)])
+            return np.tile(row, (batch, 1))
+        arr = np.asarray(attributes, np.float64)
+        if arr.ndim == 1:
+            arr = np.tile(arr, (batch, 1))
+        if arr.shape != (batch, len(self._names)):
+            raise ValueError(f"attributes must have shape ({batch}, {len(self._names)}), got {arr.shape}")
+        return arr
+
+    # -- batched core --------------------------------------------------------------------
+    def _as_batch_z(self, z: np.ndarray) -> np.ndarray:
+        zz = np.asarray(z, np.float64)
+        if zz.ndim == 1:
+            zz = zz[None]
+        if zz.ndim != 2 or zz.shape[1] != self._z_dim:
+            raise ValueError(f"z must have shape ({self._z_dim},) or (B, {self._z_dim}), got {np.shape(z)}")
+        return zz
+
+    def decode_batch(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
+                     *, teacher: np.ndarray | None = None, temperature: float = 0.0,
+                     seed: int | None = None, use_knobs: bool = True,
+                     hits_only: bool = False) -> DecodedBatch:
+        """Decode ``(B, Z)`` latents in one model call.
+
+        Args:
+            z: ``(B, Z)`` or ``(Z,)`` latents.
+            attributes: raw knob values: a mapping (same for the batch), ``(A,)`` or ``(B, A)``;
+                None = defaults.
+            teacher: ``(B, T, 27)`` codec arrays fed to the decoder as its previous steps
+                (teacher forcing) instead of its own outputs.
+            temperature: 0 = hits where p > 0.5; > 0 = Bernoulli(sigmoid(logit / temperature)),
+                the same draws an autoregressive decoder fed back to itself.
+            seed: seeds the Bernoulli draws (None = a fresh random seed).
+            use_knobs: False decodes a baseline checkpoint's z without attribute vectors.
+            hits_only: only ``hits``/``hit_probs`` are wanted; a model with a velocity trunk
+                skips it and the velocities and offsets returned are placeholders.
+        """
+        torch = self._torch
+        zz = self._as_batch_z(z)
+        raw = self.attribute_matrix(attributes, zz.shape[0])
+        attrs_t = None
+        if self._vectors is not None:
+            if use_knobs:
+                vecs, spans = self._vectors
+                zz = zz + ((raw - self._default) / spans) @ vecs
+        elif self._names:
+            attrs_t = torch.as_tensor((raw - self._mean) / self._std, dtype=torch.float32,
+                                      device=self._device)
+        teacher_t = None
+        if teacher is not None:
+            tt = np.asarray(teacher, np.float32)
+            if tt.shape != (zz.shape[0], self._steps, FEATURES):
+                raise ValueError(f"teacher must have shape ({zz.shape[0]}, {self._steps}, {FEATURES}), "
+                                 f"got {tt.shape}")
+            teacher_t = torch.as_tensor(tt, device=self._device)
+        z_t = torch.as_tensor(zz, dtype=torch.float32, device=self._device)
+        sampling = temperature > 0
+        if sampling and seed is None:
+            seed = int(np.random.default_rng().integers(2 ** 62))
+        with self._lock, torch.inference_mode():
+            # An autoregressive decoder samples the hits it feeds back with this generator.
+            gen_t = torch.Generator(device=self._device).manual_seed(int(seed)) if sampling else None
+            out = self._model.decode(z_t, attrs_t, teacher=teacher_t, temperature=float(temperature),
+                                     generator=gen_t, hits_only=hits_only)
+            logits = out.hit_logits.float()
+            if sampling:
+                # The same uniforms, drawn in the same order (one (B, 1, 9) draw per step), as
+                # the decoder's own feedback sampling: the hits returned are the hits an
+                # autoregressive decoder fed back; a non-autoregressive one never drew them.
+                replay = torch.Generator(device=self._device).manual_seed(int(seed))
+                b, steps, voices = logits.shape
+                u = torch.cat([torch.rand((b, 1, voices), generator=replay, device=self._device)
+                               for _ in range(steps)], dim=1)
+                hits_t = u < torch.sigmoid(logits / max(float(temperature), 1e-6))
+            else:
+                hits_t = logits > 0.0
+            hits = hits_t.cpu().numpy()
+            probs = torch.sigmoid(logits).cpu().numpy()
+            vel = out.velocities.float().cpu().numpy()
+            off = out.offsets.float().cpu().numpy()
+        return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
+                            np.clip(off, -0.5, 0.5).astype(np.float32))
+
+    def hold_targets(self, attributes: Mapping[str, float] | np.ndarray | None,
+                     hold: Mapping[str, float] | np.ndarray | None, batch: int,
+                     turning: str | None = None) -> np.ndarray:
+        """``(batch, A)`` attribute values to hold, NaN where the model is left alone.
+
+        ``hold`` given: a mapping holds the attributes it names at its values, an array is
+        taken as it is. ``hold`` None: the knobs a mapping of ``attributes`` names (the ones
+        the caller set), every knob for an array, none for None. ``turning`` is always held.
+
+        Raises:
+            ValueError: an unknown attribute name or a wrongly shaped array.
+        """
+        knobs = self.attribute_matrix(attributes, batch)
+        if hold is None:
+            hold = attributes if isinstance(attributes, Mapping) else (
+                knobs if attributes is not None else {})
+        if isinstance(hold, Mapping):
+            unknown = sorted(set(hold) - set(self._names))
+            if unknown:
+                raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
+            row = np.array([float(hold[n]) if n in hold else np.nan for n in self._names])
+            targets = np.tile(row, (batch, 1))
+        else:
+            targets = np.array(hold, np.float64)
+            if targets.ndim == 1:
+                targets = np.tile(targets, (batch, 1))
+            if targets.shape != (batch, len(self._names)):
+                raise ValueError(f"hold must have shape ({batch}, {len(self._names)}), got {targets.shape}")
+        if turning is not None:
+            if turning not in self._names:
+                raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
+            k = self._names.index(turning)
+            targets[:, k] = np.where(np.isnan(targets[:, k]), knobs[:, k], targets[:, k])
+        return targets
+
+    def decode_holding_knobs(self, z: np.ndarray,
+                             attributes: Mapping[str, float] | np.ndarray | None = None, *,
+                             hold: Mapping[str, float] | np.ndarray | None = None,
+                             turning: str | None = None, temperature: float = 0.0,
+                             seed: int | None = None, config: FeedbackConfig | None = None
+                             ) -> tuple[DecodedBatch, FeedbackResult]:
+        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet the held knobs.
+
+        The knobs (``attributes``) are the model's attribute input at first; then the inputs
+        are corrected until the attributes :meth:`hold_targets` names meet their values
+        (:func:`engine.generation.knob_feedback.hold_knobs`); the others are left to the model.
+        ``turning`` (the knob the user is turning) is met first, then the others are held
+        as far as that keeps it met: its sweep stays monotone and the other held attributes
+        stay put. Returns the decodes kept and the loop's record (inputs used, attributes,
+        decodes spent). Sampled hits (``temperature > 0``) draw the same uniforms in every
+        correction.
+
+        Raises:
+            ValueError: unknown attributes, or wrongly shaped ``attributes``/``hold``.
+        """
+        zz = self._as_batch_z(z)
+        inputs = self.attribute_matrix(attributes, zz.shape[0])
+        targets = self.hold_targets(attributes, hold, zz.shape[0], turning)
+        sampling = temperature > 0
+        if sampling:
+            seed = int(np.random.default_rng().integers(2 ** 62)) if seed is None else int(seed)
+
+        def decode(rows: np.ndarray, rows_in: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+            if sampling:  # a pattern's draws depend on the batch: always decode all of it
+                full = inputs.copy()
+                full[rows] = rows_in
+                out = self.decode_batch(zz, full, temperature=temperature, seed=seed)
+                out = DecodedBatch(out.hits[rows], out.hit_probs[rows], out.velocities[rows],
+                                   out.offsets[rows])
+            else:
+                out = self.decode_batch(zz[rows], rows_in)
+            measured = attr_lib.compute(out.to_array(), self._names)
+            return (out.hits, out.hit_probs, out.velocities, out.offsets), measured
+
+        primary = None if turning is None else self._names.index(turning)
+        res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
+        result = hold_knobs(decode, inputs, targets, self._low, self._high, config or self.feedback,
+                            primary, res)
+        return DecodedBatch(*result.arrays), result
+
+    def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""
+        torch = self._torch
+        x = np.asarray(arrays, np.float32)
+        if x.ndim != 3 or x.shape[1:] != (self._steps, FEATURES):
+            raise ValueError(f"expected (B, {self._steps}, {FEATURES}), got {x.shape}")
+        with self._lock, torch.inference_mode():
+            mu, logvar = self._model.encode(torch.as_tensor(x, device=self._device))
+        return mu.float().cpu().numpy().astype(np.float64), logvar.float().cpu().numpy().astype(np.float64)
+
+    # -- the contract --------------------------------------------------------------------
+    def fit_length(self, pattern: Pattern) -> Pattern:
+        """``pattern`` cut or looped to the model's length (first 2 bars; a 1-bar loop doubled).
+
+        Raises:
+            ValueError: a pattern on another grid or that does not loop into the model length.
+        """
+        if pattern.steps_per_bar != self._steps_per_bar:
+            raise ValueError(f"pattern has {pattern.steps_per_bar} steps per bar, the model "
+                             f"{self._steps_per_bar}")
+        if pattern.steps >= self._steps:
+            return pattern.bar_slice(0, self._steps // self._steps_per_bar)
+        if self._steps % pattern.steps:
+            raise ValueError(f"a {pattern.bars}-bar pattern does not loop into {self._steps} steps")
+        return Pattern.concatenate([pattern] * (self._steps // pattern.steps))
+
+    def decode(self, z: np.ndarray, attributes: Mapping[str, float] | None = None,
+               temperature: float = 0.0, seed: int | None = None,
+               hold_knobs: bool | None = None, turning: str | None = None,
+               hold: Mapping[str, float] | None = None) -> Pattern | list[Pattern]:
+        """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
+
+        ``hold_knobs`` (None = :attr:`hold_knobs`, True by default): the knobs the caller
+        set (those ``attributes`` names, or ``hold``) are met on the patterns' measured
+        attributes (:meth:`decode_holding_knobs`, up to ``1 + 2 * feedback.iterations``
+        model calls; ``turning`` names the knob the user is turning, met first); the other
+        attributes are the model's. False, or nothing to hold: one open-loop model call.
+        """
+        single = np.ndim(z) == 1
+        hold_on = self.hold_knobs if hold_knobs is None else hold_knobs
+        targets = None
+        if hold_on and self._names:
+            targets = self.hold_targets(attributes, hold, len(self._as_batch_z(z)), turning)
+        if targets is not None and not np.isnan(targets).all():
+            batch, _ = self.decode_holding_knobs(z, attributes, hold=targets, turning=turning,
+                                                 temperature=temperature, seed=seed)
+        else:
+            batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
+        pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]
+        return pats[0] if single else pats
+
+    def encode(self, pattern: Pattern) -> np.ndarray:
+        """Posterior mean ``(Z,)`` of ``pattern`` (cut or looped to the model length)."""
+        mu, _ = self.encode_batch(self.fit_length(pattern).to_array()[None])
+        return mu[0]
+
+    def sample(self, n: int, temperature: float = 1.0, seed: int | None = None) -> np.ndarray:
+        """``(n, Z)`` draws from the prior N(0, temperature² I)."""
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((int(n), self._z_dim)) * float(temperature)
+
+    @property
+    def has_anchors(self) -> bool:
+        """Whether the checkpoint stores training codes to draw new grooves near."""
+        return self._anchors is not None
+
+    def sample_like_data(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``(n, Z)`` latents for a new groove ("Randomize"): a training code stored in the
+        checkpoint plus N(0, anchor_noise² I). Prior draws decode grooves unlike the data (the
+        shipped model: 3.3× its tom hits); near the codes the voice mix is the data's. Without
+        stored codes (older checkpoints): the prior."""
+        if self._anchors is None:
+            return self.sample(n, seed=seed)
+        rng = np.random.default_rng(seed)
+        picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
+        return picked + self._anchor_noise * rng.standard_normal(picked.shape)
+
+    def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
+        """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far."""
+        rng = np.random.default_rng(seed)
+        zz = np.asarray(z, np.float64)
+        return zz + float(amount) * rng.standard_normal(zz.shape)
+
+    def interpolate(self, za: np.ndarray, zb: np.ndarray, n: int,
+                    method: str = "slerp") -> np.ndarray:
+        """``(n, Z)`` latents from ``za`` to ``zb`` (ends included).
+
+        ``method='slerp'`` (default; spherical, as MusicVAE: keeps the prior's typical norm
+        in between) or ``'linear'``.
+        """
+        a, b = np.asarray(za, np.float64), np.asarray(zb, np.float64)
+        t = np.linspace(0.0, 1.0, int(n))[:, None]
+        if method == "linear":
+            return (1 - t) * a + t * b
+        if method != "slerp":
+            raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
+        na, nb = np.linalg.norm(a), np.linalg.norm(b)
+        cos = float(np.dot(a, b) / max(na * nb, 1e-12))
+        omega = np.arccos(np.clip(cos, -1.0, 1.0))
+        if omega < 1e-6:
+            return (1 - t) * a + t * b
+        return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+    # -- the XY pad ----------------------------------------------------------------------
+    def pad_to_z(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
+        """Pad point(s) in [-1, 1]² → z = origin + scale·(x·axes[0] + y·axes[1]).
+
+        Scalars give ``(Z,)``; arrays of equal shape S give ``S + (Z,)``.
+        """
+        xx, yy = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        return self._origin + self._scale * (xx[..., None] * self._axes[0] + yy[..., None] * self._axes[1])
+
+    def z_to_pad(self, z: np.ndarray) -> tuple[float, float]:
+        """Least-squares projection of ``z`` onto the pad plane, clipped to [-1, 1]²."""
+        d = (np.asarray(z, np.float64) - self._origin) / self._scale
+        coef, *_ = np.linalg.lstsq(self._axes.T, d, rcond=None)
+        x, y = np.clip(coef, -1.0, 1.0)
+        return float(x), float(y)
+
+    def blend_corners(self, corners: Sequence[Pattern] | np.ndarray, x: float, y: float) -> np.ndarray:
+        """Beat-Blender blend: bilinear mix of four corner latents at pad point (x, y).
+
+        ``corners`` are four Patterns (encoded here) or a ``(4, Z)`` array, placed at
+        :data:`CORNER_ORDER` = (-1,-1), (1,-1), (-1,1), (1,1); each corner point returns
+        its own z exactly.
+        """
+        if len(corners) != 4:
+            raise ValueError(f"need 4 corners, got {len(corners)}")
+        if isinstance(corners[0], Pattern):
+            zs, _ = self.encode_batch(stack([self.fit_length(p) for p in corners]))
+        else:
+            zs = np.asarray(corners, np.float64)
+            if zs.shape != (4, self._z_dim):
+                raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
+        u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
+        w = np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
+        return w @ zs
+
+    def heatmap(self, attribute_name: str, resolution: int = 32,
+                attributes: Mapping[str, float] | None = None) -> np.ndarray:
+        """``(res, res)`` of ``attribute_name`` (raw units) measured on the pattern decoded
+        at each pad point, in ONE batched decode; row i ↔ y = linspace(-1, 1, res)[i],
+        column j ↔ x = linspace(-1, 1, res)[j]. Knobs from ``attributes`` (defaults), as
+        the model's input, not held: the map shows where the latent pulls the groove (denser,
+        busier...), which :meth:`decode` then corrects towards the knobs.
+        """
+        if attribute_name not in attr_lib.ATTRIBUTES:
+            raise ValueError(f"unknown attribute {attribute_name!r}; known: {sorted(attr_lib.ATTRIBUTES)}")
+        g = np.linspace(-1.0, 1.0, int(resolution))
+        yy, xx = np.meshgrid(g, g, indexing="ij")
+        z = self.pad_to_z(xx.ravel(), yy.ravel())
+        torch = self._torch
+        with self._lock:
+            # One big batch parallelises where a batch-1 decode does not: the heat-map gets
+            # up to HEATMAP_THREADS intra-op threads, single decodes stay on one (no thread
+            # hand-off in their latency). The lock keeps other decodes out meanwhile.
+            torch.set_num_threads(self.heatmap_threads)
+            try:
+                batch = self.decode_batch(z, attributes,
+                                          hits_only=attribute_name in attr_lib.HIT_ATTRIBUTES).to_array()
+            finally:
+                torch.set_num_threads(1)
+        values = attr_lib.ATTRIBUTES[attribute_name](batch)
+        return values.reshape(int(resolution), int(resolution))
+
+
+# -- the worker thread -----------------------------------------------------------------
+@dataclass
+class _Request:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    callback: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None
+
+
+class AsyncGenerator:
+    """Runs :class:`Generator` calls on one worker thread; callers never wait.
+
+    Each request *kind* (``"decode"``, ``"heatmap"``, ...) has one slot: a new request
+    replaces a pending one of the same kind (latest wins), so a knob dragged at 60 Hz
+    never builds a backlog. Results go to ``callback(result)`` on the worker thread
+    (the GUI forwards them through a queued signal); errors to ``on_error(exc)`` (or the
+    log). Kinds are served in the order their latest request arrived.
+    """
+
+    def __init__(self, generator: Generator, name: str = "groovefader-generator") -> None:
+        self.generator = generator
+        self._cond = threading.Condition()
+        self._slots: dict[str, _Request] = {}
+        self._busy = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def request(self, kind: str, *args: Any, callback: Callable[[Any], None] | None = None,
+                on_error: Callable[[BaseException], None] | None = None,
+                fn: Callable[..., Any] | None = None, **kwargs: Any) -> None:
+        """Queue ``generator.<kind>(*args, **kwargs)`` (or ``fn(*args, **kwargs)``).
+
+        Raises:
+            RuntimeError: after :meth:`close`.
+            AttributeError: ``kind`` is not a generator method and no ``fn`` is given.
+        """
+        target = fn if fn is not None else getattr(self.generator, kind)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("AsyncGenerator is closed")
+            self._slots.pop(kind, None)  # latest wins, and moves to the back
+            self._slots[kind] = _Request(target, args, kwargs, callback, on_error)
+            self._cond.notify_all()
+
+    def pending(self) -> list[str]:
+        """Kinds waiting for the worker (not the one running)."""
+        with self._cond:
+            return list(self._slots)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or running (for tests and shutdown)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._slots and not self._busy, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Drop pending requests, let the running one finish, stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._slots.clear()
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._slots or self._closed)
+                if self._closed:
+                    self._cond.notify_all()
+                    return
+                kind = next(iter(self._slots))
+                req = self._slots.pop(kind)
+                self._busy = True
+            try:
+                result = req.fn(*req.args, **req.kwargs)
+            except Exception as err:  # delivered, never kills the worker
+                self._deliver_error(kind, req, err)
+            else:
+                if req.callback is not None:
+                    try:
+                        req.callback(result)
+                    except Exception:
+                        log.exception("generator callback for %r failed", kind)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    @staticmethod
+    def _deliver_error(kind: str, req: _Request, err: Exception) -> None:
+        if req.on_error is None:
+            log.error("generator request %r failed: %s", kind, err)
+            return
+        try:
+            req.on_error(err)
+        except Exception:
+            log.exception("generator error callback for %r failed", kind)

@@ -1,0 +1,228 @@
+"""Sample-accurate MIDI output on JACK (the ``JACK-Client`` package).
+
+rtmidi sends "now", so on JACK every event lands at the start of the next period. Here the
+clock process hands each event over :attr:`JackOutput.lookahead_ns` before its deadline; the
+JACK process callback writes it into the period that contains its frame, at the exact frame
+offset, so a DAW recording the port sees the grid to the sample.
+
+Deadline → frame: the clock process's timeline is JACK's frame clock here
+(:class:`engine.realtime.timebase.FrameClock`, whose ``timeline`` :class:`~engine.realtime.timebase.FrameMap`
+is anchored at open: ``frame = anchor_frame + round((deadline - anchor_ns) × rate / 1e9)``,
+linear, so the grid has no rounding drift). Frames are 32-bit and wrap; offsets use modular
+arithmetic, and the anchor moves forward by whole seconds long before a wrap could make a
+difference ambiguous (2³¹ frames: 12.4 h at 48 kHz).
+
+Each period the JACK thread pulls exactly the messages whose frame falls before the next
+period (:meth:`FrameMap.last_ns_before`), so nothing due in a period waits for a later one.
+What a receiver records can still be off when the *server* is irregular: on JACK2's
+asynchronous server a client that runs more than a period late reads the next cycle's frame
+counter, or is run twice in a row (measured here: docs/benchmarks.md, "Sequencer timing").
+:attr:`JackOutput.cycle_irregularities` counts the cycles this client saw start anywhere but
+one period after the previous one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.errors import PortError
+from engine.music.drums import GM_DRUM_CHANNEL
+from engine.music.midi_messages import all_notes_off
+from engine.ports import DRAIN_TIMEOUT_S, PortSpec, release_jack_client, wait_jack_cycles
+from engine.realtime.timebase import FRAME_MOD, FrameClock, FrameMap, cycle_frame_reader, frame_diff
+
+LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
+
+
+class JackOutput:
+    """A JACK client ``<name>`` with one MIDI out port ``<name>:<name>``."""
+
+    lookahead_ns = LOOKAHEAD_NS
+
+    def __init__(self, spec: PortSpec) -> None:
+        import jack
+
+        self.spec = spec
+        self._dead = threading.Event()
+        # virtual: client and port named after spec.name; else our port connects to spec.name
+        client_name, port_name = (spec.name, spec.name) if spec.virtual else ("groovefader", "out")
+        try:
+            self._client = jack.Client(client_name, no_start_server=True)
+        except jack.JackError as err:
+            raise PortError(f"cannot reach the JACK server for sample-accurate output: {err}") from err
+        self._jack_client = self._client  # the process callback's own reference (close clears _client)
+        self._port = self._client.midi_outports.register(port_name)
+        self.rate = self._client.samplerate
+        self._inbox: deque[tuple[int, bytes]] = deque()  # (frame, data) from the clock thread
+        self._pending: deque[tuple[int, bytes]] = deque()  # owned by the JACK thread
+        self.late_frames: deque[int] = deque(maxlen=100_000)  # per written event, ≥ 0
+        self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
+        self._last_start: int | None = None
+        self.cycle_irregularities = 0  # cycles not starting one period after the previous one
+        self._pull: Callable[[int], list[Any]] | None = None
+        self._carry: list[Any] = []  # pulled messages whose frame is in a later period
+        self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
+        self.frame_clock: FrameClock | None = None  # set once active (the callback waits for it)
+        self._client.set_process_callback(self._process)
+        self._client.set_shutdown_callback(self._on_shutdown)
+        self._client.activate()
+        self.frame_clock = FrameClock(cycle_frame_reader(self._client), self.rate, dead=self._dead)
+        if not spec.virtual:
+            inputs = self._midi_inputs()
+            targets = [n for n in inputs if spec.name == n or spec.name.lower() in n.lower()]
+            if len(targets) != 1:
+                self.close()
+                why = "is ambiguous" if targets else "does not exist"
+                listing = ", ".join(inputs) or "none"
+                raise PortError(f"JACK MIDI input {spec.name!r} {why}; available: {listing}")
+            self._target = targets[0]
+            self._client.connect(self._port, self._target)
+
+    @property
+    def map(self) -> FrameMap:
+        """The timeline ↔ frame map of the moment (one immutable value: read it once)."""
+        assert self.frame_clock is not None
+        return self.frame_clock.timeline
+
+    def frame_for(self, deadline_ns: int) -> int:
+        """The JACK frame (mod 2³²) of a deadline on the clock process's timeline."""
+        return self.map.frame_for(deadline_ns)
+
+    def now_ns(self) -> int:
+        """JACK's frame clock in ns: the clock process's time base on this output.
+
+        The sample clock is the master here (as in a DAW): if the server falls behind the
+        wall clock (dropped cycles), the music follows it and frames stay exact. Once the
+        server is gone, the last wall ↔ frame mapping runs on (no jump).
+        """
+        assert self.frame_clock is not None
+        return self.frame_clock.now_ns()
+
+    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
+        if self._dead.is_set():
+            raise PortError("the JACK server stopped (sample-accurate output lost)")
+        if deadline_ns is None:
+            deadline_ns = self.now_ns()
+        frame = self.frame_for(deadline_ns)
+        if self._last_frame is not None and frame_diff(frame, self._last_frame) < 0:
+            frame = self._last_frame  # never reorder: a flush goes after what is queued
+        self._last_frame = frame
+        self._inbox.append((frame, bytes(data)))
+
+    def _on_shutdown(self, status: object, reason: str) -> None:
+        self._dead.set()  # the frame clock stops reading JACK and runs on its last mapping
+
+    def set_pull(self, pull: Callable[[int], list[Any]] | None) -> None:
+        """Let the JACK thread ask the sequencer directly for what is due in each period.
+
+        ``pull(limit_ns)`` returns timed messages (``.deadline_ns``, ``.data``) due by
+        ``limit_ns``. Pulling per period makes every event land on its exact frame whatever
+        the wall clock does (a stalled or catching-up server included) and adds no hand-over
+        latency. None returns to push mode (``send``).
+        """
+        self._pull = pull
+
+    def ns_for_frame(self, frame: int) -> int:
+        return self.map.ns_for_frame(frame)
+
+    def _process(self, frames: int) -> None:
+        port = self._port
+        port.clear_buffer()
+        clock = self.frame_clock
+        if clock is None:  # the first cycles, before the frame clock was read
+            return
+        start = self._jack_client.last_frame_time
+        if self._last_start is not None and frame_diff(start, self._last_start) != frames:
+            self.cycle_irregularities += 1  # a skipped cycle, or this callback ran a period late
+        self._last_start = start
+        fmap = clock.timeline
+        last = 0
+        full = False
+
+        def write(frame: int, data: bytes, timed: bool = False) -> bool:
+            nonlocal last, full
+            offset = frame_diff(frame, start)
+            late = 0
+            if offset < 0:
+                late, offset = -offset, 0
+            offset = min(max(offset, last), frames - 1)  # in time order within the period
+            try:
+                port.write_midi_event(offset, data)
+            except Exception:  # buffer full: the rest goes out next period
+                full = True
+                return False
+            last = offset
+            if timed:  # only events with a musical deadline count in the lateness record
+                self.late_frames.append(late)
+            return True
+
+        inbox, pending = self._inbox, self._pending
+        while inbox:
+            pending.append(inbox.popleft())
+        while pending and not full:
+            frame, data = pending[0]
+            if (frame_diff(frame, start) >= frames and not self._flushing) or not write(frame, data):
+                break
+            pending.popleft()
+        pull = self._pull
+        if pull is None:
+            if self._carry:  # pulled before the loop detached: they still go out, in order
+                carry, self._carry = self._carry, []
+                owed = [(fmap.frame_for(i.deadline_ns), bytes(i.data)) for i in carry]
+                self._pending.extendleft(reversed(owed))
+            return
+        # everything whose frame lies in this period (what is due in a later one, carried
+        # for a full buffer, goes out next period)
+        items = self._carry + pull(fmap.last_ns_before((start + frames) % FRAME_MOD))
+        self._carry = []
+        for i, item in enumerate(items):
+            frame = fmap.frame_for(item.deadline_ns)
+            timed = not getattr(item, "immediate", False)
+            if full or frame_diff(frame, start) >= frames or not write(frame, bytes(item.data), timed):
+                self._carry = items[i:]
+                break
+
+    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
+        for ch in channels:
+            self.send(all_notes_off(ch))
+
+    def alive(self) -> bool:
+        if self._dead.is_set():
+            return False
+        target = getattr(self, "_target", None)
+        return target is None or target in self._midi_inputs()
+
+    def _midi_inputs(self) -> list[str]:
+        return [p.name for p in self._client.get_ports(is_midi=True, is_input=True)]
+
+    def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
+        """Write everything queued in the next cycle, whatever its frame, and wait (bounded)
+        until that cycle is complete, so the readers have it before the port closes.
+
+        Closing is no time to wait for the frames: a loaded server runs its cycles up to a
+        few hundred ms behind its own frame clock (seen here), which would hold the last
+        note-offs back past any sensible bound.
+        """
+        self._flushing = True
+        end = time.monotonic() + timeout_s
+        while (self._inbox or self._pending or self._carry) and not self._dead.is_set() \
+                and time.monotonic() < end:
+            time.sleep(0.0005)
+        if self._dead.is_set() or self._client is None or self._inbox or self._pending or self._carry:
+            return False
+        return wait_jack_cycles(self._client, timeout_s=max(0.0, end - time.monotonic()) + 0.05,
+                                dead=self._dead)
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            if not self._dead.is_set():
+                self.drain()  # while the client is still ours: the readers get the last events
+            self._client = None
+            if self.frame_clock is not None:
+                self.frame_clock.stop()  # no more reads of a closed client
+            release_jack_client(client, self._dead.is_set())

@@ -1,0 +1,536 @@
+"""The clock loop, run in a process of its own (multiprocessing ``spawn``).
+
+Why a process: a clock thread sharing an interpreter with torch was measured 5–14 ms late
+at p99 on this machine (the GIL); alone it is under 0.4 ms, and with SCHED_FIFO under
+0.15 ms. So this module imports neither torch nor Qt (a test checks the child's
+``sys.modules``); immutable :class:`~engine.music.pattern.Pattern` values and
+:class:`~engine.realtime.steps.Controls` snapshots arrive through a multiprocessing queue.
+
+The loop: ask the :class:`~engine.realtime.scheduler.Scheduler` for the next deadline, block on the
+command queue until :data:`QUEUE_MARGIN_NS` before it, then ``time.sleep`` in slices of at
+most :data:`SLICE_NS` (polling commands between them) until :data:`SPIN_NS` before it, spin
+the rest, send, and record the lateness of each send. Why not wait on the queue until just
+before the deadline: its timed wait rounds up to whole milliseconds and overshoots far
+more than ``time.sleep`` (measured in a SCHED_FIFO process on this machine, both cores busy:
+queue wait p99 1.18 ms over its timeout, one of 3,414 at 32 ms; ``time.sleep`` p99 0.14 ms).
+An output that places events itself (JACK sample-accurate) pulls them in its own thread.
+
+The timeline the deadlines are on (:mod:`engine.realtime.timebase`): on JACK, JACK's frame clock —
+what a DAW there records by — unless the port's ``time_base`` is ``wall``; each deadline is
+converted to the wall time its frame comes (``wall_ns``) and rtmidi sends "now" then. Off
+JACK, or when no JACK client can read the frames, ``perf_counter_ns``. The frame clock's
+wall pairing is renewed in housekeeping; a server that dies leaves it running on its last
+mapping, and the loop moves to the wall clock without a gap (and back, with the port).
+
+Every sounding note gets its note-off (plus CC 123 on channel 10) on stop, pattern change
+(voices that stop playing), port change, exit, SIGINT and SIGTERM. A port that dies puts the
+loop in the ``error`` state; the clock keeps running and the port is reopened every
+:data:`RETRY_INTERVAL_NS` until it comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import PortError
+from engine.music.pattern import Pattern
+from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
+from engine.realtime.scheduler import Scheduler, Timed
+from engine.realtime.steps import Controls
+from engine.realtime.timebase import FrameClock, TimeBase, WallClock
+from engine.realtime.timing_stats import LatenessStats
+
+QUEUE_MARGIN_NS = 10_000_000  # blocking queue waits (ms-rounded, overshoot) end this long before a deadline
+SLICE_NS = 2_000_000  # closer than that: time.sleep slices this long at most, commands polled between
+SPIN_NS = 500_000  # the last stretch before a deadline is spun (bounded: sleeps end this early)
+MAX_WAIT_NS = 20_000_000  # longest single wait, so signals and commands are seen promptly
+EXTERNAL_WAIT_NS = 5_000_000  # following a clock: commands are polled at least this often
+STATUS_INTERVAL_NS = 100_000_000
+SUMMARY_INTERVAL_NS = 1_000_000_000  # lateness percentiles recomputed this often (and on request)
+HEALTH_INTERVAL_NS = 250_000_000
+RETRY_INTERVAL_NS = 500_000_000
+# Below every JACK real-time thread, above everything else. JACK2 (jackd -R, default -P 10)
+# runs its clients' process threads at SCHED_FIFO 5 (seen here with chrt): a clock at 5 too
+# would not preempt them nor they it (FIFO, equal priority), so JACK callbacks, ours
+# included on the sample-accurate path, could wait behind the clock thread's turn.
+FIFO_PRIORITY = 3
+HOUSEKEEPING_GAP_NS = 5_000_000  # housekeeping only runs when the next send is further away
+GC_INTERVAL_NS = 100_000_000  # the youngest generation collected by hand this often (housekeeping)
+GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this often
+SWITCH_INTERVAL_S = 0.0005  # longest a thread waits for the GIL (Python's default: 5 ms)
+TIMED_KINDS = ("on", "off", "clock")  # sends that have a musical deadline
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """What the clock process starts with (sent once, pickled)."""
+
+    port: PortSpec | None = field(default_factory=PortSpec)
+    controls: Controls = field(default_factory=Controls)
+    clock_out: bool = True
+    realtime: bool = True  # ask for SCHED_FIFO
+
+
+def clock_main(config: ClockConfig, commands: Any, status: Any) -> None:
+    """Process entry point: run the loop until ``quit``, SIGTERM/SIGINT or parent death."""
+    ClockLoop(config, commands, status).run()
+
+
+def set_realtime(priority: int = FIFO_PRIORITY) -> bool:
+    """SCHED_FIFO for this thread where the OS grants it; False (silently) otherwise."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (AttributeError, OSError, PermissionError):
+        return False
+
+
+class ClockLoop:
+    """The loop itself; separate from :func:`clock_main` so tests can run it in-process."""
+
+    def __init__(self, config: ClockConfig, commands: Any, status: Any,
+                 open_port: Callable[[PortSpec], MidiOutput] = open_output) -> None:
+        self.config = config
+        self._open_output = open_port
+        self.commands = commands
+        self.status_q = status
+        self.sched = Scheduler(config.controls, clock_out=config.clock_out)
+        self.stats = LatenessStats()
+        self.spec = config.port
+        self.out: MidiOutput | None = None
+        self.port_state = "closed"
+        self.error: str | None = None
+        self.realtime = False
+        self.running = True
+        self.inbox: queue.SimpleQueue[tuple[tuple[int, ...], int]] = queue.SimpleQueue()
+        self.midi_in: MidiInput | None = None
+        self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
+        self._parent = os.getppid()
+        self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
+        self._now: Callable[[], int] = self.time_base.now_ns
+        self._time_base_used = "wall"  # what the latest port's sends were timed by (reported)
+        self._time_base_fallbacks = 0  # times the frame clock was lost while a port was wanted
+        self._frame_clock_seen: FrameClock | None = None  # the latest one, for its report
+        self._next_status = 0
+        self._next_health = 0
+        self._next_retry = 0
+        self._next_gc = self._next_full_gc = 0
+        self._cycle_irregularities: int | None = None
+        self._summary: dict[str, Any] | None = None
+        self._next_summary = 0
+        # The scheduler is shared with the JACK thread when the output pulls (see _pull).
+        self.lock = threading.RLock()
+
+    # -- life cycle ----------------------------------------------------------------------
+    def run(self) -> None:
+        own_process = threading.current_thread() is threading.main_thread()
+        if own_process:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                # a signal the parent ignores (``nohup``, a script's ``cmd &``) arrives here
+                # ignored too and stays so: the clock must not stop under a parent that plays on
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    signal.signal(sig, self._on_signal)
+        if self.config.realtime:
+            self.realtime = set_realtime()
+        # A JACK callback in Python (sample-accurate output) and the status queue's feeder
+        # thread share this interpreter: with the default 5 ms switch interval either could
+        # wait that long for the GIL, or hold up a send while it does.
+        if own_process:  # process-wide settings: not when a test runs the loop in a thread
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        if self.spec is not None:
+            self._open_port(self._now())
+        self._publish(self._now())
+        if own_process:
+            self._quiet_gc()
+        try:
+            while self.running:
+                self._step()
+        finally:
+            self._shutdown()
+
+    def _quiet_gc(self) -> None:
+        """No automatic garbage collection in the loop: collected by hand in housekeeping.
+
+        An automatic collection starts at whatever allocation crosses the threshold — in the
+        middle of a send — and a full one walks every object numpy and the imports left
+        (about a millisecond here, more when preempted). Start-up objects are frozen out
+        of later collections; what the loop makes is collected in :meth:`_housekeeping`,
+        which only runs with the next send at least :data:`HOUSEKEEPING_GAP_NS` away.
+        """
+        warm = LatenessStats(window=64)  # first-call costs of the summary (numpy), paid now
+        warm.add(0)
+        warm.summary()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self._next_gc = self._next_full_gc = 0
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.running = False
+
+    def _shutdown(self) -> None:
+        if self.midi_in is not None:
+            # First: rtmidi's JACK input calls into Python from JACK's thread while rtmidi's
+            # port calls hold the GIL; on a synchronous (-S) server closing the output with
+            # the input still live deadlocks until libjack's timeout.
+            self.midi_in.close()
+            self.midi_in = None
+        self._detach_pull()
+        with self.lock:
+            now = self._now()
+            self.sched.stop(now)
+            self._send_batch(self.sched.due(now))
+        self._close_port()
+        self.port_state = "closed"
+        self._publish(self._now(), final=True)
+
+    # -- one turn of the loop --------------------------------------------------------------
+    def _step(self) -> None:
+        now = self._now()
+        self._poll_commands(now)
+        self._poll_input()
+        if self._pulling():
+            # the JACK thread takes what is due each period; this thread only serves commands
+            self._housekeeping(now)
+            if self.running and self._pulling():
+                self._wait(EXTERNAL_WAIT_NS if self.sched.source == "external" else MAX_WAIT_NS,
+                           self.sched.source == "external")
+            return
+        ahead = self.out.lookahead_ns if self.out is not None else 0
+        wake = self.sched.next_wake_ns()
+        if wake is None or wake - ahead - now > HOUSEKEEPING_GAP_NS:
+            # status reports and port checks cost up to a millisecond: never near a deadline
+            self._housekeeping(now)
+            ahead = self.out.lookahead_ns if self.out is not None else 0
+            wake = self.sched.next_wake_ns()
+        if not self.running:
+            return
+        target = None if wake is None else wake - ahead
+        # the deadline on the wall clock: on JACK's frame clock, when its frame comes
+        send_at = None if target is None else self.time_base.wall_ns(target)
+        remaining = MAX_WAIT_NS if send_at is None else send_at - time.perf_counter_ns()
+        external = self.sched.source == "external"
+        if remaining > QUEUE_MARGIN_NS:
+            wait = min(remaining - QUEUE_MARGIN_NS, EXTERNAL_WAIT_NS if external else MAX_WAIT_NS)
+            self._wait(wait, external)
+            return
+        if remaining > SPIN_NS:
+            # short sleeps, then back round the loop: commands are still seen every slice
+            time.sleep(min(remaining - SPIN_NS, SLICE_NS) / 1e9)
+            return
+        if ahead == 0:
+            while time.perf_counter_ns() < send_at:  # type: ignore[operator]
+                pass
+        now = self._now()
+        self._send_batch(self.sched.due(now, ahead))
+
+    def _wait(self, wait_ns: int, external: bool) -> None:
+        try:
+            if external:
+                data, arrival = self.inbox.get(timeout=wait_ns / 1e9)
+                self._on_input(data, arrival)
+            else:
+                self._handle(self.commands.get(timeout=wait_ns / 1e9))
+        except queue.Empty:
+            pass
+        except (EOFError, OSError):  # the parent is gone
+            self.running = False
+
+    def _poll_commands(self, now: int) -> None:
+        while True:
+            try:
+                command = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            except (EOFError, OSError):
+                self.running = False
+                return
+            self._handle(command)
+
+    def _poll_input(self) -> None:
+        while True:
+            try:
+                data, arrival = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._on_input(data, arrival)
+
+    def _on_input(self, data: tuple[int, ...], arrival: int) -> None:
+        with self.lock:
+            arrival = self.time_base.from_wall_ns(arrival)  # perf_counter → the loop's timeline
+            self.sched.external_message(data, arrival)
+            self._send_due()
+
+    def _send_due(self) -> None:
+        """Send what became due at once (transport, flushed note-offs), unless the JACK thread pulls."""
+        if not self._pulling():
+            self._send_batch(self.sched.due(self._now(), self.out.lookahead_ns if self.out else 0))
+
+    def _pulling(self) -> bool:
+        return self.out is not None and getattr(self.out, "set_pull", None) is not None
+
+    def _pull(self, limit_ns: int) -> list[Timed]:
+        """Called by the JACK thread each period: everything due by ``limit_ns``."""
+        with self.lock:
+            batch = self.sched.due(limit_ns)
+        for item in batch:
+            self.sent[item.kind if item.kind in self.sent else "other"] += 1
+        return batch
+
+    def _detach_pull(self) -> None:
+        """Back to push mode: what is still owed is sent through ``send`` (which drains)."""
+        if self._pulling():
+            self.out.set_pull(None)  # type: ignore[union-attr]
+
+
+    # -- commands --------------------------------------------------------------------------
+    def _handle(self, command: tuple[Any, ...]) -> None:
+        if command[0] == "port":
+            self._change_port(command[1])
+            self._publish(self._now())
+            return
+        with self.lock:
+            self._handle_locked(command)
+
+    def _handle_locked(self, command: tuple[Any, ...]) -> None:
+        kind, *args = command
+        now = self._now()
+        if kind == "pattern":
+            pattern, quantize = args
+            if isinstance(pattern, Pattern):
+                self.sched.set_pattern(pattern, quantize, now)
+        elif kind == "controls":
+            self.sched.set_controls(args[0], now)
+        elif kind == "start":
+            self.sched.start(now)
+        elif kind == "stop":
+            self.sched.stop(now)
+        elif kind == "continue":
+            self.sched.continue_(now)
+        elif kind == "source":
+            self._change_source(*args, now=now)
+        elif kind == "reset_stats":
+            self.stats.reset()
+            self._summary = None
+        elif kind == "ping":
+            self._next_status = 0
+        elif kind == "quit":
+            self.running = False
+        self._send_due()  # immediate messages (note-offs, transport) go out at once
+        if kind in ("ping", "start", "stop", "continue", "source"):
+            self._publish(self._now(), fresh=True)
+
+    def _change_port(self, spec: PortSpec | None) -> None:
+        self._detach_pull()
+        with self.lock:
+            now = self._now()
+            self.sched.flush(now)  # sounding notes end on the port that started them
+            self._send_batch(self.sched.due(now))
+        self._close_port()
+        self.spec = spec
+        self.error = None
+        if spec is not None:
+            self._open_port(self._now())
+
+    def _change_source(self, source: str, input_name: str | None, input_api: str | None,
+                       virtual: bool, *, now: int) -> None:
+        if self.midi_in is not None:
+            self.midi_in.close()
+            self.midi_in = None
+        self.sched.set_source(source, now)
+        if source == "external":
+            try:
+                self.midi_in = MidiInput(input_name or "groovefader-clock-in", input_api,
+                                         lambda data, t: self.inbox.put((data, t)), virtual=virtual)
+            except PortError as err:
+                self.error = str(err)
+
+    # -- ports -----------------------------------------------------------------------------
+    def _open_port(self, now: int) -> None:
+        assert self.spec is not None
+        try:
+            self.out = self._open_output(self.spec)
+        except PortError as err:
+            self._port_failed(str(err), now)
+            return
+        except Exception as err:  # a backend library's own error: never crash the clock
+            self._port_failed(f"cannot open MIDI output {self.spec.name!r}: {err}", now)
+            return
+        with self.lock:
+            self._set_time_base(self.out)
+            self.port_state, self.error = "ok", None
+        try:
+            self.out.panic()  # whatever the receiver held from before is released
+        except PortError as err:
+            self._port_failed(str(err), now)
+            return
+        if getattr(self.out, "set_pull", None) is not None:
+            self.out.set_pull(self._pull)  # type: ignore[attr-defined]
+
+    def _set_time_base(self, out: MidiOutput | None) -> None:
+        """Keep the scheduler's clock continuous when its source changes.
+
+        An output with a live frame clock (JACK: the sample-accurate output always, rtmidi
+        unless ``--time-base wall``; see :mod:`engine.realtime.timebase`) makes JACK's frames the
+        timeline, shifted to agree with the current time; otherwise ``perf_counter_ns`` plus
+        whatever offset keeps time continuous. A dead frame clock runs on its last mapping,
+        so falling back from it leaves no gap.
+        """
+        now = self._now()
+        clock: TimeBase | None = getattr(out, "frame_clock", None)
+        if clock is not None and clock.alive():
+            clock.rebase(now - clock.now_ns())
+            self.time_base = clock
+            if isinstance(clock, FrameClock):
+                self._frame_clock_seen = clock
+        else:
+            self.time_base = WallClock(now - time.perf_counter_ns())
+        self._now = self.time_base.now_ns
+        if out is not None:
+            self._time_base_used = self.time_base.name
+
+    def _check_frame_clock(self) -> None:
+        """Off a frame clock that died under a port that still claims to be alive."""
+        if not self.time_base.alive():
+            with self.lock:
+                self._set_time_base(None)
+                self._time_base_used = self.time_base.name
+                self._time_base_fallbacks += 1
+
+    def _close_port(self) -> None:
+        self._detach_pull()
+        out, self.out = self.out, None
+        if out is not None:
+            self._cycle_irregularities = getattr(out, "cycle_irregularities", self._cycle_irregularities)
+            try:
+                if out.alive():
+                    out.panic()
+            except PortError:
+                pass
+            out.close()
+            self._set_time_base(None)
+        self.port_state = "closed"
+
+    def _port_failed(self, message: str, now: int) -> None:
+        self._detach_pull()
+        with self.lock:
+            out, self.out = self.out, None
+            if out is not None:
+                if not isinstance(self.time_base, WallClock):
+                    self._time_base_fallbacks += 1  # on the wall clock until the server is back
+                self._set_time_base(None)
+            # the notes the dead port carried died with it; the next port gets CC 123 instead
+            self.sched.forget_sounding()
+        if out is not None:
+            with contextlib.suppress(Exception):
+                out.close()
+        self.port_state, self.error = "error", message
+        self._next_retry = now + RETRY_INTERVAL_NS
+        self._next_status = 0
+
+    def _housekeeping(self, now: int) -> None:
+        self.time_base.resync()  # the wall ↔ frame pairing, renewed every 100 ms (a few µs)
+        if now >= self._next_health:
+            self._next_health = now + HEALTH_INTERVAL_NS
+            if os.getppid() != self._parent:
+                self.running = False  # orphaned: end the notes and go
+            if self.out is not None and not self.out.alive():
+                self._port_failed(f"MIDI output {self.spec.name if self.spec else ''!r} went away "
+                                  "(MIDI server stopped?); retrying", now)
+            self._check_frame_clock()
+            self._drain_output_lateness()
+        if self.port_state == "error" and self.spec is not None and now >= self._next_retry:
+            self._open_port(now)
+            if self.port_state == "error":
+                self._next_retry = now + RETRY_INTERVAL_NS
+            self._next_status = 0
+        if now >= self._next_status:
+            self._publish(now)
+        elif not gc.isenabled() and now >= self._next_gc:  # never in the same turn as a report
+            full = now >= self._next_full_gc
+            gc.collect(2 if full else 0)
+            self._next_gc = now + GC_INTERVAL_NS
+            if full:
+                self._next_full_gc = now + GC_FULL_INTERVAL_NS
+
+    # -- sending ---------------------------------------------------------------------------
+    def _send_batch(self, batch: list[Timed]) -> None:
+        if not batch:
+            return
+        out = self.out
+        for item in batch:
+            self.sent[item.kind if item.kind in self.sent else "other"] += 1
+            if out is None:
+                self.sched.unsent(item)  # error state: the clock runs on, the notes are skipped
+                continue
+            try:
+                out.send(item.data, item.deadline_ns)
+            except PortError as err:
+                self.sched.unsent(item)
+                self._port_failed(str(err), self._now())
+                out = None
+                continue
+            if out.lookahead_ns == 0 and item.kind in TIMED_KINDS and not item.immediate:
+                self.stats.add(self._now() - item.deadline_ns)
+
+    def _drain_output_lateness(self) -> None:
+        late = getattr(self.out, "late_frames", None)
+        if late is None:
+            return
+        rate = getattr(self.out, "rate", 48_000)
+        while late:
+            self.stats.add(round(late.popleft() * 1e9 / rate))
+
+    def _publish(self, now: int, final: bool = False, fresh: bool = False) -> None:
+        """Post a status report. The lateness percentiles (numpy, holding the GIL for up to
+        ~0.3 ms over a full window, while the sample-accurate path's JACK callback needs it
+        every 0.67 ms) are recomputed once a second, or at once when ``fresh`` / ``final``."""
+        self._drain_output_lateness()
+        if final or fresh or self._summary is None or now >= self._next_summary:
+            self._summary = self.stats.summary()
+            self._next_summary = now + SUMMARY_INTERVAL_NS
+        stats = {**self._summary, "sent": dict(self.sent), "realtime": self.realtime,
+                 "time_base": self._time_base_used,
+                 "time_base_setting": self.spec.time_base if self.spec else None,
+                 "time_base_fallbacks": self._time_base_fallbacks}
+        clock = self._frame_clock_seen
+        if clock is not None:  # how JACK's frames and the wall clock went (kept once closed)
+            stats["frame_clock"] = {
+                "resyncs": clock.resyncs, "max_correction_ms": clock.max_correction_ns / 1e6,
+                "rate_ppm": round((1 / clock.sync.wall_per_timeline - 1) * 1e6, 1)}
+        irregular = getattr(self.out, "cycle_irregularities", None)
+        if irregular is not None:  # JACK cycles that did not follow one period after the last
+            self._cycle_irregularities = irregular
+        if self._cycle_irregularities is not None:  # kept for the final report, port closed
+            stats["jack_cycle_irregularities"] = self._cycle_irregularities
+        with self.lock:  # held briefly: the JACK thread waits on it to pull each period
+            report = self._report(now, final, stats)
+        with contextlib.suppress(queue.Full, OSError, ValueError):
+            self.status_q.put_nowait(report)
+
+    def _report(self, now: int, final: bool, stats: dict[str, Any]) -> dict[str, Any]:
+        self._next_status = now + STATUS_INTERVAL_NS
+        return {
+            "playing": self.sched.playing,
+            "step": self.sched.current_step(now),
+            "bpm": self.sched.tempo_bpm,
+            "port_state": self.port_state,
+            "error": self.error,
+            "port_name": self.spec.name if self.spec else None,
+            "clock_source": self.sched.source,
+            "sounding": self.sched.sounding,
+            "stats": stats,
+            "forbidden_modules": [m for m in ("torch", "PySide6") if m in sys.modules],
+            "final": final,
+            "time_ns": now,
+        }

@@ -1,0 +1,445 @@
+"""The sequencer's state machine: transport, tempo anchor, pattern swaps and note-off bookkeeping.
+
+:class:`Scheduler` is pure: it is told the time (``now_ns``) and returns timed MIDI messages
+(:class:`Timed`) with absolute deadlines; it never reads a clock, sleeps or sends. The clock
+process asks it what is due, waits for the deadline and sends; tests drive it with a fake
+clock.
+
+Timing model: ``deadline(step) = t0 + step × step_ns`` (one rounding per deadline, no sums,
+so no drift). A step is *rendered* (its notes computed and queued) shortly before its earliest
+event, so a pattern or knob change reaches the very next step that has not been rendered.
+Every note-on gets its note-off queued at render time; a note that is still sounding when the
+transport stops, the pattern drops its voice, the note map changes or the port changes gets
+its note-off at once (see :meth:`Scheduler.flush`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+from engine.music.midi_messages import (
+    CLOCK,
+    CONTINUE,
+    SONG_POSITION,
+    START,
+    STOP,
+    all_notes_off,
+    note_off,
+    note_on,
+    parse_song_position,
+    song_position,
+)
+from engine.music.pattern import Pattern
+from engine.realtime.steps import (
+    STEPS_PER_QUARTER,
+    TICKS_PER_STEP,
+    Controls,
+    StepTable,
+    boundary_step,
+    deadline_ns,
+    earliest_shift,
+    notes_for_step,
+    step_ns,
+)
+
+RENDER_MARGIN_NS = 2_000_000  # a step is computed this long before its earliest event
+START_LEAD_NS = 5_000_000  # first grid point after start/continue, so step 0 is not late
+TEMPO_FIT_TICKS = 48  # incoming clock pulses (2 beats) in the external-tempo fit
+
+
+class Timed(NamedTuple):
+    """A MIDI message due at ``deadline_ns``; ordered by deadline then by creation."""
+
+    deadline_ns: int
+    seq: int
+    data: tuple[int, ...]
+    kind: str  # 'on' | 'off' | 'clock' | 'transport' | 'cc'
+    key: int = -1  # channel << 7 | note, for notes
+    pair: int = -1  # on a note-off: the seq of its note-on
+    voice: int = -1
+    immediate: bool = False  # sent "now" in answer to a command: no musical deadline
+
+
+def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
+    """Least-squares clock-pulse period (ns) from ``(tick_index, arrival_ns)`` samples.
+
+    A fit over many pulses follows tempo changes within a couple of beats while averaging
+    out the sender's and the transport's jitter. None with fewer than two samples.
+    """
+    n = len(samples)
+    if n < 2:
+        return None
+    mean_i = sum(i for i, _ in samples) / n
+    mean_t = sum(t for _, t in samples) / n
+    var = sum((i - mean_i) ** 2 for i, _ in samples)
+    if var == 0:
+        return None
+    cov = sum((i - mean_i) * (t - mean_t) for i, t in samples)
+    slope = cov / var
+    return slope if slope > 0 else None
+
+
+class Scheduler:
+    """Transport + pattern + tempo state, answering "what is due by ``now_ns``?".
+
+    Args:
+        controls: initial control snapshot.
+        clock_out: send MIDI clock (24 ppqn), start/stop/continue and song position when
+            following the internal clock.
+        source: ``"internal"`` (own tempo) or ``"external"`` (follow incoming MIDI clock,
+            fed through :meth:`external_message`).
+    """
+
+    def __init__(self, controls: Controls | None = None, *, clock_out: bool = True,
+                 source: str = "internal") -> None:
+        self.controls = controls or Controls()
+        self.clock_out = clock_out
+        self._check_source(source)
+        self.source = source
+        self.playing = False
+        self.table: StepTable | None = None
+        self._pending: tuple[StepTable, str] | None = None
+        self._step_len = step_ns(self.controls.tempo_bpm)  # ns per step, float
+        self._t0: int | None = None  # ns of step 0 on the grid
+        self._next_step = 0  # next step to render
+        self._next_tick = 0  # next clock pulse to send (internal) / expected (external)
+        self._position = 0  # where continue resumes, in steps
+        self._heap: list[Timed] = []
+        self._seq = 0
+        self._cancelled: set[int] = set()
+        self._now_out: list[Timed] = []  # immediate messages, returned by the next due()
+        self._sounding: dict[int, Timed] = {}  # key -> note-on that went out, not yet off
+        self._off_of: dict[int, Timed] = {}  # note-on seq -> its scheduled note-off
+        self._last_on: dict[int, int] = {}  # key -> deadline of the latest scheduled note-on
+        self._tick_samples: deque[tuple[int, int]] = deque(maxlen=TEMPO_FIT_TICKS)
+        self._last_tick: int | None = None  # index of the last external pulse received
+        self.external_bpm: float | None = None
+
+    # -- commands ------------------------------------------------------------------------
+    def set_pattern(self, pattern: Pattern | StepTable, quantize: str = "step", now_ns: int = 0) -> None:
+        """Queue ``pattern``; it takes over at the next step, beat or bar (``quantize``)."""
+        table = pattern if isinstance(pattern, StepTable) else StepTable.from_pattern(pattern)
+        boundary_step(0, quantize, table.steps_per_bar)  # validates quantize
+        if not self.playing or self.table is None:
+            self._apply_pattern(table, now_ns)
+        else:
+            self._pending = (table, quantize)
+
+    def set_controls(self, controls: Controls, now_ns: int) -> None:
+        """Swap in a new control snapshot; tempo changes keep the current grid position."""
+        old = self.controls
+        self.controls = controls
+        if controls.tempo_bpm != old.tempo_bpm and self.source == "internal":
+            new_len = step_ns(controls.tempo_bpm)
+            if self.playing and self._t0 is not None:
+                position = (now_ns - self._t0) / self._step_len
+                self._t0 = now_ns - round(position * new_len)
+            self._step_len = new_len
+        if controls.note_map != old.note_map or controls.channel != old.channel:
+            # The sounding notes were sent under the old pitches: end them under those.
+            self.flush(now_ns)
+
+    def set_source(self, source: str, now_ns: int) -> None:
+        """Switch between the internal clock and following an incoming MIDI clock."""
+        self._check_source(source)
+        if source != self.source:
+            self.stop(now_ns)
+            self.source = source
+            self._tick_samples.clear()
+            self._last_tick = None
+            self.external_bpm = None
+
+    def start(self, now_ns: int) -> None:
+        """Play from the top (step 0); sends MIDI Start when clock master."""
+        if self.playing:
+            self.stop(now_ns)
+        self._position = 0
+        if self.clock_out and self.source == "internal":
+            self._emit(now_ns, (START,), "transport")
+        self._begin(0, now_ns)
+
+    def continue_(self, now_ns: int) -> None:
+        """Resume where :meth:`stop` left off; sends Song Position + MIDI Continue."""
+        if self.playing:
+            return
+        if self.clock_out and self.source == "internal":
+            self._emit(now_ns, song_position(self._position), "transport")
+            self._emit(now_ns, (CONTINUE,), "transport")
+        self._begin(self._position, now_ns)
+
+    def stop(self, now_ns: int) -> None:
+        """Stop at once: every sounding note gets its note-off, then CC 123, then MIDI Stop."""
+        was_playing = self.playing
+        if was_playing:
+            self._position = self._next_step
+        self.playing = False
+        self._pending_apply_now(now_ns)
+        self.flush(now_ns, drop_queued=True)
+        self._emit(now_ns, all_notes_off(self.controls.channel), "cc")
+        if was_playing and self.clock_out and self.source == "internal":
+            self._emit(now_ns, (STOP,), "transport")
+
+    def flush(self, now_ns: int, keep_voices: frozenset[int] | None = None,
+              drop_queued: bool = False) -> None:
+        """Note-offs now for sounding notes (all, or those of voices not in ``keep_voices``).
+
+        Their queued note-offs are dropped so no note is ended twice.
+
+        ``drop_queued`` also discards every queued message (stop / port change): notes not
+        yet sent are then never sent, so they need no note-off.
+        """
+        for key, on in list(self._sounding.items()):
+            if keep_voices is not None and on.voice in keep_voices:
+                continue
+            self._emit(now_ns, note_off(key >> 7, key & 0x7F), "off", key=key, pair=on.seq,
+                       voice=on.voice)
+            del self._sounding[key]
+            off = self._off_of.pop(on.seq, None)
+            if off is not None:
+                self._cancelled.add(off.seq)
+        if drop_queued:
+            self._heap.clear()
+            self._cancelled.clear()
+            self._off_of.clear()
+            self._last_on.clear()
+
+    def unsent(self, item: Timed) -> None:
+        """``item`` (returned by :meth:`due`) could not be sent: a note-on then owes no note-off."""
+        if item.kind == "on":
+            if self._sounding.get(item.key) is item:
+                del self._sounding[item.key]
+            off = self._off_of.pop(item.seq, None)
+            if off is not None:
+                self._cancelled.add(off.seq)
+
+    def forget_sounding(self) -> None:
+        """The port vanished: notes it had are gone with it; nothing is owed to the new one."""
+        self._sounding.clear()
+
+    # -- external clock --------------------------------------------------------------------
+    def external_message(self, data: Sequence[int], arrival_ns: int) -> None:
+        """Follow an incoming realtime message (clock, start, stop, continue, song position)."""
+        if not data or self.source != "external":
+            return
+        status = data[0]
+        if status == CLOCK:
+            self._external_tick(arrival_ns)
+        elif status == START:
+            self._position = 0
+            self._arm_external(0, arrival_ns)
+        elif status == CONTINUE:
+            self._arm_external(self._position, arrival_ns)
+        elif status == STOP:
+            self.stop(arrival_ns)
+        elif status == SONG_POSITION and len(data) >= 3 and not self.playing:
+            self._position = parse_song_position(data[1], data[2])
+
+    def _arm_external(self, position: int, arrival_ns: int) -> None:
+        self.flush(arrival_ns, drop_queued=True)
+        self.playing = True
+        self._t0 = None  # the grid is anchored by the first pulse that follows
+        self._next_step = position
+        self._next_tick = position * TICKS_PER_STEP
+        self._last_tick = None
+        self._tick_samples.clear()
+
+    def _external_tick(self, arrival_ns: int) -> None:
+        index = self._next_tick if self._last_tick is None else self._last_tick + 1
+        self._last_tick = index
+        self._tick_samples.append((index, arrival_ns))
+        period = estimate_tick_ns(self._tick_samples)
+        if period is None:
+            period = self._step_len / TICKS_PER_STEP
+        else:
+            self.external_bpm = 60e9 / (period * TICKS_PER_STEP * STEPS_PER_QUARTER)
+        if not self.playing:
+            return
+        # Anchor the grid on the fitted line through the recent pulses (smooths jitter).
+        n = len(self._tick_samples)
+        mean_i = sum(i for i, _ in self._tick_samples) / n
+        mean_t = sum(t for _, t in self._tick_samples) / n
+        self._step_len = period * TICKS_PER_STEP
+        self._t0 = round(mean_t - mean_i * period)
+
+    # -- time ------------------------------------------------------------------------------
+    def due(self, now_ns: int, ahead_ns: int = 0) -> list[Timed]:
+        """Messages whose deadline is ≤ ``now_ns + ahead_ns``, in send order.
+
+        Steps whose render time has come are rendered first; returned note-ons and note-offs
+        are counted as sent (the caller must send everything it gets).
+        """
+        limit = now_ns + ahead_ns
+        out, self._now_out = self._now_out, []
+        if self.playing and self._t0 is not None:
+            while self._may_render(self._next_step) and self._render_time(self._next_step) <= limit:
+                self._render(self._next_step, now_ns)
+                self._next_step += 1
+            if self.clock_out and self.source == "internal":
+                while self._tick_deadline(self._next_tick) <= limit:
+                    self._push(self._tick_deadline(self._next_tick), (CLOCK,), "clock")
+                    self._next_tick += 1
+        heap = self._heap
+        while heap and heap[0].deadline_ns <= limit:
+            item = heapq.heappop(heap)
+            if item.seq in self._cancelled:
+                self._cancelled.discard(item.seq)
+                continue
+            self._mark_sent(item)
+            out.append(item)
+        return out
+
+    def next_wake_ns(self) -> int | None:
+        """When :meth:`due` will next return something (None = nothing scheduled)."""
+        if self._now_out:
+            return -(2**62)
+        candidates = []
+        if self._heap:
+            candidates.append(self._heap[0].deadline_ns)
+        if self.playing and self._t0 is not None:
+            if self._may_render(self._next_step):
+                candidates.append(self._render_time(self._next_step))
+            if self.clock_out and self.source == "internal":
+                candidates.append(self._tick_deadline(self._next_tick))
+        return min(candidates) if candidates else None
+
+    def current_step(self, now_ns: int) -> int:
+        """The grid step playing at ``now_ns`` (the resume position when stopped)."""
+        if not self.playing or self._t0 is None:
+            return self._position
+        return max(0, math.floor((now_ns - self._t0) / self._step_len))
+
+    def step_deadline(self, step: int) -> int | None:
+        """Grid time of ``step`` under the current anchor (None before the grid exists)."""
+        return None if self._t0 is None else deadline_ns(self._t0, step, self._step_len)
+
+    @property
+    def tempo_bpm(self) -> float:
+        if self.source == "external":
+            return self.external_bpm or 0.0
+        return self.controls.tempo_bpm
+
+    @property
+    def sounding(self) -> int:
+        """Notes sent whose note-off is still owed."""
+        return len(self._sounding)
+
+    # -- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _check_source(source: str) -> None:
+        if source not in ("internal", "external"):
+            raise ValueError(f"clock source must be 'internal' or 'external', got {source!r}")
+
+    def _begin(self, position: int, now_ns: int) -> None:
+        self.playing = True
+        self._next_step = position
+        self._next_tick = position * TICKS_PER_STEP
+        if self.source == "external":
+            self._t0 = None
+            return
+        early = 0.0
+        if self.table is not None:
+            early = -earliest_shift(self.table, position, self.controls) * self._step_len
+        lead = START_LEAD_NS + RENDER_MARGIN_NS + math.ceil(early)
+        self._t0 = now_ns + lead - round(position * self._step_len)
+
+    def _may_render(self, step: int) -> bool:
+        if self.source == "internal":
+            return True
+        # Following a clock: never run more than one step ahead of the pulses received.
+        last = self._last_tick
+        return last is not None and step * TICKS_PER_STEP <= last + TICKS_PER_STEP
+
+    def _tick_deadline(self, tick: int) -> int:
+        assert self._t0 is not None
+        return deadline_ns(self._t0, tick / TICKS_PER_STEP, self._step_len)
+
+    def _table_for(self, step: int, now_ns: int) -> StepTable | None:
+        if self._pending is not None:
+            table, quantize = self._pending
+            if step >= boundary_step(step, quantize, table.steps_per_bar):
+                self._pending = None
+                self._apply_pattern(table, now_ns)
+        return self.table
+
+    def _render_time(self, step: int) -> int:
+        assert self._t0 is not None
+        grid = deadline_ns(self._t0, step, self._step_len)
+        # Early enough for the playing pattern and for one waiting to take over here.
+        early = 0.0
+        for table in (self.table, self._pending[0] if self._pending else None):
+            if table is not None:
+                early = min(early, earliest_shift(table, step, self.controls))
+        return grid + math.floor(early * self._step_len) - RENDER_MARGIN_NS
+
+    def _render(self, step: int, now_ns: int) -> None:
+        table = self._table_for(step, now_ns)
+        if table is None:
+            return
+        c = self.controls
+        grid = deadline_ns(self._t0 or 0, step, self._step_len)
+        gate = round(c.gate_steps * self._step_len)
+        for event in notes_for_step(table, step, c):
+            when = grid + round(event.shift_steps * self._step_len)
+            key = c.channel << 7 | event.note
+            last_on = self._last_on.get(key)
+            if last_on is not None and when <= last_on:
+                continue  # crosses an earlier-rendered hit of the same drum: keep that one
+            sounding_off = self._latest_off(key)
+            if sounding_off is not None and sounding_off.deadline_ns > when:
+                # Same drum again before its previous note ended: end that one first.
+                self._cancelled.add(sounding_off.seq)
+                self._push(when, note_off(c.channel, event.note), "off", key=key,
+                           pair=sounding_off.pair, voice=sounding_off.voice)
+            on = self._push(when, note_on(c.channel, event.note, event.velocity), "on", key=key,
+                            voice=event.voice)
+            self._off_of[on.seq] = self._push(when + gate, note_off(c.channel, event.note), "off",
+                                              key=key, pair=on.seq, voice=event.voice)
+            self._last_on[key] = when
+
+    def _latest_off(self, key: int) -> Timed | None:
+        best = None
+        for off in self._off_of.values():
+            if off.key == key and off.seq not in self._cancelled and (
+                    best is None or off.deadline_ns > best.deadline_ns):
+                best = off
+        return best
+
+    def _apply_pattern(self, table: StepTable, now_ns: int) -> None:
+        self.table = table
+        # Voices the new pattern never plays would otherwise ring until their gate ends.
+        self.flush(now_ns, keep_voices=table.voices_used)
+
+    def _pending_apply_now(self, now_ns: int) -> None:
+        if self._pending is not None:
+            table, _ = self._pending
+            self._pending = None
+            self._apply_pattern(table, now_ns)
+
+    def _mark_sent(self, item: Timed) -> None:
+        if item.kind == "on":
+            self._sounding[item.key] = item
+        elif item.kind == "off":
+            on = self._sounding.get(item.key)
+            if on is not None and on.seq == item.pair:
+                del self._sounding[item.key]
+            self._off_of.pop(item.pair, None)
+
+    def _push(self, deadline: int, data: tuple[int, ...], kind: str, **meta: int) -> Timed:
+        self._seq += 1
+        item = Timed(int(deadline), self._seq, data, kind, **meta)
+        heapq.heappush(self._heap, item)
+        return item
+
+    def _emit(self, now_ns: int, data: tuple[int, ...], kind: str, **meta: int) -> None:
+        self._seq += 1
+        self._now_out.append(Timed(int(now_ns), self._seq, data, kind, **meta, immediate=True))
+
+
+def with_tempo(controls: Controls, tempo_bpm: float) -> Controls:
+    """``controls`` with another tempo (validated)."""
+    return replace(controls, tempo_bpm=float(tempo_bpm))

@@ -1,0 +1,128 @@
+"""`groovefader generate` and `groovefader transition` end to end (in-process), tiny checkpoint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from app.cli import main  # noqa: E402
+from engine.music.drums import Voice  # noqa: E402
+from engine.music.midifile import read_clip, write_clip  # noqa: E402
+from engine.music.pattern import Pattern  # noqa: E402
+from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ckpt() -> str:
+    return str(tiny_checkpoint("fader_vae"))
+
+
+def test_generate_writes_a_readable_clip(tmp_path, ckpt, capsys) -> None:
+    out = tmp_path / "clip.mid"
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--bars", "4", "--seed", "3",
+                 "--bpm", "96"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    clip = read_clip(out)
+    assert clip.num_hits > 0 and clip.bars == 4
+    # temperature 0: the 2-bar decode is looped
+    assert np.array_equal(clip.bar_slice(0, 2).hits, clip.bar_slice(2, 2).hits)
+    assert not list(tmp_path.glob(".*tmp"))  # atomic write left no temp file
+
+
+def test_generate_same_seed_same_bytes(tmp_path, ckpt) -> None:
+    a, b, c = (tmp_path / f"{n}.mid" for n in "abc")
+    for path, seed in ((a, "7"), (b, "7"), (c, "8")):
+        assert main(["generate", "-o", str(path), "--checkpoint", ckpt, "--seed", seed,
+                     "--temperature", "0.8"]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_generate_refuses_to_overwrite_without_force(tmp_path, ckpt, capsys) -> None:
+    out = tmp_path / "clip.mid"
+    out.write_bytes(b"keep me")
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt]) == 1
+    err = capsys.readouterr().err
+    assert "clip.mid" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert out.read_bytes() == b"keep me"
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--force"]) == 0
+    assert read_clip(out).num_hits > 0
+
+
+def test_generate_knob_changes_the_clip(tmp_path, ckpt) -> None:
+    lo, hi = tmp_path / "lo.mid", tmp_path / "hi.mid"
+    densities = []
+    for path, value in ((lo, "0.3"), (hi, "2.5")):
+        assert main(["generate", "-o", str(path), "--checkpoint", ckpt, "--seed", "1", "--bars", "2",
+                     "--knob", f"density={value}"]) == 0
+        densities.append(read_clip(path).num_hits)
+    assert densities[1] > densities[0]
+
+
+def test_generate_bad_knob_and_missing_checkpoint(tmp_path, ckpt, capsys) -> None:
+    assert main(["generate", "-o", str(tmp_path / "x.mid"), "--checkpoint", ckpt,
+                 "--knob", "cowbell=1"]) == 1
+    assert "cowbell" in capsys.readouterr().err
+    assert main(["generate", "-o", str(tmp_path / "x.mid"), "--checkpoint",
+                 str(tmp_path / "none.pt")]) == 1
+    assert "none.pt" in capsys.readouterr().err
+    assert not (tmp_path / "x.mid").exists()
+    with pytest.raises(SystemExit):
+        main(["generate", "-o", str(tmp_path / "x.mid"), "--knob", "density"])
+
+
+def _clip(tmp_path, name: str, hat_every: int) -> str:
+    hits = np.zeros((32, 9), bool)
+    t = np.arange(32)
+    hits[t % hat_every == 0, Voice.CLOSED_HAT] = True
+    hits[t % 16 == 0, Voice.KICK] = True
+    hits[t % 16 == 8, Voice.SNARE] = True
+    path = tmp_path / name
+    write_clip(path, Pattern(hits), tempo_bpm=120)
+    return str(path)
+
+
+@pytest.mark.parametrize("strategy", ["1", "2", "3"])
+def test_transition_command(tmp_path, ckpt, strategy) -> None:
+    a, b = _clip(tmp_path, "a.mid", 4), _clip(tmp_path, "b.mid", 1)
+    out = tmp_path / "t.mid"
+    assert main(["transition", a, b, "--bars", "8", "--strategy", strategy, "-o", str(out),
+                 "--checkpoint", ckpt, "--seed", "0"]) == 0
+    clip = read_clip(out)
+    assert clip.bars == 8
+    hats = clip.hits[:, Voice.CLOSED_HAT] | clip.hits[:, Voice.OPEN_HAT]
+    assert hats[:32].sum() < hats[-32:].sum()
+    assert main(["transition", a, b, "-o", str(out), "--checkpoint", ckpt]) == 1  # exists
+
+
+def test_transition_bad_midi_is_one_line(tmp_path, ckpt, capsys) -> None:
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd garbage")
+    good = _clip(tmp_path, "a.mid", 2)
+    assert main(["transition", str(bad), good, "-o", str(tmp_path / "t.mid"), "--checkpoint", ckpt]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "bad.mid" in err and len(err.splitlines()) == 1
+
+
+def test_help_does_not_import_torch() -> None:
+    code = ("import sys; from app.cli import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_transition_takes_clip_a_tempo_unless_told(tmp_path, ckpt) -> None:
+    import mido
+
+    a, b = _clip(tmp_path, "a.mid", 4), _clip(tmp_path, "b.mid", 2)
+    write_clip(tmp_path / "a.mid", read_clip(a), tempo_bpm=93, force=True)
+    for extra, bpm in (([], 93.0), (["--bpm", "140"], 140.0)):
+        out = tmp_path / f"t{bpm:g}.mid"
+        assert main(["transition", a, b, "--bars", "4", "-o", str(out), "--checkpoint", ckpt, *extra]) == 0
+        tempos = [m.tempo for tr in mido.MidiFile(out).tracks for m in tr if m.type == "set_tempo"]
+        assert mido.tempo2bpm(tempos[0]) == pytest.approx(bpm, abs=0.01)

@@ -1,0 +1,77 @@
+"""Transitions A → B: the Bernoulli mix, and the three strategies on a tiny real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from engine.generation.generator import Generator  # noqa: E402
+from engine.generation.transitions import bernoulli_mix, transition  # noqa: E402
+from engine.music import attributes as attr_lib  # noqa: E402
+from engine.music.drums import Voice  # noqa: E402
+from engine.music.pattern import Pattern  # noqa: E402
+from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
+
+
+def _groove(hat_every: int, velocity: float = 0.8) -> Pattern:
+    hits = np.zeros((32, 9), bool)
+    t = np.arange(32)
+    hits[t % hat_every == 0, Voice.CLOSED_HAT] = True
+    hits[t % 16 == 0, Voice.KICK] = True
+    hits[t % 16 == 8, Voice.SNARE] = True
+    return Pattern(hits, np.full((32, 9), velocity))
+
+
+SPARSE, DENSE = _groove(4), _groove(1)
+
+
+@pytest.fixture(scope="module")
+def gen() -> Generator:
+    return Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
+
+
+def test_bernoulli_mix_moves_from_a_to_b() -> None:
+    a, b = Pattern.empty(), Pattern(np.ones((32, 9), bool))
+    mix = bernoulli_mix(a, b, bars=64, seed=0)
+    from_b = mix.hits.all(axis=1)  # a step is all-B or all-A
+    assert mix.steps == 64 * 16
+    assert not from_b[0] and from_b[-1]
+    quarters = from_b.reshape(4, -1).mean(axis=1)
+    assert np.all(np.diff(quarters) > 0.15)  # P(B) rises ≈ 0.125, 0.375, 0.625, 0.875
+    np.testing.assert_allclose(quarters, [0.125, 0.375, 0.625, 0.875], atol=0.06)
+    assert bernoulli_mix(a, b, 8, seed=3) == bernoulli_mix(a, b, 8, seed=3)
+    assert bernoulli_mix(a, b, 8, seed=3) != bernoulli_mix(a, b, 8, seed=4)
+
+
+@pytest.mark.parametrize("strategy", [1, 2, 3])
+def test_transition_goes_from_sparse_to_dense(gen: Generator, strategy: int) -> None:
+    out = transition(gen, SPARSE, DENSE, bars=8, strategy=strategy, seed=1)
+    assert out.bars == 8 and out.steps_per_bar == 16
+    per_bar = np.array([attr_lib.hat_busyness(out.bar_slice(i, 1).to_array()[None])[0]
+                        for i in range(8)])
+    assert per_bar[:2].mean() < 0.5 < per_bar[-2:].mean()
+    assert transition(gen, SPARSE, DENSE, 8, strategy, seed=1) == out  # seeded = repeatable
+
+
+def test_strategy_1_ends_are_the_reconstructions(gen: Generator) -> None:
+    out = transition(gen, SPARSE, DENSE, bars=5, strategy=1)
+    rec_a = gen.decode(gen.encode(SPARSE), gen.attributes_of(SPARSE))
+    rec_b = gen.decode(gen.encode(DENSE), gen.attributes_of(DENSE))
+    assert np.array_equal(out.bar_slice(0, 1).hits, rec_a.bar_slice(0, 1).hits)
+    # bar 4 of the output keeps bar 4 % 2 = 0 of B's 2-bar decode (phrase phase kept)
+    assert np.array_equal(out.bar_slice(4, 1).hits, rec_b.bar_slice(0, 1).hits)
+
+
+def test_strategy_2_with_equal_ends_is_the_teacher_forced_pattern(gen: Generator) -> None:
+    out = transition(gen, SPARSE, SPARSE, bars=4, strategy=2, seed=0)
+    looped = Pattern.concatenate([SPARSE, SPARSE])
+    assert np.mean(out.hits == looped.hits) > 0.95
+
+
+def test_bad_arguments(gen: Generator) -> None:
+    with pytest.raises(ValueError, match="strategy"):
+        transition(gen, SPARSE, DENSE, 4, strategy=4)
+    with pytest.raises(ValueError, match="at least 2 bars"):
+        transition(gen, SPARSE, DENSE, 1, strategy=1)
