@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.atomic import atomic_write
 from models.config import FaderVAEConfig
 from models.errors import CheckpointError
 from models.fader_vae import FaderVAE
@@ -52,22 +52,6 @@ def model_kind(config: FaderVAEConfig) -> str:
     return "fader_vae" if config.num_attributes else "vae"
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Write through ``write(file_object)`` to a temp file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shared file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAEConfig,
                     meta: dict[str, Any]) -> Path:
     """Validate and write ``path`` (+ ``path.with_suffix('.json')``) atomically.
@@ -83,8 +67,8 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     meta_json = json.dumps(full, indent=1, sort_keys=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
-    atomic_write_bytes(path, lambda f: torch.save(payload, f))
-    atomic_write_bytes(path.with_suffix(".json"), lambda f: f.write(meta_json.encode() + b"\n"))
+    atomic_write(path, lambda f: torch.save(payload, f))
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
     return path
 
 

@@ -42,7 +42,8 @@ from engine.errors import DatasetError, GrooveFaderError
 from engine.music.drums import GM_NOTE_MAP
 from models import latent as latent_mod
 from models import losses as L
-from models.checkpoint import atomic_write_bytes, save_checkpoint
+from models.atomic import atomic_write
+from models.checkpoint import save_checkpoint
 from models.config import PRESETS, FaderVAEConfig
 from models.fader_vae import FaderVAE
 from training.augment import augment_batch
@@ -403,11 +404,11 @@ def _allreduce_grads(params: Iterable[nn.Parameter], world: int) -> None:
 def _save_torch(path: Path, obj: Any) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
-    atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+    atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
 def _write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    atomic_write(path, lambda f: f.write(text), text=True)
 
 
 def _read_log(path: Path, upto_epoch: int) -> list[dict[str, str]]:
