@@ -1,4 +1,5 @@
-"""Sample-accurate MIDI output on JACK (the ``JACK-Client`` package).
+"""JACK through the ``JACK-Client`` package: the sample-accurate output, a watch on the
+server, and waiting for JACK cycles before a port closes.
 
 rtmidi sends "now", so on JACK every event lands at the start of the next period. Here the
 clock process hands each event over :attr:`JackOutput.lookahead_ns` before its deadline; the
@@ -23,6 +24,7 @@ one period after the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -30,15 +32,96 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import PortError
-from engine.music.drums import GM_DRUM_CHANNEL
-from engine.music.midi_messages import all_notes_off
-from engine.ports import DRAIN_TIMEOUT_S, PortSpec, release_jack_client, wait_jack_cycles
+from engine.ports.base import BaseOutput, PortSpec
 from engine.realtime.timebase import FRAME_MOD, FrameClock, FrameMap, cycle_frame_reader, frame_diff
 
 LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
+DRAIN_CYCLES = 3  # JACK cycles to let pass before a port closes (see wait_jack_cycles)
+DRAIN_TIMEOUT_S = 0.5  # ... but never wait longer than this (a stalled or dying server)
 
 
-class JackOutput:
+class JackServerWatch:
+    """Notices when the JACK server dies (rtmidi does not tell; its sends just vanish).
+
+    A tiny inactive-process JACK client whose shutdown callback raises a flag. A client of a
+    dead server must not be closed (libjack crashes), so it is dropped without closing.
+    """
+
+    def __init__(self, name: str = "groovefader-watch") -> None:
+        import jack
+
+        self._jack = jack
+        self._dead = threading.Event()
+        try:
+            self._client = jack.Client(name, no_start_server=True)
+        except jack.JackError as err:
+            raise PortError(f"cannot reach the JACK server: {err}") from err
+        self._client.set_shutdown_callback(lambda status, reason: self._dead.set())
+        self._client.activate()
+
+    def alive(self) -> bool:
+        return not self._dead.is_set()
+
+    def frame_clock(self) -> FrameClock | None:
+        """JACK's frame clock read through this client (see :mod:`engine.realtime.timebase`); None
+        (the caller stays on the wall clock) when it cannot be read."""
+        try:
+            return FrameClock(cycle_frame_reader(self._client), self._client.samplerate, dead=self._dead)
+        except Exception:
+            return None
+
+    def wait_cycles(self, cycles: int = DRAIN_CYCLES, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
+        """Wait (bounded) until the server has started ``cycles`` more process cycles."""
+        return wait_jack_cycles(self._client, cycles, timeout_s, self._dead)
+
+    def close(self) -> None:
+        release_jack_client(self._client, self._dead.is_set())
+
+
+def wait_jack_cycles(client: Any, cycles: int = DRAIN_CYCLES, timeout_s: float = DRAIN_TIMEOUT_S,
+                     dead: threading.Event | None = None) -> bool:
+    """Block until JACK has begun ``cycles`` process cycles after this call; False on timeout.
+
+    Why: a JACK MIDI output only reaches its readers in the next process cycle (rtmidi
+    queues ``send_message`` in a ringbuffer its process callback empties; the sample-accurate
+    output writes in its own callback). Closing the port before that cycle ran loses what was
+    just sent — the final note-offs at Ctrl-C on a loaded machine. The cycle that is running
+    now may have passed its drain already, the next one drains, and the one after starts
+    only once it is complete (``-S``); one more covers an asynchronous server.
+    ``last_frame_time`` is the server's frame count at the latest cycle start (readable from
+    any thread); it moves by one period per cycle.
+    """
+    try:
+        start = client.last_frame_time
+        need = cycles * max(1, client.blocksize)
+    except Exception:  # closed client or dead server: nothing to wait for
+        return False
+    end = time.monotonic() + timeout_s
+    while dead is None or not dead.is_set():
+        try:
+            if (client.last_frame_time - start) % 2**32 >= need:
+                return True
+        except Exception:
+            return False
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.0005)
+    return False
+
+
+def release_jack_client(client: Any, server_dead: bool) -> None:
+    """Close a JACK-Client client, or abandon it if its server died (closing then segfaults)."""
+    import jack
+
+    if server_dead:
+        client._ptr = jack._ffi.NULL  # noqa: SLF001 - the only way to skip jack_client_close
+        return
+    with contextlib.suppress(jack.JackError):
+        client.deactivate()
+    client.close()
+
+
+class JackOutput(BaseOutput):
     """A JACK client ``<name>`` with one MIDI out port ``<name>:<name>``."""
 
     lookahead_ns = LOOKAHEAD_NS
@@ -46,6 +129,7 @@ class JackOutput:
     def __init__(self, spec: PortSpec) -> None:
         import jack
 
+        super().__init__(spec.name)
         self.spec = spec
         self._dead = threading.Event()
         # virtual: client and port named after spec.name; else our port connects to spec.name
@@ -102,7 +186,7 @@ class JackOutput:
         assert self.frame_clock is not None
         return self.frame_clock.now_ns()
 
-    def send(self, data: Sequence[int], deadline_ns: int | None = None) -> None:
+    def _send(self, data: Sequence[int], deadline_ns: int | None) -> None:
         if self._dead.is_set():
             raise PortError("the JACK server stopped (sample-accurate output lost)")
         if deadline_ns is None:
@@ -186,11 +270,7 @@ class JackOutput:
                 self._carry = items[i:]
                 break
 
-    def panic(self, channels: Sequence[int] = (GM_DRUM_CHANNEL,)) -> None:
-        for ch in channels:
-            self.send(all_notes_off(ch))
-
-    def alive(self) -> bool:
+    def _alive(self) -> bool:
         if self._dead.is_set():
             return False
         target = getattr(self, "_target", None)
@@ -217,7 +297,7 @@ class JackOutput:
         return wait_jack_cycles(self._client, timeout_s=max(0.0, end - time.monotonic()) + 0.05,
                                 dead=self._dead)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         client = getattr(self, "_client", None)
         if client is not None:
             if not self._dead.is_set():

@@ -1,14 +1,27 @@
-"""MIDI ports: spec validation, clear errors, the recording fake, and real JACK ports."""
+"""MIDI ports: spec validation, clear errors, the base class (validation, lock, close,
+panic), the recording fake, and real JACK ports."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
 from engine.errors import PortError
-from engine.ports import MidiOutput, PortSpec, RecordingOutput, RtMidiOutput, list_ports, open_input
+from engine.ports import (
+    BaseOutput,
+    JackOutput,
+    MidiOutput,
+    PortSpec,
+    RtMidiOutput,
+    check_message,
+    list_ports,
+    open_input,
+)
+from engine.ports.fake import RecordingOutput
 
 
 def test_spec_rejects_unknown_api():
@@ -30,6 +43,82 @@ def test_recording_output_is_a_midi_output_and_records():
     out.is_alive = False
     with pytest.raises(PortError):
         out.send((0x89, 36, 0))
+
+
+@pytest.mark.parametrize("data", [(0x99, 36, 100), (0x89, 36, 0), (0xB9, 123, 0), (0xC9, 5), (0xF8,),
+                                  (0xFA,), (0xFC,), (0xF2, 0x10, 0x01), b"\x99\x24\x64", [0x99, 36, 0]])
+def test_check_message_accepts_short_messages(data):
+    check_message(data)
+
+
+@pytest.mark.parametrize("data", [(), (36, 100), (0x99, 36), (0x99, 36, 100, 1), (0x99, 36, 128),
+                                  (0x99, -1, 0), (0xC9, 5, 0), (0xF8, 0), (0xF0, 1, 0xF7), (0xF4,),
+                                  (0x100,)])
+def test_check_message_rejects_malformed_messages(data):
+    with pytest.raises(ValueError, match="MIDI"):
+        check_message(data)
+
+
+def test_base_output_validates_before_the_backend_sees_a_message():
+    out = RecordingOutput()
+    with pytest.raises(ValueError):
+        out.send((0x99, 36, 200))
+    assert out.sent == []
+
+
+def test_closed_output_refuses_sends_and_panics_quietly():
+    out = RecordingOutput()
+    out.close()
+    assert out.closed and not out.alive()
+    with pytest.raises(PortError, match="'recording' is closed"):
+        out.send((0x99, 36, 100))
+    out.panic()  # nothing to release on a closed port, and no error
+    out.close()  # idempotent
+    assert out.sent == []
+
+
+def test_panic_is_all_notes_off_on_each_channel():
+    out = RecordingOutput()
+    out.panic(channels=(9, 0))
+    assert [m for _, _, m in out.sent] == [(0xB9, 123, 0), (0xB0, 123, 0)]
+
+
+def test_every_backend_takes_send_panic_and_close_from_the_base_class():
+    for cls in (RtMidiOutput, JackOutput, RecordingOutput):
+        assert issubclass(cls, BaseOutput)
+        assert not {"send", "panic", "close", "alive"} & set(vars(cls)), cls.__name__
+
+
+class _SlowOutput(BaseOutput):
+    """Records how many sends were inside the backend at once."""
+
+    def __init__(self) -> None:
+        super().__init__("slow")
+        self.inside = 0
+        self.most_inside = 0
+        self.count = 0
+
+    def _send(self, data: Sequence[int], deadline_ns: int | None) -> None:
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(0.0002)
+        self.count += 1
+        self.inside -= 1
+
+
+def test_sends_from_several_threads_never_overlap_in_the_backend():
+    out = _SlowOutput()
+
+    def hammer() -> None:
+        for _ in range(50):
+            out.send((0x99, 36, 100))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out.count == 200 and out.most_inside == 1
 
 
 @pytest.mark.skipif(os.path.exists("/dev/snd/seq"), reason="this machine has an ALSA sequencer")

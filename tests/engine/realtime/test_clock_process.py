@@ -13,7 +13,8 @@ import pytest
 
 from engine.music.drums import NUM_VOICES, Voice
 from engine.music.pattern import Pattern
-from engine.ports import PortSpec, RecordingOutput
+from engine.ports import PortSpec
+from engine.ports.fake import RecordingOutput
 from engine.realtime.clock_process import ClockConfig, ClockLoop
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls

@@ -1,0 +1,219 @@
+"""rtmidi ports: outputs that send "now", MIDI input, and port listing (python-rtmidi).
+
+Backends (``api``): ``jack``, ``alsa`` (Linux), ``coremidi`` (macOS), ``winmm`` (Windows).
+A *virtual* port named ``groovefader`` is created where the OS allows it (JACK, ALSA,
+CoreMIDI); Windows MultiMedia has no virtual ports, so there an existing port (e.g. a
+loopMIDI cable) is chosen by name. rtmidi sends "now": on JACK its notes land on period
+boundaries; :mod:`engine.ports.jack_backend` is the sample-accurate alternative.
+
+Every failure is a :class:`engine.errors.PortError` with one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.errors import PortError
+from engine.ports.base import BaseOutput, PortSpec, default_api
+from engine.ports.jack_backend import JackServerWatch
+from engine.realtime.timebase import FrameClock
+
+
+def _rtmidi_api(api: str) -> int:
+    import rtmidi
+
+    table = {"jack": rtmidi.API_UNIX_JACK, "alsa": rtmidi.API_LINUX_ALSA,
+             "coremidi": rtmidi.API_MACOSX_CORE, "winmm": rtmidi.API_WINDOWS_MM}
+    code = table[api]
+    if code not in rtmidi.get_compiled_api():
+        raise PortError(f"this python-rtmidi build has no {api} support "
+                        f"(it has: {', '.join(rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api())})")
+    return code
+
+
+def _open_rtmidi(kind: str, api: str, client_name: str) -> Any:
+    import rtmidi
+
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never spawn a server behind the user
+    cls = rtmidi.MidiOut if kind == "out" else rtmidi.MidiIn
+    try:
+        return cls(_rtmidi_api(api), name=client_name)
+    except rtmidi.RtMidiError as err:
+        hint = {"jack": "is a JACK server running (jackd / qjackctl / pipewire-jack)?",
+                "alsa": "is the ALSA sequencer available (/dev/snd/seq)?"}.get(api, "")
+        reason = str(err).rstrip(".")
+        raise PortError(f"cannot open the {api} MIDI backend: {reason}. {hint}".strip()) from err
+
+
+def list_ports(api: str | None = None) -> dict[str, list[str]]:
+    """``{"outputs": [...], "inputs": [...]}`` port names other programs offer on ``api``."""
+    api = api or default_api()
+    out = _open_rtmidi("out", api, "groovefader-list")
+    inp = _open_rtmidi("in", api, "groovefader-list")
+    try:
+        return {"outputs": list(out.get_ports()), "inputs": list(inp.get_ports())}
+    finally:
+        out.delete()
+        inp.delete()
+
+
+def _find_port(names: Sequence[str], wanted: str, api: str, direction: str) -> int:
+    if wanted in names:
+        return list(names).index(wanted)
+    matches = [i for i, n in enumerate(names) if wanted.lower() in n.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    listing = ", ".join(repr(n) for n in names) or "none"
+    why = "is ambiguous" if matches else "does not exist"
+    raise PortError(f"MIDI {direction} port {wanted!r} {why} on {api}; available: {listing}")
+
+
+class RtMidiOutput(BaseOutput):
+    """An rtmidi output port (virtual or existing); sends "now".
+
+    On JACK, unless ``spec.time_base`` is ``wall``, :attr:`frame_clock` is JACK's frame
+    clock read through the server watch's client: the clock process then schedules on
+    frames and sends at the wall time their frames come (None: the wall clock).
+
+    Raises:
+        PortError: backend missing, virtual port impossible (WinMM), port not found.
+    """
+
+    lookahead_ns = 0
+
+    def __init__(self, spec: PortSpec) -> None:
+        super().__init__(spec.name)
+        self.spec = spec
+        self.api = spec.resolved_api()
+        self._watch: JackServerWatch | None = None
+        self.frame_clock: FrameClock | None = None
+        self._port_name = spec.name
+        if self.api == "jack":
+            self._watch = JackServerWatch(f"{spec.name}-watch")
+            if spec.time_base != "wall":
+                self.frame_clock = self._watch.frame_clock()
+        try:
+            self._out = _open_rtmidi("out", self.api, spec.name)
+        except PortError:
+            if self._watch:
+                self._watch.close()
+            raise
+        try:
+            if spec.virtual:
+                if self.api == "winmm":
+                    raise PortError(
+                        "Windows MultiMedia has no virtual MIDI ports; pick an existing port with "
+                        "--port NAME (e.g. a loopMIDI cable); available: "
+                        + (", ".join(repr(p) for p in self._out.get_ports()) or "none"))
+                self._out.open_virtual_port(spec.name)
+            else:
+                names = self._out.get_ports()
+                index = _find_port(names, spec.name, self.api, "output")
+                self._port_name = names[index]
+                self._out.open_port(index)
+        except PortError:
+            self.close()
+            raise
+        except Exception as err:  # rtmidi raises its own error types
+            self.close()
+            raise PortError(f"cannot open MIDI output {spec.name!r} on {self.api}: {err}") from err
+
+    def _send(self, data: Sequence[int], deadline_ns: int | None) -> None:
+        try:
+            self._out.send_message(list(data))
+        except Exception as err:
+            raise PortError(f"sending to MIDI output {self._port_name!r} failed: {err}") from err
+
+    def _alive(self) -> bool:
+        if self._watch is not None and not self._watch.alive():
+            return False
+        if not self.spec.virtual:  # the port we connected to may have gone
+            try:
+                return self._port_name in self._out.get_ports()
+            except Exception:
+                return False
+        return True
+
+    def drain(self) -> bool:
+        """Wait until what was sent has left rtmidi's JACK ringbuffer and reached the readers.
+
+        rtmidi's ``close_port`` waits for one callback only, which may be one that already
+        passed its ringbuffer read: under load the last note-offs were lost that way.
+        """
+        if self._watch is None or getattr(self, "_out", None) is None or not self._watch.alive():
+            return False
+        return self._watch.wait_cycles()
+
+    def _close(self) -> None:
+        self.drain()  # the note-offs just sent reach the readers before the port goes
+        out, self._out = getattr(self, "_out", None), None
+        if out is not None:
+            try:
+                out.close_port()
+                out.delete()
+            except Exception:
+                pass
+        if self.frame_clock is not None:
+            self.frame_clock.stop()  # its client closes next
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+
+# -- input ---------------------------------------------------------------------------------
+
+MidiCallback = Callable[[tuple[int, ...], int], None]  # (message bytes, arrival perf_counter_ns)
+
+
+class MidiInput:
+    """An rtmidi input port calling ``callback(data, arrival_ns)`` from rtmidi's thread.
+
+    Timing messages (clock, start/stop) are delivered, sysex and active sensing are not.
+    """
+
+    def __init__(self, name: str, api: str | None, callback: MidiCallback, virtual: bool = False,
+                 client_name: str = "groovefader-in") -> None:
+        self.api = api or default_api()
+        self._in = _open_rtmidi("in", self.api, client_name)
+        self._in.ignore_types(sysex=True, timing=False, active_sense=True)
+        try:
+            if virtual:
+                if self.api == "winmm":
+                    raise PortError("Windows MultiMedia has no virtual MIDI ports; choose an input by name")
+                self._in.open_virtual_port(name)
+                self.port_name = name
+            else:
+                names = self._in.get_ports()
+                index = _find_port(names, name, self.api, "input")
+                self.port_name = names[index]
+                self._in.open_port(index)
+        except PortError:
+            self._in.delete()
+            raise
+        except Exception as err:
+            self._in.delete()
+            raise PortError(f"cannot open MIDI input {name!r} on {self.api}: {err}") from err
+
+        def _on_message(event: tuple[list[int], float], _data: Any = None) -> None:
+            arrival = time.perf_counter_ns()
+            callback(tuple(event[0]), arrival)
+
+        self._in.set_callback(_on_message)
+
+    def close(self) -> None:
+        if self._in is not None:
+            try:
+                self._in.cancel_callback()
+                self._in.close_port()
+                self._in.delete()
+            except Exception:
+                pass
+            self._in = None
+
+
+def open_input(name: str, api: str | None, callback: MidiCallback, virtual: bool = False) -> MidiInput:
+    """Open MIDI input ``name`` (existing port, or a new virtual one) with ``callback``."""
+    return MidiInput(name, api, callback, virtual=virtual)
