@@ -1,0 +1,216 @@
+"""Realism of every surface the app plays: the measures, the targets, the table.
+
+For each surface (:mod:`training.realism.surfaces`) against its real reference windows:
+
+* **C2ST** (:mod:`training.realism.c2st`): balanced held-out accuracy of a logistic
+  regression on the fixed feature vector (:func:`features.classifier_features`) and of a
+  ridge classifier on the raw hit/velocity/offset grid (:func:`features.raw_tensor`).
+* **MGEval** (:mod:`training.realism.mgeval`) on :func:`features.groove_features`: overlap
+  area per feature, their mean and minimum.
+* **Voice mix**: hits per voice per 2 bars, generated and real.
+* **Micro-timing**: the mean per-pattern std of onset offsets (steps) and the mean swing
+  (Groove Toolbox swingness, see :mod:`training.realism.features`), generated and real.
+
+Targets (:data:`TARGETS`): C2ST accuracy within 0.05 of the reconstructions' (the floor; the
+knob ends are compared with the same floor though their reference is the windows near the
+setting); MGEval mean OA ≥ 0.8 with no feature below 0.6; micro-timing std and swing within
+15 % of the reference's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from training.realism import c2st, mgeval
+from training.realism import features as feat
+from training.realism.surfaces import Surface, build_surfaces
+
+TARGETS = {"c2st_over_floor": 0.05, "mgeval_mean_oa": 0.8, "mgeval_min_oa": 0.6,
+           "timing_rel_error": 0.15}
+MIN_REFERENCE = 20  # fewer real windows near a knob setting than this: no test
+
+
+class _Cache:
+    """Features of the evaluation windows, computed once for all surfaces."""
+
+    def __init__(self, windows: np.ndarray, steps_per_bar: int) -> None:
+        self.spb = steps_per_bar
+        self.groove, self.names = feat.groove_features(windows, steps_per_bar)
+        self.clf = feat.classifier_features(windows, steps_per_bar)
+        self.raw = feat.raw_tensor(windows)
+        self.hits = feat.hits_per_voice(windows)
+
+
+def _voice_mix(hits: np.ndarray, bars: int) -> dict[str, float]:
+    per_2_bars = hits.mean(axis=0) * 2.0 / bars
+    return {n: float(v) for n, v in zip(feat.VOICE_NAMES, per_2_bars, strict=True)}
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b) if b else (0.0 if a == 0 else float("inf"))
+
+
+def measure_surface(surface: Surface, cache: _Cache, seed: int = 0,
+                    folds: int = c2st.FOLDS) -> dict[str, Any]:
+    """Every realism figure of one surface (module docstring), targets not yet applied."""
+    gen = surface.patterns
+    ref = surface.reference
+    bars = gen.shape[1] // cache.spb
+    out: dict[str, Any] = {"label": surface.label, "n_generated": int(len(gen)),
+                           "n_reference": int(len(ref)), **surface.info}
+    groove_gen, _ = feat.groove_features(gen, cache.spb)
+    names = list(cache.names)
+    col = {n: j for j, n in enumerate(names)}
+    out["voice_hits_per_2_bars"] = _voice_mix(feat.hits_per_voice(gen), bars)
+    out["reference_voice_hits_per_2_bars"] = _voice_mix(cache.hits[ref], bars) if len(ref) else None
+    out["timing_std"] = float(groove_gen[:, col["timing_std"]].mean())
+    out["swing"] = float(groove_gen[:, col["swing"]].mean())
+    out["velocity_mean"] = float(groove_gen[:, col["velocity_mean"]].mean())
+    if len(ref):
+        out["reference_timing_std"] = float(cache.groove[ref, col["timing_std"]].mean())
+        out["reference_swing"] = float(cache.groove[ref, col["swing"]].mean())
+        out["reference_velocity_mean"] = float(cache.groove[ref, col["velocity_mean"]].mean())
+    if len(ref) < MIN_REFERENCE:
+        out["skipped"] = f"only {len(ref)} real windows in the reference band (< {MIN_REFERENCE})"
+        return out
+    out["c2st_features"] = c2st.two_sample_test(
+        cache.clf[ref], feat.classifier_features(gen, cache.spb), surface.reference_groups,
+        surface.groups, classifier="logistic", folds=folds, seed=seed)
+    out["c2st_raw"] = c2st.two_sample_test(
+        cache.raw[ref], feat.raw_tensor(gen), surface.reference_groups, surface.groups,
+        classifier="ridge", folds=folds, seed=seed)
+    mg = mgeval.compare_sets(cache.groove[ref], groove_gen, names, seed=seed)
+    out["mgeval"] = {"mean_oa": mg["mean_oa"], "min_oa": mg["min_oa"], "min_feature": mg["min_feature"],
+                     "mean_kl": mg["mean_kl"],
+                     "oa": {n: v["oa"] for n, v in mg["features"].items()},
+                     "oa_real": {n: v["oa_real"] for n, v in mg["features"].items()},
+                     "oa_generated": {n: v["oa_generated"] for n, v in mg["features"].items()},
+                     "kl": {n: v["kl"] for n, v in mg["features"].items()}}
+    return out
+
+
+def apply_targets(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Mark each surface's targets met or missed (in place: ``result["targets"]``); returns
+    the floor and the count of surfaces meeting all."""
+    floor = results.get("reconstruction", {})
+    floor_f = floor.get("c2st_features", {}).get("accuracy", float("nan"))
+    floor_r = floor.get("c2st_raw", {}).get("accuracy", float("nan"))
+    met_all = 0
+    for res in results.values():
+        if "skipped" in res:
+            res["targets"] = None
+            continue
+        t = {
+            "c2st_features": res["c2st_features"]["accuracy"] <= floor_f + TARGETS["c2st_over_floor"],
+            "c2st_raw": res["c2st_raw"]["accuracy"] <= floor_r + TARGETS["c2st_over_floor"],
+            "mgeval_mean_oa": res["mgeval"]["mean_oa"] >= TARGETS["mgeval_mean_oa"],
+            "mgeval_min_oa": res["mgeval"]["min_oa"] >= TARGETS["mgeval_min_oa"],
+            "timing_std": _rel(res["timing_std"], res["reference_timing_std"]) <= TARGETS["timing_rel_error"],
+            "swing": _rel(res["swing"], res["reference_swing"]) <= TARGETS["timing_rel_error"],
+        }
+        t = {k: bool(v) for k, v in t.items()}
+        res["targets"] = {**t, "all": all(t.values())}
+        met_all += res["targets"]["all"]
+    return {"floor_c2st_features": floor_f, "floor_c2st_raw": floor_r, "surfaces_meeting_all": met_all,
+            "surfaces_measured": sum(1 for r in results.values() if "skipped" not in r)}
+
+
+def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int = 500,
+                      seed: int = 0, folds: int = c2st.FOLDS,
+                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Decode every surface from ``gen`` and measure it against the held-out ``windows``
+    ``(W, T, 27)`` grouped by performance ``groups (W,)``.
+
+    Returns:
+        ``{"surfaces": {name: figures}, "summary": {...}, "settings": {...}, "seconds": s}``;
+        see :func:`measure_surface` and :func:`apply_targets` for the figures.
+    """
+    t0 = time.perf_counter()
+    windows = np.asarray(windows, np.float32)
+    cache = _Cache(windows, gen.steps_per_bar)
+    surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress)
+    t_decode = time.perf_counter() - t0
+    results = {s.name: measure_surface(s, cache, seed, folds) for s in surfaces}
+    summary = apply_targets(results)
+    data_groove = {n: float(v) for n, v in zip(cache.names, cache.groove.mean(axis=0), strict=True)}
+    return {"surfaces": results, "summary": summary,
+            "data": {"windows": int(len(windows)), "performances": int(len(np.unique(groups))),
+                     "timing_std": data_groove["timing_std"], "swing": data_groove["swing"],
+                     "voice_hits_per_2_bars": _voice_mix(cache.hits, windows.shape[1] // gen.steps_per_bar)},
+            "settings": {"samples": int(samples), "seed": int(seed), "folds": int(folds),
+                         "c2st_l2_features": c2st.L2_FEATURES, "c2st_l2_raw": c2st.L2_RAW,
+                         "targets": dict(TARGETS)},
+            "seconds": {"decode": round(t_decode, 1), "total": round(time.perf_counter() - t0, 1)}}
+
+
+def _f(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float) and np.isnan(v):
+        return "nan"
+    return f"{v:.{digits}f}"
+
+
+def _mark(targets: Mapping[str, bool] | None, key: str) -> str:
+    if targets is None:
+        return ""
+    return " ✓" if targets[key] else " ✗"
+
+
+_SHOWN_VOICES = (("kick", "K"), ("snare", "S"), ("closed_hat", "CH"), ("open_hat", "OH"),
+                 ("toms", "T"), ("crash", "Cr"), ("ride", "R"))
+
+
+def _voices(mix: Mapping[str, float] | None) -> str:
+    if mix is None:
+        return "–"
+    toms = mix["low_tom"] + mix["mid_tom"] + mix["high_tom"]
+    vals = {**mix, "toms": toms}
+    return " ".join(f"{short} {vals[k]:.1f}" for k, short in _SHOWN_VOICES)
+
+
+def to_markdown(report: Mapping[str, Any]) -> str:
+    """The surfaces table (one row per surface, ✓/✗ per target) and the voice-mix table."""
+    s = report["summary"]
+    d = report["data"]
+    lines = [
+        f"Realism of every surface against {d['windows']} held-out windows from {d['performances']} "
+        f"performances ({report['settings']['samples']} patterns per surface, seed "
+        f"{report['settings']['seed']}, {report['settings']['folds']} folds grouped by performance). "
+        f"C2ST = balanced held-out accuracy, 0.5 = indistinguishable; floor (reconstructions): "
+        f"features {_f(s['floor_c2st_features'])}, raw {_f(s['floor_c2st_raw'])}; targets: C2ST ≤ floor "
+        f"+ {TARGETS['c2st_over_floor']}, MGEval mean OA ≥ {TARGETS['mgeval_mean_oa']} and min ≥ "
+        f"{TARGETS['mgeval_min_oa']}, timing std and swing within {TARGETS['timing_rel_error']:.0%} of "
+        f"the reference's. Data: timing std {_f(d['timing_std'], 3)} steps, swing {_f(d['swing'], 3)}. "
+        f"{s['surfaces_meeting_all']} of {s['surfaces_measured']} surfaces meet every target.",
+        "",
+        "| surface | n gen / real | C2ST features [95 % CI] | C2ST raw | MGEval mean OA | min OA (feature) "
+        "| timing std gen / real | swing gen / real | all |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in report["surfaces"].values():
+        t = res.get("targets")
+        if "skipped" in res:
+            lines.append(f"| {res['label']} | {res['n_generated']} / {res['n_reference']} | "
+                         f"{res['skipped']} | | | | | | |")
+            continue
+        cf, cr, mg = res["c2st_features"], res["c2st_raw"], res["mgeval"]
+        lines.append(
+            f"| {res['label']} | {res['n_generated']} / {res['n_reference']} | "
+            f"{_f(cf['accuracy'])} [{_f(cf['ci95'][0])}, {_f(cf['ci95'][1])}]{_mark(t, 'c2st_features')} | "
+            f"{_f(cr['accuracy'])}{_mark(t, 'c2st_raw')} | {_f(mg['mean_oa'])}{_mark(t, 'mgeval_mean_oa')} | "
+            f"{_f(mg['min_oa'])} ({mg['min_feature']}){_mark(t, 'mgeval_min_oa')} | "
+            f"{_f(res['timing_std'], 3)} / {_f(res['reference_timing_std'], 3)}{_mark(t, 'timing_std')} | "
+            f"{_f(res['swing'], 3)} / {_f(res['reference_swing'], 3)}{_mark(t, 'swing')} | "
+            f"{'✓' if t and t['all'] else '✗'} |")
+    lines += ["", "Voice mix, hits per 2 bars (K kick, S snare, CH/OH closed/open hi-hat, T toms, Cr crash, "
+              "R ride), generated vs the surface's reference windows:", "",
+              "| surface | generated | real |", "|---|---|---|"]
+    for res in report["surfaces"].values():
+        lines.append(f"| {res['label']} | {_voices(res['voice_hits_per_2_bars'])} | "
+                     f"{_voices(res['reference_voice_hits_per_2_bars'])} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,251 @@
+"""Every surface the app plays, decoded as the app decodes it, each beside its real reference.
+
+A *surface* is a set of generated 2-bar patterns the musician can reach by one gesture, with
+the held-out windows it should be indistinguishable from and a group per pattern for the
+two-sample test's grouped folds (:mod:`training.realism.c2st`). Everything goes through the
+generator's public API, so a new pad map, Randomize or knob loop is measured as it ships:
+
+==================  ==========================================================================
+surface             patterns
+==================  ==========================================================================
+reconstruction      decode(encode(window)) with the window's own knobs: the floor
+randomize           ``Generator.sample_like_data`` latents, knobs untouched (the model's)
+pad                 ``Generator.pad_to_z`` on an even grid over [-1, 1]², knobs untouched
+prior               N(0, I) latents (not played by the app; the figure it replaced)
+variation           ``Generator.variation`` of Randomize's latents (the app's amount, 0.35)
+corner_blends       ``Generator.blend_corners`` of 4 held-out windows at a uniform (x, y)
+transition_middle   the middle 2 bars of an 8-bar ``transitions.transition`` (strategy 3, the
+                    app's default) between two held-out windows
+knob k @ 10 %/90 %  knob k turned to 10 % / 90 % of its range from Randomize's (or the pad's)
+                    grooves and held as the app holds it: ``decode_meeting`` meeting k,
+                    the other attributes held where the groove had them
+==================  ==========================================================================
+
+Reference sets: the held-out windows (a random ``samples`` of them; the reconstructions are
+of those very windows). For a knob end, the windows whose attribute lies within ±5 % of the
+knob's range of the setting (``KNOB_REFERENCE_BAND``), as many as there are.
+
+Groups: a real window's performance (its MIDI file). A reconstruction takes its window's; a
+corner blend or a transition is made from windows of one *block* of performances (the
+blocks are the test's folds), and the surface's reference windows are labelled by block too;
+draws from the prior side (Randomize, pad, prior, variation, knob ends) get one group each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.music import attributes as attr_lib
+from engine.music.pattern import Pattern
+from training.realism.c2st import FOLDS, group_folds
+
+KNOB_ENDS = (0.1, 0.9)          # knob settings measured, as shares of the knob's range
+KNOB_REFERENCE_BAND = 0.05      # real windows within ± this share of the range of the setting
+VARIATION_AMOUNT = 0.35         # the app's Variation amount (app/controller.py)
+TRANSITION_BARS = 8             # the app's default transition length
+TRANSITION_STRATEGY = 3         # the app's default strategy (latent + teacher-forced mix)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One surface's generated patterns and its real reference.
+
+    Attributes:
+        name: key in the report (``"pad"``, ``"knob_density_10_randomize"``...).
+        label: what a musician would call it.
+        patterns: ``(N, T, 27)`` generated patterns.
+        groups: ``(N,)`` group of each generated pattern.
+        reference: ``(M,)`` indices of the reference windows in the evaluation data.
+        reference_groups: ``(M,)`` their groups for this surface's test (performance or block).
+        info: what else the report should say (a knob's setting, the reference band...).
+    """
+
+    name: str
+    label: str
+    patterns: np.ndarray
+    groups: np.ndarray
+    reference: np.ndarray
+    reference_groups: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _draw_groups(prefix: str, n: int) -> np.ndarray:
+    return np.array([f"{prefix}{i}" for i in range(n)])
+
+
+def pad_grid(gen: Any, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """An even ``k × k`` grid over the pad (k = round(√samples)) and its latents
+    ``(k², Z)`` from the generator's own pad map."""
+    k = max(2, int(round(np.sqrt(samples))))
+    g = np.linspace(-1.0, 1.0, k)
+    x, y = np.meshgrid(g, g)
+    xy = np.stack([x.ravel(), y.ravel()], axis=1)
+    return xy, np.asarray(gen.pad_to_z(xy[:, 0], xy[:, 1]), np.float64)
+
+
+def _decode(gen: Any, z: np.ndarray, batch: int = 512) -> np.ndarray:
+    """The app's decode with no knob set: the model's one decode, knobs at their defaults."""
+    return np.concatenate([gen.decode_batch(z[i:i + batch]).to_array() for i in range(0, len(z), batch)])
+
+
+def _hold(gen: Any, z: np.ndarray, knobs: np.ndarray, targets: np.ndarray, turning: str,
+          batch: int = 512) -> np.ndarray:
+    """The app's decode of a turned knob: the generator holding ``targets`` (NaN = free)."""
+    out = []
+    for i in range(0, len(z), batch):
+        dec, _ = gen.decode_meeting(z[i:i + batch], knobs[i:i + batch], targets[i:i + batch],
+                                    turning=turning)
+        out.append(dec.to_array())
+    return np.concatenate(out)
+
+
+def _reconstruct(gen: Any, windows: np.ndarray, batch: int = 512) -> np.ndarray:
+    out = []
+    for i in range(0, len(windows), batch):
+        xb = windows[i:i + batch]
+        mu, _ = gen.encode_batch(xb)
+        if gen.model_kind == "vae":  # the baseline's z carries the attributes
+            out.append(gen.decode_batch(mu, use_knobs=False).to_array())
+        else:
+            out.append(gen.decode_batch(mu, attr_lib.compute(xb, gen.attribute_names)).to_array())
+    return np.concatenate(out)
+
+
+def knob_reference(values: np.ndarray, setting: float, span: float,
+                   band: float = KNOB_REFERENCE_BAND) -> np.ndarray:
+    """Indices of the windows whose attribute ``values`` lie within ``band × span`` of
+    ``setting``."""
+    return np.flatnonzero(np.abs(np.asarray(values, np.float64) - setting) <= band * span + 1e-12)
+
+
+def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int, seed: int = 0,
+                   folds: int = FOLDS, knob_sources: tuple[str, ...] = ("randomize", "pad"),
+                   progress: Callable[[str], None] | None = None) -> list[Surface]:
+    """Decode every surface (module docstring) from ``gen`` against the evaluation
+    ``windows (W, T, 27)`` with their performance ``groups (W,)``.
+
+    Args:
+        samples: generated patterns per surface (the pad: the nearest square).
+        seed: seeds every draw (latents, windows, blend points, transition mixes).
+        folds: the two-sample test's folds (blends and transitions draw from one block each).
+        knob_sources: the grooves the knobs are turned from (``"randomize"``, ``"pad"``).
+    """
+    say = progress or (lambda _msg: None)
+    rng = np.random.default_rng(seed)
+    groups = np.asarray(groups).astype(str)
+    n_win = len(windows)
+    ref = np.sort(rng.choice(n_win, min(samples, n_win), replace=False))
+    surfaces: list[Surface] = []
+
+    say("reconstruction")
+    surfaces.append(Surface("reconstruction", "Reconstruction (the floor)", _reconstruct(gen, windows[ref]),
+                            groups[ref], ref, groups[ref]))
+
+    say("randomize")
+    z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
+    rand = _decode(gen, z_rand)
+    surfaces.append(Surface("randomize", "Randomize", rand, _draw_groups("rand", samples), ref, groups[ref]))
+
+    say("pad")
+    xy, z_pad = pad_grid(gen, samples)
+    pad = _decode(gen, z_pad)
+    surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
+                            _draw_groups("pad", len(pad)), ref, groups[ref]))
+
+    say("prior")
+    z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)
+    surfaces.append(Surface("prior", "Prior draws (not played by the app)", _decode(gen, z_prior),
+                            _draw_groups("prior", samples), ref, groups[ref]))
+
+    say("variation")
+    z_var = np.asarray(gen.variation(z_rand, VARIATION_AMOUNT, seed=seed + 3), np.float64)
+    surfaces.append(Surface("variation", f"Variation of Randomize (amount {VARIATION_AMOUNT})",
+                            _decode(gen, z_var), _draw_groups("var", samples), ref, groups[ref]))
+
+    # blends and transitions: every window of one generated pattern from one block of
+    # performances; the blocks are the folds, so none straddles the classifier's split
+    block_of = group_folds(groups, folds, seed)
+    block_labels = np.array([f"block{b}" for b in block_of])
+    in_block = [np.flatnonzero(block_of == b) for b in range(folds)]
+    pick_block = np.array([i % folds for i in range(samples)])
+    rng.shuffle(pick_block)
+    pick_block = np.array([b if len(in_block[b]) else next(j for j in range(folds) if len(in_block[j]))
+                           for b in pick_block])
+
+    say("corner blends")
+    corners = np.stack([rng.choice(in_block[b], 4) for b in pick_block])  # (N, 4) window indices
+    mu, _ = gen.encode_batch(windows[corners.ravel()])
+    mu = mu.reshape(samples, 4, -1)
+    pts = rng.uniform(-1.0, 1.0, (samples, 2))
+    z_blend = np.stack([gen.blend_corners(mu[i], *pts[i]) for i in range(samples)])
+    surfaces.append(Surface("corner_blends", "Corner blends (4 held-out grooves, random x, y)",
+                            _decode(gen, z_blend), np.array([f"block{b}" for b in pick_block]),
+                            ref, block_labels[ref]))
+
+    say("transitions")
+    from engine.generation.transitions import transition
+
+    spb = gen.steps_per_bar
+    start = (TRANSITION_BARS - gen.steps // spb) // 2
+    pairs = np.stack([rng.choice(in_block[b], 2, replace=False) if len(in_block[b]) > 1
+                      else np.repeat(in_block[b], 2) for b in pick_block])
+    mids = []
+    for i, (a, b) in enumerate(pairs):
+        pa, pb = Pattern.from_array(windows[a], spb), Pattern.from_array(windows[b], spb)
+        out = transition(gen, pa, pb, TRANSITION_BARS, TRANSITION_STRATEGY, seed=seed + 10 + i)
+        mids.append(out.bar_slice(start, gen.steps // spb).to_array())
+    surfaces.append(Surface("transition_middle",
+                            f"Transition middle (bars {start + 1}–{start + gen.steps // spb} of "
+                            f"{TRANSITION_BARS}, strategy {TRANSITION_STRATEGY})",
+                            np.stack(mids), np.array([f"block{b}" for b in pick_block]),
+                            ref, block_labels[ref]))
+
+    surfaces += knob_surfaces(gen, windows, groups, {"randomize": (z_rand, rand), "pad": (z_pad, pad)},
+                              knob_sources, samples, seed, say)
+    return surfaces
+
+
+def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
+                  sources: dict[str, tuple[np.ndarray, np.ndarray]], which: tuple[str, ...],
+                  samples: int, seed: int, say: Callable[[str], None]) -> list[Surface]:
+    """Each knob at each of :data:`KNOB_ENDS`, turned from each source's grooves (latents and
+    their open-loop decodes) and held as the app holds it (module docstring)."""
+    names = tuple(gen.attribute_names)
+    if not names:
+        return []
+    ranges = gen.attribute_ranges
+    defaults = np.array([gen.attribute_defaults[n] for n in names])
+    data_attrs = attr_lib.compute(windows, names)
+    rng = np.random.default_rng(seed + 7)
+    out = []
+    for source in which:
+        z, decoded = sources[source]
+        anchor = attr_lib.compute(decoded, names)  # the groove's own attributes, held
+        for k, name in enumerate(names):
+            lo, hi = ranges[name]
+            for end in KNOB_ENDS:
+                setting = lo + end * (hi - lo)
+                say(f"knob {name} {round(end * 100)}% ({source})")
+                knobs = np.tile(defaults, (len(z), 1))
+                knobs[:, k] = setting
+                targets = anchor.copy()
+                targets[:, k] = setting
+                pats = _hold(gen, z, knobs, targets, name)
+                near = knob_reference(data_attrs[:, k], setting, hi - lo)
+                available = len(near)
+                if len(near) > samples:
+                    near = np.sort(rng.choice(near, samples, replace=False))
+                out.append(Surface(
+                    f"knob_{name}_{round(end * 100)}_{source}",
+                    f"{name} at {round(end * 100)} % ({'Randomize' if source == 'randomize' else 'pad'})",
+                    pats, _draw_groups(f"{source}-{name}-{end}-", len(pats)), near,
+                    np.asarray(groups).astype(str)[near],
+                    {"knob": name, "setting": float(setting), "share_of_range": end, "source": source,
+                     "reference_band": [float(setting - KNOB_REFERENCE_BAND * (hi - lo)),
+                                        float(setting + KNOB_REFERENCE_BAND * (hi - lo))],
+                     "reference_windows_available": int(available)}))
+    return out
