@@ -43,8 +43,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PortError
-from engine.music.pattern import Pattern
 from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
+from engine.realtime.messages import (
+    ClockCommand,
+    Close,
+    Continue,
+    Ping,
+    ResetStats,
+    SetClockSource,
+    SetControls,
+    SetPattern,
+    SetPort,
+    Start,
+    StatusReport,
+    Stop,
+)
 from engine.realtime.scheduler import Scheduler, Timed
 from engine.realtime.steps import Controls
 from engine.realtime.timebase import FrameClock, TimeBase, WallClock
@@ -82,7 +95,7 @@ class ClockConfig:
 
 
 def clock_main(config: ClockConfig, commands: Any, status: Any) -> None:
-    """Process entry point: run the loop until ``quit``, SIGTERM/SIGINT or parent death."""
+    """Process entry point: run the loop until :class:`Close`, SIGTERM/SIGINT or parent death."""
     ClockLoop(config, commands, status).run()
 
 
@@ -294,41 +307,54 @@ class ClockLoop:
 
 
     # -- commands --------------------------------------------------------------------------
-    def _handle(self, command: tuple[Any, ...]) -> None:
-        if command[0] == "port":
-            self._change_port(command[1])
-            self._publish(self._now())
-            return
-        with self.lock:
-            self._handle_locked(command)
+    def _handle(self, command: ClockCommand) -> None:
+        """Apply one command from the caller.
 
-    def _handle_locked(self, command: tuple[Any, ...]) -> None:
-        kind, *args = command
-        now = self._now()
-        if kind == "pattern":
-            pattern, quantize = args
-            if isinstance(pattern, Pattern):
-                self.sched.set_pattern(pattern, quantize, now)
-        elif kind == "controls":
-            self.sched.set_controls(args[0], now)
-        elif kind == "start":
-            self.sched.start(now)
-        elif kind == "stop":
-            self.sched.stop(now)
-        elif kind == "continue":
-            self.sched.continue_(now)
-        elif kind == "source":
-            self._change_source(*args, now=now)
-        elif kind == "reset_stats":
-            self.stats.reset()
-            self._summary = None
-        elif kind == "ping":
-            self._next_status = 0
-        elif kind == "quit":
-            self.running = False
-        self._send_due()  # immediate messages (note-offs, transport) go out at once
-        if kind in ("ping", "start", "stop", "continue", "source"):
-            self._publish(self._now(), fresh=True)
+        It runs under the scheduler lock (the JACK thread may be pulling), with whatever
+        became due at once (note-offs, transport) sent before the lock is let go. A port
+        change is the exception: it is made after, outside the lock, since closing a JACK
+        port waits for JACK cycles whose callbacks take the lock.
+        """
+        new_port: SetPort | None = None
+        fresh = False  # transport changes are reported at once, with fresh lateness figures
+        with self.lock:
+            now = self._now()
+            match command:
+                case SetPort():
+                    new_port = command
+                case SetPattern(pattern, quantize):
+                    self.sched.set_pattern(pattern, quantize, now)
+                case SetControls(controls):
+                    self.sched.set_controls(controls, now)
+                case Start():
+                    self.sched.start(now)
+                    fresh = True
+                case Stop():
+                    self.sched.stop(now)
+                    fresh = True
+                case Continue():
+                    self.sched.continue_(now)
+                    fresh = True
+                case SetClockSource(source, input_name, input_api, virtual):
+                    self._change_source(source, input_name, input_api, virtual, now=now)
+                    fresh = True
+                case ResetStats():
+                    self.stats.reset()
+                    self._summary = None
+                case Ping():
+                    self._next_status = 0
+                    fresh = True
+                case Close():
+                    self.running = False
+                case _:  # the facade posts only the commands above: anything else is dropped
+                    return
+            if new_port is None:
+                self._send_due()
+                if fresh:
+                    self._publish(self._now(), fresh=True)
+        if new_port is not None:
+            self._change_port(new_port.spec)
+            self._publish(self._now())
 
     def _change_port(self, spec: PortSpec | None) -> None:
         self._detach_pull()
@@ -518,19 +544,19 @@ class ClockLoop:
         with contextlib.suppress(queue.Full, OSError, ValueError):
             self.status_q.put_nowait(report)
 
-    def _report(self, now: int, final: bool, stats: dict[str, Any]) -> dict[str, Any]:
+    def _report(self, now: int, final: bool, stats: dict[str, Any]) -> StatusReport:
         self._next_status = now + STATUS_INTERVAL_NS
-        return {
-            "playing": self.sched.playing,
-            "step": self.sched.current_step(now),
-            "bpm": self.sched.tempo_bpm,
-            "port_state": self.port_state,
-            "error": self.error,
-            "port_name": self.spec.name if self.spec else None,
-            "clock_source": self.sched.source,
-            "sounding": self.sched.sounding,
-            "stats": stats,
-            "forbidden_modules": [m for m in ("torch", "PySide6") if m in sys.modules],
-            "final": final,
-            "time_ns": now,
-        }
+        return StatusReport(
+            playing=self.sched.playing,
+            step=self.sched.current_step(now),
+            bpm=self.sched.tempo_bpm,
+            port_state=self.port_state,
+            error=self.error,
+            port_name=self.spec.name if self.spec else None,
+            clock_source=self.sched.source,
+            sounding=self.sched.sounding,
+            stats=stats,
+            forbidden_modules=tuple(m for m in ("torch", "PySide6") if m in sys.modules),
+            final=final,
+            time_ns=now,
+        )

@@ -4,8 +4,10 @@
 (:mod:`engine.realtime.clock_process`) and its two queues. Every setter builds a new immutable
 :class:`~engine.realtime.steps.Controls` snapshot and posts it; nothing here waits on the clock,
 and :meth:`Sequencer.status` never blocks (it drains the status queue and keeps the latest).
-:meth:`Sequencer.close` always ends with every note-off sent: a polite ``quit`` first, then
-SIGTERM (the child's handler flushes), then SIGKILL as a last resort.
+:meth:`Sequencer.close` always ends with every note-off sent: a polite
+:class:`~engine.realtime.messages.Close` first, then SIGTERM (the child's handler flushes),
+then SIGKILL as a last resort. What crosses to the clock process is a command of
+:mod:`engine.realtime.messages`, checked as it is built.
 """
 
 from __future__ import annotations
@@ -26,7 +28,21 @@ from engine.music.drums import NoteMap
 from engine.music.pattern import Pattern
 from engine.ports import PortSpec
 from engine.realtime.clock_process import ClockConfig, clock_main
-from engine.realtime.steps import QUANTIZE_CHOICES, Controls
+from engine.realtime.messages import (
+    ClockCommand,
+    Close,
+    Continue,
+    Ping,
+    ResetStats,
+    SetClockSource,
+    SetControls,
+    SetPattern,
+    SetPort,
+    Start,
+    StatusReport,
+    Stop,
+)
+from engine.realtime.steps import Controls
 
 START_TIMEOUT_S = 15.0  # spawn + imports + opening the port, on a loaded 2-core machine
 
@@ -93,33 +109,34 @@ class Sequencer:
     # -- transport -------------------------------------------------------------------------
     def start(self) -> None:
         """Play from the top."""
-        self._post("start")
+        self._post(Start())
         self._paused_at_top = False
 
     def play(self) -> None:
         """Start from the top the first time, continue where it stopped afterwards."""
-        self._post("start" if self._paused_at_top else "continue")
+        self._post(Start() if self._paused_at_top else Continue())
         self._paused_at_top = False
 
     def stop(self) -> None:
-        self._post("stop")
+        self._post(Stop())
 
     def continue_(self) -> None:
-        self._post("continue")
+        self._post(Continue())
         self._paused_at_top = False
 
     # -- what plays ------------------------------------------------------------------------
     def set_pattern(self, pattern: Pattern, quantize: str = "step") -> None:
-        """Play ``pattern`` from the next step, beat or bar."""
-        if not isinstance(pattern, Pattern):
-            raise TypeError(f"set_pattern needs a Pattern, got {type(pattern).__name__}")
-        if quantize not in QUANTIZE_CHOICES:
-            raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
-        self._post("pattern", pattern, quantize)
+        """Play ``pattern`` from the next step, beat or bar.
+
+        Raises:
+            TypeError: not a Pattern; ValueError: an unknown ``quantize``.
+        """
+        self._post(SetPattern(pattern, quantize))
 
     def set_controls(self, controls: Controls) -> None:
+        command = SetControls(controls)
         self._controls = controls
-        self._post("controls", controls)
+        self._post(command)
 
     def set_tempo(self, bpm: float) -> None:
         self.set_controls(replace(self._controls, tempo_bpm=float(bpm)))
@@ -143,19 +160,21 @@ class Sequencer:
     # -- clock and ports -------------------------------------------------------------------
     def set_clock_source(self, source: str, input_name: str | None = None, input_api: str | None = None,
                          virtual: bool = False) -> None:
-        """``internal`` or ``external`` (follow MIDI clock arriving on ``input_name``)."""
-        if source not in ("internal", "external"):
-            raise ValueError(f"clock source must be 'internal' or 'external', got {source!r}")
-        self._post("source", source, input_name, input_api, virtual)
+        """``internal`` or ``external`` (follow MIDI clock arriving on ``input_name``).
+
+        Raises:
+            ValueError: any other source.
+        """
+        self._post(SetClockSource(source, input_name, input_api, virtual))
 
     def set_port(self, name: str | None, api: str | None = None, virtual: bool = True,
                  sample_accurate: bool = False, time_base: str = "auto") -> None:
         """Move to another output (pending note-offs go to the old one first)."""
         spec = None if name is None else PortSpec(name, api, virtual, sample_accurate, time_base)
-        self._post("port", spec)
+        self._post(SetPort(spec))
 
     def reset_stats(self) -> None:
-        self._post("reset_stats")
+        self._post(ResetStats())
 
     # -- state -----------------------------------------------------------------------------
     def status(self) -> SequencerStatus:
@@ -170,14 +189,14 @@ class Sequencer:
                                    error=self._status.error or "the clock process exited")
         return self._status
 
-    def _absorb(self, report: dict[str, Any]) -> None:
-        self._last_report_ns = report["time_ns"]
+    def _absorb(self, report: StatusReport) -> None:
+        self._last_report_ns = report.time_ns
         self._status = SequencerStatus(
-            playing=report["playing"], step=report["step"], bpm=report["bpm"],
-            port_state=report["port_state"], error=report["error"], port_name=report["port_name"],
-            clock_source=report["clock_source"], sounding=report["sounding"],
-            stats=report["stats"], alive=not report["final"] and self._proc.is_alive(),
-            forbidden_modules=tuple(report["forbidden_modules"]))
+            playing=report.playing, step=report.step, bpm=report.bpm,
+            port_state=report.port_state, error=report.error, port_name=report.port_name,
+            clock_source=report.clock_source, sounding=report.sounding,
+            stats=report.stats, alive=not report.final and self._proc.is_alive(),
+            forbidden_modules=report.forbidden_modules)
 
     def stats(self) -> dict[str, Any]:
         """Lateness of the clock process's sends against their deadlines (ms) + counts."""
@@ -196,7 +215,7 @@ class Sequencer:
     def sync(self, timeout_s: float = 5.0) -> SequencerStatus:
         """Post a ping and wait for a report made after it (every earlier command is done)."""
         before = time.perf_counter_ns()
-        self._post("ping")
+        self._post(Ping())
         self.wait_status(lambda s: self._last_report_ns >= before, timeout_s)
         return self._status
 
@@ -212,7 +231,7 @@ class Sequencer:
         atexit.unregister(self.close)
         if self._proc.is_alive():
             with contextlib.suppress(OSError, ValueError):
-                self._commands.put(("quit",))
+                self._commands.put(Close())
             self._proc.join(timeout_s)
         if self._proc.is_alive():
             self._proc.terminate()  # SIGTERM: the child's handler still flushes
@@ -232,7 +251,7 @@ class Sequencer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _post(self, *command: Any) -> None:
+    def _post(self, command: ClockCommand) -> None:
         if self._closed:
             raise PortError("the sequencer is closed")
         self._commands.put(command)

@@ -16,6 +16,18 @@ from engine.music.pattern import Pattern
 from engine.ports import PortSpec
 from engine.ports.fake import RecordingOutput
 from engine.realtime.clock_process import ClockConfig, ClockLoop
+from engine.realtime.messages import (
+    Close,
+    Continue,
+    Ping,
+    ResetStats,
+    SetClockSource,
+    SetControls,
+    SetPattern,
+    SetPort,
+    Start,
+    Stop,
+)
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls
 from tests.support.jack_server import check_note_pairs
@@ -77,15 +89,15 @@ class LoopHarness:
     def start_beat(self, seconds: float = 0.0) -> None:
         """Start the loop playing :func:`beat`, then let it play ``seconds``."""
         self.thread.start()
-        self.commands.put(("pattern", beat(), "step"))
-        self.commands.put(("start",))
+        self.commands.put(SetPattern(beat(), "step"))
+        self.commands.put(Start())
         time.sleep(seconds)
 
     def finish(self, seconds: float = 0.0) -> None:
         """Let it play ``seconds`` more, then stop and quit the loop."""
         time.sleep(seconds)
-        self.commands.put(("stop",))
-        self.commands.put(("quit",))
+        self.commands.put(Stop())
+        self.commands.put(Close())
         self.thread.join(5)
 
     def play_beat(self, seconds: float) -> None:
@@ -125,8 +137,8 @@ def test_loop_sends_on_time_in_order_and_cleans_up():
     lateness = [s - d for s, d, m in out.sent if m[0] in (0x99, 0x89, 0xF8)]
     assert np.median(lateness) < 2_000_000
     assert sent[-1] in ((0xB9, 123, 0), (0xFC,)) and (0xFC,) in sent
-    final = [r for r in h.reports() if r["final"]]
-    assert final and final[0]["stats"]["count"] == len(lateness)
+    final = [r for r in h.reports() if r.final]
+    assert final and final[0].stats["count"] == len(lateness)
 
 
 def test_loop_reports_port_error_keeps_clock_and_recovers():
@@ -135,12 +147,12 @@ def test_loop_reports_port_error_keeps_clock_and_recovers():
     first = h.outputs[0]
     h.refuse = True
     first.is_alive = False  # the port vanishes mid-play
-    assert h.wait_report(lambda r: r["port_state"] == "error" and r["playing"], 3)
+    assert h.wait_report(lambda r: r.port_state == "error" and r.playing, 3)
     step_in_error = h.loop.sched.current_step(time.perf_counter_ns())
     time.sleep(0.3)
     assert h.loop.sched.current_step(time.perf_counter_ns()) > step_in_error  # the clock ran on
     h.refuse = False
-    assert h.wait_report(lambda r: r["port_state"] == "ok", 3)
+    assert h.wait_report(lambda r: r.port_state == "ok", 3)
     h.finish(0.3)
     second = h.outputs[1]
     sent = messages(second)
@@ -152,9 +164,9 @@ def test_loop_reports_port_error_keeps_clock_and_recovers():
 def test_loop_port_change_ends_notes_on_old_port():
     h = LoopHarness(Controls(tempo_bpm=120, groove=0.0, gate_steps=4.0))
     h.start_beat(0.05)  # the first kick sounds (its note-off is 500 ms away)
-    h.commands.put(("port", PortSpec("other", "jack")))
+    h.commands.put(SetPort(PortSpec("other", "jack")))
     time.sleep(0.3)
-    h.commands.put(("quit",))
+    h.commands.put(Close())
     h.thread.join(5)
     old = messages(h.outputs[0])
     assert (0x99, 36, 100) in old
@@ -278,7 +290,7 @@ def test_loop_sends_each_deadline_at_the_wall_time_its_frame_comes():
     assert np.median(np.diff([s for s, _ in sends])) == pytest.approx(80e6, rel=0.05)
     late = [s - h.clock.wall_ns(d) for s, d in sends]
     assert min(late) >= 0 and np.median(late) < 2_000_000  # at (not before) each wall deadline
-    final = [r for r in h.reports() if r["final"]][0]["stats"]
+    final = [r for r in h.reports() if r.final][0].stats
     assert final["time_base"] == "jack" and final["time_base_setting"] == "auto"
     assert final["time_base_fallbacks"] == 0
 
@@ -287,7 +299,7 @@ def test_loop_falls_back_to_the_wall_clock_without_a_gap_when_the_frame_clock_di
     h = FrameClockHarness(Controls(tempo_bpm=300, groove=0.0, gate_steps=1.5))
     h.start_beat(0.7)
     h.clock.dead = True  # the server went away (the port itself claims to be alive)
-    assert h.wait_report(lambda r: r["stats"]["time_base"] == "wall", 2)
+    assert h.wait_report(lambda r: r.stats["time_base"] == "wall", 2)
     h.finish(0.8)
     out = h.outputs[0]
     sends = note_on_sends(out)
@@ -298,5 +310,29 @@ def test_loop_falls_back_to_the_wall_clock_without_a_gap_when_the_frame_clock_di
     assert np.median(gaps[-4:]) == pytest.approx(100e6, rel=0.05)
     assert set(np.diff([d for _, d in sends])) == {100_000_000}  # one continuous timeline
     assert check_note_pairs(messages(out)) == []  # every note-off still sent
-    final = [r for r in h.reports() if r["final"]][0]["stats"]
+    final = [r for r in h.reports() if r.final][0].stats
     assert final["time_base"] == "wall" and final["time_base_fallbacks"] == 1
+
+
+def test_loop_handles_each_command_and_drops_what_is_not_one():
+    h = LoopHarness(Controls(tempo_bpm=120, groove=0.0))
+    h.thread.start()
+    h.commands.put(("start",))  # not a command (a method name): dropped, the loop runs on
+    h.commands.put(SetControls(Controls(tempo_bpm=200, groove=0.0)))
+    h.commands.put(SetClockSource("internal"))
+    h.commands.put(Ping())
+    assert h.wait_report(lambda r: r.bpm == 200 and not r.playing, 3)
+    h.commands.put(SetPattern(beat(), "step"))
+    h.commands.put(Continue())
+    assert h.wait_report(lambda r: r.playing, 3)
+    time.sleep(0.2)
+    h.commands.put(ResetStats())
+    h.commands.put(Stop())
+    assert h.wait_report(lambda r: not r.playing and r.stats["count"] < 3, 3)
+    h.commands.put(Close())
+    h.thread.join(5)
+    assert not h.thread.is_alive()
+    sent = messages(h.outputs[0])
+    assert (0xFB,) in sent and (0xFA,) not in sent  # Continue, never a Start
+    assert any(m[0] == 0x99 for m in sent) and check_note_pairs(sent) == []
+    assert [r for r in h.reports() if r.final]

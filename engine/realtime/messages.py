@@ -1,0 +1,141 @@
+"""What crosses into the clock process and what comes back: frozen dataclasses.
+
+The facade (:class:`engine.realtime.sequencer.Sequencer`) posts commands through a
+multiprocessing queue; the clock loop (:mod:`engine.realtime.clock_process`) handles each
+with one ``match`` on its type and answers with :class:`StatusReport` values. Commands check
+their arguments at construction, so a bad value raises in the caller's process, where it
+can be reported, and never reaches the clock. Everything here pickles (``spawn``) and is
+immutable, so nothing is shared between the two sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.music.pattern import Pattern
+from engine.ports.base import PortSpec
+from engine.realtime.steps import QUANTIZE_CHOICES, Controls
+
+CLOCK_SOURCES: tuple[str, ...] = ("internal", "external")
+
+# -- commands (caller → clock process) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetPattern:
+    """Play ``pattern`` from the next step, beat or bar (``quantize``)."""
+
+    pattern: Pattern
+    quantize: str = "step"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pattern, Pattern):
+            raise TypeError(f"a pattern change needs a Pattern, got {type(self.pattern).__name__}")
+        if self.quantize not in QUANTIZE_CHOICES:
+            raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {self.quantize!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetControls:
+    """A new snapshot of tempo, swing, groove, velocity scale, note map, channel, gate."""
+
+    controls: Controls
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.controls, Controls):
+            raise TypeError(f"controls must be Controls, got {type(self.controls).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Play from the top (MIDI Start)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Stop; every sounding note gets its note-off (MIDI Stop)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    """Play on from where it stopped (MIDI Continue)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetPort:
+    """Move to another output (None: no port); sounding notes end on the old one first."""
+
+    spec: PortSpec | None
+
+    def __post_init__(self) -> None:
+        if self.spec is not None and not isinstance(self.spec, PortSpec):
+            raise TypeError(f"a port change needs a PortSpec or None, got {type(self.spec).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetClockSource:
+    """``internal`` clock, or ``external``: follow MIDI clock arriving on ``input_name``."""
+
+    source: str
+    input_name: str | None = None
+    input_api: str | None = None
+    virtual: bool = False
+
+    def __post_init__(self) -> None:
+        if self.source not in CLOCK_SOURCES:
+            raise ValueError(f"clock source must be 'internal' or 'external', got {self.source!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ResetStats:
+    """Forget the lateness measured so far."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Ask for a fresh report (one made after every command posted before this one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """End the loop: every note-off is sent, the port closes, a final report follows."""
+
+
+ClockCommand = (SetPattern | SetControls | Start | Stop | Continue | SetPort | SetClockSource
+                | ResetStats | Ping | Close)
+
+# -- reports (clock process → caller) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The clock process's state, posted about every 100 ms and after transport commands.
+
+    Attributes:
+        playing: the transport runs.
+        step: song position in steps (16ths) on the clock's timeline at ``time_ns``.
+        bpm: the tempo played (the followed tempo on an external clock).
+        port_state: ``ok`` | ``error`` | ``closed``; ``error`` holds the one-line reason.
+        port_name: the output's name (None: no port).
+        clock_source: ``internal`` | ``external``.
+        sounding: notes started and not yet ended.
+        stats: lateness summary in ms (count, median_ms, p99_ms, max_ms, ...), send counts,
+            time base in use and, on JACK, frame-clock and cycle figures.
+        forbidden_modules: torch or Qt, if anything loaded them into the clock process.
+        final: the last report, made as the loop ended.
+        time_ns: when it was made, on the clock's timeline.
+    """
+
+    playing: bool
+    step: int
+    bpm: float
+    port_state: str
+    error: str | None
+    port_name: str | None
+    clock_source: str
+    sounding: int
+    stats: dict[str, Any] = field(default_factory=dict)
+    forbidden_modules: tuple[str, ...] = ()
+    final: bool = False
+    time_ns: int = 0
