@@ -2,10 +2,12 @@
 
 Opening a port, starting the clock process or listing ports can block (a MIDI server that
 does not answer, a process that starts slowly), so the GUI thread never calls the
-sequencer: it posts commands here, a worker thread runs them in order, polls the
-sequencer's non-blocking ``status()`` about 30 times a second, and reports back through
-Qt signals (queued to the GUI thread). Incoming MIDI (control changes for MIDI learn)
-arrives on the backend's thread and is forwarded the same way.
+sequencer: its typed methods here queue frozen commands (the engine's
+:mod:`~engine.realtime.messages` where one fits, the link's own below otherwise), a worker
+thread runs them in order through one ``match``, polls the sequencer's non-blocking
+``status()`` about 30 times a second, and reports back through Qt signals (queued to the
+GUI thread). Incoming MIDI (control changes for MIDI learn) arrives on the backend's thread
+and is forwarded the same way.
 
 Without a MIDI backend (no ALSA device, JACK not running) the sequencer cannot open its
 port; the link reports that in words and everything else keeps working.
@@ -17,12 +19,14 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.music.pattern import Pattern
+from engine.realtime.messages import SetClockSource, SetPattern
+from engine.realtime.steps import Controls
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,63 @@ class LinkStatus:
 
 
 NO_BACKEND_HELP = "editing, clip loading and export still work"
+CONTROL_FIELDS = frozenset(f.name for f in fields(Controls))
+
+
+# -- what the GUI thread queues for the link's thread (besides SetPattern, SetClockSource) --
+
+@dataclass(frozen=True)
+class UpdateControls:
+    """New values for some of the sequencer's :class:`~engine.realtime.steps.Controls`;
+    the others keep theirs. ``changes`` holds ``(field, value)`` pairs."""
+
+    changes: tuple[tuple[str, Any], ...]
+
+    def __post_init__(self) -> None:
+        unknown = sorted({name for name, _ in self.changes} - CONTROL_FIELDS)
+        if unknown:
+            raise KeyError(f"not a sequencer control: {', '.join(unknown)}")
+
+
+@dataclass(frozen=True)
+class SetPlaying:
+    """Play (from the top the first time, on from where it stopped after) or stop."""
+
+    playing: bool
+
+
+@dataclass(frozen=True)
+class OpenOutput:
+    """Move the sequencer to output ``name`` (a virtual port of that name when ``virtual``)."""
+
+    name: str
+    api: str | None
+    virtual: bool
+
+
+@dataclass(frozen=True)
+class OpenInput:
+    """Listen for control changes (MIDI learn) on ``name``; "" closes the input."""
+
+    name: str
+    api: str | None
+    virtual: bool
+
+
+@dataclass(frozen=True)
+class ListPorts:
+    """List the outputs and inputs of ``api`` (None: the platform's)."""
+
+    api: str | None
+
+
+LinkCommand = SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenOutput | OpenInput | ListPorts
+
+
+def _describe(command: object) -> str:
+    """What a failed command was doing, for its error line ("open output", "set pattern")."""
+    name = type(command).__name__
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
 
 
 def _hint(err: BaseException) -> str:
@@ -76,7 +137,7 @@ class SequencerLink(QObject):
         super().__init__(parent)
         self._port_name, self._api = port_name, api or None
         self._factory = factory
-        self._commands: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        self._commands: queue.Queue[LinkCommand | None] = queue.Queue()
         self._seq: Any = None
         self._input: Any = None
         self._last: LinkStatus | None = None
@@ -100,22 +161,46 @@ class SequencerLink(QObject):
     def started(self) -> bool:
         return self._started
 
-    # -- commands (GUI thread; never block) --------------------------------------------------
-    def post(self, method: str, *args: Any) -> None:
-        """Queue ``sequencer.<method>(*args)``; failures come back through ``error``."""
-        if method == "set_pattern":
-            self.last_pattern = args[0]
-        self._commands.put((method, args))
+    # -- commands (GUI thread; never block; failures come back through ``error``) ------------
+    def set_pattern(self, pattern: Pattern, quantize: str) -> None:
+        """Play ``pattern`` from the next step, beat or bar.
+
+        Raises:
+            TypeError, ValueError: not a Pattern, an unknown ``quantize``.
+        """
+        self._commands.put(SetPattern(pattern, quantize))
+        self.last_pattern = pattern
+
+    def update_controls(self, **changes: Any) -> None:
+        """Set some of the sequencer's controls (``tempo_bpm=``, ``swing=``, ``groove=``,
+        ``velocity_scale=``, ``note_map=``); out-of-range values come back as ``error``.
+
+        Raises:
+            KeyError: a name that is not a control.
+        """
+        self._commands.put(UpdateControls(tuple(changes.items())))
+
+    def set_clock_source(self, source: str, input_name: str | None = None,
+                         input_api: str | None = None, virtual: bool = False) -> None:
+        """``internal``, or ``external``: follow MIDI clock arriving on ``input_name``.
+
+        Raises:
+            ValueError: any other source.
+        """
+        self._commands.put(SetClockSource(source, input_name, input_api, virtual))
+
+    def set_playing(self, playing: bool) -> None:
+        self._commands.put(SetPlaying(bool(playing)))
 
     def set_port(self, name: str, api: str | None, virtual: bool) -> None:
-        self._commands.put(("_set_port", (name, api or None, virtual)))
+        self._commands.put(OpenOutput(name, api or None, virtual))
 
     def open_input(self, name: str, api: str | None, virtual: bool) -> None:
         """Listen for control changes (MIDI learn) on ``name``; "" closes the input."""
-        self._commands.put(("_open_input", (name, api or None, virtual)))
+        self._commands.put(OpenInput(name, api or None, virtual))
 
     def list_ports(self, api: str | None = None) -> None:
-        self._commands.put(("_list_ports", (api or None,)))
+        self._commands.put(ListPorts(api or None))
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker; the sequencer sends all note-offs as it closes."""
@@ -135,12 +220,11 @@ class SequencerLink(QObject):
                 continue
             if cmd is None:
                 break
-            method, args = cmd
             try:
-                self._execute(method, args)
+                self._execute(cmd)
             except Exception as err:  # reported, never kills the link
-                log.warning("sequencer command %s failed: %s", method, err)
-                self.error.emit(f"MIDI: {method.strip('_')}: {_hint(err)}")
+                log.warning("sequencer command %s failed: %s", cmd, err)
+                self.error.emit(f"MIDI: {_describe(cmd)}: {_hint(err)}")
             self._poll()
         self._shutdown()
 
@@ -163,20 +247,30 @@ class SequencerLink(QObject):
             self._unavailable = "" if self._seq is not None else f"MIDI: {_hint(err)}"
             self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}", detail=str(err)))
 
-    def _execute(self, method: str, args: tuple[Any, ...]) -> None:
-        if method == "_list_ports":
-            self._do_list_ports(*args)
-        elif method == "_open_input":
-            self._do_open_input(*args)
-        elif self._seq is None:
-            if method == "_set_port":  # maybe the backend is there now: try again
-                self._port_name, self._api = args[0], args[1]
+    def _execute(self, command: LinkCommand) -> None:
+        seq = self._seq
+        match command:
+            case ListPorts(api):
+                self._do_list_ports(api)
+            case OpenInput(name, api, virtual):
+                self._do_open_input(name, api, virtual)
+            case OpenOutput(name, api, virtual) if seq is None:
+                self._port_name, self._api = name, api  # maybe the backend is there now: try again
                 self._start_sequencer()
-            return
-        elif method == "_set_port":
-            self._seq.set_port(*args)
-        else:
-            getattr(self._seq, method)(*args)
+            case _ if seq is None:
+                return  # no sequencer: what it would play is dropped (the status line says why)
+            case OpenOutput(name, api, virtual):
+                seq.set_port(name, api, virtual)
+            case SetPattern(pattern, quantize):
+                seq.set_pattern(pattern, quantize)
+            case UpdateControls(changes):
+                seq.set_controls(replace(seq.controls, **dict(changes)))
+            case SetClockSource(source, input_name, input_api, virtual):
+                seq.set_clock_source(source, input_name, input_api, virtual)
+            case SetPlaying(playing=True):
+                seq.play()
+            case SetPlaying(playing=False):
+                seq.stop()
 
     def _do_list_ports(self, api: str | None) -> None:
         from engine import ports

@@ -23,9 +23,9 @@ from engine.music.pattern import Pattern
 
 QUANTIZE = ("step", "beat", "bar")
 CLOCK_SOURCES = ("internal", "external")
-# setting → sequencer setter; quantize applies per pattern, clock_source has its own call
-_SEQUENCER_SETTERS = {"tempo_bpm": "set_tempo", "swing": "set_swing", "groove": "set_groove",
-                      "velocity_scale": "set_velocity_scale", "note_map": "set_note_map"}
+# settings that are the sequencer's controls (same names); quantize applies per pattern,
+# clock_source has its own command
+_CONTROLS = ("tempo_bpm", "swing", "groove", "velocity_scale", "note_map")
 PLAYHEAD_MS = 33  # the grid's playhead is redrawn at ~30 Hz between clock reports
 _RANGES = {"tempo_bpm": (30.0, 300.0), "swing": (0.0, 0.75), "groove": (0.0, 1.0),
            "velocity_scale": (0.0, 2.0)}
@@ -115,10 +115,11 @@ class TransportState(QObject):
                 continue
             self.values[key] = value
             changed[key] = value
-            if key in _SEQUENCER_SETTERS:
-                self._post(_SEQUENCER_SETTERS[key], value)
-            elif key == "clock_source":
+            if key == "clock_source":
                 self._post_clock_source()
+        controls = {key: value for key, value in changed.items() if key in _CONTROLS}
+        if controls and self.link is not None:
+            self.link.update_controls(**controls)
         if changed:
             self.settingsChanged.emit(changed)
         if "note_map" in changed:
@@ -127,11 +128,8 @@ class TransportState(QObject):
 
     def send_pattern(self, pattern: Pattern) -> None:
         """Hand ``pattern`` to the sequencer; it takes over at the next step/beat/bar."""
-        self._post("set_pattern", pattern, self.values["quantize"])
-
-    def _post(self, method: str, *args: Any) -> None:
         if self.link is not None:
-            self.link.post(method, *args)
+            self.link.set_pattern(pattern, self.values["quantize"])
 
     def _post_clock_source(self) -> None:
         """External clock follows the chosen MIDI input (its own virtual port when virtual)."""
@@ -139,13 +137,15 @@ class TransportState(QObject):
         name, api, virtual = self.values["input"]
         if source == "external" and not name:
             self.message.emit("warning", "External clock: choose a MIDI input in the transport.")
-        self._post("set_clock_source", source, (f"{name}-clock" if virtual else name) or None,
-                   api or None, virtual)
+        if self.link is not None:
+            self.link.set_clock_source(source, (f"{name}-clock" if virtual else name) or None,
+                                       api or None, virtual)
 
     # -- play and ports --------------------------------------------------------------------
     def set_playing(self, playing: bool) -> None:
         self.playing = bool(playing)
-        self._post("play" if playing else "stop")
+        if self.link is not None:
+            self.link.set_playing(self.playing)
 
     def toggle_playing(self) -> None:
         self.set_playing(not self.playing)

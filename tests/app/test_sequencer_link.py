@@ -1,0 +1,77 @@
+"""The link's typed commands reach a real sequencer (its clock process, no MIDI port) in
+order, and a command that fails comes back as one line on ``error``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.sequencer_link import SequencerLink
+from engine.music.drums import NUM_VOICES, Voice
+from engine.music.pattern import Pattern
+from engine.realtime.sequencer import Sequencer
+from engine.realtime.steps import Controls
+
+
+def _beat() -> Pattern:
+    hits = np.zeros((16, NUM_VOICES), bool)
+    hits[0::4, Voice.KICK] = True
+    return Pattern(hits)
+
+
+@pytest.fixture
+def link(qtbot):
+    made: list[Sequencer] = []
+
+    def factory(**_kwargs) -> Sequencer:
+        made.append(Sequencer(port_name=None, realtime=False))
+        return made[-1]
+
+    link = SequencerLink(factory=factory)
+    link.made = made
+    statuses: list = []
+    errors: list[str] = []
+    link.statusChanged.connect(statuses.append)
+    link.error.connect(errors.append)
+    link.statuses, link.errors = statuses, errors
+    yield link
+    link.close()
+    assert all(not s.status().alive for s in made)  # closing the link ends the clock process
+
+
+def test_commands_reach_the_sequencer_in_order(link, qtbot):
+    pattern = _beat()
+    link.update_controls(tempo_bpm=200.0, swing=0.25)  # queued before the worker starts: kept
+    link.set_pattern(pattern, "step")
+    link.set_playing(True)
+    assert link.last_pattern is pattern
+    link.start()
+    qtbot.waitUntil(lambda: any(s.playing and s.bpm == 200.0 for s in link.statuses), timeout=30_000)
+    seq = link.made[0]
+    assert seq.controls == Controls(tempo_bpm=200.0, swing=0.25)
+    link.update_controls(groove=0.5)
+    link.set_clock_source("internal")
+    link.set_playing(False)
+    qtbot.waitUntil(lambda: not link.statuses[-1].playing, timeout=10_000)
+    assert seq.controls == Controls(tempo_bpm=200.0, swing=0.25, groove=0.5)
+    assert link.errors == []
+
+
+def test_a_failing_command_is_one_error_line_and_the_link_runs_on(link, qtbot):
+    link.start()
+    link.update_controls(swing=5.0)  # out of the sequencer's range: fails on the link's thread
+    qtbot.waitUntil(lambda: bool(link.errors), timeout=30_000)
+    assert link.errors[0].startswith("MIDI: update controls: swing must be a number in")
+    assert "\n" not in link.errors[0]
+    link.update_controls(tempo_bpm=90.0)
+    qtbot.waitUntil(lambda: any(s.bpm == 90.0 for s in link.statuses), timeout=10_000)
+
+
+def test_wrong_commands_are_refused_on_the_callers_thread(link):
+    with pytest.raises(KeyError, match="not a sequencer control: tempo"):
+        link.update_controls(tempo=120.0)
+    with pytest.raises(ValueError, match="quantize"):
+        link.set_pattern(_beat(), "phrase")
+    with pytest.raises(ValueError, match="clock source"):
+        link.set_clock_source("midi")
+    assert link.last_pattern is None
