@@ -9,9 +9,12 @@ Metadata keys (see the team contract): ``format_version``, ``model_kind`` ('fade
 'vae'), ``config`` (:class:`FaderVAEConfig` as a dict), ``attributes`` (names, mean, std,
 low, high; normalised = (raw - mean) / std), ``note_map``, ``data_fingerprint``, ``metrics``,
 ``latent`` (mean, std, plane {origin, axes, scale}, optionally anchors [N][Z] and anchor_noise:
-what "Randomize" draws near) and, for the plain VAE,
-``attribute_vectors`` ({name: [Z]}). The model is rebuilt from the file alone with
-``strict=True``. Every problem is one :class:`CheckpointError` line naming the file.
+what "Randomize" draws near), optionally ``training`` (the run that made it: ``config``, the
+full training config whose ``preset`` + ``model`` give ``config`` above; ``code_revision``, a
+git commit or "unknown"; ``dirty``, whether the code differed from that commit, null if not
+known) and, for the plain VAE, ``attribute_vectors`` ({name: [Z]}). The model is rebuilt
+from the file alone with ``strict=True``. Every problem is one :class:`CheckpointError` line
+naming the file.
 """
 
 from __future__ import annotations
@@ -168,6 +171,13 @@ def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> 
     for name, size in sizes:
         if size != z:
             raise CheckpointError(f"{path}: {name} has {size} values, expected z_dim={z}")
+    training = meta.get("training")  # optional: checkpoints before 2026-12-05 have none
+    if training is not None and not (
+            isinstance(training, dict) and isinstance(training.get("config"), dict)
+            and isinstance(training.get("code_revision"), str)
+            and (training.get("dirty") is None or isinstance(training.get("dirty"), bool))):
+        raise CheckpointError(f"{path}: metadata field 'training' must hold 'config' (an object), "
+                              "'code_revision' (a string) and 'dirty' (true, false or null)")
     if kind == "vae":
         vectors = meta.get("attribute_vectors")
         if not isinstance(vectors, dict):

@@ -8,6 +8,9 @@ A checkpoint stores ``dataclasses.asdict(config)``; the model is rebuilt from it
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -78,8 +81,8 @@ class FaderVAEConfig:
     monotone_hats_trade: bool = False
     # conv decoder only: channels of a second conv trunk that decodes velocities and offsets
     # from z, all knobs and the hit trunk's (detached) hit probabilities; 0 = one trunk with
-    # a shared head. Its own parameters keep the velocity/offset losses (weighted 25/50 in the
-    # shipped run) from crowding the hit trunk, and knowing the hits lets it place accents.
+    # a shared head. Its own parameters keep heavily weighted velocity/offset losses from
+    # crowding the hit trunk, and knowing the hits lets it place accents.
     velocity_trunk: int = 0
 
     def __post_init__(self) -> None:
@@ -142,15 +145,109 @@ class FaderVAEConfig:
         missing = names - set(data)
         if unknown or missing:
             raise ValueError(f"config keys differ: unknown {sorted(unknown)}, missing {sorted(missing)}")
-        return cls(**data)
+        return cls(**checked_fields(cls, data))
+
+
+# -- typed fields: config files and command lines are checked against the annotations ---------
+
+_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """``{field name: resolved annotation}`` of a config dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _optional(hint: Any) -> tuple[Any, bool]:
+    """``(T, True)`` for ``T | None``, else ``(hint, False)``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(hint)) == 2:
+            return args[0], True
+    return hint, False
+
+
+def type_name(hint: Any) -> str:
+    """How a field's type reads in an error message: 'an integer', 'true or false', ..."""
+    inner, optional = _optional(hint)
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if typing.get_origin(inner) is dict:
+        text = "an object of NAME: VALUE"
+    else:
+        text = names.get(inner, getattr(inner, "__name__", str(inner)))
+    return text + (" or null" if optional else "")
+
+
+def check_value(hint: Any, value: Any, name: str) -> Any:
+    """``value`` if it has the field's type (an int where a float is expected becomes that
+    float). Raises ``ValueError``: '<name> takes <type>, got <value>'."""
+    inner, optional = _optional(hint)
+    if value is None and optional:
+        return None
+    ok = False
+    if inner is Any:
+        return value
+    if inner is bool:
+        ok = isinstance(value, bool)
+    elif inner is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif inner is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif inner is str:
+        ok = isinstance(value, str)
+    elif typing.get_origin(inner) is dict:
+        key_hint, value_hint = typing.get_args(inner) or (str, Any)
+        if isinstance(value, dict):
+            return {check_value(key_hint, k, f"{name} key"): check_value(value_hint, v, f"{name}[{k!r}]")
+                    for k, v in value.items()}
+    if not ok:
+        raise ValueError(f"{name} takes {type_name(hint)}, got {value!r}")
+    return value
+
+
+def checked_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (keys: fields of ``cls``) with every value checked by :func:`check_value`."""
+    types_ = field_types(cls)
+    return {k: check_value(types_[k], v, k) if k in types_ else v for k, v in data.items()}
+
+
+def parse_text(hint: Any, text: str, name: str) -> Any:
+    """A command-line word as a value of the field's type: ``"3"`` -> 3, ``"true"`` -> True,
+    ``"a=1,b=2"`` -> ``{"a": 1.0, "b": 2.0}`` for a ``dict[str, float]``. Raises ``ValueError``
+    (one line: ``name``, what the field takes and what was given)."""
+    inner, optional = _optional(hint)
+    if optional and text.lower() in ("none", "null"):
+        return None
+    try:
+        if inner is bool:
+            return _BOOL_WORDS[text.lower()]
+        if inner in (int, float, str):
+            return inner(text)
+        if typing.get_origin(inner) is dict:
+            value_hint = (typing.get_args(inner) or (str, Any))[1]
+            out = {}
+            for item in filter(None, (part.strip() for part in text.split(","))):
+                key, sep, word = item.partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(item)
+                out[key.strip()] = parse_text(value_hint, word.strip(), name) if value_hint is not Any \
+                    else word.strip()
+            return out
+    except (KeyError, ValueError) as err:
+        expected = "true or false" if inner is bool else (
+            "NAME=VALUE[,NAME=VALUE...]" if typing.get_origin(inner) is dict else type_name(hint))
+        raise ValueError(f"{name + ': ' if name else ''}expected {expected}, got {text!r}") from err
+    raise ValueError(f"{name + ': ' if name else ''}cannot be given as text (type {hint})")
 
 
 PRESETS: MappingProxyType[str, FaderVAEConfig] = MappingProxyType({
     # The shipped instrument: BiGRU encoder, non-autoregressive causal-teacher conv decoder
     # (well under 1 ms per pattern on one CPU thread), attributes at every layer, latent
-    # discriminator. Sizes chosen for this shared 2-core CPU: a training step (batch 256) of
-    # BiGRU-256 + conv-256 took 5 s under the load of the other engineers' jobs, this one
-    # 0.45 s, so about 80 epochs fit the 45-minute budget. Same beta/free bits as GrooVAE.
+    # discriminator. Sized for one busy CPU: a training step (batch 256) of BiGRU-256 +
+    # conv-256 took about ten times as long as this one. Same beta/free bits as GrooVAE.
+    # The shipped checkpoint is this preset with the overrides in checkpoints/default.train.json.
     "fader_2bar": FaderVAEConfig(encoder_kind="conv", encoder_size=128, decoder_size=64, decoder_proj=32,
                                  decoder_hidden=256, decoder_layers=3, dropout=0.05, beta=0.2,
                                  free_bits=48.0, teacher_prob=0.3),

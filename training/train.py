@@ -21,7 +21,6 @@ Under ``torchrun`` (DDP; gloo on CPU) each rank trains on its share of every epo
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import math
@@ -44,9 +43,10 @@ from models import latent as latent_mod
 from models import losses as L
 from models.atomic import atomic_write
 from models.checkpoint import save_checkpoint
-from models.config import PRESETS, FaderVAEConfig
+from models.config import FaderVAEConfig
 from models.fader_vae import FaderVAE
 from training.augment import augment_batch
+from training.config import TrainConfig, training_record
 from training.evaluate import monotone_share
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
@@ -55,119 +55,6 @@ LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_l
               "val_loss", "val_hits", "val_velocities", "val_offsets", "val_kl", "val_disc_mse",
               "val_cell_acc", "val_step_acc", "val_onset_f1", "val_control", "val_monotone_worst")
 LATENT_SUBSAMPLE = 4096  # training examples encoded for the per-epoch checkpoint's latent stats
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run (saved as run_dir/config.json)."""
-
-    data: str = "synthetic"          # a folder of drum MIDI (with info.csv splits), or "synthetic"
-    run_dir: str = "runs/fader_2bar"
-    preset: str = "fader_2bar"
-    model: dict[str, Any] = field(default_factory=dict)  # FaderVAEConfig overrides of the preset
-    cache_dir: str | None = None     # dataset cache folder (default: the dataset builder's)
-    synthetic_size: int = 512        # examples when data == "synthetic"
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    lr_decay: float = 0.9999         # per optimiser step (MusicVAE), floored at min_lr
-    min_lr: float = 1e-5
-    # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on the VAE's weights; 0 = Adam
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    beta_warmup_steps: int = 5000    # linear KL warm-up from 0 to the model's beta
-    adv_lambda: float = 1.0          # final weight of the encoder's adversarial term
-    adv_ramp_steps: int = 10000      # linear ramp of that weight from 0
-    disc_lr: float = 1e-3
-    # the discriminator (and the encoder's adversarial term) reads a posterior sample z
-    # instead of its mean: the noise keeps it from memorising the training latents
-    disc_on_sample: bool = False
-    # attribute control loss (fader only): weight of the squared error between requested and
-    # produced attributes when decoding under changed knobs (models.losses.control_error)
-    control_weight: float = 0.0
-    control_prior_share: float = 0.5  # share of those decodes from z ~ N(0, I), else z = mu
-    # rows of each batch also decoded for the control loss and hinge (0 = all): the control
-    # decodes (two per row with the hinge) cost more than the training pass itself
-    control_rows: int = 0
-    # curriculum: no control decodes before this step, then both weights ramp linearly from 0
-    # over control_ramp_steps (reconstruction first: the control loss slows hit learning)
-    control_start_step: int = 0
-    control_ramp_steps: int = 0
-    # monotone knobs: weight of the hinge penalising a knob turned up that does not raise its
-    # attribute by half the step (models.losses.monotone_shortfall); needs control_weight > 0
-    monotone_weight: float = 0.0
-    # how often each knob is the one turned in the control and hinge rows, by attribute name
-    # (relative weights; unnamed knobs weigh 1, {} = uniform): spend the rows on the knob
-    # that is not monotone by construction (syncopation) instead of one in five
-    control_knob_weights: dict[str, float] = field(default_factory=dict)
-    # weight of the knob-edit penalty on the hinge pairs (models.losses.knob_edit): the hit
-    # probabilities flipped between a knob setting and the same one turned up; needs the hinge
-    edit_weight: float = 0.0
-    # weight of the cross-talk penalty on the hinge pairs (models.losses.knob_crosstalk): how
-    # far a knob step moves the other attributes, per share of its range; needs the hinge
-    crosstalk_weight: float = 0.0
-    # model selection and early stopping on validation loss + this weight x the validation
-    # control error (knobs turned on the validation rows, the same seeded draws each epoch):
-    # on reconstruction alone, a control loss that costs reconstruction makes the selection
-    # pick epochs before the knobs have formed (runs/s11/C2). 0 = reconstruction alone.
-    select_control_weight: float = 0.0
-    # attribute-preserving augmentation (training.augment): per-row probabilities of trading
-    # the closed hi-hat and ride parts, of permuting the toms, and of starting one bar later
-    augment_ride_swap: float = 0.0
-    augment_tom_shuffle: float = 0.0
-    augment_bar_rotate: float = 0.0
-    patience: int = 10               # early stopping: epochs without validation improvement
-    max_minutes: float = 0.0         # wall-clock budget (0 = none): stop before an epoch would cross it
-    seed: int = 0
-    threads: int = 0                 # torch threads (0 = torch default)
-    device: str = "auto"             # "auto" | "cpu" | "cuda"
-    smoke_test: bool = False         # one batch of training and validation, then write and exit
-
-    def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs, batch_size and lr must be positive")
-        if self.weight_decay < 0:
-            raise ValueError("weight_decay must be >= 0")
-        if not all(0 <= p <= 1 for p in (self.augment_ride_swap, self.augment_tom_shuffle,
-                                         self.augment_bar_rotate)):
-            raise ValueError("augment_ride_swap, augment_tom_shuffle and augment_bar_rotate are "
-                             "probabilities in [0, 1]")
-        if not 0 <= self.control_prior_share <= 1:
-            raise ValueError("control_prior_share is a share in [0, 1]")
-        if self.select_control_weight < 0:
-            raise ValueError("select_control_weight must be >= 0")
-        if not isinstance(self.control_knob_weights, dict) or any(
-                not isinstance(w, (int, float)) or w < 0 or not math.isfinite(w)
-                for w in self.control_knob_weights.values()):
-            raise ValueError("control_knob_weights maps knob names to finite weights >= 0")
-        for pair_penalty in ("edit_weight", "crosstalk_weight"):  # both measured on hinge pairs
-            w = getattr(self, pair_penalty)
-            if w < 0 or (w > 0 and self.monotone_weight <= 0):
-                raise ValueError(f"{pair_penalty} must be >= 0 and needs monotone_weight > 0 "
-                                 "(its pairs)")
-        if min(self.control_rows, self.control_start_step, self.control_ramp_steps) < 0:
-            raise ValueError("control_rows, control_start_step and control_ramp_steps must be >= 0")
-        self.model_config()  # validates the overrides
-
-    def model_config(self) -> FaderVAEConfig:
-        base = PRESETS[self.preset]
-        unknown = set(self.model) - {f.name for f in dataclasses.fields(FaderVAEConfig)}
-        if unknown:
-            raise ValueError(f"unknown model setting(s) {sorted(unknown)}")
-        return dataclasses.replace(base, **self.model)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown training setting(s) {sorted(unknown)}")
-        return cls(**data)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -437,8 +324,9 @@ def encode_means(model: FaderVAE, x: torch.Tensor, batch_size: int = 1024) -> np
 
 
 def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Split],
-          metrics: dict[str, Any], max_examples: int | None) -> dict[str, Any]:
-    """Checkpoint metadata: attribute normalisation, latent statistics/plane, attribute vectors."""
+          metrics: dict[str, Any], max_examples: int | None, training: dict[str, Any]) -> dict[str, Any]:
+    """Checkpoint metadata: attribute normalisation, latent statistics/plane, attribute vectors,
+    and the ``training`` record (:func:`training_record`) that makes the run repeatable."""
     train = splits["train"]
     n = train.x.shape[0]
     idx = np.arange(n) if max_examples is None or n <= max_examples else \
@@ -450,6 +338,7 @@ def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Sp
         "data_fingerprint": str(getattr(dataset, "fingerprint", "")),
         "metrics": metrics,
         "latent": latent_mod.latent_summary(mu_np),
+        "training": training,
     }
     if not model.is_fader:
         meta["attribute_vectors"] = latent_mod.attribute_vectors(mu_np, train.raw[idx], stats["names"])
@@ -486,7 +375,7 @@ def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:
 
 def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, world: int,
            resume: bool, dataset, quiet: bool) -> Path:
-    session_t0 = time.perf_counter()  # the time budget counts start-up and checkpoint writes too
+    process_t0 = time.perf_counter()  # the time budget counts start-up and checkpoint writes too
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     mcfg = cfg.model_config()
@@ -515,6 +404,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_text(config_path, json.dumps(cfg.to_dict(), indent=1) + "\n")
 
+    record = training_record(cfg) if rank == 0 else {}
     torch.manual_seed(cfg.seed + rank)
     if dataset is None:
         dataset = load_data(cfg, names)
@@ -577,7 +467,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
     elapsed_before = elapsed
 
     def wall() -> float:
-        return elapsed_before + time.perf_counter() - session_t0
+        return elapsed_before + time.perf_counter() - process_t0
 
     last_epoch_s = final_reserve_s = 0.0
     stopped = "epochs"
@@ -712,7 +602,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             metrics = {"epoch": epoch, "step": step, "train_minutes": round(elapsed / 60, 3),
                        **{f"val_{k}": v for k, v in val.items()}}
             meta_t0 = time.perf_counter()
-            meta = _meta(model, dataset, stats, splits, metrics, LATENT_SUBSAMPLE)
+            meta = _meta(model, dataset, stats, splits, metrics, LATENT_SUBSAMPLE, record)
             # the final checkpoint encodes the whole training split: keep time for it
             final_reserve_s = (time.perf_counter() - meta_t0) * max(1.0, n_train / LATENT_SUBSAMPLE)
             save_checkpoint(run_dir / "last.pt", model, mcfg, meta)
@@ -754,7 +644,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         metrics = dict(best.meta["metrics"], stopped=stopped, total_epochs=len(rows),
                        total_train_minutes=round(wall() / 60, 3), world_size=world,
                        train_examples=int(n_train), validation_examples=int(val_split.x.shape[0]))
-        save_checkpoint(final, model, mcfg, _meta(model, dataset, stats, splits, metrics, None))
+        save_checkpoint(final, model, mcfg, _meta(model, dataset, stats, splits, metrics, None, record))
         print(f"done ({stopped}, {wall() / 60:.1f} min in all): {final}", flush=True)
     if world > 1:
         dist.barrier()

@@ -265,3 +265,19 @@ def test_models_agree_with_the_engine_codec_without_importing_it():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('engine', 'app', 'training')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_training_record_is_optional_and_checked(tmp_path: Path) -> None:
+    cfg = PRESETS["tiny"]
+    model = FaderVAE(cfg).eval()
+    record = {"config": {"preset": "tiny", "model": {}}, "code_revision": "unknown", "dirty": None}
+    ck = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model, cfg, {**make_meta(model),
+                                                                         "training": record}))
+    assert ck.meta["training"] == record
+    assert "training" not in load_checkpoint(save_checkpoint(tmp_path / "old.pt", model, cfg,
+                                                             make_meta(model))).meta
+    for bad in ({"config": "tiny", "code_revision": "x", "dirty": False},
+                {"config": {}, "code_revision": None, "dirty": False},
+                {"config": {}, "code_revision": "x", "dirty": "yes"}):
+        with pytest.raises(CheckpointError, match="metadata field 'training' must hold"):
+            save_checkpoint(tmp_path / "bad.pt", model, cfg, {**make_meta(model), "training": bad})

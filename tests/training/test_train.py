@@ -336,10 +336,80 @@ def test_control_knob_weights_are_checked(tmp_path: Path, capsys) -> None:
         TrainConfig(data="synthetic", control_knob_weights={"syncopation": -1.0})
     with pytest.raises(SystemExit):
         main(["train", "synthetic", "--control-knob-weights", "syncopation"])
-    assert "expected NAME=WEIGHT" in capsys.readouterr().err
+    assert "expected NAME=VALUE[,NAME=VALUE...], got 'syncopation'" in capsys.readouterr().err
     code = main(["train", "synthetic", "--preset", "tiny", "--run-dir", str(tmp_path / "r2"),
                  "--smoke-test", "--quiet", "--control-weight", "1", "--control-knob-weights",
                  "swing=2"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and "no knob(s) ['swing']" in err and "\n" not in err
     assert not (tmp_path / "r2").exists()  # refused before the run folder was written
+
+
+def test_every_training_setting_has_a_flag_with_its_type_and_help() -> None:
+    import dataclasses
+
+    from training.config import TrainConfig
+
+    parser = build_parser()
+    train_parser = parser._subparsers._group_actions[0].choices["train"]
+    flags = {a.dest: a for a in train_parser._actions}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("data", "model"):  # DATA positional; the model's settings are --set
+            continue
+        assert f.name in flags, f.name
+        assert flags[f.name].option_strings == ["--" + f.name.replace("_", "-")]
+        assert f.metadata["help"] in flags[f.name].help
+    args = parser.parse_args(["train", "synthetic", "--min-lr", "1e-4", "--grad-clip", "0.5",
+                              "--disc-lr", "2e-3", "--smoke-test", "--disc-on-sample", "false",
+                              "--cache-dir", "none"])
+    cfg = build_config(args)
+    assert (cfg.min_lr, cfg.grad_clip, cfg.disc_lr, cfg.smoke_test, cfg.disc_on_sample,
+            cfg.cache_dir) == (1e-4, 0.5, 2e-3, True, False, None)
+    assert build_config(parser.parse_args(["train", "synthetic"])) == TrainConfig(data="synthetic")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "synthetic", "--epochs", "ten"], "argument --epochs: expected an integer, got 'ten'"),
+    (["train", "synthetic", "--smoke-test", "maybe"], "expected true or false, got 'maybe'"),
+    (["train", "synthetic", "--unknown-flag", "1"], "unrecognized arguments: --unknown-flag 1"),
+])
+def test_bad_flags_are_argparse_errors(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(message)  # argparse: the usage, then one error line
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"data": "synthetic", "epochs": "ten"}, "train: epochs takes an integer, got 'ten'"),
+    ({"data": "synthetic", "model": {"dropout": "x"}}, "train: dropout takes a number, got 'x'"),
+    ({"data": "synthetic", "smoke_test": 1}, "train: smoke_test takes true or false, got 1"),
+    ({"data": "synthetic", "bogus": 1}, "train: unknown training setting(s) ['bogus']"),
+    ({"data": "synthetic", "model": {"bogus": 1}}, "unknown model setting(s) ['bogus']"),
+])
+def test_bad_config_files_are_one_line_errors(tmp_path: Path, content, message, capsys) -> None:
+    file = tmp_path / "cfg.json"
+    file.write_text(json.dumps(content))
+    assert main(["train", "--config", str(file)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("z_dim=abc", "--set z_dim: expected an integer, got 'abc'"),
+    ("monotone_hats=perhaps", "--set monotone_hats: expected true or false, got 'perhaps'"),
+    ("z_dim", "expected NAME=VALUE"),
+    ("nonsense=1", "unknown model setting 'nonsense'"),
+])
+def test_bad_model_settings_are_one_line_errors(setting, message, capsys) -> None:
+    assert main(["train", "synthetic", "--set", setting]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_set_values_take_the_model_fields_types() -> None:
+    args = build_parser().parse_args(["train", "synthetic", "--set", "z_dim=64", "--set", "beta=1",
+                                      "--set", "monotone_density=true", "--set", "encoder_kind=conv"])
+    model = build_config(args).model
+    assert model == {"z_dim": 64, "beta": 1.0, "monotone_density": True, "encoder_kind": "conv"}
+    assert isinstance(model["beta"], float)

@@ -1,0 +1,86 @@
+"""The shipped models' recipes: they build the shipped model configs exactly and they train;
+every new checkpoint records its training config and code revision."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.cli import build_parser, main
+from models.checkpoint import load_checkpoint
+from models.config import PRESETS, FaderVAEConfig
+from training.config import TrainConfig, code_revision
+from training.recipe import model_differences
+from training.train_cli import build_config
+
+torch.set_num_threads(1)
+
+CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+SHIPPED = ("default", "baseline_groovae")
+
+
+def recipe(name: str) -> dict:
+    return json.loads((CHECKPOINTS / f"{name}.train.json").read_text())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recipe_builds_the_shipped_model_config_exactly(name: str) -> None:
+    cfg = TrainConfig.from_dict(recipe(name))
+    assert set(recipe(name)) == set(TrainConfig.__dataclass_fields__)  # every field written out
+    sidecar = json.loads((CHECKPOINTS / f"{name}.json").read_text())
+    shipped = FaderVAEConfig.from_dict(sidecar["config"])
+    assert model_differences(cfg, shipped) == []
+    assert cfg.model_config() == shipped
+    # the checkpoint (its embedded metadata, which the loader reads) carries the same recipe
+    ck = load_checkpoint(CHECKPOINTS / f"{name}.pt")
+    assert ck.config == shipped
+    assert ck.meta["training"]["config"] == recipe(name) == sidecar["training"]["config"]
+    assert re.fullmatch(r"[0-9a-f]{40}", ck.meta["training"]["code_revision"])
+
+
+def test_the_shipped_model_is_not_its_preset() -> None:
+    """Why the recipe is needed: preset fader_2bar alone builds another model."""
+    bare = TrainConfig.from_dict({**recipe("default"), "model": {}})
+    shipped = load_checkpoint(CHECKPOINTS / "default.pt").config
+    fields = {d.split(":")[0] for d in model_differences(bare, shipped)}
+    assert fields == {"beta", "dropout", "velocity_weight", "offset_weight", "monotone_density",
+                      "monotone_hats", "monotone_hats_trade"}
+
+
+def test_the_shipped_recipe_trains(tmp_path: Path, capsys) -> None:
+    """``groovefader train --config checkpoints/default.train.json`` on a tiny synthetic set:
+    two optimiser steps (480 training grooves, batch 256) of the shipped model."""
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(CHECKPOINTS / "default.train.json"), "synthetic",
+                 "--synthetic-size", "600", "--epochs", "1", "--run-dir", str(run), "--quiet"]) == 0
+    assert str(run / "checkpoint.pt") in capsys.readouterr().out
+    ck = load_checkpoint(run / "checkpoint.pt")
+    assert ck.meta["metrics"]["step"] == 2
+    assert ck.config == load_checkpoint(CHECKPOINTS / "default.pt").config
+    expected = {**recipe("default"), "data": "synthetic", "synthetic_size": 600, "epochs": 1,
+                "run_dir": str(run)}
+    assert ck.meta["training"]["config"] == expected
+    assert json.loads((run / "config.json").read_text()) == expected
+    revision, dirty = code_revision()
+    assert ck.meta["training"]["code_revision"] == revision
+    assert ck.meta["training"]["dirty"] == dirty
+
+
+def test_code_revision_inside_and_outside_a_checkout(tmp_path: Path) -> None:
+    revision, dirty = code_revision()
+    assert re.fullmatch(r"[0-9a-f]{40}", revision) and isinstance(dirty, bool)
+    assert code_revision(tmp_path) == ("unknown", None)
+
+
+def test_config_from_a_checkpoint_metadata_file(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["train", "--config", str(CHECKPOINTS / "default.json")])
+    assert build_config(args) == TrainConfig.from_dict(recipe("default"))
+    bare = tmp_path / "old.json"
+    bare.write_text(json.dumps({"format_version": 1, "config": PRESETS["tiny"].to_dict()}))
+    args = build_parser().parse_args(["train", "--config", str(bare)])
+    with pytest.raises(Exception, match="holds no training config"):
+        build_config(args)
