@@ -5,6 +5,11 @@ app → engine → models; training → engine, models. Every ``import`` counts,
 and a cycle through one breaks as soon as someone moves it to the top of the file. Nothing
 outside ``app/`` imports Qt (the clock process must not load it); ``app/`` reaches torch
 only through the engine's generator.
+
+An edge is what an import names: ``import a.b.c`` and ``from a.b import c`` (c a submodule)
+tie the importer to ``a.b.c``, not to the packages around it, whose ``__init__`` Python runs
+first; a package that re-exports its submodules is therefore no cycle, while a submodule
+that imports its own package's ``__init__`` back is one.
 """
 
 from __future__ import annotations

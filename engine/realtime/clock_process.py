@@ -3,8 +3,10 @@
 Why a process: a clock thread sharing an interpreter with torch was measured 5–14 ms late
 at p99 on this machine (the GIL); alone it is under 0.4 ms, and with SCHED_FIFO under
 0.15 ms. So this module imports neither torch nor Qt (a test checks the child's
-``sys.modules``); immutable :class:`~engine.music.pattern.Pattern` values and
-:class:`~engine.realtime.steps.Controls` snapshots arrive through a multiprocessing queue.
+``sys.modules``). Commands (:mod:`engine.realtime.messages`: frozen dataclasses carrying
+immutable :class:`~engine.music.pattern.Pattern` values and
+:class:`~engine.realtime.steps.Controls` snapshots) arrive through a multiprocessing queue and
+are handled by one ``match``; :class:`~engine.realtime.messages.StatusReport` values go back.
 
 The loop: ask the :class:`~engine.realtime.scheduler.Scheduler` for the next deadline, block on the
 command queue until :data:`QUEUE_MARGIN_NS` before it, then ``time.sleep`` in slices of at
