@@ -201,14 +201,14 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         a.triggered.connect(lambda _c=False, m=note_map: controller.transport.set(note_map=m))
     hold = QAction("Hold knobs", window)
     hold.setCheckable(True)
-    hold.setChecked(controller.hold_knobs)
+    hold.setChecked(controller.knob_binding.holding)
     hold.setShortcut(QKeySequence("H"))
     tip = ("The knobs you set are met on the groove (several decodes per change); off: the "
            "model alone answers them, closer to the data's drums but reaching less far (H)")
     hold.setToolTip(tip)
     hold.setStatusTip(tip)
-    hold.toggled.connect(controller.set_hold_knobs)
-    controller.holdKnobsChanged.connect(hold.setChecked)
+    hold.toggled.connect(controller.set_holding)
+    controller.knob_binding.holdingChanged.connect(hold.setChecked)
     window.addAction(hold)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.actions import ActionHandlers, build_actions
-from app.controller import TEMPERATURE, TEMPERATURE_RANGE, Controller, ModelInfo
+from app.controller import Controller
+from app.knob_binding import TEMPERATURE, TEMPERATURE_RANGE
+from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
 from app.widgets.clip_drag import ClipDragHandle
 from app.widgets.knob import KnobPanel
@@ -158,12 +160,12 @@ class MainWindow(QMainWindow):
         c.patternChanged.connect(self.grid.set_pattern)
         c.measuredChanged.connect(self._show_measured)
         c.measuredChanged.connect(self.knobs.set_measured)
-        c.padMoved.connect(self.pad_panel.pad.set_position)
-        c.padModeChanged.connect(self.pad_panel.set_mode)
-        c.knobChanged.connect(self.knobs.set_value)
-        c.heldChanged.connect(self.knobs.set_held)
+        c.pad_state.padMoved.connect(self.pad_panel.pad.set_position)
+        c.pad_state.padModeChanged.connect(self.pad_panel.set_mode)
+        c.knob_binding.knobChanged.connect(self.knobs.set_value)
+        c.knob_binding.heldChanged.connect(self.knobs.set_held)
         c.heatmapReady.connect(self._on_heatmap)
-        c.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
+        c.pad_state.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
         ts.settingsChanged.connect(self._show_transport_settings)
         ts.status.connect(self._on_transport_status)
         ts.playhead.connect(self.grid.set_playhead)
@@ -185,7 +187,7 @@ class MainWindow(QMainWindow):
         specs.append((TEMPERATURE, *TEMPERATURE_RANGE, 0.0))
         self.knobs.build(specs)
         self.knobs.set_value(TEMPERATURE, self.controller.temperature)
-        self.knobs.set_held(self.controller.engaged)
+        self.knobs.set_held(self.controller.knob_binding.held)
         self.pad_panel.set_attributes(list(info.attribute_names))
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))
         self.show_message("info", f"Model ready: {info.path} ({info.kind}, z={info.z_dim}, "

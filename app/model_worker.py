@@ -14,14 +14,47 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import GrooveFaderError
 
+if TYPE_CHECKING:
+    from engine.generation.generator import AsyncGenerator, Generator
+
 log = logging.getLogger(__name__)
+
+MISSING_MODEL_HELP = (
+    "Train one with `groovefader train` (see README) or start with "
+    "`groovefader app --checkpoint PATH`. Meanwhile the grid, clip loading and export work; "
+    "the pad and knobs need a model.")
+
+
+def default_checkpoint() -> Path:
+    """``checkpoints/default.pt`` next to the packages (the shipped model)."""
+    return Path(__file__).resolve().parents[1] / "checkpoints" / "default.pt"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the window needs to build its knobs and pad."""
+
+    path: str
+    kind: str
+    attribute_names: tuple[str, ...]
+    ranges: dict[str, tuple[float, float]]
+    defaults: dict[str, float]
+    z_dim: int
+    steps: int
+    steps_per_bar: int
+
+    @classmethod
+    def of(cls, path: str, g: Generator) -> ModelInfo:
+        return cls(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
+                   g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar)
 
 
 class ModelWorker(QObject):
@@ -40,11 +73,11 @@ class ModelWorker(QObject):
         super().__init__(parent)
         self._closed = False
         self._deliver.connect(self._on_deliver)
-        self.agen: Any = None  # engine.generation.generator.AsyncGenerator once loaded
+        self.agen: AsyncGenerator | None = None  # once loaded
         self._loader: threading.Thread | None = None
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> Generator | None:
         """The loaded ``engine.generation.generator.Generator`` (numpy-only helpers are safe to call on
         the GUI thread: sample, variation, pad_to_z), or None."""
         return None if self.agen is None else self.agen.generator
@@ -73,7 +106,7 @@ class ModelWorker(QObject):
         self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
         self._loader.start()
 
-    def _adopt(self, payload: tuple[str, Any]) -> None:
+    def _adopt(self, payload: tuple[str, AsyncGenerator]) -> None:
         path, agen = payload
         if self.agen is not None:
             self.agen.close()

@@ -59,14 +59,13 @@ def _cycle(gen, zs: np.ndarray, anchored: bool):
     lo, hi = gen.attribute_ranges["density"]
     knobs = dict(gen.attribute_defaults)
     own = attr_lib.compute(gen.decode_batch(zs, knobs).to_array(), names)
-    holds = [dict(zip(names, row, strict=True)) if anchored else {} for row in own]
-    for h in holds:
-        h["density"] = lo + 0.8 * (hi - lo)
+    targets = own if anchored else np.full_like(own, np.nan)
+    targets[:, names.index("density")] = lo + 0.8 * (hi - lo)
     knobs["density"] = lo + 0.8 * (hi - lo)
 
     def call():
         i = next(it)
-        return gen.decode(zs[i], knobs, hold=holds[i], turning="density" if anchored else None)
+        return gen.decode(zs[i], knobs, targets=targets[i], turning="density" if anchored else None)
     return call
 
 
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         # the model's one decode (the decode target)
-        "decode_batch1": _times_ms(lambda: gen.decode(z, hold_knobs=False), args.runs, warmup=30),
+        "decode_batch1": _times_ms(lambda: gen.decode(z), args.runs, warmup=30),
         # what the app pays per pattern when it holds knobs (engine.generation.knob_feedback), at
         # Randomize's latents: while density is turned (the others held at the groove's
         # own), and after a pad move with density set; with no knob set it is the decode above

@@ -45,7 +45,7 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   when a knob is turned: the generator corrects the model's attribute input until the
   decoded pattern's measured attributes meet the swept knob, and holds the other
   attributes where the draw's own groove (its open-loop decode at the default knobs) has
-  them (``Generator.decode_holding_knobs``, :mod:`engine.generation.knob_feedback`). The plain
+  them (``Generator.decode_meeting``, :mod:`engine.generation.knob_feedback`). The plain
   ``control*`` figures are the model's own (open-loop) response to its attribute input.
 * **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread: the
   model's one decode (``latency``) and the app's decode holding every knob with the first
@@ -320,19 +320,19 @@ def draw_seed(cfg: EvalConfig) -> int:
 
 def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_size: int,
                        temperature: float = 0.0, seed: int | None = None,
-                       hold: np.ndarray | None = None, turning: str | None = None
+                       targets: np.ndarray | None = None, turning: str | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Attributes ``(B, A)`` measured on the patterns decoded from ``z`` with ``knobs``, and
-    those patterns' hit grids ``(B, T, 9)`` bool. ``hold`` (``(B, A)``, NaN = free): decode
-    as the app does, holding those attributes with ``turning`` turned
-    (``Generator.decode_holding_knobs``); None: the model's open-loop decode."""
+    those patterns' hit grids ``(B, T, 9)`` bool. ``targets`` (``(B, A)``, NaN = free): decode
+    as the app does, meeting them with ``turning`` turned (``Generator.decode_meeting``);
+    None: the model's open-loop decode."""
     attrs, hits = [], []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
         s = None if seed is None else seed + i
-        if hold is not None:
-            out, _ = gen.decode_holding_knobs(z[sl], kb, hold=hold[sl], turning=turning,
-                                              temperature=temperature, seed=s)
+        if targets is not None:
+            out, _ = gen.decode_meeting(z[sl], kb, targets[sl], turning=turning,
+                                        temperature=temperature, seed=s)
         else:
             out = gen.decode_batch(z[sl], kb, temperature=temperature, seed=s)
         dec = out.to_array()
@@ -377,7 +377,7 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
         if anchor is not None:
             targets = anchor.copy()
             targets[:, k] = knobs[:, k]
-        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, hold=targets,
+        measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, targets=targets,
                                             turning=name)
         measured = measured.reshape(draws, cfg.settings, len(names))
         grid = hits.reshape(draws, cfg.settings, -1)
@@ -444,10 +444,11 @@ def evaluate_latency(gen: Any, runs: int, hold: bool = False) -> dict[str, float
     holding every knob (at their defaults, density turned)."""
     z = gen.sample(1, seed=0)[0]
     if not hold:
-        return latency_ms(lambda: gen.decode(z, hold_knobs=False), runs)
+        return latency_ms(lambda: gen.decode(z), runs)
     knobs = gen.attribute_defaults
+    targets = np.array([knobs[n] for n in gen.attribute_names])
     turning = gen.attribute_names[0] if gen.attribute_names else None
-    return latency_ms(lambda: gen.decode(z, knobs, turning=turning), runs)
+    return latency_ms(lambda: gen.decode(z, knobs, targets=targets, turning=turning), runs)
 
 
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:

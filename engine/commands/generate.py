@@ -103,28 +103,40 @@ def _load(path: Path):  # -> Generator; the import is the slow part (torch)
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from engine.errors import GrooveFaderError
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
 
     _refuse_overwrite(args.output, args.force)
     gen = _load(args.checkpoint)
-    knobs = dict(args.knob)
-    try:
-        gen.attribute_matrix(knobs, 1)
-    except ValueError as err:
-        raise GrooveFaderError(str(err)) from err
+    knobs = set_knobs(gen, dict(args.knob))
     z = gen.pad_to_z(*args.pad) if args.pad is not None else gen.sample_like_data(1, seed=args.seed)[0]
     win_bars = gen.steps // gen.steps_per_bar
     chunks = -(-args.bars // win_bars)
     # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.
-    pats = gen.decode(_repeat(z, chunks), knobs, temperature=args.temperature, seed=args.seed,
-                      hold_knobs=not args.free_knobs)
+    targets = None if args.free_knobs else knobs.targets()
+    pats = gen.decode(_repeat(z, chunks), knobs.inputs, temperature=args.temperature, seed=args.seed,
+                      targets=targets)
     clip = Pattern.concatenate(pats).bar_slice(0, args.bars)
     bpm = 120.0 if args.bpm is None else args.bpm
     write_clip(args.output, clip, tempo_bpm=bpm, force=args.force)
     print(f"wrote {args.output}: {args.bars} bars, {clip.num_hits} notes at {bpm:g} BPM")
     return 0
+
+
+def set_knobs(gen, knobs: dict[str, float]):  # (Generator, ...) -> KnobState
+    """The ``--knob`` values as a model's knob state: the knobs named are held at them, the
+    others left to the model (shared by ``generate`` and ``play``).
+
+    Raises:
+        GrooveFaderError: a knob the model does not have (names the ones it has).
+    """
+    from engine.errors import GrooveFaderError
+    from engine.generation.knobs import KnobState
+
+    try:
+        return KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults).set_all(knobs)
+    except ValueError as err:
+        raise GrooveFaderError(str(err)) from err
 
 
 def _repeat(z, n: int):

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg
+from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
 from engine.errors import GrooveFaderError, MidiFileError, PortError
 
 
@@ -118,8 +118,10 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
 
         gen = Generator.from_checkpoint(checkpoint)
         knobs = dict(args.knob)
+        state = set_knobs(gen, knobs)
         z = gen.sample_like_data(1, seed=args.seed)[0]
-        pattern = gen.decode(z, knobs or None, temperature=args.temperature, seed=args.seed)
+        pattern = gen.decode(z, state.inputs, temperature=args.temperature, seed=args.seed,
+                             targets=state.targets())
         return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
     if args.knob:
         raise GrooveFaderError(f"--knob needs a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")

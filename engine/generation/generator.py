@@ -13,12 +13,13 @@ checkpoint's mean/std) to its decoder. A plain-VAE baseline checkpoint (``model_
 vectors, MusicVAE style: ``z + sum_k (value_k - default_k) / span_k * v_k``, so a knob at
 its default leaves z alone (see :meth:`Generator.knobs_for_pattern`).
 
-:meth:`Generator.decode` *holds* the knobs the caller set (``hold_knobs=True``, the
-default): it corrects the model's attribute input until the decoded pattern's measured
-attributes meet them (:mod:`engine.generation.knob_feedback`); the attributes of knobs nobody set are
-the model's, so a fresh latent plays its own groove. :meth:`Generator.decode_batch` is the
-model's one open-loop decode, for the evaluation of the model itself, reconstruction and
-transitions.
+:meth:`Generator.decode` with ``targets`` (from :meth:`engine.generation.knobs.KnobState.targets`)
+*meets* them: it corrects the model's attribute input until the decoded pattern's measured
+attributes reach the targets (:meth:`Generator.decode_meeting`,
+:mod:`engine.generation.knob_feedback`); attributes without a target (NaN) are the model's, so
+a fresh latent plays its own groove. Without targets it is the model's one open-loop decode,
+as :meth:`Generator.decode_batch` is for the evaluation of the model itself, reconstruction
+and transitions.
 
 :class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
 slot per request kind, so the GUI and ``play`` never wait on the model.
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import CheckpointError
-from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, hold_knobs
+from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
 
@@ -136,7 +137,6 @@ class Generator:
             raise CheckpointError(f"checkpoint latent anchors have shape {self._anchors.shape}, "
                                   f"expected (N, {self._z_dim})")
         self._vectors = self._attribute_vectors(meta) if self._kind == "vae" else None
-        self.hold_knobs = True
         self.feedback = FeedbackConfig()
 
     def _attribute_vectors(self, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -331,64 +331,44 @@ class Generator:
         return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
                             np.clip(off, -0.5, 0.5).astype(np.float32))
 
-    def hold_targets(self, attributes: Mapping[str, float] | np.ndarray | None,
-                     hold: Mapping[str, float] | np.ndarray | None, batch: int,
-                     turning: str | None = None) -> np.ndarray:
-        """``(batch, A)`` attribute values to hold, NaN where the model is left alone.
-
-        ``hold`` given: a mapping holds the attributes it names at its values, an array is
-        taken as it is. ``hold`` None: the knobs a mapping of ``attributes`` names (the ones
-        the caller set), every knob for an array, none for None. ``turning`` is always held.
+    def target_matrix(self, targets: np.ndarray, batch: int) -> np.ndarray:
+        """``(batch, A)`` targets from ``(A,)`` (the same for every pattern) or ``(batch, A)``.
 
         Raises:
-            ValueError: an unknown attribute name or a wrongly shaped array.
+            ValueError: a wrongly shaped array.
         """
-        knobs = self.attribute_matrix(attributes, batch)
-        if hold is None:
-            hold = attributes if isinstance(attributes, Mapping) else (
-                knobs if attributes is not None else {})
-        if isinstance(hold, Mapping):
-            unknown = sorted(set(hold) - set(self._names))
-            if unknown:
-                raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
-            row = np.array([float(hold[n]) if n in hold else np.nan for n in self._names])
-            targets = np.tile(row, (batch, 1))
-        else:
-            targets = np.array(hold, np.float64)
-            if targets.ndim == 1:
-                targets = np.tile(targets, (batch, 1))
-            if targets.shape != (batch, len(self._names)):
-                raise ValueError(f"hold must have shape ({batch}, {len(self._names)}), got {targets.shape}")
-        if turning is not None:
-            if turning not in self._names:
-                raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
-            k = self._names.index(turning)
-            targets[:, k] = np.where(np.isnan(targets[:, k]), knobs[:, k], targets[:, k])
-        return targets
+        t = np.array(targets, np.float64)
+        if t.ndim == 1:
+            t = np.tile(t, (batch, 1))
+        if t.shape != (batch, len(self._names)):
+            raise ValueError(f"targets must have shape ({len(self._names)},) or ({batch}, "
+                             f"{len(self._names)}), got {np.shape(targets)}")
+        return t
 
-    def decode_holding_knobs(self, z: np.ndarray,
-                             attributes: Mapping[str, float] | np.ndarray | None = None, *,
-                             hold: Mapping[str, float] | np.ndarray | None = None,
-                             turning: str | None = None, temperature: float = 0.0,
-                             seed: int | None = None, config: FeedbackConfig | None = None
-                             ) -> tuple[DecodedBatch, FeedbackResult]:
-        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet the held knobs.
+    def decode_meeting(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
+                       targets: np.ndarray, *, turning: str | None = None,
+                       temperature: float = 0.0, seed: int | None = None,
+                       config: FeedbackConfig | None = None) -> tuple[DecodedBatch, FeedbackResult]:
+        """Decode ``(B, Z)`` latents so the patterns' measured attributes meet ``targets``.
 
         The knobs (``attributes``) are the model's attribute input at first; then the inputs
-        are corrected until the attributes :meth:`hold_targets` names meet their values
-        (:func:`engine.generation.knob_feedback.hold_knobs`); the others are left to the model.
-        ``turning`` (the knob the user is turning) is met first, then the others are held
-        as far as that keeps it met: its sweep stays monotone and the other held attributes
-        stay put. Returns the decodes kept and the loop's record (inputs used, attributes,
-        decodes spent). Sampled hits (``temperature > 0``) draw the same uniforms in every
-        correction.
+        are corrected until the attributes with a target (``(A,)`` or ``(B, A)``, raw units,
+        NaN = left to the model) meet it (:func:`engine.generation.knob_feedback.meet_targets`).
+        ``turning`` (the knob the user is turning, which must have a target) is met first,
+        then the others as far as that keeps it met: its sweep stays monotone and the other
+        held attributes stay put. Returns the decodes kept and the loop's record (inputs
+        used, attributes, decodes spent). Sampled hits (``temperature > 0``) draw the same
+        uniforms in every correction.
 
         Raises:
-            ValueError: unknown attributes, or wrongly shaped ``attributes``/``hold``.
+            ValueError: unknown attributes, wrongly shaped ``attributes``/``targets``, or a
+                ``turning`` knob without a target.
         """
         zz = self._as_batch_z(z)
         inputs = self.attribute_matrix(attributes, zz.shape[0])
-        targets = self.hold_targets(attributes, hold, zz.shape[0], turning)
+        targets = self.target_matrix(targets, zz.shape[0])
+        if turning is not None and turning not in self._names:
+            raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         sampling = temperature > 0
         if sampling:
             seed = int(np.random.default_rng().integers(2 ** 62)) if seed is None else int(seed)
@@ -407,8 +387,8 @@ class Generator:
 
         primary = None if turning is None else self._names.index(turning)
         res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
-        result = hold_knobs(decode, inputs, targets, self._low, self._high, config or self.feedback,
-                            primary, res)
+        result = meet_targets(decode, inputs, targets, self._low, self._high, config or self.feedback,
+                              primary, res)
         return DecodedBatch(*result.arrays), result
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -437,26 +417,22 @@ class Generator:
             raise ValueError(f"a {pattern.bars}-bar pattern does not loop into {self._steps} steps")
         return Pattern.concatenate([pattern] * (self._steps // pattern.steps))
 
-    def decode(self, z: np.ndarray, attributes: Mapping[str, float] | None = None,
-               temperature: float = 0.0, seed: int | None = None,
-               hold_knobs: bool | None = None, turning: str | None = None,
-               hold: Mapping[str, float] | None = None) -> Pattern | list[Pattern]:
+    def decode(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
+               temperature: float = 0.0, seed: int | None = None, *,
+               targets: np.ndarray | None = None, turning: str | None = None
+               ) -> Pattern | list[Pattern]:
         """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
 
-        ``hold_knobs`` (None = :attr:`hold_knobs`, True by default): the knobs the caller
-        set (those ``attributes`` names, or ``hold``) are met on the patterns' measured
-        attributes (:meth:`decode_holding_knobs`, up to ``1 + 2 * feedback.iterations``
-        model calls; ``turning`` names the knob the user is turning, met first); the other
-        attributes are the model's. False, or nothing to hold: one open-loop model call.
+        ``targets`` (``(A,)`` or ``(B, A)``, NaN = left to the model; see
+        :meth:`engine.generation.knobs.KnobState.targets`): the patterns' measured
+        attributes are brought to them (:meth:`decode_meeting`, up to
+        ``1 + 2 * feedback.iterations`` model calls; ``turning`` names the knob the user is
+        turning, met first). None, or all NaN: one open-loop model call (``turning`` unused).
         """
         single = np.ndim(z) == 1
-        hold_on = self.hold_knobs if hold_knobs is None else hold_knobs
-        targets = None
-        if hold_on and self._names:
-            targets = self.hold_targets(attributes, hold, len(self._as_batch_z(z)), turning)
-        if targets is not None and not np.isnan(targets).all():
-            batch, _ = self.decode_holding_knobs(z, attributes, hold=targets, turning=turning,
-                                                 temperature=temperature, seed=seed)
+        if targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
+            batch, _ = self.decode_meeting(z, attributes, targets, turning=turning,
+                                           temperature=temperature, seed=seed)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]

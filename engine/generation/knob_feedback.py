@@ -1,4 +1,4 @@
-"""Knobs that hold: decode, measure the attributes, correct the decoder's input, repeat.
+"""Meeting attribute targets: decode, measure the attributes, correct the decoder's input, repeat.
 
 Why: the fader-VAE's decoder *follows* its attribute input, but not exactly. How far a
 turn of the density knob moves the decoded groove's density depends on the latent point:
@@ -17,9 +17,10 @@ step) or after ``iterations`` corrections per phase. The knob being turned is me
 then the others are held as far as that keeps it met, so turning one no longer drags
 the others along and its sweep stays as monotone as the decoder's own response.
 
-Only attributes with a target are held (the caller's choice: the app holds the knobs the
-user set, and while one is turned the others where the groove had them); the rest are
-left to the decoder.
+Only attributes with a target are held; the rest (NaN) are left to the decoder. What is
+held is the caller's choice, made once per decode by
+:meth:`engine.generation.knobs.KnobState.targets` (the knobs the user set, and while one
+is turned the others where the groove had them).
 
 The cost is model calls (up to ``1 + 2 * iterations``), hits (holding redraws more of the
 groove per knob step than the decoder alone does) and, where the decoder's own knob
@@ -141,9 +142,9 @@ class _Loop:
                 dst[idx] = np.asarray(src)[better]
 
 
-def hold_knobs(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
-               high: np.ndarray, config: FeedbackConfig = FeedbackConfig(),
-               primary: int | None = None, resolution: np.ndarray | None = None) -> FeedbackResult:
+def meet_targets(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
+                 high: np.ndarray, config: FeedbackConfig = FeedbackConfig(),
+                 primary: int | None = None, resolution: np.ndarray | None = None) -> FeedbackResult:
     """Attribute inputs that make the decoded patterns' attributes meet ``targets``.
 
     The loop starts from ``inputs`` (the knobs as the model's attribute input) and holds

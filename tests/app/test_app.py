@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
-from app.controller import loop_to_bars
+from app.clips import loop_to_bars
 from app.presets import load_preset, save_preset
 from engine.music import attributes as attr_lib
 from engine.music.drums import NOTE_MAP_PRESETS, Voice
@@ -195,7 +195,7 @@ def test_corners_blend_and_transition(ready_window, qtbot) -> None:
     assert c.pad == (1.0, 1.0)
     # corner D holds A's latent: blending at D decodes A's z under the current knobs
     g = c.generator.generator
-    expect = g.decode(g.encode(a), c.knobs, hold=c.held())
+    expect = g.decode(g.encode(a), c.knobs, targets=c.knob_binding.state.targets())
     assert c.pattern == expect
     with qtbot.waitSignal(c.transitionReady, timeout=20_000) as sig:
         c.make_transition(3, 4, 3)
@@ -252,7 +252,7 @@ def test_a_turned_knob_is_held_on_the_playing_groove(make_window, checkpoint, qt
         _settle(qtbot, w)
         knob = c.knobs["density"]
         assert c.settings()["turning"] == "density"
-        free = g.decode(c.z, c.knobs, hold_knobs=False)
+        free = g.decode(c.z, c.knobs)
         misses_held.append(abs(attr_lib.density(c.pattern.to_array()[None])[0] - knob))
         misses_free.append(abs(attr_lib.density(free.to_array()[None])[0] - knob))
     # the turned knob is never missed by more than the model alone misses it (or the slack
@@ -274,29 +274,29 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     g = c.generator.generator
     c.randomize()
     _settle(qtbot, w)
-    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)
+    assert c.pattern == g.decode(c.z, c.knobs)
     lo, hi = c.info.ranges["density"]
     c.set_knob("density", lo + 0.9 * (hi - lo))
     _settle(qtbot, w)
     held = c.pattern
-    assert held == g.decode(c.z, c.knobs, turning="density", hold=c.held())
-    assert c.settings()["engaged"] == ["density"] and c.settings()["hold_knobs"] is True
+    assert held == g.decode(c.z, c.knobs, turning="density", targets=c.knob_binding.state.targets())
+    assert c.settings()["held"] == ["density"] and c.settings()["holding"] is True
     w.actions.hold_knobs.trigger()  # off
     _settle(qtbot, w)
-    assert not c.hold_knobs and not w.actions.hold_knobs.isChecked()
-    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)
+    assert not c.knob_binding.holding and not w.actions.hold_knobs.isChecked()
+    assert c.pattern == g.decode(c.z, c.knobs)
     # the knob shows it is held; a double-click releases it to the groove
     w.actions.hold_knobs.trigger()  # back on
     knob = w.knobs.knobs["density"]
     assert knob.held and not w.knobs.knobs["syncopation"].held
     QTest.mouseDClick(knob, Qt.MouseButton.LeftButton, pos=knob.rect().center())
     _settle(qtbot, w)
-    assert not knob.held and c.engaged == set()
+    assert not knob.held and c.knob_binding.held == set()
     assert c.knobs["density"] == pytest.approx(c.info.defaults["density"])
-    assert c.pattern == g.decode(c.z, c.knobs, hold_knobs=False)  # the groove's own again
+    assert c.pattern == g.decode(c.z, c.knobs)  # the groove's own again
     c.set_knob("syncopation", c.info.ranges["syncopation"][1])
     c.reset_knobs()
-    assert c.settings()["engaged"] == [] and not w.knobs.knobs["syncopation"].held
+    assert c.settings()["held"] == [] and not w.knobs.knobs["syncopation"].held
 
 
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:

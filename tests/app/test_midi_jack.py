@@ -99,7 +99,7 @@ def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> No
         assert c.transport.bindings.binding_of("density") == (2, 21)
         assert "CC 21" in knob._binding
         qtbot.waitUntil(lambda: knob.value == knob.low, timeout=5_000)
-        with qtbot.waitSignal(c.knobChanged, timeout=10_000,
+        with qtbot.waitSignal(c.knob_binding.knobChanged, timeout=10_000,
                               check_params_cb=lambda n, v: n == "density" and v == knob.high):
             sender.send_message([0xB0 | 2, 21, 127])
         assert knob.value == knob.high

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from engine.errors import CheckpointError  # noqa: E402
 from engine.generation.generator import AsyncGenerator, Generator  # noqa: E402
+from engine.generation.knobs import KnobState  # noqa: E402
 from engine.music import attributes as attr_lib  # noqa: E402
 from engine.music.pattern import Pattern  # noqa: E402
 from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint  # noqa: E402
@@ -191,7 +192,7 @@ def test_heatmap_matches_single_decodes(gen: Generator) -> None:
     assert hm.shape == (8, 8)
     g = np.linspace(-1, 1, 8)
     for i, j in [(0, 0), (3, 5), (7, 2)]:
-        p = gen.decode(gen.pad_to_z(g[j], g[i]), hold_knobs=False)  # the model's own pull
+        p = gen.decode(gen.pad_to_z(g[j], g[i]))  # the model's own pull (nothing held)
         assert hm[i, j] == pytest.approx(attr_lib.density(p.to_array()[None])[0], abs=1e-6)
     assert hm.std() > 0  # the pad is not flat
     import torch
@@ -212,7 +213,7 @@ def test_heatmap_of_a_velocity_trunk_model_skips_it_only_for_hit_attributes() ->
     assert np.abs(full.velocities - hits_only.velocities).max() > 1e-3  # placeholders there
     for name in ("density", "syncopation", "hat_busyness", "intensity", "laid_back"):
         hm = vt.heatmap(name, 6)
-        single = attr_lib.ATTRIBUTES[name](vt.decode(z, hold_knobs=False).to_array()[None])[0]
+        single = attr_lib.ATTRIBUTES[name](vt.decode(z).to_array()[None])[0]
         assert hm[1, 4] == pytest.approx(single, abs=1e-6), name
 
 
@@ -308,18 +309,23 @@ def test_decode_holds_the_knobs_closer_than_the_model_alone(fixture: str, reques
     z = g.sample(64, seed=7)
     lo, hi = g.attribute_ranges["density"]
     knobs = {**g.attribute_defaults, "density": lo + 0.8 * (hi - lo)}
-    held = g.decode(z, knobs)
-    free = g.decode(z, knobs, hold_knobs=False)
-    assert free == g.decode(z, knobs, hold_knobs=False)
+    held = g.decode(z, knobs, targets=_knob_state(g).set_all(knobs).targets())
+    free = g.decode(z, knobs)
+    assert free == g.decode(z, knobs)
     held_miss, free_miss = _miss(g, held, knobs), _miss(g, free, knobs)
     assert held_miss.mean() < free_miss.mean()
     assert np.all(held_miss <= free_miss + 1e-9)  # the first decode is the open-loop one
 
 
-def test_decode_holding_knobs_reports_what_it_kept(gen: Generator) -> None:
+def _knob_state(g: Generator) -> KnobState:
+    return KnobState.for_model(g.attribute_ranges, g.attribute_defaults)
+
+
+def test_decode_meeting_reports_what_it_kept(gen: Generator) -> None:
     z = gen.sample(16, seed=3)
     knobs = {"density": gen.attribute_ranges["density"][1]}
-    out, record = gen.decode_holding_knobs(z, knobs, turning="density")
+    targets = _knob_state(gen).set_all(knobs).targets()
+    out, record = gen.decode_meeting(z, knobs, targets, turning="density")
     measured = attr_lib.compute(out.to_array(), gen.attribute_names)
     np.testing.assert_allclose(measured, record.measured)
     # the kept inputs reproduce the kept patterns in one open-loop decode
@@ -327,31 +333,40 @@ def test_decode_holding_knobs_reports_what_it_kept(gen: Generator) -> None:
     assert np.array_equal(again.hits, out.hits)
     assert record.decodes.min() >= 1 and record.decodes.max() <= 1 + 2 * gen.feedback.iterations
     with pytest.raises(ValueError, match="unknown attribute"):
-        gen.decode_holding_knobs(z, knobs, turning="cowbell")
+        gen.decode_meeting(z, knobs, targets, turning="cowbell")
+    with pytest.raises(ValueError, match="must be held"):
+        gen.decode_meeting(z, knobs, targets, turning="syncopation")
 
 
 def test_held_sampling_is_repeatable(gen: Generator) -> None:
     z = gen.sample(1, seed=4)[0]
-    a = gen.decode(z, temperature=1.0, seed=9)
-    assert a == gen.decode(z, temperature=1.0, seed=9)
-    assert a != gen.decode(z, temperature=1.0, seed=10) or a != gen.decode(z, temperature=1.0, seed=11)
+    knobs = {"density": gen.attribute_ranges["density"][1]}
+    targets = _knob_state(gen).set_all(knobs).targets()
+
+    def draw(seed: int) -> Pattern:
+        return gen.decode(z, knobs, temperature=1.0, seed=seed, targets=targets)
+
+    a = draw(9)
+    assert a == draw(9)
+    assert a != draw(10) or a != draw(11)
 
 
 def test_only_the_knobs_set_are_held(gen: Generator) -> None:
     """Knobs nobody set are the model's: a fresh latent plays its own groove, and setting
     density corrects only density's input."""
     z = gen.sample(32, seed=8)
-    assert gen.decode(z) == gen.decode(z, hold_knobs=False)
+    fresh = _knob_state(gen)
+    assert gen.decode(z, fresh.inputs, targets=fresh.targets()) == gen.decode(z)
     names = gen.attribute_names
     hi = gen.attribute_ranges["density"][1]
-    _, record = gen.decode_holding_knobs(z, {"density": hi})
+    _, record = gen.decode_meeting(z, {"density": hi}, fresh.set("density", hi).targets())
     others = [i for i, n in enumerate(names) if n != "density"]
     defaults = np.array([gen.attribute_defaults[n] for n in names])
     np.testing.assert_allclose(record.inputs[:, others], np.tile(defaults[others], (32, 1)))
     assert np.any(record.inputs[:, 0] != hi)  # density's input was corrected somewhere
-    # an explicit hold holds what it names, at its values, the knobs being only the input
-    targets = gen.hold_targets(None, {"syncopation": 2.0}, 3, turning="density")
-    assert np.isnan(targets[:, [2, 3]]).all() and np.all(targets[:, 1] == 2.0)
-    assert np.all(targets[:, 0] == gen.attribute_defaults["density"])
+    # targets are one row for the batch or one per pattern, nothing else
+    assert gen.target_matrix(np.array([np.nan, 2.0, np.nan, np.nan]), 3).shape == (3, 4)
+    with pytest.raises(ValueError, match="targets must have shape"):
+        gen.target_matrix(np.zeros(3), 1)
     with pytest.raises(ValueError, match="unknown attribute"):
-        gen.hold_targets(None, {"cowbell": 1.0}, 1)
+        gen.decode(z, {"cowbell": 1.0})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.generation.knob_feedback import FeedbackConfig, hold_knobs
+from engine.generation.knob_feedback import FeedbackConfig, meet_targets
 
 LOW, HIGH = np.array([0.0, 0.0]), np.array([1.0, 1.0])
 
@@ -39,7 +39,7 @@ def test_a_weak_knob_is_brought_to_its_setting() -> None:
     open_loop_miss = np.abs(gain * targets + offset - targets)
     assert open_loop_miss.max() > 0.1
 
-    res = hold_knobs(decode, targets, targets, LOW, HIGH, cfg)
+    res = meet_targets(decode, targets, targets, LOW, HIGH, cfg)
 
     assert np.all(np.abs(res.measured - targets) <= 0.02 + 1e-9)
     assert res.decodes.max() <= 1 + 2 * cfg.iterations and len(calls) == res.decodes.max()
@@ -51,14 +51,14 @@ def test_a_weak_knob_is_brought_to_its_setting() -> None:
 def test_met_knobs_cost_one_decode() -> None:
     n = 4
     decode, calls = linear_decoder(np.ones((n, 2)), np.zeros((n, 2)))
-    res = hold_knobs(decode, np.full((n, 2), 0.5), np.full((n, 2), 0.5), LOW, HIGH)
+    res = meet_targets(decode, np.full((n, 2), 0.5), np.full((n, 2), 0.5), LOW, HIGH)
     assert len(calls) == 1 and np.all(res.decodes == 1)
 
 
 def test_only_missed_rows_are_decoded_again() -> None:
     gain = np.array([[1.0, 1.0], [0.5, 1.0]])
     decode, calls = linear_decoder(gain, np.zeros((2, 2)))
-    hold_knobs(decode, np.full((2, 2), 0.6), np.full((2, 2), 0.6), LOW, HIGH)
+    meet_targets(decode, np.full((2, 2), 0.6), np.full((2, 2), 0.6), LOW, HIGH)
     assert all(list(c) == [1] for c in calls[1:]) and len(calls) > 1
 
 
@@ -69,7 +69,7 @@ def test_unreachable_settings_stop_at_the_input_bounds() -> None:
         return (inputs.copy(),), np.minimum(inputs, 0.5)
 
     cfg = FeedbackConfig(iterations=5, reach=1.0)
-    res = hold_knobs(decode, np.array([[0.9, 0.3]]), np.array([[0.9, 0.3]]), LOW, HIGH, cfg)
+    res = meet_targets(decode, np.array([[0.9, 0.3]]), np.array([[0.9, 0.3]]), LOW, HIGH, cfg)
     assert res.measured[0, 0] == pytest.approx(0.5)
     assert res.measured[0, 1] == pytest.approx(0.3)
     assert np.all(res.inputs <= HIGH + cfg.reach * (HIGH - LOW) + 1e-12)
@@ -84,7 +84,7 @@ def test_a_turned_knob_sweeps_monotone_and_the_other_is_held() -> None:
     targets = np.stack([np.tile(settings, draws), np.full(draws * len(settings), 0.5)], axis=1)
     decode, _ = linear_decoder(gain, offset, coupling=0.4, quantum=1 / 32)
 
-    res = hold_knobs(decode, targets, targets, LOW, HIGH, FeedbackConfig(iterations=4), primary=0)
+    res = meet_targets(decode, targets, targets, LOW, HIGH, FeedbackConfig(iterations=4), primary=0)
 
     sweep = res.measured[:, 0].reshape(draws, len(settings))
     assert np.all(np.diff(sweep, axis=1) >= -1e-9)  # turning up never goes down
@@ -105,12 +105,12 @@ def test_attributes_not_held_are_left_to_the_decoder() -> None:
     decode, _ = linear_decoder(gain, np.zeros((n, 2)))
     inputs = np.full((n, 2), 0.4)
     targets = np.column_stack([np.full(n, 0.4), np.full(n, np.nan)])
-    res = hold_knobs(decode, inputs, targets, LOW, HIGH)
+    res = meet_targets(decode, inputs, targets, LOW, HIGH)
     np.testing.assert_allclose(res.measured[:, 0], 0.4, atol=0.02)
     np.testing.assert_allclose(res.inputs[:, 1], 0.4)  # untouched
     np.testing.assert_allclose(res.measured[:, 1], 0.2)
     # nothing held: one decode, the decoder's own
-    res = hold_knobs(decode, inputs, np.full((n, 2), np.nan), LOW, HIGH)
+    res = meet_targets(decode, inputs, np.full((n, 2), np.nan), LOW, HIGH)
     assert np.all(res.decodes == 1)
     with pytest.raises(ValueError, match="turned must be held"):
-        hold_knobs(decode, inputs, targets, LOW, HIGH, primary=1)
+        meet_targets(decode, inputs, targets, LOW, HIGH, primary=1)

@@ -1,0 +1,45 @@
+"""Drum clips in and out of the app: the window of a clip the model sees, and the current
+pattern looped to a clip's length on export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.music.pattern import Pattern
+
+if TYPE_CHECKING:
+    from engine.music.drums import NoteMap
+
+
+def loop_to_bars(pattern: Pattern, bars: int) -> Pattern:
+    """``pattern`` repeated and cut to exactly ``bars`` bars (export length)."""
+    if bars <= 0:
+        raise ValueError(f"bars must be positive, got {bars}")
+    reps = -(-bars // pattern.bars)
+    return Pattern.concatenate([pattern] * reps).bar_slice(0, bars)
+
+
+def read_window(path: str | Path, steps: int) -> tuple[Pattern, Pattern]:
+    """The clip at ``path`` and its first ``steps`` steps (a shorter clip looped to them).
+
+    Raises:
+        MidiFileError: the file cannot be read as a drum clip (names it and the reason).
+    """
+    from engine.music.midifile import read_clip  # MIDI file support loads on first use
+
+    clip = read_clip(path)
+    bars = steps // clip.steps_per_bar
+    return clip, clip.bar_slice(0, bars) if clip.steps >= steps else loop_to_bars(clip, bars)
+
+
+def export(path: str | Path, pattern: Pattern, bars: int, tempo_bpm: float, note_map: NoteMap) -> Path:
+    """``pattern`` looped to ``bars`` bars, written to ``path`` (replaced atomically).
+
+    Raises:
+        MidiFileError: the file cannot be written (names it and the reason).
+    """
+    from engine.music.midifile import write_clip
+
+    return write_clip(path, loop_to_bars(pattern, bars), tempo_bpm=tempo_bpm, note_map=note_map,
+                      force=True)

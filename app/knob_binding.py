@@ -1,0 +1,162 @@
+"""The knob panel's state, bound to Qt: a :class:`~engine.generation.knobs.KnobState`, the
+temperature knob and the *Hold knobs* switch, announced through signals.
+
+The rules of the knobs (what is held, when the groove's values are taken) live in the
+engine's :class:`~engine.generation.knobs.KnobState`; this adapter only swaps states,
+says what changed, and keeps them in the settings. It never touches a widget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.generation.knobs import KnobState
+from engine.music import attributes as attr_lib
+from engine.music.pattern import Pattern
+
+TEMPERATURE = "temperature"  # the knob that is not an attribute
+TEMPERATURE_RANGE = (0.0, 1.5)
+
+
+def measure(pattern: Pattern, names: Sequence[str]) -> dict[str, float]:
+    """``names``' attributes measured on ``pattern`` (raw units), in that order."""
+    values = attr_lib.compute(pattern.to_array()[None], names)[0]
+    return {n: float(v) for n, v in zip(names, values, strict=True)}
+
+
+class KnobBinding(QObject):
+    """Signals:
+        knobChanged(str, float): a knob's value (attribute or temperature) changed.
+        heldChanged(object): the set of attribute knobs the user set (held when holding).
+        holdingChanged(bool): *Hold knobs* turned on or off.
+    """
+
+    knobChanged = Signal(str, float)
+    heldChanged = Signal(object)
+    holdingChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = KnobState()
+        self.temperature = 0.0
+        # True: the generator meets the held knobs (several decodes per change); False: the
+        # model's own response to them, one decode (closer to the data's drums, reaching less)
+        self.holding = True
+
+    @property
+    def values(self) -> dict[str, float]:
+        return dict(self.state.values)
+
+    @property
+    def held(self) -> set[str]:
+        return set(self.state.held)
+
+    def _emit_held(self) -> None:
+        self.heldChanged.emit(set(self.state.held))
+
+    def range_of(self, target: str) -> tuple[float, float] | None:
+        """The range of a knob (temperature or attribute), None for a knob the model lacks."""
+        return TEMPERATURE_RANGE if target == TEMPERATURE else self.state.ranges.get(target)
+
+    # -- the model ---------------------------------------------------------------------------
+    def adopt_model(self, ranges: Mapping[str, tuple[float, float]], defaults: Mapping[str, float],
+                    another: bool) -> None:
+        """A model loaded; ``another``: it replaces one, whose grooves mean nothing to it."""
+        state = self.state.new_groove() if another else self.state
+        self.state = state.with_model(ranges, defaults)
+        self._emit_held()
+
+    def announce(self) -> None:
+        """Every attribute knob's value (once the window has built the knobs)."""
+        for name in self.state.names:
+            self.knobChanged.emit(name, self.state.values[name])
+
+    # -- the user ----------------------------------------------------------------------------
+    def set_temperature(self, value: float) -> None:
+        lo, hi = TEMPERATURE_RANGE
+        self.temperature = min(max(float(value), lo), hi)
+        self.knobChanged.emit(TEMPERATURE, self.temperature)
+
+    def turn(self, name: str, value: float, pattern: Pattern) -> bool:
+        """An attribute knob turned while ``pattern`` plays; False for a knob the model lacks."""
+        if name not in self.state.ranges:
+            return False
+        groove: dict[str, float] = {}
+        if self.state.begins_turn(name) and pattern.num_hits:
+            groove = measure(pattern, self.state.names)
+        before = self.state.held
+        self.state = self.state.turn(name, value, groove)
+        self.knobChanged.emit(name, self.state.values[name])
+        if self.state.held != before:
+            self._emit_held()
+        return True
+
+    def release(self, name: str) -> bool:
+        """Double-click: back to the default, the groove decides; False for an unknown knob."""
+        if name not in self.state.ranges:
+            return False
+        self.state = self.state.release(name)
+        self.knobChanged.emit(name, self.state.values[name])
+        self._emit_held()
+        return True
+
+    def reset(self) -> bool:
+        """Every knob to its default, none held; False before a model is known."""
+        if not self.state.names:
+            return False
+        self.state = self.state.reset()
+        self._emit_held()
+        self.announce()
+        return True
+
+    def set_holding(self, on: bool) -> bool:
+        """True when the switch changed."""
+        if bool(on) == self.holding:
+            return False
+        self.holding = bool(on)
+        self.holdingChanged.emit(self.holding)
+        return True
+
+    def new_groove(self) -> None:
+        self.state = self.state.new_groove()
+
+    def take_groove(self, measured: Mapping[str, float]) -> None:
+        """The knobs show what a pattern the user brought measures."""
+        self.state = self.state.take_groove(measured)
+        for name in measured:
+            if name in self.state.ranges:
+                self.knobChanged.emit(name, self.state.values[name])
+
+    def apply_preset(self, knobs: Mapping[str, float], temperature: float) -> list[str]:
+        """A preset's knobs and temperature; returns the knobs it names that the model lacks."""
+        self.state = self.state.from_preset(knobs)
+        self._emit_held()
+        unknown = sorted(set(knobs) - set(self.state.names)) if self.state.names else []
+        for name in self.state.names:
+            if name in knobs:
+                self.knobChanged.emit(name, self.state.values[name])
+        self.temperature = temperature
+        self.knobChanged.emit(TEMPERATURE, self.temperature)
+        return unknown
+
+    # -- settings ----------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return {**self.state.to_dict(), "temperature": self.temperature, "holding": self.holding}
+
+    def restore_settings(self, values: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`settings`; anything malformed is skipped (``hold_knobs`` is the
+        older name of ``holding``)."""
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            t = float(values["temperature"])
+            if TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
+                self.temperature = t
+                self.knobChanged.emit(TEMPERATURE, t)
+        self.state = self.state.restored(values)
+        holding = values.get("holding", values.get("hold_knobs"))
+        if isinstance(holding, bool):
+            self.holding = holding
+            self.holdingChanged.emit(holding)

@@ -1,0 +1,112 @@
+"""What the app asks of the model, as functions the generator's worker thread runs.
+
+Each takes the loaded :class:`~engine.generation.generator.Generator` and immutable inputs
+(latents, a :class:`~engine.generation.knobs.KnobState`, patterns) captured on the GUI
+thread, and returns plain values the controller shows; none touches Qt or app state, so a
+decode still in flight cannot see a later change half-made. torch stays inside the
+generator: it is imported here for type checking only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.generation.knobs import KnobState
+from engine.music import attributes as attr_lib
+from engine.music.pattern import Pattern
+
+if TYPE_CHECKING:
+    from engine.generation.generator import Generator
+
+HEATMAP_RESOLUTION = 32  # pad points per side of the attribute heat-map
+PLANE_CORNERS = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))  # A, B, C, D on the pad
+
+
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    """A pattern decoded for the pad: its latent, its measured attributes, its pad point."""
+
+    z: np.ndarray
+    pattern: Pattern
+    measured: dict[str, float]
+    pad: tuple[float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """A pattern the user brought, placed in the model: latent, knobs that reproduce it, pad point."""
+
+    pattern: Pattern
+    z: np.ndarray
+    knobs: dict[str, float]
+    pad: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class KnobSettings:
+    """The knobs a decode is made with, as they stood when it was asked for."""
+
+    state: KnobState
+    holding: bool
+    temperature: float
+    seed: int
+
+
+def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
+           pad: tuple[float, float] | None = None, corners: list[np.ndarray] | None = None) -> Decoded:
+    """The pattern at a latent ``z``, a pad point, or a corner blend at ``pad``, meeting
+    the held knobs (the turned one first) when holding, else the model's one decode."""
+    if corners is not None and pad is not None:
+        zz, where = g.blend_corners(np.stack(corners), *pad), pad
+    elif z is not None:
+        zz = np.asarray(z, np.float64)
+        where = pad if pad is not None else g.z_to_pad(zz)
+    else:
+        assert pad is not None
+        zz, where = g.pad_to_z(*pad), pad
+    state, temperature = knobs.state, knobs.temperature
+    targets, turning = (state.targets(), state.turning) if knobs.holding else (None, None)
+    pattern = g.decode(zz, state.inputs, temperature=temperature,
+                       seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning)
+    assert isinstance(pattern, Pattern)
+    return Decoded(zz, pattern, g.attributes_of(pattern), where)
+
+
+def encode(g: Generator, pattern: Pattern) -> Encoded:
+    z = g.encode(pattern)
+    return Encoded(pattern, z, g.knobs_for_pattern(g.fit_length(pattern)), g.z_to_pad(z))
+
+
+def corner_latents(g: Generator, corners: list[np.ndarray | None]) -> list[np.ndarray]:
+    """The four corners' latents; an empty corner is the latent plane's corner."""
+    return [c if c is not None else g.pad_to_z(*PLANE_CORNERS[i]) for i, c in enumerate(corners)]
+
+
+def heatmap(g: Generator, name: str, knob_values: dict[str, float],
+            corners: np.ndarray | None = None) -> np.ndarray:
+    """``(res, res)`` of ``name`` over the pad, knobs as the model's input: the plane's
+    map, or (``corners`` ``(4, Z)``) the corner blend's, decoded as one batch."""
+    if corners is None:
+        return g.heatmap(name, HEATMAP_RESOLUTION, knob_values)
+    # the corner blend is not a plane: decode the blend grid in one batch
+    grid = np.linspace(-1.0, 1.0, HEATMAP_RESOLUTION)
+    zs = np.stack([g.blend_corners(corners, x, y) for y in grid for x in grid])
+    batch = g.decode_batch(zs, knob_values).to_array()
+    return attr_lib.ATTRIBUTES[name](batch).reshape(HEATMAP_RESOLUTION, HEATMAP_RESOLUTION)
+
+
+def transition(g: Generator, a: Pattern, b: Pattern | np.ndarray, knobs: KnobState, bars: int,
+               strategy: int, seed: int) -> Pattern:
+    """A→B over ``bars`` bars; ``b`` a pattern, or a corner's latent decoded as that
+    corner's own groove (the knobs set are held, the playing groove's anchor is not)."""
+    from engine.generation.transitions import transition as bridge
+
+    if not isinstance(b, Pattern):
+        corner = knobs.new_groove()
+        decoded = g.decode(b, corner.inputs, targets=corner.targets())
+        assert isinstance(decoded, Pattern)
+        b = decoded
+    return bridge(g, a, b, bars, strategy, seed=seed)

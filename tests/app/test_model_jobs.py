@@ -1,0 +1,55 @@
+"""The app's model jobs against a real checkpoint: each decodes what the knobs say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app import model_jobs
+from app.model_jobs import KnobSettings
+from engine.generation.knobs import KnobState
+from engine.music import attributes as attr_lib
+
+
+@pytest.fixture(scope="module")
+def gen(checkpoint):
+    import torch
+
+    torch.set_num_threads(1)
+    from engine.generation.generator import Generator
+
+    return Generator.from_checkpoint(checkpoint)
+
+
+def _turned(g, fraction: float, groove: dict[str, float]) -> KnobState:
+    lo, hi = g.attribute_ranges["density"]
+    return KnobState.for_model(g.attribute_ranges, g.attribute_defaults).turn(
+        "density", lo + fraction * (hi - lo), groove)
+
+
+def test_decode_meets_the_turned_knob_only_when_holding(gen) -> None:
+    z = gen.sample_like_data(1, seed=3)[0]
+    own = gen.attributes_of(gen.decode(z))
+    state = _turned(gen, 0.9, own)
+    held = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1), z=z)
+    free = model_jobs.decode(gen, KnobSettings(state, False, 0.0, 1), z=z)
+    assert free.pattern == gen.decode(z, state.inputs)
+    assert held.pattern == gen.decode(z, state.inputs, targets=state.targets(), turning="density")
+    assert held.measured == gen.attributes_of(held.pattern)
+    assert held.pad == gen.z_to_pad(z)  # a latent alone: its place on the pad
+    knob = state.values["density"]
+    assert abs(held.measured["density"] - knob) <= abs(free.measured["density"] - knob) + 1e-9
+
+
+def test_a_corner_decodes_its_own_groove_and_the_blend_heatmap_is_one_batch(gen) -> None:
+    zs = gen.sample_like_data(2, seed=5)
+    corners = model_jobs.corner_latents(gen, [zs[0], None, None, zs[1]])
+    np.testing.assert_allclose(corners[1], gen.pad_to_z(1.0, -1.0))  # empty: the plane's corner
+    # at corner D the blend is D's latent: the job decodes exactly it
+    state = _turned(gen, 0.2, {"syncopation": 1.0})
+    at_d = model_jobs.decode(gen, KnobSettings(state, False, 0.0, 1), pad=(1.0, 1.0), corners=corners)
+    np.testing.assert_allclose(at_d.z, zs[1])
+    hm = model_jobs.heatmap(gen, "density", state.inputs, np.stack(corners))
+    assert hm.shape == (model_jobs.HEATMAP_RESOLUTION,) * 2
+    top_right = attr_lib.density(gen.decode_batch(zs[1][None], state.inputs).to_array())[0]
+    assert hm[-1, -1] == pytest.approx(top_right, abs=1e-6)
