@@ -273,29 +273,15 @@ class SequencerLink(QObject):
                 seq.stop()
 
     def _do_list_ports(self, api: str | None) -> None:
-        from engine import ports
+        from engine.ports import list_ports
 
-        outs: list[str] = []
-        ins: list[str] = []
-        lister = getattr(ports, "list_ports", None)
-        if lister is None:
-            raise RuntimeError("engine.ports has no list_ports")
         try:
-            result = lister(api) if api else lister()
+            result = list_ports(api)
         except Exception as err:  # no backend: the status line already says so
             log.info("listing MIDI ports failed: %s", err)
             self.portsListed.emit([], [])
             return
-        if isinstance(result, dict):
-            outs, ins = list(result.get("outputs", [])), list(result.get("inputs", []))
-        elif isinstance(result, tuple) and len(result) == 2:
-            outs, ins = list(result[0]), list(result[1])
-        else:
-            outs = list(result)
-        list_inputs = getattr(ports, "list_input_ports", None)
-        if not ins and list_inputs is not None:
-            ins = list(list_inputs(api) if api else list_inputs())
-        self.portsListed.emit([str(o) for o in outs], [str(i) for i in ins])
+        self.portsListed.emit([str(o) for o in result["outputs"]], [str(i) for i in result["inputs"]])
 
     def _do_open_input(self, name: str, api: str | None, virtual: bool) -> None:
         if self._input is not None:
@@ -303,12 +289,9 @@ class SequencerLink(QObject):
             self._input = None
         if not name:
             return
-        from engine import ports
+        from engine.ports import open_input
 
-        try:
-            self._input = ports.open_input(name, api, self._on_midi, virtual=virtual)
-        except TypeError:  # an implementation without the ``virtual`` keyword
-            self._input = ports.open_input(name, api, self._on_midi)
+        self._input = open_input(name, api, self._on_midi, virtual=virtual)
 
     def _on_midi(self, message: Any, *_rest: Any) -> None:
         """Backend thread: forward control changes; everything else is the clock's business."""

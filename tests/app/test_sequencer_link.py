@@ -75,3 +75,11 @@ def test_wrong_commands_are_refused_on_the_callers_thread(link):
     with pytest.raises(ValueError, match="clock source"):
         link.set_clock_source("midi")
     assert link.last_pattern is None
+
+
+def test_listing_ports_without_the_backend_lists_nothing_and_raises_nothing(link, qtbot):
+    link.start()
+    with qtbot.waitSignal(link.portsListed, timeout=30_000) as listed:
+        link.list_ports("winmm")  # python-rtmidi here has no Windows MultiMedia
+    assert listed.args == [[], []]
+    assert link.errors == []
