@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from training.studies import drum_common as dc
+from training.studies import skeleton
 
 MODULE = "training.studies.beta_warmup"
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0)
@@ -96,7 +96,7 @@ def shipped_setting(repo: Path) -> dict[str, Any]:
     return {"source": None}
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
@@ -111,7 +111,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     val = dc.eval_data(ds, "validation")
     preset = "tiny" if args.smoke else args.preset
     results: dict[str, Any] = {
-        "command": dc.command_line(MODULE, argv),
         "settings": {"preset": preset, "model_overrides": {"free_bits": 0.0}, "train_windows": n_train,
                      "validation_windows": int(len(val.patterns)), "batch_size": args.batch,
                      "epochs": args.epochs, "optimiser_steps": total_steps, "warmup_steps": warm_steps,
@@ -141,12 +140,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
 
 def save_samples(results: dict[str, Any], path: Path) -> None:
     """Move each run's decoded prior samples into one .npz (keys = run index), out of the JSON."""
-    arrays = {str(i): np.asarray(r.pop("samples"), np.float32) for i, r in enumerate(results["runs"])}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.chmod(0o644)
-    tmp.replace(path)
+    dc.write_npz(path, {str(i): np.asarray(r.pop("samples"), np.float32)
+                        for i, r in enumerate(results["runs"])})
 
 
 def plot_metrics(results: dict[str, Any], path: Path) -> None:
@@ -187,7 +182,8 @@ def plot_samples(results: dict[str, Any], path: Path) -> None:
     dc.save_figure(fig, path)
 
 
-def report(results: dict[str, Any], out: Path) -> str:
+def report(results: dict[str, Any]) -> str:
+    """The Markdown report of ``results`` (figures drawn by the caller)."""
     s = results["settings"]
     rows = []
     for r in results["runs"]:
@@ -323,16 +319,11 @@ def report(results: dict[str, Any], out: Path) -> str:
     else:
         lines.append("No shipped checkpoint or run config was found when this report was written.")
     lines.append("")
-    text = "\n".join(lines)
-    dc.write_text(out / "report.md", text)
-    return text
+    return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(dc.GROOVE_DIR), help="Groove MIDI folder")
-    p.add_argument("--out", required=True, help="report folder (docs/studies/beta_warmup)")
     p.add_argument("--runs-dir", default="runs/studies/beta_warmup", help="training runs (not committed)")
     p.add_argument("--preset", default="fader_2bar")
     p.add_argument("--betas", type=float, nargs="+", default=list(BETAS))
@@ -341,30 +332,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--realism-samples", type=int, default=1000)
-    p.add_argument("--smoke", action="store_true", help="tiny model on synthetic data, 1 batch per run")
-    p.add_argument("--report-only", action="store_true", help="rebuild report/figures from results.json")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if args.report_only:
-        results = json.loads((out / "results.json").read_text())
-    else:
-        if args.smoke:
-            args.epochs, args.realism_samples = 1, 32
-        results = run(args, argv)
-        save_samples(results, out / "prior_samples.npz")
-        dc.write_json(out / "results.json", results)
+
+
+def _quick(args: argparse.Namespace) -> None:
+    args.epochs, args.realism_samples = 1, 32
+
+
+def _save(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """The decoded prior samples go to prior_samples.npz, the rest to results.json."""
+    save_samples(results, args.out / "prior_samples.npz")
+    skeleton.write_results(results, args)
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    out = args.out
     if results["runs"] and "samples" in results["runs"][0]:  # an older results.json: move them out
-        save_samples(results, out / "prior_samples.npz")
-        dc.write_json(out / "results.json", results)
+        _save(results, args)
     with np.load(out / "prior_samples.npz") as z:
         for i, r in enumerate(results["runs"]):
             r["samples"] = z[str(i)]
     results["shipped"] = shipped_setting(Path(__file__).resolve().parents[2])  # as shipped now
     plot_metrics(results, out / "metrics_vs_beta.png")
     plot_samples(results, out / "prior_samples.png")
-    report(results, out)
-    print(f"wrote {out / 'report.md'}")
-    return 0
+    return report(results)
+
+
+STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=run,
+                       report=_report, smoke="tiny model on synthetic data, 1 batch per run",
+                       quick=_quick, save=_save)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,16 @@
 """Shared pieces of the drum-model studies: small training runs, data subsets, grid pictures.
 
-The studies (beta_warmup, latent_space, transitions, hierarchical) train small runs of the
-real models through :func:`training.train.train` and measure them with the metric
-functions of :mod:`training.evaluate`; this module only holds what they all repeat.
+The drum-model studies train small runs of the real models through :func:`training.train.train`
+and measure them with the metric functions of :mod:`training.evaluate`; this module holds what
+they all repeat (the command line itself is :mod:`training.studies.skeleton`).
 Pictures are matplotlib (Agg), saved atomically; a drum grid is drawn steps × voices with
 the hit's velocity as shade.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -33,7 +32,13 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write; numpy values become plain numbers and lists."""
     write_text(path, json.dumps(obj, indent=1, default=_json_default) + "\n")
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Atomic compressed .npz write (models.atomic)."""
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def _json_default(o: Any) -> Any:
@@ -140,21 +145,17 @@ def pyplot():
 
 
 def save_figure(fig: Any, path: Path, dpi: int = 90, max_bytes: int = 300_000) -> int:
-    """Save atomically as PNG; retry at lower dpi until it is under ``max_bytes``. Returns bytes."""
+    """Save atomically as PNG; lower the dpi until it is under ``max_bytes``. Returns bytes."""
     plt = pyplot()
-    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        fig.savefig(tmp, dpi=dpi)
-        size = os.path.getsize(tmp)
-        if size <= max_bytes or dpi <= 40:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-            plt.close(fig)
-            return size
-        os.unlink(tmp)
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=dpi, format="png")
+        if buf.tell() <= max_bytes or dpi <= 40:
+            break
         dpi = int(dpi * 0.8)
+    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    plt.close(fig)
+    return buf.tell()
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 3) -> str:

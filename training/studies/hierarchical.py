@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 
 from engine.music.drums import NUM_VOICES
 from training.studies import drum_common as dc
+from training.studies import skeleton
 
 MODULE = "training.studies.hierarchical"
 RESOLVED = 0.02  # accuracy differences below this are not read as a finding (one seed, ~1k windows)
@@ -96,7 +96,7 @@ def measure(ckpt: Path, test: Any) -> dict[str, Any]:
             "stopped": gen.meta["metrics"].get("stopped")}
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
@@ -108,7 +108,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     n_train = int(np.sum(np.asarray(ds.split) == "train"))
     test = dc.eval_data(ds, "test")
     results: dict[str, Any] = {
-        "command": dc.command_line(MODULE, argv),
         "settings": {"train_windows": n_train, "test_windows": int(len(test.patterns)),
                      "val_windows": int(np.sum(np.asarray(ds.split) == "validation")),
                      "all_windows": counts, "epochs": args.epochs, "batch_size": args.batch,
@@ -133,6 +132,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
                   f"f1 {m['sampled']['f1']:.3f}; teacher-forced step-acc "
                   f"{m['teacher_forced']['step_accuracy']:.3f} [{secs:.0f} s]", flush=True)
     results["wall_minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    add_curves(results, Path(args.runs_dir))
     return results
 
 
@@ -350,9 +350,7 @@ def report(results: dict[str, Any], out: Path) -> str:
     ]
     for sub in sorted(p for p in out.iterdir() if (p / "results.json").exists()) if out.exists() else []:
         lines += _sub_study_section(sub)
-    text = "\n".join(lines)
-    dc.write_text(out / "report.md", text)
-    return text
+    return "\n".join(lines)
 
 
 def _sub_study_section(sub: Path) -> list[str]:
@@ -393,11 +391,8 @@ def _pair_sentence(results: dict[str, Any], cell: str) -> str:
     return (f"- {cell} at this budget: {who} (sampled {d:+.3f}); {gap}. ")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(dc.GROOVE_DIR))
-    p.add_argument("--out", required=True)
     p.add_argument("--runs-dir", default="runs/studies/hierarchical")
     p.add_argument("--cells", nargs="+", default=["gru", "conv"], choices=["gru", "lstm", "conv"])
     p.add_argument("--train", type=int, default=4800)
@@ -407,25 +402,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--max-minutes", type=float, default=30.0, help="wall-clock cap per run (safety)")
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--report-only", action="store_true")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if args.report_only:
-        results = json.loads((out / "results.json").read_text())
-    else:
-        if args.smoke:
-            args.epochs = 1
-        results = run(args, argv)
-        dc.write_json(out / "results.json", results)
+
+
+def _quick(args: argparse.Namespace) -> None:
+    args.epochs = 1
+
+
+def _load(args: argparse.Namespace) -> dict[str, Any]:
+    """results.json, completed with the training curves of its runs where they are missing."""
+    results = skeleton.read_results(args)
     add_curves(results, Path(args.runs_dir))
     if not args.smoke:
         results["settings"].setdefault("val_windows", args.val)
-    dc.write_json(out / "results.json", results)
-    plot(results, out / "per_bar_accuracy.png")
-    report(results, out)
-    print(f"wrote {out / 'report.md'}")
-    return 0
+    skeleton.write_results(results, args)
+    return results
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    plot(results, args.out / "per_bar_accuracy.png")
+    return report(results, args.out)
+
+
+STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=run,
+                       report=_report, smoke="tiny model on synthetic data, 1 batch per run",
+                       quick=_quick, load=_load)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":

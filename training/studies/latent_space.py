@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from training.studies import drum_common as dc
+from training.studies import skeleton
 
 MODULE = "training.studies.latent_space"
 
@@ -166,7 +166,7 @@ def small_baseline(data: str, runs_dir: Path) -> Path:
     return ckpt
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from engine.generation.generator import Generator
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
                                            "train_examples")}
         models[label]["config"] = dict(gen.meta.get("config", {}))
         print(f"{label}: ridge R² {models[label]['probes']['ridge']}", flush=True)
-    return {"command": dc.command_line(MODULE, argv), "checkpoints": sources,
+    return {"checkpoints": sources,
             "settings": {"train_windows": int(len(train_x)), "test_windows": int(len(test_x)),
                          "draws": args.draws, "settings": args.settings, "heat_res": args.heat_res,
                          "smoke": bool(args.smoke)},
@@ -508,16 +508,11 @@ def report(results: dict[str, Any], out: Path) -> str:
               "an attribute vector moves z along one average direction, which works only as far as the "
               "attribute is linear in z (the plain VAE's "
               "heat-maps and sweeps above show how unevenly attributes sit in its z).", ""]
-    text = "\n".join(lines)
-    dc.write_text(out / "report.md", text)
-    return text
+    return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(dc.GROOVE_DIR))
-    p.add_argument("--out", required=True)
     p.add_argument("--fader", required=True, help="fader-VAE checkpoint")
     p.add_argument("--baseline", required=True,
                    help="plain-VAE (attribute vectors) checkpoint, or 'small' to train/reuse a small one")
@@ -527,23 +522,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=200)
     p.add_argument("--settings", type=int, default=9)
     p.add_argument("--heat-res", type=int, default=24)
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--report-only", action="store_true")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if args.report_only:
-        results = json.loads((out / "results.json").read_text())
-    else:
-        if args.smoke:
-            args.draws, args.settings, args.heat_res = 8, 3, 4
-        results = run(args, argv)
-        dc.write_json(out / "results.json", results)
+
+
+def _quick(args: argparse.Namespace) -> None:
+    args.draws, args.settings, args.heat_res = 8, 3, 4
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    out = args.out
     plot_sweeps(results, out / "pca_sweeps.png")
     plot_heatmaps(results, out / "pad_heatmaps.png")
     plot_control(results, out / "control_curves.png")
-    report(results, out)
-    print(f"wrote {out / 'report.md'}")
-    return 0
+    return report(results, out)
+
+
+STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=run,
+                       report=_report, smoke="synthetic grooves, few draws and settings", quick=_quick)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":

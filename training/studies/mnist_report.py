@@ -308,11 +308,10 @@ def _side_runs(results: dict, out_dir: Path) -> list[str]:
     return lines
 
 
-def write_report(results: dict, out_dir: Path) -> None:
-    """Write ``elbo_vs_examples.png``, ``test_elbo_overlay.png`` and ``report.md`` into ``out_dir``."""
+def report(results: dict, out_dir: Path) -> str:
+    """Draw ``elbo_vs_examples.png`` and ``test_elbo_overlay.png`` into ``out_dir``; return the
+    text of ``report.md`` (with the side runs kept in its sub-folders)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     plot_curves(results, out_dir / "elbo_vs_examples.png")
     plot_test_overlay(results, out_dir / "test_elbo_overlay.png")
-    text = _markdown(results) + "\n".join(_side_runs(results, out_dir))
-    atomic_write(out_dir / "report.md", lambda f: f.write(text), text=True)
+    return _markdown(results) + "\n".join(_side_runs(results, out_dir))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from models.atomic import atomic_write
+from training.studies import skeleton
 from training.studies.mnist_idx import Mnist, load_mnist, read_idx
 
 __all__ = [
@@ -272,17 +273,14 @@ def prepare_data(mnist: Mnist, study: StudyConfig):
     return x_train, x_train_eval, x_test
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text), text=True)
-
-
 def run_study(data_dir: Path, out_dir: Path, study: StudyConfig, command: str) -> dict:
+    """Train and measure one run per latent size; results.json is rewritten after each, so the
+    finished runs survive an interrupted study."""
     import torch
 
     torch.set_num_threads(study.threads)
     mnist = load_mnist(data_dir)
     x_train, x_train_eval, x_test = prepare_data(mnist, study)
-    out_dir.mkdir(parents=True, exist_ok=True)
     results = {
         "study": "mnist_vae", "command": command, "settings": asdict(study),
         "data": {"dir": str(data_dir), "train": int(x_train.shape[0]), "test": int(x_test.shape[0])},
@@ -291,20 +289,12 @@ def run_study(data_dir: Path, out_dir: Path, study: StudyConfig, command: str) -
     for z in study.latents:
         results["runs"].append(run_latent(z, study, x_train, x_train_eval, x_test,
                                           log=lambda s: print(s, file=sys.stderr, flush=True)))
-        # Partial results survive an interrupted study.
-        _atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1))
-    from training.studies import mnist_report
-
-    mnist_report.write_report(results, out_dir)
+        atomic_write(out_dir / "results.json", lambda f: f.write(json.dumps(results, indent=1)), text=True)
     return results
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.studies.mnist_vae",
-        description="Kingma & Welling (2013) Figure 2 (AEVB) on MNIST: ELBO vs training examples seen.")
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with the four MNIST .gz IDX files")
-    parser.add_argument("--out", type=Path, default=Path("docs/studies/mnist_vae"))
     parser.add_argument("--examples", type=int, default=StudyConfig.examples,
                         help="training examples seen per latent size")
     parser.add_argument("--latents", type=int, nargs="+", default=list(StudyConfig.latents))
@@ -312,32 +302,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pilot-examples", type=int, default=StudyConfig.pilot_examples)
     parser.add_argument("--no-prior", action="store_true", help="drop the N(0, I) parameter prior")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print results.json to stdout at the end")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rebuild report.md and figures from OUT/results.json without training")
-    args = parser.parse_args(argv)
-    if args.report_only:
-        from training.studies import mnist_report
 
-        results = json.loads((args.out / "results.json").read_text())
-        mnist_report.write_report(results, args.out)
-        return 0
+
+def _run(args: argparse.Namespace) -> dict:
     study = replace(StudyConfig(), latents=tuple(args.latents), examples=args.examples,
                     binarization=args.binarization, pilot_examples=min(args.pilot_examples, args.examples),
                     prior_weight_decay=not args.no_prior, threads=args.threads, seed=args.seed)
-    command = "python -m training.studies.mnist_vae " + " ".join(sys.argv[1:] if argv is None else argv)
-    try:
-        results = run_study(args.data, args.out, study, command)
-    except Exception as err:  # one clear line for domain errors
-        from engine.errors import GrooveFaderError
-        if isinstance(err, GrooveFaderError):
-            print(f"mnist_vae: error: {err}", file=sys.stderr)
-            return 1
-        raise
+    return run_study(args.data, args.out, study, args.command)
+
+
+def _save(results: dict, args: argparse.Namespace) -> None:
+    atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(results, indent=1)), text=True)
     if args.json:
         print(json.dumps(results, indent=1))
-    return 0
+
+
+def _report(results: dict, args: argparse.Namespace) -> str:
+    from training.studies import mnist_report
+
+    return mnist_report.report(results, args.out)
+
+
+STUDY = skeleton.Study(
+    module="training.studies.mnist_vae",
+    description="Kingma & Welling (2013) Figure 2 (AEVB) on MNIST: ELBO vs training examples seen.",
+    arguments=_arguments, run=_run, report=_report, save=_save, seed=0, out="docs/studies/mnist_vae")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ Run (validation split; the codes are the train split's posterior means)::
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +26,7 @@ import numpy as np
 from engine.music import attributes as attr_lib
 from engine.music.drums import NUM_VOICES, Voice
 from training.studies import drum_common as dc
+from training.studies import skeleton
 
 MODULE = "training.studies.randomize_draws"
 NOISES = (0.0, 0.2, 0.35, 0.5, 0.7)
@@ -161,44 +160,47 @@ def report(results: dict[str, Any]) -> str:
             "settings; voice mix at default knobs):\n\n" + reach)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", default=str(dc.GROOVE_DIR))
     p.add_argument("--split", default="validation")
     p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.add_argument("--smoke", action="store_true", help="synthetic grooves, few draws")
-    args = p.parse_args(argv)
+
+
+def _quick(args: argparse.Namespace) -> None:
+    args.draws = min(args.draws, 60)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from engine.generation.generator import Generator
     from models.checkpoint import load_checkpoint
+    from training.evaluate import voice_mix
     from training.train import encode_means
 
     torch.set_num_threads(1)
     ck = load_checkpoint(args.checkpoint)
     gen = Generator(ck.model, ck.meta, ck.config)
     ds = dc.load_groove(args.data, args.smoke)
-    if args.smoke:
-        args.draws = min(args.draws, 60)
     split = np.asarray(ds.split)
     train = np.ascontiguousarray(ds.patterns[split == "train"], np.float32)
     codes = encode_means(ck.model, torch.from_numpy(train))
     data = np.asarray(ds.patterns[split == args.split], np.float32)
     results = run(gen, codes, data, args.draws, args.seed)
-    from training.evaluate import voice_mix
-
     mix = voice_mix(data[..., :NUM_VOICES] > 0.5)
     hits = {"toms": float(mix[TOMS].sum()), "closed_hat": float(mix[Voice.CLOSED_HAT])}
-    results.update(split=args.split, command=dc.command_line(MODULE, argv), data_voice_hits=hits)
-    out = Path(args.out)
-    dc.write_json(out / "results.json", results)
-    dc.write_text(out / "report.md", report(results))
-    print(f"wrote {out / 'report.md'}")
-    return 0
+    results.update(split=args.split, data_voice_hits=hits)
+    return results
+
+
+STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
+                       report=lambda results, args: report(results), smoke="synthetic grooves, few draws",
+                       quick=_quick, seed=0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":

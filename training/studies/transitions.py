@@ -27,8 +27,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 from engine.music import attributes as attr_lib
 from engine.music.drums import NUM_VOICES
 from training.studies import drum_common as dc
+from training.studies import skeleton
 
 MODULE = "training.studies.transitions"
 METHODS = ("cut", "mix", "strategy 1", "strategy 2", "strategy 3")
@@ -105,7 +104,7 @@ def choose_pairs(sources: np.ndarray, n: int, seed: int = 0) -> list[tuple[int, 
     return pairs
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from engine.generation.generator import Generator
@@ -163,7 +162,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
         summary[m]["realism_per_bar"] = realism
         summary[m]["realism_mean"] = float(np.mean(realism))
         summary[m]["mean_curve"] = (ba / std).mean(0).tolist()
-    return {"command": dc.command_line(MODULE, argv), "checkpoint": str(args.checkpoint),
+    return {"checkpoint": str(args.checkpoint),
             "checkpoint_metrics": {k: gen.meta.get("metrics", {}).get(k) for k in
                                    ("epoch", "total_train_minutes", "val_step_acc", "val_onset_f1")},
             "settings": {"pairs": len(pairs), "bars": bars, "test_windows": int(len(x)),
@@ -234,12 +233,8 @@ def write_clips(results: dict[str, Any], out: Path) -> list[str]:
 
 def save_examples(examples: Sequence[dict[str, Any]], path: Path) -> None:
     """The example patterns (pairs × [a, b, methods]) as one compressed .npz (not JSON: size)."""
-    arrays = {f"{c}|{k}": np.asarray(v, np.float32) for c, e in enumerate(examples) for k, v in e.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.chmod(0o644)
-    tmp.replace(path)
+    dc.write_npz(path, {f"{c}|{k}": np.asarray(v, np.float32) for c, e in enumerate(examples)
+                        for k, v in e.items()})
 
 
 def load_examples(path: Path) -> list[dict[str, Any]]:
@@ -370,37 +365,38 @@ def report(results: dict[str, Any], out: Path, clips: Sequence[str]) -> str:
         "decoding); differences smaller than about twice the SE are not resolved by this sample.",
         "",
     ]
-    text = "\n".join(lines)
-    dc.write_text(out / "report.md", text)
-    return text
+    return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(dc.GROOVE_DIR))
     p.add_argument("--checkpoint", required=True, help="a 2-bar (fader-)VAE checkpoint")
-    p.add_argument("--out", required=True)
     p.add_argument("--pairs", type=int, default=60)
     p.add_argument("--bars", type=int, default=8)
     p.add_argument("--examples", type=int, default=3)
-    p.add_argument("--smoke", action="store_true")
-    p.add_argument("--report-only", action="store_true")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if args.report_only:
-        results = json.loads((out / "results.json").read_text())
-    else:
-        results = run(args, argv)
-        save_examples(results["examples"], out / "examples.npz")
-        dc.write_json(out / "results.json", {k: v for k, v in results.items() if k != "examples"})
+
+
+def _save(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """The example patterns go to examples.npz, the rest to results.json."""
+    save_examples(results["examples"], args.out / "examples.npz")
+    skeleton.write_results({k: v for k, v in results.items() if k != "examples"}, args)
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    out = args.out
     results["examples"] = load_examples(out / "examples.npz")
     plot_examples(results, out / "examples.png")
     plot_curves(results, out / "curves.png")
     clips = write_clips(results, out)
-    report(results, out, clips)
-    print(f"wrote {out / 'report.md'}")
-    return 0
+    return report(results, out, clips)
+
+
+STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=run,
+                       report=_report, smoke="synthetic grooves as the test windows", save=_save)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return skeleton.main(STUDY, argv)
 
 
 if __name__ == "__main__":
