@@ -187,9 +187,9 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         window.addAction(a)
         return a
 
-    undo = controller.undo_stack.createUndoAction(window, "Undo")
+    undo = controller.history.stack.createUndoAction(window, "Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))
-    redo = controller.undo_stack.createRedoAction(window, "Redo")
+    redo = controller.history.stack.createRedoAction(window, "Redo")
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])  # same on every platform
     window.addAction(undo)
     window.addAction(redo)

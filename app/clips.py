@@ -3,6 +3,8 @@ pattern looped to a clip's length on export."""
 
 from __future__ import annotations
 
+import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,3 +45,18 @@ def export(path: str | Path, pattern: Pattern, bars: int, tempo_bpm: float, note
 
     return write_clip(path, loop_to_bars(pattern, bars), tempo_bpm=tempo_bpm, note_map=note_map,
                       force=True)
+
+
+class TempClips:
+    """A folder of this run's own for clips dragged into a DAW or file manager (the drop
+    target reads the file after the drag, so it must outlive it; removed on close)."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="groovefader-")
+
+    def path(self, tempo_bpm: float, bars: int) -> Path:
+        """A fresh file name saying what the clip is."""
+        return Path(self._dir.name) / f"groovefader-{tempo_bpm:g}bpm-{bars}bars-{int(time.time())}.mid"
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()

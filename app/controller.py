@@ -18,15 +18,12 @@ still in flight cannot overwrite what the user just chose.
 
 from __future__ import annotations
 
-import tempfile
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
 
 from app import clips, grid_edits, model_jobs
 from app.knob_binding import TEMPERATURE, KnobBinding, measure
@@ -75,8 +72,7 @@ class Controller(QObject):
         self._z: np.ndarray | None = None
         self._seed = 1
         self._epoch = 0
-        self._measured: dict[str, float] = {}
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="groovefader-")
+        self._drag_clips = clips.TempClips()
         self.transport = transport or TransportState(parent=self)
         self.transport.ccMoved.connect(self._on_cc_moved)
 
@@ -98,20 +94,8 @@ class Controller(QObject):
         return self.knob_binding.values
 
     @property
-    def temperature(self) -> float:
-        return self.knob_binding.temperature
-
-    @property
-    def measured(self) -> dict[str, float]:
-        return dict(self._measured)
-
-    @property
     def model_steps(self) -> int:
         return self.info.steps if self.info else MODEL_STEPS_FALLBACK
-
-    @property
-    def undo_stack(self) -> QUndoStack:
-        return self.history.stack
 
     @property
     def generator(self) -> AsyncGenerator | None:
@@ -184,9 +168,8 @@ class Controller(QObject):
         self._z = e.z
         self.pad_state.move(*e.pad)
         if set_knobs:  # the knobs now measure this pattern
-            self.knob_binding.take_groove(e.knobs if self.info is not None else {})
-            if self.info is not None:
-                self._schedule_heatmap()
+            self.knob_binding.take_groove(e.knobs)
+            self.pad_state.schedule_heatmap()
 
     def _regenerate(self) -> None:
         if self.generator is None:
@@ -227,8 +210,7 @@ class Controller(QObject):
         self.patternChanged.emit(state.pattern)
         self.transport.send_pattern(state.pattern)
         names = self.info.attribute_names if self.info else attr_lib.DEFAULT_ATTRIBUTES
-        self._measured = measured if measured is not None else measure(state.pattern, names)
-        self.measuredChanged.emit(dict(self._measured))
+        self.measuredChanged.emit(measured if measured is not None else measure(state.pattern, names))
 
     # -- slots: knobs ------------------------------------------------------------------------------
     def set_knob(self, name: str, value: float) -> None:
@@ -236,7 +218,7 @@ class Controller(QObject):
         if name == TEMPERATURE:
             self.knob_binding.set_temperature(value)
         elif self.knob_binding.turn(name, value, self._pattern):
-            self._schedule_heatmap()
+            self.pad_state.schedule_heatmap()
         else:
             return
         self._regenerate()
@@ -244,13 +226,13 @@ class Controller(QObject):
     def release_knob(self, name: str) -> None:
         """Back to its default, and no longer held: the groove decides this attribute."""
         if self.knob_binding.release(name):
-            self._schedule_heatmap()
+            self.pad_state.schedule_heatmap()
             self._regenerate()
 
     def reset_knobs(self) -> None:
         if self.info is not None:
             self.knob_binding.reset()
-            self._schedule_heatmap()
+            self.pad_state.schedule_heatmap()
             self._regenerate()
 
     def set_holding(self, on: bool) -> None:
@@ -279,7 +261,7 @@ class Controller(QObject):
         if self.pad_state.blending and not any(c is not None for c in self.pad_state.corners):
             self.message.emit("info", "Corners mode: put patterns into corners A–D with the corner "
                                       "buttons; empty corners use the latent plane's corners.")
-        self._schedule_heatmap()
+        self.pad_state.schedule_heatmap()
 
     def set_corner(self, index: int, pattern: Pattern | None = None, label: str | None = None) -> None:
         """Put ``pattern`` (default: the current one) into corner ``index``
@@ -289,7 +271,6 @@ class Controller(QObject):
             return
         pattern = pattern if pattern is not None else self._pattern
         name = label or f"{pattern.num_hits} hits"
-
         self._call(f"corner{index}", lambda g: g.encode(pattern),
                    lambda z: self.pad_state.put_corner(index, z, name), always=True)
 
@@ -343,10 +324,6 @@ class Controller(QObject):
             return
         self._request_heatmap()
 
-    def _schedule_heatmap(self) -> None:
-        if self.generator is not None:
-            self.pad_state.schedule_heatmap()
-
     def _request_heatmap(self) -> None:
         name, knobs = self.pad_state.heatmap, self.knob_binding.state.inputs
         if not name or self.generator is None:
@@ -388,9 +365,7 @@ class Controller(QObject):
 
     def export_temp_clip(self, bars: int) -> Path:
         """A clip in this session's temp folder, for dragging into a DAW or file manager."""
-        bpm = self.transport["tempo_bpm"]
-        path = Path(self._tmpdir.name) / f"groovefader-{bpm:g}bpm-{bars}bars-{int(time.time())}.mid"
-        return self.export_clip(path, bars)
+        return self.export_clip(self._drag_clips.path(self.transport["tempo_bpm"], bars), bars)
 
     def make_transition(self, target: Pattern | int, bars: int, strategy: int) -> None:
         """A→B over ``bars`` bars from the current pattern to ``target`` (a Pattern or a corner)."""
@@ -419,7 +394,7 @@ class Controller(QObject):
     # -- presets and settings ----------------------------------------------------------------------
     def current_preset(self) -> Preset:
         t = self.transport
-        return Preset(knobs=self.knobs, temperature=self.temperature,
+        return Preset(knobs=self.knobs, temperature=self.knob_binding.temperature,
                       z=None if self._z is None else tuple(float(v) for v in self._z),
                       pad=self.pad, pad_mode=self.pad_state.mode, note_map=t["note_map"],
                       tempo_bpm=t["tempo_bpm"], swing=t["swing"], groove=t["groove"],
@@ -463,4 +438,4 @@ class Controller(QObject):
         self.pad_state.stop()
         self.model.close()
         self.transport.close()
-        self._tmpdir.cleanup()
+        self._drag_clips.cleanup()

@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         specs = [(n, *info.ranges[n], info.defaults[n]) for n in info.attribute_names]
         specs.append((TEMPERATURE, *TEMPERATURE_RANGE, 0.0))
         self.knobs.build(specs)
-        self.knobs.set_value(TEMPERATURE, self.controller.temperature)
+        self.knobs.set_value(TEMPERATURE, self.controller.knob_binding.temperature)
         self.knobs.set_held(self.controller.knob_binding.held)
         self.pad_panel.set_attributes(list(info.attribute_names))
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.generation.generator import AsyncGenerator, Generator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")  # what a model job returns
 
 MISSING_MODEL_HELP = (
     "Train one with `groovefader train` (see README) or start with "
@@ -113,8 +114,8 @@ class ModelWorker(QObject):
         self.agen = agen
         self.loaded.emit(path, agen)
 
-    def call(self, kind: str, fn: Callable[..., Any], handler: Callable[[Any], None], *args: Any) -> bool:
-        """Run ``fn(generator, *args)`` on the worker (latest wins per ``kind``); then
+    def call(self, kind: str, job: Callable[[Generator], T], handler: Callable[[T], None]) -> bool:
+        """Run ``job(generator)`` on the worker (latest wins per ``kind``); then
         ``handler(result)`` on the GUI thread. False (nothing queued) without a model."""
         if self.agen is None:
             return False
@@ -122,7 +123,7 @@ class ModelWorker(QObject):
         def failed(err: BaseException) -> None:
             self._post(self.error.emit, f"{kind}: {err}")
 
-        self.agen.request(kind, self.agen.generator, *args, fn=fn,
+        self.agen.request(kind, self.agen.generator, fn=job,
                           callback=lambda result: self._post(handler, result), on_error=failed)
         return True
 
