@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "model_kind", "config", "attributes", "note_map",
                  "data_fingerprint", "metrics", "latent")
 ATTRIBUTE_KEYS = ("names", "mean", "std", "low", "high")
+DRUM_KINDS = ("fader_vae", "vae")  # other kinds ('melody_vae') have their own loader
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,12 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint safely (no pickled code) and rebuild its model in eval mode.
+def read_payload(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(metadata, state_dict)`` of a groovefader checkpoint file of any model kind.
 
     Raises:
-        CheckpointError: missing, truncated or foreign file, pickled code, wrong format
-            version, missing metadata field, or weights whose names/shapes differ.
+        CheckpointError: missing, truncated or foreign file, or pickled code.
     """
     path = Path(path)
     if not path.is_file():
@@ -103,10 +104,25 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path}: damaged checkpoint: metadata or weights missing ({err})") from err
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: damaged checkpoint: metadata is not a JSON object")
+    return meta, state
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint safely (no pickled code) and rebuild its model in eval mode.
+
+    Raises:
+        CheckpointError: missing, truncated or foreign file, pickled code, wrong format
+            version, missing metadata field, or weights whose names/shapes differ.
+    """
+    path = Path(path)
+    meta, state = read_payload(path, map_location)
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
                               f"(this groovefader reads version {FORMAT_VERSION})")
+    if "model_kind" in meta and meta["model_kind"] not in DRUM_KINDS:
+        raise CheckpointError(f"{path}: a {meta.get('model_kind')!r} checkpoint, not a drum model "
+                              f"({' or '.join(map(repr, DRUM_KINDS))})")
     for key in REQUIRED_KEYS:
         if key not in meta:
             raise CheckpointError(f"{path}: metadata field '{key}' is missing")
