@@ -1,0 +1,110 @@
+"""A monkey test: a few hundred seeded random gestures on the real window, playing into a
+real JACK server. Nothing may raise, the window must still answer at the end, and after
+stop and close the JACK client that recorded the output holds no stuck note.
+
+The actions (tests/support/app_monkey.py) go through the widgets and QActions a user
+touches. ``GROOVEFADER_MONKEY_SEED`` and ``GROOVEFADER_MONKEY_ACTIONS`` choose another run;
+``GROOVEFADER_GROOVE_DIR`` adds real drum MIDI files (e.g. the Groove MIDI Dataset) to the
+clips the monkey loads. A failure prints the seed and the whole action log.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.app_monkey import (
+    MIDI_SOURCE,
+    AppMonkey,
+    ErrorTrap,
+    note_problems,
+    point_at_jack,
+    responds,
+    wait_until,
+)
+from tests.support.jack_server import JACKD, Recorder, start_test_server
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow,
+              pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
+
+DEFAULT_SEED = 1205
+DEFAULT_ACTIONS = 300
+
+
+@pytest.fixture
+def jack(monkeypatch):
+    server = start_test_server()
+    for key, value in server.env.items():
+        if key.startswith("JACK_"):
+            monkeypatch.setenv(key, value)
+    yield server
+    server.stop()
+
+
+def _clip_files() -> list[Path]:
+    folder = os.environ.get("GROOVEFADER_GROOVE_DIR")
+    return sorted(Path(folder).rglob("*.mid")) if folder else []
+
+
+def _note_ons(events, since_ns: int = 0) -> int:
+    return sum(1 for _f, m, ns in events if ns >= since_ns and (m[0] & 0xF0) == 0x90 and m[2] > 0)
+
+
+def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window, checkpoint, qtbot,
+                                                                tmp_path) -> None:
+    seed = int(os.environ.get("GROOVEFADER_MONKEY_SEED", DEFAULT_SEED))
+    n_actions = int(os.environ.get("GROOVEFADER_MONKEY_ACTIONS", DEFAULT_ACTIONS))
+    print(f"monkey seed {seed}, {n_actions} actions")
+    monkey: AppMonkey | None = None
+    findings: list[str] = []
+    with ErrorTrap() as trap:
+        w = make_window(checkpoint, link=True, midi_api="jack")
+        ready = wait_until(lambda: bool(w.knobs.knobs) and w.grid.pattern.num_hits > 0, 60.0) \
+            and wait_until(lambda: w.transport.status.text().startswith("MIDI out"), 30.0)
+        assert ready, (f"the window never got ready: banner {w.banner.text()!r}, MIDI "
+                       f"{w.transport.status.text()!r}, errors {trap.errors}")
+        rec = Recorder(jack, MIDI_SOURCE, tmp_path / "rec.jsonl")
+        try:
+            assert rec.wait_connected(), "the recorder never connected to the app's JACK port"
+            monkey = AppMonkey(w, seed, tmp_path / "monkey", _clip_files(), trap=trap)
+            with monkey.running():
+                monkey.run(n_actions)
+            trap.where = "after the actions"
+            findings += monkey.modal_errors + monkey.check_exports()
+            # back on JACK's virtual port with the internal clock: the window still answers
+            if not point_at_jack(w):
+                findings.append(f"the JACK port did not come back: {w.transport.status.text()!r}")
+            if not responds(w):
+                findings.append("Randomize gave no new pattern within 30 s at the end")
+            # stop and close with notes sounding, so the last note-offs are part of the check
+            mark = time.perf_counter_ns()
+            if not w.transport.play_button.isChecked():
+                w.transport.play_button.click()
+            if not wait_until(lambda: _note_ons(rec.events(), mark) >= 4, 20.0):
+                findings.append("no notes arrived at the JACK client after play at the end")
+            w.transport.play_button.click()
+            qtbot.waitUntil(lambda: not w.transport.play_button.isChecked(), timeout=10_000)
+            qtbot.wait(200)
+            w.close()
+            qtbot.wait(300)
+        finally:
+            events = rec.stop()
+    messages = [m for _f, m, _ns in events]
+    stuck = note_problems(messages)
+    summary = (f"seed {seed}: {monkey.report.actions if monkey else 0} actions "
+               f"{dict(monkey.report.counts) if monkey else {}}; {_note_ons(events)} note-ons recorded")
+    print(summary)
+    if monkey is not None:
+        log_text = monkey.format_log() + "\n\nwarnings:\n" + "\n".join(trap.warnings)
+        (tmp_path / "monkey-log.txt").write_text(log_text)
+    problems = ([f"exception/error: {e}" for e in trap.errors] + findings
+                + [f"stuck note at the JACK client: {p}" for p in stuck[:20]])
+    if problems:
+        log = monkey.format_log() if monkey else "(no actions)"
+        pytest.fail(f"{summary}\n" + "\n".join(problems) + f"\nreproduce: GROOVEFADER_MONKEY_SEED={seed}"
+                    f" GROOVEFADER_MONKEY_ACTIONS={n_actions}\naction log:\n{log}\n"
+                    f"warnings:\n" + "\n".join(trap.warnings[-30:]), pytrace=False)
+    assert _note_ons(events) > 0  # the stuck-note check had notes to check
