@@ -26,7 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app import clips, grid_edits, model_jobs
-from app.knob_binding import TEMPERATURE, KnobBinding, measure
+from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, KnobBinding, measure
 from app.model_jobs import KnobSettings
 from app.model_worker import MISSING_MODEL_HELP, ModelInfo, ModelWorker, default_checkpoint
 from app.pad_state import PadState
@@ -224,8 +224,11 @@ class Controller(QObject):
         self._regenerate()
 
     def release_knob(self, name: str) -> None:
-        """Back to its default, and no longer held: the groove decides this attribute."""
-        if self.knob_binding.release(name):
+        """Double-click: an attribute knob back to its default and no longer held (the groove
+        decides it); temperature back to its default."""
+        if name == TEMPERATURE:
+            self.set_knob(TEMPERATURE, TEMPERATURE_DEFAULT)
+        elif self.knob_binding.release(name):
             self.pad_state.schedule_heatmap()
             self._regenerate()
 

@@ -20,6 +20,7 @@ from engine.music.pattern import Pattern
 
 TEMPERATURE = "temperature"  # the knob that is not an attribute
 TEMPERATURE_RANGE = (0.0, 1.5)
+TEMPERATURE_DEFAULT = 0.0  # the most likely hits, no sampling
 
 
 def measure(pattern: Pattern, names: Sequence[str]) -> dict[str, float]:

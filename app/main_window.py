@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.actions import ActionHandlers, build_actions
 from app.controller import Controller
-from app.knob_binding import TEMPERATURE, TEMPERATURE_RANGE
+from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
 from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
 from app.widgets.clip_drag import ClipDragHandle
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.pad_panel.cornerSetRequested.connect(c.set_corner)
         self.pad_panel.cornerClipRequested.connect(self.handlers.corner_clip)
         self.knobs.knobEdited.connect(c.set_knob)
-        self.knobs.knobReset.connect(self._reset_knob)
+        self.knobs.knobReset.connect(c.release_knob)
         self.knobs.learnRequested.connect(ts.learn)
         self.knobs.forgetRequested.connect(ts.forget)
         self.grid.cellClicked.connect(c.toggle_cell)
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.pad_panel.pad.set_overlay_text("")
         specs = [(n, *info.ranges[n], info.defaults[n]) for n in info.attribute_names]
-        specs.append((TEMPERATURE, *TEMPERATURE_RANGE, 0.0))
+        specs.append((TEMPERATURE, *TEMPERATURE_RANGE, TEMPERATURE_DEFAULT))
         self.knobs.build(specs)
         self.knobs.set_value(TEMPERATURE, self.controller.knob_binding.temperature)
         self.knobs.set_held(self.controller.knob_binding.held)
@@ -192,14 +192,6 @@ class MainWindow(QMainWindow):
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))
         self.show_message("info", f"Model ready: {info.path} ({info.kind}, z={info.z_dim}, "
                                   f"{len(info.attribute_names)} knobs)")
-
-    def _reset_knob(self, name: str) -> None:
-        """Double-click: temperature back to its default; an attribute knob back to its
-        default and released to the groove."""
-        if name == TEMPERATURE:
-            self.controller.set_knob(TEMPERATURE, self.knobs.knobs[TEMPERATURE].default)
-        else:
-            self.controller.release_knob(name)
 
     def _select_heatmap(self, name: str) -> None:
         box = self.pad_panel.heat_box

@@ -11,6 +11,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 from app.clips import loop_to_bars
+from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT
 from app.presets import load_preset, save_preset
 from engine.music import attributes as attr_lib
 from engine.music.drums import NOTE_MAP_PRESETS, Voice
@@ -297,6 +298,14 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     c.set_knob("syncopation", c.info.ranges["syncopation"][1])
     c.reset_knobs()
     assert c.settings()["held"] == [] and not w.knobs.knobs["syncopation"].held
+    # a double-click on temperature puts it back to its default (it is never held)
+    temperature = w.knobs.knobs[TEMPERATURE]
+    c.set_knob(TEMPERATURE, 1.0)
+    assert temperature.value == 1.0
+    QTest.mouseDClick(temperature, Qt.MouseButton.LeftButton, pos=temperature.rect().center())
+    _settle(qtbot, w)
+    assert c.knob_binding.temperature == TEMPERATURE_DEFAULT == temperature.value
+    assert c.knob_binding.held == set()
 
 
 def test_settings_persist_across_windows(make_window, qtbot, tmp_path) -> None:

@@ -28,6 +28,14 @@ def test_shipped_checkpoint_is_found_from_any_directory(tmp_path, monkeypatch) -
     assert pattern.hits.shape == (32, 9) and pattern.hits.any()
 
 
+def test_a_knob_the_model_lacks_is_one_clear_error() -> None:
+    pytest.importorskip("torch")
+    if not cli.DEFAULT_CHECKPOINT.exists():
+        pytest.skip("no shipped checkpoint in this tree")
+    with pytest.raises(GrooveFaderError, match=r"unknown attribute\(s\) \['cowbell'\]; this model has"):
+        play_cli.choose_pattern(_args("--knob", "cowbell=1"))
+
+
 def test_knob_without_checkpoint_is_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(play_cli, "DEFAULT_CHECKPOINT", tmp_path / "absent.pt")
     with pytest.raises(GrooveFaderError, match="--knob needs a checkpoint"):
