@@ -5,7 +5,7 @@ File layout (one ``torch.save`` zip, loaded with ``weights_only=True``):
 A human-readable copy of the metadata is written next to it (``<name>.json``); the loader
 uses the embedded copy only, so the ``.pt`` alone is the checkpoint.
 
-Metadata keys (see the team contract): ``format_version``, ``model_kind`` ('fader_vae' |
+Metadata keys: ``format_version``, ``model_kind`` ('fader_vae' |
 'vae'), ``config`` (:class:`FaderVAEConfig` as a dict), ``attributes`` (names, mean, std,
 low, high; normalised = (raw - mean) / std), ``note_map``, ``data_fingerprint``, ``metrics``,
 ``latent`` (mean, std, plane {origin, axes, scale}, optionally anchors [N][Z] and anchor_noise:
@@ -171,7 +171,7 @@ def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> 
         float(plane["scale"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: metadata field 'latent' is incomplete ({err!r})") from err
-    anchors = latent.get("anchors")  # optional: checkpoints before 2026-12-04 have none
+    anchors = latent.get("anchors")  # optional: older checkpoints have none (Randomize uses the prior)
     if anchors is not None:
         try:
             shape = np.asarray(anchors, np.float64).shape
@@ -187,7 +187,7 @@ def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> 
     for name, size in sizes:
         if size != z:
             raise CheckpointError(f"{path}: {name} has {size} values, expected z_dim={z}")
-    training = meta.get("training")  # optional: checkpoints before 2026-12-05 have none
+    training = meta.get("training")  # optional: older checkpoints have none
     if training is not None and not (
             isinstance(training, dict) and isinstance(training.get("config"), dict)
             and isinstance(training.get("code_revision"), str)

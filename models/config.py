@@ -243,10 +243,10 @@ def parse_text(hint: Any, text: str, name: str) -> Any:
 
 
 PRESETS: MappingProxyType[str, FaderVAEConfig] = MappingProxyType({
-    # The shipped instrument: BiGRU encoder, non-autoregressive causal-teacher conv decoder
-    # (well under 1 ms per pattern on one CPU thread), attributes at every layer, latent
-    # discriminator. Sized for one busy CPU: a training step (batch 256) of BiGRU-256 +
-    # conv-256 took about ten times as long as this one. Same beta/free bits as GrooVAE.
+    # The instrument's architecture: conv encoder, non-autoregressive causal-teacher conv
+    # decoder (one pass per pattern, fast enough for batch-1 decoding on one CPU thread),
+    # attributes at every layer, latent discriminator. Sized for one CPU: a BiGRU-256 encoder
+    # with a 256-channel decoder trains about ten times slower. Same beta/free bits as GrooVAE.
     # The shipped checkpoint is this preset with the overrides in checkpoints/default.train.json.
     "fader_2bar": FaderVAEConfig(encoder_kind="conv", encoder_size=128, decoder_size=64, decoder_proj=32,
                                  decoder_hidden=256, decoder_layers=3, dropout=0.05, beta=0.2,

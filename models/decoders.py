@@ -8,8 +8,9 @@ prediction (MusicVAE's "teacher-forced accuracy") and the engine's transition st
 
 - :class:`ConvDecoder` (shipped): non-autoregressive. ``z, a`` give every step its own
   features; the (shifted, masked) teacher enters through its own projection; residual
-  *causal* dilated convolutions mix time so no future teacher leaks. One pass, ~0.2-0.5 ms
-  per pattern on one CPU thread; trained with random teacher masks so both paths work.
+  *causal* dilated convolutions mix time so no future teacher leaks. One pass per pattern
+  (latency: bench/model_decode_latency.py); trained with random teacher masks so both
+  paths work.
 - :class:`RNNDecoder`: GRU/LSTM, autoregressive. Fully teacher-forced = one fused RNN call;
   free-running = step by step, feeding back its own (greedy or sampled) outputs.
 - :class:`HierarchicalDecoder`: MusicVAE's conductor: an RNN emits one embedding per bar

@@ -41,10 +41,11 @@ def latent_summary(mu: np.ndarray, pad_std: float = 2.0, anchors: int = ANCHORS,
     """Per-dimension mean/std of ``mu (N, Z)``, the XY-pad plane and the random anchors.
 
     ``anchors`` (``min(anchors, N)`` codes picked at random with ``seed``) and
-    ``anchor_noise`` are what "Randomize" draws from: an anchor plus Gaussian noise. The
-    prior N(0, I) is a poor stand-in for where the codes lie (KL ≈ 240 nats per window): the
-    shipped model decoded prior draws with 3.3× the data's tom hits and a third of its closed
-    hi-hats, while anchors plus noise 0.5 decoded the data's voice mix (docs/model.md).
+    ``anchor_noise`` are what "Randomize" draws from: an anchor plus Gaussian noise. With
+    free bits the posterior keeps far more KL than the prior allows for, so the prior N(0, I)
+    is a poor stand-in for where the codes lie: its draws decode drum mixes unlike the
+    data's, while anchors plus noise stay near real grooves (measured in docs/model.md and
+    training.studies.randomize_draws).
 
     The plane spans the two principal directions of the posterior means; each axis is
     scaled by its standard deviation and ``scale = pad_std``, so pad point ``(x, y)`` in
@@ -53,8 +54,8 @@ def latent_summary(mu: np.ndarray, pad_std: float = 2.0, anchors: int = ANCHORS,
 
     The origin is the training code nearest the mean of the codes, not the mean itself: in
     a high-dimensional latent the codes lie on a shell (norm ≈ sqrt(Z) for a unit-variance
-    posterior), and their mean sits far inside it, where the decoder never trained; the
-    shipped model decoded a 79-hit jumble there. The nearest code is a real groove.
+    posterior), and their mean sits far inside it, where the decoder never trained and
+    decodes a jumble. The nearest code is a real groove.
     """
     mu = np.asarray(mu, np.float64)
     if mu.ndim != 2 or mu.shape[0] < 3:

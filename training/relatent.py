@@ -3,8 +3,8 @@
 ``python -m training.relatent CHECKPOINT --data DIR`` encodes every train-split window (as
 the final checkpoint of a training run does) with the checkpoint's encoder and rewrites
 ``meta["latent"]`` (models.latent.latent_summary) in place, atomically, weights untouched.
-For checkpoints written before a change of the plane's definition or before the stored
-training codes that "Randomize" draws near (``latent.anchors``, 2026-12-04).
+For checkpoints written before a change of the plane's definition or before checkpoints
+stored the training codes that "Randomize" draws near (``latent.anchors``).
 """
 
 from __future__ import annotations

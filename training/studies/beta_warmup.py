@@ -1,4 +1,4 @@
-"""KL weight β and KL warm-up on the drum model (issue 6, item 2).
+"""KL weight β and KL warm-up on the drum model.
 
 Trains the same small fader-VAE once per (β, warm-up) setting on the same Groove subset
 with the same number of optimiser steps, then measures each checkpoint with the metric
@@ -17,7 +17,7 @@ this study (``free_bits = 0``) so that β acts on every nat of KL.
 
 Run::
 
-    python -m training.studies.beta_warmup --data /work/shared/data/groove \
+    python -m training.studies.beta_warmup --data ../shared/data/groove \
         --out docs/studies/beta_warmup
 """
 
@@ -69,31 +69,19 @@ def measure(ckpt: Path, val: Any, realism_samples: int, seed: int = 0) -> dict[s
 
 
 def shipped_setting(repo: Path) -> dict[str, Any]:
-    """β, free bits and warm-up of the shipped checkpoint (or of the run that makes it)."""
-    for meta_path in (repo / "checkpoints" / "default.json",):
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
-            cfg = meta.get("config", {})
-            out = {"source": str(meta_path.relative_to(repo)), "beta": cfg.get("beta"),
-                   "free_bits": cfg.get("free_bits"), "val_kl": meta.get("metrics", {}).get("val_kl")}
-            train_cfg = meta.get("train_config") or meta.get("training") or {}
-            if isinstance(train_cfg, dict) and "beta_warmup_steps" in train_cfg:
-                out["beta_warmup_steps"] = train_cfg["beta_warmup_steps"]
-            run_cfg = repo / "runs" / "fader_2bar" / "config.json"
-            if "beta_warmup_steps" not in out and run_cfg.exists():
-                out["beta_warmup_steps"] = json.loads(run_cfg.read_text()).get("beta_warmup_steps")
-                out["warmup_source"] = str(run_cfg.relative_to(repo))
-            return out
-    run_cfg = repo / "runs" / "fader_2bar" / "config.json"
-    if run_cfg.exists():
-        from models.config import PRESETS
-
-        tc = json.loads(run_cfg.read_text())
-        mc = PRESETS[tc["preset"]]
-        return {"source": str(run_cfg.relative_to(repo)), "beta": tc["model"].get("beta", mc.beta),
-                "free_bits": tc["model"].get("free_bits", mc.free_bits),
-                "beta_warmup_steps": tc.get("beta_warmup_steps")}
-    return {"source": None}
+    """β, free bits and KL warm-up of the shipped checkpoint, from its metadata (the warm-up
+    from the training config the checkpoint records)."""
+    meta_path = repo / "checkpoints" / "default.json"
+    if not meta_path.exists():
+        return {"source": None}
+    meta = json.loads(meta_path.read_text())
+    cfg = meta.get("config", {})
+    out = {"source": str(meta_path.relative_to(repo)), "beta": cfg.get("beta"),
+           "free_bits": cfg.get("free_bits"), "val_kl": meta.get("metrics", {}).get("val_kl")}
+    train_cfg = (meta.get("training") or {}).get("config") or {}
+    if "beta_warmup_steps" in train_cfg:
+        out["beta_warmup_steps"] = train_cfg["beta_warmup_steps"]
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -201,7 +189,7 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         "# KL weight β and KL warm-up on the drum model",
         "",
-        "Issue 6, item 2. The same small fader-VAE trained once per setting "
+        "The same small fader-VAE trained once per setting "
         f"(β ∈ {{{', '.join(f'{b:g}' for b in s['betas'])}}} × with/without KL warm-up), "
         "same data, same number of optimiser steps, same seed; each checkpoint measured with "
         "the metric functions of `training/evaluate.py` (through `engine.generation.generator.Generator`).",
@@ -213,7 +201,7 @@ def report(results: dict[str, Any]) -> str:
         "```",
         "",
         f"Wall time of the whole study: {results['wall_minutes']} min on the shared 2-core machine "
-        "(torch on 1 thread, `nice -n 10`, other engineers' jobs and a training run alongside).",
+        "(torch on 1 thread, `nice -n 10`, other jobs and a training run alongside).",
         "",
         "## Settings (scaled down for this CPU)",
         "",
@@ -302,10 +290,9 @@ def report(results: dict[str, Any]) -> str:
     if sh.get("source"):
         lines.append(
             f"Read from `{sh['source']}`: β = {sh.get('beta')}, free bits = {sh.get('free_bits')}, "
-            f"KL warm-up over {sh.get('beta_warmup_steps')} steps"
-            + (f" (from `{sh['warmup_source']}`)" if sh.get("warmup_source") else "") + ". "
-            "That is GrooVAE's setting (β = 0.2, 48 free bits; Gillick et al. 2019, Magenta's "
-            "`groovae_2bar`) with a linear warm-up. What this study says about it: every step up in β "
+            f"KL warm-up over {sh.get('beta_warmup_steps')} steps (its recorded training config). "
+            "GrooVAE's setting is β = 0.2 with 48 free bits (Gillick et al. 2019, Magenta's "
+            "`groovae_2bar`). What this study says about it: every step up in β "
             "cost reconstruction (see the F1 column) and, from β = 2, whole latent units; β = 0 "
             "reconstructs best but leaves the posterior hundreds of nats away from N(0, I), so "
             "randomize's z ~ N(0, I) lands where the decoder was not trained (by eye, the β = 0 "

@@ -1,4 +1,4 @@
-"""Hierarchical ("conductor") vs flat decoder on 4-bar drum windows (issue 6, item 5).
+"""Hierarchical ("conductor") vs flat decoder on 4-bar drum windows.
 
 MusicVAE (Roberts et al. 2018, arXiv:1803.05428) reports, in its Table 1, reconstruction
 accuracy with and without teacher forcing for flat and hierarchical decoders. This study
@@ -19,7 +19,7 @@ bar position.
 
 Run::
 
-    python -m training.studies.hierarchical --data /work/shared/data/groove \
+    python -m training.studies.hierarchical --data ../shared/data/groove \
         --out docs/studies/hierarchical
 """
 
@@ -249,7 +249,7 @@ def report(results: dict[str, Any], out: Path) -> str:
     lines = [
         "# Hierarchical (conductor) vs flat decoder, 4-bar drum windows",
         "",
-        "Issue 6, item 5, after MusicVAE's Table 1 (Roberts et al. 2018, arXiv:1803.05428): "
+        "After MusicVAE's Table 1 (Roberts et al. 2018, arXiv:1803.05428): "
         "reconstruction with and without teacher forcing for a flat and a hierarchical decoder.",
         "",
         "## Command",

@@ -1,4 +1,4 @@
-"""The latent space of the plain VAE and of the fader-VAE (issue 6, item 3).
+"""The latent space of the plain VAE and of the fader-VAE.
 
 For each model (a fader-VAE checkpoint and a plain-VAE baseline checkpoint):
 
@@ -14,7 +14,7 @@ For each model (a fader-VAE checkpoint and a plain-VAE baseline checkpoint):
 
 Run::
 
-    python -m training.studies.latent_space --data /work/shared/data/groove \
+    python -m training.studies.latent_space --data ../shared/data/groove \
         --fader checkpoints/default.pt --baseline checkpoints/baseline_groovae.pt \
         --out docs/studies/latent_space
 """
@@ -362,8 +362,6 @@ def report(results: dict[str, Any], out: Path) -> str:
               (("fader", f), ("baseline", b))}
     lines = [
         "# The latent space: plain VAE vs fader-VAE",
-        "",
-        "Issue 6, item 3.",
         "",
         "## Command",
         "",

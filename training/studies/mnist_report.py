@@ -109,7 +109,7 @@ def _markdown(results: dict) -> str:
         "```",
         "",
         f"torch {results['torch']}, {results['threads']} thread(s), on the project's shared 2-core machine "
-        "(other engineers' jobs ran at the same time, so wall times are indicative). "
+        "(other jobs ran at the same time, so wall times are indicative). "
         "The report and figures can be rebuilt from "
         "`results.json` with `--report-only`.",
         "",

@@ -1,4 +1,4 @@
-"""Transitions A → B over 8 bars: the three strategies of engine/generation/transitions.py (issue 6, item 4).
+"""Transitions A → B over 8 bars: the three strategies of engine/generation/transitions.py.
 
 Over held-out (test split) pattern pairs A, B (2-bar windows from different files), each
 strategy of :func:`engine.generation.transitions.transition` (1 latent interpolation bar by bar,
@@ -20,7 +20,7 @@ std (per-bar attributes of the test windows):
 
 Run::
 
-    python -m training.studies.transitions --data /work/shared/data/groove \
+    python -m training.studies.transitions --data ../shared/data/groove \
         --checkpoint checkpoints/default.pt --out docs/studies/transitions
 """
 
