@@ -41,10 +41,10 @@ def latent_summary(mu: np.ndarray, pad_std: float = 2.0, anchors: int = ANCHORS,
     """Per-dimension mean/std of ``mu (N, Z)``, the XY-pad plane and the random anchors.
 
     ``anchors`` (``min(anchors, N)`` codes picked at random with ``seed``) and
-    ``anchor_noise`` are what "Randomize" draws from: an anchor plus Gaussian noise. With
-    free bits the posterior keeps far more KL than the prior allows for, so the prior N(0, I)
-    is a poor stand-in for where the codes lie: its draws decode drum mixes unlike the
-    data's, while anchors plus noise stay near real grooves (measured in docs/model.md and
+    ``anchor_noise`` are what "Randomize" draws from: an anchor plus Gaussian noise. The KL
+    term only pulls the codes towards N(0, I), so the prior is a poor stand-in for where they
+    lie: its draws can decode drum mixes unlike the data's, while anchors plus noise stay near
+    real grooves (measured in docs/model.md and
     training.studies.randomize_draws).
 
     The plane spans the two principal directions of the posterior means; each axis is
