@@ -30,8 +30,9 @@ def _non_negative(text: str) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "eval", help="evaluate a checkpoint (and a baseline) on a folder of drum MIDI",
-        description="Reconstruction, knob control, realism of prior samples, latent usage and "
-                    "decode latency of a checkpoint, with an optional baseline side by side.")
+        description="Reconstruction, knob control, realism of every surface the app plays, "
+                    "latent usage and decode latency of a checkpoint, with an optional baseline "
+                    "side by side.")
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint to evaluate")
     p.add_argument("--baseline", type=Path, default=None,
                    help="baseline checkpoint (plain VAE; knobs via attribute vectors)")
@@ -50,6 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-held", action="store_true",
                    help="skip the sweeps of the knobs as the app holds them (the slow part for an "
                         "LSTM baseline); only the model's own response is measured")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--realism-only", action="store_true",
+                   help="only the realism of every surface the app plays (reconstruction, Randomize, "
+                        "pad, knob ends, Variation, corner blends, transitions): the fast mode for "
+                        "model selection, 500 patterns per surface unless --surface-samples says")
+    p.add_argument("--surface-samples", type=_positive, default=None,
+                   help="generated patterns per surface for the realism figures "
+                        "(default 1000; 500 with --realism-only)")
+    which.add_argument("--no-surfaces", action="store_true",
+                   help="skip the realism of the surfaces in the full evaluation")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_eval)
@@ -67,8 +78,18 @@ def _command_line(args: argparse.Namespace) -> str:
     parts += ["--data", str(args.data), "--split", args.split, "--json", str(args.json)]
     if args.markdown is not None:
         parts += ["--markdown", str(args.markdown)]
-    parts += ["--draws", str(args.draws), "--settings", str(args.settings), "--samples", str(args.samples),
-              "--seed", str(args.seed), "--pad-points", str(args.pad_points)]
+    if args.realism_only:
+        parts += ["--realism-only"]
+    else:
+        parts += ["--draws", str(args.draws), "--settings", str(args.settings), "--samples",
+                  str(args.samples), "--pad-points", str(args.pad_points)]
+        if args.no_held:
+            parts += ["--no-held"]
+        if args.no_surfaces:
+            parts += ["--no-surfaces"]
+    if args.surface_samples is not None:
+        parts += ["--surface-samples", str(args.surface_samples)]
+    parts += ["--seed", str(args.seed)]
     return " ".join(parts)
 
 
@@ -81,9 +102,12 @@ def run_eval(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{path}: no such checkpoint")
     if not args.data.is_dir():
         raise DatasetError(f"{args.data}: not a folder")
+    surface_samples = args.surface_samples or (500 if args.realism_only else 1000)
     cfg = EvalConfig(split=args.split, draws=args.draws, settings=args.settings,
                      realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,
-                     pad_points=args.pad_points, held=not args.no_held)
+                     pad_points=args.pad_points, held=not args.no_held,
+                     surfaces=not args.no_surfaces, surface_samples=surface_samples,
+                     realism_only=args.realism_only)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

@@ -39,6 +39,12 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   samples' mean hits per window on each voice against the windows', and the
   total-variation distance between the two as shares of all hits (the attributes do not
   say which voices play: a groove of toms and one of hi-hats can share every attribute).
+* **Realism of every surface** (``surfaces``; :mod:`training.realism`): reconstructions (the
+  floor), Randomize, the XY pad, the prior, Variation, corner blends, transitions and each
+  knob at 10 % and 90 % held as the app holds it, each against real held-out windows: a
+  classifier two-sample test grouped by performance, MGEval overlap per drum feature, the
+  voice mix and micro-timing, with the realism targets. ``realism_only`` measures only these
+  (the fast mode for choosing between models on the validation split).
 * **Latent**: mean KL(q(z|x) ‖ N(0, I)) in nats per window; active units = dimensions
   whose posterior mean varies across windows by more than 0.01 (Burda et al. 2016).
 * **Knobs held** (``control_held*``): the same sweeps decoded as the app decodes them
@@ -82,6 +88,9 @@ class EvalConfig:
     seed: int = 0
     pad_points: int = 23        # the same sweeps on a pad_points² grid of the XY pad (0 = off)
     held: bool = True           # also sweep the knobs as the app turns them (held by the generator)
+    surfaces: bool = True       # realism of every surface the app plays (training.realism)
+    surface_samples: int = 1000  # generated patterns per surface
+    realism_only: bool = False  # only the surfaces' realism (the fast mode for model selection)
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -231,13 +240,21 @@ def latency_ms(fn: Callable[[], Any], runs: int, warmup: int = 20) -> dict[str, 
 
 @dataclass(frozen=True)
 class EvalData:
-    """The windows evaluated: ``patterns (N, T, 27)``, ``tempo_bpm (N,)``, which split."""
+    """The windows evaluated: ``patterns (N, T, 27)``, ``tempo_bpm (N,)``, which split;
+    ``groups (N,)``: each window's performance (its MIDI file), None = unknown."""
 
     patterns: np.ndarray
     tempo_bpm: np.ndarray
     split: str
     sources: int
     fingerprint: str
+    groups: np.ndarray | None = None
+
+    def performance_groups(self) -> np.ndarray:
+        """``(N,)`` str: the windows' performances, or one group per window when unknown."""
+        if self.groups is None:
+            return np.array([f"window{i}" for i in range(len(self.patterns))])
+        return np.asarray(self.groups).astype(str)
 
 
 def load_eval_data(data_dir: str | Path, split: str, *, steps: int, steps_per_bar: int,
@@ -263,7 +280,8 @@ def load_eval_data(data_dir: str | Path, split: str, *, steps: int, steps_per_ba
     if len(sub.patterns) == 0:
         raise DatasetError(f"{data_dir}: no {split!r} windows to evaluate")
     return EvalData(np.asarray(sub.patterns, np.float32), np.asarray(sub.tempo_bpm, np.float64),
-                    label, len(set(np.asarray(sub.source).tolist())), str(ds.fingerprint))
+                    label, len(set(np.asarray(sub.source).tolist())), str(ds.fingerprint),
+                    np.asarray(sub.source).astype(str))
 
 
 # -- model-level evaluation ------------------------------------------------------------
@@ -451,11 +469,24 @@ def evaluate_latency(gen: Any, runs: int, hold: bool = False) -> dict[str, float
     return latency_ms(lambda: gen.decode(z, knobs, targets=targets, turning=turning), runs)
 
 
+def evaluate_surfaces(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
+    """Realism of every surface the app plays against the evaluation windows
+    (:func:`training.realism.scorecard.evaluate_surfaces`), ``cfg.surface_samples`` each."""
+    from training.realism.scorecard import evaluate_surfaces as measure
+
+    return measure(gen, data.patterns, data.performance_groups(), samples=cfg.surface_samples,
+                   seed=draw_seed(cfg))
+
+
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
     """Every figure for one model."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"model_kind": gen.model_kind, "z_dim": gen.z_dim,
                            "attributes": list(gen.attribute_names)}
+    if cfg.realism_only:
+        out["surfaces"] = evaluate_surfaces(gen, data, cfg)
+        out["eval_seconds"] = round(time.perf_counter() - t0, 1)
+        return out
     out.update(evaluate_reconstruction(gen, data, cfg.batch_size))
     data_mix = data_voice_mix(data)
     where: list[tuple[str, np.ndarray | None]] = [("", None)]
@@ -472,6 +503,8 @@ def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, A
     out["latency"] = evaluate_latency(gen, cfg.latency_runs)
     if cfg.held:
         out["latency_held"] = evaluate_latency(gen, cfg.latency_runs, hold=True)
+    if cfg.surfaces:
+        out["surfaces"] = evaluate_surfaces(gen, data, cfg)
     out["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -609,8 +642,30 @@ def _voice_sum(hits: Mapping[str, float] | None, voices: Sequence[str]) -> float
     return None if hits is None else float(sum(hits[v] for v in voices))
 
 
+def _surfaces_markdown(report: Mapping[str, Any]) -> str:
+    """The realism table of each model that has one (training.realism.scorecard)."""
+    from training.realism.scorecard import to_markdown as surfaces_table
+
+    parts = []
+    for label, m in report["models"].items():
+        if m.get("surfaces"):
+            parts.append(f"### Realism of every surface: {label} ({m['model_kind']})\n\n"
+                         + surfaces_table(m["surfaces"]))
+    return "\n".join(parts)
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
-    """One Markdown table, the model and the baseline side by side, with the targets."""
+    """One Markdown table, the model and the baseline side by side, with the targets; then
+    each model's realism table (only those with ``realism_only``)."""
+    if report["settings"].get("realism_only"):
+        d = report["data"]
+        return (f"Data: `{d['dir']}`, split {d['split']}: {d['windows']} windows from {d['files']} "
+                f"files.\n\n" + _surfaces_markdown(report))
+    return _full_markdown(report) + ("\n" + _surfaces_markdown(report)
+                                     if any(m.get("surfaces") for m in report["models"].values()) else "")
+
+
+def _full_markdown(report: Mapping[str, Any]) -> str:
     labels = list(report["models"])
     head = "| metric | " + " | ".join(
         f"{lab} ({report['models'][lab]['model_kind']})" for lab in labels) + " | target |"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -140,8 +141,11 @@ def test_evaluate_generator_figures(gens) -> None:
     fader, base = gens
     x = synthetic_patterns(64, seed=77)
     data = ev.EvalData(x, np.full(64, 120.0), "test", 1, "fp")
-    cfg = ev.EvalConfig(draws=40, settings=9, realism_samples=200, latency_runs=20)
+    cfg = ev.EvalConfig(draws=40, settings=9, realism_samples=200, latency_runs=20, surface_samples=24)
     out = ev.evaluate_generator(fader, data, cfg)
+    # the realism of every surface is part of the full evaluation (training.realism)
+    assert {"reconstruction", "pad", "randomize", "corner_blends"} <= set(out["surfaces"]["surfaces"])
+    assert out["surfaces"]["data"]["performances"] == 64  # no groups known: one per window
     rec = out["reconstruction"]
     assert rec["f1"] > 0.95 and rec["step_accuracy"] > 0.9
     assert out["reconstruction_teacher_forced"]["f1"] > 0.95
@@ -188,7 +192,8 @@ def test_evaluate_generator_figures(gens) -> None:
     assert np.mean([held[k]["range"] for k in held]) > np.mean([ctl[k]["range"] for k in ctl])
     assert held["density"]["spearman"] >= ctl["density"]["spearman"]
     assert out["latency_held"]["median_ms"] >= out["latency"]["median_ms"]
-    b = ev.evaluate_generator(base, data, cfg)
+    b = ev.evaluate_generator(base, data, dataclasses.replace(cfg, surfaces=False))
+    assert "surfaces" not in b
     assert b["model_kind"] == "vae" and set(b["control"]) == set(ctl) == set(b["control_held"])
     # a scrambled model reconstructs worse than the trained one: the metric is not a constant
     shuffled = ev.EvalData(x[:, ::-1].copy(), data.tempo_bpm, "test", 1, "fp")
@@ -256,7 +261,7 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     code = main(["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")),
                  "--baseline", str(tiny_checkpoint("vae")), "--data", str(data), "--json", str(out_json),
                  "--markdown", str(out_md), "--draws", "20", "--settings", "9", "--samples", "50",
-                 "--latency-runs", "10", "--cache-dir", str(tmp_path / "cache")])
+                 "--latency-runs", "10", "--no-surfaces", "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
     report = json.loads(out_json.read_text())
     assert report["data"]["split"] == "all (no info.csv)"
@@ -271,7 +276,7 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     # --no-held: only the model's own response
     code = main(["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data),
                  "--json", str(out_json), "--draws", "10", "--settings", "5", "--samples", "20",
-                 "--latency-runs", "5", "--pad-points", "0", "--no-held",
+                 "--latency-runs", "5", "--pad-points", "0", "--no-held", "--no-surfaces",
                  "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
     model = json.loads(out_json.read_text())["models"]["model"]
@@ -295,7 +300,7 @@ def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     (data / "info.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "e.json"
     args = ["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data), "--json",
-            str(out), "--draws", "5", "--samples", "20", "--latency-runs", "5",
+            str(out), "--draws", "5", "--samples", "20", "--latency-runs", "5", "--no-surfaces",
             "--cache-dir", str(tmp_path / "cache")]
     assert main(args) == 0
     test = json.loads(out.read_text())["data"]
@@ -303,6 +308,44 @@ def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     assert main([*args, "--split", "train"]) == 0
     train = json.loads(out.read_text())["data"]
     assert train["files"] == 3 and train["windows"] > test["windows"]
+
+
+def test_eval_realism_only_measures_every_surface_by_performance(tmp_path, capsys) -> None:
+    """The fast mode: only the surfaces, against one split, its windows grouped by file."""
+    from app.cli import main
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+    from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint
+
+    data = tmp_path / "set"
+    (data / "d1").mkdir(parents=True)
+    x = synthetic_patterns(48, seed=8)
+    rows = ["midi_filename,split"]
+    for i in range(8):  # 6-bar clips: 5 windows each, 2 clips in validation
+        write_clip(data / "d1" / f"c{i}.mid", [Pattern.from_array(p) for p in x[6 * i:6 * i + 3]])
+        rows.append(f"d1/c{i}.mid,{'validation' if i < 2 else 'train'}")
+    (data / "info.csv").write_text("\n".join(rows) + "\n")
+    out, md = tmp_path / "r.json", tmp_path / "r.md"
+    assert main(["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data),
+                 "--split", "validation", "--realism-only", "--surface-samples", "16", "--json", str(out),
+                 "--markdown", str(md), "--cache-dir", str(tmp_path / "cache")]) == 0
+    report = json.loads(out.read_text())
+    model = report["models"]["model"]
+    assert "reconstruction" not in model and "control" not in model  # only the realism figures
+    surf = model["surfaces"]
+    assert surf["data"]["performances"] == 2 and surf["settings"]["samples"] == 16
+    assert "--realism-only" in report["command"] and "--surface-samples 16" in report["command"]
+    assert set(surf["surfaces"]) >= {"reconstruction", "randomize", "pad", "variation", "corner_blends",
+                                     "transition_middle", "knob_density_10_randomize",
+                                     "knob_density_90_pad"}
+    table = md.read_text()
+    assert "Realism of every surface" in table and "| XY pad (4² grid) |" in table
+    assert table in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:  # argparse: one usage line, exit code 2
+        main(["eval", "--checkpoint", "x.pt", "--data", str(data), "--json", str(out),
+              "--realism-only", "--no-surfaces"])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_eval_command_bad_input(tmp_path, capsys) -> None:

@@ -84,8 +84,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = STEPS
 def fit_ridge(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Class-balanced ridge classifier (least squares on ±1 targets: a shrunk Fisher
     discriminant), solved in closed form; returns ``(w, b, mean, std)`` like
-    :func:`fit_logistic`. One Gram matrix and one Cholesky solve: fast on the raw grid's
-    ~900 inputs, where gradient steps are memory-bound."""
+    :func:`fit_logistic`. One Gram matrix and one linear solve (over inputs or over rows,
+    whichever are fewer): fast on the raw grid's ~900 inputs, where gradient steps are
+    memory-bound."""
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
@@ -96,8 +97,14 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, floa
     t = np.where(y > 0.5, 1.0, -1.0).astype(np.float32)
     xm, tm = sw @ xs, float(sw @ t)
     xc = xs - xm
-    gram = (xc * sw[:, None]).T @ xc + np.float32(l2) * np.eye(x.shape[1], dtype=np.float32)
-    w = np.linalg.solve(gram, (xc * sw[:, None]).T @ (t - tm))
+    n, d = xc.shape
+    if n < d:  # the same solution through the n x n system: (X'SX + λI)^-1 X'S = X'(SXX' + λI)^-1 S
+        alpha = np.linalg.solve(sw[:, None] * (xc @ xc.T) + np.float32(l2) * np.eye(n, dtype=np.float32),
+                                sw * (t - tm))
+        w = xc.T @ alpha
+    else:
+        gram = (xc * sw[:, None]).T @ xc + np.float32(l2) * np.eye(d, dtype=np.float32)
+        w = np.linalg.solve(gram, (xc * sw[:, None]).T @ (t - tm))
     return w, tm - float(xm @ w), mean, std
 
 

@@ -20,9 +20,10 @@ are reported), its **KL** the real set's.
 Implementation choices (pure numpy, fast enough for dozens of sets in seconds): all pairs
 are used (sets are subsampled to ``max_set`` first); each PDF is a *binned* KDE (a 1024-bin
 histogram convolved with the Gaussian kernel) on one grid shared by the three PDFs; the
-bandwidth is Scott's rule on the pooled distances with the *set size* as the sample count
+bandwidth is Scott's rule with the *set size* as the sample count
 (pairs are not independent draws, so their count would give a bandwidth far too narrow for
-integer-valued features such as hits per voice), and at least two bins.
+integer-valued features such as hits per voice), computed per distance sample as a KDE
+does (so a collapsed set's narrow intra-set distances stay narrow), and at least two bins.
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def compare_feature(real: np.ndarray, generated: np.ndarray) -> dict[str, float]
         return {"oa": 1.0, "oa_real": 1.0, "oa_generated": 1.0, "kl": 0.0, "kl_generated": 0.0}
     n = max(min(len(real), len(generated)), 2)
     width = top / (GRID_BINS - 64)
-    bandwidth = max(1.06 * float(pooled.std()) * n ** (-0.2), 2 * width)
-    pad = 4 * bandwidth
+    bands = [max(1.06 * float(d.std()) * n ** (-0.2), 2 * width) for d in (d_real, d_gen, d_inter)]
+    pad = 4 * max(bands)
     edges = np.arange(-pad, top + pad + width, width)
-    p_real, p_gen, p_inter = (binned_kde(d, edges, bandwidth) for d in (d_real, d_gen, d_inter))
+    p_real, p_gen, p_inter = (binned_kde(d, edges, bw) for d, bw in zip((d_real, d_gen, d_inter), bands,
+                                                                        strict=True))
     # distances are >= 0: fold the kernel mass spilled below 0 back (reflection at 0)
     p_real, p_gen, p_inter = (_reflect_at_zero(p, edges) for p in (p_real, p_gen, p_inter))
     oa_real, oa_gen = overlap_area(p_real, p_inter, width), overlap_area(p_gen, p_inter, width)

@@ -1,0 +1,134 @@
+"""Every surface decoded from a tiny real checkpoint, measured, and put in the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from engine.music import attributes as attr_lib  # noqa: E402
+from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint  # noqa: E402
+from training.realism import scorecard as sc  # noqa: E402
+from training.realism import surfaces as su  # noqa: E402
+
+SAMPLES = 40
+
+
+@pytest.fixture(scope="module")
+def gen():
+    from engine.generation.generator import Generator
+
+    return Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    x = synthetic_patterns(240, seed=21)
+    return x, np.array([f"perf{i // 12}" for i in range(len(x))])  # 20 performances
+
+
+@pytest.fixture(scope="module")
+def report(gen, data):
+    return sc.evaluate_surfaces(gen, *data, samples=SAMPLES, seed=3)
+
+
+class NewPadMap:
+    """The generator with another pad map: the pad surface must follow it unchanged."""
+
+    def __init__(self, gen) -> None:
+        self._gen = gen
+
+    def __getattr__(self, name):
+        return getattr(self._gen, name)
+
+    def pad_to_z(self, x, y):
+        return self._gen.pad_to_z(np.asarray(x) * 0.1, np.asarray(y) * 0.1) + 0.5
+
+
+def test_every_surface_is_built_with_its_reference(gen, data) -> None:
+    x, groups = data
+    surfaces = {s.name: s for s in su.build_surfaces(gen, x, groups, SAMPLES, seed=1)}
+    fixed = {"reconstruction", "randomize", "pad", "prior", "variation", "corner_blends", "transition_middle"}
+    knobs = {f"knob_{n}_{e}_{src}" for n in gen.attribute_names for e in (10, 90)
+             for src in ("randomize", "pad")}
+    assert set(surfaces) == fixed | knobs
+    for s in surfaces.values():
+        assert s.patterns.shape[1:] == (gen.steps, 27) and len(s.groups) == len(s.patterns)
+        assert len(s.reference_groups) == len(s.reference)
+    rec = surfaces["reconstruction"]
+    np.testing.assert_array_equal(rec.groups, groups[rec.reference])  # a window and its decode
+    assert len(surfaces["pad"].patterns) == 36  # the nearest square grid to 40 points
+    # blends and transitions come from one block of performances each, the reference by block
+    for name in ("corner_blends", "transition_middle"):
+        s = surfaces[name]
+        assert all(g.startswith("block") for g in s.groups)
+        assert set(s.reference_groups) <= {f"block{b}" for b in range(5)}
+    # a knob end's reference: exactly the windows within ±5 % of the range of its setting
+    k = surfaces["knob_density_90_randomize"]
+    lo, hi = gen.attribute_ranges["density"]
+    dens = attr_lib.compute(x, ["density"])[:, 0]
+    expected = np.flatnonzero(np.abs(dens - (lo + 0.9 * (hi - lo))) <= 0.05 * (hi - lo) + 1e-12)
+    assert k.info["reference_windows_available"] == len(expected)
+    assert set(k.reference) <= set(expected)
+
+
+def test_the_pad_surface_follows_the_generators_pad_map(gen, data) -> None:
+    x, groups = data
+    mapped = NewPadMap(gen)
+    pad = next(s for s in su.build_surfaces(mapped, x, groups, 9, seed=0) if s.name == "pad")
+    xy, z = su.pad_grid(mapped, 9)
+    np.testing.assert_allclose(z, gen.pad_to_z(xy[:, 0] * 0.1, xy[:, 1] * 0.1) + 0.5)
+    np.testing.assert_array_equal(pad.patterns, gen.decode_batch(z).to_array())
+
+
+def test_knob_ends_are_held_where_the_knob_is_set(gen, data) -> None:
+    x, groups = data
+    z = gen.sample_like_data(SAMPLES, seed=5)
+    dec = gen.decode_batch(z).to_array()
+    out = {s.name: s for s in su.knob_surfaces(gen, x, groups, {"randomize": (z, dec)}, ("randomize",),
+                                               SAMPLES, 0, lambda _m: None)}
+    lo, hi = gen.attribute_ranges["density"]
+    low = attr_lib.compute(out["knob_density_10_randomize"].patterns, ["density"])[:, 0]
+    high = attr_lib.compute(out["knob_density_90_randomize"].patterns, ["density"])[:, 0]
+    assert high.mean() > low.mean()
+    free = attr_lib.compute(dec, ["density"])[:, 0]
+    target = lo + 0.9 * (hi - lo)
+    assert np.abs(high - target).mean() < np.abs(free - target).mean()
+
+
+def test_report_measures_every_surface_and_marks_targets(report) -> None:
+    surfaces = report["surfaces"]
+    rec = surfaces["reconstruction"]
+    for key in ("c2st_features", "c2st_raw"):
+        assert 0.0 <= rec[key]["accuracy"] <= 1.0 and rec[key]["n_per_set"] == SAMPLES
+    assert 0.0 <= rec["mgeval"]["min_oa"] <= rec["mgeval"]["mean_oa"] <= 1.0
+    assert set(rec["voice_hits_per_2_bars"]) == set(rec["reference_voice_hits_per_2_bars"])
+    assert rec["targets"]["c2st_features"]  # the floor is within 0.05 of itself
+    measured = [r for r in surfaces.values() if "skipped" not in r]
+    assert report["summary"]["surfaces_measured"] == len(measured)
+    for r in surfaces.values():
+        if "skipped" in r:
+            assert r["targets"] is None and r["n_reference"] < sc.MIN_REFERENCE
+    table = sc.to_markdown(report)
+    for r in surfaces.values():
+        assert f"| {r['label']} |" in table
+    assert "floor (reconstructions)" in table
+
+
+def test_targets_are_applied_against_the_floor() -> None:
+    def res(acc: float, raw: float, mean_oa: float, min_oa: float, ts: float, sw: float) -> dict:
+        return {"c2st_features": {"accuracy": acc}, "c2st_raw": {"accuracy": raw},
+                "mgeval": {"mean_oa": mean_oa, "min_oa": min_oa}, "timing_std": ts,
+                "reference_timing_std": 0.2, "swing": sw, "reference_swing": 0.5}
+
+    results = {"reconstruction": res(0.6, 0.55, 0.95, 0.9, 0.19, 0.5),
+               "good": res(0.64, 0.59, 0.81, 0.61, 0.171, 0.43),
+               "bad": res(0.66, 0.61, 0.79, 0.59, 0.169, 0.42),
+               "few": {"skipped": "too few"}}
+    summary = sc.apply_targets(results)
+    assert results["good"]["targets"]["all"]
+    assert not any(v for k, v in results["bad"]["targets"].items())
+    assert results["few"]["targets"] is None
+    assert summary == {"floor_c2st_features": 0.6, "floor_c2st_raw": 0.55, "surfaces_meeting_all": 2,
+                       "surfaces_measured": 3}
