@@ -475,7 +475,7 @@ def evaluate_surfaces(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, An
     from training.realism.scorecard import evaluate_surfaces as measure
 
     return measure(gen, data.patterns, data.performance_groups(), samples=cfg.surface_samples,
-                   seed=draw_seed(cfg))
+                   seed=draw_seed(cfg), tempo_bpm=data.tempo_bpm)
 
 
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:

@@ -101,13 +101,21 @@ def _step_mean_offset(hits: np.ndarray, off: np.ndarray) -> np.ndarray:
 
 
 def swing(batch: np.ndarray, steps_per_beat: int = 4,
-          threshold: float = SWING_THRESHOLD_STEPS) -> np.ndarray:
-    """Groove Toolbox swingness (module docstring): 0, or 1 + share of swung positions / 10."""
+          threshold: float | np.ndarray = SWING_THRESHOLD_STEPS) -> np.ndarray:
+    """Groove Toolbox swingness (module docstring): 0, or 1 + share of swung positions / 10.
+    ``threshold`` in steps, one for all or ``(N,)`` (e.g. 25 ms at each window's tempo:
+    :func:`ms_to_steps`)."""
     hits, _, off = split(batch)
     avg = _step_mean_offset(hits, off)[:, steps_per_beat - 1::steps_per_beat]
+    thr = np.broadcast_to(np.asarray(threshold, np.float64), (avg.shape[0],))[:, None]
     with np.errstate(invalid="ignore"):
-        swung = (avg < -threshold).sum(axis=1)
+        swung = (avg < -thr).sum(axis=1)
     return np.where(swung > 0, 1.0 + swung / avg.shape[1] / 10.0, 0.0)
+
+
+def ms_to_steps(ms: float, tempo_bpm: np.ndarray, steps_per_beat: int = 4) -> np.ndarray:
+    """``ms`` milliseconds in steps at each tempo (one step = 60000 / (bpm · steps per beat) ms)."""
+    return ms * np.asarray(tempo_bpm, np.float64) * steps_per_beat / 60000.0
 
 
 def laidbackness(batch: np.ndarray, steps_per_bar: int = 16,

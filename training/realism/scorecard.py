@@ -121,9 +121,13 @@ def apply_targets(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int = 500,
                       seed: int = 0, folds: int = c2st.FOLDS,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      progress: Callable[[str], None] | None = None,
+                      tempo_bpm: np.ndarray | None = None) -> dict[str, Any]:
     """Decode every surface from ``gen`` and measure it against the held-out ``windows``
-    ``(W, T, 27)`` grouped by performance ``groups (W,)``.
+    ``(W, T, 27)`` grouped by performance ``groups (W,)``. ``tempo_bpm (W,)`` (optional):
+    also the data's swing with the toolbox's 25 ms taken at each window's own tempo
+    (``data.swing_at_own_tempo``; generated patterns have no tempo, so the surfaces are
+    compared at 120 BPM's 0.2 steps).
 
     Returns:
         ``{"surfaces": {name: figures}, "summary": {...}, "settings": {...}, "seconds": s}``;
@@ -137,9 +141,14 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     results = {s.name: measure_surface(s, cache, seed, folds) for s in surfaces}
     summary = apply_targets(results)
     data_groove = {n: float(v) for n, v in zip(cache.names, cache.groove.mean(axis=0), strict=True)}
+    own_tempo = None
+    if tempo_bpm is not None:
+        thr = feat.ms_to_steps(25.0, tempo_bpm, gen.steps_per_bar // 4)
+        own_tempo = float(feat.swing(windows, gen.steps_per_bar // 4, thr).mean())
     return {"surfaces": results, "summary": summary,
             "data": {"windows": int(len(windows)), "performances": int(len(np.unique(groups))),
                      "timing_std": data_groove["timing_std"], "swing": data_groove["swing"],
+                     "swing_at_own_tempo": own_tempo,
                      "voice_hits_per_2_bars": _voice_mix(cache.hits, windows.shape[1] // gen.steps_per_bar)},
             "settings": {"samples": int(samples), "seed": int(seed), "folds": int(folds),
                          "c2st_l2_features": c2st.L2_FEATURES, "c2st_l2_raw": c2st.L2_RAW,
@@ -179,13 +188,18 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     d = report["data"]
     lines = [
         f"Realism of every surface against {d['windows']} held-out windows from {d['performances']} "
-        f"performances ({report['settings']['samples']} patterns per surface, seed "
-        f"{report['settings']['seed']}, {report['settings']['folds']} folds grouped by performance). "
+        f"performances ({report['settings']['samples']} patterns per surface, draw seed "
+        f"{report['settings']['seed']}, {report['settings']['folds']} folds grouped by performance; "
+        f"n real = the reference windows, for a knob end those within ±5 % of the knob's range of "
+        f"its setting). "
         f"C2ST = balanced held-out accuracy, 0.5 = indistinguishable; floor (reconstructions): "
         f"features {_f(s['floor_c2st_features'])}, raw {_f(s['floor_c2st_raw'])}; targets: C2ST ≤ floor "
         f"+ {TARGETS['c2st_over_floor']}, MGEval mean OA ≥ {TARGETS['mgeval_mean_oa']} and min ≥ "
         f"{TARGETS['mgeval_min_oa']}, timing std and swing within {TARGETS['timing_rel_error']:.0%} of "
-        f"the reference's. Data: timing std {_f(d['timing_std'], 3)} steps, swing {_f(d['swing'], 3)}. "
+        f"the reference's. Data: timing std {_f(d['timing_std'], 3)} steps, swing {_f(d['swing'], 3)} "
+        f"(Groove Toolbox swingness, 25 ms taken as 0.2 steps"
+        + (f"; {_f(d['swing_at_own_tempo'], 3)} at each window's own tempo" if d.get("swing_at_own_tempo")
+           is not None else "") + "). "
         f"{s['surfaces_meeting_all']} of {s['surfaces_measured']} surfaces meet every target.",
         "",
         "| surface | n gen / real | C2ST features [95 % CI] | C2ST raw | MGEval mean OA | min OA (feature) "

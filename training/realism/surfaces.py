@@ -17,8 +17,9 @@ corner_blends       ``Generator.blend_corners`` of 4 held-out windows at a unifo
 transition_middle   the middle 2 bars of an 8-bar ``transitions.transition`` (strategy 3, the
                     app's default) between two held-out windows
 knob k @ 10 %/90 %  knob k turned to 10 % / 90 % of its range from Randomize's (or the pad's)
-                    grooves and held as the app holds it: ``decode_meeting`` meeting k,
-                    the other attributes held where the groove had them
+                    grooves and held as the app holds it: the targets of
+                    ``engine.generation.knobs.KnobState.turn`` (k at its setting, the other
+                    attributes where the groove had them) met by ``decode_meeting``
 ==================  ==========================================================================
 
 Reference sets: the held-out windows (a random ``samples`` of them; the reconstructions are
@@ -214,11 +215,13 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                   samples: int, seed: int, say: Callable[[str], None]) -> list[Surface]:
     """Each knob at each of :data:`KNOB_ENDS`, turned from each source's grooves (latents and
     their open-loop decodes) and held as the app holds it (module docstring)."""
+    from engine.generation.knobs import KnobState
+
     names = tuple(gen.attribute_names)
     if not names:
         return []
     ranges = gen.attribute_ranges
-    defaults = np.array([gen.attribute_defaults[n] for n in names])
+    fresh = KnobState.for_model(ranges, gen.attribute_defaults)  # a new groove, no knob set
     data_attrs = attr_lib.compute(windows, names)
     rng = np.random.default_rng(seed + 7)
     out = []
@@ -230,10 +233,11 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
             for end in KNOB_ENDS:
                 setting = lo + end * (hi - lo)
                 say(f"knob {name} {round(end * 100)}% ({source})")
-                knobs = np.tile(defaults, (len(z), 1))
-                knobs[:, k] = setting
-                targets = anchor.copy()
-                targets[:, k] = setting
+                # the app's knob rules (engine.generation.knobs): turned from the playing
+                # groove, the knob is held at its setting, the others where the groove had them
+                states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
+                knobs = np.array([[st.inputs[n] for n in names] for st in states])
+                targets = np.stack([st.targets() for st in states])
                 pats = _hold(gen, z, knobs, targets, name)
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
                 available = len(near)

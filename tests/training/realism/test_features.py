@@ -101,3 +101,13 @@ def test_feature_vectors_have_fixed_shapes() -> None:
     assert F.classifier_features(x).shape[1] == F.classifier_features(_backbeat()).shape[1]
     with pytest.raises(ValueError):
         F.groove_features(np.zeros((2, 32, 10)))
+
+
+def test_swing_threshold_at_each_patterns_tempo() -> None:
+    # 0.24 steps early on every swung position: 30 ms at 120 BPM (swung, beyond 25 ms), 15 ms at
+    # 240 BPM (not swung)
+    notes = [(s, CH, 0.6, -0.24) for s in range(3, 32, 4)]
+    x = np.concatenate([_pattern(notes), _pattern(notes)])
+    thr = F.ms_to_steps(25.0, np.array([120.0, 240.0]))
+    np.testing.assert_allclose(thr, [0.2, 0.4])
+    np.testing.assert_allclose(F.swing(x, threshold=thr), [1.1, 0.0])
