@@ -3,8 +3,8 @@
 Each takes the loaded :class:`~engine.generation.generator.Generator` and immutable inputs
 (latents, a :class:`~engine.generation.knobs.KnobState`, patterns) captured on the GUI
 thread, and returns plain values the controller shows; none touches Qt or app state, so a
-decode still in flight cannot see a later change half-made. torch stays inside the
-generator: it is imported here for type checking only.
+decode still in flight cannot see a later change half-made. The generator's module is
+imported for type checking only: torch loads with the checkpoint, on the loader thread.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class KnobState:
         held: the knobs the user set since the last reset.
         turning: the knob turned last (met first while the anchor stands), or None.
         anchor: the groove's attribute values when the current turn began (the other
-            attributes are held there), or None when no turn is in progress.
+            attributes are held there); None until a knob turns on this groove.
     """
 
     defaults: Mapping[str, float] = field(default_factory=dict)
@@ -112,11 +112,11 @@ class KnobState:
         names at the groove's value, NaN for the rest (left to the model). All NaN: nothing
         to hold, the model's one open-loop decode.
         """
-        anchor = self.anchor or {}
-        out = np.full(len(self.defaults), np.nan)
-        for i, name in enumerate(self.defaults):
+        anchor, values = self.anchor or {}, self.inputs
+        out = np.full(len(values), np.nan)
+        for i, name in enumerate(values):
             if name in self.held or name == self.turning:
-                out[i] = self.inputs[name]
+                out[i] = values[name]
             elif name in anchor:
                 out[i] = anchor[name]
         return out
