@@ -22,13 +22,11 @@ from tests.support.app_monkey import (
     ErrorTrap,
     note_problems,
     point_at_jack,
+    received_messages,
     responds,
     wait_until,
 )
 from tests.support.jack_server import JACKD, Recorder, start_test_server
-
-pytestmark = [pytest.mark.jack, pytest.mark.slow,
-              pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
 
 DEFAULT_SEED = 1205
 DEFAULT_ACTIONS = 300
@@ -53,6 +51,9 @@ def _note_ons(events, since_ns: int = 0) -> int:
     return sum(1 for _f, m, ns in events if ns >= since_ns and (m[0] & 0xF0) == 0x90 and m[2] > 0)
 
 
+@pytest.mark.jack
+@pytest.mark.slow
+@pytest.mark.skipif(JACKD is None, reason="jackd not installed")
 def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window, checkpoint, qtbot,
                                                                 tmp_path) -> None:
     seed = int(os.environ.get("GROOVEFADER_MONKEY_SEED", DEFAULT_SEED))
@@ -92,10 +93,11 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             qtbot.wait(300)
         finally:
             events = rec.stop()
-    messages = [m for _f, m, _ns in events]
-    stuck = note_problems(messages)
+    messages, times_ns, replayed = received_messages(rec)
+    stuck = note_problems(messages, times_ns, monkey.t0 if monkey else 0.0)
     summary = (f"seed {seed}: {monkey.report.actions if monkey else 0} actions "
-               f"{dict(monkey.report.counts) if monkey else {}}; {_note_ons(events)} note-ons recorded")
+               f"{dict(monkey.report.counts) if monkey else {}}; {_note_ons(events)} note-ons recorded "
+               f"({replayed} cycles JACK delivered twice left out)")
     print(summary)
     if monkey is not None:
         log_text = monkey.format_log() + "\n\nwarnings:\n" + "\n".join(trap.warnings)
@@ -108,3 +110,35 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
                     f" GROOVEFADER_MONKEY_ACTIONS={n_actions}\naction log:\n{log}\n"
                     f"warnings:\n" + "\n".join(trap.warnings[-30:]), pytrace=False)
     assert _note_ons(events) > 0  # the stuck-note check had notes to check
+
+
+class _Recorded:
+    """What a Recorder reports, given directly: (frame, bytes, ns, callback) rows and the
+    callbacks whose frame counter was irregular."""
+
+    def __init__(self, rows, irregular) -> None:
+        self.rows, self.irregular = rows, irregular
+
+    def events_with_callbacks(self):
+        return self.rows
+
+    def cycles(self) -> dict:
+        return {"irregular": self.irregular}
+
+
+def test_a_cycle_jack_delivered_twice_is_not_a_stuck_note() -> None:
+    on, off, tick = (0x99, 42, 29), (0x89, 42, 0), (0xF8,)
+    twice = [(100, on, 1, 7), (100, tick, 1, 7), (100, on, 2, 8), (100, tick, 2, 8), (140, off, 3, 9)]
+    messages, times, dropped = received_messages(_Recorded(twice, [[7, 64], [8, 0]]))
+    assert dropped == 1 and messages == [on, tick, off] and times == [1, 1, 3]
+    assert note_problems(messages) == []
+    # the same note struck twice in two real cycles (frame counters in order) is a finding
+    struck = [(100, on, 1, 7), (132, on, 2, 8), (140, off, 3, 9)]
+    messages, _times, dropped = received_messages(_Recorded(struck, []))
+    assert dropped == 0 and note_problems(messages) == ["#1: note-on 42 while sounding"]
+    # a gap-0 callback that got other events than the one before is kept
+    other = [(100, on, 1, 7), (100, off, 2, 8), (110, on, 3, 8), (150, off, 4, 9)]
+    messages, _times, dropped = received_messages(_Recorded(other, [[8, 0]]))
+    assert dropped == 0 and len(messages) == 4 and note_problems(messages) == []
+    # a note-on never released is stuck, and is timed when times are given
+    assert note_problems([on], [2_500_000_000], 1.0) == ["#0: note 42 stuck (at 1.50s)"]

@@ -183,12 +183,44 @@ class StallProbe:
         self._timer.stop()
 
 
-def note_problems(messages: Sequence[tuple[int, ...]]) -> list[str]:
+def received_messages(recorder: Any) -> tuple[list[tuple[int, ...]], list[int], int]:
+    """What a stopped :class:`~tests.support.jack_server.Recorder` received, without the
+    cycles JACK delivered twice; returns (messages, their perf_counter_ns, cycles dropped).
+
+    On an overloaded machine the recorder's process callback now and then runs twice on one
+    cycle: the second call reads the same frame counter (a gap of 0 in its cycle log) and
+    receives exactly the events of the first, every clock tick and note at the same frames.
+    A sender cannot put the same tick into two cycles at one frame, so such a callback is a
+    replay and is dropped (only when its events equal the previous callback's exactly).
+    """
+    rows = recorder.events_with_callbacks()
+    replayed = {cb for cb, gap in recorder.cycles().get("irregular", []) if gap == 0}
+    by_callback: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for frame, data, _ns, cb in rows:
+        by_callback.setdefault(cb, []).append((frame, data))
+    dropped = {cb for cb in replayed if cb in by_callback and by_callback[cb] == by_callback.get(cb - 1)}
+    kept = [(data, ns) for _f, data, ns, cb in rows if cb not in dropped]
+    return [d for d, _ in kept], [ns for _, ns in kept], len(dropped)
+
+
+def note_problems(messages: Sequence[tuple[int, ...]], times_ns: Sequence[int] | None = None,
+                  t0_s: float = 0.0) -> list[str]:
     """Stuck notes in what a MIDI client received: a note-on never followed by its note-off
     (or released only by CC 123), or struck again while still sounding. A note-off without a
     note-on is not counted: it happens when a port is re-created and the client reconnects
-    after a note-on went out unheard, and it leaves nothing sounding."""
-    return [p for p in check_note_pairs(list(messages)) if "without note-on" not in p]
+    after a note-on went out unheard, and it leaves nothing sounding.
+
+    With ``times_ns`` (perf_counter_ns of each message) each problem says when it happened,
+    in seconds since ``t0_s`` (perf_counter seconds; the monkey's log uses the same clock).
+    """
+    problems = [p for p in check_note_pairs(list(messages)) if "without note-on" not in p]
+    if times_ns is None:
+        return problems
+    timed = []
+    for p in problems:
+        index = int(p[1:p.index(":")])
+        timed.append(f"{p} (at {times_ns[index] / 1e9 - t0_s:.2f}s)")
+    return timed
 
 
 def qwait(ms: int) -> None:
@@ -252,6 +284,7 @@ class AppMonkey:
         self._exports: list[tuple[Path, int]] = []
         self._written = 0
         self._shown = ("", "")
+        self.t0 = time.perf_counter()  # the log's times are seconds since this
         self._modal_timer = QTimer()
         self._modal_timer.setInterval(MODAL_CHECK_MS)
         self._modal_timer.timeout.connect(self._close_modals)
@@ -290,7 +323,7 @@ class AppMonkey:
         index = self.rng.choices(range(len(names)), weights)[0]
         name, _weight, action = self.actions[index]
         n = self.report.actions
-        entry = f"{n:5d} {name}"
+        entry = f"{n:5d} {time.perf_counter() - self.t0:8.2f}s {name}"
         self.report.log.append(entry + " …")
         if self.trap is not None:
             self.trap.where = f"action {n} {name}"
@@ -354,7 +387,7 @@ class AppMonkey:
                            velocity=self.rng.uniform(0.1, 1.0))
         self._written += 1
         return write_clip(self.work_dir / f"written-{self._written % 8}.mid", p,
-                          tempo_bpm=self.rng.uniform(60, 180))
+                          tempo_bpm=self.rng.uniform(60, 180), force=True)
 
     # -- actions (each returns a short description for the log) -----------------------------------
     def pad_drag(self) -> str:

@@ -1,0 +1,252 @@
+"""The app monkey for minutes: seeded random user gestures on the real window, playing into a
+real JACK server, with memory figures.
+
+The same driver as ``tests/app/test_monkey.py`` (``tests/support/app_monkey.py``): pad
+drags, knob turns and double-clicks, Randomize, Variation, undo/redo, step-grid clicks,
+tempo, play/stop, output port and MIDI API switches, clip load, export, presets, all through
+the widgets and QActions. Offscreen Qt, the shipped checkpoint (or ``--checkpoint``), a
+``jackd -d dummy`` server and a recording JACK client in their own processes.
+
+Reported (JSON on stdout, and to ``--json FILE``):
+  * actions done, per kind and per minute;
+  * exceptions and Qt critical messages (target 0), modal windows nobody answered, exported
+    clips that do not read back, whether Randomize still answered at the end;
+  * stuck notes at the JACK client after stop and close (target 0), and the note-ons checked;
+  * RSS of the app process at start (model loaded), after the warm-up, every minute and at
+    the end, and of the clock process; the growth after the warm-up in MB and MB per hour,
+    both end minus warm-up and as a least-squares slope over the per-minute samples (a leak
+    shows as steady growth after the warm-up);
+  * the GUI thread's longest stall per minute (a 10 ms timer's largest gap) and the load
+    average, since other work on the machine shows in both.
+
+Exit status 1 when there was an exception, a stuck note, or the app stopped answering.
+
+    .venv/bin/python bench/app_monkey.py [--minutes 10] [--seed 1] [--clips DIR] \
+        [--json bench/app_monkey.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import emit_json  # noqa: E402
+
+from tests.support.jack_server import JACKD, Recorder, start_test_server  # noqa: E402
+
+
+def _slope_per_hour(samples: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (seconds, MB) samples, in MB per hour."""
+    if len(samples) < 2:
+        return None
+    n = len(samples)
+    mt = sum(t for t, _ in samples) / n
+    mv = sum(v for _, v in samples) / n
+    den = sum((t - mt) ** 2 for t, _ in samples)
+    return None if den == 0 else sum((t - mt) * (v - mv) for t, v in samples) / den * 3600
+
+
+def _cmd(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:80]
+    except OSError:
+        return "?"
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from PySide6.QtWidgets import QApplication
+
+    from app.main import create_window
+    from tests.support.app_monkey import (
+        MIDI_SOURCE,
+        AppMonkey,
+        ErrorTrap,
+        StallProbe,
+        child_pids,
+        note_problems,
+        point_at_jack,
+        qwait,
+        received_messages,
+        responds,
+        rss_mb,
+        wait_until,
+    )
+
+    if JACKD is None:
+        raise SystemExit("app_monkey: jackd is not installed")
+    clips = sorted(Path(args.clips).rglob("*.mid")) if args.clips else []
+    work = Path(tempfile.mkdtemp(prefix="gf-monkey-"))
+    server = start_test_server()
+    os.environ.update({k: v for k, v in server.env.items() if k.startswith("JACK_")})
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_start": _loadavg()}
+    result: dict = {"seed": args.seed, "minutes": args.minutes, "checkpoint": str(args.checkpoint),
+                    "clip_files": len(clips), "machine": machine}
+    rec = None
+    window = None
+    try:
+        with ErrorTrap() as trap:
+            window, controller = create_window(checkpoint=str(args.checkpoint), midi_api="jack",
+                                               settings_path=str(work / "settings.ini"), start_link=True)
+            window.resize(1200, 720)
+            window.show()
+            window.activateWindow()
+            controller.load_model(str(args.checkpoint))
+            ready = wait_until(lambda: bool(window.knobs.knobs) and window.grid.pattern.num_hits > 0, 120) \
+                and wait_until(lambda: window.transport.status.text().startswith("MIDI out"), 60)
+            if not ready:
+                raise SystemExit("app_monkey: the window never got ready "
+                                 f"({window.transport.status.text()!r}, errors {trap.errors})")
+            rec = Recorder(server, MIDI_SOURCE, work / "rec.jsonl")
+            if not rec.wait_connected():
+                raise SystemExit("app_monkey: the recorder never connected to the app's JACK port")
+            own = {os.getpid(), rec.proc.pid, server.proc.pid if server.proc else -1}
+
+            def clock_rss() -> float:
+                return round(sum(rss_mb(p) for p in child_pids() if p not in own), 1)
+
+            def children() -> dict[str, float]:
+                return {f"{p} {_cmd(p)}": round(rss_mb(p), 1) for p in child_pids() if p not in own}
+
+            monkey = AppMonkey(window, args.seed, work / "monkey", clips, log_size=args.log_tail, trap=trap)
+            if args.tracemalloc:
+                tracemalloc.start(12)
+            traced = None
+            probe = StallProbe()
+            t0 = time.monotonic()
+            start_rss, start_clock = round(rss_mb(), 1), clock_rss()
+            minutes: list[dict] = []
+            next_sample = t0 + 60
+            end = t0 + args.minutes * 60
+            with monkey.running():
+                while time.monotonic() < end:
+                    monkey.step()
+                    now = time.monotonic()
+                    if now >= next_sample:
+                        next_sample += 60
+                        minutes.append({"t_s": round(now - t0, 1), "actions": monkey.report.actions,
+                                        "rss_mb": round(rss_mb(), 1), "clock_rss_mb": clock_rss(),
+                                        "children": children(), "python_objects": len(gc.get_objects()),
+                                        "gui_max_stall_ms": round(probe.max_gap_ms, 1),
+                                        "errors": len(trap.errors), "loadavg": _loadavg()})
+                        if args.tracemalloc and traced is None and now - t0 >= args.warmup_minutes * 60:
+                            traced = tracemalloc.take_snapshot()
+                        probe.reset()
+                        print(f"app_monkey: {minutes[-1]}", file=sys.stderr, flush=True)
+            elapsed = time.monotonic() - t0
+            if traced is not None:
+                growth = tracemalloc.take_snapshot().compare_to(traced, "traceback")
+                result["tracemalloc_top_growth"] = [
+                    {"kib": round(d.size_diff / 1024, 1), "count": d.count_diff,
+                     "where": [f"{f.filename}:{f.lineno}" for f in d.traceback][-6:]} for d in growth[:15]]
+                tracemalloc.stop()
+            end_rss, end_clock = round(rss_mb(), 1), clock_rss()
+            probe.stop()
+            trap.where = "after the actions"
+            problems = monkey.modal_errors + monkey.check_exports()
+            port_back = point_at_jack(window)
+            answered = responds(window)
+            # stop and close with notes sounding: their note-offs are part of the check
+            mark = time.perf_counter_ns()
+            if not window.transport.play_button.isChecked():
+                window.transport.play_button.click()
+            played = wait_until(lambda: sum(1 for _f, m, ns in rec.events() if ns >= mark
+                                            and (m[0] & 0xF0) == 0x90 and m[2] > 0) >= 4, 20)
+            window.transport.play_button.click()
+            wait_until(lambda: not window.transport.play_button.isChecked(), 10)
+            qwait(200)
+            window.close()
+            window = None
+            qwait(300)
+        rec.stop()
+        recorder, rec = rec, None
+    finally:
+        if rec is not None:
+            rec.stop()
+        if window is not None:
+            window.close()
+        server.stop()
+    messages, times_ns, replayed = received_messages(recorder)
+    stuck = note_problems(messages, times_ns, monkey.t0)
+    warm = args.warmup_minutes * 60
+    after = [(m["t_s"], m["rss_mb"]) for m in minutes if m["t_s"] >= warm - 1] + [(elapsed, end_rss)]
+    warm_rss = after[0][1]
+    hours_after = max(1e-9, (elapsed - after[0][0]) / 3600)
+    slope = _slope_per_hour(after)
+    result.update({
+        "actions": monkey.report.actions,
+        "actions_per_minute": round(monkey.report.actions / (elapsed / 60), 1),
+        "action_counts": dict(sorted(monkey.report.counts.items())),
+        "exceptions": len(trap.errors), "errors": trap.errors[:20], "warnings": len(trap.warnings),
+        "warning_examples": sorted(set(w.split("] ", 1)[-1] for w in trap.warnings))[:10],
+        "other_problems": problems, "port_came_back": port_back, "responded_at_end": answered,
+        "notes_at_end": played,
+        "note_ons_recorded": sum(1 for m in messages if (m[0] & 0xF0) == 0x90 and m[2] > 0),
+        "stuck_notes": len(stuck), "stuck": stuck[:20], "jack_cycles_delivered_twice_dropped": replayed,
+        "rss_mb": {"start": start_rss, "after_warmup": warm_rss, "end": end_rss,
+                   "per_minute": [m["rss_mb"] for m in minutes]},
+        "clock_rss_mb": {"start": start_clock, "end": end_clock,
+                         "per_minute": [m["clock_rss_mb"] for m in minutes]},
+        "rss_growth_after_warmup_mb": round(end_rss - warm_rss, 1),
+        "rss_growth_mb_per_hour": round((end_rss - warm_rss) / hours_after, 1),
+        "rss_slope_mb_per_hour": round(slope, 1) if slope is not None else None,
+        "warmup_minutes": args.warmup_minutes,
+        "gui_max_stall_ms_per_minute": [m["gui_max_stall_ms"] for m in minutes],
+        "minutes_detail": minutes, "elapsed_s": round(elapsed, 1),
+        "action_log_tail": list(monkey.report.log)[-40:] if (trap.errors or stuck or not answered) else [],
+    })
+    result["machine"]["loadavg_end"] = _loadavg()
+    result["ok"] = not trap.errors and not stuck and answered and played and port_back
+    result["command"] = "python bench/app_monkey.py " + " ".join(sys.argv[1:])
+    del app
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long the monkey plays (default 10)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the action sequence")
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default.pt")
+    parser.add_argument("--clips", help="a folder of drum MIDI files the monkey also loads (e.g. the Groove "
+                                        "MIDI Dataset)")
+    parser.add_argument("--warmup-minutes", type=float, default=1.0,
+                        help="memory growth is counted from the first sample at or after this (default 1)")
+    parser.add_argument("--log-tail", type=int, default=400, help="actions kept in the log (default 400)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="also report where Python memory grew after the warm-up (slows the app)")
+    parser.add_argument("--json", help="also write the JSON here")
+    args = parser.parse_args()
+    if args.minutes <= 0:
+        parser.error("--minutes must be positive")
+    result = run(args)
+    emit_json(result, args.json)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
