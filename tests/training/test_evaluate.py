@@ -321,20 +321,23 @@ def test_eval_realism_only_measures_every_surface_by_performance(tmp_path, capsy
     (data / "d1").mkdir(parents=True)
     x = synthetic_patterns(48, seed=8)
     rows = ["midi_filename,split"]
-    for i in range(8):  # 6-bar clips: 5 windows each, 2 clips in validation
+    for i in range(8):  # 6-bar clips: 5 windows each, 5 clips in validation
         write_clip(data / "d1" / f"c{i}.mid", [Pattern.from_array(p) for p in x[6 * i:6 * i + 3]])
-        rows.append(f"d1/c{i}.mid,{'validation' if i < 2 else 'train'}")
+        rows.append(f"d1/c{i}.mid,{'validation' if i < 5 else 'train'}")
     (data / "info.csv").write_text("\n".join(rows) + "\n")
     out, md = tmp_path / "r.json", tmp_path / "r.md"
     assert main(["eval", "--checkpoint", str(tiny_checkpoint("fader_vae")), "--data", str(data),
-                 "--split", "validation", "--realism-only", "--surface-samples", "16", "--json", str(out),
+                 "--split", "validation", "--realism-only", "--surface-samples", "20", "--json", str(out),
                  "--markdown", str(md), "--cache-dir", str(tmp_path / "cache")]) == 0
     report = json.loads(out.read_text())
     model = report["models"]["model"]
     assert "reconstruction" not in model and "control" not in model  # only the realism figures
     surf = model["surfaces"]
-    assert surf["data"]["performances"] == 2 and surf["settings"]["samples"] == 16
-    assert "--realism-only" in report["command"] and "--surface-samples 16" in report["command"]
+    assert surf["data"]["performances"] == 5 and surf["settings"]["samples"] == 20
+    rec = surf["surfaces"]["reconstruction"]  # 20 of the 25 windows and their reconstructions
+    assert rec["n_reference"] == 20 and rec["c2st_features"]["n_per_set"] == 20
+    assert 0.0 <= rec["mgeval"]["mean_oa"] <= 1.0
+    assert "--realism-only" in report["command"] and "--surface-samples 20" in report["command"]
     assert set(surf["surfaces"]) >= {"reconstruction", "randomize", "pad", "variation", "corner_blends",
                                      "transition_middle", "knob_density_10_randomize",
                                      "knob_density_90_pad"}
