@@ -126,15 +126,20 @@ def balance(n_real: int, n_gen: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 def two_sample_test(real: np.ndarray, generated: np.ndarray, real_groups: np.ndarray,
                     generated_groups: np.ndarray, *, classifier: str = "logistic",
                     l2: float | None = None, folds: int = FOLDS, seed: int = 0,
-                    steps: int = STEPS) -> dict[str, Any]:
+                    steps: int = STEPS, repeats: int = 1) -> dict[str, Any]:
     """Grouped, balanced C2ST of two ``(N, F)`` / ``(M, F)`` input matrices (module docstring).
 
     ``classifier``: ``"logistic"`` (:func:`fit_logistic`, for feature vectors) or ``"ridge"``
     (:func:`fit_ridge`, for the raw grid); ``l2`` None = that classifier's fixed default.
+    ``repeats`` > 1 averages the accuracies of that many balanced subsamples and fold
+    assignments (seeds ``seed``, ``seed + 1``...): when one set is much larger than the other,
+    one subsample of it leaves much of its evidence out and the accuracy swings with the
+    seed. The interval stays that of one repeat (conservative).
 
     Returns:
-        ``accuracy`` (balanced, pooled over folds), ``ci95`` ``[low, high]``,
-        ``accuracy_real``/``accuracy_generated`` (per-class), ``n_per_set``, ``folds``.
+        ``accuracy`` (balanced, pooled over folds, mean over repeats), ``ci95`` ``[low, high]``,
+        ``accuracy_real``/``accuracy_generated`` (per-class), ``n_per_set``, ``folds``,
+        ``repeats``, ``accuracy_by_repeat``.
 
     Raises:
         ValueError: mismatched shapes or groups, or fewer than ``folds`` patterns per set.
@@ -147,9 +152,24 @@ def two_sample_test(real: np.ndarray, generated: np.ndarray, real_groups: np.nda
         raise ValueError(f"input matrices {r.shape} and {g.shape} do not match")
     if len(rg) != len(r) or len(gg) != len(g):
         raise ValueError("one group per pattern is needed")
+    if min(len(r), len(g)) < folds:
+        raise ValueError(f"a two-sample test needs at least {folds} patterns per set, "
+                         f"got {min(len(r), len(g))}")
+    runs = [_one_test(r, g, rg, gg, classifier, l2, folds, seed + k, steps) for k in range(max(1, repeats))]
+    a0 = float(np.mean([run[0] for run in runs]))
+    a1 = float(np.mean([run[1] for run in runs]))
+    n, used = runs[0][2], runs[0][3]
+    acc = 0.5 * (a0 + a1)
+    se = 0.5 * np.sqrt(a0 * (1 - a0) / n + a1 * (1 - a1) / n)
+    return {"accuracy": acc, "ci95": [max(0.0, acc - 1.96 * se), min(1.0, acc + 1.96 * se)],
+            "accuracy_real": a0, "accuracy_generated": a1, "n_per_set": int(n), "folds": used,
+            "repeats": len(runs), "accuracy_by_repeat": [0.5 * (run[0] + run[1]) for run in runs]}
+
+
+def _one_test(r: np.ndarray, g: np.ndarray, rg: np.ndarray, gg: np.ndarray, classifier: str,
+              l2: float | None, folds: int, seed: int, steps: int) -> tuple[float, float, int, int]:
+    """Per-class held-out accuracies, set size and folds used of one balanced, grouped run."""
     keep_r, keep_g = balance(len(r), len(g), seed)
-    if len(keep_r) < folds:
-        raise ValueError(f"a two-sample test needs at least {folds} patterns per set, got {len(keep_r)}")
     x = np.concatenate([r[keep_r], g[keep_g]])
     y = np.concatenate([np.zeros(len(keep_r)), np.ones(len(keep_g))])
     fold = group_folds(np.concatenate([rg[keep_r], gg[keep_g]]), folds, seed)
@@ -167,12 +187,8 @@ def two_sample_test(real: np.ndarray, generated: np.ndarray, real_groups: np.nda
         pred[test] = predict_logistic(model, x[test])
         used += 1
     done = pred >= 0
-    real_ok = (pred[done & (y == 0)] == 0)
-    gen_ok = (pred[done & (y == 1)] == 1)
+    real_ok = pred[done & (y == 0)] == 0
+    gen_ok = pred[done & (y == 1)] == 1
     a0 = float(real_ok.mean()) if real_ok.size else float("nan")
     a1 = float(gen_ok.mean()) if gen_ok.size else float("nan")
-    acc = 0.5 * (a0 + a1)
-    se = 0.5 * np.sqrt(a0 * (1 - a0) / max(real_ok.size, 1) + a1 * (1 - a1) / max(gen_ok.size, 1))
-    return {"accuracy": acc, "ci95": [max(0.0, acc - 1.96 * se), min(1.0, acc + 1.96 * se)],
-            "accuracy_real": a0, "accuracy_generated": a1, "n_per_set": int(len(keep_r)),
-            "folds": used}
+    return a0, a1, len(keep_r), used

@@ -32,6 +32,7 @@ from training.realism.surfaces import Surface, build_surfaces
 TARGETS = {"c2st_over_floor": 0.05, "mgeval_mean_oa": 0.8, "mgeval_min_oa": 0.6,
            "timing_rel_error": 0.15}
 MIN_REFERENCE = 20  # fewer real windows near a knob setting than this: no test
+MAX_REPEATS = 5     # C2ST subsamples averaged when the generated set outnumbers the reference
 
 
 class _Cache:
@@ -77,12 +78,15 @@ def measure_surface(surface: Surface, cache: _Cache, seed: int = 0,
     if len(ref) < MIN_REFERENCE:
         out["skipped"] = f"only {len(ref)} real windows in the reference band (< {MIN_REFERENCE})"
         return out
+    # a small reference (a knob end's band) against many generated patterns: average over
+    # several balanced subsamples of the generated set, so none of it is left unused
+    repeats = int(min(MAX_REPEATS, max(1, len(gen) // max(len(ref), 1))))
     out["c2st_features"] = c2st.two_sample_test(
         cache.clf[ref], feat.classifier_features(gen, cache.spb), surface.reference_groups,
-        surface.groups, classifier="logistic", folds=folds, seed=seed)
+        surface.groups, classifier="logistic", folds=folds, seed=seed, repeats=repeats)
     out["c2st_raw"] = c2st.two_sample_test(
         cache.raw[ref], feat.raw_tensor(gen), surface.reference_groups, surface.groups,
-        classifier="ridge", folds=folds, seed=seed)
+        classifier="ridge", folds=folds, seed=seed, repeats=repeats)
     mg = mgeval.compare_sets(cache.groove[ref], groove_gen, names, seed=seed)
     out["mgeval"] = {"mean_oa": mg["mean_oa"], "min_oa": mg["min_oa"], "min_feature": mg["min_feature"],
                      "mean_kl": mg["mean_kl"],

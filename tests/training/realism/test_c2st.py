@@ -67,3 +67,14 @@ def test_sets_are_balanced_and_bad_input_is_refused(grooves) -> None:
         C.two_sample_test(feats[:10], feats[10:20], groups[:9], groups[10:20])
     with pytest.raises(ValueError):
         C.two_sample_test(feats[:10], feats[10:20], groups[:10], groups[10:20], classifier="svm")
+
+
+def test_repeats_average_several_balanced_subsamples(grooves) -> None:
+    x, groups = grooves
+    feats = F.classifier_features(x)
+    one = C.two_sample_test(feats[:40], feats[40:], groups[:40], groups[40:], seed=4)
+    many = C.two_sample_test(feats[:40], feats[40:], groups[:40], groups[40:], seed=4, repeats=5)
+    assert one["repeats"] == 1 and many["repeats"] == 5 and many["n_per_set"] == 40
+    assert many["accuracy_by_repeat"][0] == one["accuracy"]  # the first repeat is the single run
+    assert many["accuracy"] == pytest.approx(np.mean(many["accuracy_by_repeat"]))
+    assert len(set(many["accuracy_by_repeat"])) > 1  # other subsamples, other folds
