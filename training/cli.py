@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "assigns train/validation/test; without it every window is train. The cache folder is "
             "--cache-dir, else $GROOVEFADER_CACHE, else ./.cache/groovefader. Exits 1 only when no "
             "usable window was found."))
-    p.add_argument("src_dir", metavar="SRC_DIR", help="folder of drum MIDI files (info.csv optional)")
+    p.add_argument("src_dir", metavar="SRC_DIR", nargs="?",
+                   help="folder of drum MIDI files (info.csv optional; not with --melody)")
+    p.add_argument("--melody", action="store_true",
+                   help="build the melody windows from music21's folk corpora instead "
+                        "(= groovefader melody data)")
     p.add_argument("--bars", type=int, default=2, help="window length in bars (default 2)")
     p.add_argument("--hop-bars", type=int, default=1, help="hop between windows in bars (default 1)")
     p.add_argument("--min-onsets", type=int, default=2,
@@ -80,6 +84,16 @@ def run_data(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise DatasetError(f"--workers must be at least 1, got {args.workers}")
+    if args.melody:
+        from training.melody.cli import run_data as run_melody_data
+
+        if args.src_dir is not None:
+            raise DatasetError("--melody reads music21's bundled corpora: drop SRC_DIR")
+        return run_melody_data(argparse.Namespace(
+            cache_dir=args.cache_dir, workers=args.workers or 2, no_cache=args.no_cache,
+            limit_files=None, json=args.json, verbose=args.verbose))
+    if args.src_dir is None:
+        raise DatasetError("SRC_DIR is required (a folder of drum MIDI files), or pass --melody")
     _, summary = build(args.src_dir, bars=args.bars, hop_bars=args.hop_bars,
                        cache_dir=args.cache_dir, workers=args.workers, use_cache=not args.no_cache,
                        min_onsets=args.min_onsets)

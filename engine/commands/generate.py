@@ -70,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--free-knobs", action="store_true",
                    help="one open-loop decode with the knobs as the model's input, instead of "
                         "holding the clip's measured attributes at the knobs")
+    g.add_argument("--melody", action="store_true",
+                   help="a melody clip from the melody VAE (default checkpoint: checkpoints/melody.pt)")
+    g.add_argument("--count", type=_positive_bars, default=1,
+                   help="--melody: number of clips (OUTPUT-01.mid, ... when more than one)")
+    g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
     g.set_defaults(func=run_generate)
 
     t = subparsers.add_parser(
@@ -82,6 +87,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--bars", type=_positive_bars, default=8, help="transition length in bars (default 8)")
     t.add_argument("--strategy", type=int, choices=(1, 2, 3), default=3,
                    help="1 interpolation, 2 teacher-forced mix, 3 both (default 3)")
+    t.add_argument("--melody", action="store_true",
+                   help="melody transition: each clip's most melodic track, arpeggiated to one line")
+    t.add_argument("--mix-scale", choices=("bar", "note"), default="bar",
+                   help="--melody, strategies 2/3: Bernoulli mix per bar or per 16th step (default bar)")
+    t.add_argument("--key", default=None, help="--melody: key to transpose the result to")
     t.set_defaults(func=run_transition)
 
 
@@ -103,6 +113,10 @@ def _load(path: Path):  # -> Generator; the import is the slow part (torch)
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    if args.melody:
+        from engine.commands.melody import run_generate_melody
+
+        return run_generate_melody(args, DEFAULT_CHECKPOINT)
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
 
@@ -160,6 +174,10 @@ def _first_window(path: Path, bars: int):
 
 
 def run_transition(args: argparse.Namespace) -> int:
+    if args.melody:
+        from engine.commands.melody import run_transition_melody
+
+        return run_transition_melody(args, DEFAULT_CHECKPOINT)
     from engine.errors import GrooveFaderError
     from engine.generation.transitions import transition
     from engine.music.midifile import write_clip

@@ -1,0 +1,84 @@
+"""Melody decode latency: one melody (batch 1, greedy, autoregressive) on ONE torch thread.
+
+Times ``MelodyVAE.decode(z, bars)`` for 2-bar and 16-bar outputs of each checkpoint given
+(or an untrained preset: the cost does not depend on the weights). Targets: one 2-bar
+melody <= 5 ms p99, one 16-bar melody <= 30 ms p99. Wall time is what a caller waits on
+this shared machine; CPU time is the thread's own work (less disturbed by other load).
+
+    .venv/bin/python bench/melody_decode_latency.py checkpoints/melody.pt \
+        --json bench/melody_decode_latency.json
+    .venv/bin/python bench/melody_decode_latency.py --preset melody_16bar_hier --preset melody_16bar_flat
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from _report import emit_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_P99_MS = {2: 5.0, 16: 30.0}
+
+
+def _times(fn, runs: int, warmup: int = 20) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    wall, cpu = np.empty(runs), np.empty(runs)
+    for i in range(runs):
+        c0, t0 = time.thread_time(), time.perf_counter()
+        fn()
+        wall[i] = (time.perf_counter() - t0) * 1e3
+        cpu[i] = (time.thread_time() - c0) * 1e3
+    return {"median_ms": round(float(np.median(wall)), 3), "p99_ms": round(float(np.percentile(wall, 99)), 3),
+            "cpu_median_ms": round(float(np.median(cpu)), 3),
+            "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3), "runs": runs}
+
+
+def measure(model, runs: int) -> dict[str, object]:
+    import torch
+
+    cfg = model.config
+    z = torch.randn(1, cfg.z_dim)
+    out: dict[str, object] = {"decoder": cfg.decoder, "window_bars": cfg.bars,
+                              "parameters": sum(p.numel() for p in model.parameters())}
+    with torch.inference_mode():
+        for bars in (2, 16):
+            t = _times(lambda b=bars: model.decode(z, bars=b), runs if bars == 2 else max(runs // 4, 25))
+            t["target_p99_ms"] = TARGET_P99_MS[bars]
+            t["met_wall"] = t["p99_ms"] <= TARGET_P99_MS[bars]
+            t["met_cpu"] = t["cpu_p99_ms"] <= TARGET_P99_MS[bars]
+            out[f"{bars}_bars"] = t
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="*", type=Path, help="melody checkpoints")
+    parser.add_argument("--preset", action="append", default=[], help="untrained preset(s) instead")
+    parser.add_argument("--runs", type=int, default=400, help="timed 2-bar decodes (16-bar: a quarter)")
+    parser.add_argument("--json", default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    from models.melody_checkpoint import load_melody_checkpoint
+    from models.melody_vae import MelodyVAE, preset
+
+    results = {}
+    for path in args.checkpoints:
+        results[str(path)] = measure(load_melody_checkpoint(path).model, args.runs)
+    for name in args.preset:
+        results[name] = measure(MelodyVAE(preset(name)).eval(), args.runs)
+    if not results:
+        parser.error("give a checkpoint or --preset")
+    emit_json({"threads": torch.get_num_threads(), "torch": torch.__version__, "results": results}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``groovefader generate --melody`` and ``groovefader transition --melody``.
+
+The flags live on the shared ``generate``/``transition`` parsers
+(:mod:`engine.commands.generate`); this module runs them with the melody generator.
+torch is imported only here, when a melody command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# The shipped melody checkpoint, next to the package.
+MELODY_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "melody.pt"
+
+
+def _checkpoint(args: argparse.Namespace, drum_default: Path) -> Path:
+    """``--checkpoint`` if given, else the shipped melody checkpoint (not the drum one)."""
+    from engine.errors import CheckpointError
+
+    path = MELODY_CHECKPOINT if args.checkpoint == drum_default else args.checkpoint
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such melody checkpoint (train one with "
+                              f"`groovefader melody train` or pass --checkpoint)")
+    return path
+
+
+def _check_key(key: str | None) -> None:
+    from engine.errors import GrooveFaderError
+    from engine.music.melody import Melody, transpose_to_key
+
+    if key is not None:
+        try:
+            transpose_to_key(Melody([60]), key)
+        except ValueError as err:
+            raise GrooveFaderError(str(err)) from err
+
+
+def _outputs(output: Path, count: int) -> list[Path]:
+    if count == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}-{i + 1:02d}{output.suffix or '.mid'}") for i in range(count)]
+
+
+def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
+    from engine.errors import GrooveFaderError, MidiFileError
+    from engine.generation.melody import MelodyGenerator
+
+    if args.knob or args.pad is not None:
+        raise GrooveFaderError("--knob and --pad are drum controls; a melody takes --temperature, "
+                               "--seed, --key, --bars, --count")
+    if args.temperature < 0:
+        raise GrooveFaderError(f"--temperature must be >= 0, got {args.temperature}")
+    _check_key(args.key)
+    outputs = _outputs(args.output, args.count)
+    for path in outputs:
+        if path.exists() and not args.force:
+            raise MidiFileError(f"{path}: exists; refusing to overwrite it (use --force)")
+    gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
+    melodies = gen.generate(args.count, bars=args.bars, temperature=args.temperature, seed=args.seed,
+                            key=args.key)
+    bpm = 120.0 if args.bpm is None else args.bpm
+    for path, m in zip(outputs, melodies, strict=True):
+        m.write_midi(path, bpm, force=args.force)
+        print(f"wrote {path}: {args.bars} bars, {m.num_notes} notes at {bpm:g} BPM"
+              + (f" in {args.key}" if args.key else ""))
+    return 0
+
+
+def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
+    from engine.errors import GrooveFaderError, MidiFileError
+    from engine.generation.melody import MelodyGenerator
+    from engine.music.melody import read_melody_file
+
+    if args.output.exists() and not args.force:
+        raise MidiFileError(f"{args.output}: exists; refusing to overwrite it (use --force)")
+    if args.bars < 2:
+        raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")
+    _check_key(args.key)
+    a, b = read_melody_file(args.a), read_melody_file(args.b)
+    gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
+    out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale, seed=args.seed,
+                         temperature=args.temperature, key=args.key)
+    bpm = 120.0 if args.bpm is None else args.bpm
+    out.write_midi(args.output, bpm, force=args.force)
+    print(f"wrote {args.output}: {args.bars}-bar melody transition (strategy {args.strategy}, "
+          f"mix per {args.mix_scale}), {out.num_notes} notes at {bpm:g} BPM")
+    return 0

@@ -1,0 +1,251 @@
+"""The melody generator: a loaded melody VAE behind a numpy/:class:`Melody` API.
+
+Beside the drum :class:`engine.generation.generator.Generator` and shaped like it: it owns
+eval mode, no-grad, one torch thread and the checkpoint; torch is imported only when one
+is built, so importing this module is cheap. It shares the drum generator's latent paths
+(:func:`interpolate`, spherical by default) and its way of drawing new material near the
+data (:meth:`MelodyGenerator.sample_like_data`: a stored training code plus a little noise,
+as the drum generator's ``sample_like_data``).
+
+Melodies are in C major / A minor inside the model (the training data's key); ``key=``
+arguments transpose the output.
+
+Transitions from melody A to melody B over N bars (``t_i = i / (N - 1)`` for output bar i;
+output bar i is bar ``i mod W`` of a W-bar decode, W = the model's window, so every bar
+keeps its phase in the phrase, as the drum transitions do):
+
+1. **Latent mix**: bar i decodes ``z_i = slerp(z_A, z_B, t_i)`` (or linear).
+2. **Teacher-forced mix**: every bar decodes ``z_A``, with the decoder's "previous note"
+   inputs taken from a Bernoulli mix of A and B (looped to N bars): per 16th step
+   (``mix_scale='note'``, p = step / (S - 1)) or per bar (``'bar'``, p = t_i); the first
+   step/bar is always A's, the last always B's.
+3. **Both**: the latents of 1 with the forced inputs of 2.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.music.melody import STEPS_PER_BAR, Melody, events_to_classes, transpose_to_key
+
+STRATEGIES = (1, 2, 3)
+MIX_SCALES = ("bar", "note")
+
+
+def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:
+    """Latents from ``za`` to ``zb``: ``n`` evenly spaced (ends included) or at the given ``t``s.
+
+    ``'slerp'`` keeps the prior's typical norm in between (MusicVAE); ``'linear'`` is the
+    plain mix ``(1 - t) za + t zb``.
+    """
+    a, b = np.asarray(za, np.float64), np.asarray(zb, np.float64)
+    t = np.linspace(0.0, 1.0, int(n)) if np.ndim(n) == 0 else np.asarray(n, np.float64)
+    t = t[:, None]
+    if method == "linear":
+        return (1 - t) * a + t * b
+    if method != "slerp":
+        raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def loop_to(melody: Melody, bars: int) -> Melody:
+    """``melody`` repeated and cut to ``bars`` whole bars (a short melody is padded to a bar)."""
+    if melody.bars == 0:
+        pad = np.full(melody.steps_per_bar - melody.steps, -2, np.int16)
+        melody = Melody(np.concatenate([melody.events, pad]), melody.steps_per_bar)
+    whole = melody.bar_slice(0, melody.bars)
+    reps = -(-bars // whole.bars)
+    return Melody.concatenate([whole] * reps).bar_slice(0, bars)
+
+
+class MelodyGenerator:
+    """Encode, decode, sample, interpolate and transition melodies with one loaded model.
+
+    Args:
+        model: a :class:`models.melody_vae.MelodyVAE`.
+        meta: the checkpoint metadata (``latent`` with ``anchors``/``anchor_noise`` optional).
+    """
+
+    def __init__(self, model: Any, meta: Mapping[str, Any]) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self._torch = torch
+        self._model = model.eval()
+        self._meta = dict(meta)
+        self._lock = threading.RLock()
+        self.config = model.config
+        lat = meta.get("latent", {})
+        anchors = lat.get("anchors")
+        self._anchors = None if anchors is None else np.asarray(anchors, np.float64)
+        self._anchor_noise = float(lat.get("anchor_noise", 0.0))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> MelodyGenerator:
+        """Raises CheckpointError (one line) for a missing, damaged or drum checkpoint."""
+        from models.melody_checkpoint import load_melody_checkpoint
+
+        ck = load_melody_checkpoint(path)
+        return cls(ck.model, ck.meta)
+
+    # -- facts -----------------------------------------------------------------------------
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self._meta)
+
+    @property
+    def bars(self) -> int:
+        return int(self.config.bars)
+
+    @property
+    def steps_per_bar(self) -> int:
+        return int(self.config.steps_per_bar)
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.config.z_dim)
+
+    @property
+    def has_anchors(self) -> bool:
+        return self._anchors is not None
+
+    # -- encode / decode -------------------------------------------------------------------
+    def fit(self, melody: Melody) -> Melody:
+        """Looped or cut to the model's window and moved by octaves into its pitch range."""
+        if melody.steps_per_bar != STEPS_PER_BAR:
+            raise ValueError(f"melodies must have {STEPS_PER_BAR} steps per bar, got {melody.steps_per_bar}")
+        return loop_to(melody.fit_range(), self.bars)
+
+    def encode_batch(self, melodies: Sequence[Melody]) -> np.ndarray:
+        """``(B, Z)`` posterior means of the melodies (each fitted with :meth:`fit`)."""
+        torch = self._torch
+        x = torch.from_numpy(np.stack([events_to_classes(self.fit(m).events) for m in melodies]))
+        with self._lock, torch.no_grad():
+            mu, _ = self._model.encode(x)
+        return mu.numpy().astype(np.float64)
+
+    def encode(self, melody: Melody) -> np.ndarray:
+        """``(Z,)`` posterior mean."""
+        return self.encode_batch([melody])[0]
+
+    def decode_batch(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,
+                     seed: int | None = None, forced: np.ndarray | None = None) -> list[Melody]:
+        """Decode ``(B, Z)`` latents to B melodies of ``bars`` bars (default: the model's).
+
+        ``forced``: ``(B, T)`` classes fed as the decoder's previous inputs (-1 = its own).
+        """
+        torch = self._torch
+        zz = torch.as_tensor(np.atleast_2d(np.asarray(z, np.float32)))
+        gen = None
+        if seed is not None and temperature > 0:
+            gen = torch.Generator().manual_seed(int(seed))
+        f = None if forced is None else torch.as_tensor(np.asarray(forced, np.int64))
+        with self._lock, torch.no_grad():
+            out = self._model.decode(zz, bars=bars, temperature=float(temperature), forced=f,
+                                     generator=gen).numpy()
+        return [Melody.from_classes(row, self.steps_per_bar) for row in out]
+
+    def decode(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,
+               seed: int | None = None, key: str | None = None) -> Melody:
+        """One melody from ``(Z,)``; ``key`` transposes it from C major (e.g. 'G', 'Eb')."""
+        m = self.decode_batch(np.asarray(z)[None], bars, temperature, seed)[0]
+        return m if key is None else transpose_to_key(m, key)
+
+    def reconstruct(self, melody: Melody, temperature: float = 0.0) -> Melody:
+        return self.decode(self.encode(melody), temperature=temperature)
+
+    # -- new material ----------------------------------------------------------------------
+    def sample(self, n: int, temperature: float = 1.0, seed: int | None = None) -> np.ndarray:
+        """``(n, Z)`` draws from the prior N(0, temperature² I)."""
+        return np.random.default_rng(seed).standard_normal((int(n), self.z_dim)) * float(temperature)
+
+    def sample_like_data(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``(n, Z)``: stored training codes plus N(0, anchor_noise²); the prior without codes."""
+        if self._anchors is None:
+            return self.sample(n, seed=seed)
+        rng = np.random.default_rng(seed)
+        picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
+        return picked + self._anchor_noise * rng.standard_normal(picked.shape)
+
+    def generate(self, count: int, bars: int | None = None, temperature: float = 0.0,
+                 seed: int | None = None, key: str | None = None) -> list[Melody]:
+        """``count`` new melodies of ``bars`` bars: model windows from codes near the data,
+        concatenated (each window its own draw) and cut to length."""
+        bars = self.bars if bars is None else int(bars)
+        if bars < 1 or count < 1:
+            raise ValueError(f"count and bars must be >= 1, got {count}, {bars}")
+        chunks = -(-bars // self.bars)
+        z = self.sample_like_data(count * chunks, seed=seed)
+        decoded = self.decode_batch(z, temperature=temperature, seed=seed)
+        out = []
+        for i in range(count):
+            m = Melody.concatenate(decoded[i * chunks:(i + 1) * chunks]).bar_slice(0, bars)
+            out.append(m if key is None else transpose_to_key(m, key))
+        return out
+
+    def interpolate(self, za: np.ndarray, zb: np.ndarray, n: int, method: str = "slerp") -> np.ndarray:
+        """``(n, Z)`` latents from ``za`` to ``zb``, ends included."""
+        return interpolate(za, zb, n, method)
+
+    # -- transitions -----------------------------------------------------------------------
+    def bernoulli_mix(self, a: Melody, b: Melody, bars: int, mix_scale: str = "note",
+                      seed: int | None = None) -> np.ndarray:
+        """``(bars * 16,)`` classes: A looped to ``bars`` with steps (``'note'``) or bars
+        (``'bar'``) replaced by B's with probability rising linearly 0 → 1."""
+        if mix_scale not in MIX_SCALES:
+            raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
+        ca = events_to_classes(loop_to(a.fit_range(), bars).events)
+        cb = events_to_classes(loop_to(b.fit_range(), bars).events)
+        rng = np.random.default_rng(seed)
+        spb = self.steps_per_bar
+        if mix_scale == "note":
+            p = np.linspace(0.0, 1.0, len(ca))
+            from_b = rng.random(len(ca)) < p
+            from_b[0], from_b[-1] = False, True
+        else:
+            p = np.linspace(0.0, 1.0, bars) if bars > 1 else np.ones(1)
+            bar_b = rng.random(bars) < p
+            bar_b[0], bar_b[-1] = False, True
+            from_b = np.repeat(bar_b, spb)
+        return np.where(from_b, cb, ca)
+
+    def transition(self, a: Melody, b: Melody, bars: int, strategy: int, *, mix_scale: str = "bar",
+                   method: str = "slerp", seed: int | None = None, temperature: float = 0.0,
+                   key: str | None = None) -> Melody:
+        """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring).
+
+        Raises:
+            ValueError: bad strategy, mix scale, method or fewer than 2 bars.
+        """
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be 1, 2 or 3, got {strategy!r}")
+        if mix_scale not in MIX_SCALES:
+            raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
+        if bars < 2:
+            raise ValueError(f"a transition needs at least 2 bars, got {bars}")
+        w, spb = self.bars, self.steps_per_bar
+        t = np.linspace(0.0, 1.0, bars)
+        phase = np.arange(bars) % w
+        za, zb = self.encode_batch([a, b])
+        z = interpolate(za, zb, t, method) if strategy in (1, 3) else np.repeat(za[None], bars, 0)
+        forced = None
+        if strategy in (2, 3):
+            mix = self.bernoulli_mix(a, b, bars, mix_scale, seed)
+            tail = events_to_classes(loop_to(b.fit_range(), bars + w).events)[bars * spb:]
+            mix = np.concatenate([mix, tail])  # B goes on past the end: every window fits
+            forced = np.stack([mix[(i - phase[i]) * spb:(i - phase[i] + w) * spb] for i in range(bars)])
+        decoded = self.decode_batch(z, temperature=temperature, seed=seed, forced=forced)
+        # raw bars, not bar_slice: a note held over a bar line stays held (no re-strike)
+        m = Melody(np.concatenate([decoded[i].events[phase[i] * spb:(phase[i] + 1) * spb]
+                                   for i in range(bars)]), spb)
+        return m if key is None else transpose_to_key(m, key)

@@ -1,0 +1,124 @@
+"""Melody checkpoints: the drum checkpoint's file format with ``model_kind = 'melody_vae'``.
+
+Same layout as :mod:`models.checkpoint` (one ``torch.save`` zip loaded with
+``weights_only=True``: format marker, metadata JSON, state dict; a ``.json`` copy of the
+metadata beside it). Metadata keys: ``format_version``, ``model_kind`` ('melody_vae'),
+``config`` (:class:`MelodyVAEConfig` as a dict — the model is rebuilt from it with
+``strict=True``), ``codec`` (pitch range, classes, steps per bar: what the classes mean),
+``data_fingerprint``, ``metrics``, ``latent`` (``mean``, ``std`` and optionally
+``anchors`` [N][Z] + ``anchor_noise``: training codes that "sample near the data" draws
+from), ``train`` (the training config). A drum checkpoint given to the melody loader, or
+the other way round, is refused with one line naming both kinds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.music.melody import MAX_PITCH, MIN_PITCH, NUM_CLASSES, STEPS_PER_BAR
+from models.atomic import atomic_write
+from models.checkpoint import FORMAT_NAME, FORMAT_VERSION, read_payload
+from models.errors import CheckpointError
+from models.melody_vae import MelodyVAE, MelodyVAEConfig
+
+KIND = "melody_vae"
+REQUIRED_KEYS = ("format_version", "model_kind", "config", "codec", "data_fingerprint", "metrics",
+                 "latent")
+
+
+def codec_meta() -> dict[str, int]:
+    """What the classes mean; a checkpoint made for another codec is refused."""
+    return {"min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "num_classes": NUM_CLASSES,
+            "steps_per_bar": STEPS_PER_BAR}
+
+
+@dataclass(frozen=True)
+class MelodyCheckpoint:
+    """A loaded melody checkpoint: the model in eval mode, its config and metadata."""
+
+    model: MelodyVAE
+    config: MelodyVAEConfig
+    meta: dict[str, Any]
+    path: Path
+
+
+def save_melody_checkpoint(path: str | os.PathLike[str], model: MelodyVAE,
+                           meta: dict[str, Any]) -> Path:
+    """Write ``path`` (+ ``.json``) atomically; fills format_version, model_kind, config, codec.
+
+    Raises:
+        CheckpointError: metadata that would not load back.
+    """
+    path = Path(path)
+    full = dict(meta)
+    full.update(format_version=FORMAT_VERSION, model_kind=KIND, config=model.config.to_dict(),
+                codec=codec_meta())
+    _validate(full, model.config, path)
+    meta_json = json.dumps(full, indent=1, sort_keys=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
+    atomic_write(path, lambda f: torch.save(payload, f))
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
+    return path
+
+
+def load_melody_checkpoint(path: str | os.PathLike[str]) -> MelodyCheckpoint:
+    """Load safely and rebuild the model in eval mode.
+
+    Raises:
+        CheckpointError: missing/damaged/foreign file, a drum checkpoint, wrong codec or config.
+    """
+    path = Path(path)
+    meta, state = read_payload(path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {meta.get('format_version')!r} is not "
+                              f"supported (this groovefader reads version {FORMAT_VERSION})")
+    kind = meta.get("model_kind")
+    if kind != KIND:
+        raise CheckpointError(f"{path}: a {kind!r} checkpoint, not a melody model ({KIND!r})")
+    try:
+        config = MelodyVAEConfig.from_dict(meta["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: invalid melody config: {err}") from err
+    _validate(meta, config, path)
+    model = MelodyVAE(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = " ".join(str(err).split())[:300]
+        raise CheckpointError(f"{path}: weights do not match the config (names or shapes): {first}") from err
+    model.eval()
+    return MelodyCheckpoint(model, config, meta, path)
+
+
+def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None:
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise CheckpointError(f"{path}: metadata field '{key}' is missing")
+    if meta["codec"] != codec_meta():
+        raise CheckpointError(f"{path}: made for melody codec {meta['codec']}, this program uses "
+                              f"{codec_meta()}")
+    if config.num_classes != NUM_CLASSES:
+        raise CheckpointError(f"{path}: config has {config.num_classes} classes, the codec {NUM_CLASSES}")
+    lat = meta["latent"]
+    try:
+        sizes = {"latent.mean": len(lat["mean"]), "latent.std": len(lat["std"])}
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{path}: metadata field 'latent' is incomplete ({err!r})") from err
+    for name, n in sizes.items():
+        if n != config.z_dim:
+            raise CheckpointError(f"{path}: {name} has {n} values, expected z_dim={config.z_dim}")
+    if lat.get("anchors") is not None:
+        shape = np.asarray(lat["anchors"], np.float64).shape
+        if len(shape) != 2 or shape[0] < 1 or shape[1] != config.z_dim:
+            raise CheckpointError(f"{path}: latent.anchors has shape {shape}, expected (N, {config.z_dim})")
+        noise = float(lat.get("anchor_noise", -1))
+        if not np.isfinite(noise) or noise < 0:
+            raise CheckpointError(f"{path}: latent.anchor_noise must be >= 0")

@@ -1,0 +1,235 @@
+"""A MusicVAE-style melody VAE: BiLSTM encoder, flat or hierarchical (conductor) decoder.
+
+Input and output are per-16th-step classes of :mod:`engine.music.melody` (0 = note-off,
+1 = no event, 2.. = note-on of pitch 48..84): ``x`` is ``(B, T)`` int64, ``T = bars * 16``.
+
+* Encoder: one-hot ``(B, T, C)`` → bidirectional LSTM (``enc_hidden`` each way) → the last
+  states of both directions → ``mu``, ``sigma`` (softplus) of ``q(z|x)``, ``z`` ``(B, Z)``.
+* Flat decoder: one LSTM over all T steps, fed ``[one-hot(previous class), z]``, its
+  initial state ``tanh(Linear(z))``.
+* Hierarchical decoder (MusicVAE's conductor): a conductor LSTM, initial state from ``z``,
+  runs one step per bar and gives one embedding ``c_b`` per bar; the note decoder LSTM
+  restarts each bar from ``tanh(Linear(c_b))`` and is fed ``[one-hot(previous class), c_b]``.
+  A bar's notes see ``z`` only through ``c_b``, so the latent has to carry the whole phrase
+  (MusicVAE's remedy for the posterior collapse of flat long decoders). The conductor runs
+  any number of bars, so a 16-bar model also decodes 2-bar phrases.
+* Training: teacher forcing; word dropout replaces previous-class inputs by zeros with
+  probability ``word_dropout``, which makes the decoder lean on ``z``.
+
+Decoding (:meth:`MelodyVAE.decode`) is autoregressive: greedy (``temperature=0``) or
+sampled; ``forced`` inputs (per step a class, or -1 for "the model's own previous output")
+give the teacher-forced mixes of the transition strategies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.music.melody import NUM_CLASSES, STEPS_PER_BAR
+
+DECODERS = ("flat", "hier")
+
+
+@dataclass(frozen=True)
+class MelodyVAEConfig:
+    """Everything that fixes the network's shape (stored in the checkpoint's metadata)."""
+
+    bars: int = 2  # window length in 4/4 bars
+    steps_per_bar: int = STEPS_PER_BAR  # 16th notes
+    num_classes: int = NUM_CLASSES  # note-off, no event, note-on 48..84
+    z_dim: int = 32
+    enc_hidden: int = 256  # per direction
+    decoder: str = "flat"  # 'flat' | 'hier'
+    dec_hidden: int = 256
+    dec_layers: int = 1
+    conductor_hidden: int = 256
+    conductor_dim: int = 128  # size of the per-bar embedding c_b
+    dropout: float = 0.1  # between decoder layers and on its output
+    word_dropout: float = 0.2  # probability of blanking a previous-class input (training)
+
+    def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
+        for name in ("bars", "steps_per_bar", "num_classes", "z_dim", "enc_hidden", "dec_hidden",
+                     "dec_layers", "conductor_hidden", "conductor_dim"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError("dropout and word_dropout must lie in [0, 1)")
+
+    @property
+    def steps(self) -> int:
+        return self.bars * self.steps_per_bar
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MelodyVAEConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown melody config field(s) {sorted(unknown)}")
+        return cls(**d)
+
+
+PRESETS: dict[str, MelodyVAEConfig] = {
+    "melody_2bar": MelodyVAEConfig(bars=2, decoder="flat", dec_layers=1, word_dropout=0.1),
+    "melody_16bar_flat": MelodyVAEConfig(bars=16, decoder="flat", dec_layers=2),
+    "melody_16bar_hier": MelodyVAEConfig(bars=16, decoder="hier", dec_layers=1),
+    # small ones: the 16-bar comparison at a CPU budget, and tests
+    "melody_16bar_flat_small": MelodyVAEConfig(bars=16, decoder="flat", enc_hidden=128,
+                                               dec_hidden=128, dec_layers=2),
+    "melody_16bar_hier_small": MelodyVAEConfig(bars=16, decoder="hier", enc_hidden=128,
+                                               dec_hidden=128, conductor_hidden=128, conductor_dim=64),
+    "melody_tiny": MelodyVAEConfig(bars=2, z_dim=8, enc_hidden=16, dec_hidden=16, conductor_hidden=16,
+                                   conductor_dim=8, dropout=0.0, word_dropout=0.0),
+}
+
+
+def preset(name: str, **overrides: Any) -> MelodyVAEConfig:
+    """A named config, optionally changed with ``dataclasses.replace``."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown melody preset {name!r}; known: {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **overrides)
+
+
+class MelodyVAE(nn.Module):
+    """See the module docstring. ``forward(x)`` returns ``(logits (B,T,C), mu, sigma)``."""
+
+    def __init__(self, config: MelodyVAEConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.encoder = nn.LSTM(c.num_classes, c.enc_hidden, batch_first=True, bidirectional=True)
+        self.to_mu = nn.Linear(2 * c.enc_hidden, c.z_dim)
+        self.to_sigma = nn.Linear(2 * c.enc_hidden, c.z_dim)
+        if c.decoder == "hier":
+            self.conductor = nn.LSTM(1, c.conductor_hidden, batch_first=True)
+            self.conductor_init = nn.Linear(c.z_dim, 2 * c.conductor_hidden)
+            self.conductor_out = nn.Linear(c.conductor_hidden, c.conductor_dim)
+            cond = c.conductor_dim
+        else:
+            cond = c.z_dim
+        self.dec_init = nn.Linear(cond, 2 * c.dec_layers * c.dec_hidden)
+        self.decoder = nn.LSTM(c.num_classes + cond, c.dec_hidden, num_layers=c.dec_layers,
+                               batch_first=True, dropout=c.dropout if c.dec_layers > 1 else 0.0)
+        self.out_dropout = nn.Dropout(c.dropout)
+        self.out = nn.Linear(c.dec_hidden, c.num_classes)
+
+    # -- encoder ---------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``(B, T)`` classes → ``mu, sigma`` ``(B, Z)``."""
+        onehot = F.one_hot(x, self.config.num_classes).float()
+        _, (h, _) = self.encoder(onehot)  # h: (2, B, H)
+        feats = torch.cat([h[0], h[1]], dim=-1)
+        return self.to_mu(feats), F.softplus(self.to_sigma(feats)) + 1e-4
+
+    # -- decoder pieces --------------------------------------------------------------------
+    def _init_state(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``cond`` ``(N, D)`` → LSTM ``(h, c)``, each ``(layers, N, H)``."""
+        c = self.config
+        s = torch.tanh(self.dec_init(cond)).view(cond.shape[0], 2, c.dec_layers, c.dec_hidden)
+        return s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous()
+
+    def bar_embeddings(self, z: torch.Tensor, bars: int) -> torch.Tensor:
+        """Conductor: ``z`` ``(B, Z)`` → ``(B, bars, conductor_dim)``."""
+        c = self.config
+        s = torch.tanh(self.conductor_init(z)).view(z.shape[0], 2, c.conductor_hidden)
+        h0, c0 = s[:, 0].unsqueeze(0).contiguous(), s[:, 1].unsqueeze(0).contiguous()
+        out, _ = self.conductor(z.new_zeros(z.shape[0], bars, 1), (h0, c0))
+        return self.conductor_out(out)
+
+    def _prev_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced inputs: one-hot of the previous class, zeros at step 0 ``(B, T, C)``."""
+        prev = F.one_hot(x, self.config.num_classes).float()
+        prev = torch.cat([prev.new_zeros(prev.shape[0], 1, prev.shape[2]), prev[:, :-1]], dim=1)
+        if self.training and self.config.word_dropout > 0:
+            keep = torch.rand(prev.shape[:2], device=prev.device) >= self.config.word_dropout
+            prev = prev * keep.unsqueeze(-1)
+        return prev
+
+    def decode_teacher(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits ``(B, T, C)`` for targets ``x`` ``(B, T)``."""
+        c = self.config
+        b, t = x.shape
+        prev = self._prev_inputs(x)
+        if c.decoder == "flat":
+            inp = torch.cat([prev, z.unsqueeze(1).expand(b, t, z.shape[1])], dim=-1)
+            out, _ = self.decoder(inp, self._init_state(z))
+        else:
+            bars = t // c.steps_per_bar
+            emb = self.bar_embeddings(z, bars)  # (B, bars, D)
+            flat_emb = emb.reshape(b * bars, -1)
+            inp = torch.cat([prev.reshape(b * bars, c.steps_per_bar, -1),
+                             flat_emb.unsqueeze(1).expand(-1, c.steps_per_bar, -1)], dim=-1)
+            out, _ = self.decoder(inp, self._init_state(flat_emb))
+            out = out.reshape(b, t, -1)
+        return self.out(self.out_dropout(out))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, sigma = self.encode(x)
+        z = mu + sigma * torch.randn_like(sigma) if self.training else mu
+        return self.decode_teacher(z, x), mu, sigma
+
+    # -- autoregressive decoding -----------------------------------------------------------
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, bars: int | None = None, temperature: float = 0.0,
+               forced: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               bar_z: torch.Tensor | None = None) -> torch.Tensor:
+        """Autoregressive decode → classes ``(B, T)``.
+
+        Args:
+            z: ``(B, Z)`` latents (ignored where ``bar_z`` is given).
+            bars: output length in bars (default: the config's). A flat decoder runs any
+                length too, but was trained on its own.
+            temperature: 0 = argmax (greedy); > 0 samples from softmax(logits / temperature).
+            forced: ``(B, T)`` int64, per step the class fed as "previous" to the NEXT step, or
+                -1 to feed the model's own output (teacher forcing where >= 0).
+            bar_z: ``(B, bars, Z)`` one latent per bar: the conductor (hier) or the decoder's
+                conditioning (flat) follows it bar by bar.
+        """
+        c = self.config
+        bars = c.bars if bars is None else int(bars)
+        b = z.shape[0] if bar_z is None else bar_z.shape[0]
+        t_total = bars * c.steps_per_bar
+        if c.decoder == "hier":
+            if bar_z is None:
+                emb = self.bar_embeddings(z, bars)  # (B, bars, D)
+            else:  # each bar's embedding from its own latent, at its own conductor step
+                emb = torch.stack([self.bar_embeddings(bar_z[:, i], i + 1)[:, i] for i in range(bars)], 1)
+        else:
+            emb = (z.unsqueeze(1).expand(b, bars, z.shape[1]) if bar_z is None else bar_z)
+        prev = torch.zeros(b, 1, c.num_classes, device=emb.device)
+        out = torch.empty(b, t_total, dtype=torch.long, device=emb.device)
+        state = None
+        for bar in range(bars):
+            cond = emb[:, bar]
+            if state is None or c.decoder == "hier":  # a flat decoder's state runs on
+                state = self._init_state(cond)
+            cond_in = cond.unsqueeze(1)
+            for step in range(c.steps_per_bar):
+                i = bar * c.steps_per_bar + step
+                h, state = self.decoder(torch.cat([prev, cond_in], dim=-1), state)
+                logits = self.out(h[:, 0])
+                if temperature > 0:
+                    probs = torch.softmax(logits / temperature, dim=-1)
+                    cls = torch.multinomial(probs, 1, generator=generator)[:, 0]
+                else:
+                    cls = logits.argmax(dim=-1)
+                out[:, i] = cls
+                fed = cls
+                if forced is not None:
+                    f = forced[:, i]
+                    fed = torch.where(f >= 0, f, cls)
+                prev = F.one_hot(fed, c.num_classes).float().unsqueeze(1)
+        return out
+
+
+def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per example and dimension ``(B, Z)``."""
+    return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0) - torch.log(sigma)

@@ -1,0 +1,60 @@
+"""`groovefader generate --melody` and `transition --melody` end to end, in process."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from app.cli import main  # noqa: E402
+from engine.music.melody import read_melody_file  # noqa: E402
+from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> str:
+    return str(memorised_checkpoint(str(tmp_path_factory.mktemp("melcli"))))
+
+
+def test_generate_count_bars_key(tmp_path, ckpt, capsys) -> None:
+    out = tmp_path / "mel.mid"
+    assert main(["generate", "--melody", "-o", str(out), "--checkpoint", ckpt, "--count", "2",
+                 "--bars", "4", "--seed", "1", "--key", "F"]) == 0
+    files = sorted(tmp_path.glob("mel-*.mid"))
+    assert [f.name for f in files] == ["mel-01.mid", "mel-02.mid"]
+    assert all(read_melody_file(f).bars == 4 for f in files)
+    assert capsys.readouterr().out.count("wrote") == 2
+
+
+def test_transition_from_midi_files(tmp_path, ckpt) -> None:
+    a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
+    out = tmp_path / "t.mid"
+    assert main(["transition", str(a), str(b), "--melody", "-o", str(out), "--checkpoint", ckpt,
+                 "--strategy", "1", "--bars", "4"]) == 0
+    t = read_melody_file(out)
+    assert t.bars == 4 and t.bar_slice(0, 1) == melody_a().bar_slice(0, 1)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{tmp}/none.pt"],
+     "no such melody checkpoint"),
+    (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{ckpt}", "--key", "H"], "unknown key"),
+    (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{ckpt}", "--knob", "density=1"],
+     "drum controls"),
+    (["transition", "{tmp}/junk.mid", "{tmp}/junk.mid", "--melody", "-o", "{tmp}/t.mid",
+      "--checkpoint", "{ckpt}"], "not a readable MIDI file"),
+])
+def test_user_mistakes_are_one_line(tmp_path, ckpt, capsys, argv, message) -> None:
+    (tmp_path / "junk.mid").write_bytes(b"junk")
+    args = [a.format(tmp=tmp_path, ckpt=ckpt) for a in argv]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_drum_checkpoint_for_a_melody_is_refused(tmp_path, capsys) -> None:
+    from tests.support.tiny_checkpoint import tiny_checkpoint
+
+    assert main(["generate", "--melody", "-o", str(tmp_path / "x.mid"), "--checkpoint",
+                 str(tiny_checkpoint("fader_vae"))]) == 1
+    assert "not a melody model" in capsys.readouterr().err

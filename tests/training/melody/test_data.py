@@ -1,0 +1,80 @@
+"""Melody data: real music21 folk tunes on the 16th grid, bad tunes, the split, the cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("music21")
+
+from engine.music.melody import MAJOR_SCALE, NOTE_OFF, Melody  # noqa: E402
+from training.melody import data  # noqa: E402
+
+REEL = "ryansMammoth/7thRegimentReel.abc"
+
+
+@pytest.fixture(scope="module")
+def reel_text() -> str:
+    return (data.corpus_root() / REEL).read_text(encoding="latin-1")
+
+
+def test_a_real_reel_becomes_a_c_major_line(reel_text) -> None:
+    (x, text), = data.split_abc(reel_text)
+    res = data.process_tune(f"{REEL}#{x}", text)
+    assert res.reason is None, res.message
+    assert res.meter == "2/4" and res.measure_steps == 8 and res.shift == 3  # K:A -> C: up 3
+    m = Melody(res.events)
+    assert m.steps % 8 == 0 and m.num_notes > 100
+    pcs = np.array([p % 12 for _, _, p in m.notes()])
+    assert np.isin(pcs, MAJOR_SCALE).mean() > 0.9  # transposed into C major
+    assert Melody.from_classes(m.to_classes()) == m  # the codec round trip on real data
+    assert m.events[0] >= 0  # leading silence trimmed
+
+
+def test_meters_kept_and_skipped_with_their_reason() -> None:
+    body = "L:1/8\nK:C\nCDEF GABc|cBAG FEDC|\n"
+    kept = data.process_tune("t#1", f"X:1\nM:C\n{body}")
+    assert kept.reason is None and kept.meter == "4/4"
+    waltz = data.process_tune("t#2", f"X:2\nM:3/4\n{body}")
+    assert waltz.reason == "meter 3/4" and "t#2" in waltz.message
+    jig = data.process_tune("t#3", f"X:3\nM:6/8\n{body}")
+    assert jig.reason == "meter 6/8"
+    changing = data.process_tune("t#4", "X:4\nM:2/4\nL:1/8\nK:C\nCD EF|[M:3/4]GA Bc d2|\n")
+    assert changing.reason == "meter changes"
+
+
+def test_bad_tune_gets_one_line_and_the_build_goes_on(tmp_path) -> None:
+    coll = tmp_path / "folk"
+    coll.mkdir()
+    good = "X:1\nT:ok\nM:4/4\nL:1/8\nK:G\nGABc dedB|dedB A2G2|GABc dedB|A2F2 G4|\n"
+    bad = "X:2\nT:broken\nM:4/4\nL:1/8\nK:G\n(((\n"
+    (coll / "a.abc").write_text(good + "\n" + bad, encoding="latin-1")
+    corpus = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "cache",
+                               workers=1)
+    assert len(corpus) == 1 and corpus.tune_id[0] == "folk/a.abc#1"
+    (skip,) = corpus.summary["skipped"]
+    assert skip["tune"] == "folk/a.abc#2" and "\n" not in skip["message"]
+    again = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "cache")
+    assert again.summary["cache"] == "hit" and np.array_equal(again.events, corpus.events)
+
+
+def test_split_is_a_stable_hash_of_the_tune_id() -> None:
+    assert data.split_of("ryansMammoth/7thRegimentReel.abc#1") == data.split_of(
+        "ryansMammoth/7thRegimentReel.abc#1")
+    splits = [data.split_of(f"c/f.abc#{i}") for i in range(3000)]
+    shares = {s: splits.count(s) / len(splits) for s in data.SPLITS}
+    assert 0.77 < shares["train"] < 0.83 and 0.08 < shares["test"] < 0.12
+    # recorded values: a change of the rule (which would move tunes between splits) fails here
+    assert [data.split_of(f"essenFolksong/altdeu10.abc#{i}") for i in range(1, 11)] == [
+        "train", "train", "test", "validation", "train", "validation", "train", "train", "test", "train"]
+
+
+def test_windows_are_whole_bars_and_restrike_held_notes() -> None:
+    line = np.full(64, -2, np.int16)
+    line[0], line[20], line[36], line[40], line[56] = 60, 62, 64, 65, NOTE_OFF
+    corpus = data.MelodyCorpus(line, np.array([0, 64]), np.array(["t#1"]), np.array(["train"]),
+                               np.array(["4/4"]), np.array([16], np.int32), np.array([0], np.int8), "fp")
+    w = data.windows(corpus, 2, "train")
+    assert w.classes.shape == (3, 32) and w.start.tolist() == [0, 16, 32]
+    second = Melody.from_classes(w.classes[1])
+    assert second.events[0] == 60  # the note held into the window is struck again

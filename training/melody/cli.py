@@ -1,0 +1,146 @@
+"""``groovefader melody data|train|eval``: the melody model's offline commands.
+
+One subcommand group, not flags on the drum commands: the drum ``data``/``train``/``eval``
+flags are about drum folders, attributes and knobs, none of which a melody has, and the
+melody corpus, presets and metrics have flags the drums do not. ``groovefader data
+--melody`` is kept as a short alias of ``groovefader melody data``. The user-facing verbs
+``generate`` and ``transition`` take ``--melody`` instead (engine.commands.generate).
+torch and music21 load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of ``melody data`` (shared with the ``data --melody`` alias)."""
+    p.add_argument("--cache-dir", default=None,
+                   help="cache folder (default $GROOVEFADER_CACHE or ./.cache/groovefader)")
+    p.add_argument("--workers", type=_positive, default=2, help="parser processes (1 or 2; default 2)")
+    p.add_argument("--no-cache", action="store_true", help="rebuild and write no cache file")
+    p.add_argument("--limit-files", type=_positive, default=None,
+                   help="only the first N ABC files of each collection (a quick subset)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per skipped tune")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    m = subparsers.add_parser(
+        "melody", help="melody VAE: build data, train, evaluate",
+        description="The melody model's offline commands: data (folk tunes from music21's corpus "
+                    "on the 16th grid), train (one CPU thread, resumable), eval (JSON + markdown).")
+    sub = m.add_subparsers(dest="melody_command", metavar="STEP")
+    d = sub.add_parser("data", help="build (or load) the melody windows from music21's folk corpora")
+    add_data_arguments(d)
+    d.set_defaults(func=run_data)
+
+    t = sub.add_parser("train", help="train a melody VAE preset on one CPU thread")
+    t.add_argument("--preset", default="melody_2bar", help="model preset (models.melody_vae.PRESETS)")
+    t.add_argument("--run-dir", type=Path, required=True, help="run folder (config, log, checkpoints)")
+    t.add_argument("--minutes", type=float, default=40.0, help="wall-time budget across resumes (default 40)")
+    t.add_argument("--max-steps", type=_positive, default=1_000_000, help="step budget")
+    t.add_argument("--batch-size", type=_positive, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--beta", type=float, default=0.2, help="KL weight after warm-up (default 0.2)")
+    t.add_argument("--free-bits", type=float, default=16.0, help="nats per example not penalised")
+    t.add_argument("--kl-warmup-steps", type=int, default=2000)
+    t.add_argument("--val-every", type=float, default=120.0, help="seconds between validation checks")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--cache-dir", default=None)
+    t.add_argument("--limit-files", type=_positive, default=None, help="corpus subset (quick runs)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--export", type=Path, default=None,
+                   help="copy the best checkpoint here when done (e.g. checkpoints/melody.pt)")
+    t.set_defaults(func=run_train)
+
+    e = sub.add_parser("eval", help="evaluate melody checkpoints on the test tunes (JSON + markdown)")
+    e.add_argument("checkpoints", nargs="+", type=Path, metavar="CHECKPOINT",
+                   help="one or more melody checkpoints (side by side)")
+    e.add_argument("--split", default="test", choices=("validation", "test"))
+    e.add_argument("--windows", type=_positive, default=1000, help="windows reconstructed per model")
+    e.add_argument("--samples", type=_positive, default=500, help="generated samples for realism")
+    e.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    e.add_argument("--markdown", type=Path, default=None, help="write a markdown table here")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--cache-dir", default=None)
+    e.add_argument("--limit-files", type=_positive, default=None)
+    e.set_defaults(func=run_eval)
+    m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
+
+
+def format_summary(s: dict[str, Any], verbose: bool = False) -> str:
+    lines = [f"tunes: {s['tunes_found']} found, {s['tunes_kept']} kept, {s['tunes_skipped']} skipped",
+             "skipped by reason: " + ", ".join(f"{k}: {v}" for k, v in s["skipped_by_reason"].items()),
+             "meters kept: " + ", ".join(f"{k}: {v}" for k, v in s["meters_kept"].items()),
+             "tunes per split: " + ", ".join(f"{k} {v}" for k, v in s["tunes_per_split"].items())
+             + f"  ({s['split_rule']})"]
+    bad = [x for x in s["skipped"] if verbose or not x["reason"].startswith(("meter", "no meter"))]
+    lines += [f"  skipped {x['message']}" for x in bad]
+    for bars, counts in s.get("windows", {}).items():
+        lines.append(f"{bars}-bar windows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    lines.append(f"cache: {s['cache']}  {s.get('cache_file', '')}  build {s.get('build_seconds', '?')} s, "
+                 f"this run {s['seconds']} s, {s['workers']} process(es)")
+    return "\n".join(lines)
+
+
+def run_data(args: argparse.Namespace) -> int:
+    from training.melody import data
+
+    corpus = data.build_corpus(cache_dir=args.cache_dir, workers=args.workers, use_cache=not args.no_cache,
+                               limit_files=args.limit_files)
+    summary = dict(corpus.summary)
+    summary["windows"] = {bars: {s: len(data.windows(corpus, bars, s)) for s in data.SPLITS}
+                          for bars in (2, 16)}
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary, args.verbose))
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import shutil
+
+    from engine.errors import GrooveFaderError
+    from models.melody_vae import PRESETS
+    from training.melody.train import MelodyTrainConfig, train
+
+    if args.preset not in PRESETS:
+        raise GrooveFaderError(f"unknown melody preset {args.preset!r}; known: {', '.join(PRESETS)}")
+    cfg = MelodyTrainConfig(preset=args.preset, run_dir=str(args.run_dir), batch_size=args.batch_size,
+                            lr=args.lr, beta=args.beta, free_bits=args.free_bits,
+                            kl_warmup_steps=args.kl_warmup_steps, max_minutes=args.minutes,
+                            max_steps=args.max_steps, val_every_s=args.val_every, seed=args.seed,
+                            cache_dir=args.cache_dir, limit_files=args.limit_files)
+    best = train(cfg, resume=args.resume)
+    print(f"best checkpoint: {best}")
+    if args.export is not None:
+        for suffix in (".pt", ".json"):
+            shutil.copyfile(best.with_suffix(suffix), args.export.with_suffix(suffix))
+        print(f"exported to {args.export}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from models.atomic import atomic_write
+    from training.melody.evaluate import evaluate, to_markdown
+
+    results = evaluate(args.checkpoints, split=args.split, n_windows=args.windows, n_samples=args.samples,
+                       seed=args.seed, cache_dir=args.cache_dir, limit_files=args.limit_files)
+    md = to_markdown(results)
+    if args.json is not None:
+        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1) + "\n"), text=True)
+    if args.markdown is not None:
+        atomic_write(args.markdown, lambda f: f.write(md + "\n"), text=True)
+    print(md)
+    sys.stdout.flush()
+    return 0

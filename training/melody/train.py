@@ -1,0 +1,220 @@
+"""Training of the melody VAE: one frozen :class:`MelodyTrainConfig` → a run folder.
+
+Run folder (``run_dir``):
+    config.json   the config that made the run (resume refuses a different one)
+    log.jsonl     one line per log interval (loss, reconstruction, KL, validation figures)
+    state.pt      resume state (weights, optimiser, step, elapsed, RNG), weights_only-loadable
+    best.pt       checkpoint (models.melody_checkpoint) of the best validation check so far
+    last.pt       checkpoint of the last validation check
+
+One CPU thread (``torch.set_num_threads(1)``: the machine's other core may train too).
+The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``. Loss:
+cross-entropy of the teacher-forced classes + β · max(KL, free_bits) (free bits in nats
+per example, MusicVAE's ``free_bits``), β ramped linearly from 0 over ``kl_warmup_steps``.
+"Best" is the highest validation *sampled* (greedy, not teacher-forced) per-step accuracy,
+the figure the model is judged by.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.errors import GrooveFaderError
+from models.atomic import atomic_write
+from models.melody_checkpoint import save_melody_checkpoint
+from models.melody_vae import MelodyVAE, kl_divergence, preset
+from training.melody import data as mdata
+
+ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
+ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
+
+
+@dataclass(frozen=True)
+class MelodyTrainConfig:
+    preset: str = "melody_2bar"
+    run_dir: str = "runs/melody_2bar"
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_decay: float = 0.9999  # per step, to lr_min
+    lr_min: float = 1e-4
+    beta: float = 0.2
+    free_bits: float = 16.0  # nats per example not penalised
+    kl_warmup_steps: int = 2000
+    max_minutes: float = 40.0
+    max_steps: int = 1_000_000
+    val_every_s: float = 120.0  # validation check (and checkpoint) interval, seconds
+    val_windows: int = 512
+    log_every: int = 50
+    seed: int = 0
+    cache_dir: str | None = None
+    limit_files: int | None = None  # corpus subset (tests)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MelodyTrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def sampled_accuracy(model: MelodyVAE, x: torch.Tensor, batch: int = 256) -> dict[str, float]:
+    """Greedy reconstruction of ``x`` from its posterior mean: per-step accuracy, note-onset
+    F1 (onset steps, any pitch) and pitch accuracy on the true onsets."""
+    model.eval()
+    preds = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            mu, _ = model.encode(x[i:i + batch])
+            preds.append(model.decode(mu, bars=x.shape[1] // model.config.steps_per_bar))
+    pred = torch.cat(preds).numpy()
+    return reconstruction_metrics(x.numpy(), pred)
+
+
+def reconstruction_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """``(N, T)`` class arrays → step accuracy, onset precision/recall/F1, onset pitch accuracy."""
+    acc = float((true == pred).mean())
+    t_on, p_on = true >= 2, pred >= 2
+    tp = float((t_on & p_on).sum())
+    prec = tp / max(float(p_on.sum()), 1.0)
+    rec = tp / max(float(t_on.sum()), 1.0)
+    f1 = 2 * prec * rec / max(prec + rec, 1e-12)
+    pitch = float((true[t_on] == pred[t_on]).mean()) if t_on.any() else 0.0
+    return {"step_accuracy": acc, "onset_precision": prec, "onset_recall": rec, "onset_f1": f1,
+            "onset_pitch_accuracy": pitch}
+
+
+def _save_state(path: Path, model, opt, step: int, elapsed: float, best: float,
+                rng: np.random.Generator) -> None:
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+             "elapsed": elapsed, "best": best, "torch_rng": torch.get_rng_state(),
+             "np_rng": json.dumps(rng.bit_generator.state)}
+    atomic_write(path, lambda f: torch.save(state, f))
+
+
+def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) -> Path:
+    """Train (or resume) and return the path of the run's best checkpoint.
+
+    Raises:
+        GrooveFaderError: a run folder made by another config without ``resume`` semantics,
+            or no training data.
+    """
+    torch.set_num_threads(1)
+    run = Path(cfg.run_dir)
+    cfg_path, state_path, log_path = run / "config.json", run / "state.pt", run / "log.jsonl"
+    if state_path.exists() and not resume:
+        raise GrooveFaderError(f"{run}: a run is already there; pass --resume or another --run-dir")
+    if resume and cfg_path.exists():
+        old = json.loads(cfg_path.read_text())
+        if old != asdict(cfg):
+            diff = sorted(k for k in asdict(cfg) if old.get(k) != asdict(cfg)[k])
+            raise GrooveFaderError(f"{run}: --resume with a different config ({', '.join(diff)})")
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write(cfg_path, lambda f: f.write(json.dumps(asdict(cfg), indent=1)), text=True)
+
+    mcfg = preset(cfg.preset)
+    corpus = mdata.build_corpus(cache_dir=cfg.cache_dir, limit_files=cfg.limit_files)
+    train_w = mdata.windows(corpus, mcfg.bars, "train")
+    val_w = mdata.windows(corpus, mcfg.bars, "validation")
+    if len(train_w) == 0 or len(val_w) == 0:
+        raise GrooveFaderError(f"no {mcfg.bars}-bar windows in train ({len(train_w)}) or validation "
+                               f"({len(val_w)})")
+    x_train = torch.from_numpy(train_w.classes)
+    vrng = np.random.default_rng(1234)
+    vsel = np.sort(vrng.choice(len(val_w), min(cfg.val_windows, len(val_w)), replace=False))
+    x_val = torch.from_numpy(val_w.classes[vsel])
+
+    torch.manual_seed(cfg.seed)
+    model = MelodyVAE(mcfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    step, elapsed, best = 0, 0.0, -1.0
+    if resume and state_path.exists():
+        st = torch.load(state_path, weights_only=True)
+        model.load_state_dict(st["model"], strict=True)
+        opt.load_state_dict(st["optimizer"])
+        step, elapsed, best = int(st["step"]), float(st["elapsed"]), float(st["best"])
+        torch.set_rng_state(st["torch_rng"])
+        rng.bit_generator.state = json.loads(st["np_rng"])
+        if not quiet:
+            print(f"resumed {run} at step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
+
+    def log(row: dict[str, Any]) -> None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if not quiet:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+                  file=sys.stderr, flush=True)
+
+    def checkpoint(metrics: dict[str, float], name: str) -> Path:
+        return save_melody_checkpoint(run / name, model, _meta(model, x_train, corpus, cfg, metrics, step))
+
+    t_start = time.perf_counter() - elapsed
+    last_val = time.perf_counter()
+    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "acc": 0.0}
+    n_sums = 0
+    budget_s = cfg.max_minutes * 60
+    done = False
+    while not done:
+        model.train()
+        idx = rng.integers(0, len(x_train), cfg.batch_size)
+        x = x_train[idx]
+        logits, mu, sigma = model(x)
+        recon = F.cross_entropy(logits.reshape(-1, mcfg.num_classes), x.reshape(-1), reduction="none")
+        recon = recon.view(x.shape).sum(1).mean()
+        kl = kl_divergence(mu, sigma).sum(1).mean()
+        beta = cfg.beta * min(1.0, step / max(cfg.kl_warmup_steps, 1))
+        loss = recon + beta * torch.clamp(kl - cfg.free_bits, min=0.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        for g in opt.param_groups:
+            g["lr"] = max(cfg.lr_min, cfg.lr * cfg.lr_decay ** step)
+        opt.step()
+        step += 1
+        sums["loss"] += float(loss.detach())
+        sums["recon"] += float(recon) / x.shape[1]
+        sums["kl"] += float(kl)
+        sums["acc"] += float((logits.argmax(-1) == x).float().mean())
+        n_sums += 1
+        elapsed = time.perf_counter() - t_start
+        done = elapsed >= budget_s or step >= cfg.max_steps
+        if step % cfg.log_every == 0 or done:
+            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "beta": beta,
+                 **{f"train_{k}": v / max(n_sums, 1) for k, v in sums.items()}})
+            sums = dict.fromkeys(sums, 0.0)
+            n_sums = 0
+        if time.perf_counter() - last_val >= cfg.val_every_s or done:
+            metrics = sampled_accuracy(model, x_val)
+            log({"step": step, "elapsed_min": round(elapsed / 60, 2),
+                 **{f"val_{k}": v for k, v in metrics.items()}})
+            checkpoint(metrics, "last.pt")
+            if metrics["step_accuracy"] > best:
+                best = metrics["step_accuracy"]
+                checkpoint(metrics, "best.pt")
+            _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng)
+            last_val = time.perf_counter()
+    return run / "best.pt"
+
+
+def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, cfg: MelodyTrainConfig,
+          metrics: dict[str, float], step: int) -> dict[str, Any]:
+    """Checkpoint metadata: latent statistics and anchors from (a sample of) the training set."""
+    model.eval()
+    rng = np.random.default_rng(7)
+    sel = np.sort(rng.choice(len(x_train), min(ANCHORS, len(x_train)), replace=False))
+    with torch.no_grad():
+        mu, sigma = model.encode(x_train[sel])
+    kl = kl_divergence(mu, sigma).mean(0)
+    return {"data_fingerprint": corpus.fingerprint,
+            "metrics": {"validation": metrics, "step": step},
+            "latent": {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(),
+                       "kl_per_dim": kl.tolist(), "anchors": np.round(mu.numpy(), 4).tolist(),
+                       "anchor_noise": ANCHOR_NOISE},
+            "train": asdict(cfg)}
