@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "training.cli",
     "training.eval_cli",
     "training.train_cli",
+    "training.map_cli",
     "training.melody.cli",
 )
 

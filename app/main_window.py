@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
         self.knobs.set_value(TEMPERATURE, self.controller.knob_binding.temperature)
         self.knobs.set_held(self.controller.knob_binding.held)
         self.pad_panel.set_attributes(list(info.attribute_names))
+        self.pad_panel.pad.set_style_labels(list(info.pad_labels))
         self._select_heatmap(str(self.controller.settings().get("heatmap", "")))
         self.show_message("info", f"Model ready: {info.path} ({info.kind}, z={info.z_dim}, "
                                   f"{len(info.attribute_names)} knobs)")

@@ -51,11 +51,13 @@ class ModelInfo:
     z_dim: int
     steps: int
     steps_per_bar: int
+    pad_labels: tuple[tuple[str, float, float], ...] = ()  # style, x, y on the pad
 
     @classmethod
     def of(cls, path: str, g: Generator) -> ModelInfo:
+        labels = tuple((lab.style, lab.x, lab.y) for lab in g.pad_labels)
         return cls(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
-                   g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar)
+                   g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar, labels)
 
 
 class ModelWorker(QObject):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class Checkpoint:
     config: FaderVAEConfig
     meta: dict[str, Any]
     path: Path
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def model_kind(config: FaderVAEConfig) -> str:
@@ -57,10 +58,12 @@ def model_kind(config: FaderVAEConfig) -> str:
 
 
 def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAEConfig,
-                    meta: dict[str, Any]) -> Path:
+                    meta: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Validate and write ``path`` (+ ``path.with_suffix('.json')``) atomically.
 
     ``format_version``, ``model_kind`` and ``config`` are filled in from the arguments.
+    ``arrays`` (plain numeric arrays, e.g. the data map's groove bank) are stored as tensors
+    beside the weights; only the .pt holds them.
     Raises:
         CheckpointError: if the metadata would not load back (missing field, wrong sizes).
     """
@@ -70,7 +73,9 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     _validate_meta(full, config, path)
     meta_json = json.dumps(full, indent=1, sort_keys=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
+    payload: dict[str, Any] = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
+    if arrays:
+        payload["arrays"] = {str(k): torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     atomic_write(path, lambda f: torch.save(payload, f))
     atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
     return path
@@ -83,6 +88,12 @@ def read_payload(path: str | os.PathLike, map_location: str | torch.device = "cp
     Raises:
         CheckpointError: missing, truncated or foreign file, or pickled code.
     """
+    meta, state, _ = _read(path, map_location)
+    return meta, state
+
+
+def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+          ) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -104,7 +115,10 @@ def read_payload(path: str | os.PathLike, map_location: str | torch.device = "cp
         raise CheckpointError(f"{path}: damaged checkpoint: metadata or weights missing ({err})") from err
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: damaged checkpoint: metadata is not a JSON object")
-    return meta, state
+    raw = payload.get("arrays") or {}
+    if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
+        raise CheckpointError(f"{path}: damaged checkpoint: its arrays are not tensors")
+    return meta, state, {str(k): v.numpy() for k, v in raw.items()}
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -115,7 +129,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             version, missing metadata field, or weights whose names/shapes differ.
     """
     path = Path(path)
-    meta, state = read_payload(path, map_location)
+    meta, state, arrays = _read(path, map_location)
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
@@ -138,7 +152,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         first = " ".join(str(err).split())[:300]
         raise CheckpointError(f"{path}: weights do not match the config (names or shapes): {first}") from err
     model.eval()
-    return Checkpoint(model=model, config=config, meta=meta, path=path)
+    return Checkpoint(model=model, config=config, meta=meta, path=path, arrays=arrays)
 
 
 def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> None:

@@ -62,6 +62,7 @@ class XYPad(QWidget):
         self._heat_label = ""
         self._mode = PLANE
         self._corner_labels: list[str] = ["", "", "", ""]
+        self._style_labels: list[tuple[str, float, float]] = []
         self._dragging = False
         self._enabled_text = ""
         self.setMinimumSize(220, 220)
@@ -89,6 +90,15 @@ class XYPad(QWidget):
             raise ValueError(f"pad mode must be {PLANE!r} or {CORNERS!r}, got {mode!r}")
         self._mode = mode
         self.update()
+
+    def set_style_labels(self, labels: list[tuple[str, float, float]]) -> None:
+        """Styles written where their grooves gather on the map: ``(name, x, y)``, or none."""
+        self._style_labels = [(str(n), float(x), float(y)) for n, x, y in labels]
+        self.update()
+
+    @property
+    def style_labels(self) -> list[tuple[str, float, float]]:
+        return list(self._style_labels)
 
     def set_corner_labels(self, labels: list[str]) -> None:
         self._corner_labels = list(labels)
@@ -165,6 +175,12 @@ class XYPad(QWidget):
             p.fillRect(band, shade)
             p.setPen(theme.TEXT)
             p.drawText(band, Qt.AlignmentFlag.AlignCenter, self._heat_label)
+        if self._mode == PLANE and self._style_labels:
+            p.setPen(theme.TEXT_DIM)
+            for name, x, y in self._style_labels:
+                at = self.to_widget(x, y)
+                r = QRectF(at.x() - 50, at.y() - 8, 100, 16)
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, name)
         if self._mode == CORNERS:
             corners = [(sq.left() + 6, sq.bottom() - 6, Qt.AlignmentFlag.AlignLeft),
                        (sq.right() - 6, sq.bottom() - 6, Qt.AlignmentFlag.AlignRight),

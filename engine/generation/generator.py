@@ -38,7 +38,9 @@ from typing import Any
 import numpy as np
 
 from engine.errors import CheckpointError
+from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
+from engine.generation.pad_map import PadMap, StyleLabel, blend
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
 
@@ -48,6 +50,7 @@ CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
 """Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
+WALK_TOLERANCE = 0.03  # share of an attribute's range within which a walked groove meets a knob
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class Generator:
     """
 
     def __init__(self, model: Any, meta: Mapping[str, Any], config: Any = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", arrays: Mapping[str, np.ndarray] | None = None) -> None:
         import torch
 
         torch.set_num_threads(1)
@@ -138,6 +141,28 @@ class Generator:
                                   f"expected (N, {self._z_dim})")
         self._vectors = self._attribute_vectors(meta) if self._kind == "vae" else None
         self.feedback = FeedbackConfig()
+        self.walk_settings = WalkSettings()
+        self._bank, self._pad = self._data_map(meta, arrays or {})
+
+    def _data_map(self, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+                  ) -> tuple[GrooveBank | None, PadMap | None]:
+        """The groove bank and pad map a checkpoint carries (``meta["data_map"]``), or none."""
+        info = meta.get("data_map")
+        if not isinstance(info, Mapping) or not self._names:
+            return None, None
+        try:
+            bank = GrooveBank(arrays["bank.codes"].astype(np.float32), arrays["bank.attributes"],
+                              arrays["bank.measured"], arrays["bank.hits"], arrays["bank.styles"],
+                              info["style_names"], self._steps, FEATURES // 3)
+            if bank.z_dim != self._z_dim or bank.attributes.shape[1] != len(self._names):
+                raise ValueError(f"bank of shape {bank.codes.shape}/{bank.attributes.shape} for a "
+                                 f"model with z_dim {self._z_dim} and {len(self._names)} attributes")
+            labels = [StyleLabel(str(d["style"]), float(d["x"]), float(d["y"]))
+                      for d in info.get("labels", [])]
+            pad = PadMap(arrays["pad.nodes"], bank.codes, float(info["config"]["sharpness"]), labels)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"checkpoint data map incomplete or inconsistent: {err}") from err
+        return bank, pad
 
     def _attribute_vectors(self, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(A, Z)`` directions and ``(A,)`` spans (raw attribute change one vector adds)."""
@@ -180,7 +205,7 @@ class Generator:
         from models.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path)
-        return cls(ckpt.model, ckpt.meta, getattr(ckpt, "config", None), device=device)
+        return cls(ckpt.model, ckpt.meta, getattr(ckpt, "config", None), device=device, arrays=ckpt.arrays)
 
     # -- what the GUI shows ------------------------------------------------------------
     @property
@@ -235,21 +260,26 @@ class Generator:
         return self.attribute_defaults if self._kind == "vae" else self.attributes_of(pattern)
 
     def attribute_matrix(self, attributes: Mapping[str, float] | np.ndarray | None,
-                         batch: int) -> np.ndarray:
-        """``(batch, A)`` raw attribute rows; unnamed knobs take their defaults.
+                         batch: int, z: np.ndarray | None = None) -> np.ndarray:
+        """``(batch, A)`` raw attribute rows; unnamed knobs take the latent's own values
+        (``z`` given and a data map: the attributes its nearest training grooves carry, the
+        input the decoder was trained with), else their defaults.
 
         Raises:
             ValueError: an unknown attribute name or a wrongly shaped array.
         """
+        base = (self._bank.own_attributes(self._as_batch_z(z)) if z is not None and self._bank is not None
+                else np.tile(self._default, (batch, 1)))
         if attributes is None:
-            return np.tile(self._default, (batch, 1))
+            return base
         if isinstance(attributes, Mapping):
             unknown = sorted(set(attributes) - set(self._names))
             if unknown:
                 raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
-            row = np.array([float(attributes.get(n, d)) for n, d in zip(self._names, self._default,
-                                                                        strict=True)])
-            return np.tile(row, (batch, 1))
+            for i, n in enumerate(self._names):
+                if n in attributes:
+                    base[:, i] = float(attributes[n])
+            return base
         arr = np.asarray(attributes, np.float64)
         if arr.ndim == 1:
             arr = np.tile(arr, (batch, 1))
@@ -287,7 +317,7 @@ class Generator:
         """
         torch = self._torch
         zz = self._as_batch_z(z)
-        raw = self.attribute_matrix(attributes, zz.shape[0])
+        raw = self.attribute_matrix(attributes, zz.shape[0], zz)
         attrs_t = None
         if self._vectors is not None:
             if use_knobs:
@@ -391,6 +421,62 @@ class Generator:
                               primary, res)
         return DecodedBatch(*result.arrays), result
 
+    @property
+    def has_data_map(self) -> bool:
+        """Whether the checkpoint carries the groove bank and pad map (knobs walk the data)."""
+        return self._bank is not None
+
+    @property
+    def pad_labels(self) -> tuple[StyleLabel, ...]:
+        """Styles written on the pad where their grooves gather (empty without a data map)."""
+        return () if self._pad is None else self._pad.labels
+
+    def walk_tolerance(self) -> np.ndarray:
+        """``(A,)`` how close a walked groove's turned attribute must come to the knob: half
+        the attribute's smallest step, at least 3 % of its range."""
+        res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
+        return np.maximum(0.5 * res * (1 + 1e-6), WALK_TOLERANCE * (self._high - self._low))
+
+    def decode_walking(self, z: np.ndarray, targets: np.ndarray, *, turning: str | None = None,
+                       temperature: float = 0.0, seed: int | None = None
+                       ) -> tuple[DecodedBatch, np.ndarray]:
+        """Meet ``targets`` by moving along the data (:meth:`GrooveBank.walk`): each latent's
+        own groove, or the training groove that meets the targets with the fewest hits
+        changed, decoded with its own attributes. Returns the decodes and, per row, the bank
+        index played (-1 = the latent's own groove). Two model calls.
+
+        Raises:
+            RuntimeError: the checkpoint has no data map.
+            ValueError: wrongly shaped ``targets`` or an unknown ``turning`` knob.
+        """
+        if self._bank is None:
+            raise RuntimeError("this checkpoint has no data map to walk")
+        zz = self._as_batch_z(z)
+        t = self.target_matrix(targets, len(zz))
+        if turning is not None and turning not in self._names:
+            raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
+        primary = None if turning is None else self._names.index(turning)
+        own = self.decode_batch(zz, None)
+        measured = attr_lib.compute(own.to_array(), self._names)
+        ranges = np.maximum(self._high - self._low, 1e-9)
+        tol = self.walk_tolerance()
+        picks = np.array([self._bank.walk(own.hits[b], measured[b], t[b], ranges, tol, primary,
+                                          self.walk_settings) for b in range(len(zz))])
+        chosen = zz.copy()
+        inputs = self._bank.own_attributes(zz)
+        moved = picks >= 0
+        chosen[moved] = self._bank.codes[picks[moved]]
+        inputs[moved] = self._bank.attributes[picks[moved]]
+        if temperature <= 0 and not moved.any():
+            return own, picks
+        if temperature <= 0:
+            out = self.decode_batch(chosen[moved], inputs[moved])
+            arrays = [a.copy() for a in (own.hits, own.hit_probs, own.velocities, own.offsets)]
+            for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
+                a[moved] = b
+            return DecodedBatch(*arrays), picks
+        return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
+
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""
         torch = self._torch
@@ -431,8 +517,12 @@ class Generator:
         """
         single = np.ndim(z) == 1
         if targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
-            batch, _ = self.decode_meeting(z, attributes, targets, turning=turning,
-                                           temperature=temperature, seed=seed)
+            if self._bank is not None:
+                batch, _ = self.decode_walking(z, targets, turning=turning, temperature=temperature,
+                                               seed=seed)
+            else:
+                batch, _ = self.decode_meeting(z, attributes, targets, turning=turning,
+                                               temperature=temperature, seed=seed)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]
@@ -492,22 +582,30 @@ class Generator:
 
     # -- the XY pad ----------------------------------------------------------------------
     def pad_to_z(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
-        """Pad point(s) in [-1, 1]² → z = origin + scale·(x·axes[0] + y·axes[1]).
+        """Pad point(s) in [-1, 1]² → z: on the map of training grooves when the checkpoint
+        carries one (:class:`~engine.generation.pad_map.PadMap`), else on the plane
+        z = origin + scale·(x·axes[0] + y·axes[1]).
 
         Scalars give ``(Z,)``; arrays of equal shape S give ``S + (Z,)``.
         """
+        if self._pad is not None:
+            return self._pad.latents(x, y)
         xx, yy = np.asarray(x, np.float64), np.asarray(y, np.float64)
         return self._origin + self._scale * (xx[..., None] * self._axes[0] + yy[..., None] * self._axes[1])
 
     def z_to_pad(self, z: np.ndarray) -> tuple[float, float]:
-        """Least-squares projection of ``z`` onto the pad plane, clipped to [-1, 1]²."""
+        """Where ``z`` lies on the pad: the map node whose groove is nearest (with a data
+        map), else the least-squares projection onto the plane, clipped to [-1, 1]²."""
+        if self._pad is not None:
+            return self._pad.nearest_point(z)
         d = (np.asarray(z, np.float64) - self._origin) / self._scale
         coef, *_ = np.linalg.lstsq(self._axes.T, d, rcond=None)
         x, y = np.clip(coef, -1.0, 1.0)
         return float(x), float(y)
 
     def blend_corners(self, corners: Sequence[Pattern] | np.ndarray, x: float, y: float) -> np.ndarray:
-        """Beat-Blender blend: bilinear mix of four corner latents at pad point (x, y).
+        """Beat-Blender blend: bilinear mix of four corner latents at pad point (x, y),
+        kept at the corners' mean length (:func:`~engine.generation.pad_map.blend`).
 
         ``corners`` are four Patterns (encoded here) or a ``(4, Z)`` array, placed at
         :data:`CORNER_ORDER` = (-1,-1), (1,-1), (-1,1), (1,1); each corner point returns
@@ -523,7 +621,7 @@ class Generator:
                 raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
         u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
         w = np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
-        return w @ zs
+        return blend(zs, w)
 
     def heatmap(self, attribute_name: str, resolution: int = 32,
                 attributes: Mapping[str, float] | None = None) -> np.ndarray:

@@ -1,0 +1,147 @@
+"""The training grooves a checkpoint carries, and how knobs move along them.
+
+A fader decoder answers an attribute input it never saw with other drums: holding density
+at 10 % of its range by pushing the decoder's density input below the data dropped the
+backbeat and kept the hats, which no drummer does. The bank keeps the model on the data
+instead. It stores, for every training window, its latent code (posterior mean), its own
+attributes (the decoder's input in training), the attributes measured on its decode, and
+the hits of that decode. A knob then moves *along the data*: the groove that meets the
+knob's setting is the decoded training groove that meets it and is closest to the groove
+playing now, hit for hit (:meth:`GrooveBank.walk`), decoded with its own attributes as the
+model was trained to. Every groove a knob reaches is one a drummer played, at the setting
+the knob asks for, and a small turn changes as few hits as the data allows.
+
+Pure numpy: the arrays arrive from the checkpoint (:mod:`models.checkpoint`), the search
+never touches torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Weights of the walk's cost; chosen on the validation split (see the model card).
+HIT_WEIGHT = 1.0  # per 10 cells whose hit differs from the playing groove's
+OTHER_WEIGHT = 25.0  # per (share of range)^2 an attribute with a target misses it by
+NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+@dataclass(frozen=True)
+class WalkSettings:
+    """How :meth:`GrooveBank.walk` trades its terms (see the module docstring)."""
+
+    hit_weight: float = HIT_WEIGHT
+    other_weight: float = OTHER_WEIGHT
+
+
+class GrooveBank:
+    """Training grooves: codes ``(N, Z)``, own attributes ``(N, A)``, measured attributes
+    ``(N, A)``, decoded hits ``(N, T, V)`` (packed), style index ``(N,)``.
+
+    Raises:
+        ValueError: arrays whose shapes disagree.
+    """
+
+    def __init__(self, codes: np.ndarray, attributes: np.ndarray, measured: np.ndarray,
+                 hits: np.ndarray, styles: np.ndarray, style_names: Sequence[str],
+                 steps: int, voices: int) -> None:
+        self.codes = np.ascontiguousarray(codes, np.float32)
+        self.attributes = np.asarray(attributes, np.float64)
+        self.measured = np.asarray(measured, np.float64)
+        self.styles = np.asarray(styles, np.int64)
+        self.style_names = tuple(str(s) for s in style_names)
+        self.steps, self.voices = int(steps), int(voices)
+        packed = np.asarray(hits, np.uint8)
+        n = len(self.codes)
+        cells = self.steps * self.voices
+        if packed.ndim == 3:  # unpacked (N, T, V) bools
+            packed = np.packbits(packed.reshape(len(packed), -1).astype(bool), axis=1)
+        if packed.shape != (n, (cells + 7) // 8):
+            raise ValueError(f"hits must pack {cells} cells for {n} grooves, got {packed.shape}")
+        for name, arr in (("attributes", self.attributes), ("measured", self.measured)):
+            if arr.ndim != 2 or len(arr) != n:
+                raise ValueError(f"{name} must be (N={n}, A), got {arr.shape}")
+        if self.styles.shape != (n,):
+            raise ValueError(f"styles must be ({n},), got {self.styles.shape}")
+        if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
+            raise ValueError("style index out of range")
+        self.packed_hits = packed
+        self._sq = (self.codes.astype(np.float64) ** 2).sum(1)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def z_dim(self) -> int:
+        return self.codes.shape[1]
+
+    def pack(self, hits: np.ndarray) -> np.ndarray:
+        """``(B, T, V)`` bool hits → ``(B, bytes)`` as the bank stores them."""
+        h = np.asarray(hits, bool).reshape(len(hits), -1)
+        return np.packbits(h, axis=1)
+
+    def hit_distance(self, hits: np.ndarray) -> np.ndarray:
+        """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``."""
+        mine = self.pack(np.asarray(hits)[None])[0]
+        return _POPCOUNT[np.bitwise_xor(self.packed_hits, mine)].sum(1, dtype=np.int64)
+
+    def nearest(self, z: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """``(B, k)`` indices of the codes nearest each ``z (B, Z)`` and their squared distances."""
+        zz = np.atleast_2d(np.asarray(z, np.float64))
+        d2 = (zz ** 2).sum(1)[:, None] - 2 * zz @ self.codes.T.astype(np.float64) + self._sq[None]
+        k = min(int(k), len(self))
+        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        part = np.take_along_axis(d2, idx, 1)
+        order = np.argsort(part, axis=1)
+        return np.take_along_axis(idx, order, 1), np.maximum(np.take_along_axis(part, order, 1), 0.0)
+
+    def own_attributes(self, z: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+        """``(B, A)`` the attributes a latent carries: a bank code's own exactly, a latent
+        between codes the inverse-distance mean of its ``k`` nearest codes' own."""
+        idx, d2 = self.nearest(z, k)
+        w = 1.0 / np.maximum(d2, 1e-12)
+        exact = d2[:, 0] < 1e-6
+        w[exact] = 0.0
+        w[exact, 0] = 1.0
+        w /= w.sum(1, keepdims=True)
+        return np.einsum("bk,bka->ba", w, self.attributes[idx])
+
+    def walk(self, hits: np.ndarray, measured: np.ndarray, targets: np.ndarray,
+             ranges: np.ndarray, tolerance: np.ndarray, turning: int | None,
+             settings: WalkSettings = WalkSettings()) -> int:
+        """The bank groove to play for ``targets`` from the groove playing now, or -1 to keep it.
+
+        Args:
+            hits: ``(T, V)`` the playing groove's hits (the latent's own decode).
+            measured: ``(A,)`` its measured attributes (a candidate too: index -1).
+            targets: ``(A,)`` raw units, NaN = no target.
+            ranges: ``(A,)`` each attribute's 5–95 % span (costs are shares of it).
+            tolerance: ``(A,)`` how close counts as meeting a target.
+            turning: the attribute the user is turning: only grooves meeting it qualify
+                (if none does, the closest to it); None = every target weighs alike.
+
+        Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
+        + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted).
+        """
+        t = np.asarray(targets, np.float64)
+        have = ~np.isnan(t)
+        if not have.any():
+            return -1
+        cand = np.vstack([np.asarray(measured, np.float64)[None], self.measured])
+        miss = np.where(have, cand - np.where(have, t, 0.0), 0.0) / np.asarray(ranges, np.float64)
+        others = have.copy()
+        if turning is not None and have[turning]:
+            others[turning] = False
+        cost = settings.other_weight * (miss[:, others] ** 2).sum(1)
+        if settings.hit_weight:
+            flips = np.r_[0, self.hit_distance(hits)]
+            cost = cost + settings.hit_weight * flips / 10.0
+        if turning is not None and have[turning]:
+            err = np.abs(cand[:, turning] - t[turning])
+            ok = err <= tolerance[turning]
+            cost = np.where(ok, cost, np.inf) if ok.any() else err
+        return int(np.argmin(cost)) - 1

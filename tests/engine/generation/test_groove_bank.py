@@ -1,0 +1,77 @@
+"""The groove bank: nearest codes, a latent's own attributes, and the knob walk."""
+
+import numpy as np
+import pytest
+
+from engine.generation.groove_bank import GrooveBank, WalkSettings
+
+T, V = 4, 2
+
+
+def bank_of(codes, attrs, hits):
+    n = len(codes)
+    return GrooveBank(np.asarray(codes, np.float32), attrs, attrs, np.asarray(hits, bool),
+                      np.zeros(n, int), ["rock"], T, V)
+
+
+def hits_with(cells):
+    h = np.zeros((T, V), bool)
+    for c in cells:
+        h[c // V, c % V] = True
+    return h
+
+
+def test_own_attributes_of_a_bank_code_are_its_own_and_between_codes_a_mean():
+    bank = bank_of([[0, 0], [10, 0], [0, 10]], np.array([[1.0], [3.0], [5.0]]),
+                   [hits_with([]), hits_with([0]), hits_with([1])])
+    assert bank.own_attributes(np.array([10.0, 0.0]))[0, 0] == pytest.approx(3.0)
+    between = bank.own_attributes(np.array([5.0, 0.0]), k=2)[0, 0]
+    assert between == pytest.approx(2.0)  # equally far from codes 0 and 1
+
+
+def test_hit_distance_counts_differing_cells():
+    bank = bank_of([[0, 0], [1, 0]], np.zeros((2, 1)), [hits_with([0, 1, 2]), hits_with([7])])
+    assert bank.hit_distance(hits_with([0, 1])).tolist() == [1, 3]
+
+
+def test_walk_meets_the_turned_knob_with_the_fewest_hits_changed():
+    # three grooves meet "density 2": the one sharing most hits with the playing groove wins
+    hits = [hits_with([0, 2]), hits_with([5, 6]), hits_with([0, 3]), hits_with([0])]
+    attrs = np.array([[2.0], [2.0], [2.0], [1.0]])
+    bank = bank_of(np.eye(4, 2) * 0, attrs, hits)
+    playing = hits_with([0, 2, 4])
+    pick = bank.walk(playing, np.array([3.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    assert pick == 0
+    # at its own value the playing groove stays
+    assert bank.walk(playing, np.array([3.0]), np.array([3.0]), np.array([4.0]), np.array([0.1]), 0) == -1
+    # nothing to hold: stay
+    assert bank.walk(playing, np.array([3.0]), np.array([np.nan]), np.array([4.0]), np.array([0.1]), 0) == -1
+
+
+def test_walk_holds_the_other_targets_while_one_turns():
+    # both candidates meet knob 0; only the second keeps knob 1 where it is held
+    attrs = np.array([[2.0, 9.0], [2.0, 1.0]])
+    bank = bank_of(np.zeros((2, 2)), attrs, [hits_with([0]), hits_with([1, 2, 3])])
+    playing = hits_with([0])
+    targets = np.array([2.0, 1.0])
+    ranges, tol = np.array([4.0, 10.0]), np.array([0.1, 0.1])
+    assert bank.walk(playing, np.array([0.0, 1.0]), targets, ranges, tol, 0) == 1
+    # with no weight on the others, the nearest in hits wins
+    loose = WalkSettings(other_weight=0.0)
+    assert bank.walk(playing, np.array([0.0, 1.0]), targets, ranges, tol, 0, loose) == 0
+
+
+def test_walk_without_a_groove_meeting_the_knob_takes_the_closest():
+    attrs = np.array([[1.0], [1.8]])
+    bank = bank_of(np.zeros((2, 2)), attrs, [hits_with([0]), hits_with([1])])
+    pick = bank.walk(hits_with([0]), np.array([0.0]), np.array([3.0]), np.array([4.0]), np.array([0.1]), 0)
+    assert pick == 1
+
+
+def test_inconsistent_arrays_are_refused():
+    with pytest.raises(ValueError):
+        GrooveBank(np.zeros((2, 2), np.float32), np.zeros((3, 1)), np.zeros((2, 1)),
+                   np.zeros((2, T, V), bool), np.zeros(2, int), ["rock"], T, V)
+    with pytest.raises(ValueError):
+        GrooveBank(np.zeros((2, 2), np.float32), np.zeros((2, 1)), np.zeros((2, 1)),
+                   np.zeros((2, T, V), bool), np.array([0, 3]), ["rock"], T, V)

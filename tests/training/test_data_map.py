@@ -1,0 +1,106 @@
+"""The map of the data: SOM, node picks, labels, and a generator that walks it."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from engine.generation.generator import Generator  # noqa: E402
+from engine.music import attributes as attr_lib  # noqa: E402
+from models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint  # noqa: E402
+from training.data_map import MapConfig, build_data_map, fit_som, pick_nodes, style_labels  # noqa: E402
+
+
+def test_som_puts_neighbouring_data_on_neighbouring_nodes():
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 1, 2000)
+    data = np.stack([np.cos(3 * t), np.sin(3 * t), t], 1) * 10  # a curve in 3-D
+    w, bmu = fit_som(data, 1 * 2, 10, epochs=20)
+    order = np.argsort(t)
+    # walking along the curve moves along the map: nearby points share or neighbour nodes
+    steps = np.abs(np.diff(bmu[order] % 10))
+    assert np.median(steps) <= 1
+    assert len(np.unique(bmu)) >= 8
+
+
+def test_nodes_hold_real_members_and_labels_sit_where_styles_gather():
+    rng = np.random.default_rng(1)
+    codes = rng.standard_normal((200, 4))
+    w, bmu = fit_som(codes, 4, 4, epochs=10)
+    nodes = pick_nodes(codes, w, bmu, seed=0)
+    for k, i in enumerate(nodes):
+        members = np.flatnonzero(bmu == k)
+        assert i in members or len(members) == 0
+    node_styles = np.zeros((4, 4), int)
+    node_styles[:, 3] = 1  # style 1 lives in the right column
+    labels = style_labels(node_styles, ["funk", "rock"], 0.01, np.r_[np.zeros(100), np.ones(100)].astype(int))
+    rock = next(lab for lab in labels if lab.style == "rock")
+    assert rock.x == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    ckpt = load_checkpoint(tiny_checkpoint())
+    gen = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    pats = synthetic_patterns(300, seed=5)
+    attrs = attr_lib.compute(pats, gen.attribute_names)
+    styles = np.arange(300) % 2
+    arrays, info = build_data_map(gen, pats, attrs, styles, ["funk", "rock"],
+                                  MapConfig(rows=6, cols=6, epochs=8))
+    meta = dict(ckpt.meta, data_map=info)
+    path = tmp_path_factory.mktemp("map") / "mapped.pt"
+    save_checkpoint(path, ckpt.model, ckpt.config, meta, arrays)
+    return Generator.from_checkpoint(path), arrays
+
+
+def test_the_map_survives_the_checkpoint_and_the_pad_plays_bank_grooves(mapped):
+    gen, arrays = mapped
+    assert gen.has_data_map
+    node = int(arrays["pad.nodes"][0, 0])
+    assert np.allclose(gen.pad_to_z(-1.0, -1.0), arrays["bank.codes"][node].astype(np.float32), atol=1e-6)
+    assert gen.z_to_pad(arrays["bank.codes"][node].astype(np.float64)) == (-1.0, -1.0)
+    assert {lab.style for lab in gen.pad_labels} <= {"funk", "rock"}
+
+
+def test_a_turned_knob_walks_to_a_training_groove_that_meets_it(mapped):
+    gen, arrays = mapped
+    names = list(gen.attribute_names)
+    j = names.index("density")
+    low, high = gen.attribute_ranges["density"]
+    z = gen.pad_to_z(0.0, 0.0)
+    own = attr_lib.compute(gen.decode_batch(z).to_array(), names)[0]
+    measured = arrays["bank.measured"][:, j]
+    tol = gen.walk_tolerance()[j]
+    for target in (low, high):
+        targets = np.full(len(names), np.nan)
+        targets[j] = target
+        batch, picks = gen.decode_walking(z, targets, turning="density")
+        got = attr_lib.compute(batch.to_array(), names)[0, j]
+        if np.any(np.abs(measured - target) <= tol):
+            assert abs(got - target) <= tol + 1e-6
+            assert picks[0] >= 0
+    # at its own value the groove stays the playing one
+    targets = np.full(len(names), np.nan)
+    targets[j] = own[j]
+    _, picks = gen.decode_walking(z, targets, turning="density")
+    assert picks[0] == -1
+    # decode() takes the walk when the checkpoint has a map
+    pat = gen.decode(z, targets=np.where(np.arange(len(names)) == j, high, np.nan), turning="density")
+    assert attr_lib.compute(pat.to_array()[None], names)[0, j] == pytest.approx(
+        attr_lib.compute(gen.decode_walking(z, np.where(np.arange(len(names)) == j, high, np.nan),
+                                            turning="density")[0].to_array(), names)[0, j])
+
+
+def test_a_foreign_data_map_is_one_clear_error(mapped, tmp_path):
+    from engine.errors import CheckpointError
+
+    gen, arrays = mapped
+    ckpt = load_checkpoint(tiny_checkpoint())
+    bad = dict(arrays)
+    bad["bank.codes"] = arrays["bank.codes"][:, :3]
+    meta = dict(ckpt.meta, data_map=gen.meta["data_map"])
+    path = tmp_path / "bad.pt"
+    save_checkpoint(path, ckpt.model, ckpt.config, meta, bad)
+    with pytest.raises(CheckpointError, match="data map"):
+        Generator.from_checkpoint(path)

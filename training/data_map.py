@@ -1,0 +1,153 @@
+"""Build a checkpoint's map of the data: the groove bank the knobs walk and the pad's map.
+
+``groovefader map --checkpoint C --data DIR`` (and the end of ``groovefader train``)
+encodes every training window, decodes each code with its own attributes, measures the
+decode, and stores codes, attributes, measured attributes and decoded hits in the
+checkpoint (:class:`engine.generation.groove_bank.GrooveBank`). A self-organising map
+(Kohonen; batch form) of the codes lays a grid of nodes over the pad; each node then holds
+one real training groove from those it gathered (:class:`engine.generation.pad_map.PadMap`),
+picked at random with a fixed seed rather than the one nearest the node's prototype: a
+prototype is a mean of codes, and the codes nearest a mean are the plainest grooves (a pad
+of them lost the data's toms, ghost notes and loud hits). Style labels come from the
+Groove data's ``info.csv`` ``style`` column: each style is written where its grooves are
+densest on the map.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.generation.pad_map import StyleLabel
+from engine.music import attributes as attr_lib
+
+MAP_VERSION = 1
+UNKNOWN_STYLE = "other"
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """How the data map is built (stored in the checkpoint's metadata)."""
+
+    rows: int = 32
+    cols: int = 32
+    epochs: int = 25
+    sharpness: float = 4.0  # pad blend: 1 = bilinear, larger = most of a cell plays its node
+    seed: int = 0
+    min_style_share: float = 0.03  # styles with fewer of the bank's grooves get no label
+    batch_size: int = 1024
+
+
+def fit_som(data: np.ndarray, rows: int, cols: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Batch self-organising map of ``data (N, D)``: prototypes ``(rows*cols, D)`` and each
+    row's best-matching node ``(N,)``. Starts on the data's first two principal directions
+    (deterministic) and shrinks a Gaussian neighbourhood from half the map to under a node."""
+    x = np.asarray(data, np.float64)
+    n = len(x)
+    mean = x.mean(0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    sd = s[:2] / np.sqrt(max(n, 1))
+    gy, gx = np.meshgrid(np.linspace(-1, 1, rows), np.linspace(-1, 1, cols), indexing="ij")
+    w = mean + 2 * (gx.ravel()[:, None] * sd[0] * vt[0] + gy.ravel()[:, None] * sd[1] * vt[1])
+    pos = np.stack([gy.ravel() * (rows - 1) / 2, gx.ravel() * (cols - 1) / 2], 1)
+    grid_d2 = ((pos[:, None] - pos[None]) ** 2).sum(-1)
+    sq = (x ** 2).sum(1)
+    sigma0, sigma1 = max(rows, cols) / 2, 0.7
+    bmu = np.zeros(n, np.int64)
+    for epoch in range(epochs):
+        sigma = sigma0 * (sigma1 / sigma0) ** (epoch / max(epochs - 1, 1))
+        bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
+        h = np.exp(-grid_d2 / (2 * sigma ** 2))
+        counts = np.bincount(bmu, minlength=len(w)).astype(np.float64)
+        sums = np.zeros_like(w)
+        np.add.at(sums, bmu, x)
+        w = (h @ sums) / np.maximum(h @ counts, 1e-12)[:, None]
+    bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
+    return w, bmu
+
+
+def pick_nodes(codes: np.ndarray, prototypes: np.ndarray, bmu: np.ndarray, seed: int) -> np.ndarray:
+    """One bank index per node: a random member of the node's grooves; a node that gathered
+    none takes a random one of the five codes nearest its prototype."""
+    rng = np.random.default_rng(seed)
+    picked = np.empty(len(prototypes), np.int64)
+    for k in range(len(prototypes)):
+        members = np.flatnonzero(bmu == k)
+        if len(members) == 0:
+            d2 = ((codes - prototypes[k]) ** 2).sum(1)
+            members = np.argsort(d2)[:5]
+        picked[k] = rng.choice(members)
+    return picked
+
+
+def style_labels(node_styles: np.ndarray, names: Sequence[str], min_share: float,
+                 bank_styles: np.ndarray) -> list[StyleLabel]:
+    """Where each common style is densest on the node grid (a blurred indicator's peak)."""
+    rows, cols = node_styles.shape
+    gy, gx = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    labels = []
+    for s, name in enumerate(names):
+        if name == UNKNOWN_STYLE or (bank_styles == s).mean() < min_share:
+            continue
+        ind = (node_styles == s).astype(np.float64)
+        if not ind.any():
+            continue
+        sigma = max(rows, cols) / 10
+        density = np.zeros_like(ind)
+        for i, j in zip(*np.nonzero(ind), strict=True):
+            density += np.exp(-((gy - i) ** 2 + (gx - j) ** 2) / (2 * sigma ** 2))
+        i, j = np.unravel_index(int(np.argmax(density)), density.shape)
+        labels.append(StyleLabel(name, float(2 * j / (cols - 1) - 1), float(2 * i / (rows - 1) - 1)))
+    return labels
+
+
+def read_styles(data_dir: str | Path, sources: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Each source file's style (``info.csv``'s ``style`` up to '/'), as indices and names."""
+    table: dict[str, str] = {}
+    info = Path(data_dir) / "info.csv"
+    if info.is_file():
+        with info.open(newline="", encoding="utf-8", errors="replace") as f:
+            for row in csv.DictReader(f):
+                name, style = row.get("midi_filename"), row.get("style")
+                if name and style:
+                    table[name.strip()] = style.split("/")[0].strip() or UNKNOWN_STYLE
+    styles = [table.get(str(s), UNKNOWN_STYLE) for s in sources]
+    names = sorted(set(styles))
+    index = {n: i for i, n in enumerate(names)}
+    return np.array([index[s] for s in styles], np.int64), names
+
+
+def build_data_map(gen: Any, patterns: np.ndarray, attributes: np.ndarray, styles: np.ndarray,
+                   style_names: Sequence[str], cfg: MapConfig = MapConfig()
+                   ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The bank and pad map of ``gen``'s model over training ``patterns (N, T, 27)`` with
+    their raw ``attributes (N, A)``: ``(arrays, metadata)`` as the checkpoint stores them."""
+    names = list(gen.attribute_names)
+    codes, hits, measured = [], [], []
+    for i in range(0, len(patterns), cfg.batch_size):
+        mu, _ = gen.encode_batch(patterns[i:i + cfg.batch_size])
+        out = gen.decode_batch(mu, attributes[i:i + cfg.batch_size])
+        codes.append(mu)
+        hits.append(out.hits)
+        measured.append(attr_lib.compute(out.to_array(), names))
+    code = np.concatenate(codes)
+    hit = np.concatenate(hits)
+    prototypes, bmu = fit_som(code, cfg.rows, cfg.cols, cfg.epochs)
+    nodes = pick_nodes(code, prototypes, bmu, cfg.seed).reshape(cfg.rows, cfg.cols)
+    labels = style_labels(styles[nodes], style_names, cfg.min_style_share, styles)
+    arrays = {
+        "bank.codes": code.astype(np.float16),
+        "bank.attributes": np.asarray(attributes, np.float32),
+        "bank.measured": np.concatenate(measured).astype(np.float32),
+        "bank.hits": np.packbits(hit.reshape(len(hit), -1), axis=1),
+        "bank.styles": np.asarray(styles, np.int16),
+        "pad.nodes": nodes.astype(np.int32),
+    }
+    meta = {"version": MAP_VERSION, "config": asdict(cfg), "size": len(code),
+            "style_names": list(style_names), "labels": [asdict(label) for label in labels]}
+    return arrays, meta

@@ -1,0 +1,60 @@
+"""``groovefader map``: add the map of the data (groove bank + pad map) to a drum checkpoint.
+
+Registered by ``app.cli``; torch is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from training.data_map import MapConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "map", help="add the map of the training grooves (knobs walk it, the pad shows it) to a checkpoint",
+        description=(
+            "Encode every training window of DATA with CHECKPOINT's model, decode and measure each, "
+            "lay a self-organising map of the codes over the XY pad (one real groove per node, style "
+            "labels from DATA/info.csv) and write the checkpoint with this map to OUT (default: "
+            "CHECKPOINT itself, replaced atomically)."))
+    p.add_argument("--checkpoint", required=True, type=Path, help="drum checkpoint (.pt)")
+    p.add_argument("--data", required=True, type=Path, help="the drum MIDI folder it was trained on")
+    p.add_argument("-o", "--out", type=Path, default=None, help="output checkpoint (default: in place)")
+    for f in fields(MapConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
+                       help=f"(default {f.default})")
+    p.set_defaults(func=run_map)
+
+
+def run_map(args: argparse.Namespace) -> int:
+    from engine.generation.generator import Generator
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.data_map import build_data_map, read_styles
+    from training.dataset import build_dataset
+
+    cfg = MapConfig(**{f.name: getattr(args, f.name) for f in fields(MapConfig)})
+    t0 = time.perf_counter()
+    ckpt = load_checkpoint(args.checkpoint)
+    gen = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    steps_per_bar = int(ckpt.config.steps_per_bar)
+    ds = build_dataset(args.data, bars=int(ckpt.config.steps) // steps_per_bar, steps_per_bar=steps_per_bar)
+    train = ds.subset("train")
+    if list(train.attribute_names) != list(gen.attribute_names):
+        print(f"groovefader: error: {args.data}: its attributes {list(train.attribute_names)} are not "
+              f"the checkpoint's {list(gen.attribute_names)}", file=sys.stderr)
+        return 1
+    styles, style_names = read_styles(args.data, [str(s) for s in train.source])
+    arrays, info = build_data_map(gen, train.patterns, train.attributes, styles, style_names, cfg)
+    meta: dict[str, Any] = dict(ckpt.meta)
+    meta["data_map"] = info
+    out = args.out or args.checkpoint
+    save_checkpoint(out, ckpt.model, ckpt.config, meta, arrays)
+    print(f"{out}: map of {info['size']} training grooves, pad {cfg.rows}x{cfg.cols}, "
+          f"{len(info['labels'])} style labels ({time.perf_counter() - t0:.1f} s)")
+    return 0
