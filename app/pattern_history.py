@@ -34,7 +34,19 @@ class PatternHistory:
 
     def push(self, before: PatternState, after: PatternState, text: str,
              merge_key: int | None = None) -> None:
-        """Record a change already shown; equal ``merge_key`` values merge into one step."""
+        """Record a change already shown; equal ``merge_key`` values merge into one step.
+
+        A change that merges into the top step updates that step here instead of being
+        pushed: QUndoStack deletes a merged command's C++ object, but PySide6 keeps the
+        reference it took on push, so every merged command (with its two patterns) stayed
+        alive for good — one per frame of every knob and pad drag.
+        """
+        top = self.stack.command(self.stack.index() - 1) if self.stack.index() > 0 else None
+        if (merge_key is not None and isinstance(top, PatternCommand) and top.merge_key == merge_key
+                and self.stack.index() == self.stack.count()
+                and self.stack.index() != self.stack.cleanIndex()):  # where QUndoStack merges
+            top.after = after
+            return
         self.stack.push(PatternCommand(self._apply, before, after, text, merge_key))
 
     def generated_key(self, named: bool) -> int:

@@ -52,3 +52,26 @@ def test_nudges_on_one_cell_merge_and_another_cell_starts_a_step(qtbot, monkeypa
     assert h.nudge_key(4, 1) != keys[2]
     # a generated pattern right after a nudge is a step of its own
     assert h.generated_key(named=False) != h.nudge_key(4, 1) - 1
+
+
+def test_merged_steps_leave_no_command_behind(qtbot) -> None:
+    """A drag of many frames is one command alive, not one per frame (PySide6 keeps a merged
+    command that QUndoStack deleted alive, patterns and all, if it is ever pushed)."""
+    import gc
+
+    from app.undo import PatternCommand
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, PatternCommand))
+
+    h = PatternHistory(lambda s: None)
+    before = alive()
+    states = [_state(k % 8) for k in range(301)]
+    for i in range(300):  # three drags of 100 frames
+        h.push(states[i], states[i + 1], "Generate", i // 100)
+    assert h.stack.count() == 3
+    assert alive() - before == 3
+    h.stack.undo()  # the last drag is undone as one step: back to where it started
+    h.stack.redo()
+    assert h.stack.command(2).before is states[200] and h.stack.command(2).after is states[300]
