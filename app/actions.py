@@ -94,6 +94,9 @@ class ActionHandlers:
 
     def export_clip(self) -> None:
         dialog = ExportDialog(int(self.settings.value("export/bars", 8)), self.window)
+        # Deleted once control is back in the main loop (not while its own exec() runs): as
+        # a child of the window it would otherwise live as long as the window, one per use.
+        dialog.deleteLater()
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         bars = dialog.bars.value()
@@ -114,6 +117,7 @@ class ActionHandlers:
 
     def transition(self) -> None:
         dialog = TransitionDialog(self.controller.corner_labels(), self.window)
+        dialog.deleteLater()  # see export_clip
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
@@ -167,6 +171,7 @@ class ActionHandlers:
 
     def edit_note_map(self) -> None:
         dialog = NoteMapDialog(self.controller.transport["note_map"], self.window)
+        dialog.deleteLater()  # see export_clip
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.controller.transport.set(note_map=dialog.note_map())
 
