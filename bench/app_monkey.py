@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -65,6 +66,11 @@ def _cmd(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:80]
     except OSError:
         return "?"
+
+
+def _object_types() -> Counter:
+    """Live objects the garbage collector tracks, counted by type name."""
+    return Counter(type(o).__name__ for o in gc.get_objects())
 
 
 def _loadavg() -> list[float]:
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> dict:
                                         "errors": len(trap.errors), "loadavg": _loadavg()})
                         if args.tracemalloc and traced is None and now - t0 >= args.warmup_minutes * 60:
                             traced = tracemalloc.take_snapshot()
+                            types_then = _object_types()
                         probe.reset()
                         print(f"app_monkey: {minutes[-1]}", file=sys.stderr, flush=True)
             elapsed = time.monotonic() - t0
@@ -164,6 +171,9 @@ def run(args: argparse.Namespace) -> dict:
                     {"kib": round(d.size_diff / 1024, 1), "count": d.count_diff,
                      "where": [f"{f.filename}:{f.lineno}" for f in d.traceback][-6:]} for d in growth[:15]]
                 tracemalloc.stop()
+                grown = _object_types()
+                grown.subtract(types_then)
+                result["object_type_growth"] = dict(grown.most_common(15))
             end_rss, end_clock = round(rss_mb(), 1), clock_rss()
             probe.stop()
             trap.where = "after the actions"
