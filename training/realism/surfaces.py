@@ -9,8 +9,8 @@ generator's public API, so a new pad map, Randomize or knob loop is measured as 
 surface             patterns
 ==================  ==========================================================================
 reconstruction      decode(encode(window)) with the window's own knobs: the floor
-randomize           ``Generator.sample_like_data`` latents, knobs untouched (the model's)
-pad                 ``Generator.pad_to_z`` on an even grid over [-1, 1]², knobs untouched
+randomize           ``Generator.sample_like_data`` latents, no knob set
+pad                 ``Generator.pad_to_z`` on an even grid over [-1, 1]², no knob set
 prior               N(0, I) latents (not played by the app; the figure it replaced)
 variation           ``Generator.variation`` of Randomize's latents (the app's amount, 0.35)
 corner_blends       ``Generator.blend_corners`` of 4 held-out windows at a uniform (x, y)
@@ -19,8 +19,14 @@ transition_middle   the middle 2 bars of an 8-bar ``transitions.transition`` (st
 knob k @ 10 %/90 %  knob k turned to 10 % / 90 % of its range from Randomize's (or the pad's)
                     grooves and held as the app holds it: the targets of
                     ``engine.generation.knobs.KnobState.turn`` (k at its setting, the other
-                    attributes where the groove had them) met by ``decode_meeting``
+                    attributes where the groove had them) met by ``Generator.decode`` (its
+                    feedback loop, or on a map of the data its walk)
 ==================  ==========================================================================
+
+Every generated surface but the reconstructions and transitions is decoded by
+``Generator.decode`` with the knob inputs and targets the app gives it
+(``engine.generation.knobs.KnobState``; on a checkpoint with a map of the data only the knobs
+set are inputs), so the figures follow the instrument's decode as it changes.
 
 Reference sets: the held-out windows (a random ``samples`` of them; the reconstructions are
 of those very windows). For a knob end, the windows whose attribute lies within ±5 % of the
@@ -88,19 +94,26 @@ def pad_grid(gen: Any, samples: int) -> tuple[np.ndarray, np.ndarray]:
     return xy, np.asarray(gen.pad_to_z(xy[:, 0], xy[:, 1]), np.float64)
 
 
-def _decode(gen: Any, z: np.ndarray, batch: int = 512) -> np.ndarray:
-    """The app's decode with no knob set: the model's one decode, knobs at their defaults."""
-    return np.concatenate([gen.decode_batch(z[i:i + batch]).to_array() for i in range(0, len(z), batch)])
+def _app_inputs(gen: Any, state: Any) -> dict[str, float]:
+    """The decoder's attribute input as the app gives it for a knob state (``app/model_jobs``):
+    on a checkpoint with a map of the data only the knobs set (the others are each latent's
+    own), else every knob's value."""
+    if getattr(gen, "has_data_map", False):
+        return {n: float(state.values[n]) for n in state.names if n in state.held}
+    return dict(state.inputs)
 
 
-def _hold(gen: Any, z: np.ndarray, knobs: np.ndarray, targets: np.ndarray, turning: str,
-          batch: int = 512) -> np.ndarray:
-    """The app's decode of a turned knob: the generator holding ``targets`` (NaN = free)."""
+def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray | None = None,
+          turning: str | None = None, batch: int = 512) -> np.ndarray:
+    """``(B, T, 27)``: the app's decode (``Generator.decode``) of latents ``z`` with the knob
+    ``inputs`` and, for a turned knob, the ``targets`` (``(B, A)``, NaN = the model's) it holds:
+    the model's one decode when nothing is held, else the generator meets the targets its own
+    way (correcting the attribute input, or walking the data on a data map)."""
     out = []
     for i in range(0, len(z), batch):
-        dec, _ = gen.decode_meeting(z[i:i + batch], knobs[i:i + batch], targets[i:i + batch],
-                                    turning=turning)
-        out.append(dec.to_array())
+        tb = None if targets is None else targets[i:i + batch]
+        pats = gen.decode(z[i:i + batch], inputs, targets=tb, turning=turning)
+        out.append(np.stack([p.to_array() for p in pats]))
     return np.concatenate(out)
 
 
@@ -146,26 +159,31 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     surfaces.append(Surface("reconstruction", "Reconstruction (the floor)", _reconstruct(gen, windows[ref]),
                             groups[ref], ref, groups[ref]))
 
+    from engine.generation.knobs import KnobState
+
+    fresh = KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults)  # no knob set
+    free = _app_inputs(gen, fresh)
+
     say("randomize")
     z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
-    rand = _decode(gen, z_rand)
+    rand = _play(gen, z_rand, free)
     surfaces.append(Surface("randomize", "Randomize", rand, _draw_groups("rand", samples), ref, groups[ref]))
 
     say("pad")
     xy, z_pad = pad_grid(gen, samples)
-    pad = _decode(gen, z_pad)
+    pad = _play(gen, z_pad, free)
     surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
                             _draw_groups("pad", len(pad)), ref, groups[ref]))
 
     say("prior")
     z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)
-    surfaces.append(Surface("prior", "Prior draws (not played by the app)", _decode(gen, z_prior),
+    surfaces.append(Surface("prior", "Prior draws (not played by the app)", _play(gen, z_prior, free),
                             _draw_groups("prior", samples), ref, groups[ref]))
 
     say("variation")
     z_var = np.asarray(gen.variation(z_rand, VARIATION_AMOUNT, seed=seed + 3), np.float64)
     surfaces.append(Surface("variation", f"Variation of Randomize (amount {VARIATION_AMOUNT})",
-                            _decode(gen, z_var), _draw_groups("var", samples), ref, groups[ref]))
+                            _play(gen, z_var, free), _draw_groups("var", samples), ref, groups[ref]))
 
     # blends and transitions: every window of one generated pattern from one block of
     # performances; the blocks are the folds, so none straddles the classifier's split
@@ -184,7 +202,7 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     pts = rng.uniform(-1.0, 1.0, (samples, 2))
     z_blend = np.stack([gen.blend_corners(mu[i], *pts[i]) for i in range(samples)])
     surfaces.append(Surface("corner_blends", "Corner blends (4 held-out grooves, random x, y)",
-                            _decode(gen, z_blend), np.array([f"block{b}" for b in pick_block]),
+                            _play(gen, z_blend, free), np.array([f"block{b}" for b in pick_block]),
                             ref, block_labels[ref]))
 
     say("transitions")
@@ -236,9 +254,8 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 # the app's knob rules (engine.generation.knobs): turned from the playing
                 # groove, the knob is held at its setting, the others where the groove had them
                 states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
-                knobs = np.array([[st.inputs[n] for n in names] for st in states])
                 targets = np.stack([st.targets() for st in states])
-                pats = _hold(gen, z, knobs, targets, name)
+                pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
                 available = len(near)
                 if len(near) > samples:
