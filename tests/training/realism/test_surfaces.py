@@ -132,3 +132,28 @@ def test_targets_are_applied_against_the_floor() -> None:
     assert results["few"]["targets"] is None
     assert summary == {"floor_c2st_features": 0.6, "floor_c2st_raw": 0.55, "surfaces_meeting_all": 2,
                        "surfaces_measured": 3}
+
+
+def test_surfaces_play_a_checkpoint_with_a_map_of_the_data(tmp_path, data) -> None:
+    """On a data map the pad plays bank grooves and the knobs walk the data: the surfaces
+    are decoded that way too, through the generator's own API."""
+    from engine.generation.generator import Generator
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.data_map import MapConfig, build_data_map
+
+    ckpt = load_checkpoint(tiny_checkpoint("fader_vae"))
+    plain = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    pats = synthetic_patterns(200, seed=9)
+    arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
+                                  np.arange(200) % 2, ["funk", "rock"], MapConfig(rows=4, cols=4, epochs=4))
+    save_checkpoint(tmp_path / "mapped.pt", ckpt.model, ckpt.config, dict(ckpt.meta, data_map=info), arrays)
+    mapped = Generator.from_checkpoint(tmp_path / "mapped.pt")
+    assert mapped.has_data_map
+    x, groups = data
+    out = {s.name: s for s in su.build_surfaces(mapped, x, groups, 16, seed=2)}
+    xy, z = su.pad_grid(mapped, 16)
+    expected = np.stack([p.to_array() for p in mapped.decode(z, {})])
+    np.testing.assert_array_equal(out["pad"].patterns, expected)  # the map's grooves, own knobs
+    high = attr_lib.compute(out["knob_density_90_randomize"].patterns, ["density"])[:, 0]
+    low = attr_lib.compute(out["knob_density_10_randomize"].patterns, ["density"])[:, 0]
+    assert high.mean() > low.mean()
