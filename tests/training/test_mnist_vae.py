@@ -1,4 +1,4 @@
-"""MNIST VAE study (issue 6, item 1): the IDX reader on the real files and a tiny real run."""
+"""MNIST VAE study: the IDX reader on the real files and a tiny real run."""
 
 from __future__ import annotations
 

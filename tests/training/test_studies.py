@@ -1,4 +1,4 @@
-"""Drum-model studies (issue 6, items 2-5): core metrics on known inputs and a tiny smoke run of
+"""Drum-model studies: core metrics on known inputs and a tiny smoke run of
 each CLI (tiny preset, synthetic grooves, one batch per training run) writing its report."""
 
 from __future__ import annotations
