@@ -2,10 +2,10 @@
 
 Beside the drum :class:`engine.generation.generator.Generator` and shaped like it: it owns
 eval mode, no-grad, one torch thread and the checkpoint; torch is imported only when one
-is built, so importing this module is cheap. It shares the drum generator's latent paths
-(:func:`interpolate`, spherical by default) and its way of drawing new material near the
-data (:meth:`MelodyGenerator.sample_like_data`: a stored training code plus a little noise,
-as the drum generator's ``sample_like_data``).
+is built, so importing this module is cheap. What it shares with the drum generator —
+latent paths (spherical by default) and drawing new material near the data (a stored
+training code plus a little noise, the drums' ``sample_like_data``) — lives in
+:mod:`engine.generation.latent_paths`.
 
 Melodies are in C major / A minor inside the model (the training data's key); ``key=``
 arguments transpose the output.
@@ -31,31 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from engine.generation.latent_paths import interpolate, sample_near
 from engine.music.melody import STEPS_PER_BAR, Melody, events_to_classes, transpose_to_key
 
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
-
-
-def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:
-    """Latents from ``za`` to ``zb``: ``n`` evenly spaced (ends included) or at the given ``t``s.
-
-    ``'slerp'`` keeps the prior's typical norm in between (MusicVAE); ``'linear'`` is the
-    plain mix ``(1 - t) za + t zb``.
-    """
-    a, b = np.asarray(za, np.float64), np.asarray(zb, np.float64)
-    t = np.linspace(0.0, 1.0, int(n)) if np.ndim(n) == 0 else np.asarray(n, np.float64)
-    t = t[:, None]
-    if method == "linear":
-        return (1 - t) * a + t * b
-    if method != "slerp":
-        raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6:
-        return (1 - t) * a + t * b
-    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
 def loop_to(melody: Melody, bars: int) -> Melody:
@@ -173,9 +153,7 @@ class MelodyGenerator:
         """``(n, Z)``: stored training codes plus N(0, anchor_noise²); the prior without codes."""
         if self._anchors is None:
             return self.sample(n, seed=seed)
-        rng = np.random.default_rng(seed)
-        picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
-        return picked + self._anchor_noise * rng.standard_normal(picked.shape)
+        return sample_near(self._anchors, self._anchor_noise, n, seed)
 
     def generate(self, count: int, bars: int | None = None, temperature: float = 0.0,
                  seed: int | None = None, key: str | None = None) -> list[Melody]:

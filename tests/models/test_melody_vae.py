@@ -62,10 +62,10 @@ def test_tiny_model_overfits_two_melodies(decoder) -> None:
     assert (model.decode(mu) == x).float().mean() > 0.95  # sampled (greedy), not teacher-forced
 
 
-def test_forced_inputs_steer_the_decoder(tmp_path) -> None:
+def test_forced_inputs_steer_the_decoder(tmp_path_factory) -> None:
     from tests.support.melody import melody_a, melody_b, memorised_checkpoint
 
-    model = load_melody_checkpoint(memorised_checkpoint(str(tmp_path))).model
+    model = load_melody_checkpoint(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody"))).model
     xa = torch.from_numpy(melody_a().to_classes())[None]
     xb = torch.from_numpy(melody_b().to_classes())[None]
     mu, _ = model.encode(xa)

@@ -40,17 +40,17 @@ def memorised_checkpoint(folder: str) -> Path:
     torch.manual_seed(0)
     model = MelodyVAE(preset("melody_tiny", dec_hidden=32, enc_hidden=32))
     x = torch.from_numpy(np.stack([melody_a().to_classes(), melody_b().to_classes()]))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-2)
     model.eval()  # z = mu (no sampling noise) and no dropout: memorising is quick
-    for _ in range(400):
+    for step in range(400):
         logits, mu, sigma = model(x)
+        if step % 10 == 9 and torch.equal(model.decode(mu.detach()), x):
+            break  # greedy decoding (what the tests use) reproduces both
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1)) \
             + 1e-3 * kl_divergence(mu, sigma).sum(1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if (logits.argmax(-1) == x).all():
-            break
     with torch.no_grad():
         mu, _ = model.encode(x)
     meta = {"data_fingerprint": "test", "metrics": {},

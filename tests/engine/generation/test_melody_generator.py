@@ -7,14 +7,15 @@ import pytest
 
 pytest.importorskip("torch")
 
-from engine.generation.melody import MelodyGenerator, interpolate, loop_to  # noqa: E402
+from engine.generation.melody import MelodyGenerator, loop_to  # noqa: E402
 from engine.music.melody import Melody  # noqa: E402
 from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory) -> MelodyGenerator:
-    return MelodyGenerator.from_checkpoint(memorised_checkpoint(str(tmp_path_factory.mktemp("mel"))))
+    path = memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody"))
+    return MelodyGenerator.from_checkpoint(path)
 
 
 def test_encode_decode_reconstructs(gen) -> None:
@@ -23,11 +24,10 @@ def test_encode_decode_reconstructs(gen) -> None:
     assert gen.encode(melody_a()).shape == (gen.z_dim,)
 
 
-@pytest.mark.parametrize("strategy", [1, 3])
 @pytest.mark.parametrize("bars", [4, 7])
-def test_transition_starts_as_a_and_ends_as_b(gen, strategy, bars) -> None:
+def test_latent_transition_starts_as_a_and_ends_as_b(gen, bars) -> None:
     a, b = melody_a(), melody_b()
-    out = gen.transition(a, b, bars, strategy, mix_scale="bar", seed=3)
+    out = gen.transition(a, b, bars, 1, seed=3)
     assert out.bars == bars
     assert np.array_equal(out.events[:16], a.events[:16])
     last = (bars - 1) % gen.bars  # output bar i keeps its phase in the 2-bar phrase
@@ -35,10 +35,16 @@ def test_transition_starts_as_a_and_ends_as_b(gen, strategy, bars) -> None:
     assert np.array_equal(out.events[-16:], b.events[last * 16:(last + 1) * 16])
 
 
-def test_strategy_2_stays_on_a_latent_and_the_mix_follows_t(gen) -> None:
+@pytest.mark.parametrize("strategy", [2, 3])
+@pytest.mark.parametrize("scale", ["bar", "note"])
+def test_mixed_transitions_start_as_a(gen, strategy, scale) -> None:
+    # how often they also end as B is a property of the trained model: the study measures it
+    out = gen.transition(melody_a(), melody_b(), 6, strategy, mix_scale=scale, seed=0)
+    assert out.bars == 6 and np.array_equal(out.events[:16], melody_a().events[:16])
+
+
+def test_the_mix_follows_t(gen) -> None:
     a, b = melody_a(), melody_b()
-    out = gen.transition(a, b, 6, 2, mix_scale="bar", seed=0)
-    assert np.array_equal(out.events[:16], a.events[:16])
     mix = gen.bernoulli_mix(a, b, 40, "note", seed=0)
     ca, cb = loop_to(a, 40).to_classes(), loop_to(b, 40).to_classes()
     differ = ca != cb
@@ -72,10 +78,6 @@ def test_generate_samples_near_the_data_and_transposes(gen) -> None:
     assert np.array_equal(g.events[g.events >= 0], base.events[base.events >= 0] + 2)
 
 
-def test_interpolate_ends_and_norm() -> None:
-    za, zb = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    path = interpolate(za, zb, 5)
-    assert np.allclose(path[0], za) and np.allclose(path[-1], zb)
-    assert np.allclose(np.linalg.norm(path, axis=1), 1.0)  # slerp keeps the norm
-    assert np.allclose(interpolate(za, zb, 3, "linear")[1], [0.5, 0.5])
-    assert isinstance(loop_to(Melody([60] * 8), 2), Melody) and loop_to(Melody([60] * 8), 2).steps == 32
+def test_loop_to_pads_and_repeats() -> None:
+    assert loop_to(Melody([60] * 8), 2).steps == 32
+    assert np.array_equal(loop_to(melody_a(), 4).events[32:], melody_a().events)

@@ -1,0 +1,40 @@
+"""Paths and draws in a VAE latent space, shared by the drum and melody generators.
+
+Pure numpy (no torch): what the generators share that does not depend on the decoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:
+    """Latents from ``za`` to ``zb``: ``n`` evenly spaced (ends included) or at the given ``t``s.
+
+    ``'slerp'`` (spherical, as MusicVAE: keeps the prior's typical norm in between) or
+    ``'linear'`` (``(1 - t) za + t zb``). Returns ``(len(t), Z)``.
+
+    Raises:
+        ValueError: an unknown method.
+    """
+    a, b = np.asarray(za, np.float64), np.asarray(zb, np.float64)
+    t = np.linspace(0.0, 1.0, int(n)) if np.ndim(n) == 0 else np.asarray(n, np.float64)
+    t = t[:, None]
+    if method == "linear":
+        return (1 - t) * a + t * b
+    if method != "slerp":
+        raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def sample_near(anchors: np.ndarray, noise: float, n: int, seed: int | None = None) -> np.ndarray:
+    """``(n, Z)``: stored training codes (rows of ``anchors``) picked at random, plus
+    N(0, noise² I) — new material near the data instead of the prior's empty regions."""
+    rng = np.random.default_rng(seed)
+    picked = np.asarray(anchors, np.float64)[rng.integers(0, len(anchors), int(n))]
+    return picked + float(noise) * rng.standard_normal(picked.shape)

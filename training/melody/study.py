@@ -1,0 +1,196 @@
+"""The melody-transition study: three strategies, per-bar vs per-note mixing, flat vs conductor.
+
+    .venv/bin/python -m training.melody.study --checkpoint checkpoints/melody.pt \\
+        --out docs/studies/melody_transitions [--long FLAT.pt HIER.pt]
+
+On ``--pairs`` pairs of test windows (A, B from different test tunes), an N-bar transition
+per strategy and mix scale, and per transition:
+
+* **faithfulness**: first bar = A's first bar, last bar = B's bar at that phrase position
+  (exact match of the 16 events; also the per-step agreement);
+* **smoothness**: mean jump of the mean pitch between successive bars (semitones; the test
+  windows' own bar-to-bar jump is the reference) and **progress**: the share of transitions
+  whose distance to B (per-step disagreement) falls from the first bar to the last half;
+* **in-key share** of the note-ons (C major pitch classes);
+* **realism of midpoints**: the middle two bars against test windows (MGEval mean OA and
+  the classifier two-sample test of :mod:`training.melody.evaluate`).
+
+``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
+transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
+``.mid`` examples into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.music.melody import MAJOR_SCALE, STEPS_PER_BAR, Melody
+from models.atomic import atomic_write
+
+VARIANTS = ((1, "bar"), (2, "bar"), (2, "note"), (3, "bar"), (3, "note"))
+
+
+def _mean_pitch(events: np.ndarray) -> float | None:
+    on = events[events >= 0]
+    return float(on.mean()) if on.size else None
+
+
+def _bar_jumps(m: Melody) -> list[float]:
+    means = [_mean_pitch(m.events[i * STEPS_PER_BAR:(i + 1) * STEPS_PER_BAR]) for i in range(m.bars)]
+    return [abs(b - a) for a, b in zip(means, means[1:], strict=False) if a is not None and b is not None]
+
+
+def _in_key(m: Melody) -> float:
+    on = m.events[m.events >= 0]
+    return float(np.isin(on % 12, MAJOR_SCALE).mean()) if on.size else 1.0
+
+
+def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, int]]:
+    """``n`` (i, j) window pairs from different tunes."""
+    rng = np.random.default_rng(seed)
+    out: list[tuple[int, int]] = []
+    while len(out) < n:
+        i, j = rng.integers(0, len(windows), 2)
+        if windows.tune[i] != windows.tune[j]:
+            out.append((int(i), int(j)))
+    return out
+
+
+def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int,
+                 variants: tuple[tuple[int, str], ...], seed: int) -> dict[str, Any]:
+    from engine.generation.melody import loop_to
+    from training.melody.evaluate import realism
+
+    spb = STEPS_PER_BAR
+    results: dict[str, Any] = {}
+    outputs: dict[str, list[Melody]] = {}
+    groups = np.array([str(t) for t in windows.tune])
+    for strategy, scale in variants:
+        key = f"s{strategy}" + ("" if strategy == 1 else f"_{scale}")
+        first_ok, last_ok, first_acc, last_acc, jumps, keys, progress = [], [], [], [], [], [], []
+        mids = []
+        outs = []
+        for k, (i, j) in enumerate(pairs):
+            a = Melody.from_classes(windows.classes[i])
+            b = Melody.from_classes(windows.classes[j])
+            out = gen.transition(a, b, bars, strategy, mix_scale=scale, seed=seed + k)
+            outs.append(out)
+            ea, eb = loop_to(a, bars).events, loop_to(b, bars).events
+            f_out, l_out = out.events[:spb], out.events[-spb:]
+            first_ok.append(np.array_equal(f_out, ea[:spb]))
+            last_ok.append(np.array_equal(l_out, eb[-spb:]))
+            first_acc.append(float((f_out == ea[:spb]).mean()))
+            last_acc.append(float((l_out == eb[-spb:]).mean()))
+            jumps.extend(_bar_jumps(out))
+            keys.append(_in_key(out))
+            dist_b = [float((out.events[q * spb:(q + 1) * spb] != eb[q * spb:(q + 1) * spb]).mean())
+                      for q in range(bars)]
+            progress.append(np.mean(dist_b[bars // 2:]) < dist_b[0])
+            mid = bars // 2 - 1
+            mids.append(out.events[mid * spb:(mid + 2) * spb])
+        from engine.music.melody import events_to_classes
+
+        mid_classes = events_to_classes(np.stack(mids))
+        real = windows.classes[:, :2 * spb] if windows.classes.shape[1] > 2 * spb else windows.classes
+        results[key] = {
+            "strategy": strategy, "mix_scale": None if strategy == 1 else scale,
+            "first_bar_is_a": float(np.mean(first_ok)), "last_bar_is_b": float(np.mean(last_ok)),
+            "first_bar_step_agreement": float(np.mean(first_acc)),
+            "last_bar_step_agreement": float(np.mean(last_acc)),
+            "bar_jump_semitones": float(np.mean(jumps)) if jumps else None,
+            "progress_share": float(np.mean(progress)), "in_key_share": float(np.mean(keys)),
+            "midpoint_realism": _slim(realism(real, mid_classes, groups, seed=seed)),
+        }
+        outputs[key] = outs
+    return {"variants": results, "outputs": outputs}
+
+
+def _slim(r: dict[str, Any]) -> dict[str, Any]:
+    return {"mean_oa": r["mean_oa"], "min_oa": r["min_oa"], "c2st_accuracy": r["c2st_accuracy"],
+            "oa": {k: v["oa"] for k, v in r["mgeval"].items()}}
+
+
+def reference_jump(windows: Any, n: int = 2000) -> float:
+    jumps: list[float] = []
+    for row in windows.classes[:n]:
+        jumps.extend(_bar_jumps(Melody.from_classes(row)))
+    return float(np.mean(jumps))
+
+
+def piano_rolls(path: Path, rows: list[tuple[str, Melody]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.3 * len(rows)), sharex=True)
+    for ax, (title, m) in zip(axes, rows, strict=True):
+        for start, end, pitch in m.notes():
+            ax.add_patch(plt.Rectangle((start, pitch - 0.4), end - start, 0.8, color="tab:blue"))
+        for bar in range(m.bars + 1):
+            ax.axvline(bar * STEPS_PER_BAR, color="0.8", lw=0.5)
+        rng = m.pitch_range() or (60, 72)
+        ax.set_ylim(rng[0] - 2, rng[1] + 2)
+        ax.set_xlim(0, max(r[1].steps for r in rows))
+        ax.set_ylabel("pitch", fontsize=7)
+        ax.set_title(title, fontsize=8, loc="left")
+    axes[-1].set_xlabel("16th step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--pairs", type=int, default=100)
+    p.add_argument("--bars", type=int, default=8, help="transition length (default 8)")
+    p.add_argument("--long", type=Path, nargs=2, default=None, metavar=("FLAT", "HIER"))
+    p.add_argument("--long-pairs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from engine.generation.melody import MelodyGenerator
+    from training.melody import data as mdata
+
+    corpus = mdata.build_corpus()
+    gen = MelodyGenerator.from_checkpoint(args.checkpoint)
+    w = mdata.windows(corpus, gen.bars, "test")
+    pairs = pairs_from(w, corpus, args.pairs, args.seed)
+    res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed)
+    out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "pairs": len(pairs), "bars": args.bars,
+                           "data_fingerprint": corpus.fingerprint, "seed": args.seed,
+                           "reference_bar_jump_semitones": reference_jump(w),
+                           "variants": res["variants"]}
+    args.out.mkdir(parents=True, exist_ok=True)
+    a, b = Melody.from_classes(w.classes[pairs[0][0]]), Melody.from_classes(w.classes[pairs[0][1]])
+    rows = [("melody 1 (A)", a), ("melody 2 (B)", b)]
+    for key, outs in res["outputs"].items():
+        rows.append((f"{key}: {args.bars}-bar transition", outs[0]))
+        outs[0].write_midi(args.out / f"pair0_{key}.mid", force=True)
+    a.write_midi(args.out / "pair0_A.mid", force=True)
+    b.write_midi(args.out / "pair0_B.mid", force=True)
+    piano_rolls(args.out / "piano_rolls.png", rows)
+    if args.long is not None:
+        w16 = mdata.windows(corpus, 16, "test")
+        lp = pairs_from(w16, corpus, args.long_pairs, args.seed)
+        out["long"] = {}
+        for name, path in zip(("flat", "hier"), args.long, strict=True):
+            g16 = MelodyGenerator.from_checkpoint(path)
+            r16 = run_variants(g16, w16, lp, 16, ((1, "bar"), (3, "bar")), args.seed)
+            out["long"][name] = {"checkpoint": str(path), "pairs": len(lp), **r16["variants"]}
+    atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(out, indent=1) + "\n"), text=True)
+    print(json.dumps({k: v for k, v in out.items() if k != "long"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
