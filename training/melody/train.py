@@ -56,12 +56,17 @@ class MelodyTrainConfig:
     log_every: int = 50
     seed: int = 0
     cache_dir: str | None = None
-    limit_files: int | None = None  # corpus subset (tests)
+    limit_files: int | None = None  # corpus subset (quick runs)
+    corpus_root: str | None = None  # another folder of ABC collections (tests); None = music21's
+    collections: tuple[str, ...] = mdata.COLLECTIONS
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MelodyTrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        kept = {k: v for k, v in d.items() if k in known}
+        if "collections" in kept:
+            kept["collections"] = tuple(kept["collections"])
+        return cls(**kept)
 
 
 def sampled_accuracy(model: MelodyVAE, x: torch.Tensor, batch: int = 256) -> dict[str, float]:
@@ -111,7 +116,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     if state_path.exists() and not resume:
         raise GrooveFaderError(f"{run}: a run is already there; pass --resume or another --run-dir")
     if resume and cfg_path.exists():
-        old = json.loads(cfg_path.read_text())
+        old = asdict(MelodyTrainConfig.from_dict(json.loads(cfg_path.read_text())))
         if old != asdict(cfg):
             diff = sorted(k for k in asdict(cfg) if old.get(k) != asdict(cfg)[k])
             raise GrooveFaderError(f"{run}: --resume with a different config ({', '.join(diff)})")
@@ -119,7 +124,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     atomic_write(cfg_path, lambda f: f.write(json.dumps(asdict(cfg), indent=1)), text=True)
 
     mcfg = preset(cfg.preset)
-    corpus = mdata.build_corpus(cache_dir=cfg.cache_dir, limit_files=cfg.limit_files)
+    corpus = mdata.build_corpus(cache_dir=cfg.cache_dir, limit_files=cfg.limit_files,
+                                collections=cfg.collections,
+                                root=None if cfg.corpus_root is None else Path(cfg.corpus_root))
     train_w = mdata.windows(corpus, mcfg.bars, "train")
     val_w = mdata.windows(corpus, mcfg.bars, "validation")
     if len(train_w) == 0 or len(val_w) == 0:
@@ -155,6 +162,8 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     def checkpoint(metrics: dict[str, float], name: str) -> Path:
         return save_melody_checkpoint(run / name, model, _meta(model, x_train, corpus, cfg, metrics, step))
 
+    if resume and (step >= cfg.max_steps or elapsed >= cfg.max_minutes * 60):
+        return run / "best.pt"  # the run had finished: nothing left to do
     t_start = time.perf_counter() - elapsed
     last_val = time.perf_counter()
     sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "acc": 0.0}

@@ -1,0 +1,62 @@
+"""Melody training: a few steps on a small ABC collection, checkpoints, resume, refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("music21")
+
+from engine.errors import GrooveFaderError  # noqa: E402
+from models.melody_checkpoint import load_melody_checkpoint  # noqa: E402
+from training.melody.train import MelodyTrainConfig, reconstruction_metrics, train  # noqa: E402
+
+SCALES = ["CDEF GABc", "cBAG FEDC", "EFGA Bcde", "dcBA GFED", "GABc defg", "gfed cBAG"]
+
+
+@pytest.fixture(scope="module")
+def folk(tmp_path_factory):
+    root = tmp_path_factory.mktemp("abc")
+    (root / "folk").mkdir()
+    tunes = []
+    for i in range(40):  # 40 small 4/4 tunes: enough for every split to get windows
+        a, b = SCALES[i % 6], SCALES[(i + 1 + i // 6) % 6]
+        tunes.append(f"X:{i + 1}\nT:t{i}\nM:4/4\nL:1/8\nK:C\n{a}|{b}|{a}|{b}|\n")
+    (root / "folk" / "tunes.abc").write_text("\n".join(tunes), encoding="latin-1")
+    return root
+
+
+def _cfg(folk, tmp_path, **kw) -> MelodyTrainConfig:
+    base = dict(preset="melody_tiny", run_dir=str(tmp_path / "run"), batch_size=8, max_steps=4,
+                val_every_s=0.0, log_every=2, val_windows=16, kl_warmup_steps=2,
+                cache_dir=str(tmp_path / "cache"), corpus_root=str(folk), collections=("folk",))
+    return MelodyTrainConfig(**{**base, **kw})
+
+
+def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
+    cfg = _cfg(folk, tmp_path)
+    best = train(cfg, quiet=True)
+    ck = load_melody_checkpoint(best)
+    assert ck.meta["model_kind"] == "melody_vae" and ck.meta["metrics"]["step"] >= 1
+    assert len(ck.meta["latent"]["anchors"][0]) == ck.config.z_dim
+    rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("val_step_accuracy" in r for r in rows) and rows[-1]["step"] == 4
+    with pytest.raises(GrooveFaderError, match="already there"):
+        train(cfg, quiet=True)
+    with pytest.raises(GrooveFaderError, match="different config.*max_steps"):
+        train(_cfg(folk, tmp_path, max_steps=9), resume=True, quiet=True)
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert state["step"] == 4
+    assert train(cfg, resume=True, quiet=True) == best  # finished: nothing more to do
+
+
+def test_reconstruction_metrics_count_onsets_and_pitches() -> None:
+    import numpy as np
+
+    true = np.array([[5, 1, 1, 0, 7, 1]])
+    pred = np.array([[5, 1, 1, 1, 8, 1]])
+    m = reconstruction_metrics(true, pred)
+    assert m["step_accuracy"] == pytest.approx(4 / 6)
+    assert m["onset_f1"] == 1.0 and m["onset_pitch_accuracy"] == 0.5
