@@ -60,12 +60,21 @@ def _slope_per_hour(samples: list[tuple[float, float]]) -> float | None:
     return None if den == 0 else sum((t - mt) * (v - mv) for t, v in samples) / den * 3600
 
 
+def _shown_path(path: Path) -> str:
+    """A path as the report shows it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _cmd(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:80]
+            argv = f.read().decode(errors="replace").split("\0")
     except OSError:
         return "?"
+    return " ".join([Path(argv[0]).name, *argv[1:]]).strip()[:70]  # no machine paths in the report
 
 
 def _object_types() -> Counter:
@@ -110,8 +119,9 @@ def run(args: argparse.Namespace) -> dict:
     os.environ.update({k: v for k, v in server.env.items() if k.startswith("JACK_")})
     app = QApplication.instance() or QApplication(sys.argv[:1])
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_start": _loadavg()}
-    result: dict = {"seed": args.seed, "minutes": args.minutes, "checkpoint": str(args.checkpoint),
-                    "clip_files": len(clips), "machine": machine}
+    result: dict = {"seed": args.seed, "minutes": args.minutes, "checkpoint": _shown_path(args.checkpoint),
+                    "clips_folder": Path(args.clips).name if args.clips else None, "clip_files": len(clips),
+                    "machine": machine}
     rec = None
     window = None
     try:
@@ -231,7 +241,11 @@ def run(args: argparse.Namespace) -> dict:
     })
     result["machine"]["loadavg_end"] = _loadavg()
     result["ok"] = not trap.errors and not stuck and answered and played and port_back
-    result["command"] = "python bench/app_monkey.py " + " ".join(sys.argv[1:])
+    result["command"] = (f"python bench/app_monkey.py --minutes {args.minutes:g} --seed {args.seed} "
+                         f"--checkpoint {_shown_path(args.checkpoint)}"
+                         + (" --clips GROOVE_MIDI_DIR" if args.clips else "")
+                         + f" --warmup-minutes {args.warmup_minutes:g}"
+                         + (" --tracemalloc" if args.tracemalloc else ""))
     del app
     return result
 
@@ -244,8 +258,8 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default.pt")
     parser.add_argument("--clips", help="a folder of drum MIDI files the monkey also loads (e.g. the Groove "
                                         "MIDI Dataset)")
-    parser.add_argument("--warmup-minutes", type=float, default=1.0,
-                        help="memory growth is counted from the first sample at or after this (default 1)")
+    parser.add_argument("--warmup-minutes", type=float, default=2.0,
+                        help="memory growth is counted from the first sample at or after this (default 2)")
     parser.add_argument("--log-tail", type=int, default=400, help="actions kept in the log (default 400)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report where Python memory grew after the warm-up (slows the app)")

@@ -268,7 +268,8 @@ class AppMonkey:
     """
 
     def __init__(self, window: Any, seed: int, work_dir: Path, clip_files: Sequence[Path] = (),
-                 log_size: int = 100_000, midi_apis: Sequence[str] = ("jack", "auto", "alsa"),
+                 log_size: int = 100_000,
+                 midi_apis: Sequence[str] = ("jack", "auto", "alsa", "coremidi", "winmm"),
                  trap: ErrorTrap | None = None) -> None:
         self.w = window
         self.trap = trap
@@ -296,7 +297,8 @@ class AppMonkey:
             ("grid_click", 6, self.grid_click), ("grid_wheel", 2, self.grid_wheel),
             ("tempo", 4, self.tempo), ("sliders", 3, self.sliders), ("quantize", 1, self.quantize),
             ("clock_source", 1, self.clock_source), ("play_stop", 5, self.play_stop),
-            ("output_port", 2, self.output_port), ("midi_api", 2, self.midi_api),
+            ("output_port", 2, self.output_port), ("input_port", 1, self.input_port),
+            ("midi_api", 2, self.midi_api),
             ("refresh_ports", 1, self.refresh_ports), ("load_clip", 2, self.load_clip),
             ("export_clip", 2, self.export_clip), ("save_preset", 2, self.save_preset),
             ("load_preset", 2, self.load_preset), ("hold_toggle", 1, self.hold_toggle),
@@ -536,6 +538,13 @@ class AppMonkey:
         index = self.rng.randint(1, others) if others and self.rng.random() < 0.6 else 0
         box.setCurrentIndex(index)
         box.activated.emit(index)  # what choosing an entry with the mouse emits
+        return f"{box.currentText()} ({index + 1} of {box.count()})"
+
+    def input_port(self) -> str:
+        box = self.w.transport.input  # none, the virtual input, or a port listed
+        index = self.rng.randrange(box.count())
+        box.setCurrentIndex(index)
+        box.activated.emit(index)
         return f"{box.currentText()} ({index + 1} of {box.count()})"
 
     def midi_api(self) -> str:
