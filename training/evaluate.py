@@ -342,15 +342,15 @@ def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Attributes ``(B, A)`` measured on the patterns decoded from ``z`` with ``knobs``, and
     those patterns' hit grids ``(B, T, 9)`` bool. ``targets`` (``(B, A)``, NaN = free): decode
-    as the app does, meeting them with ``turning`` turned (``Generator.decode_meeting``);
+    as the app does, meeting them with ``turning`` turned (``Generator.decode_targets``);
     None: the model's open-loop decode."""
     attrs, hits = [], []
     for i, sl in enumerate(_chunks(len(z), batch_size)):
         kb = None if knobs is None else knobs[sl]
         s = None if seed is None else seed + i
         if targets is not None:
-            out, _ = gen.decode_meeting(z[sl], kb, targets[sl], turning=turning,
-                                        temperature=temperature, seed=s)
+            out = gen.decode_targets(z[sl], kb, targets[sl], turning=turning,
+                                     temperature=temperature, seed=s)
         else:
             out = gen.decode_batch(z[sl], kb, temperature=temperature, seed=s)
         dec = out.to_array()
@@ -384,7 +384,9 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
     z_rep = np.repeat(z, cfg.settings, axis=0)  # draw-major: (D*S, Z)
     anchor = None
     if hold:  # the other attributes are held where each draw's own groove has them
-        anchor, _ = _decode_attributes(gen, z, np.tile(defaults, (draws, 1)), cfg.batch_size)
+        # the groove as it plays: on a map of the data each latent with its own attributes
+        own = None if getattr(gen, "has_data_map", False) else np.tile(defaults, (draws, 1))
+        anchor, _ = _decode_attributes(gen, z, own, cfg.batch_size)
         anchor = np.repeat(anchor, cfg.settings, axis=0)
     result: dict[str, Any] = {}
     for k, name in enumerate(names):

@@ -25,7 +25,12 @@ def knob_arg(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a number") from err
 
 
-def _pad(text: str) -> tuple[float, float]:
+RANDOM_PAD = "random"
+
+
+def _pad(text: str) -> tuple[float, float] | str:
+    if text.strip().lower() == RANDOM_PAD:
+        return RANDOM_PAD
     try:
         x, y = (float(v) for v in text.split(","))
     except ValueError as err:
@@ -65,15 +70,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                    help="attribute knob in raw units, e.g. density=0.8 (repeatable; "
                         "others stay at their defaults)")
-    g.add_argument("--pad", type=_pad, default=None, metavar="X,Y",
-                   help="take z from this XY-pad point instead of sampling the prior")
+    g.add_argument("--pad", type=_pad, default=None, metavar="X,Y|random",
+                   help="take the groove at this XY-pad point, or at a uniformly random pad point per "
+                        "clip ('random'), instead of Randomize's draw near the training grooves")
     g.add_argument("--free-knobs", action="store_true",
                    help="one open-loop decode with the knobs as the model's input, instead of "
                         "holding the clip's measured attributes at the knobs")
     g.add_argument("--melody", action="store_true",
                    help="a melody clip from the melody VAE (default checkpoint: checkpoints/melody.pt)")
     g.add_argument("--count", type=_positive_bars, default=1,
-                   help="--melody: number of clips (OUTPUT-01.mid, ... when more than one)")
+                   help="number of clips, one groove each; more than one: OUTPUT is a folder of "
+                        "groove-001.mid, ... (--melody: OUTPUT-01.mid, ...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
     g.set_defaults(func=run_generate)
 
@@ -117,24 +124,58 @@ def run_generate(args: argparse.Namespace) -> int:
         from engine.commands.melody import run_generate_melody
 
         return run_generate_melody(args, DEFAULT_CHECKPOINT)
+    import numpy as np
+
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
 
-    _refuse_overwrite(args.output, args.force)
+    outputs = _outputs(args.output, args.count)
+    for path in outputs:
+        _refuse_overwrite(path, args.force)
     gen = _load(args.checkpoint)
     knobs = set_knobs(gen, dict(args.knob))
-    z = gen.pad_to_z(*args.pad) if args.pad is not None else gen.sample_like_data(1, seed=args.seed)[0]
+    rng = np.random.default_rng(args.seed)
+    if args.pad == RANDOM_PAD:
+        xy = rng.uniform(-1.0, 1.0, (args.count, 2))
+        zs = gen.pad_to_z(xy[:, 0], xy[:, 1])
+    elif args.pad is not None:
+        zs = _repeat(gen.pad_to_z(*args.pad), args.count)
+    else:
+        zs = gen.sample_like_data(args.count, seed=args.seed)
     win_bars = gen.steps // gen.steps_per_bar
     chunks = -(-args.bars // win_bars)
-    # At temperature 0 the loop repeats; above it each chunk is its own draw from the same z.
+    # At temperature 0 a clip's loop repeats; above it each chunk is its own draw from the same z.
     targets = None if args.free_knobs else knobs.targets()
-    pats = gen.decode(_repeat(z, chunks), knobs.inputs, temperature=args.temperature, seed=args.seed,
-                      targets=targets)
-    clip = Pattern.concatenate(pats).bar_slice(0, args.bars)
+    inputs = knobs.set_inputs if gen.has_data_map else knobs.inputs
+    pats = gen.decode(np.repeat(zs, chunks, axis=0), inputs, temperature=args.temperature,
+                      seed=args.seed, targets=targets)
     bpm = 120.0 if args.bpm is None else args.bpm
-    write_clip(args.output, clip, tempo_bpm=bpm, force=args.force)
-    print(f"wrote {args.output}: {args.bars} bars, {clip.num_hits} notes at {bpm:g} BPM")
+    if len(outputs) > 1:
+        outputs[0].parent.mkdir(parents=True, exist_ok=True)
+    notes = 0
+    for i, path in enumerate(outputs):
+        clip = Pattern.concatenate(pats[i * chunks:(i + 1) * chunks]).bar_slice(0, args.bars)
+        write_clip(path, clip, tempo_bpm=bpm, force=args.force)
+        notes += clip.num_hits
+    where = outputs[0] if len(outputs) == 1 else f"{args.output}/ ({len(outputs)} clips)"
+    print(f"wrote {where}: {args.bars} bars each, {notes} notes at {bpm:g} BPM")
     return 0
+
+
+def _outputs(output: Path, count: int) -> list[Path]:
+    """One clip: OUTPUT itself. Several: OUTPUT is a folder of groove-001.mid, ...
+
+    Raises:
+        GrooveFaderError: several clips asked for and OUTPUT is an existing file.
+    """
+    from engine.errors import GrooveFaderError
+
+    if count == 1 and not output.is_dir():
+        return [output]
+    if output.exists() and not output.is_dir():
+        raise GrooveFaderError(f"{output}: exists and is not a folder; {count} clips need a folder")
+    width = max(3, len(str(count)))
+    return [output / f"groove-{i + 1:0{width}d}.mid" for i in range(count)]
 
 
 def set_knobs(gen, knobs: dict[str, float]):  # (Generator, ...) -> KnobState

@@ -50,6 +50,7 @@ CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
 """Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
+VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
 WALK_TOLERANCE = 0.03  # share of an attribute's range within which a walked groove meets a knob
 
 
@@ -143,6 +144,7 @@ class Generator:
         self.feedback = FeedbackConfig()
         self.walk_settings = WalkSettings()
         self._bank, self._pad = self._data_map(meta, arrays or {})
+        self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
     def _data_map(self, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
                   ) -> tuple[GrooveBank | None, PadMap | None]:
@@ -421,6 +423,17 @@ class Generator:
                               primary, res)
         return DecodedBatch(*result.arrays), result
 
+    def decode_targets(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
+                       targets: np.ndarray, *, turning: str | None = None, temperature: float = 0.0,
+                       seed: int | None = None) -> DecodedBatch:
+        """Decode meeting ``targets`` as the instrument does: walking the data
+        (:meth:`decode_walking`) on a checkpoint with a data map, else correcting the
+        model's attribute input (:meth:`decode_meeting`, which starts from ``attributes``)."""
+        if self._bank is not None:
+            return self.decode_walking(z, targets, turning=turning, temperature=temperature, seed=seed)[0]
+        return self.decode_meeting(z, attributes, targets, turning=turning, temperature=temperature,
+                                   seed=seed)[0]
+
     @property
     def has_data_map(self) -> bool:
         """Whether the checkpoint carries the groove bank and pad map (knobs walk the data)."""
@@ -517,12 +530,8 @@ class Generator:
         """
         single = np.ndim(z) == 1
         if targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
-            if self._bank is not None:
-                batch, _ = self.decode_walking(z, targets, turning=turning, temperature=temperature,
-                                               seed=seed)
-            else:
-                batch, _ = self.decode_meeting(z, attributes, targets, turning=turning,
-                                               temperature=temperature, seed=seed)
+            batch = self.decode_targets(z, attributes, targets, turning=turning, temperature=temperature,
+                                        seed=seed)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]
@@ -548,16 +557,33 @@ class Generator:
         checkpoint plus N(0, anchor_noise² I). Prior draws decode grooves unlike the data (the
         shipped model: 3.3× its tom hits); near the codes the voice mix is the data's. Without
         stored codes (older checkpoints): the prior."""
+        rng = np.random.default_rng(seed)
+        if self._bank is not None:  # a training groove, nudged by the map's noise (0: as it is)
+            picked = self._bank.codes[rng.integers(0, len(self._bank), int(n))].astype(np.float64)
+            return picked + self._map_noise * rng.standard_normal(picked.shape)
         if self._anchors is None:
             return self.sample(n, seed=seed)
-        rng = np.random.default_rng(seed)
         picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
         return picked + self._anchor_noise * rng.standard_normal(picked.shape)
 
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
-        """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far."""
+        """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far.
+
+        On a map of the data: one of the training grooves nearest ``z`` instead (the
+        ``1 + round(amount * VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted),
+        so a variation is a related groove a drummer played, not a latent off the data.
+        """
         rng = np.random.default_rng(seed)
         zz = np.asarray(z, np.float64)
+        if self._bank is not None and amount > 0:
+            k = 1 + int(round(float(amount) * VARIATION_NEIGHBOURS))
+            flat = zz.reshape(-1, self._z_dim)
+            idx, d2 = self._bank.nearest(flat, k + 1)
+            out = np.empty_like(flat)
+            for b in range(len(flat)):
+                choices = idx[b][d2[b] > 1e-6][:k]
+                out[b] = self._bank.codes[rng.choice(choices)] if len(choices) else flat[b]
+            return out.reshape(zz.shape)
         return zz + float(amount) * rng.standard_normal(zz.shape)
 
     def interpolate(self, za: np.ndarray, zb: np.ndarray, n: int,

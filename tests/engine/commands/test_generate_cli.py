@@ -126,3 +126,28 @@ def test_transition_takes_clip_a_tempo_unless_told(tmp_path, ckpt) -> None:
         assert main(["transition", a, b, "--bars", "4", "-o", str(out), "--checkpoint", ckpt, *extra]) == 0
         tempos = [m.tempo for tr in mido.MidiFile(out).tracks for m in tr if m.type == "set_tempo"]
         assert mido.tempo2bpm(tempos[0]) == pytest.approx(bpm, abs=0.01)
+
+
+def test_generate_count_writes_a_folder_of_clips_from_random_pad_points(tmp_path, ckpt, capsys) -> None:
+    out = tmp_path / "pack"
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--count", "6", "--bars", "2",
+                 "--pad", "random", "--seed", "4"]) == 0
+    files = sorted(out.glob("*.mid"))
+    assert [f.name for f in files] == [f"groove-{i:03d}.mid" for i in range(1, 7)]
+    clips = [read_clip(f) for f in files]
+    assert all(c.bars == 2 and c.num_hits > 0 for c in clips)
+    # random pad points: not one groove six times
+    assert len({c.hits.tobytes() for c in clips}) > 1
+    assert "6 clips" in capsys.readouterr().out
+    # a second run refuses to overwrite the pack, and leaves it as it was
+    before = [f.read_bytes() for f in files]
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--count", "6", "--pad", "random",
+                 "--seed", "5"]) == 1
+    assert [f.read_bytes() for f in files] == before
+
+
+def test_generate_count_into_an_existing_file_is_one_error(tmp_path, ckpt, capsys) -> None:
+    out = tmp_path / "clip.mid"
+    out.write_bytes(b"x")
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--count", "3"]) == 1
+    assert "not a folder" in capsys.readouterr().err

@@ -182,7 +182,11 @@ def test_blend_corners(gen: Generator) -> None:
     zs = gen.sample(4, seed=6)
     for (x, y), z in zip([(-1, -1), (1, -1), (-1, 1), (1, 1)], zs, strict=True):
         np.testing.assert_allclose(gen.blend_corners(zs, x, y), z)
-    np.testing.assert_allclose(gen.blend_corners(zs, 0, 0), zs.mean(axis=0))
+    # the centre: the corners' mean direction, at their mean length (not the shrunken mean)
+    centre = gen.blend_corners(zs, 0, 0)
+    mean = zs.mean(axis=0)
+    np.testing.assert_allclose(centre / np.linalg.norm(centre), mean / np.linalg.norm(mean))
+    assert np.linalg.norm(centre) == pytest.approx(np.linalg.norm(zs, axis=1).mean())
     pats = [Pattern.from_array(a) for a in synthetic_patterns(4, seed=2)]
     np.testing.assert_allclose(gen.blend_corners(pats, 1, 1), gen.encode(pats[3]), atol=1e-6)
 
