@@ -3,10 +3,10 @@
 The three strategies of the melody-transition study this project follows:
 
 1. **Latent interpolation, bar by bar.** Output bar ``i`` (of N) decodes
-   ``z_i = lerp(z_A, z_B, i / (N - 1))`` with the knobs interpolated likewise
-   (``lerp(attrs(A), attrs(B), ...)``; a baseline checkpoint keeps its knobs at their
-   defaults) and keeps one bar of the 2-bar decode: bar ``i % 2``, so the output keeps
-   the two-bar phrase phase of A and B.
+   ``z_i = lerp(z_A, z_B, i / (N - 1))``, rescaled to the ends' mean length, with the
+   knobs interpolated likewise (``lerp(attrs(A), attrs(B), ...)``; a baseline checkpoint
+   keeps its knobs at their defaults) and keeps one bar of the 2-bar decode: bar
+   ``i % 2``, so the output keeps the two-bar phrase phase of A and B.
 2. **Teacher forcing with a Bernoulli mix.** A and B are looped to N bars; step ``t``
    of the mix is B's with probability ``t / (S - 1)`` (S = all steps), else A's. For
    output bar ``i`` the 2-bar window of the mix holding bar ``i`` (at position ``i % 2``)
@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.generation.generator import Generator
+from engine.generation.pad_map import blend
 from engine.music.pattern import Pattern, stack
 
 STRATEGIES = (1, 2, 3)
@@ -74,7 +75,10 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
     teacher = None
     if strategy in (1, 3):
         za, zb = generator.encode(pa), generator.encode(pb)
-        z = (1 - t) * za + t * zb
+        # the straight line, kept at the ends' mean length: a plain lerp sinks towards the
+        # origin between distant codes, where the decoder never trained
+        z = blend(np.stack([np.broadcast_to(za, (bars, za.size)), np.broadcast_to(zb, (bars, zb.size))], 1),
+                  np.concatenate([1 - t, t], 1))
         ka = np.array([generator.knobs_for_pattern(pa)[n] for n in generator.attribute_names])
         kb = np.array([generator.knobs_for_pattern(pb)[n] for n in generator.attribute_names])
         knobs = (1 - t) * ka + t * kb
