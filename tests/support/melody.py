@@ -37,6 +37,7 @@ def memorised_checkpoint(folder: str) -> Path:
     from models.melody_checkpoint import save_melody_checkpoint
     from models.melody_vae import MelodyVAE, kl_divergence, preset
 
+    torch.set_num_threads(1)  # a shared CI machine: one thread is faster than contended many
     torch.manual_seed(0)
     model = MelodyVAE(preset("melody_tiny", dec_hidden=32, enc_hidden=32))
     x = torch.from_numpy(np.stack([melody_a().to_classes(), melody_b().to_classes()]))
