@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-# The pattern codec's voice count (engine.music.drums.NUM_VOICES; a test checks they agree).
-# Not imported: models sit below engine (app → engine → models).
-NUM_VOICES = 9
-# Knob columns of the attribute vector (engine.music.attributes.ATTRIBUTES order; a test checks).
-DENSITY_KNOB = 0
-HAT_BUSYNESS_KNOB = 4
+from models.vocabulary import DENSITY_KNOB, HAT_BUSYNESS_KNOB, NUM_VOICES
+
+__all__ = ["DENSITY_KNOB", "HAT_BUSYNESS_KNOB", "NUM_VOICES"]  # and the configs below
 # Fields added after checkpoint format 1 shipped, with the value that reproduces the older
 # models exactly: a config written before them still loads.
 ADDED_FIELDS: dict[str, Any] = {"monotone_density": False, "monotone_hats": False,

@@ -24,13 +24,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from models.config import NUM_VOICES
+from models.vocabulary import CYMBAL_LAYER, DRUM_LAYER, NUM_VOICES, TIME_KEEPERS
 
-# Voice columns (engine.music.drums.Voice): kick 0, snare 1, closed hat 2, open hat 3, low/mid/high
-# tom 4-6, crash 7, ride 8.
-TIME_KEEPERS = (2, 3, 8)
-DRUM_LAYER = (0, 1, 4, 5, 6)
-CYMBAL_LAYER = (2, 3, 7, 8)
 _EPS = 1e-6
 
 

@@ -40,7 +40,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.music.drums import NUM_VOICES, Voice
+from engine.music.drums import NUM_VOICES
+from models.vocabulary import CYMBAL_LAYER, DRUM_LAYER, TIME_KEEPERS
 
 Batch = np.ndarray  # (batch, steps, 27) float in the pattern codec layout
 
@@ -76,10 +77,9 @@ def laid_back(batch: Batch) -> np.ndarray:
     return np.where(n > 0, (off * hits).sum(axis=(1, 2)) / np.maximum(n, 1), 0.0)
 
 
-_TIME_KEEPERS = [int(Voice.CLOSED_HAT), int(Voice.OPEN_HAT), int(Voice.RIDE)]
-_DRUM_LAYER = [int(Voice.KICK), int(Voice.SNARE), int(Voice.LOW_TOM), int(Voice.MID_TOM),
-               int(Voice.HIGH_TOM)]
-_CYMBAL_LAYER = [int(Voice.CLOSED_HAT), int(Voice.OPEN_HAT), int(Voice.CRASH), int(Voice.RIDE)]
+_TIME_KEEPERS = list(TIME_KEEPERS)
+_DRUM_LAYER = list(DRUM_LAYER)
+_CYMBAL_LAYER = list(CYMBAL_LAYER)
 
 
 def hat_busyness(batch: Batch) -> np.ndarray:

@@ -8,30 +8,17 @@ same voices. Every GM drum pitch 35–81 maps to exactly one voice.
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from models.vocabulary import NUM_VOICES, Voice
+
 GM_DRUM_CHANNEL = 9  # zero-based MIDI channel 10, the General-MIDI percussion channel
 
 
-class Voice(enum.IntEnum):
-    """The nine drum voices, in tensor column order."""
-
-    KICK = 0
-    SNARE = 1
-    CLOSED_HAT = 2
-    OPEN_HAT = 3
-    LOW_TOM = 4
-    MID_TOM = 5
-    HIGH_TOM = 6
-    CRASH = 7
-    RIDE = 8
-
-
-NUM_VOICES = len(Voice)
+__all__ = ["GM_DRUM_CHANNEL", "GM_NOTE_MAP", "NUM_VOICES", "NoteMap", "Voice", "VOICE_LABELS"]
 
 VOICE_LABELS: tuple[str, ...] = ("Kick", "Snare", "Closed HH", "Open HH", "Low tom",
                                  "Mid tom", "High tom", "Crash", "Ride")

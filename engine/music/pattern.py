@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.music.drums import NUM_VOICES
+from models.vocabulary import FEATURES, NUM_VOICES, STEPS_PER_BAR
 
 if TYPE_CHECKING:  # torch stays out of the sequencer process: imported lazily below
     import torch
 
-STEPS_PER_BAR = 16  # 16th notes in one 4/4 bar
 DEFAULT_BARS = 2
-FEATURES = 3 * NUM_VOICES  # hits, velocities, offsets per voice
 MAX_OFFSET = 0.5  # steps; a larger shift would belong to the neighbouring step
 
 

@@ -244,21 +244,20 @@ def test_attribute_vectors_point_where_the_attribute_grows() -> None:
     assert vec["b"][2] < -2.0
 
 
-def test_models_agree_with_the_engine_codec_without_importing_it():
-    """models/ sits below engine/: it keeps its own voice count and errors, which must match."""
+def test_models_and_the_engine_share_one_vocabulary_without_importing_the_engine():
+    """models/ sits below engine/: the vocabulary both use lives in models.vocabulary."""
     import subprocess
     import sys
 
     from engine import errors
-    from engine.music import drums
-    from models import config
-    from models import errors as model_errors
-
-    assert config.NUM_VOICES == drums.NUM_VOICES
+    from engine.music import drums, pattern
     from engine.music.attributes import ATTRIBUTES
+    from models import errors as model_errors
+    from models import vocabulary
 
-    assert list(ATTRIBUTES)[config.DENSITY_KNOB] == "density"
-    assert list(ATTRIBUTES)[config.HAT_BUSYNESS_KNOB] == "hat_busyness"
+    assert drums.Voice is vocabulary.Voice and drums.NUM_VOICES == vocabulary.NUM_VOICES
+    assert pattern.FEATURES == vocabulary.FEATURES and pattern.STEPS_PER_BAR == vocabulary.STEPS_PER_BAR
+    assert tuple(ATTRIBUTES) == vocabulary.KNOB_NAMES
     assert errors.CheckpointError is model_errors.CheckpointError
     assert issubclass(errors.CheckpointError, errors.GrooveFaderError)
     code = ("import sys, models.checkpoint, models.config, models.fader_vae; "
