@@ -138,12 +138,14 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
     import torch
 
     from engine.generation.melody import MelodyGenerator
+    from models.melody_checkpoint import load_melody_checkpoint
     from training.melody import data as mdata
     from training.melody.train import sampled_accuracy
 
     torch.set_num_threads(1)
-    gen = MelodyGenerator.from_checkpoint(path)
-    model = gen._model
+    ck = load_melody_checkpoint(path)
+    gen = MelodyGenerator(ck.model, ck.meta)
+    model = ck.model
     cfg = model.config
     out: dict[str, Any] = {"checkpoint": str(path), "preset_config": cfg.to_dict(), "bars": cfg.bars,
                            "decoder": cfg.decoder, "split": split}
