@@ -179,31 +179,26 @@ class MelodyVAE(nn.Module):
     # -- autoregressive decoding -----------------------------------------------------------
     @torch.no_grad()
     def decode(self, z: torch.Tensor, bars: int | None = None, temperature: float = 0.0,
-               forced: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               bar_z: torch.Tensor | None = None) -> torch.Tensor:
+               forced: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
         """Autoregressive decode → classes ``(B, T)``.
 
         Args:
-            z: ``(B, Z)`` latents (ignored where ``bar_z`` is given).
+            z: ``(B, Z)`` latents.
             bars: output length in bars (default: the config's). A flat decoder runs any
                 length too, but was trained on its own.
             temperature: 0 = argmax (greedy); > 0 samples from softmax(logits / temperature).
             forced: ``(B, T)`` int64, per step the class fed as "previous" to the NEXT step, or
                 -1 to feed the model's own output (teacher forcing where >= 0).
-            bar_z: ``(B, bars, Z)`` one latent per bar: the conductor (hier) or the decoder's
-                conditioning (flat) follows it bar by bar.
         """
         c = self.config
         bars = c.bars if bars is None else int(bars)
-        b = z.shape[0] if bar_z is None else bar_z.shape[0]
+        b = z.shape[0]
         t_total = bars * c.steps_per_bar
         if c.decoder == "hier":
-            if bar_z is None:
-                emb = self.bar_embeddings(z, bars)  # (B, bars, D)
-            else:  # each bar's embedding from its own latent, at its own conductor step
-                emb = torch.stack([self.bar_embeddings(bar_z[:, i], i + 1)[:, i] for i in range(bars)], 1)
+            emb = self.bar_embeddings(z, bars)  # (B, bars, D)
         else:
-            emb = (z.unsqueeze(1).expand(b, bars, z.shape[1]) if bar_z is None else bar_z)
+            emb = z.unsqueeze(1).expand(b, bars, z.shape[1])
         prev = torch.zeros(b, 1, c.num_classes, device=emb.device)
         out = torch.empty(b, t_total, dtype=torch.long, device=emb.device)
         state = None
