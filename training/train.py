@@ -348,6 +348,24 @@ def _meta(model: FaderVAE, dataset, stats: dict[str, Any], splits: dict[str, _Sp
 # -- the loop --------------------------------------------------------------------------------
 
 
+def _data_map(model, mcfg, meta: dict, dataset, cfg: TrainConfig) -> tuple[dict, dict]:
+    """The groove bank and pad map of the trained model over the training split."""
+    import numpy as np
+
+    from engine.generation.generator import Generator
+    from training.data_map import build_data_map, read_styles
+
+    train_rows = np.asarray(dataset.split) == "train"
+    source = getattr(dataset, "source", None)
+    n = int(train_rows.sum())
+    sources = [str(s) for s in np.asarray(source)[train_rows]] if source is not None else [""] * n
+    data_dir = cfg.data if cfg.data != "synthetic" else "."
+    styles, names = read_styles(data_dir, sources)
+    gen = Generator(model.eval(), meta, mcfg)
+    return build_data_map(gen, np.asarray(dataset.patterns)[train_rows],
+                          np.asarray(dataset.attributes)[train_rows], styles, names)
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool = False) -> Path:
     """Train per ``cfg``; returns the path of the final checkpoint (run_dir/checkpoint.pt).
 
@@ -644,7 +662,11 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         metrics = dict(best.meta["metrics"], stopped=stopped, total_epochs=len(rows),
                        total_train_minutes=round(wall() / 60, 3), world_size=world,
                        train_examples=int(n_train), validation_examples=int(val_split.x.shape[0]))
-        save_checkpoint(final, model, mcfg, _meta(model, dataset, stats, splits, metrics, None, record))
+        meta = _meta(model, dataset, stats, splits, metrics, None, record)
+        arrays = None
+        if mcfg.num_attributes:  # the map of the data the instrument plays on (training.data_map)
+            arrays, meta["data_map"] = _data_map(model, mcfg, meta, dataset, cfg)
+        save_checkpoint(final, model, mcfg, meta, arrays)
         print(f"done ({stopped}, {wall() / 60:.1f} min in all): {final}", flush=True)
     if world > 1:
         dist.barrier()

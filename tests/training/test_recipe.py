@@ -68,6 +68,9 @@ def test_the_shipped_recipe_trains(tmp_path: Path, capsys) -> None:
     revision, dirty = code_revision()
     assert ck.meta["training"]["code_revision"] == revision
     assert ck.meta["training"]["dirty"] == dirty
+    # the run ends with the map of its training grooves: the knobs walk it, the pad shows it
+    assert ck.meta["data_map"]["size"] == len(ck.arrays["bank.codes"]) > 0
+    assert ck.arrays["pad.nodes"].shape == (32, 32)
 
 
 def test_code_revision_inside_and_outside_a_checkout(tmp_path: Path) -> None:
