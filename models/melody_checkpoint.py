@@ -4,7 +4,8 @@ Same layout as :mod:`models.checkpoint` (one ``torch.save`` zip loaded with
 ``weights_only=True``: format marker, metadata JSON, state dict; a ``.json`` copy of the
 metadata beside it). Metadata keys: ``format_version``, ``model_kind`` ('melody_vae'),
 ``config`` (:class:`MelodyVAEConfig` as a dict — the model is rebuilt from it with
-``strict=True``), ``codec`` (pitch range, classes, steps per bar: what the classes mean),
+``strict=True``), ``codec`` (pitch range, classes, steps per bar: what the classes mean;
+checked against the program's codec by :mod:`engine.generation.melody`),
 ``data_fingerprint``, ``metrics``, ``latent`` (``mean``, ``std`` and optionally
 ``anchors`` [N][Z] + ``anchor_noise``: training codes that "sample near the data" draws
 from), ``train`` (the training config). A drum checkpoint given to the melody loader, or
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.music.melody import MAX_PITCH, MIN_PITCH, NUM_CLASSES, STEPS_PER_BAR
 from models.atomic import atomic_write
 from models.checkpoint import FORMAT_NAME, FORMAT_VERSION, read_payload
 from models.errors import CheckpointError
@@ -31,12 +31,6 @@ from models.melody_vae import MelodyVAE, MelodyVAEConfig
 KIND = "melody_vae"
 REQUIRED_KEYS = ("format_version", "model_kind", "config", "codec", "data_fingerprint", "metrics",
                  "latent")
-
-
-def codec_meta() -> dict[str, int]:
-    """What the classes mean; a checkpoint made for another codec is refused."""
-    return {"min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "num_classes": NUM_CLASSES,
-            "steps_per_bar": STEPS_PER_BAR}
 
 
 @dataclass(frozen=True)
@@ -51,15 +45,17 @@ class MelodyCheckpoint:
 
 def save_melody_checkpoint(path: str | os.PathLike[str], model: MelodyVAE,
                            meta: dict[str, Any]) -> Path:
-    """Write ``path`` (+ ``.json``) atomically; fills format_version, model_kind, config, codec.
+    """Write ``path`` (+ ``.json``) atomically; fills format_version, model_kind and config.
+
+    ``meta["codec"]`` (what the classes mean: ``engine.music.melody.codec_meta()``) is
+    required; the generator refuses a checkpoint made for another codec.
 
     Raises:
         CheckpointError: metadata that would not load back.
     """
     path = Path(path)
     full = dict(meta)
-    full.update(format_version=FORMAT_VERSION, model_kind=KIND, config=model.config.to_dict(),
-                codec=codec_meta())
+    full.update(format_version=FORMAT_VERSION, model_kind=KIND, config=model.config.to_dict())
     _validate(full, model.config, path)
     meta_json = json.dumps(full, indent=1, sort_keys=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -102,11 +98,10 @@ def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None
     for key in REQUIRED_KEYS:
         if key not in meta:
             raise CheckpointError(f"{path}: metadata field '{key}' is missing")
-    if meta["codec"] != codec_meta():
-        raise CheckpointError(f"{path}: made for melody codec {meta['codec']}, this program uses "
-                              f"{codec_meta()}")
-    if config.num_classes != NUM_CLASSES:
-        raise CheckpointError(f"{path}: config has {config.num_classes} classes, the codec {NUM_CLASSES}")
+    codec = meta["codec"]
+    if not isinstance(codec, dict) or codec.get("num_classes") != config.num_classes:
+        raise CheckpointError(f"{path}: codec {codec!r} does not match the config's "
+                              f"{config.num_classes} classes")
     lat = meta["latent"]
     try:
         sizes = {"latent.mean": len(lat["mean"]), "latent.std": len(lat["std"])}

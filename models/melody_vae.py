@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.music.melody import NUM_CLASSES, STEPS_PER_BAR
+# The codec's sizes (engine.music.melody owns their meaning; models does not import engine).
+NUM_CLASSES = 39  # note-off, no event, note-on of MIDI pitch 48..84
+STEPS_PER_BAR = 16  # 16th notes in a 4/4 bar
 
 DECODERS = ("flat", "hier")
 

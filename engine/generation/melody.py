@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import CheckpointError
 from engine.generation.latent_paths import interpolate, sample_near
-from engine.music.melody import STEPS_PER_BAR, Melody, events_to_classes, transpose_to_key
+from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_classes, transpose_to_key
 
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
@@ -65,6 +66,9 @@ class MelodyGenerator:
         self._meta = dict(meta)
         self._lock = threading.RLock()
         self.config = model.config
+        if meta.get("codec") != codec_meta():
+            raise CheckpointError(f"melody checkpoint made for codec {meta.get('codec')!r}; this "
+                                  f"program's is {codec_meta()}")
         lat = meta.get("latent", {})
         anchors = lat.get("anchors")
         self._anchors = None if anchors is None else np.asarray(anchors, np.float64)

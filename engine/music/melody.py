@@ -44,6 +44,12 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)  # pitch classes of C major (= A natural mi
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
+def codec_meta() -> dict[str, int]:
+    """What the model classes mean, stored in a melody checkpoint and checked on load."""
+    return {"min_pitch": MIN_PITCH, "max_pitch": MAX_PITCH, "num_classes": NUM_CLASSES,
+            "steps_per_bar": STEPS_PER_BAR}
+
+
 @dataclass(frozen=True)
 class Melody:
     """One monophonic line: ``events`` is an ``(T,)`` int16 array of MusicVAE events.

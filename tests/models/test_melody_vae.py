@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from engine.errors import CheckpointError  # noqa: E402
-from engine.music.melody import NUM_CLASSES  # noqa: E402
+from engine.music.melody import NUM_CLASSES, codec_meta  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint  # noqa: E402
 from models.melody_vae import PRESETS, MelodyVAE, MelodyVAEConfig, preset  # noqa: E402
@@ -17,7 +17,8 @@ from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
 
 
 def _meta(z: int) -> dict:
-    return {"data_fingerprint": "x", "metrics": {}, "latent": {"mean": [0.0] * z, "std": [1.0] * z}}
+    return {"data_fingerprint": "x", "metrics": {}, "codec": codec_meta(),
+            "latent": {"mean": [0.0] * z, "std": [1.0] * z}}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -100,3 +101,16 @@ def test_foreign_kinds_are_refused_both_ways(tmp_path) -> None:
     junk.write_bytes(b"\x00" * 64)
     with pytest.raises(CheckpointError, match="unreadable|refused"):
         load_melody_checkpoint(junk)
+
+
+def test_model_sizes_match_the_engine_codec_and_a_foreign_codec_is_refused(tmp_path) -> None:
+    import models.melody_vae as mv
+    from engine.generation.melody import MelodyGenerator
+    from engine.music import melody as codec
+
+    assert (mv.NUM_CLASSES, mv.STEPS_PER_BAR) == (codec.NUM_CLASSES, codec.STEPS_PER_BAR)
+    meta = _meta(8)
+    meta["codec"] = {**codec_meta(), "min_pitch": 36}
+    path = save_melody_checkpoint(tmp_path / "other.pt", MelodyVAE(preset("melody_tiny")), meta)
+    with pytest.raises(CheckpointError, match="codec"):
+        MelodyGenerator.from_checkpoint(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
+from engine.music.melody import NO_EVENT, NOTE_OFF, Melody, codec_meta
 
 
 def melody_a() -> Melody:
@@ -54,7 +54,7 @@ def memorised_checkpoint(folder: str) -> Path:
         opt.step()
     with torch.no_grad():
         mu, _ = model.encode(x)
-    meta = {"data_fingerprint": "test", "metrics": {},
+    meta = {"data_fingerprint": "test", "metrics": {}, "codec": codec_meta(),
             "latent": {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(),
                        "anchors": mu.tolist(), "anchor_noise": 0.0}}
     return save_melody_checkpoint(Path(folder) / "melody_tiny.pt", model, meta)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import GrooveFaderError
+from engine.music.melody import codec_meta
 from models.atomic import atomic_write
 from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, kl_divergence, preset
@@ -221,7 +222,7 @@ def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, c
     with torch.no_grad():
         mu, sigma = model.encode(x_train[sel])
     kl = kl_divergence(mu, sigma).mean(0)
-    return {"data_fingerprint": corpus.fingerprint,
+    return {"data_fingerprint": corpus.fingerprint, "codec": codec_meta(),
             "metrics": {"validation": metrics, "step": step},
             "latent": {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(),
                        "kl_per_dim": kl.tolist(), "anchors": np.round(mu.numpy(), 4).tolist(),
