@@ -12,23 +12,27 @@ Reported (JSON on stdout, and to ``--json FILE``):
   * exceptions and Qt critical messages (target 0), modal windows nobody answered, exported
     clips that do not read back, whether Randomize still answered at the end;
   * stuck notes at the JACK client after stop and close (target 0), and the note-ons checked;
-  * RSS of the app process at start (model loaded), after the warm-up, every minute and at
-    the end, and of the clock process; the growth after the warm-up in MB and MB per hour,
-    both end minus warm-up and as a least-squares slope over the per-minute samples (a leak
-    shows as steady growth after the warm-up);
+  * memory of the app process and of the clock process at start (model loaded), after the
+    warm-up, every minute and at the end: RSS, and RssAnon (the heap; RSS also holds mapped
+    libraries, which the kernel's reclaim drops and faults back in, so RSS swings by a
+    hundred MB with no change in the heap); the growth after the warm-up in MB and MB per
+    hour, end minus warm-up and as a least-squares slope over the per-minute samples (a
+    leak shows as steady growth after the warm-up); live Python objects per minute;
   * the GUI thread's longest stall per minute (a 10 ms timer's largest gap) and the load
     average, since other work on the machine shows in both.
 
 Exit status 1 when there was an exception, a stuck note, or the app stopped answering.
 
-    .venv/bin/python bench/app_monkey.py [--minutes 10] [--seed 1] [--clips DIR] \
+    .venv/bin/python bench/app_monkey.py [--minutes 10] [--seed 1] [--clips $GROOVE] \
         [--json bench/app_monkey.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import gc
+import json
 import os
 import platform
 import sys
@@ -46,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import emit_json  # noqa: E402
 
+from models.atomic import atomic_write  # noqa: E402
 from tests.support.jack_server import JACKD, Recorder, start_test_server  # noqa: E402
 
 
@@ -142,19 +147,27 @@ def run(args: argparse.Namespace) -> dict:
                 raise SystemExit("app_monkey: the recorder never connected to the app's JACK port")
             own = {os.getpid(), rec.proc.pid, server.proc.pid if server.proc else -1}
 
-            def clock_rss() -> float:
-                return round(sum(rss_mb(p) for p in child_pids() if p not in own), 1)
+            def clock_rss(field: str = "VmRSS") -> float:
+                return round(sum(rss_mb(p, field) for p in child_pids() if p not in own), 1)
+
+            def memory() -> dict[str, float]:
+                return {"rss": round(rss_mb(), 1), "anon": round(rss_mb(None, "RssAnon"), 1),
+                        "clock_rss": clock_rss(), "clock_anon": clock_rss("RssAnon")}
 
             def children() -> dict[str, float]:
                 return {f"{p} {_cmd(p)}": round(rss_mb(p), 1) for p in child_pids() if p not in own}
 
-            monkey = AppMonkey(window, args.seed, work / "monkey", clips, log_size=args.log_tail, trap=trap)
+            log_path = Path(args.log) if args.log else work / "actions.log"
+            log_file = open(log_path, "w")  # noqa: SIM115 - open for the whole run
+            print(f"app_monkey: actions logged to {log_path}", file=sys.stderr, flush=True)
+            monkey = AppMonkey(window, args.seed, work / "monkey", clips, log_size=args.log_tail, trap=trap,
+                               log_to=log_file)
             if args.tracemalloc:
                 tracemalloc.start(12)
             traced = None
             probe = StallProbe()
             t0 = time.monotonic()
-            start_rss, start_clock = round(rss_mb(), 1), clock_rss()
+            start_mem = memory()
             minutes: list[dict] = []
             next_sample = t0 + 60
             end = t0 + args.minutes * 60
@@ -165,7 +178,7 @@ def run(args: argparse.Namespace) -> dict:
                     if now >= next_sample:
                         next_sample += 60
                         minutes.append({"t_s": round(now - t0, 1), "actions": monkey.report.actions,
-                                        "rss_mb": round(rss_mb(), 1), "clock_rss_mb": clock_rss(),
+                                        **{f"{k}_mb": v for k, v in memory().items()},
                                         "children": children(), "python_objects": len(gc.get_objects()),
                                         "gui_max_stall_ms": round(probe.max_gap_ms, 1),
                                         "errors": len(trap.errors), "loadavg": _loadavg()})
@@ -174,7 +187,14 @@ def run(args: argparse.Namespace) -> dict:
                             types_then = _object_types()
                         probe.reset()
                         print(f"app_monkey: {minutes[-1]}", file=sys.stderr, flush=True)
+                        if args.json:  # so far: what is left if the process dies
+                            partial = json.dumps({**result, "finished": False,
+                                                  "actions": monkey.report.actions,
+                                                  "exceptions": len(trap.errors), "errors": trap.errors[:20],
+                                                  "minutes_detail": minutes}, indent=2)
+                            atomic_write(args.json, lambda f, text=partial: f.write(text + "\n"), text=True)
             elapsed = time.monotonic() - t0
+            log_file.close()
             if traced is not None:
                 growth = tracemalloc.take_snapshot().compare_to(traced, "traceback")
                 result["tracemalloc_top_growth"] = [
@@ -184,7 +204,7 @@ def run(args: argparse.Namespace) -> dict:
                 grown = _object_types()
                 grown.subtract(types_then)
                 result["object_type_growth"] = dict(grown.most_common(15))
-            end_rss, end_clock = round(rss_mb(), 1), clock_rss()
+            end_mem = memory()
             probe.stop()
             trap.where = "after the actions"
             problems = monkey.modal_errors + monkey.check_exports()
@@ -213,37 +233,41 @@ def run(args: argparse.Namespace) -> dict:
     messages, times_ns, replayed = received_messages(recorder)
     stuck = note_problems(messages, times_ns, monkey.t0)
     warm = args.warmup_minutes * 60
-    after = [(m["t_s"], m["rss_mb"]) for m in minutes if m["t_s"] >= warm - 1] + [(elapsed, end_rss)]
-    warm_rss = after[0][1]
-    hours_after = max(1e-9, (elapsed - after[0][0]) / 3600)
-    slope = _slope_per_hour(after)
+
+    def growth(key: str) -> dict:
+        after = [(m["t_s"], m[f"{key}_mb"]) for m in minutes if m["t_s"] >= warm - 1]
+        after.append((elapsed, end_mem[key]))
+        hours_after = max(1e-9, (elapsed - after[0][0]) / 3600)
+        slope = _slope_per_hour(after)
+        return {"start": start_mem[key], "after_warmup": after[0][1], "end": end_mem[key],
+                "per_minute": [m[f"{key}_mb"] for m in minutes],
+                "growth_after_warmup": round(end_mem[key] - after[0][1], 1),
+                "growth_per_hour": round((end_mem[key] - after[0][1]) / hours_after, 1),
+                "slope_per_hour": round(slope, 1) if slope is not None else None}
     result.update({
         "actions": monkey.report.actions,
         "actions_per_minute": round(monkey.report.actions / (elapsed / 60), 1),
         "action_counts": dict(sorted(monkey.report.counts.items())),
-        "exceptions": len(trap.errors), "errors": trap.errors[:20], "warnings": len(trap.warnings),
+        "exceptions": len(trap.errors), "errors": trap.errors[:20], "warnings": trap.warning_count,
         "warning_examples": sorted(set(w.split("] ", 1)[-1] for w in trap.warnings))[:10],
         "other_problems": problems, "port_came_back": port_back, "responded_at_end": answered,
         "notes_at_end": played,
         "note_ons_recorded": sum(1 for m in messages if (m[0] & 0xF0) == 0x90 and m[2] > 0),
         "stuck_notes": len(stuck), "stuck": stuck[:20], "jack_cycles_delivered_twice_dropped": replayed,
-        "rss_mb": {"start": start_rss, "after_warmup": warm_rss, "end": end_rss,
-                   "per_minute": [m["rss_mb"] for m in minutes]},
-        "clock_rss_mb": {"start": start_clock, "end": end_clock,
-                         "per_minute": [m["clock_rss_mb"] for m in minutes]},
-        "rss_growth_after_warmup_mb": round(end_rss - warm_rss, 1),
-        "rss_growth_mb_per_hour": round((end_rss - warm_rss) / hours_after, 1),
-        "rss_slope_mb_per_hour": round(slope, 1) if slope is not None else None,
+        "memory_mb": {"app_rss": growth("rss"), "app_anon": growth("anon"),
+                      "clock_process_rss": growth("clock_rss"), "clock_process_anon": growth("clock_anon")},
+        "python_objects_per_minute": [m["python_objects"] for m in minutes],
         "warmup_minutes": args.warmup_minutes,
         "gui_max_stall_ms_per_minute": [m["gui_max_stall_ms"] for m in minutes],
         "minutes_detail": minutes, "elapsed_s": round(elapsed, 1),
         "action_log_tail": list(monkey.report.log)[-40:] if (trap.errors or stuck or not answered) else [],
     })
     result["machine"]["loadavg_end"] = _loadavg()
+    result["finished"] = True
     result["ok"] = not trap.errors and not stuck and answered and played and port_back
     result["command"] = (f"python bench/app_monkey.py --minutes {args.minutes:g} --seed {args.seed} "
                          f"--checkpoint {_shown_path(args.checkpoint)}"
-                         + (" --clips GROOVE_MIDI_DIR" if args.clips else "")
+                         + (" --clips $GROOVE" if args.clips else "")
                          + f" --warmup-minutes {args.warmup_minutes:g}"
                          + (" --tracemalloc" if args.tracemalloc else ""))
     del app
@@ -263,10 +287,12 @@ def main() -> int:
     parser.add_argument("--log-tail", type=int, default=400, help="actions kept in the log (default 400)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report where Python memory grew after the warm-up (slows the app)")
-    parser.add_argument("--json", help="also write the JSON here")
+    parser.add_argument("--log", help="write every action here as it happens (default: a temporary folder)")
+    parser.add_argument("--json", help="also write the JSON here (rewritten every minute while running)")
     args = parser.parse_args()
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
+    faulthandler.enable(all_threads=True)  # a crash prints every thread's Python stack
     result = run(args)
     emit_json(result, args.json)
     return 0 if result["ok"] else 1

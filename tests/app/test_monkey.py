@@ -108,7 +108,7 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
         log = monkey.format_log() if monkey else "(no actions)"
         pytest.fail(f"{summary}\n" + "\n".join(problems) + f"\nreproduce: GROOVEFADER_MONKEY_SEED={seed}"
                     f" GROOVEFADER_MONKEY_ACTIONS={n_actions}\naction log:\n{log}\n"
-                    f"warnings:\n" + "\n".join(trap.warnings[-30:]), pytrace=False)
+                    f"warnings:\n" + "\n".join(list(trap.warnings)[-30:]), pytrace=False)
     assert _note_ons(events) > 0  # the stuck-note check had notes to check
 
 

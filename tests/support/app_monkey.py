@@ -28,7 +28,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QWheelEvent
@@ -54,13 +54,15 @@ class ErrorTrap:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
-        self.warnings: list[str] = []
+        self.warnings: deque[str] = deque(maxlen=1000)  # the latest; a long run has many
+        self.warning_count = 0
         self.where = ""  # what was going on (the monkey's current action), prefixed to each entry
         self._lock = threading.Lock()
 
-    def _add(self, bucket: list[str], text: str) -> None:
+    def _add(self, bucket: list[str] | deque[str], text: str) -> None:
         with self._lock:
             bucket.append(f"[{self.where}] {text}" if self.where else text)
+            self.warning_count += bucket is self.warnings
 
     def __enter__(self) -> ErrorTrap:
         self._old_hook, self._old_thread_hook = sys.excepthook, threading.excepthook
@@ -137,12 +139,17 @@ class ScriptedDialogs:
 
 # -- measurements --------------------------------------------------------------------------------
 
-def rss_mb(pid: int | None = None) -> float:
-    """Resident set size of a process in MB (VmRSS from /proc; 0.0 where there is none)."""
+def rss_mb(pid: int | None = None, field: str = "VmRSS") -> float:
+    """Resident memory of a process in MB from /proc (0.0 where there is none).
+
+    ``field``: "VmRSS" (all resident pages) or "RssAnon" (anonymous pages: the heap, what a
+    leak grows). RssFile, the mapped libraries, comes and goes as the kernel reclaims clean
+    pages, so RSS alone moves by a hundred MB with no change in the heap.
+    """
     try:
         with open(f"/proc/{pid or os.getpid()}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -265,14 +272,17 @@ class AppMonkey:
             the monkey returns to, e.g. "jack").
         trap: an active :class:`ErrorTrap`; each error it records is then labelled with the
             action it happened in (or shortly after).
+        log_to: a text file every action is also written to as it starts and ends (flushed),
+            so a crash of the process leaves the log behind.
     """
 
     def __init__(self, window: Any, seed: int, work_dir: Path, clip_files: Sequence[Path] = (),
                  log_size: int = 100_000,
                  midi_apis: Sequence[str] = ("jack", "auto", "alsa", "coremidi", "winmm"),
-                 trap: ErrorTrap | None = None) -> None:
+                 trap: ErrorTrap | None = None, log_to: TextIO | None = None) -> None:
         self.w = window
         self.trap = trap
+        self.log_to = log_to
         self.rng = random.Random(seed)
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -282,7 +292,7 @@ class AppMonkey:
         self.dialogs = ScriptedDialogs()
         self.modal_errors: list[str] = []
         self._presets: list[Path] = []
-        self._exports: list[tuple[Path, int]] = []
+        self._exports: dict[Path, int] = {}  # the bars last exported to each file
         self._written = 0
         self._shown = ("", "")
         self.t0 = time.perf_counter()  # the log's times are seconds since this
@@ -327,6 +337,7 @@ class AppMonkey:
         n = self.report.actions
         entry = f"{n:5d} {time.perf_counter() - self.t0:8.2f}s {name}"
         self.report.log.append(entry + " …")
+        self._write(entry + " …")
         if self.trap is not None:
             self.trap.where = f"action {n} {name}"
         detail = action()
@@ -336,7 +347,13 @@ class AppMonkey:
         qwait(self.rng.randint(0, 60))
         entry += self._news()
         self.report.log[-1] = entry
+        self._write(entry)
         return entry
+
+    def _write(self, line: str) -> None:
+        if self.log_to is not None:
+            self.log_to.write(line + "\n")
+            self.log_to.flush()
 
     def _news(self) -> str:
         """What the status bar and the MIDI status line say now, where it changed."""
@@ -576,7 +593,7 @@ class AppMonkey:
         path = self.work_dir / f"export-{self.rng.randrange(4)}.mid"
         self.dialogs.export_bars, self.dialogs.save_path = bars, str(path)
         self.w.actions.export_clip.trigger()
-        self._exports.append((path, bars))
+        self._exports[path] = bars
         return f"{bars} bars to {path.name}"
 
     def save_preset(self) -> str:
@@ -650,10 +667,7 @@ class AppMonkey:
         from engine.music.midifile import read_clip
 
         problems = []
-        last: dict[Path, int] = {}
-        for path, bars in self._exports:
-            last[path] = bars
-        for path, bars in last.items():
+        for path, bars in self._exports.items():
             if not path.exists():
                 problems.append(f"export {path.name}: not written")
                 continue
