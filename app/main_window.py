@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self._status_text = QLabel()
         self.statusBar().addWidget(self._status_text, 1)
 
-        pad_box = QGroupBox("Latent pad")
+        pad_box = QGroupBox("Groove pad")
         pad_box.setMinimumWidth(340)
         QVBoxLayout(pad_box).addWidget(self.pad_panel)
         knob_box = QGroupBox("Knobs")

@@ -69,9 +69,7 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
     targets, turning = (state.targets(), state.turning) if knobs.holding else (None, None)
-    # On a map of the data the knobs nobody set are the latent's own attributes.
-    inputs = state.set_inputs if g.has_data_map else state.inputs
-    pattern = g.decode(zz, inputs, temperature=temperature,
+    pattern = g.decode(zz, state.inputs, temperature=temperature,
                        seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning)
     assert isinstance(pattern, Pattern)
     return Decoded(zz, pattern, g.attributes_of(pattern), where)
@@ -91,14 +89,13 @@ def heatmap(g: Generator, name: str, knob_values: dict[str, float],
             corners: np.ndarray | None = None) -> np.ndarray:
     """``(res, res)`` of ``name`` over the pad, knobs as the model's input: the plane's
     map, or (``corners`` ``(4, Z)``) the corner blend's, decoded as one batch."""
-    if g.has_data_map:  # the grooves of the map as they are: each latent's own attributes
-        knob_values = {}
     if corners is None:
         return g.heatmap(name, HEATMAP_RESOLUTION, knob_values)
     # the corner blend is not a plane: decode the blend grid in one batch
     grid = np.linspace(-1.0, 1.0, HEATMAP_RESOLUTION)
     zs = np.stack([g.blend_corners(corners, x, y) for y in grid for x in grid])
-    batch = g.decode_batch(zs, knob_values).to_array()
+    # on a map of the data: each latent with its own attributes, as the pad plays it
+    batch = g.decode_batch(zs, None if g.has_data_map else knob_values).to_array()
     return attr_lib.ATTRIBUTES[name](batch).reshape(HEATMAP_RESOLUTION, HEATMAP_RESOLUTION)
 
 

@@ -67,7 +67,8 @@ class XYPad(QWidget):
         self._enabled_text = ""
         self.setMinimumSize(220, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Drag to move through the latent space")
+        self.setToolTip("Drag across the map of grooves: neighbouring points play related grooves, "
+                        "styles are written where their grooves gather")
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -176,10 +177,15 @@ class XYPad(QWidget):
             p.setPen(theme.TEXT)
             p.drawText(band, Qt.AlignmentFlag.AlignCenter, self._heat_label)
         if self._mode == PLANE and self._style_labels:
-            p.setPen(theme.TEXT_DIM)
-            for name, x, y in self._style_labels:
+            shade = QColor(theme.BACKGROUND)
+            shade.setAlpha(150)
+            metrics = p.fontMetrics()
+            for name, x, y in self._style_labels:  # on a dark tag: readable over bright heat
                 at = self.to_widget(x, y)
-                r = QRectF(at.x() - 50, at.y() - 8, 100, 16)
+                w = metrics.horizontalAdvance(name) + 8
+                r = QRectF(min(max(at.x() - w / 2, sq.left()), sq.right() - w), at.y() - 8, w, 16)
+                p.fillRect(r, shade)
+                p.setPen(theme.TEXT)
                 p.drawText(r, Qt.AlignmentFlag.AlignCenter, name)
         if self._mode == CORNERS:
             corners = [(sq.left() + 6, sq.bottom() - 6, Qt.AlignmentFlag.AlignLeft),
@@ -228,7 +234,7 @@ class PadPanel(QWidget):
         super().__init__(parent)
         self.pad = XYPad(self)
         self.mode_box = QComboBox()
-        self.mode_box.addItem("Latent plane", PLANE)
+        self.mode_box.addItem("Groove map", PLANE)
         self.mode_box.addItem("Blend corners", CORNERS)
         self.heat_box = QComboBox()
         self.heat_box.addItem("No heat-map", "")

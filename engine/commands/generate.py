@@ -146,8 +146,7 @@ def run_generate(args: argparse.Namespace) -> int:
     chunks = -(-args.bars // win_bars)
     # At temperature 0 a clip's loop repeats; above it each chunk is its own draw from the same z.
     targets = None if args.free_knobs else knobs.targets()
-    inputs = knobs.set_inputs if gen.has_data_map else knobs.inputs
-    pats = gen.decode(np.repeat(zs, chunks, axis=0), inputs, temperature=args.temperature,
+    pats = gen.decode(np.repeat(zs, chunks, axis=0), knobs.inputs, temperature=args.temperature,
                       seed=args.seed, targets=targets)
     bpm = 120.0 if args.bpm is None else args.bpm
     if len(outputs) > 1:

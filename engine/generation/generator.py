@@ -524,12 +524,17 @@ class Generator:
 
         ``targets`` (``(A,)`` or ``(B, A)``, NaN = left to the model; see
         :meth:`engine.generation.knobs.KnobState.targets`): the patterns' measured
-        attributes are brought to them (:meth:`decode_meeting`, up to
-        ``1 + 2 * feedback.iterations`` model calls; ``turning`` names the knob the user is
-        turning, met first). None, or all NaN: one open-loop model call (``turning`` unused).
+        attributes are brought to them (:meth:`decode_targets`; ``turning`` names the knob
+        the user is turning, met first). All NaN: on a map of the data the latent's own
+        groove (its own attributes, ``attributes`` unused), else one open-loop model call
+        with ``attributes``. None: one open-loop call with ``attributes`` (the knobs as the
+        model's input, *Hold knobs* off).
         """
         single = np.ndim(z) == 1
-        if targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
+        if targets is not None and self._bank is not None and np.isnan(np.asarray(targets, np.float64)).all():
+            # nothing held on a map of the data: the latent's own groove, its own attributes
+            batch = self.decode_batch(z, None, temperature=temperature, seed=seed)
+        elif targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
             batch = self.decode_targets(z, attributes, targets, turning=turning, temperature=temperature,
                                         seed=seed)
         else:
@@ -659,6 +664,8 @@ class Generator:
         """
         if attribute_name not in attr_lib.ATTRIBUTES:
             raise ValueError(f"unknown attribute {attribute_name!r}; known: {sorted(attr_lib.ATTRIBUTES)}")
+        if self._bank is not None:  # the map's grooves as the pad plays them: their own attributes
+            attributes = None
         g = np.linspace(-1.0, 1.0, int(resolution))
         yy, xx = np.meshgrid(g, g, indexing="ij")
         z = self.pad_to_z(xx.ravel(), yy.ravel())

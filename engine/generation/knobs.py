@@ -105,11 +105,6 @@ class KnobState:
         """The model's knobs and their values: the decoder's attribute input to start from."""
         return {n: self.values.get(n, d) for n, d in self.defaults.items()}
 
-    @property
-    def set_inputs(self) -> dict[str, float]:
-        """The knobs the user set and their values; the others are left to the groove."""
-        return {n: self.values[n] for n in self.defaults if n in self.held and n in self.values}
-
     def targets(self) -> np.ndarray:
         """``(A,)`` in :attr:`names` order: what the next decode holds, raw units.
 
