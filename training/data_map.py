@@ -38,7 +38,7 @@ class MapConfig:
     cols: int = 32
     epochs: int = 25
     sharpness: float = 4.0  # pad blend: 1 = bilinear, larger = most of a cell plays its node
-    randomize_noise: float = 0.0  # std added to a training code drawn by Randomize (0: as it is)
+    randomize_noise: float = 0.3  # std added to a training code drawn by Randomize (0: as it is)
     seed: int = 0
     min_style_share: float = 0.03  # styles with fewer of the bank's grooves get no label
     batch_size: int = 1024

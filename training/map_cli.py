@@ -41,9 +41,11 @@ def run_map(args: argparse.Namespace) -> int:
     cfg = MapConfig(**{f.name: getattr(args, f.name) for f in fields(MapConfig)})
     t0 = time.perf_counter()
     ckpt = load_checkpoint(args.checkpoint)
-    gen = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    # the model alone (a map it already has is rebuilt, not used)
+    gen = Generator(ckpt.model, {k: v for k, v in ckpt.meta.items() if k != "data_map"}, ckpt.config)
     steps_per_bar = int(ckpt.config.steps_per_bar)
-    ds = build_dataset(args.data, bars=int(ckpt.config.steps) // steps_per_bar, steps_per_bar=steps_per_bar)
+    ds = build_dataset(args.data, bars=int(ckpt.config.steps) // steps_per_bar, steps_per_bar=steps_per_bar,
+                       attributes=gen.attribute_names)
     train = ds.subset("train")
     if list(train.attribute_names) != list(gen.attribute_names):
         print(f"groovefader: error: {args.data}: its attributes {list(train.attribute_names)} are not "
@@ -51,7 +53,7 @@ def run_map(args: argparse.Namespace) -> int:
         return 1
     styles, style_names = read_styles(args.data, [str(s) for s in train.source])
     arrays, info = build_data_map(gen, train.patterns, train.attributes, styles, style_names, cfg)
-    meta: dict[str, Any] = dict(ckpt.meta)
+    meta: dict[str, Any] = {k: v for k, v in ckpt.meta.items() if k != "data_map"}
     meta["data_map"] = info
     out = args.out or args.checkpoint
     save_checkpoint(out, ckpt.model, ckpt.config, meta, arrays)

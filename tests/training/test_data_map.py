@@ -104,3 +104,30 @@ def test_a_foreign_data_map_is_one_clear_error(mapped, tmp_path):
     save_checkpoint(path, ckpt.model, ckpt.config, meta, bad)
     with pytest.raises(CheckpointError, match="data map"):
         Generator.from_checkpoint(path)
+
+
+def test_map_command_adds_and_rebuilds_the_map(tmp_path, monkeypatch, capsys):
+    from app.cli import main
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+
+    monkeypatch.setenv("GROOVEFADER_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "grooves"
+    src.mkdir()
+    rows = ["midi_filename,style,split"]
+    for i, pat in enumerate(synthetic_patterns(12, seed=9)):
+        clip = Pattern.concatenate([Pattern.from_array(pat)] * 2)
+        write_clip(src / f"g{i}.mid", clip)
+        rows.append(f"g{i}.mid,{'funk/groove' if i % 2 else 'rock/beat'},train")
+    (src / "info.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "mapped.pt"
+    args = ["map", "--checkpoint", str(tiny_checkpoint()), "--data", str(src), "-o", str(out),
+            "--rows", "3", "--cols", "3", "--epochs", "3"]
+    assert main(args) == 0
+    assert "style labels" in capsys.readouterr().out
+    gen = Generator.from_checkpoint(out)
+    assert gen.has_data_map and gen.meta["data_map"]["style_names"] == ["funk", "rock"]
+    # a checkpoint that has a map gets a new one (in place)
+    assert main(["map", "--checkpoint", str(out), "--data", str(src), "--rows", "4", "--cols", "4",
+                 "--epochs", "3"]) == 0
+    assert Generator.from_checkpoint(out).meta["data_map"]["config"]["rows"] == 4
