@@ -11,7 +11,9 @@ Reported (JSON on stdout, and to ``--json FILE``):
   * actions done, per kind and per minute;
   * exceptions and Qt critical messages (target 0), modal windows nobody answered, exported
     clips that do not read back, whether Randomize still answered at the end;
-  * stuck notes at the JACK client after stop and close (target 0), and the note-ons checked;
+  * stuck notes after stop and close (target 0) at two recording JACK clients, one on the
+    app's virtual port and one the monkey points the output at by name, and the note-ons
+    each heard;
   * memory of the app process and of the clock process at start (model loaded), after the
     warm-up, every minute and at the end: RSS, and RssAnon (the heap; RSS also holds mapped
     libraries, which the kernel's reclaim drops and faults back in, so RSS swings by a
@@ -51,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import emit_json  # noqa: E402
 
 from models.atomic import atomic_write  # noqa: E402
-from tests.support.jack_server import JACKD, Recorder, start_test_server  # noqa: E402
+from tests.support.jack_server import JACKD, start_test_server  # noqa: E402
 
 
 def _slope_per_hour(samples: list[tuple[float, float]]) -> float | None:
@@ -102,15 +104,13 @@ def run(args: argparse.Namespace) -> dict:
 
     from app.main import create_window
     from tests.support.app_monkey import (
-        MIDI_SOURCE,
         AppMonkey,
         ErrorTrap,
+        Listeners,
         StallProbe,
         child_pids,
-        note_problems,
         point_at_jack,
         qwait,
-        received_messages,
         responds,
         rss_mb,
         wait_until,
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> dict:
     result: dict = {"seed": args.seed, "minutes": args.minutes, "checkpoint": _shown_path(args.checkpoint),
                     "clips_folder": Path(args.clips).name if args.clips else None, "clip_files": len(clips),
                     "machine": machine}
-    rec = None
+    ears = None
     window = None
     try:
         with ErrorTrap() as trap:
@@ -142,10 +142,10 @@ def run(args: argparse.Namespace) -> dict:
             if not ready:
                 raise SystemExit("app_monkey: the window never got ready "
                                  f"({window.transport.status.text()!r}, errors {trap.errors})")
-            rec = Recorder(server, MIDI_SOURCE, work / "rec.jsonl")
-            if not rec.wait_connected():
+            ears = Listeners(server, work / "recorded")
+            if not ears.virtual.wait_connected():
                 raise SystemExit("app_monkey: the recorder never connected to the app's JACK port")
-            own = {os.getpid(), rec.proc.pid, server.proc.pid if server.proc else -1}
+            own = {os.getpid(), *ears.pids, server.proc.pid if server.proc else -1}
 
             def clock_rss(field: str = "VmRSS") -> float:
                 return round(sum(rss_mb(p, field) for p in child_pids() if p not in own), 1)
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> dict:
             log_file = open(log_path, "w")  # noqa: SIM115 - open for the whole run
             print(f"app_monkey: actions logged to {log_path}", file=sys.stderr, flush=True)
             monkey = AppMonkey(window, args.seed, work / "monkey", clips, log_size=args.log_tail, trap=trap,
-                               log_to=log_file)
+                               log_to=log_file, avoid_outputs=[ears.virtual.port])
             if args.tracemalloc:
                 tracemalloc.start(12)
             traced = None
@@ -214,24 +214,22 @@ def run(args: argparse.Namespace) -> dict:
             mark = time.perf_counter_ns()
             if not window.transport.play_button.isChecked():
                 window.transport.play_button.click()
-            played = wait_until(lambda: sum(1 for _f, m, ns in rec.events() if ns >= mark
-                                            and (m[0] & 0xF0) == 0x90 and m[2] > 0) >= 4, 20)
+            played = wait_until(lambda: ears.note_ons_since(mark) >= 4, 20)
             window.transport.play_button.click()
             wait_until(lambda: not window.transport.play_button.isChecked(), 10)
             qwait(200)
             window.close()
             window = None
             qwait(300)
-        rec.stop()
-        recorder, rec = rec, None
+        ears.stop()
+        heard = ears.check(monkey.t0)
     finally:
-        if rec is not None:
-            rec.stop()
+        if ears is not None:
+            ears.stop()
         if window is not None:
             window.close()
         server.stop()
-    messages, times_ns, replayed = received_messages(recorder)
-    stuck = note_problems(messages, times_ns, monkey.t0)
+    stuck = heard["problems"]
     warm = args.warmup_minutes * 60
 
     def growth(key: str) -> dict:
@@ -252,8 +250,9 @@ def run(args: argparse.Namespace) -> dict:
         "warning_examples": sorted(set(w.split("] ", 1)[-1] for w in trap.warnings))[:10],
         "other_problems": problems, "port_came_back": port_back, "responded_at_end": answered,
         "notes_at_end": played,
-        "note_ons_recorded": sum(1 for m in messages if (m[0] & 0xF0) == 0x90 and m[2] > 0),
-        "stuck_notes": len(stuck), "stuck": stuck[:20], "jack_cycles_delivered_twice_dropped": replayed,
+        "note_ons_recorded": heard["note_ons"],
+        "stuck_notes": len(stuck), "stuck": stuck[:20],
+        "jack_cycles_delivered_twice_dropped": heard["replayed_cycles"],
         "memory_mb": {"app_rss": growth("rss"), "app_anon": growth("anon"),
                       "clock_process_rss": growth("clock_rss"), "clock_process_anon": growth("clock_anon")},
         "python_objects_per_minute": [m["python_objects"] for m in minutes],

@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.app_monkey import (
-    MIDI_SOURCE,
     AppMonkey,
     ErrorTrap,
+    Listeners,
     note_problems,
     point_at_jack,
     received_messages,
     responds,
     wait_until,
 )
-from tests.support.jack_server import JACKD, Recorder, start_test_server
+from tests.support.jack_server import JACKD, start_test_server
 
 DEFAULT_SEED = 1205
 DEFAULT_ACTIONS = 300
@@ -47,10 +47,6 @@ def _clip_files() -> list[Path]:
     return sorted(Path(folder).rglob("*.mid")) if folder else []
 
 
-def _note_ons(events, since_ns: int = 0) -> int:
-    return sum(1 for _f, m, ns in events if ns >= since_ns and (m[0] & 0xF0) == 0x90 and m[2] > 0)
-
-
 @pytest.mark.jack
 @pytest.mark.slow
 @pytest.mark.skipif(JACKD is None, reason="jackd not installed")
@@ -67,10 +63,11 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             and wait_until(lambda: w.transport.status.text().startswith("MIDI out"), 30.0)
         assert ready, (f"the window never got ready: banner {w.banner.text()!r}, MIDI "
                        f"{w.transport.status.text()!r}, errors {trap.errors}")
-        rec = Recorder(jack, MIDI_SOURCE, tmp_path / "rec.jsonl")
+        ears = Listeners(jack, tmp_path / "recorded")
         try:
-            assert rec.wait_connected(), "the recorder never connected to the app's JACK port"
-            monkey = AppMonkey(w, seed, tmp_path / "monkey", _clip_files(), trap=trap)
+            assert ears.virtual.wait_connected(), "the recorder never connected to the app's JACK port"
+            monkey = AppMonkey(w, seed, tmp_path / "monkey", _clip_files(), trap=trap,
+                               avoid_outputs=[ears.virtual.port])
             with monkey.running():
                 monkey.run(n_actions)
             trap.where = "after the actions"
@@ -84,7 +81,7 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             mark = time.perf_counter_ns()
             if not w.transport.play_button.isChecked():
                 w.transport.play_button.click()
-            if not wait_until(lambda: _note_ons(rec.events(), mark) >= 4, 20.0):
+            if not wait_until(lambda: ears.note_ons_since(mark) >= 4, 20.0):
                 findings.append("no notes arrived at the JACK client after play at the end")
             w.transport.play_button.click()
             qtbot.waitUntil(lambda: not w.transport.play_button.isChecked(), timeout=10_000)
@@ -92,12 +89,12 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             w.close()
             qtbot.wait(300)
         finally:
-            events = rec.stop()
-    messages, times_ns, replayed = received_messages(rec)
-    stuck = note_problems(messages, times_ns, monkey.t0 if monkey else 0.0)
+            ears.stop()
+    heard = ears.check(monkey.t0 if monkey else 0.0)
+    stuck = heard["problems"]
     summary = (f"seed {seed}: {monkey.report.actions if monkey else 0} actions "
-               f"{dict(monkey.report.counts) if monkey else {}}; {_note_ons(events)} note-ons recorded "
-               f"({replayed} cycles JACK delivered twice left out)")
+               f"{dict(monkey.report.counts) if monkey else {}}; note-ons recorded {heard['note_ons']} "
+               f"({heard['replayed_cycles']} cycles JACK delivered twice left out)")
     print(summary)
     if monkey is not None:
         log_text = monkey.format_log() + "\n\nwarnings:\n" + "\n".join(trap.warnings)
@@ -109,7 +106,7 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
         pytest.fail(f"{summary}\n" + "\n".join(problems) + f"\nreproduce: GROOVEFADER_MONKEY_SEED={seed}"
                     f" GROOVEFADER_MONKEY_ACTIONS={n_actions}\naction log:\n{log}\n"
                     f"warnings:\n" + "\n".join(list(trap.warnings)[-30:]), pytrace=False)
-    assert _note_ons(events) > 0  # the stuck-note check had notes to check
+    assert heard["note_ons"]["virtual"] > 0  # the stuck-note check had notes to check
 
 
 class _Recorded:

@@ -35,7 +35,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QLabel, QWidget
 
-from tests.support.jack_server import check_note_pairs
+from tests.support.jack_server import Recorder, check_note_pairs
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -274,13 +274,17 @@ class AppMonkey:
             action it happened in (or shortly after).
         log_to: a text file every action is also written to as it starts and ends (flushed),
             so a crash of the process leaves the log behind.
+        avoid_outputs: listed output ports never chosen (a recorder already listening to the
+            virtual port, which would then hear two senders).
     """
 
     def __init__(self, window: Any, seed: int, work_dir: Path, clip_files: Sequence[Path] = (),
                  log_size: int = 100_000,
                  midi_apis: Sequence[str] = ("jack", "auto", "alsa", "coremidi", "winmm"),
-                 trap: ErrorTrap | None = None, log_to: TextIO | None = None) -> None:
+                 trap: ErrorTrap | None = None, log_to: TextIO | None = None,
+                 avoid_outputs: Sequence[str] = ()) -> None:
         self.w = window
+        self.avoid_outputs = set(avoid_outputs)
         self.trap = trap
         self.log_to = log_to
         self.rng = random.Random(seed)
@@ -550,9 +554,9 @@ class AppMonkey:
 
     def output_port(self) -> str:
         box = self.w.transport.output
-        # mostly the virtual port; sometimes any port listed (e.g. a recorder's input)
-        others = box.count() - 1
-        index = self.rng.randint(1, others) if others and self.rng.random() < 0.6 else 0
+        # mostly the virtual port; sometimes a port listed (e.g. a recorder's input)
+        others = [i for i in range(1, box.count()) if box.itemText(i) not in self.avoid_outputs]
+        index = self.rng.choice(others) if others and self.rng.random() < 0.6 else 0
         box.setCurrentIndex(index)
         box.activated.emit(index)  # what choosing an entry with the mouse emits
         return f"{box.currentText()} ({index + 1} of {box.count()})"
@@ -698,6 +702,47 @@ def _mouse_move(widget: QWidget, pos: QPoint, modifiers: Qt.KeyboardModifier) ->
 
 
 # -- a whole session against JACK ------------------------------------------------------------------
+
+class Listeners:
+    """Two recording JACK clients: ``virtual`` follows the app's virtual port, ``direct`` is
+    a port the app's output can be pointed at by name.
+
+    Why two: a recorder hearing two senders (the virtual port and a direct connection, both
+    sending the note-offs and panic of a port change in one burst) gets their events of one
+    frame merged in no defined order, which can put a note-off before its note-on. Each
+    recorder hears one sender at a time, so its stream keeps the sender's order, and a note
+    left sounding at either is a note left sounding at that receiver.
+    """
+
+    def __init__(self, server: Any, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.virtual = Recorder(server, MIDI_SOURCE, folder / "virtual.jsonl")
+        self.direct = Recorder(server, None, folder / "direct.jsonl")
+        self.recorders = {"virtual": self.virtual, "direct": self.direct}
+
+    @property
+    def pids(self) -> set[int]:
+        return {r.proc.pid for r in self.recorders.values()}
+
+    def note_ons_since(self, mark_ns: int) -> int:
+        return sum(1 for r in self.recorders.values() for _f, m, ns in r.events()
+                   if ns >= mark_ns and (m[0] & 0xF0) == 0x90 and m[2] > 0)
+
+    def stop(self) -> None:
+        for r in self.recorders.values():
+            r.stop()
+
+    def check(self, t0_s: float) -> dict[str, Any]:
+        """After :meth:`stop`: stuck notes per receiver (timed from ``t0_s``), note-ons
+        heard and replayed cycles left out."""
+        out: dict[str, Any] = {"problems": [], "note_ons": {}, "replayed_cycles": 0}
+        for name, r in self.recorders.items():
+            messages, times_ns, replayed = received_messages(r)
+            out["problems"] += [f"{name}: {p}" for p in note_problems(messages, times_ns, t0_s)]
+            out["note_ons"][name] = sum(1 for m in messages if (m[0] & 0xF0) == 0x90 and m[2] > 0)
+            out["replayed_cycles"] += replayed
+        return out
+
 
 def point_at_jack(window: Any, api: str = "jack", timeout_s: float = 30.0) -> bool:
     """Through the transport's widgets: internal clock, ``api``, the virtual output; True once
