@@ -8,7 +8,8 @@ Run folder (``run_dir``):
     last.pt       checkpoint of the last validation check
 
 One CPU thread (``torch.set_num_threads(1)``: the machine's other core may train too).
-The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``. Loss:
+The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
+resumed run may be given a larger budget (any other change of the config is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL, free_bits) (free bits in nats
 per example, MusicVAE's ``free_bits``), β ramped linearly from 0 over ``kl_warmup_steps``.
 "Best" is the highest validation *sampled* (greedy, not teacher-forced) per-step accuracy,
@@ -37,6 +38,7 @@ from training.melody import data as mdata
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
+BUDGET_FIELDS = ("max_minutes", "max_steps", "val_every_s", "log_every")  # may change on --resume
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         raise GrooveFaderError(f"{run}: a run is already there; pass --resume or another --run-dir")
     if resume and cfg_path.exists():
         old = asdict(MelodyTrainConfig.from_dict(json.loads(cfg_path.read_text())))
-        if old != asdict(cfg):
-            diff = sorted(k for k in asdict(cfg) if old.get(k) != asdict(cfg)[k])
+        new = asdict(cfg)
+        diff = sorted(k for k in new if old.get(k) != new[k] and k not in BUDGET_FIELDS)
+        if diff:
             raise GrooveFaderError(f"{run}: --resume with a different config ({', '.join(diff)})")
     run.mkdir(parents=True, exist_ok=True)
     atomic_write(cfg_path, lambda f: f.write(json.dumps(asdict(cfg), indent=1)), text=True)
