@@ -270,18 +270,24 @@ class Generator:
         Raises:
             ValueError: an unknown attribute name or a wrongly shaped array.
         """
-        base = (self._bank.own_attributes(self._as_batch_z(z)) if z is not None and self._bank is not None
-                else np.tile(self._default, (batch, 1)))
+        def base() -> np.ndarray:
+            if z is not None and self._bank is not None:
+                return self._bank.own_attributes(self._as_batch_z(z))
+            return np.tile(self._default, (batch, 1))
+
         if attributes is None:
-            return base
+            return base()
         if isinstance(attributes, Mapping):
             unknown = sorted(set(attributes) - set(self._names))
             if unknown:
                 raise ValueError(f"unknown attribute(s) {unknown}; this model has {list(self._names)}")
+            if all(n in attributes for n in self._names):
+                return np.tile([float(attributes[n]) for n in self._names], (batch, 1))
+            rows = base()
             for i, n in enumerate(self._names):
                 if n in attributes:
-                    base[:, i] = float(attributes[n])
-            return base
+                    rows[:, i] = float(attributes[n])
+            return rows
         arr = np.asarray(attributes, np.float64)
         if arr.ndim == 1:
             arr = np.tile(arr, (batch, 1))
@@ -469,14 +475,15 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
-        own = self.decode_batch(zz, None)
+        inputs = self._bank.own_attributes(zz)
+        own = self.decode_batch(zz, inputs)
         measured = attr_lib.compute(own.to_array(), self._names)
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         picks = np.array([self._bank.walk(own.hits[b], measured[b], t[b], ranges, tol, primary,
                                           self.walk_settings) for b in range(len(zz))])
         chosen = zz.copy()
-        inputs = self._bank.own_attributes(zz)
+        inputs = inputs.copy()
         moved = picks >= 0
         chosen[moved] = self._bank.codes[picks[moved]]
         inputs[moved] = self._bank.attributes[picks[moved]]
@@ -669,6 +676,8 @@ class Generator:
         g = np.linspace(-1.0, 1.0, int(resolution))
         yy, xx = np.meshgrid(g, g, indexing="ij")
         z = self.pad_to_z(xx.ravel(), yy.ravel())
+        if self._pad is not None:  # the nodes' own attributes, blended as their latents are
+            attributes = self._pad.attributes(xx.ravel(), yy.ravel(), self._bank.attributes)
         torch = self._torch
         with self._lock:
             # One big batch parallelises where a batch-1 decode does not: the heat-map gets

@@ -27,7 +27,6 @@ HIT_WEIGHT = 1.0  # per 10 cells whose hit differs from the playing groove's
 OTHER_WEIGHT = 25.0  # per (share of range)^2 an attribute with a target misses it by
 NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
 
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,8 @@ class GrooveBank:
         if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
             raise ValueError("style index out of range")
         self.packed_hits = packed
-        self._sq = (self.codes.astype(np.float64) ** 2).sum(1)
+        self._words = _as_words(packed)
+        self._sq = (self.codes.astype(np.float64) ** 2).sum(1).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -86,18 +86,20 @@ class GrooveBank:
 
     def hit_distance(self, hits: np.ndarray) -> np.ndarray:
         """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``."""
-        mine = self.pack(np.asarray(hits)[None])[0]
-        return _POPCOUNT[np.bitwise_xor(self.packed_hits, mine)].sum(1, dtype=np.int64)
+        mine = _as_words(self.pack(np.asarray(hits)[None]))
+        return np.bitwise_count(np.bitwise_xor(self._words, mine)).sum(1, dtype=np.int64)
 
     def nearest(self, z: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """``(B, k)`` indices of the codes nearest each ``z (B, Z)`` and their squared distances."""
         zz = np.atleast_2d(np.asarray(z, np.float64))
-        d2 = (zz ** 2).sum(1)[:, None] - 2 * zz @ self.codes.T.astype(np.float64) + self._sq[None]
         k = min(int(k), len(self))
-        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        part = np.take_along_axis(d2, idx, 1)
-        order = np.argsort(part, axis=1)
-        return np.take_along_axis(idx, order, 1), np.maximum(np.take_along_axis(part, order, 1), 0.0)
+        # candidates by a float32 expansion (fast), exact distances recomputed for them
+        rough = self._sq[None] - 2 * (zz.astype(np.float32) @ self.codes.T)
+        wide = min(len(self), k + 8)
+        idx = np.argpartition(rough, wide - 1, axis=1)[:, :wide]
+        exact = ((self.codes[idx].astype(np.float64) - zz[:, None]) ** 2).sum(-1)
+        order = np.argsort(exact, axis=1)[:, :k]
+        return np.take_along_axis(idx, order, 1), np.take_along_axis(exact, order, 1)
 
     def own_attributes(self, z: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
         """``(B, A)`` the attributes a latent carries: a bank code's own exactly, a latent
@@ -145,3 +147,11 @@ class GrooveBank:
             ok = err <= tolerance[turning]
             cost = np.where(ok, cost, np.inf) if ok.any() else err
         return int(np.argmin(cost)) - 1
+
+
+def _as_words(packed: np.ndarray) -> np.ndarray:
+    """Packed hit bytes ``(B, n)`` as ``(B, ceil(n / 8))`` uint64 words (zero padded)."""
+    b, n = packed.shape
+    out = np.zeros((b, -(-n // 8) * 8), np.uint8)
+    out[:, :n] = packed
+    return out.view(np.uint64)

@@ -61,8 +61,9 @@ class PadMap:
         a, b = f ** self.sharpness, (1.0 - f) ** self.sharpness
         return a / (a + b)
 
-    def latents(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
-        """Pad point(s) → latent(s): scalars give ``(Z,)``, arrays of shape S give ``S + (Z,)``."""
+    def _weights(self, x: float | np.ndarray, y: float | np.ndarray
+                 ) -> tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray], ...]]:
+        """Blend weights ``S + (4,)`` of the four nodes around each point, and those nodes."""
         xx, yy = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
         rows, cols = self.shape
         u = (np.clip(xx, -1, 1) + 1) / 2 * (cols - 1)
@@ -71,10 +72,21 @@ class PadMap:
         i0 = np.clip(np.floor(v).astype(np.int64), 0, rows - 2)
         fu, fv = self._sharpen(u - j0), self._sharpen(v - i0)
         w = np.stack([(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv], -1)
-        corners = ((i0, j0), (i0, j0 + 1), (i0 + 1, j0), (i0 + 1, j0 + 1))
+        return w, ((i0, j0), (i0, j0 + 1), (i0 + 1, j0), (i0 + 1, j0 + 1))
+
+    def latents(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
+        """Pad point(s) → latent(s): scalars give ``(Z,)``, arrays of shape S give ``S + (Z,)``."""
+        w, corners = self._weights(x, y)
         zs = np.stack([self._z[i, j] for i, j in corners], -2)  # S + (4, Z)
         norms = np.stack([self._norm[i, j] for i, j in corners], -1)  # S + (4,)
         return blend(zs, w, norms)
+
+    def attributes(self, x: float | np.ndarray, y: float | np.ndarray, own: np.ndarray) -> np.ndarray:
+        """The attributes at pad point(s): the nodes' own (``own (N, A)``, bank order)
+        blended with the weights their latents get; shape ``S + (A,)``."""
+        w, corners = self._weights(x, y)
+        table = np.asarray(own, np.float64)[self.nodes]  # (R, C, A)
+        return (w[..., None] * np.stack([table[i, j] for i, j in corners], -2)).sum(-2)
 
     def nearest_point(self, z: np.ndarray) -> tuple[float, float]:
         """The pad point of the node whose groove is nearest ``z`` (a loaded clip's place)."""
