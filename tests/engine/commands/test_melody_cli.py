@@ -13,7 +13,7 @@ from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noq
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory) -> str:
-    return str(memorised_checkpoint(str(tmp_path_factory.mktemp("melcli"))))
+    return str(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody")))
 
 
 def test_generate_count_bars_key(tmp_path, ckpt, capsys) -> None:
