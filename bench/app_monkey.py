@@ -5,7 +5,7 @@ The same driver as ``tests/app/test_monkey.py`` (``tests/support/app_monkey.py``
 drags, knob turns and double-clicks, Randomize, Variation, undo/redo, step-grid clicks,
 tempo, play/stop, output port and MIDI API switches, clip load, export, presets, all through
 the widgets and QActions. Offscreen Qt, the shipped checkpoint (or ``--checkpoint``), a
-``jackd -d dummy`` server and a recording JACK client in their own processes.
+``jackd -d dummy`` server and two recording JACK clients in their own processes.
 
 Reported (JSON on stdout, and to ``--json FILE``):
   * actions done, per kind and per minute;
@@ -19,7 +19,9 @@ Reported (JSON on stdout, and to ``--json FILE``):
     libraries, which the kernel's reclaim drops and faults back in, so RSS swings by a
     hundred MB with no change in the heap); the growth after the warm-up in MB and MB per
     hour, end minus warm-up and as a least-squares slope over the per-minute samples (a
-    leak shows as steady growth after the warm-up); live Python objects per minute;
+    leak shows as steady growth after the warm-up); the same for each minute's floor (its
+    lowest reading, taken every 5 s), which transient peaks do not move; live Python
+    objects per minute;
   * the GUI thread's longest stall per minute (a 10 ms timer's largest gap) and the load
     average, since other work on the machine shows in both.
 
@@ -54,6 +56,8 @@ from _report import emit_json  # noqa: E402
 
 from models.atomic import atomic_write  # noqa: E402
 from tests.support.jack_server import JACKD, start_test_server  # noqa: E402
+
+PROBE_S = 5.0  # memory is read this often; each minute reports its lowest reading too
 
 
 def _slope_per_hour(samples: list[tuple[float, float]]) -> float | None:
@@ -169,16 +173,22 @@ def run(args: argparse.Namespace) -> dict:
             t0 = time.monotonic()
             start_mem = memory()
             minutes: list[dict] = []
-            next_sample = t0 + 60
+            next_sample, next_probe = t0 + 60, t0
+            floors: dict[str, float] = {}  # the lowest reading of each figure this minute
             end = t0 + args.minutes * 60
             with monkey.running():
                 while time.monotonic() < end:
                     monkey.step()
                     now = time.monotonic()
+                    if now >= next_probe:  # transient peaks (a 16-bar clip, a heat-map batch)
+                        next_probe += PROBE_S  # come and go: a leak raises the floor
+                        for k, v in memory().items():
+                            floors[k] = min(v, floors.get(k, v))
                     if now >= next_sample:
                         next_sample += 60
                         minutes.append({"t_s": round(now - t0, 1), "actions": monkey.report.actions,
                                         **{f"{k}_mb": v for k, v in memory().items()},
+                                        **{f"{k}_floor_mb": v for k, v in floors.items()},
                                         "children": children(), "python_objects": len(gc.get_objects()),
                                         "gui_max_stall_ms": round(probe.max_gap_ms, 1),
                                         "errors": len(trap.errors), "loadavg": _loadavg()})
@@ -186,6 +196,7 @@ def run(args: argparse.Namespace) -> dict:
                             traced = tracemalloc.take_snapshot()
                             types_then = _object_types()
                         probe.reset()
+                        floors = {}
                         print(f"app_monkey: {minutes[-1]}", file=sys.stderr, flush=True)
                         if args.json:  # so far: what is left if the process dies
                             partial = json.dumps({**result, "finished": False,
@@ -237,11 +248,16 @@ def run(args: argparse.Namespace) -> dict:
         after.append((elapsed, end_mem[key]))
         hours_after = max(1e-9, (elapsed - after[0][0]) / 3600)
         slope = _slope_per_hour(after)
+        floor = [(m["t_s"], m[f"{key}_floor_mb"]) for m in minutes if m["t_s"] >= warm - 1]
+        floor_slope = _slope_per_hour(floor)
         return {"start": start_mem[key], "after_warmup": after[0][1], "end": end_mem[key],
                 "per_minute": [m[f"{key}_mb"] for m in minutes],
                 "growth_after_warmup": round(end_mem[key] - after[0][1], 1),
                 "growth_per_hour": round((end_mem[key] - after[0][1]) / hours_after, 1),
-                "slope_per_hour": round(slope, 1) if slope is not None else None}
+                "slope_per_hour": round(slope, 1) if slope is not None else None,
+                "floor_per_minute": [m[f"{key}_floor_mb"] for m in minutes],
+                "floor_growth_after_warmup": round(floor[-1][1] - floor[0][1], 1) if floor else None,
+                "floor_slope_per_hour": round(floor_slope, 1) if floor_slope is not None else None}
     result.update({
         "actions": monkey.report.actions,
         "actions_per_minute": round(monkey.report.actions / (elapsed / 60), 1),
