@@ -13,12 +13,17 @@ checkpoint's mean/std) to its decoder. A plain-VAE baseline checkpoint (``model_
 vectors, MusicVAE style: ``z + sum_k (value_k - default_k) / span_k * v_k``, so a knob at
 its default leaves z alone (see :meth:`Generator.knobs_for_pattern`).
 
-:meth:`Generator.decode` with ``targets`` (from :meth:`engine.generation.knobs.KnobState.targets`)
-*meets* them: it corrects the model's attribute input until the decoded pattern's measured
-attributes reach the targets (:meth:`Generator.decode_meeting`,
-:mod:`engine.generation.knob_feedback`); attributes without a target (NaN) are the model's, so
-a fresh latent plays its own groove. Without targets it is the model's one open-loop decode,
-as :meth:`Generator.decode_batch` is for the evaluation of the model itself, reconstruction
+A checkpoint with a *map of the data* (its training grooves and a self-organising map of
+them, :mod:`engine.generation.groove_bank`, :mod:`engine.generation.pad_map`) plays on it:
+the XY pad is the map, Randomize and Variation draw training grooves, a latent is decoded
+with its own attributes, and :meth:`Generator.decode` with ``targets`` (from
+:meth:`engine.generation.knobs.KnobState.targets`) *walks* to the training groove that
+meets them with the fewest hits changed (:meth:`Generator.decode_walking`). Without a map
+it corrects the model's attribute input until the decoded pattern's measured attributes
+reach the targets (:meth:`Generator.decode_meeting`, :mod:`engine.generation.knob_feedback`).
+Attributes without a target (NaN) are the groove's own, so a fresh latent plays its own
+groove. Without targets it is the model's one open-loop decode, as
+:meth:`Generator.decode_batch` is for the evaluation of the model itself, reconstruction
 and transitions.
 
 :class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
