@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import CheckpointError
+from engine.generation import latent_paths
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.pad_map import PadMap, StyleLabel, blend
@@ -610,18 +611,7 @@ class Generator:
         ``method='slerp'`` (default; spherical, as MusicVAE: keeps the prior's typical norm
         in between) or ``'linear'``.
         """
-        a, b = np.asarray(za, np.float64), np.asarray(zb, np.float64)
-        t = np.linspace(0.0, 1.0, int(n))[:, None]
-        if method == "linear":
-            return (1 - t) * a + t * b
-        if method != "slerp":
-            raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
-        na, nb = np.linalg.norm(a), np.linalg.norm(b)
-        cos = float(np.dot(a, b) / max(na * nb, 1e-12))
-        omega = np.arccos(np.clip(cos, -1.0, 1.0))
-        if omega < 1e-6:
-            return (1 - t) * a + t * b
-        return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+        return latent_paths.interpolate(za, zb, n, method)
 
     # -- the XY pad ----------------------------------------------------------------------
     def pad_to_z(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
