@@ -114,3 +114,16 @@ def test_model_sizes_match_the_engine_codec_and_a_foreign_codec_is_refused(tmp_p
     path = save_melody_checkpoint(tmp_path / "other.pt", MelodyVAE(preset("melody_tiny")), meta)
     with pytest.raises(CheckpointError, match="codec"):
         MelodyGenerator.from_checkpoint(path)
+
+
+@pytest.mark.parametrize("decoder, layers", [("flat", 1), ("flat", 2), ("hier", 1), ("hier", 2)])
+def test_hand_written_decode_step_matches_nn_lstm(decoder, layers) -> None:
+    torch.manual_seed(3)
+    model = MelodyVAE(preset("melody_tiny", decoder=decoder, dec_layers=layers)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(4.0)  # large weights: varied outputs, so the comparison has something to compare
+    z = 2.0 * torch.randn(16, 8)
+    out = model.decode(z, bars=3)
+    assert torch.equal(out, model.decode_reference(z, bars=3))
+    assert len(torch.unique(out)) > 3
