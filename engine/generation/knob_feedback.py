@@ -25,7 +25,8 @@ is turned the others where the groove had them).
 The cost is model calls (up to ``1 + 2 * iterations``), hits (holding redraws more of the
 groove per knob step than the decoder alone does) and, where the decoder's own knob
 barely moves, drums: its input is pushed beyond the data, and the decoder meets it with
-other voices (docs/model.md, "Knobs held by the generator").
+other voices. A checkpoint with a map of the data walks it instead
+(:mod:`engine.generation.groove_bank`).
 
 Pure numpy over a ``decode`` callable: no torch here, and the loop works the same for a
 fader-VAE (attribute input) and for the attribute-vector baseline (knob offsets along z).
@@ -44,8 +45,9 @@ DecodeFn = Callable[[np.ndarray, np.ndarray], tuple[tuple[np.ndarray, ...], np.n
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    """How hard the loop works. The defaults were chosen on the validation split's knob sweeps
-    (docs/model.md, "Knobs held by the generator"); ``bench/generator_latency.py`` times them."""
+    """How hard the loop works. The defaults were chosen on the validation split's knob
+    sweeps of a checkpoint without a map of the data; ``bench/generator_latency.py`` times
+    the instrument's knob decodes."""
 
     iterations: int = 4         # corrections per phase (decodes <= 1 + 2 x iterations)
     tolerance: float = 0.02     # met when |measured - knob| <= tolerance * (knob's 5-95 % range)
