@@ -192,8 +192,8 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         opt.step()
         step += 1
         sums["loss"] += float(loss.detach())
-        sums["recon"] += float(recon) / x.shape[1]
-        sums["kl"] += float(kl)
+        sums["recon"] += float(recon.detach()) / x.shape[1]
+        sums["kl"] += float(kl.detach())
         sums["acc"] += float((logits.argmax(-1) == x).float().mean())
         n_sums += 1
         elapsed = time.perf_counter() - t_start
