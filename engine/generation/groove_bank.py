@@ -26,6 +26,8 @@ import numpy as np
 HIT_WEIGHT = 1.0  # per 10 cells whose hit differs from the playing groove's
 OTHER_WEIGHT = 25.0  # per (share of range)^2 an attribute with a target misses it by
 NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
+SEARCH_DIMS = 24  # principal directions of the coarse nearest-code search
+CANDIDATES = 64  # coarse candidates checked exactly, beyond the k asked for
 
 
 
@@ -70,7 +72,16 @@ class GrooveBank:
             raise ValueError("style index out of range")
         self.packed_hits = packed
         self._words = _as_words(packed)
-        self._sq = (self.codes.astype(np.float64) ** 2).sum(1).astype(np.float32)
+        # A coarse search space: the codes on their first principal directions. Candidates
+        # found there are checked exactly, so a code's own place is always found.
+        centred = self.codes - self.codes.mean(0)
+        k = min(SEARCH_DIMS, self.codes.shape[1], max(n - 1, 1))
+        _, _, vt = np.linalg.svd(centred[:: max(1, n // 4096)], full_matrices=False) if n > 1 else (
+            None, None, np.eye(self.codes.shape[1], dtype=np.float32))
+        self._basis = np.ascontiguousarray(vt[:k].T, np.float32)  # (Z, k)
+        self._mean = self.codes.mean(0)
+        self._coarse = np.ascontiguousarray((self.codes - self._mean) @ self._basis, np.float32)
+        self._coarse_sq = (self._coarse ** 2).sum(1)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -93,9 +104,10 @@ class GrooveBank:
         """``(B, k)`` indices of the codes nearest each ``z (B, Z)`` and their squared distances."""
         zz = np.atleast_2d(np.asarray(z, np.float64))
         k = min(int(k), len(self))
-        # candidates by a float32 expansion (fast), exact distances recomputed for them
-        rough = self._sq[None] - 2 * (zz.astype(np.float32) @ self.codes.T)
-        wide = min(len(self), k + 8)
+        # candidates by distance on the principal directions, exact distances for them
+        q = (zz.astype(np.float32) - self._mean) @ self._basis
+        rough = self._coarse_sq[None] - 2 * (q @ self._coarse.T)
+        wide = min(len(self), k + CANDIDATES)
         idx = np.argpartition(rough, wide - 1, axis=1)[:, :wide]
         exact = ((self.codes[idx].astype(np.float64) - zz[:, None]) ** 2).sum(-1)
         order = np.argsort(exact, axis=1)[:, :k]
