@@ -78,3 +78,13 @@ def test_windows_are_whole_bars_and_restrike_held_notes() -> None:
     assert w.classes.shape == (3, 32) and w.start.tolist() == [0, 16, 32]
     second = Melody.from_classes(w.classes[1])
     assert second.events[0] == 60  # the note held into the window is struck again
+
+
+def test_data_melody_alias_refuses_a_drum_folder_in_one_line(tmp_path, capsys) -> None:
+    from app.cli import main
+
+    assert main(["data", "--melody", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "drop SRC_DIR" in err and err.count("\n") == 1
+    assert main(["data"]) == 1
+    assert "SRC_DIR is required" in capsys.readouterr().err
