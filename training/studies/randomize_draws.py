@@ -181,7 +181,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     ck = load_checkpoint(args.checkpoint)
-    gen = Generator(ck.model, ck.meta, ck.config)
+    # the model and its stored codes alone: this study draws near the codes itself
+    gen = Generator(ck.model, {k: v for k, v in ck.meta.items() if k != "data_map"}, ck.config)
     ds = dc.load_groove(args.data, args.smoke)
     split = np.asarray(ds.split)
     train = np.ascontiguousarray(ds.patterns[split == "train"], np.float32)
