@@ -93,10 +93,15 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             w.transport.play_button.click()
             if not wait_until(lambda: not w.transport.play_button.isChecked(), 10.0):
                 c = w.controller
+                seq = getattr(c.transport.link, "_seq", None)
+                pid = getattr(seq, "pid", None)
+                alive = pid is not None and os.path.exists(f"/proc/{pid}")
                 findings.append(f"Stop did not stop within 10 s: playing {c.transport.playing}, "
                                 f"status {w.transport.status.text()!r}, clock "
                                 f"{c.transport.values['clock_source']}, engine playing "
-                                f"{getattr(c.transport._last_status, 'playing', None)}")
+                                f"{getattr(c.transport._last_status, 'playing', None)}, last engine "
+                                f"report {time.monotonic() - c.transport._reported_at:.1f} s ago, "
+                                f"clock process {pid} alive {alive}")
             qtbot.wait(200)
             w.close()
             qtbot.wait(300)
