@@ -263,7 +263,7 @@ class Controller(QObject):
         self.pad_state.set_mode(mode)
         if self.pad_state.blending and not any(c is not None for c in self.pad_state.corners):
             self.message.emit("info", "Corners mode: put patterns into corners A–D with the corner "
-                                      "buttons; empty corners use the latent plane's corners.")
+                                      "buttons; empty corners use the groove pad's corners.")
         self.pad_state.schedule_heatmap()
 
     def set_corner(self, index: int, pattern: Pattern | None = None, label: str | None = None) -> None:

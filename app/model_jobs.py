@@ -81,7 +81,7 @@ def encode(g: Generator, pattern: Pattern) -> Encoded:
 
 
 def corner_latents(g: Generator, corners: list[np.ndarray | None]) -> list[np.ndarray]:
-    """The four corners' latents; an empty corner is the latent plane's corner."""
+    """The four corners' latents; an empty corner is the pad's own corner."""
     return [c if c is not None else g.pad_to_z(*PLANE_CORNERS[i]) for i, c in enumerate(corners)]
 
 

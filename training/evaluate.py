@@ -361,7 +361,7 @@ def _decode_attributes(gen: Any, z: np.ndarray, knobs: np.ndarray | None, batch_
 
 def pad_latents(gen: Any, points: int) -> np.ndarray:
     """``(points², Z)`` latents on an even ``points`` × ``points`` grid over the XY pad's
-    [-1, 1]² (the checkpoint's latent plane): where the app's knobs are turned."""
+    [-1, 1]² (the checkpoint's map of the data, else its latent plane): where the app's knobs are turned."""
     xs = np.linspace(-1.0, 1.0, points)
     x, y = np.meshgrid(xs, xs)
     return gen.pad_to_z(x.ravel(), y.ravel())

@@ -1,4 +1,4 @@
-"""The latent XY pad: drag through the checkpoint's latent plane or blend four corners.
+"""The groove pad: drag across the checkpoint's map of grooves (or its latent plane) or blend four corners.
 
 The pad works in ``[-1, 1]²`` (x right, y up). Behind the cursor it can show a heat-map
 of one attribute over the pad, a ``(res, res)`` array computed elsewhere (row 0 = y = -1,
