@@ -175,8 +175,8 @@ class Recorder:
     def stop(self) -> list[tuple[int, tuple[int, ...], int]]:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
+            try:  # closing a JACK client can take seconds on a loaded machine; killed, it writes no cycles
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
