@@ -200,8 +200,8 @@ def report(results: dict[str, Any]) -> str:
         results["command"],
         "```",
         "",
-        f"Wall time of the whole study: {results['wall_minutes']} min on the shared 2-core machine "
-        "(torch on 1 thread, `nice -n 10`, other jobs and a training run alongside).",
+        f"Wall time of the whole study: {results['wall_minutes']} min on a 2-core machine "
+        "(torch on 1 thread, `nice -n 10`, other jobs running alongside).",
         "",
         "## Settings (scaled down for this CPU)",
         "",

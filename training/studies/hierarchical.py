@@ -258,7 +258,7 @@ def report(results: dict[str, Any], out: Path) -> str:
         results["command"],
         "```",
         "",
-        f"Wall time: {results['wall_minutes']} min on the shared 2-core machine (torch on 1 thread, "
+        f"Wall time: {results['wall_minutes']} min on a 2-core machine (torch on 1 thread, "
         "`nice -n 10`, other jobs alongside).",
         "",
         "## Settings (scaled down for this CPU)",

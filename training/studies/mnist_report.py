@@ -108,7 +108,7 @@ def _markdown(results: dict) -> str:
         results["command"],
         "```",
         "",
-        f"torch {results['torch']}, {results['threads']} thread(s), on the project's shared 2-core machine "
+        f"torch {results['torch']}, {results['threads']} thread(s), on a 2-core machine "
         "(other jobs ran at the same time, so wall times are indicative). "
         "The report and figures can be rebuilt from "
         "`results.json` with `--report-only`.",
