@@ -14,29 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-from _report import emit_json
+from _report import emit_json, times_ms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_P99_MS = {2: 5.0, 16: 30.0}
-
-
-def _times(fn, runs: int, warmup: int = 20) -> dict[str, float]:
-    for _ in range(warmup):
-        fn()
-    wall, cpu = np.empty(runs), np.empty(runs)
-    for i in range(runs):
-        c0, t0 = time.thread_time(), time.perf_counter()
-        fn()
-        wall[i] = (time.perf_counter() - t0) * 1e3
-        cpu[i] = (time.thread_time() - c0) * 1e3
-    return {"median_ms": round(float(np.median(wall)), 3), "p99_ms": round(float(np.percentile(wall, 99)), 3),
-            "cpu_median_ms": round(float(np.median(cpu)), 3),
-            "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3), "runs": runs}
 
 
 def measure(model, runs: int) -> dict[str, object]:
@@ -48,7 +32,8 @@ def measure(model, runs: int) -> dict[str, object]:
                               "parameters": sum(p.numel() for p in model.parameters())}
     with torch.inference_mode():
         for bars in (2, 16):
-            t = _times(lambda b=bars: model.decode(z, bars=b), runs if bars == 2 else max(runs // 4, 25))
+            n = runs if bars == 2 else max(runs // 4, 25)
+            t = times_ms(lambda b=bars: model.decode(z, bars=b), n, warmup=20)
             t["target_p99_ms"] = TARGET_P99_MS[bars]
             t["met_wall"] = t["p99_ms"] <= TARGET_P99_MS[bars]
             t["met_cpu"] = t["cpu_p99_ms"] <= TARGET_P99_MS[bars]

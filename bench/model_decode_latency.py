@@ -14,28 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-from _report import emit_json
+from _report import emit_json, times_ms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def _times(fn, runs: int, warmup: int = 50) -> dict[str, float]:
-    for _ in range(warmup):
-        fn()
-    wall, cpu = np.empty(runs), np.empty(runs)
-    for i in range(runs):
-        c0, t0 = time.thread_time(), time.perf_counter()
-        fn()
-        wall[i] = (time.perf_counter() - t0) * 1e3
-        cpu[i] = (time.thread_time() - c0) * 1e3
-    # wall = what a caller waits on this shared machine; cpu = this thread's own work
-    return {"median_ms": round(float(np.median(wall)), 3), "p99_ms": round(float(np.percentile(wall, 99)), 3),
-            "cpu_median_ms": round(float(np.median(cpu)), 3),
-            "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3), "runs": runs}
 
 
 def measure(model, runs: int) -> dict[str, object]:
@@ -46,8 +29,9 @@ def measure(model, runs: int) -> dict[str, object]:
     a = torch.zeros(1, cfg.num_attributes) if cfg.num_attributes else None
     teacher = model.decode(z, a).to_array().detach()
     with torch.inference_mode():
-        free = _times(lambda: model.decode(z, a).to_array(), runs)
-        forced = _times(lambda: model.decode(z, a, teacher=teacher).to_array(), max(runs // 4, 20))
+        free = times_ms(lambda: model.decode(z, a).to_array(), runs, warmup=50)
+        forced = times_ms(lambda: model.decode(z, a, teacher=teacher).to_array(), max(runs // 4, 20),
+                          warmup=50)
     params = sum(p.numel() for p in model.parameters())
     return {"decoder": f"{cfg.decoder}/{cfg.decoder_cell}", "parameters": params,
             "free_running": free, "teacher_forced": forced}
