@@ -145,14 +145,22 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: invalid model config: {err}") from err
     _validate_meta(meta, config, path)
-    model = FaderVAE(config)
+    model = load_weights(FaderVAE(config), state, path)
+    return Checkpoint(model=model, config=config, meta=meta, path=path, arrays=arrays)
+
+
+def load_weights(model: torch.nn.Module, state: dict[str, Any], path: Path) -> torch.nn.Module:
+    """``state`` loaded strictly into ``model``, returned in eval mode.
+
+    Raises:
+        CheckpointError: weights whose names or shapes differ from the model's.
+    """
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError) as err:
         first = " ".join(str(err).split())[:300]
         raise CheckpointError(f"{path}: weights do not match the config (names or shapes): {first}") from err
-    model.eval()
-    return Checkpoint(model=model, config=config, meta=meta, path=path, arrays=arrays)
+    return model.eval()
 
 
 def _validate_meta(meta: dict[str, Any], config: FaderVAEConfig, path: Path) -> None:

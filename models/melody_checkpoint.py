@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from models.atomic import atomic_write
-from models.checkpoint import FORMAT_NAME, FORMAT_VERSION, read_payload
+from models.checkpoint import FORMAT_NAME, FORMAT_VERSION, load_weights, read_payload
 from models.errors import CheckpointError
 from models.melody_vae import MelodyVAE, MelodyVAEConfig
 
@@ -84,13 +84,7 @@ def load_melody_checkpoint(path: str | os.PathLike[str]) -> MelodyCheckpoint:
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: invalid melody config: {err}") from err
     _validate(meta, config, path)
-    model = MelodyVAE(config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError, AttributeError) as err:
-        first = " ".join(str(err).split())[:300]
-        raise CheckpointError(f"{path}: weights do not match the config (names or shapes): {first}") from err
-    model.eval()
+    model = load_weights(MelodyVAE(config), state, path)
     return MelodyCheckpoint(model, config, meta, path)
 
 

@@ -70,7 +70,6 @@ class GrooveBank:
             raise ValueError(f"styles must be ({n},), got {self.styles.shape}")
         if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
             raise ValueError("style index out of range")
-        self.packed_hits = packed
         self._words = _as_words(packed)
         # A coarse search space: the codes on their first principal directions. Candidates
         # found there are checked exactly, so a code's own place is always found.
