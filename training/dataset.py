@@ -44,6 +44,7 @@ from engine.music.drums import NUM_VOICES
 from engine.music.midifile import MidiReadError, read_drum_file
 from engine.music.pattern import FEATURES, STEPS_PER_BAR
 from models.atomic import atomic_write
+from models.pathnames import name_bytes, shown
 
 FORMAT_VERSION = 1  # bump when the windows or the .npz layout change: old caches then miss
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(attr.ATTRIBUTES)  # every attribute engine knows
@@ -147,14 +148,15 @@ class GrooveDataset:
                 version = int(z["format_version"])
                 if version != FORMAT_VERSION:
                     raise DatasetError(
-                        f"{path}: dataset format {version}, this program reads {FORMAT_VERSION}")
+                        f"{shown(path)}: dataset format {version}, this program reads {FORMAT_VERSION}")
                 return cls(z["patterns"], z["attributes"], tuple(str(n) for n in z["attribute_names"]),
                            z["split"], z["tempo_bpm"], z["source"], str(z["fingerprint"]),
                            z["start_bar"], json.loads(str(z["summary_json"])))
         except DatasetError:
             raise
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise DatasetError(f"{path}: not a readable groovefader dataset ({err})") from err
+            detail = err.strerror if isinstance(err, OSError) and err.strerror else err
+            raise DatasetError(f"{shown(path)}: not a readable groovefader dataset ({detail})") from err
 
 
 # --------------------------------------------------------------------------------------
@@ -179,18 +181,26 @@ def read_splits(src_dir: Path) -> dict[str, str] | None:
                 return None
             return {row["midi_filename"].strip(): row["split"].strip() for row in reader}
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DatasetError(f"{info}: cannot read ({err})") from err
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else err
+        raise DatasetError(f"{shown(info)}: cannot read ({detail})") from err
 
 
 def fingerprint(src_dir: Path, files: Sequence[Path], settings: dict[str, Any]) -> str:
-    """sha256 over format version, settings, info.csv and each file's relative path + content."""
+    """sha256 over format version, settings, info.csv and each file's relative path + content.
+
+    A path is hashed as the bytes the file system holds, so a name that is not UTF-8
+    (Latin-1 from an old archive) hashes like any other.
+    """
     h = hashlib.sha256()
     h.update(json.dumps({"format": FORMAT_VERSION, **settings}, sort_keys=True).encode())
     info = src_dir / "info.csv"
     if info.is_file():
-        h.update(b"info.csv\0" + hashlib.sha256(info.read_bytes()).digest())
+        try:
+            h.update(b"info.csv\0" + hashlib.sha256(info.read_bytes()).digest())
+        except OSError as err:  # read_splits reports it
+            h.update(f"info.csv unreadable:{err.errno}".encode())
     for path in files:
-        h.update(path.relative_to(src_dir).as_posix().encode() + b"\0")
+        h.update(name_bytes(path.relative_to(src_dir).as_posix()) + b"\0")
         try:
             h.update(hashlib.sha256(path.read_bytes()).digest())
         except OSError as err:  # unreadable now: its error decides the fingerprint, read later
@@ -223,7 +233,7 @@ def _read_one(path: Path, rel: str, bars: int, hop_bars: int, steps_per_bar: int
         empty.error_reason, empty.error = err.reason, str(err)
         return empty
     except Exception as err:  # a reader bug must not end a 1,000-file build: record it
-        empty.error_reason, empty.error = "unexpected error", f"{path}: {type(err).__name__}: {err}"
+        empty.error_reason, empty.error = "unexpected error", f"{shown(path)}: {type(err).__name__}: {err}"
         return empty
     arrays, tempos, starts = [], [], []
     for take in result.takes:
@@ -234,7 +244,7 @@ def _read_one(path: Path, rel: str, bars: int, hop_bars: int, steps_per_bar: int
             starts.append(take.start_bar + b)
     if not arrays:
         empty.error_reason = _SHORT
-        empty.error = f"{path}: shorter than a window ({max(tk.pattern.bars for tk in result.takes)} " \
+        empty.error = f"{shown(path)}: shorter than a window ({max(tk.pattern.bars for tk in result.takes)} " \
                       f"bars of 4/4, a window is {bars})"
         empty.skipped_passages = result.skipped_passages
         return empty
@@ -285,7 +295,7 @@ def _cache_file(cache_dir: str | os.PathLike[str] | None, fp: str) -> Path:
 def _validate(src_dir: Path, bars: int, hop_bars: int, steps_per_bar: int, names: Sequence[str],
               min_onsets: int) -> None:
     if not src_dir.is_dir():
-        raise DatasetError(f"{src_dir}: no such directory")
+        raise DatasetError(f"{shown(src_dir)}: no such directory")
     if bars <= 0 or hop_bars <= 0 or steps_per_bar <= 0 or min_onsets < 0:
         raise DatasetError(f"bars ({bars}), hop_bars ({hop_bars}) and steps_per_bar ({steps_per_bar}) "
                            f"must be positive, min_onsets ({min_onsets}) not negative")
@@ -335,7 +345,7 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
         except DatasetError:
             ds = None
         if ds is not None and ds.fingerprint == fp:
-            summary = dict(ds.summary, cache="hit", cache_file=str(cache_file), src_dir=str(src),
+            summary = dict(ds.summary, cache="hit", cache_file=shown(cache_file), src_dir=shown(src),
                            seconds=round(time.perf_counter() - t0, 3))
             object.__setattr__(ds, "summary", summary)
             return ds, summary
@@ -347,12 +357,12 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
         rel = path.relative_to(src).as_posix()
         split = "train" if splits is None else splits.get(rel)
         if split is None:
-            skipped.append({"file": rel, "reason": "not listed in info.csv",
-                            "message": f"{path}: not listed in {src / 'info.csv'}"})
+            skipped.append({"file": shown(rel), "reason": "not listed in info.csv",
+                            "message": f"{shown(path)}: not listed in {shown(src / 'info.csv')}"})
             continue
         if split not in SPLITS:
-            skipped.append({"file": rel, "reason": "unknown split",
-                            "message": f"{path}: split {split!r} in info.csv is none of {SPLITS}"})
+            skipped.append({"file": shown(rel), "reason": "unknown split",
+                            "message": f"{shown(path)}: split {split!r} in info.csv is none of {SPLITS}"})
             continue
         jobs.append((str(path), rel, bars, hop_bars, steps_per_bar))
     n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
@@ -361,9 +371,9 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
     passages: list[str] = []
     per_split: dict[str, list[_FileResult]] = {s: [] for s in SPLITS}
     for r in results:
-        passages.extend(f"{src / r.rel}: {p}" for p in r.skipped_passages)
+        passages.extend(f"{shown(src / r.rel)}: {p}" for p in r.skipped_passages)
         if r.error is not None:
-            skipped.append({"file": r.rel, "reason": str(r.error_reason), "message": r.error})
+            skipped.append({"file": shown(r.rel), "reason": str(r.error_reason), "message": r.error})
             continue
         per_split["train" if splits is None else splits[r.rel]].append(r)
 
@@ -397,8 +407,8 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
     windows_per_split = {s: raw[s] - near_empty[s] - duplicates[s] for s in SPLITS}
     reasons = Counter(s["reason"] for s in skipped)
     summary: dict[str, Any] = {
-        "src_dir": str(src), "fingerprint": fp, "cache": "miss" if use_cache else "disabled",
-        "cache_file": str(cache_file) if use_cache else None,
+        "src_dir": shown(src), "fingerprint": fp, "cache": "miss" if use_cache else "disabled",
+        "cache_file": shown(cache_file) if use_cache else None,
         "settings": settings, "splits_from": "info.csv" if splits is not None else "none (all train)",
         # read = parsed into 4/4 drum takes; used = gave at least one window
         "files_found": len(files),

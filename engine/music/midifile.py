@@ -33,6 +33,7 @@ from engine.errors import MidiFileError
 from engine.music.drums import GM_DRUM_CHANNEL, GM_NOTE_MAP, NUM_VOICES, PITCH_TO_VOICE, NoteMap
 from engine.music.pattern import MAX_OFFSET, STEPS_PER_BAR, Pattern
 from models.atomic import atomic_write
+from models.pathnames import one_line, shown
 
 BEATS_PER_BAR = 4  # only 4/4 is read: 4 quarter-note beats per bar
 MIN_TEMPO_BPM = 20.0  # outside [20, 500] BPM a tempo is taken for a broken file
@@ -51,7 +52,7 @@ class MidiReadError(MidiFileError):
         self.path = str(path)
         self.reason = reason
         self.detail = detail
-        super().__init__(f"{self.path}: {reason}" + (f" ({detail})" if detail else ""))
+        super().__init__(one_line(f"{shown(path)}: {reason}" + (f" ({detail})" if detail else "")))
 
 
 @dataclass(frozen=True)
@@ -381,13 +382,13 @@ def write_clip(path: str | os.PathLike[str], patterns: Pattern | Sequence[Patter
     """
     path = Path(path)
     if path.exists() and not force:
-        raise MidiFileError(f"{path}: exists; refusing to overwrite it (use --force / force=True)")
+        raise MidiFileError(f"{shown(path)}: exists; refusing to overwrite it (use --force / force=True)")
     try:
         midi = pattern_to_midifile(patterns, tempo_bpm, note_map, ticks_per_beat)
     except ValueError as err:
-        raise MidiFileError(f"{path}: cannot write clip: {err}") from err
+        raise MidiFileError(f"{shown(path)}: cannot write clip: {err}") from err
     try:
         atomic_write(path, lambda f: midi.save(file=f))
     except OSError as err:
-        raise MidiFileError(f"{path}: cannot write clip: {err.strerror or err}") from err
+        raise MidiFileError(f"{shown(path)}: cannot write clip: {err.strerror or err}") from err
     return path
