@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 FILE_MODE = 0o644  # an exported clip or preset is an ordinary shared file
+TEMP_NAME_CHARS = 48  # of the target's name in the temp file's (≤ 4 UTF-8 bytes per char)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], object], *,
@@ -25,7 +26,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], object
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # the temp name is cut short: a target name near the 255-byte limit must still fit
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:TEMP_NAME_CHARS]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as f:
             write(f)

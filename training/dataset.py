@@ -165,8 +165,27 @@ class GrooveDataset:
 
 def find_midi_files(src_dir: Path) -> list[Path]:
     """Every MIDI file under ``src_dir``, sorted by relative path (deterministic order)."""
-    return sorted((p for p in src_dir.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()),
-                  key=lambda p: p.relative_to(src_dir).as_posix())
+    return _scan_sources(src_dir)[0]
+
+
+def _scan_sources(src_dir: Path) -> tuple[list[Path], list[Path]]:
+    """``(MIDI files, MIDI names that lead nowhere)``, both sorted by relative path.
+
+    A folder named ``x.mid`` is no file and is passed over; a ``.mid`` link that is broken
+    or loops is returned second, so the build can name it. Linked folders are not followed
+    (``rglob`` does not), so a link loop cannot make the walk endless.
+    """
+    files: list[Path] = []
+    dead: list[Path] = []
+    for p in src_dir.rglob("*"):
+        if p.suffix.lower() not in MIDI_SUFFIXES:
+            continue
+        if p.is_file():
+            files.append(p)
+        elif p.is_symlink() and not p.exists():
+            dead.append(p)
+    key = lambda p: name_bytes(p.relative_to(src_dir).as_posix())  # noqa: E731
+    return sorted(files, key=key), sorted(dead, key=key)
 
 
 def read_splits(src_dir: Path) -> dict[str, str] | None:
@@ -244,8 +263,8 @@ def _read_one(path: Path, rel: str, bars: int, hop_bars: int, steps_per_bar: int
             starts.append(take.start_bar + b)
     if not arrays:
         empty.error_reason = _SHORT
-        empty.error = f"{shown(path)}: shorter than a window ({max(tk.pattern.bars for tk in result.takes)} " \
-                      f"bars of 4/4, a window is {bars})"
+        longest = max(tk.pattern.bars for tk in result.takes)
+        empty.error = f"{shown(path)}: shorter than a window ({longest} bars of 4/4, a window is {bars})"
         empty.skipped_passages = result.skipped_passages
         return empty
     return _FileResult(rel, np.stack(arrays).astype(np.float32), np.asarray(tempos, np.float32),
@@ -335,7 +354,7 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
     src = Path(src_dir)
     names = tuple(attributes)
     _validate(src, bars, hop_bars, steps_per_bar, names, min_onsets)
-    files = find_midi_files(src)
+    files, dead_links = _scan_sources(src)
     settings = _settings(bars, hop_bars, steps_per_bar, names, min_onsets)
     fp = fingerprint(src, files, settings)
     cache_file = _cache_file(cache_dir, fp)
@@ -351,7 +370,9 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
             return ds, summary
 
     splits = read_splits(src)
-    skipped: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = [
+        {"file": shown(p.relative_to(src).as_posix()), "reason": "broken or looping link",
+         "message": f"{shown(p)}: a symbolic link that leads to no file"} for p in dead_links]
     jobs = []
     for path in files:
         rel = path.relative_to(src).as_posix()

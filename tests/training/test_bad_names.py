@@ -1,0 +1,127 @@
+"""``groovefader data`` on a folder whose names are any bytes: every good file used, each bad
+entry one escaped line, the printed summary and its JSON never crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.music.drums import NUM_VOICES, Voice
+from engine.music.midifile import write_clip
+from engine.music.pattern import Pattern
+from models.pathnames import shown
+from training.dataset import build
+
+# name (bytes, as a disk from an old archive holds them) → good groove file
+GOOD_NAMES = (b"latin1_\xe9.mid", b"with space.mid", b"new\nline.mid", b"-dash.mid",
+              b"esc\x1b[31m.mid", b"L" * 240 + b".mid", b"x.mid/inner.mid", b"-lead/-x.mid",
+              "utf8_é.mid".encode())
+
+
+def groove(seed: int) -> Pattern:
+    rng = np.random.default_rng(seed)
+    h = rng.random((48, NUM_VOICES)) < 0.2
+    h[::4, Voice.KICK] = True
+    return Pattern(h, rng.integers(30, 128, h.shape) / 127)
+
+
+def odd_folder(root: Path) -> Path:
+    """A folder of good grooves under odd names plus links that loop or lead nowhere."""
+    src = root / "src"
+    src.mkdir()
+    for i, name in enumerate(GOOD_NAMES):
+        path = Path(os.fsdecode(bytes(src) + b"/" + name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_clip(path, groove(i))
+    os.symlink("loop2.mid", src / "loop1.mid")  # a link loop with a MIDI name
+    os.symlink("loop1.mid", src / "loop2.mid")
+    os.symlink("nowhere.mid", src / "dangling.mid")
+    os.symlink("..", src / "x.mid" / "up")  # a folder loop: must not make the walk endless
+    (src / "random.mid").write_bytes(np.random.default_rng(7).bytes(300))
+    return src
+
+
+def test_build_uses_every_good_file_whatever_its_name(tmp_path):
+    src = odd_folder(tmp_path)
+    ds, summary = build(src, cache_dir=tmp_path / "cache", workers=1)
+    assert ds is not None
+    assert summary["files_used"] == len(GOOD_NAMES)
+    reasons = {s["file"]: s["reason"] for s in summary["skipped_files"]}
+    assert reasons == {"loop1.mid": "broken or looping link", "loop2.mid": "broken or looping link",
+                       "dangling.mid": "broken or looping link", "random.mid": "not a readable MIDI file"}
+    # the dataset keeps each source's exact name (a window traces back to its file)
+    assert {os.fsencode(s) for s in ds.source} == set(GOOD_NAMES)
+    # the cache round-trips the odd names
+    again, summary2 = build(src, cache_dir=tmp_path / "cache", workers=1)
+    assert summary2["cache"] == "hit" and {os.fsencode(s) for s in again.source} == set(GOOD_NAMES)
+
+
+def test_fingerprint_of_a_utf8_name_is_unchanged(tmp_path):
+    """Hashing a name's bytes gives what hashing its UTF-8 text gave: old caches still hit."""
+    import hashlib
+
+    from training.dataset import FORMAT_VERSION, fingerprint
+
+    src = tmp_path / "src"
+    src.mkdir()
+    path = write_clip(src / "é.mid", groove(0))
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": FORMAT_VERSION}, sort_keys=True).encode())
+    h.update("é.mid".encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    assert fingerprint(src, [path], {}) == h.hexdigest()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_an_unreadable_file_is_one_line_and_the_rest_is_used(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    write_clip(src / "good.mid", groove(0))
+    locked = write_clip(src / "locked.mid", groove(1))
+    locked.chmod(0)
+    try:
+        ds, summary = build(src, cache_dir=tmp_path / "cache", workers=1)
+    finally:
+        locked.chmod(0o644)
+    assert summary["files_used"] == 1
+    assert [s["reason"] for s in summary["skipped_files"]] == ["cannot open file"]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_data_cli_prints_odd_names_escaped_on_one_line(tmp_path, as_json):
+    """A real process with a strict UTF-8 stdout (a pipe): the summary prints, no traceback."""
+    src = odd_folder(tmp_path)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict", GROOVEFADER_CACHE=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "app.cli", "data", os.fsdecode(bytes(src)), "-v", "--workers", "1"]
+    proc = subprocess.run(cmd + (["--json"] if as_json else []), capture_output=True, env=env,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+    out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Traceback" not in out
+    if as_json:
+        summary = json.loads(out)
+        assert summary["files_used"] == len(GOOD_NAMES)
+        for item in summary["skipped_files"]:
+            assert "\n" not in item["message"]
+    else:
+        lines = out.splitlines()
+        dead = [ln for ln in lines if "leads to no file" in ln]
+        assert len(dead) == 3 and all(ln.startswith("  skipped ") for ln in dead)
+        assert f"{len(GOOD_NAMES)} gave windows" in out
+        assert "  skipped " + shown(src / "random.mid") + ": not a readable MIDI file" in out
+
+
+def test_shown_names_are_printable_one_line_and_distinct():
+    names = [os.fsdecode(n) for n in GOOD_NAMES]
+    out = [shown(n) for n in names]
+    assert out[0] == "latin1_\\xe9.mid" and out[2] == "new\\nline.mid" and out[4] == "esc\\x1b[31m.mid"
+    assert out[-1] == "utf8_é.mid"  # valid UTF-8 stays readable
+    for text in out:
+        text.encode("utf-8")  # never raises
+        assert "\n" not in text and "\x1b" not in text
+    assert len(set(out)) == len(out)
