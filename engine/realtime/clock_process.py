@@ -46,6 +46,7 @@ from typing import Any
 
 from engine.errors import PortError
 from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
+from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
 from engine.realtime.messages import (
     ClockCommand,
     Close,
@@ -54,6 +55,8 @@ from engine.realtime.messages import (
     ResetStats,
     SetClockSource,
     SetControls,
+    SetMelody,
+    SetMelodyControls,
     SetPattern,
     SetPort,
     Start,
@@ -92,6 +95,7 @@ class ClockConfig:
 
     port: PortSpec | None = field(default_factory=PortSpec)
     controls: Controls = field(default_factory=Controls)
+    melody_controls: MelodyControls = field(default_factory=MelodyControls)
     clock_out: bool = True
     realtime: bool = True  # ask for SCHED_FIFO
 
@@ -119,8 +123,11 @@ class ClockLoop:
         self._open_output = open_port
         self.commands = commands
         self.status_q = status
-        self.sched = Scheduler(config.controls, clock_out=config.clock_out)
+        self.sched = Scheduler(config.controls, clock_out=config.clock_out,
+                               melody_controls=config.melody_controls)
         self.stats = LatenessStats()
+        # the same lateness split by lane (note-ons and -offs; "stats" also holds the clock)
+        self.lane_stats = {"drums": LatenessStats(), "melody": LatenessStats()}
         self.spec = config.port
         self.out: MidiOutput | None = None
         self.port_state = "closed"
@@ -328,6 +335,10 @@ class ClockLoop:
                     self.sched.set_pattern(pattern, quantize, now)
                 case SetControls(controls):
                     self.sched.set_controls(controls, now)
+                case SetMelody(melody, quantize):
+                    self.sched.set_melody(melody, quantize, now)
+                case SetMelodyControls(melody_controls):
+                    self.sched.set_melody_controls(melody_controls, now)
                 case Start():
                     self.sched.start(now)
                     fresh = True
@@ -342,6 +353,8 @@ class ClockLoop:
                     fresh = True
                 case ResetStats():
                     self.stats.reset()
+                    for lane in self.lane_stats.values():
+                        lane.reset()
                     self._summary = None
                 case Ping():
                     self._next_status = 0
@@ -509,7 +522,10 @@ class ClockLoop:
                 out = None
                 continue
             if out.lookahead_ns == 0 and item.kind in TIMED_KINDS and not item.immediate:
-                self.stats.add(self._now() - item.deadline_ns)
+                late = self._now() - item.deadline_ns
+                self.stats.add(late)
+                if item.kind != "clock":
+                    self.lane_stats["melody" if item.voice == MELODY_VOICE else "drums"].add(late)
 
     def _drain_output_lateness(self) -> None:
         late = getattr(self.out, "late_frames", None)
@@ -525,7 +541,8 @@ class ClockLoop:
         every 0.67 ms) are recomputed once a second, or at once when ``fresh`` / ``final``."""
         self._drain_output_lateness()
         if final or fresh or self._summary is None or now >= self._next_summary:
-            self._summary = self.stats.summary()
+            self._summary = {**self.stats.summary(),
+                             "lanes": {lane: s.summary() for lane, s in self.lane_stats.items()}}
             self._next_summary = now + SUMMARY_INTERVAL_NS
         stats = {**self._summary, "sent": dict(self.sent), "realtime": self.realtime,
                  "time_base": self._time_base_used,

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.music.melody import Melody
 from engine.music.pattern import Pattern
 from engine.ports.base import PortSpec
+from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import QUANTIZE_CHOICES, Controls
 
 CLOCK_SOURCES: tuple[str, ...] = ("internal", "external")
@@ -45,6 +47,35 @@ class SetControls:
     def __post_init__(self) -> None:
         if not isinstance(self.controls, Controls):
             raise TypeError(f"controls must be Controls, got {type(self.controls).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetMelody:
+    """Play ``melody`` on the melody lane (None: the lane falls silent) from the next step,
+    beat, bar or phrase (``quantize``: the top of both the old and the new melody's loop)."""
+
+    melody: Melody | None
+    quantize: str = "bar"
+
+    def __post_init__(self) -> None:
+        if self.melody is not None and not isinstance(self.melody, Melody):
+            raise TypeError(f"a melody change needs a Melody or None, got {type(self.melody).__name__}")
+        if self.melody is not None and (self.melody.steps == 0
+                                        or self.melody.steps % self.melody.steps_per_bar):
+            raise ValueError(f"a melody lane plays whole bars, got {self.melody.steps} steps")
+        if self.quantize not in QUANTIZE_CHOICES:
+            raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {self.quantize!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SetMelodyControls:
+    """The melody lane's channel, transpose, octave, velocity and mute."""
+
+    controls: MelodyControls
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.controls, MelodyControls):
+            raise TypeError(f"melody controls must be MelodyControls, got {type(self.controls).__name__}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +133,8 @@ class Close:
     """End the loop: every note-off is sent, the port closes, a final report follows."""
 
 
-ClockCommand = (SetPattern | SetControls | Start | Stop | Continue | SetPort | SetClockSource
-                | ResetStats | Ping | Close)
+ClockCommand = (SetPattern | SetControls | SetMelody | SetMelodyControls | Start | Stop | Continue
+                | SetPort | SetClockSource | ResetStats | Ping | Close)
 
 # -- reports (clock process → caller) ------------------------------------------------------
 

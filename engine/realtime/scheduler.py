@@ -11,6 +11,13 @@ event, so a pattern or knob change reaches the very next step that has not been 
 Every note-on gets its note-off queued at render time; a note that is still sounding when the
 transport stops, the pattern drops its voice, the note map changes or the port changes gets
 its note-off at once (see :meth:`Scheduler.flush`).
+
+Two lanes share the one grid: the drums (a :class:`~engine.music.pattern.Pattern`, looping at
+its 2 bars) and the melody (a :class:`~engine.music.melody.Melody`, looping at its own length;
+:mod:`engine.realtime.melody_lane`). Each lane has its own pattern, channel and pending change
+with its own quantize; both are rendered in the same step, so their notes on a common step share
+one grid deadline. A melody note's note-off is queued at its end (the encoding's hold), cut short
+when a new melody takes over or the lane is muted, transposed or moved to another channel.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
+from engine.music.melody import Melody
 from engine.music.midi_messages import (
     CLOCK,
     CONTINUE,
@@ -35,6 +43,13 @@ from engine.music.midi_messages import (
     song_position,
 )
 from engine.music.pattern import Pattern
+from engine.realtime.melody_lane import (
+    MELODY_VOICE,
+    MelodyControls,
+    MelodyTable,
+    melody_note_for_step,
+    phrase_steps,
+)
 from engine.realtime.steps import (
     STEPS_PER_QUARTER,
     TICKS_PER_STEP,
@@ -45,11 +60,14 @@ from engine.realtime.steps import (
     earliest_shift,
     notes_for_step,
     step_ns,
+    swing_shift,
 )
 
 RENDER_MARGIN_NS = 2_000_000  # a step is computed this long before its earliest event
 START_LEAD_NS = 5_000_000  # first grid point after start/continue, so step 0 is not late
 TEMPO_FIT_TICKS = 48  # incoming clock pulses (2 beats) in the external-tempo fit
+MELODY_KEY = 1 << 11  # set in a melody note's key, so both lanes on one channel never share one
+LANES = ("drums", "melody")
 
 
 class Timed(NamedTuple):
@@ -59,9 +77,9 @@ class Timed(NamedTuple):
     seq: int
     data: tuple[int, ...]
     kind: str  # 'on' | 'off' | 'clock' | 'transport' | 'cc'
-    key: int = -1  # channel << 7 | note, for notes
+    key: int = -1  # [MELODY_KEY |] channel << 7 | note, for notes
     pair: int = -1  # on a note-off: the seq of its note-on
-    voice: int = -1
+    voice: int = -1  # drum voice 0-8, or MELODY_VOICE
     immediate: bool = False  # sent "now" in answer to a command: no musical deadline
 
 
@@ -93,11 +111,16 @@ class Scheduler:
             following the internal clock.
         source: ``"internal"`` (own tempo) or ``"external"`` (follow incoming MIDI clock,
             fed through :meth:`external_message`).
+        melody_controls: the melody lane's channel, transpose, octave, velocity and mute.
     """
 
     def __init__(self, controls: Controls | None = None, *, clock_out: bool = True,
-                 source: str = "internal") -> None:
+                 source: str = "internal", melody_controls: MelodyControls | None = None) -> None:
         self.controls = controls or Controls()
+        self.melody_controls = melody_controls or MelodyControls()
+        self.melody: MelodyTable | None = None
+        self._melody_pending: tuple[MelodyTable | None, str] | None = None
+        self._melody_off: Timed | None = None  # the latest melody note-off queued
         self.clock_out = clock_out
         self._check_source(source)
         self.source = source
@@ -130,6 +153,25 @@ class Scheduler:
         else:
             self._pending = (table, quantize)
 
+    def set_melody(self, melody: Melody | MelodyTable | None, quantize: str = "bar",
+                   now_ns: int = 0) -> None:
+        """Queue the melody lane's ``melody`` (None: the lane falls silent) for the next step,
+        beat, bar or phrase (the top of both loops)."""
+        table = melody if melody is None or isinstance(melody, MelodyTable) \
+            else MelodyTable.from_melody(melody)
+        boundary_step(0, quantize, 16)  # validates quantize
+        if not self.playing or self.melody is None or table is None:
+            self._melody_pending = None
+            self._apply_melody(table, now_ns)
+        else:
+            self._melody_pending = (table, quantize)
+
+    def set_melody_controls(self, controls: MelodyControls, now_ns: int) -> None:
+        """New melody settings; a sounding note sent under the old pitch/channel ends now."""
+        old, self.melody_controls = self.melody_controls, controls
+        if (controls.shift, controls.channel, controls.mute) != (old.shift, old.channel, old.mute):
+            self.flush(now_ns, lane="melody")
+
     def set_controls(self, controls: Controls, now_ns: int) -> None:
         """Swap in a new control snapshot; tempo changes keep the current grid position."""
         old = self.controls
@@ -142,7 +184,7 @@ class Scheduler:
             self._step_len = new_len
         if controls.note_map != old.note_map or controls.channel != old.channel:
             # The sounding notes were sent under the old pitches: end them under those.
-            self.flush(now_ns)
+            self.flush(now_ns, lane="drums")
 
     def set_source(self, source: str, now_ns: int) -> None:
         """Switch between the internal clock and following an incoming MIDI clock."""
@@ -181,23 +223,30 @@ class Scheduler:
         self._pending_apply_now(now_ns)
         self.flush(now_ns, drop_queued=True)
         self._emit(now_ns, all_notes_off(self.controls.channel), "cc")
+        if self.melody is not None and self.melody_controls.channel != self.controls.channel:
+            self._emit(now_ns, all_notes_off(self.melody_controls.channel), "cc")
         if was_playing and self.clock_out and self.source == "internal":
             self._emit(now_ns, (STOP,), "transport")
 
     def flush(self, now_ns: int, keep_voices: frozenset[int] | None = None,
-              drop_queued: bool = False) -> None:
-        """Note-offs now for sounding notes (all, or those of voices not in ``keep_voices``).
+              drop_queued: bool = False, lane: str | None = None) -> None:
+        """Note-offs now for sounding notes (all, or those of drum voices not in ``keep_voices``).
 
-        Their queued note-offs are dropped so no note is ended twice.
+        Their queued note-offs are dropped so no note is ended twice. ``lane`` (``drums`` |
+        ``melody``) limits it to one lane's notes; ``keep_voices`` implies the drums.
 
         ``drop_queued`` also discards every queued message (stop / port change): notes not
         yet sent are then never sent, so they need no note-off.
         """
+        if keep_voices is not None:
+            lane = "drums"
         for key, on in list(self._sounding.items()):
+            if lane is not None and lane != ("melody" if on.voice == MELODY_VOICE else "drums"):
+                continue
             if keep_voices is not None and on.voice in keep_voices:
                 continue
-            self._emit(now_ns, note_off(key >> 7, key & 0x7F), "off", key=key, pair=on.seq,
-                       voice=on.voice)
+            self._emit(now_ns, note_off((key >> 7) & 0x0F, key & 0x7F), "off", key=key,
+                       pair=on.seq, voice=on.voice)
             del self._sounding[key]
             off = self._off_of.pop(on.seq, None)
             if off is not None:
@@ -361,10 +410,60 @@ class Scheduler:
     def _table_for(self, step: int, now_ns: int) -> StepTable | None:
         if self._pending is not None:
             table, quantize = self._pending
-            if step >= boundary_step(step, quantize, table.steps_per_bar):
+            phrase = phrase_steps(table.steps, self.table.steps) if self.table else table.steps
+            if step >= boundary_step(step, quantize, table.steps_per_bar, phrase):
                 self._pending = None
                 self._apply_pattern(table, now_ns)
         return self.table
+
+    def _melody_at(self, step: int) -> tuple[MelodyTable | None, bool]:
+        """The melody playing ``step`` and whether it takes over there (a pending one due)."""
+        if self._melody_pending is not None:
+            table, quantize = self._melody_pending
+            assert table is not None and self.melody is not None
+            phrase = phrase_steps(table.steps, self.melody.steps)
+            if step >= boundary_step(step, quantize, table.steps_per_bar, phrase):
+                self._melody_pending = None
+                self.melody = table
+                return table, True
+        return self.melody, False
+
+    def _render_melody(self, step: int, now_ns: int) -> None:
+        table, entering = self._melody_at(step)
+        if table is None:
+            return
+        swing = self.controls.swing
+        when = deadline_ns(self._t0 or 0, step + swing_shift(step, swing), self._step_len)
+        if entering:
+            self._cut_melody(when)  # the old melody's note ends where the new one begins
+        mc = self.melody_controls
+        note = melody_note_for_step(table, step, mc, entering)
+        if note is None:
+            return
+        self._cut_melody(when)  # monophonic: never two melody notes at once
+        end = step + note.length_steps
+        off_at = deadline_ns(self._t0 or 0, end + swing_shift(end, swing), self._step_len)
+        key = MELODY_KEY | mc.channel << 7 | note.pitch
+        on = self._push(when, note_on(mc.channel, note.pitch, note.velocity), "on", key=key,
+                        voice=MELODY_VOICE)
+        off = self._push(off_at, note_off(mc.channel, note.pitch), "off", key=key, pair=on.seq,
+                         voice=MELODY_VOICE)
+        self._off_of[on.seq] = off
+        self._melody_off = off
+
+    def _cut_melody(self, when: int) -> None:
+        """The melody note still queued to end after ``when`` ends at ``when`` instead."""
+        off = self._melody_off
+        if off is None or self._off_of.get(off.pair) is not off or off.deadline_ns <= when:
+            return
+        self._cancelled.add(off.seq)
+        cut = self._push(when, off.data, "off", key=off.key, pair=off.pair, voice=MELODY_VOICE)
+        self._off_of[off.pair] = cut
+        self._melody_off = cut
+
+    def _apply_melody(self, table: MelodyTable | None, now_ns: int) -> None:
+        self.melody = table
+        self.flush(now_ns, lane="melody")
 
     def _render_time(self, step: int) -> int:
         assert self._t0 is not None
@@ -377,6 +476,10 @@ class Scheduler:
         return grid + math.floor(early * self._step_len) - RENDER_MARGIN_NS
 
     def _render(self, step: int, now_ns: int) -> None:
+        self._render_drums(step, now_ns)
+        self._render_melody(step, now_ns)
+
+    def _render_drums(self, step: int, now_ns: int) -> None:
         table = self._table_for(step, now_ns)
         if table is None:
             return
@@ -419,6 +522,10 @@ class Scheduler:
             table, _ = self._pending
             self._pending = None
             self._apply_pattern(table, now_ns)
+        if self._melody_pending is not None:
+            melody, _ = self._melody_pending
+            self._melody_pending = None
+            self._apply_melody(melody, now_ns)
 
     def _mark_sent(self, item: Timed) -> None:
         if item.kind == "on":

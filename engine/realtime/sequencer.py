@@ -25,9 +25,11 @@ from typing import Any
 
 from engine.errors import PortError
 from engine.music.drums import NoteMap
+from engine.music.melody import Melody
 from engine.music.pattern import Pattern
 from engine.ports import PortSpec
 from engine.realtime.clock_process import ClockConfig, clock_main
+from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.messages import (
     ClockCommand,
     Close,
@@ -36,6 +38,8 @@ from engine.realtime.messages import (
     ResetStats,
     SetClockSource,
     SetControls,
+    SetMelody,
+    SetMelodyControls,
     SetPattern,
     SetPort,
     Start,
@@ -80,6 +84,7 @@ class Sequencer:
         time_base: ``auto`` | ``wall`` | ``jack``: what rtmidi's sends are timed by (see
             engine.realtime.timebase; auto = JACK's frame clock on JACK when it can be read).
         controls: initial control snapshot.
+        melody_controls: the melody lane's initial channel, transpose, octave, velocity, mute.
         clock_out: send MIDI clock / transport when on the internal clock.
         realtime: ask for SCHED_FIFO in the clock process (silently skipped if refused).
     """
@@ -87,14 +92,17 @@ class Sequencer:
     def __init__(self, port_name: str | None = "groovefader", api: str | None = None, virtual: bool = True,
                  *, sample_accurate: bool = False, time_base: str = "auto",
                  controls: Controls | None = None, clock_out: bool = True, realtime: bool = True,
-                 start_timeout_s: float = START_TIMEOUT_S) -> None:
+                 start_timeout_s: float = START_TIMEOUT_S,
+                 melody_controls: MelodyControls | None = None) -> None:
         spec = None if port_name is None else PortSpec(port_name, api, virtual, sample_accurate, time_base)
         self._controls = controls or Controls()
+        self._melody_controls = melody_controls or MelodyControls()
         self._paused_at_top = True
         ctx = mp.get_context("spawn")
         self._commands: Any = ctx.Queue()
         self._status_q: Any = ctx.Queue(maxsize=256)
-        config = ClockConfig(port=spec, controls=self._controls, clock_out=clock_out, realtime=realtime)
+        config = ClockConfig(port=spec, controls=self._controls, clock_out=clock_out, realtime=realtime,
+                             melody_controls=self._melody_controls)
         self._proc = ctx.Process(target=clock_main, args=(config, self._commands, self._status_q),
                                  name="groovefader-clock", daemon=True)
         self._status = SequencerStatus(port_name=port_name)
@@ -156,6 +164,25 @@ class Sequencer:
     @property
     def controls(self) -> Controls:
         return self._controls
+
+    # -- the melody lane -------------------------------------------------------------------
+    def set_melody(self, melody: Melody | None, quantize: str = "bar") -> None:
+        """Play ``melody`` on the melody lane (looping at its length) from the next step, beat,
+        bar or phrase; None silences the lane.
+
+        Raises:
+            TypeError: not a Melody; ValueError: not whole bars, or an unknown ``quantize``.
+        """
+        self._post(SetMelody(melody, quantize))
+
+    def set_melody_controls(self, controls: MelodyControls) -> None:
+        command = SetMelodyControls(controls)
+        self._melody_controls = controls
+        self._post(command)
+
+    @property
+    def melody_controls(self) -> MelodyControls:
+        return self._melody_controls
 
     # -- clock and ports -------------------------------------------------------------------
     def set_clock_source(self, source: str, input_name: str | None = None, input_api: str | None = None,

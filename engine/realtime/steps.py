@@ -25,8 +25,8 @@ MAX_SWING = 0.75  # steps an odd 16th may be delayed
 MAX_VELOCITY_SCALE = 2.0
 NS_PER_MINUTE = 60_000_000_000
 
-Quantize = Literal["step", "beat", "bar"]
-QUANTIZE_CHOICES: tuple[str, ...] = ("step", "beat", "bar")
+Quantize = Literal["step", "beat", "bar", "phrase"]
+QUANTIZE_CHOICES: tuple[str, ...] = ("step", "beat", "bar", "phrase")
 
 
 @dataclass(frozen=True)
@@ -170,11 +170,14 @@ def deadline_ns(t0_ns: int, position_steps: float, step_length_ns: float) -> int
     return t0_ns + round(position_steps * step_length_ns)
 
 
-def boundary_step(first_free_step: int, quantize: str, steps_per_bar: int) -> int:
+def boundary_step(first_free_step: int, quantize: str, steps_per_bar: int,
+                  phrase_steps: int | None = None) -> int:
     """The first step ≥ ``first_free_step`` where a pattern change may land.
 
     ``step`` = the next step, ``beat`` = the next quarter note, ``bar`` = the next bar
-    (bar length taken from the incoming pattern).
+    (bar length taken from the incoming pattern), ``phrase`` = the next top of the loop
+    (``phrase_steps``: where the playing and the incoming pattern both start; one bar when
+    not given).
     """
     if quantize == "step":
         return first_free_step
@@ -182,6 +185,8 @@ def boundary_step(first_free_step: int, quantize: str, steps_per_bar: int) -> in
         unit = STEPS_PER_QUARTER
     elif quantize == "bar":
         unit = steps_per_bar
+    elif quantize == "phrase":
+        unit = phrase_steps or steps_per_bar
     else:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
     return -(-first_free_step // unit) * unit

@@ -190,7 +190,7 @@ def test_sequencer_facade_round_trip_without_port():
         with pytest.raises(ValueError):
             seq.set_swing(0.9)
         with pytest.raises(ValueError):
-            seq.set_pattern(beat(), "phrase")
+            seq.set_pattern(beat(), "verse")
     assert not seq.status().alive
 
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from engine.music.drums import NUM_VOICES
+from engine.music.melody import Melody
 from engine.music.pattern import Pattern
 from engine.ports import PortSpec
+from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.messages import (
     ClockCommand,
     Close,
@@ -20,6 +22,8 @@ from engine.realtime.messages import (
     ResetStats,
     SetClockSource,
     SetControls,
+    SetMelody,
+    SetMelodyControls,
     SetPattern,
     SetPort,
     Start,
@@ -37,7 +41,9 @@ def _pattern() -> Pattern:
 
 COMMANDS = [SetPattern(_pattern(), "bar"), SetControls(Controls(tempo_bpm=90)), Start(), Stop(),
             Continue(), SetPort(PortSpec("out", "jack")), SetPort(None),
-            SetClockSource("external", "in", "jack", True), ResetStats(), Ping(), Close()]
+            SetClockSource("external", "in", "jack", True), ResetStats(), Ping(), Close(),
+            SetMelody(Melody([60] + [-2] * 15), "phrase"), SetMelody(None),
+            SetMelodyControls(MelodyControls(channel=2, transpose=-3))]
 
 
 def test_the_examples_cover_every_command_type():
@@ -58,9 +64,19 @@ def test_commands_check_their_arguments_as_they_are_built():
     with pytest.raises(TypeError, match="needs a Pattern, got str"):
         SetPattern("kick snare")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="quantize must be one of"):
-        SetPattern(_pattern(), "phrase")
+        SetPattern(_pattern(), "verse")
     with pytest.raises(TypeError, match="Controls"):
         SetControls({"tempo_bpm": 90})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Melody or None, got list"):
+        SetMelody([60, -2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="whole bars, got 5 steps"):
+        SetMelody(Melody([60, -2, -2, -1, -2]))
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        SetMelody(None, "verse")
+    with pytest.raises(TypeError, match="MelodyControls"):
+        SetMelodyControls(Controls())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="transpose must be an int in -24..24"):
+        MelodyControls(transpose=30)
     with pytest.raises(TypeError, match="PortSpec or None, got str"):
         SetPort("groovefader")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'internal' or 'external', got 'midi'"):

@@ -124,7 +124,13 @@ def test_boundary_step(first, quantize, spb, expected):
 
 def test_boundary_rejects_unknown():
     with pytest.raises(ValueError):
-        boundary_step(3, "phrase", 16)
+        boundary_step(3, "verse", 16)
+
+
+def test_phrase_boundary_is_the_top_of_both_loops():
+    assert boundary_step(33, "phrase", 16, 64) == 64
+    assert boundary_step(64, "phrase", 16, 64) == 64
+    assert boundary_step(3, "phrase", 16) == 16  # no phrase known: a bar
 
 
 def test_midi_bytes():
