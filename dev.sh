@@ -15,8 +15,9 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "dev.sh: Python 3.11 is required (torch 2.13.0's CPU wheel is built for it)" >&2; exit 1; }
 
-# System packages: JACK for the MIDI tests, the libraries Qt's wheels link against.
-SYS_PKGS="jackd2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0"
+# System packages: JACK for the MIDI tests, PortAudio for the built-in kit's audio, the
+# libraries Qt's wheels link against.
+SYS_PKGS="jackd2 libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0"
 need_sys() {
   for p in $SYS_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || return 0; done
   return 1

@@ -48,7 +48,8 @@ def _positive_bars(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, type=Path, help="the .mid clip to write")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="the .mid clip to write (generate: a .wav is audio, played by the built-in kit)")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                    help="model checkpoint (default: the shipped checkpoints/default.pt)")
     p.add_argument("--bpm", type=float, default=None,
@@ -154,7 +155,12 @@ def run_generate(args: argparse.Namespace) -> int:
     notes = 0
     for i, path in enumerate(outputs):
         clip = Pattern.concatenate(pats[i * chunks:(i + 1) * chunks]).bar_slice(0, args.bars)
-        write_clip(path, clip, tempo_bpm=bpm, force=args.force)
+        if path.suffix.lower() == ".wav":  # audio: the built-in kit, rendered offline
+            from engine.audio.render import render_clip_wav
+
+            render_clip_wav(path, clip, bpm, force=args.force)
+        else:
+            write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits
     where = outputs[0] if len(outputs) == 1 else f"{args.output}/ ({len(outputs)} clips)"
     print(f"wrote {where}: {args.bars} bars each, {notes} notes at {bpm:g} BPM")

@@ -24,6 +24,12 @@ JACK, or when no JACK client can read the frames, ``perf_counter_ns``. The frame
 wall pairing is renewed in housekeeping; a server that dies leaves it running on its last
 mapping, and the loop moves to the wall clock without a gap (and back, with the port).
 
+With the ``link`` clock source the deadlines stay absolute on that timeline, but the grid's
+anchor and step length come from the Ableton Link session (:mod:`engine.sync.link_follow`):
+a snapshot of Link's beat/time line every few ms, never within :data:`LINK_QUIET_NS` of a
+send; transport commands start and stop the session, whose start/stop starts and stops
+the loop.
+
 Every sounding note gets its note-off (plus CC 123 on channel 10) on stop, pattern change
 (voices that stop playing), port change, exit, SIGINT and SIGTERM. A port that dies puts the
 loop in the ``error`` state; the clock keeps running and the port is reopened every
@@ -67,6 +73,7 @@ from engine.realtime.scheduler import Scheduler, Timed
 from engine.realtime.steps import Controls
 from engine.realtime.timebase import FrameClock, TimeBase, WallClock
 from engine.realtime.timing_stats import LatenessStats
+from engine.sync.link_follow import LinkFollower
 
 QUEUE_MARGIN_NS = 10_000_000  # blocking queue waits (ms-rounded, overshoot) end this long before a deadline
 SLICE_NS = 2_000_000  # closer than that: time.sleep slices this long at most, commands polled between
@@ -85,6 +92,7 @@ FIFO_PRIORITY = 3
 HOUSEKEEPING_GAP_NS = 5_000_000  # housekeeping only runs when the next send is further away
 GC_INTERVAL_NS = 100_000_000  # the youngest generation collected by hand this often (housekeeping)
 GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this often
+LINK_QUIET_NS = 1_000_000  # no Link snapshot closer than this to a send (it costs a few µs)
 SWITCH_INTERVAL_S = 0.0005  # longest a thread waits for the GIL (Python's default: 5 ms)
 TIMED_KINDS = ("on", "off", "clock")  # sends that have a musical deadline
 
@@ -136,6 +144,7 @@ class ClockLoop:
         self.running = True
         self.inbox: queue.SimpleQueue[tuple[tuple[int, ...], int]] = queue.SimpleQueue()
         self.midi_in: MidiInput | None = None
+        self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
         self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
@@ -210,6 +219,8 @@ class ClockLoop:
         self._detach_pull()
         with self.lock:
             now = self._now()
+            if self.link is not None:
+                self.link.close(now)
             self.sched.stop(now)
             self._send_batch(self.sched.due(now))
         self._close_port()
@@ -221,6 +232,8 @@ class ClockLoop:
         now = self._now()
         self._poll_commands(now)
         self._poll_input()
+        if self.link is not None and self.link.due(now):
+            self._follow_link(now)
         if self._pulling():
             # the JACK thread takes what is due each period; this thread only serves commands
             self._housekeeping(now)
@@ -339,6 +352,12 @@ class ClockLoop:
                     self.sched.set_melody(melody, quantize, now)
                 case SetMelodyControls(melody_controls):
                     self.sched.set_melody_controls(melody_controls, now)
+                case Start() | Continue() if self.link is not None:
+                    self.link.play(True, now)  # the session starts (at its next bar with peers)
+                    fresh = True
+                case Stop() if self.link is not None:
+                    self.link.play(False, now)
+                    fresh = True
                 case Start():
                     self.sched.start(now)
                     fresh = True
@@ -388,13 +407,42 @@ class ClockLoop:
         if self.midi_in is not None:
             self.midi_in.close()
             self.midi_in = None
+        if self.link is not None and source != "link":
+            self.link.close(now)
+            self.link = None
         self.sched.set_source(source, now)
+        if source == "link" and self.link is None:
+            self._join_link(now)
         if source == "external":
             try:
                 self.midi_in = MidiInput(input_name or "groovefader-clock-in", input_api,
                                          lambda data, t: self.inbox.put((data, t)), virtual=virtual)
             except PortError as err:
                 self.error = str(err)
+
+    def _join_link(self, now: int) -> None:
+        """Join the Link session (:mod:`engine.sync.link_follow`); a one-line error, and the
+        internal clock, where Link cannot run."""
+        from engine.sync.link_session import LinkSession, LinkUnavailable
+
+        try:
+            session = LinkSession(self.sched.controls.tempo_bpm)
+        except LinkUnavailable as err:
+            self.error = str(err)
+            self.sched.set_source("internal", now)
+            return
+        self.link = LinkFollower(session, self.sched, lambda wall: self.time_base.from_wall_ns(wall))
+        self.link.poll(now)
+
+    def _follow_link(self, now: int) -> None:
+        """Take Link's timeline again (every few ms), never just before a send."""
+        assert self.link is not None
+        with self.lock:
+            wake = self.sched.next_wake_ns()
+            if wake is not None and wake - now < LINK_QUIET_NS and not self._pulling():
+                return
+            self.link.poll(now)
+            self._send_due()  # a stop from a peer: its note-offs go now
 
     # -- ports -----------------------------------------------------------------------------
     def _open_port(self, now: int) -> None:
@@ -411,12 +459,17 @@ class ClockLoop:
             self._set_time_base(self.out)
             self.port_state, self.error = "ok", None
         try:
-            self.out.panic()  # whatever the receiver held from before is released
+            self.out.panic(self._lane_channels())  # whatever the receiver held from before is released
         except PortError as err:
             self._port_failed(str(err), now)
             return
         if getattr(self.out, "set_pull", None) is not None:
             self.out.set_pull(self._pull)  # type: ignore[attr-defined]
+
+    def _lane_channels(self) -> tuple[int, ...]:
+        """The channels both lanes play on (the drums' first)."""
+        drums, melody = self.sched.controls.channel, self.sched.melody_controls.channel
+        return (drums,) if melody == drums else (drums, melody)
 
     def _set_time_base(self, out: MidiOutput | None) -> None:
         """Keep the scheduler's clock continuous when its source changes.
@@ -455,7 +508,7 @@ class ClockLoop:
             self._cycle_irregularities = getattr(out, "cycle_irregularities", self._cycle_irregularities)
             try:
                 if out.alive():
-                    out.panic()
+                    out.panic(self._lane_channels())
             except PortError:
                 pass
             out.close()
@@ -574,6 +627,7 @@ class ClockLoop:
             port_name=self.spec.name if self.spec else None,
             clock_source=self.sched.source,
             sounding=self.sched.sounding,
+            link_peers=None if self.link is None else self.link.peers,
             stats=stats,
             forbidden_modules=tuple(m for m in ("torch", "PySide6") if m in sys.modules),
             final=final,

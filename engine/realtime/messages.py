@@ -19,7 +19,7 @@ from engine.ports.base import PortSpec
 from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import QUANTIZE_CHOICES, Controls
 
-CLOCK_SOURCES: tuple[str, ...] = ("internal", "external")
+CLOCK_SOURCES: tuple[str, ...] = ("internal", "external", "link")
 
 # -- commands (caller → clock process) -------------------------------------------------------
 
@@ -106,7 +106,8 @@ class SetPort:
 
 @dataclass(frozen=True, slots=True)
 class SetClockSource:
-    """``internal`` clock, or ``external``: follow MIDI clock arriving on ``input_name``."""
+    """``internal`` clock, ``external``: follow MIDI clock arriving on ``input_name``, or
+    ``link``: join the Ableton Link session (tempo, beat phase and start/stop shared)."""
 
     source: str
     input_name: str | None = None
@@ -115,7 +116,7 @@ class SetClockSource:
 
     def __post_init__(self) -> None:
         if self.source not in CLOCK_SOURCES:
-            raise ValueError(f"clock source must be 'internal' or 'external', got {self.source!r}")
+            raise ValueError(f"clock source must be 'internal', 'external' or 'link', got {self.source!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,7 @@ class StatusReport:
         forbidden_modules: torch or Qt, if anything loaded them into the clock process.
         final: the last report, made as the loop ended.
         time_ns: when it was made, on the clock's timeline.
+        link_peers: other apps in the Link session (None: Link is off).
     """
 
     playing: bool
@@ -170,3 +172,4 @@ class StatusReport:
     forbidden_modules: tuple[str, ...] = ()
     final: bool = False
     time_ns: int = 0
+    link_peers: int | None = None

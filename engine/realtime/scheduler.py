@@ -109,8 +109,9 @@ class Scheduler:
         controls: initial control snapshot.
         clock_out: send MIDI clock (24 ppqn), start/stop/continue and song position when
             following the internal clock.
-        source: ``"internal"`` (own tempo) or ``"external"`` (follow incoming MIDI clock,
-            fed through :meth:`external_message`).
+        source: ``"internal"`` (own tempo), ``"external"`` (follow incoming MIDI clock,
+            fed through :meth:`external_message`) or ``"link"`` (a shared timeline sets the
+            grid through :meth:`follow_grid` and the transport through :meth:`join`).
         melody_controls: the melody lane's channel, transpose, octave, velocity and mute.
     """
 
@@ -142,6 +143,7 @@ class Scheduler:
         self._tick_samples: deque[tuple[int, int]] = deque(maxlen=TEMPO_FIT_TICKS)
         self._last_tick: int | None = None  # index of the last external pulse received
         self.external_bpm: float | None = None
+        self.followed_bpm = self.controls.tempo_bpm  # the shared timeline's tempo (link source)
 
     # -- commands ------------------------------------------------------------------------
     def set_pattern(self, pattern: Pattern | StepTable, quantize: str = "step", now_ns: int = 0) -> None:
@@ -315,6 +317,22 @@ class Scheduler:
         self._step_len = period * TICKS_PER_STEP
         self._t0 = round(mean_t - mean_i * period)
 
+    # -- a shared timeline (Ableton Link: engine.sync.link_follow) ----------------------------
+    def follow_grid(self, t0_ns: int, step_len_ns: float, tempo_bpm: float) -> None:
+        """Put the grid where a timeline kept elsewhere says (``link`` source): step ``s`` at
+        ``t0 + s × step_len`` from now on. Steps already rendered (a render margin ahead at
+        most) keep their times; later ones follow a peer's tempo change or phase correction."""
+        self._t0, self._step_len, self.followed_bpm = int(t0_ns), float(step_len_ns), float(tempo_bpm)
+
+    def join(self, first_step: int, now_ns: int) -> None:
+        """Play on the followed grid from ``first_step``: where the shared timeline is, so the
+        pattern lands in phase with the other players (not from its own top)."""
+        if self.playing:
+            self.stop(now_ns)
+        self.playing = True
+        self._next_step = first_step
+        self._next_tick = first_step * TICKS_PER_STEP
+
     # -- time ------------------------------------------------------------------------------
     def due(self, now_ns: int, ahead_ns: int = 0) -> list[Timed]:
         """Messages whose deadline is ≤ ``now_ns + ahead_ns``, in send order.
@@ -370,6 +388,8 @@ class Scheduler:
     def tempo_bpm(self) -> float:
         if self.source == "external":
             return self.external_bpm or 0.0
+        if self.source == "link":
+            return self.followed_bpm
         return self.controls.tempo_bpm
 
     @property
@@ -380,8 +400,8 @@ class Scheduler:
     # -- internals -------------------------------------------------------------------------
     @staticmethod
     def _check_source(source: str) -> None:
-        if source not in ("internal", "external"):
-            raise ValueError(f"clock source must be 'internal' or 'external', got {source!r}")
+        if source not in ("internal", "external", "link"):
+            raise ValueError(f"clock source must be 'internal', 'external' or 'link', got {source!r}")
 
     def _begin(self, position: int, now_ns: int) -> None:
         self.playing = True
@@ -397,7 +417,7 @@ class Scheduler:
         self._t0 = now_ns + lead - round(position * self._step_len)
 
     def _may_render(self, step: int) -> bool:
-        if self.source == "internal":
+        if self.source != "external":
             return True
         # Following a clock: never run more than one step ahead of the pulses received.
         last = self._last_tick

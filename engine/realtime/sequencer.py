@@ -70,6 +70,7 @@ class SequencerStatus:
     stats: dict[str, Any] = field(default_factory=dict)
     alive: bool = False
     forbidden_modules: tuple[str, ...] = ()
+    link_peers: int | None = None  # other apps in the Link session (None: Link is off)
 
 
 class Sequencer:
@@ -187,7 +188,8 @@ class Sequencer:
     # -- clock and ports -------------------------------------------------------------------
     def set_clock_source(self, source: str, input_name: str | None = None, input_api: str | None = None,
                          virtual: bool = False) -> None:
-        """``internal`` or ``external`` (follow MIDI clock arriving on ``input_name``).
+        """``internal``, ``external`` (follow MIDI clock arriving on ``input_name``) or
+        ``link`` (join the Ableton Link session: tempo, phase and start/stop shared).
 
         Raises:
             ValueError: any other source.
@@ -223,7 +225,7 @@ class Sequencer:
             port_state=report.port_state, error=report.error, port_name=report.port_name,
             clock_source=report.clock_source, sounding=report.sounding,
             stats=report.stats, alive=not report.final and self._proc.is_alive(),
-            forbidden_modules=report.forbidden_modules)
+            forbidden_modules=report.forbidden_modules, link_peers=report.link_peers)
 
     def stats(self) -> dict[str, Any]:
         """Lateness of the clock process's sends against their deadlines (ms) + counts."""

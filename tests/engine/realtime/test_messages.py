@@ -79,7 +79,7 @@ def test_commands_check_their_arguments_as_they_are_built():
         MelodyControls(transpose=30)
     with pytest.raises(TypeError, match="PortSpec or None, got str"):
         SetPort("groovefader")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="'internal' or 'external', got 'midi'"):
+    with pytest.raises(ValueError, match="'external' or 'link', got 'midi'"):
         SetClockSource("midi")
 
 

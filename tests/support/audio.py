@@ -1,0 +1,47 @@
+"""Measuring where hits sound in recorded or rendered audio (tests and benchmarks).
+
+:func:`onset_frame` finds one hit near where it is expected with a matched filter: the
+normalised cross-correlation between the audio and the first milliseconds of the voice's
+kit buffer, over every lag within ``search`` frames. Why a matched filter: the kit's
+hats and cymbals ring for up to a second, so in a groove a hit starts on top of other
+voices' tails, where a level threshold cannot tell a new attack from the ring; the
+attack's waveform is known, and the correlation peaks where it starts. A soft hit right
+under a loud cymbal can still be masked (a 0.35-velocity hat 21 ms after a loud ride
+was missed by 2.3 ms in a trial): tests use audible velocities; benchmarks report misses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.audio.kit import Kit
+
+TEMPLATE_S = 0.01  # the attack the filter matches: 10 ms
+
+
+def _emphasis(x: np.ndarray) -> np.ndarray:
+    """First difference: whitens the low voices (a kick's slow sine correlates with itself
+    over a wide lag range; its attack's step does not)."""
+    return np.diff(x, prepend=0.0)
+
+
+def onset_frame(mono: np.ndarray, kit: Kit, voice: int, expected: int, search: int) -> int | None:
+    """The frame within ``expected ± search`` where ``voice``'s attack best matches ``mono``
+    (normalised cross-correlation of the first differences). None where the window leaves
+    the audio.
+    """
+    template = _emphasis(kit.samples[voice][:max(8, round(TEMPLATE_S * kit.rate))].astype(np.float64))
+    lo, hi = expected - search, expected + search + len(template)
+    if lo < 1 or hi > len(mono):
+        return None
+    window = np.diff(mono[lo - 1:hi].astype(np.float64))
+    corr = np.correlate(window, template, mode="valid")
+    energy = np.convolve(window ** 2, np.ones(len(template)), mode="valid")
+    score = corr / np.sqrt(np.maximum(energy, 1e-20))
+    return lo + int(np.argmax(score))
+
+
+def first_sound(mono: np.ndarray, threshold: float = 1e-4, start: int = 0) -> int | None:
+    """The first frame from ``start`` whose level exceeds ``threshold`` (an isolated hit)."""
+    above = np.flatnonzero(np.abs(mono[start:]) > threshold)
+    return None if above.size == 0 else start + int(above[0])
