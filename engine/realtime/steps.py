@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from engine.music.drums import GM_DRUM_CHANNEL, GM_NOTE_MAP, NoteMap
 from engine.music.pattern import Pattern
+from engine.music.voice_mutes import check_voices
 
 PPQN = 24  # MIDI clock pulses per quarter note
 STEPS_PER_QUARTER = 4  # 16th-note steps per quarter note
@@ -42,6 +43,8 @@ class Controls:
         note_map: output MIDI note per voice.
         channel: zero-based MIDI channel (9 = GM drums, "channel 10").
         gate_steps: note length in steps before the note-off (drums ignore it; DAWs draw it).
+        muted_voices: voices that play no note, on MIDI and on the built-in kit alike (mute and
+            solo resolved by :meth:`engine.music.voice_mutes.VoiceMutes.silenced`).
     """
 
     tempo_bpm: float = 120.0
@@ -51,8 +54,10 @@ class Controls:
     note_map: NoteMap = field(default=GM_NOTE_MAP)
     channel: int = GM_DRUM_CHANNEL
     gate_steps: float = 0.5
+    muted_voices: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "muted_voices", check_voices(self.muted_voices))
         _check_range("tempo_bpm", self.tempo_bpm, MIN_BPM, MAX_BPM)
         _check_range("swing", self.swing, 0.0, MAX_SWING)
         _check_range("groove", self.groove, 0.0, 1.0)
@@ -135,7 +140,10 @@ def notes_for_step(pattern: Pattern | StepTable, step: int, controls: Controls) 
         return ()
     swing = swing_shift(step, controls.swing)
     events = []
+    muted = controls.muted_voices
     for voice, midi_velocity, offset in cells:
+        if voice in muted:
+            continue
         velocity = min(127, round(midi_velocity * controls.velocity_scale))
         if velocity <= 0:
             continue
