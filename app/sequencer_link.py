@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -143,6 +145,8 @@ class SequencerLink(QObject):
         self._last: LinkStatus | None = None
         self._unavailable = ""
         self.last_pattern: Pattern | None = None  # what was last handed to the sequencer
+        # the last commands run and engine play-state changes seen, for diagnosing a session
+        self.history: deque[tuple[float, str]] = deque(maxlen=64)
         self._thread = threading.Thread(target=self._run, name="groovefader-sequencer-link",
                                         daemon=True)
         self._started = False
@@ -220,6 +224,8 @@ class SequencerLink(QObject):
                 continue
             if cmd is None:
                 break
+            self.history.append((time.monotonic(), type(cmd).__name__ if not isinstance(
+                cmd, SetPlaying) else f"SetPlaying({cmd.playing})"))
             try:
                 self._execute(cmd)
             except Exception as err:  # reported, never kills the link
@@ -329,6 +335,8 @@ class SequencerLink(QObject):
                                      detail))
 
     def _emit_status(self, status: LinkStatus) -> None:
+        if self._last is not None and status.playing != self._last.playing:
+            self.history.append((time.monotonic(), f"engine playing {status.playing}"))
         if status != self._last:
             self._last = status
             self.statusChanged.emit(status)
