@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
+from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
 
 
@@ -64,6 +65,7 @@ def register(subparsers: Any) -> None:
     src.add_argument("--temperature", type=float, default=0.0, help="decoder sampling temperature")
     src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
+    add_melody_args(p)
     run = p.add_argument_group("run")
     run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
     run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
@@ -142,12 +144,16 @@ def run_play(args: argparse.Namespace) -> int:
                             velocity_scale=args.velocity)
     except (ValueError, TypeError) as err:
         raise GrooveFaderError(str(err)) from err
+    lane = melody_controls(args)  # the melody flags are checked before any model loads
     pattern, origin = choose_pattern(args)
+    melody, melody_origin = choose_melody(args) if wants_melody(args) else (None, "")
+    if melody is not None:
+        origin += f" with {melody_origin}"
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     seq = Sequencer(args.port, args.midi_api, virtual=not args.existing,
                     sample_accurate=args.sample_accurate, time_base=args.time_base, controls=controls,
-                    clock_out=not args.no_clock_out)
+                    clock_out=not args.no_clock_out, melody_controls=lane)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     code = 0
     try:
@@ -155,6 +161,8 @@ def run_play(args: argparse.Namespace) -> int:
         if status.port_state == "error":  # at start-up a bad port is a user mistake: say it and stop
             raise PortError(status.error or f"cannot open MIDI port {args.port!r}")
         seq.set_pattern(pattern)
+        if melody is not None:
+            seq.set_melody(melody)
         if args.clock == "external":
             seq.set_clock_source("external", args.clock_in, args.midi_api)
             say(f"playing {origin}, following MIDI clock on {args.clock_in}; Ctrl-C to stop")

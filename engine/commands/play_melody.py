@@ -1,0 +1,90 @@
+"""``groovefader play --melody``: the melody lane's flags and where its melody comes from.
+
+The melody comes from ``--melody-clip FILE.mid`` (its most melodic track, chords arpeggiated
+to one line, looped to whole bars), else from the melody checkpoint (``--melody-checkpoint``,
+default ``checkpoints/melody.pt``) drawn near its training tunes with ``--seed``. The model
+writes in C major; ``--key`` moves the line there at play time (the smallest shift, -6..+5
+semitones), ``--octave`` by whole octaves. torch is imported only when a checkpoint is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine.commands.melody import MELODY_CHECKPOINT
+from engine.errors import CheckpointError, GrooveFaderError, MidiFileError
+
+MELODY_BARS = (2, 4, 8, 16)
+
+
+def add_melody_args(parser: argparse.ArgumentParser) -> None:
+    """The ``melody`` argument group of ``groovefader play``."""
+    g = parser.add_argument_group("melody lane")
+    g.add_argument("--melody", action="store_true",
+                   help="also play a melody (its own MIDI channel, locked to the drums' clock)")
+    g.add_argument("--melody-clip", type=Path, default=None, metavar="FILE.mid",
+                   help="the melody: this clip's most melodic track, looped (implies --melody)")
+    g.add_argument("--melody-checkpoint", type=Path, default=None, metavar="PATH",
+                   help=f"melody model (default {MELODY_CHECKPOINT.name} in checkpoints/)")
+    g.add_argument("--melody-bars", type=int, choices=MELODY_BARS, default=None,
+                   help="length of a generated melody in bars; it loops at that length against the "
+                        "drums' 2 bars (default: the model's)")
+    g.add_argument("--key", default=None, help="play the melody in this major key (e.g. G, Eb; default C)")
+    g.add_argument("--octave", type=int, default=0, help="move the melody by whole octaves, -3..3")
+    g.add_argument("--melody-channel", type=int, default=1, metavar="1-16",
+                   help="MIDI channel of the melody (default 1; the drums are on 10)")
+
+
+def key_shift(key: str | None) -> int:
+    """Semitones from C to ``key`` (-6..+5). Raises GrooveFaderError for an unknown key."""
+    if key is None:
+        return 0
+    from engine.music.melody import Melody, transpose_to_key
+
+    try:
+        return int(transpose_to_key(Melody([60]), key).events[0]) - 60
+    except ValueError as err:
+        raise GrooveFaderError(str(err)) from err
+
+
+def melody_controls(args: argparse.Namespace) -> Any:
+    """The lane's :class:`MelodyControls` from the flags (one-line errors)."""
+    from engine.realtime.melody_lane import MelodyControls
+
+    if not 1 <= args.melody_channel <= 16:
+        raise GrooveFaderError(f"--melody-channel must be 1-16, got {args.melody_channel}")
+    try:
+        return MelodyControls(channel=args.melody_channel - 1, transpose=key_shift(args.key),
+                              octave=args.octave)
+    except ValueError as err:
+        raise GrooveFaderError(str(err).replace("melody octave", "--octave")) from err
+
+
+def wants_melody(args: argparse.Namespace) -> bool:
+    return bool(args.melody or args.melody_clip is not None)
+
+
+def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
+    """The melody to loop and where it came from (for humans)."""
+    from engine.generation.melody import loop_to
+
+    if args.melody_clip is not None:
+        from engine.music.melody import read_melody_file
+
+        if not args.melody_clip.exists():
+            raise MidiFileError(f"{args.melody_clip}: no such file")
+        melody = read_melody_file(args.melody_clip)
+        bars = args.melody_bars or melody.bars
+        return loop_to(melody, bars), f"melody clip {args.melody_clip} ({bars} bars)"
+    path = args.melody_checkpoint or MELODY_CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such melody checkpoint (pass --melody-checkpoint or "
+                              "--melody-clip)")
+    from engine.generation.melody import MelodyGenerator
+
+    gen = MelodyGenerator.from_checkpoint(path)
+    bars = args.melody_bars or gen.bars
+    melody = gen.generate(1, bars=bars, temperature=args.temperature, seed=args.seed)[0]
+    return melody, f"melody checkpoint {path} (seed {args.seed}, {bars} bars)"

@@ -1,0 +1,139 @@
+"""Both lanes against a real JACK server: what a receiving client in another process records.
+
+Channels, pitches, note lengths and the phase of a 4-bar melody against 2-bar drums (to the
+frame on the sample-accurate path), transpose at play time, and ``groovefader play --melody``
+stopped by SIGTERM or Ctrl-C with no note left sounding on either channel.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from engine.music.drums import Voice
+from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
+from engine.realtime.melody_lane import MelodyControls
+from engine.realtime.steps import Controls
+from tests.engine.commands.test_play_jack import interrupt_after_notes, play_cli, start_sequencer
+from tests.support.jack_server import check_note_pairs
+from tests.support.patterns import pattern_from_cells
+
+pytestmark = pytest.mark.jack
+
+STEP_FRAMES_120 = 6000  # a 16th at 120 BPM and 48 kHz
+
+
+def kicks_on_beats():
+    """2 bars: a kick on every quarter."""
+    return pattern_from_cells({(s, Voice.KICK): (100 / 127, 0.0) for s in range(0, 32, 4)})
+
+
+def four_bars() -> Melody:
+    """4 bars: C held a half bar, a rest, D E (quarters), G held over a bar line, then A B C'."""
+    ev = [NO_EVENT] * 64
+    for step, pitch in [(0, 60), (12, 62), (16, 64), (20, 67), (40, 69), (48, 71), (56, 72)]:
+        ev[step] = pitch
+    ev[8] = NOTE_OFF
+    return Melody(ev)
+
+
+EXPECTED = [(0, 8, 60), (12, 16, 62), (16, 20, 64), (20, 40, 67), (40, 48, 69), (48, 56, 71), (56, 64, 72)]
+
+
+def notes_by_channel(events, channel):
+    """``[(on_frame, off_frame, pitch, velocity)]`` of one channel, paired in order."""
+    open_: dict[int, tuple[int, int]] = {}
+    out = []
+    for frame, data, _ in events:
+        status, ch = data[0] & 0xF0, data[0] & 0x0F
+        if ch != channel or status not in (0x80, 0x90):
+            continue
+        if status == 0x90 and data[2] > 0:
+            open_[data[1]] = (frame, data[2])
+        elif data[1] in open_:
+            on, vel = open_.pop(data[1])
+            out.append((on, frame, data[1], vel))
+    return out
+
+
+def test_both_lanes_channels_pitches_lengths_and_phase_to_the_frame(jack_server, port_name, recorder_factory):
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory, sample_accurate=True,
+                               controls=Controls(tempo_bpm=120, groove=0.0),
+                               melody_controls=MelodyControls(channel=2, transpose=-5, velocity=80))
+    try:
+        seq.set_pattern(kicks_on_beats())
+        seq.set_melody(four_bars())
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 64 + 22, 30)  # into the melody's second loop
+        seq.stop()
+        stats = seq.sync().stats
+    finally:
+        seq.close()
+    events = rec.stop()
+    assert check_note_pairs([e[1] for e in events]) == []
+    kicks = notes_by_channel(events, 9)
+    melody = notes_by_channel(events, 2)
+    assert {p for _, _, p, _ in kicks} == {36} and {v for *_, v in melody} == {80}
+    origin = kicks[0][0]  # step 0 of the song, in the server's frames
+    steps = [((on - origin) / STEP_FRAMES_120, (off - origin) / STEP_FRAMES_120, p)
+             for on, off, p, _ in melody]
+    want = [(s, e, p - 5) for s, e, p in EXPECTED]
+    want += [(s + 64, e + 64, p) for s, e, p in want if s + 64 < 64 + 22]
+    # on and off to the frame: lengths from the encoding, the 4-bar loop against 2-bar drums
+    assert steps[:len(want) - 1] == want[:-1]
+    assert steps[len(want) - 1][:1] == want[-1][:1] and steps[len(want) - 1][2] == want[-1][2]
+    # common steps (the melody's onsets on a quarter) land on the very frame of the kick there
+    kick_frames = {on for on, *_ in kicks}
+    on_beats = [on for on, _, _, _ in melody if (on - origin) % (4 * STEP_FRAMES_120) == 0]
+    assert on_beats and set(on_beats) <= kick_frames
+    assert stats["sent"]["on"] == len(kicks) + len(melody)
+
+
+def test_transpose_and_octave_change_mid_play_moves_every_later_pitch(jack_server, port_name,
+                                                                     recorder_factory):
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory,
+                               controls=Controls(tempo_bpm=300, groove=0.0))
+    try:
+        seq.set_melody(four_bars())
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 64, 30)
+        seq.set_melody_controls(MelodyControls(transpose=3, octave=-1))
+        assert seq.wait_status(lambda s: s.step >= 64 + 64 + 4, 30)
+        seq.stop()
+        seq.sync()
+    finally:
+        seq.close()
+    events = rec.stop()
+    assert check_note_pairs([e[1] for e in events]) == []
+    pitches = [p for _, _, p, _ in notes_by_channel(events, 0)]
+    written = [p for *_, p in EXPECTED]
+    assert pitches[:7] == written
+    # changed while the second loop's C sounded (it ended then): every later note moved,
+    # up to the third loop's C
+    assert pitches[7] == 60
+    assert pitches[8:] == [p + 3 - 12 for p in written[1:] + [60]]
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_play_melody_cli_interrupted_leaves_no_stuck_note_on_either_channel(jack_server, recorder_factory,
+                                                                         tmp_path, how):
+    clip = tmp_path / "tune.mid"
+    four_bars().write_midi(clip)
+    rec = recorder_factory(jack_server, None)
+    proc = play_cli(rec.port, "--melody-clip", str(clip), "--key", "G", "--melody-channel", "4",
+                    "--start-delay", "0.5")
+    out, err = interrupt_after_notes(proc, rec, 10, how)  # the melody's G sounds for a bar here
+    assert proc.returncode == 0, err
+    time.sleep(0.2)
+    events = rec.stop()
+    msgs = [e[1] for e in events]
+    assert check_note_pairs(msgs) == []
+    melody = notes_by_channel(events, 3)
+    assert melody and [p for *_, p, _ in melody] == [p - 5 for *_, p in EXPECTED][:len(melody)]
+    assert (0xB9, 123, 0) in msgs[-5:] and (0xB3, 123, 0) in msgs[-5:]
+    lanes = json.loads(out)["stats"]["lanes"]
+    assert lanes["melody"]["count"] > 0 and lanes["drums"]["count"] > 0
+    assert np.isfinite(lanes["melody"]["p99_ms"])
