@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from engine.errors import GrooveFaderError
+from models.pathnames import one_line, shown
 
 # The modules that add subcommands, in --help order. Each must import: a broken command
 # module is a bug to see at once, not a subcommand that silently disappears.
@@ -46,10 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    for stream in (sys.stdout, sys.stderr):  # a file name of any bytes never ends a print
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return int(args.func(args) or 0)
     except GrooveFaderError as err:
-        print(f"groovefader: error: {err}", file=sys.stderr)
+        print(f"groovefader: error: {one_line(str(err))}", file=sys.stderr)
+        return 1
+    except OSError as err:  # the disk's answer (full, read-only, gone) to a write no command foresaw
+        where = f"{shown(err.filename)}: " if err.filename is not None else ""
+        print(f"groovefader: error: {where}{one_line(err.strerror or str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

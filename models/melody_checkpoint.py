@@ -24,9 +24,17 @@ import numpy as np
 import torch
 
 from models.atomic import atomic_write
-from models.checkpoint import FORMAT_NAME, FORMAT_VERSION, load_weights, read_payload
+from models.checkpoint import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    build_checked,
+    check_config_sizes,
+    check_version,
+    read_payload,
+)
 from models.errors import CheckpointError
 from models.melody_vae import MelodyVAE, MelodyVAEConfig
+from models.pathnames import one_line, shown
 
 KIND = "melody_vae"
 REQUIRED_KEYS = ("format_version", "model_kind", "config", "codec", "data_fingerprint", "metrics",
@@ -73,41 +81,47 @@ def load_melody_checkpoint(path: str | os.PathLike[str]) -> MelodyCheckpoint:
     """
     path = Path(path)
     meta, state = read_payload(path)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {meta.get('format_version')!r} is not "
-                              f"supported (this groovefader reads version {FORMAT_VERSION})")
+    check_version(meta, path)
     kind = meta.get("model_kind")
     if kind != KIND:
-        raise CheckpointError(f"{path}: a {kind!r} checkpoint, not a melody model ({KIND!r})")
+        raise CheckpointError(f"{shown(path)}: a {kind!r} checkpoint, not a melody model ({KIND!r})")
+    if not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{shown(path)}: invalid melody config: missing or not a JSON object")
     try:
         config = MelodyVAEConfig.from_dict(meta["config"])
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: invalid melody config: {err}") from err
-    _validate(meta, config, path)
-    model = load_weights(MelodyVAE(config), state, path)
+        raise CheckpointError(f"{shown(path)}: invalid melody config: {one_line(str(err))}") from err
+    check_config_sizes(config, path)
+    try:
+        _validate(meta, config, path)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:  # hand-edited: wrong types
+        raise CheckpointError(f"{shown(path)}: malformed metadata ({type(err).__name__}: "
+                              f"{one_line(str(err))[:160]})") from err
+    model = build_checked(lambda: MelodyVAE(config), state, path)
     return MelodyCheckpoint(model, config, meta, path)
 
 
 def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None:
     for key in REQUIRED_KEYS:
         if key not in meta:
-            raise CheckpointError(f"{path}: metadata field '{key}' is missing")
+            raise CheckpointError(f"{shown(path)}: metadata field '{key}' is missing")
     codec = meta["codec"]
     if not isinstance(codec, dict) or codec.get("num_classes") != config.num_classes:
-        raise CheckpointError(f"{path}: codec {codec!r} does not match the config's "
+        raise CheckpointError(f"{shown(path)}: codec {codec!r} does not match the config's "
                               f"{config.num_classes} classes")
     lat = meta["latent"]
     try:
         sizes = {"latent.mean": len(lat["mean"]), "latent.std": len(lat["std"])}
     except (KeyError, TypeError) as err:
-        raise CheckpointError(f"{path}: metadata field 'latent' is incomplete ({err!r})") from err
+        raise CheckpointError(f"{shown(path)}: metadata field 'latent' is incomplete ({err!r})") from err
     for name, n in sizes.items():
         if n != config.z_dim:
-            raise CheckpointError(f"{path}: {name} has {n} values, expected z_dim={config.z_dim}")
+            raise CheckpointError(f"{shown(path)}: {name} has {n} values, expected z_dim={config.z_dim}")
     if lat.get("anchors") is not None:
         shape = np.asarray(lat["anchors"], np.float64).shape
         if len(shape) != 2 or shape[0] < 1 or shape[1] != config.z_dim:
-            raise CheckpointError(f"{path}: latent.anchors has shape {shape}, expected (N, {config.z_dim})")
+            raise CheckpointError(f"{shown(path)}: latent.anchors has shape {shape}, "
+                                  f"expected (N, {config.z_dim})")
         noise = float(lat.get("anchor_noise", -1))
         if not np.isfinite(noise) or noise < 0:
-            raise CheckpointError(f"{path}: latent.anchor_noise must be >= 0")
+            raise CheckpointError(f"{shown(path)}: latent.anchor_noise must be >= 0")

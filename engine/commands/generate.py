@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.pathnames import shown
+
 # The shipped checkpoint, next to the package (found from any working directory).
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "default.pt"
 
@@ -107,7 +109,7 @@ def _refuse_overwrite(path: Path, force: bool) -> None:
     from engine.errors import MidiFileError
 
     if path.exists() and not force:
-        raise MidiFileError(f"{path}: exists; refusing to overwrite it (use --force)")
+        raise MidiFileError(f"{shown(path)}: exists; refusing to overwrite it (use --force)")
 
 
 def _load(path: Path):  # -> Generator; the import is the slow part (torch)
@@ -163,7 +165,7 @@ def run_generate(args: argparse.Namespace) -> int:
             write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits
     where = outputs[0] if len(outputs) == 1 else f"{args.output}/ ({len(outputs)} clips)"
-    print(f"wrote {where}: {args.bars} bars each, {notes} notes at {bpm:g} BPM")
+    print(f"wrote {shown(where)}: {args.bars} bars each, {notes} notes at {bpm:g} BPM")
     return 0
 
 
@@ -178,7 +180,7 @@ def _outputs(output: Path, count: int) -> list[Path]:
     if count == 1 and not output.is_dir():
         return [output]
     if output.exists() and not output.is_dir():
-        raise GrooveFaderError(f"{output}: exists and is not a folder; {count} clips need a folder")
+        raise GrooveFaderError(f"{shown(output)}: exists and is not a folder; {count} clips need a folder")
     width = max(3, len(str(count)))
     return [output / f"groove-{i + 1:0{width}d}.mid" for i in range(count)]
 
@@ -215,7 +217,7 @@ def _first_window(path: Path, bars: int):
     if pattern.bars >= bars:
         return pattern.bar_slice(0, bars), takes[0].tempo_bpm
     if bars % pattern.bars:
-        raise MidiFileError(f"{path}: {pattern.bars} bar(s) of drums do not loop into {bars} bars")
+        raise MidiFileError(f"{shown(path)}: {pattern.bars} bar(s) of drums do not loop into {bars} bars")
     return Pattern.concatenate([pattern] * (bars // pattern.bars)), takes[0].tempo_bpm
 
 
@@ -238,6 +240,6 @@ def run_transition(args: argparse.Namespace) -> int:
     out = transition(gen, a, b, args.bars, args.strategy, seed=args.seed, temperature=args.temperature)
     bpm = round(tempo_a, 2) if args.bpm is None else args.bpm
     write_clip(args.output, out, tempo_bpm=bpm, force=args.force)
-    print(f"wrote {args.output}: {args.bars}-bar transition (strategy {args.strategy}), "
+    print(f"wrote {shown(args.output)}: {args.bars}-bar transition (strategy {args.strategy}), "
           f"{out.num_hits} notes at {bpm:g} BPM")
     return 0

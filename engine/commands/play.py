@@ -20,6 +20,7 @@ from typing import Any
 from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
 from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
+from models.pathnames import shown
 
 
 def register(subparsers: Any) -> None:
@@ -112,8 +113,8 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
         from engine.music.midifile import read_clip
 
         if not args.clip.exists():
-            raise MidiFileError(f"{args.clip}: no such file")
-        return read_clip(args.clip), f"clip {args.clip}"
+            raise MidiFileError(f"{shown(args.clip)}: no such file")
+        return read_clip(args.clip), f"clip {shown(args.clip)}"
     checkpoint = args.checkpoint or (DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.exists() else None)
     if checkpoint is not None:
         from engine.generation.generator import Generator
