@@ -27,7 +27,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.music.pattern import Pattern
-from engine.realtime.messages import SetClockSource, SetPattern
+from engine.realtime.messages import SetClockSource, SetMelody, SetMelodyControls, SetPattern
 from engine.realtime.steps import Controls
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class ListPorts:
     api: str | None
 
 
-LinkCommand = SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenOutput | OpenInput | ListPorts
+LinkCommand = (SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenOutput | OpenInput | ListPorts
+               | SetMelody | SetMelodyControls)
 
 
 def _describe(command: object) -> str:
@@ -174,6 +175,10 @@ class SequencerLink(QObject):
         """
         self._commands.put(SetPattern(pattern, quantize))
         self.last_pattern = pattern
+
+    def post_melody(self, command: SetMelody | SetMelodyControls) -> None:
+        """The melody lane's melody or settings (built and checked by the caller)."""
+        self._commands.put(command)
 
     def update_controls(self, **changes: Any) -> None:
         """Set some of the sequencer's controls (``tempo_bpm=``, ``swing=``, ``groove=``,
@@ -269,6 +274,10 @@ class SequencerLink(QObject):
                 seq.set_port(name, api, virtual)
             case SetPattern(pattern, quantize):
                 seq.set_pattern(pattern, quantize)
+            case SetMelody(melody, quantize):
+                seq.set_melody(melody, quantize)
+            case SetMelodyControls(melody_controls):
+                seq.set_melody_controls(melody_controls)
             case UpdateControls(changes):
                 seq.set_controls(replace(seq.controls, **dict(changes)))
             case SetClockSource(source, input_name, input_api, virtual):
