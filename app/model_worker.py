@@ -85,13 +85,16 @@ class ModelWorker(QObject):
         the GUI thread: sample, variation, pad_to_z), or None."""
         return None if self.agen is None else self.agen.generator
 
-    def load(self, path: Path) -> None:
-        """Load ``path`` on a background thread; ``loaded`` or ``failed`` follows."""
+    def load(self, path: Path, build: Callable[[Path], Any] | None = None) -> None:
+        """Load ``path`` on a background thread; ``loaded`` or ``failed`` follows.
+
+        ``build(path)`` makes the generator (default: the drum ``Generator``; the melody lane
+        passes the melody generator's loader)."""
         def work() -> None:
             try:
                 from engine.generation.generator import AsyncGenerator, Generator
 
-                agen = AsyncGenerator(Generator.from_checkpoint(path))
+                agen = AsyncGenerator((build or Generator.from_checkpoint)(path))
             except Exception as err:  # any failure becomes a message, never a crash
                 if isinstance(err, GrooveFaderError):  # a user-level problem: the message says it
                     log.warning("%s", err)
