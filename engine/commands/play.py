@@ -58,6 +58,10 @@ def register(subparsers: Any) -> None:
     feel.add_argument("--clock-in", default=None, metavar="PORT",
                       help="with --clock external: the MIDI input port sending clock")
     feel.add_argument("--no-clock-out", action="store_true", help="do not send MIDI clock/start/stop")
+    feel.add_argument("--link", action="store_true",
+                      help="join the Ableton Link session: tempo, beat phase and start/stop shared with "
+                           "Live, Bitwig or any Link app on the network (the 'link' extra); --bpm is "
+                           "proposed when no other app is there; Ctrl-C leaves without stopping the others")
     src = p.add_argument_group("pattern")
     src.add_argument("--clip", type=Path, default=None, help="play this drum MIDI clip (loops)")
     src.add_argument("--checkpoint", type=Path, default=None,
@@ -164,7 +168,15 @@ def run_play(args: argparse.Namespace) -> int:
         seq.set_pattern(pattern)
         if melody is not None:
             seq.set_melody(melody)
-        if args.clock == "external":
+        if args.link:
+            if args.clock == "external":
+                raise GrooveFaderError("--link and --clock external are two clocks: choose one")
+            seq.set_clock_source("link")
+            if seq.sync().clock_source != "link":
+                raise GrooveFaderError(seq.status().error or "Ableton Link could not start")
+            seq.play()  # joins a playing session in phase, or starts it (at its next bar)
+            say(f"playing {origin} with Ableton Link on {args.port!r}; Ctrl-C to leave")
+        elif args.clock == "external":
             seq.set_clock_source("external", args.clock_in, args.midi_api)
             say(f"playing {origin}, following MIDI clock on {args.clock_in}; Ctrl-C to stop")
         else:
@@ -173,13 +185,16 @@ def run_play(args: argparse.Namespace) -> int:
             seq.play()
             say(f"playing {origin} at {args.bpm:g} BPM on {args.port!r}; Ctrl-C to stop")
         end = None if args.seconds is None else time.monotonic() + args.seconds
-        last_state = status.port_state
+        last_state, last_peers = status.port_state, status.link_peers
         while end is None or time.monotonic() < end:
             time.sleep(0.05 if end is None else max(0.0, min(0.05, end - time.monotonic())))
             status = seq.status()
             if status.port_state != last_state:
                 say(f"groovefader: port {status.port_state}" + (f": {status.error}" if status.error else ""))
                 last_state = status.port_state
+            if status.link_peers != last_peers and status.link_peers is not None:
+                say(f"groovefader: Link, {status.link_peers} other app(s) at {status.bpm:.1f} BPM")
+                last_peers = status.link_peers
             if not status.alive:
                 raise PortError(f"the clock process stopped: {status.error}")
     except (KeyboardInterrupt, _Stop):
@@ -187,6 +202,8 @@ def run_play(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         try:
+            if args.link:  # leave the session: the other apps play on
+                seq.set_clock_source("internal")
             seq.stop()
             final = seq.sync(2.0)
         except PortError:

@@ -348,6 +348,8 @@ class ClockLoop:
                     self.sched.set_pattern(pattern, quantize, now)
                 case SetControls(controls):
                     self.sched.set_controls(controls, now)
+                    if self.link is not None:  # a tempo set here is the session's
+                        self.link.propose_tempo(controls.tempo_bpm, now)
                 case SetMelody(melody, quantize):
                     self.sched.set_melody(melody, quantize, now)
                 case SetMelodyControls(melody_controls):
