@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         c.modelLoading.connect(self._on_model_loading)
         c.modelReady.connect(self._on_model_ready)
         c.modelFailed.connect(self._on_model_failed)
+        c.model.refused.connect(self._on_model_refused)
         c.patternChanged.connect(self.grid.set_pattern)
         c.measuredChanged.connect(self._show_measured)
         c.measuredChanged.connect(self.knobs.set_measured)
@@ -199,6 +200,11 @@ class MainWindow(QMainWindow):
         idx = box.findData(name)
         if idx >= 0:
             box.setCurrentIndex(idx)
+
+    def _on_model_refused(self, text: str) -> None:
+        """A checkpoint that would not load while another plays: the status line says why."""
+        self.pad_panel.pad.set_overlay_text("")
+        self.show_message("error", text)
 
     def _on_model_failed(self, text: str) -> None:
         self.banner.setText(text)

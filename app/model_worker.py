@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import GrooveFaderError
+from models.pathnames import one_line, shown
 
 if TYPE_CHECKING:
     from engine.generation.generator import AsyncGenerator, Generator
@@ -63,12 +64,16 @@ class ModelInfo:
 class ModelWorker(QObject):
     """Signals:
         loaded(str, object): checkpoint path and the ``AsyncGenerator`` serving it.
-        failed(str): the checkpoint could not be loaded (one line, without advice).
+        failed(str): the checkpoint could not be loaded and there is no model (one line,
+            without advice).
+        refused(str): the checkpoint could not be loaded; the model loaded before keeps
+            playing (one line saying so).
         error(str): a model call failed (``kind: reason``).
     """
 
     loaded = Signal(str, object)
     failed = Signal(str)
+    refused = Signal(str)
     error = Signal(str)
     _deliver = Signal(object, object)  # (handler, result) from worker threads
 
@@ -77,6 +82,7 @@ class ModelWorker(QObject):
         self._closed = False
         self._deliver.connect(self._on_deliver)
         self.agen: AsyncGenerator | None = None  # once loaded
+        self.path: str | None = None  # the checkpoint agen serves
         self._loader: threading.Thread | None = None
 
     @property
@@ -102,7 +108,7 @@ class ModelWorker(QObject):
                 else:
                     log.exception("loading %s failed", path)
                     text = f"{type(err).__name__}: {err}"
-                self._post(self.failed.emit, f"Cannot load model {path}: {text}.")
+                self._post(self._fail, f"Cannot load model {shown(path)}: {one_line(text)}.")
                 return
             if self._closed:  # the window closed while torch loaded
                 agen.close()
@@ -112,11 +118,18 @@ class ModelWorker(QObject):
         self._loader = threading.Thread(target=work, name="groovefader-model-loader", daemon=True)
         self._loader.start()
 
+    def _fail(self, text: str) -> None:
+        if self.agen is None:
+            self.failed.emit(text)
+        else:  # a bad file never costs the user the model that plays
+            self.refused.emit(f"{text} Keeping {shown(self.path or 'the model loaded before')}.")
+
     def _adopt(self, payload: tuple[str, AsyncGenerator]) -> None:
         path, agen = payload
         if self.agen is not None:
             self.agen.close()
         self.agen = agen
+        self.path = path
         self.loaded.emit(path, agen)
 
     def call(self, kind: str, job: Callable[[Generator], T], handler: Callable[[T], None]) -> bool:
