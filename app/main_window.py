@@ -25,8 +25,10 @@ from app import theme
 from app.actions import ActionHandlers, build_actions
 from app.controller import Controller
 from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
+from app.melody_panel import MelodyDock
 from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
+from app.sync_binding import SyncBinding
 from app.widgets.clip_drag import ClipDragHandle
 from app.widgets.knob import KnobPanel
 from app.widgets.step_grid import StepGrid
@@ -99,6 +101,8 @@ class MainWindow(QMainWindow):
         self.play_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.play_shortcut.activated.connect(controller.transport.toggle_playing)
         self._wire()
+        self.melody = MelodyDock(self, controller, settings)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.melody)
         self.restore_settings()
 
     # -- composition -------------------------------------------------------------------------
@@ -152,6 +156,7 @@ class MainWindow(QMainWindow):
         t.portChosen.connect(ts.set_output)
         t.inputChosen.connect(ts.set_input)
         t.refreshRequested.connect(ts.refresh_ports)
+        self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
         self.drag_handle.failed.connect(lambda text: c.message.emit("error", text))
         # controller → widgets
         c.modelLoading.connect(self._on_model_loading)
@@ -270,6 +275,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("transport/api", self.transport.api.currentText())
         s.setValue("engine/state", json.dumps(self.controller.settings()))
+        self.melody.save_settings(s)
         s.sync()
 
     def restore_settings(self) -> None:
@@ -314,6 +320,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        self.melody.close_lane()
         self.controller.close()
         super().closeEvent(event)
 

@@ -1,0 +1,383 @@
+"""The melody lane's state in the app: its melody, latent point, key and scale, and its model.
+
+:class:`MelodyLane` is to the melody panel what :class:`~app.controller.Controller` is to the
+drums, kept apart so neither grows: it holds the written melody (C major, as the model
+writes), its latent point and pad position and the lane's :class:`LaneSettings`; asks the
+melody model (its own :class:`~app.model_worker.ModelWorker`, one worker thread, latest
+wins per kind; jobs in :mod:`app.melody_jobs`) and hands what plays to the sequencer as the
+engine's :class:`~engine.realtime.messages.SetMelody` / ``SetMelodyControls``.
+
+What plays: the written melody re-spelled in the lane's scale and shifted by scale degrees
+(:func:`engine.music.scales.in_scale`, here), then moved to the key and octave at play time
+by the clock (:class:`~engine.realtime.melody_lane.MelodyControls`), so a key change reaches
+the very next note without a new melody.
+
+Results carry the *epoch* they were asked in: Randomize, a loaded clip or a restored setting
+starts a new one, so a decode still in flight cannot overwrite what the user just chose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app import clips, melody_jobs
+from app.melody_jobs import MelodyDecoded, MelodyPlane
+from app.model_worker import ModelWorker
+from engine.errors import GrooveFaderError
+from engine.generation.melody import loop_to
+from engine.music.drums import NoteMap
+from engine.music.lanes_clip import lanes_midifile, melody_midifile, write_midifile
+from engine.music.melody import KEY_NAMES, Melody
+from engine.music.pattern import Pattern
+from engine.music.scales import MAX_DEGREES, SCALES, in_scale
+from engine.realtime.melody_lane import MAX_OCTAVE, MelodyControls
+from engine.realtime.messages import SetMelody, SetMelodyControls
+from engine.realtime.steps import QUANTIZE_CHOICES
+
+if TYPE_CHECKING:
+    from engine.generation.melody import MelodyGenerator
+
+BARS_CHOICES = (2, 4, 8, 16)
+STRATEGIES = (1, 2, 3)
+MIX_SCALES = ("bar", "note")
+TEMPERATURE_RANGE = (0.0, 1.5)
+MELODY_HELP = ("Train one with `groovefader melody train` (see docs/melody.md). Meanwhile a melody "
+               "clip can be loaded, played and exported.")
+
+
+def default_melody_checkpoint() -> Path:
+    """``checkpoints/melody.pt`` next to the packages (the shipped melody model)."""
+    return Path(__file__).resolve().parents[1] / "checkpoints" / "melody.pt"
+
+
+def key_shift(key: str) -> int:
+    """Semitones from C to ``key``'s tonic, the smallest way (-6..+5)."""
+    pc = KEY_NAMES.index(key)
+    return pc if pc <= 5 else pc - 12
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """What the musician set on the melody lane (validated; plain values for settings)."""
+
+    key: str = "C"
+    scale: str = "major"
+    degrees: int = 0  # shift by scale degrees (diatonic transposition)
+    octave: int = 0
+    channel: int = 0  # zero-based: 0 = MIDI channel 1
+    mute: bool = False
+    temperature: float = 0.0
+    bars: int = 2
+    quantize: str = "bar"
+
+    def __post_init__(self) -> None:
+        checks = ((self.key in KEY_NAMES, f"key must be one of {KEY_NAMES}"),
+                  (self.scale in SCALES, f"scale must be one of {tuple(SCALES)}"),
+                  (isinstance(self.degrees, int) and abs(self.degrees) <= MAX_DEGREES,
+                   f"degrees must lie in -{MAX_DEGREES}..{MAX_DEGREES}"),
+                  (isinstance(self.octave, int) and abs(self.octave) <= MAX_OCTAVE,
+                   f"octave must lie in -{MAX_OCTAVE}..{MAX_OCTAVE}"),
+                  (isinstance(self.channel, int) and 0 <= self.channel <= 15, "channel must lie in 0..15"),
+                  (isinstance(self.mute, bool), "mute must be a bool"),
+                  (isinstance(self.temperature, int | float)
+                   and TEMPERATURE_RANGE[0] <= self.temperature <= TEMPERATURE_RANGE[1],
+                   f"temperature must lie in {TEMPERATURE_RANGE}"),
+                  (self.bars in BARS_CHOICES, f"bars must be one of {BARS_CHOICES}"),
+                  (self.quantize in QUANTIZE_CHOICES, f"quantize must be one of {QUANTIZE_CHOICES}"))
+        for ok, text in checks:
+            if not ok:
+                raise ValueError(f"melody lane: {text}")
+
+    def controls(self) -> MelodyControls:
+        """What the clock applies at play time."""
+        return MelodyControls(channel=self.channel, transpose=key_shift(self.key), octave=self.octave,
+                              mute=self.mute)
+
+
+def as_played(melody: Melody, settings: LaneSettings) -> Melody:
+    """``melody`` as the clock sends it: scale, degrees, key and octave applied (for export)."""
+    shaped = in_scale(melody, settings.scale, settings.degrees)
+    controls = settings.controls()
+    ev = shaped.events.astype(np.int32)
+    ev[ev >= 0] = [controls.pitch(int(p)) for p in ev[ev >= 0]]
+    return Melody(ev, shaped.steps_per_bar)
+
+
+def _build_melody_generator(path: Path) -> MelodyGenerator:
+    from engine.generation.melody import MelodyGenerator  # torch loads here, on the loader thread
+
+    return MelodyGenerator.from_checkpoint(path)
+
+
+class MelodyLane(QObject):
+    """Signals:
+        melodyChanged(object): the :class:`Melody` that plays now (scale and degrees applied).
+        settingsChanged(object): the :class:`LaneSettings`.
+        padMoved(float, float): the pad point of the melody (after Randomize, a clip...).
+        modelReady(str): the melody model's path.
+        modelFailed(str): why there is no melody model, and what to do.
+        message(str, str): level, text.
+
+    Args:
+        post: where the engine's melody commands go (the sequencer link's ``post_melody``);
+            None: nothing plays (tests of the lane alone).
+        drums: the drum lane's pattern, tempo and note map now (for the two-track export).
+    """
+
+    melodyChanged = Signal(object)
+    settingsChanged = Signal(object)
+    padMoved = Signal(float, float)
+    modelReady = Signal(str)
+    modelFailed = Signal(str)
+    message = Signal(str, str)
+
+    def __init__(self, post: Callable[[SetMelody | SetMelodyControls], None] | None,
+                 drums: Callable[[], tuple[Pattern, float, NoteMap]],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._post_command = post
+        self._drums = drums
+        self.model = ModelWorker(self)
+        self.model.loaded.connect(self._on_loaded)
+        self.model.failed.connect(lambda text: self._fail(text))
+        self.model.error.connect(lambda text: self.message.emit("error", f"Melody model: {text}"))
+        self.settings_ = LaneSettings()
+        self.melody: Melody | None = None  # as written (C major)
+        self.z: np.ndarray | None = None  # (windows, Z)
+        self.pad = (0.0, 0.0)
+        self.plane: MelodyPlane | None = None
+        self.model_path: str | None = None
+        self._epoch = 0
+        self._seed = 1
+
+    # -- the model -------------------------------------------------------------------------
+    def load_model(self, path: str | Path | None = None) -> None:
+        """Load the melody checkpoint on a background thread (torch is imported there)."""
+        path = Path(path) if path else default_melody_checkpoint()
+        if not path.is_file():
+            self._fail(f"No melody model at {path}.")
+            return
+        self.model.load(path, build=_build_melody_generator)
+
+    def _fail(self, text: str) -> None:
+        self.modelFailed.emit(f"{text} {MELODY_HELP}")
+
+    def _on_loaded(self, path: str, agen: Any) -> None:
+        self.plane = MelodyPlane.of(agen.generator)
+        self.model_path = path
+        if self.z is not None and self.z.shape[-1] != agen.generator.z_dim:
+            self.z = None  # a latent point of another model means nothing to this one
+        self.modelReady.emit(path)
+        if self.melody is None:
+            self.randomize()
+        elif self.z is None:
+            self._place(self.melody)
+
+    @property
+    def ready(self) -> bool:
+        return self.model.agen is not None and self.plane is not None
+
+    def _call(self, kind: str, job: Callable[[MelodyGenerator], Any], handler: Callable[[Any], None],
+              always: bool = False) -> bool:
+        if not self.ready:
+            return False
+        epoch = self._epoch
+
+        def done(result: Any) -> None:
+            if always or epoch == self._epoch:
+                handler(result)
+
+        return self.model.call(kind, job, done)
+
+    def _needs_model(self, what: str) -> bool:
+        if not self.ready:
+            self.message.emit("warning", f"{what} needs a melody model. {MELODY_HELP}")
+        return self.ready
+
+    # -- new melodies ----------------------------------------------------------------------
+    def _new_seed(self) -> None:
+        self._epoch += 1
+        self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
+
+    def randomize(self) -> None:
+        """A new melody near the training tunes (``bars`` long, each window its own draw)."""
+        if not self._needs_model("Randomize"):
+            return
+        self._new_seed()
+        s, plane, seed = self.settings_, self.plane, self._seed
+        self._call("decode", lambda g: melody_jobs.randomize(g, plane, s.bars, s.temperature, seed),
+                   self._take)
+
+    def variation(self) -> None:
+        """A neighbour of the melody that plays."""
+        if not self._needs_model("Variation"):
+            return
+        if self.z is None:
+            self.message.emit("warning", "Variation needs a melody from the model (Randomize first).")
+            return
+        self._new_seed()
+        s, plane, seed, z = self.settings_, self.plane, self._seed, self.z
+        self._call("decode", lambda g: melody_jobs.variation(g, plane, z, s.bars, s.temperature, seed),
+                   self._take)
+
+    def move_pad(self, x: float, y: float) -> None:
+        """The melody pad moved: the melody at that latent point."""
+        self.pad = (float(x), float(y))
+        if not self.ready:
+            return
+        s, plane, seed = self.settings_, self.plane, self._seed
+        self._call("decode", lambda g: melody_jobs.at_pad(g, plane, x, y, s.bars, s.temperature, seed),
+                   self._take)
+
+    def _take(self, d: MelodyDecoded) -> None:
+        self.z, self.pad = d.z, d.pad
+        self.padMoved.emit(*d.pad)
+        self._set_melody(d.melody)
+
+    def transition(self, target: Melody | None, bars: int, strategy: int, mix_scale: str = "bar") -> None:
+        """From the melody that plays to ``target`` (None: a fresh Randomize) over ``bars`` bars."""
+        if not self._needs_model("A melody transition"):
+            return
+        if self.melody is None:
+            self.message.emit("warning", "A transition starts from a melody: Randomize or load one first.")
+            return
+        if strategy not in STRATEGIES or mix_scale not in MIX_SCALES or bars not in BARS_CHOICES:
+            raise ValueError(f"transition: strategy {STRATEGIES}, mix {MIX_SCALES}, bars {BARS_CHOICES}")
+        self._new_seed()
+        a, seed, plane, temp = self.melody, self._seed, self.plane, self.settings_.temperature
+
+        def job(g: MelodyGenerator) -> Melody:
+            b = target if target is not None else melody_jobs.randomize(g, plane, 2, temp, seed + 1).melody
+            return melody_jobs.transition(g, a, b, bars, strategy, mix_scale, seed)
+
+        def done(m: Melody) -> None:
+            self.z = None
+            self._set_melody(m)
+            self.message.emit("info", f"Melody transition A→B, strategy {strategy} per {mix_scale}, "
+                                      f"{bars} bars: playing")
+
+        self._call("transition", job, done)
+
+    # -- clips -----------------------------------------------------------------------------
+    def load_clip(self, path: str | Path) -> None:
+        """A melody from a MIDI clip: its most melodic track, chords arpeggiated to one line."""
+        from engine.music.melody import read_melody_file
+
+        try:
+            melody = read_melody_file(path)
+        except GrooveFaderError as err:
+            self.message.emit("error", str(err))
+            return
+        bars = min((b for b in BARS_CHOICES if b >= melody.bars), default=BARS_CHOICES[-1])
+        self._epoch += 1
+        self.z = None
+        self.update(bars=bars)
+        self._set_melody(loop_to(melody, bars))
+        self.message.emit("info", f"Melody from {Path(path).name}: {melody.bars} bars, "
+                                  f"{melody.num_notes} notes")
+        if self.ready:
+            self._place(self.melody)  # type: ignore[arg-type]
+
+    def _place(self, melody: Melody) -> None:
+        plane = self.plane
+
+        def done(result: tuple[np.ndarray, tuple[float, float]]) -> None:
+            if melody is self.melody:
+                self.z, self.pad = result
+                self.padMoved.emit(*self.pad)
+
+        self._call("encode", lambda g: melody_jobs.encode(g, plane, melody), done, always=True)
+
+    def export(self, path: str | Path, bars: int, with_drums: bool) -> Path:
+        """The melody as it plays (or drums + melody, two tracks) looped to ``bars`` bars.
+
+        Raises:
+            MidiFileError: nothing to export, or the file cannot be written.
+        """
+        from engine.errors import MidiFileError
+
+        if self.melody is None:
+            raise MidiFileError(f"{Path(path).name}: no melody to export yet")
+        melody = loop_to(as_played(self.melody, self.settings_), bars)
+        pattern, tempo, note_map = self._drums()
+        channel = self.settings_.channel
+        if with_drums:
+            drums = clips.loop_to_bars(pattern, bars)
+            return write_midifile(path, lambda: lanes_midifile(drums, melody, tempo, note_map, channel))
+        return write_midifile(path, lambda: melody_midifile(melody, tempo, channel))
+
+    # -- settings --------------------------------------------------------------------------
+    def update(self, **changes: Any) -> None:
+        """Change some settings (key, scale, degrees, octave, channel, mute, temperature,
+        bars, quantize). Play-time ones go to the clock at once; scale and degrees re-spell
+        the melody; bars and temperature apply to the next melody asked of the model.
+
+        Raises:
+            ValueError: a value out of range (nothing is changed).
+        """
+        old = self.settings_
+        new = replace(old, **changes)
+        if new == old:
+            return
+        self.settings_ = new
+        if new.controls() != old.controls():
+            self._post(SetMelodyControls(new.controls()))
+        if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
+            self._send()
+        self.settingsChanged.emit(new)
+
+    def played(self) -> Melody | None:
+        """What the lane hands the clock (scale and degrees applied; key/octave at play time)."""
+        return None if self.melody is None else in_scale(self.melody, self.settings_.scale,
+                                                           self.settings_.degrees)
+
+    def _set_melody(self, melody: Melody) -> None:
+        self.melody = melody
+        self._send()
+
+    def _send(self) -> None:
+        played = self.played()
+        self._post(SetMelody(played, self.settings_.quantize))
+        self.melodyChanged.emit(played)
+
+    def _post(self, command: SetMelody | SetMelodyControls) -> None:
+        if self._post_command is not None:
+            self._post_command(command)
+
+    def settings(self) -> dict[str, Any]:
+        """Plain values for QSettings (the lane's settings, its melody and latent point)."""
+        return {"lane": asdict(self.settings_),
+                "events": None if self.melody is None else self.melody.events.tolist(),
+                "z": None if self.z is None else self.z.tolist(), "pad": list(self.pad)}
+
+    def restore_settings(self, values: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`settings`; anything malformed is skipped."""
+        lane = values.get("lane")
+        if isinstance(lane, dict):
+            for key, value in lane.items():
+                with contextlib.suppress(TypeError, ValueError):
+                    self.update(**{key: value})
+        self._post(SetMelodyControls(self.settings_.controls()))
+        with contextlib.suppress(TypeError, ValueError):
+            events = values.get("events")
+            if isinstance(events, list) and events:
+                melody = Melody(np.asarray(events, np.int16))
+                if melody.bars and melody.steps % melody.steps_per_bar == 0:
+                    self._epoch += 1
+                    self._set_melody(melody)
+                    z = values.get("z")
+                    self.z = np.asarray(z, np.float64) if isinstance(z, list) and z else None
+                    pad = values.get("pad")
+                    if isinstance(pad, list) and len(pad) == 2:
+                        self.pad = (float(pad[0]), float(pad[1]))
+                        self.padMoved.emit(*self.pad)
+
+    def close(self) -> None:
+        self.model.close()

@@ -1,0 +1,257 @@
+"""The melody panel: the melody lane's pad, buttons, key and scale, and its piano roll.
+
+A widget bound to a :class:`~app.melody_lane.MelodyLane` through signals; it holds no musical
+logic. :func:`attach_melody_panel` builds the lane and the panel for the main window (a dock
+at the bottom), loads the melody model once the drum model is in (so the window comes up as
+fast as before), and keeps the lane's settings with the window's.
+
+The pad is a plane through the melody model's latent space around its training tunes (see
+:mod:`app.melody_jobs`), not yet a map of the data like the groove pad.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import theme
+from app.melody_lane import BARS_CHOICES, MIX_SCALES, STRATEGIES, TEMPERATURE_RANGE, LaneSettings, MelodyLane
+from app.widgets.piano_roll import PianoRoll
+from app.widgets.xy_pad import XYPad
+from engine.errors import MidiFileError
+from engine.music.melody import KEY_NAMES
+from engine.music.scales import MAX_DEGREES, SCALES
+from engine.realtime.melody_lane import MAX_OCTAVE
+from engine.realtime.steps import QUANTIZE_CHOICES
+
+if TYPE_CHECKING:
+    from app.controller import Controller
+
+SETTINGS_KEY = "melody/state"
+MIDI_FILTER = "MIDI clips (*.mid *.midi)"
+
+
+def _combo(items: tuple | list, current: object) -> QComboBox:
+    box = QComboBox()
+    for item in items:
+        box.addItem(str(item), item)
+    box.setCurrentIndex(list(items).index(current))
+    return box
+
+
+class MelodyPanel(QWidget):
+    """Controls of the melody lane; every change goes to ``lane``; the lane's signals update it."""
+
+    def __init__(self, lane: MelodyLane, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        s = lane.settings_
+        self.status = QLabel("Melody model: loading…")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
+        self.pad = XYPad()
+        self.pad.setFixedSize(150, 150)
+        self.pad.set_overlay_text("No melody model")
+        self.roll = PianoRoll()
+        self.randomize_button = QPushButton("Randomize")
+        self.variation_button = QPushButton("Variation")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(*TEMPERATURE_RANGE)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(s.temperature)
+        self.bars = _combo(BARS_CHOICES, s.bars)
+        self.quantize = _combo(QUANTIZE_CHOICES, s.quantize)
+        self.key = _combo(KEY_NAMES, s.key)
+        self.scale = _combo(tuple(SCALES), s.scale)
+        self.degrees = QSpinBox()
+        self.degrees.setRange(-MAX_DEGREES, MAX_DEGREES)
+        self.octave = QSpinBox()
+        self.octave.setRange(-MAX_OCTAVE, MAX_OCTAVE)
+        self.channel = QSpinBox()
+        self.channel.setRange(1, 16)
+        self.channel.setValue(s.channel + 1)
+        self.mute = QCheckBox("Mute")
+        self.load_button = QPushButton("Load clip…")
+        self.export_button = QPushButton("Export melody…")
+        self.export_both_button = QPushButton("Export drums + melody…")
+        self.strategy = _combo(STRATEGIES, 3)
+        self.mix = _combo(MIX_SCALES, "bar")
+        self.transition_bars = _combo(BARS_CHOICES, 4)
+        self.transition_new = QPushButton("A→B: new")
+        self.transition_clip = QPushButton("A→B: clip…")
+        self._layout()
+        self._wire()
+        self._model_ready(False)
+
+    def _layout(self) -> None:
+        controls = QGridLayout()
+        rows = [
+            [self.randomize_button, self.variation_button, QLabel("Temperature"), self.temperature,
+             QLabel("Bars"), self.bars, QLabel("Change at"), self.quantize],
+            [QLabel("Key"), self.key, QLabel("Scale"), self.scale, QLabel("Degrees"), self.degrees,
+             QLabel("Octave"), self.octave, QLabel("Channel"), self.channel, self.mute],
+            [self.load_button, self.export_button, self.export_both_button, QLabel("Transition"),
+             self.strategy, self.mix, self.transition_bars, self.transition_new, self.transition_clip],
+        ]
+        for r, row in enumerate(rows):
+            for c, widget in enumerate(row):
+                controls.addWidget(widget, r, c)
+        right = QVBoxLayout()
+        right.addWidget(self.status)
+        right.addWidget(self.roll, 1)
+        right.addLayout(controls)
+        top = QHBoxLayout(self)
+        top.addWidget(self.pad, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(right, 1)
+
+    def _wire(self) -> None:
+        lane = self.lane
+        self.randomize_button.clicked.connect(lane.randomize)
+        self.variation_button.clicked.connect(lane.variation)
+        self.pad.moved.connect(lane.move_pad)
+        self.temperature.valueChanged.connect(lambda v: lane.update(temperature=float(v)))
+        for name in ("bars", "quantize", "key", "scale"):
+            box: QComboBox = getattr(self, name)
+            box.currentIndexChanged.connect(lambda _i, n=name, b=box: lane.update(**{n: b.currentData()}))
+        self.degrees.valueChanged.connect(lambda v: lane.update(degrees=int(v)))
+        self.octave.valueChanged.connect(lambda v: lane.update(octave=int(v)))
+        self.channel.valueChanged.connect(lambda v: lane.update(channel=int(v) - 1))
+        self.mute.toggled.connect(lambda on: lane.update(mute=bool(on)))
+        self.load_button.clicked.connect(self._ask_clip)
+        self.export_button.clicked.connect(lambda: self._ask_export(with_drums=False))
+        self.export_both_button.clicked.connect(lambda: self._ask_export(with_drums=True))
+        self.transition_new.clicked.connect(lambda: self.transition(None))
+        self.transition_clip.clicked.connect(self._ask_transition_clip)
+        lane.melodyChanged.connect(self.roll.set_melody)
+        lane.settingsChanged.connect(self.show_settings)
+        lane.padMoved.connect(self.pad.set_position)
+        lane.modelReady.connect(lambda path: self._model_ready(True, f"Melody model: {path}"))
+        lane.modelFailed.connect(lambda text: self._model_ready(False, text))
+
+    # -- lane → view -----------------------------------------------------------------------
+    def _model_ready(self, ready: bool, text: str = "") -> None:
+        for widget in (self.randomize_button, self.variation_button, self.transition_new,
+                       self.transition_clip, self.pad):
+            widget.setEnabled(ready)
+        self.pad.set_overlay_text("" if ready else "No melody model")
+        if text:
+            self.status.setText(text)
+            colour = theme.TEXT_DIM if ready else theme.ERROR
+            self.status.setStyleSheet(f"color: {colour.name()};")
+
+    def show_settings(self, s: LaneSettings) -> None:
+        for widget, setter in ((self.temperature, lambda: self.temperature.setValue(s.temperature)),
+                               (self.bars, lambda: self.bars.setCurrentIndex(BARS_CHOICES.index(s.bars))),
+                               (self.quantize, lambda: self.quantize.setCurrentIndex(
+                                   QUANTIZE_CHOICES.index(s.quantize))),
+                               (self.key, lambda: self.key.setCurrentIndex(KEY_NAMES.index(s.key))),
+                               (self.scale, lambda: self.scale.setCurrentIndex(list(SCALES).index(s.scale))),
+                               (self.degrees, lambda: self.degrees.setValue(s.degrees)),
+                               (self.octave, lambda: self.octave.setValue(s.octave)),
+                               (self.channel, lambda: self.channel.setValue(s.channel + 1)),
+                               (self.mute, lambda: self.mute.setChecked(s.mute))):
+            widget.blockSignals(True)
+            setter()
+            widget.blockSignals(False)
+        self.roll.set_shift(s.controls().shift)
+
+    # -- actions with a file -----------------------------------------------------------------
+    def transition(self, target_path: str | None) -> None:
+        target = None
+        if target_path:
+            from engine.errors import GrooveFaderError
+            from engine.music.melody import read_melody_file
+
+            try:
+                target = read_melody_file(target_path)
+            except GrooveFaderError as err:
+                self.lane.message.emit("error", str(err))
+                return
+        self.lane.transition(target, self.transition_bars.currentData(), self.strategy.currentData(),
+                             self.mix.currentData())
+
+    def export(self, path: str, with_drums: bool) -> Path | None:
+        """Write the melody (or drums + melody, two tracks) looped to the melody's length."""
+        bars = max(2, self.lane.melody.bars if self.lane.melody is not None else 2)
+        try:
+            written = self.lane.export(path, bars, with_drums)
+        except MidiFileError as err:
+            self.lane.message.emit("error", str(err))
+            return None
+        self.lane.message.emit("info", f"Exported {'drums + melody' if with_drums else 'melody'} "
+                                       f"({bars} bars) to {written}")
+        return written
+
+    def _ask_clip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a melody from a MIDI clip", "", MIDI_FILTER)
+        if path:
+            self.lane.load_clip(path)
+
+    def _ask_transition_clip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Melody B for the transition", "", MIDI_FILTER)
+        if path:
+            self.transition(path)
+
+    def _ask_export(self, with_drums: bool) -> None:
+        name = "groovefader-drums-melody.mid" if with_drums else "groovefader-melody.mid"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", name, MIDI_FILTER)
+        if path:
+            self.export(path, with_drums)
+
+
+class MelodyDock(QDockWidget):
+    """The panel in a dock of the main window, with its lane's life cycle and settings."""
+
+    def __init__(self, window: QWidget, controller: Controller, settings: QSettings,
+                 load_model: Callable[[MelodyLane], None] | None = None) -> None:
+        super().__init__("Melody", window)
+        self.setObjectName("melody-dock")
+        transport = controller.transport
+        link = transport.link
+        self.lane = MelodyLane(link.post_melody if link is not None else None,
+                               lambda: (controller.pattern, transport["tempo_bpm"], transport["note_map"]),
+                               self)
+        self.panel = MelodyPanel(self.lane)
+        self.setWidget(self.panel)
+        transport.playhead.connect(self.panel.roll.set_playhead)
+        self.lane.message.connect(controller.message)
+        self._load = load_model or (lambda lane: lane.load_model())
+        self._load_started = False
+        # after the drum model (or its failure): the window comes up as fast as without a lane
+        controller.modelReady.connect(lambda _info: QTimer.singleShot(0, self._load_once))
+        controller.modelFailed.connect(lambda _text: QTimer.singleShot(0, self._load_once))
+        try:
+            values = json.loads(str(settings.value(SETTINGS_KEY, "{}")))
+        except ValueError:
+            values = {}
+        if isinstance(values, dict):
+            self.lane.restore_settings(values)
+
+    def _load_once(self) -> None:
+        if not self._load_started:
+            self._load_started = True
+            self._load(self.lane)
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue(SETTINGS_KEY, json.dumps(self.lane.settings()))
+
+    def close_lane(self) -> None:
+        self.lane.close()
