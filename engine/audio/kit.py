@@ -22,6 +22,7 @@ import numpy as np
 from engine.music.drums import NUM_VOICES, VOICE_LABELS, Voice
 
 DEFAULT_RATE_HZ = 48_000
+MIN_RATE_HZ, MAX_RATE_HZ = 22_050, 192_000
 VELOCITY_CURVE = 1.6  # amplitude = (velocity / 127) ** curve: soft notes clearly softer, like a drum
 # The six square-wave partials of the TR-808's cymbal and hat circuit, in Hz.
 METAL_PARTIALS_HZ = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)
@@ -96,10 +97,10 @@ def build_kit(rate: int = DEFAULT_RATE_HZ) -> Kit:
     audio thread).
 
     Raises:
-        ValueError: a rate outside 8 kHz–192 kHz.
+        ValueError: a rate outside 22.05–192 kHz (below it the cymbals' band would not fit).
     """
-    if not isinstance(rate, int) or not 8_000 <= rate <= 192_000:
-        raise ValueError(f"sample rate must be an int in 8000..192000 Hz, got {rate!r}")
+    if not isinstance(rate, int) or not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise ValueError(f"sample rate must be an int in {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz, got {rate!r}")
     makers = {
         Voice.KICK: lambda: _drum(rate, 0.45, start_hz=160.0, end_hz=48.0, sweep_s=0.045, decay_s=0.32,
                                   click=0.5, seed=1),

@@ -50,6 +50,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.audio.live import LiveAudio
+from engine.audio.settings import AudioSettings
 from engine.errors import PortError
 from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
 from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
@@ -59,6 +61,7 @@ from engine.realtime.messages import (
     Continue,
     Ping,
     ResetStats,
+    SetAudio,
     SetClockSource,
     SetControls,
     SetMelody,
@@ -145,6 +148,7 @@ class ClockLoop:
         self.inbox: queue.SimpleQueue[tuple[tuple[int, ...], int]] = queue.SimpleQueue()
         self.midi_in: MidiInput | None = None
         self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
+        self.audio = LiveAudio()  # the built-in kit: off until a SetAudio turns it on
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
         self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
@@ -224,6 +228,7 @@ class ClockLoop:
             self.sched.stop(now)
             self._send_batch(self.sched.due(now))
         self._close_port()
+        self.audio.close()
         self.port_state = "closed"
         self._publish(self._now(), final=True)
 
@@ -338,6 +343,7 @@ class ClockLoop:
         port waits for JACK cycles whose callbacks take the lock.
         """
         new_port: SetPort | None = None
+        new_audio: AudioSettings | None = None
         fresh = False  # transport changes are reported at once, with fresh lateness figures
         with self.lock:
             now = self._now()
@@ -380,6 +386,8 @@ class ClockLoop:
                 case Ping():
                     self._next_status = 0
                     fresh = True
+                case SetAudio(settings):
+                    new_audio = settings
                 case Close():
                     self.running = False
                 case _:  # the facade posts only the commands above: anything else is dropped
@@ -390,6 +398,9 @@ class ClockLoop:
                     self._publish(self._now(), fresh=True)
         if new_port is not None:
             self._change_port(new_port.spec)
+            self._publish(self._now())
+        if new_audio is not None:  # outside the lock: building the kit takes tens of ms
+            self.audio.configure(new_audio, self.out)
             self._publish(self._now())
 
     def _change_port(self, spec: PortSpec | None) -> None:
@@ -465,6 +476,7 @@ class ClockLoop:
         except PortError as err:
             self._port_failed(str(err), now)
             return
+        self.audio.port_opened(self.out)
         if getattr(self.out, "set_pull", None) is not None:
             self.out.set_pull(self._pull)  # type: ignore[attr-defined]
 
@@ -506,6 +518,7 @@ class ClockLoop:
     def _close_port(self) -> None:
         self._detach_pull()
         out, self.out = self.out, None
+        self.audio.port_closing(out)
         if out is not None:
             self._cycle_irregularities = getattr(out, "cycle_irregularities", self._cycle_irregularities)
             try:
@@ -521,6 +534,7 @@ class ClockLoop:
         self._detach_pull()
         with self.lock:
             out, self.out = self.out, None
+            self.audio.port_closing(out)
             if out is not None:
                 if not isinstance(self.time_base, WallClock):
                     self._time_base_fallbacks += 1  # on the wall clock until the server is back
@@ -576,6 +590,8 @@ class ClockLoop:
                 self._port_failed(str(err), self._now())
                 out = None
                 continue
+            if item.kind == "on" and self.audio.device is not None:  # the kit on the audio device
+                self.audio.note(self.time_base.wall_ns(item.deadline_ns), item.voice, item.data[2])
             if out.lookahead_ns == 0 and item.kind in TIMED_KINDS and not item.immediate:
                 late = self._now() - item.deadline_ns
                 self.stats.add(late)
@@ -613,6 +629,7 @@ class ClockLoop:
             self._cycle_irregularities = irregular
         if self._cycle_irregularities is not None:  # kept for the final report, port closed
             stats["jack_cycle_irregularities"] = self._cycle_irregularities
+        stats["audio"] = self.audio.report()
         with self.lock:  # held briefly: the JACK thread waits on it to pull each period
             report = self._report(now, final, stats)
         with contextlib.suppress(queue.Full, OSError, ValueError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.audio.settings import AudioSettings
 from engine.music.melody import Melody
 from engine.music.pattern import Pattern
 from engine.ports.base import PortSpec
@@ -120,6 +121,17 @@ class SetClockSource:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAudio:
+    """The built-in kit on or off, its mix and where it plays (see :mod:`engine.audio.live`)."""
+
+    settings: AudioSettings
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.settings, AudioSettings):
+            raise TypeError(f"audio settings must be AudioSettings, got {type(self.settings).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
 class ResetStats:
     """Forget the lateness measured so far."""
 
@@ -135,7 +147,7 @@ class Close:
 
 
 ClockCommand = (SetPattern | SetControls | SetMelody | SetMelodyControls | Start | Stop | Continue
-                | SetPort | SetClockSource | ResetStats | Ping | Close)
+                | SetPort | SetClockSource | SetAudio | ResetStats | Ping | Close)
 
 # -- reports (clock process → caller) ------------------------------------------------------
 

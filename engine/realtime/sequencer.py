@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.audio.settings import AudioSettings
 from engine.errors import PortError
 from engine.music.drums import NoteMap
 from engine.music.melody import Melody
@@ -36,6 +37,7 @@ from engine.realtime.messages import (
     Continue,
     Ping,
     ResetStats,
+    SetAudio,
     SetClockSource,
     SetControls,
     SetMelody,
@@ -201,6 +203,11 @@ class Sequencer:
         """Move to another output (pending note-offs go to the old one first)."""
         spec = None if name is None else PortSpec(name, api, virtual, sample_accurate, time_base)
         self._post(SetPort(spec))
+
+    def set_audio(self, settings: AudioSettings) -> None:
+        """The built-in kit on or off, its mix and output (:mod:`engine.audio.live`); the reports'
+        ``stats["audio"]`` say where it plays, or in one line why it cannot."""
+        self._post(SetAudio(settings))
 
     def reset_stats(self) -> None:
         self._post(ResetStats())

@@ -9,6 +9,8 @@ import typing
 import numpy as np
 import pytest
 
+from engine.audio.kit import KitMix
+from engine.audio.settings import AudioSettings
 from engine.music.drums import NUM_VOICES
 from engine.music.melody import Melody
 from engine.music.pattern import Pattern
@@ -20,6 +22,7 @@ from engine.realtime.messages import (
     Continue,
     Ping,
     ResetStats,
+    SetAudio,
     SetClockSource,
     SetControls,
     SetMelody,
@@ -43,7 +46,8 @@ COMMANDS = [SetPattern(_pattern(), "bar"), SetControls(Controls(tempo_bpm=90)), 
             Continue(), SetPort(PortSpec("out", "jack")), SetPort(None),
             SetClockSource("external", "in", "jack", True), ResetStats(), Ping(), Close(),
             SetMelody(Melody([60] + [-2] * 15), "phrase"), SetMelody(None),
-            SetMelodyControls(MelodyControls(channel=2, transpose=-3))]
+            SetMelodyControls(MelodyControls(channel=2, transpose=-3)),
+            SetAudio(AudioSettings(True, KitMix(volume=0.5), "jack"))]
 
 
 def test_the_examples_cover_every_command_type():

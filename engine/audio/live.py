@@ -1,0 +1,148 @@
+"""The clock process's side of the built-in kit: which output plays it, and what feeds it.
+
+Two outputs, one rule: the kit plays exactly the note-ons the MIDI output gets.
+
+* On the sample-accurate JACK output, the kit is two audio ports on the same client
+  (:class:`~engine.audio.jack_audio.JackAudio`), triggered in its process callback at the
+  frames the notes are written to.
+* Otherwise the system's audio device (:class:`~engine.audio.device.DeviceAudio`) gets each
+  note-on as the clock loop sends it, stamped with its deadline on the wall clock.
+
+Where no output can open, :attr:`LiveAudio.error` holds one line (shown by the app and by
+``play --audio``) and MIDI plays on untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.audio.device import DeviceAudio
+from engine.audio.errors import AudioError
+from engine.audio.jack_audio import JackAudio
+from engine.audio.kit import KitMix
+from engine.audio.settings import AudioSettings
+
+
+def _jack_capable(out: Any) -> bool:
+    return out is not None and hasattr(out, "jack_client") and hasattr(out, "audio")
+
+
+class LiveAudio:
+    """Owns the kit's output in the clock process. Not thread-safe: the clock thread calls it.
+
+    Args:
+        open_device: builds the device output from a mix (tests pass a fake).
+    """
+
+    def __init__(self, open_device: Callable[[KitMix], Any] = DeviceAudio) -> None:
+        self._open_device = open_device
+        self.settings = AudioSettings()
+        self.jack: JackAudio | None = None
+        self.device: Any = None
+        self.error: str | None = None
+        self._out: Any = None
+
+    # -- what the clock loop tells it -------------------------------------------------------
+    def configure(self, settings: AudioSettings, out: Any) -> None:
+        """New settings (on/off, mix, output); ``out`` is the MIDI output open now (or None)."""
+        before, self.settings = self.settings, settings
+        self._out = out
+        if not settings.enabled:
+            self._close_outputs()
+            self.error = None
+            return
+        if before.enabled and before.output == settings.output and (self.jack or self.device):
+            for sink in (self.jack, self.device):
+                if sink is not None:
+                    sink.set_mix(settings.mix)
+            return
+        self._close_outputs()
+        self._open()
+
+    def port_opened(self, out: Any) -> None:
+        """The MIDI output changed: the kit moves to its JACK client, or stays on the device."""
+        self._out = out
+        if not self.settings.enabled:
+            return
+        want_jack = self.settings.output == "jack" or (self.settings.output == "auto" and _jack_capable(out))
+        if want_jack or self.device is None:
+            self._close_outputs()
+            self._open()
+
+    def port_closing(self, out: Any) -> None:
+        """The MIDI output is about to close (or died): the kit's JACK ports go with its client.
+
+        Nothing is unregistered or waited for here: closing the client removes its ports, and
+        a client of a dead server must not be touched.
+        """
+        if self.jack is not None and out is not None and getattr(out, "audio", None) is self.jack:
+            out.audio = None
+            self.jack = None
+        if self._out is out:
+            self._out = None
+
+    def note(self, wall_ns: int, voice: int, velocity: int) -> None:
+        """A note-on the loop sent itself (not pulled by JACK) at ``wall_ns`` on the wall clock."""
+        device = self.device
+        if device is not None:
+            device.note(wall_ns, voice, velocity)
+
+    @property
+    def output(self) -> str | None:
+        """``jack`` | ``device`` | None: where the kit plays now."""
+        return "jack" if self.jack is not None else "device" if self.device is not None else None
+
+    def report(self) -> dict[str, Any]:
+        """For the status report: on/off, where, the one-line error, counts."""
+        out: dict[str, Any] = {"enabled": self.settings.enabled, "output": self.output, "error": self.error,
+                               "volume": self.settings.mix.volume}
+        sink = self.jack or self.device
+        if sink is not None:
+            out["hits"] = sink.mixer.triggered
+        if self.jack is not None:
+            out["ports"] = list(self.jack.port_names)
+        if self.device is not None:
+            out["late"] = getattr(getattr(self.device, "notes", None), "late", 0)
+            out["underruns"] = getattr(self.device, "underruns", 0)
+        return out
+
+    def close(self) -> None:
+        self._close_outputs()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _open(self) -> None:
+        want = self.settings.output
+        out = self._out
+        self.error = None
+        try:
+            if want == "jack" or (want == "auto" and _jack_capable(out)):
+                if not _jack_capable(out):
+                    raise AudioError("JACK audio plays on the sample-accurate JACK output "
+                                     "(--midi-api jack --sample-accurate); MIDI plays on")
+                self.jack = JackAudio(out.jack_client, self.settings.mix)
+                out.audio = self.jack
+            else:
+                self.device = self._open_device(self.settings.mix)
+        except AudioError as err:
+            self.error = f"{err}; MIDI plays on" if "MIDI plays on" not in str(err) else str(err)
+        except Exception as err:  # a backend library's own error: never take the clock down
+            self.error = f"audio output failed: {err}; MIDI plays on"
+
+    def _detach_jack(self) -> None:
+        from engine.ports.jack_backend import wait_jack_cycles
+
+        jack_audio, self.jack = self.jack, None
+        out = self._out
+        if out is not None and getattr(out, "audio", None) is jack_audio:
+            out.audio = None
+            wait_jack_cycles(out.jack_client, cycles=2)  # the callback has let go of it
+        if jack_audio is not None:
+            jack_audio.close()
+
+    def _close_outputs(self) -> None:
+        if self.jack is not None:
+            self._detach_jack()
+        device, self.device = self.device, None
+        if device is not None:
+            device.close()

@@ -1,0 +1,97 @@
+"""The built-in kit live on a real JACK server: recorded from its audio ports in another process.
+
+The kit's hits must start on the very frames the same client wrote their MIDI note-ons to
+(recorded by a MIDI recorder client alongside), so the pattern's micro-timing survives into
+the audio. The server runs the dummy backend (no sound card).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from engine.audio.kit import KitMix, build_kit
+from engine.audio.settings import AudioSettings
+from engine.music.drums import PITCH_TO_VOICE, Voice
+from engine.realtime.sequencer import Sequencer
+from engine.realtime.steps import Controls, notes_for_step
+from tests.support.audio import onset_frame
+from tests.support.jack_audio_recorder import AudioRecorder
+from tests.support.patterns import pattern_from_cells
+
+pytestmark = pytest.mark.jack
+
+BPM = 125.0
+PATTERN = pattern_from_cells({
+    (0, Voice.KICK): (0.9, 0.0), (3, Voice.CLOSED_HAT): (0.8, -0.21), (4, Voice.SNARE): (0.85, 0.12),
+    (7, Voice.LOW_TOM): (0.8, 0.33), (10, Voice.KICK): (0.75, -0.08), (12, Voice.SNARE): (0.9, 0.04),
+    (14, Voice.OPEN_HAT): (0.7, -0.3), (17, Voice.RIDE): (0.8, 0.17), (20, Voice.HIGH_TOM): (0.8, -0.4),
+    (24, Voice.CRASH): (0.8, 0.0), (28, Voice.MID_TOM): (0.85, 0.25)}, steps=32)
+
+
+def note_on_frames(events) -> list[tuple[int, int]]:
+    """``(frame, voice)`` of every drum note-on the MIDI recorder saw."""
+    return [(frame, PITCH_TO_VOICE[data[1]]) for frame, data, _ in events
+            if data[0] & 0xF0 == 0x90 and data[2] > 0]
+
+
+@pytest.fixture
+def kit_playing(jack_server, port_name, recorder_factory, tmp_path):
+    """Play PATTERN for ~1.3 loops with the kit on; yield (MIDI events, first audio frame, audio, report)."""
+    seq = Sequencer(port_name, "jack", sample_accurate=True, controls=Controls(tempo_bpm=BPM))
+    audio_rec = None
+    try:
+        seq.set_audio(AudioSettings(enabled=True, mix=KitMix(volume=0.7)))
+        assert seq.wait_status(lambda s: s.stats.get("audio", {}).get("output") == "jack", 10), \
+            seq.status().stats.get("audio")
+        midi_rec = recorder_factory(jack_server, f"{port_name}:{port_name}")
+        audio_rec = AudioRecorder(jack_server, (f"{port_name}:audio_L", f"{port_name}:audio_R"),
+                                  tmp_path / "audio.raw")
+        assert midi_rec.wait_connected(10) and audio_rec.wait_connected(10)
+        seq.set_pattern(PATTERN)
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 44, 20)
+        seq.stop()
+        report = seq.sync().stats.get("audio", {})
+        time.sleep(0.2)
+    finally:
+        seq.close()
+        if audio_rec is not None:
+            audio_rec.stop()
+    first, audio = audio_rec.audio()
+    yield midi_rec.stop(), first, audio, report
+
+
+def test_every_hit_sounds_on_its_midi_frame_with_its_micro_timing(kit_playing) -> None:
+    events, first, audio, report = kit_playing
+    notes = note_on_frames(events)
+    assert len(notes) >= PATTERN.num_hits + 5 and report["hits"] >= len(notes)
+    kit = build_kit(48_000)
+    mono = audio.sum(axis=1)
+    offsets = []
+    for frame, voice in notes:
+        expected = (frame - first) % 2**32
+        found = onset_frame(mono, kit, voice, expected, search=2 * 64)
+        assert found is not None
+        offsets.append(found - expected)
+    assert offsets == [0] * len(notes)  # target: within one period; on the same client: the frame itself
+    assert 0.05 < np.abs(audio).max() <= 1.0
+    # micro-timing: every hit where the pattern puts it, against the grid of the first kick
+    step_frames = 60.0 / BPM / 4 * 48_000
+    # where each voice's hits should fall, in steps, in order (the pattern loops)
+    wanted: dict[int, list[float]] = defaultdict(list)
+    for step in range(64):
+        for e in notes_for_step(PATTERN, step, Controls(tempo_bpm=BPM)):
+            wanted[e.voice].append(step + e.shift_steps)
+    heard: dict[int, list[int]] = defaultdict(list)
+    for frame, voice in note_on_frames(events):
+        found = onset_frame(mono, kit, voice, (frame - first) % 2**32, search=2 * 64)
+        heard[voice].append(found)
+    kick0 = heard[Voice.KICK][0] - wanted[Voice.KICK][0] * step_frames  # the grid's frame 0
+    errors_ms = [(onset - kick0 - pos * step_frames) / 48.0 for voice, onsets in heard.items()
+                 for onset, pos in zip(onsets, wanted[voice], strict=False)]
+    assert len(errors_ms) >= PATTERN.num_hits
+    assert max(abs(e) for e in errors_ms) <= 0.1
