@@ -46,6 +46,7 @@ from engine.errors import CheckpointError
 from engine.generation import latent_paths
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
+from engine.generation.latent_paths import OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
@@ -149,6 +150,7 @@ class Generator:
         self._vectors = self._attribute_vectors(meta) if self._kind == "vae" else None
         self.feedback = FeedbackConfig()
         self.walk_settings = WalkSettings()
+        self.on_data = OnData()
         self._bank, self._pad = self._data_map(meta, arrays or {})
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
@@ -642,7 +644,8 @@ class Generator:
 
         ``corners`` are four Patterns (encoded here) or a ``(4, Z)`` array, placed at
         :data:`CORNER_ORDER` = (-1,-1), (1,-1), (-1,1), (1,1); each corner point returns
-        its own z exactly.
+        its own z exactly. Between the corners the mix can be pulled towards the nearest
+        training groove (:attr:`on_data`, :meth:`toward_data`; off by default).
         """
         if len(corners) != 4:
             raise ValueError(f"need 4 corners, got {len(corners)}")
@@ -654,7 +657,24 @@ class Generator:
                 raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
         u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
         w = np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
-        return blend(zs, w)
+        return self.toward_data(blend(zs, w), self.on_data.corner_pull(w))
+
+    def toward_data(self, z: np.ndarray, pull: float | np.ndarray = 1.0) -> np.ndarray:
+        """Latent(s) ``z`` pulled onto the data: a norm-kept blend of ``z`` and the nearest
+        training groove's code, ``pull`` (per row or one) of the way (1: that code). Without
+        a data map ``z`` is returned as it is."""
+        zz = np.asarray(z, np.float64)
+        if self._bank is None:
+            return zz
+        rows = self._as_batch_z(zz)
+        p = np.broadcast_to(np.asarray(pull, np.float64), (len(rows),))
+        if not p.any():
+            return zz
+        idx, _ = self._bank.nearest(rows, 1)
+        snap = self._bank.codes[idx[:, 0]].astype(np.float64)
+        out = blend(np.stack([rows, snap], 1), np.stack([1.0 - p, p], 1))
+        out[p >= 1.0] = snap[p >= 1.0]  # exactly the training code (its own attributes)
+        return out.reshape(zz.shape)
 
     def heatmap(self, attribute_name: str, resolution: int = 32,
                 attributes: Mapping[str, float] | None = None) -> np.ndarray:

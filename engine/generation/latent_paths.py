@@ -5,7 +5,38 @@ Pure numpy (no torch): what the generators share that does not depend on the dec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class OnData:
+    """How far a mix of grooves (corner blends, transitions) is pulled onto the training
+    grooves. ``pull`` 0 keeps the mix; 1 plays the nearest training groove.
+
+    Corner blends keep a corner's own groove where that corner weighs at least
+    ``own_weight`` and play the nearest training groove where no corner weighs more than
+    ``data_weight`` (a ramp between). Transitions keep their first and last bars and are
+    fully on the data from ``edge`` of the way in to ``edge`` before the end.
+    """
+
+    pull: float = 0.0  # chosen on validation (docs/studies/on_data_blends): the nearest
+    # training codes to a mix are generic grooves (stiff timing), no more data-like than it
+    own_weight: float = 0.8
+    data_weight: float = 0.6
+    edge: float = 0.2
+
+    def corner_pull(self, weights: np.ndarray) -> np.ndarray:
+        """Pull for blend weights ``(..., K)``: by how much the largest one falls short."""
+        top = np.asarray(weights, np.float64).max(-1)
+        ramp = (self.own_weight - top) / max(self.own_weight - self.data_weight, 1e-9)
+        return self.pull * np.clip(ramp, 0.0, 1.0)
+
+    def path_pull(self, t: np.ndarray) -> np.ndarray:
+        """Pull at positions ``t`` in [0, 1] along a path (0 at both ends)."""
+        tt = np.asarray(t, np.float64)
+        return self.pull * np.clip(np.minimum(tt, 1.0 - tt) / max(self.edge, 1e-9), 0.0, 1.0)
 
 
 def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:

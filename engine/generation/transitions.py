@@ -15,6 +15,10 @@ The three strategies of the melody-transition study this project follows:
    model smooths the raw mix into something it finds plausible.
 3. **Both.** As 2, but with z and knobs of strategy 1.
 
+On a checkpoint with a map of the data, strategies 1 and 3 can pull the path between the
+ends towards the nearest training grooves (``Generator.on_data``, off by default), decoded
+with their own attributes.
+
 All N bars are decoded in one batch.
 """
 
@@ -82,6 +86,12 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
         ka = np.array([generator.knobs_for_pattern(pa)[n] for n in generator.attribute_names])
         kb = np.array([generator.knobs_for_pattern(pb)[n] for n in generator.attribute_names])
         knobs = (1 - t) * ka + t * kb
+        # between the ends, towards the nearest training grooves (with their own attributes)
+        pull = generator.on_data.path_pull(t[:, 0])
+        if pull.any() and generator.has_data_map:
+            z = generator.toward_data(z, pull)
+            own = generator.attribute_matrix(None, bars, z)
+            knobs = (1 - pull[:, None]) * knobs + pull[:, None] * own
     if strategy in (2, 3):
         mix = bernoulli_mix(pa, pb, bars + win_bars, seed)  # padded so every window fits
         windows = [mix.bar_slice(i - phase[i], win_bars) for i in range(bars)]

@@ -205,3 +205,24 @@ def test_fitted_gaussians_match_the_codes_covariance():
     full = np.cov(fitted_gaussian(codes, None, 20000, np.random.default_rng(1)).T)
     np.testing.assert_allclose(full, np.cov(codes.T), atol=0.15)  # and the full fit the covariances
     assert abs(np.cov(fitted_gaussian(codes, 0, 20000, np.random.default_rng(1)).T)[0, 1]) < 0.1
+
+
+def test_on_data_blends_rule_counts_targets_then_c2st_then_simplicity():
+    from training.studies import on_data_blends as odb
+
+    def cand(pull, met_corner, met_mid, acc):
+        def surface(met):
+            targets = {k: i < met for i, k in enumerate(
+                ["c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa", "timing_std", "swing"])}
+            return {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": acc},
+                    "c2st_raw": {"accuracy": acc}}
+        return {"pull": pull, "surfaces": {"corner_blends": surface(met_corner),
+                                           "transition_middle": surface(met_mid)}}
+
+    assert odb.score(cand(0.0, 4, 3, 0.8)) == (7, pytest.approx(0.8))
+    rows = {"a": cand(0.0, 4, 3, 0.83), "b": cand(1.0, 2, 1, 0.79)}
+    assert odb.choose(rows) == "a"  # more targets beats a lower C2ST
+    rows = {"a": cand(0.0, 4, 3, 0.83), "b": cand(1.0, 4, 3, 0.79)}
+    assert odb.choose(rows) == "b"  # then the lower C2ST
+    rows = {"a": cand(0.5, 4, 3, 0.8), "b": cand(1.0, 4, 3, 0.8), "c": cand(0.0, 4, 3, 0.8)}
+    assert odb.choose(rows) == "c"  # then the simpler

@@ -20,7 +20,7 @@ setting); MGEval mean OA ≥ 0.8 with no feature below 0.6; micro-timing std and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -126,12 +126,14 @@ def apply_targets(results: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
 def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int = 500,
                       seed: int = 0, folds: int = c2st.FOLDS,
                       progress: Callable[[str], None] | None = None,
-                      tempo_bpm: np.ndarray | None = None) -> dict[str, Any]:
+                      tempo_bpm: np.ndarray | None = None,
+                      only: Collection[str] | None = None) -> dict[str, Any]:
     """Decode every surface from ``gen`` and measure it against the held-out ``windows``
     ``(W, T, 27)`` grouped by performance ``groups (W,)``. ``tempo_bpm (W,)`` (optional):
     also the data's swing with the toolbox's 25 ms taken at each window's own tempo
     (``data.swing_at_own_tempo``; generated patterns have no tempo, so the surfaces are
-    compared at 120 BPM's 0.2 steps).
+    compared at 120 BPM's 0.2 steps). ``only``: the surfaces to measure besides the floor
+    (:func:`~training.realism.surfaces.build_surfaces`).
 
     Returns:
         ``{"surfaces": {name: figures}, "summary": {...}, "settings": {...}, "seconds": s}``;
@@ -140,7 +142,7 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     t0 = time.perf_counter()
     windows = np.asarray(windows, np.float32)
     cache = _Cache(windows, gen.steps_per_bar)
-    surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress)
+    surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only)
     t_decode = time.perf_counter() - t0
     results = {s.name: measure_surface(s, cache, seed, folds) for s in surfaces}
     summary = apply_targets(results)

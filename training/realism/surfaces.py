@@ -40,7 +40,7 @@ draws from the prior side (Randomize, pad, prior, variation, knob ends) get one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +138,8 @@ def knob_reference(values: np.ndarray, setting: float, span: float,
 
 def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int, seed: int = 0,
                    folds: int = FOLDS, knob_sources: tuple[str, ...] = ("randomize", "pad"),
-                   progress: Callable[[str], None] | None = None) -> list[Surface]:
+                   progress: Callable[[str], None] | None = None,
+                   only: Collection[str] | None = None) -> list[Surface]:
     """Decode every surface (module docstring) from ``gen`` against the evaluation
     ``windows (W, T, 27)`` with their performance ``groups (W,)``.
 
@@ -147,6 +148,8 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         seed: seeds every draw (latents, windows, blend points, transition mixes).
         folds: the two-sample test's folds (blends and transitions draw from one block each).
         knob_sources: the grooves the knobs are turned from (``"randomize"``, ``"pad"``).
+        only: the surfaces to decode besides the floor (None: all; ``"knobs"`` stands for
+            the knob ends); every surface gets the same draws either way.
     """
     say = progress or (lambda _msg: None)
     rng = np.random.default_rng(seed)
@@ -154,6 +157,9 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     n_win = len(windows)
     ref = np.sort(rng.choice(n_win, min(samples, n_win), replace=False))
     surfaces: list[Surface] = []
+
+    def want(name: str) -> bool:
+        return only is None or name in only
 
     say("reconstruction")
     surfaces.append(Surface("reconstruction", "Reconstruction (the floor)", _reconstruct(gen, windows[ref]),
@@ -164,26 +170,30 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     fresh = KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults)  # no knob set
     free = _app_inputs(gen, fresh)
 
-    say("randomize")
-    z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
-    rand = _play(gen, z_rand, free)
-    surfaces.append(Surface("randomize", "Randomize", rand, _draw_groups("rand", samples), ref, groups[ref]))
-
-    say("pad")
-    xy, z_pad = pad_grid(gen, samples)
-    pad = _play(gen, z_pad, free)
-    surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
-                            _draw_groups("pad", len(pad)), ref, groups[ref]))
-
-    say("prior")
-    z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)
-    surfaces.append(Surface("prior", "Prior draws (not played by the app)", _play(gen, z_prior, free),
-                            _draw_groups("prior", samples), ref, groups[ref]))
-
-    say("variation")
-    z_var = np.asarray(gen.variation(z_rand, VARIATION_AMOUNT, seed=seed + 3), np.float64)
-    surfaces.append(Surface("variation", f"Variation of Randomize (amount {VARIATION_AMOUNT})",
-                            _play(gen, z_var, free), _draw_groups("var", samples), ref, groups[ref]))
+    if any(want(n) for n in ("randomize", "pad", "variation", "knobs")):
+        say("randomize")
+        z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
+        rand = _play(gen, z_rand, free)
+        if want("randomize"):
+            surfaces.append(Surface("randomize", "Randomize", rand, _draw_groups("rand", samples), ref,
+                                    groups[ref]))
+    if want("pad") or want("knobs"):
+        say("pad")
+        xy, z_pad = pad_grid(gen, samples)
+        pad = _play(gen, z_pad, free)
+        if want("pad"):
+            surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
+                                    _draw_groups("pad", len(pad)), ref, groups[ref]))
+    if want("prior"):
+        say("prior")
+        z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)
+        surfaces.append(Surface("prior", "Prior draws (not played by the app)", _play(gen, z_prior, free),
+                                _draw_groups("prior", samples), ref, groups[ref]))
+    if want("variation"):
+        say("variation")
+        z_var = np.asarray(gen.variation(z_rand, VARIATION_AMOUNT, seed=seed + 3), np.float64)
+        surfaces.append(Surface("variation", f"Variation of Randomize (amount {VARIATION_AMOUNT})",
+                                _play(gen, z_var, free), _draw_groups("var", samples), ref, groups[ref]))
 
     # blends and transitions: every window of one generated pattern from one block of
     # performances; the blocks are the folds, so none straddles the classifier's split
@@ -195,36 +205,37 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     pick_block = np.array([b if len(in_block[b]) else next(j for j in range(folds) if len(in_block[j]))
                            for b in pick_block])
 
-    say("corner blends")
     corners = np.stack([rng.choice(in_block[b], 4) for b in pick_block])  # (N, 4) window indices
-    mu, _ = gen.encode_batch(windows[corners.ravel()])
-    mu = mu.reshape(samples, 4, -1)
     pts = rng.uniform(-1.0, 1.0, (samples, 2))
-    z_blend = np.stack([gen.blend_corners(mu[i], *pts[i]) for i in range(samples)])
-    surfaces.append(Surface("corner_blends", "Corner blends (4 held-out grooves, random x, y)",
-                            _play(gen, z_blend, free), np.array([f"block{b}" for b in pick_block]),
-                            ref, block_labels[ref]))
-
-    say("transitions")
-    from engine.generation.transitions import transition
-
-    spb = gen.steps_per_bar
-    start = (TRANSITION_BARS - gen.steps // spb) // 2
+    if want("corner_blends"):
+        say("corner blends")
+        mu, _ = gen.encode_batch(windows[corners.ravel()])
+        mu = mu.reshape(samples, 4, -1)
+        z_blend = np.stack([gen.blend_corners(mu[i], *pts[i]) for i in range(samples)])
+        surfaces.append(Surface("corner_blends", "Corner blends (4 held-out grooves, random x, y)",
+                                _play(gen, z_blend, free), np.array([f"block{b}" for b in pick_block]),
+                                ref, block_labels[ref]))
     pairs = np.stack([rng.choice(in_block[b], 2, replace=False) if len(in_block[b]) > 1
                       else np.repeat(in_block[b], 2) for b in pick_block])
-    mids = []
-    for i, (a, b) in enumerate(pairs):
-        pa, pb = Pattern.from_array(windows[a], spb), Pattern.from_array(windows[b], spb)
-        out = transition(gen, pa, pb, TRANSITION_BARS, TRANSITION_STRATEGY, seed=seed + 10 + i)
-        mids.append(out.bar_slice(start, gen.steps // spb).to_array())
-    surfaces.append(Surface("transition_middle",
-                            f"Transition middle (bars {start + 1}–{start + gen.steps // spb} of "
-                            f"{TRANSITION_BARS}, strategy {TRANSITION_STRATEGY})",
-                            np.stack(mids), np.array([f"block{b}" for b in pick_block]),
-                            ref, block_labels[ref]))
+    if want("transition_middle"):
+        say("transitions")
+        from engine.generation.transitions import transition
 
-    surfaces += knob_surfaces(gen, windows, groups, {"randomize": (z_rand, rand), "pad": (z_pad, pad)},
-                              knob_sources, samples, seed, say)
+        spb = gen.steps_per_bar
+        start = (TRANSITION_BARS - gen.steps // spb) // 2
+        mids = []
+        for i, (a, b) in enumerate(pairs):
+            pa, pb = Pattern.from_array(windows[a], spb), Pattern.from_array(windows[b], spb)
+            out = transition(gen, pa, pb, TRANSITION_BARS, TRANSITION_STRATEGY, seed=seed + 10 + i)
+            mids.append(out.bar_slice(start, gen.steps // spb).to_array())
+        surfaces.append(Surface("transition_middle",
+                                f"Transition middle (bars {start + 1}–{start + gen.steps // spb} of "
+                                f"{TRANSITION_BARS}, strategy {TRANSITION_STRATEGY})",
+                                np.stack(mids), np.array([f"block{b}" for b in pick_block]),
+                                ref, block_labels[ref]))
+    if want("knobs"):
+        surfaces += knob_surfaces(gen, windows, groups, {"randomize": (z_rand, rand), "pad": (z_pad, pad)},
+                                  knob_sources, samples, seed, say)
     return surfaces
 
 

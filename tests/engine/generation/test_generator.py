@@ -374,3 +374,30 @@ def test_only_the_knobs_set_are_held(gen: Generator) -> None:
         gen.target_matrix(np.zeros(3), 1)
     with pytest.raises(ValueError, match="unknown attribute"):
         gen.decode(z, {"cowbell": 1.0})
+
+
+def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove(tmp_path) -> None:
+    from dataclasses import replace
+
+    from engine.music import attributes as attr_lib
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.data_map import MapConfig, build_data_map
+
+    ckpt = load_checkpoint(tiny_checkpoint("fader_vae"))
+    plain = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    pats = synthetic_patterns(120, seed=9)
+    arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
+                                  np.arange(120) % 2, ["funk", "rock"], MapConfig(rows=3, cols=3, epochs=2))
+    save_checkpoint(tmp_path / "mapped.pt", ckpt.model, ckpt.config, dict(ckpt.meta, data_map=info), arrays)
+    g = Generator.from_checkpoint(tmp_path / "mapped.pt")
+    codes = arrays["bank.codes"].astype(np.float64)
+    zs = plain.sample(4, seed=3)
+    mix = g.blend_corners(zs, 0.0, 0.0)  # pull 0 (the default): the mix as it is
+    np.testing.assert_allclose(mix, plain.blend_corners(zs, 0.0, 0.0))
+    nearest = codes[np.argmin(((codes - mix) ** 2).sum(1))]
+    np.testing.assert_allclose(g.toward_data(mix, 1.0), nearest, atol=1e-6)
+    half = g.toward_data(mix, 0.5)
+    assert np.linalg.norm(half - mix) < np.linalg.norm(nearest - mix)
+    g.on_data = replace(g.on_data, pull=1.0)
+    np.testing.assert_allclose(g.blend_corners(zs, 0.0, 0.0), nearest, atol=1e-6)
+    np.testing.assert_allclose(g.blend_corners(zs, 1.0, 1.0), zs[3])  # a corner stays itself

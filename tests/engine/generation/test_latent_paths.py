@@ -25,3 +25,17 @@ def test_sample_near_stays_near_the_codes() -> None:
     nearest = np.min(np.linalg.norm(z[:, None] - anchors[None], axis=2), axis=1)
     assert z.shape == (200, 2) and nearest.max() < 1.0
     assert np.array_equal(sample_near(anchors, 0.0, 4, seed=1), sample_near(anchors, 0.0, 4, seed=1))
+
+
+def test_on_data_ramps_keep_the_ends_and_pull_the_middle():
+    from engine.generation.latent_paths import OnData
+
+    rule = OnData(pull=1.0, own_weight=0.8, data_weight=0.6, edge=0.2)
+    corner, centre, between = np.eye(4)[0], np.full(4, 0.25), np.array([0.7, 0.3, 0, 0])
+    assert rule.corner_pull(corner) == 0.0  # a corner plays its own groove
+    assert rule.corner_pull(centre) == 1.0
+    assert rule.corner_pull(between) == pytest.approx(0.5)
+    t = np.linspace(0, 1, 8)
+    pull = rule.path_pull(t)
+    assert pull[0] == pull[-1] == 0.0 and np.all(pull[2:-2] == 1.0)
+    assert OnData(pull=0.0).corner_pull(centre) == 0.0  # off: the mix as it is

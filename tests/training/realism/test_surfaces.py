@@ -157,3 +157,16 @@ def test_surfaces_play_a_checkpoint_with_a_map_of_the_data(tmp_path, data) -> No
     high = attr_lib.compute(out["knob_density_90_randomize"].patterns, ["density"])[:, 0]
     low = attr_lib.compute(out["knob_density_10_randomize"].patterns, ["density"])[:, 0]
     assert high.mean() > low.mean()
+
+
+def test_only_some_surfaces_gives_them_the_same_draws(gen, data) -> None:
+    """A candidate study decodes only the surfaces it compares: they must be the very ones
+    the full evaluation decodes."""
+    x, groups = data
+    full = {s.name: s for s in su.build_surfaces(gen, x, groups, 12, seed=4)}
+    some = {s.name: s for s in su.build_surfaces(gen, x, groups, 12, seed=4,
+                                                 only=("corner_blends", "transition_middle"))}
+    assert set(some) == {"reconstruction", "corner_blends", "transition_middle"}
+    for name, s in some.items():
+        np.testing.assert_array_equal(s.patterns, full[name].patterns)
+        np.testing.assert_array_equal(s.reference, full[name].reference)
