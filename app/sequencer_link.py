@@ -45,6 +45,7 @@ class LinkStatus:
     bpm: float = 120.0
     message: str = ""
     detail: str = ""  # the backend's own words (tooltip)
+    link_peers: int | None = None  # other apps in the Ableton Link session (None: Link is off)
 
 
 NO_BACKEND_HELP = "editing, clip loading and export still work"
@@ -191,7 +192,8 @@ class SequencerLink(QObject):
 
     def set_clock_source(self, source: str, input_name: str | None = None,
                          input_api: str | None = None, virtual: bool = False) -> None:
-        """``internal``, or ``external``: follow MIDI clock arriving on ``input_name``.
+        """``internal``, ``external``: follow MIDI clock arriving on ``input_name``, or
+        ``link``: the Ableton Link session.
 
         Raises:
             ValueError: any other source.
@@ -334,6 +336,8 @@ class SequencerLink(QObject):
             p99 = (getattr(st, "stats", None) or {}).get("p99_ms")
             if p99 is not None:
                 msg += f" · clock lateness p99 {float(p99):.2f} ms"
+            if getattr(st, "link_peers", None) is not None:
+                msg += f" · Ableton Link: {st.link_peers} other app(s), {bpm:.1f} BPM"
             if getattr(st, "clock_source", "internal") == "external":
                 msg += f" · following external MIDI clock ({bpm:.1f} BPM)" if playing else \
                     " · waiting for external MIDI clock"
@@ -341,7 +345,7 @@ class SequencerLink(QObject):
         if msg and state != "ok":
             detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"
         self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg,
-                                     detail))
+                                     detail, getattr(st, "link_peers", None)))
 
     def _emit_status(self, status: LinkStatus) -> None:
         if self._last is not None and status.playing != self._last.playing:

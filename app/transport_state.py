@@ -22,7 +22,7 @@ from engine.music.drums import GM_NOTE_MAP, NoteMap
 from engine.music.pattern import Pattern
 
 QUANTIZE = ("step", "beat", "bar")
-CLOCK_SOURCES = ("internal", "external")
+CLOCK_SOURCES = ("internal", "external", "link")
 # settings that are the sequencer's controls (same names); quantize applies per pattern,
 # clock_source has its own command
 _CONTROLS = ("tempo_bpm", "swing", "groove", "velocity_scale", "note_map")

@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.widgets.sync_controls import SyncControls
 
 MIDI_APIS = ("auto", "jack", "alsa", "coremidi", "winmm")
 VIRTUAL_OUTPUT = "groovefader (virtual)"
 VIRTUAL_INPUT = "groovefader-in (virtual)"
 NO_INPUT = "(no MIDI input)"
 QUANTIZE = ("step", "beat", "bar")
-CLOCK_SOURCES = ("internal", "external")
+CLOCK_SOURCES = ("internal", "external", "link")
 
 
 def _percent_slider(maximum: int, tip: str) -> QSlider:
@@ -76,7 +77,9 @@ class Transport(QWidget):
         self.quantize.setToolTip("When a new pattern takes over: next step, beat or bar")
         self.clock = QComboBox()
         self.clock.addItems(list(CLOCK_SOURCES))
-        self.clock.setToolTip("internal = groovefader is the clock master; external = follow MIDI clock in")
+        self.clock.setToolTip("internal = groovefader is the clock master; external = follow MIDI clock in; "
+                              "link = Ableton Link")
+        self.sync = SyncControls()  # Link toggle and tap tempo (app.sync_binding)
         self.api = QComboBox()
         self.api.addItems(list(MIDI_APIS))
         self.api.setToolTip("MIDI backend (JACK, ALSA, CoreMIDI, Windows MM)")
@@ -95,7 +98,8 @@ class Transport(QWidget):
         grid = QGridLayout()
         row = [("", self.play_button), ("Tempo", self.tempo), ("Swing", self.swing),
                ("", self.swing_label), ("Groove", self.groove), ("", self.groove_label),
-               ("Velocity", self.velocity), ("", self.velocity_label), ("Change at", self.quantize)]
+               ("Velocity", self.velocity), ("", self.velocity_label), ("Change at", self.quantize),
+               ("", self.sync)]
         col = 0
         for label, widget in row:
             if label:

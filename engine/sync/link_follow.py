@@ -25,6 +25,7 @@ from engine.realtime.steps import STEPS_PER_QUARTER
 from engine.sync.link_session import LinkSession, LinkSnapshot
 
 POLL_INTERVAL_NS = 5_000_000  # a new snapshot this often (a few µs each): the grid follows within it
+TEMPO_EPS_BPM = 0.05  # tempos closer than this are one tempo (a display's rounding of Link's)
 GRID_SPAN_STEPS = 64  # the grid's slope is read between points this many steps apart
 # Play here starts the session this far ahead, so beat 0 (step 0) is not already late
 START_AHEAD_NS = START_LEAD_NS + RENDER_MARGIN_NS + 3_000_000
@@ -48,9 +49,11 @@ class LinkFollower:
         self._to_timeline = to_timeline
         self._wall = wall
         self._next_poll = 0
-        # what this app last asked for: a control change that leaves the tempo as it was
-        # (swing, groove) must not push it over a tempo a peer has set since
-        self._proposed_bpm = sched.controls.tempo_bpm
+        # the tempo this side last knew: what it proposed, or the session's latest. A control
+        # change that leaves the tempo as it was (swing, groove) must not push it over a
+        # tempo a peer has set since
+        self._known_bpm = sched.controls.tempo_bpm
+        self._session_bpm: float | None = None
         self.snapshot: LinkSnapshot | None = None
         self.polls = 0
 
@@ -79,6 +82,8 @@ class LinkFollower:
         elif not snap.playing and sched.playing:
             sched.stop(now_ns)
         self.snapshot = snap
+        if snap.tempo_bpm != self._session_bpm:  # a change in the session (anyone's)
+            self._session_bpm = self._known_bpm = snap.tempo_bpm
         self._grid(snap)
 
     def _grid(self, snap: LinkSnapshot) -> None:
@@ -97,10 +102,11 @@ class LinkFollower:
         self.poll(now_ns)
 
     def propose_tempo(self, tempo_bpm: float, now_ns: int) -> None:
-        """A tempo set here goes to the session (only when it changed here)."""
-        if tempo_bpm == self._proposed_bpm:
+        """A tempo set here goes to the session (only when it differs from the last one this
+        side knew: proposed here, or followed from the session)."""
+        if abs(tempo_bpm - self._known_bpm) < TEMPO_EPS_BPM:
             return
-        self._proposed_bpm = tempo_bpm
+        self._known_bpm = tempo_bpm
         self.session.set_tempo(tempo_bpm)
         self.poll(now_ns)
 

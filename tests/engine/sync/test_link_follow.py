@@ -85,10 +85,12 @@ def test_a_tempo_set_here_is_proposed_to_the_session_once():
     follower.propose_tempo(140.0, now)
     assert session.snapshot().tempo_bpm == pytest.approx(140.0)
     session.set_tempo(100.0)  # a peer's change since
-    follower.propose_tempo(140.0, now)  # the same control value again (a swing change): not pushed
     follower.poll(now)
+    follower.propose_tempo(100.04, now)  # the session's tempo as a display rounds it: not pushed
     assert session.snapshot().tempo_bpm == pytest.approx(100.0)
     assert sched.tempo_bpm == pytest.approx(100.0)
+    follower.propose_tempo(140.0, now)  # set here again after a peer's change: the session's
+    assert session.snapshot().tempo_bpm == pytest.approx(140.0)
 
 
 def test_a_stop_in_the_session_stops_the_loop_with_every_note_off():
