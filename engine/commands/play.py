@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
+from engine.commands.play_audio import add_audio_args, start_audio, wants_frames
 from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
 from models.pathnames import shown
@@ -71,6 +72,7 @@ def register(subparsers: Any) -> None:
     src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
     add_melody_args(p)
+    add_audio_args(p)
     run = p.add_argument_group("run")
     run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
     run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
@@ -157,7 +159,8 @@ def run_play(args: argparse.Namespace) -> int:
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     seq = Sequencer(args.port, args.midi_api, virtual=not args.existing,
-                    sample_accurate=args.sample_accurate, time_base=args.time_base, controls=controls,
+                    sample_accurate=args.sample_accurate or wants_frames(args), time_base=args.time_base,
+                    controls=controls,
                     clock_out=not args.no_clock_out, melody_controls=lane)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     code = 0
@@ -166,6 +169,7 @@ def run_play(args: argparse.Namespace) -> int:
         if status.port_state == "error":  # at start-up a bad port is a user mistake: say it and stop
             raise PortError(status.error or f"cannot open MIDI port {args.port!r}")
         seq.set_pattern(pattern)
+        start_audio(seq, args, say)
         if melody is not None:
             seq.set_melody(melody)
         if args.link:
