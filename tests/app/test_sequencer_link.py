@@ -71,7 +71,7 @@ def test_wrong_commands_are_refused_on_the_callers_thread(link):
     with pytest.raises(KeyError, match="not a sequencer control: tempo"):
         link.update_controls(tempo=120.0)
     with pytest.raises(ValueError, match="quantize"):
-        link.set_pattern(_beat(), "phrase")
+        link.set_pattern(_beat(), "verse")
     with pytest.raises(ValueError, match="clock source"):
         link.set_clock_source("midi")
     assert link.last_pattern is None

@@ -1,0 +1,79 @@
+"""The melody panel against a real JACK server: what its Randomize and key do to the notes a
+JACK client in another process receives while both lanes play."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app import melody_lane as lane_module
+from tests.app.test_midi_jack import jack  # noqa: F401  (the fixture)
+from tests.support.jack_server import JACKD, Recorder, check_note_pairs
+from tests.support.melody import memorised_checkpoint
+
+pytestmark = [pytest.mark.jack, pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
+pytest.importorskip("torch")
+
+
+@pytest.fixture
+def melody_jack_window(jack, make_window, checkpoint, monkeypatch, qtbot, tmp_path):  # noqa: F811
+    ckpt = memorised_checkpoint(str(tmp_path))
+    monkeypatch.setattr(lane_module, "default_melody_checkpoint", lambda: ckpt)
+    w = make_window(checkpoint, link=True, load=False, midi_api="jack")
+    with qtbot.waitSignal(w.melody.lane.melodyChanged, timeout=90_000):
+        w.controller.load_model(checkpoint)
+    qtbot.waitUntil(lambda: w.transport.status.text().startswith("MIDI out"), timeout=20_000)
+    return w
+
+
+def _melody_ons(events, since_ns: int = 0, channel: int = 0) -> list[int]:
+    return [m[1] for _f, m, ns in events if m[0] == 0x90 | channel and m[2] > 0 and ns >= since_ns]
+
+
+def _is_run_of(seen: list[int], loop: list[int]) -> bool:
+    """``seen`` occurs as consecutive notes of ``loop`` played over and over."""
+    long = loop * (len(seen) // max(1, len(loop)) + 2)
+    return any(long[i:i + len(seen)] == seen for i in range(len(loop)))
+
+
+def test_randomize_and_key_change_the_notes_at_the_client(jack, melody_jack_window, qtbot,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    w = melody_jack_window
+    c, panel, lane = w.controller, w.melody.panel, w.melody.lane
+    assert jack.wait_port("groovefader:groovefader")
+    rec = Recorder(jack, "groovefader:groovefader", tmp_path / "rec.jsonl")
+    try:
+        assert rec.wait_connected()
+        c.transport.set(tempo_bpm=300.0)
+        panel.quantize.setCurrentIndex(panel.quantize.findData("step"))
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: len(_melody_ons(rec.events())) >= 6, timeout=20_000)
+        before = [p for *_, p in lane.played().notes()]
+        for _ in range(8):  # the tiny model knows two tunes: draw until the other one comes
+            with qtbot.waitSignal(lane.melodyChanged, timeout=10_000):
+                panel.randomize_button.click()
+            if lane.melody is not None and [p for *_, p in lane.played().notes()] != before:
+                break
+        after = [p for *_, p in lane.played().notes()]
+        assert after != before
+        changed_at = time.perf_counter_ns() + 300_000_000  # notes struck from then on are the new tune's
+        qtbot.waitUntil(lambda: len(_melody_ons(rec.events(), changed_at)) >= 8, timeout=20_000)
+        panel.key.setCurrentIndex(panel.key.findData("D"))
+        keyed_at = time.perf_counter_ns() + 300_000_000
+        qtbot.waitUntil(lambda: len(_melody_ons(rec.events(), keyed_at)) >= 8, timeout=20_000)
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: not c.transport.playing, timeout=5_000)
+        qtbot.wait(300)
+    finally:
+        events = rec.stop()
+    assert check_note_pairs([m for _f, m, _ns in events]) == []
+    assert _is_run_of(_melody_ons(events)[:4], before)
+    new = _melody_ons(events, changed_at)
+    new = new[:len(new) - len(_melody_ons(events, keyed_at))]  # before the key change
+    assert len(new) >= 6 and _is_run_of(new, after) and not _is_run_of(new, before)
+    keyed = _melody_ons(events, keyed_at)
+    assert _is_run_of(keyed, [p + 2 for p in after])  # every pitch up a whole tone
+    drums = [m for _f, m, _ns in events if m[0] == 0x99 and m[2] > 0]
+    assert drums, "the drum lane played beside the melody"
