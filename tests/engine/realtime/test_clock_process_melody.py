@@ -66,3 +66,26 @@ def test_facade_posts_melody_and_its_controls():
         seq.set_melody(None)
         status = seq.sync()
         assert status.alive and "lanes" in status.stats
+
+
+def test_port_loss_mid_melody_note_then_a_new_port_releases_both_channels():
+    h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
+    h.thread.start()
+    h.commands.put(SetMelodyControls(MelodyControls(channel=5)))
+    h.commands.put(SetMelody(melody_a(), "step"))
+    h.commands.put(SetPattern(beat(), "step"))
+    h.commands.put(Start())
+    time.sleep(0.3)
+    h.refuse = True
+    h.outputs[0].is_alive = False  # the port vanishes while a melody note sounds
+    assert h.wait_report(lambda r: r.port_state == "error" and r.playing and r.sounding == 0, 3)
+    h.refuse = False
+    assert h.wait_report(lambda r: r.port_state == "ok", 3)
+    time.sleep(0.4)
+    h.commands.put(Stop())
+    h.commands.put(Close())
+    h.thread.join(5)
+    sent = messages(h.outputs[1])
+    assert sent[:2] == [(0xB9, 123, 0), (0xB5, 123, 0)]  # the new port: all-notes-off on both lanes
+    assert any(m[0] == 0x95 for m in sent) and any(m[0] == 0x99 for m in sent)
+    assert check_note_pairs(sent) == []
