@@ -23,7 +23,7 @@ MIDI_FILTER = "MIDI files (*.mid *.midi)"
 PRESET_FILTER = "groovefader presets (*.json)"
 
 SHORTCUTS_HELP = """<b>Keyboard and mouse</b><br>
-Space — play / stop<br>
+Space — play / stop · T — tap tempo<br>
 R — randomize · V — variation · H — hold knobs on / off · Ctrl+0 — reset knobs<br>
 Ctrl+Z / Ctrl+Shift+Z — undo / redo pattern changes<br>
 Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export a clip<br>

@@ -72,6 +72,7 @@ def main() -> int:
                     for _ in range(max(1, (os.cpu_count() or 2) - 1))]
         for p in spinners:
             p.start()
+    load_before = os.getloadavg()
     try:
         for _ in range(args.runs):
             result = run_isolated(["--hold", str(args.hold)], timeout_s=20 * args.hold + 120)
@@ -86,6 +87,8 @@ def main() -> int:
     emit_json({
         "command": "bench/link_sync.py " + " ".join(sys.argv[1:]),
         "runs": runs, "load": args.load, "hold_s": args.hold,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "targets": {
             "phase_p99_ms": PHASE_TARGET_MS, "follow_beats": FOLLOW_TARGET_BEATS,
             "worst_note_phase_p99_ms": worst_note, "worst_link_phase_p99_ms": worst_link,

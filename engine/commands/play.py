@@ -24,6 +24,9 @@ from engine.errors import GrooveFaderError, MidiFileError, PortError
 from models.pathnames import shown
 
 
+LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before it starts
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "play", help="play grooves to a MIDI port (headless) until Ctrl-C",
@@ -178,6 +181,8 @@ def run_play(args: argparse.Namespace) -> int:
             seq.set_clock_source("link")
             if seq.sync().clock_source != "link":
                 raise GrooveFaderError(seq.status().error or "Ableton Link could not start")
+            # Link shares a start with the peers found by then, not with those found later
+            seq.wait_status(lambda st: bool(st.link_peers), LINK_DISCOVERY_S)
             seq.play()  # joins a playing session in phase, or starts it (at its next bar)
             say(f"playing {origin} with Ableton Link on {args.port!r}; Ctrl-C to leave")
         elif args.clock == "external":

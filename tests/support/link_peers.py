@@ -253,6 +253,43 @@ def run_scenario(hold_s: float = 2.0, bpm: float = 120.0) -> dict[str, Any]:
         "clock_sends": len(clock_data.get("sent", []))}}
 
 
+def run_cli_scenario(seconds: float = 4.0) -> dict[str, Any]:
+    """``groovefader play --link`` on a JACK server (dummy backend) beside a driver peer: does
+    it join, start the stopped session, and leave it playing when it ends?"""
+    import tempfile
+
+    from engine.music.midifile import write_clip
+    from engine.sync.link_session import LinkSession
+    from tests.support.jack_server import start_test_server
+
+    clip = Path(tempfile.mkdtemp()) / "hats.mid"  # a clip: no model to load (fast, no torch)
+    write_clip(clip, hat_on_every_step())
+    server = start_test_server()
+    driver = LinkSession(100.0)
+    seen = {"peers": 0, "playing_while_cli": False}
+    try:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "play", "--link", "--midi-api", "jack", "--clip", str(clip),
+             "--seconds", str(seconds), "--stats", "--bpm", "100"],
+            cwd=ROOT, env={**server.env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        while cli.poll() is None:
+            seen["peers"] = max(seen["peers"], driver.peers)
+            seen["playing_while_cli"] |= driver.snapshot().playing
+            time.sleep(0.02)
+        out, err = cli.communicate(timeout=30)
+        time.sleep(0.3)
+        after = driver.snapshot()
+        return {"returncode": cli.returncode, "stderr": err[-2000:],
+                "stats": json.loads(out) if out.strip().startswith("{") else out[-2000:],
+                "driver_saw_peers": seen["peers"], "driver_saw_playing": seen["playing_while_cli"],
+                "driver_playing_after": after.playing, "driver_peers_after": driver.peers}
+    finally:
+        driver.close()
+        server.stop()
+        shutil.rmtree(clip.parent, ignore_errors=True)
+
+
 # -- the figures -------------------------------------------------------------------------------
 
 class Line:
@@ -399,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hold", type=float, default=2.0, help="seconds between changes")
     parser.add_argument("--bpm", type=float, default=120.0)
+    parser.add_argument("--cli", action="store_true", help="groovefader play --link instead")
     args = parser.parse_args(argv)
     loopback_up()
     found = interfaces()
@@ -406,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to start Link: interfaces {found}, not only the loopback "
               "(run inside unshare --net)", file=sys.stderr)
         return 2
-    result = run_scenario(hold_s=args.hold, bpm=args.bpm)
+    result = run_cli_scenario() if args.cli else run_scenario(hold_s=args.hold, bpm=args.bpm)
     result["interfaces"] = found
     print(json.dumps(result))
     return 0

@@ -42,3 +42,14 @@ def test_the_clock_plays_on_the_other_peers_sixteenths(session):
     assert notes["p99_abs"] < 5.0
     timelines = session["summary"]["link_phase_error_ms"]
     assert timelines["count"] >= 100 and timelines["p99_abs"] < 5.0
+
+
+def test_play_link_joins_starts_the_session_and_leaves_it_playing():
+    run = run_isolated(["--cli"], timeout_s=120)
+    assert run["interfaces"] == ["lo"]
+    assert run["returncode"] == 0, run["stderr"]
+    assert "with Ableton Link" in run["stderr"] and "Link, 1 other app(s)" in run["stderr"]
+    assert run["driver_saw_peers"] == 1 and run["driver_saw_playing"]
+    assert run["stats"]["stats"]["sent"]["on"] > 0
+    # Ctrl-C (here: --seconds) leaves the session: the other app plays on, alone
+    assert run["driver_playing_after"] and run["driver_peers_after"] == 0
