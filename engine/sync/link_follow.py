@@ -97,8 +97,10 @@ class LinkFollower:
 
     # -- what this app asks of the session ---------------------------------------------------
     def play(self, playing: bool, now_ns: int) -> None:
-        """Start or stop the session (and so this loop, at once: the poll follows)."""
-        self.session.set_playing(playing, self._wall() + START_AHEAD_NS if playing else None)
+        """Start or stop the session (and so this loop, at once: the poll follows). A session
+        already playing is joined where it is, not started again."""
+        if not (playing and self.session.snapshot().playing):
+            self.session.set_playing(playing, self._wall() + START_AHEAD_NS if playing else None)
         self.poll(now_ns)
 
     def propose_tempo(self, tempo_bpm: float, now_ns: int) -> None:

@@ -120,3 +120,15 @@ def test_joining_a_playing_session_lands_in_phase_not_at_the_top():
     assert sched.step_deadline(first) == pytest.approx(snap.time_at_beat(first / 4), abs=2)
     times = note_on_times(sched, now + 1_000_000_000)
     assert times and min(times) >= now
+
+
+def test_play_joins_a_playing_session_without_restarting_it():
+    session, sched, follower = offline_pair(120.0)
+    start = time.perf_counter_ns() - 1_000_000_000
+    session.set_playing(True, start)
+    before = session.snapshot()
+    follower.play(True, time.perf_counter_ns())  # Play here while the session plays
+    after = follower.snapshot
+    assert sched.playing and after.playing
+    assert after.play_ns == pytest.approx(before.play_ns, abs=2_000)  # the same start
+    assert sched.current_step(time.perf_counter_ns()) >= 7  # two beats in, not at the top
