@@ -40,6 +40,10 @@ MIN_TEMPO_BPM = 20.0  # outside [20, 500] BPM a tempo is taken for a broken file
 MAX_TEMPO_BPM = 500.0
 DEFAULT_TICKS_PER_BEAT = 480  # ticks per quarter note in written clips
 MAX_FILE_BYTES = 64 * 1024 * 1024  # no drum clip is this large; refuse before parsing
+# A take longer than this (68 minutes at 120 BPM) is a broken delta time, not a performance:
+# its grid would take gigabytes
+MAX_BARS = 2048
+MAX_METRE = 64  # beats per bar or beat unit of a time signature that still makes sense
 
 
 class MidiReadError(MidiFileError):
@@ -199,7 +203,8 @@ def read_drum_file(path: str | os.PathLike[str], steps_per_bar: int = STEPS_PER_
 
     Raises:
         MidiReadError: (a :class:`MidiFileError`) empty, unreadable or type-2 file, absurd
-            tempo, no drum notes on channel 10, or no 4/4 passage with drum notes.
+            tempo, drums spanning more than :data:`MAX_BARS` bars (a broken delta time),
+            no drum notes on channel 10, or no 4/4 passage with drum notes.
     """
     path = Path(path)
     midi = _load_midi(path)
@@ -207,6 +212,9 @@ def read_drum_file(path: str | os.PathLike[str], steps_per_bar: int = STEPS_PER_
     tempos, sigs, onsets, end = _scan(midi)
     if not onsets:
         raise MidiReadError(path, "no drum notes", "no note-on on MIDI channel 10")
+    if end > MAX_BARS * tpq * BEATS_PER_BAR:
+        raise MidiReadError(path, "implausibly long",
+                            f"the drums span {end / (tpq * BEATS_PER_BAR):.0f} bars, at most {MAX_BARS}")
     _check_tempos(path, tempos, end, tpq)
     table = _voice_table(note_map)
     step_ticks = tpq * BEATS_PER_BAR / steps_per_bar
@@ -230,7 +238,9 @@ def read_drum_file(path: str | os.PathLike[str], steps_per_bar: int = STEPS_PER_
         if stop >= end:  # the last passage owns the final onsets
             hi = len(onsets)
         if (num, den) != (4, 4):
-            bars = max(1, math.floor((stop - start) / (tpq * num * 4 / den) + 0.5))
+            # a broken signature (0/4, 4/2^255) has no bar length: count it in 4/4 bars
+            metre_ticks = tpq * num * 4 / den if 1 <= num <= MAX_METRE and den <= MAX_METRE else bar_ticks
+            bars = max(1, math.floor((stop - start) / metre_ticks + 0.5))
             if hi > lo:
                 skipped.append(f"bars {bar_index + 1}-{bar_index + bars} in {num}/{den} skipped "
                                f"({hi - lo} onsets; only 4/4 is read)")
