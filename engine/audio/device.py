@@ -14,6 +14,7 @@ arrive through a ``collections.deque`` (its append and popleft need no lock).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from typing import Any
@@ -95,9 +96,13 @@ class DeviceAudio:
                              "install libportaudio2") from err
         except ImportError as err:
             raise AudioError("no audio device: the sounddevice package is not installed") from err
+        if sd._initialized == 0:  # noqa: SLF001 - closed before (see close); devices are read here
+            sd._initialize()  # noqa: SLF001
+        self._sd = sd
         try:
             info = sd.query_devices(device, "output")
         except (ValueError, sd.PortAudioError) as err:
+            self.close()
             raise AudioError(f"no audio output device ({err})") from err
         self.rate = int(info["default_samplerate"])
         self.device_name = str(info["name"])
@@ -112,6 +117,7 @@ class DeviceAudio:
                                            callback=self._callback)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as err:
+            self.close()
             raise AudioError(f"cannot open audio device {self.device_name!r}: {err}") from err
 
     def note(self, wall_ns: int, voice: int, velocity: int) -> None:
@@ -129,8 +135,20 @@ class DeviceAudio:
         self.mixer.mix_into(outdata[:, 0], outdata[:, 1], frames)
 
     def close(self) -> None:
+        """Close the stream and let go of PortAudio.
+
+        Why terminate: PortAudio reads the device list once, when it initialises (a JACK
+        server started later would never be seen), and on JACK it holds a client; if that
+        server is gone by the time the process exits, PortAudio's exit handler aborts on an
+        assertion. Terminated here (and initialised again by the next output), neither happens.
+        """
         stream = getattr(self, "_stream", None)
         if stream is not None:
-            stream.stop()
-            stream.close()
             self._stream = None
+            with contextlib.suppress(Exception):
+                stream.stop()
+                stream.close()
+        sd = getattr(self, "_sd", None)
+        if sd is not None and sd._initialized > 0:  # noqa: SLF001
+            with contextlib.suppress(Exception):
+                sd._terminate()  # noqa: SLF001
