@@ -16,10 +16,10 @@ Reported per run (targets from the product brief):
 - ``link_phase_error_ms``: the clock process's Link timeline (its snapshots, what it
   schedules by) against the driver's at the same instants; same target;
 - ``follow``: per change, how many beats it took to reach the other peer (a driver's tempo:
-  from the change to the first of the clock's notes from which on all sit within 1 ms of
-  the driver's 16ths; a start: the clock's first note against the driver's first beat; a
-  stop: the clock's all-notes-off; the clock's own changes: when the driver sees them);
-  target ≤ 1 beat.
+  until the clock's timeline — what it schedules by — has the new tempo, in phase, and
+  ``first_note_beats``: until its first note within 1 ms of the driver's 16ths; a start:
+  the clock's first note against the driver's first beat; a stop: the clock's
+  all-notes-off; the clock's own changes: when the driver sees them); target ≤ 1 beat.
 
 ``--load`` runs a busy loop on every core but one meanwhile.
 

@@ -369,9 +369,12 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
 
     follow: list[dict[str, Any]] = []
     for e in events:
-        follow.append({"kind": e.kind, "by": e.who, "value": e.value,
-                       "beats": _followed_beats(e, events, driver, note_ons, cc123,
-                                                raw["driver_playing"], note_error_ms)})
+        entry = {"kind": e.kind, "by": e.who, "value": e.value,
+                 "beats": _followed_beats(e, events, driver, note_ons, cc123, raw["driver_playing"],
+                                          clock_line)}
+        if e.kind == "tempo" and e.who == "driver":
+            entry["first_note_beats"] = _first_note_beats(e, events, driver, note_ons, note_error_ms)
+        follow.append(entry)
     per_kind = {}
     for kind in ("tempo", "start", "stop"):
         beats = [f["beats"] for f in follow if f["kind"] == kind]
@@ -395,8 +398,21 @@ def _stats(errors: list[float]) -> dict[str, Any]:
             "mean": sum(errors) / len(errors) if errors else None}
 
 
+def _first_note_beats(e: Event, events: list[Event], driver: Line, note_ons: list[int],
+                      note_error_ms: Any) -> float | None:
+    """After a driver's tempo change: the clock's first note within 1 ms of the driver's
+    16ths, in beats after the change (the next 16th when it followed at once)."""
+    later = [x.ns for x in events if x.ns > e.ns]
+    until = later[0] if later else e.ns + 10**10
+    here = driver.at(until - 1)
+    per = here[1] if here else 5e8
+    first = next((t for t in note_ons if e.ns < t < until and abs(note_error_ms(t) or 99) < 1.0), None)
+    return None if first is None else (first - e.ns) / per
+
+
 def _followed_beats(e: Event, events: list[Event], driver: Line, note_ons: list[int], cc123: list[int],
-                    driver_playing: list[tuple[int, bool]], note_error_ms: Any) -> float | None:
+                    driver_playing: list[tuple[int, bool]], clock_line: list[tuple[int, float, float]]
+                    ) -> float | None:
     """How many of the new tempo's beats a change took to reach the other peer (None: never
     seen before the next change)."""
     later = [x.ns for x in events if x.ns > e.ns]
@@ -404,11 +420,13 @@ def _followed_beats(e: Event, events: list[Event], driver: Line, note_ons: list[
     here = driver.at(until - 1)
     per = here[1] if here else 5e8
     if e.kind == "tempo" and e.who == "driver":
-        # the first of the clock's notes from which on every note sits on the driver's 16ths
-        after = [t for t in note_ons if e.ns < t < until]
-        for i, t in enumerate(after):
-            if all(abs(note_error_ms(u) or 99) < 1.0 for u in after[i:]):
-                return max(0.0, (t - e.ns) / per)
+        # the first of the clock's timeline snapshots (what it schedules by) with the new
+        # tempo and in phase with the driver's; from then on its deadlines are the session's
+        for t, beat, p in clock_line:
+            there = driver.at(t)
+            if e.ns < t < until and there is not None and abs(60e9 / p - e.value) < 0.01 \
+                    and abs(wrapped(beat - there[0], 4.0) * there[1]) < 1e6:
+                return (t - e.ns) / p
         return None
     if e.kind == "tempo":  # the clock's change: when the driver's timeline shows it
         for t, _beat, p in driver.snaps:
