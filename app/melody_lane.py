@@ -156,6 +156,7 @@ class MelodyLane(QObject):
         self.model_path: str | None = None
         self._epoch = 0
         self._seed = 1
+        self._ahead: tuple[tuple[int, float, str | None], MelodyDecoded] | None = None  # next Randomize
 
     # -- the model -------------------------------------------------------------------------
     def load_model(self, path: str | Path | None = None) -> None:
@@ -207,13 +208,36 @@ class MelodyLane(QObject):
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
 
     def randomize(self) -> None:
-        """A new melody near the training tunes (``bars`` long, each window its own draw)."""
+        """A new melody near the training tunes (``bars`` long, each window its own draw).
+
+        The next draw is decoded ahead, while the last one plays, so a press is answered at
+        once: a decode (several ms, more on a busy machine) would otherwise make the change
+        miss the next step. A draw made under other bars or temperature is not used.
+        """
         if not self._needs_model("Randomize"):
             return
         self._new_seed()
         s, plane, seed = self.settings_, self.plane, self._seed
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == (s.bars, s.temperature, self.model_path):
+            self._take(ahead[1])
+            self._draw_ahead()
+            return
         self._call("decode", lambda g: melody_jobs.randomize(g, plane, s.bars, s.temperature, seed),
-                   self._take)
+                   lambda d: (self._take(d), self._draw_ahead()))
+
+    def _draw_ahead(self) -> None:
+        """Decode the next Randomize's melody now, on the worker (its own kind: never replaces
+        a decode the user asked for)."""
+        s, plane, path = self.settings_, self.plane, self.model_path
+        seed = int(np.random.default_rng().integers(1, 2**31 - 1))
+        key = (s.bars, s.temperature, path)
+
+        def keep(d: MelodyDecoded) -> None:
+            self._ahead = (key, d)
+
+        self._call("ahead", lambda g: melody_jobs.randomize(g, plane, s.bars, s.temperature, seed), keep,
+                   always=True)
 
     def variation(self) -> None:
         """A neighbour of the melody that plays."""
