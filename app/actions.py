@@ -13,11 +13,13 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
+from app import settings_check
 from app.controller import Controller
 from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog
 from app.presets import PresetError, load_preset, save_preset
 from engine.errors import GrooveFaderError
 from engine.music.drums import NOTE_MAP_PRESETS
+from models.pathnames import shown
 
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 PRESET_FILTER = "groovefader presets (*.json)"
@@ -93,7 +95,8 @@ class ActionHandlers:
         self.controller.set_corner(index, pattern, Path(path).stem)
 
     def export_clip(self) -> None:
-        dialog = ExportDialog(int(self.settings.value("export/bars", 8)), self.window)
+        bars = settings_check.int_value(self.settings.value("export/bars", 8), 8, 1, 256)
+        dialog = ExportDialog(bars, self.window)
         # Deleted once control is back in the main loop (not while its own exec() runs): as
         # a child of the window it would otherwise live as long as the window, one per use.
         dialog.deleteLater()
@@ -159,7 +162,11 @@ class ActionHandlers:
             self._error(str(err))
             return
         self.controller.apply_preset(preset)
-        self.controller.message.emit("info", f"Loaded preset {path}")
+        if preset.ignored:  # a hand-edited or cut-short file: what was valid is loaded
+            self.controller.message.emit("warning", f"Loaded preset {shown(path)}; ignored: "
+                                                    + "; ".join(preset.ignored))
+        else:
+            self.controller.message.emit("info", f"Loaded preset {shown(path)}")
 
     def load_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Load model checkpoint", self._dir("checkpoints"),

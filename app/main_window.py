@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme
+from app import settings_check, theme
 from app.actions import ActionHandlers, build_actions
 from app.controller import Controller
 from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
 
     def restore_settings(self) -> None:
         s = self.settings
-        if int(s.value("window/version", 0) or 0) == SETTINGS_VERSION:
+        if settings_check.int_value(s.value("window/version", 0), 0, 0, 1 << 30) == SETTINGS_VERSION:
             for key, restore in (("window/geometry", self.restoreGeometry),
                                  ("window/splitter", self.splitter.restoreState)):
                 value = s.value(key)
@@ -291,13 +291,12 @@ class MainWindow(QMainWindow):
             state = s.value("window/state")
             if isinstance(state, QByteArray):
                 self.restoreState(state, SETTINGS_VERSION)
-        try:
-            values = json.loads(str(s.value("engine/state", "{}")))
-        except ValueError:
-            values = {}
-        if not isinstance(values, dict):
-            values = {}
+        values, notes = settings_check.engine_state(s.value("engine/state"))
         self.controller.restore_settings(values)
+        notes += settings_check.ignored_entries(values, self.controller.settings())
+        self.settings_notes = settings_check.summary(notes)  # a hand-edited or cut-short file
+        if self.settings_notes:
+            self.show_message("warning", self.settings_notes)
         t = self.transport
         api = str(s.value("transport/api", "auto"))
         if api in MIDI_APIS:

@@ -10,10 +10,14 @@ Format (``format`` = "groovefader-preset", ``version`` = 1)::
      "z": [..Z floats..] | null, "pad": [x, y], "pad_mode": "plane",
      "note_map": {"name": "General MIDI", "notes": [36, 38, ...]},
      "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0}
+
+A preset edited by hand or cut short still loads: every valid field is used, the rest is
+named in :attr:`Preset.ignored` for the window to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -21,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.tolerant_json import finite_number, loads_object
 from engine.errors import GrooveFaderError
 from engine.music.drums import GM_NOTE_MAP, NoteMap
 from models.atomic import atomic_write
+from models.pathnames import one_line, shown
 
 FORMAT = "groovefader-preset"
 VERSION = 1
@@ -45,6 +51,8 @@ class Preset:
     swing: float = 0.0
     groove: float = 1.0
     velocity_scale: float = 1.0
+    # what the file held that could not be used (wrong type, out of range, unknown); not saved
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": VERSION, "knobs": dict(self.knobs),
@@ -54,45 +62,75 @@ class Preset:
                 "swing": self.swing, "groove": self.groove, "velocity_scale": self.velocity_scale}
 
 
-def _number(data: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = data.get(key, default)
-    if not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{key} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+FIELDS = ("format", "version", "knobs", "temperature", "z", "pad", "pad_mode", "note_map", "tempo_bpm",
+          "swing", "groove", "velocity_scale")
+RANGES = {"temperature": (0.0, 5.0), "tempo_bpm": (30.0, 300.0), "swing": (0.0, 0.75), "groove": (0.0, 1.0),
+          "velocity_scale": (0.0, 2.0)}
+PAD_MODES = ("plane", "corners")
 
 
 def preset_from_json(data: Any) -> Preset:
-    """Validate a parsed preset. Raises ValueError with the reason."""
+    """A preset from parsed JSON: every valid field is taken; a field of the wrong type or out
+    of range, and an unknown field, is left out and named in :attr:`Preset.ignored` (a left-out
+    field keeps its default).
+
+    Raises:
+        ValueError: not a groovefader preset at all (no format marker) or another version.
+    """
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"not a groovefader preset (format must be {FORMAT!r})")
     if data.get("version") != VERSION:
         raise ValueError(f"preset version {data.get('version')!r} not supported (expected {VERSION})")
+    ignored: list[str] = [f"{shown(str(k))} (unknown)" for k in data if k not in FIELDS]
+    fields: dict[str, Any] = {}
+
+    def skip(key: str, why: str) -> None:
+        ignored.append(f"{key} ({one_line(why)[:80]})")
+
     knobs = data.get("knobs", {})
-    if not isinstance(knobs, dict) or not all(
-            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v) for k, v in knobs.items()):
-        raise ValueError("knobs must map names to numbers")
+    if isinstance(knobs, dict):
+        fields["knobs"] = {}
+        for name, value in knobs.items():
+            try:
+                fields["knobs"][str(name)] = finite_number(value, -math.inf, math.inf)
+            except ValueError as err:
+                skip(f"knobs.{shown(str(name))}", str(err))
+    else:
+        skip("knobs", "not an object")
+    for key, (low, high) in RANGES.items():
+        if key in data:
+            try:
+                fields[key] = finite_number(data[key], low, high)
+            except ValueError as err:
+                skip(key, str(err))
     z = data.get("z")
-    if z is not None and (not isinstance(z, list)
-                          or not all(isinstance(v, int | float) and math.isfinite(v) for v in z)):
-        raise ValueError("z must be a list of numbers or null")
-    pad = data.get("pad", [0.0, 0.0])
-    if not (isinstance(pad, list) and len(pad) == 2 and all(isinstance(v, int | float) for v in pad)):
-        raise ValueError("pad must be [x, y]")
-    mode = data.get("pad_mode", "plane")
-    if mode not in ("plane", "corners"):
-        raise ValueError(f"pad_mode must be 'plane' or 'corners', got {mode!r}")
-    note_map = GM_NOTE_MAP
+    if z is not None:
+        try:
+            if not isinstance(z, list) or not z:
+                raise ValueError("not a list of numbers")
+            fields["z"] = tuple(finite_number(v, -math.inf, math.inf) for v in z)
+        except ValueError as err:
+            skip("z", str(err))
+    if "pad" in data:
+        pad = data["pad"]
+        try:
+            if not isinstance(pad, list) or len(pad) != 2:
+                raise ValueError("not [x, y]")
+            x, y = (finite_number(v, -math.inf, math.inf) for v in pad)
+            fields["pad"] = (max(-1.0, min(1.0, x)), max(-1.0, min(1.0, y)))
+        except ValueError as err:
+            skip("pad", str(err))
+    if "pad_mode" in data:
+        if data["pad_mode"] in PAD_MODES:
+            fields["pad_mode"] = data["pad_mode"]
+        else:
+            skip("pad_mode", f"{data['pad_mode']!r} is not 'plane' or 'corners'")
     if "note_map" in data:
-        note_map = NoteMap.from_json(json.dumps(data["note_map"]))
-    return Preset(knobs={k: float(v) for k, v in knobs.items()},
-                  temperature=_number(data, "temperature", 0.0, 0.0, 5.0),
-                  z=tuple(float(v) for v in z) if z is not None else None,
-                  pad=(max(-1.0, min(1.0, float(pad[0]))), max(-1.0, min(1.0, float(pad[1])))),
-                  pad_mode=mode, note_map=note_map,
-                  tempo_bpm=_number(data, "tempo_bpm", 120.0, 30.0, 300.0),
-                  swing=_number(data, "swing", 0.0, 0.0, 0.75),
-                  groove=_number(data, "groove", 1.0, 0.0, 1.0),
-                  velocity_scale=_number(data, "velocity_scale", 1.0, 0.0, 2.0))
+        try:
+            fields["note_map"] = NoteMap.from_json(json.dumps(data["note_map"]))
+        except (ValueError, TypeError, KeyError) as err:
+            skip("note_map", f"not a note map: {err}")
+    return Preset(**fields, ignored=tuple(ignored))
 
 
 def save_preset(path: str | os.PathLike[str], preset: Preset) -> Path:
@@ -101,17 +139,26 @@ def save_preset(path: str | os.PathLike[str], preset: Preset) -> Path:
     try:
         atomic_write(path, lambda f: json.dump(preset.to_json(), f, indent=2), text=True)
     except OSError as err:
-        raise PresetError(f"{path}: cannot write preset: {err.strerror or err}") from err
+        raise PresetError(f"{shown(path)}: cannot write preset: {err.strerror or err}") from err
     return path
 
 
 def load_preset(path: str | os.PathLike[str]) -> Preset:
-    """Read and validate a preset file. Raises PresetError naming the file and the reason."""
+    """Read a preset file: what is valid is loaded, what is not is named in ``ignored``
+    (a file cut short is read up to its last complete entry).
+
+    Raises:
+        PresetError: unreadable, not a groovefader preset, or another version (names the
+            file and the reason, one line).
+    """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return preset_from_json(data)
+        data, note = loads_object(path.read_bytes().decode("utf-8", errors="replace"))
+        preset = preset_from_json(data)
     except OSError as err:
-        raise PresetError(f"{path}: cannot read preset: {err.strerror or err}") from err
-    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
-        raise PresetError(f"{path}: not a valid preset: {err}") from err
+        raise PresetError(f"{shown(path)}: cannot read preset: {err.strerror or err}") from err
+    except ValueError as err:  # JSONDecodeError is a ValueError
+        raise PresetError(f"{shown(path)}: not a valid preset: {one_line(str(err))}") from err
+    if note:
+        return dataclasses.replace(preset, ignored=(note, *preset.ignored))
+    return preset
