@@ -151,6 +151,7 @@ class Generator:
         self.feedback = FeedbackConfig()
         self.walk_settings = WalkSettings()
         self.on_data = OnData()
+        self._between_cache: tuple[bytes, np.ndarray] | None = None
         self._bank, self._pad = self._data_map(meta, arrays or {})
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
@@ -657,7 +658,28 @@ class Generator:
                 raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
         u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
         w = np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
+        if self.on_data.method == "hits" and self.on_data.pull > 0 and self._bank is not None:
+            return self.between(zs, w[None], keep=w.max() >= self.on_data.own_weight)[0]
         return self.toward_data(blend(zs, w), self.on_data.corner_pull(w))
+
+    def between(self, ends: np.ndarray, weights: np.ndarray, keep: bool | np.ndarray = False
+                ) -> np.ndarray:
+        """``(B, Z)``: for each row of ``weights (B, K)`` over the latents ``ends (K, Z)``,
+        the code of the training groove between the ends' decodes in hit space
+        (:meth:`GrooveBank.between`); rows where ``keep`` is true play the heaviest end itself.
+        The ends' distances to the bank are kept for the next call with the same ends."""
+        assert self._bank is not None
+        ends = np.asarray(ends, np.float64)
+        w = np.atleast_2d(np.asarray(weights, np.float64))
+        key = ends.tobytes()
+        if self._between_cache is None or self._between_cache[0] != key:
+            hits = self.decode_batch(ends, None).hits
+            self._between_cache = (key, np.stack([self._bank.hit_distance(h) for h in hits]))
+        picks = self._bank.between(self._between_cache[1], w)
+        out = self._bank.codes[picks].astype(np.float64)
+        keep = np.broadcast_to(np.asarray(keep, bool), (len(w),))
+        out[keep] = ends[np.argmax(w[keep], axis=1)]
+        return out
 
     def toward_data(self, z: np.ndarray, pull: float | np.ndarray = 1.0) -> np.ndarray:
         """Latent(s) ``z`` pulled onto the data: a norm-kept blend of ``z`` and the nearest

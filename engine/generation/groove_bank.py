@@ -99,6 +99,13 @@ class GrooveBank:
         mine = _as_words(self.pack(np.asarray(hits)[None]))
         return np.bitwise_count(np.bitwise_xor(self._words, mine)).sum(1, dtype=np.int64)
 
+    def between(self, distances: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The grooves between several: for each row of ``weights (B, K)``, the bank groove
+        whose weighted sum of differing cells to the K grooves is least, given their
+        ``distances (K, N)`` (:meth:`hit_distance` of each). Returns ``(B,)`` indices."""
+        cost = np.asarray(weights, np.float64) @ np.asarray(distances, np.float64)
+        return np.argmin(cost, axis=1)
+
     def nearest(self, z: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """``(B, k)`` indices of the codes nearest each ``z (B, Z)`` and their squared distances."""
         zz = np.atleast_2d(np.asarray(z, np.float64))

@@ -15,6 +15,11 @@ class OnData:
     """How far a mix of grooves (corner blends, transitions) is pulled onto the training
     grooves. ``pull`` 0 keeps the mix; 1 plays the nearest training groove.
 
+    With ``method='hits'`` a mix becomes the training groove between its ends in hit space
+    (least weighted sum of cells differing from each end), with no pull in between: a corner
+    keeps its own groove where it weighs at least ``own_weight`` and a transition its ends'
+    within ``edge`` of them.
+
     Corner blends keep a corner's own groove where that corner weighs at least
     ``own_weight`` and play the nearest training groove where no corner weighs more than
     ``data_weight`` (a ramp between). Transitions keep their first and last bars and are
@@ -23,6 +28,8 @@ class OnData:
 
     pull: float = 0.0  # chosen on validation (docs/studies/on_data_blends): the nearest
     # training codes to a mix are generic grooves (stiff timing), no more data-like than it
+    method: str = "latent"  # 'latent': towards the code nearest the mix; 'hits': the training
+    # groove whose hits are nearest the ends' (weighted like the mix), played whole
     own_weight: float = 0.8
     data_weight: float = 0.6
     edge: float = 0.2

@@ -88,7 +88,11 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
         knobs = (1 - t) * ka + t * kb
         # between the ends, towards the nearest training grooves (with their own attributes)
         pull = generator.on_data.path_pull(t[:, 0])
-        if pull.any() and generator.has_data_map:
+        if generator.on_data.method == "hits" and pull.any() and generator.has_data_map:
+            z = generator.between(np.stack([za, zb]), np.concatenate([1 - t, t], 1), keep=pull < 1)
+            own = generator.attribute_matrix(None, bars, z)
+            knobs = np.where((pull < 1)[:, None], knobs, own)
+        elif pull.any() and generator.has_data_map:
             z = generator.toward_data(z, pull)
             own = generator.attribute_matrix(None, bars, z)
             knobs = (1 - pull[:, None]) * knobs + pull[:, None] * own

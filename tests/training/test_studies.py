@@ -226,3 +226,6 @@ def test_on_data_blends_rule_counts_targets_then_c2st_then_simplicity():
     assert odb.choose(rows) == "b"  # then the lower C2ST
     rows = {"a": cand(0.5, 4, 3, 0.8), "b": cand(1.0, 4, 3, 0.8), "c": cand(0.0, 4, 3, 0.8)}
     assert odb.choose(rows) == "c"  # then the simpler
+    hits = dict(cand(1.0, 4, 3, 0.8), method="hits")
+    assert odb.choose({"h": hits, "a": cand(0.5, 4, 3, 0.8)}) == "h"
+    assert odb.choose({"h": hits, "b": cand(1.0, 4, 3, 0.8)}) == "b"

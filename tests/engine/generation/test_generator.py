@@ -401,3 +401,13 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove(tmp_path) -> N
     g.on_data = replace(g.on_data, pull=1.0)
     np.testing.assert_allclose(g.blend_corners(zs, 0.0, 0.0), nearest, atol=1e-6)
     np.testing.assert_allclose(g.blend_corners(zs, 1.0, 1.0), zs[3])  # a corner stays itself
+    g.on_data = replace(g.on_data, method="hits", pull=1.0)
+    centre = g.blend_corners(zs, 0.0, 0.0)
+    d_codes = np.abs(codes - centre).max(1)
+    assert d_codes.min() < 1e-6  # a training groove's own code
+    np.testing.assert_allclose(g.blend_corners(zs, -1.0, -1.0), zs[0])
+    # the groove whose hits are least far from the four corners' decodes, weighed alike
+    hits = g.decode_batch(zs).hits
+    bank_hits = g.decode_batch(codes).hits
+    cost = sum((bank_hits != h).sum(axis=(1, 2)) for h in hits)
+    assert cost[int(np.argmin(d_codes))] == cost.min()

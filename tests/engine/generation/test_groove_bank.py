@@ -75,3 +75,13 @@ def test_inconsistent_arrays_are_refused():
     with pytest.raises(ValueError):
         GrooveBank(np.zeros((2, 2), np.float32), np.zeros((2, 1)), np.zeros((2, 1)),
                    np.zeros((2, T, V), bool), np.array([0, 3]), ["rock"], T, V)
+
+
+def test_between_finds_the_groove_nearest_all_ends_in_hits():
+    # ends A = cells {0,1}, B = {2,3}; the bank holds an A-like, a B-like and a half-half
+    a, b = hits_with([0, 1]), hits_with([2, 3])
+    bank = bank_of([[0, 0], [1, 0], [2, 0]], np.zeros((3, 1)),
+                   [hits_with([0, 1, 5]), hits_with([2, 3, 6]), hits_with([0, 2])])
+    d = np.stack([bank.hit_distance(a), bank.hit_distance(b)])
+    picks = bank.between(d, np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]))
+    assert picks.tolist() == [0, 1, 2]
