@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from app import settings_check, theme
 from app.actions import ActionHandlers, build_actions
+from app.audio_binding import AudioBinding
+from app.audio_export import AudioExport
 from app.controller import Controller
 from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
 from app.melody_panel import MelodyDock
@@ -30,10 +33,12 @@ from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
 from app.sync_binding import SyncBinding
 from app.sync_binding import SyncBinding
+from app.voice_mute_binding import VoiceMuteBinding
 from app.widgets.clip_drag import ClipDragHandle
 from app.widgets.knob import KnobPanel
 from app.widgets.step_grid import StepGrid
 from app.widgets.transport import CLOCK_SOURCES, MIDI_APIS, QUANTIZE, Transport
+from app.widgets.voice_strip import VoiceStrip
 from app.widgets.xy_pad import PadPanel
 from engine.music.pattern import Pattern
 
@@ -59,6 +64,7 @@ class MainWindow(QMainWindow):
         self.pad_panel = PadPanel()
         self.knobs = KnobPanel()
         self.grid = StepGrid()
+        self.voice_strip = VoiceStrip()  # mute / solo per voice (app.voice_mute_binding)
         self.measured = QLabel()
         self.measured.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.transport = Transport()
@@ -73,7 +79,11 @@ class MainWindow(QMainWindow):
         QVBoxLayout(knob_box).addWidget(self.knobs)
         grid_box = QGroupBox("Pattern")
         gl = QVBoxLayout(grid_box)
-        gl.addWidget(self.grid, 1)
+        grid_row = QHBoxLayout()
+        grid_row.setSpacing(0)
+        grid_row.addWidget(self.voice_strip)
+        grid_row.addWidget(self.grid, 1)
+        gl.addLayout(grid_row, 1)
         gl.addWidget(self.measured)
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -96,6 +106,8 @@ class MainWindow(QMainWindow):
         self.banner.hide()
 
         self.handlers = ActionHandlers(self, controller, settings)
+        self.voice_mutes = VoiceMuteBinding(self.voice_strip, controller.transport, self)
+        self.audio_export = AudioExport(self, controller, settings, self.voice_mutes.silenced)
         self.actions = build_actions(self, controller, self.handlers)
         self._build_menus_and_toolbar()
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -110,7 +122,8 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         a = self.actions
         file_menu = self.menuBar().addMenu("&File")
-        for action in (a.load_clip, a.export_clip, None, a.load_preset, a.save_preset, None,
+        for action in (a.load_clip, a.export_clip, self.audio_export.action, None, a.load_preset,
+                       a.save_preset, None,
                        a.load_checkpoint, None, a.quit):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         edit = self.menuBar().addMenu("&Edit")
@@ -159,6 +172,7 @@ class MainWindow(QMainWindow):
         t.refreshRequested.connect(ts.refresh_ports)
         self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
         self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
+        self.audio_binding = AudioBinding(t.audio, ts, self.settings, self)  # the built-in kit
         self.drag_handle.failed.connect(lambda text: c.message.emit("error", text))
         # controller → widgets
         c.modelLoading.connect(self._on_model_loading)

@@ -26,8 +26,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.audio.live import describe as describe_audio
 from engine.music.pattern import Pattern
-from engine.realtime.messages import SetClockSource, SetMelody, SetMelodyControls, SetPattern
+from engine.realtime.messages import SetAudio, SetClockSource, SetMelody, SetMelodyControls, SetPattern
 from engine.realtime.steps import Controls
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class LinkStatus:
     message: str = ""
     detail: str = ""  # the backend's own words (tooltip)
     link_peers: int | None = None  # other apps in the Ableton Link session (None: Link is off)
+    audio: str = ""  # the built-in kit: where it plays, or why it cannot ("" = off)
 
 
 NO_BACKEND_HELP = "editing, clip loading and export still work"
@@ -100,7 +102,7 @@ class ListPorts:
 
 
 LinkCommand = (SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenOutput | OpenInput | ListPorts
-               | SetMelody | SetMelodyControls)
+               | SetMelody | SetMelodyControls | SetAudio)
 
 
 def _describe(command: object) -> str:
@@ -179,6 +181,10 @@ class SequencerLink(QObject):
 
     def post_melody(self, command: SetMelody | SetMelodyControls) -> None:
         """The melody lane's melody or settings (built and checked by the caller)."""
+        self._commands.put(command)
+
+    def post_audio(self, command: SetAudio) -> None:
+        """The built-in kit's settings (built and checked by the caller)."""
         self._commands.put(command)
 
     def update_controls(self, **changes: Any) -> None:
@@ -280,6 +286,8 @@ class SequencerLink(QObject):
                 seq.set_melody(melody, quantize)
             case SetMelodyControls(melody_controls):
                 seq.set_melody_controls(melody_controls)
+            case SetAudio(settings):
+                seq.set_audio(settings)
             case UpdateControls(changes):
                 seq.set_controls(replace(seq.controls, **dict(changes)))
             case SetClockSource(source, input_name, input_api, virtual):
@@ -345,7 +353,8 @@ class SequencerLink(QObject):
         if msg and state != "ok":
             detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"
         self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg,
-                                     detail, getattr(st, "link_peers", None)))
+                                     detail, getattr(st, "link_peers", None),
+                                     audio=describe_audio((getattr(st, "stats", None) or {}).get("audio"))))
 
     def _emit_status(self, status: LinkStatus) -> None:
         if self._last is not None and status.playing != self._last.playing:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.widgets.audio_controls import AudioControls
 from app.widgets.sync_controls import SyncControls
 
 MIDI_APIS = ("auto", "jack", "alsa", "coremidi", "winmm")
@@ -80,6 +81,7 @@ class Transport(QWidget):
         self.clock.setToolTip("internal = groovefader is the clock master; external = follow MIDI clock in; "
                               "link = Ableton Link")
         self.sync = SyncControls()  # Link toggle and tap tempo (app.sync_binding)
+        self.audio = AudioControls()  # the built-in kit on/off and volume (app.audio_binding)
         self.api = QComboBox()
         self.api.addItems(list(MIDI_APIS))
         self.api.setToolTip("MIDI backend (JACK, ALSA, CoreMIDI, Windows MM)")
@@ -113,6 +115,7 @@ class Transport(QWidget):
             prow.addWidget(QLabel(label))
             prow.addWidget(widget, 1 if widget in (self.output, self.input) else 0)
         prow.addWidget(self.refresh)
+        prow.addWidget(self.audio)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(grid)

@@ -14,7 +14,7 @@ Where no output can open, :attr:`LiveAudio.error` holds one line (shown by the a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.audio.device import DeviceAudio
@@ -146,3 +146,15 @@ class LiveAudio:
         device, self.device = self.device, None
         if device is not None:
             device.close()
+
+
+def describe(report: Mapping[str, Any] | None) -> str:
+    """One line for a status bar from a report's ``stats["audio"]``: where the kit plays, why
+    it cannot, or "" while it is off."""
+    if not report or not report.get("enabled"):
+        return ""
+    if report.get("output") == "jack":
+        return "Kit: JACK ports " + ", ".join(report.get("ports", []))
+    if report.get("output") == "device":
+        return "Kit: audio device"
+    return f"Kit: {report.get('error') or 'starting…'}"
