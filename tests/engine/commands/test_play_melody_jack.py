@@ -137,3 +137,35 @@ def test_play_melody_cli_interrupted_leaves_no_stuck_note_on_either_channel(jack
     lanes = json.loads(out)["stats"]["lanes"]
     assert lanes["melody"]["count"] > 0 and lanes["drums"]["count"] > 0
     assert np.isfinite(lanes["melody"]["p99_ms"])
+
+
+@pytest.mark.slow
+def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, port_name, recorder_factory):
+    """9 loops of the 4-bar tune against 18 of the 2-bar drums at 300 BPM: every note of both
+    lanes on its own grid frame and every tune note at its place in the phrase (the 10-minute
+    run is bench/lanes_timing.py's)."""
+    step_frames = 2400  # a 16th at 300 BPM and 48 kHz
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory, sample_accurate=True,
+                               controls=Controls(tempo_bpm=300, groove=0.0))
+    try:
+        seq.set_pattern(kicks_on_beats())
+        seq.set_melody(four_bars())
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 9 * 64, 60)
+        seq.stop()
+        seq.sync()
+    finally:
+        seq.close()
+    events = rec.stop()
+    assert check_note_pairs([e[1] for e in events]) == []
+    kicks = notes_by_channel(events, 9)
+    origin = kicks[0][0]
+    assert all((on - origin) == 4 * step_frames * i for i, (on, *_) in enumerate(kicks))
+    starts = {s: p for s, _, p in EXPECTED}
+    ends = {s: e for s, e, _ in EXPECTED}
+    melody = notes_by_channel(events, 0)
+    assert len(melody) >= 9 * len(EXPECTED)
+    for on, off, pitch, _ in melody[:-1]:  # the last one was cut by the stop
+        step, rest = divmod(on - origin, step_frames)
+        assert rest == 0 and starts[step % 64] == pitch
+        assert off - on == (ends[step % 64] - step % 64) * step_frames
