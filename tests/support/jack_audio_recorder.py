@@ -6,7 +6,7 @@ script (``python jack_audio_recorder.py record ...``), a JACK-Client with inputs
 ``int64 frame, int32 frames`` followed by the period's left then right float32 samples,
 where ``frame`` is ``last_frame_time`` (the server's frame counter, the same one the MIDI
 recorder stamps its events with), so audio and MIDI can be compared frame for frame.
-Every xrun the server reports to it is counted in ``<out>.xruns``.
+Every xrun the server reports to it is counted in ``<out>.xruns`` (kept current while it runs).
 """
 
 from __future__ import annotations
@@ -123,8 +123,13 @@ def _record(name: str, left: str, right: str, out_path: str) -> int:
     client.activate()
     print("ready", flush=True)
     next_check = 0.0
+    xruns_path = Path(out_path + ".xruns")
+    written = -1
     with open(out_path, "wb") as out:
         while not stop.is_set() and not dead.is_set():
+            if xruns[0] != written:  # kept current: a benchmark reads it before and after a run
+                written = xruns[0]
+                xruns_path.write_text(str(written))
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CONNECT_CHECK_S
                 for port, source in zip(ins, (left, right), strict=True):
@@ -143,7 +148,7 @@ def _record(name: str, left: str, right: str, out_path: str) -> int:
         while chunks:
             base, frames, l_buf, r_buf = chunks.popleft()
             out.write(HEADER.pack(base, frames) + l_buf.tobytes() + r_buf.tobytes())
-    Path(out_path + ".xruns").write_text(str(xruns[0]))
+    xruns_path.write_text(str(xruns[0]))
     if dead.is_set():
         client._ptr = jack._ffi.NULL  # a dead server's client must not be closed
         return 3
