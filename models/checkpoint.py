@@ -80,7 +80,8 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     ``arrays`` (plain numeric arrays, e.g. the data map's groove bank) are stored as tensors
     beside the weights; only the .pt holds them.
     Raises:
-        CheckpointError: if the metadata would not load back (missing field, wrong sizes).
+        CheckpointError: if the metadata would not load back (missing field, wrong sizes),
+            or the file cannot be written (full or read-only disk: the old file stays whole).
     """
     path = Path(path)
     full = dict(meta)
@@ -91,8 +92,11 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     payload: dict[str, Any] = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
     if arrays:
         payload["arrays"] = {str(k): torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    atomic_write(path, lambda f: torch.save(payload, f))
-    atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
+    try:  # the .pt first: the loader needs only it; a full disk leaves the old one whole
+        atomic_write(path, lambda f: torch.save(payload, f))
+        atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
+    except OSError as err:
+        raise CheckpointError(f"{shown(path)}: cannot write checkpoint: {err.strerror or err}") from err
     return path
 
 

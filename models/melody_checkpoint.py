@@ -68,8 +68,12 @@ def save_melody_checkpoint(path: str | os.PathLike[str], model: MelodyVAE,
     meta_json = json.dumps(full, indent=1, sort_keys=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
-    atomic_write(path, lambda f: torch.save(payload, f))
-    atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
+    try:  # the .pt first: the loader needs only it; a full disk leaves the old one whole
+        atomic_write(path, lambda f: torch.save(payload, f))
+        atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
+    except OSError as err:
+        raise CheckpointError(f"{shown(path)}: cannot write melody checkpoint: "
+                              f"{err.strerror or err}") from err
     return path
 
 

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from app.presets import Preset, load_preset, save_preset
 from engine.music.drums import GM_NOTE_MAP, NOTE_MAP_PRESETS
 
@@ -64,3 +66,20 @@ def test_the_window_loads_a_hand_edited_preset_and_says_what_it_ignored(make_win
     assert t["swing"] == 0.3 and t["tempo_bpm"] == 120.0
     text = w._status_text.text()
     assert text.startswith(f"Loaded preset {path}; ignored: ") and "tempo_bpm" in text and "cowbell" in text
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full", "read-only"])
+def test_saving_a_preset_on_a_disk_that_cannot_take_it_keeps_the_old_one(tmp_path, full) -> None:
+    from app.presets import PresetError
+    from tests.support.small_disk import small_disk
+
+    with small_disk(tmp_path / "disk", size_kb=64) as disk:
+        path = save_preset(disk.root / "groove.json", FULL)
+        before = path.read_bytes()
+        disk.fill() if full else disk.read_only()
+        with pytest.raises(PresetError) as caught:
+            save_preset(path, Preset(z=tuple(range(4000))))  # larger than what is left
+        why = "No space left on device" if full else "Read-only file system"
+        assert str(caught.value) == f"{path}: cannot write preset: {why}"
+        assert path.read_bytes() == before and disk.leftovers() == []
+        assert load_preset(path) == FULL
