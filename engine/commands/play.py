@@ -23,7 +23,6 @@ from engine.commands.play_melody import add_melody_args, choose_melody, melody_c
 from engine.errors import GrooveFaderError, MidiFileError, PortError
 from models.pathnames import shown
 
-
 LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before it starts
 
 
