@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from engine.audio.errors import AudioError
-from engine.audio.kit import KitMix, build_kit
+from engine.audio.kit import Kit, KitMix, build_kit
 from engine.audio.mixer import VoiceMixer
 
 BLOCK_FRAMES = 256  # PortAudio block: 5.3 ms at 48 kHz
@@ -88,7 +89,8 @@ class DeviceAudio:
         AudioError: no PortAudio library, no output device, or the stream cannot open (one line).
     """
 
-    def __init__(self, mix: KitMix, device: str | int | None = None, delay_ns: int = DELAY_NS) -> None:
+    def __init__(self, mix: KitMix, device: str | int | None = None, delay_ns: int = DELAY_NS,
+                 kit_for: Callable[[int], Kit] = build_kit) -> None:
         try:
             import sounddevice as sd
         except OSError as err:  # the Python module is there, the PortAudio library is not
@@ -106,7 +108,7 @@ class DeviceAudio:
             raise AudioError(f"no audio output device ({err})") from err
         self.rate = int(info["default_samplerate"])
         self.device_name = str(info["name"])
-        self.mixer = VoiceMixer(build_kit(self.rate), mix)
+        self.mixer = VoiceMixer(kit_for(self.rate), mix)
         self.clock = BlockClock(self.rate)
         self.notes = NoteQueue()
         self.delay_ns = delay_ns

@@ -11,10 +11,11 @@ nothing to keep in step. The JACK thread calls :meth:`JackAudio.trigger` and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from engine.audio.errors import AudioError
-from engine.audio.kit import KitMix, build_kit
+from engine.audio.kit import Kit, KitMix, build_kit
 from engine.audio.mixer import MAX_BLOCK_FRAMES, VoiceMixer
 
 PORT_NAMES = ("audio_L", "audio_R")
@@ -27,18 +28,20 @@ class JackAudio:
         client: an active ``jack.Client`` (the MIDI output's).
         mix: levels, pans, volume.
         connect: connect to the server's first two physical playback ports (the speakers).
+        kit_for: the kit at a sample rate (a cache, so turning the kit on again costs nothing).
 
     Raises:
         AudioError: the ports cannot be registered (one line).
     """
 
-    def __init__(self, client: Any, mix: KitMix, connect: bool = True) -> None:
+    def __init__(self, client: Any, mix: KitMix, connect: bool = True,
+                 kit_for: Callable[[int], Kit] = build_kit) -> None:
         import jack
 
         if client.blocksize > MAX_BLOCK_FRAMES:
             raise AudioError(f"JACK period {client.blocksize} frames is over {MAX_BLOCK_FRAMES}")
         self.rate = client.samplerate
-        self.mixer = VoiceMixer(build_kit(self.rate), mix)
+        self.mixer = VoiceMixer(kit_for(self.rate), mix)
         self._client = client
         try:
             self._ports = tuple(client.outports.register(name) for name in PORT_NAMES)

@@ -20,7 +20,7 @@ from typing import Any
 from engine.audio.device import DeviceAudio
 from engine.audio.errors import AudioError
 from engine.audio.jack_audio import JackAudio
-from engine.audio.kit import KitMix
+from engine.audio.kit import Kit, KitMix, build_kit
 from engine.audio.settings import AudioSettings
 
 
@@ -32,11 +32,13 @@ class LiveAudio:
     """Owns the kit's output in the clock process. Not thread-safe: the clock thread calls it.
 
     Args:
-        open_device: builds the device output from a mix (tests pass a fake).
+        open_device: builds the device output from a mix (tests pass a fake; default
+            :class:`~engine.audio.device.DeviceAudio`).
     """
 
-    def __init__(self, open_device: Callable[[KitMix], Any] = DeviceAudio) -> None:
-        self._open_device = open_device
+    def __init__(self, open_device: Callable[[KitMix], Any] | None = None) -> None:
+        self._open_device = open_device or (lambda mix: DeviceAudio(mix, kit_for=self.kit_for))
+        self._kits: dict[int, Kit] = {}
         self.settings = AudioSettings()
         self.jack: JackAudio | None = None
         self.device: Any = None
@@ -110,6 +112,14 @@ class LiveAudio:
     def close(self) -> None:
         self._close_outputs()
 
+    def kit_for(self, rate: int) -> Kit:
+        """The kit at ``rate``, built once (tens of ms of numpy in the clock process: paid the
+        first time the kit is turned on at that rate, not again)."""
+        kit = self._kits.get(rate)
+        if kit is None:
+            kit = self._kits[rate] = build_kit(rate)
+        return kit
+
     # -- internals -----------------------------------------------------------------------------
     def _open(self) -> None:
         want = self.settings.output
@@ -120,7 +130,7 @@ class LiveAudio:
                 if not _jack_capable(out):
                     raise AudioError("JACK audio plays on the sample-accurate JACK output "
                                      "(--midi-api jack --sample-accurate); MIDI plays on")
-                self.jack = JackAudio(out.jack_client, self.settings.mix)
+                self.jack = JackAudio(out.jack_client, self.settings.mix, kit_for=self.kit_for)
                 out.audio = self.jack
             else:
                 self.device = self._open_device(self.settings.mix)

@@ -26,13 +26,13 @@ def _emphasis(x: np.ndarray) -> np.ndarray:
 
 
 def onset_frame(mono: np.ndarray, kit: Kit, voice: int, expected: int, search: int) -> int | None:
-    """The frame within ``expected ± search`` where ``voice``'s attack best matches ``mono``
-    (normalised cross-correlation of the first differences). None where the window leaves
-    the audio.
+    """The frame within ``expected ± search`` (cut at the start of the audio) where
+    ``voice``'s attack best matches ``mono`` (normalised cross-correlation of the first
+    differences). None where the window runs past the end of the audio.
     """
     template = _emphasis(kit.samples[voice][:max(8, round(TEMPLATE_S * kit.rate))].astype(np.float64))
-    lo, hi = expected - search, expected + search + len(template)
-    if lo < 1 or hi > len(mono):
+    lo, hi = max(1, expected - search), expected + search + len(template)
+    if hi > len(mono) or lo >= hi - len(template):
         return None
     window = np.diff(mono[lo - 1:hi].astype(np.float64))
     corr = np.correlate(window, template, mode="valid")

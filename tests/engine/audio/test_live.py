@@ -140,3 +140,9 @@ def test_audio_settings_are_checked_where_they_are_made() -> None:
         AudioSettings(True, output="speakers")
     with pytest.raises(TypeError, match="KitMix"):
         AudioSettings(True, mix=0.5)  # type: ignore[arg-type]
+
+
+def test_the_kit_is_built_once_per_rate() -> None:
+    live = LiveAudio(open_device=FakeDevice)
+    assert live.kit_for(44_100) is live.kit_for(44_100)
+    assert live.kit_for(48_000).rate == 48_000
