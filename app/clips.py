@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.music.pattern import Pattern
+from models.pathnames import shown
 
 if TYPE_CHECKING:
     from engine.music.drums import NoteMap
@@ -20,6 +21,12 @@ def loop_to_bars(pattern: Pattern, bars: int) -> Pattern:
         raise ValueError(f"bars must be positive, got {bars}")
     reps = -(-bars // pattern.bars)
     return Pattern.concatenate([pattern] * reps).bar_slice(0, bars)
+
+
+def display_name(path: str | Path) -> str:
+    """A clip's file name for messages: a name of any bytes escaped (Qt would drop the
+    bytes that are not UTF-8, and a newline would split the status line)."""
+    return shown(Path(path).name)
 
 
 def read_window(path: str | Path, steps: int) -> tuple[Pattern, Pattern]:

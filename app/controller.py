@@ -351,8 +351,8 @@ class Controller(QObject):
             self.message.emit("error", str(err))
             return
         self._epoch += 1
-        self._push(PatternState(pattern, None, self.pad), f"Load {Path(path).name}")
-        self.message.emit("info", f"Loaded {Path(path).name} ({clip.bars} bars, first "
+        self._push(PatternState(pattern, None, self.pad), f"Load {clips.display_name(path)}")
+        self.message.emit("info", f"Loaded {clips.display_name(path)} ({clip.bars} bars, first "
                                   f"{pattern.bars} shown)")
         if self.generator is not None:
             self._request_encode(pattern, set_knobs=True)

@@ -27,10 +27,12 @@ from app.actions import ActionHandlers, build_actions
 from app.audio_binding import AudioBinding
 from app.audio_export import AudioExport
 from app.controller import Controller
+from app.file_urls import local_path
 from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
 from app.melody_panel import MelodyDock
 from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
+from app.sync_binding import SyncBinding
 from app.sync_binding import SyncBinding
 from app.voice_mute_binding import VoiceMuteBinding
 from app.widgets.clip_drag import ClipDragHandle
@@ -40,6 +42,7 @@ from app.widgets.transport import CLOCK_SOURCES, MIDI_APIS, QUANTIZE, Transport
 from app.widgets.voice_strip import VoiceStrip
 from app.widgets.xy_pad import PadPanel
 from engine.music.pattern import Pattern
+from models.pathnames import one_line
 
 SETTINGS_VERSION = 1  # bump when saved window state stops fitting the layout
 DRAG_CLIP_BARS = 4
@@ -170,6 +173,7 @@ class MainWindow(QMainWindow):
         t.inputChosen.connect(ts.set_input)
         t.refreshRequested.connect(ts.refresh_ports)
         self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
+        self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
         self.audio_binding = AudioBinding(t.audio, ts, self.settings, self)  # the built-in kit
         self.drag_handle.failed.connect(lambda text: c.message.emit("error", text))
         # controller → widgets
@@ -264,6 +268,7 @@ class MainWindow(QMainWindow):
         self.transport.set_status(status.state, status.message or f"MIDI: {status.state}", status.detail)
 
     def show_message(self, level: str, text: str) -> None:
+        text = one_line(text)  # a file name of any bytes: escaped, and the line stays one line
         colour = {"error": theme.ERROR, "warning": theme.ACCENT}.get(level, theme.TEXT)
         self._status_text.setStyleSheet(f"color: {colour.name()};")
         self._status_text.setText(text)
@@ -277,7 +282,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls()[:1]:
-            self.controller.load_clip(url.toLocalFile())
+            self.controller.load_clip(local_path(url))
         event.acceptProposedAction()
 
     # -- settings ----------------------------------------------------------------------------

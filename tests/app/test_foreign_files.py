@@ -33,3 +33,54 @@ def test_a_foreign_checkpoint_keeps_the_model_that_plays(ready_window, qtbot, tm
     assert w.pad_panel.pad._enabled_text == ""  # no "Loading model…" left over the pad
     with qtbot.waitSignal(c.patternChanged, timeout=30_000):  # and still answers
         c.randomize()
+
+
+def _odd_clip(folder: Path, name: bytes) -> Path:
+    import numpy as np
+
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+
+    hits = np.zeros((32, 9), bool)
+    hits[::4, 0] = hits[4::8, 1] = True
+    return write_clip(Path(os.fsdecode(bytes(folder) + b"/" + name)), Pattern(hits))
+
+
+def test_a_clip_dropped_under_a_latin1_name_loads(make_window, tmp_path) -> None:
+    """The file manager's URL carries the name's bytes (%E9); the clip behind them loads."""
+    from urllib.parse import quote_from_bytes
+
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    clip = _odd_clip(tmp_path, b"caf\xe9 groove\n.mid")
+    w = make_window(load=False)
+    mime = QMimeData()
+    mime.setUrls([QUrl("file://" + quote_from_bytes(os.fsencode(clip)))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(event)
+    assert w.controller.pattern.num_hits == 12
+    assert w._status_text.text() == "Loaded caf\\xe9 groove\\n.mid (2 bars, first 2 shown)"
+
+
+def test_a_bad_clip_under_an_odd_name_is_one_escaped_line(make_window, tmp_path) -> None:
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/\xff\x1b[2Jbad.mid"))
+    bad.write_bytes(bytes(range(256)))
+    w = make_window(load=False)
+    before = w.controller.pattern
+    w.controller.load_clip(bad)
+    text = w._status_text.text()
+    assert text == f"{tmp_path}/\\xff\\x1b[2Jbad.mid: not a readable MIDI file " \
+                   "(OSError: MThd not found. Probably not a MIDI file)"
+    assert w.controller.pattern is before
+
+
+def test_export_to_an_odd_name(make_window, tmp_path) -> None:
+    from engine.music.midifile import read_clip
+
+    w = make_window(load=False)
+    w.controller.load_clip(_odd_clip(tmp_path, b"in \xe9.mid"))
+    out = Path(os.fsdecode(bytes(tmp_path) + b"/out \xe9.mid"))
+    assert w.controller.export_clip(out, 4) == out
+    assert read_clip(out).bars == 4
