@@ -33,7 +33,6 @@ from app.melody_panel import MelodyDock
 from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
 from app.sync_binding import SyncBinding
-from app.sync_binding import SyncBinding
 from app.voice_mute_binding import VoiceMuteBinding
 from app.widgets.clip_drag import ClipDragHandle
 from app.widgets.knob import KnobPanel
@@ -172,7 +171,6 @@ class MainWindow(QMainWindow):
         t.portChosen.connect(ts.set_output)
         t.inputChosen.connect(ts.set_input)
         t.refreshRequested.connect(ts.refresh_ports)
-        self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
         self.sync_binding = SyncBinding(t.sync, ts, self)  # Link toggle, tap tempo
         self.audio_binding = AudioBinding(t.audio, ts, self.settings, self)  # the built-in kit
         self.drag_handle.failed.connect(lambda text: c.message.emit("error", text))
