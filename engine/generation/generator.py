@@ -48,6 +48,7 @@ from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
+from engine.generation.voice_lock import VoiceLock, fit_around
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
 
@@ -534,9 +535,12 @@ class Generator:
 
     def decode(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
                temperature: float = 0.0, seed: int | None = None, *,
-               targets: np.ndarray | None = None, turning: str | None = None
-               ) -> Pattern | list[Pattern]:
+               targets: np.ndarray | None = None, turning: str | None = None,
+               lock: VoiceLock | None = None) -> Pattern | list[Pattern]:
         """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
+
+        ``lock``: voices kept as they are, the others redrawn to fit around them
+        (:func:`~engine.generation.voice_lock.fit_around`).
 
         ``targets`` (``(A,)`` or ``(B, A)``, NaN = left to the model; see
         :meth:`engine.generation.knobs.KnobState.targets`): the patterns' measured
@@ -555,7 +559,10 @@ class Generator:
                                         seed=seed)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
-        pats = [Pattern.from_array(a, self._steps_per_bar) for a in batch.to_array()]
+        arrays = batch.to_array()
+        if lock is not None and lock.active:
+            arrays = fit_around(self, arrays, lock)
+        pats = [Pattern.from_array(a, self._steps_per_bar) for a in arrays]
         return pats[0] if single else pats
 
     def encode(self, pattern: Pattern) -> np.ndarray:
