@@ -2,9 +2,11 @@
 
 :class:`Generator` owns the checkpoint, eval mode, ``no_grad``, the device and the torch
 thread count (one thread, so decoding never fights the sequencer process or the GUI for
-the machine's two cores). Callers speak numpy and :class:`~engine.music.pattern.Pattern`;
-torch is imported lazily, on the first checkpoint load, so ``import engine.generation.generator``
-is instant and the app can show its window before torch is loaded.
+the machine's two cores). Callers speak numpy and :class:`~engine.music.pattern.Pattern`.
+The network runs behind :class:`~engine.generation.backends.DrumNet`: on ONNX Runtime when
+the checkpoint has a verified export beside it (``groovefader export``; torch is then never
+imported), else on torch, imported on the first checkpoint load, so
+``import engine.generation.generator`` is instant either way.
 
 Knobs are attributes in *raw units* (e.g. density in onsets per step), see
 :mod:`engine.music.attributes`. A fader-VAE checkpoint feeds them (normalised with the
@@ -44,6 +46,7 @@ import numpy as np
 
 from engine.errors import CheckpointError
 from engine.generation import latent_paths
+from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import OnData
@@ -95,10 +98,12 @@ class Generator:
     """A loaded model behind a numpy/Pattern API (see the module docstring).
 
     Args:
-        model: a ``FaderVAE``-shaped ``torch.nn.Module`` (``encode``, ``decode``).
+        model: the network: a :class:`~engine.generation.backends.DrumNet` (ONNX Runtime or
+            torch), or a ``FaderVAE``-shaped ``torch.nn.Module`` (``encode``, ``decode``),
+            which is run on torch.
         meta: the checkpoint's JSON metadata (``attributes``, ``latent``, ``model_kind``...).
         config: the model's frozen config (for ``steps``, ``steps_per_bar``, ``z_dim``).
-        device: torch device string.
+        device: torch device string (a torch module only).
 
     Raises:
         CheckpointError: when ``meta`` lacks what the generator needs.
@@ -106,13 +111,9 @@ class Generator:
 
     def __init__(self, model: Any, meta: Mapping[str, Any], config: Any = None,
                  device: str = "cpu", arrays: Mapping[str, np.ndarray] | None = None) -> None:
-        import torch
-
-        torch.set_num_threads(1)
-        self._torch = torch
+        self._net: DrumNet = model if isinstance(model, DrumNet) else TorchDrumNet(model, device)
+        self._model = getattr(self._net, "model", None)  # the torch module, when on torch
         self.heatmap_threads = max(1, min(HEATMAP_THREADS, os.cpu_count() or 1))
-        self._device = torch.device(device)
-        self._model = model.to(self._device).eval()
         self._meta = dict(meta)
         self._lock = threading.RLock()
         try:
@@ -208,16 +209,30 @@ class Generator:
 
     # -- construction ------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> Generator:
-        """Load ``path`` safely (weights only) and wrap it.
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu", backend: str | None = None) -> Generator:
+        """Load ``path`` and wrap it: on ONNX Runtime from its export folder when there is a
+        usable one (:mod:`engine.generation.onnx_nets`; torch is then never imported), else
+        the checkpoint itself on torch, read safely (weights only).
+
+        ``backend``: 'auto' (default, or ``$GROOVEFADER_BACKEND``), 'onnx' or 'torch'.
 
         Raises:
-            CheckpointError: missing, truncated, unsafe or incompatible file.
+            CheckpointError: missing, truncated, unsafe or incompatible file; no usable
+                export when 'onnx' is asked for; neither a usable export nor torch.
         """
-        from models.checkpoint import load_checkpoint
+        from engine.generation.onnx_nets import OnnxDrumNet, open_export
 
+        export = open_export(path, "drums", backend) if device == "cpu" else None
+        if export is not None:
+            return cls(OnnxDrumNet(export), export.meta, None, arrays=export.arrays)
+        load_checkpoint = torch_loader(path, "models.checkpoint", "load_checkpoint")
         ckpt = load_checkpoint(path)
         return cls(ckpt.model, ckpt.meta, getattr(ckpt, "config", None), device=device, arrays=ckpt.arrays)
+
+    @property
+    def backend(self) -> str:
+        """Where the network runs: 'onnx' (ONNX Runtime) or 'torch'."""
+        return self._net.backend
 
     # -- what the GUI shows ------------------------------------------------------------
     @property
@@ -333,50 +348,38 @@ class Generator:
             hits_only: only ``hits``/``hit_probs`` are wanted; a model with a velocity trunk
                 skips it and the velocities and offsets returned are placeholders.
         """
-        torch = self._torch
         zz = self._as_batch_z(z)
         raw = self.attribute_matrix(attributes, zz.shape[0], zz)
-        attrs_t = None
+        attrs = None
         if self._vectors is not None:
             if use_knobs:
                 vecs, spans = self._vectors
                 zz = zz + ((raw - self._default) / spans) @ vecs
         elif self._names:
-            attrs_t = torch.as_tensor((raw - self._mean) / self._std, dtype=torch.float32,
-                                      device=self._device)
-        teacher_t = None
+            attrs = ((raw - self._mean) / self._std).astype(np.float32)
+        tt = None
         if teacher is not None:
             tt = np.asarray(teacher, np.float32)
             if tt.shape != (zz.shape[0], self._steps, FEATURES):
                 raise ValueError(f"teacher must have shape ({zz.shape[0]}, {self._steps}, {FEATURES}), "
                                  f"got {tt.shape}")
-            teacher_t = torch.as_tensor(tt, device=self._device)
-        z_t = torch.as_tensor(zz, dtype=torch.float32, device=self._device)
         sampling = temperature > 0
         if sampling and seed is None:
             seed = int(np.random.default_rng().integers(2 ** 62))
-        with self._lock, torch.inference_mode():
-            # An autoregressive decoder samples the hits it feeds back with this generator.
-            gen_t = torch.Generator(device=self._device).manual_seed(int(seed)) if sampling else None
-            out = self._model.decode(z_t, attrs_t, teacher=teacher_t, temperature=float(temperature),
-                                     generator=gen_t, hits_only=hits_only)
-            logits = out.hit_logits.float()
-            if sampling:
-                # The same uniforms, drawn in the same order (one (B, 1, 9) draw per step), as
-                # the decoder's own feedback sampling: the hits returned are the hits an
-                # autoregressive decoder fed back; a non-autoregressive one never drew them.
-                replay = torch.Generator(device=self._device).manual_seed(int(seed))
-                b, steps, voices = logits.shape
-                u = torch.cat([torch.rand((b, 1, voices), generator=replay, device=self._device)
-                               for _ in range(steps)], dim=1)
-                hits_t = u < torch.sigmoid(logits / max(float(temperature), 1e-6))
-            else:
-                hits_t = logits > 0.0
-            hits = hits_t.cpu().numpy()
-            probs = torch.sigmoid(logits).cpu().numpy()
-            vel = out.velocities.float().cpu().numpy()
-            off = out.offsets.float().cpu().numpy()
-        return DecodedBatch(hits, probs.astype(np.float32), np.clip(vel, 0.0, 1.0).astype(np.float32),
+        with self._lock:
+            logits, vel, off = self._net.run_decoder(
+                zz.astype(np.float32), attrs, tt, temperature=float(temperature),
+                seed=int(seed) if sampling else None, hits_only=hits_only)
+        logits = logits.astype(np.float32, copy=False)
+        if sampling:
+            # The same uniforms, drawn in the same order (one (B, 1, 9) draw per step), as an
+            # autoregressive decoder's own feedback sampling on torch: the hits returned are
+            # the hits it fed back; a non-autoregressive one never drew them.
+            u = step_uniforms(int(seed), *logits.shape)
+            hits = u < sigmoid(logits / np.float32(max(float(temperature), 1e-6)))
+        else:
+            hits = logits > 0.0
+        return DecodedBatch(hits, sigmoid(logits), np.clip(vel, 0.0, 1.0).astype(np.float32),
                             np.clip(off, -0.5, 0.5).astype(np.float32))
 
     def target_matrix(self, targets: np.ndarray, batch: int) -> np.ndarray:
@@ -509,13 +512,12 @@ class Generator:
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""
-        torch = self._torch
         x = np.asarray(arrays, np.float32)
         if x.ndim != 3 or x.shape[1:] != (self._steps, FEATURES):
             raise ValueError(f"expected (B, {self._steps}, {FEATURES}), got {x.shape}")
-        with self._lock, torch.inference_mode():
-            mu, logvar = self._model.encode(torch.as_tensor(x, device=self._device))
-        return mu.float().cpu().numpy().astype(np.float64), logvar.float().cpu().numpy().astype(np.float64)
+        with self._lock:
+            mu, logvar = self._net.run_encoder(x)
+        return np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
 
     # -- the contract --------------------------------------------------------------------
     def fit_length(self, pattern: Pattern) -> Pattern:
@@ -722,17 +724,12 @@ class Generator:
         z = self.pad_to_z(xx.ravel(), yy.ravel())
         if self._pad is not None:  # the nodes' own attributes, blended as their latents are
             attributes = self._pad.attributes(xx.ravel(), yy.ravel(), self._bank.attributes)
-        torch = self._torch
-        with self._lock:
+        with self._lock, self._net.threads(self.heatmap_threads):
             # One big batch parallelises where a batch-1 decode does not: the heat-map gets
             # up to HEATMAP_THREADS intra-op threads, single decodes stay on one (no thread
             # hand-off in their latency). The lock keeps other decodes out meanwhile.
-            torch.set_num_threads(self.heatmap_threads)
-            try:
-                batch = self.decode_batch(z, attributes,
-                                          hits_only=attribute_name in attr_lib.HIT_ATTRIBUTES).to_array()
-            finally:
-                torch.set_num_threads(1)
+            batch = self.decode_batch(z, attributes,
+                                      hits_only=attribute_name in attr_lib.HIT_ATTRIBUTES).to_array()
         values = attr_lib.ATTRIBUTES[attribute_name](batch)
         return values.reshape(int(resolution), int(resolution))
 

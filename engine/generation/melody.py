@@ -1,8 +1,11 @@
 """The melody generator: a loaded melody VAE behind a numpy/:class:`Melody` API.
 
-Beside the drum :class:`engine.generation.generator.Generator` and shaped like it: it owns
-eval mode, no-grad, one torch thread and the checkpoint; torch is imported only when one
-is built, so importing this module is cheap. What it shares with the drum generator —
+Beside the drum :class:`engine.generation.generator.Generator` and shaped like it: the
+network runs behind :class:`~engine.generation.backends.MelodyNet`, on ONNX Runtime when
+the checkpoint has a verified export beside it (torch never imported; sampled decodes then
+draw with numpy's generator, see :class:`~engine.generation.onnx_nets.OnnxMelodyNet`), else
+on torch (eval mode, no-grad, one thread), imported only when one is built, so importing
+this module is cheap. What it shares with the drum generator —
 latent paths (spherical by default) and drawing new material near the data (a stored
 training code plus a little noise, the drums' ``sample_like_data``) — lives in
 :mod:`engine.generation.latent_paths`.
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import CheckpointError
+from engine.generation.backends import MelodyNet, TorchMelodyNet, torch_loader
 from engine.generation.latent_paths import interpolate, sample_near
 from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_classes, transpose_to_key
 
@@ -53,19 +57,16 @@ class MelodyGenerator:
     """Encode, decode, sample, interpolate and transition melodies with one loaded model.
 
     Args:
-        model: a :class:`models.melody_vae.MelodyVAE`.
+        model: a :class:`~engine.generation.backends.MelodyNet` (ONNX Runtime or torch), or a
+            :class:`models.melody_vae.MelodyVAE`, which is run on torch.
         meta: the checkpoint metadata (``latent`` with ``anchors``/``anchor_noise`` optional).
     """
 
     def __init__(self, model: Any, meta: Mapping[str, Any]) -> None:
-        import torch
-
-        torch.set_num_threads(1)
-        self._torch = torch
-        self._model = model.eval()
+        self._net: MelodyNet = model if isinstance(model, MelodyNet) else TorchMelodyNet(model)
         self._meta = dict(meta)
         self._lock = threading.RLock()
-        self.config = model.config
+        self.config = self._net.config
         if meta.get("codec") != codec_meta():
             raise CheckpointError(f"melody checkpoint made for codec {meta.get('codec')!r}; this "
                                   f"program's is {codec_meta()}")
@@ -75,12 +76,25 @@ class MelodyGenerator:
         self._anchor_noise = float(lat.get("anchor_noise", 0.0))
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> MelodyGenerator:
-        """Raises CheckpointError (one line) for a missing, damaged or drum checkpoint."""
-        from models.melody_checkpoint import load_melody_checkpoint
+    def from_checkpoint(cls, path: str | Path, backend: str | None = None) -> MelodyGenerator:
+        """On ONNX Runtime from the checkpoint's export folder when usable, else on torch
+        (``backend``: 'auto' (default, or ``$GROOVEFADER_BACKEND``), 'onnx' or 'torch').
 
-        ck = load_melody_checkpoint(path)
+        Raises CheckpointError (one line) for a missing, damaged or drum checkpoint, or
+        without a usable export where torch is not installed.
+        """
+        from engine.generation.onnx_nets import OnnxMelodyNet, open_export
+
+        export = open_export(path, "melody", backend)
+        if export is not None:
+            return cls(OnnxMelodyNet(export), export.meta)
+        ck = torch_loader(path, "models.melody_checkpoint", "load_melody_checkpoint")(path)
         return cls(ck.model, ck.meta)
+
+    @property
+    def backend(self) -> str:
+        """Where the network runs: 'onnx' (ONNX Runtime) or 'torch'."""
+        return self._net.backend
 
     # -- facts -----------------------------------------------------------------------------
     @property
@@ -112,11 +126,10 @@ class MelodyGenerator:
 
     def encode_batch(self, melodies: Sequence[Melody]) -> np.ndarray:
         """``(B, Z)`` posterior means of the melodies (each fitted with :meth:`fit`)."""
-        torch = self._torch
-        x = torch.from_numpy(np.stack([events_to_classes(self.fit(m).events) for m in melodies]))
-        with self._lock, torch.no_grad():
-            mu, _ = self._model.encode(x)
-        return mu.numpy().astype(np.float64)
+        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        with self._lock:
+            mu = self._net.run_encoder(x)
+        return np.asarray(mu, np.float64)
 
     def encode(self, melody: Melody) -> np.ndarray:
         """``(Z,)`` posterior mean."""
@@ -128,15 +141,10 @@ class MelodyGenerator:
 
         ``forced``: ``(B, T)`` classes fed as the decoder's previous inputs (-1 = its own).
         """
-        torch = self._torch
-        zz = torch.as_tensor(np.atleast_2d(np.asarray(z, np.float32)))
-        gen = None
-        if seed is not None and temperature > 0:
-            gen = torch.Generator().manual_seed(int(seed))
-        f = None if forced is None else torch.as_tensor(np.asarray(forced, np.int64))
-        with self._lock, torch.no_grad():
-            out = self._model.decode(zz, bars=bars, temperature=float(temperature), forced=f,
-                                     generator=gen).numpy()
+        zz = np.atleast_2d(np.asarray(z, np.float32))
+        f = None if forced is None else np.asarray(forced, np.int64)
+        with self._lock:
+            out = self._net.run_decoder(zz, bars, float(temperature), seed, f)
         return [Melody.from_classes(row, self.steps_per_bar) for row in out]
 
     def decode(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,

@@ -1,0 +1,317 @@
+"""The instrument's networks on ONNX Runtime: the export folder ``groovefader export``
+writes beside a checkpoint, and :class:`~engine.generation.backends.DrumNet` /
+:class:`~engine.generation.backends.MelodyNet` on its graphs. Importing this module imports
+neither torch nor onnxruntime; onnxruntime is imported when a folder is opened.
+
+An export folder (``checkpoints/default.pt`` → ``checkpoints/default-onnx/``) holds:
+
+- ``manifest.json``: format and version, the model kind (``drums`` | ``melody``), the
+  graphs, the checkpoint it was made from (file name, size, SHA-256) and the verification
+  against torch (largest absolute difference per output, the tolerance, the inputs).
+- ``meta.json``: the checkpoint's metadata, as the checkpoint holds it.
+- ``arrays.npz``: the checkpoint's arrays (a drum model's map of the data), read with
+  ``allow_pickle=False``.
+- the graphs: drums ``encoder.onnx`` (``patterns (B, T, 27)`` → ``mu, logvar``) and
+  ``decoder.onnx`` (``z, [attributes,] teacher (B, T, 27), teacher_mask (B, T)`` →
+  ``hit_logits, velocities, offsets``); melody ``encoder.onnx`` (``classes (B, T)`` →
+  ``mu``), ``init.onnx`` (``cond`` → the decoder's initial ``h, c`` and ``cond_term``),
+  ``step.onnx`` (one LSTM step: ``prev, cond_term, h, c`` → ``logits, h, c``) and, for a
+  hierarchical model, ``conductor.onnx``.
+
+A folder whose checkpoint has changed since (another size or hash) is stale and is not
+used: the generators fall back to torch and say why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import CheckpointError
+from models.pathnames import shown
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = "groovefader-onnx"
+EXPORT_VERSION = 1
+EXPORT_SUFFIX = "-onnx"  # checkpoints/default.pt -> checkpoints/default-onnx/
+BACKEND_ENV = "GROOVEFADER_BACKEND"  # auto (default) | onnx | torch
+BACKENDS = ("auto", "onnx", "torch")
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def export_dir_for(checkpoint: str | os.PathLike[str]) -> Path:
+    """Where the export of ``checkpoint`` lives (a folder given is its own export)."""
+    p = Path(checkpoint)
+    if p.is_dir():
+        return p
+    return p.with_name(p.stem + EXPORT_SUFFIX)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK_BYTES):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def chosen_backend(requested: str | None = None) -> str:
+    """``requested``, else ``$GROOVEFADER_BACKEND``, else ``auto``.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    name = (requested or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Export:
+    """An opened export folder: its manifest, the checkpoint metadata and arrays."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    def graph(self, name: str) -> Path:
+        return self.folder / self.manifest["graphs"][name]
+
+
+def find_export(checkpoint: str | os.PathLike[str], kind: str) -> tuple[Export | None, str]:
+    """The usable export of ``checkpoint`` (``kind`` 'drums' or 'melody'), or None and why not.
+
+    Not usable: no folder, onnxruntime not installed, a manifest of another format, version
+    or kind, or a checkpoint that changed since the export (stale).
+    """
+    folder = export_dir_for(checkpoint)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        return None, f"no ONNX export ({shown(folder)})"
+    try:
+        import onnxruntime  # noqa: F401 - only whether it is there
+    except ImportError:
+        return None, "onnxruntime is not installed"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return None, f"{shown(manifest_path)}: unreadable ({err})"
+    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
+        return None, f"{shown(manifest_path)}: not a groovefader ONNX export"
+    if manifest.get("version") != EXPORT_VERSION:
+        return None, (f"{shown(manifest_path)}: export version {manifest.get('version')!r}, this "
+                      f"groovefader reads {EXPORT_VERSION}; run groovefader export again")
+    if manifest.get("kind") != kind:
+        return None, f"{shown(folder)}: a {manifest.get('kind')!r} export, not {kind!r}"
+    source = Path(checkpoint)
+    made_from = manifest.get("checkpoint") or {}
+    if source.is_file() and (source.stat().st_size != made_from.get("bytes")
+                             or file_digest(source) != made_from.get("sha256")):
+        return None, (f"{shown(folder)} is stale: {shown(source)} changed since it was exported "
+                      "(run groovefader export again)")
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        missing = [g for g in manifest["graphs"].values() if not (folder / g).is_file()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        return None, f"{shown(folder)}: damaged export ({type(err).__name__}: {err})"
+    if missing:
+        return None, f"{shown(folder)}: damaged export: {', '.join(missing)} missing"
+    return Export(folder, manifest, meta, arrays), ""
+
+
+def open_export(checkpoint: str | os.PathLike[str], kind: str, backend: str | None) -> Export | None:
+    """The export to play ``checkpoint`` on, or None to load the checkpoint with torch.
+
+    ``backend``: 'auto' (the export when usable, the reason logged otherwise), 'onnx'
+    (the export or an error), 'torch' (None).
+
+    Raises:
+        CheckpointError: 'onnx' asked for and the export is not usable.
+    """
+    name = chosen_backend(backend)
+    if name == "torch":
+        return None
+    found, why = find_export(checkpoint, kind)
+    if found is None:
+        if name == "onnx" or Path(checkpoint).is_dir():
+            raise CheckpointError(f"{shown(Path(checkpoint))}: cannot run on ONNX Runtime: {why}")
+        log.info("%s: running on torch: %s", shown(Path(checkpoint)), why)
+    return found
+
+
+def _session(path: Path, threads: int = 1) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # idle pool threads sleep instead of spinning: the clock process shares the cores
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for bad graphs
+        raise CheckpointError(f"{shown(path)}: damaged ONNX graph ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:160]})") from err
+
+
+class OnnxDrumNet:
+    """A drum export behind :class:`~engine.generation.backends.DrumNet`.
+
+    Decodes run on one intra-op thread; :meth:`threads` switches to a second session of the
+    same decoder with more threads (built on first use) for one big batch (the heat-map).
+    """
+
+    backend = "onnx"
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self._encoder = _session(export.graph("encoder"))
+        self._decoder = self._single = _session(export.graph("decoder"))
+        self._wide: dict[int, Any] = {}
+        inputs = {i.name: i for i in self._decoder.get_inputs()}
+        # (B, T, 27) and (B, A): the fixed sizes of the graph's inputs
+        self._steps, self._features = (int(d) for d in inputs["teacher"].shape[1:])
+        self._num_attributes = int(inputs["attributes"].shape[1]) if "attributes" in inputs else 0
+
+    def run_encoder(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu, logvar = self._encoder.run(None, {"patterns": np.ascontiguousarray(x, np.float32)})
+        return mu, logvar
+
+    def run_decoder(self, z: np.ndarray, attributes: np.ndarray | None, teacher: np.ndarray | None, *,
+                    temperature: float = 0.0, seed: int | None = None, hits_only: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = len(z)
+        feeds: dict[str, np.ndarray] = {"z": np.ascontiguousarray(z, np.float32)}
+        if self._num_attributes:
+            if attributes is None:  # the data mean, as the torch model takes None
+                attributes = np.zeros((b, self._num_attributes), np.float32)
+            feeds["attributes"] = np.ascontiguousarray(attributes, np.float32)
+        if teacher is None:  # mask 0 everywhere: the same input as no teacher
+            feeds["teacher"] = np.zeros((b, self._steps, self._features), np.float32)
+            feeds["teacher_mask"] = np.zeros((b, self._steps), np.float32)
+        else:
+            feeds["teacher"] = np.ascontiguousarray(teacher, np.float32)
+            feeds["teacher_mask"] = np.ones((b, self._steps), np.float32)
+        logits, vel, off = self._decoder.run(None, feeds)
+        return logits, vel, off
+
+    @contextlib.contextmanager
+    def threads(self, n: int) -> Iterator[None]:
+        n = max(1, int(n))
+        if n == 1:
+            yield
+            return
+        if n not in self._wide:
+            self._wide[n] = _session(self.export.graph("decoder"), threads=n)
+        self._decoder = self._wide[n]
+        try:
+            yield
+        finally:
+            self._decoder = self._single
+
+
+@dataclass(frozen=True)
+class MelodyShape:
+    """What the melody generator reads of a melody model's config (no torch needed)."""
+
+    bars: int
+    steps_per_bar: int
+    z_dim: int
+    num_classes: int
+    decoder: str
+    dec_layers: int
+    dec_hidden: int
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> MelodyShape:
+        c = meta["config"]
+        return cls(int(c["bars"]), int(c["steps_per_bar"]), int(c["z_dim"]), int(c["num_classes"]),
+                   str(c["decoder"]), int(c["dec_layers"]), int(c["dec_hidden"]))
+
+
+class OnnxMelodyNet:
+    """A melody export behind :class:`~engine.generation.backends.MelodyNet`.
+
+    The autoregressive loop runs here, one ``step.onnx`` call per 16th (the same loop as
+    :meth:`models.melody_vae.MelodyVAE.decode`). Greedy decodes equal torch's; sampled ones
+    (``temperature > 0``) draw from the same softmax with numpy's generator seeded by
+    ``seed``, so a seed gives another melody than on torch (torch's multinomial draws are
+    not reproduced).
+    """
+
+    backend = "onnx"
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        try:
+            self.config = MelodyShape.from_meta(export.meta)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{shown(export.folder)}: melody config incomplete ({err!r})") from err
+        self._encoder = _session(export.graph("encoder"))
+        self._init = _session(export.graph("init"))
+        self._step = _session(export.graph("step"))
+        self._conductor = (_session(export.graph("conductor")) if "conductor" in export.manifest["graphs"]
+                           else None)
+
+    def run_encoder(self, classes: np.ndarray) -> np.ndarray:
+        (mu,) = self._encoder.run(["mu"], {"classes": np.ascontiguousarray(classes, np.int64)})
+        return mu
+
+    def run_decoder(self, z: np.ndarray, bars: int | None, temperature: float, seed: int | None,
+                    forced: np.ndarray | None) -> np.ndarray:
+        c = self.config
+        bars = c.bars if bars is None else int(bars)
+        zz = np.ascontiguousarray(np.atleast_2d(z), np.float32)
+        b = len(zz)
+        if c.decoder == "hier":
+            (emb,) = self._conductor.run(None, {"z": zz, "bar_clock": np.zeros((b, bars, 1), np.float32)})
+        else:
+            emb = np.broadcast_to(zz[:, None], (b, bars, zz.shape[1]))
+        rng = np.random.default_rng(seed) if temperature > 0 else None
+        out = np.empty((b, bars * c.steps_per_bar), np.int64)
+        prev = np.full(b, c.num_classes, np.int64)  # the row of "no previous class": zeros
+        h = cell = None
+        for bar in range(bars):
+            cond = np.ascontiguousarray(emb[:, bar], np.float32)
+            h0, c0, cond_term = self._init.run(None, {"cond": cond})
+            if h is None or c.decoder == "hier":  # a flat decoder's state runs on
+                h, cell = h0, c0
+            for step in range(c.steps_per_bar):
+                i = bar * c.steps_per_bar + step
+                logits, h, cell = self._step.run(None, {"prev": prev, "cond_term": cond_term,
+                                                        "h": h, "c": cell})
+                if rng is not None:
+                    cls = _sample_softmax(logits / np.float32(temperature), rng)
+                else:
+                    cls = logits.argmax(axis=-1)
+                out[:, i] = cls
+                prev = cls if forced is None else np.where(forced[:, i] >= 0, forced[:, i], cls)
+                prev = np.ascontiguousarray(prev, np.int64)
+        return out
+
+
+def _sample_softmax(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One class per row drawn from softmax(logits) (inverse CDF, float64)."""
+    x = logits.astype(np.float64)
+    p = np.exp(x - x.max(axis=-1, keepdims=True))
+    cdf = np.cumsum(p, axis=-1)
+    u = rng.random((len(x), 1)) * cdf[:, -1:]
+    return np.minimum((cdf <= u).sum(axis=-1), x.shape[-1] - 1).astype(np.int64)
