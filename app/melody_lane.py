@@ -147,6 +147,7 @@ class MelodyLane(QObject):
         self.model = ModelWorker(self)
         self.model.loaded.connect(self._on_loaded)
         self.model.failed.connect(lambda text: self._fail(text))
+        self.model.refused.connect(lambda text: self.message.emit("error", f"Melody model: {text}"))
         self.model.error.connect(lambda text: self.message.emit("error", f"Melody model: {text}"))
         self.settings_ = LaneSettings()
         self.melody: Melody | None = None  # as written (C major)

@@ -84,3 +84,24 @@ def test_export_to_an_odd_name(make_window, tmp_path) -> None:
     out = Path(os.fsdecode(bytes(tmp_path) + b"/out \xe9.mid"))
     assert w.controller.export_clip(out, 4) == out
     assert read_clip(out).bars == 4
+
+
+def test_a_foreign_melody_checkpoint_keeps_the_melody_model(make_window, qtbot, tmp_path,
+                                                            monkeypatch) -> None:
+    from app import melody_lane as lane_module
+    from tests.support.melody import memorised_checkpoint
+
+    good = memorised_checkpoint(str(tmp_path))
+    monkeypatch.setattr(lane_module, "default_melody_checkpoint", lambda: good)
+    w = make_window(None, load=False)
+    lane = w.melody.lane
+    with qtbot.waitSignal(lane.melodyChanged, timeout=60_000):
+        w.controller.load_model(tmp_path / "no-drum-model.pt")  # its failure starts the melody model
+    generator = lane.model.generator
+    drum = tmp_path / "drums.pt"
+    drum.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0")
+    with qtbot.waitSignal(lane.message, timeout=60_000) as sig:
+        lane.load_model(drum)
+    level, text = sig.args
+    assert level == "error" and "not a checkpoint: a MIDI file" in text and text.endswith(f"Keeping {good}.")
+    assert lane.model.generator is generator and lane.model_path == str(good)
