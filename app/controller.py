@@ -35,6 +35,7 @@ from app.presets import Preset
 from app.transport_state import TransportState
 from app.undo import PatternState
 from engine.errors import GrooveFaderError
+from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
 
@@ -55,6 +56,7 @@ class Controller(QObject):
     measuredChanged = Signal(object)  # dict attribute → value measured on the current pattern (ordered)
     heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
     transitionReady = Signal(object)  # Pattern
+    lockChanged = Signal(object)  # frozenset of the locked voices
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
 
     def __init__(self, transport: TransportState | None = None, parent: QObject | None = None) -> None:
@@ -73,6 +75,7 @@ class Controller(QObject):
         self._seed = 1
         self._epoch = 0
         self._drag_clips = clips.TempClips()
+        self.lock = VoiceLock()  # voices kept as they are while the rest changes
         self.transport = transport or TransportState(parent=self)
         self.transport.ccMoved.connect(self._on_cc_moved)
 
@@ -153,7 +156,7 @@ class Controller(QObject):
         """Decode off the GUI thread with the knobs as they stand now. ``step`` names an
         undo step of its own ("Randomize"); None = part of the current gesture."""
         b = self.knob_binding
-        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed)
+        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock)
         self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners),
                    lambda d: self._push(PatternState(d.pattern, d.z, d.pad), step or "Generate",
                                         self.history.generated_key(step is not None), d.measured))
@@ -304,6 +307,12 @@ class Controller(QObject):
         self._epoch += 1
         self.knob_binding.new_groove()
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
+
+    def toggle_lock(self, voice: int) -> None:
+        """Keep ``voice`` as it plays now while Randomize, Variation, the pad and the knobs
+        change the others (decoded around it), or release it."""
+        self.lock = self.lock.toggled(voice, self._pattern)
+        self.lockChanged.emit(self.lock.voices)
 
     # -- slots: the grid ---------------------------------------------------------------------------
     def toggle_cell(self, step: int, voice: int) -> None:

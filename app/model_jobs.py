@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.generation.knobs import KnobState
+from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
 
@@ -53,6 +54,7 @@ class KnobSettings:
     holding: bool
     temperature: float
     seed: int
+    lock: VoiceLock = VoiceLock()  # voices kept while the rest is decoded around them
 
 
 def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
@@ -70,7 +72,8 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
     state, temperature = knobs.state, knobs.temperature
     targets, turning = (state.targets(), state.turning) if knobs.holding else (None, None)
     pattern = g.decode(zz, state.inputs, temperature=temperature,
-                       seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning)
+                       seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
+                       lock=knobs.lock)
     assert isinstance(pattern, Pattern)
     return Decoded(zz, pattern, g.attributes_of(pattern), where)
 

@@ -44,6 +44,16 @@ class VoiceLock:
         """Lock ``voices`` as ``pattern`` plays them."""
         return cls(frozenset(int(v) for v in voices), pattern.to_array())
 
+    def toggled(self, voice: int, pattern: Pattern) -> VoiceLock:
+        """This lock with ``voice`` released, or locked as ``pattern`` plays it now (the
+        voices already locked keep their part)."""
+        v = int(voice)
+        if v in self.voices:
+            rest = self.voices - {v}
+            return VoiceLock(rest, self.part if rest else None)
+        # the voices locked so far keep their part; the new one plays as in ``pattern``
+        return VoiceLock(self.voices | {v}, self.paste(pattern.to_array()[None])[0])
+
     @property
     def active(self) -> bool:
         return bool(self.voices)

@@ -54,3 +54,15 @@ def test_a_shorter_part_loops_and_bad_locks_are_refused() -> None:
         VoiceLock(frozenset({NUM_VOICES}), one_bar.to_array())
     with pytest.raises(ValueError):
         VoiceLock(frozenset({0}), None)
+
+
+def test_toggling_locks_a_voice_as_it_plays_now_and_keeps_the_others() -> None:
+    a, b = (Pattern.from_array(x) for x in synthetic_patterns(2, seed=6))
+    lock = VoiceLock().toggled(Voice.KICK, a)
+    assert lock.voices == {Voice.KICK}
+    lock = lock.toggled(Voice.SNARE, b)  # the kick stays as it was in a
+    out = lock.paste(np.zeros((1, a.steps, 27), np.float32))[0]
+    np.testing.assert_array_equal(out[:, Voice.KICK], a.to_array()[:, Voice.KICK])
+    np.testing.assert_array_equal(out[:, Voice.SNARE], b.to_array()[:, Voice.SNARE])
+    released = lock.toggled(Voice.KICK, b)
+    assert released.voices == {Voice.SNARE} and not released.toggled(Voice.SNARE, b).active

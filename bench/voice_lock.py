@@ -1,0 +1,116 @@
+"""Locked voices: kept exactly, the rest still changing, and as data-like as without a lock.
+
+For each draw, a held-out groove lends its locked voices (kick and snare by default) and
+Randomize draws a latent; the app's decode of it (no knob held) is made without and with the
+lock. Reported: the share of draws whose locked voices came out exactly as locked, the
+distinct grooves of the other voices, decode time with the lock, and the realism of both sets
+against real held-out windows as ``groovefader eval`` measures it (classifier two-sample test
+with the reconstructions' floor from the same run, MGEval). Draws are grouped by the
+performance lending the lock, so the classifier's folds never split a locked part.
+
+    python bench/voice_lock.py --data ../shared/data/groove --json bench/voice_lock.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._report import emit_json  # noqa: E402
+from engine.music.drums import Voice  # noqa: E402
+
+DEFAULT_VOICES = (Voice.KICK, Voice.SNARE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", default="checkpoints/default.pt")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="validation")
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--presses", type=int, default=100, help="Randomize presses on one lock")
+    p.add_argument("--voices", default=",".join(v.name.lower() for v in DEFAULT_VOICES))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from engine.generation.generator import Generator
+    from engine.generation.voice_lock import VoiceLock
+    from engine.music.pattern import Pattern
+    from training.evaluate import load_eval_data
+    from training.realism.scorecard import _Cache, apply_targets, measure_surface
+    from training.realism.surfaces import Surface, _reconstruct
+
+    torch.set_num_threads(1)
+    gen = Generator.from_checkpoint(args.checkpoint)
+    data = load_eval_data(args.data, args.split, steps=gen.steps, steps_per_bar=gen.steps_per_bar)
+    windows, groups = data.patterns, data.performance_groups().astype(str)
+    voices = [Voice[v.strip().upper()] for v in args.voices.split(",")]
+    rng = np.random.default_rng(args.seed)
+    ref = np.sort(rng.choice(len(windows), min(args.draws, len(windows)), replace=False))
+    lenders = rng.choice(len(windows), args.draws)
+    z = gen.sample_like_data(args.draws, seed=args.seed + 1)
+    nothing_held = np.full(len(gen.attribute_names), np.nan)
+
+    free = np.stack([p.to_array() for p in gen.decode(z, targets=nothing_held)])
+    locked, times = [], []
+    for i, w in enumerate(lenders):
+        lock = VoiceLock.of(Pattern.from_array(windows[w], gen.steps_per_bar), voices)
+        t0 = time.perf_counter()
+        locked.append(gen.decode(z[i], targets=nothing_held, lock=lock).to_array())
+        times.append((time.perf_counter() - t0) * 1e3)
+    locked = np.stack(locked)
+    cols = VoiceLock(frozenset(voices), windows[0]).columns()
+    kept = np.mean([np.array_equal(locked[i][:, cols], windows[w][:, cols]) for i, w in enumerate(lenders)])
+
+    # one lock, many presses: the locked voices never move, the others do
+    lock = VoiceLock.of(Pattern.from_array(windows[lenders[0]], gen.steps_per_bar), voices)
+    zs = gen.sample_like_data(args.presses, seed=args.seed + 2)
+    pressed = np.stack([gen.decode(zz, targets=nothing_held, lock=lock).to_array() for zz in zs])
+    others = [v for v in range(9) if v not in voices]
+    same_locked = int(sum(np.array_equal(x[:, cols], pressed[0][:, cols]) for x in pressed))
+    distinct_others = len({(x[:, others] > 0.5).tobytes() for x in pressed})
+
+    cache = _Cache(windows, gen.steps_per_bar)
+    surfaces = {
+        "reconstruction": Surface("reconstruction", "Reconstruction (the floor)",
+                                  _reconstruct(gen, windows[ref]), groups[ref], ref, groups[ref]),
+        "randomize": Surface("randomize", "Randomize", free, groups[lenders], ref, groups[ref]),
+        "randomize_locked": Surface("randomize_locked", f"Randomize, {args.voices} locked", locked,
+                                    groups[lenders], ref, groups[ref]),
+    }
+    results = {k: measure_surface(s, cache, args.seed) for k, s in surfaces.items()}
+    summary = apply_targets(results)
+    brief = {k: {"c2st_features": r["c2st_features"]["accuracy"],
+                 "c2st_features_ci95": r["c2st_features"]["ci95"], "c2st_raw": r["c2st_raw"]["accuracy"],
+                 "mgeval_mean_oa": r["mgeval"]["mean_oa"], "mgeval_min_oa": r["mgeval"]["min_oa"],
+                 "timing_std": r["timing_std"], "swing": r["swing"],
+                 "voice_hits_per_2_bars": r["voice_hits_per_2_bars"]} for k, r in results.items()}
+    emit_json({"checkpoint": args.checkpoint, "split": args.split, "draws": args.draws, "voices": args.voices,
+               "locked_voices_exact_share": float(kept),
+               "presses": {"count": args.presses, "locked_identical": same_locked,
+                           "distinct_other_voices": distinct_others},
+               "decode_with_lock_ms": {"median": round(float(np.median(times)), 3),
+                                       "p99": round(float(np.percentile(times, 99)), 3)},
+               "floor": {"c2st_features": summary["floor_c2st_features"],
+                         "c2st_raw": summary["floor_c2st_raw"]},
+               "surfaces": brief,
+               # strict: inside the unlocked set's 95 % interval or below it
+               "locked_within_unlocked_ci": bool(brief["randomize_locked"]["c2st_features"]
+                                                 <= brief["randomize"]["c2st_features_ci95"][1]),
+               # the realism target: within 0.05 of the floor
+               "locked_meets_realism_target": bool(brief["randomize_locked"]["c2st_features"]
+                                                   <= summary["floor_c2st_features"] + 0.05)}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
