@@ -196,15 +196,16 @@ def randomize_latency(server: JackServer, tmp: Path, clicks: int, bpm: float = 1
     # song step 0 is the first MIDI clock pulse after Start (pulse 0 sits on step 0's grid point)
     first = next(i for i, (_f, m, _ns) in enumerate(events) if m == (0xFA,))
     origin_f = next(f for f, m, _ns in events[first:] if m == (0xF8,))
-    tick_ns = [ns for _f, m, ns in events[first:] if m == (0xF8,)]
+    ticks = [(f, ns) for f, m, ns in events[first:] if m == (0xF8,)]  # a lost pulse must not shift the count
+    tick_f, tick_ns = [f for f, _ in ticks], [ns for _, ns in ticks]
     melody = [(f, m, ns) for f, m, ns in events if m[0] in (0x80, 0x90)]
     rows = []
     for t, decoded_ns, old, new in marks:
         # the first step the change could take: rendered (2 ms ahead of its grid point) after the click
-        # (song position at the click from the clock pulses received just before it: the wall
-        # clock and the server's frames part on a loaded machine, so not from step 0's stamp)
+        # (song position at the click: the frame of the clock pulse received just before it, plus
+        # the wall time since; the wall clock and the server's frames part on a loaded machine)
         i = max(0, bisect.bisect_right(tick_ns, t) - 1)
-        now_steps = i / 6 + (t - tick_ns[i]) / 1e6 / step_ms
+        now_steps = (tick_f[i] - origin_f) / step_frames + (t - tick_ns[i]) / 1e6 / step_ms
         s0 = int(np.floor(now_steps + 2 / step_ms)) + 1
         reachable = first_difference(old, new, s0)
         changed = first_changed_event(melody, old, origin_f, step_frames, t)
