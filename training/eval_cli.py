@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from models.atomic import atomic_write
+from models.pathnames import shown
 
 
 def _positive(text: str) -> int:
@@ -72,12 +73,12 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run (quoted in the model card)."""
-    parts = ["groovefader", "eval", "--checkpoint", str(args.checkpoint)]
+    parts = ["groovefader", "eval", "--checkpoint", shown(args.checkpoint)]
     if args.baseline is not None:
-        parts += ["--baseline", str(args.baseline)]
-    parts += ["--data", str(args.data), "--split", args.split, "--json", str(args.json)]
+        parts += ["--baseline", shown(args.baseline)]
+    parts += ["--data", shown(args.data), "--split", args.split, "--json", shown(args.json)]
     if args.markdown is not None:
-        parts += ["--markdown", str(args.markdown)]
+        parts += ["--markdown", shown(args.markdown)]
     if args.realism_only:
         parts += ["--realism-only"]
     else:

@@ -71,6 +71,7 @@ import numpy as np
 
 from engine.music import attributes as attr_lib
 from engine.music.drums import NUM_VOICES, Voice
+from models.pathnames import shown
 
 # -- settings --------------------------------------------------------------------------
 
@@ -528,9 +529,10 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
                           cache_dir=cache_dir)
     report: dict[str, Any] = {
         "settings": asdict(cfg),
-        "data": {"dir": str(data_dir), "split": data.split, "windows": int(len(data.patterns)),
+        "data": {"dir": shown(data_dir), "split": data.split, "windows": int(len(data.patterns)),
                  "files": data.sources, "fingerprint": data.fingerprint},
-        "checkpoints": {"model": str(checkpoint), "baseline": None if baseline is None else str(baseline)},
+        "checkpoints": {"model": shown(checkpoint),
+                        "baseline": None if baseline is None else shown(baseline)},
         "models": {},
     }
     for label, gen in gens.items():

@@ -125,3 +125,15 @@ def test_shown_names_are_printable_one_line_and_distinct():
         text.encode("utf-8")  # never raises
         assert "\n" not in text and "\x1b" not in text
     assert len(set(out)) == len(out)
+
+
+def test_the_eval_report_names_odd_paths_in_text_that_encodes():
+    """The command line quoted in eval's JSON and markdown is written as UTF-8: odd names escaped."""
+    from app.cli import build_parser
+    from training.eval_cli import _command_line
+
+    odd = os.fsdecode(b"/data/caf\xe9\nset")
+    args = build_parser().parse_args(["eval", "--checkpoint", odd + ".pt", "--data", odd, "--json", "e.json"])
+    line = _command_line(args)
+    line.encode("utf-8")
+    assert "--checkpoint /data/caf\\xe9\\nset.pt --data /data/caf\\xe9\\nset " in line
