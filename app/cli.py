@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "training.eval_cli",
     "training.train_cli",
     "training.map_cli",
+    "training.export_cli",
     "training.melody.cli",
 )
 

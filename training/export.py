@@ -31,6 +31,7 @@ from engine.generation.backends import TorchDrumNet, TorchMelodyNet
 from engine.generation.onnx_nets import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
+    TOLERANCE,
     Export,
     OnnxDrumNet,
     OnnxMelodyNet,
@@ -41,7 +42,6 @@ from models.checkpoint import load_checkpoint, read_payload
 from models.pathnames import shown
 
 OPSET = 17
-TOLERANCE = 1e-4  # largest absolute difference allowed on any output (logits, mu, ...)
 VERIFY_BATCH = 16  # random inputs per check (plus a batch of 1)
 
 

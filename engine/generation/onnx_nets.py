@@ -47,6 +47,7 @@ EXPORT_SUFFIX = "-onnx"  # checkpoints/default.pt -> checkpoints/default-onnx/
 BACKEND_ENV = "GROOVEFADER_BACKEND"  # auto (default) | onnx | torch
 BACKENDS = ("auto", "onnx", "torch")
 HASH_CHUNK_BYTES = 1 << 20
+TOLERANCE = 1e-4  # largest absolute difference from torch an export may have on any output
 
 
 def export_dir_for(checkpoint: str | os.PathLike[str]) -> Path:
