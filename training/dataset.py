@@ -194,7 +194,9 @@ def read_splits(src_dir: Path) -> dict[str, str] | None:
     if not info.is_file():
         return None
     try:
-        with info.open(newline="", encoding="utf-8") as f:
+        # bytes that are not UTF-8 decode as the file system decodes names, so a Latin-1
+        # info.csv from an old archive still names its Latin-1 files
+        with info.open(newline="", encoding="utf-8", errors="surrogateescape") as f:
             reader = csv.DictReader(f)
             if not reader.fieldnames or not {"midi_filename", "split"} <= set(reader.fieldnames):
                 return None

@@ -137,3 +137,17 @@ def test_the_eval_report_names_odd_paths_in_text_that_encodes():
     line = _command_line(args)
     line.encode("utf-8")
     assert "--checkpoint /data/caf\\xe9\\nset.pt --data /data/caf\\xe9\\nset " in line
+
+
+def test_a_latin1_info_csv_assigns_its_latin1_files(tmp_path):
+    """An archive from an old system: names and info.csv both in Latin-1."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, name in enumerate((b"caf\xe9.mid", b"na\xefve.mid", b"plain.mid")):
+        write_clip(Path(os.fsdecode(bytes(src) + b"/" + name)), groove(i))
+    (src / "info.csv").write_bytes(b"midi_filename,split\ncaf\xe9.mid,test\nna\xefve.mid,validation\n"
+                                   b"plain.mid,train\n")
+    ds, summary = build(src, cache_dir=tmp_path / "cache", workers=1)
+    assert summary["files_used"] == 3 and summary["files_skipped"] == 0
+    by_file = {os.fsencode(s): str(sp) for s, sp in zip(ds.source, ds.split, strict=True)}
+    assert by_file == {b"caf\xe9.mid": "test", b"na\xefve.mid": "validation", b"plain.mid": "train"}
