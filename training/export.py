@@ -345,3 +345,17 @@ def _swap_in(tmp: Path, folder: Path) -> None:
     tmp.rename(folder)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def export_after_training(checkpoint: Path, quiet: bool = False) -> ExportReport | None:
+    """The end of a training run: export its checkpoint so the instrument plays it without
+    torch. A model that cannot be exported (an autoregressive drum decoder) or is refused
+    costs the run nothing: one line says why and the checkpoint plays on torch."""
+    try:
+        report = export_checkpoint(checkpoint)
+    except (ExportError, CheckpointError) as err:
+        print(f"not exported for ONNX Runtime: {err}", flush=True)
+        return None
+    if not quiet:
+        print(f"exported: {report.summary()}", flush=True)
+    return report

@@ -668,6 +668,9 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
             arrays, meta["data_map"] = _data_map(model, mcfg, meta, dataset, cfg)
         save_checkpoint(final, model, mcfg, meta, arrays)
         print(f"done ({stopped}, {wall() / 60:.1f} min in all): {final}", flush=True)
+        from training.export import export_after_training
+
+        export_after_training(final)  # the graphs the instrument plays on, beside it
     if world > 1:
         dist.barrier()
     return final

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from app.cli import build_parser, main
+from engine.generation.onnx_nets import find_export
 from models.checkpoint import load_checkpoint
 from training.synthetic import synthetic_dataset
 from training.train import TrainConfig, _prepare, evaluate_split, train
@@ -45,6 +46,7 @@ def test_tiny_run_learns_logs_and_writes_every_artifact(tmp_path: Path) -> None:
                  "checkpoint.json"):
         assert (run / name).exists(), name
     assert list(run.glob("events.out.tfevents.*"))
+    assert find_export(path, "drums")[0] is not None  # the graphs the instrument plays on
     log = rows(run)
     assert [int(r["epoch"]) for r in log] == [1, 2, 3, 4]
     assert float(log[-1]["val_loss"]) < float(log[0]["val_loss"])

@@ -213,6 +213,10 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
                 checkpoint(metrics, "best.pt")
             _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng)
             last_val = time.perf_counter()
+    if (run / "best.pt").is_file():
+        from training.export import export_after_training
+
+        export_after_training(run / "best.pt", quiet=quiet)  # the graphs the instrument plays on
     return run / "best.pt"
 
 

@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("music21")
 
 from engine.errors import GrooveFaderError  # noqa: E402
+from engine.generation.onnx_nets import find_export  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint  # noqa: E402
 from training.melody.train import MelodyTrainConfig, reconstruction_metrics, train  # noqa: E402
 
@@ -40,6 +41,7 @@ def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
     best = train(cfg, quiet=True)
     ck = load_melody_checkpoint(best)
     assert ck.meta["model_kind"] == "melody_vae" and ck.meta["metrics"]["step"] >= 1
+    assert find_export(best, "melody")[0] is not None  # the graphs the instrument plays on
     assert len(ck.meta["latent"]["anchors"][0]) == ck.config.z_dim
     rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert any("val_step_accuracy" in r for r in rows) and rows[-1]["step"] == 4
