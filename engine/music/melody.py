@@ -28,6 +28,7 @@ import numpy as np
 
 from engine.errors import MidiFileError
 from models.atomic import atomic_write
+from models.pathnames import shown
 
 NOTE_OFF = -1
 NO_EVENT = -2
@@ -378,13 +379,13 @@ def read_melody_file(path: str | os.PathLike[str]) -> Melody:
     :meth:`Melody.fit_range` before encoding).
 
     Raises:
-        MidiFileError: unreadable file, or no non-drum notes in it (one line naming the file).
+        MidiFileError: unreadable, empty, type-2 or SMPTE-timed file, no non-drum notes in
+            it, or notes spanning more than ``MAX_BARS`` bars (one line naming the file).
     """
+    from engine.music.midifile import MAX_BARS, open_midi
+
     path = Path(path)
-    try:
-        midi = mido.MidiFile(path)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise MidiFileError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from err
+    midi = open_midi(path)  # empty, huge, unparsable, type-2 or SMPTE files: one line each
     tracks = [_track_notes(t, midi.ticks_per_beat) for t in midi.tracks]
     if midi.type == 0 and tracks:  # one track: split by channel instead
         by_ch: dict[int, list] = {}
@@ -393,7 +394,11 @@ def read_melody_file(path: str | os.PathLike[str]) -> Melody:
         tracks = list(by_ch.values())
     best = max(tracks, key=_melodic_score, default=[])
     if not best:
-        raise MidiFileError(f"{path}: no melodic (non-drum) notes in the file")
+        raise MidiFileError(f"{shown(path)}: no melodic (non-drum) notes in the file")
+    span_bars = (max(n[1] for n in best) - min(n[0] for n in best)) / 4
+    if span_bars > MAX_BARS:  # a broken delta time, not a tune: its grid would take gigabytes
+        raise MidiFileError(f"{shown(path)}: implausibly long (the notes span {span_bars:.0f} bars, "
+                            f"at most {MAX_BARS})")
     first_bar = int(min(n[0] for n in best) // 4)
     origin = first_bar * 4.0
     grid = [(round((s - origin) * STEPS_PER_BEAT), max(round((e - origin) * STEPS_PER_BEAT),

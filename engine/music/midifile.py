@@ -119,6 +119,16 @@ def _load_midi(path: Path) -> mido.MidiFile:
     return midi
 
 
+def open_midi(path: str | os.PathLike[str]) -> mido.MidiFile:
+    """A MIDI file parsed with the checks every reader here shares: not empty, not over
+    :data:`MAX_FILE_BYTES`, parsable, not type 2, a time division in ticks per beat.
+
+    Raises:
+        MidiReadError: naming the file and the reason, one line.
+    """
+    return _load_midi(Path(path))
+
+
 def _scan(midi: mido.MidiFile) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]],
                                          list[tuple[int, int, int]], int]:
     """Absolute-tick tempo events, time signatures, drum onsets and the last drum event."""

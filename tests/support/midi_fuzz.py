@@ -4,9 +4,10 @@ Each mutant is a real file with one mutation: bytes or bits flipped, the file cu
 range cut out, duplicated or filled with zeros, random bytes inserted, a chunk length, the
 track count or the time division lied about, a delta time or a meta/sysex length made huge,
 or two files spliced. :func:`run_one` reads it as the app and the dataset builder do
-(``read_drum_file``, then the clip concatenated) and names the outcome: ``read``, ``refused``
-(the domain error, :class:`MidiReadError`), ``unexpected`` (any other exception: a bug) or
-``hang`` (over :data:`HANG_S`). Shared by the test suite (a few hundred mutants) and
+(``read_drum_file``, then the clip concatenated), or as the melody lane reads a clip
+(``read_melody_file``), and names the outcome: ``read``, ``refused`` (the domain error,
+:class:`MidiFileError`), ``unexpected`` (any other exception: a bug) or ``hang`` (over
+:data:`HANG_S`). Shared by the test suite (a few hundred mutants) and
 ``bench/midi_fuzz.py`` (tens of thousands).
 """
 
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import MidiFileError
+from engine.music.melody import read_melody_file
 from engine.music.midifile import MidiReadError, read_drum_file
 from engine.music.pattern import Pattern
 
@@ -218,21 +221,32 @@ def _alarm(signum: int, frame: object) -> None:
     raise _Hang
 
 
-def run_one(path: Path) -> tuple[str, str, float]:
-    """Read ``path`` as the app and the builder do: ``(outcome, detail, seconds)``.
+def read_drums(path: Path) -> object:
+    """What the app and the dataset builder do with a drum file."""
+    return Pattern.concatenate([t.pattern for t in read_drum_file(path).takes])
 
-    outcome: ``read`` | ``refused`` (a :class:`MidiReadError`; detail = its reason) |
-    ``unexpected`` (detail = the exception and where it was raised) | ``hang``.
+
+def read_melody(path: Path) -> object:
+    """What the melody panel and ``--melody`` commands do with a clip."""
+    return read_melody_file(path)
+
+
+def run_one(path: Path, read: Callable[[Path], object] = read_drums) -> tuple[str, str, float]:
+    """Read ``path`` with ``read``: ``(outcome, detail, seconds)``.
+
+    outcome: ``read`` | ``refused`` (the domain error, a :class:`MidiFileError`; detail = its
+    reason) | ``unexpected`` (detail = the exception and where it was raised) | ``hang``.
     """
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, HANG_S)
     t0 = time.perf_counter()
     try:
-        takes = read_drum_file(path).takes
-        Pattern.concatenate([t.pattern for t in takes])
+        read(path)
         outcome, detail = "read", ""
     except MidiReadError as err:
         outcome, detail = "refused", err.reason
+    except MidiFileError as err:  # the melody reader's: the reason follows the file name
+        outcome, detail = "refused", str(err).rsplit(": ", 1)[-1].split(" (")[0][:60]
     except _Hang:
         outcome, detail = "hang", f"over {HANG_S:g} s"
     except Exception as err:  # noqa: BLE001 - exactly what the fuzz looks for
@@ -265,8 +279,10 @@ class FuzzReport:
                 "failures": self.failures[:50]}
 
 
-def fuzz(sources: Sequence[Path], mutants: int, seed: int, workdir: Path) -> FuzzReport:
-    """Read ``mutants`` mutants of ``sources`` (chosen in turn); the same seed, the same mutants."""
+def fuzz(sources: Sequence[Path], mutants: int, seed: int, workdir: Path,
+         read: Callable[[Path], object] = read_drums) -> FuzzReport:
+    """Read ``mutants`` mutants of ``sources`` (chosen in turn) with ``read``; the same seed,
+    the same mutants."""
     rng = np.random.default_rng(seed)
     originals = [p.read_bytes() for p in sources]
     report = FuzzReport()
@@ -275,7 +291,7 @@ def fuzz(sources: Sequence[Path], mutants: int, seed: int, workdir: Path) -> Fuz
         k = i % len(originals)
         data, kind = mutate(originals[k], originals[(k + 1) % len(originals)], rng)
         target.write_bytes(data)
-        outcome, detail, seconds = run_one(target)
+        outcome, detail, seconds = run_one(target, read)
         report.mutants += 1
         report.outcomes[outcome] += 1
         report.by_mutation.setdefault(kind, Counter())[outcome] += 1

@@ -80,3 +80,18 @@ def test_a_delta_time_of_hours_is_refused_before_a_grid_is_built(tmp_path):
     with pytest.raises(MidiReadError, match=f"implausibly long .*at most {MAX_BARS}") as caught:
         read_clip(path)
     assert caught.value.reason == "implausibly long"
+
+
+def test_melody_reader_mutants_are_read_or_refused(tmp_path):
+    """The melody lane's reader on mutants of two tunes (it used to divide by zero on a time
+    division of 0, allocate petabytes for a broken delta and pass mido's own errors on)."""
+    from tests.support.melody import melody_a, melody_b
+    from tests.support.midi_fuzz import read_melody
+
+    tunes = []
+    for i, tune in enumerate((melody_a(), melody_b())):
+        tune.write_midi(tmp_path / f"tune{i}.mid")
+        tunes.append(tmp_path / f"tune{i}.mid")
+    report = fuzz(tunes, mutants=400, seed=7, workdir=tmp_path, read=read_melody)
+    assert report.failures == [], report.failures
+    assert report.outcomes["read"] > 0 and len(report.refusals) >= 4, report.as_json()
