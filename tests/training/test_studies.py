@@ -229,3 +229,16 @@ def test_on_data_blends_rule_counts_targets_then_c2st_then_simplicity():
     hits = dict(cand(1.0, 4, 3, 0.8), method="hits")
     assert odb.choose({"h": hits, "a": cand(0.5, 4, 3, 0.8)}) == "h"
     assert odb.choose({"h": hits, "b": cand(1.0, 4, 3, 0.8)}) == "b"
+
+
+def test_eval_data_groups_windows_by_performance():
+    """Overlapping windows of one performance must share a group, or a two-sample test's
+    folds put them on both sides and the classifier learns the performance."""
+    from types import SimpleNamespace
+
+    sub = SimpleNamespace(patterns=np.zeros((4, 32, 27), np.float32), tempo_bpm=np.full(4, 120.0),
+                          source=np.array(["a.mid", "a.mid", "b.mid", "b.mid"]))
+    ds = SimpleNamespace(subset=lambda split: sub, fingerprint="f")
+    data = dc.eval_data(ds, "validation")
+    assert data.performance_groups().tolist() == ["a.mid", "a.mid", "b.mid", "b.mid"]
+    assert data.sources == 2

@@ -100,8 +100,11 @@ def eval_data(ds: Any, split: str) -> Any:
     sub = ds.subset(split)
     sources = getattr(sub, "source", None)
     files = len(set(np.asarray(sources).tolist())) if sources is not None else 0
+    # grouped by performance (the source file): overlapping windows of one performance must
+    # never sit on both sides of a two-sample test's folds
+    groups = None if sources is None else np.asarray(sources).astype(str)
     return EvalData(np.asarray(sub.patterns, np.float32), np.asarray(sub.tempo_bpm, np.float64), split,
-                    files, str(ds.fingerprint))
+                    files, str(ds.fingerprint), groups)
 
 
 def load_groove(data: str, smoke: bool, bars: int = 2) -> Any:
