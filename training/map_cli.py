@@ -59,4 +59,7 @@ def run_map(args: argparse.Namespace) -> int:
     save_checkpoint(out, ckpt.model, ckpt.config, meta, arrays)
     print(f"{out}: map of {info['size']} training grooves, pad {cfg.rows}x{cfg.cols}, "
           f"{len(info['labels'])} style labels ({time.perf_counter() - t0:.1f} s)")
+    from training.export import export_after_training
+
+    export_after_training(Path(out))  # its export would be stale: the instrument plays the new map
     return 0

@@ -130,4 +130,6 @@ def test_map_command_adds_and_rebuilds_the_map(tmp_path, monkeypatch, capsys):
     # a checkpoint that has a map gets a new one (in place)
     assert main(["map", "--checkpoint", str(out), "--data", str(src), "--rows", "4", "--cols", "4",
                  "--epochs", "3"]) == 0
-    assert Generator.from_checkpoint(out).meta["data_map"]["config"]["rows"] == 4
+    again = Generator.from_checkpoint(out)
+    assert again.meta["data_map"]["config"]["rows"] == 4
+    assert again.backend == "onnx"  # re-exported with the new map, not a stale export
