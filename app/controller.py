@@ -319,6 +319,7 @@ class Controller(QObject):
         """Grid click: toggle one hit (undoable); the edited pattern is re-encoded."""
         edited, text = grid_edits.toggled(self._pattern, step, voice)
         self._push(PatternState(edited, None, self.pad), text)
+        self._relock(edited, voice)
         self._encode_edit(edited)
 
     def nudge_velocity(self, step: int, voice: int, delta: float) -> None:
@@ -326,7 +327,13 @@ class Controller(QObject):
         edited = grid_edits.nudged(self._pattern, step, voice, delta)
         if edited is not None:
             self._push(PatternState(edited, None, self.pad), "Velocity", self.history.nudge_key(step, voice))
+            self._relock(edited, voice)
             self._encode_edit(edited)
+
+    def _relock(self, edited: Pattern, voice: int) -> None:
+        """An edit of a locked voice is what the lock keeps from now on."""
+        if voice in self.lock.voices:
+            self.lock = VoiceLock.of(edited, self.lock.voices)
 
     # -- the heat-map ------------------------------------------------------------------------------
     def set_heatmap(self, name: str) -> None:

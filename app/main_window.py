@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
 
         self.handlers = ActionHandlers(self, controller, settings)
         self.voice_mutes = VoiceMuteBinding(self.voice_strip, controller.transport, self)
+        self.voice_strip.lockClicked.connect(controller.toggle_lock)
+        controller.lockChanged.connect(self.voice_strip.set_locked)
         self.audio_export = AudioExport(self, controller, settings, self.voice_mutes.silenced)
         self.actions = build_actions(self, controller, self.handlers)
         self._build_menus_and_toolbar()
