@@ -15,8 +15,8 @@ an audio recorder on its audio ports (other processes). For ``--seconds`` a groo
 core. Reported: each audio onset's distance from its MIDI note-on's frame (target: within
 one period), the audio onsets' timing against the pattern's grid (target: 0.1 ms), the
 xruns the server reported to the audio recorder during the run, the clock process's own
-report. ``--control`` repeats the run with the kit off to tell xruns groovefader causes
-from the server's own on this machine.
+report (with the kit's mixing time per period). ``--control`` alternates runs with the kit
+off (``--pairs``) to tell xruns the kit causes from the server's own on this machine.
 
     .venv/bin/python bench/audio_timing.py --seconds 60 --json bench/audio_timing.json
 """
@@ -173,6 +173,7 @@ def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool) -> d
     audio_rec.stop()
     server.stop()
     out = {"seconds": seconds, "period_frames": period, "rate_hz": RATE, "bpm": bpm, "load": load,
+           "load_average_1min_after": round(os.getloadavg()[0], 2),
            "kit": kit_on, "server_realtime": server.running_realtime() or server.realtime,
            "xruns_during_run": audio_rec.xruns() - xruns_before,
            "clock_stats": {k: final.get(k) for k in ("p99_ms", "max_ms", "jack_cycle_irregularities", "sent",
@@ -217,7 +218,9 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=64)
     parser.add_argument("--bpm", type=float, default=125.0)
     parser.add_argument("--load", action="store_true", help="a busy loop on the other core while live")
-    parser.add_argument("--control", action="store_true", help="also a live run with the kit off")
+    parser.add_argument("--control", action="store_true",
+                        help="also live runs with the kit off, alternating with kit-on runs (--pairs)")
+    parser.add_argument("--pairs", type=int, default=1, help="with --control: kit on/off run pairs")
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -225,8 +228,14 @@ def main() -> None:
     if not args.skip_live:
         result["live"] = live(args.seconds, args.period, args.bpm, args.load, kit_on=True)
         if args.control:
-            result["live_control_kit_off"] = live(args.seconds, args.period, args.bpm, args.load,
-                                                  kit_on=False)
+            on, off = [result["live"]["xruns_during_run"]], []
+            run = (args.seconds, args.period, args.bpm, args.load)
+            for i in range(args.pairs):
+                off.append(live(*run, kit_on=False)["xruns_during_run"])
+                if i + 1 < args.pairs:
+                    on.append(live(*run, kit_on=True)["xruns_during_run"])
+            result["xruns_per_run"] = {"kit_on": on, "kit_off": off, "seconds_each": args.seconds,
+                                       "note": "the server's xruns during each run, reported to the recorder"}
     emit_json(result, args.json)
 
 

@@ -11,6 +11,7 @@ nothing to keep in step. The JACK thread calls :meth:`JackAudio.trigger` and
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,8 @@ class JackAudio:
                 except jack.JackError:
                     pass  # someone else routes it (a patchbay); the ports are there to connect
         self.blocks = 0
+        self.busy_ns = 0  # time spent mixing, summed over the blocks
+        self.busy_max_ns = 0
 
     # -- the JACK thread ---------------------------------------------------------------------
     def trigger(self, offset: int, voice: int, velocity: int) -> None:
@@ -65,10 +68,15 @@ class JackAudio:
         self.mixer.trigger(offset, voice, velocity)
 
     def process(self, frames: int) -> None:
-        """Mix this period into the two port buffers."""
+        """Mix this period into the two port buffers (and time it: the kit's share of the period)."""
+        t0 = time.perf_counter_ns()
         left, right = self._ports
         self.mixer.mix_into(left.get_array(), right.get_array(), frames)
+        spent = time.perf_counter_ns() - t0
         self.blocks += 1
+        self.busy_ns += spent
+        if spent > self.busy_max_ns:
+            self.busy_max_ns = spent
 
     # -- elsewhere ---------------------------------------------------------------------------
     def set_mix(self, mix: KitMix) -> None:

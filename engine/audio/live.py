@@ -104,6 +104,9 @@ class LiveAudio:
             out["hits"] = sink.mixer.triggered
         if self.jack is not None:
             out["ports"] = list(self.jack.port_names)
+            blocks = max(1, self.jack.blocks)
+            out["mix_us"] = {"blocks": self.jack.blocks, "mean": round(self.jack.busy_ns / blocks / 1e3, 1),
+                             "max": round(self.jack.busy_max_ns / 1e3, 1)}
         if self.device is not None:
             out["late"] = getattr(getattr(self.device, "notes", None), "late", 0)
             out["underruns"] = getattr(self.device, "underruns", 0)
