@@ -109,6 +109,8 @@ def _load_midi(path: Path) -> mido.MidiFile:
     try:
         midi = mido.MidiFile(str(path))
     except Exception as err:  # mido raises OSError, EOFError, KeyError, ValueError, ...
+        if isinstance(err, OSError) and err.strerror:  # "Is a directory": the name is said once
+            raise MidiReadError(path, "cannot open file", err.strerror) from err
         detail = f"{type(err).__name__}: {err}".strip().rstrip(":")
         raise MidiReadError(path, "not a readable MIDI file", detail) from err
     if midi.type == 2:
