@@ -168,24 +168,29 @@ def find_midi_files(src_dir: Path) -> list[Path]:
     return _scan_sources(src_dir)[0]
 
 
-def _scan_sources(src_dir: Path) -> tuple[list[Path], list[Path]]:
-    """``(MIDI files, MIDI names that lead nowhere)``, both sorted by relative path.
+def _scan_sources(src_dir: Path) -> tuple[list[Path], list[Path], list[OSError]]:
+    """``(MIDI files, MIDI names that lead nowhere, folders that could not be read)``, the
+    first two sorted by relative path.
 
     A folder named ``x.mid`` is no file and is passed over; a ``.mid`` link that is broken
-    or loops is returned second, so the build can name it. Linked folders are not followed
-    (``rglob`` does not), so a link loop cannot make the walk endless.
+    or loops is returned second, and a folder the walk cannot open third (its error), so the
+    build can name them. Linked folders are not followed, so a link loop cannot make the
+    walk endless.
     """
     files: list[Path] = []
     dead: list[Path] = []
-    for p in src_dir.rglob("*"):
-        if p.suffix.lower() not in MIDI_SUFFIXES:
-            continue
-        if p.is_file():
-            files.append(p)
-        elif p.is_symlink() and not p.exists():
-            dead.append(p)
+    closed: list[OSError] = []
+    for folder, _, names in os.walk(src_dir, onerror=closed.append, followlinks=False):
+        for name in names:
+            p = Path(folder, name)
+            if p.suffix.lower() not in MIDI_SUFFIXES:
+                continue
+            if p.is_file():
+                files.append(p)
+            elif p.is_symlink() and not p.exists():
+                dead.append(p)
     key = lambda p: name_bytes(p.relative_to(src_dir).as_posix())  # noqa: E731
-    return sorted(files, key=key), sorted(dead, key=key)
+    return sorted(files, key=key), sorted(dead, key=key), closed
 
 
 def read_splits(src_dir: Path) -> dict[str, str] | None:
@@ -356,7 +361,7 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
     src = Path(src_dir)
     names = tuple(attributes)
     _validate(src, bars, hop_bars, steps_per_bar, names, min_onsets)
-    files, dead_links = _scan_sources(src)
+    files, dead_links, closed = _scan_sources(src)
     settings = _settings(bars, hop_bars, steps_per_bar, names, min_onsets)
     fp = fingerprint(src, files, settings)
     cache_file = _cache_file(cache_dir, fp)
@@ -375,6 +380,9 @@ def build(src_dir: str | os.PathLike[str], *, bars: int = 2, hop_bars: int = 1,
     skipped: list[dict[str, str]] = [
         {"file": shown(p.relative_to(src).as_posix()), "reason": "broken or looping link",
          "message": f"{shown(p)}: a symbolic link that leads to no file"} for p in dead_links]
+    skipped += [{"file": shown(os.path.relpath(err.filename or src, src)), "reason": "unreadable folder",
+                 "message": f"{shown(err.filename or src)}: cannot read the folder "
+                            f"({err.strerror or err}); its files are not used"} for err in closed]
     jobs = []
     for path in files:
         rel = path.relative_to(src).as_posix()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,19 +78,39 @@ def test_fingerprint_of_a_utf8_name_is_unchanged(tmp_path):
     assert fingerprint(src, [path], {}) == h.hexdigest()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
-def test_an_unreadable_file_is_one_line_and_the_rest_is_used(tmp_path):
+def _without_root_powers() -> list[str]:
+    """A command prefix under which file modes bind (root reads any file otherwise): nothing
+    for a user; for root, ``setpriv`` dropping the capabilities that override them."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("as root, file modes bind only without CAP_DAC_OVERRIDE: setpriv (util-linux) is missing")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def test_unreadable_files_and_folders_are_one_line_each_and_the_rest_is_used(tmp_path):
     src = tmp_path / "src"
-    src.mkdir()
+    (src / "locked_dir").mkdir(parents=True)
     write_clip(src / "good.mid", groove(0))
-    locked = write_clip(src / "locked.mid", groove(1))
+    write_clip(src / "locked_dir" / "inner.mid", groove(1))
+    locked = write_clip(src / "locked.mid", groove(2))
     locked.chmod(0)
+    (src / "locked_dir").chmod(0)
     try:
-        ds, summary = build(src, cache_dir=tmp_path / "cache", workers=1)
+        proc = subprocess.run([*_without_root_powers(), sys.executable, "-m", "app.cli", "data", str(src),
+                               "--no-cache", "--json", "--workers", "1"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[2], timeout=120)
     finally:
         locked.chmod(0o644)
+        (src / "locked_dir").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
     assert summary["files_used"] == 1
-    assert [s["reason"] for s in summary["skipped_files"]] == ["cannot open file"]
+    assert {(s["file"], s["reason"], s["message"]) for s in summary["skipped_files"]} == {
+        ("locked.mid", "cannot open file", f"{src}/locked.mid: cannot open file (Permission denied)"),
+        ("locked_dir", "unreadable folder",
+         f"{src}/locked_dir: cannot read the folder (Permission denied); its files are not used")}
 
 
 @pytest.mark.parametrize("as_json", [False, True])
