@@ -77,16 +77,19 @@ class _DrumEncoder(nn.Module):
 
 
 class _DrumDecoder(nn.Module):
-    """``z, [attributes,] teacher, teacher_mask`` → logits, velocities, offsets; a mask of
-    zeros is the same input to the network as no teacher."""
+    """``z, [attributes]`` (and with ``teacher``: ``teacher, teacher_mask``) → logits,
+    velocities, offsets. Two graphs: the teacher's projection and shifts cost a quarter of a
+    batch-1 decode, and only the voice lock and transitions feed a teacher."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, attributes: bool, teacher: bool) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.attributes, self.teacher = model, attributes, teacher
 
     def forward(self, z: torch.Tensor, *rest: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        attrs, teacher, mask = rest if len(rest) == 3 else (None, *rest)
-        out = self.model.decode(z, attrs, teacher=teacher, teacher_mask=mask > 0.5)
+        rest_list = list(rest)
+        attrs = rest_list.pop(0) if self.attributes else None
+        teacher, mask = rest_list if self.teacher else (None, None)
+        out = self.model.decode(z, attrs, teacher=teacher, teacher_mask=None if mask is None else mask > 0.5)
         return out.hit_logits, out.velocities, out.offsets
 
 
@@ -199,12 +202,15 @@ def _drums(checkpoint: Path, tmp: Path, rng: np.random.Generator
     _onnx(_DrumEncoder(model), (x,), tmp / "encoder.onnx", ["patterns"], ["mu", "logvar"],
           {"patterns": {0: "batch"}, "mu": {0: "batch"}, "logvar": {0: "batch"}})
     z = torch.randn(b, cfg.z_dim)
-    args = (z,) + ((torch.randn(b, a),) if a else ()) + (x, torch.ones(b, steps))
-    names = ["z"] + (["attributes"] if a else []) + ["teacher", "teacher_mask"]
+    args = (z,) + ((torch.randn(b, a),) if a else ())
+    names = ["z"] + (["attributes"] if a else [])
     outs = ["hit_logits", "velocities", "offsets"]
-    _onnx(_DrumDecoder(model), args, tmp / "decoder.onnx", names, outs,
+    _onnx(_DrumDecoder(model, bool(a), False), args, tmp / "decoder.onnx", names, outs,
           {n: {0: "batch"} for n in names + outs})
-    graphs = {"encoder": "encoder.onnx", "decoder": "decoder.onnx"}
+    t_names = [*names, "teacher", "teacher_mask"]
+    _onnx(_DrumDecoder(model, bool(a), True), (*args, x, torch.ones(b, steps)), tmp / "decoder_teacher.onnx",
+          t_names, outs, {n: {0: "batch"} for n in t_names + outs})
+    graphs = {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "decoder_teacher": "decoder_teacher.onnx"}
     onnx_net = OnnxDrumNet(Export(tmp, {"graphs": graphs}, ck.meta, {}))
     torch_net = TorchDrumNet(model)
     diffs: dict[str, float] = {}

@@ -11,9 +11,10 @@ An export folder (``checkpoints/default.pt`` → ``checkpoints/default-onnx/``) 
 - ``meta.json``: the checkpoint's metadata, as the checkpoint holds it.
 - ``arrays.npz``: the checkpoint's arrays (a drum model's map of the data), read with
   ``allow_pickle=False``.
-- the graphs: drums ``encoder.onnx`` (``patterns (B, T, 27)`` → ``mu, logvar``) and
-  ``decoder.onnx`` (``z, [attributes,] teacher (B, T, 27), teacher_mask (B, T)`` →
-  ``hit_logits, velocities, offsets``); melody ``encoder.onnx`` (``classes (B, T)`` →
+- the graphs: drums ``encoder.onnx`` (``patterns (B, T, 27)`` → ``mu, logvar``),
+  ``decoder.onnx`` (``z, [attributes]`` → ``hit_logits, velocities, offsets``) and
+  ``decoder_teacher.onnx`` (the same with ``teacher (B, T, 27), teacher_mask (B, T)``: the
+  voice lock and transitions); melody ``encoder.onnx`` (``classes (B, T)`` →
   ``mu``), ``init.onnx`` (``cond`` → the decoder's initial ``h, c`` and ``cond_term``),
   ``step.onnx`` (one LSTM step: ``prev, cond_term, h, c`` → ``logits, h, c``) and, for a
   hierarchical model, ``conductor.onnx``.
@@ -186,10 +187,10 @@ class OnnxDrumNet:
         self.export = export
         self._encoder = _session(export.graph("encoder"))
         self._decoder = self._single = _session(export.graph("decoder"))
+        self._teacher = _session(export.graph("decoder_teacher"))
         self._wide: dict[int, Any] = {}
-        inputs = {i.name: i for i in self._decoder.get_inputs()}
-        # (B, T, 27) and (B, A): the fixed sizes of the graph's inputs
-        self._steps, self._features = (int(d) for d in inputs["teacher"].shape[1:])
+        inputs = {i.name: i for i in self._teacher.get_inputs()}
+        # (B, A): the fixed size of the graphs' attribute input
         self._num_attributes = int(inputs["attributes"].shape[1]) if "attributes" in inputs else 0
 
     def run_encoder(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,13 +206,13 @@ class OnnxDrumNet:
             if attributes is None:  # the data mean, as the torch model takes None
                 attributes = np.zeros((b, self._num_attributes), np.float32)
             feeds["attributes"] = np.ascontiguousarray(attributes, np.float32)
-        if teacher is None:  # mask 0 everywhere: the same input as no teacher
-            feeds["teacher"] = np.zeros((b, self._steps, self._features), np.float32)
-            feeds["teacher_mask"] = np.zeros((b, self._steps), np.float32)
-        else:
-            feeds["teacher"] = np.ascontiguousarray(teacher, np.float32)
-            feeds["teacher_mask"] = np.ones((b, self._steps), np.float32)
-        logits, vel, off = self._decoder.run(None, feeds)
+        if teacher is None:
+            logits, vel, off = self._decoder.run(None, feeds)
+            return logits, vel, off
+        teacher = np.ascontiguousarray(teacher, np.float32)
+        feeds["teacher"] = teacher
+        feeds["teacher_mask"] = np.ones(teacher.shape[:2], np.float32)
+        logits, vel, off = self._teacher.run(None, feeds)
         return logits, vel, off
 
     @contextlib.contextmanager

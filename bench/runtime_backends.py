@@ -1,0 +1,236 @@
+"""The instrument on torch and on ONNX Runtime, side by side in one run.
+
+For each backend (``GROOVEFADER_BACKEND=torch|onnx``, the same checkpoint; runs interleaved
+so both see the same machine load):
+
+* ``import_s``: ``import torch`` vs ``import onnxruntime`` in a fresh interpreter, minus an
+  empty interpreter's start;
+* ``app``: ``groovefader app --startup-report`` offscreen in fresh processes: window shown,
+  ready (first pattern from the loaded model painted), CPU time at ready, peak RSS of the
+  app process (``ru_maxrss`` through ready and exit);
+* ``generate``: ``groovefader generate -o clip.mid`` (one 2-bar clip) wall time and peak RSS;
+* in a fresh process per backend: the network's batch-1 decode, ``Generator.decode_batch``
+  of one latent, a held knob (``decode`` with a target, the walk on the map), the pad's
+  32x32 heat-map, and the app's knob drag → grid paint (:func:`app_startup.knob_drags`);
+* ``install``: the size on disk of the runtime environment (``.venv-app``, from
+  ``./dev.sh app``) and of the test environment with torch (``.venv``), and of torch alone;
+  the model files (``.pt`` vs the export folder).
+
+Prints JSON (and writes it with ``--json FILE``).
+
+    .venv/bin/python bench/runtime_backends.py [--runs 7] [--drags 40] [--json bench/runtime_backends.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _report import emit_json
+
+REPO = Path(__file__).resolve().parents[1]
+BACKENDS = ("torch", "onnx")
+TARGETS = {"app_ready_median_s": 1.2, "generate_wall_median_s": 0.6, "runtime_env_mb": 450,
+           "app_rss_mb": 180, "decode_batch1_p99_ms": 0.3, "knob_to_grid_median_ms": 10.0}
+# Runs a command and prints its peak RSS (KiB) on stderr's last line: ru_maxrss of children.
+RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+               "print('MAXRSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+               "sys.exit(r.returncode)")
+
+
+def summary(values: list[float], nd: int = 4) -> dict[str, float]:
+    s = sorted(values)
+    p99 = s[min(len(s) - 1, round(0.99 * (len(s) - 1)))]
+    return {"median": round(statistics.median(s), nd), "p99": round(p99, nd), "min": round(s[0], nd),
+            "max": round(s[-1], nd), "n": len(s)}
+
+
+def env_for(backend: str) -> dict[str, str]:
+    # (the app package sets OPENBLAS_NUM_THREADS=1 itself; the in-process runs get it here)
+    return {**os.environ, "GROOVEFADER_BACKEND": backend, "QT_QPA_PLATFORM": "offscreen",
+            "OPENBLAS_NUM_THREADS": "1"}
+
+
+def groovefader() -> list[str]:
+    exe = Path(sys.executable).with_name("groovefader")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
+
+
+def timed_with_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall s, peak RSS MiB, stdout) of ``cmd`` in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=REPO)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+    kib = int(proc.stderr.strip().splitlines()[-1].split()[1])
+    return wall, kib / 1024, proc.stdout
+
+
+def import_times(runs: int) -> dict[str, dict[str, float]]:
+    def once(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    base, out = [], {"torch": [], "onnx": []}
+    for _ in range(runs):
+        base.append(once("pass"))
+        out["torch"].append(once("import torch"))
+        out["onnx"].append(once("import onnxruntime"))
+    floor = statistics.median(base)
+    return {k: summary([v - floor for v in vals]) for k, vals in out.items()}
+
+
+def app_runs(checkpoint: Path, runs: int) -> dict[str, dict]:
+    got = {b: {"shown_s": [], "ready_s": [], "cpu_s_at_ready": [], "peak_rss_mb": []} for b in BACKENDS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            for b in BACKENDS:
+                settings = Path(tmp) / f"s-{b}-{i}.ini"
+                t0 = time.time()
+                _, rss, out = timed_with_rss([*groovefader(), "app", "--checkpoint", str(checkpoint),
+                                              "--settings", str(settings), "--startup-report"], env_for(b))
+                report = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+                got[b]["shown_s"].append(report["shown_unix"] - t0)
+                got[b]["ready_s"].append(report["ready_unix"] - t0)
+                got[b]["cpu_s_at_ready"].append(report["cpu_s_at_ready"])
+                got[b]["peak_rss_mb"].append(rss)
+    return {b: {k: summary(v) for k, v in d.items()} for b, d in got.items()}
+
+
+def generate_runs(checkpoint: Path, runs: int) -> dict[str, dict]:
+    got = {b: {"wall_s": [], "peak_rss_mb": []} for b in BACKENDS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            for b in BACKENDS:
+                wall, rss, _ = timed_with_rss([*groovefader(), "generate", "--checkpoint", str(checkpoint),
+                                               "-o", str(Path(tmp) / f"{b}-{i}.mid"), "--seed", str(i)],
+                                              env_for(b))
+                got[b]["wall_s"].append(wall)
+                got[b]["peak_rss_mb"].append(rss)
+    return {b: {k: summary(v) for k, v in d.items()} for b, d in got.items()}
+
+
+def inner(backend: str, checkpoint: Path, drags: int) -> dict:
+    """Latencies in this process on ``backend`` (run by :func:`in_process` in a fresh one)."""
+    import numpy as np
+    from _report import times_ms
+
+    from engine.generation.generator import Generator
+
+    gen = Generator.from_checkpoint(checkpoint, backend=backend)
+    assert gen.backend == backend, gen.backend
+    z = gen.sample_like_data(64, seed=0)
+    attrs = gen.attribute_matrix(None, 1, z[:1]).astype(np.float32)
+    norm = ((attrs - np.asarray(gen.meta["attributes"]["mean"])) / np.asarray(gen.meta["attributes"]["std"]))
+    norm = norm.astype(np.float32)
+    net = gen._net  # noqa: SLF001 - the network call alone
+    i = iter(range(10 ** 9))
+    lo, hi = gen.attribute_ranges[gen.attribute_names[0]]
+    targets = np.full(len(gen.attribute_names), np.nan)
+
+    def held() -> None:
+        k = next(i)
+        targets[0] = lo + (hi - lo) * ((k % 20) / 19)
+        gen.decode(z[k % 64], targets=targets, turning=gen.attribute_names[0])
+
+    out = {
+        "network_decode_batch1": times_ms(lambda: net.run_decoder(z[:1].astype(np.float32), norm, None),
+                                          2000, 50),
+        "decode_batch1": times_ms(lambda: gen.decode_batch(z[next(i) % 64]), 1000, 20),
+        "held_knob_decode": times_ms(held, 300, 10),
+        "heatmap_32x32": times_ms(lambda: gen.heatmap("density", 32), 10, 2),
+    }
+    sys.path.insert(0, str(Path(__file__).parent))
+    from app_startup import knob_drags
+
+    out["knob_to_grid_ms"] = knob_drags(checkpoint, drags)["knob_to_grid_ms"]
+    return out
+
+
+def in_process(checkpoint: Path, drags: int) -> dict[str, dict]:
+    res = {}
+    for b in BACKENDS:
+        proc = subprocess.run([sys.executable, __file__, "--inner", b, "--checkpoint", str(checkpoint),
+                               "--drags", str(drags)], env=env_for(b), capture_output=True, text=True,
+                              timeout=900, cwd=REPO)
+        if proc.returncode != 0:
+            raise SystemExit(f"inner {b} failed: {proc.stderr.strip()[-600:]}")
+        res[b] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return res
+
+
+def du_mb(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return round(total / 2 ** 20, 1)
+
+
+def install_sizes(checkpoint: Path) -> dict:
+    runtime, test = REPO / ".venv-app", REPO / ".venv"
+    torch_dirs = list(test.glob("lib/python3*/site-packages/torch"))
+    export = checkpoint.with_name(checkpoint.stem + "-onnx")
+    py = runtime / "bin" / "python"
+    version = (subprocess.run([str(py), "-V"], capture_output=True, text=True).stdout.strip()
+               if py.exists() else None)
+    return {"runtime_env_mb": du_mb(runtime), "runtime_env_python": version,
+            "test_env_with_torch_mb": du_mb(test),
+            "torch_package_mb": du_mb(torch_dirs[0]) if torch_dirs else None,
+            "checkpoint_mb": round(checkpoint.stat().st_size / 2 ** 20, 2),
+            "export_mb": du_mb(export),
+            "export_files_mb": ({p.name: round(p.stat().st_size / 2 ** 20, 2)
+                                 for p in sorted(export.iterdir())} if export.exists() else None)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "default.pt")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--drags", type=int, default=40)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--inner", choices=BACKENDS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        print(json.dumps(inner(args.inner, args.checkpoint, args.drags)))
+        return 0
+    load0 = os.getloadavg()[0]
+    result = {"benchmark": "runtime_backends", "checkpoint": str(args.checkpoint.relative_to(REPO)
+                                                                   if args.checkpoint.is_relative_to(REPO)
+                                                                   else args.checkpoint),
+              "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
+                          "loadavg_1m_before": round(load0, 2)},
+              "targets": TARGETS,
+              "command": "bench/runtime_backends.py " + " ".join(sys.argv[1:])}
+    result["import_s"] = import_times(args.runs)
+    result["app"] = app_runs(args.checkpoint, args.runs)
+    result["generate"] = generate_runs(args.checkpoint, args.runs)
+    result["in_process"] = in_process(args.checkpoint, args.drags)
+    result["install"] = install_sizes(args.checkpoint)
+    onnx = result["app"]["onnx"], result["generate"]["onnx"], result["in_process"]["onnx"]
+    result["met"] = {
+        "app_ready_median_s": onnx[0]["ready_s"]["median"] <= TARGETS["app_ready_median_s"],
+        "generate_wall_median_s": onnx[1]["wall_s"]["median"] <= TARGETS["generate_wall_median_s"],
+        "runtime_env_mb": (result["install"]["runtime_env_mb"] or 1e9) <= TARGETS["runtime_env_mb"],
+        "app_rss_mb": onnx[0]["peak_rss_mb"]["median"] <= TARGETS["app_rss_mb"],
+        "decode_batch1_p99_ms": onnx[2]["network_decode_batch1"]["p99_ms"] <= TARGETS["decode_batch1_p99_ms"],
+        "knob_to_grid_median_ms": onnx[2]["knob_to_grid_ms"]["median"] <= TARGETS["knob_to_grid_median_ms"],
+    }
+    result["machine"]["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+    emit_json(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
