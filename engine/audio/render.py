@@ -171,7 +171,7 @@ def render_wav(path: str | os.PathLike[str], pattern: Pattern, controls: Control
 
 
 def render_clip_wav(path: str | os.PathLike[str], clip: Pattern, tempo_bpm: float, *,
-                    rate: int = DEFAULT_RATE_HZ, force: bool = False) -> Path:
+                    rate: int = DEFAULT_RATE_HZ, mix: KitMix | None = None, force: bool = False) -> Path:
     """``groovefader generate -o x.wav``: the whole clip once, at ``tempo_bpm``, as it plays.
 
     Raises:
@@ -181,4 +181,4 @@ def render_clip_wav(path: str | os.PathLike[str], clip: Pattern, tempo_bpm: floa
         controls = Controls(tempo_bpm=float(tempo_bpm))
     except ValueError as err:
         raise AudioFileError(f"{path}: cannot render audio: {err}") from err
-    return render_wav(path, clip, controls, clip.bars, rate=rate, force=force)
+    return render_wav(path, clip, controls, clip.bars, rate=rate, mix=mix, force=force)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.commands.play_audio import add_kit_mix_args, kit_mix
 from models.pathnames import shown
 
 # The shipped checkpoint, next to the package (found from any working directory).
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="number of clips, one groove each; more than one: OUTPUT is a folder of "
                         "groove-001.mid, ... (--melody: OUTPUT-01.mid, ...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
+    add_kit_mix_args(g.add_argument_group("built-in kit (-o x.wav)"))
     g.set_defaults(func=run_generate)
 
     t = subparsers.add_parser(
@@ -160,7 +162,7 @@ def run_generate(args: argparse.Namespace) -> int:
         if path.suffix.lower() == ".wav":  # audio: the built-in kit, rendered offline
             from engine.audio.render import render_clip_wav
 
-            render_clip_wav(path, clip, bpm, force=args.force)
+            render_clip_wav(path, clip, bpm, mix=kit_mix(args), force=args.force)
         else:
             write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits

@@ -15,6 +15,49 @@ from typing import Any
 from engine.errors import GrooveFaderError
 
 AUDIO_WAIT_S = 5.0  # building the kit and opening the output, on a loaded machine
+# --kit-level / --kit-pan names: the voices, lower case, "-" for "_" (closed-hat, low-tom, ...)
+VOICE_NAMES: tuple[str, ...] = ("kick", "snare", "closed-hat", "open-hat", "low-tom", "mid-tom",
+                                "high-tom", "crash", "ride")
+
+
+def _voice_value(text: str) -> tuple[int, float]:
+    """argparse type for ``VOICE=VALUE`` (``--kit-level snare=0.6``, ``--kit-pan ride=0.5``)."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower().replace("_", "-")
+    if not sep or name not in VOICE_NAMES:
+        raise argparse.ArgumentTypeError(f"expected VOICE=VALUE with VOICE one of {', '.join(VOICE_NAMES)}, "
+                                         f"got {text!r}")
+    try:
+        return VOICE_NAMES.index(name), float(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a number") from err
+
+
+def add_kit_mix_args(group: Any) -> None:
+    """``--kit-level`` and ``--kit-pan`` (shared by ``play --audio`` and ``generate -o x.wav``)."""
+    group.add_argument("--kit-level", type=_voice_value, action="append", default=[], metavar="VOICE=0-1",
+                       help=f"a kit voice's level (repeatable; voices: {', '.join(VOICE_NAMES)})")
+    group.add_argument("--kit-pan", type=_voice_value, action="append", default=[], metavar="VOICE=-1-1",
+                       help="a kit voice's pan, -1 left to 1 right (repeatable)")
+
+
+def kit_mix(args: argparse.Namespace, volume: float = 0.8) -> Any:
+    """The kit's mix from ``--kit-level`` / ``--kit-pan`` and ``volume``.
+
+    Raises:
+        GrooveFaderError: a level, pan or volume out of range (one line).
+    """
+    from engine.audio.kit import KitMix
+
+    levels, pans = list(KitMix().levels), list(KitMix().pans)
+    for voice, value in getattr(args, "kit_level", []):
+        levels[voice] = value
+    for voice, value in getattr(args, "kit_pan", []):
+        pans[voice] = value
+    try:
+        return KitMix(tuple(levels), tuple(pans), volume)
+    except ValueError as err:
+        raise GrooveFaderError(str(err)) from err
 
 
 def add_audio_args(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +70,7 @@ def add_audio_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--audio-output", choices=("auto", "jack", "device"), default="auto",
                    help="where the kit plays: JACK ports beside the MIDI port, the audio device, or "
                         "auto (JACK when the MIDI goes through JACK)")
+    add_kit_mix_args(g)
 
 
 def wants_frames(args: argparse.Namespace) -> bool:
@@ -46,13 +90,9 @@ def start_audio(seq: Any, args: argparse.Namespace, say: Callable[..., None]) ->
     """
     if not args.audio:
         return
-    from engine.audio.kit import KitMix
     from engine.audio.settings import AudioSettings
 
-    try:
-        settings = AudioSettings(True, KitMix(volume=args.volume), args.audio_output)
-    except (ValueError, TypeError) as err:
-        raise GrooveFaderError(str(err)) from err
+    settings = AudioSettings(True, kit_mix(args, args.volume), args.audio_output)
     seq.set_audio(settings)
     seq.wait_status(lambda s: _audio(s).get("output") is not None or _audio(s).get("error") is not None,
                     AUDIO_WAIT_S)

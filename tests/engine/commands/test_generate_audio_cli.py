@@ -27,3 +27,21 @@ def test_generate_wav_renders_the_same_groove_as_the_clip(tmp_path, capsys) -> N
     assert main(["generate", "-o", str(wav), "--checkpoint", ckpt]) == 1
     err = capsys.readouterr().err
     assert "g.wav" in err and "--force" in err and len(err.strip().splitlines()) == 1
+
+
+def test_kit_levels_and_pans_shape_the_render(tmp_path, capsys) -> None:
+    ckpt = str(tiny_checkpoint("fader_vae"))
+    base = ["generate", "--checkpoint", ckpt, "--bars", "2", "--seed", "5"]
+    silent, left = tmp_path / "silent.wav", tmp_path / "left.wav"
+    names = ("kick", "snare", "closed-hat", "open-hat", "low-tom", "mid-tom", "high-tom", "crash", "ride")
+    assert main([*base, "-o", str(silent), *[a for n in names for a in ("--kit-level", f"{n}=0")]]) == 0
+    assert not read_wav(silent)[0].any()  # every voice at level 0: silence, not noise
+    assert main([*base, "-o", str(left), *[a for n in names for a in ("--kit-pan", f"{n}=-1")]]) == 0
+    audio = read_wav(left)[0]
+    assert np.abs(audio[:, 0]).max() > 0.5 and np.abs(audio[:, 1]).max() < 1e-6  # all hard left
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*base, "-o", str(tmp_path / "x.wav"), "--kit-level", "cowbell=1"])
+    assert "VOICE one of kick, snare" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "y.wav"), "--kit-level", "kick=2"]) == 1
+    assert capsys.readouterr().err.strip() == "groovefader: error: levels must lie in [0, 1], got 2.0"
