@@ -77,7 +77,7 @@ def measure(ckpt: Path, test: Any) -> dict[str, Any]:
     from engine.generation.generator import Generator
     from training.evaluate import evaluate_reconstruction
 
-    gen = Generator.from_checkpoint(ckpt)
+    gen = Generator.from_checkpoint(ckpt, backend="torch")  # the parameter count reads the torch model
     rec = evaluate_reconstruction(gen, test, batch_size=256)
     mu, _ = gen.encode_batch(test.patterns)
     bars: dict[str, Any] = {}

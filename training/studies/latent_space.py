@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if baseline == "small":
         baseline = small_baseline(args.data, Path(args.runs_dir) / "baseline_small")
     for label, path in (("fader", args.fader), ("baseline", baseline)):
-        gen = Generator.from_checkpoint(path)
+        gen = Generator.from_checkpoint(path, backend="torch")  # its discriminator is read too
         names = [n for n in gen.attribute_names if n in ds.attribute_names]
         sources[label] = str(path)
         models[label] = measure_model(gen, train_x, test_x, names, args.draws, args.settings, args.heat_res)
