@@ -1,13 +1,16 @@
-"""Binds the transport's kit controls to the sequencer, and remembers them.
+"""Binds the transport's kit controls (and the kit mix dialog) to the sequencer, and
+remembers them.
 
 The kit's settings (:class:`engine.audio.settings.AudioSettings`) go to the clock process
 through the :class:`~app.sequencer_link.SequencerLink`; what comes back in the status
 (where the kit plays, or one line saying why it cannot) is shown on the control, and an
-error once in the status bar. MIDI is never affected.
+error once in the status bar. MIDI is never affected. The mix is kept in the settings
+file (:func:`stored_mix`), where the audio export reads it too.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSettings
@@ -15,9 +18,30 @@ from PySide6.QtCore import QObject, QSettings
 from app.sequencer_link import LinkStatus
 from app.transport_state import TransportState
 from app.widgets.audio_controls import AudioControls
+from app.widgets.kit_mix import KitMixDialog
 from engine.audio.kit import KitMix
 from engine.audio.settings import AudioSettings
 from engine.realtime.messages import SetAudio
+
+
+def stored_mix(store: QSettings) -> KitMix:
+    """The kit's mix as last saved; anything missing or malformed gives the defaults."""
+    try:
+        volume = min(1.0, max(0.0, float(store.value("audio/volume", 0.8))))
+    except (TypeError, ValueError):
+        volume = 0.8
+    try:
+        levels = tuple(float(v) for v in json.loads(str(store.value("audio/levels", "null"))))
+        pans = tuple(float(v) for v in json.loads(str(store.value("audio/pans", "null"))))
+        return KitMix(levels, pans, volume)
+    except (TypeError, ValueError):
+        return KitMix(volume=volume)
+
+
+def store_mix(store: QSettings, mix: KitMix) -> None:
+    store.setValue("audio/volume", mix.volume)
+    store.setValue("audio/levels", json.dumps(list(mix.levels)))
+    store.setValue("audio/pans", json.dumps(list(mix.pans)))
 
 
 class AudioBinding(QObject):
@@ -28,15 +52,13 @@ class AudioBinding(QObject):
         super().__init__(parent)
         self.controls, self.transport, self.store = controls, transport, settings
         enabled = str(settings.value("audio/enabled", "false")).lower() == "true"
-        try:
-            volume = min(1.0, max(0.0, float(settings.value("audio/volume", 0.8))))
-        except (TypeError, ValueError):
-            volume = 0.8
-        self.settings = AudioSettings(enabled, KitMix(volume=volume))
+        self.settings = AudioSettings(enabled, stored_mix(settings))
         self.report = ""
-        controls.set_state(enabled, volume)
+        self.dialog: KitMixDialog | None = None
+        controls.set_state(enabled, self.settings.mix.volume)
         controls.enabledChanged.connect(self.set_enabled)
         controls.volumeChanged.connect(self.set_volume)
+        controls.mixRequested.connect(self.show_mix)
         transport.status.connect(self._on_status)
         if enabled:
             self._send()
@@ -47,10 +69,24 @@ class AudioBinding(QObject):
     def set_volume(self, volume: float) -> None:
         self._apply(replace(self.settings, mix=replace(self.settings.mix, volume=float(volume))))
 
+    def set_mix(self, mix: KitMix) -> None:
+        """New levels and pans (the volume stays the transport's)."""
+        self._apply(replace(self.settings, mix=replace(mix, volume=self.settings.mix.volume)))
+
+    def show_mix(self) -> KitMixDialog:
+        """The kit mix dialog (one, non-modal; changes apply as the faders move)."""
+        if self.dialog is None:
+            self.dialog = KitMixDialog(self.settings.mix, self.controls.window())
+            self.dialog.mixChanged.connect(self.set_mix)
+        self.dialog.set_mix(self.settings.mix)
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
     def _apply(self, settings: AudioSettings) -> None:
         self.settings = settings
         self.store.setValue("audio/enabled", "true" if settings.enabled else "false")
-        self.store.setValue("audio/volume", settings.mix.volume)
+        store_mix(self.store, settings.mix)
         self.controls.set_state(settings.enabled, settings.mix.volume)
         self._send()
 

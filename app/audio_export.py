@@ -1,8 +1,9 @@
 """*File → Export audio…*: N bars of the groove as it plays, rendered with the built-in kit.
 
 What plays is what is written: tempo, swing, groove amount, velocity scale and the muted
-voices from the transport, the pattern from the controller. Rendering runs on a worker
-thread (a few seconds for a long clip); the result comes back as one message.
+voices from the transport, the pattern from the controller, the kit mix's levels and pans.
+Rendering runs on a worker thread (a few seconds for a long clip); the result comes back
+as one message.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 from app.controller import Controller
 from app.dialogs import ExportDialog
+from engine.audio.kit import KitMix
 from engine.errors import GrooveFaderError
 from engine.music.pattern import Pattern
 from engine.realtime.steps import Controls
@@ -74,17 +76,19 @@ class AudioExport(QObject):
 
     def export(self, path: str | Path, bars: int) -> threading.Thread:
         """Render ``bars`` bars of the current pattern to ``path`` on a worker thread."""
-        pattern, controls = self.controller.pattern, self.controls()
-        self._worker = threading.Thread(target=self._render, args=(Path(path), pattern, controls, bars),
+        from app.audio_binding import stored_mix
+
+        pattern, controls, mix = self.controller.pattern, self.controls(), stored_mix(self.settings)
+        self._worker = threading.Thread(target=self._render, args=(Path(path), pattern, controls, bars, mix),
                                         name="groovefader-audio-export", daemon=True)
         self._worker.start()
         return self._worker
 
-    def _render(self, path: Path, pattern: Pattern, controls: Controls, bars: int) -> None:
+    def _render(self, path: Path, pattern: Pattern, controls: Controls, bars: int, mix: KitMix) -> None:
         from engine.audio.render import render_wav
 
         try:
-            written = render_wav(path, pattern, controls, bars, force=True)
+            written = render_wav(path, pattern, controls, bars, mix=mix, force=True)
         except (GrooveFaderError, ValueError) as err:
             self.finished.emit("error", f"Export audio: {err}")
             return

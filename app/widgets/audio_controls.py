@@ -10,17 +10,20 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QWidget
 
 KIT_TIP = ("Kit: hear the groove on the built-in drum kit, no DAW or synth needed (JACK audio ports "
-           "where the MIDI goes through JACK sample-accurately, else the system's audio device)")
+           "where the MIDI goes through JACK sample-accurately, else the system's audio device); "
+           "right-click: kit mix (level and pan per voice)")
 
 
 class AudioControls(QWidget):
     """Signals:
         enabledChanged(bool): the user turned the kit on or off.
         volumeChanged(float): the kit's volume, 0..1.
+        mixRequested(): right-click on Kit: open the kit mix.
     """
 
     enabledChanged = Signal(bool)
     volumeChanged = Signal(float)
+    mixRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +39,8 @@ class AudioControls(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.kit)
         lay.addWidget(self.volume)
+        self.kit.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.kit.customContextMenuRequested.connect(lambda _pos: self.mixRequested.emit())
         self.kit.toggled.connect(self.enabledChanged.emit)
         self.volume.valueChanged.connect(lambda v: self.volumeChanged.emit(v / 100))
 

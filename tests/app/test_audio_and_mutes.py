@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 
-from app.audio_binding import AudioBinding
+from app.audio_binding import AudioBinding, stored_mix
 from app.sequencer_link import SequencerLink
 from app.transport_state import TransportState
 from app.voice_mute_binding import VoiceMuteBinding
@@ -124,3 +124,27 @@ def test_export_audio_writes_the_groove_as_it_plays(qtbot, make_window, tmp_path
                                                           muted_voices=frozenset({Voice.CLOSED_HAT})), 2)
     assert audio.shape == expected.shape and np.abs(audio - expected).max() < 1e-6
     assert window.audio_export.action in window.menuBar().actions()[0].menu().actions()
+
+
+def test_kit_mix_dialog_sets_levels_and_pans_kept_and_exported(qtbot, make_window, tmp_path):
+    window = make_window(load=False)
+    clip = tmp_path / "beat.mid"
+    write_clip(clip, pattern_from_cells({(s, Voice.KICK): (0.9, 0.0) for s in range(0, 32, 8)}
+                                        | {(s, Voice.SNARE): (0.8, 0.05) for s in range(4, 32, 8)}))
+    with qtbot.waitSignal(window.controller.patternChanged, timeout=10_000):
+        window.controller.load_clip(clip)
+    binding = window.audio_binding
+    window.transport.audio.kit.customContextMenuRequested.emit(QPoint(2, 2))  # right-click on Kit
+    dialog = binding.dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.levels[Voice.SNARE].setValue(0)
+    dialog.pans[Voice.KICK].setValue(-100)
+    mix = binding.settings.mix
+    assert mix.levels[Voice.SNARE] == 0.0 and mix.pans[Voice.KICK] == -1.0 and mix.volume == 0.8
+    assert stored_mix(window.settings) == mix  # kept for the next run
+    out = tmp_path / "mixed.wav"
+    with qtbot.waitSignal(window.audio_export.finished, timeout=30_000):
+        window.audio_export.export(out, 2)
+    audio, _ = read_wav(out)
+    assert np.abs(audio - render(window.controller.pattern, Controls(), 2, mix=mix)).max() < 1e-6
+    assert np.abs(audio[:, 1]).max() < 1e-6  # only the kick is heard, hard left
