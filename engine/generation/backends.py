@@ -80,8 +80,9 @@ class MelodyNet(Protocol):
         ...
 
 
-def torch_loader(path: str | Path, module: str, name: str) -> Callable[..., Any]:
-    """``module.name`` (a checkpoint loader, which needs torch), or one line saying what to install.
+def torch_loader(path: str | Path, module: str, name: str, kind: str) -> Callable[..., Any]:
+    """``module.name`` (a checkpoint loader, which needs torch), or one line saying why the
+    checkpoint cannot be played (``kind``'s export unusable, torch missing) and what to do.
 
     Raises:
         CheckpointError: torch is not installed.
@@ -91,9 +92,12 @@ def torch_loader(path: str | Path, module: str, name: str) -> Callable[..., Any]
     except ModuleNotFoundError as err:
         if err.name != "torch":
             raise
+        from engine.generation.onnx_nets import find_export
+
+        why = find_export(path, kind)[1] or "the ONNX backend was not chosen"
         raise CheckpointError(
-            f"{shown(Path(path))}: no usable ONNX export beside it and torch is not installed: run "
-            "`groovefader export --checkpoint` where torch is, or install groovefader[train]") from err
+            f"{shown(Path(path))}: cannot play it: {why}, and torch is not installed (run "
+            "`groovefader export --checkpoint` where torch is, or install groovefader[train])") from err
 
 
 def step_uniforms(seed: int, batch: int, steps: int, voices: int) -> np.ndarray:

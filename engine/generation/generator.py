@@ -225,7 +225,7 @@ class Generator:
         export = open_export(path, "drums", backend) if device == "cpu" else None
         if export is not None:
             return cls(OnnxDrumNet(export), export.meta, None, arrays=export.arrays)
-        load_checkpoint = torch_loader(path, "models.checkpoint", "load_checkpoint")
+        load_checkpoint = torch_loader(path, "models.checkpoint", "load_checkpoint", "drums")
         ckpt = load_checkpoint(path)
         return cls(ckpt.model, ckpt.meta, getattr(ckpt, "config", None), device=device, arrays=ckpt.arrays)
 

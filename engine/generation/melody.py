@@ -88,7 +88,7 @@ class MelodyGenerator:
         export = open_export(path, "melody", backend)
         if export is not None:
             return cls(OnnxMelodyNet(export), export.meta)
-        ck = torch_loader(path, "models.melody_checkpoint", "load_melody_checkpoint")(path)
+        ck = torch_loader(path, "models.melody_checkpoint", "load_melody_checkpoint", "melody")(path)
         return cls(ck.model, ck.meta)
 
     @property

@@ -5,6 +5,7 @@ shipped checkpoints' ONNX exports, each in a fresh process where importing torch
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ import atexit, importlib.abc, sys
 class NoTorch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "torch" or name.startswith("torch."):
-            raise ImportError(f"{name} imported on the ONNX path")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)  # as when not installed
         return None
 
 sys.meta_path.insert(0, NoTorch())
@@ -32,11 +33,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_without_torch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_without_torch(*args: str, timeout: float = 120, rc: int = 0) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GROOVEFADER_BACKEND": "auto"}
     proc = subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == rc, proc.stderr[-2000:]
     assert "TORCH_LOADED False" in proc.stderr, proc.stderr[-2000:]
     return proc
 
@@ -65,3 +66,12 @@ def test_play_with_melody_to_jack_without_torch(jack_server, port_name) -> None:
     proc = run_without_torch("play", "--midi-api", "jack", "--port", port_name, "--melody", "--bpm", "240",
                              "--seconds", "2", "--stats", "--quiet")
     assert '"count"' in proc.stdout  # --stats: notes were scheduled and sent
+
+
+def test_a_checkpoint_without_export_is_one_line_without_torch(tmp_path: Path) -> None:
+    ckpt = tmp_path / "model.pt"
+    shutil.copy(ROOT / "checkpoints" / "default.pt", ckpt)  # its export stays in checkpoints/
+    proc = run_without_torch("generate", "--checkpoint", str(ckpt), "-o", str(tmp_path / "a.mid"), rc=1)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("groovefader: error:")]
+    assert len(lines) == 1 and "no ONNX export" in lines[0] and "torch is not installed" in lines[0]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "a.mid").exists()
