@@ -199,6 +199,12 @@ def sniff_foreign(path: Path) -> None:
         return
     if head.startswith(PICKLE_MAGIC):
         return  # the legacy torch format; torch.load with weights_only judges it
+    if all(b in b"\t\n\r" or 32 <= b < 127 or b >= 0x80 for b in head):
+        try:
+            head.decode("utf-8")  # a cut in the middle of a character still fails: then not text
+            raise CheckpointError(f"{where}: not a checkpoint: a text file")
+        except UnicodeDecodeError:
+            pass
     raise CheckpointError(f"{where}: not a checkpoint: neither a PyTorch file nor a pickle "
                           f"(starts with {head[:8].hex(' ')})")
 

@@ -72,7 +72,7 @@ def foreign_files(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     add("json", b'{"tempo": 120}', "not a checkpoint: a JSON file")
     add("metadata", good.with_suffix(".json").read_bytes(),
         "the JSON copy of a checkpoint's metadata; load the .pt file beside it")
-    add("text", b"hello there\n", "not a checkpoint: neither a PyTorch file nor a pickle")
+    add("text", b"hello there\n", "not a checkpoint: a text file")
     add("midi", b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\x04\x00\xff\x2f\x00",
         "not a checkpoint: a MIDI file")
     add("pickle_junk", b"\x80\x02garbage", "not a checkpoint: unreadable pickle data")
