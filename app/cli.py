@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"groovefader: error: {one_line(str(err))}", file=sys.stderr)
         return 1
     except OSError as err:  # the disk's answer (full, read-only, gone) to a write no command foresaw
-        where = f"{shown(err.filename)}: " if err.filename is not None else ""
+        named = isinstance(err.filename, str | bytes | os.PathLike)
+        where = f"{shown(err.filename)}: " if named else ""
         print(f"groovefader: error: {where}{one_line(err.strerror or str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
