@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.pathnames import shown
+
 # The shipped melody checkpoint, next to the package.
 MELODY_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "melody.pt"
 
@@ -62,7 +64,7 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
     bpm = 120.0 if args.bpm is None else args.bpm
     for path, m in zip(outputs, melodies, strict=True):
         m.write_midi(path, bpm, force=args.force)
-        print(f"wrote {path}: {args.bars} bars, {m.num_notes} notes at {bpm:g} BPM"
+        print(f"wrote {shown(path)}: {args.bars} bars, {m.num_notes} notes at {bpm:g} BPM"
               + (f" in {args.key}" if args.key else ""))
     return 0
 
@@ -83,6 +85,6 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
                          temperature=args.temperature, key=args.key)
     bpm = 120.0 if args.bpm is None else args.bpm
     out.write_midi(args.output, bpm, force=args.force)
-    print(f"wrote {args.output}: {args.bars}-bar melody transition (strategy {args.strategy}, "
+    print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}, "
           f"mix per {args.mix_scale}), {out.num_notes} notes at {bpm:g} BPM")
     return 0
