@@ -89,6 +89,8 @@ class DeviceAudio:
         AudioError: no PortAudio library, no output device, or the stream cannot open (one line).
     """
 
+    _import_reference_dropped = False  # per process: see __init__
+
     def __init__(self, mix: KitMix, device: str | int | None = None, delay_ns: int = DELAY_NS,
                  kit_for: Callable[[int], Kit] = build_kit) -> None:
         try:
@@ -98,14 +100,21 @@ class DeviceAudio:
                              "install libportaudio2") from err
         except ImportError as err:
             raise AudioError("no audio device: the sounddevice package is not installed") from err
-        if sd._initialized == 0:  # noqa: SLF001 - closed before (see close); devices are read here
-            sd._initialize()  # noqa: SLF001
+        if not DeviceAudio._import_reference_dropped:
+            # ``import sounddevice`` initialised PortAudio once, with the devices of that
+            # moment; from here each output holds one reference of its own (see close)
+            DeviceAudio._import_reference_dropped = True
+            with contextlib.suppress(Exception):
+                sd._terminate()  # noqa: SLF001
+        sd._initialize()  # noqa: SLF001 - reference-counted; the first one reads the devices
         self._sd = sd
         try:
             info = sd.query_devices(device, "output")
         except (ValueError, sd.PortAudioError) as err:
             self.close()
-            raise AudioError(f"no audio output device ({err})") from err
+            if device is None:
+                raise AudioError("no audio output device found") from err
+            raise AudioError(f"no audio output device {device!r} ({err})") from err
         self.rate = int(info["default_samplerate"])
         self.device_name = str(info["name"])
         self.mixer = VoiceMixer(kit_for(self.rate), mix)
@@ -139,10 +148,11 @@ class DeviceAudio:
     def close(self) -> None:
         """Close the stream and let go of PortAudio.
 
-        Why terminate: PortAudio reads the device list once, when it initialises (a JACK
-        server started later would never be seen), and on JACK it holds a client; if that
-        server is gone by the time the process exits, PortAudio's exit handler aborts on an
-        assertion. Terminated here (and initialised again by the next output), neither happens.
+        Why: PortAudio reads the device list when it initialises (a JACK server started later
+        would never be seen), and on JACK it holds a client; if that server is gone by the
+        time the process exits, PortAudio's exit handler aborts on an assertion. Each output
+        holds one reference to PortAudio and lets go of it here, so with none open it is
+        terminated, and the next output reads the devices afresh.
         """
         stream = getattr(self, "_stream", None)
         if stream is not None:
@@ -150,7 +160,7 @@ class DeviceAudio:
             with contextlib.suppress(Exception):
                 stream.stop()
                 stream.close()
-        sd = getattr(self, "_sd", None)
-        if sd is not None and sd._initialized > 0:  # noqa: SLF001
+        sd, self._sd = getattr(self, "_sd", None), None
+        if sd is not None and sd._initialized > 0:  # noqa: SLF001 - this output's reference
             with contextlib.suppress(Exception):
                 sd._terminate()  # noqa: SLF001

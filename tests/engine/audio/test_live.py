@@ -3,6 +3,9 @@ and how the device path places hits between blocks."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -37,14 +40,31 @@ class FakeDevice:
 
 
 def no_device(mix: KitMix) -> None:
-    raise AudioError("no audio output device (none found)")
+    raise AudioError("no audio output device found")
+
+
+def settle(live: LiveAudio, timeout_s: float = 5.0) -> None:
+    """Until a device being opened in the background is taken over (or has failed)."""
+    end = time.monotonic() + timeout_s
+    while live.opening and time.monotonic() < end:
+        live.poll()
+        time.sleep(0.005)
 
 
 def test_no_device_is_one_line_and_off_clears_it() -> None:
-    live = LiveAudio(open_device=no_device)
+    gate = threading.Event()
+
+    def slow_no_device(mix: KitMix) -> None:
+        gate.wait(5)  # PortAudio's start-up takes a few hundred ms
+        no_device(mix)
+
+    live = LiveAudio(open_device=slow_no_device)
     live.configure(AudioSettings(enabled=True), RecordingOutput())
+    assert live.report()["opening"] is True  # the clock thread did not wait for it
+    gate.set()
+    settle(live)
     assert live.output is None
-    assert live.error == "no audio output device (none found); MIDI plays on"
+    assert live.error == "no audio output device found; MIDI plays on"
     assert "\n" not in live.error and live.report()["error"] == live.error
     live.note(0, Voice.KICK, 100)  # nothing to play it: ignored
     live.configure(AudioSettings(enabled=False), RecordingOutput())
@@ -73,6 +93,7 @@ def test_the_device_gets_every_note_the_clock_sends_and_follows_the_volume() -> 
     loop.audio = LiveAudio(open_device=open_device)
     loop.out = out
     loop._handle(SetAudio(AudioSettings(enabled=True, mix=KitMix(volume=0.5))))
+    settle(loop.audio)
     assert loop.audio.output == "device" and devices[0].mix.volume == 0.5
     pattern = pattern_from_cells({(0, Voice.KICK): (0.9, 0.0), (2, Voice.SNARE): (0.6, 0.1)})
     loop._handle(SetPattern(pattern))
@@ -89,6 +110,27 @@ def test_the_device_gets_every_note_the_clock_sends_and_follows_the_volume() -> 
     assert loop._report(0, False, {"audio": loop.audio.report()}).stats["audio"]["output"] == "device"
     loop._handle(SetAudio(AudioSettings(enabled=False)))
     assert devices[0].closed and loop.audio.output is None
+
+
+def test_a_device_that_opens_after_the_kit_was_turned_off_is_closed() -> None:
+    gate = threading.Event()
+    opened: list[FakeDevice] = []
+
+    def slow_device(mix: KitMix) -> FakeDevice:
+        gate.wait(5)
+        opened.append(FakeDevice(mix))
+        return opened[-1]
+
+    live = LiveAudio(open_device=slow_device)
+    live.configure(AudioSettings(enabled=True), None)
+    live.configure(AudioSettings(enabled=False), None)
+    gate.set()
+    end = time.monotonic() + 5
+    while not opened and time.monotonic() < end:
+        time.sleep(0.005)
+    time.sleep(0.05)
+    live.poll()
+    assert opened[0].closed and live.output is None
 
 
 def test_block_clock_smooths_late_callbacks_and_reanchors_after_a_gap() -> None:
