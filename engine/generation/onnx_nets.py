@@ -49,6 +49,7 @@ BACKEND_ENV = "GROOVEFADER_BACKEND"  # auto (default) | onnx | torch
 BACKENDS = ("auto", "onnx", "torch")
 HASH_CHUNK_BYTES = 1 << 20
 TOLERANCE = 1e-4  # largest absolute difference from torch an export may have on any output
+DECODE_CHUNK = 128  # rows per decoder run of a big batch: the memory arena stays a chunk's size
 
 
 def export_dir_for(checkpoint: str | os.PathLike[str]) -> Path:
@@ -207,7 +208,14 @@ class OnnxDrumNet:
                 attributes = np.zeros((b, self._num_attributes), np.float32)
             feeds["attributes"] = np.ascontiguousarray(attributes, np.float32)
         if teacher is None:
-            logits, vel, off = self._decoder.run(None, feeds)
+            if b <= DECODE_CHUNK:
+                logits, vel, off = self._decoder.run(None, feeds)
+                return logits, vel, off
+            # rows are independent: a big batch (the heat-map) in chunks keeps the session's
+            # memory arena at a chunk's size instead of the whole batch's
+            parts = [self._decoder.run(None, {k: v[i:i + DECODE_CHUNK] for k, v in feeds.items()})
+                     for i in range(0, b, DECODE_CHUNK)]
+            logits, vel, off = (np.concatenate(p) for p in zip(*parts, strict=True))
             return logits, vel, off
         teacher = np.ascontiguousarray(teacher, np.float32)
         feeds["teacher"] = teacher
