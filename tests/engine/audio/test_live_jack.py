@@ -105,7 +105,7 @@ def test_the_device_path_plays_every_note_through_portaudio(jack_server, tmp_pat
     from engine.audio.errors import AudioError
 
     try:
-        device = DeviceAudio(KitMix())
+        device = DeviceAudio(KitMix(), delay_ns=60_000_000)  # room for a test thread late on a loaded machine
     except AudioError as err:
         pytest.skip(f"PortAudio cannot reach JACK here: {err}")
     rec = None
