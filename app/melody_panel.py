@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from app.controller import Controller
 
 SETTINGS_KEY = "melody/state"
+MELODY_LOAD_DELAY_MS = 500  # after the drum model is ready: its first decode and paint come first
 MIDI_FILTER = "MIDI clips (*.mid *.midi)"
 
 
@@ -236,7 +237,7 @@ class MelodyDock(QDockWidget):
         self._load = load_model or (lambda lane: lane.load_model())
         self._load_started = False
         # after the drum model (or its failure): the window comes up as fast as without a lane
-        controller.modelReady.connect(lambda _info: QTimer.singleShot(0, self._load_once))
+        controller.modelReady.connect(lambda _info: QTimer.singleShot(MELODY_LOAD_DELAY_MS, self._load_once))
         controller.modelFailed.connect(lambda _text: QTimer.singleShot(0, self._load_once))
         try:
             values = json.loads(str(settings.value(SETTINGS_KEY, "{}")))

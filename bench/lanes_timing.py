@@ -13,8 +13,15 @@ both lanes together; reported per lane (drums = channel 10, melody = channel 1):
 - lanes: on every step where both lanes strike, the difference of their onsets (ms);
 - stuck notes (a note-on never ended, or only by CC 123) and lost notes (note-ons the clock
   process counted as sent, from ``--stats``, minus those received: exact, since the
-  recorder is connected before the transport starts);
+  receivers are connected before the transport starts), at our recorder and at Debian's
+  ``jack_midi_dump -a`` (C; it stamps with its own count of the periods it processed, so
+  its times shift where the server skips a period; our Python recorder can itself miss
+  events under load);
 - the clock process's own lateness per lane (``--stats`` ``lanes``).
+
+Paths: ``rtmidi`` (each event sent at its deadline on JACK's frame clock, landing in the
+next 32-frame period) and ``sample-accurate`` (``play --sample-accurate``: each event
+written at its own frame).
 
 The tune (4 bars, so it loops against the drums' 2) has notes of 1 to 8 steps, rests and a
 note held over a bar line, all on even steps, where the demo groove has a hat: every melody
@@ -49,7 +56,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _report import emit_json  # noqa: E402
-from sequencer_timing import BUSY, START_DELAY_S, _default_sigint, demo_clip, start_load, stop_procs  # noqa: E402
+from sequencer_timing import (  # noqa: E402
+    BUSY,
+    START_DELAY_S,
+    Dump,
+    _default_sigint,
+    demo_clip,
+    start_load,
+    stop_procs,
+)
 
 from tests.support.jack_server import JackServer, Recorder, check_note_pairs, start_test_server  # noqa: E402
 
@@ -109,15 +124,20 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
     return out
 
 
-def run_case(server: JackServer, bpm: float, seconds: float, tmp: Path) -> dict:
+def run_case(server: JackServer, bpm: float, seconds: float, tmp: Path, path: str = "rtmidi") -> dict:
     tag = f"gfl{int(time.time() * 1000) % 10**7}"
     source = f"{tag}:{tag}"
     rec = Recorder(server, source, tmp / f"{tag}.jsonl")
+    dump = Dump(server, f"dump-{tag}", tmp / f"{tag}.txt")
     cmd = [sys.executable, "-m", "app.cli", "play", "--midi-api", "jack", "--port", tag, "--bpm", str(bpm),
            "--groove", "0", "--stats", "--quiet", "--clip", str(demo_clip(tmp)),
            "--melody-clip", str(tune_clip(tmp)), "--start-delay", str(START_DELAY_S)]
+    if path == "sample-accurate":
+        cmd.append("--sample-accurate")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, preexec_fn=_default_sigint)
+    if server.wait_port(source, 20):
+        subprocess.run(["jack_connect", source, dump.port], env=server.env, capture_output=True)
     time.sleep(seconds + 1.0 + START_DELAY_S)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
     try:
@@ -132,11 +152,18 @@ def run_case(server: JackServer, bpm: float, seconds: float, tmp: Path) -> dict:
         stats = json.loads(out)["stats"]
     except (ValueError, KeyError):
         stats = {"error": (err.strip().splitlines() or [out[-200:]])[-1]}
-    received = sum(1 for _, m, _, _ in recorded if m[0] & 0xF0 == 0x90 and m[2] > 0)
     sent = stats.get("sent", {}).get("on")
+
+    def lost(msgs: list[tuple[int, ...]]) -> int | None:
+        received = sum(1 for m in msgs if m[0] & 0xF0 == 0x90 and m[2] > 0)
+        return None if sent is None or (0xFA,) not in msgs else sent - received
+
+    dumped = dump.stop()
     return {"server_frames": analyse([(f, m) for f, m, _, _ in recorded], bpm, RATE),
             "wall_clock": analyse([(ns, m) for _, m, ns, _ in recorded], bpm, 1e9),
-            "lost_notes": None if sent is None else sent - received, "sent_note_ons": sent,
+            "jack_midi_dump": analyse(dumped, bpm, RATE), "sent_note_ons": sent,
+            "lost_notes": {"recorder": lost([m for _, m, _, _ in recorded]),
+                           "jack_midi_dump": lost([m for _, m in dumped])},
             "self_reported": {k: stats.get(k) for k in ("lanes", "time_base", "realtime", "sent")}}
 
 
@@ -274,6 +301,9 @@ def main() -> int:
     parser.add_argument("--bpm", type=float, nargs="+", default=[120.0])
     parser.add_argument("--loads", nargs="+", choices=("idle", "busy", "full"), default=["busy"])
     parser.add_argument("--jack-mode", choices=("async", "sync"), default="async")
+    parser.add_argument("--paths", nargs="+", choices=("rtmidi", "sample-accurate"), default=["rtmidi"],
+                        help="rtmidi (sends at each deadline, on JACK's frame clock) and/or the "
+                             "sample-accurate JACK output (every event at its frame)")
     parser.add_argument("--randomize", type=int, default=0, metavar="N",
                         help="also measure N melody Randomize clicks in the app (idle machine)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -293,9 +323,11 @@ def main() -> int:
                 try:
                     time.sleep(2.0 if procs else 0)
                     for bpm in args.bpm:
-                        case = {"bpm": bpm, "load": load, **run_case(server, bpm, args.seconds, tmp)}
-                        results["cases"].append(case)
-                        print(json.dumps(case), file=sys.stderr, flush=True)
+                        for path in args.paths:
+                            case = {"bpm": bpm, "load": load, "path": path,
+                                    **run_case(server, bpm, args.seconds, tmp, path)}
+                            results["cases"].append(case)
+                            print(json.dumps(case), file=sys.stderr, flush=True)
                 finally:
                     stop_procs(procs)
             if args.randomize:
