@@ -46,7 +46,7 @@ class AudioExport(QObject):
         self.action.setStatusTip(tip)
         self.action.triggered.connect(lambda _checked=False: self.ask())
         window.addAction(self.action)
-        self.finished.connect(controller.message.emit)
+        self.finished.connect(controller.message)  # queued to the GUI thread
         self._worker: threading.Thread | None = None
 
     def ask(self) -> None:
