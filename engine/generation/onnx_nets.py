@@ -188,9 +188,9 @@ class OnnxDrumNet:
         self.export = export
         self._encoder = _session(export.graph("encoder"))
         self._decoder = self._single = _session(export.graph("decoder"))
-        self._teacher = _session(export.graph("decoder_teacher"))
+        self._teacher: Any = None  # built on first use (voice lock, transitions): ~2 MB less otherwise
         self._wide: dict[int, Any] = {}
-        inputs = {i.name: i for i in self._teacher.get_inputs()}
+        inputs = {i.name: i for i in self._decoder.get_inputs()}
         # (B, A): the fixed size of the graphs' attribute input
         self._num_attributes = int(inputs["attributes"].shape[1]) if "attributes" in inputs else 0
 
@@ -220,6 +220,8 @@ class OnnxDrumNet:
         teacher = np.ascontiguousarray(teacher, np.float32)
         feeds["teacher"] = teacher
         feeds["teacher_mask"] = np.ones(teacher.shape[:2], np.float32)
+        if self._teacher is None:
+            self._teacher = _session(self.export.graph("decoder_teacher"))
         logits, vel, off = self._teacher.run(None, feeds)
         return logits, vel, off
 
@@ -275,13 +277,15 @@ class OnnxMelodyNet:
             self.config = MelodyShape.from_meta(export.meta)
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{shown(export.folder)}: melody config incomplete ({err!r})") from err
-        self._encoder = _session(export.graph("encoder"))
+        self._encoder: Any = None  # built on first use (a melody clip loaded): ~4 MB less otherwise
         self._init = _session(export.graph("init"))
         self._step = _session(export.graph("step"))
         self._conductor = (_session(export.graph("conductor")) if "conductor" in export.manifest["graphs"]
                            else None)
 
     def run_encoder(self, classes: np.ndarray) -> np.ndarray:
+        if self._encoder is None:
+            self._encoder = _session(self.export.graph("encoder"))
         (mu,) = self._encoder.run(["mu"], {"classes": np.ascontiguousarray(classes, np.int64)})
         return mu
 
