@@ -24,7 +24,7 @@ import numpy as np
 
 # Weights of the walk's cost; chosen on the validation split (see the model card).
 HIT_WEIGHT = 1.0  # per 10 cells whose hit differs from the playing groove's
-OTHER_WEIGHT = 25.0  # per (share of range)^2 an attribute with a target misses it by
+OTHER_WEIGHT = 100.0  # per (share of range)^2 an attribute with a target misses it by
 NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
 SEARCH_DIMS = 24  # principal directions of the coarse nearest-code search
 CANDIDATES = 64  # coarse candidates checked exactly, beyond the k asked for

@@ -9,10 +9,11 @@ the groove the musician had; a heavy other weight keeps the other knobs still (c
 Each candidate is measured on the knob-end surfaces of the realism report (classifier
 two-sample test against real windows near the setting, MGEval, micro-timing) and on the held
 knob figures (ρ, range, monotone share, cross-talk) from Randomize's and the pad's latents.
+Only the ratio of the two weights matters: (1, 100) and (0.25, 25) pick the same grooves.
 
 Selection rule, written before any candidate was scored: most realism targets met over the
 knob-end surfaces, then most knob targets met, then the lowest mean C2ST accuracy (features
-and raw) over those surfaces, then the shipped weights.
+and raw) over those surfaces, then the first candidate.
 
 Run (validation split)::
 
@@ -33,7 +34,7 @@ from training.studies import drum_common as dc
 from training.studies import skeleton
 
 MODULE = "training.studies.walk_weights"
-CANDIDATES = ((1.0, 25.0), (1.0, 100.0), (0.25, 25.0), (0.25, 100.0))  # (hit, other); first shipped
+CANDIDATES = ((1.0, 25.0), (1.0, 100.0), (0.25, 25.0), (0.25, 100.0))  # (hit, other)
 KNOB_TARGETS = {"spearman": (0.95, 1), "range": (0.8, 1), "monotone_share": (0.9, 1), "crosstalk": (0.10, -1)}
 
 
