@@ -153,6 +153,10 @@ class Generator:
         self.feedback = FeedbackConfig()
         self.walk_settings = WalkSettings()
         self.on_data = OnData()
+        # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
+        # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
+        # Randomize's noise
+        self.variation_method = "noise"
         self._between_cache: tuple[bytes, np.ndarray] | None = None
         self._bank, self._pad = self._data_map(meta, arrays or {})
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
@@ -599,13 +603,15 @@ class Generator:
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
         """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far.
 
-        On a map of the data: one of the training grooves nearest ``z`` instead (the
-        ``1 + round(amount * VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted),
-        so a variation is a related groove a drummer played, not a latent off the data.
+        With :attr:`variation_method` ``'neighbour'`` on a map of the data: one of the
+        training grooves nearest ``z`` instead (the ``1 + round(amount *
+        VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted), plus Randomize's noise
+        with ``'neighbour+noise'``. Noise near Randomize's draws measured the most data-like
+        (the nearest codes are plainer grooves: less micro-timing and swing).
         """
         rng = np.random.default_rng(seed)
         zz = np.asarray(z, np.float64)
-        if self._bank is not None and amount > 0:
+        if self._bank is not None and amount > 0 and self.variation_method != "noise":
             k = 1 + int(round(float(amount) * VARIATION_NEIGHBOURS))
             flat = zz.reshape(-1, self._z_dim)
             idx, d2 = self._bank.nearest(flat, k + 1)
@@ -613,6 +619,8 @@ class Generator:
             for b in range(len(flat)):
                 choices = idx[b][d2[b] > 1e-6][:k]
                 out[b] = self._bank.codes[rng.choice(choices)] if len(choices) else flat[b]
+            if self.variation_method == "neighbour+noise":  # as Randomize draws near a code
+                out = out + self._map_noise * rng.standard_normal(out.shape)
             return out.reshape(zz.shape)
         return zz + float(amount) * rng.standard_normal(zz.shape)
 

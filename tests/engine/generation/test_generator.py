@@ -411,3 +411,14 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove(tmp_path) -> N
     bank_hits = g.decode_batch(codes).hits
     cost = sum((bank_hits != h).sum(axis=(1, 2)) for h in hits)
     assert cost[int(np.argmin(d_codes))] == cost.min()
+    # Variation on the map: a nearby training groove's code, optionally with Randomize's noise
+    z0 = codes[5]
+    g.variation_method = "neighbour"
+    near = g.variation(z0, 0.35, seed=1)
+    assert np.abs(codes - near).max(1).min() < 1e-6 and not np.allclose(near, z0)
+    g.variation_method = "neighbour+noise"
+    noisy = g.variation(z0, 0.35, seed=1)
+    assert np.abs(codes - noisy).max(1).min() > 1e-3
+    g.variation_method = "noise"
+    np.testing.assert_allclose(g.variation(z0, 0.35, seed=1),
+                               z0 + 0.35 * np.random.default_rng(1).standard_normal(z0.shape))
