@@ -6,8 +6,9 @@ arrays per block.
 
 Why it is vectorised over the slots: the JACK callback runs Python, and every bytecode it
 runs is a moment another thread of the clock process can take the interpreter lock from it
-(measured: a per-slot loop took 2.4 µs a sounding voice, and under load the kit added
-xruns). So the kit's buffers live in one *bank*, each voice between zero pads at least
+(a Python loop over the sounding voices costs about 2.4 µs a voice, and with the other core
+busy such a loop made the server report more xruns; docs/benchmarks.md). So the kit's
+buffers live in one *bank*, each voice between zero pads at least
 :data:`PAD_FRAMES` long; a slot is a *cursor* into the bank. A block is the same six numpy
 calls whatever sounds: the cursors plus a ramp give a ``(slots, frames)`` index table,
 ``np.take`` gathers the samples (a slot whose hit starts later in the block, or whose
