@@ -6,6 +6,7 @@ request to the controller; results and errors come back as controller signals.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +146,11 @@ class ActionHandlers:
             return
         self._remember("presets", path)
         try:
-            save_preset(path, self.controller.current_preset())
+            preset = self.controller.current_preset()
+            melody = getattr(self.window, "melody", None)  # the melody dock, when there is one
+            if melody is not None:
+                preset = dataclasses.replace(preset, melody=melody.lane.settings())
+            save_preset(path, preset)
         except PresetError as err:
             self._error(str(err))
             return
@@ -162,6 +167,9 @@ class ActionHandlers:
             self._error(str(err))
             return
         self.controller.apply_preset(preset)
+        melody = getattr(self.window, "melody", None)
+        if preset.melody is not None and melody is not None:
+            melody.lane.restore_settings(preset.melody)
         if preset.ignored:  # a hand-edited or cut-short file: what was valid is loaded
             self.controller.message.emit("warning", f"Loaded preset {shown(path)}; ignored: "
                                                     + "; ".join(preset.ignored))

@@ -51,6 +51,9 @@ class Preset:
     swing: float = 0.0
     groove: float = 1.0
     velocity_scale: float = 1.0
+    # the melody lane (app.melody_lane.MelodyLane.settings(): its settings and tune), checked
+    # field by field where it is restored; None: the preset leaves the lane as it is
+    melody: dict[str, Any] | None = None
     # what the file held that could not be used (wrong type, out of range, unknown); not saved
     ignored: tuple[str, ...] = field(default=(), compare=False)
 
@@ -59,11 +62,12 @@ class Preset:
                 "temperature": self.temperature, "z": list(self.z) if self.z is not None else None,
                 "pad": list(self.pad), "pad_mode": self.pad_mode,
                 "note_map": json.loads(self.note_map.to_json()), "tempo_bpm": self.tempo_bpm,
-                "swing": self.swing, "groove": self.groove, "velocity_scale": self.velocity_scale}
+                "swing": self.swing, "groove": self.groove, "velocity_scale": self.velocity_scale,
+                "melody": self.melody}
 
 
 FIELDS = ("format", "version", "knobs", "temperature", "z", "pad", "pad_mode", "note_map", "tempo_bpm",
-          "swing", "groove", "velocity_scale")
+          "swing", "groove", "velocity_scale", "melody")
 RANGES = {"temperature": (0.0, 5.0), "tempo_bpm": (30.0, 300.0), "swing": (0.0, 0.75), "groove": (0.0, 1.0),
           "velocity_scale": (0.0, 2.0)}
 PAD_MODES = ("plane", "corners")
@@ -130,6 +134,11 @@ def preset_from_json(data: Any) -> Preset:
             fields["note_map"] = NoteMap.from_json(json.dumps(data["note_map"]))
         except (ValueError, TypeError, KeyError) as err:
             skip("note_map", f"not a note map: {err}")
+    melody = data.get("melody")
+    if isinstance(melody, dict):
+        fields["melody"] = melody
+    elif melody is not None:
+        skip("melody", "not an object")
     return Preset(**fields, ignored=tuple(ignored))
 
 

@@ -8,8 +8,9 @@ clock of its period callback (``wall_clock``). One 16th grid is fitted to the no
 both lanes together; reported per lane (drums = channel 10, melody = channel 1):
 
 - timing error of every note-on against that grid (median/p99/max |error|, ms);
-- drift (ms): the lane's last note against where the nominal tempo puts it, from the song's
-  first note, and the tempo error of the fitted grid (%);
+- drift (ms): the lane's own fitted grid against the nominal tempo over the run (how far its
+  notes have moved from where the tempo puts them by the end; a single late last note does
+  not count), and the tempo error of the common grid (%);
 - lanes: on every step where both lanes strike, the difference of their onsets (ms);
 - stuck notes (a note-on never ended, or only by CC 123) and lost notes (note-ons the clock
   process counted as sent, from ``--stats``, minus those received: exact, since the
@@ -109,10 +110,12 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
             out[name] = {"error": "no note-ons"}
             continue
         err = np.abs(residual_ms[mine])
-        last = np.nonzero(mine)[0][-1]
+        # the lane's own grid (fitted to its notes alone) against the nominal tempo, over the run
+        lane_slope, _ = np.polyfit(steps[mine], stamps[mine], 1)
+        span = int(steps[mine][-1] - steps[mine][0])
         out[name] = {"notes": int(mine.sum()), "timing_error_ms": {
             "median": float(np.median(err)), "p99": float(np.percentile(err, 99)), "max": float(err.max())},
-            "drift_ms": float(((stamps[last] - stamps[0]) - steps[last] * step_len) / unit_per_s * 1e3)}
+            "drift_ms": float((lane_slope - step_len) * span / unit_per_s * 1e3)}
     first: dict[tuple[int, int], float] = {}
     for t, status, step in zip(stamps, lanes, steps, strict=True):
         first.setdefault((int(status), int(step)), t)

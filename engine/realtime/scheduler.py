@@ -242,6 +242,8 @@ class Scheduler:
         """
         if keep_voices is not None:
             lane = "drums"
+        if lane is not None and lane not in LANES:
+            raise ValueError(f"lane must be one of {LANES}, got {lane!r}")
         for key, on in list(self._sounding.items()):
             if lane is not None and lane != ("melody" if on.voice == MELODY_VOICE else "drums"):
                 continue

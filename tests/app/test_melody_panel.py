@@ -150,3 +150,29 @@ def test_a_melody_from_a_chord_clip_is_one_arpeggiated_line(melody_window, tmp_p
     notes = lane.melody.notes()
     assert [p for *_, p in notes[:3]] == [60, 64, 67] and lane.melody.bars == 2
     assert isinstance(lane.melody, Melody) and np.all(np.diff([s for s, *_ in notes[:3]]) > 0)
+
+
+def test_a_preset_keeps_the_melody_lane(melody_window, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.presets import load_preset
+
+    w = melody_window
+    panel, lane = w.melody.panel, w.melody.lane
+    panel.key.setCurrentIndex(panel.key.findData("Bb"))
+    panel.scale.setCurrentIndex(panel.scale.findData("dorian"))
+    saved_settings, saved_melody = lane.settings_, lane.melody
+    path = tmp_path / "with-melody.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    w.handlers.save_preset()
+    assert load_preset(path).melody["lane"]["key"] == "Bb"
+    panel.key.setCurrentIndex(panel.key.findData("E"))
+    clip = tmp_path / "b.mid"
+    melody_b().write_midi(clip)
+    lane.load_clip(clip)
+    w.handlers.load_preset()
+    assert lane.settings_ == saved_settings and lane.melody == saved_melody
+    assert panel.key.currentData() == "Bb" and panel.roll.notes[0][2] == lane.played().notes()[0][2] - 2
+    path.write_text(path.read_text().replace('"melody": {', '"melody": 7, "x": {'))
+    assert any(i.startswith("melody (not an object)") for i in load_preset(path).ignored)
