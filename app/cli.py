@@ -33,6 +33,10 @@ COMMAND_MODULES = (
 )
 
 
+# What the `train` extra adds to the runtime install (torch first).
+TRAIN_MODULES = ("torch", "tqdm", "tensorboard", "matplotlib", "music21")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="groovefader",
@@ -61,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         named = isinstance(err.filename, str | bytes | os.PathLike)
         where = f"{shown(err.filename)}: " if named else ""
         print(f"groovefader: error: {where}{one_line(err.strerror or str(err))}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as err:  # a training command in the runtime-only install
+        if err.name not in TRAIN_MODULES:
+            raise
+        print(f"groovefader: error: '{args.command}' needs {err.name}, which the runtime install leaves "
+              "out: pip install 'groovefader[train]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -75,3 +75,12 @@ def test_a_checkpoint_without_export_is_one_line_without_torch(tmp_path: Path) -
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("groovefader: error:")]
     assert len(lines) == 1 and "no ONNX export" in lines[0] and "torch is not installed" in lines[0]
     assert "Traceback" not in proc.stderr and not (tmp_path / "a.mid").exists()
+
+
+def test_training_commands_say_what_to_install_without_torch(tmp_path: Path) -> None:
+    proc = run_without_torch("export", "--checkpoint", str(ROOT / "checkpoints" / "default.pt"),
+                             "-o", str(tmp_path / "out"), rc=1)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("groovefader: error:")]
+    assert lines == ["groovefader: error: 'export' needs torch, which the runtime install leaves out: "
+                     "pip install 'groovefader[train]'"]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
