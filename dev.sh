@@ -31,7 +31,18 @@ case "$cmd" in
   app|runtime-check)
     VENV=.venv-app; EXTRAS=""
     PY=${PYTHON:-$(find_python 13 12 11 || true)}
-    [ -n "$PY" ] || { echo "dev.sh: Python 3.11, 3.12 or 3.13 is required" >&2; exit 1; } ;;
+    [ -n "$PY" ] || { echo "dev.sh: Python 3.11, 3.12 or 3.13 is required" >&2; exit 1; }
+    # python-rtmidi has no 3.13 wheel yet: building it needs ALSA's headers (Linux, via apt)
+    # or Xcode's tools (macOS); without them an older Python found is used instead
+    if [ -z "${PYTHON:-}" ] && ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] >= (3, 13))' \
+        && ! pkg-config --exists alsa 2>/dev/null && ! xcode-select -p >/dev/null 2>&1 \
+        && ! { command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; }; then
+      older=$(find_python 12 11 || true)
+      if [ -n "$older" ]; then
+        echo "dev.sh: $PY would have to build python-rtmidi (no ALSA headers, none installable); using $older"
+        PY=$older
+      fi
+    fi ;;
   *)
     VENV=.venv; EXTRAS="[test]"
     PY=${PYTHON:-$(find_python 11 || true)}
