@@ -4,7 +4,9 @@ remembers them.
 The kit's settings (:class:`engine.audio.settings.AudioSettings`) go to the clock process
 through the :class:`~app.sequencer_link.SequencerLink`; what comes back in the status
 (where the kit plays, or one line saying why it cannot) is shown on the control, and an
-error once in the status bar. MIDI is never affected. The mix is kept in the settings
+error once in the status bar. MIDI is never affected. The kit starts on until the user
+turns it off (a new user hears Play); on JACK it plays on the MIDI client's own audio
+ports (see :func:`app.sequencer_link.kit_frames`). The mix is kept in the settings
 file (:func:`stored_mix`), where the audio export reads it too.
 """
 
@@ -51,7 +53,9 @@ class AudioBinding(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controls, self.transport, self.store = controls, transport, settings
-        enabled = str(settings.value("audio/enabled", "false")).lower() == "true"
+        # on for a new user (pressing Play makes a sound with no DAW listening); a saved
+        # choice is kept
+        enabled = str(settings.value("audio/enabled", "true")).lower() != "false"
         self.settings = AudioSettings(enabled, stored_mix(settings))
         self.report = ""
         self.dialog: KitMixDialog | None = None

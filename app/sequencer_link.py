@@ -105,6 +105,17 @@ LinkCommand = (SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenO
                | SetMelody | SetMelodyControls | SetAudio)
 
 
+def kit_frames(api: str | None, kit_on: bool) -> bool:
+    """Whether the MIDI output opens sample-accurate: with the kit on, on JACK, so the kit
+    plays on two audio ports of the MIDI client, each hit on its note's frame (through
+    rtmidi the kit would sound on the audio device about a buffer after the MIDI)."""
+    if not kit_on:
+        return False
+    from engine.ports.base import default_api
+
+    return (api or default_api()) == "jack"
+
+
 def _describe(command: object) -> str:
     """What a failed command was doing, for its error line ("open output", "set pattern")."""
     name = type(command).__name__
@@ -142,6 +153,12 @@ class SequencerLink(QObject):
                  factory: Callable[..., Any] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._port_name, self._api = port_name, api or None
+        self._virtual = True
+        # the kit: on as last posted (read once, at the sequencer's start), and whether the
+        # output open now is the sample-accurate one (kept when the kit turns off: reopening
+        # the port would cut the connections made to it)
+        self._kit_on = False
+        self._frames = False
         self._factory = factory
         self._commands: queue.Queue[LinkCommand | None] = queue.Queue()
         self._seq: Any = None
@@ -185,6 +202,7 @@ class SequencerLink(QObject):
 
     def post_audio(self, command: SetAudio) -> None:
         """The built-in kit's settings (built and checked by the caller)."""
+        self._kit_on = command.settings.enabled
         self._commands.put(command)
 
     def update_controls(self, **changes: Any) -> None:
@@ -254,7 +272,9 @@ class SequencerLink(QObject):
 
                 self._factory = Sequencer
             # the facade spawns its clock process and waits for it (seconds on a busy machine)
-            self._seq = self._factory(port_name=self._port_name, api=self._api, virtual=True)
+            self._frames = kit_frames(self._api, self._kit_on)
+            self._seq = self._factory(port_name=self._port_name, api=self._api, virtual=self._virtual,
+                                      sample_accurate=self._frames)
         except ImportError as err:
             self._seq = None
             self._unavailable = f"Sequencer unavailable ({err}); editing and export still work."
@@ -274,12 +294,13 @@ class SequencerLink(QObject):
             case OpenInput(name, api, virtual):
                 self._do_open_input(name, api, virtual)
             case OpenOutput(name, api, virtual) if seq is None:
-                self._port_name, self._api = name, api  # maybe the backend is there now: try again
+                # maybe the backend is there now: try again
+                self._port_name, self._api, self._virtual = name, api, virtual
                 self._start_sequencer()
             case _ if seq is None:
                 return  # no sequencer: what it would play is dropped (the status line says why)
             case OpenOutput(name, api, virtual):
-                seq.set_port(name, api, virtual)
+                self._open_output(seq, name, api, virtual)
             case SetPattern(pattern, quantize):
                 seq.set_pattern(pattern, quantize)
             case SetMelody(melody, quantize):
@@ -287,6 +308,9 @@ class SequencerLink(QObject):
             case SetMelodyControls(melody_controls):
                 seq.set_melody_controls(melody_controls)
             case SetAudio(settings):
+                if settings.enabled and not self._frames and kit_frames(self._api, True):
+                    self._frames = True  # the kit's ports are on the sample-accurate output
+                    seq.set_port(self._port_name, self._api, self._virtual, sample_accurate=True)
                 seq.set_audio(settings)
             case UpdateControls(changes):
                 seq.set_controls(replace(seq.controls, **dict(changes)))
@@ -296,6 +320,11 @@ class SequencerLink(QObject):
                 seq.play()
             case SetPlaying(playing=False):
                 seq.stop()
+
+    def _open_output(self, seq: Any, name: str, api: str | None, virtual: bool) -> None:
+        self._port_name, self._api, self._virtual = name, api, virtual
+        self._frames = kit_frames(api, self._kit_on)
+        seq.set_port(name, api, virtual, sample_accurate=self._frames)
 
     def _do_list_ports(self, api: str | None) -> None:
         from engine.ports import list_ports

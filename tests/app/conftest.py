@@ -40,13 +40,22 @@ def settings_path(tmp_path: Path) -> str:
 @pytest.fixture
 def make_window(qtbot, settings_path: str) -> Iterator[Callable[..., object]]:
     """``make_window(checkpoint=None | path, link=False)`` → shown MainWindow; model loading
-    starts when a checkpoint is given (wait on ``window.controller.modelReady``)."""
-    from app.main import create_window
+    starts when a checkpoint is given (wait on ``window.controller.modelReady``).
+
+    The built-in kit starts off (written to the settings file unless a choice is saved
+    there): opening the audio output costs each test time it does not need. ``kit_off=False``
+    leaves the file as a new user has it (the kit on)."""
+    from app.main import create_window, make_settings
 
     windows = []
 
     def make(checkpoint: Path | str | None = None, link: bool = False, load: bool = True,
-             midi_api: str | None = None):
+             midi_api: str | None = None, kit_off: bool = True):
+        store = make_settings(settings_path)
+        if kit_off and not store.contains("audio/enabled"):
+            store.setValue("audio/enabled", "false")
+            store.sync()
+        del store
         window, controller = create_window(checkpoint=str(checkpoint) if checkpoint else None,
                                            midi_api=midi_api, settings_path=settings_path,
                                            start_link=link)

@@ -43,6 +43,7 @@ def audio_stats(transport) -> dict:
 
 def test_kit_toggle_and_volume_reach_the_clock_and_no_device_is_one_line(qtbot, transport, tmp_path):
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("audio/enabled", "false")  # a saved choice: off (a new user starts with it on)
     controls = AudioControls()
     qtbot.addWidget(controls)
     binding = AudioBinding(controls, transport, store)
