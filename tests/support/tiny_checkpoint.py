@@ -101,3 +101,26 @@ def tiny_checkpoint(kind: str = "fader_vae") -> Path:
     model, cfg, meta = train_tiny(kind)
     folder = Path(tempfile.mkdtemp(prefix="groovefader-tiny-"))
     return save_checkpoint(folder / f"{kind}.pt", model, cfg, meta)
+
+
+@functools.cache
+def mapped_checkpoint(grooves: int = 120, grid: int = 3, seed: int = 9) -> tuple[Path, dict]:
+    """The tiny fader-VAE with a map of ``grooves`` synthetic grooves (two styles) on a
+    ``grid``² pad, made once per session: its path and the map's arrays."""
+    import numpy as np
+
+    from engine.generation.generator import Generator
+    from engine.music import attributes as attr_lib
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.data_map import MapConfig, build_data_map
+
+    ckpt = load_checkpoint(tiny_checkpoint("fader_vae"))
+    plain = Generator(ckpt.model, ckpt.meta, ckpt.config)
+    pats = synthetic_patterns(grooves, seed=seed)
+    arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
+                                  np.arange(grooves) % 2, ["funk", "rock"],
+                                  MapConfig(rows=grid, cols=grid, epochs=max(2, grid)))
+    folder = Path(tempfile.mkdtemp(prefix="groovefader-mapped-"))
+    meta = dict(ckpt.meta, data_map=info)
+    path = save_checkpoint(folder / "mapped.pt", ckpt.model, ckpt.config, meta, arrays)
+    return path, arrays

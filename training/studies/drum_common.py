@@ -175,3 +175,26 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int =
 
 def command_line(module: str, argv: Sequence[str]) -> str:
     return "python -m " + module + (" " + " ".join(argv) if argv else "")
+
+
+def surface_study_arguments(p: Any, samples: int = 1000) -> None:
+    """The options of a study that measures the realism surfaces of one checkpoint."""
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", default=str(GROOVE_DIR))
+    p.add_argument("--split", default="validation")
+    p.add_argument("--samples", type=int, default=samples, help="generated patterns per surface")
+
+
+def surface_study_setup(args: Any, needs_map: str | None = None) -> tuple[Any, Any]:
+    """The generator (one thread) and the evaluation windows of ``args.split``; ``needs_map``:
+    why the study needs a map of the data, said in the error when the checkpoint has none."""
+    import torch
+
+    from engine.errors import GrooveFaderError
+    from engine.generation.generator import Generator
+
+    torch.set_num_threads(1)
+    gen = Generator.from_checkpoint(args.checkpoint)
+    if needs_map and not gen.has_data_map:
+        raise GrooveFaderError(f"{args.checkpoint}: no map of the data: {needs_map}")
+    return gen, eval_data(load_groove(args.data, args.smoke), args.split)

@@ -45,10 +45,7 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", default=str(dc.GROOVE_DIR))
-    p.add_argument("--split", default="validation")
-    p.add_argument("--samples", type=int, default=1000)
+    dc.surface_study_arguments(p)
 
 
 def _quick(args: argparse.Namespace) -> None:
@@ -56,14 +53,9 @@ def _quick(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from engine.generation.generator import Generator
     from training.realism.scorecard import evaluate_surfaces
 
-    torch.set_num_threads(1)
-    gen = Generator.from_checkpoint(args.checkpoint)
-    data = dc.eval_data(dc.load_groove(args.data, args.smoke), args.split)
+    gen, data = dc.surface_study_setup(args)
     rows: dict[str, dict[str, Any]] = {}
     for method in METHODS:
         gen.variation_method = method

@@ -69,10 +69,7 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", default=str(dc.GROOVE_DIR))
-    p.add_argument("--split", default="validation")
-    p.add_argument("--samples", type=int, default=1000, help="patterns per knob-end surface")
+    dc.surface_study_arguments(p)
     p.add_argument("--draws", type=int, default=500, help="Randomize latents per knob sweep")
     p.add_argument("--pad-points", type=int, default=15)
 
@@ -82,17 +79,10 @@ def _quick(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from engine.generation.generator import Generator
     from training.evaluate import EvalConfig, evaluate_control, pad_latents
     from training.realism.scorecard import evaluate_surfaces
 
-    torch.set_num_threads(1)
-    gen = Generator.from_checkpoint(args.checkpoint)
-    if not gen.has_data_map:
-        raise SystemExit(f"{args.checkpoint}: no map of the data: the knobs do not walk")
-    data = dc.eval_data(dc.load_groove(args.data, args.smoke), args.split)
+    gen, data = dc.surface_study_setup(args, needs_map="the knobs do not walk")
     groups = data.performance_groups()
     cfg = EvalConfig(split=args.split, seed=args.seed)
     latents = {"randomize": gen.sample_like_data(args.draws, seed=args.seed + 5),

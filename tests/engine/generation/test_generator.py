@@ -376,20 +376,14 @@ def test_only_the_knobs_set_are_held(gen: Generator) -> None:
         gen.decode(z, {"cowbell": 1.0})
 
 
-def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove(tmp_path) -> None:
+def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
     from dataclasses import replace
 
-    from engine.music import attributes as attr_lib
-    from models.checkpoint import load_checkpoint, save_checkpoint
-    from training.data_map import MapConfig, build_data_map
+    from tests.support.tiny_checkpoint import mapped_checkpoint
 
-    ckpt = load_checkpoint(tiny_checkpoint("fader_vae"))
-    plain = Generator(ckpt.model, ckpt.meta, ckpt.config)
-    pats = synthetic_patterns(120, seed=9)
-    arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
-                                  np.arange(120) % 2, ["funk", "rock"], MapConfig(rows=3, cols=3, epochs=2))
-    save_checkpoint(tmp_path / "mapped.pt", ckpt.model, ckpt.config, dict(ckpt.meta, data_map=info), arrays)
-    g = Generator.from_checkpoint(tmp_path / "mapped.pt")
+    path, arrays = mapped_checkpoint()
+    g = Generator.from_checkpoint(path)
+    plain = Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
     codes = arrays["bank.codes"].astype(np.float64)
     zs = plain.sample(4, seed=3)
     mix = g.blend_corners(zs, 0.0, 0.0)  # pull 0 (the default): the mix as it is

@@ -134,20 +134,14 @@ def test_targets_are_applied_against_the_floor() -> None:
                        "surfaces_measured": 3}
 
 
-def test_surfaces_play_a_checkpoint_with_a_map_of_the_data(tmp_path, data) -> None:
+def test_surfaces_play_a_checkpoint_with_a_map_of_the_data(data) -> None:
     """On a data map the pad plays bank grooves and the knobs walk the data: the surfaces
     are decoded that way too, through the generator's own API."""
     from engine.generation.generator import Generator
-    from models.checkpoint import load_checkpoint, save_checkpoint
-    from training.data_map import MapConfig, build_data_map
+    from tests.support.tiny_checkpoint import mapped_checkpoint
 
-    ckpt = load_checkpoint(tiny_checkpoint("fader_vae"))
-    plain = Generator(ckpt.model, ckpt.meta, ckpt.config)
-    pats = synthetic_patterns(200, seed=9)
-    arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
-                                  np.arange(200) % 2, ["funk", "rock"], MapConfig(rows=4, cols=4, epochs=4))
-    save_checkpoint(tmp_path / "mapped.pt", ckpt.model, ckpt.config, dict(ckpt.meta, data_map=info), arrays)
-    mapped = Generator.from_checkpoint(tmp_path / "mapped.pt")
+    path, _ = mapped_checkpoint(200, 4)
+    mapped = Generator.from_checkpoint(path)
     assert mapped.has_data_map
     x, groups = data
     out = {s.name: s for s in su.build_surfaces(mapped, x, groups, 16, seed=2)}
