@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from engine.music.drums import GM_DRUM_CHANNEL
 from tests.support.jack_server import JACKD, JackServer, Recorder, start_test_server
 
 pytestmark = [pytest.mark.jack, pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
@@ -111,9 +112,10 @@ def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> No
         del sender
 
 
-def _note_ons(events) -> list[tuple[int, tuple[int, ...]]]:
-    """``(frame, message)`` of the recorded note-ons."""
-    return [(f, m) for f, m, _ns in events if (m[0] & 0xF0) == 0x90 and m[2] > 0]
+def _note_ons(events, channel: int = GM_DRUM_CHANNEL) -> list[tuple[int, tuple[int, ...]]]:
+    """``(frame, message)`` of the recorded note-ons on ``channel`` (the drums'; the melody
+    lane plays on its own)."""
+    return [(f, m) for f, m, _ns in events if m[0] == 0x90 | channel and m[2] > 0]
 
 
 def _frames_since(events, start_ns: int) -> int:
