@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QWidget
 
-KIT_TIP = ("Kit: hear the groove on the built-in drum kit, no DAW or synth needed (JACK audio ports "
-           "where the MIDI goes through JACK sample-accurately, else the system's audio device); "
+KIT_TIP = ("Kit: hear the groove on the built-in drum kit, no DAW or synth needed (on JACK: audio "
+           "ports beside the MIDI port, each hit on its note's frame; else the system's audio device); "
            "right-click: kit mix (level and pan per voice)")
 
 
