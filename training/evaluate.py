@@ -63,7 +63,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,9 @@ class EvalData:
     sources: int
     fingerprint: str
     groups: np.ndarray | None = None
+    # real training windows and their performances: how far the evaluated split differs
+    # from what the model learned (a surface of the realism report)
+    training: tuple[np.ndarray, np.ndarray] | None = None
 
     def performance_groups(self) -> np.ndarray:
         """``(N,)`` str: the windows' performances, or one group per window when unknown."""
@@ -478,7 +481,7 @@ def evaluate_surfaces(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, An
     from training.realism.scorecard import evaluate_surfaces as measure
 
     return measure(gen, data.patterns, data.performance_groups(), samples=cfg.surface_samples,
-                   seed=draw_seed(cfg), tempo_bpm=data.tempo_bpm)
+                   seed=draw_seed(cfg), tempo_bpm=data.tempo_bpm, training=data.training)
 
 
 def evaluate_generator(gen: Any, data: EvalData, cfg: EvalConfig) -> dict[str, Any]:
@@ -527,6 +530,10 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
     g0 = gens["model"]
     data = load_eval_data(data_dir, cfg.split, steps=g0.steps, steps_per_bar=g0.steps_per_bar,
                           cache_dir=cache_dir)
+    if cfg.surfaces and data.split in ("validation", "test"):
+        train = load_eval_data(data_dir, "train", steps=g0.steps, steps_per_bar=g0.steps_per_bar,
+                               cache_dir=cache_dir)
+        data = replace(data, training=(train.patterns, train.performance_groups()))
     report: dict[str, Any] = {
         "settings": asdict(cfg),
         "data": {"dir": shown(data_dir), "split": data.split, "windows": int(len(data.patterns)),

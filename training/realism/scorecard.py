@@ -127,13 +127,16 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
                       seed: int = 0, folds: int = c2st.FOLDS,
                       progress: Callable[[str], None] | None = None,
                       tempo_bpm: np.ndarray | None = None,
-                      only: Collection[str] | None = None) -> dict[str, Any]:
+                      only: Collection[str] | None = None,
+                      training: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """Decode every surface from ``gen`` and measure it against the held-out ``windows``
     ``(W, T, 27)`` grouped by performance ``groups (W,)``. ``tempo_bpm (W,)`` (optional):
     also the data's swing with the toolbox's 25 ms taken at each window's own tempo
     (``data.swing_at_own_tempo``; generated patterns have no tempo, so the surfaces are
     compared at 120 BPM's 0.2 steps). ``only``: the surfaces to measure besides the floor
-    (:func:`~training.realism.surfaces.build_surfaces`).
+    (:func:`~training.realism.surfaces.build_surfaces`). ``training``: real training windows
+    and their performances; a sample of them is measured as one more surface, how far the
+    evaluated windows differ from what the model learned (no model involved).
 
     Returns:
         ``{"surfaces": {name: figures}, "summary": {...}, "settings": {...}, "seconds": s}``;
@@ -143,6 +146,14 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     windows = np.asarray(windows, np.float32)
     cache = _Cache(windows, gen.steps_per_bar)
     surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only)
+    if training is not None and len(training[0]):
+        floor = surfaces[0]
+        n_train = len(training[0])
+        pick = np.sort(np.random.default_rng(seed + 7).choice(n_train, min(samples, n_train), replace=False))
+        surfaces.insert(1, Surface("training_windows", "Real training windows (the splits' difference; "
+                                   "no model)", np.asarray(training[0][pick], np.float32),
+                                   np.asarray(training[1])[pick].astype(str), floor.reference,
+                                   floor.reference_groups))
     t_decode = time.perf_counter() - t0
     results = {s.name: measure_surface(s, cache, seed, folds) for s in surfaces}
     summary = apply_targets(results)

@@ -164,3 +164,13 @@ def test_only_some_surfaces_gives_them_the_same_draws(gen, data) -> None:
     for name, s in some.items():
         np.testing.assert_array_equal(s.patterns, full[name].patterns)
         np.testing.assert_array_equal(s.reference, full[name].reference)
+
+
+def test_training_windows_are_measured_as_the_splits_own_difference(gen, data) -> None:
+    x, groups = data
+    train = synthetic_patterns(60, seed=33)
+    res = sc.evaluate_surfaces(gen, x, groups, samples=SAMPLES, seed=3, only=(),
+                               training=(train, np.array([f"t{i // 6}" for i in range(60)])))
+    assert list(res["surfaces"]) == ["reconstruction", "training_windows"]
+    measured = res["surfaces"]["training_windows"]
+    assert measured["n_generated"] == 40 and 0.0 <= measured["c2st_features"]["accuracy"] <= 1.0
