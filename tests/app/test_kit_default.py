@@ -49,7 +49,9 @@ def test_a_new_user_starts_with_the_kit_on_and_no_device_is_one_line(make_window
     warnings: list[str] = []
     window.controller.transport.message.connect(lambda level, text: warnings.append(text))
     qtbot.waitUntil(lambda: binding.report not in ("", "Kit: starting…"), timeout=30_000)
-    assert binding.report == "Kit: no audio output device found; MIDI plays on"
+    # "no audio output device found", or PortAudio itself missing: one line either way
+    assert binding.report.startswith("Kit: no audio") and binding.report.endswith("; MIDI plays on")
+    assert "\n" not in binding.report
     assert window.transport.audio.kit.toolTip().endswith("\n" + binding.report)  # on the Kit button
     # the MIDI status is the MIDI backend's own line, not the kit's
     status = window.transport.status.text()
