@@ -201,7 +201,10 @@ def randomize_latency(server: JackServer, tmp: Path, clicks: int, bpm: float = 1
     if not spin_until(lambda: lane.melody is not None and ready().startswith("MIDI out"), 120):
         return {"error": "the app did not get ready"}
     rec = Recorder(server, "groovefader:groovefader", tmp / "randomize.jsonl")
-    rec.wait_connected()
+    if not rec.wait_connected(30):
+        rec.stop()
+        window.close()
+        return {"error": "the recorder did not connect to the app's port"}
     controller.transport.set(tempo_bpm=bpm, groove=0.0)
     window.melody.panel.quantize.setCurrentIndex(window.melody.panel.quantize.findData("step"))
     window.transport.play_button.click()
@@ -224,7 +227,9 @@ def randomize_latency(server: JackServer, tmp: Path, clicks: int, bpm: float = 1
     step_frames = RATE * 60 / bpm / 4
     step_ms = 60e3 / bpm / 4
     # song step 0 is the first MIDI clock pulse after Start (pulse 0 sits on step 0's grid point)
-    first = next(i for i, (_f, m, _ns) in enumerate(events) if m == (0xFA,))
+    first = next((i for i, (_f, m, _ns) in enumerate(events) if m == (0xFA,)), None)
+    if first is None:
+        return {"error": "the recorder did not see the transport start"}
     origin_f = next(f for f, m, _ns in events[first:] if m == (0xF8,))
     ticks = [(f, ns) for f, m, ns in events[first:] if m == (0xF8,)]  # a lost pulse must not shift the count
     tick_f, tick_ns = [f for f, _ in ticks], [ns for _, ns in ticks]
@@ -302,7 +307,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=600.0, help="recording length per case")
     parser.add_argument("--bpm", type=float, nargs="+", default=[120.0])
-    parser.add_argument("--loads", nargs="+", choices=("idle", "busy", "full"), default=["busy"])
+    parser.add_argument("--loads", nargs="+", choices=("idle", "busy", "full", "none"), default=["busy"],
+                        help="none: no timing case (with --randomize: only that)")
     parser.add_argument("--jack-mode", choices=("async", "sync"), default="async")
     parser.add_argument("--paths", nargs="+", choices=("rtmidi", "sample-accurate"), default=["rtmidi"],
                         help="rtmidi (sends at each deadline, on JACK's frame clock) and/or the "
@@ -319,7 +325,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)
-            for load in args.loads:
+            for load in (x for x in args.loads if x != "none"):
                 procs = start_load() if load == "full" else []
                 if load == "busy":
                     procs = [subprocess.Popen([sys.executable, "-c", BUSY])]
@@ -334,7 +340,10 @@ def main() -> int:
                 finally:
                     stop_procs(procs)
             if args.randomize:
-                results["randomize"] = randomize_latency(server, tmp, args.randomize)
+                try:
+                    results["randomize"] = randomize_latency(server, tmp, args.randomize)
+                except Exception as err:  # the timing cases above are kept
+                    results["randomize"] = {"error": f"{type(err).__name__}: {err}"}
     finally:
         server.stop()
     results["loadavg_at_end"] = os.getloadavg()
