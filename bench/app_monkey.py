@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(1)
     from PySide6.QtWidgets import QApplication
 
-    from app.main import create_window
+    from app.main import create_window, make_settings
     from tests.support.app_monkey import (
         AppMonkey,
         ErrorTrap,
@@ -135,6 +135,11 @@ def run(args: argparse.Namespace) -> dict:
     window = None
     try:
         with ErrorTrap() as trap:
+            if args.kit == "off":
+                store = make_settings(str(work / "settings.ini"))
+                store.setValue("audio/enabled", "false")
+                store.sync()
+                del store
             window, controller = create_window(checkpoint=str(args.checkpoint), midi_api="jack",
                                                settings_path=str(work / "settings.ini"), start_link=True)
             window.resize(1200, 720)
@@ -304,6 +309,8 @@ def main() -> int:
                         help="also report where Python memory grew after the warm-up (slows the app)")
     parser.add_argument("--log", help="write every action here as it happens (default: a temporary folder)")
     parser.add_argument("--json", help="also write the JSON here (rewritten every minute while running)")
+    parser.add_argument("--kit", choices=("on", "off"), default="on",
+                        help="the built-in kit at start (on: as a new user has it; default)")
     args = parser.parse_args()
     if args.minutes <= 0:
         parser.error("--minutes must be positive")

@@ -209,9 +209,15 @@ class JackOutput(BaseOutput):
         ``pull(limit_ns)`` returns timed messages (``.deadline_ns``, ``.data``) due by
         ``limit_ns``. Pulling per period makes every event land on its exact frame whatever
         the wall clock does (a stalled or catching-up server included) and adds no hand-over
-        latency. None returns to push mode (``send``).
+        latency. None returns to push mode (``send``); it returns once no process callback
+        can still call the old ``pull`` (two cycles, bounded), so the caller's flush that
+        follows sees every note the JACK thread took. The caller must not hold the lock
+        ``pull`` takes.
         """
-        self._pull = pull
+        old, self._pull = self._pull, pull
+        if pull is None and old is not None and getattr(self, "_client", None) is not None \
+                and not self._dead.is_set():
+            wait_jack_cycles(self._client, 2, DRAIN_TIMEOUT_S, self._dead)
 
     def ns_for_frame(self, frame: int) -> int:
         return self.map.ns_for_frame(frame)
