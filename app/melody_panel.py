@@ -144,7 +144,9 @@ class MelodyPanel(QWidget):
         lane.melodyChanged.connect(self.roll.set_melody)
         lane.settingsChanged.connect(self.show_settings)
         lane.padMoved.connect(self.pad.set_position)
-        lane.modelReady.connect(lambda path: self._model_ready(True, f"Melody model: {path}"))
+        # the file's name (the full path, a machine's, is the tooltip's)
+        lane.modelReady.connect(lambda path: (self._model_ready(True, f"Melody model: {Path(path).name}"),
+                                              self.status.setToolTip(str(path))))
         lane.modelFailed.connect(lambda text: self._model_ready(False, text))
 
     # -- lane → view -----------------------------------------------------------------------
