@@ -60,6 +60,7 @@ def test_randomize_and_key_change_the_notes_at_the_client(jack, melody_jack_wind
         assert after != before
         changed_at = time.perf_counter_ns() + 300_000_000  # notes struck from then on are the new tune's
         qtbot.waitUntil(lambda: len(_melody_ons(rec.events(), changed_at)) >= 8, timeout=20_000)
+        key_changed = time.perf_counter_ns()
         panel.key.setCurrentIndex(panel.key.findData("D"))
         keyed_at = time.perf_counter_ns() + 300_000_000
         qtbot.waitUntil(lambda: len(_melody_ons(rec.events(), keyed_at)) >= 8, timeout=20_000)
@@ -71,7 +72,7 @@ def test_randomize_and_key_change_the_notes_at_the_client(jack, melody_jack_wind
     assert check_note_pairs([m for _f, m, _ns in events]) == []
     assert _is_run_of(_melody_ons(events)[:4], before)
     new = _melody_ons(events, changed_at)
-    new = new[:len(new) - len(_melody_ons(events, keyed_at))]  # before the key change
+    new = new[:len(new) - len(_melody_ons(events, key_changed))]  # before the key change
     assert len(new) >= 6 and _is_run_of(new, after) and not _is_run_of(new, before)
     keyed = _melody_ons(events, keyed_at)
     assert _is_run_of(keyed, [p + 2 for p in after])  # every pitch up a whole tone
