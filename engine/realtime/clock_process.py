@@ -481,9 +481,9 @@ class ClockLoop:
             self.out.set_pull(self._pull)  # type: ignore[attr-defined]
 
     def _lane_channels(self) -> tuple[int, ...]:
-        """The channels both lanes play on (the drums' first)."""
+        """The channels the lanes play on (the drums'; the melody's too once one is set)."""
         drums, melody = self.sched.controls.channel, self.sched.melody_controls.channel
-        return (drums,) if melody == drums else (drums, melody)
+        return (drums,) if melody == drums or self.sched.melody is None else (drums, melody)
 
     def _set_time_base(self, out: MidiOutput | None) -> None:
         """Keep the scheduler's clock continuous when its source changes.
