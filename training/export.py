@@ -8,8 +8,8 @@ the same code the instrument uses (:class:`~engine.generation.onnx_nets.OnnxDrum
 output is reported and stored in the manifest, and past ``tolerance`` nothing is written.
 
 Graphs are exported with torch's TorchScript-based exporter (``dynamo=False``, opset 17),
-which needs neither ``onnx`` nor ``onnxscript``; the dynamic axis is the batch (and the
-melody's lengths).
+which needs the ``onnx`` package (in the ``train`` extra) but not ``onnxscript``; the dynamic
+axis is the batch (and the melody's lengths).
 """
 
 from __future__ import annotations
