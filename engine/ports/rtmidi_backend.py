@@ -51,6 +51,11 @@ def _open_rtmidi(kind: str, api: str, client_name: str) -> Any:
 def list_ports(api: str | None = None) -> dict[str, list[str]]:
     """``{"outputs": [...], "inputs": [...]}`` port names other programs offer on ``api``."""
     api = api or default_api()
+    if api == "jack":
+        try:
+            return _list_jack_ports()
+        except ImportError:
+            pass  # no JACK-Client: rtmidi lists them
     out = _open_rtmidi("out", api, "groovefader-list")
     inp = _open_rtmidi("in", api, "groovefader-list")
     try:
@@ -58,6 +63,28 @@ def list_ports(api: str | None = None) -> dict[str, list[str]]:
     finally:
         out.delete()
         inp.delete()
+
+
+def _list_jack_ports() -> dict[str, list[str]]:
+    """JACK's MIDI ports (the names rtmidi gives them) through JACK-Client, whose calls let go
+    of the interpreter lock: rtmidi holds it while it opens a JACK client, which on a busy
+    server (the kit's audio client on it) takes seconds — a frozen window.
+
+    Raises:
+        ImportError: no JACK-Client; PortError: no JACK server.
+    """
+    import jack
+
+    try:
+        client = jack.Client("groovefader-list", no_start_server=True)
+    except jack.JackError as err:
+        raise PortError(f"cannot open the jack MIDI backend: {err}. is a JACK server running "
+                        "(jackd / qjackctl / pipewire-jack)?") from err
+    try:
+        return {"outputs": [p.name for p in client.get_ports(is_midi=True, is_input=True)],
+                "inputs": [p.name for p in client.get_ports(is_midi=True, is_output=True)]}
+    finally:
+        client.close()
 
 
 def _find_port(names: Sequence[str], wanted: str, api: str, direction: str) -> int:

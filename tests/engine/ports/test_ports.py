@@ -191,3 +191,34 @@ def test_last_messages_before_close_reach_the_reader(jack_server, recorder_facto
     msgs = [e[1] for e in rec.stop()]
     assert [m for m in msgs if m[0] == 0x89] == [(0x89, 40 + i, 0) for i in range(trials)]
     assert msgs.count((0xB9, 123, 0)) >= trials
+
+
+@pytest.mark.jack
+def test_jack_listing_names_the_ports_as_rtmidi_does(jack_server, port_name):
+    """Listed through JACK-Client (which lets go of the interpreter lock while JACK answers),
+    the names are rtmidi's, so a listed port opens by its name."""
+    from engine.ports.rtmidi_backend import _open_rtmidi
+
+    out = RtMidiOutput(PortSpec(port_name, "jack"))
+    try:
+        assert jack_server.wait_port(f"{port_name}:{port_name}", 5)
+        listed = list_ports("jack")
+        probe_out, probe_in = _open_rtmidi("out", "jack", "probe"), _open_rtmidi("in", "jack", "probe")
+        try:
+            assert sorted(listed["outputs"]) == sorted(probe_out.get_ports())
+            assert sorted(listed["inputs"]) == sorted(probe_in.get_ports())
+        finally:
+            probe_out.delete()
+            probe_in.delete()
+        inp = open_input(next(n for n in listed["inputs"] if port_name in n), "jack", lambda data, t: None)
+        inp.close()
+    finally:
+        out.close()
+
+
+def test_listing_jack_without_a_server_is_one_clear_error(monkeypatch):
+    pytest.importorskip("jack")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "groovefader-no-such-server")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    with pytest.raises(PortError, match="is a JACK server running"):
+        list_ports("jack")
