@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
-from engine.commands.play_audio import add_audio_args, start_audio, wants_frames
+from engine.commands.play_audio import add_audio_args, kit_mix, start_audio, wants_frames
 from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
 from models.pathnames import shown
@@ -154,6 +154,8 @@ def run_play(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         raise GrooveFaderError(str(err)) from err
     lane = melody_controls(args)  # the melody flags are checked before any model loads
+    if args.audio:
+        kit_mix(args, args.volume)  # and the kit's: a bad volume stops before the clock starts
     pattern, origin = choose_pattern(args)
     melody, melody_origin = choose_melody(args) if wants_melody(args) else (None, "")
     if melody is not None:
