@@ -1,10 +1,13 @@
 """The ``groovefader`` command: one entry point, one subcommand per task.
 
 Subcommands live next to what they drive (``training.cli``, ``engine.commands.generate``,
-``app.commands``);
-each module exposes ``register(subparsers)`` and imports its heavy dependencies (torch,
-Qt) only when its command runs, so ``groovefader --help`` is instant. User mistakes end
-in one line on stderr and a non-zero exit, never a traceback.
+``app.commands``); each module exposes ``register(subparsers)``. The command table below
+names every subcommand with its module and one-line help, so ``groovefader --help`` lists
+them all without importing any, and ``groovefader generate`` imports only
+``engine.commands.generate``: building the table eagerly imported every training module
+(numpy's linear algebra, the data map) and cost a clip render half its start-up. Heavy
+dependencies (torch, Qt, onnxruntime) are imported only when a command runs. User
+mistakes end in one line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,41 +17,80 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from engine.errors import GrooveFaderError
 from models.pathnames import one_line, shown
 
-# The modules that add subcommands, in --help order. Each must import: a broken command
-# module is a bug to see at once, not a subcommand that silently disappears.
-COMMAND_MODULES = (
-    "app.commands",
-    "engine.commands.generate",
-    "engine.commands.play",
-    "training.cli",
-    "training.eval_cli",
-    "training.train_cli",
-    "training.map_cli",
-    "training.export_cli",
-    "training.melody.cli",
-)
 
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, the module whose ``register`` adds it, and the help line
+    ``groovefader --help`` shows (the same text the module registers; a test checks)."""
+
+    name: str
+    module: str
+    help: str
+
+
+# Every subcommand, in --help order. A module may add several (generate and transition).
+COMMANDS = (
+    Command("app", "app.commands", "start the desktop app (latent pad, knobs, step grid, transport)"),
+    Command("generate", "engine.commands.generate", "render a generated drum clip to a MIDI file"),
+    Command("transition", "engine.commands.generate", "render a transition from clip A to clip B"),
+    Command("play", "engine.commands.play", "play grooves to a MIDI port (headless) until Ctrl-C"),
+    Command("data", "training.cli", "build the 2-bar training windows from a folder of drum MIDI files"),
+    Command("eval", "training.eval_cli", "evaluate a checkpoint (and a baseline) on a folder of drum MIDI"),
+    Command("train", "training.train_cli",
+            "train a fader-VAE (or the plain-VAE baseline) on a folder of drum MIDI"),
+    Command("map", "training.map_cli",
+            "add the map of the training grooves (knobs walk it, the pad shows it) to a checkpoint"),
+    Command("export", "training.export_cli",
+            "write a checkpoint's ONNX graphs: the app and play then run without torch"),
+    Command("melody", "training.melody.cli", "melody VAE: build data, train, evaluate"),
+)
+COMMAND_MODULES = tuple(dict.fromkeys(c.module for c in COMMANDS))
 
 # What the `train` extra adds to the runtime install (torch first).
 TRAIN_MODULES = ("torch", "tqdm", "tensorboard", "matplotlib", "music21")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not an option), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``groovefader`` parser.
+
+    Without ``argv`` every command module is imported and registers its subcommands (the
+    whole table, as tests and tools want it). With ``argv``, only the module of the command
+    it names registers; every other command is a placeholder carrying its help line, so
+    ``--help`` and "invalid choice" still list them all. A broken command module is an
+    import error when its command runs, never a subcommand that silently disappears.
+    """
     parser = argparse.ArgumentParser(
         prog="groovefader",
         description="Real-time MIDI drum synthesizer driven by a fader-VAE.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    if argv is None:
+        wanted = set(COMMAND_MODULES)
+    else:
+        name = chosen_command(argv)
+        wanted = {c.module for c in COMMANDS if c.name == name}
+    for command in COMMANDS:  # in table order; a module's commands are neighbours in it
+        if command.name in sub.choices:
+            continue
+        if command.module in wanted:
+            importlib.import_module(command.module).register(sub)
+        else:  # listed, not imported
+            sub.add_parser(command.name, help=command.help)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -26,6 +26,6 @@ def test_errors_end_in_one_escaped_line(monkeypatch, capsys, error, line) -> Non
         raise error
 
     args.func = fail
-    monkeypatch.setattr(cli, "build_parser", lambda: type("P", (), {"parse_args": lambda self, a: args})())
+    monkeypatch.setattr(cli, "build_parser", lambda *_: type("P", (), {"parse_args": lambda self, a: args})())
     assert cli.main(["data", "somewhere"]) == 1
     assert capsys.readouterr().err == line
