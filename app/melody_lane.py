@@ -28,7 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app import clips, melody_jobs
-from app.melody_jobs import MelodyDecoded, MelodyPlane
+from app.melody_jobs import MelodyDecoded
 from app.model_worker import ModelWorker
 from engine.errors import GrooveFaderError
 from engine.generation.melody import loop_to
@@ -43,6 +43,7 @@ from engine.realtime.steps import QUANTIZE_CHOICES
 
 if TYPE_CHECKING:
     from engine.generation.melody import MelodyGenerator
+    from engine.generation.melody_pad import MelodyPad
 
 BARS_CHOICES = (2, 4, 8, 16)
 STRATEGIES = (1, 2, 3)
@@ -113,7 +114,9 @@ def as_played(melody: Melody, settings: LaneSettings) -> Melody:
 def _build_melody_generator(path: Path) -> MelodyGenerator:
     from engine.generation.melody import MelodyGenerator  # torch loads here, on the loader thread
 
-    return MelodyGenerator.from_checkpoint(path)
+    gen = MelodyGenerator.from_checkpoint(path)
+    _ = gen.pad  # the pad's map of the training codes, fitted here rather than on the GUI thread
+    return gen
 
 
 class MelodyLane(QObject):
@@ -153,7 +156,7 @@ class MelodyLane(QObject):
         self.melody: Melody | None = None  # as written (C major)
         self.z: np.ndarray | None = None  # (windows, Z)
         self.pad = (0.0, 0.0)
-        self.plane: MelodyPlane | None = None
+        self.pad_map: MelodyPad | None = None
         self.model_path: str | None = None
         self._epoch = 0
         self._seed = 1
@@ -172,7 +175,7 @@ class MelodyLane(QObject):
         self.modelFailed.emit(f"{text} {MELODY_HELP}")
 
     def _on_loaded(self, path: str, agen: Any) -> None:
-        self.plane = MelodyPlane.of(agen.generator)
+        self.pad_map = agen.generator.pad
         self.model_path = path
         if self.z is not None and self.z.shape[-1] != agen.generator.z_dim:
             self.z = None  # a latent point of another model means nothing to this one
@@ -184,7 +187,7 @@ class MelodyLane(QObject):
 
     @property
     def ready(self) -> bool:
-        return self.model.agen is not None and self.plane is not None
+        return self.model.agen is not None and self.pad_map is not None
 
     def _call(self, kind: str, job: Callable[[MelodyGenerator], Any], handler: Callable[[Any], None],
               always: bool = False) -> bool:
@@ -218,26 +221,26 @@ class MelodyLane(QObject):
         if not self._needs_model("Randomize"):
             return
         self._new_seed()
-        s, plane, seed = self.settings_, self.plane, self._seed
+        s, pad_map, seed = self.settings_, self.pad_map, self._seed
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == (s.bars, s.temperature, self.model_path):
             self._take(ahead[1])
             self._draw_ahead()
             return
-        self._call("decode", lambda g: melody_jobs.randomize(g, plane, s.bars, s.temperature, seed),
+        self._call("decode", lambda g: melody_jobs.randomize(g, pad_map, s.bars, s.temperature, seed),
                    lambda d: (self._take(d), self._draw_ahead()))
 
     def _draw_ahead(self) -> None:
         """Decode the next Randomize's melody now, on the worker (its own kind: never replaces
         a decode the user asked for)."""
-        s, plane, path = self.settings_, self.plane, self.model_path
+        s, pad_map, path = self.settings_, self.pad_map, self.model_path
         seed = int(np.random.default_rng().integers(1, 2**31 - 1))
         key = (s.bars, s.temperature, path)
 
         def keep(d: MelodyDecoded) -> None:
             self._ahead = (key, d)
 
-        self._call("ahead", lambda g: melody_jobs.randomize(g, plane, s.bars, s.temperature, seed), keep,
+        self._call("ahead", lambda g: melody_jobs.randomize(g, pad_map, s.bars, s.temperature, seed), keep,
                    always=True)
 
     def variation(self) -> None:
@@ -248,8 +251,8 @@ class MelodyLane(QObject):
             self.message.emit("warning", "Variation needs a melody from the model (Randomize first).")
             return
         self._new_seed()
-        s, plane, seed, z = self.settings_, self.plane, self._seed, self.z
-        self._call("decode", lambda g: melody_jobs.variation(g, plane, z, s.bars, s.temperature, seed),
+        s, pad_map, seed, z = self.settings_, self.pad_map, self._seed, self.z
+        self._call("decode", lambda g: melody_jobs.variation(g, pad_map, z, s.bars, s.temperature, seed),
                    self._take)
 
     def move_pad(self, x: float, y: float) -> None:
@@ -257,8 +260,8 @@ class MelodyLane(QObject):
         self.pad = (float(x), float(y))
         if not self.ready:
             return
-        s, plane, seed = self.settings_, self.plane, self._seed
-        self._call("decode", lambda g: melody_jobs.at_pad(g, plane, x, y, s.bars, s.temperature, seed),
+        s, pad_map, seed = self.settings_, self.pad_map, self._seed
+        self._call("decode", lambda g: melody_jobs.at_pad(g, pad_map, x, y, s.bars, s.temperature, seed),
                    self._take)
 
     def _take(self, d: MelodyDecoded) -> None:
@@ -276,10 +279,10 @@ class MelodyLane(QObject):
         if strategy not in STRATEGIES or mix_scale not in MIX_SCALES or bars not in BARS_CHOICES:
             raise ValueError(f"transition: strategy {STRATEGIES}, mix {MIX_SCALES}, bars {BARS_CHOICES}")
         self._new_seed()
-        a, seed, plane, temp = self.melody, self._seed, self.plane, self.settings_.temperature
+        a, seed, pad_map, temp = self.melody, self._seed, self.pad_map, self.settings_.temperature
 
         def job(g: MelodyGenerator) -> Melody:
-            b = target if target is not None else melody_jobs.randomize(g, plane, 2, temp, seed + 1).melody
+            b = target if target is not None else melody_jobs.randomize(g, pad_map, 2, temp, seed + 1).melody
             return melody_jobs.transition(g, a, b, bars, strategy, mix_scale, seed)
 
         def done(m: Melody) -> None:
@@ -311,14 +314,14 @@ class MelodyLane(QObject):
             self._place(self.melody)  # type: ignore[arg-type]
 
     def _place(self, melody: Melody) -> None:
-        plane = self.plane
+        pad_map = self.pad_map
 
         def done(result: tuple[np.ndarray, tuple[float, float]]) -> None:
             if melody is self.melody:
                 self.z, self.pad = result
                 self.padMoved.emit(*self.pad)
 
-        self._call("encode", lambda g: melody_jobs.encode(g, plane, melody), done, always=True)
+        self._call("encode", lambda g: melody_jobs.encode(g, pad_map, melody), done, always=True)
 
     def export(self, path: str | Path, bars: int, with_drums: bool) -> Path:
         """The melody as it plays (or drums + melody, two tracks) looped to ``bars`` bars.

@@ -5,8 +5,8 @@ logic. :func:`attach_melody_panel` builds the lane and the panel for the main wi
 at the bottom), loads the melody model once the drum model is in (so the window comes up as
 fast as before), and keeps the lane's settings with the window's.
 
-The pad is a plane through the melody model's latent space around its training tunes (see
-:mod:`app.melody_jobs`), not yet a map of the data like the groove pad.
+The pad is a map of the melody model's training tunes, like the groove pad: neighbouring
+points hold related tunes (see :mod:`engine.generation.melody_pad`).
 """
 
 from __future__ import annotations

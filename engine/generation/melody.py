@@ -37,6 +37,7 @@ import numpy as np
 from engine.errors import CheckpointError
 from engine.generation.backends import MelodyNet, TorchMelodyNet, torch_loader
 from engine.generation.latent_paths import interpolate, sample_near
+from engine.generation.melody_pad import MelodyPad
 from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_classes, transpose_to_key
 
 STRATEGIES = (1, 2, 3)
@@ -74,6 +75,7 @@ class MelodyGenerator:
         anchors = lat.get("anchors")
         self._anchors = None if anchors is None else np.asarray(anchors, np.float64)
         self._anchor_noise = float(lat.get("anchor_noise", 0.0))
+        self._pad: MelodyPad | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, backend: str | None = None) -> MelodyGenerator:
@@ -116,6 +118,15 @@ class MelodyGenerator:
     @property
     def has_anchors(self) -> bool:
         return self._anchors is not None
+
+    @property
+    def pad(self) -> MelodyPad:
+        """The melody pad: a map of this checkpoint's stored training codes
+        (:mod:`engine.generation.melody_pad`), built on first use (~0.1 s) and kept."""
+        with self._lock:
+            if self._pad is None:
+                self._pad = MelodyPad.build(self._anchors, self.z_dim)
+            return self._pad
 
     # -- encode / decode -------------------------------------------------------------------
     def fit(self, melody: Melody) -> Melody:

@@ -12,7 +12,7 @@ import pytest
 
 from app import melody_lane as lane_module
 from engine.music.melody import Melody, read_melody_file
-from tests.support.melody import melody_b, memorised_checkpoint
+from tests.support.melody import melody_a, melody_b, memorised_checkpoint
 
 pytest.importorskip("torch")
 
@@ -70,6 +70,10 @@ def test_randomize_variation_and_the_pad_change_the_melody(melody_window, qtbot)
     with qtbot.waitSignal(lane.melodyChanged, timeout=10_000):
         panel.pad.moved.emit(0.9, -0.9)
     assert lane.pad == (0.9, -0.9)
+    # the pad is a map of the stored tunes: at a node it plays one of them
+    with qtbot.waitSignal(lane.melodyChanged, timeout=10_000):
+        panel.pad.moved.emit(1.0, 1.0)
+    assert lane.pad == (1.0, 1.0) and lane.melody in (melody_a(), melody_b())
 
 
 def test_key_octave_and_scale_move_the_pitches(melody_window, qtbot) -> None:

@@ -1,0 +1,143 @@
+"""The melody pad as a map of the training tunes, built from the loaded checkpoint's codes.
+
+Like the groove pad (:mod:`engine.generation.pad_map`): a plane through the latent space
+holds every direction but two at one value, and between tunes it decodes lines no tune had.
+Here a self-organising map (Kohonen, batch form) of the training codes the melody checkpoint
+stores (``meta["latent"]["anchors"]``, the codes Randomize draws near) lays a grid of nodes
+over the pad, neighbouring nodes holding related tunes, and each node holds one real
+training code of those it gathered (a random member, as the drums do: the code nearest a
+node's prototype, a mean of codes, is the plainest tune). A pad point blends its four nodes
+(:class:`~engine.generation.pad_map.PadMap`, keeping the codes' length); ``sharpness`` makes
+most of each cell play its node's tune.
+
+The map is built when a checkpoint loads (a few ms for 1,024 codes of 32 dimensions), so it
+always belongs to the model that plays: a retrained checkpoint gets its own map, and nothing
+is stored beside it. A checkpoint without stored codes falls back to a plane on the prior's
+first two axes (:attr:`MelodyPad.on_data` is then False). Pure numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.generation.pad_map import PadMap
+
+PLANE_REACH = 2.0  # without stored codes: the pad's edge, in prior standard deviations
+
+
+@dataclass(frozen=True)
+class MelodyMapConfig:
+    """How the map is laid out (the same for every checkpoint)."""
+
+    side: int = 16  # nodes per row and column at most; fewer codes get about 4 per node
+    codes_per_node: int = 4
+    epochs: int = 20
+    sharpness: float = 4.0  # 1 = bilinear blend; larger = most of a cell plays its node
+    seed: int = 0  # which member of a node's codes it holds
+
+
+def fit_som(data: np.ndarray, rows: int, cols: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Batch self-organising map of ``data (N, D)``: prototypes ``(rows*cols, D)`` and each
+    row's best-matching node ``(N,)``.
+
+    Deterministic: it starts on the data's first two principal directions (two standard
+    deviations either way) and shrinks a Gaussian neighbourhood from half the map to under
+    one node, so neighbouring nodes end up holding neighbouring codes.
+    """
+    x = np.asarray(data, np.float64)
+    n = len(x)
+    mean = x.mean(0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    sd = s[:2] / np.sqrt(max(n, 1))
+    gy, gx = np.meshgrid(np.linspace(-1, 1, rows), np.linspace(-1, 1, cols), indexing="ij")
+    w = mean + 2 * (gx.ravel()[:, None] * sd[0] * vt[0] + gy.ravel()[:, None] * sd[1] * vt[1])
+    pos = np.stack([gy.ravel() * (rows - 1) / 2, gx.ravel() * (cols - 1) / 2], 1)
+    grid_d2 = ((pos[:, None] - pos[None]) ** 2).sum(-1)  # (K, K) squared node distances
+    sq = (x ** 2).sum(1)
+    sigma0, sigma1 = max(rows, cols) / 2, 0.7
+    for epoch in range(epochs):
+        sigma = sigma0 * (sigma1 / sigma0) ** (epoch / max(epochs - 1, 1))
+        bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
+        h = np.exp(-grid_d2 / (2 * sigma ** 2))
+        counts = np.bincount(bmu, minlength=len(w)).astype(np.float64)
+        sums = np.zeros_like(w)
+        np.add.at(sums, bmu, x)
+        w = (h @ sums) / np.maximum(h @ counts, 1e-12)[:, None]
+    bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
+    return w, bmu
+
+
+def pick_nodes(codes: np.ndarray, prototypes: np.ndarray, bmu: np.ndarray, seed: int) -> np.ndarray:
+    """One code index per node: a random member of the node's codes; a node that gathered
+    none takes a random one of the five codes nearest its prototype."""
+    rng = np.random.default_rng(seed)
+    picked = np.empty(len(prototypes), np.int64)
+    for k in range(len(prototypes)):
+        members = np.flatnonzero(bmu == k)
+        if len(members) == 0:
+            members = np.argsort(((codes - prototypes[k]) ** 2).sum(1))[:5]
+        picked[k] = rng.choice(members)
+    return picked
+
+
+@dataclass(frozen=True, eq=False)
+class MelodyPad:
+    """Pad coordinates ``x, y`` in [-1, 1] ↔ latents of the melody model.
+
+    Attributes:
+        map: the map of the training codes (None: no stored codes; a prior plane instead).
+        spread: ``(Z,)`` standard deviation of the codes per dimension (Variation's scale).
+        z_dim: the model's latent size.
+    """
+
+    map: PadMap | None
+    spread: np.ndarray
+    z_dim: int
+
+    @classmethod
+    def build(cls, codes: np.ndarray | None, z_dim: int, cfg: MelodyMapConfig = MelodyMapConfig()
+              ) -> MelodyPad:
+        """The pad over ``codes (N, Z)``: a ``side x side`` map, ``side`` = √(N / 4) within
+        2..``cfg.side`` (1,024 codes: 16 x 16); under two codes, the prior plane.
+
+        Raises:
+            ValueError: codes that are not ``(N, z_dim)`` finite numbers.
+        """
+        if codes is None or len(codes) < 2:
+            return cls(None, np.ones(z_dim), z_dim)
+        c = np.asarray(codes, np.float64)
+        if c.ndim != 2 or c.shape[1] != z_dim or not np.isfinite(c).all():
+            raise ValueError(f"melody pad: stored codes must be finite (N, {z_dim}), got {c.shape}")
+        side = int(np.clip(np.sqrt(len(c) / cfg.codes_per_node), 2, cfg.side))
+        prototypes, bmu = fit_som(c, side, side, cfg.epochs)
+        nodes = pick_nodes(c, prototypes, bmu, cfg.seed).reshape(side, side)
+        return cls(PadMap(nodes, c, cfg.sharpness), np.maximum(c.std(0), 1e-6), z_dim)
+
+    @classmethod
+    def of_meta(cls, meta: Mapping[str, Any], z_dim: int) -> MelodyPad:
+        """The pad of a checkpoint from its metadata (its stored training codes)."""
+        anchors = (meta.get("latent") or {}).get("anchors")
+        return cls.build(None if anchors is None else np.asarray(anchors, np.float64), z_dim)
+
+    @property
+    def on_data(self) -> bool:
+        """Every point decodes from the training codes (False: a plane through the prior)."""
+        return self.map is not None
+
+    def to_z(self, x: float, y: float) -> np.ndarray:
+        """``(Z,)`` latent under pad point ``(x, y)``."""
+        if self.map is None:
+            return np.eye(2, self.z_dim).T @ (PLANE_REACH * np.clip([float(x), float(y)], -1, 1))
+        return self.map.latents(float(x), float(y))
+
+    def to_pad(self, z: np.ndarray) -> tuple[float, float]:
+        """Where ``z`` lies on the pad: the node whose code is nearest (a loaded clip's place)."""
+        z = np.asarray(z, np.float64).reshape(-1)
+        if self.map is None:
+            x, y = np.clip(z[:2] / PLANE_REACH, -1, 1)
+            return float(x), float(y)
+        return self.map.nearest_point(z)
