@@ -39,6 +39,7 @@ loop in the ``error`` state; the clock keeps running and the port is reopened ev
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import queue
@@ -149,6 +150,7 @@ class ClockLoop:
         self.midi_in: MidiInput | None = None
         self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
         self.audio = LiveAudio()  # the built-in kit: off until a SetAudio turns it on
+        self.audio.follow_controls(config.controls)  # the kit plays the pitches the MIDI sends
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
         self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
@@ -165,6 +167,7 @@ class ClockLoop:
         self._next_summary = 0
         # The scheduler is shared with the JACK thread when the output pulls (see _pull).
         self.lock = threading.RLock()
+        self._puller: MidiOutput | None = None  # the output whose JACK thread may pull now
 
     # -- life cycle ----------------------------------------------------------------------
     def run(self) -> None:
@@ -319,9 +322,16 @@ class ClockLoop:
     def _pulling(self) -> bool:
         return self.out is not None and getattr(self.out, "set_pull", None) is not None
 
-    def _pull(self, limit_ns: int) -> list[Timed]:
-        """Called by the JACK thread each period: everything due by ``limit_ns``."""
+    def _pull(self, out: MidiOutput, limit_ns: int) -> list[Timed]:
+        """Called by ``out``'s JACK thread each period: everything due by ``limit_ns``.
+
+        Nothing once ``out`` is detached: a callback that was late (an asynchronous server
+        runs the next cycle without waiting for it) must not take notes after the flush that
+        ends the port's notes, or their note-offs would go to the next port.
+        """
         with self.lock:
+            if self._puller is not out:
+                return []
             batch = self.sched.due(limit_ns)
         for item in batch:
             self.sent[item.kind if item.kind in self.sent else "other"] += 1
@@ -330,6 +340,8 @@ class ClockLoop:
     def _detach_pull(self) -> None:
         """Back to push mode: what is still owed is sent through ``send`` (which drains)."""
         if self._pulling():
+            with self.lock:
+                self._puller = None
             self.out.set_pull(None)  # type: ignore[union-attr]
 
 
@@ -354,6 +366,7 @@ class ClockLoop:
                     self.sched.set_pattern(pattern, quantize, now)
                 case SetControls(controls):
                     self.sched.set_controls(controls, now)
+                    self.audio.follow_controls(controls)
                     if self.link is not None:  # a tempo set here is the session's
                         self.link.propose_tempo(controls.tempo_bpm, now)
                 case SetMelody(melody, quantize):
@@ -407,7 +420,11 @@ class ClockLoop:
         self._detach_pull()
         with self.lock:
             now = self._now()
-            self.sched.flush(now)  # sounding notes end on the port that started them
+            # What is already due (a stalled loop, the cycles waited out above) goes out on
+            # this port first, so the flush that follows ends it here too: flushed first, those
+            # note-ons went out after the note-offs and their own note-offs to the next port.
+            self._send_batch(self.sched.due(now))
+            self.sched.flush(now)  # every sounding note ends on the port that started it
             self._send_batch(self.sched.due(now))
         self._close_port()
         self.spec = spec
@@ -478,7 +495,8 @@ class ClockLoop:
             return
         self.audio.port_opened(self.out)
         if getattr(self.out, "set_pull", None) is not None:
-            self.out.set_pull(self._pull)  # type: ignore[attr-defined]
+            self._puller = self.out
+            self.out.set_pull(functools.partial(self._pull, self.out))  # type: ignore[attr-defined]
 
     def _lane_channels(self) -> tuple[int, ...]:
         """The channels the lanes play on (the drums'; the melody's too once one is set)."""
