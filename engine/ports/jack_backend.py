@@ -151,9 +151,6 @@ class JackOutput(BaseOutput):
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
         self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
         self.frame_clock: FrameClock | None = None  # set once active (the callback waits for it)
-        # the built-in kit on this client's audio ports (engine.audio.jack_audio): triggered at
-        # the offsets the note-ons are written to, mixed once per period
-        self.audio: Any = None
         self._client.set_process_callback(self._process)
         self._client.set_shutdown_callback(self._on_shutdown)
         self._client.activate()
@@ -224,16 +221,16 @@ class JackOutput(BaseOutput):
 
     @property
     def jack_client(self) -> Any:
-        """The JACK client (the kit's audio ports are registered on it)."""
+        """The JACK client."""
         return self._jack_client
 
-    def _process(self, frames: int) -> None:
-        audio = self.audio  # read once: a detached kit is not called again after this period
-        self._process_midi(frames, audio)
-        if audio is not None:
-            audio.process(frames)
+    @property
+    def jack_port_name(self) -> str:
+        """The MIDI port's full name (``client:port``): the built-in kit's process plays what
+        reaches it (engine.audio.kit_process)."""
+        return self._port.name
 
-    def _process_midi(self, frames: int, audio: Any) -> None:
+    def _process(self, frames: int) -> None:
         port = self._port
         port.clear_buffer()
         clock = self.frame_clock
@@ -289,8 +286,6 @@ class JackOutput(BaseOutput):
             if full or frame_diff(frame, start) >= frames or not write(frame, bytes(item.data), timed):
                 self._carry = items[i:]
                 break
-            if audio is not None and item.kind == "on":
-                audio.trigger(last, item.voice, item.data[2])  # the hit on the note's frame
 
     def _alive(self) -> bool:
         if self._dead.is_set():

@@ -1,8 +1,9 @@
 """The built-in kit live on a real JACK server: recorded from its audio ports in another process.
 
-The kit's hits must start on the very frames the same client wrote their MIDI note-ons to
-(recorded by a MIDI recorder client alongside), so the pattern's micro-timing survives into
-the audio. The server runs the dummy backend (no sound card).
+The kit plays in a JACK client of its own process, fed by the MIDI port: its hits must
+start on the very frames the MIDI note-ons were written to (recorded by a MIDI recorder
+client alongside), so the pattern's micro-timing survives into the audio. The server runs
+the dummy backend (no sound card).
 """
 
 from __future__ import annotations
@@ -48,15 +49,16 @@ def kit_playing(jack_server, port_name, recorder_factory, tmp_path):
         assert seq.wait_status(lambda s: s.stats.get("audio", {}).get("output") == "jack", 10), \
             seq.status().stats.get("audio")
         midi_rec = recorder_factory(jack_server, f"{port_name}:{port_name}")
-        audio_rec = AudioRecorder(jack_server, (f"{port_name}:audio_L", f"{port_name}:audio_R"),
-                                  tmp_path / "audio.raw")
+        ports = seq.status().stats["audio"]["ports"]
+        assert ports == [f"{port_name}-kit:audio_L", f"{port_name}-kit:audio_R"]
+        audio_rec = AudioRecorder(jack_server, tuple(ports), tmp_path / "audio.raw")
         assert midi_rec.wait_connected(10) and audio_rec.wait_connected(10)
         seq.set_pattern(PATTERN)
         seq.play()
         assert seq.wait_status(lambda s: s.step >= 44, 20)
         seq.stop()
-        report = seq.sync().stats.get("audio", {})
         time.sleep(0.2)
+        report = seq.sync().stats.get("audio", {})
     finally:
         seq.close()
         if audio_rec is not None:
@@ -78,7 +80,7 @@ def test_every_hit_sounds_on_its_midi_frame_with_its_micro_timing(kit_playing) -
         found = onset_frame(mono, kit, voice, expected, search=2 * 64)
         assert found is not None
         offsets.append(found - expected)
-    assert offsets == [0] * len(notes)  # target: within one period; on the same client: the frame itself
+    assert offsets == [0] * len(notes)  # target: within one period; fed by the MIDI port: the frame itself
     assert 0.05 < np.abs(audio).max() <= 1.0
     # micro-timing: every hit where the pattern puts it, against the grid of the first kick
     step_frames = 60.0 / BPM / 4 * 48_000

@@ -1,0 +1,134 @@
+"""The clock process's handle on the kit's own process (:mod:`engine.audio.kit_process`).
+
+Nothing here blocks the clock thread: the process is started with ``subprocess`` (the clock
+process is a daemon, which ``multiprocessing`` forbids children; and a plain interpreter
+imports only the kit), commands are small pickled dataclasses written to a socket, replies
+are read when :meth:`KitProcess.poll` finds them waiting, and its counters are read from
+shared memory (a ``memfd``, or an unlinked temporary file where there is none). Closing
+asks it to stop and leaves the waiting to a reaper thread; if the clock process dies, the
+kit process reads end-of-file and stops by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.audio.kit_messages import KitCommand, KitFailed, KitReady, StartKit, StopKit
+from engine.audio.kit_process import STATS_BYTES, STATS_FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]  # the directory holding the engine package
+STOP_WAIT_S = 3.0  # the reaper waits this long for a clean exit, then kills it
+
+
+def _shared_counters() -> tuple[int, mmap.mmap]:
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("groovefader-kit-stats")
+    else:
+        fd, name = tempfile.mkstemp(prefix="groovefader-kit-")
+        os.unlink(name)
+    os.ftruncate(fd, STATS_BYTES)
+    return fd, mmap.mmap(fd, STATS_BYTES)
+
+
+class KitProcess:
+    """One kit process, from start to stop.
+
+    Attributes:
+        ready: it is playing (:attr:`ports`, :attr:`rate`, :attr:`note` are set).
+        error: one line once it failed or stopped on its own; None otherwise.
+    """
+
+    def __init__(self, start: StartKit) -> None:
+        self.start = start
+        self.ready = False
+        self.error: str | None = None
+        self.ports: tuple[str, ...] = ()
+        self.rate = 0
+        self.note: str | None = None
+        ours, theirs = socket.socketpair()
+        stats_fd, self._shared = _shared_counters()
+        self._stats: Any = np.ndarray((len(STATS_FIELDS),), np.int64, buffer=self._shared)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "engine.audio.kit_process", str(theirs.fileno()), str(stats_fd)],
+                pass_fds=(theirs.fileno(), stats_fd), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT))
+        except OSError as err:
+            self._proc = None
+            self.error = f"cannot start the kit's process: {err}"
+        finally:
+            theirs.close()
+            os.close(stats_fd)
+        self._conn = Connection(ours.detach())
+        if self._proc is not None:
+            self.send(start)
+
+    def send(self, command: KitCommand) -> None:
+        """Post a command (never waits on the kit process)."""
+        if self.error is not None:
+            return
+        try:
+            self._conn.send(command)
+        except OSError as err:
+            self.error = f"the kit's process stopped ({err})"
+
+    def poll(self) -> None:
+        """Take in whatever it said: ready, failed, or gone."""
+        if self.error is not None or self._proc is None:
+            return
+        try:
+            while self._conn.poll(0):
+                match self._conn.recv():
+                    case KitReady(ports, rate, note):
+                        self.ready, self.ports, self.rate, self.note = True, ports, rate, note
+                    case KitFailed(error):
+                        self.error = error
+                    case _:
+                        pass
+        except (EOFError, OSError):
+            if self.error is None:
+                self.error = "the kit's process stopped"
+        if self.error is not None:
+            self.ready = False
+
+    def stats(self) -> dict[str, int]:
+        """Its counters now: periods mixed, time spent mixing (ns), hits, xruns it was told of."""
+        return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=True)}
+
+    def close(self, wait_s: float | None = None) -> None:
+        """Ask it to stop. A reaper thread waits (bounded) and kills it if it does not; with
+        ``wait_s`` the caller waits instead (exit paths and tests that must see its client gone)."""
+        self.send(StopKit())
+        self.ready = False
+        if self.error is None:
+            self.error = "stopped"
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if wait_s is not None:
+            _reap(proc, wait_s)
+        else:
+            threading.Thread(target=_reap, args=(proc,), name="groovefader-kit-reaper", daemon=True).start()
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout_s: float = STOP_WAIT_S) -> None:
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,199 @@
+"""The kit on JACK, in a process of its own: a MIDI-in → audio-out drum synth.
+
+Why a process: JACK's process callback is Python here (JACK-Client), and a Python callback
+must hold the interpreter lock. In the clock process it had to win the lock from the clock's
+other threads each period, and with the other core busy the server reported more xruns with
+the kit on than off (docs/benchmarks.md). Here, once playing, the callback is the only
+Python thread that runs: the main thread blocks in a socket read (the lock let go) and wakes
+only for a control message (mix, note map, a new MIDI port), handled in microseconds; the
+kit's sounds are rendered before the client activates, so the callback only copies
+buffers through the preallocated :class:`~engine.audio.mixer.VoiceMixer`. Its counters go
+to the clock process through shared memory, which needs no wake-up at all.
+
+Why MIDI in: its input port is connected from groovefader's MIDI output port, so JACK runs
+this client after that one in every cycle and hands it the very events, at their frame
+offsets, that a DAW on the port records. Each hit's first sample lands on its note-on's
+frame, and the kit follows every pattern, tempo, mute and clock change the MIDI does, with
+nothing to keep in step. Note-ons on the drums' channel play the voice the note map sends
+that pitch for; everything else is ignored (drums ring out: no note-off).
+
+Run as ``python -m engine.audio.kit_process FD STATS_FD`` by :class:`engine.audio.kit_host.KitProcess`;
+FD is its end of the socket pair, STATS_FD the shared counters (:data:`STATS_FIELDS`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import mmap
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from engine.audio.kit_messages import (
+    NO_VOICE,
+    FollowMidi,
+    KitFailed,
+    KitReady,
+    SetKitMix,
+    SetKitNotes,
+    StartKit,
+    StopKit,
+)
+
+STATS_FIELDS = ("blocks", "busy_ns", "busy_max_ns", "hits", "xruns", "alive")
+STATS_BYTES = 8 * len(STATS_FIELDS)
+PORT_NAMES = ("audio_L", "audio_R")
+MIDI_IN = "midi_in"
+NOTE_ON = 0x90
+
+
+class JackKit:
+    """The JACK client: ``midi_in`` → the kit → ``audio_L`` / ``audio_R``.
+
+    Raises:
+        jack.JackError: no server, or the ports cannot be registered.
+        ValueError: a period longer than the mixer takes.
+    """
+
+    def __init__(self, start: StartKit, stats: np.ndarray) -> None:
+        import jack
+
+        from engine.audio.mixer import MAX_BLOCK_FRAMES, VoiceMixer
+        from engine.audio.soundfont import kit_with_soundfont
+
+        self._jack = jack
+        self._stats = stats
+        self._dead = threading.Event()
+        client = self._client = jack.Client(start.client_name, no_start_server=True)
+        if client.blocksize > MAX_BLOCK_FRAMES:
+            raise ValueError(f"JACK period {client.blocksize} frames is over {MAX_BLOCK_FRAMES}")
+        self.rate = client.samplerate
+        kit, self.note = kit_with_soundfont(self.rate, start.soundfont)  # all rendering: before playing
+        self.mixer = VoiceMixer(kit, start.mix)
+        self._notes = (start.voices, NOTE_ON | start.channel)  # swapped whole by set_notes
+        self._midi_in = client.midi_inports.register(MIDI_IN)
+        self._outs = tuple(client.outports.register(name) for name in PORT_NAMES)
+        self.port_names = tuple(p.name for p in self._outs)
+        self._source: str | None = None
+        client.set_process_callback(self._process)
+        client.set_xrun_callback(self._xrun)
+        client.set_shutdown_callback(lambda status, reason: self._dead.set())
+        client.activate()
+        self.follow(start.midi_source)
+        if start.connect:
+            speakers = [p.name for p in client.get_ports(is_audio=True, is_input=True, is_physical=True)]
+            for port, target in zip(self._outs, (speakers * 2)[:2], strict=False):
+                with contextlib.suppress(jack.JackError):
+                    client.connect(port, target)  # else someone routes it (a patchbay)
+
+    # -- the JACK thread ---------------------------------------------------------------------
+    def _process(self, frames: int) -> None:
+        t0 = time.perf_counter_ns()
+        voices, status = self._notes
+        mixer = self.mixer
+        for offset, data in self._midi_in.incoming_midi_events():
+            if len(data) == 3:
+                event = bytes(data)
+                if event[0] == status and event[2] > 0:
+                    voice = voices[event[1]]
+                    if voice != NO_VOICE:
+                        mixer.trigger(offset, voice, event[2])  # on the note's own frame
+        left, right = self._outs
+        mixer.mix_into(left.get_array(), right.get_array(), frames)
+        spent = time.perf_counter_ns() - t0
+        stats = self._stats
+        stats[0] += 1
+        stats[1] += spent
+        if spent > stats[2]:
+            stats[2] = spent
+        stats[3] = mixer.triggered
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self._stats[4] += 1
+
+    # -- the main thread ---------------------------------------------------------------------
+    def follow(self, source: str | None) -> None:
+        """Take MIDI from ``source`` (and from nothing else)."""
+        jack = self._jack
+        for peer in self._client.get_all_connections(self._midi_in):
+            with contextlib.suppress(jack.JackError):
+                self._client.disconnect(peer, self._midi_in)
+        self._source = source
+        if source is not None:
+            with contextlib.suppress(jack.JackError):
+                self._client.connect(source, self._midi_in)
+
+    def set_notes(self, voices: tuple[int, ...], channel: int) -> None:
+        self._notes = (voices, NOTE_ON | channel)
+
+    def alive(self) -> bool:
+        return not self._dead.is_set()
+
+    def close(self) -> None:
+        if self._dead.is_set():
+            return  # a client of a dead server must not be closed (libjack crashes)
+        with contextlib.suppress(self._jack.JackError):
+            self._client.deactivate()
+        self._client.close()
+
+
+def serve(conn: Connection, stats: np.ndarray) -> int:
+    """Open the kit as the first message says, say so, then follow commands until told to stop
+    or the clock process is gone (its end of the socket closes)."""
+    try:
+        start = conn.recv()
+    except (EOFError, OSError):
+        return 0
+    if not isinstance(start, StartKit):
+        return 2
+    try:
+        kit = JackKit(start, stats)
+    except Exception as err:  # noqa: BLE001 - one line back to the clock process, whatever it was
+        with contextlib.suppress(OSError):
+            conn.send(KitFailed(f"cannot open the kit's JACK client: {err}"))
+        return 1
+    stats[5] = 1
+    gc.freeze()  # start-up's objects are never scanned again: no long collection while playing
+    conn.send(KitReady(kit.port_names, kit.rate, kit.note))
+    try:
+        while True:
+            try:
+                command = conn.recv()
+            except (EOFError, OSError):
+                break
+            match command:
+                case SetKitMix(mix):
+                    kit.mixer.set_mix(mix)
+                case SetKitNotes(voices, channel):
+                    kit.set_notes(voices, channel)
+                case FollowMidi(source):
+                    kit.follow(source)
+                case StopKit():
+                    break
+                case _:
+                    pass
+    finally:
+        stats[5] = 0
+        kit.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    conn = Connection(int(args[0]))
+    shared = mmap.mmap(int(args[1]), STATS_BYTES)
+    stats: Any = np.ndarray((len(STATS_FIELDS),), np.int64, buffer=shared)
+    try:
+        return serve(conn, stats)
+    finally:
+        del stats
+        conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
