@@ -16,7 +16,9 @@ Two lanes share the one grid: the drums (a :class:`~engine.music.pattern.Pattern
 its 2 bars) and the melody (a :class:`~engine.music.melody.Melody`, looping at its own length;
 :mod:`engine.realtime.melody_lane`). Each lane has its own pattern, channel and pending change
 with its own quantize; both are rendered in the same step, so their notes on a common step share
-one grid deadline. A melody note's note-off is queued at its end (the encoding's hold), cut short
+one grid deadline. Each lane's messages wait in a queue of their own, so a lane on an output of
+its own can be asked for just its messages (``due(..., lane=)``); MIDI clock and transport
+belong to the drums' lane. A melody note's note-off is queued at its end (the encoding's hold), cut short
 when a new melody takes over or the lane is muted, transposed or moved to another channel.
 """
 
@@ -133,7 +135,8 @@ class Scheduler:
         self._next_step = 0  # next step to render
         self._next_tick = 0  # next clock pulse to send (internal) / expected (external)
         self._position = 0  # where continue resumes, in steps
-        self._heap: list[Timed] = []
+        self._heaps: dict[str, list[Timed]] = {lane: [] for lane in LANES}  # per lane, by deadline
+        self.melody_apart = False  # the melody has an output of its own (it gets its own CC 123)
         self._seq = 0
         self._cancelled: set[int] = set()
         self._now_out: list[Timed] = []  # immediate messages, returned by the next due()
@@ -225,8 +228,9 @@ class Scheduler:
         self._pending_apply_now(now_ns)
         self.flush(now_ns, drop_queued=True)
         self._emit(now_ns, all_notes_off(self.controls.channel), "cc")
-        if self.melody is not None and self.melody_controls.channel != self.controls.channel:
-            self._emit(now_ns, all_notes_off(self.melody_controls.channel), "cc")
+        if self.melody is not None and (self.melody_apart
+                                        or self.melody_controls.channel != self.controls.channel):
+            self._emit(now_ns, all_notes_off(self.melody_controls.channel), "cc", voice=MELODY_VOICE)
         if was_playing and self.clock_out and self.source == "internal":
             self._emit(now_ns, (STOP,), "transport")
 
@@ -256,7 +260,8 @@ class Scheduler:
             if off is not None:
                 self._cancelled.add(off.seq)
         if drop_queued:
-            self._heap.clear()
+            for heap in self._heaps.values():
+                heap.clear()
             self._cancelled.clear()
             self._off_of.clear()
             self._last_on.clear()
@@ -270,9 +275,12 @@ class Scheduler:
             if off is not None:
                 self._cancelled.add(off.seq)
 
-    def forget_sounding(self) -> None:
-        """The port vanished: notes it had are gone with it; nothing is owed to the new one."""
-        self._sounding.clear()
+    def forget_sounding(self, lane: str | None = None) -> None:
+        """The port vanished: notes it had (all, or ``lane``'s) are gone with it; nothing is
+        owed to the new one."""
+        for key, on in list(self._sounding.items()):
+            if lane is None or lane_of(on) == lane:
+                del self._sounding[key]
 
     # -- external clock --------------------------------------------------------------------
     def external_message(self, data: Sequence[int], arrival_ns: int) -> None:
@@ -336,14 +344,19 @@ class Scheduler:
         self._next_tick = first_step * TICKS_PER_STEP
 
     # -- time ------------------------------------------------------------------------------
-    def due(self, now_ns: int, ahead_ns: int = 0) -> list[Timed]:
-        """Messages whose deadline is ≤ ``now_ns + ahead_ns``, in send order.
+    def due(self, now_ns: int, ahead_ns: int = 0, lane: str | None = None) -> list[Timed]:
+        """Messages whose deadline is ≤ ``now_ns + ahead_ns``, in send order (``lane``: that
+        lane's only, the other's wait for their own call).
 
         Steps whose render time has come are rendered first; returned note-ons and note-offs
         are counted as sent (the caller must send everything it gets).
         """
         limit = now_ns + ahead_ns
-        out, self._now_out = self._now_out, []
+        if lane is None:
+            out, self._now_out = self._now_out, []
+        else:
+            out = [i for i in self._now_out if lane_of(i) == lane]
+            self._now_out = [i for i in self._now_out if lane_of(i) != lane]
         if self.playing and self._t0 is not None:
             while self._may_render(self._next_step) and self._render_time(self._next_step) <= limit:
                 self._render(self._next_step, now_ns)
@@ -352,23 +365,24 @@ class Scheduler:
                 while self._tick_deadline(self._next_tick) <= limit:
                     self._push(self._tick_deadline(self._next_tick), (CLOCK,), "clock")
                     self._next_tick += 1
-        heap = self._heap
-        while heap and heap[0].deadline_ns <= limit:
+        heaps = [self._heaps[lane]] if lane is not None else list(self._heaps.values())
+        while True:
+            heap = min((h for h in heaps if h and h[0].deadline_ns <= limit), key=lambda h: h[0],
+                       default=None)
+            if heap is None:
+                return out
             item = heapq.heappop(heap)
             if item.seq in self._cancelled:
                 self._cancelled.discard(item.seq)
                 continue
             self._mark_sent(item)
             out.append(item)
-        return out
 
     def next_wake_ns(self) -> int | None:
         """When :meth:`due` will next return something (None = nothing scheduled)."""
         if self._now_out:
             return -(2**62)
-        candidates = []
-        if self._heap:
-            candidates.append(self._heap[0].deadline_ns)
+        candidates = [heap[0].deadline_ns for heap in self._heaps.values() if heap]
         if self.playing and self._t0 is not None:
             if self._may_render(self._next_step):
                 candidates.append(self._render_time(self._next_step))
@@ -561,12 +575,17 @@ class Scheduler:
     def _push(self, deadline: int, data: tuple[int, ...], kind: str, **meta: int) -> Timed:
         self._seq += 1
         item = Timed(int(deadline), self._seq, data, kind, **meta)
-        heapq.heappush(self._heap, item)
+        heapq.heappush(self._heaps[lane_of(item)], item)
         return item
 
     def _emit(self, now_ns: int, data: tuple[int, ...], kind: str, **meta: int) -> None:
         self._seq += 1
         self._now_out.append(Timed(int(now_ns), self._seq, data, kind, **meta, immediate=True))
+
+
+def lane_of(item: Timed) -> str:
+    """``melody`` for the melody lane's messages, ``drums`` for everything else."""
+    return "melody" if item.voice == MELODY_VOICE else "drums"
 
 
 def with_tempo(controls: Controls, tempo_bpm: float) -> Controls:

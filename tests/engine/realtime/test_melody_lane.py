@@ -186,3 +186,41 @@ def test_both_lanes_on_one_channel_keep_their_own_notes():
     on = [m for m in loop.sent if m.kind == "on"]
     assert len(on) == 2 and {m.key for m in on} == {36 | 9 << 7, 36 | 9 << 7 | 1 << 11}
     assert np.count_nonzero([m.kind == "off" for m in loop.sent]) == 2
+
+
+def test_each_lane_can_be_asked_for_its_own_messages():
+    """Two outputs, one per lane (each pulls its own period): every message goes to exactly one
+    of them, the clock and transport with the drums, and each lane's at its own deadlines."""
+    both = Scheduler(Controls(tempo_bpm=120), melody_controls=MelodyControls(channel=1))
+    split = Scheduler(Controls(tempo_bpm=120), melody_controls=MelodyControls(channel=1))
+    for sched in (both, split):
+        sched.set_pattern(FOUR_ON_FLOOR)
+        sched.set_melody(four_bar_melody())
+    whole, _ = play(both, 2)
+    t, lanes = 1_000 * MS, {"drums": [], "melody": []}
+    split.start(t)
+    end = split.step_deadline(0) + round(2 * 16 * STEP_MS_120 * MS) - 1
+    while t <= end:
+        for lane in ("melody", "drums"):  # the melody's output is asked first, as may happen
+            lanes[lane] += split.due(t, lane=lane)
+        t += MS // 2
+    assert lanes["melody"] and all(m.voice == MELODY_VOICE for m in lanes["melody"])
+    assert all(m.voice != MELODY_VOICE for m in lanes["drums"])
+    assert any(m.kind == "clock" for m in lanes["drums"]) and (0xFA,) in [m.data for m in lanes["drums"]]
+    key = [(m.deadline_ns, m.data) for m in whole.sent if not m.immediate]
+    merged = sorted((m.deadline_ns, m.data) for m in lanes["drums"] + lanes["melody"] if not m.immediate)
+    assert merged == sorted(key)
+
+
+def test_a_melody_on_its_own_output_gets_its_own_all_notes_off_on_stop():
+    sched = Scheduler(Controls(tempo_bpm=120), melody_controls=MelodyControls(channel=9))
+    sched.melody_apart = True  # same channel as the drums, another output
+    sched.set_pattern(FOUR_ON_FLOOR)
+    sched.set_melody(four_bar_melody())
+    loop, t0 = play(sched, 0)
+    loop.run_until(t0 + 3 * STEP_MS_120 * MS)
+    loop.do(sched.stop)
+    cc = [m for m in loop.sent if m.data == (0xB9, 123, 0)]
+    assert len(cc) == 2 and {m.voice == MELODY_VOICE for m in cc} == {True, False}
+    off = [m for m in loop.sent if m.kind == "off" and m.voice == MELODY_VOICE]
+    assert off and off[-1].data == (0x89, 60, 0)
