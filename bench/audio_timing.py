@@ -154,7 +154,7 @@ def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool, reco
         midi_rec = Recorder(server, f"{name}:{name}", tmp / "midi.jsonl")
         # the recorder listens to the kit, or (xrun counts) to the server's capture ports, so
         # that it is no extra client behind groovefader in the server's graph
-        audio_rec = AudioRecorder(server, (f"{name}:audio_L", f"{name}:audio_R"), tmp / "audio.raw") \
+        audio_rec = AudioRecorder(server, (f"{name}-kit:audio_L", f"{name}-kit:audio_R"), tmp / "audio.raw") \
             if kit_on and record_kit else AudioRecorder(server, ("system:capture_1", "system:capture_2"),
                                                         tmp / "audio.raw")
         midi_rec.wait_connected(10)

@@ -219,7 +219,7 @@ class LiveAudio:
         try:
             if want == "jack" or (want == "auto" and port):
                 if not port:
-                    raise AudioError("JACK audio plays beside a JACK MIDI output "
+                    raise AudioError("JACK audio plays on the sample-accurate JACK output "
                                      "(--midi-api jack --sample-accurate); MIDI plays on")
                 client = port.split(":", 1)[0]
                 voices, channel = self._notes

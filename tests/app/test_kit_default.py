@@ -90,10 +90,11 @@ def test_the_kit_on_jack_sounds_on_its_midi_notes_frames(jack, make_window, qtbo
     binding = window.audio_binding
     # the MIDI client's own audio ports (the sample-accurate output), not the audio device
     qtbot.waitUntil(lambda: binding.report.startswith("Kit: JACK ports"), timeout=30_000)
-    assert binding.report == "Kit: JACK ports groovefader:audio_L, groovefader:audio_R"
+    assert binding.report == "Kit: JACK ports groovefader-kit:audio_L, groovefader-kit:audio_R"
     qtbot.waitUntil(lambda: window.transport.status.text().startswith("MIDI out"), timeout=20_000)
     midi = Recorder(jack, "groovefader:groovefader", tmp_path / "midi.jsonl")
-    audio_rec = AudioRecorder(jack, ("groovefader:audio_L", "groovefader:audio_R"), tmp_path / "audio.raw")
+    audio_rec = AudioRecorder(jack, ("groovefader-kit:audio_L", "groovefader-kit:audio_R"),
+                              tmp_path / "audio.raw")
     try:
         assert midi.wait_connected() and audio_rec.wait_connected()
         window.controller.transport.set(tempo_bpm=BPM, swing=0.0)
@@ -138,10 +139,10 @@ def test_turning_the_kit_on_at_jack_moves_the_midi_to_the_sample_accurate_output
     binding = window.audio_binding
     assert not window.transport.audio.kit.isChecked()
     qtbot.waitUntil(lambda: window.transport.status.text().startswith("MIDI out"), timeout=30_000)
-    assert not jack.wait_port("groovefader:audio_L", timeout_s=0.5)
+    assert not jack.wait_port("groovefader-kit:audio_L", timeout_s=0.5)
     window.transport.audio.kit.click()
     qtbot.waitUntil(lambda: binding.report.startswith("Kit: JACK ports"), timeout=30_000)
-    assert jack.wait_port("groovefader:audio_L") and jack.wait_port("groovefader:groovefader")
+    assert jack.wait_port("groovefader-kit:audio_L") and jack.wait_port("groovefader:groovefader")
     midi = Recorder(jack, "groovefader:groovefader", tmp_path / "midi.jsonl")
     try:
         assert midi.wait_connected()
@@ -158,7 +159,7 @@ def test_turning_the_kit_on_at_jack_moves_the_midi_to_the_sample_accurate_output
         assert listener.wait_connected()
         window.transport.audio.kit.click()
         qtbot.waitUntil(lambda: binding.report == "", timeout=10_000)
-        qtbot.waitUntil(lambda: "groovefader:audio_L" not in jack.ports().split(), timeout=10_000)
+        qtbot.waitUntil(lambda: "groovefader-kit:audio_L" not in jack.ports().split(), timeout=10_000)
         qtbot.wait(300)
         assert jack.connections().get(listener.port) == ["groovefader:groovefader"]
     finally:

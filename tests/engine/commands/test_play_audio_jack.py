@@ -33,14 +33,15 @@ def clip(tmp_path):
 def test_play_audio_on_jack_plays_the_kit_on_ports_beside_the_midi(jack_server, port_name, clip,
                                                                     tmp_path) -> None:
     env = {**os.environ, **jack_server.env}
-    rec = AudioRecorder(jack_server, (f"{port_name}:audio_L", f"{port_name}:audio_R"), tmp_path / "a.raw")
+    rec = AudioRecorder(jack_server, (f"{port_name}-kit:audio_L", f"{port_name}-kit:audio_R"),
+                        tmp_path / "a.raw")
     try:
         result = play(["--midi-api", "jack", "--port", port_name, "--clip", str(clip), "--audio",
                        "--volume", "0.5", "--start-delay", "1.0", "--seconds", "2.5", "--stats"], env)
     finally:
         rec.stop()
     assert result.returncode == 0, result.stderr
-    assert f"kit on JACK ports {port_name}:audio_L, {port_name}:audio_R" in result.stderr
+    assert f"kit on JACK ports {port_name}-kit:audio_L, {port_name}-kit:audio_R" in result.stderr
     stats = json.loads(result.stdout)["stats"]
     assert stats["audio"]["output"] == "jack" and stats["audio"]["volume"] == 0.5
     assert stats["audio"]["hits"] == stats["sent"]["on"] > 0
