@@ -88,6 +88,22 @@ class PortSpec:
         return self.api or default_api()
 
 
+def find_port(names: Sequence[str], wanted: str, api: str, direction: str) -> int:
+    """The index of port ``wanted`` in ``names``: its exact name, or a unique part of one.
+
+    Raises:
+        PortError: no such port, or several match (the line lists what there is).
+    """
+    if wanted in names:
+        return list(names).index(wanted)
+    matches = [i for i, n in enumerate(names) if wanted.lower() in n.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    listing = ", ".join(repr(n) for n in names) or "none"
+    why = "is ambiguous" if matches else "does not exist"
+    raise PortError(f"MIDI {direction} port {wanted!r} {why} on {api}; available: {listing}")
+
+
 @runtime_checkable
 class MidiOutput(Protocol):
     """What the clock process needs from an output.

@@ -144,6 +144,8 @@ class JackOutput(BaseOutput):
         self._inbox: deque[tuple[int, bytes]] = deque()  # (frame, data) from the clock thread
         self._pending: deque[tuple[int, bytes]] = deque()  # owned by the JACK thread
         self.late_frames: deque[int] = deque(maxlen=100_000)  # per written event, ≥ 0
+        # the same with the voice of each event (the clock splits its lateness by lane)
+        self.late_events: deque[tuple[int, int]] = deque(maxlen=100_000)
         self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
         self._last_start: int | None = None
         self.cycle_irregularities = 0  # cycles not starting one period after the previous one
@@ -244,7 +246,7 @@ class JackOutput(BaseOutput):
         last = 0
         full = False
 
-        def write(frame: int, data: bytes, timed: bool = False) -> bool:
+        def write(frame: int, data: bytes, timed: bool = False, voice: int = -1) -> bool:
             nonlocal last, full
             offset = frame_diff(frame, start)
             late = 0
@@ -259,6 +261,7 @@ class JackOutput(BaseOutput):
             last = offset
             if timed:  # only events with a musical deadline count in the lateness record
                 self.late_frames.append(late)
+                self.late_events.append((late, voice))
             return True
 
         inbox, pending = self._inbox, self._pending
@@ -283,7 +286,8 @@ class JackOutput(BaseOutput):
         for i, item in enumerate(items):
             frame = fmap.frame_for(item.deadline_ns)
             timed = not getattr(item, "immediate", False)
-            if full or frame_diff(frame, start) >= frames or not write(frame, bytes(item.data), timed):
+            if full or frame_diff(frame, start) >= frames \
+                    or not write(frame, bytes(item.data), timed, getattr(item, "voice", -1)):
                 self._carry = items[i:]
                 break
 

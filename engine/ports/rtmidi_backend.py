@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import PortError
-from engine.ports.base import BaseOutput, PortSpec, default_api
+from engine.ports.base import BaseOutput, PortSpec, default_api, find_port
 from engine.ports.jack_backend import JackServerWatch
 from engine.realtime.timebase import FrameClock
 
@@ -87,17 +87,6 @@ def _list_jack_ports() -> dict[str, list[str]]:
         client.close()
 
 
-def _find_port(names: Sequence[str], wanted: str, api: str, direction: str) -> int:
-    if wanted in names:
-        return list(names).index(wanted)
-    matches = [i for i, n in enumerate(names) if wanted.lower() in n.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    listing = ", ".join(repr(n) for n in names) or "none"
-    why = "is ambiguous" if matches else "does not exist"
-    raise PortError(f"MIDI {direction} port {wanted!r} {why} on {api}; available: {listing}")
-
-
 class RtMidiOutput(BaseOutput):
     """An rtmidi output port (virtual or existing); sends "now".
 
@@ -138,7 +127,7 @@ class RtMidiOutput(BaseOutput):
                 self._out.open_virtual_port(spec.name)
             else:
                 names = self._out.get_ports()
-                index = _find_port(names, spec.name, self.api, "output")
+                index = find_port(names, spec.name, self.api, "output")
                 self._port_name = names[index]
                 self._out.open_port(index)
         except PortError:
@@ -214,7 +203,7 @@ class MidiInput:
                 self.port_name = name
             else:
                 names = self._in.get_ports()
-                index = _find_port(names, name, self.api, "input")
+                index = find_port(names, name, self.api, "input")
                 self.port_name = names[index]
                 self._in.open_port(index)
         except PortError:
@@ -239,8 +228,3 @@ class MidiInput:
             except Exception:
                 pass
             self._in = None
-
-
-def open_input(name: str, api: str | None, callback: MidiCallback, virtual: bool = False) -> MidiInput:
-    """Open MIDI input ``name`` (existing port, or a new virtual one) with ``callback``."""
-    return MidiInput(name, api, callback, virtual=virtual)

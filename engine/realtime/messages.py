@@ -80,6 +80,20 @@ class SetMelodyControls:
 
 
 @dataclass(frozen=True, slots=True)
+class SetMelodyPort:
+    """The melody lane on an output of its own: a virtual port ``name`` (``virtual=False``: an
+    existing input of that name, or a unique part of it, to connect to), on the drums' MIDI API,
+    path and time base; None: back on the drums' port. Its sounding note ends where it started."""
+
+    name: str | None
+    virtual: bool = True
+
+    def __post_init__(self) -> None:
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
+            raise ValueError(f"a melody port needs a name, got {self.name!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class Start:
     """Play from the top (MIDI Start)."""
 
@@ -146,8 +160,8 @@ class Close:
     """End the loop: every note-off is sent, the port closes, a final report follows."""
 
 
-ClockCommand = (SetPattern | SetControls | SetMelody | SetMelodyControls | Start | Stop | Continue
-                | SetPort | SetClockSource | SetAudio | ResetStats | Ping | Close)
+ClockCommand = (SetPattern | SetControls | SetMelody | SetMelodyControls | SetMelodyPort | Start
+                | Stop | Continue | SetPort | SetClockSource | SetAudio | ResetStats | Ping | Close)
 
 # -- reports (clock process → caller) ------------------------------------------------------
 
@@ -170,6 +184,8 @@ class StatusReport:
         final: the last report, made as the loop ended.
         time_ns: when it was made, on the clock's timeline.
         link_peers: other apps in the Link session (None: Link is off).
+        melody_port: the melody lane's own output (None: it plays on the drums' port), with
+            ``melody_port_state`` (``ok`` | ``error`` | ``closed``) and ``melody_port_error``.
     """
 
     playing: bool
@@ -185,3 +201,6 @@ class StatusReport:
     final: bool = False
     time_ns: int = 0
     link_peers: int | None = None
+    melody_port: str | None = None
+    melody_port_state: str = "closed"
+    melody_port_error: str | None = None

@@ -42,6 +42,7 @@ from engine.realtime.messages import (
     SetControls,
     SetMelody,
     SetMelodyControls,
+    SetMelodyPort,
     SetPattern,
     SetPort,
     Start,
@@ -73,6 +74,9 @@ class SequencerStatus:
     alive: bool = False
     forbidden_modules: tuple[str, ...] = ()
     link_peers: int | None = None  # other apps in the Link session (None: Link is off)
+    melody_port: str | None = None  # the melody lane's own output (None: the drums' port)
+    melody_port_state: str = "closed"
+    melody_port_error: str | None = None
 
 
 class Sequencer:
@@ -88,6 +92,8 @@ class Sequencer:
             engine.realtime.timebase; auto = JACK's frame clock on JACK when it can be read).
         controls: initial control snapshot.
         melody_controls: the melody lane's initial channel, transpose, octave, velocity, mute.
+        melody_port: the melody lane on a virtual port of its own with this name (None: on the
+            drums' port); see :meth:`set_melody_port`.
         clock_out: send MIDI clock / transport when on the internal clock.
         realtime: ask for SCHED_FIFO in the clock process (silently skipped if refused).
     """
@@ -96,7 +102,8 @@ class Sequencer:
                  *, sample_accurate: bool = False, time_base: str = "auto",
                  controls: Controls | None = None, clock_out: bool = True, realtime: bool = True,
                  start_timeout_s: float = START_TIMEOUT_S,
-                 melody_controls: MelodyControls | None = None) -> None:
+                 melody_controls: MelodyControls | None = None,
+                 melody_port: str | None = None) -> None:
         spec = None if port_name is None else PortSpec(port_name, api, virtual, sample_accurate, time_base)
         self._controls = controls or Controls()
         self._melody_controls = melody_controls or MelodyControls()
@@ -105,7 +112,8 @@ class Sequencer:
         self._commands: Any = ctx.Queue()
         self._status_q: Any = ctx.Queue(maxsize=256)
         config = ClockConfig(port=spec, controls=self._controls, clock_out=clock_out, realtime=realtime,
-                             melody_controls=self._melody_controls)
+                             melody_controls=self._melody_controls,
+                             melody_port=None if melody_port is None else SetMelodyPort(melody_port))
         self._proc = ctx.Process(target=clock_main, args=(config, self._commands, self._status_q),
                                  name="groovefader-clock", daemon=True)
         self._status = SequencerStatus(port_name=port_name)
@@ -187,6 +195,21 @@ class Sequencer:
     def melody_controls(self) -> MelodyControls:
         return self._melody_controls
 
+    def set_melody_port(self, name: str | None, virtual: bool = True) -> None:
+        """The melody lane on an output of its own (None: back on the drums' port).
+
+        A virtual port ``name`` (``virtual=False``: connect to the existing input ``name``) on
+        the drums' MIDI API: through rtmidi a client and port ``name:name``; on the
+        sample-accurate path a JACK client of its own as well, whose events are placed at
+        their frames like the drums' (so the lanes stay together to the frame). MIDI clock and
+        transport stay on the drums' port. The status reports its state apart
+        (``melody_port_state``); it opens and closes with the drums' port.
+
+        Raises:
+            ValueError: an empty name.
+        """
+        self._post(SetMelodyPort(name, virtual))
+
     # -- clock and ports -------------------------------------------------------------------
     def set_clock_source(self, source: str, input_name: str | None = None, input_api: str | None = None,
                          virtual: bool = False) -> None:
@@ -232,7 +255,9 @@ class Sequencer:
             port_state=report.port_state, error=report.error, port_name=report.port_name,
             clock_source=report.clock_source, sounding=report.sounding,
             stats=report.stats, alive=not report.final and self._proc.is_alive(),
-            forbidden_modules=report.forbidden_modules, link_peers=report.link_peers)
+            forbidden_modules=report.forbidden_modules, link_peers=report.link_peers,
+            melody_port=report.melody_port, melody_port_state=report.melody_port_state,
+            melody_port_error=report.melody_port_error)
 
     def stats(self) -> dict[str, Any]:
         """Lateness of the clock process's sends against their deadlines (ms) + counts."""
