@@ -147,7 +147,7 @@ class MelodyVAE(nn.Module):
         return self.conductor_out(out)
 
     def _prev_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced inputs: one-hot of the previous class, zeros at step 0 ``(B, T, C)``."""
+        """Previous-class inputs: one-hot of ``x`` shifted one step, zeros at step 0 ``(B, T, C)``."""
         prev = F.one_hot(x, self.config.num_classes).float()
         prev = torch.cat([prev.new_zeros(prev.shape[0], 1, prev.shape[2]), prev[:, :-1]], dim=1)
         if self.training and self.config.word_dropout > 0:
@@ -155,11 +155,16 @@ class MelodyVAE(nn.Module):
             prev = prev * keep.unsqueeze(-1)
         return prev
 
-    def decode_teacher(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits ``(B, T, C)`` for targets ``x`` ``(B, T)``."""
+    def decode_teacher(self, z: torch.Tensor, x: torch.Tensor,
+                       inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits ``(B, T, C)`` for targets ``x`` ``(B, T)``.
+
+        ``inputs`` ``(B, T)``: the classes fed as "previous" one step later (default ``x``);
+        scheduled sampling puts some of the model's own outputs there.
+        """
         c = self.config
         b, t = x.shape
-        prev = self._prev_inputs(x)
+        prev = self._prev_inputs(x if inputs is None else inputs)
         if c.decoder == "flat":
             inp = torch.cat([prev, z.unsqueeze(1).expand(b, t, z.shape[1])], dim=-1)
             out, _ = self.decoder(inp, self._init_state(z))

@@ -76,6 +76,20 @@ def test_forced_inputs_steer_the_decoder(tmp_path_factory) -> None:
     assert not torch.equal(model.decode(mu, forced=xb), xa)  # B's notes fed: it follows them
 
 
+@pytest.mark.parametrize("decoder", ["flat", "hier"])
+def test_teacher_inputs_are_what_the_next_step_sees(decoder) -> None:
+    torch.manual_seed(0)
+    model = MelodyVAE(preset("melody_tiny", decoder=decoder)).eval()
+    x = torch.randint(0, NUM_CLASSES, (2, 32))
+    z, _ = model.encode(x)
+    assert torch.equal(model.decode_teacher(z, x, x), model.decode_teacher(z, x))
+    other = x.clone()
+    other[:, 5] = (x[:, 5] + 1) % NUM_CLASSES  # a different note fed at step 5 ...
+    a, b = model.decode_teacher(z, x), model.decode_teacher(z, x, other)
+    assert torch.equal(a[:, :6], b[:, :6])  # ... changes nothing up to it,
+    assert not torch.allclose(a[:, 6], b[:, 6])  # and the step after it
+
+
 def test_checkpoint_round_trip(tmp_path) -> None:
     model = MelodyVAE(preset("melody_tiny", decoder="hier")).eval()
     path = save_melody_checkpoint(tmp_path / "m.pt", model, _meta(8))

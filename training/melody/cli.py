@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--beta", type=float, default=0.2, help="KL weight after warm-up (default 0.2)")
     t.add_argument("--free-bits", type=float, default=16.0, help="nats per example not penalised")
     t.add_argument("--kl-warmup-steps", type=int, default=2000)
+    t.add_argument("--sampling", type=float, default=0.0,
+                   help="scheduled sampling: share of previous-note inputs drawn from the model (default 0)")
+    t.add_argument("--sampling-ramp-steps", type=int, default=4000, help="steps to reach --sampling")
+    t.add_argument("--lr-decay", type=float, default=0.9999, help="per-step lr factor, down to 1e-4")
+    t.add_argument("--dropout", type=float, default=None, help="decoder dropout (default: the preset's)")
+    t.add_argument("--word-dropout", type=float, default=None,
+                   help="probability of blanking a previous-note input (default: the preset's)")
     t.add_argument("--val-every", type=float, default=120.0, help="seconds between validation checks")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--cache-dir", default=None)
@@ -120,7 +127,9 @@ def run_train(args: argparse.Namespace) -> int:
                             lr=args.lr, beta=args.beta, free_bits=args.free_bits,
                             kl_warmup_steps=args.kl_warmup_steps, max_minutes=args.minutes,
                             max_steps=args.max_steps, val_every_s=args.val_every, seed=args.seed,
-                            cache_dir=args.cache_dir, limit_files=args.limit_files)
+                            cache_dir=args.cache_dir, limit_files=args.limit_files,
+                            lr_decay=args.lr_decay, dropout=args.dropout, word_dropout=args.word_dropout,
+                            sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
     if args.export is not None:

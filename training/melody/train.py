@@ -10,8 +10,12 @@ Run folder (``run_dir``):
 One CPU thread (``torch.set_num_threads(1)``: the machine's other core may train too).
 The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
 resumed run may be given a larger budget (any other change of the config is refused). Loss:
-cross-entropy of the teacher-forced classes + β · max(KL, free_bits) (free bits in nats
+cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
 per example, MusicVAE's ``free_bits``), β ramped linearly from 0 over ``kl_warmup_steps``.
+Scheduled sampling (``sampling`` > 0; MusicVAE trains its melody models with it): a share
+of the previous-note inputs, ramped up linearly, is the model's own draw from a first
+teacher-forced pass (parallel scheduled sampling, Duckworth et al. 2019), so the decoder
+learns to go on from its own mistakes as it must when decoding greedily.
 "Best" is the highest validation *sampled* (greedy, not teacher-forced) per-step accuracy,
 the figure the model is judged by.
 """
@@ -33,7 +37,7 @@ from engine.errors import GrooveFaderError
 from engine.music.melody import codec_meta
 from models.atomic import atomic_write
 from models.melody_checkpoint import save_melody_checkpoint
-from models.melody_vae import MelodyVAE, kl_divergence, preset
+from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from training.melody import data as mdata
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
@@ -62,6 +66,15 @@ class MelodyTrainConfig:
     limit_files: int | None = None  # corpus subset (quick runs)
     corpus_root: str | None = None  # another folder of ABC collections (tests); None = music21's
     collections: tuple[str, ...] = mdata.COLLECTIONS
+    sampling: float = 0.0  # scheduled sampling: share of previous-note inputs taken from the model
+    sampling_ramp_steps: int = 4000  # ... reached linearly over this many steps
+    dropout: float | None = None  # model overrides; None = the preset's value
+    word_dropout: float | None = None
+
+    def model_config(self) -> MelodyVAEConfig:
+        """The preset with this run's overrides (the checkpoint stores the result)."""
+        overrides = {k: getattr(self, k) for k in ("dropout", "word_dropout") if getattr(self, k) is not None}
+        return preset(self.preset, **overrides)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MelodyTrainConfig:
@@ -127,7 +140,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     run.mkdir(parents=True, exist_ok=True)
     atomic_write(cfg_path, lambda f: f.write(json.dumps(asdict(cfg), indent=1)), text=True)
 
-    mcfg = preset(cfg.preset)
+    mcfg = cfg.model_config()
     corpus = mdata.build_corpus(cache_dir=cfg.cache_dir, limit_files=cfg.limit_files,
                                 collections=cfg.collections,
                                 root=None if cfg.corpus_root is None else Path(cfg.corpus_root))
@@ -178,7 +191,15 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         model.train()
         idx = rng.integers(0, len(x_train), cfg.batch_size)
         x = x_train[idx]
-        logits, mu, sigma = model(x)
+        mu, sigma = model.encode(x)
+        z = mu + sigma * torch.randn_like(sigma)
+        inputs = x
+        p_own = cfg.sampling * min(1.0, step / max(cfg.sampling_ramp_steps, 1))
+        if p_own > 0:  # parallel scheduled sampling: one teacher-forced pass draws the model's notes
+            with torch.no_grad():
+                own = torch.distributions.Categorical(logits=model.decode_teacher(z, x)).sample()
+            inputs = torch.where(torch.rand(x.shape) < p_own, own, x)
+        logits = model.decode_teacher(z, x, inputs)
         recon = F.cross_entropy(logits.reshape(-1, mcfg.num_classes), x.reshape(-1), reduction="none")
         recon = recon.view(x.shape).sum(1).mean()
         kl = kl_divergence(mu, sigma).sum(1).mean()

@@ -56,6 +56,15 @@ def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
     assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 6
 
 
+def test_scheduled_sampling_and_model_overrides_reach_the_checkpoint(folk, tmp_path) -> None:
+    cfg = _cfg(folk, tmp_path, sampling=0.5, sampling_ramp_steps=2, word_dropout=0.3, dropout=0.2)
+    ck = load_melody_checkpoint(train(cfg, quiet=True))
+    assert ck.config.word_dropout == 0.3 and ck.config.dropout == 0.2
+    assert ck.meta["train"]["sampling"] == 0.5
+    rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all(r["train_loss"] == r["train_loss"] for r in rows if "train_loss" in r)  # not NaN
+
+
 def test_reconstruction_metrics_count_onsets_and_pitches() -> None:
     import numpy as np
 
