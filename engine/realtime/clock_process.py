@@ -31,8 +31,9 @@ send; transport commands start and stop the session, whose start/stop starts and
 the loop.
 
 Every sounding note gets its note-off (plus CC 123 on channel 10) on stop, pattern change
-(voices that stop playing), port change, exit, SIGINT and SIGTERM. A port that dies puts the
-loop in the ``error`` state; the clock keeps running and the port is reopened every
+(voices that stop playing), port change, exit, SIGINT and SIGTERM, on the port that started
+it: the melody lane may have an output of its own (:mod:`engine.realtime.lane_ports`). A port
+that dies puts the loop in the ``error`` state; the clock keeps running and the port is reopened every
 :data:`RETRY_INTERVAL_NS` until it comes back.
 """
 
@@ -55,6 +56,7 @@ from engine.audio.live import LiveAudio
 from engine.audio.settings import AudioSettings
 from engine.errors import PortError
 from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
+from engine.realtime.lane_ports import open_melody_output
 from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
 from engine.realtime.messages import (
     ClockCommand,
@@ -67,13 +69,14 @@ from engine.realtime.messages import (
     SetControls,
     SetMelody,
     SetMelodyControls,
+    SetMelodyPort,
     SetPattern,
     SetPort,
     Start,
     StatusReport,
     Stop,
 )
-from engine.realtime.scheduler import Scheduler, Timed
+from engine.realtime.scheduler import Scheduler, Timed, lane_of
 from engine.realtime.steps import Controls
 from engine.realtime.timebase import FrameClock, TimeBase, WallClock
 from engine.realtime.timing_stats import LatenessStats
@@ -110,6 +113,7 @@ class ClockConfig:
     melody_controls: MelodyControls = field(default_factory=MelodyControls)
     clock_out: bool = True
     realtime: bool = True  # ask for SCHED_FIFO
+    melody_port: SetMelodyPort | None = None  # the melody lane's own output (None: the drums')
 
 
 def clock_main(config: ClockConfig, commands: Any, status: Any) -> None:
@@ -142,6 +146,13 @@ class ClockLoop:
         self.lane_stats = {"drums": LatenessStats(), "melody": LatenessStats()}
         self.spec = config.port
         self.out: MidiOutput | None = None
+        # the melody lane's own output: wanted (None: it shares the drums'), open, its state
+        self.melody_port = config.melody_port if config.melody_port and config.melody_port.name else None
+        self.melody_out: MidiOutput | None = None
+        self.melody_state, self.melody_error = "closed", None
+        self.sched.melody_apart = self.melody_port is not None
+        self._next_melody_retry = 0
+        self._melody_puller: MidiOutput | None = None  # the melody output's JACK thread pulls
         self.port_state = "closed"
         self.error: str | None = None
         self.realtime = False
@@ -331,19 +342,48 @@ class ClockLoop:
         ends the port's notes, or their note-offs would go to the next port.
         """
         with self.lock:
-            if self._puller is not out:
+            if out is self._melody_puller:
+                batch = self.sched.due(limit_ns, lane="melody")
+            elif self._puller is not out:
                 return []
-            batch = self.sched.due(limit_ns)
+            elif self.melody_port is None:
+                batch = self.sched.due(limit_ns)
+            elif self._melody_puller is not None:
+                batch = self.sched.due(limit_ns, lane="drums")
+            else:  # the melody's own port is down: its notes are skipped, not sent here
+                batch = []
+                for item in self.sched.due(limit_ns):
+                    if lane_of(item) == "melody":
+                        self.sched.unsent(item)
+                    else:
+                        batch.append(item)
         for item in batch:
             self.sent[item.kind if item.kind in self.sent else "other"] += 1
         return batch
 
     def _detach_pull(self) -> None:
         """Back to push mode: what is still owed is sent through ``send`` (which drains)."""
+        melody = self._melody_puller
         if self._pulling():
             with self.lock:
                 self._puller = None
             self.out.set_pull(None)  # type: ignore[union-attr]
+        if melody is not None:
+            with self.lock:
+                self._melody_puller = None
+            melody.set_pull(None)  # type: ignore[attr-defined]
+
+    def _attach_pull(self) -> None:
+        """Outputs that place events themselves (JACK) pull what is due each period: the
+        drums' port, and the melody's own port for the melody lane's messages."""
+        if self._pulling() and self._puller is not self.out:
+            self._puller = self.out
+            self.out.set_pull(functools.partial(self._pull, self.out))  # type: ignore[union-attr]
+        melody = self.melody_out
+        if melody is not None and getattr(melody, "set_pull", None) is not None \
+                and self._melody_puller is not melody:
+            self._melody_puller = melody
+            melody.set_pull(functools.partial(self._pull, melody))  # type: ignore[attr-defined]
 
 
     # -- commands --------------------------------------------------------------------------
@@ -356,6 +396,7 @@ class ClockLoop:
         port waits for JACK cycles whose callbacks take the lock.
         """
         new_port: SetPort | None = None
+        new_melody_port: SetMelodyPort | None = None
         new_audio: AudioSettings | None = None
         fresh = False  # transport changes are reported at once, with fresh lateness figures
         with self.lock:
@@ -375,6 +416,8 @@ class ClockLoop:
                     self.sched.set_melody(melody, quantize, now)
                 case SetMelodyControls(melody_controls):
                     self.sched.set_melody_controls(melody_controls, now)
+                case SetMelodyPort():
+                    new_melody_port = command
                 case Start() | Continue() if self.link is not None:
                     self.link.play(True, now)  # the session starts (at its next bar with peers)
                     fresh = True
@@ -407,12 +450,15 @@ class ClockLoop:
                     self.running = False
                 case _:  # the facade posts only the commands above: anything else is dropped
                     return
-            if new_port is None:
+            if new_port is None and new_melody_port is None:
                 self._send_due()
                 if fresh:
                     self._publish(self._now(), fresh=True)
         if new_port is not None:
             self._change_port(new_port.spec)
+            self._publish(self._now())
+        if new_melody_port is not None:
+            self._change_melody_port(new_melody_port)
             self._publish(self._now())
         if new_audio is not None:  # outside the lock: building the kit takes tens of ms
             self.audio.configure(new_audio, self.out)
@@ -433,6 +479,22 @@ class ClockLoop:
         self.error = None
         if spec is not None:
             self._open_port(self._now())
+
+    def _change_melody_port(self, want: SetMelodyPort) -> None:
+        """The melody lane to its own port (or back to the drums'): its sounding note ends on
+        the port that started it, what is due goes out where it belongs, then the swap."""
+        self._detach_pull()
+        with self.lock:
+            now = self._now()
+            self._send_batch(self.sched.due(now))
+            self.sched.flush(now, lane="melody")
+            self._send_batch(self.sched.due(now))
+            self._close_melody_port()
+            self.melody_port = want if want.name is not None else None
+            self.melody_error = None
+            self.sched.melody_apart = self.melody_port is not None
+        self._open_melody_port(self._now())
+        self._attach_pull()
 
     def _change_source(self, source: str, input_name: str | None, input_api: str | None,
                        virtual: bool, *, now: int) -> None:
@@ -496,14 +558,58 @@ class ClockLoop:
             self._port_failed(str(err), now)
             return
         self.audio.port_opened(self.out)
-        if getattr(self.out, "set_pull", None) is not None:
-            self._puller = self.out
-            self.out.set_pull(functools.partial(self._pull, self.out))  # type: ignore[attr-defined]
+        self._open_melody_port(now)
+        self._attach_pull()
+
+    def _open_melody_port(self, now: int) -> None:
+        """The melody lane's own port, beside the drums' (only while that one is open)."""
+        want = self.melody_port
+        if want is None or self.spec is None or self.out is None:
+            self.melody_state = "closed"
+            return
+        try:
+            self.melody_out = open_melody_output(self._open_output, self.spec, self.out, want,
+                                                 self.sched.melody_controls.channel)
+        except PortError as err:
+            self.melody_state, self.melody_error = "error", str(err)
+            self._next_melody_retry = now + RETRY_INTERVAL_NS
+            return
+        self.melody_state, self.melody_error = "ok", None
+
+    def _close_melody_port(self) -> None:
+        """Close the melody's own port (CC 123 on its channel first, if it still answers)."""
+        out, self.melody_out = self.melody_out, None
+        if out is None:
+            return
+        with contextlib.suppress(PortError):
+            if out.alive():
+                out.panic((self.sched.melody_controls.channel,))
+        with contextlib.suppress(Exception):
+            out.close()
+        if self.melody_state == "ok":
+            self.melody_state = "closed"
+
+    def _melody_port_failed(self, message: str, now: int) -> None:
+        """The melody's own port went away alone: its notes died with it, the drums play on,
+        and it is reopened every :data:`RETRY_INTERVAL_NS`."""
+        self._detach_pull()
+        with self.lock:
+            out, self.melody_out = self.melody_out, None
+            self.sched.forget_sounding(lane="melody")
+        if out is not None:
+            with contextlib.suppress(Exception):
+                out.close()
+        self.melody_state, self.melody_error = "error", message
+        self._next_melody_retry = now + RETRY_INTERVAL_NS
+        self._next_status = 0
+        self._attach_pull()
 
     def _lane_channels(self) -> tuple[int, ...]:
         """The channels the lanes play on (the drums'; the melody's too once one is set)."""
         drums, melody = self.sched.controls.channel, self.sched.melody_controls.channel
-        return (drums,) if melody == drums or self.sched.melody is None else (drums, melody)
+        if melody == drums or self.sched.melody is None or self.melody_port is not None:
+            return (drums,)  # (a melody on its own port: CC 123 there, on its own channel)
+        return (drums, melody)
 
     def _set_time_base(self, out: MidiOutput | None) -> None:
         """Keep the scheduler's clock continuous when its source changes.
@@ -537,6 +643,7 @@ class ClockLoop:
 
     def _close_port(self) -> None:
         self._detach_pull()
+        self._close_melody_port()
         out, self.out = self.out, None
         self.audio.port_closing(out)
         if out is not None:
@@ -553,6 +660,10 @@ class ClockLoop:
     def _port_failed(self, message: str, now: int) -> None:
         self._detach_pull()
         with self.lock:
+            if self.melody_out is not None:  # the melody's port may still answer: its notes end there
+                self.sched.flush(now, lane="melody")
+                self._send_batch(self.sched.due(now, lane="melody"))
+            self._close_melody_port()
             out, self.out = self.out, None
             self.audio.port_closing(out)
             if out is not None:
@@ -577,6 +688,13 @@ class ClockLoop:
             if self.out is not None and not self.out.alive():
                 self._port_failed(f"MIDI output {self.spec.name if self.spec else ''!r} went away "
                                   "(MIDI server stopped?); retrying", now)
+            if self.melody_out is not None and not self.melody_out.alive():
+                self._melody_port_failed(f"the melody's MIDI output {self.melody_port.name!r} went "  # type: ignore[union-attr]
+                                         "away; retrying", now)
+            elif self.melody_state == "error" and self.out is not None and now >= self._next_melody_retry:
+                self._open_melody_port(now)
+                self._attach_pull()
+                self._next_status = 0
             self._check_frame_clock()
             self._drain_output_lateness()
         if self.port_state == "error" and self.spec is not None and now >= self._next_retry:
@@ -597,9 +715,11 @@ class ClockLoop:
     def _send_batch(self, batch: list[Timed]) -> None:
         if not batch:
             return
-        out = self.out
+        apart = self.melody_port is not None  # the melody lane has a port of its own
         for item in batch:
             self.sent[item.kind if item.kind in self.sent else "other"] += 1
+            melody = apart and item.voice == MELODY_VOICE
+            out = self.melody_out if melody else self.out
             if out is None:
                 self.sched.unsent(item)  # error state: the clock runs on, the notes are skipped
                 continue
@@ -607,8 +727,10 @@ class ClockLoop:
                 out.send(item.data, item.deadline_ns)
             except PortError as err:
                 self.sched.unsent(item)
-                self._port_failed(str(err), self._now())
-                out = None
+                if melody:
+                    self._melody_port_failed(str(err), self._now())
+                else:
+                    self._port_failed(str(err), self._now())
                 continue
             if item.kind == "on" and self.audio.device is not None:  # the kit on the audio device
                 self.audio.note(self.time_base.wall_ns(item.deadline_ns), item.voice, item.data[2])
@@ -619,12 +741,19 @@ class ClockLoop:
                     self.lane_stats["melody" if item.voice == MELODY_VOICE else "drums"].add(late)
 
     def _drain_output_lateness(self) -> None:
-        late = getattr(self.out, "late_frames", None)
-        if late is None:
-            return
-        rate = getattr(self.out, "rate", 48_000)
-        while late:
-            self.stats.add(round(late.popleft() * 1e9 / rate))
+        """The lateness outputs that place events themselves recorded (JACK: frames late per
+        written event, with its voice), into the totals and each lane's."""
+        for out in (self.out, self.melody_out):
+            late = getattr(out, "late_events", None)
+            if late is None:
+                continue
+            rate = getattr(out, "rate", 48_000)
+            while late:
+                frames, voice = late.popleft()
+                ns = round(frames * 1e9 / rate)
+                self.stats.add(ns)
+                if voice >= 0:  # a note (MIDI clock has no voice)
+                    self.lane_stats["melody" if voice == MELODY_VOICE else "drums"].add(ns)
 
     def _publish(self, now: int, final: bool = False, fresh: bool = False) -> None:
         """Post a status report. The lateness percentiles (numpy, holding the GIL for up to
@@ -667,6 +796,9 @@ class ClockLoop:
             clock_source=self.sched.source,
             sounding=self.sched.sounding,
             link_peers=None if self.link is None else self.link.peers,
+            melody_port=None if self.melody_port is None else self.melody_port.name,
+            melody_port_state=self.melody_state,
+            melody_port_error=self.melody_error,
             stats=stats,
             forbidden_modules=tuple(m for m in ("torch", "PySide6") if m in sys.modules),
             final=final,

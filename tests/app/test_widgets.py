@@ -177,3 +177,29 @@ def test_transport_signals(qtbot) -> None:
     assert sig.args == ["DAW in", "", False]
     t.set_status("error", "MIDI: no backend")
     assert "no backend" in t.status.text()
+
+
+def _grid_image(grid: StepGrid):
+    return grid.grab().toImage()
+
+
+def test_step_grid_paints_a_new_pattern_at_once_and_forgets_the_old(qtbot) -> None:
+    def shown(size: tuple[int, int], *patterns: Pattern) -> tuple[StepGrid, object]:
+        grid = StepGrid()
+        qtbot.addWidget(grid)
+        grid.resize(*size)
+        with qtbot.waitExposed(grid):
+            grid.show()
+        for pat in patterns:
+            grid.set_pattern(pat)
+            assert grid.shown_pattern is pat  # painted in set_pattern, no event loop needed
+        return grid, _grid_image(grid)
+
+    a = Pattern.empty().with_hit(0, Voice.KICK, True, velocity=0.9).with_hit(
+        4, Voice.SNARE, True, velocity=0.5, offset=-0.3)
+    b = Pattern.empty().with_hit(8, Voice.CLOSED_HAT, True, velocity=0.7, offset=0.2)
+    grid, _ = shown((700, 240), a)
+    grid.resize(910, 270)  # the cached backdrop follows the size
+    grid.set_pattern(b)
+    assert _grid_image(grid) == shown((910, 270), b)[1]  # nothing of a is left, all of b is there
+    assert _grid_image(grid) != shown((910, 270), a)[1]
