@@ -81,6 +81,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q -e ".$EXTRAS"
   echo "$want" > "$stamp"
 fi
+# SF2 soundfonts for the kit: TinySoundFont's bindings (MIT). --no-deps: the package asks for
+# PyAudio, used only by its own playback (groovefader plays through JACK or sounddevice), which
+# has no Linux wheel and would have to be compiled.
+"$VENV/bin/python" -c 'import tinysoundfont' 2>/dev/null \
+  || "$VENV/bin/python" -m pip install -q --no-deps "tinysoundfont>=0.3.7" \
+  || echo "dev.sh: tinysoundfont did not install; the kit plays no soundfonts (tests skip)" >&2
 
 case "$cmd" in
   app)

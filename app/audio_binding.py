@@ -7,7 +7,9 @@ through the :class:`~app.sequencer_link.SequencerLink`; what comes back in the s
 error once in the status bar. MIDI is never affected. The kit starts on until the user
 turns it off (a new user hears Play); on JACK it plays on the MIDI client's own audio
 ports (see :func:`app.sequencer_link.kit_frames`). The mix is kept in the settings
-file (:func:`stored_mix`), where the audio export reads it too.
+file (:func:`stored_mix`), where the audio export reads it too, and so is the soundfont
+whose drum kit plays instead of the built-in one (:func:`stored_soundfont`; one that
+cannot be used is one line in the status bar, and the built-in kit plays).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def stored_mix(store: QSettings) -> KitMix:
         return KitMix(volume=volume)
 
 
+def stored_soundfont(store: QSettings) -> str | None:
+    """The SF2 file the kit plays, or None for the built-in kit."""
+    value = store.value("audio/soundfont", "")
+    return str(value) if isinstance(value, str) and value else None
+
+
 def store_mix(store: QSettings, mix: KitMix) -> None:
     store.setValue("audio/volume", mix.volume)
     store.setValue("audio/levels", json.dumps(list(mix.levels)))
@@ -56,10 +64,12 @@ class AudioBinding(QObject):
         # on for a new user (pressing Play makes a sound with no DAW listening); a saved
         # choice is kept
         enabled = str(settings.value("audio/enabled", "true")).lower() != "false"
-        self.settings = AudioSettings(enabled, stored_mix(settings))
+        self.settings = AudioSettings(enabled, stored_mix(settings), soundfont=stored_soundfont(settings))
         self.report = ""
         self.dialog: KitMixDialog | None = None
         controls.set_state(enabled, self.settings.mix.volume)
+        controls.set_soundfont(self.settings.soundfont)
+        controls.soundfontChosen.connect(self.set_soundfont)
         controls.enabledChanged.connect(self.set_enabled)
         controls.volumeChanged.connect(self.set_volume)
         controls.mixRequested.connect(self.show_mix)
@@ -72,6 +82,13 @@ class AudioBinding(QObject):
 
     def set_volume(self, volume: float) -> None:
         self._apply(replace(self.settings, mix=replace(self.settings.mix, volume=float(volume))))
+
+    def set_soundfont(self, path: str | None) -> None:
+        """The kit's sounds from this SF2 file ("" or None: the built-in kit)."""
+        soundfont = str(path) if path else None
+        self.store.setValue("audio/soundfont", soundfont or "")
+        self.controls.set_soundfont(soundfont)
+        self._apply(replace(self.settings, soundfont=soundfont))
 
     def set_mix(self, mix: KitMix) -> None:
         """New levels and pans (the volume stays the transport's)."""
@@ -105,5 +122,5 @@ class AudioBinding(QObject):
             return
         self.report = line
         self.controls.set_report(line)
-        if "MIDI plays on" in line:
+        if "MIDI plays on" in line or "playing the built-in kit" in line:
             self.transport.message.emit("warning", line)

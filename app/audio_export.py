@@ -1,4 +1,5 @@
-"""*File → Export audio…*: N bars of the groove as it plays, rendered with the built-in kit.
+"""*File → Export audio…*: N bars of the groove as it plays, rendered with the kit (the
+built-in one, or the chosen soundfont's).
 
 What plays is what is written: tempo, swing, groove amount, velocity scale and the muted
 voices from the transport, the pattern from the controller, the kit mix's levels and pans.
@@ -76,20 +77,27 @@ class AudioExport(QObject):
 
     def export(self, path: str | Path, bars: int) -> threading.Thread:
         """Render ``bars`` bars of the current pattern to ``path`` on a worker thread."""
-        from app.audio_binding import stored_mix
+        from app.audio_binding import stored_mix, stored_soundfont
 
         pattern, controls, mix = self.controller.pattern, self.controls(), stored_mix(self.settings)
-        self._worker = threading.Thread(target=self._render, args=(Path(path), pattern, controls, bars, mix),
+        soundfont = stored_soundfont(self.settings)
+        self._worker = threading.Thread(target=self._render,
+                                        args=(Path(path), pattern, controls, bars, mix, soundfont),
                                         name="groovefader-audio-export", daemon=True)
         self._worker.start()
         return self._worker
 
-    def _render(self, path: Path, pattern: Pattern, controls: Controls, bars: int, mix: KitMix) -> None:
+    def _render(self, path: Path, pattern: Pattern, controls: Controls, bars: int, mix: KitMix,
+                soundfont: str | None = None) -> None:
+        from engine.audio.kit import DEFAULT_RATE_HZ
         from engine.audio.render import render_wav
+        from engine.audio.soundfont import kit_with_soundfont
 
+        kit, note = kit_with_soundfont(DEFAULT_RATE_HZ, soundfont)  # the kit that plays live
         try:
-            written = render_wav(path, pattern, controls, bars, mix=mix, force=True)
+            written = render_wav(path, pattern, controls, bars, mix=mix, kit=kit, force=True)
         except (GrooveFaderError, ValueError) as err:
             self.finished.emit("error", f"Export audio: {err}")
             return
-        self.finished.emit("info", f"Exported {bars} bars of audio to {written}")
+        done = f"Exported {bars} bars of audio to {written}"
+        self.finished.emit("warning" if note else "info", f"{done} ({note})" if note else done)

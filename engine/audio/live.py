@@ -22,6 +22,7 @@ measured here: 0.29 s), the kit process starts in the background and says when i
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -223,8 +224,9 @@ class LiveAudio:
                                      "(--midi-api jack --sample-accurate); MIDI plays on")
                 client = port.split(":", 1)[0]
                 voices, channel = self._notes
+                soundfont = os.path.abspath(self.settings.soundfont) if self.settings.soundfont else None
                 self.jack = self._open_kit(StartKit(f"{client}-kit", port, self.settings.mix, voices, channel,
-                                                    self.settings.soundfont))
+                                                    soundfont))
                 self.opening = True
             else:
                 self._open_device_in_background()

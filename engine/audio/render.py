@@ -165,13 +165,15 @@ def write_wav(path: str | os.PathLike[str], audio: np.ndarray, rate: int, *, for
 
 def render_wav(path: str | os.PathLike[str], pattern: Pattern, controls: Controls | None = None,
                bars: int = 4, *, rate: int = DEFAULT_RATE_HZ, mix: KitMix | None = None,
-               force: bool = False) -> Path:
-    """Render ``bars`` bars of ``pattern`` and write them to ``path`` (see :func:`render`)."""
-    return write_wav(path, render(pattern, controls, bars, rate=rate, mix=mix), rate, force=force)
+               kit: Kit | None = None, force: bool = False) -> Path:
+    """Render ``bars`` bars of ``pattern`` and write them to ``path`` (see :func:`render`;
+    ``kit``: the sounds, e.g. a soundfont's, at ``rate``; default the built-in kit)."""
+    return write_wav(path, render(pattern, controls, bars, rate=rate, mix=mix, kit=kit), rate, force=force)
 
 
 def render_clip_wav(path: str | os.PathLike[str], clip: Pattern, tempo_bpm: float, *,
-                    rate: int = DEFAULT_RATE_HZ, mix: KitMix | None = None, force: bool = False) -> Path:
+                    rate: int = DEFAULT_RATE_HZ, mix: KitMix | None = None, kit: Kit | None = None,
+                    force: bool = False) -> Path:
     """``groovefader generate -o x.wav``: the whole clip once, at ``tempo_bpm``, as it plays.
 
     Raises:
@@ -181,4 +183,4 @@ def render_clip_wav(path: str | os.PathLike[str], clip: Pattern, tempo_bpm: floa
         controls = Controls(tempo_bpm=float(tempo_bpm))
     except ValueError as err:
         raise AudioFileError(f"{path}: cannot render audio: {err}") from err
-    return render_wav(path, clip, controls, clip.bars, rate=rate, mix=mix, force=force)
+    return render_wav(path, clip, controls, clip.bars, rate=rate, mix=mix, kit=kit, force=force)

@@ -8,9 +8,10 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from engine.commands.play_audio import add_kit_mix_args, kit_mix
+from engine.commands.play_audio import add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
 
 # The shipped checkpoint, next to the package (found from any working directory).
@@ -86,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="number of clips, one groove each; more than one: OUTPUT is a folder of "
                         "groove-001.mid, ... (--melody: OUTPUT-01.mid, ...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
-    add_kit_mix_args(g.add_argument_group("built-in kit (-o x.wav)"))
+    add_kit_mix_args(g.add_argument_group("the kit (-o x.wav)"))
     g.set_defaults(func=run_generate)
 
     t = subparsers.add_parser(
@@ -157,12 +158,16 @@ def run_generate(args: argparse.Namespace) -> int:
     if len(outputs) > 1:
         outputs[0].parent.mkdir(parents=True, exist_ok=True)
     notes = 0
+    kit = None  # the kit the .wav files are rendered with, built once
     for i, path in enumerate(outputs):
         clip = Pattern.concatenate(pats[i * chunks:(i + 1) * chunks]).bar_slice(0, args.bars)
-        if path.suffix.lower() == ".wav":  # audio: the built-in kit, rendered offline
+        if path.suffix.lower() == ".wav":  # audio: the kit (built-in or a soundfont's), rendered offline
+            from engine.audio.kit import DEFAULT_RATE_HZ
             from engine.audio.render import render_clip_wav
 
-            render_clip_wav(path, clip, bpm, mix=kit_mix(args), force=args.force)
+            if kit is None:
+                kit = kit_for_file(args, DEFAULT_RATE_HZ, lambda line: print(line, file=sys.stderr))
+            render_clip_wav(path, clip, bpm, mix=kit_mix(args), kit=kit, force=args.force)
         else:
             write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.errors import GrooveFaderError
 
 AUDIO_WAIT_S = 5.0  # building the kit and opening the output, on a loaded machine
+SOUNDFONT_WAIT_S = 10.0  # and reading a large soundfont and rendering its kit
 # --kit-level / --kit-pan names: the voices, lower case, "-" for "_" (closed-hat, low-tom, ...)
 VOICE_NAMES: tuple[str, ...] = ("kick", "snare", "closed-hat", "open-hat", "low-tom", "mid-tom",
                                 "high-tom", "crash", "ride")
@@ -39,6 +41,27 @@ def add_kit_mix_args(group: Any) -> None:
                        help=f"a kit voice's level (repeatable; voices: {', '.join(VOICE_NAMES)})")
     group.add_argument("--kit-pan", type=_voice_value, action="append", default=[], metavar="VOICE=-1-1",
                        help="a kit voice's pan, -1 left to 1 right (repeatable)")
+    group.add_argument("--soundfont", metavar="FILE.sf2", default=None,
+                       help="take the kit's sounds from this SF2 soundfont's drum kit (needs the "
+                            "tinysoundfont package); one that cannot be used is one line, and the "
+                            "built-in kit plays")
+
+
+def soundfont_path(args: argparse.Namespace) -> str | None:
+    """``--soundfont`` as an absolute path (the kit may load it in another process), or None."""
+    value = getattr(args, "soundfont", None)
+    return str(Path(value).expanduser().absolute()) if value else None
+
+
+def kit_for_file(args: argparse.Namespace, rate: int, say: Callable[..., None]) -> Any:
+    """The kit ``generate -o x.wav`` renders with: the soundfont's, or the built-in one (and
+    the one line saying why, or which voices the soundfont lacked)."""
+    from engine.audio.soundfont import kit_with_soundfont
+
+    kit, note = kit_with_soundfont(rate, soundfont_path(args))
+    if note:
+        say(f"groovefader: {note}")
+    return kit
 
 
 def kit_mix(args: argparse.Namespace, volume: float = 0.8) -> Any:
@@ -92,10 +115,10 @@ def start_audio(seq: Any, args: argparse.Namespace, say: Callable[..., None]) ->
         return
     from engine.audio.settings import AudioSettings
 
-    settings = AudioSettings(True, kit_mix(args, args.volume), args.audio_output)
+    settings = AudioSettings(True, kit_mix(args, args.volume), args.audio_output, soundfont_path(args))
     seq.set_audio(settings)
     seq.wait_status(lambda s: _audio(s).get("output") is not None or _audio(s).get("error") is not None,
-                    AUDIO_WAIT_S)
+                    AUDIO_WAIT_S + (SOUNDFONT_WAIT_S if settings.soundfont else 0.0))
     report = _audio(seq.status())
     if report.get("output") == "jack":
         say(f"groovefader: kit on JACK ports {', '.join(report.get('ports', []))}")
@@ -103,6 +126,8 @@ def start_audio(seq: Any, args: argparse.Namespace, say: Callable[..., None]) ->
         say("groovefader: kit on the audio device")
     else:
         say(f"groovefader: no kit audio: {report.get('error') or 'the audio output did not open'}")
+    if report.get("soundfont"):
+        say(f"groovefader: {report['soundfont']}")
 
 
 def _audio(status: Any) -> dict[str, Any]:

@@ -145,3 +145,48 @@ def test_the_device_path_plays_every_note_through_portaudio(jack_server, tmp_pat
     assert len(set(onsets)) == len(onsets)
     slope, _ = np.polyfit(np.array(gaps_ns) / 1e9, np.array(onsets, float), 1)
     assert abs(slope / device.rate - 1) < 0.05
+
+
+def test_a_soundfont_s_kit_plays_live_on_the_midi_frames_and_a_bad_one_is_one_line(
+        jack_server, port_name, recorder_factory, tmp_path) -> None:
+    pytest.importorskip("tinysoundfont", reason="soundfonts are played through the tinysoundfont package")
+    from engine.audio.soundfont import load_soundfont_kit
+    from engine.music.drums import GM_NOTE_MAP
+    from tests.support.sf2 import tone, write_sf2
+
+    font = write_sf2(tmp_path / "kit.sf2", {GM_NOTE_MAP.note(Voice.KICK): tone(110.0, 0.1, 0.03),
+                                            GM_NOTE_MAP.note(Voice.SNARE): tone(700.0, 0.1, 0.03)})
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + bytes(40))
+    pattern = pattern_from_cells({(0, Voice.KICK): (0.9, 0.0), (4, Voice.SNARE): (0.8, 0.2),
+                                  (8, Voice.KICK): (0.8, -0.25), (12, Voice.SNARE): (0.9, 0.0)}, steps=16)
+    seq = Sequencer(port_name, "jack", sample_accurate=True, controls=Controls(tempo_bpm=BPM))
+    audio_rec = None
+    try:
+        seq.set_audio(AudioSettings(enabled=True, soundfont=str(bad)))
+        assert seq.wait_status(lambda s: s.stats.get("audio", {}).get("output") == "jack", 10)
+        assert seq.status().stats["audio"]["soundfont"] == \
+            "bad.sf2: not a readable SF2 soundfont; playing the built-in kit"
+        seq.set_audio(AudioSettings(enabled=True, soundfont=str(font)))  # another kit: a new kit process
+        assert seq.wait_status(lambda s: s.stats.get("audio", {}).get("soundfont", "").startswith(
+            "kit.sf2: no sound for Closed HH"), 10), seq.status().stats.get("audio")
+        ports = seq.status().stats["audio"]["ports"]
+        midi_rec = recorder_factory(jack_server, f"{port_name}:{port_name}")
+        audio_rec = AudioRecorder(jack_server, tuple(ports), tmp_path / "audio.raw")
+        assert midi_rec.wait_connected(10) and audio_rec.wait_connected(10)
+        seq.set_pattern(pattern)
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 20, 20)
+        seq.stop()
+        time.sleep(0.2)
+    finally:
+        seq.close()
+        if audio_rec is not None:
+            audio_rec.stop()
+    notes = note_on_frames(midi_rec.stop())
+    first, audio = audio_rec.audio()
+    mono = audio.sum(axis=1)
+    kit, _ = load_soundfont_kit(font, 48_000)
+    offsets = [onset_frame(mono, kit, voice, (frame - first) % 2**32, search=2 * 64) - (frame - first) % 2**32
+               for frame, voice in notes]
+    assert len(offsets) >= 5 and offsets == [0] * len(offsets)  # the soundfont's hits on the notes' frames

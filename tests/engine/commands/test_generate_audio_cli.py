@@ -45,3 +45,27 @@ def test_kit_levels_and_pans_shape_the_render(tmp_path, capsys) -> None:
     assert "VOICE one of kick, snare" in capsys.readouterr().err
     assert main([*base, "-o", str(tmp_path / "y.wav"), "--kit-level", "kick=2"]) == 1
     assert capsys.readouterr().err.strip() == "groovefader: error: levels must lie in [0, 1], got 2.0"
+
+
+def test_generate_wav_with_a_soundfont_and_with_one_that_cannot_be_used(tmp_path, capsys) -> None:
+    pytest.importorskip("tinysoundfont", reason="soundfonts are played through the tinysoundfont package")
+    from engine.music.drums import GM_NOTE_MAP, Voice
+    from tests.support.sf2 import tone, write_sf2
+
+    ckpt = str(tiny_checkpoint("fader_vae"))
+    base = ["generate", "--checkpoint", ckpt, "--bars", "2", "--seed", "5"]
+    sounds = {GM_NOTE_MAP.note(v): tone(150.0 + 100 * v, 0.1, 0.03) for v in Voice}
+    font = write_sf2(tmp_path / "kit.sf2", sounds)
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"not a soundfont")
+    builtin, sf2, fallback = tmp_path / "builtin.wav", tmp_path / "sf2.wav", tmp_path / "fallback.wav"
+    assert main([*base, "-o", str(builtin)]) == 0
+    assert main([*base, "-o", str(sf2), "--soundfont", str(font)]) == 0
+    assert capsys.readouterr().err == ""  # every voice in the soundfont: nothing to say
+    assert main([*base, "-o", str(fallback), "--soundfont", str(bad)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "groovefader: bad.sf2: not a readable SF2 soundfont; playing the built-in kit"]
+    a, b, c = (read_wav(p)[0] for p in (builtin, sf2, fallback))
+    assert a.shape == b.shape == c.shape and np.abs(b).mean() > 1e-3
+    assert np.array_equal(a, c) and not np.allclose(a, b, atol=1e-3)  # the soundfont's sounds, or the kit's
+    assert -0.3 >= peak_dbfs(b) > -1.1

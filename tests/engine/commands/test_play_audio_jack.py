@@ -17,9 +17,9 @@ from tests.support.patterns import pattern_from_cells
 pytestmark = pytest.mark.jack
 
 
-def play(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def play(args: list[str], env: dict[str, str], cwd: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app.cli", "play", *args], env=env, capture_output=True,
-                          text=True, timeout=90)
+                          text=True, timeout=90, cwd=cwd)
 
 
 @pytest.fixture
@@ -66,3 +66,18 @@ def test_a_bad_volume_is_one_line(jack_server, port_name, clip) -> None:
                    "--volume", "3", "--seconds", "1"], {**os.environ, **jack_server.env})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == "groovefader: error: volume must lie in [0, 1], got 3.0"
+
+
+def test_a_soundfont_that_cannot_be_used_is_one_line_and_the_built_in_kit_plays(jack_server, port_name, clip,
+                                                                                 tmp_path) -> None:
+    pytest.importorskip("tinysoundfont", reason="soundfonts are played through the tinysoundfont package")
+    (tmp_path / "drums.sf2").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + bytes(40))
+    env = {**os.environ, **jack_server.env}
+    result = play(["--midi-api", "jack", "--port", port_name, "--clip", str(clip), "--audio",
+                   "--soundfont", "drums.sf2", "--seconds", "1.5", "--stats"], env, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "kit" in line]
+    assert lines == [f"groovefader: kit on JACK ports {port_name}-kit:audio_L, {port_name}-kit:audio_R",
+                     "groovefader: drums.sf2: not a readable SF2 soundfont; playing the built-in kit"]
+    stats = json.loads(result.stdout)["stats"]
+    assert stats["audio"]["output"] == "jack" and stats["audio"]["hits"] == stats["sent"]["on"] > 0
