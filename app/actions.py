@@ -120,7 +120,7 @@ class ActionHandlers:
         self.controller.message.emit("info", f"Exported {bars} bars to {written}")
 
     def transition(self) -> None:
-        dialog = TransitionDialog(self.controller.corner_labels(), self.window)
+        dialog = TransitionDialog(list(self.controller.pad_state.labels), self.window)
         dialog.deleteLater()  # see export_clip
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return

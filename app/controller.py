@@ -6,7 +6,9 @@ the pattern — and coordinates three parts that hold the rest: the knobs
 :class:`~engine.generation.knobs.KnobState`), the model on its worker thread
 (:class:`~app.model_worker.ModelWorker`, whose jobs are :mod:`app.model_jobs`) and the
 transport (:class:`~app.transport_state.TransportState`, ``controller.transport``), which
-hands each new pattern to the sequencer. The undo history is
+hands each new pattern to the sequencer. The pad's corners and heat-map are
+:class:`~app.pad_jobs.PadJobs` (``controller.pad_jobs``), what presets and the saved session
+hold is :class:`~app.session_state.SessionState`, the undo history
 :class:`~app.pattern_history.PatternHistory`. Widgets call slots and listen to signals;
 nothing here touches a widget or decides anything musical.
 
@@ -29,9 +31,11 @@ from app import clips, grid_edits, model_jobs
 from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, KnobBinding, measure
 from app.model_jobs import KnobSettings
 from app.model_worker import MISSING_MODEL_HELP, ModelInfo, ModelWorker, default_checkpoint
+from app.pad_jobs import PadJobs
 from app.pad_state import PadState
 from app.pattern_history import PatternHistory
 from app.presets import Preset
+from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
 from engine.errors import GrooveFaderError
@@ -54,7 +58,6 @@ class Controller(QObject):
     modelFailed = Signal(str)
     patternChanged = Signal(object)  # Pattern
     measuredChanged = Signal(object)  # dict attribute → value measured on the current pattern (ordered)
-    heatmapReady = Signal(str, object)  # name, (res, res) ndarray or None
     transitionReady = Signal(object)  # Pattern
     lockChanged = Signal(object)  # frozenset of the locked voices
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
@@ -67,7 +70,8 @@ class Controller(QObject):
         self.model.error.connect(lambda text: self.message.emit("error", f"Model: {text}"))
         self.knob_binding = KnobBinding(self)  # knobChanged, heldChanged, holdingChanged
         self.pad_state = PadState(self)  # padMoved, padModeChanged, cornersChanged
-        self.pad_state.heatmapDue.connect(self._request_heatmap)
+        self.pad_jobs = PadJobs(self.pad_state, self.model, lambda: self.knob_binding.state.inputs, self)
+        self.pad_jobs.message.connect(self.message)  # heatmapReady is the pad jobs' own
         self.history = PatternHistory(self._restore, self)
         self.info: ModelInfo | None = None
         self._pattern = Pattern.empty()
@@ -78,6 +82,7 @@ class Controller(QObject):
         self.lock = VoiceLock()  # voices kept as they are while the rest changes
         self.transport = transport or TransportState(parent=self)
         self.transport.ccMoved.connect(self._on_cc_moved)
+        self.session = SessionState(self.knob_binding, self.pad_jobs, self.transport)
 
     # -- read-only state -----------------------------------------------------------------------
     @property
@@ -104,9 +109,6 @@ class Controller(QObject):
     def generator(self) -> AsyncGenerator | None:
         """The ``AsyncGenerator`` serving the loaded model, or None."""
         return self.model.agen
-
-    def corner_labels(self) -> list[str]:
-        return list(self.pad_state.labels)
 
     # -- the model -----------------------------------------------------------------------------
     def load_model(self, path: str | Path | None = None) -> None:
@@ -179,7 +181,7 @@ class Controller(QObject):
             return
         pad = self.pad_state.position
         if self.pad_state.blending:
-            self._request_decode(pad=pad, corners=self._corner_latents())
+            self._request_decode(pad=pad, corners=self.pad_jobs.corner_latents())
         else:
             self._request_decode(z=self._z, pad=pad)
 
@@ -259,30 +261,12 @@ class Controller(QObject):
         if self.generator is None:
             self.message.emit("warning", "The pad needs a model: " + MISSING_MODEL_HELP)
             return
-        corners = self._corner_latents() if self.pad_state.blending else None
+        corners = self.pad_jobs.corner_latents() if self.pad_state.blending else None
         self._request_decode(pad=self.pad, corners=corners)
 
-    def set_pad_mode(self, mode: str) -> None:
-        self.pad_state.set_mode(mode)
-        if self.pad_state.blending and not any(c is not None for c in self.pad_state.corners):
-            self.message.emit("info", "Corners mode: put patterns into corners A–D with the corner "
-                                      "buttons; empty corners use the groove pad's corners.")
-        self.pad_state.schedule_heatmap()
-
     def set_corner(self, index: int, pattern: Pattern | None = None, label: str | None = None) -> None:
-        """Put ``pattern`` (default: the current one) into corner ``index``
-        (0 = A bottom-left, 1 = B bottom-right, 2 = C top-left, 3 = D top-right)."""
-        if self.generator is None:
-            self.message.emit("warning", "Corners need a model: " + MISSING_MODEL_HELP)
-            return
-        pattern = pattern if pattern is not None else self._pattern
-        name = label or f"{pattern.num_hits} hits"
-        self._call(f"corner{index}", lambda g: g.encode(pattern),
-                   lambda z: self.pad_state.put_corner(index, z, name), always=True)
-
-    def _corner_latents(self) -> list[np.ndarray]:
-        assert self.generator is not None
-        return model_jobs.corner_latents(self.generator.generator, self.pad_state.corners)
+        """Put ``pattern`` (default: the current one) into corner ``index`` (see :class:`PadJobs`)."""
+        self.pad_jobs.put_corner(index, self._pattern if pattern is None else pattern, label)
 
     def randomize(self) -> None:
         """A fresh latent point near a groove of the training data (the prior where the
@@ -334,26 +318,6 @@ class Controller(QObject):
         """An edit of a locked voice is what the lock keeps from now on."""
         if voice in self.lock.voices:
             self.lock = VoiceLock.of(edited, self.lock.voices)
-
-    # -- the heat-map ------------------------------------------------------------------------------
-    def set_heatmap(self, name: str) -> None:
-        self.pad_state.heatmap = name
-        if not name:
-            self.heatmapReady.emit("", None)
-            return
-        self._request_heatmap()
-
-    def _request_heatmap(self) -> None:
-        name, knobs = self.pad_state.heatmap, self.knob_binding.state.inputs
-        if not name or self.generator is None:
-            return
-        corners = np.stack(self._corner_latents()) if self.pad_state.blending else None
-
-        def done(values: np.ndarray) -> None:
-            if name == self.pad_state.heatmap:
-                self.heatmapReady.emit(name, values)
-
-        self._call("heatmap", lambda g: model_jobs.heatmap(g, name, knobs, corners), done, always=True)
 
     # -- clips and transitions ---------------------------------------------------------------------
     def load_clip(self, path: str | Path) -> None:
@@ -410,25 +374,15 @@ class Controller(QObject):
         self._call("transition", lambda g: model_jobs.transition(g, a, b, knobs, bars, strategy, seed),
                    done, always=True)
 
-    # -- presets and settings ----------------------------------------------------------------------
+    # -- presets and settings (what they hold: SessionState) ---------------------------------------
     def current_preset(self) -> Preset:
-        t = self.transport
-        return Preset(knobs=self.knobs, temperature=self.knob_binding.temperature,
-                      z=None if self._z is None else tuple(float(v) for v in self._z),
-                      pad=self.pad, pad_mode=self.pad_state.mode, note_map=t["note_map"],
-                      tempo_bpm=t["tempo_bpm"], swing=t["swing"], groove=t["groove"],
-                      velocity_scale=t["velocity_scale"])
+        return self.session.preset(self._z)
 
     def apply_preset(self, preset: Preset) -> None:
         self._epoch += 1
-        unknown = self.knob_binding.apply_preset(preset.knobs, preset.temperature)
+        unknown = self.session.apply(preset)
         if unknown:
             self.message.emit("warning", f"Preset knobs {unknown} are not in this model; ignored.")
-        self.transport.set(tempo_bpm=preset.tempo_bpm, swing=preset.swing, groove=preset.groove,
-                           velocity_scale=preset.velocity_scale, note_map=preset.note_map)
-        self.pad_state.move(*preset.pad)
-        if preset.pad_mode != self.pad_state.mode:
-            self.set_pad_mode(preset.pad_mode)
         z = np.asarray(preset.z, np.float64) if preset.z is not None else None
         if z is not None and self.info is not None and z.shape != (self.info.z_dim,):
             self.message.emit("warning", f"Preset z has {z.size} dimensions, this model {self.info.z_dim};"
@@ -439,18 +393,14 @@ class Controller(QObject):
             self._request_decode(z=z, pad=self.pad, step="Preset")
 
     def settings(self) -> dict[str, Any]:
-        """Plain values for QSettings (the transport's and the knobs' included)."""
-        return {**self.transport.settings(), **self.knob_binding.settings(), **self.pad_state.settings(),
-                "z": None if self._z is None else [float(v) for v in self._z]}
+        """Plain values for QSettings (the transport's, the knobs' and the pad's included)."""
+        return self.session.settings(self._z)
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (settings outlive versions)."""
-        self.transport.restore_settings(values)
-        self.knob_binding.restore_settings(values)
-        self.pad_state.restore_settings(values)
-        z = values.get("z")
-        if isinstance(z, list) and z and all(isinstance(v, int | float) for v in z):
-            self._z = np.asarray(z, np.float64)  # checked against the model when it loads
+        z = self.session.restore(values)
+        if z is not None:
+            self._z = z
 
     def close(self) -> None:
         """Stop workers; the sequencer sends all note-offs as it closes."""

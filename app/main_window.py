@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
         c, t, ts = self.controller, self.transport, self.controller.transport
         # widgets → controller
         self.pad_panel.pad.moved.connect(c.move_pad)
-        self.pad_panel.modeChanged.connect(c.set_pad_mode)
-        self.pad_panel.heatmapRequested.connect(c.set_heatmap)
+        self.pad_panel.modeChanged.connect(c.pad_jobs.set_mode)
+        self.pad_panel.heatmapRequested.connect(c.pad_jobs.show_heatmap)
         self.pad_panel.cornerSetRequested.connect(c.set_corner)
         self.pad_panel.cornerClipRequested.connect(self.handlers.corner_clip)
         self.knobs.knobEdited.connect(c.set_knob)
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         c.pad_state.padModeChanged.connect(self.pad_panel.set_mode)
         c.knob_binding.knobChanged.connect(self.knobs.set_value)
         c.knob_binding.heldChanged.connect(self.knobs.set_held)
-        c.heatmapReady.connect(self._on_heatmap)
+        c.pad_jobs.heatmapReady.connect(self._on_heatmap)
         c.pad_state.cornersChanged.connect(self.pad_panel.pad.set_corner_labels)
         ts.settingsChanged.connect(self._show_transport_settings)
         ts.status.connect(self._on_transport_status)

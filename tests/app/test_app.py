@@ -187,7 +187,7 @@ def test_corners_blend_and_transition(ready_window, qtbot) -> None:
     a = c.pattern
     w.pad_panel.corner_buttons[3].click()  # current pattern → corner D (top-right)
     _settle(qtbot, w)
-    assert c.corner_labels()[3]
+    assert c.pad_state.labels[3]
     pad = w.pad_panel.pad
     end = pad.to_widget(1.0, 1.0).toPoint() + QPoint(8, -8)  # beyond the corner: clamps to (1, 1)
     QTest.mousePress(pad, Qt.MouseButton.LeftButton, pos=end)
@@ -337,7 +337,7 @@ def test_heatmap_is_one_batch_off_the_gui_thread_and_matches_the_generator(ready
     w = ready_window
     c = w.controller
     box = w.pad_panel.heat_box
-    with qtbot.waitSignal(c.heatmapReady, timeout=30_000) as sig:
+    with qtbot.waitSignal(c.pad_jobs.heatmapReady, timeout=30_000) as sig:
         box.setCurrentIndex(box.findData("density"))
     name, values = sig.args
     assert name == "density" and values.shape == (32, 32)
@@ -403,7 +403,7 @@ def test_corner_from_a_clip(ready_window, qtbot, monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(clip), "")))
     w.pad_panel.corner_buttons[0].menu().actions()[1].trigger()
     _settle(qtbot, w)
-    assert c.corner_labels()[0] == "four"
+    assert c.pad_state.labels[0] == "four"
     assert w.pad_panel.pad._corner_labels[0] == "four"
 
 
