@@ -27,6 +27,7 @@ from engine.realtime.messages import (
     SetControls,
     SetMelody,
     SetMelodyControls,
+    SetMelodyPort,
     SetPattern,
     SetPort,
     Start,
@@ -47,7 +48,8 @@ COMMANDS = [SetPattern(_pattern(), "bar"), SetControls(Controls(tempo_bpm=90)), 
             SetClockSource("external", "in", "jack", True), ResetStats(), Ping(), Close(),
             SetMelody(Melody([60] + [-2] * 15), "phrase"), SetMelody(None),
             SetMelodyControls(MelodyControls(channel=2, transpose=-3)),
-            SetAudio(AudioSettings(True, KitMix(volume=0.5), "jack"))]
+            SetAudio(AudioSettings(True, KitMix(volume=0.5), "jack")),
+            SetMelodyPort("melody"), SetMelodyPort("synth in", virtual=False), SetMelodyPort(None)]
 
 
 def test_the_examples_cover_every_command_type():
@@ -81,6 +83,8 @@ def test_commands_check_their_arguments_as_they_are_built():
         SetMelodyControls(Controls())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="transpose must be an int in -24..24"):
         MelodyControls(transpose=30)
+    with pytest.raises(ValueError, match="a melody port needs a name"):
+        SetMelodyPort("  ")
     with pytest.raises(TypeError, match="PortSpec or None, got str"):
         SetPort("groovefader")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'external' or 'link', got 'midi'"):
