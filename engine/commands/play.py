@@ -165,13 +165,16 @@ def run_play(args: argparse.Namespace) -> int:
     seq = Sequencer(args.port, args.midi_api, virtual=not args.existing,
                     sample_accurate=args.sample_accurate or wants_frames(args), time_base=args.time_base,
                     controls=controls,
-                    clock_out=not args.no_clock_out, melody_controls=lane)
+                    clock_out=not args.no_clock_out, melody_controls=lane,
+                    melody_port=args.melody_port if melody is not None else None)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     code = 0
     try:
         status = seq.status()
         if status.port_state == "error":  # at start-up a bad port is a user mistake: say it and stop
             raise PortError(status.error or f"cannot open MIDI port {args.port!r}")
+        if status.melody_port_state == "error":  # the melody's own port (--melody-port), likewise
+            raise PortError(status.melody_port_error or f"cannot open MIDI port {args.melody_port!r}")
         seq.set_pattern(pattern)
         start_audio(seq, args, say)
         if melody is not None:

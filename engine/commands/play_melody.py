@@ -4,7 +4,8 @@ The melody comes from ``--melody-clip FILE.mid`` (its most melodic track, chords
 to one line, looped to whole bars), else from the melody checkpoint (``--melody-checkpoint``,
 default ``checkpoints/melody.pt``) drawn near its training tunes with ``--seed``. The model
 writes in C major; ``--key`` moves the line there at play time (the smallest shift, -6..+5
-semitones), ``--octave`` by whole octaves. torch is imported only when a checkpoint is used.
+semitones), ``--octave`` by whole octaves; ``--melody-port`` puts the lane on a port of its own
+(:mod:`engine.realtime.lane_ports`). torch is imported only when a checkpoint is used.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def add_melody_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--octave", type=int, default=0, help="move the melody by whole octaves, -3..3")
     g.add_argument("--melody-channel", type=int, default=1, metavar="1-16",
                    help="MIDI channel of the melody (default 1; the drums are on 10)")
+    g.add_argument("--melody-port", default=None, metavar="NAME",
+                   help="play the melody on a port of its own: a virtual port NAME (with --existing, "
+                        "the existing port NAME), on the same MIDI API and path as --port, which keeps "
+                        "the drums, MIDI clock and transport (default: the melody shares --port)")
 
 
 def key_shift(key: str | None) -> int:
@@ -55,6 +60,12 @@ def melody_controls(args: argparse.Namespace) -> Any:
 
     if not 1 <= args.melody_channel <= 16:
         raise GrooveFaderError(f"--melody-channel must be 1-16, got {args.melody_channel}")
+    if args.melody_port is not None:
+        if not wants_melody(args):
+            raise GrooveFaderError("--melody-port needs a melody (--melody or --melody-clip)")
+        if not args.melody_port.strip() or args.melody_port == args.port:
+            raise GrooveFaderError(f"--melody-port must name a port other than --port {args.port!r}, "
+                                   f"got {args.melody_port!r}")
     try:
         return MelodyControls(channel=args.melody_channel - 1, transpose=key_shift(args.key),
                               octave=args.octave)

@@ -92,8 +92,8 @@ class Sequencer:
             engine.realtime.timebase; auto = JACK's frame clock on JACK when it can be read).
         controls: initial control snapshot.
         melody_controls: the melody lane's initial channel, transpose, octave, velocity, mute.
-        melody_port: the melody lane on a virtual port of its own with this name (None: on the
-            drums' port); see :meth:`set_melody_port`.
+        melody_port: the melody lane on a port of its own with this name (None: on the drums'
+            port), virtual or existing as ``virtual`` says; see :meth:`set_melody_port`.
         clock_out: send MIDI clock / transport when on the internal clock.
         realtime: ask for SCHED_FIFO in the clock process (silently skipped if refused).
     """
@@ -113,7 +113,7 @@ class Sequencer:
         self._status_q: Any = ctx.Queue(maxsize=256)
         config = ClockConfig(port=spec, controls=self._controls, clock_out=clock_out, realtime=realtime,
                              melody_controls=self._melody_controls,
-                             melody_port=None if melody_port is None else SetMelodyPort(melody_port))
+                             melody_port=None if melody_port is None else SetMelodyPort(melody_port, virtual))
         self._proc = ctx.Process(target=clock_main, args=(config, self._commands, self._status_q),
                                  name="groovefader-clock", daemon=True)
         self._status = SequencerStatus(port_name=port_name)

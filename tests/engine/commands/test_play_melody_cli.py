@@ -39,6 +39,8 @@ def test_a_generated_melody_has_the_bars_asked_for(tmp_path) -> None:
     (["--melody-clip", "{tmp}/absent.mid"], "absent.mid: no such file"),
     (["--melody-clip", "{tmp}/junk.mid"], "not a readable MIDI file"),
     (["--melody", "--melody-checkpoint", "{tmp}/none.pt"], "no such melody checkpoint"),
+    (["--melody-port", "tune"], "--melody-port needs a melody"),
+    (["--melody", "--melody-port", "nowhere"], "--melody-port must name a port other than --port"),
 ])
 def test_user_mistakes_are_one_line(tmp_path, capsys, argv, message) -> None:
     (tmp_path / "junk.mid").write_bytes(b"junk")

@@ -169,3 +169,62 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
         step, rest = divmod(on - origin, step_frames)
         assert rest == 0 and starts[step % 64] == pitch
         assert off - on == (ends[step % 64] - step % 64) * step_frames
+
+
+@pytest.mark.parametrize("sample_accurate", [True, False], ids=["sample-accurate", "rtmidi"])
+def test_each_lane_on_its_own_port(jack_server, port_name, recorder_factory, sample_accurate):
+    """Drums, clock and transport at one recorder, the melody at another: each port carries its
+    own lane only, and on the sample-accurate path (two JACK clients, one frame clock) the
+    melody's notes on a beat land on the very frame of the kick at the other port."""
+    melody_port = f"{port_name}-mel"
+    mel_rec = recorder_factory(jack_server, f"{melody_port}:{melody_port}")
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory, sample_accurate=sample_accurate,
+                               controls=Controls(tempo_bpm=120, groove=0.0),
+                               melody_controls=MelodyControls(channel=2), melody_port=melody_port)
+    assert mel_rec.wait_connected(10), jack_server.ports(connections=True)
+    assert seq.status().melody_port_state == "ok"
+    try:
+        seq.set_pattern(kicks_on_beats())
+        seq.set_melody(four_bars())
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 40, 30)  # a melody note (G) sounds now
+        seq.stop()
+        stats = seq.sync().stats
+    finally:
+        seq.close()
+    drums, melody = rec.stop(), mel_rec.stop()
+    for events in (drums, melody):
+        assert check_note_pairs([e[1] for e in events]) == []
+    assert {d[0] & 0x0F for _, d, _ in drums if d[0] < 0xF0} == {9}
+    assert {d[0] & 0x0F for _, d, _ in melody} == {2}  # no clock or transport either
+    assert (0xF8,) in [d for _, d, _ in drums] and (0xB2, 123, 0) in [d for _, d, _ in melody[-3:]]
+    notes = notes_by_channel(melody, 2)
+    assert [p for *_, p, _ in notes] == [p for *_, p in EXPECTED][:len(notes)] and len(notes) >= 4
+    assert stats["sent"]["on"] == len(notes_by_channel(drums, 9)) + len(notes)
+    if sample_accurate:
+        kicks = notes_by_channel(drums, 9)
+        origin = kicks[0][0]
+        on_beats = [on for on, *_ in notes if (on - origin) % (4 * STEP_FRAMES_120) == 0]
+        assert len(on_beats) >= 3 and set(on_beats) <= {on for on, *_ in kicks}
+        for on, off, pitch, _ in notes[:-1]:  # to the frame, as on one port
+            start, end = next((s, e) for s, e, p in EXPECTED if p == pitch)
+            assert (on - origin, off - on) == (start * STEP_FRAMES_120, (end - start) * STEP_FRAMES_120)
+
+
+@pytest.mark.parametrize("path", [[], ["--sample-accurate"]], ids=["rtmidi", "sample-accurate"])
+def test_play_cli_melody_port_sigterm_ends_notes_on_both_ports(jack_server, recorder_factory, tmp_path, path):
+    clip = tmp_path / "tune.mid"
+    four_bars().write_midi(clip)
+    rec, mel_rec = recorder_factory(jack_server, None), recorder_factory(jack_server, None)
+    proc = play_cli(rec.port, "--melody-clip", str(clip), "--melody-port", mel_rec.port,
+                    "--start-delay", "0.5", *path)
+    out, err = interrupt_after_notes(proc, rec, 10, "SIGTERM")  # the melody's G sounds for a bar here
+    assert proc.returncode == 0, err
+    time.sleep(0.2)
+    drums, melody = [e[1] for e in rec.stop()], [e[1] for e in mel_rec.stop()]
+    assert check_note_pairs(drums) == [] and check_note_pairs(melody) == []
+    assert any(m[0] == 0x90 and m[2] > 0 for m in melody) and not any(m[0] & 0x0F == 0 for m in drums
+                                                                        if m[0] < 0xF0)
+    assert melody[-1] == (0xB0, 123, 0) and (0xB9, 123, 0) in drums[-4:]
+    lanes = json.loads(out)["stats"]["lanes"]
+    assert lanes["melody"]["count"] > 0 and lanes["drums"]["count"] > 0
