@@ -188,3 +188,78 @@ def test_the_kit_is_built_once_per_rate() -> None:
     live = LiveAudio(open_device=FakeDevice)
     assert live.kit_for(44_100) is live.kit_for(44_100)
     assert live.kit_for(48_000).rate == 48_000
+
+
+class FakeKit:
+    """Stands in for the kit's JACK process: records its start and the commands it gets."""
+
+    def __init__(self, start) -> None:
+        self.start, self.sent, self.closed = start, [], False
+        self.ready, self.error, self.note, self.ports = False, None, None, ()
+
+    def send(self, command) -> None:
+        self.sent.append(command)
+
+    def poll(self) -> None:
+        pass
+
+    def stats(self) -> dict[str, int]:
+        return {"blocks": 10, "busy_ns": 50_000, "busy_max_ns": 9_000, "hits": 3, "xruns": 0, "alive": 1}
+
+    def close(self, wait_s=None) -> None:
+        self.closed = True
+
+
+class FakeJackOut:
+    def __init__(self, port: str) -> None:
+        self.jack_port_name = port
+
+
+def test_on_jack_the_kit_process_follows_the_midi_port_mix_and_note_map(tmp_path, monkeypatch) -> None:
+    from engine.audio.kit_messages import FollowMidi, SetKitMix, SetKitNotes, voices_by_pitch
+    from engine.music.drums import GM_NOTE_MAP
+    from engine.realtime.steps import Controls
+
+    kits: list[FakeKit] = []
+    live = LiveAudio(open_device=FakeDevice, open_kit=lambda start: kits.append(FakeKit(start)) or kits[-1])
+    monkeypatch.chdir(tmp_path)
+    out = FakeJackOut("groovefader:groovefader")
+    live.configure(AudioSettings(True, KitMix(volume=0.5), soundfont="drums.sf2"), out)
+    start = kits[0].start
+    assert start.client_name == "groovefader-kit" and start.midi_source == "groovefader:groovefader"
+    assert start.mix.volume == 0.5
+    assert start.soundfont == str(tmp_path / "drums.sf2")  # absolute: the kit process has its own cwd
+    assert start.voices == voices_by_pitch(GM_NOTE_MAP) and start.voices[36] == Voice.KICK
+    assert start.channel == 9
+    assert live.report()["output"] is None and live.report()["opening"]  # starting: not playing yet
+    kits[0].ready, kits[0].ports = True, ("groovefader-kit:audio_L", "groovefader-kit:audio_R")
+    kits[0].note = "drums.sf2: no sound for Ride; the built-in kit's plays"
+    report = live.report()
+    assert report["output"] == "jack" and report["ports"] == list(kits[0].ports) and report["hits"] == 3
+    assert report["mix_us"] == {"blocks": 10, "mean": 5.0, "max": 9.0}
+    assert report["soundfont"] == kits[0].note
+    live.configure(AudioSettings(True, KitMix(volume=0.2), soundfont="drums.sf2"), out)
+    assert kits[0].sent == [SetKitMix(KitMix(volume=0.2))] and len(kits) == 1
+    live.follow_controls(Controls(note_map=GM_NOTE_MAP.with_note(Voice.KICK, 35), channel=3))
+    assert kits[0].sent[-1] == SetKitNotes(voices_by_pitch(GM_NOTE_MAP.with_note(Voice.KICK, 35)), 3)
+    live.follow_controls(Controls(note_map=GM_NOTE_MAP.with_note(Voice.KICK, 35), channel=3))
+    assert len(kits[0].sent) == 2  # unchanged: nothing sent
+    live.port_closing(out)
+    live.port_opened(FakeJackOut("groovefader:groovefader"))  # the output reopened: the same kit follows it
+    assert kits[0].sent[-1] == FollowMidi("groovefader:groovefader") and len(kits) == 1 and not kits[0].closed
+    live.configure(AudioSettings(True, KitMix(volume=0.2), soundfont=None), out)  # other sounds: a new kit
+    assert kits[0].closed and len(kits) == 2 and kits[1].start.soundfont is None
+    live.port_opened(RecordingOutput())  # off JACK: the kit process goes, the device plays
+    settle(live)
+    assert kits[1].closed and live.output == "device"
+    live.close()
+
+
+def test_a_kit_process_that_fails_is_one_line_and_midi_plays_on() -> None:
+    kits: list[FakeKit] = []
+    live = LiveAudio(open_device=FakeDevice, open_kit=lambda start: kits.append(FakeKit(start)) or kits[-1])
+    live.configure(AudioSettings(True), FakeJackOut("gf:gf"))
+    kits[0].error = "cannot open the kit's JACK client: server gone"
+    report = live.report()
+    assert report["output"] is None and kits[0].closed
+    assert report["error"] == "cannot open the kit's JACK client: server gone; MIDI plays on"
