@@ -85,3 +85,19 @@ def test_between_finds_the_groove_nearest_all_ends_in_hits():
     d = np.stack([bank.hit_distance(a), bank.hit_distance(b)])
     picks = bank.between(d, np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]))
     assert picks.tolist() == [0, 1, 2]
+
+
+def test_nearest_is_exact_on_a_bank_wider_than_its_coarse_search():
+    # 64-dim codes, a few strong directions plus noise: the coarse search keeps 24, the
+    # candidates it finds are checked exactly, and the answer is the brute-force one
+    rng = np.random.default_rng(3)
+    n, z = 5000, 64
+    codes = (rng.standard_normal((n, 8)) @ rng.standard_normal((8, z)) * 3
+             + rng.standard_normal((n, z))).astype(np.float32)
+    bank = GrooveBank(codes, np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, T, V), bool),
+                      np.zeros(n, int), ["rock"], T, V)
+    queries = np.vstack([codes[:50] + 0.05 * rng.standard_normal((50, z)), 3 * rng.standard_normal((50, z))])
+    idx, d2 = bank.nearest(queries, k=5)
+    brute = ((codes[None].astype(np.float64) - queries[:, None]) ** 2).sum(-1)
+    assert (idx == np.argsort(brute, axis=1)[:, :5]).all()
+    assert np.allclose(d2, np.sort(brute, axis=1)[:, :5])
