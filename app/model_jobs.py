@@ -61,8 +61,9 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
            pad: tuple[float, float] | None = None, corners: list[np.ndarray] | None = None) -> Decoded:
     """The pattern at a latent ``z``, a pad point, or a corner blend at ``pad``, meeting
     the held knobs (the turned one first) when holding, else the model's one decode."""
+    own = None  # a corner blend's own attributes: its corners' feel, not the nearest data's
     if corners is not None and pad is not None:
-        zz, where = g.blend_corners(np.stack(corners), *pad), pad
+        (zz, own), where = g.corner_blend(np.stack(corners), *pad), pad
     elif z is not None:
         zz = np.asarray(z, np.float64)
         where = pad if pad is not None else g.z_to_pad(zz)
@@ -73,7 +74,7 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
     targets, turning = (state.targets(), state.turning) if knobs.holding else (None, None)
     pattern = g.decode(zz, state.inputs, temperature=temperature,
                        seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
-                       lock=knobs.lock)
+                       lock=knobs.lock, own=own)
     assert isinstance(pattern, Pattern)
     return Decoded(zz, pattern, g.attributes_of(pattern), where)
 
@@ -96,9 +97,10 @@ def heatmap(g: Generator, name: str, knob_values: dict[str, float],
         return g.heatmap(name, HEATMAP_RESOLUTION, knob_values)
     # the corner blend is not a plane: decode the blend grid in one batch
     grid = np.linspace(-1.0, 1.0, HEATMAP_RESOLUTION)
-    zs = np.stack([g.blend_corners(corners, x, y) for y in grid for x in grid])
-    # on a map of the data: each latent with its own attributes, as the pad plays it
-    batch = g.decode_batch(zs, None if g.has_data_map else knob_values).to_array()
+    mixes = [g.corner_blend(corners, x, y) for y in grid for x in grid]
+    zs, own = np.stack([m[0] for m in mixes]), np.stack([m[1] for m in mixes])
+    # on a map of the data: each blend with its own attributes, as the pad plays it
+    batch = g.decode_batch(zs, None if g.has_data_map else knob_values, own=own).to_array()
     return attr_lib.ATTRIBUTES[name](batch).reshape(HEATMAP_RESOLUTION, HEATMAP_RESOLUTION)
 
 

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 
 from models.atomic import atomic_write
+from models.pathnames import portable
 
 
 def emit_json(result: Any, path: str | Path | None = None, indent: int = 2) -> None:
-    """Print ``result`` as JSON; with a path, also write it there (all or nothing)."""
-    text = json.dumps(result, indent=indent)
+    """Print ``result`` as JSON; with a path, also write it there (all or nothing). Paths
+    of this machine become relative (:func:`models.pathnames.portable`)."""
+    text = portable(json.dumps(result, indent=indent))
     print(text)
     if path:
         atomic_write(path, lambda f: f.write(text + "\n"), text=True)

@@ -46,3 +46,25 @@ def shown(path: str | os.PathLike[str] | bytes) -> str:
 def name_bytes(path: str | os.PathLike[str]) -> bytes:
     """The exact bytes of ``path`` as the file system holds them (surrogates → raw bytes)."""
     return os.fsencode(path)
+
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def portable(text: str, root: str = REPOSITORY) -> str:
+    """``text`` with the absolute paths of this machine made relative: the repository
+    ``root`` (``a/b`` inside it, ``.`` itself), its parent folder (``../shared/...``, where
+    the data sits beside it) and the user's home (``~``). Reports that are committed quote
+    commands and folders a reader can type on their own machine, not this one's."""
+    root = os.path.normpath(root)
+    parent = os.path.dirname(root)
+    home = os.path.expanduser("~")
+    pairs = [(root + os.sep, ""), (root, ".")]
+    if parent not in ("", os.sep):
+        pairs += [(parent + os.sep, ".." + os.sep)]
+    if home not in ("", os.sep) and not root.startswith(home + os.sep) and root != home:
+        pairs += [(home + os.sep, "~" + os.sep)]
+    pattern = re.compile("|".join(re.escape(old) + r"(?![\w.-])" if not old.endswith(os.sep)
+                                  else re.escape(old) for old, _ in pairs))
+    table = dict(pairs)
+    return pattern.sub(lambda m: table[m.group()], text)

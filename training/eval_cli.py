@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from models.atomic import atomic_write
-from models.pathnames import shown
+from models.pathnames import portable, shown
 
 
 def _positive(text: str) -> int:
@@ -68,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """The report, atomically, with this machine's paths made relative (it is committed)."""
+    text = portable(text)
     atomic_write(path, lambda f: f.write(text), text=True)
 
 

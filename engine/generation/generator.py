@@ -49,7 +49,7 @@ from engine.generation import latent_paths
 from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
-from engine.generation.latent_paths import OnData
+from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
 from engine.generation.voice_lock import VoiceLock, fit_around
 from engine.music import attributes as attr_lib
@@ -153,11 +153,13 @@ class Generator:
         self.feedback = FeedbackConfig()
         self.walk_settings = WalkSettings()
         self.on_data = OnData()
+        self.mix_shape = MixShape()
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
         # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
         # Randomize's noise
         self.variation_method = "noise"
         self._between_cache: tuple[bytes, np.ndarray] | None = None
+        self._corner_cache: tuple[bytes, np.ndarray] | None = None
         self._bank, self._pad = self._data_map(meta, arrays or {})
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
@@ -291,15 +293,19 @@ class Generator:
         return self.attribute_defaults if self._kind == "vae" else self.attributes_of(pattern)
 
     def attribute_matrix(self, attributes: Mapping[str, float] | np.ndarray | None,
-                         batch: int, z: np.ndarray | None = None) -> np.ndarray:
+                         batch: int, z: np.ndarray | None = None,
+                         own: np.ndarray | None = None) -> np.ndarray:
         """``(batch, A)`` raw attribute rows; unnamed knobs take the latent's own values
-        (``z`` given and a data map: the attributes its nearest training grooves carry, the
-        input the decoder was trained with), else their defaults.
+        (``own``, ``(A,)`` or ``(batch, A)``, when the caller knows them, as for a blend of
+        grooves; else with ``z`` and a data map the attributes its nearest training grooves
+        carry, the input the decoder was trained with), else their defaults.
 
         Raises:
             ValueError: an unknown attribute name or a wrongly shaped array.
         """
         def base() -> np.ndarray:
+            if own is not None:
+                return np.array(np.broadcast_to(np.asarray(own, np.float64), (batch, len(self._names))))
             if z is not None and self._bank is not None:
                 return self._bank.own_attributes(self._as_batch_z(z))
             return np.tile(self._default, (batch, 1))
@@ -336,7 +342,7 @@ class Generator:
     def decode_batch(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
                      *, teacher: np.ndarray | None = None, temperature: float = 0.0,
                      seed: int | None = None, use_knobs: bool = True,
-                     hits_only: bool = False) -> DecodedBatch:
+                     hits_only: bool = False, own: np.ndarray | None = None) -> DecodedBatch:
         """Decode ``(B, Z)`` latents in one model call.
 
         Args:
@@ -351,9 +357,10 @@ class Generator:
             use_knobs: False decodes a baseline checkpoint's z without attribute vectors.
             hits_only: only ``hits``/``hit_probs`` are wanted; a model with a velocity trunk
                 skips it and the velocities and offsets returned are placeholders.
+            own: the latents' own attributes where known (:meth:`attribute_matrix`).
         """
         zz = self._as_batch_z(z)
-        raw = self.attribute_matrix(attributes, zz.shape[0], zz)
+        raw = self.attribute_matrix(attributes, zz.shape[0], zz, own)
         attrs = None
         if self._vectors is not None:
             if use_knobs:
@@ -448,12 +455,13 @@ class Generator:
 
     def decode_targets(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
                        targets: np.ndarray, *, turning: str | None = None, temperature: float = 0.0,
-                       seed: int | None = None) -> DecodedBatch:
+                       seed: int | None = None, own: np.ndarray | None = None) -> DecodedBatch:
         """Decode meeting ``targets`` as the instrument does: walking the data
         (:meth:`decode_walking`) on a checkpoint with a data map, else correcting the
         model's attribute input (:meth:`decode_meeting`, which starts from ``attributes``)."""
         if self._bank is not None:
-            return self.decode_walking(z, targets, turning=turning, temperature=temperature, seed=seed)[0]
+            return self.decode_walking(z, targets, turning=turning, temperature=temperature, seed=seed,
+                                       own=own)[0]
         return self.decode_meeting(z, attributes, targets, turning=turning, temperature=temperature,
                                    seed=seed)[0]
 
@@ -474,8 +482,8 @@ class Generator:
         return np.maximum(0.5 * res * (1 + 1e-6), WALK_TOLERANCE * (self._high - self._low))
 
     def decode_walking(self, z: np.ndarray, targets: np.ndarray, *, turning: str | None = None,
-                       temperature: float = 0.0, seed: int | None = None
-                       ) -> tuple[DecodedBatch, np.ndarray]:
+                       temperature: float = 0.0, seed: int | None = None,
+                       own: np.ndarray | None = None) -> tuple[DecodedBatch, np.ndarray]:
         """Meet ``targets`` by moving along the data (:meth:`GrooveBank.walk`): each latent's
         own groove, or the training groove that meets the targets with the fewest hits
         changed, decoded with its own attributes. Returns the decodes and, per row, the bank
@@ -492,7 +500,7 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
-        inputs = self._bank.own_attributes(zz)
+        inputs = self.attribute_matrix(None, len(zz), zz, own)
         own = self.decode_batch(zz, inputs)
         measured = attr_lib.compute(own.to_array(), self._names)
         ranges = np.maximum(self._high - self._low, 1e-9)
@@ -542,7 +550,7 @@ class Generator:
     def decode(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
                temperature: float = 0.0, seed: int | None = None, *,
                targets: np.ndarray | None = None, turning: str | None = None,
-               lock: VoiceLock | None = None) -> Pattern | list[Pattern]:
+               lock: VoiceLock | None = None, own: np.ndarray | None = None) -> Pattern | list[Pattern]:
         """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
 
         ``lock``: voices kept as they are, the others redrawn to fit around them
@@ -554,17 +562,18 @@ class Generator:
         the user is turning, met first). All NaN: on a map of the data the latent's own
         groove (its own attributes, ``attributes`` unused), else one open-loop model call
         with ``attributes``. None: one open-loop call with ``attributes`` (the knobs as the
-        model's input, *Hold knobs* off).
+        model's input, *Hold knobs* off). ``own``: the latents' own attributes where the
+        caller knows them (a corner blend's, :meth:`corner_blend`), for the knobs not given.
         """
         single = np.ndim(z) == 1
         if targets is not None and self._bank is not None and np.isnan(np.asarray(targets, np.float64)).all():
             # nothing held on a map of the data: the latent's own groove, its own attributes
-            batch = self.decode_batch(z, None, temperature=temperature, seed=seed)
+            batch = self.decode_batch(z, None, temperature=temperature, seed=seed, own=own)
         elif targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
             batch = self.decode_targets(z, attributes, targets, turning=turning, temperature=temperature,
-                                        seed=seed)
+                                        seed=seed, own=own)
         else:
-            batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed)
+            batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed, own=own)
         arrays = batch.to_array()
         if lock is not None and lock.active:
             arrays = fit_around(self, arrays, lock)
@@ -657,27 +666,54 @@ class Generator:
         return float(x), float(y)
 
     def blend_corners(self, corners: Sequence[Pattern] | np.ndarray, x: float, y: float) -> np.ndarray:
-        """Beat-Blender blend: bilinear mix of four corner latents at pad point (x, y),
-        kept at the corners' mean length (:func:`~engine.generation.pad_map.blend`).
+        """The latent of :meth:`corner_blend` at pad point (x, y)."""
+        return self.corner_blend(corners, x, y)[0]
+
+    def corner_blend(self, corners: Sequence[Pattern] | np.ndarray, x: float, y: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Beat-Blender blend of four corners at pad point (x, y): ``(z (Z,), own (A,))``.
 
         ``corners`` are four Patterns (encoded here) or a ``(4, Z)`` array, placed at
-        :data:`CORNER_ORDER` = (-1,-1), (1,-1), (-1,1), (1,1); each corner point returns
-        its own z exactly. Between the corners the mix can be pulled towards the nearest
-        training groove (:attr:`on_data`, :meth:`toward_data`; off by default).
+        :data:`CORNER_ORDER` = (-1,-1), (1,-1), (-1,1), (1,1). z is the corners' latents
+        mixed with :attr:`mix_shape`'s weights, kept at their mean length
+        (:func:`~engine.generation.pad_map.blend`); each corner point returns its own z
+        exactly. ``own`` is the corners' attributes mixed alike, measured on the corners'
+        grooves (a latent's own decode): the latent carries the groove, the attributes the
+        decoder's other input, so a blend is decoded with its corners' feel rather than
+        that of the generic grooves nearest the mix. The mix can also be pulled towards
+        the nearest training groove (:attr:`on_data`; off by default).
         """
         if len(corners) != 4:
             raise ValueError(f"need 4 corners, got {len(corners)}")
         if isinstance(corners[0], Pattern):
-            zs, _ = self.encode_batch(stack([self.fit_length(p) for p in corners]))
+            fitted = stack([self.fit_length(p) for p in corners])
+            zs, _ = self.encode_batch(fitted)
+            attrs = attr_lib.compute(fitted, self._names) if self._names else np.zeros((4, 0))
         else:
             zs = np.asarray(corners, np.float64)
             if zs.shape != (4, self._z_dim):
                 raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
-        u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
-        w = np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
+            attrs = self._corner_attributes(zs)
+        w = self.mix_shape.corner_weights(x, y)
+        own = w @ attrs
         if self.on_data.method == "hits" and self.on_data.pull > 0 and self._bank is not None:
-            return self.between(zs, w[None], keep=w.max() >= self.on_data.own_weight)[0]
-        return self.toward_data(blend(zs, w), self.on_data.corner_pull(w))
+            z = self.between(zs, w[None], keep=w.max() >= self.on_data.own_weight)[0]
+            return z, self.attribute_matrix(None, 1, z)[0]
+        pull = self.on_data.corner_pull(w)
+        z = self.toward_data(blend(zs, w), pull)
+        if pull > 0:
+            own = (1 - pull) * own + pull * self.attribute_matrix(None, 1, z)[0]
+        return z, own
+
+    def _corner_attributes(self, zs: np.ndarray) -> np.ndarray:
+        """``(4, A)`` attributes measured on the corner latents' own decodes (kept for the
+        next call with the same corners: a drag asks for every point of the same four)."""
+        key = zs.tobytes()
+        if self._corner_cache is None or self._corner_cache[0] != key:
+            grooves = self.decode_batch(zs, None).to_array()
+            attrs = attr_lib.compute(grooves, self._names) if self._names else np.zeros((len(zs), 0))
+            self._corner_cache = (key, np.asarray(attrs, np.float64))
+        return self._corner_cache[1]
 
     def between(self, ends: np.ndarray, weights: np.ndarray, keep: bool | np.ndarray = False
                 ) -> np.ndarray:

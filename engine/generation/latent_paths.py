@@ -46,6 +46,37 @@ class OnData:
         return self.pull * np.clip(np.minimum(tt, 1.0 - tt) / max(self.edge, 1e-9), 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class MixShape:
+    """How a mix of grooves leans towards its nearest end (corner blends, transitions).
+
+    Weights ``w`` of the ends become ``w**p / sum(w**p)``: with ``p`` 1 the plain bilinear
+    blend or straight path; above 1 a point near a corner (a bar near an end) stays closer
+    to that groove and the even mix is kept for the middle. A mix of distant grooves decodes
+    a groove no drummer plays (their features averaged: softer, stiffer, the styles' colour
+    gone); leaning keeps more of the pad on grooves like the ends.
+    """
+
+    corner_sharpness: float = 1.0
+    path_sharpness: float = 1.0
+
+    def corner_weights(self, x: float, y: float) -> np.ndarray:
+        """``(4,)`` weights of the corners at (-1,-1), (1,-1), (-1,1), (1,1) at pad point (x, y)."""
+        u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
+        return sharpen(np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v]), self.corner_sharpness)
+
+    def path_position(self, t: np.ndarray) -> np.ndarray:
+        """Weight of the far end at positions ``t`` in [0, 1] along a path (0 and 1 kept)."""
+        tt = np.clip(np.asarray(t, np.float64), 0.0, 1.0)
+        return sharpen(np.stack([1.0 - tt, tt], -1), self.path_sharpness)[..., 1]
+
+
+def sharpen(weights: np.ndarray, power: float) -> np.ndarray:
+    """Non-negative ``weights (..., K)`` raised to ``power`` and renormalised over K."""
+    w = np.power(np.clip(np.asarray(weights, np.float64), 0.0, None), float(power))
+    return w / np.maximum(w.sum(-1, keepdims=True), 1e-300)
+
+
 def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:
     """Latents from ``za`` to ``zb``: ``n`` evenly spaced (ends included) or at the given ``t``s.
 

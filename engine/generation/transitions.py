@@ -3,10 +3,11 @@
 The three strategies of the melody-transition study this project follows:
 
 1. **Latent interpolation, bar by bar.** Output bar ``i`` (of N) decodes
-   ``z_i = lerp(z_A, z_B, i / (N - 1))``, rescaled to the ends' mean length, with the
+   ``z_i = lerp(z_A, z_B, w_i)``, rescaled to the ends' mean length, with the
    knobs interpolated likewise (``lerp(attrs(A), attrs(B), ...)``; a baseline checkpoint
    keeps its knobs at their defaults) and keeps one bar of the 2-bar decode: bar
-   ``i % 2``, so the output keeps the two-bar phrase phase of A and B.
+   ``i % 2``, so the output keeps the two-bar phrase phase of A and B. ``w_i`` is
+   ``i / (N - 1)`` leaned towards the nearer end by ``Generator.mix_shape``.
 2. **Teacher forcing with a Bernoulli mix.** A and B are looped to N bars; step ``t``
    of the mix is B's with probability ``t / (S - 1)`` (S = all steps), else A's. For
    output bar ``i`` the 2-bar window of the mix holding bar ``i`` (at position ``i % 2``)
@@ -74,6 +75,7 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
     win_bars = generator.steps // spb
     pa, pb = generator.fit_length(a), generator.fit_length(b)
     t = np.linspace(0.0, 1.0, bars)[:, None]
+    w = generator.mix_shape.path_position(t[:, 0])[:, None]  # B's share of z and the knobs
     phase = np.arange(bars) % win_bars  # bar of the window kept for output bar i
 
     teacher = None
@@ -82,14 +84,14 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
         # the straight line, kept at the ends' mean length: a plain lerp sinks towards the
         # origin between distant codes, where the decoder never trained
         z = blend(np.stack([np.broadcast_to(za, (bars, za.size)), np.broadcast_to(zb, (bars, zb.size))], 1),
-                  np.concatenate([1 - t, t], 1))
+                  np.concatenate([1 - w, w], 1))
         ka = np.array([generator.knobs_for_pattern(pa)[n] for n in generator.attribute_names])
         kb = np.array([generator.knobs_for_pattern(pb)[n] for n in generator.attribute_names])
-        knobs = (1 - t) * ka + t * kb
+        knobs = (1 - w) * ka + w * kb
         # between the ends, towards the nearest training grooves (with their own attributes)
         pull = generator.on_data.path_pull(t[:, 0])
         if generator.on_data.method == "hits" and pull.any() and generator.has_data_map:
-            z = generator.between(np.stack([za, zb]), np.concatenate([1 - t, t], 1), keep=pull < 1)
+            z = generator.between(np.stack([za, zb]), np.concatenate([1 - w, w], 1), keep=pull < 1)
             own = generator.attribute_matrix(None, bars, z)
             knobs = np.where((pull < 1)[:, None], knobs, own)
         elif pull.any() and generator.has_data_map:

@@ -231,6 +231,24 @@ def test_on_data_blends_rule_counts_targets_then_c2st_then_simplicity():
     assert odb.choose({"h": hits, "b": cand(1.0, 4, 3, 0.8)}) == "b"
 
 
+def test_blend_shapes_rule_takes_the_least_lean_that_passes_the_classifier():
+    from training.studies import blend_shapes as bs
+
+    def cand(p, met, c2st_ok):
+        names = ["c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa", "timing_std", "swing"]
+        order = names if c2st_ok else names[2:] + names[:2]  # the classifier ones last when missed
+        targets = {k: k in order[:met] for k in names}
+        return {"p": p, "surface": {"targets": {**targets, "all": met == 6}}}
+
+    assert bs.targets_met(cand(2.0, 3, True)["surface"]) == (3, True)
+    assert bs.targets_met(cand(2.0, 5, False)["surface"]) == (5, False)  # raw missed
+    rows = {"1": cand(1.0, 4, False), "2": cand(2.0, 3, True), "3": cand(3.0, 6, True)}
+    assert bs.choose(rows) == 2.0  # the smallest lean meeting both classifier targets
+    rows = {"1": cand(1.0, 3, False), "2": cand(2.0, 4, False), "3": cand(3.0, 4, False)}
+    assert bs.choose(rows) == 2.0  # none passes: most targets, ties to the smaller lean
+    assert bs.choose({"3": cand(3.0, 2, False), "1": cand(1.0, 2, False)}) == 1.0
+
+
 def test_eval_data_groups_windows_by_performance():
     """Overlapping windows of one performance must share a group, or a two-sample test's
     folds put them on both sides and the classifier learns the performance."""

@@ -104,15 +104,17 @@ def _app_inputs(gen: Any, state: Any) -> dict[str, float]:
 
 
 def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray | None = None,
-          turning: str | None = None, batch: int = 512) -> np.ndarray:
+          turning: str | None = None, batch: int = 512, own: np.ndarray | None = None) -> np.ndarray:
     """``(B, T, 27)``: the app's decode (``Generator.decode``) of latents ``z`` with the knob
     ``inputs`` and, for a turned knob, the ``targets`` (``(B, A)``, NaN = the model's) it holds:
     the model's one decode when nothing is held, else the generator meets the targets its own
-    way (correcting the attribute input, or walking the data on a data map)."""
+    way (correcting the attribute input, or walking the data on a data map). ``own``
+    ``(B, A)``: the latents' own attributes where known (a corner blend's)."""
     out = []
     for i in range(0, len(z), batch):
         tb = None if targets is None else targets[i:i + batch]
-        pats = gen.decode(z[i:i + batch], inputs, targets=tb, turning=turning)
+        kw = {} if own is None else {"own": own[i:i + batch]}
+        pats = gen.decode(z[i:i + batch], inputs, targets=tb, turning=turning, **kw)
         out.append(np.stack([p.to_array() for p in pats]))
     return np.concatenate(out)
 
@@ -211,9 +213,11 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         say("corner blends")
         mu, _ = gen.encode_batch(windows[corners.ravel()])
         mu = mu.reshape(samples, 4, -1)
-        z_blend = np.stack([gen.blend_corners(mu[i], *pts[i]) for i in range(samples)])
+        mixes = [gen.corner_blend(mu[i], *pts[i]) for i in range(samples)]
+        z_blend, own_blend = np.stack([m[0] for m in mixes]), np.stack([m[1] for m in mixes])
         surfaces.append(Surface("corner_blends", "Corner blends (4 held-out grooves, random x, y)",
-                                _play(gen, z_blend, free), np.array([f"block{b}" for b in pick_block]),
+                                _play(gen, z_blend, free, own=own_blend),
+                                np.array([f"block{b}" for b in pick_block]),
                                 ref, block_labels[ref]))
     pairs = np.stack([rng.choice(in_block[b], 2, replace=False) if len(in_block[b]) > 1
                       else np.repeat(in_block[b], 2) for b in pick_block])

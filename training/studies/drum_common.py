@@ -21,13 +21,16 @@ import numpy as np
 
 from engine.music.drums import NUM_VOICES, Voice
 from models.atomic import atomic_write
+from models.pathnames import portable
 
 VOICE_LABELS = tuple(v.name.lower().replace("_", " ") for v in Voice)
 GROOVE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groove"
 
 
 def write_text(path: Path, text: str) -> None:
-    """Atomic text write (models.atomic)."""
+    """Atomic text write (models.atomic); this machine's paths made relative
+    (:func:`models.pathnames.portable`): the reports are committed."""
+    text = portable(text)
     atomic_write(path, lambda f: f.write(text), text=True)
 
 

@@ -191,6 +191,39 @@ def test_blend_corners(gen: Generator) -> None:
     np.testing.assert_allclose(gen.blend_corners(pats, 1, 1), gen.encode(pats[3]), atol=1e-6)
 
 
+def test_corner_blend_carries_its_corners_feel() -> None:
+    """A blend's own attributes are the corners' (measured on their grooves) mixed like z,
+    and the decode of the blend takes them, not the generic grooves nearest the mix."""
+    from dataclasses import replace
+
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    path, _ = mapped_checkpoint()
+    g = Generator.from_checkpoint(path)
+    zs = g.sample_like_data(4, seed=8)
+    measured = attr_lib.compute(g.decode_batch(zs, None).to_array(), g.attribute_names)
+    for i, (x, y) in enumerate([(-1, -1), (1, -1), (-1, 1), (1, 1)]):
+        z, own = g.corner_blend(zs, x, y)
+        np.testing.assert_allclose(z, zs[i])
+        np.testing.assert_allclose(own, measured[i])
+    g.mix_shape = replace(g.mix_shape, corner_sharpness=2.0)
+    z, own = g.corner_blend(zs, -0.4, 0.3)
+    w = g.mix_shape.corner_weights(-0.4, 0.3)
+    np.testing.assert_allclose(own, w @ measured)
+    np.testing.assert_allclose(g.blend_corners(zs, -0.4, 0.3), z)
+    # decoded with the blend's own attributes (nothing held), not the nearest codes' estimate
+    played = g.decode(z, {}, own=own).to_array()
+    np.testing.assert_allclose(played, g.decode_batch(z, own).to_array()[0])
+    assert not np.allclose(g.attribute_matrix(None, 1, z)[0], own)  # the estimate differs
+    # a knob set overrides its own column only
+    held = g.attribute_matrix({"density": 1.5}, 1, z, own)[0]
+    assert held[0] == 1.5 and np.allclose(held[1:], own[1:])
+    # Pattern corners: measured on the patterns themselves
+    pats = [Pattern.from_array(a) for a in synthetic_patterns(4, seed=2)]
+    _, own_p = g.corner_blend(pats, -1, -1)
+    np.testing.assert_allclose(own_p, attr_lib.compute(pats[0].to_array()[None], g.attribute_names)[0])
+
+
 def test_heatmap_matches_single_decodes(gen: Generator) -> None:
     hm = gen.heatmap("density", 8)
     assert hm.shape == (8, 8)

@@ -39,3 +39,27 @@ def test_on_data_ramps_keep_the_ends_and_pull_the_middle():
     pull = rule.path_pull(t)
     assert pull[0] == pull[-1] == 0.0 and np.all(pull[2:-2] == 1.0)
     assert OnData(pull=0.0).corner_pull(centre) == 0.0  # off: the mix as it is
+
+
+def test_mix_shape_leans_towards_the_nearer_end_and_keeps_the_ends() -> None:
+    from engine.generation.latent_paths import MixShape, sharpen
+
+    plain, lean = MixShape(1.0, 1.0), MixShape(3.0, 3.0)
+    u, v = 0.25, 0.5  # pad point (-0.5, 0.0)
+    bilinear = [(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v]
+    np.testing.assert_allclose(plain.corner_weights(-0.5, 0.0), bilinear)
+    for shape in (plain, lean):
+        w = shape.corner_weights(0.3, -0.7)
+        assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
+        np.testing.assert_allclose(shape.corner_weights(1.0, -1.0), [0, 1, 0, 0])  # a corner is itself
+        np.testing.assert_allclose(shape.corner_weights(0.0, 0.0), np.full(4, 0.25))  # the centre is even
+    # off the centre the heavier corner weighs more once leaned, the order of the corners kept
+    w1, w3 = plain.corner_weights(-0.5, 0.2), lean.corner_weights(-0.5, 0.2)
+    assert w3.max() > w1.max() and np.array_equal(np.argsort(w1), np.argsort(w3))
+    t = np.linspace(0.0, 1.0, 8)
+    np.testing.assert_allclose(plain.path_position(t), t)
+    p = lean.path_position(t)
+    assert p[0] == 0.0 and p[-1] == 1.0 and np.all(np.diff(p) > 0)  # monotone from A to B
+    assert p[2] < t[2] and p[5] > t[5]  # nearer A: more of A; nearer B: more of B
+    assert lean.path_position(np.array([0.5]))[0] == pytest.approx(0.5)
+    np.testing.assert_allclose(sharpen(np.array([[1.0, 3.0]]), 2.0), [[0.1, 0.9]])

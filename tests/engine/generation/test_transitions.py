@@ -75,3 +75,27 @@ def test_bad_arguments(gen: Generator) -> None:
         transition(gen, SPARSE, DENSE, 4, strategy=4)
     with pytest.raises(ValueError, match="at least 2 bars"):
         transition(gen, SPARSE, DENSE, 1, strategy=1)
+
+
+def test_leaned_path_decodes_the_leaned_mix(gen: Generator) -> None:
+    """With ``mix_shape.path_sharpness`` > 1 bar i decodes A and B mixed at the leaned
+    weight (latent and knobs alike); the ends stay A's and B's."""
+    from dataclasses import replace
+
+    from engine.generation.pad_map import blend
+
+    g = Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
+    g.mix_shape = replace(g.mix_shape, path_sharpness=3.0)
+    out = transition(g, SPARSE, DENSE, bars=6, strategy=1)
+    za, zb = g.encode(SPARSE), g.encode(DENSE)
+    ka = np.array([g.attributes_of(SPARSE)[n] for n in g.attribute_names])
+    kb = np.array([g.attributes_of(DENSE)[n] for n in g.attribute_names])
+    w = g.mix_shape.path_position(np.linspace(0.0, 1.0, 6))
+    assert 0 < w[2] < 0.4 < 0.6 < w[3] < 1
+    for i in range(6):
+        z = blend(np.stack([za, zb]), np.array([1 - w[i], w[i]]))
+        want = g.decode(z, (1 - w[i]) * ka + w[i] * kb).bar_slice(i % 2, 1)
+        assert np.array_equal(out.bar_slice(i, 1).hits, want.hits)
+    plain = transition(gen, SPARSE, DENSE, bars=6, strategy=1)
+    assert np.array_equal(out.bar_slice(0, 1).hits, plain.bar_slice(0, 1).hits)
+    assert np.array_equal(out.bar_slice(5, 1).hits, plain.bar_slice(5, 1).hits)
