@@ -22,8 +22,9 @@ Reported (JSON on stdout, and to ``--json FILE``):
     leak shows as steady growth after the warm-up); the same for each minute's floor (its
     lowest reading, taken every 5 s), which transient peaks do not move; live Python
     objects per minute;
-  * the GUI thread's longest stall per minute (a 10 ms timer's largest gap) and the load
-    average, since other work on the machine shows in both.
+  * the GUI thread's longest stall per minute (a 10 ms timer's largest gap; when it ended,
+    on the action log's clock, in ``minutes_detail``) and the load average, since other work
+    on the machine shows in both.
 
 Exit status 1 when there was an exception, a stuck note, or the app stopped answering.
 
@@ -196,6 +197,8 @@ def run(args: argparse.Namespace) -> dict:
                                         **{f"{k}_floor_mb": v for k, v in floors.items()},
                                         "children": children(), "python_objects": len(gc.get_objects()),
                                         "gui_max_stall_ms": round(probe.max_gap_ms, 1),
+                                        # when it ended, on the action log's clock (--log)
+                                        "gui_max_stall_end_s": round(probe.max_gap_end - monkey.t0, 2),
                                         "errors": len(trap.errors), "loadavg": _loadavg()})
                         if args.tracemalloc and traced is None and now - t0 >= args.warmup_minutes * 60:
                             traced = tracemalloc.take_snapshot()

@@ -172,6 +172,7 @@ class StallProbe:
 
     def __init__(self, interval_ms: int = 10) -> None:
         self.max_gap_ms = 0.0
+        self.max_gap_end = 0.0  # perf_counter seconds when the longest gap ended
         self._last = time.perf_counter()
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
@@ -180,7 +181,9 @@ class StallProbe:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000)
+        gap_ms = (now - self._last) * 1000
+        if gap_ms > self.max_gap_ms:
+            self.max_gap_ms, self.max_gap_end = gap_ms, now
         self._last = now
 
     def reset(self) -> None:

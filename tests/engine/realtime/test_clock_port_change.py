@@ -156,3 +156,32 @@ def test_a_pulling_port_change_ends_every_note_on_the_port_that_sent_it(detach_s
     h.commands.put(SetPort(PortSpec("other", "jack")))
     h.close(after_s=0.6)
     _assert_every_note_ends_where_it_began(h.outputs)
+
+
+@pytest.mark.jack
+def test_reopening_the_sample_accurate_output_while_notes_sound_ends_each_at_the_receiver(
+        jack_server, recorder_factory, port_name):
+    """The app's kit path reopens its sample-accurate output while notes sound (output, API
+    and kit changes): at a real JACK client no note is left to the CC 123 that follows."""
+    from engine.realtime.sequencer import Sequencer
+
+    seq = Sequencer(port_name=port_name, api="jack", virtual=True, sample_accurate=True,
+                    controls=Controls(tempo_bpm=300, groove=0.0, gate_steps=3.0))
+    try:
+        assert jack_server.wait_port(f"{port_name}:{port_name}", 10)
+        rec = recorder_factory(jack_server, f"{port_name}:{port_name}")
+        assert rec.wait_connected()
+        seq.set_pattern(every_step(), "step")
+        seq.play()
+        for _ in range(10):
+            time.sleep(0.25)
+            seq.set_port(port_name, "jack", True, sample_accurate=True)
+        time.sleep(0.3)
+        seq.stop()
+        time.sleep(0.3)
+    finally:
+        seq.close()
+    messages = [m for _f, m, _ns in rec.stop()]
+    assert sum(1 for m in messages if m[0] == 0x99 and m[2] > 0) >= 10  # heard between the reopens
+    # (a note-off without its note-on is a note-on sent before the recorder reconnected)
+    assert [p for p in check_note_pairs(messages) if "CC 123" in p or "stuck" in p] == []
