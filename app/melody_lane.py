@@ -38,7 +38,7 @@ from engine.music.melody import KEY_NAMES, Melody
 from engine.music.pattern import Pattern
 from engine.music.scales import MAX_DEGREES, SCALES, in_scale
 from engine.realtime.melody_lane import MAX_OCTAVE, MelodyControls
-from engine.realtime.messages import SetMelody, SetMelodyControls
+from engine.realtime.messages import SetMelody, SetMelodyControls, SetMelodyPort
 from engine.realtime.steps import QUANTIZE_CHOICES
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ BARS_CHOICES = (2, 4, 8, 16)
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
 TEMPERATURE_RANGE = (0.0, 1.5)
+MAX_PORT_NAME = 63  # characters of the lane's own port name (JACK's port names allow 63)
 MELODY_HELP = ("Train one with `groovefader melody train` (see docs/melody.md). Meanwhile a melody "
                "clip can be loaded, played and exported.")
 
@@ -77,6 +78,7 @@ class LaneSettings:
     temperature: float = 0.0
     bars: int = 2
     quantize: str = "bar"
+    port: str = ""  # the lane's own MIDI output port ("": the drums' port)
 
     def __post_init__(self) -> None:
         checks = ((self.key in KEY_NAMES, f"key must be one of {KEY_NAMES}"),
@@ -91,7 +93,10 @@ class LaneSettings:
                    and TEMPERATURE_RANGE[0] <= self.temperature <= TEMPERATURE_RANGE[1],
                    f"temperature must lie in {TEMPERATURE_RANGE}"),
                   (self.bars in BARS_CHOICES, f"bars must be one of {BARS_CHOICES}"),
-                  (self.quantize in QUANTIZE_CHOICES, f"quantize must be one of {QUANTIZE_CHOICES}"))
+                  (self.quantize in QUANTIZE_CHOICES, f"quantize must be one of {QUANTIZE_CHOICES}"),
+                  (isinstance(self.port, str) and len(self.port) <= MAX_PORT_NAME
+                   and self.port == self.port.strip(), f"port must be a name of at most {MAX_PORT_NAME} "
+                                                       "characters, without spaces around it"))
         for ok, text in checks:
             if not ok:
                 raise ValueError(f"melody lane: {text}")
@@ -141,7 +146,7 @@ class MelodyLane(QObject):
     modelFailed = Signal(str)
     message = Signal(str, str)
 
-    def __init__(self, post: Callable[[SetMelody | SetMelodyControls], None] | None,
+    def __init__(self, post: Callable[[SetMelody | SetMelodyControls | SetMelodyPort], None] | None,
                  drums: Callable[[], tuple[Pattern, float, NoteMap]],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -344,8 +349,9 @@ class MelodyLane(QObject):
     # -- settings --------------------------------------------------------------------------
     def update(self, **changes: Any) -> None:
         """Change some settings (key, scale, degrees, octave, channel, mute, temperature,
-        bars, quantize). Play-time ones go to the clock at once; scale and degrees re-spell
-        the melody; bars and temperature apply to the next melody asked of the model.
+        bars, quantize, port). Play-time ones go to the clock at once (``port``: the lane moves
+        to a virtual port of that name beside the drums', "" back to theirs); scale and degrees
+        re-spell the melody; bars and temperature apply to the next melody asked of the model.
 
         Raises:
             ValueError: a value out of range (nothing is changed).
@@ -357,6 +363,8 @@ class MelodyLane(QObject):
         self.settings_ = new
         if new.controls() != old.controls():
             self._post(SetMelodyControls(new.controls()))
+        if new.port != old.port:
+            self._post(SetMelodyPort(new.port or None))
         if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
             self._send()
         self.settingsChanged.emit(new)
@@ -375,7 +383,7 @@ class MelodyLane(QObject):
         self._post(SetMelody(played, self.settings_.quantize))
         self.melodyChanged.emit(played)
 
-    def _post(self, command: SetMelody | SetMelodyControls) -> None:
+    def _post(self, command: SetMelody | SetMelodyControls | SetMelodyPort) -> None:
         if self._post_command is not None:
             self._post_command(command)
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -33,7 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.melody_lane import BARS_CHOICES, MIX_SCALES, STRATEGIES, TEMPERATURE_RANGE, LaneSettings, MelodyLane
+from app.melody_lane import (
+    BARS_CHOICES,
+    MAX_PORT_NAME,
+    MIX_SCALES,
+    STRATEGIES,
+    TEMPERATURE_RANGE,
+    LaneSettings,
+    MelodyLane,
+)
 from app.widgets.piano_roll import PianoRoll
 from app.widgets.xy_pad import XYPad
 from engine.errors import MidiFileError
@@ -90,6 +99,13 @@ class MelodyPanel(QWidget):
         self.channel.setRange(1, 16)
         self.channel.setValue(s.channel + 1)
         self.mute = QCheckBox("Mute")
+        self.port = QLineEdit(s.port)  # the lane's own MIDI port ("": the drums')
+        self.port.setPlaceholderText("drums' port")
+        self.port.setMaxLength(MAX_PORT_NAME)
+        self.port.setToolTip("Play the melody on a MIDI port of its own: a virtual port of this name "
+                             "beside the drums' (MIDI clock stays there). Empty: the drums' port.")
+        self.port_status = QLabel("")
+        self.port_status.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.load_button = QPushButton("Load clip…")
         self.export_button = QPushButton("Export melody…")
         self.export_both_button = QPushButton("Export drums + melody…")
@@ -111,10 +127,12 @@ class MelodyPanel(QWidget):
              QLabel("Octave"), self.octave, QLabel("Channel"), self.channel, self.mute],
             [self.load_button, self.export_button, self.export_both_button, QLabel("Transition"),
              self.strategy, self.mix, self.transition_bars, self.transition_new, self.transition_clip],
+            [QLabel("Port"), self.port],
         ]
         for r, row in enumerate(rows):
             for c, widget in enumerate(row):
                 controls.addWidget(widget, r, c)
+        controls.addWidget(self.port_status, len(rows) - 1, 2, 1, 6)
         right = QVBoxLayout()
         right.addWidget(self.status)
         right.addWidget(self.roll, 1)
@@ -136,6 +154,7 @@ class MelodyPanel(QWidget):
         self.octave.valueChanged.connect(lambda v: lane.update(octave=int(v)))
         self.channel.valueChanged.connect(lambda v: lane.update(channel=int(v) - 1))
         self.mute.toggled.connect(lambda on: lane.update(mute=bool(on)))
+        self.port.editingFinished.connect(self._port_edited)
         self.load_button.clicked.connect(self._ask_clip)
         self.export_button.clicked.connect(lambda: self._ask_export(with_drums=False))
         self.export_both_button.clicked.connect(lambda: self._ask_export(with_drums=True))
@@ -170,11 +189,26 @@ class MelodyPanel(QWidget):
                                (self.degrees, lambda: self.degrees.setValue(s.degrees)),
                                (self.octave, lambda: self.octave.setValue(s.octave)),
                                (self.channel, lambda: self.channel.setValue(s.channel + 1)),
-                               (self.mute, lambda: self.mute.setChecked(s.mute))):
+                               (self.mute, lambda: self.mute.setChecked(s.mute)),
+                               (self.port, lambda: self.port.setText(s.port))):
             widget.blockSignals(True)
             setter()
             widget.blockSignals(False)
         self.roll.set_shift(s.controls().shift)
+
+    def _port_edited(self) -> None:
+        name = self.port.text().strip()
+        if name != self.lane.settings_.port:
+            self.lane.update(port=name)
+        if not name:
+            self.port_status.setText("")
+
+    def show_port_status(self, text: str) -> None:
+        """The lane's own port as the sequencer reports it ("" = it shares the drums')."""
+        if text != self.port_status.text():
+            self.port_status.setText(text)
+            bad = bool(text) and not text.endswith(" ok")
+            self.port_status.setStyleSheet(f"color: {(theme.ERROR if bad else theme.TEXT_DIM).name()};")
 
     # -- actions with a file -----------------------------------------------------------------
     def transition(self, target_path: str | None) -> None:
@@ -235,6 +269,8 @@ class MelodyDock(QDockWidget):
         self.panel = MelodyPanel(self.lane)
         self.setWidget(self.panel)
         transport.playhead.connect(self.panel.roll.set_playhead)
+        if link is not None:
+            link.statusChanged.connect(lambda status: self.panel.show_port_status(status.melody_port))
         self.lane.message.connect(controller.message)
         self._load = load_model or (lambda lane: lane.load_model())
         self._load_started = False

@@ -28,7 +28,14 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.audio.live import describe as describe_audio
 from engine.music.pattern import Pattern
-from engine.realtime.messages import SetAudio, SetClockSource, SetMelody, SetMelodyControls, SetPattern
+from engine.realtime.messages import (
+    SetAudio,
+    SetClockSource,
+    SetMelody,
+    SetMelodyControls,
+    SetMelodyPort,
+    SetPattern,
+)
 from engine.realtime.steps import Controls
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class LinkStatus:
     detail: str = ""  # the backend's own words (tooltip)
     link_peers: int | None = None  # other apps in the Ableton Link session (None: Link is off)
     audio: str = ""  # the built-in kit: where it plays, or why it cannot ("" = off)
+    melody_port: str = ""  # the melody lane's own output: its state in words ("" = none)
 
 
 NO_BACKEND_HELP = "editing, clip loading and export still work"
@@ -123,6 +131,17 @@ def kit_frames(api: str | None, kit_on: bool) -> bool:
     from engine.ports.base import default_api
 
     return (api or default_api()) == "jack"
+
+
+def _melody_port_text(st: Any) -> str:
+    """The melody lane's own port in words for the melody panel ("" = it shares the drums')."""
+    name = getattr(st, "melody_port", None)
+    if not name:
+        return ""
+    state = getattr(st, "melody_port_state", "closed")
+    if state == "ok":
+        return f"Melody out '{name}' ok"
+    return f"Melody out '{name}': {getattr(st, 'melody_port_error', None) or state}"
 
 
 def _describe(command: object) -> str:
@@ -205,7 +224,7 @@ class SequencerLink(QObject):
         self._commands.put(SetPattern(pattern, quantize))
         self.last_pattern = pattern
 
-    def post_melody(self, command: SetMelody | SetMelodyControls) -> None:
+    def post_melody(self, command: SetMelody | SetMelodyControls | SetMelodyPort) -> None:
         """The melody lane's melody or settings (built and checked by the caller)."""
         self._commands.put(command)
 
@@ -316,6 +335,8 @@ class SequencerLink(QObject):
                 seq.set_melody(melody, quantize)
             case SetMelodyControls(melody_controls):
                 seq.set_melody_controls(melody_controls)
+            case SetMelodyPort(name, virtual):
+                seq.set_melody_port(name, virtual)
             case SetAudio(settings):
                 if settings.enabled and not self._frames and kit_frames(self._api, True):
                     self._frames = True  # the kit's ports are on the sample-accurate output
@@ -392,7 +413,8 @@ class SequencerLink(QObject):
             detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"
         self._emit_status(LinkStatus(state, playing, int(step) if step is not None else None, bpm, msg,
                                      detail, getattr(st, "link_peers", None),
-                                     audio=describe_audio((getattr(st, "stats", None) or {}).get("audio"))))
+                                     audio=describe_audio((getattr(st, "stats", None) or {}).get("audio")),
+                                     melody_port=_melody_port_text(st)))
 
     def _emit_status(self, status: LinkStatus) -> None:
         if self._last is not None and status.playing != self._last.playing:

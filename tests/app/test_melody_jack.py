@@ -78,3 +78,39 @@ def test_randomize_and_key_change_the_notes_at_the_client(jack, melody_jack_wind
     assert _is_run_of(keyed, [p + 2 for p in after])  # every pitch up a whole tone
     drums = [m for _f, m, _ns in events if m[0] == 0x99 and m[2] > 0]
     assert drums, "the drum lane played beside the melody"
+
+
+def test_the_panel_moves_the_melody_to_a_port_of_its_own(jack, melody_jack_window, qtbot,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    """Typed into the panel's Port field: the melody plays on that virtual port (its note ended
+    on the drums' port as it moved), the drums and clock stay, and the panel says it is ok."""
+    w = melody_jack_window
+    c, panel = w.controller, w.melody.panel
+    own = f"gf-mel-{time.time_ns() % 10**6}"
+    assert jack.wait_port("groovefader:groovefader")
+    drums_rec = Recorder(jack, "groovefader:groovefader", tmp_path / "drums.jsonl")
+    mel_rec = Recorder(jack, f"{own}:{own}", tmp_path / "melody.jsonl")
+    try:
+        assert drums_rec.wait_connected()
+        c.transport.set(tempo_bpm=300.0)
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: len(_melody_ons(drums_rec.events())) >= 3, timeout=20_000)
+        panel.port.setText(own)
+        panel.port.editingFinished.emit()
+        assert mel_rec.wait_connected(20)
+        qtbot.waitUntil(lambda: panel.port_status.text() == f"Melody out '{own}' ok", timeout=10_000)
+        moved_at = time.perf_counter_ns()
+        qtbot.waitUntil(lambda: len(_melody_ons(mel_rec.events())) >= 6, timeout=20_000)
+        w.transport.play_button.click()
+        qtbot.waitUntil(lambda: not c.transport.playing, timeout=5_000)
+        qtbot.wait(300)
+    finally:
+        drums, melody = drums_rec.stop(), mel_rec.stop()
+    assert w.melody.lane.settings()["lane"]["port"] == own  # kept with the window's settings
+    # the recorder connects to the new port a little after it appears: from its first note-on
+    first = next(i for i, (_f, m, _ns) in enumerate(melody) if m[0] == 0x90 and m[2] > 0)
+    for events in (drums, melody[first:]):
+        assert check_note_pairs([m for _f, m, _ns in events]) == []
+    assert not _melody_ons(drums, moved_at + 200_000_000)  # no melody note on the drums' port after
+    assert {m[0] & 0x0F for _f, m, _ns in melody} == {0} and (0xB0, 123, 0) in [m for _f, m, _ns in melody]
+    assert [m for _f, m, _ns in drums if m[0] == 0x99 and m[2] > 0 and _ns > moved_at]
