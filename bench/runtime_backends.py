@@ -16,6 +16,12 @@ so both see the same machine load):
   ``./dev.sh app``) and of the test environment with torch (``.venv``), and of torch alone;
   the model files (``.pt`` vs the export folder).
 
+Every part records the machine's 1-minute load average before and after it
+(``loadavg_1m``): on a shared machine a wall time means little without it. Fresh processes
+run with Python's bytecode cache on (a private ``PYTHONPYCACHEPREFIX``, warmed by one
+untimed run of each), as an installed app has it: an environment with
+``PYTHONDONTWRITEBYTECODE`` would compile every module of the app at every start.
+
 Prints JSON (and writes it with ``--json FILE``).
 
     .venv/bin/python bench/runtime_backends.py [--runs 7] [--drags 40] [--json bench/runtime_backends.json]
@@ -32,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _report import emit_json
@@ -53,10 +60,30 @@ def summary(values: list[float], nd: int = 4) -> dict[str, float]:
             "max": round(s[-1], nd), "n": len(s)}
 
 
+PYCACHE: list[Path] = []  # the bytecode cache of this run's processes (made by main)
+
+
 def env_for(backend: str) -> dict[str, str]:
     # (the app package sets OPENBLAS_NUM_THREADS=1 itself; the in-process runs get it here)
-    return {**os.environ, "GROOVEFADER_BACKEND": backend, "QT_QPA_PLATFORM": "offscreen",
-            "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "GROOVEFADER_BACKEND": backend, "QT_QPA_PLATFORM": "offscreen",
+           "OPENBLAS_NUM_THREADS": "1"}
+    if PYCACHE:
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE[0])
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def load() -> float:
+    """The 1-minute load average now."""
+    return round(os.getloadavg()[0], 2)
+
+
+def with_load(part: Callable[[], dict]) -> dict:
+    """``part()`` with the load average before and after it."""
+    before = load()
+    out = part()
+    out["loadavg_1m"] = {"before": before, "after": load()}
+    return out
 
 
 def groovefader() -> list[str]:
@@ -94,6 +121,9 @@ def import_times(runs: int) -> dict[str, dict[str, float]]:
 def app_runs(checkpoint: Path, runs: int) -> dict[str, dict]:
     got = {b: {"shown_s": [], "ready_s": [], "cpu_s_at_ready": [], "peak_rss_mb": []} for b in BACKENDS}
     with tempfile.TemporaryDirectory() as tmp:
+        for b in BACKENDS:  # untimed: fills the bytecode cache
+            timed_with_rss([*groovefader(), "app", "--checkpoint", str(checkpoint), "--settings",
+                            str(Path(tmp) / f"warm-{b}.ini"), "--startup-report"], env_for(b))
         for i in range(runs):
             for b in BACKENDS:
                 settings = Path(tmp) / f"s-{b}-{i}.ini"
@@ -111,6 +141,9 @@ def app_runs(checkpoint: Path, runs: int) -> dict[str, dict]:
 def generate_runs(checkpoint: Path, runs: int) -> dict[str, dict]:
     got = {b: {"wall_s": [], "peak_rss_mb": []} for b in BACKENDS}
     with tempfile.TemporaryDirectory() as tmp:
+        for b in BACKENDS:  # untimed: fills the bytecode cache
+            timed_with_rss([*groovefader(), "generate", "--checkpoint", str(checkpoint),
+                            "-o", str(Path(tmp) / f"warm-{b}.mid")], env_for(b))
         for i in range(runs):
             for b in BACKENDS:
                 wall, rss, _ = timed_with_rss([*groovefader(), "generate", "--checkpoint", str(checkpoint),
@@ -161,12 +194,14 @@ def inner(backend: str, checkpoint: Path, drags: int) -> dict:
 def in_process(checkpoint: Path, drags: int) -> dict[str, dict]:
     res = {}
     for b in BACKENDS:
+        before = load()
         proc = subprocess.run([sys.executable, __file__, "--inner", b, "--checkpoint", str(checkpoint),
                                "--drags", str(drags)], env=env_for(b), capture_output=True, text=True,
                               timeout=900, cwd=REPO)
         if proc.returncode != 0:
             raise SystemExit(f"inner {b} failed: {proc.stderr.strip()[-600:]}")
         res[b] = json.loads(proc.stdout.strip().splitlines()[-1])
+        res[b]["loadavg_1m"] = {"before": before, "after": load()}
     return res
 
 
@@ -205,6 +240,12 @@ def main() -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         print(json.dumps(inner(args.inner, args.checkpoint, args.drags)))
         return 0
+    with tempfile.TemporaryDirectory(prefix="gf-bench-pycache-") as cache:
+        PYCACHE.append(Path(cache))
+        return run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> int:
     load0 = os.getloadavg()[0]
     result = {"benchmark": "runtime_backends", "checkpoint": str(args.checkpoint.relative_to(REPO)
                                                                    if args.checkpoint.is_relative_to(REPO)
@@ -213,9 +254,9 @@ def main() -> int:
                           "loadavg_1m_before": round(load0, 2)},
               "targets": TARGETS,
               "command": "bench/runtime_backends.py " + " ".join(sys.argv[1:])}
-    result["import_s"] = import_times(args.runs)
-    result["app"] = app_runs(args.checkpoint, args.runs)
-    result["generate"] = generate_runs(args.checkpoint, args.runs)
+    result["import_s"] = with_load(lambda: import_times(args.runs))
+    result["app"] = with_load(lambda: app_runs(args.checkpoint, args.runs))
+    result["generate"] = with_load(lambda: generate_runs(args.checkpoint, args.runs))
     result["in_process"] = in_process(args.checkpoint, args.drags)
     result["install"] = install_sizes(args.checkpoint)
     onnx = result["app"]["onnx"], result["generate"]["onnx"], result["in_process"]["onnx"]
@@ -226,6 +267,12 @@ def main() -> int:
         "app_rss_mb": onnx[0]["peak_rss_mb"]["median"] <= TARGETS["app_rss_mb"],
         "decode_batch1_p99_ms": onnx[2]["network_decode_batch1"]["p99_ms"] <= TARGETS["decode_batch1_p99_ms"],
         "knob_to_grid_median_ms": onnx[2]["knob_to_grid_ms"]["median"] <= TARGETS["knob_to_grid_median_ms"],
+    }
+    # the same targets in CPU time: the work itself, whatever else the machine runs
+    result["met_in_cpu_time"] = {
+        "app_ready_median_s": onnx[0]["cpu_s_at_ready"]["median"] <= TARGETS["app_ready_median_s"],
+        "decode_batch1_p99_ms": (onnx[2]["network_decode_batch1"]["cpu_p99_ms"]
+                                 <= TARGETS["decode_batch1_p99_ms"]),
     }
     result["machine"]["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     emit_json(result, args.json)
