@@ -149,6 +149,8 @@ class JackOutput(BaseOutput):
         self._last_frame: int | None = None  # frames stay non-decreasing (keeps order)
         self._last_start: int | None = None
         self.cycle_irregularities = 0  # cycles not starting one period after the previous one
+        # the latest of them: (start frame, frames since the previous start), for reports
+        self.irregular_starts: deque[tuple[int, int]] = deque(maxlen=10_000)
         self._pull: Callable[[int], list[Any]] | None = None
         self._carry: list[Any] = []  # pulled messages whose frame is in a later period
         self._flushing = False  # closing: whatever is queued goes out now, whatever its frame
@@ -241,6 +243,7 @@ class JackOutput(BaseOutput):
         start = self._jack_client.last_frame_time
         if self._last_start is not None and frame_diff(start, self._last_start) != frames:
             self.cycle_irregularities += 1  # a skipped cycle, or this callback ran a period late
+            self.irregular_starts.append((start, frame_diff(start, self._last_start)))
         self._last_start = start
         fmap = clock.timeline
         last = 0

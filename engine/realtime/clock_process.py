@@ -175,6 +175,7 @@ class ClockLoop:
         self._next_retry = 0
         self._next_gc = self._next_full_gc = 0
         self._cycle_irregularities: int | None = None
+        self._irregular_starts: list[tuple[int, int]] = []  # the output's, kept for the final report
         self._summary: dict[str, Any] | None = None
         self._next_summary = 0
         # The scheduler is shared with the JACK thread when the output pulls (see _pull).
@@ -412,8 +413,8 @@ class ClockLoop:
                     self.audio.follow_controls(controls)
                     if self.link is not None:  # a tempo set here is the session's
                         self.link.propose_tempo(controls.tempo_bpm, now)
-                case SetMelody(melody, quantize):
-                    self.sched.set_melody(melody, quantize, now)
+                case SetMelody(melody, quantize):  # its table was built by the caller
+                    self.sched.set_melody(command.table if melody is not None else None, quantize, now)
                 case SetMelodyControls(melody_controls):
                     self.sched.set_melody_controls(melody_controls, now)
                 case SetMelodyPort():
@@ -648,6 +649,7 @@ class ClockLoop:
         self.audio.port_closing(out)
         if out is not None:
             self._cycle_irregularities = getattr(out, "cycle_irregularities", self._cycle_irregularities)
+            self._irregular_starts = list(getattr(out, "irregular_starts", ()))
             try:
                 if out.alive():
                     out.panic(self._lane_channels())
@@ -778,6 +780,8 @@ class ClockLoop:
             self._cycle_irregularities = irregular
         if self._cycle_irregularities is not None:  # kept for the final report, port closed
             stats["jack_cycle_irregularities"] = self._cycle_irregularities
+        if final and self._irregular_starts:  # where they were: (start frame, gap in frames)
+            stats["jack_irregular_starts"] = self._irregular_starts
         stats["audio"] = self.audio.report()
         with self.lock:  # held briefly: the JACK thread waits on it to pull each period
             report = self._report(now, final, stats)

@@ -15,8 +15,10 @@ MIDI's 0..127 folds back by octaves rather than being dropped.
 
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from engine.music.melody import MELODY_CHANNEL, MELODY_VELOCITY, Melody
 
@@ -70,20 +72,31 @@ class MelodyControls:
 
 @dataclass(frozen=True)
 class MelodyTable:
-    """A melody flattened for the clock loop.
+    """A melody flattened for the clock loop: its notes, and a look-up by step.
+
+    Small on purpose: it is built in the caller's process and crosses to the clock process in
+    every melody change, where unpickling (and building) a table of one entry per step cost
+    the clock about a millisecond a change on a loaded machine. Only ``notes`` is pickled; the
+    look-ups are rebuilt from them (tens of microseconds).
 
     Attributes:
         steps: the loop length in steps.
         steps_per_bar: 16 for 4/4 at 16ths.
-        starts: per step, ``(pitch, length_steps)`` of the note starting there, or None.
-        covering: per step, ``(start_step, pitch, end_step)`` of the note sounding through it
-            (a note entering there when a melody takes over mid-note), or None.
+        notes: ``(start_step, end_step, pitch)`` of every note in order (end exclusive).
     """
 
     steps: int
     steps_per_bar: int
-    starts: tuple[tuple[int, int] | None, ...]
-    covering: tuple[tuple[int, int, int] | None, ...]
+    notes: tuple[tuple[int, int, int], ...]
+    _starts: dict[int, tuple[int, int]] = field(init=False, repr=False, compare=False)
+    _onsets: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", {s: (p, e - s) for s, e, p in self.notes})
+        object.__setattr__(self, "_onsets", tuple(s for s, _, _ in self.notes))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.steps, self.steps_per_bar, self.notes)
 
     @classmethod
     def from_melody(cls, melody: Melody) -> MelodyTable:
@@ -91,13 +104,22 @@ class MelodyTable:
         if melody.steps == 0 or melody.steps % melody.steps_per_bar:
             raise ValueError(f"a melody lane plays whole bars; got {melody.steps} steps of "
                              f"{melody.steps_per_bar} per bar")
-        starts: list[tuple[int, int] | None] = [None] * melody.steps
-        covering: list[tuple[int, int, int] | None] = [None] * melody.steps
-        for start, end, pitch in melody.notes():
-            starts[start] = (pitch, end - start)
-            for s in range(start, end):
-                covering[s] = (start, pitch, end)
-        return cls(melody.steps, melody.steps_per_bar, tuple(starts), tuple(covering))
+        notes = tuple((int(s), int(e), int(p)) for s, e, p in melody.notes())
+        return cls(melody.steps, melody.steps_per_bar, notes)
+
+    def start_at(self, phase: int) -> tuple[int, int] | None:
+        """``(pitch, length_steps)`` of the note starting at ``phase``, or None."""
+        return self._starts.get(phase)
+
+    def covering(self, phase: int) -> tuple[int, int, int] | None:
+        """``(start_step, pitch, end_step)`` of the note sounding through ``phase`` (a note
+        entering there when a melody takes over mid-note), or None."""
+        i = bisect.bisect_right(self._onsets, phase) - 1
+        if i >= 0:
+            start, end, pitch = self.notes[i]
+            if start <= phase < end:
+                return start, pitch, end
+        return None
 
     @property
     def bars(self) -> int:
@@ -127,12 +149,13 @@ def melody_note_for_step(table: MelodyTable, step: int, controls: MelodyControls
     if controls.mute:
         return None
     phase = step % table.steps
-    start = table.starts[phase]
+    start = table.start_at(phase)
     if start is not None:
         pitch, length = start
         return MelodyNote(controls.pitch(pitch), controls.velocity, length)
-    if entering and table.covering[phase] is not None:
-        _, pitch, end = table.covering[phase]  # type: ignore[misc]
+    covering = table.covering(phase) if entering else None
+    if covering is not None:
+        _, pitch, end = covering
         return MelodyNote(controls.pitch(pitch), controls.velocity, end - phase)
     return None
 

@@ -1,5 +1,7 @@
 """The melody lane: its pure step logic and the scheduler playing it beside the drums (fake clock)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -34,10 +36,19 @@ def melody_ons(sent, channel=0):
 
 def test_table_lengths_follow_the_hold_events():
     table = MelodyTable.from_melody(melody_a())
-    starts = {s: v for s, v in enumerate(table.starts) if v is not None}
+    starts = {s: table.start_at(s) for s in range(table.steps) if table.start_at(s) is not None}
     # 67 at 24 is held until the note-off at 28; 69 at 20 lasts until 24
     assert starts == {0: (60, 4), 4: (62, 4), 8: (64, 4), 12: (65, 4), 16: (67, 4), 20: (69, 4),
                       24: (67, 4)}
+
+
+def test_the_table_crosses_to_the_clock_as_its_notes_and_finds_the_note_sounding():
+    table = MelodyTable.from_melody(melody_a())
+    copy = pickle.loads(pickle.dumps(table))
+    assert copy == table and copy.start_at(4) == (62, 4) and len(pickle.dumps(table)) < 400
+    assert table.covering(6) == (4, 62, 8) and table.covering(4) == (4, 62, 8)
+    rest = Melody([60, NO_EVENT, NOTE_OFF, NO_EVENT] + [NO_EVENT] * 12)
+    assert MelodyTable.from_melody(rest).covering(2) is None  # a rest covers nothing
 
 
 def test_note_for_step_loops_transposes_and_mutes():
