@@ -267,15 +267,20 @@ class JackOutput(BaseOutput):
                 self.late_events.append((late, voice))
             return True
 
+        pull = self._pull
         inbox, pending = self._inbox, self._pending
         while inbox:
             pending.append(inbox.popleft())
+        # While the loop pulls, what still waits here was sent before it began (the CC 123 of
+        # a port that just opened): it goes out now, whatever its frame, so that the notes
+        # pulled below — overdue ones, when the loop or this callback runs behind — never get
+        # ahead of it (a note-on before the CC 123 is a note that CC 123 ends).
+        at_once = self._flushing or pull is not None
         while pending and not full:
             frame, data = pending[0]
-            if (frame_diff(frame, start) >= frames and not self._flushing) or not write(frame, data):
+            if (frame_diff(frame, start) >= frames and not at_once) or not write(frame, data):
                 break
             pending.popleft()
-        pull = self._pull
         if pull is None:
             if self._carry:  # pulled before the loop detached: they still go out, in order
                 carry, self._carry = self._carry, []
