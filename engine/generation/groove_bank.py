@@ -138,7 +138,7 @@ class GrooveBank:
 
     def walk(self, hits: np.ndarray, measured: np.ndarray, targets: np.ndarray,
              ranges: np.ndarray, tolerance: np.ndarray, turning: int | None,
-             settings: WalkSettings = WalkSettings()) -> int:
+             settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None) -> int:
         """The bank groove to play for ``targets`` from the groove playing now, or -1 to keep it.
 
         Args:
@@ -149,6 +149,7 @@ class GrooveBank:
             tolerance: ``(A,)`` how close counts as meeting a target.
             turning: the attribute the user is turning: only grooves meeting it qualify
                 (if none does, the closest to it); None = every target weighs alike.
+            distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it.
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
         + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted).
@@ -164,7 +165,7 @@ class GrooveBank:
             others[turning] = False
         cost = settings.other_weight * (miss[:, others] ** 2).sum(1)
         if settings.hit_weight:
-            flips = np.r_[0, self.hit_distance(hits)]
+            flips = np.r_[0, self.hit_distance(hits) if distances is None else distances]
             cost = cost + settings.hit_weight * flips / 10.0
         if turning is not None and have[turning]:
             err = np.abs(cand[:, turning] - t[turning])
