@@ -10,7 +10,8 @@ so both see the same machine load):
   app process (``ru_maxrss`` through ready and exit);
 * ``generate``: ``groovefader generate -o clip.mid`` (one 2-bar clip) wall time and peak RSS;
 * in a fresh process per backend: the network's batch-1 decode, ``Generator.decode_batch``
-  of one latent, a held knob (``decode`` with a target, the walk on the map), the pad's
+  of one latent, a held knob (``decode`` with a target, the walk on the map) on a new latent
+  each time and dragged on one latent (as a knob on the playing groove), the pad's
   32x32 heat-map, and the app's knob drag → grid paint (:func:`app_startup.knob_drags`);
 * ``install``: the size on disk of the runtime environment (``.venv-app``, from
   ``./dev.sh app``) and of the test environment with torch (``.venv``), and of torch alone;
@@ -177,11 +178,18 @@ def inner(backend: str, checkpoint: Path, drags: int) -> dict:
         targets[0] = lo + (hi - lo) * ((k % 20) / 19)
         gen.decode(z[k % 64], targets=targets, turning=gen.attribute_names[0])
 
+    def dragged() -> None:
+        k = next(i)
+        targets[0] = lo + (hi - lo) * ((k % 20) / 19)
+        gen.decode(z[0], targets=targets, turning=gen.attribute_names[0])
+
     out = {
         "network_decode_batch1": times_ms(lambda: net.run_decoder(z[:1].astype(np.float32), norm, None),
                                           2000, 50),
         "decode_batch1": times_ms(lambda: gen.decode_batch(z[next(i) % 64]), 1000, 20),
         "held_knob_decode": times_ms(held, 300, 10),
+        # a knob dragged on the playing groove: every move walks from the same latent
+        "knob_drag_decode": times_ms(dragged, 300, 10),
         "heatmap_32x32": times_ms(lambda: gen.heatmap("density", 32), 10, 2),
     }
     sys.path.insert(0, str(Path(__file__).parent))
