@@ -186,7 +186,7 @@ class OnnxDrumNet:
 
     def __init__(self, export: Export) -> None:
         self.export = export
-        self._encoder = _session(export.graph("encoder"))
+        self._encoder: Any = None  # built on first use (a clip loaded, the grid edited): start-up is shorter
         self._decoder = self._single = _session(export.graph("decoder"))
         self._teacher: Any = None  # built on first use (voice lock, transitions): ~2 MB less otherwise
         self._wide: dict[int, Any] = {}
@@ -195,6 +195,8 @@ class OnnxDrumNet:
         self._num_attributes = int(inputs["attributes"].shape[1]) if "attributes" in inputs else 0
 
     def run_encoder(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._encoder is None:
+            self._encoder = _session(self.export.graph("encoder"))
         mu, logvar = self._encoder.run(None, {"patterns": np.ascontiguousarray(x, np.float32)})
         return mu, logvar
 
