@@ -9,6 +9,7 @@ painted, grabs the window to a PNG and quits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -94,8 +95,9 @@ def install_error_handler(controller) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.screenshot or getattr(args, "startup_report", False):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    for name in BEFORE_QT:
-        importlib.import_module(name)
+    for name in BEFORE_QT:  # only an earlier import: a module gone or failing fails where it is used
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
