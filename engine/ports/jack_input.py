@@ -35,7 +35,8 @@ class JackMidiInput:
             port name or a unique part of one (the names :func:`engine.ports.list_ports`
             gives as inputs).
         callback: called from JACK's thread with each message's bytes and its arrival time
-            (``perf_counter_ns`` at the start of the period's callback).
+            (``perf_counter_ns`` at the start of the period's callback plus the message's
+            offset in the period, so a clock's pulses keep their spacing).
 
     Raises:
         PortError: no JACK server, or the port to listen to does not exist (one line).
@@ -54,6 +55,7 @@ class JackMidiInput:
             raise PortError(f"cannot open the jack MIDI backend: {err}. is a JACK server running "
                             "(jackd / qjackctl / pipewire-jack)?") from err
         try:
+            self._ns_per_frame = 1e9 / self._client.samplerate
             self._port = self._client.midi_inports.register(name if virtual else LOCAL_PORT)
             self._client.set_process_callback(self._process)
             self._client.set_shutdown_callback(lambda status, reason: self._dead.set())
@@ -72,14 +74,14 @@ class JackMidiInput:
             raise PortError(f"cannot open MIDI input {name!r} on jack: {err}") from err
 
     def _process(self, frames: int) -> None:
-        arrival = None
-        for _offset, data in self._port.incoming_midi_events():
+        start = None
+        for offset, data in self._port.incoming_midi_events():
             message = tuple(bytes(data))
             if not message or message[0] in (SYSEX, ACTIVE_SENSING):
                 continue
-            if arrival is None:
-                arrival = time.perf_counter_ns()
-            self._callback(message, arrival)
+            if start is None:
+                start = time.perf_counter_ns()
+            self._callback(message, start + round(offset * self._ns_per_frame))
 
     def alive(self) -> bool:
         return self._client is not None and not self._dead.is_set()

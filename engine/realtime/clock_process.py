@@ -55,7 +55,7 @@ from typing import Any
 from engine.audio.live import LiveAudio
 from engine.audio.settings import AudioSettings
 from engine.errors import PortError
-from engine.ports import MidiInput, MidiOutput, PortSpec, open_output
+from engine.ports import JackMidiInput, MidiInput, MidiOutput, PortSpec, open_input, open_output
 from engine.realtime.lane_ports import open_melody_output
 from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
 from engine.realtime.messages import (
@@ -158,7 +158,7 @@ class ClockLoop:
         self.realtime = False
         self.running = True
         self.inbox: queue.SimpleQueue[tuple[tuple[int, ...], int]] = queue.SimpleQueue()
-        self.midi_in: MidiInput | None = None
+        self.midi_in: MidiInput | JackMidiInput | None = None
         self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
         self.audio = LiveAudio()  # the built-in kit: off until a SetAudio turns it on
         self.audio.follow_controls(config.controls)  # the kit plays the pitches the MIDI sends
@@ -398,6 +398,7 @@ class ClockLoop:
         """
         new_port: SetPort | None = None
         new_melody_port: SetMelodyPort | None = None
+        new_input: SetClockSource | None = None
         new_audio: AudioSettings | None = None
         fresh = False  # transport changes are reported at once, with fresh lateness figures
         with self.lock:
@@ -434,8 +435,9 @@ class ClockLoop:
                 case Continue():
                     self.sched.continue_(now)
                     fresh = True
-                case SetClockSource(source, input_name, input_api, virtual):
-                    self._change_source(source, input_name, input_api, virtual, now=now)
+                case SetClockSource(source):
+                    self._change_source(source, now=now)
+                    new_input = command  # (re)opened after the lock is let go
                     fresh = True
                 case ResetStats():
                     self.stats.reset()
@@ -455,6 +457,8 @@ class ClockLoop:
                 self._send_due()
                 if fresh:
                     self._publish(self._now(), fresh=True)
+        if new_input is not None:
+            self._switch_input(new_input)
         if new_port is not None:
             self._change_port(new_port.spec)
             self._publish(self._now())
@@ -497,23 +501,35 @@ class ClockLoop:
         self._open_melody_port(self._now())
         self._attach_pull()
 
-    def _change_source(self, source: str, input_name: str | None, input_api: str | None,
-                       virtual: bool, *, now: int) -> None:
-        if self.midi_in is not None:
-            self.midi_in.close()
-            self.midi_in = None
+    def _change_source(self, source: str, *, now: int) -> None:
         if self.link is not None and source != "link":
             self.link.close(now)
             self.link = None
         self.sched.set_source(source, now)
         if source == "link" and self.link is None:
             self._join_link(now)
-        if source == "external":
-            try:
-                self.midi_in = MidiInput(input_name or "groovefader-clock-in", input_api,
-                                         lambda data, t: self.inbox.put((data, t)), virtual=virtual)
-            except PortError as err:
-                self.error = str(err)
+
+    def _switch_input(self, command: SetClockSource) -> None:
+        """Close the clock's MIDI input and, following an external clock, open the one named.
+
+        Outside the scheduler lock, through :func:`engine.ports.open_input` (JACK-Client on
+        JACK, whose calls let go of the interpreter lock): a JACK client opening or closing
+        waits for the server's next cycle, which on a synchronous server waits for the
+        sample-accurate output's callback, which needs the interpreter and the lock to pull.
+        Held by rtmidi under the lock, the server stalled until a client was thrown out, and
+        the notes its port owed were lost.
+        """
+        if self.midi_in is not None:
+            self.midi_in.close()
+            self.midi_in = None
+        if command.source != "external":
+            return
+        try:
+            self.midi_in = open_input(command.input_name or "groovefader-clock-in", command.input_api,
+                                      lambda data, t: self.inbox.put((data, t)), virtual=command.virtual)
+        except PortError as err:
+            self.error = str(err)
+            self._publish(self._now())
 
     def _join_link(self, now: int) -> None:
         """Join the Link session (:mod:`engine.sync.link_follow`); a one-line error, and the
