@@ -249,6 +249,28 @@ def test_blend_shapes_rule_takes_the_least_lean_that_passes_the_classifier():
     assert bs.choose({"3": cand(3.0, 2, False), "1": cand(1.0, 2, False)}) == 1.0
 
 
+def test_mix_decoder_rule_needs_reconstructions_more_targets_and_no_fewer_whole_surfaces():
+    from training.studies import mix_decoder as md
+
+    good = {"step_accuracy": 0.965, "f1": 0.98, "velocity_mae_midi": 6.5, "timing_mae_ms": 5.5}
+
+    def model(met, every, rec=good):
+        return {"realism_score": (met, every), "reconstruction": rec}
+
+    assert md.choose(model(100, 7), model(110, 7)) == "candidate"
+    assert md.choose(model(100, 7), model(100, 9)) == "shipped"   # more targets needed
+    assert md.choose(model(100, 7), model(110, 6)) == "shipped"   # fewer whole surfaces
+    assert md.choose(model(100, 7), model(110, 8, {**good, "step_accuracy": 0.955})) == "shipped"
+    assert md.choose(model(100, 7), model(110, 8, {**good, "timing_mae_ms": 6.2})) == "shipped"
+    names = ["c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa", "timing_std", "swing"]
+    t = {k: True for k in names}
+    surfaces = {"reconstruction": {"targets": {**t, "all": True}},
+                "pad": {"targets": {**t, "all": True}},
+                "knob_x": {"targets": {**t, "swing": False, "all": False}},
+                "knob_y": {"skipped": "too few"}}
+    assert md.realism_score(surfaces) == (11, 1)  # the floor and skipped ends not counted
+
+
 def test_eval_data_groups_windows_by_performance():
     """Overlapping windows of one performance must share a group, or a two-sample test's
     folds put them on both sides and the classifier learns the performance."""
