@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -109,6 +110,17 @@ def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False) -> dict:
             if time.monotonic() > deadline:
                 raise SystemExit("model (or sequencer) did not start")
             spin(20)
+        # The melody model loads half a second after the drums' (its map of the data is
+        # built on the loader thread, 0.1-0.8 s of CPU): the drags measure the knob in a
+        # settled window, not beside that load
+        from app.melody_panel import MELODY_LOAD_DELAY_MS
+
+        spin(MELODY_LOAD_DELAY_MS + 50)
+        while any(t.name == "groovefader-model-loader" and t.is_alive() for t in threading.enumerate()):
+            if time.monotonic() > deadline:
+                raise SystemExit("the melody model did not load")
+            spin(20)
+        spin(200)
         port_state = None
         if link is not None:  # the sequencer plays while the knob moves, as in a session
             controller.transport.set_playing(True)

@@ -12,7 +12,8 @@ so both see the same machine load):
 * in a fresh process per backend: the network's batch-1 decode, ``Generator.decode_batch``
   of one latent, a held knob (``decode`` with a target, the walk on the map) on a new latent
   each time and dragged on one latent (as a knob on the playing groove), the pad's
-  32x32 heat-map, and the app's knob drag → grid paint (:func:`app_startup.knob_drags`);
+  32x32 heat-map, and the app's knob drag → grid paint (:func:`app_startup.knob_drags`, once
+  the melody model, which loads after the drums', is in);
 * ``install``: the size on disk of the runtime environment (``.venv-app``, from
   ``./dev.sh app``) and of the test environment with torch (``.venv``), and of torch alone;
   the model files (``.pt`` vs the export folder).
