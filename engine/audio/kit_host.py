@@ -66,7 +66,7 @@ class KitProcess:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-m", "engine.audio.kit_process", str(theirs.fileno()), str(stats_fd)],
                 pass_fds=(theirs.fileno(), stats_fd), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT))
-        except OSError as err:
+        except (OSError, ValueError) as err:  # ValueError: no fd passing (Windows)
             self._proc = None
             self.error = f"cannot start the kit's process: {err}"
         finally:
@@ -105,7 +105,7 @@ class KitProcess:
             self.ready = False
 
     def stats(self) -> dict[str, int]:
-        """Its counters now: periods mixed, time spent mixing (ns), hits, xruns it was told of."""
+        """Its counters now: periods mixed, time spent in the callback (ns, sum and max), hits."""
         return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=True)}
 
     def close(self, wait_s: float | None = None) -> None:

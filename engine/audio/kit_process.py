@@ -6,9 +6,10 @@ other threads each period, and with the other core busy the server reported more
 the kit on than off (docs/benchmarks.md). Here, once playing, the callback is the only
 Python thread that runs: the main thread blocks in a socket read (the lock let go) and wakes
 only for a control message (mix, note map, a new MIDI port), handled in microseconds; the
-kit's sounds are rendered before the client activates, so the callback only copies
-buffers through the preallocated :class:`~engine.audio.mixer.VoiceMixer`. Its counters go
-to the clock process through shared memory, which needs no wake-up at all.
+kit's sounds are rendered before the client activates, and the callback mixes through the
+preallocated :class:`~engine.audio.ring_mixer.RingMixer` (a hit's sound is added into a ring
+ahead of time; a period is a copy out). Its counters go to the clock process through shared
+memory, which needs no wake-up at all.
 
 Why MIDI in: its input port is connected from groovefader's MIDI output port, so JACK runs
 this client after that one in every cycle and hands it the very events, at their frame
@@ -45,7 +46,7 @@ from engine.audio.kit_messages import (
     StopKit,
 )
 
-STATS_FIELDS = ("blocks", "busy_ns", "busy_max_ns", "hits", "xruns", "alive")
+STATS_FIELDS = ("blocks", "busy_ns", "busy_max_ns", "hits", "alive")
 STATS_BYTES = 8 * len(STATS_FIELDS)
 PORT_NAMES = ("audio_L", "audio_R")
 MIDI_IN = "midi_in"
@@ -63,7 +64,8 @@ class JackKit:
     def __init__(self, start: StartKit, stats: np.ndarray) -> None:
         import jack
 
-        from engine.audio.mixer import MAX_BLOCK_FRAMES, VoiceMixer
+        from engine.audio.mixer import MAX_BLOCK_FRAMES
+        from engine.audio.ring_mixer import RingMixer
         from engine.audio.soundfont import kit_with_soundfont
 
         self._jack = jack
@@ -74,14 +76,15 @@ class JackKit:
             raise ValueError(f"JACK period {client.blocksize} frames is over {MAX_BLOCK_FRAMES}")
         self.rate = client.samplerate
         kit, self.note = kit_with_soundfont(self.rate, start.soundfont)  # all rendering: before playing
-        self.mixer = VoiceMixer(kit, start.mix)
+        self.mixer = RingMixer(kit, start.mix)
         self._notes = (start.voices, NOTE_ON | start.channel)  # swapped whole by set_notes
         self._midi_in = client.midi_inports.register(MIDI_IN)
         self._outs = tuple(client.outports.register(name) for name in PORT_NAMES)
         self.port_names = tuple(p.name for p in self._outs)
         self._source: str | None = None
+        # No other callback: JACK calls notifications (xruns, ports, ...) on a thread of its
+        # own, which would take the interpreter lock the process callback needs.
         client.set_process_callback(self._process)
-        client.set_xrun_callback(self._xrun)
         client.set_shutdown_callback(lambda status, reason: self._dead.set())
         client.activate()
         self.follow(start.midi_source)
@@ -112,9 +115,6 @@ class JackKit:
         if spent > stats[2]:
             stats[2] = spent
         stats[3] = mixer.triggered
-
-    def _xrun(self, delay_usecs: float) -> None:
-        self._stats[4] += 1
 
     # -- the main thread ---------------------------------------------------------------------
     def follow(self, source: str | None) -> None:
@@ -157,7 +157,7 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
         with contextlib.suppress(OSError):
             conn.send(KitFailed(f"cannot open the kit's JACK client: {err}"))
         return 1
-    stats[5] = 1
+    stats[4] = 1
     gc.freeze()  # start-up's objects are never scanned again: no long collection while playing
     conn.send(KitReady(kit.port_names, kit.rate, kit.note))
     try:
@@ -178,7 +178,7 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
                 case _:
                     pass
     finally:
-        stats[5] = 0
+        stats[4] = 0
         kit.close()
     return 0
 

@@ -204,7 +204,7 @@ class FakeKit:
         pass
 
     def stats(self) -> dict[str, int]:
-        return {"blocks": 10, "busy_ns": 50_000, "busy_max_ns": 9_000, "hits": 3, "xruns": 0, "alive": 1}
+        return {"blocks": 10, "busy_ns": 50_000, "busy_max_ns": 9_000, "hits": 3, "alive": 1}
 
     def close(self, wait_s=None) -> None:
         self.closed = True

@@ -1,4 +1,5 @@
-"""The kit and the voice mixer the audio callbacks run."""
+"""The kit and the mixers the audio callbacks run: the voice mixer (offline render, the audio
+device) and the ring mixer (the kit's JACK process), which must sound the same."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from engine.audio.kit import DEFAULT_LEVELS, Kit, KitMix, build_kit, velocity_gain
 from engine.audio.mixer import VoiceMixer
+from engine.audio.ring_mixer import CHUNK_FRAMES, RingMixer
 from engine.music.drums import NUM_VOICES, Voice
 
 
@@ -51,8 +53,12 @@ def test_kit_mix_checks_its_values_and_pans_with_constant_power() -> None:
     assert velocity_gain(0) == 0.0 and velocity_gain(127) == 1.0 and 0 < velocity_gain(40) < 40 / 127
 
 
-def test_a_hit_lands_at_its_offset_across_blocks(kit) -> None:
-    mixer = VoiceMixer(kit, KitMix(volume=1.0), max_block=64)
+MIXERS = pytest.mark.parametrize("mixer_class", [VoiceMixer, RingMixer])
+
+
+@MIXERS
+def test_a_hit_lands_at_its_offset_across_blocks(kit, mixer_class) -> None:
+    mixer = mixer_class(kit, KitMix(volume=1.0), max_block=64)
     left, right = np.ones(64, np.float32), np.ones(64, np.float32)
     mixer.trigger(100, Voice.KICK, 127)  # beyond this block: it starts in the next one
     mixer.mix_into(left, right, 64)
@@ -63,8 +69,9 @@ def test_a_hit_lands_at_its_offset_across_blocks(kit) -> None:
     assert np.allclose(left[36:], kit.samples[Voice.KICK][:28] * gain)
 
 
-def test_slots_free_when_a_voice_ends_and_the_closed_hat_chokes_the_open_one(kit) -> None:
-    mixer = VoiceMixer(kit, max_block=4096)
+@MIXERS
+def test_slots_free_when_a_voice_ends_and_the_closed_hat_chokes_the_open_one(kit, mixer_class) -> None:
+    mixer = mixer_class(kit, max_block=4096)
     left, right = np.zeros(4096, np.float32), np.zeros(4096, np.float32)
     mixer.trigger(0, Voice.OPEN_HAT, 100)
     mixer.trigger(0, Voice.SNARE, 100)
@@ -87,8 +94,9 @@ def test_polyphony_steals_the_oldest_hit(kit) -> None:
     assert mixer.stolen == 1 and mixer.active == 2
 
 
-def test_set_mix_changes_levels_for_the_next_hits(kit) -> None:
-    mixer = VoiceMixer(kit, KitMix(volume=1.0), max_block=128)
+@MIXERS
+def test_set_mix_changes_levels_for_the_next_hits(kit, mixer_class) -> None:
+    mixer = mixer_class(kit, KitMix(volume=1.0), max_block=128)
     left, right = np.zeros(128, np.float32), np.zeros(128, np.float32)
     mixer.trigger(0, Voice.SNARE, 127)
     mixer.mix_into(left, right, 128)
@@ -97,15 +105,17 @@ def test_set_mix_changes_levels_for_the_next_hits(kit) -> None:
     mixer.trigger(0, Voice.SNARE, 127)
     mixer.mix_into(left, right, 128)
     assert mixer.active == 2  # the first snare still rings; both mixed
-    mixer2 = VoiceMixer(kit, KitMix(levels=tuple(x * 0.5 for x in DEFAULT_LEVELS), volume=1.0), max_block=128)
+    half = KitMix(levels=tuple(x * 0.5 for x in DEFAULT_LEVELS), volume=1.0)
+    mixer2 = mixer_class(kit, half, max_block=128)
     mixer2.trigger(0, Voice.SNARE, 127)
     mixer2.mix_into(left, right, 128)
     assert np.abs(left).max() == pytest.approx(loud / 2, rel=1e-5)
 
 
-def test_mixing_a_block_makes_no_audio_sized_allocation(kit) -> None:
+@MIXERS
+def test_mixing_a_block_makes_no_audio_sized_allocation(kit, mixer_class) -> None:
     frames = 4096  # 16 KB per channel: an array this size made per block would show
-    mixer = VoiceMixer(kit, max_block=frames)
+    mixer = mixer_class(kit, max_block=frames)
     left, right = np.zeros(frames, np.float32), np.zeros(frames, np.float32)
     for voice in range(NUM_VOICES):
         mixer.trigger(voice * 100, voice, 100)
@@ -121,3 +131,43 @@ def test_mixing_a_block_makes_no_audio_sized_allocation(kit) -> None:
     finally:
         tracemalloc.stop()
     assert peak < frames  # bytes: view objects only, far below one 16 KB block
+
+
+@pytest.mark.parametrize(("block", "hits_per_block"), [(64, 0.03), (100, 0.02), (128, 0.05), (4096, 0.6)])
+def test_the_ring_mixer_sounds_exactly_like_the_voice_mixer(kit, block, hits_per_block) -> None:
+    """Random hits (every voice, so open hats are choked too), any offset and velocity, blocks
+    that do and do not divide the ring: the same audio to float rounding (no polyphony limit
+    reached here, the one place they differ)."""
+    blocks = 4000 if block < 1000 else 80
+    out = []
+    for mixer in (VoiceMixer(kit, max_block=block), RingMixer(kit, max_block=block)):
+        rng = np.random.default_rng(7)
+        left, right = np.zeros(block, np.float32), np.zeros(block, np.float32)
+        audio = np.zeros((blocks, 2, block), np.float32)
+        for i in range(blocks):
+            for _ in range(rng.poisson(hits_per_block)):
+                offset, voice = int(rng.integers(0, block)), int(rng.integers(0, NUM_VOICES))
+                mixer.trigger(offset, voice, int(rng.integers(1, 128)))
+            mixer.mix_into(left, right, block)
+            audio[i] = left, right
+        out.append(audio)
+        assert mixer.stolen == 0
+    assert np.abs(out[0]).max() > 0.3 and mixer.triggered > 20
+    assert np.abs(out[0] - out[1]).max() < 1e-6
+
+
+def test_the_ring_mixer_writes_a_hit_a_chunk_at_a_time(kit) -> None:
+    """A hit costs its trigger one chunk, and a block without a chunk due costs a copy."""
+    mixer = RingMixer(kit, max_block=64)
+    left, right = np.zeros(64, np.float32), np.zeros(64, np.float32)
+    mixer.trigger(0, Voice.CRASH, 127)
+    hit = mixer._hits[0]  # noqa: SLF001 - how far it is written
+    assert hit[5] == CHUNK_FRAMES < len(kit.samples[Voice.CRASH])
+    for _ in range(CHUNK_FRAMES // 64 - 1):
+        mixer.mix_into(left, right, 64)
+    assert hit[5] > CHUNK_FRAMES  # a chunk ahead of the block being played, never behind it
+    for _ in range(len(kit.samples[Voice.CRASH]) // 64 + 2):
+        mixer.mix_into(left, right, 64)
+    assert hit[5] == hit[2] and mixer.active == 0
+    with pytest.raises(ValueError, match="frames"):
+        mixer.mix_into(left, right, 65)
