@@ -5,11 +5,12 @@ The kit's settings (:class:`engine.audio.settings.AudioSettings`) go to the cloc
 through the :class:`~app.sequencer_link.SequencerLink`; what comes back in the status
 (where the kit plays, or one line saying why it cannot) is shown on the control, and an
 error once in the status bar. MIDI is never affected. The kit starts on until the user
-turns it off (a new user hears Play); on JACK it plays on the MIDI client's own audio
-ports (see :func:`app.sequencer_link.kit_frames`). The mix is kept in the settings
-file (:func:`stored_mix`), where the audio export reads it too, and so is the soundfont
-whose drum kit plays instead of the built-in one (:func:`stored_soundfont`; one that
-cannot be used is one line in the status bar, and the built-in kit plays).
+turns it off (a new user hears Play); on JACK's sample-accurate output it plays in a JACK
+client of its own fed by the MIDI port (see :func:`app.sequencer_link.kit_frames`). The
+mix is kept in the settings file (:func:`stored_mix`), where the audio export reads it too,
+and so is the soundfont whose drum kit plays instead of the built-in one
+(:func:`stored_soundfont`; one that cannot be used is one line in the status bar, and the
+built-in kit plays).
 """
 
 from __future__ import annotations

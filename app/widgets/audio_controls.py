@@ -12,9 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QPushButton, QSlider, QToolButton, QWidget
 
-KIT_TIP = ("Kit: hear the groove on the built-in drum kit, no DAW or synth needed (on JACK: audio "
-           "ports beside the MIDI port, each hit on its note's frame; else the system's audio device); "
-           "right-click: kit mix (level and pan per voice)")
+KIT_TIP = ("Kit: hear the groove on the built-in drum kit, no DAW or synth needed (on JACK: a client "
+           "of its own fed by the MIDI port, each hit on its note's frame; else the system's audio "
+           "device); right-click: kit mix (level and pan per voice)")
 SOUNDS_TIP = "The kit's sounds: the built-in kit, or the drum kit of an SF2 soundfont you choose"
 SF2_FILTER = "SoundFont (*.sf2 *.sf3);;All files (*)"
 
