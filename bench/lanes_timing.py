@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,75 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
     return out
 
 
+def expected_notes(clip: Path, tune: Path, steps: int) -> Counter:
+    """Every note-on the clock plays in song steps ``0..steps-1``: ``(step, status, pitch)``
+    (the demo groove with groove 0 and the 4-bar tune, as the scheduler renders them)."""
+    from engine.music.melody import read_melody_file
+    from engine.music.midifile import read_clip
+    from engine.realtime.melody_lane import MelodyTable
+    from engine.realtime.steps import Controls, StepTable, notes_for_step
+
+    table, controls = StepTable.from_pattern(read_clip(clip)), Controls(groove=0.0)
+    tune_table = MelodyTable.from_melody(read_melody_file(tune))
+    want: Counter = Counter()
+    for step in range(steps):
+        for event in notes_for_step(table, step, controls):
+            want[(step, DRUM_STATUS, event.note)] += 1
+        start = tune_table.start_at(step % tune_table.steps)
+        if start is not None:
+            want[(step, MELODY_STATUS, start[0])] += 1
+    return want
+
+
+def received_notes(events: list[tuple[int, tuple[int, ...]]], step_len: float
+                   ) -> list[tuple[int, int, int, int]]:
+    """``(step, status, pitch, stamp)`` of each note-on; steps counted from the first note-on by
+    the stamp differences of neighbours (a receiver whose stamps slip where the server skips
+    periods still lands every note on its step)."""
+    out, step, last = [], 0, None
+    for t, m in events:
+        if m[0] not in (DRUM_STATUS, MELODY_STATUS) or m[2] == 0:
+            continue
+        if last is not None:
+            step += round((t - last) / step_len)
+        last = t
+        out.append((step, m[0], m[1], t))
+    return out
+
+
+def missing_notes(recorded: list, dumped: list, clip: Path, tune: Path, step_frames: float,
+                  irregular: list[tuple[int, int]], period: int, limit: int = 30) -> dict:
+    """Which note-ons each receiver missed, by song step and lane, and what was going on there:
+    whether the other receiver got it, and the sender's irregular JACK cycles (its callback
+    run late or twice; start frame and gap) within two periods of where it belonged."""
+    got = {"recorder": received_notes(recorded, step_frames),
+           "jack_midi_dump": received_notes(dumped, step_frames)}
+    if not got["recorder"]:
+        return {"error": "the recorder received no note"}
+    origin = got["recorder"][0][3]
+    steps = 1 + max(r[-1][0] for r in got.values() if r)
+    want = expected_notes(clip, tune, steps)
+    keys = {name: Counter((s, st, p) for s, st, p, _ in rows) for name, rows in got.items()}
+    out: dict = {}
+    for name, have in keys.items():
+        other = keys["jack_midi_dump" if name == "recorder" else "recorder"]
+        lost = sorted((want - have).elements())
+        rows = []
+        for step, status, pitch in lost[:limit]:
+            frame = origin + round(step * step_frames)
+            near = [list(c) for c in irregular
+                    if abs((c[0] - frame + 2**31) % 2**32 - 2**31) <= 2 * period]
+            rows.append({"step": step, "lane": "melody" if status == MELODY_STATUS else "drums",
+                         "pitch": pitch, "frame": frame % 2**32,
+                         "other_receiver_got_it": other[(step, status, pitch)] > 0,
+                         "sender_irregular_cycles_near": near[:4]})
+        out[name] = {"missing": len(lost), "unexpected": sum((have - want).values()), "notes": rows}
+    # a note both receivers miss never left the sender's port (or the server dropped it)
+    out["missed_by_both"] = sum(((want - keys["recorder"]) & (want - keys["jack_midi_dump"])).values())
+    out["sender_irregular_cycles"] = len(irregular)
+    return out
+
+
 def run_case(server: JackServer, bpm: float, seconds: float, tmp: Path, path: str = "rtmidi") -> dict:
     tag = f"gfl{int(time.time() * 1000) % 10**7}"
     source = f"{tag}:{tag}"
@@ -162,7 +232,12 @@ def run_case(server: JackServer, bpm: float, seconds: float, tmp: Path, path: st
         return None if sent is None or (0xFA,) not in msgs else sent - received
 
     dumped = dump.stop()
-    return {"server_frames": analyse([(f, m) for f, m, _, _ in recorded], bpm, RATE),
+    step_frames = RATE * 60 / bpm / 4
+    irregular = stats.get("jack_irregular_starts") or []
+    return {"missing_notes": missing_notes([(f, m) for f, m, _, _ in recorded], dumped, demo_clip(tmp),
+                                           tune_clip(tmp), step_frames, irregular, server.period),
+            "jack_cycle_irregularities": stats.get("jack_cycle_irregularities"),
+            "server_frames": analyse([(f, m) for f, m, _, _ in recorded], bpm, RATE),
             "wall_clock": analyse([(ns, m) for _, m, ns, _ in recorded], bpm, 1e9),
             "jack_midi_dump": analyse(dumped, bpm, RATE), "sent_note_ons": sent,
             "lost_notes": {"recorder": lost([m for _, m, _, _ in recorded]),
