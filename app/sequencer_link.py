@@ -113,20 +113,11 @@ LinkCommand = (SetPattern | SetClockSource | UpdateControls | SetPlaying | OpenO
                | SetMelody | SetMelodyControls | SetAudio)
 
 
-# The app's kit on the MIDI client's own JACK ports (frame-exact) is off: reopening the
-# sample-accurate output while notes sound lets some note-ons reach the old port without
-# their note-offs (the app monkey finds several a minute; through rtmidi none). Until that
-# is fixed the app's kit plays on the audio device; ``groovefader play --audio`` keeps the
-# frame-exact path (it never reopens its port).
-APP_KIT_FRAMES = False
-
-
 def kit_frames(api: str | None, kit_on: bool) -> bool:
     """Whether the MIDI output opens sample-accurate: with the kit on, on JACK, so the kit
-    plays on two audio ports of the MIDI client, each hit on its note's frame (through
-    rtmidi the kit would sound on the audio device about a buffer after the MIDI). Off
-    while :data:`APP_KIT_FRAMES` is."""
-    if not kit_on or not APP_KIT_FRAMES:
+    (a JACK client fed by the MIDI port) sounds each hit on its note's frame (through rtmidi
+    the kit would sound on the audio device about a buffer after the MIDI)."""
+    if not kit_on:
         return False
     from engine.ports.base import default_api
 

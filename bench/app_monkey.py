@@ -23,8 +23,9 @@ Reported (JSON on stdout, and to ``--json FILE``):
     lowest reading, taken every 5 s), which transient peaks do not move; live Python
     objects per minute;
   * the GUI thread's longest stall per minute (a 10 ms timer's largest gap; when it ended,
-    on the action log's clock, in ``minutes_detail``) and the load average, since other work
-    on the machine shows in both.
+    on the action log's clock, in ``minutes_detail``), every stall of 200 ms or more with the
+    sequencer link's command running when it began, and the load average, since other work
+    on the machine shows in all of them.
 
 Exit status 1 when there was an exception, a stuck note, or the app stopped answering.
 
@@ -175,7 +176,22 @@ def run(args: argparse.Namespace) -> dict:
             if args.tracemalloc:
                 tracemalloc.start(12)
             traced = None
-            probe = StallProbe()
+            link = window.controller.transport.link
+            mono_minus_perf = time.monotonic() - time.perf_counter()
+
+            def link_doing(start: float) -> str:
+                """The sequencer link's command running when a stall began (its thread opens
+                ports and inputs, which can hold the interpreter lock), and those it started
+                during the stall."""
+                began, ended = start + mono_minus_perf, time.monotonic()
+                history = list(link.history) if link else []
+                before = [(t, name) for t, name in history if t <= began]
+                during = [name for t, name in history if began < t <= ended]
+                running = f"{before[-1][1]} (started {1000 * (began - before[-1][0]):.0f} ms before)" \
+                    if before else "?"
+                return f"link running {running}; started during it: {', '.join(during[:4]) or 'none'}"
+
+            probe = StallProbe(context=link_doing)
             t0 = time.monotonic()
             start_mem = memory()
             minutes: list[dict] = []
@@ -282,6 +298,11 @@ def run(args: argparse.Namespace) -> dict:
         "python_objects_per_minute": [m["python_objects"] for m in minutes],
         "warmup_minutes": args.warmup_minutes,
         "gui_max_stall_ms_per_minute": [m["gui_max_stall_ms"] for m in minutes],
+        # the longest of the stalls >= 200 ms: when they ended (the action log's clock) and
+        # the sequencer link's command running when they began
+        "gui_long_stalls": [{**st, "end": round(st["end"] - monkey.t0, 2)} for st in
+                            sorted(probe.long_stalls, key=lambda st: -st["ms"])[:20]],
+        "gui_stalls_over_200ms": len(probe.long_stalls),
         "minutes_detail": minutes, "elapsed_s": round(elapsed, 1),
         "action_log_tail": list(monkey.report.log)[-40:] if (trap.errors or stuck or not answered) else [],
     })

@@ -194,9 +194,12 @@ def test_corners_blend_and_transition(ready_window, qtbot) -> None:
     QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=end)
     _settle(qtbot, w)
     assert c.pad == (1.0, 1.0)
-    # corner D holds A's latent: blending at D decodes A's z under the current knobs
+    # corner D holds A's latent: blending at D decodes A's z under the current knobs, with
+    # the blend's own feel (its corners' attributes) for the knobs the user did not set
     g = c.generator.generator
-    expect = g.decode(g.encode(a), c.knobs, targets=c.knob_binding.state.targets())
+    z, own = g.corner_blend(np.stack(c.pad_jobs.corner_latents()), 1.0, 1.0)
+    np.testing.assert_allclose(z, g.encode(a))
+    expect = g.decode(z, c.knobs, targets=c.knob_binding.state.targets(), own=own)
     assert c.pattern == expect
     with qtbot.waitSignal(c.transitionReady, timeout=20_000) as sig:
         c.make_transition(3, 4, 3)

@@ -9,7 +9,6 @@ import uuid
 import numpy as np
 import pytest
 
-from app import sequencer_link
 from engine.audio.kit import build_kit
 from engine.music.drums import PITCH_TO_VOICE, Voice
 from engine.music.midifile import write_clip
@@ -80,8 +79,7 @@ def jack(monkeypatch):
 
 
 @pytest.mark.jack
-def test_the_kit_on_jack_sounds_on_its_midi_notes_frames(jack, make_window, qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(sequencer_link, "APP_KIT_FRAMES", True)  # the app's frame-exact path, off by default
+def test_the_kit_on_jack_sounds_on_its_midi_notes_frames(jack, make_window, qtbot, tmp_path):
     window = make_window(link=True, midi_api="jack", kit_off=False)  # the kit on, as for a new user
     clip = tmp_path / "groove.mid"
     write_clip(clip, PATTERN)
@@ -128,9 +126,8 @@ def test_the_kit_on_jack_sounds_on_its_midi_notes_frames(jack, make_window, qtbo
 
 @pytest.mark.jack
 def test_turning_the_kit_on_at_jack_moves_the_midi_to_the_sample_accurate_output(jack, make_window, qtbot,
-                                                                                  tmp_path, monkeypatch):
+                                                                                  tmp_path):
     """A saved choice of off starts on rtmidi; Kit on reopens the port with the kit's ports on it."""
-    monkeypatch.setattr(sequencer_link, "APP_KIT_FRAMES", True)  # the app's frame-exact path, off by default
     window = make_window(link=True, midi_api="jack")  # the fixture's settings: the kit off
     clip = tmp_path / "groove.mid"
     write_clip(clip, PATTERN)

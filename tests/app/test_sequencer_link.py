@@ -3,6 +3,8 @@ order, and a command that fails comes back as one line on ``error``."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,13 @@ def test_listing_ports_without_the_backend_lists_nothing_and_raises_nothing(link
         link.list_ports("winmm")  # python-rtmidi here has no Windows MultiMedia
     assert listed.args == [[], []]
     assert link.errors == []
+
+
+def test_the_kit_on_jack_opens_the_output_sample_accurate_and_nowhere_else(monkeypatch):
+    from app.sequencer_link import kit_frames
+
+    assert kit_frames("jack", True)  # the kit on the MIDI port's frames
+    assert not kit_frames("jack", False) and not kit_frames("alsa", True)
+    if sys.platform.startswith("linux"):
+        monkeypatch.setenv("JACK_DEFAULT_SERVER", "some-server")  # the platform's default: JACK here
+        assert kit_frames(None, True)
