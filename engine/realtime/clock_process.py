@@ -102,6 +102,7 @@ GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this 
 LINK_QUIET_NS = 1_000_000  # no Link snapshot closer than this to a send (it costs a few µs)
 SWITCH_INTERVAL_S = 0.0005  # longest a thread waits for the GIL (Python's default: 5 ms)
 TIMED_KINDS = ("on", "off", "clock")  # sends that have a musical deadline
+IRREGULAR_REPORTED = 200  # irregular JACK cycles listed in a report (the latest)
 
 
 @dataclass(frozen=True)
@@ -796,8 +797,10 @@ class ClockLoop:
             self._cycle_irregularities = irregular
         if self._cycle_irregularities is not None:  # kept for the final report, port closed
             stats["jack_cycle_irregularities"] = self._cycle_irregularities
-        if final and self._irregular_starts:  # where they were: (start frame, gap in frames)
-            stats["jack_irregular_starts"] = self._irregular_starts
+        starts = getattr(self.out, "irregular_starts", None)  # where the latest were
+        latest = self._irregular_starts if starts is None else list(starts)[-IRREGULAR_REPORTED:]
+        if latest:  # (start frame, frames since the previous start)
+            stats["jack_irregular_starts"] = latest[-IRREGULAR_REPORTED:]
         stats["audio"] = self.audio.report()
         with self.lock:  # held briefly: the JACK thread waits on it to pull each period
             report = self._report(now, final, stats)
