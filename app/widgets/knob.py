@@ -90,8 +90,9 @@ class Knob(QWidget):
 
     def set_measured(self, value: float | None) -> None:
         """Mark where the pattern actually is (a dot on the arc): knob = asked, dot = got."""
-        self._measured = value
-        self.update()
+        if value != self._measured:  # a drag that keeps the groove repaints only the knob turned
+            self._measured = value
+            self.update()
 
     @property
     def held(self) -> bool:
@@ -99,8 +100,9 @@ class Knob(QWidget):
 
     def set_held(self, held: bool) -> None:
         """Bright arc: the user set this knob and the generator holds it; dim: the model's."""
-        self._held = bool(held)
-        self.update()
+        if bool(held) != self._held:
+            self._held = bool(held)
+            self.update()
 
     def set_learning(self, learning: bool) -> None:
         self._learning = learning
