@@ -7,8 +7,8 @@ stored training codes. This decodes, with the app's own jobs (greedy, the model'
   node codes and the blends between them alike);
 - ``pad_nodes``: the map's nodes alone (one training code each);
 - ``randomize``: as many melody Randomize draws (a stored code plus the checkpoint's noise);
-- ``plane``: the plane the pad used to be (centred on the codes' mean, their two principal
-  directions, two standard deviations either way), for comparison;
+- ``plane``: a latent plane through the codes (centred on their mean, along their two
+  principal directions, two standard deviations either way), for comparison;
 
 and measures each against the test split's windows with the melody eval's realism
 (:func:`training.melody.evaluate.realism`: MGEval overlapping areas of four features and a
