@@ -228,3 +228,41 @@ def test_play_cli_melody_port_sigterm_ends_notes_on_both_ports(jack_server, reco
     assert melody[-1] == (0xB0, 123, 0) and (0xB9, 123, 0) in drums[-4:]
     lanes = json.loads(out)["stats"]["lanes"]
     assert lanes["melody"]["count"] > 0 and lanes["drums"]["count"] > 0
+
+
+@pytest.mark.parametrize("sample_accurate", [True, False], ids=["sample-accurate", "rtmidi"])
+def test_the_melody_port_lost_alone_the_drums_play_on_and_it_reconnects(jack_server, port_name,
+                                                                        recorder_factory, tmp_path,
+                                                                        sample_accurate):
+    """The melody on an existing input (a synth's, here a recorder's) that goes away: the
+    melody port is in error while the drums play on, and it reconnects when the input is back."""
+    from tests.support.jack_server import Recorder
+
+    synth = f"synth-{port_name}"
+    first = Recorder(jack_server, None, tmp_path / "synth1.jsonl", name=synth)
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory, sample_accurate=sample_accurate,
+                               controls=Controls(tempo_bpm=300, groove=0.0))
+    try:
+        seq.set_pattern(kicks_on_beats())
+        seq.set_melody(four_bars())
+        seq.set_melody_port(first.port, virtual=False)
+        seq.play()
+        assert seq.wait_status(lambda s: s.melody_port_state == "ok" and s.step >= 16, 30)
+        first.stop()  # the synth quits
+        assert seq.wait_status(lambda s: s.melody_port_state == "error", 10)
+        lost_at = seq.status().step
+        assert seq.wait_status(lambda s: s.step >= lost_at + 16, 20)
+        second = Recorder(jack_server, None, tmp_path / "synth2.jsonl", name=synth)  # back
+        assert seq.wait_status(lambda s: s.melody_port_state == "ok", 10), seq.status().melody_port_error
+        back_at = seq.status().step
+        assert seq.wait_status(lambda s: s.step >= back_at + 24, 20)
+        seq.stop()
+        seq.sync()
+    finally:
+        seq.close()
+    drums, melody = rec.stop(), second.stop()
+    assert check_note_pairs([e[1] for e in drums]) == [] and check_note_pairs([e[1] for e in melody]) == []
+    kicks = notes_by_channel(drums, 9)
+    gaps = np.diff([on for on, *_ in kicks]) / STEP_FRAMES_120 / 2.5  # steps at 300 BPM
+    assert len(kicks) >= 12 and gaps.max() <= 4.5  # a kick every beat, the melody's loss or not
+    assert notes_by_channel(melody, 0) and not notes_by_channel(drums, 0)

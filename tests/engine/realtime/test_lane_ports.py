@@ -178,3 +178,22 @@ def test_the_melody_port_takes_the_drums_api_and_path_and_their_timeline():
     assert shared.timeline == "map-2" and shared.now_ns() == 5
     shared.stop()
     assert not clock.stopped  # the melody's port closing leaves the drums' clock running
+
+
+def test_the_drums_port_lost_ends_the_melody_note_on_its_own_port_and_both_come_back():
+    h = TwoPorts()
+    h.play(0.3)  # a melody note sounds (4 steps of 50 ms each)
+    h.refuse.add("fake")
+    [o for n, o in h.opened if n == "fake"][0].is_alive = False
+    assert h.wait_report(lambda r: r.port_state == "error" and r.melody_port_state == "closed", 3)
+    first_melody = h.sent("mel", 0)
+    # its sounding note ended on its own port, which closed after CC 123 on its channel
+    assert check_note_pairs(first_melody) == [] and first_melody[-1] == (0xB2, 123, 0)
+    assert any(m[0] == 0x82 for m in first_melody)
+    h.refuse.clear()
+    assert h.wait_report(lambda r: r.port_state == "ok" and r.melody_port_state == "ok", 3)
+    time.sleep(0.4)
+    h.finish()
+    assert [n for n, _ in h.opened].count("mel") == 2  # reopened with the drums' port
+    assert any(m[0] == 0x92 and m[2] > 0 for m in h.sent("mel", 1))
+    assert check_note_pairs(h.sent("mel", 1)) == [] and check_note_pairs(h.sent("fake", 1)) == []
