@@ -83,7 +83,8 @@ class KitReady:
 
 @dataclass(frozen=True)
 class KitFailed:
-    """It could not open (one line: no JACK server, ports refused, ...)."""
+    """It could not open, or stopped playing (one line: no JACK server, ports refused, the
+    server went away)."""
 
     error: str
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import mmap
+import os
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ STATS_BYTES = 8 * len(STATS_FIELDS)
 PORT_NAMES = ("audio_L", "audio_R")
 MIDI_IN = "midi_in"
 NOTE_ON = 0x90
+SWITCH_INTERVAL_S = 0.0002
 
 
 class JackKit:
@@ -71,6 +73,7 @@ class JackKit:
         self._jack = jack
         self._stats = stats
         self._dead = threading.Event()
+        self.wake_r, self._wake_w = os.pipe()  # the server's end reaches the main thread's wait
         client = self._client = jack.Client(start.client_name, no_start_server=True)
         if client.blocksize > MAX_BLOCK_FRAMES:
             raise ValueError(f"JACK period {client.blocksize} frames is over {MAX_BLOCK_FRAMES}")
@@ -85,7 +88,7 @@ class JackKit:
         # No other callback: JACK calls notifications (xruns, ports, ...) on a thread of its
         # own, which would take the interpreter lock the process callback needs.
         client.set_process_callback(self._process)
-        client.set_shutdown_callback(lambda status, reason: self._dead.set())
+        client.set_shutdown_callback(self._on_shutdown)
         client.activate()
         self.follow(start.midi_source)
         if start.connect:
@@ -116,6 +119,10 @@ class JackKit:
             stats[2] = spent
         stats[3] = mixer.triggered
 
+    def _on_shutdown(self, status: object, reason: str) -> None:
+        self._dead.set()
+        os.write(self._wake_w, b"x")
+
     # -- the main thread ---------------------------------------------------------------------
     def follow(self, source: str | None) -> None:
         """Take MIDI from ``source`` (and from nothing else)."""
@@ -135,8 +142,9 @@ class JackKit:
         return not self._dead.is_set()
 
     def close(self) -> None:
-        if self._dead.is_set():
-            return  # a client of a dead server must not be closed (libjack crashes)
+        if self._dead.is_set():  # a client of a dead server must not be closed (libjack crashes)
+            self._client._ptr = self._jack._ffi.NULL  # noqa: SLF001 - nor closed at exit
+            return
         with contextlib.suppress(self._jack.JackError):
             self._client.deactivate()
         self._client.close()
@@ -162,6 +170,10 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
     conn.send(KitReady(kit.port_names, kit.rate, kit.note))
     try:
         while True:
+            if kit.wake_r in wait([conn, kit.wake_r]):  # blocks with the interpreter lock let go
+                with contextlib.suppress(OSError):
+                    conn.send(KitFailed("the JACK server stopped"))
+                break
             try:
                 command = conn.recv()
             except (EOFError, OSError):
@@ -180,11 +192,18 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
     finally:
         stats[4] = 0
         kit.close()
+    if not kit.alive():
+        # libjack's own exit handlers crash once its server is gone: leave without them
+        # (nothing here is buffered: the reply went out on the socket above)
+        os._exit(0)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # Should the callback want the interpreter lock while the main thread runs (starting up,
+    # or a command), it waits at most this long (Python's default: 5 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     conn = Connection(int(args[0]))
     shared = mmap.mmap(int(args[1]), STATS_BYTES)
     stats: Any = np.ndarray((len(STATS_FIELDS),), np.int64, buffer=shared)

@@ -47,6 +47,8 @@ class RingMixer:
         self._size = 1 << (span - 1).bit_length()  # a power of two: power-of-two blocks never wrap
         self._ring = np.zeros((2, self._size), np.float32)  # left row, right row
         self._scratch = np.zeros(kit.longest, np.float32)
+        for buf in (self._ring, self._scratch):
+            buf.fill(0.0)  # every page touched now, not first in the audio callback
         self._gains = (mix or KitMix()).gains()  # (9, 2), swapped whole by set_mix
         self._now = 0  # frames mixed so far: the next block's first frame
         # each sounding hit: [voice, start, end, left gain, right gain, written up to] (frames)

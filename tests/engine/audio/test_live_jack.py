@@ -190,3 +190,32 @@ def test_a_soundfont_s_kit_plays_live_on_the_midi_frames_and_a_bad_one_is_one_li
     offsets = [onset_frame(mono, kit, voice, (frame - first) % 2**32, search=2 * 64) - (frame - first) % 2**32
                for frame, voice in notes]
     assert len(offsets) >= 5 and offsets == [0] * len(offsets)  # the soundfont's hits on the notes' frames
+
+
+def test_the_kit_process_says_when_its_server_goes_and_stops(monkeypatch) -> None:
+    from engine.audio.kit_host import KitProcess
+    from engine.audio.kit_messages import StartKit, voices_by_pitch
+    from engine.music.drums import GM_NOTE_MAP
+    from tests.support.jack_server import start_test_server
+
+    server = start_test_server()
+    try:
+        for key, value in server.env.items():
+            monkeypatch.setenv(key, value)
+        kit = KitProcess(StartKit("gone-kit", None, KitMix(), voices_by_pitch(GM_NOTE_MAP)))
+        end = time.monotonic() + 15
+        while not kit.ready and kit.error is None and time.monotonic() < end:
+            kit.poll()
+            time.sleep(0.02)
+        assert kit.ready and kit.stats()["alive"] == 1, kit.error
+        assert server.wait_port("gone-kit:midi_in") and server.wait_port("gone-kit:audio_L")
+    finally:
+        server.stop()
+    end = time.monotonic() + 10
+    while kit.error is None and time.monotonic() < end:
+        kit.poll()
+        time.sleep(0.02)
+    assert kit.error == "the JACK server stopped" and not kit.ready
+    proc = kit._proc  # noqa: SLF001 - it ends on its own
+    assert proc is not None and proc.wait(10) == 0
+    kit.close()
