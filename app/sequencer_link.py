@@ -364,9 +364,11 @@ class SequencerLink(QObject):
             self._input = None
         if not name:
             return
-        from engine.ports import open_input
+        # in a process of its own: its JACK callback never waits for this process's
+        # interpreter lock, and opening it never holds that lock (engine.ports.input_process)
+        from engine.ports.input_process import InputProcess
 
-        self._input = open_input(name, api, self._on_midi, virtual=virtual)
+        self._input = InputProcess(name, api, self._on_midi, virtual=virtual)
 
     def _on_midi(self, message: Any, *_rest: Any) -> None:
         """Backend thread: forward control changes; everything else is the clock's business."""
