@@ -103,7 +103,9 @@ def test_the_panel_moves_the_melody_to_a_port_of_its_own(jack, melody_jack_windo
         qtbot.waitUntil(lambda: len(_melody_ons(mel_rec.events())) >= 6, timeout=20_000)
         w.transport.play_button.click()
         qtbot.waitUntil(lambda: not c.transport.playing, timeout=5_000)
-        qtbot.wait(300)
+        # the stop's CC 123 at both recorders (a loaded machine delivers them late)
+        for rec, cc in ((mel_rec, (0xB0, 123, 0)), (drums_rec, (0xB9, 123, 0))):
+            qtbot.waitUntil(lambda rec=rec, cc=cc: cc in [m for _f, m, _ns in rec.events()], timeout=10_000)
     finally:
         drums, melody = drums_rec.stop(), mel_rec.stop()
     assert w.melody.lane.settings()["lane"]["port"] == own  # kept with the window's settings
