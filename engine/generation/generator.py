@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 
 CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
 """Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
+MADE_LATENTS = 4096  # corner blends whose attributes are remembered (a 32² heat map and a drag)
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
@@ -163,6 +165,9 @@ class Generator:
         # attributes and hit distances to the bank are kept for the last latents walked from
         self._walk_cache: tuple[bytes, tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]] | None = None
         self._corner_cache: tuple[bytes, np.ndarray] | None = None
+        # latents made by corner_blend -> the attributes they were made with (a knob turned
+        # after a blend starts from the groove that played, not its nearest codes' feel)
+        self._made: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._bank, self._pad = self._data_map(meta, arrays or {})
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
@@ -299,9 +304,10 @@ class Generator:
                          batch: int, z: np.ndarray | None = None,
                          own: np.ndarray | None = None) -> np.ndarray:
         """``(batch, A)`` raw attribute rows; unnamed knobs take the latent's own values
-        (``own``, ``(A,)`` or ``(batch, A)``, when the caller knows them, as for a blend of
-        grooves; else with ``z`` and a data map the attributes its nearest training grooves
-        carry, the input the decoder was trained with), else their defaults.
+        (``own``, ``(A,)`` or ``(batch, A)``, when the caller knows them; else a latent this
+        generator made by :meth:`corner_blend` keeps the attributes it was made with, and any
+        other with ``z`` and a data map the attributes its nearest training grooves carry,
+        the input the decoder was trained with), else their defaults.
 
         Raises:
             ValueError: an unknown attribute name or a wrongly shaped array.
@@ -310,7 +316,14 @@ class Generator:
             if own is not None:
                 return np.array(np.broadcast_to(np.asarray(own, np.float64), (batch, len(self._names))))
             if z is not None and self._bank is not None:
-                return self._bank.own_attributes(self._as_batch_z(z))
+                rows = self._as_batch_z(z)
+                out = self._bank.own_attributes(rows)
+                if self._made:
+                    for i, row in enumerate(rows):
+                        known = self._made.get(row.tobytes())
+                        if known is not None:
+                            out[i] = known
+                return out
             return np.tile(self._default, (batch, 1))
 
         if attributes is None:
@@ -718,7 +731,15 @@ class Generator:
         z = self.toward_data(blend(zs, w), pull)
         if pull > 0:
             own = (1 - pull) * own + pull * self.attribute_matrix(None, 1, z)[0]
+        self._remember(z, own)
         return z, own
+
+    def _remember(self, z: np.ndarray, own: np.ndarray) -> None:
+        key = np.asarray(z, np.float64).tobytes()
+        self._made[key] = np.array(own, np.float64)
+        self._made.move_to_end(key)
+        while len(self._made) > MADE_LATENTS:
+            self._made.popitem(last=False)
 
     def _corner_attributes(self, zs: np.ndarray) -> np.ndarray:
         """``(4, A)`` attributes measured on the corner latents' own decodes (kept for the

@@ -214,7 +214,13 @@ def test_corner_blend_carries_its_corners_feel() -> None:
     # decoded with the blend's own attributes (nothing held), not the nearest codes' estimate
     played = g.decode(z, {}, own=own).to_array()
     np.testing.assert_allclose(played, g.decode_batch(z, own).to_array()[0])
-    assert not np.allclose(g.attribute_matrix(None, 1, z)[0], own)  # the estimate differs
+    assert not np.allclose(g._bank.own_attributes(z[None])[0], own)  # the nearest codes' estimate differs
+    # the generator remembers what it made: a later decode of the same latent (a knob turned
+    # after the blend) starts from the blend's feel, and other latents still get the estimate
+    np.testing.assert_allclose(g.attribute_matrix(None, 1, z)[0], own)
+    np.testing.assert_allclose(g.decode(z, {}).to_array(), played)
+    other = z + 0.01
+    assert not np.allclose(g.attribute_matrix(None, 1, other)[0], own)
     # a knob set overrides its own column only
     held = g.attribute_matrix({"density": 1.5}, 1, z, own)[0]
     assert held[0] == 1.5 and np.allclose(held[1:], own[1:])
