@@ -75,12 +75,14 @@ def test_without_codes_the_pad_is_a_prior_plane_and_bad_codes_are_refused() -> N
         MelodyPad.build(np.zeros((10, Z + 1)), Z)
 
 
-def test_the_generator_builds_its_pad_from_its_own_checkpoint(tmp_path) -> None:
+def test_the_generator_builds_its_pad_from_its_own_checkpoint(tmp_path_factory) -> None:
     pytest.importorskip("torch")
     from engine.generation.melody import MelodyGenerator
     from tests.support.melody import melody_a, melody_b, memorised_checkpoint
 
-    gen = MelodyGenerator.from_checkpoint(memorised_checkpoint(str(tmp_path)))
+    # the same folder as the generator's tests: the tiny model is trained once a session
+    folder = str(tmp_path_factory.getbasetemp() / "melody")
+    gen = MelodyGenerator.from_checkpoint(memorised_checkpoint(folder))
     pad = gen.pad
     assert pad is gen.pad and pad.on_data  # built once, from the two stored codes
     tunes = {tuple(m.events) for m in (melody_a(), melody_b())}
