@@ -2,11 +2,12 @@
 
 Why a process: on JACK the input (:mod:`engine.ports.jack_input`) runs a Python callback
 every JACK period. Beside a thread that keeps the interpreter busy — the app's window — that
-callback waits for the interpreter lock, and a synchronous JACK server waits for it: 1,600+
-xruns in 15 s were measured here with the input beside a busy Python thread, about 20 with
-it in a process of its own (as without it). Opening or closing it never holds this process's
-interpreter lock either (rtmidi's input did, for seconds, while JACK answered). The process
-imports only the ports (no torch, no Qt); messages come over a pipe, read by a thread here.
+callback waits for the interpreter lock, and a synchronous JACK server waits for it: the
+server's xruns grow a hundredfold (``bench/midi_input_xruns.py``). In a process of its own
+the callback has an interpreter to itself. Opening or closing the input never holds this
+process's interpreter lock either (rtmidi's did, for seconds, while JACK answered). The
+process imports only the ports (no torch, no Qt); messages come over a pipe, read by a
+thread here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ client, and a busy server (the built-in kit's audio client on it) takes up to se
 answer — every other thread of the process stands still meanwhile, the app's window
 included. JACK-Client's calls let go of the lock, so opening, connecting and closing this
 input never stall another thread. The cost: its process callback is Python, run once per
-JACK period (a few µs when no message came). Messages reach ``callback(data, arrival_ns)``
+JACK period (a few µs when no message came), which waits for the interpreter lock wherever
+another thread keeps it busy — so the app runs it in a process of its own
+(:mod:`engine.ports.input_process`). Messages reach ``callback(data, arrival_ns)``
 from JACK's thread, as rtmidi's do, filtered the same way: timing messages (clock,
 start/stop) are delivered; sysex and active sensing are not.
 """
