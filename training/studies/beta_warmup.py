@@ -349,8 +349,7 @@ STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], argum
                        quick=_quick, save=_save)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return skeleton.main(STUDY, argv)
+main = skeleton.entry(STUDY)
 
 
 if __name__ == "__main__":

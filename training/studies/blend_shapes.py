@@ -28,7 +28,6 @@ Run (validation split)::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -167,8 +166,7 @@ STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], argum
                        quick=_quick, seed=0)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return skeleton.main(STUDY, argv)
+main = skeleton.entry(STUDY)
 
 
 if __name__ == "__main__":

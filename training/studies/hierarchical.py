@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -428,8 +427,7 @@ STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], argum
                        quick=_quick, load=_load)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return skeleton.main(STUDY, argv)
+main = skeleton.entry(STUDY)
 
 
 if __name__ == "__main__":

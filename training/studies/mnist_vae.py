@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -330,8 +330,7 @@ STUDY = skeleton.Study(
     arguments=_arguments, run=_run, report=_report, save=_save, seed=0, out="docs/studies/mnist_vae")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return skeleton.main(STUDY, argv)
+main = skeleton.entry(STUDY)
 
 
 if __name__ == "__main__":

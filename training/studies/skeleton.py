@@ -85,6 +85,15 @@ def parser(study: Study) -> argparse.ArgumentParser:
     return p
 
 
+def entry(study: Study) -> Callable[[Sequence[str] | None], int]:
+    """The study module's ``main(argv=None)``: :func:`main` bound to ``study``."""
+    def study_main(argv: Sequence[str] | None = None) -> int:
+        return main(study, argv)
+
+    study_main.__doc__ = f"Run {study.module} (``python -m {study.module} --help``)."
+    return study_main
+
+
 def main(study: Study, argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run or reload, save, report. Returns the exit status (0, or 1 after a
     one-line error)."""

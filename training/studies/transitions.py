@@ -395,8 +395,7 @@ STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], argum
                        report=_report, smoke="synthetic grooves as the test windows", save=_save)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return skeleton.main(STUDY, argv)
+main = skeleton.entry(STUDY)
 
 
 if __name__ == "__main__":
