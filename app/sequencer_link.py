@@ -6,8 +6,9 @@ sequencer: its typed methods here queue frozen commands (the engine's
 :mod:`~engine.realtime.messages` where one fits, the link's own below otherwise), a worker
 thread runs them in order through one ``match``, polls the sequencer's non-blocking
 ``status()`` about 30 times a second, and reports back through Qt signals (queued to the
-GUI thread). Incoming MIDI (control changes for MIDI learn) arrives on the backend's thread
-and is forwarded the same way.
+GUI thread). Incoming MIDI (control changes for MIDI learn) is read in a process of its own
+(:class:`~engine.ports.input_process.InputProcess`), arrives on its reader thread here and
+is forwarded the same way.
 
 Without a MIDI backend (no ALSA device, JACK not running) the sequencer cannot open its
 port; the link reports that in words and everything else keeps working.
