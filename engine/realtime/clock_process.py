@@ -163,7 +163,6 @@ class ClockLoop:
         self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
         self.audio = LiveAudio()  # the built-in kit: off until a SetAudio turns it on
         self.audio.follow_controls(config.controls)  # the kit plays the pitches the MIDI sends
-        self.audio.follow_controls(config.controls)  # the kit plays the pitches the MIDI sends
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
         self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
@@ -411,7 +410,6 @@ class ClockLoop:
                     self.sched.set_pattern(pattern, quantize, now)
                 case SetControls(controls):
                     self.sched.set_controls(controls, now)
-                    self.audio.follow_controls(controls)
                     self.audio.follow_controls(controls)
                     if self.link is not None:  # a tempo set here is the session's
                         self.link.propose_tempo(controls.tempo_bpm, now)
