@@ -250,6 +250,11 @@ def run(args: argparse.Namespace) -> dict:
             if not window.transport.play_button.isChecked():
                 window.transport.play_button.click()
             played = wait_until(lambda: ears.note_ons_since(mark) >= 4, 20)
+            ts = window.controller.transport
+            # what was playing then, to tell a sparse groove at a slow tempo from silence
+            end_state = {"note_ons_heard": ears.note_ons_since(mark), "hits": window.grid.pattern.num_hits,
+                         "tempo_bpm": ts["tempo_bpm"], "clock_source": ts["clock_source"],
+                         "playing": ts.playing, "midi_status": window.transport.status.text()}
             window.transport.play_button.click()
             wait_until(lambda: not window.transport.play_button.isChecked(), 10)
             qwait(200)
@@ -289,7 +294,7 @@ def run(args: argparse.Namespace) -> dict:
         "exceptions": len(trap.errors), "errors": trap.errors[:20], "warnings": trap.warning_count,
         "warning_examples": sorted(set(w.split("] ", 1)[-1] for w in trap.warnings))[:10],
         "other_problems": problems, "port_came_back": port_back, "responded_at_end": answered,
-        "notes_at_end": played,
+        "notes_at_end": played, "end_state": end_state,
         "note_ons_recorded": heard["note_ons"],
         "stuck_notes": len(stuck), "stuck": stuck[:20],
         "jack_cycles_delivered_twice_dropped": heard["replayed_cycles"],
