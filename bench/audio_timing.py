@@ -9,16 +9,18 @@ exported MIDI clip (480 ticks per beat: its own rounding is up to half a tick, 0
 120 BPM). Also the peak level of every render (target: ≤ -0.3 dBFS, loud).
 
 Live (``live``): a dummy JACK server (48 kHz, ``--period`` frames, ``-R`` where allowed),
-``Sequencer(sample_accurate=True)`` with the kit on, a MIDI recorder on its MIDI port and
-an audio recorder on its audio ports (other processes). For ``--seconds`` a groove plays
-(micro-timed hits on 11 voices' worth of steps), with ``--load`` a busy loop on the other
-core. Reported: each audio onset's distance from its MIDI note-on's frame (target: within
-one period), the audio onsets' timing against the pattern's grid (target: 0.1 ms), the
-xruns the server reported to the audio recorder during the run, the clock process's own
-report (with the kit's mixing time per period). ``--control`` then alternates runs with the
-kit on and off (``--pairs``), the recorder on the capture ports in both (recording the kit
-would put it behind groovefader in the server's graph), to tell xruns the kit causes from
-the server's own on this machine.
+``Sequencer(sample_accurate=True)`` with the kit on (a JACK client in a process of its own,
+its MIDI input fed by the MIDI port: engine/audio/kit_process.py), a MIDI recorder on the
+MIDI port and an audio recorder on the kit's audio ports (other processes). For
+``--seconds`` a groove plays (micro-timed hits on 11 voices' worth of steps), with
+``--load`` a busy loop on the other core. Reported: each audio onset's distance from its
+MIDI note-on's frame (target: within one period), the audio onsets' timing against the
+pattern's grid (target: 0.1 ms), the xruns the server reported to the audio recorder during
+the run, the clock process's own report (with the kit's callback time per period).
+``--control`` then alternates runs with the kit on and off (``--pairs``), the recorder on
+the capture ports in both (recording the kit would put it behind groovefader in the
+server's graph), to tell xruns the kit causes from the server's own on this machine; per
+kit-on run also the kit's callback time (mean / max µs).
 
     .venv/bin/python bench/audio_timing.py --seconds 60 --json bench/audio_timing.json
 """
@@ -234,12 +236,18 @@ def main() -> None:
     if not args.skip_live:
         result["live"] = live(args.seconds, args.period, args.bpm, args.load, kit_on=True)
         if args.control:
-            on, off = [], []
+            on, off, callback_us = [], [], []
             run = (args.seconds, args.period, args.bpm, args.load)
             for _ in range(args.pairs):
-                on.append(live(*run, kit_on=True, record_kit=False)["xruns_during_run"])
+                kit_run = live(*run, kit_on=True, record_kit=False)
+                on.append(kit_run["xruns_during_run"])
+                mix = (kit_run["clock_stats"].get("audio") or {}).get("mix_us") or {}
+                callback_us.append([mix.get("mean"), mix.get("max")])
                 off.append(live(*run, kit_on=False)["xruns_during_run"])
             result["xruns_per_run"] = {"kit_on": on, "kit_off": off, "seconds_each": args.seconds,
+                                       "pairs_kit_on_more": sum(a > b for a, b in zip(on, off, strict=True)),
+                                       "total_kit_on": sum(on), "total_kit_off": sum(off),
+                                       "kit_callback_us_mean_max": callback_us,
                                        "note": "the server's xruns during each run, reported to a recorder "
                                                "on the capture ports (not behind groovefader)"}
     emit_json(result, args.json)
