@@ -10,9 +10,10 @@ WAV sounds as the live kit does.
 Which sounds: the soundfont's General MIDI percussion bank (bank 128; preset 0, else its
 lowest), each voice at its General MIDI pitch (kick 36, snare 38, ...), rendered at velocity
 127 until it has died away (at most :data:`MAX_VOICE_S`). Velocity then scales the buffer
-as for the built-in kit (the soundfont's own velocity layers are not kept). The kit's
-balance is the soundfont's: the loudest voice peaks at 1.0, the others keep their level.
-A voice the soundfont has no sound for keeps the built-in kit's.
+as for the built-in kit (the soundfont's own velocity layers are not kept). Each voice is
+peak-normalised to 1.0 like the built-in kit's, so the kit mix's levels mean the same with
+either (the soundfont's own balance differs widely: in FluidR3_GM the closed hi-hat peaks
+at a tenth of the snare). A voice the soundfont has no sound for keeps the built-in kit's.
 
 Raises :class:`SoundFontError` (one line) for a missing file, a file that is not a
 soundfont, or one with no drum kit; callers fall back to the built-in kit and show it.
@@ -87,10 +88,9 @@ def load_soundfont_kit(path: str | os.PathLike[str], rate: int) -> tuple[Kit, tu
         samples.append(buf if buf is not None else np.zeros(0, np.float32))
     if len(missing) == len(samples):
         raise SoundFontError(f"{name}: its drum kit made no sound at the General MIDI drum pitches")
-    peak = max(float(np.max(np.abs(s))) for s in samples if s.size)
     out = []
     for voice, buf in enumerate(samples):
-        buf = builtin.samples[voice] if voice in missing else (buf / peak).astype(np.float32)
+        buf = builtin.samples[voice] if voice in missing else (buf / np.max(np.abs(buf))).astype(np.float32)
         buf.setflags(write=False)
         out.append(buf)
     return Kit(rate, tuple(out)), tuple(missing)

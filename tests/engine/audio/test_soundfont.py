@@ -32,15 +32,16 @@ def kit_sf2(tmp_path):
                                             GM_NOTE_MAP.note(Voice.SNARE): 0.5 * tone(SNARE_HZ, 0.2, 0.05)})
 
 
-def test_the_soundfont_s_sounds_play_and_its_balance_is_kept(kit_sf2) -> None:
+def test_the_soundfont_s_sounds_play_each_at_full_scale(kit_sf2) -> None:
     kit, missing = load_soundfont_kit(kit_sf2, RATE)
     assert kit.rate == RATE and len(kit.samples) == 9
     assert set(missing) == set(range(9)) - {Voice.KICK, Voice.SNARE}
     kick, snare = kit.samples[Voice.KICK], kit.samples[Voice.SNARE]
     assert dominant_hz(kick) == pytest.approx(KICK_HZ, abs=5)
     assert dominant_hz(snare) == pytest.approx(SNARE_HZ, abs=5)
-    assert np.abs(kick).max() == pytest.approx(1.0)  # the loudest at full scale ...
-    assert 0.35 < np.abs(snare).max() < 0.65  # ... the others at the soundfont's own level
+    # each voice peaks at 1.0, as the built-in kit's do (the kit mix's levels do the balance),
+    # though the soundfont's snare is half as loud as its kick
+    assert np.abs(kick).max() == pytest.approx(1.0) and np.abs(snare).max() == pytest.approx(1.0)
     assert 0.25 * RATE < len(kick) < 0.4 * RATE  # until it died away, not the full 4 s
     builtin = build_kit(RATE)
     for voice in missing:  # what the soundfont lacks, the built-in kit plays
