@@ -168,11 +168,19 @@ def child_pids(pid: int | None = None) -> list[int]:
 
 
 class StallProbe:
-    """The GUI thread's longest gap between 10 ms timer ticks: how long the window froze."""
+    """The GUI thread's longest gap between 10 ms timer ticks: how long the window froze.
 
-    def __init__(self, interval_ms: int = 10) -> None:
+    Every gap of ``long_ms`` or more is also kept in :attr:`long_stalls` (``end`` in
+    perf_counter seconds, ``ms``, and ``context(start)``'s words on what was going on when it
+    began, where ``context`` is given).
+    """
+
+    def __init__(self, interval_ms: int = 10, long_ms: float = 200.0,
+                 context: Callable[[float], str] | None = None) -> None:
         self.max_gap_ms = 0.0
         self.max_gap_end = 0.0  # perf_counter seconds when the longest gap ended
+        self.long_ms, self.context = long_ms, context
+        self.long_stalls: list[dict[str, Any]] = []
         self._last = time.perf_counter()
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
@@ -184,6 +192,11 @@ class StallProbe:
         gap_ms = (now - self._last) * 1000
         if gap_ms > self.max_gap_ms:
             self.max_gap_ms, self.max_gap_end = gap_ms, now
+        if gap_ms >= self.long_ms:
+            stall: dict[str, Any] = {"end": now, "ms": round(gap_ms, 1)}
+            if self.context is not None:
+                stall["context"] = self.context(self._last)
+            self.long_stalls.append(stall)
         self._last = now
 
     def reset(self) -> None:
