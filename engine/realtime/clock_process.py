@@ -122,6 +122,20 @@ def clock_main(config: ClockConfig, commands: Any, status: Any) -> None:
     ClockLoop(config, commands, status).run()
 
 
+def _close_quietly(out: MidiOutput) -> None:
+    """Close an output that failed (on a helper thread: closing waits for JACK cycles)."""
+    with contextlib.suppress(Exception):
+        out.close()
+
+
+def _open_into(result: dict[str, Any], *args: Any) -> None:
+    """:func:`open_melody_output` on a helper thread: the port, or why not, into ``result``."""
+    try:
+        result["out"] = open_melody_output(*args)
+    except PortError as err:
+        result["error"] = str(err)
+
+
 def set_realtime(priority: int = FIFO_PRIORITY) -> bool:
     """SCHED_FIFO for this thread where the OS grants it; False (silently) otherwise."""
     try:
@@ -153,6 +167,8 @@ class ClockLoop:
         self.melody_state, self.melody_error = "closed", None
         self.sched.melody_apart = self.melody_port is not None
         self._next_melody_retry = 0
+        self._melody_retries = 0  # failed reopenings in a row (the next waits longer)
+        self._melody_opener: tuple[threading.Thread, dict[str, Any], SetMelodyPort, MidiOutput] | None = None
         self._melody_puller: MidiOutput | None = None  # the melody output's JACK thread pulls
         self.port_state = "closed"
         self.error: str | None = None
@@ -454,8 +470,10 @@ class ClockLoop:
                     return
             if new_port is None and new_melody_port is None:
                 self._send_due()
-                if fresh:
-                    self._publish(self._now(), fresh=True)
+        if fresh and new_port is None and new_melody_port is None:
+            # after the lock: the report's percentiles take up to a millisecond under load, and
+            # the sample-accurate output's JACK thread waits on the lock to pull each period
+            self._publish(self._now(), fresh=True)
         if new_input is not None:
             self._switch_input(new_input)
         if new_port is not None:
@@ -588,6 +606,7 @@ class ClockLoop:
                                                  self.sched.melody_controls.channel)
         except PortError as err:
             self.melody_state, self.melody_error = "error", str(err)
+            self._melody_retries = 0
             self._next_melody_retry = now + RETRY_INTERVAL_NS
             return
         self.melody_state, self.melody_error = "ok", None
@@ -606,19 +625,56 @@ class ClockLoop:
             self.melody_state = "closed"
 
     def _melody_port_failed(self, message: str, now: int) -> None:
-        """The melody's own port went away alone: its notes died with it, the drums play on,
-        and it is reopened every :data:`RETRY_INTERVAL_NS`."""
-        self._detach_pull()
+        """The melody's own port went away alone: its notes died with it and the drums play
+        on, never waiting for it: it is closed on a thread of its own (closing waits for JACK
+        cycles), and reopened on one (:meth:`_retry_melody_port`)."""
         with self.lock:
             out, self.melody_out = self.melody_out, None
+            self._melody_puller = None  # a JACK callback of it still running pulls nothing now
             self.sched.forget_sounding(lane="melody")
         if out is not None:
-            with contextlib.suppress(Exception):
-                out.close()
+            threading.Thread(target=_close_quietly, args=(out,), name="groovefader-melody-close",
+                             daemon=True).start()
         self.melody_state, self.melody_error = "error", message
+        self._melody_retries = 0
         self._next_melody_retry = now + RETRY_INTERVAL_NS
         self._next_status = 0
+
+    def _retry_melody_port(self, now: int) -> None:
+        """Reopen the melody's own port on a thread of its own, so the drums never wait for a
+        MIDI client to open (tens of ms, more on a loaded machine); the loop takes the port in
+        when it is open. Tried after 0.5, 1, 2, 4, 8 s, then every 8 s."""
+        opener = self._melody_opener
+        if opener is None:
+            if now < self._next_melody_retry or self.melody_port is None or self.spec is None \
+                    or self.out is None:
+                return
+            args = (self._open_output, self.spec, self.out, self.melody_port,
+                    self.sched.melody_controls.channel)
+            result: dict[str, Any] = {}
+            thread = threading.Thread(target=_open_into, args=(result, *args),
+                                      name="groovefader-melody-open", daemon=True)
+            self._melody_opener = (thread, result, self.melody_port, self.out)
+            thread.start()
+            return
+        thread, result, want, drums_out = opener
+        if thread.is_alive():
+            return
+        self._melody_opener = None
+        out = result.get("out")
+        if want is not self.melody_port or drums_out is not self.out or self.melody_state != "error":
+            if out is not None:  # the ports changed meanwhile: this one is not wanted any more
+                threading.Thread(target=_close_quietly, args=(out,), daemon=True).start()
+            return
+        if out is None:
+            self.melody_error = result.get("error") or self.melody_error
+            self._melody_retries += 1
+            self._next_melody_retry = now + RETRY_INTERVAL_NS * 2 ** min(self._melody_retries, 4)
+            return
+        self.melody_out = out
+        self.melody_state, self.melody_error = "ok", None
         self._attach_pull()
+        self._next_status = 0
 
     def _lane_channels(self) -> tuple[int, ...]:
         """The channels the lanes play on (the drums'; the melody's too once one is set)."""
@@ -708,10 +764,8 @@ class ClockLoop:
             if self.melody_out is not None and not self.melody_out.alive():
                 self._melody_port_failed(f"the melody's MIDI output {self.melody_port.name!r} went "  # type: ignore[union-attr]
                                          "away; retrying", now)
-            elif self.melody_state == "error" and self.out is not None and now >= self._next_melody_retry:
-                self._open_melody_port(now)
-                self._attach_pull()
-                self._next_status = 0
+            elif self.melody_state == "error":
+                self._retry_melody_port(now)
             self._check_frame_clock()
             self._drain_output_lateness()
         if self.port_state == "error" and self.spec is not None and now >= self._next_retry:
