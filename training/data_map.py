@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine.generation.pad_map import StyleLabel
+from engine.generation.som import fit_som, pick_nodes
 from engine.music import attributes as attr_lib
 
 MAP_VERSION = 1
@@ -42,48 +43,6 @@ class MapConfig:
     seed: int = 0
     min_style_share: float = 0.03  # styles with fewer of the bank's grooves get no label
     batch_size: int = 1024
-
-
-def fit_som(data: np.ndarray, rows: int, cols: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Batch self-organising map of ``data (N, D)``: prototypes ``(rows*cols, D)`` and each
-    row's best-matching node ``(N,)``. Starts on the data's first two principal directions
-    (deterministic) and shrinks a Gaussian neighbourhood from half the map to under a node."""
-    x = np.asarray(data, np.float64)
-    n = len(x)
-    mean = x.mean(0)
-    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
-    sd = s[:2] / np.sqrt(max(n, 1))
-    gy, gx = np.meshgrid(np.linspace(-1, 1, rows), np.linspace(-1, 1, cols), indexing="ij")
-    w = mean + 2 * (gx.ravel()[:, None] * sd[0] * vt[0] + gy.ravel()[:, None] * sd[1] * vt[1])
-    pos = np.stack([gy.ravel() * (rows - 1) / 2, gx.ravel() * (cols - 1) / 2], 1)
-    grid_d2 = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    sq = (x ** 2).sum(1)
-    sigma0, sigma1 = max(rows, cols) / 2, 0.7
-    bmu = np.zeros(n, np.int64)
-    for epoch in range(epochs):
-        sigma = sigma0 * (sigma1 / sigma0) ** (epoch / max(epochs - 1, 1))
-        bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
-        h = np.exp(-grid_d2 / (2 * sigma ** 2))
-        counts = np.bincount(bmu, minlength=len(w)).astype(np.float64)
-        sums = np.zeros_like(w)
-        np.add.at(sums, bmu, x)
-        w = (h @ sums) / np.maximum(h @ counts, 1e-12)[:, None]
-    bmu = (sq[:, None] - 2 * x @ w.T + (w ** 2).sum(1)[None]).argmin(1)
-    return w, bmu
-
-
-def pick_nodes(codes: np.ndarray, prototypes: np.ndarray, bmu: np.ndarray, seed: int) -> np.ndarray:
-    """One bank index per node: a random member of the node's grooves; a node that gathered
-    none takes a random one of the five codes nearest its prototype."""
-    rng = np.random.default_rng(seed)
-    picked = np.empty(len(prototypes), np.int64)
-    for k in range(len(prototypes)):
-        members = np.flatnonzero(bmu == k)
-        if len(members) == 0:
-            d2 = ((codes - prototypes[k]) ** 2).sum(1)
-            members = np.argsort(d2)[:5]
-        picked[k] = rng.choice(members)
-    return picked
 
 
 def style_labels(node_styles: np.ndarray, names: Sequence[str], min_share: float,

@@ -1,4 +1,4 @@
-"""The map of the data: SOM, node picks, labels, and a generator that walks it."""
+"""The map of the data: node picks, labels, and a generator that walks it."""
 
 import numpy as np
 import pytest
@@ -6,22 +6,11 @@ import pytest
 pytest.importorskip("torch")
 
 from engine.generation.generator import Generator  # noqa: E402
+from engine.generation.som import fit_som, pick_nodes  # noqa: E402
 from engine.music import attributes as attr_lib  # noqa: E402
 from models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from tests.support.tiny_checkpoint import synthetic_patterns, tiny_checkpoint  # noqa: E402
-from training.data_map import MapConfig, build_data_map, fit_som, pick_nodes, style_labels  # noqa: E402
-
-
-def test_som_puts_neighbouring_data_on_neighbouring_nodes():
-    rng = np.random.default_rng(0)
-    t = rng.uniform(0, 1, 2000)
-    data = np.stack([np.cos(3 * t), np.sin(3 * t), t], 1) * 10  # a curve in 3-D
-    w, bmu = fit_som(data, 1 * 2, 10, epochs=20)
-    order = np.argsort(t)
-    # walking along the curve moves along the map: nearby points share or neighbour nodes
-    steps = np.abs(np.diff(bmu[order] % 10))
-    assert np.median(steps) <= 1
-    assert len(np.unique(bmu)) >= 8
+from training.data_map import MapConfig, build_data_map, style_labels  # noqa: E402
 
 
 def test_nodes_hold_real_members_and_labels_sit_where_styles_gather():

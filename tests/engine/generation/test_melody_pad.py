@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.generation.melody_pad import MelodyMapConfig, MelodyPad, fit_som
+from engine.generation.melody_pad import MelodyMapConfig, MelodyPad
 
 Z = 8
 
@@ -55,13 +55,6 @@ def test_the_map_is_a_pure_function_of_the_codes() -> None:
     np.testing.assert_array_equal(a.map.nodes, b.map.nodes)  # type: ignore[union-attr]
     other = MelodyPad.build(codes, Z, MelodyMapConfig(seed=1))
     assert not np.array_equal(a.map.nodes, other.map.nodes)  # type: ignore[union-attr]
-
-
-def test_som_orders_a_line_of_codes() -> None:
-    x = np.linspace(0, 1, 40)[:, None] * np.ones((1, 3))
-    _, bmu = fit_som(x, 1, 10, 20)
-    # codes along a line land on the nodes in order (either direction)
-    assert np.all(np.diff(bmu) >= 0) or np.all(np.diff(bmu) <= 0)
 
 
 def test_without_codes_the_pad_is_a_prior_plane_and_bad_codes_are_refused() -> None:
