@@ -136,7 +136,8 @@ def _busy() -> None:
         pass
 
 
-def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool, record_kit: bool = True) -> dict:
+def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool, record_kit: bool = True,
+         idle_client: bool = False) -> dict:
     from engine.audio.settings import AudioSettings
     from engine.realtime.sequencer import Sequencer
     from tests.support.jack_audio_recorder import AudioRecorder
@@ -154,12 +155,17 @@ def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool, reco
         seq.set_audio(AudioSettings(enabled=kit_on, mix=KitMix(volume=0.7)))
         seq.sync(10)
         midi_rec = Recorder(server, f"{name}:{name}", tmp / "midi.jsonl")
+        # the control for "one more client": a second MIDI recorder on the port (a Python
+        # JACK client in its own process reading the same MIDI every period, no mixing)
+        extra = Recorder(server, f"{name}:{name}", tmp / "extra.jsonl") if idle_client else None
         # the recorder listens to the kit, or (xrun counts) to the server's capture ports, so
         # that it is no extra client behind groovefader in the server's graph
         audio_rec = AudioRecorder(server, (f"{name}-kit:audio_L", f"{name}-kit:audio_R"), tmp / "audio.raw") \
             if kit_on and record_kit else AudioRecorder(server, ("system:capture_1", "system:capture_2"),
                                                         tmp / "audio.raw")
         midi_rec.wait_connected(10)
+        if extra is not None:
+            extra.wait_connected(10)
         audio_rec.wait_connected(10)
         time.sleep(1.0)  # client start-up xruns are not the run's
         if burner is not None:
@@ -177,6 +183,8 @@ def live(seconds: float, period: int, bpm: float, load: bool, kit_on: bool, reco
         if burner is not None and burner.is_alive():
             burner.terminate()
     events = midi_rec.stop()
+    if extra is not None:
+        extra.stop()
     audio_rec.stop()
     server.stop()
     out = {"seconds": seconds, "period_frames": period, "rate_hz": RATE, "bpm": bpm, "load": load,
@@ -229,6 +237,9 @@ def main() -> None:
     parser.add_argument("--control", action="store_true",
                         help="also live runs with the kit off, alternating with kit-on runs (--pairs)")
     parser.add_argument("--pairs", type=int, default=1, help="with --control: kit on/off run pairs")
+    parser.add_argument("--idle-control", action="store_true",
+                        help="with --control: a third run per pair, the kit off and an idle client "
+                             "(another MIDI recorder) on the port in its place")
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -236,7 +247,7 @@ def main() -> None:
     if not args.skip_live:
         result["live"] = live(args.seconds, args.period, args.bpm, args.load, kit_on=True)
         if args.control:
-            on, off, callback_us = [], [], []
+            on, off, idle, callback_us = [], [], [], []
             run = (args.seconds, args.period, args.bpm, args.load)
             for _ in range(args.pairs):
                 kit_run = live(*run, kit_on=True, record_kit=False)
@@ -244,10 +255,16 @@ def main() -> None:
                 mix = (kit_run["clock_stats"].get("audio") or {}).get("mix_us") or {}
                 callback_us.append([mix.get("mean"), mix.get("max")])
                 off.append(live(*run, kit_on=False)["xruns_during_run"])
+                if args.idle_control:
+                    idle.append(live(*run, kit_on=False, idle_client=True)["xruns_during_run"])
             result["xruns_per_run"] = {"kit_on": on, "kit_off": off, "seconds_each": args.seconds,
                                        "pairs_kit_on_more": sum(a > b for a, b in zip(on, off, strict=True)),
                                        "total_kit_on": sum(on), "total_kit_off": sum(off),
                                        "kit_callback_us_mean_max": callback_us,
+                                       **({"kit_off_idle_client": idle, "total_idle_client": sum(idle),
+                                           "pairs_kit_on_more_than_idle_client":
+                                               sum(a > b for a, b in zip(on, idle, strict=True))}
+                                          if args.idle_control else {}),
                                        "note": "the server's xruns during each run, reported to a recorder "
                                                "on the capture ports (not behind groovefader)"}
     emit_json(result, args.json)
