@@ -470,12 +470,12 @@ class ClockLoop:
                     return
             if new_port is None and new_melody_port is None:
                 self._send_due()
+        if new_input is not None:  # before the report: a sync() after it finds the input open
+            self._switch_input(new_input)
         if fresh and new_port is None and new_melody_port is None:
             # after the lock: the report's percentiles take up to a millisecond under load, and
             # the sample-accurate output's JACK thread waits on the lock to pull each period
             self._publish(self._now(), fresh=True)
-        if new_input is not None:
-            self._switch_input(new_input)
         if new_port is not None:
             self._change_port(new_port.spec)
             self._publish(self._now())
