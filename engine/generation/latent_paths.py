@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.generation.pad_map import bilinear, sharpen
+
 
 @dataclass(frozen=True)
 class OnData:
@@ -50,9 +52,10 @@ class OnData:
 class MixShape:
     """How a mix of grooves leans towards its nearest end (corner blends, transitions).
 
-    Weights ``w`` of the ends become ``w**p / sum(w**p)``: with ``p`` 1 the plain bilinear
-    blend or straight path; above 1 a point near a corner (a bar near an end) stays closer
-    to that groove and the even mix is kept for the middle. A mix of distant grooves decodes
+    Each fraction of the way is leaned by :func:`~engine.generation.pad_map.sharpen` with
+    power ``p``, as the pad leans its cells towards their nodes: with ``p`` 1 the plain
+    bilinear blend or straight path; above 1 a point near a corner (a bar near an end) stays
+    closer to that groove and the even mix is kept for the middle. A mix of distant grooves decodes
     a groove no drummer plays (their features averaged: softer, stiffer, the styles' colour
     gone); leaning keeps more of the pad on grooves like the ends.
     """
@@ -65,18 +68,11 @@ class MixShape:
     def corner_weights(self, x: float, y: float) -> np.ndarray:
         """``(4,)`` weights of the corners at (-1,-1), (1,-1), (-1,1), (1,1) at pad point (x, y)."""
         u, v = (float(x) + 1) / 2, (float(y) + 1) / 2
-        return sharpen(np.array([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v]), self.corner_sharpness)
+        return bilinear(sharpen(u, self.corner_sharpness), sharpen(v, self.corner_sharpness))
 
     def path_position(self, t: np.ndarray) -> np.ndarray:
         """Weight of the far end at positions ``t`` in [0, 1] along a path (0 and 1 kept)."""
-        tt = np.clip(np.asarray(t, np.float64), 0.0, 1.0)
-        return sharpen(np.stack([1.0 - tt, tt], -1), self.path_sharpness)[..., 1]
-
-
-def sharpen(weights: np.ndarray, power: float) -> np.ndarray:
-    """Non-negative ``weights (..., K)`` raised to ``power`` and renormalised over K."""
-    w = np.power(np.clip(np.asarray(weights, np.float64), 0.0, None), float(power))
-    return w / np.maximum(w.sum(-1, keepdims=True), 1e-300)
+        return sharpen(np.clip(np.asarray(t, np.float64), 0.0, 1.0), self.path_sharpness)
 
 
 def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str = "slerp") -> np.ndarray:

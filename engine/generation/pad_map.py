@@ -55,12 +55,6 @@ class PadMap:
     def shape(self) -> tuple[int, int]:
         return int(self.nodes.shape[0]), int(self.nodes.shape[1])
 
-    def _sharpen(self, f: np.ndarray) -> np.ndarray:
-        if self.sharpness == 1.0:
-            return f
-        a, b = f ** self.sharpness, (1.0 - f) ** self.sharpness
-        return a / (a + b)
-
     def _weights(self, x: float | np.ndarray, y: float | np.ndarray
                  ) -> tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray], ...]]:
         """Blend weights ``S + (4,)`` of the four nodes around each point, and those nodes."""
@@ -70,8 +64,7 @@ class PadMap:
         v = (np.clip(yy, -1, 1) + 1) / 2 * (rows - 1)
         j0 = np.clip(np.floor(u).astype(np.int64), 0, cols - 2)
         i0 = np.clip(np.floor(v).astype(np.int64), 0, rows - 2)
-        fu, fv = self._sharpen(u - j0), self._sharpen(v - i0)
-        w = np.stack([(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv], -1)
+        w = bilinear(sharpen(u - j0, self.sharpness), sharpen(v - i0, self.sharpness))
         return w, ((i0, j0), (i0, j0 + 1), (i0 + 1, j0), (i0 + 1, j0 + 1))
 
     def latents(self, x: float | np.ndarray, y: float | np.ndarray) -> np.ndarray:
@@ -94,6 +87,22 @@ class PadMap:
         i, j = np.unravel_index(int(np.argmin(d2)), d2.shape)
         rows, cols = self.shape
         return float(2 * j / (cols - 1) - 1), float(2 * i / (rows - 1) - 1)
+
+
+def sharpen(f: np.ndarray | float, power: float) -> np.ndarray:
+    """Fractions ``f`` in [0, 1] leaned towards the nearer of 0 and 1: ``f**p / (f**p +
+    (1 - f)**p)`` (0, ½ and 1 stay; ``power`` 1 changes nothing). Leans a pad cell towards
+    its nearest node, a corner blend towards its nearest corner, a path towards its nearer end."""
+    ff = np.asarray(f, np.float64)
+    if power == 1.0:
+        return ff
+    a, b = ff ** power, (1.0 - ff) ** power
+    return a / (a + b)
+
+
+def bilinear(fu: np.ndarray, fv: np.ndarray) -> np.ndarray:
+    """``S + (4,)`` weights of the corners (0,0), (1,0), (0,1), (1,1) at fractions (fu, fv)."""
+    return np.stack([(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv], -1)
 
 
 def blend(zs: np.ndarray, weights: np.ndarray, norms: np.ndarray | None = None) -> np.ndarray:

@@ -42,7 +42,8 @@ def test_on_data_ramps_keep_the_ends_and_pull_the_middle():
 
 
 def test_mix_shape_leans_towards_the_nearer_end_and_keeps_the_ends() -> None:
-    from engine.generation.latent_paths import MixShape, sharpen
+    from engine.generation.latent_paths import MixShape
+    from engine.generation.pad_map import sharpen
 
     plain, lean = MixShape(1.0, 1.0), MixShape(3.0, 3.0)
     u, v = 0.25, 0.5  # pad point (-0.5, 0.0)
@@ -62,4 +63,4 @@ def test_mix_shape_leans_towards_the_nearer_end_and_keeps_the_ends() -> None:
     assert p[0] == 0.0 and p[-1] == 1.0 and np.all(np.diff(p) > 0)  # monotone from A to B
     assert p[2] < t[2] and p[5] > t[5]  # nearer A: more of A; nearer B: more of B
     assert lean.path_position(np.array([0.5]))[0] == pytest.approx(0.5)
-    np.testing.assert_allclose(sharpen(np.array([[1.0, 3.0]]), 2.0), [[0.1, 0.9]])
+    np.testing.assert_allclose(sharpen(np.array([0.75]), 2.0), [0.9])  # 0.75² / (0.75² + 0.25²)
