@@ -519,20 +519,21 @@ class Generator:
         key = zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
         cached = self._walk_cache
         if cached is not None and cached[0] == key:
-            inputs, own, measured, distances = cached[1]
+            inputs, playing, measured, distances = cached[1]
         else:
             inputs = self.attribute_matrix(None, len(zz), zz, own)
-            own = self.decode_batch(zz, inputs)
-            measured = attr_lib.compute(own.to_array(), self._names)
-            distances = np.stack([self._bank.hit_distance(h) for h in own.hits])
+            playing = self.decode_batch(zz, inputs)
+            measured = attr_lib.compute(playing.to_array(), self._names)
+            distances = np.stack([self._bank.hit_distance(h) for h in playing.hits])
             if len(zz) == 1:  # a knob on the playing groove (an evaluation's batches pass once)
                 inputs = inputs.copy()
-                for a in (inputs, measured, distances, own.hits, own.hit_probs, own.velocities, own.offsets):
+                for a in (inputs, measured, distances, playing.hits, playing.hit_probs, playing.velocities,
+                          playing.offsets):
                     a.setflags(write=False)
-                self._walk_cache = (key, (inputs, own, measured, distances))
+                self._walk_cache = (key, (inputs, playing, measured, distances))
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
-        picks = np.array([self._bank.walk(own.hits[b], measured[b], t[b], ranges, tol, primary,
+        picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
                                           self.walk_settings, distances=distances[b])
                           for b in range(len(zz))])
         chosen = zz.copy()
@@ -541,10 +542,11 @@ class Generator:
         chosen[moved] = self._bank.codes[picks[moved]]
         inputs[moved] = self._bank.attributes[picks[moved]]
         if temperature <= 0 and not moved.any():
-            return own, picks
+            return playing, picks
         if temperature <= 0:
             out = self.decode_batch(chosen[moved], inputs[moved])
-            arrays = [a.copy() for a in (own.hits, own.hit_probs, own.velocities, own.offsets)]
+            arrays = [a.copy() for a in
+                      (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
             for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
                 a[moved] = b
             return DecodedBatch(*arrays), picks
