@@ -52,18 +52,14 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def portable(text: str, root: str = REPOSITORY) -> str:
-    """``text`` with the absolute paths of this machine made relative: the repository
-    ``root`` (``a/b`` inside it, ``.`` itself), its parent folder (``../shared/...``, where
-    the data sits beside it) and the user's home (``~``). Reports that are committed quote
-    commands and folders a reader can type on their own machine, not this one's."""
+    """``text`` with this machine's paths to the repository ``root`` made relative (``a/b``
+    inside it, ``.`` itself) and to the data folder beside it (``../shared/...``): reports
+    that are committed quote commands and folders a reader can type on their own machine.
+    Nothing else is touched (a temporary folder beside the repository stays as it is)."""
     root = os.path.normpath(root)
-    parent = os.path.dirname(root)
-    home = os.path.expanduser("~")
-    pairs = [(root + os.sep, ""), (root, ".")]
-    if parent not in ("", os.sep):
-        pairs += [(parent + os.sep, ".." + os.sep)]
-    if home not in ("", os.sep) and not root.startswith(home + os.sep) and root != home:
-        pairs += [(home + os.sep, "~" + os.sep)]
+    shared = os.path.join(os.path.dirname(root), "shared")
+    pairs = [(shared + os.sep, ".." + os.sep + "shared" + os.sep), (shared, ".." + os.sep + "shared"),
+             (root + os.sep, ""), (root, ".")]
     pattern = re.compile("|".join(re.escape(old) + r"(?![\w.-])" if not old.endswith(os.sep)
                                   else re.escape(old) for old, _ in pairs))
     table = dict(pairs)
