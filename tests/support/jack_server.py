@@ -61,7 +61,10 @@ class JackServer:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jackd exited with {self.proc.returncode}")
-            r = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True)
+            try:
+                r = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True, timeout=10)
+            except subprocess.TimeoutExpired:
+                continue
             if r.returncode == 0 and "system:" in r.stdout:
                 return self
             time.sleep(0.1)
@@ -86,8 +89,13 @@ class JackServer:
         return bool(policies & {os.SCHED_FIFO, os.SCHED_RR})
 
     def ports(self, connections: bool = False) -> str:
+        """``jack_lsp``'s listing; empty when it does not answer within 10 s (a client stuck in a
+        synchronous server's cycle blocks it, and the caller's own deadline should then decide)."""
         args = ["jack_lsp", "-c"] if connections else ["jack_lsp"]
-        return subprocess.run(args, env=self.env, capture_output=True, text=True).stdout
+        try:
+            return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=10).stdout
+        except subprocess.TimeoutExpired:
+            return ""
 
     def connections(self) -> dict[str, list[str]]:
         """``{port: [connected ports]}`` from ``jack_lsp -c``."""

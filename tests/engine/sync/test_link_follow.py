@@ -33,6 +33,13 @@ def offline_pair(bpm: float = 120.0) -> tuple[LinkSession, Scheduler, LinkFollow
     return session, sched, LinkFollower(session, sched, to_timeline=lambda wall: wall)
 
 
+def settle() -> None:
+    """Wait out Link's own thread, which applies each commit again a moment after it is made
+    (a commit right after another can read the earlier one for a few ms; 5 ms is always enough
+    on a quiet machine)."""
+    time.sleep(0.05)
+
+
 def note_on_times(sched: Scheduler, until_ns: int) -> list[int]:
     return [t.deadline_ns for t in sched.due(until_ns) if t.kind == "on"]
 
@@ -71,6 +78,7 @@ def test_a_tempo_change_in_the_session_moves_the_next_steps():
     now = time.perf_counter_ns()
     follower.play(True, now)
     session.set_tempo(90.0)  # as a peer would: the session's line turns at the current beat
+    settle()
     follower.poll(now + 1)
     assert sched.tempo_bpm == pytest.approx(90.0)
     span = sched.step_deadline(9) - sched.step_deadline(8)
@@ -84,7 +92,9 @@ def test_a_tempo_set_here_is_proposed_to_the_session_once():
     now = time.perf_counter_ns()
     follower.propose_tempo(140.0, now)
     assert session.snapshot().tempo_bpm == pytest.approx(140.0)
+    settle()
     session.set_tempo(100.0)  # a peer's change since
+    settle()
     follower.poll(now)
     follower.propose_tempo(100.04, now)  # the session's tempo as a display rounds it: not pushed
     assert session.snapshot().tempo_bpm == pytest.approx(100.0)
@@ -99,7 +109,9 @@ def test_a_stop_in_the_session_stops_the_loop_with_every_note_off():
     follower.play(True, now)
     sent = sched.due(sched.step_deadline(0))  # step 0's notes go out
     assert any(t.kind == "on" for t in sent) and sched.sounding > 0
+    settle()
     session.set_playing(False)
+    settle()
     follower.poll(sched.step_deadline(0))
     assert not sched.playing
     flushed = sched.due(sched.step_deadline(0))
