@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.audio.kit_messages import KitCommand, KitFailed, KitReady, StartKit, StopKit
-from engine.audio.kit_process import STATS_BYTES, STATS_FIELDS
+from engine.audio.kit_process import HIST_BUCKETS, STATS_BYTES, STATS_FIELDS, STATS_SLOTS
 
 ROOT = Path(__file__).resolve().parents[2]  # the directory holding the engine package
 STOP_WAIT_S = 3.0  # the reaper waits this long for a clean exit, then kills it
@@ -59,7 +59,7 @@ class KitProcess:
         self.note: str | None = None
         ours, theirs = socket.socketpair()
         stats_fd, self._shared = _shared_counters()
-        self._stats: Any = np.ndarray((len(STATS_FIELDS),), np.int64, buffer=self._shared)
+        self._stats: Any = np.ndarray((STATS_SLOTS,), np.int64, buffer=self._shared)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         try:
@@ -106,7 +106,11 @@ class KitProcess:
 
     def stats(self) -> dict[str, int]:
         """Its counters now: periods mixed, time spent in the callback (ns, sum and max), hits."""
-        return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=True)}
+        return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=False)}
+
+    def callback_us(self) -> dict[str, float]:
+        """Its callback's time per period, percentiles in µs (whole µs; 2,047 = that or more)."""
+        return callback_percentiles(self._stats[len(STATS_FIELDS):])
 
     def close(self, wait_s: float | None = None) -> None:
         """Ask it to stop. A reaper thread waits (bounded) and kills it if it does not; with
@@ -132,3 +136,16 @@ def _reap(proc: subprocess.Popen[bytes], timeout_s: float = STOP_WAIT_S) -> None
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
+
+
+def callback_percentiles(hist: np.ndarray) -> dict[str, float]:
+    """Percentiles (µs) of a ``(HIST_BUCKETS,)`` count of callbacks per whole µs; {} for none."""
+    counts = np.cumsum(hist[:HIST_BUCKETS])
+    total = int(counts[-1])
+    if total == 0:
+        return {}
+    at = np.searchsorted(counts, [q * total for q in PERCENTILES.values()])
+    return {name: float(a) for name, a in zip(PERCENTILES, at, strict=True)}

@@ -48,11 +48,14 @@ from engine.audio.kit_messages import (
 )
 
 STATS_FIELDS = ("blocks", "busy_ns", "busy_max_ns", "hits", "alive")
-STATS_BYTES = 8 * len(STATS_FIELDS)
+HIST_BUCKETS = 2048  # callback times by whole µs after the fields; the last: 2,047 µs or more
+STATS_SLOTS = len(STATS_FIELDS) + HIST_BUCKETS
+STATS_BYTES = 8 * STATS_SLOTS
 PORT_NAMES = ("audio_L", "audio_R")
 MIDI_IN = "midi_in"
 NOTE_ON = 0x90
 SWITCH_INTERVAL_S = 0.0002
+HIST_AT, HIST_LAST = len(STATS_FIELDS), HIST_BUCKETS - 1
 
 
 class JackKit:
@@ -118,6 +121,7 @@ class JackKit:
         if spent > stats[2]:
             stats[2] = spent
         stats[3] = mixer.triggered
+        stats[HIST_AT + min(spent // 1000, HIST_LAST)] += 1
 
     def _on_shutdown(self, status: object, reason: str) -> None:
         self._dead.set()
@@ -206,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     conn = Connection(int(args[0]))
     shared = mmap.mmap(int(args[1]), STATS_BYTES)
-    stats: Any = np.ndarray((len(STATS_FIELDS),), np.int64, buffer=shared)
+    stats: Any = np.ndarray((STATS_SLOTS,), np.int64, buffer=shared)
     try:
         return serve(conn, stats)
     finally:

@@ -178,7 +178,7 @@ class LiveAudio:
             out["ports"] = list(self.jack.ports)
             out["hits"] = stats["hits"]
             out["mix_us"] = {"blocks": stats["blocks"], "mean": round(stats["busy_ns"] / blocks / 1e3, 1),
-                             "max": round(stats["busy_max_ns"] / 1e3, 1)}
+                             "max": round(stats["busy_max_ns"] / 1e3, 1), **self.jack.callback_us()}
         if self.device is not None:
             out["hits"] = self.device.mixer.triggered
             out["late"] = getattr(getattr(self.device, "notes", None), "late", 0)

@@ -206,6 +206,9 @@ class FakeKit:
     def stats(self) -> dict[str, int]:
         return {"blocks": 10, "busy_ns": 50_000, "busy_max_ns": 9_000, "hits": 3, "alive": 1}
 
+    def callback_us(self) -> dict[str, float]:
+        return {"p50": 4.0, "p99": 9.0}
+
     def close(self, wait_s=None) -> None:
         self.closed = True
 
@@ -236,7 +239,7 @@ def test_on_jack_the_kit_process_follows_the_midi_port_mix_and_note_map(tmp_path
     kits[0].note = "drums.sf2: no sound for Ride; the built-in kit's plays"
     report = live.report()
     assert report["output"] == "jack" and report["ports"] == list(kits[0].ports) and report["hits"] == 3
-    assert report["mix_us"] == {"blocks": 10, "mean": 5.0, "max": 9.0}
+    assert report["mix_us"] == {"blocks": 10, "mean": 5.0, "max": 9.0, "p50": 4.0, "p99": 9.0}
     assert report["soundfont"] == kits[0].note
     live.configure(AudioSettings(True, KitMix(volume=0.2), soundfont="drums.sf2"), out)
     assert kits[0].sent == [SetKitMix(KitMix(volume=0.2))] and len(kits) == 1

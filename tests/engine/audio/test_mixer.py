@@ -171,3 +171,17 @@ def test_the_ring_mixer_writes_a_hit_a_chunk_at_a_time(kit) -> None:
     assert hit[5] == hit[2] and mixer.active == 0
     with pytest.raises(ValueError, match="frames"):
         mixer.mix_into(left, right, 65)
+
+
+def test_callback_percentiles_read_the_histogram_by_whole_microseconds() -> None:
+    from engine.audio.kit_host import callback_percentiles
+    from engine.audio.kit_process import HIST_BUCKETS
+
+    hist = np.zeros(HIST_BUCKETS, np.int64)
+    assert callback_percentiles(hist) == {}
+    hist[3] = 900  # 900 callbacks of 3 µs, 99 of 40 µs, one of 2 ms or more
+    hist[40] = 99
+    hist[HIST_BUCKETS - 1] = 1
+    assert callback_percentiles(hist) == {"p50": 3.0, "p90": 3.0, "p99": 40.0, "p999": 40.0}
+    hist[HIST_BUCKETS - 1] = 10
+    assert callback_percentiles(hist)["p999"] == HIST_BUCKETS - 1

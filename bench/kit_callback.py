@@ -1,0 +1,87 @@
+"""The kit's JACK process callback: its own time per period, as a distribution.
+
+A dummy JACK server (48 kHz, ``--period`` frames, ``-R`` where allowed),
+``Sequencer(sample_accurate=True)`` with the kit on (a JACK client in a process of its own,
+its MIDI input fed by the MIDI port: engine/audio/kit_process.py), a 2-bar groove of 11
+micro-timed hits at 125 BPM for ``--seconds``, ``--runs`` times; with ``--load`` a busy loop
+on the other core. The kit process counts every callback's time by whole µs in shared memory
+(``perf_counter_ns`` around the callback's Python: JACK-Client's entry into Python and the
+interpreter lock it takes are before it); reported per run: periods, hits, mean, p50, p90,
+p99, p99.9 and max, and the machine's load average (``os.getloadavg``) before and after.
+The xruns kit on against kit off are ``bench/audio_timing.py --control``'s.
+
+    .venv/bin/python bench/kit_callback.py --seconds 30 --runs 3 --json bench/kit_callback.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._report import emit_json  # noqa: E402
+from bench.audio_timing import LIVE_PATTERN, _busy  # noqa: E402
+from engine.audio.kit import KitMix  # noqa: E402
+from engine.realtime.steps import Controls  # noqa: E402
+
+
+def one_run(seconds: float, period: int, bpm: float, load: bool) -> dict:
+    from engine.audio.settings import AudioSettings
+    from engine.realtime.sequencer import Sequencer
+    from tests.support.jack_server import start_test_server
+    from tests.support.patterns import pattern_from_cells
+
+    load_before = round(os.getloadavg()[0], 2)
+    server = start_test_server(period=period)
+    os.environ.update(server.env)
+    burner = mp.get_context("spawn").Process(target=_busy, daemon=True) if load else None
+    try:
+        seq = Sequencer(f"gfk{os.getpid()}", "jack", sample_accurate=True, controls=Controls(tempo_bpm=bpm))
+        try:
+            seq.set_audio(AudioSettings(enabled=True, mix=KitMix(volume=0.7)))
+            if not seq.wait_status(lambda s: s.stats.get("audio", {}).get("output") == "jack", 15):
+                raise RuntimeError(f"the kit did not start: {seq.status().stats.get('audio')}")
+            time.sleep(1.0)
+            if burner is not None:
+                burner.start()
+            start = seq.sync(5).stats["audio"]["mix_us"]["blocks"]
+            seq.set_pattern(pattern_from_cells(LIVE_PATTERN))
+            seq.play()
+            time.sleep(seconds)
+            seq.stop()
+            audio = seq.sync(5).stats["audio"]
+        finally:
+            seq.close()
+    finally:
+        if burner is not None and burner.is_alive():
+            burner.terminate()
+        server.stop()
+    return {"load_average_1min_before": load_before, "load_average_1min_after": round(os.getloadavg()[0], 2),
+            "server_realtime": server.realtime, "periods_before_play": start,
+            "hits": audio.get("hits"), "callback_us": audio["mix_us"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--period", type=int, default=64)
+    parser.add_argument("--bpm", type=float, default=125.0)
+    parser.add_argument("--load", action="store_true", help="a busy loop on the other core")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    runs = [one_run(args.seconds, args.period, args.bpm, args.load) for _ in range(args.runs)]
+    emit_json({"command": " ".join(["bench/kit_callback.py", *sys.argv[1:]]), "period_frames": args.period,
+               "period_us": round(args.period / 48_000 * 1e6, 1), "seconds_each": args.seconds,
+               "load": args.load, "runs": runs}, args.json)
+
+
+if __name__ == "__main__":
+    main()
