@@ -187,6 +187,7 @@ class ClockLoop:
         self._time_base_fallbacks = 0  # times the frame clock was lost while a port was wanted
         self._frame_clock_seen: FrameClock | None = None  # the latest one, for its report
         self._next_status = 0
+        self._ping = 0  # the last Ping answered (its report carries it back)
         self._next_health = 0
         self._next_retry = 0
         self._next_gc = self._next_full_gc = 0
@@ -459,7 +460,8 @@ class ClockLoop:
                     for lane in self.lane_stats.values():
                         lane.reset()
                     self._summary = None
-                case Ping():
+                case Ping(ping):
+                    self._ping = ping
                     self._next_status = 0
                     fresh = True
                 case SetAudio(settings):
@@ -877,5 +879,5 @@ class ClockLoop:
             stats=stats,
             forbidden_modules=tuple(m for m in ("torch", "PySide6") if m in sys.modules),
             final=final,
-            time_ns=now,
+            time_ns=now, ping=self._ping,
         )

@@ -159,7 +159,10 @@ class ResetStats:
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    """Ask for a fresh report (one made after every command posted before this one)."""
+    """Ask for a fresh report (one made after every command posted before this one); it
+    carries ``ping`` back, so the caller knows it without comparing two processes' clocks."""
+
+    ping: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +192,9 @@ class StatusReport:
             time base in use and, on JACK, frame-clock and cycle figures.
         forbidden_modules: torch or Qt, if anything loaded them into the clock process.
         final: the last report, made as the loop ended.
-        time_ns: when it was made, on the clock's timeline.
+        time_ns: when it was made, on the clock's timeline (JACK's frames on that time base:
+            not comparable with another process's clock).
+        ping: the last :class:`Ping` answered.
         link_peers: other apps in the Link session (None: Link is off).
         melody_port: the melody lane's own output (None: it plays on the drums' port), with
             ``melody_port_state`` (``ok`` | ``error`` | ``closed``) and ``melody_port_error``.
@@ -211,3 +216,4 @@ class StatusReport:
     melody_port: str | None = None
     melody_port_state: str = "closed"
     melody_port_error: str | None = None
+    ping: int = 0

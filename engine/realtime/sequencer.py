@@ -118,6 +118,7 @@ class Sequencer:
                                  name="groovefader-clock", daemon=True)
         self._status = SequencerStatus(port_name=port_name)
         self._last_report_ns = 0
+        self._pings = self._answered = 0  # Pings posted, and the last one a report answered
         self._closed = False
         _start_without_main(self._proc)
         atexit.register(self.close)
@@ -250,6 +251,7 @@ class Sequencer:
 
     def _absorb(self, report: StatusReport) -> None:
         self._last_report_ns = report.time_ns
+        self._answered = max(self._answered, report.ping)
         self._status = SequencerStatus(
             playing=report.playing, step=report.step, bpm=report.bpm,
             port_state=report.port_state, error=report.error, port_name=report.port_name,
@@ -275,10 +277,16 @@ class Sequencer:
 
     def sync(self, timeout_s: float = 5.0) -> SequencerStatus:
         """Post a ping and wait for a report made after it (every earlier command is done)."""
-        before = time.perf_counter_ns()
-        self._post(Ping())
-        self.wait_status(lambda s: self._last_report_ns >= before, timeout_s)
+        self._pings += 1
+        ping = self._pings
+        self._post(Ping(ping))
+        self.wait_status(lambda s: self._answered >= ping, timeout_s)
         return self._status
+
+    @property
+    def in_sync(self) -> bool:
+        """Whether a report has answered the last :meth:`sync`'s ping."""
+        return self._answered >= self._pings
 
     @property
     def pid(self) -> int | None:

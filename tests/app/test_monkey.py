@@ -11,6 +11,9 @@ clips the monkey loads. A failure prints the seed and the whole action log.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,7 +88,8 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
             # (the button shows the engine's state), then stop, play and stop again, so the
             # last note-offs are part of the check.
             if not wait_until(lambda: engine_settled(w), 10.0):
-                findings.append(f"the window never showed the engine's state: {w.transport.status.text()!r}")
+                findings.append(f"the window never showed the engine's state: {w.transport.status.text()!r}"
+                                f"{_clock_stacks(w)}")
             if w.transport.play_button.isChecked():
                 w.transport.play_button.click()
                 stopped = lambda: engine_settled(w) and not w.transport.play_button.isChecked()  # noqa: E731
@@ -137,6 +141,20 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
     assert heard["note_ons"]["virtual"] > 0  # the stuck-note check had notes to check
 
 
+def _clock_stacks(window) -> str:
+    """The clock process's threads (``py-spy dump``, where installed): what it waits on."""
+    seq = getattr(window.controller.transport.link, "_seq", None)
+    pid = getattr(seq, "pid", None)
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
+    if pid is None or spy is None:
+        return ""
+    try:
+        out = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"\nclock process {pid}: py-spy failed ({err})"
+    return f"\nclock process {pid}, its threads:\n{out.stdout}{out.stderr}"
+
+
 def engine_settled(window) -> bool:
     """The engine's last report agrees with the window: on the internal clock, and the play
     button showing whether it plays."""
@@ -149,9 +167,8 @@ def _pinged(seq) -> bool | None:
     """Whether the clock process still answers commands (a ping, then a fresh report)."""
     if seq is None:
         return None
-    before = time.perf_counter_ns()
     seq.sync(3.0)
-    return seq._last_report_ns >= before
+    return seq.in_sync
 
 
 class _Recorded:

@@ -336,3 +336,32 @@ def test_loop_handles_each_command_and_drops_what_is_not_one():
     assert (0xFB,) in sent and (0xFA,) not in sent  # Continue, never a Start
     assert any(m[0] == 0x99 for m in sent) and check_note_pairs(sent) == []
     assert [r for r in h.reports() if r.final]
+
+
+class LaggingClock(ScaledClock):
+    """JACK's frame clock running at half the wall clock's speed (a dummy server that keeps
+    skipping cycles): the loop's timeline falls behind the caller's clock."""
+
+    SCALE = 0.5
+
+
+def test_a_ping_is_answered_by_name_whatever_the_timeline_says():
+    h = FrameClockHarness(Controls(tempo_bpm=120, groove=0.0))
+    h.clock = LaggingClock()
+    h.start_beat(0.4)  # by now the timeline is ~0.2 s behind the wall clock
+    before = time.perf_counter_ns()
+    h.commands.put(Ping(7))
+    answered = []
+    assert h.wait_report(lambda r: r.ping == 7 and not answered.append(r), 2)
+    # a report made after the ping, whose time on the loop's timeline is still before it:
+    # only the ping's number tells the caller its commands are done
+    assert answered[0].time_ns < before
+    h.finish()
+
+
+def test_the_facade_sync_waits_for_its_own_ping():
+    with Sequencer(port_name=None, controls=Controls(tempo_bpm=200)) as seq:
+        seq.set_tempo(90)
+        assert seq.sync(5).bpm == 90 and seq.in_sync
+        seq.set_tempo(95)
+        assert seq.sync(5).bpm == 95 and seq.in_sync
