@@ -25,6 +25,17 @@ API_CHOICES: tuple[str, ...] = ("jack", "alsa", "coremidi", "winmm")
 # clock, or auto = frames where the API is JACK and a JACK client can read them, else wall.
 TIME_BASE_CHOICES: tuple[str, ...] = ("auto", "wall", "jack")
 DEFAULT_PORT_NAME = "groovefader"
+# the client of groovefader's own MIDI inputs (MIDI learn, the external clock); JACK and ALSA
+# number a second one ("groovefader-in-01")
+INPUT_CLIENT_NAME = "groovefader-in"
+
+
+def is_own_input(port: str) -> bool:
+    """Whether ``port`` (``client:port`` as rtmidi and JACK name it) is one of groovefader's
+    own inputs: never offered as an output, which would feed the app its own notes and clock."""
+    client = port.split(":", 1)[0].strip()
+    return client == INPUT_CLIENT_NAME or (client.startswith(INPUT_CLIENT_NAME + "-")
+                                           and client[len(INPUT_CLIENT_NAME) + 1:].isdigit())
 
 
 def default_api() -> str:

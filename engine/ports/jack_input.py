@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from engine.errors import PortError
-from engine.ports.base import find_port
+from engine.ports.base import INPUT_CLIENT_NAME, find_port
 from engine.ports.jack_backend import release_jack_client
 from engine.ports.rtmidi_backend import MidiCallback
 
@@ -45,7 +45,7 @@ class JackMidiInput:
     """
 
     def __init__(self, name: str, callback: MidiCallback, virtual: bool = False,
-                 client_name: str = "groovefader-in") -> None:
+                 client_name: str = INPUT_CLIENT_NAME) -> None:
         import jack
 
         self.api = "jack"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import PortError
-from engine.ports.base import BaseOutput, PortSpec, default_api, find_port
+from engine.ports.base import INPUT_CLIENT_NAME, BaseOutput, PortSpec, default_api, find_port, is_own_input
 from engine.ports.jack_backend import JackServerWatch
 from engine.realtime.timebase import FrameClock
 
@@ -49,7 +49,8 @@ def _open_rtmidi(kind: str, api: str, client_name: str) -> Any:
 
 
 def list_ports(api: str | None = None) -> dict[str, list[str]]:
-    """``{"outputs": [...], "inputs": [...]}`` port names other programs offer on ``api``."""
+    """``{"outputs": [...], "inputs": [...]}`` port names other programs offer on ``api``
+    (groovefader's own inputs are not outputs to choose)."""
     api = api or default_api()
     if api == "jack":
         try:
@@ -59,7 +60,8 @@ def list_ports(api: str | None = None) -> dict[str, list[str]]:
     out = _open_rtmidi("out", api, "groovefader-list")
     inp = _open_rtmidi("in", api, "groovefader-list")
     try:
-        return {"outputs": list(out.get_ports()), "inputs": list(inp.get_ports())}
+        return {"outputs": [p for p in out.get_ports() if not is_own_input(p)],
+                "inputs": list(inp.get_ports())}
     finally:
         out.delete()
         inp.delete()
@@ -81,7 +83,8 @@ def _list_jack_ports() -> dict[str, list[str]]:
         raise PortError(f"cannot open the jack MIDI backend: {err}. is a JACK server running "
                         "(jackd / qjackctl / pipewire-jack)?") from err
     try:
-        return {"outputs": [p.name for p in client.get_ports(is_midi=True, is_input=True)],
+        return {"outputs": [p.name for p in client.get_ports(is_midi=True, is_input=True)
+                            if not is_own_input(p.name)],
                 "inputs": [p.name for p in client.get_ports(is_midi=True, is_output=True)]}
     finally:
         client.close()
@@ -191,7 +194,7 @@ class MidiInput:
     """
 
     def __init__(self, name: str, api: str | None, callback: MidiCallback, virtual: bool = False,
-                 client_name: str = "groovefader-in") -> None:
+                 client_name: str = INPUT_CLIENT_NAME) -> None:
         self.api = api or default_api()
         self._in = _open_rtmidi("in", self.api, client_name)
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)

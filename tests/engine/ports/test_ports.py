@@ -222,3 +222,49 @@ def test_listing_jack_without_a_server_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     with pytest.raises(PortError, match="is a JACK server running"):
         list_ports("jack")
+
+
+def test_own_inputs_are_told_by_their_client():
+    from engine.ports.base import is_own_input
+
+    assert is_own_input("groovefader-in:in") and is_own_input("groovefader-in-01:groovefader-in-clock")
+    assert is_own_input("groovefader-in:in 129:0")  # ALSA's naming through rtmidi
+    assert not is_own_input("groovefader:groovefader")  # our output: an input elsewhere lists it
+    assert not is_own_input("groovefader-input-synth:in") and not is_own_input("Surge XT:in")
+
+
+@pytest.mark.jack
+def test_groovefaders_own_inputs_are_not_offered_as_outputs(jack_server, monkeypatch):
+    """Sending the drums to the app's own MIDI-learn or clock input would feed it its own notes
+    and clock: the outputs listed leave them out (JACK-Client's listing and rtmidi's alike),
+    while another program's input stays."""
+    import jack
+
+    from engine.ports import rtmidi_backend
+
+    learn = open_input("learn", "jack", lambda data, t: None, virtual=True)
+    clock = open_input("clock", "jack", lambda data, t: None, virtual=True)  # a second client
+    synth = jack.Client("synth", no_start_server=True)
+    synth.midi_inports.register("in")
+    synth.activate()
+    try:
+        assert jack_server.wait_port("synth:in", 5)
+        raw = rtmidi_backend._open_rtmidi("out", "jack", "probe")
+        try:
+            ours = [n for n in raw.get_ports() if n.startswith("groovefader-in")]
+        finally:
+            raw.delete()
+        assert len(ours) == 2  # both exist and rtmidi would list them
+        assert "synth:in" in list_ports("jack")["outputs"]
+        assert not set(ours) & set(list_ports("jack")["outputs"])
+
+        def no_jack_client() -> dict:
+            raise ImportError("JACK-Client")
+
+        monkeypatch.setattr(rtmidi_backend, "_list_jack_ports", no_jack_client)  # rtmidi lists
+        listed = list_ports("jack")["outputs"]
+        assert "synth:in" in listed and not set(ours) & set(listed)
+    finally:
+        synth.close()
+        clock.close()
+        learn.close()
