@@ -8,7 +8,9 @@ on the other core. The kit process counts every callback's time by whole µs in 
 (``perf_counter_ns`` around the callback's Python: JACK-Client's entry into Python and the
 interpreter lock it takes are before it); reported per run: periods, hits, mean, p50, p90,
 p99, p99.9 and max, and the machine's load average (``os.getloadavg``) before and after.
-The xruns kit on against kit off are ``bench/audio_timing.py --control``'s.
+The xruns kit on against kit off are ``bench/audio_timing.py --control``'s. The kit's process
+callback is the C one (engine/audio/kit_dsp.c) unless ``--python-callback`` asks for the
+Python one (where no C compiler is); run from an older tree, the older callback.
 
     .venv/bin/python bench/kit_callback.py --seconds 30 --runs 3 --json bench/kit_callback.json
 """
@@ -64,7 +66,7 @@ def one_run(seconds: float, period: int, bpm: float, load: bool) -> dict:
         server.stop()
     return {"load_average_1min_before": load_before, "load_average_1min_after": round(os.getloadavg()[0], 2),
             "server_realtime": server.realtime, "periods_before_play": start,
-            "hits": audio.get("hits"), "callback_us": audio["mix_us"]}
+            "callback": audio.get("callback"), "hits": audio.get("hits"), "callback_us": audio["mix_us"]}
 
 
 def main() -> None:
@@ -75,8 +77,12 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=64)
     parser.add_argument("--bpm", type=float, default=125.0)
     parser.add_argument("--load", action="store_true", help="a busy loop on the other core")
+    parser.add_argument("--python-callback", action="store_true",
+                        help="the kit's Python callback (as where no C compiler is), not the C one")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if args.python_callback:
+        os.environ["GROOVEFADER_KIT_CALLBACK"] = "python"
     runs = [one_run(args.seconds, args.period, args.bpm, args.load) for _ in range(args.runs)]
     emit_json({"command": " ".join(["bench/kit_callback.py", *sys.argv[1:]]), "period_frames": args.period,
                "period_us": round(args.period / 48_000 * 1e6, 1), "seconds_each": args.seconds,

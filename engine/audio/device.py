@@ -8,8 +8,11 @@ what that costs in latency. The block's wall time comes from :class:`BlockClock`
 callbacks' own wake-ups, smoothed, because a callback that runs late must not shift the
 music.
 
-The callback mixes with the preallocated :class:`~engine.audio.mixer.VoiceMixer`; notes
-arrive through a ``collections.deque`` (its append and popleft need no lock).
+The callback mixes with the preallocated :class:`~engine.audio.ring_mixer.RingMixer` (a
+hit's sound is added ahead of time; a block is a copy out); notes arrive through a
+``collections.deque`` (its append and popleft need no lock). It runs in a process of its own
+(engine/audio/device_process.py) so that its Python never waits for the clock's, nor the
+clock's for it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from engine.audio.errors import AudioError
 from engine.audio.kit import Kit, KitMix, build_kit
 from engine.audio.mixer import VoiceMixer
+from engine.audio.ring_mixer import RingMixer
 
 BLOCK_FRAMES = 256  # PortAudio block: 5.3 ms at 48 kHz
 DELAY_NS = 12_000_000  # a note sounds this long after its deadline: a block plus the clock loop's slack
@@ -65,7 +69,8 @@ class NoteQueue:
     def put(self, wall_ns: int, voice: int, velocity: int) -> None:
         self._notes.append((wall_ns, voice, velocity))
 
-    def feed(self, mixer: VoiceMixer, block_start_ns: int, frames: int, rate: int, delay_ns: int) -> None:
+    def feed(self, mixer: VoiceMixer | RingMixer, block_start_ns: int, frames: int, rate: int,
+             delay_ns: int) -> None:
         """Trigger every note whose ``wall + delay`` falls before this block's end."""
         notes = self._notes
         end_ns = block_start_ns + frames * 1e9 / rate
@@ -117,11 +122,12 @@ class DeviceAudio:
             raise AudioError(f"no audio output device {device!r} ({err})") from err
         self.rate = int(info["default_samplerate"])
         self.device_name = str(info["name"])
-        self.mixer = VoiceMixer(kit_for(self.rate), mix)
+        self.mixer = RingMixer(kit_for(self.rate), mix)
         self.clock = BlockClock(self.rate)
         self.notes = NoteQueue()
         self.delay_ns = delay_ns
         self.underruns = 0
+        self.blocks = self.busy_ns = self.busy_max_ns = 0  # the callback's own time
         try:
             self._stream = sd.OutputStream(samplerate=self.rate, blocksize=BLOCK_FRAMES, device=device,
                                            channels=2, dtype="float32", latency="low",
@@ -139,11 +145,17 @@ class DeviceAudio:
         self.mixer.set_mix(mix)
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        t0 = time.perf_counter_ns()
         if status.output_underflow:
             self.underruns += 1
-        start = self.clock.block_start(time.perf_counter_ns(), frames)
+        start = self.clock.block_start(t0, frames)
         self.notes.feed(self.mixer, start, frames, self.rate, self.delay_ns)
         self.mixer.mix_into(outdata[:, 0], outdata[:, 1], frames)
+        spent = time.perf_counter_ns() - t0
+        self.blocks += 1
+        self.busy_ns += spent
+        if spent > self.busy_max_ns:
+            self.busy_max_ns = spent
 
     def close(self) -> None:
         """Close the stream and let go of PortAudio.

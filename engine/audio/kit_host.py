@@ -1,9 +1,11 @@
-"""The clock process's handle on the kit's own process (:mod:`engine.audio.kit_process`).
+"""The clock process's handles on the kit's own processes: on JACK
+(:mod:`engine.audio.kit_process`) and on the audio device (:mod:`engine.audio.device_process`,
+handled by :class:`engine.audio.device_host.DeviceProcess`).
 
 Nothing here blocks the clock thread: the process is started with ``subprocess`` (the clock
 process is a daemon, which ``multiprocessing`` forbids children; and a plain interpreter
 imports only the kit), commands are small pickled dataclasses written to a socket, replies
-are read when :meth:`KitProcess.poll` finds them waiting, and its counters are read from
+are read when :meth:`AudioProcess.poll` finds them waiting, and its counters are read from
 shared memory (a ``memfd``, or an unlinked temporary file where there is none). Closing
 asks it to stop and leaves the waiting to a reaper thread; if the clock process dies, the
 kit process reads end-of-file and stops by itself.
@@ -25,50 +27,51 @@ from typing import Any
 
 import numpy as np
 
-from engine.audio.kit_messages import KitCommand, KitFailed, KitReady, StartKit, StopKit
-from engine.audio.kit_process import HIST_BUCKETS, STATS_BYTES, STATS_FIELDS, STATS_SLOTS
+from engine.audio.kit_messages import KitFailed, KitReady, StartKit, StopKit
+from engine.audio.kit_process import HIST_BUCKETS, STATS_FIELDS, STATS_SLOTS
 
 ROOT = Path(__file__).resolve().parents[2]  # the directory holding the engine package
 STOP_WAIT_S = 3.0  # the reaper waits this long for a clean exit, then kills it
 
 
-def _shared_counters() -> tuple[int, mmap.mmap]:
+def _shared_counters(size: int) -> tuple[int, mmap.mmap]:
     if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("groovefader-kit-stats")
+        fd = os.memfd_create("groovefader-audio-stats")
     else:
-        fd, name = tempfile.mkstemp(prefix="groovefader-kit-")
+        fd, name = tempfile.mkstemp(prefix="groovefader-audio-")
         os.unlink(name)
-    os.ftruncate(fd, STATS_BYTES)
-    return fd, mmap.mmap(fd, STATS_BYTES)
+    os.ftruncate(fd, size)
+    return fd, mmap.mmap(fd, size)
 
 
-class KitProcess:
-    """One kit process, from start to stop.
+class AudioProcess:
+    """One audio process (``python -m MODULE FD STATS_FD``), from start to stop: the socket,
+    the shared counters, the replies, the bounded stop.
 
     Attributes:
-        ready: it is playing (:attr:`ports`, :attr:`rate`, :attr:`note` are set).
+        ready: it is playing.
         error: one line once it failed or stopped on its own; None otherwise.
     """
 
-    def __init__(self, start: StartKit) -> None:
+    MODULE = ""
+    WHAT = "audio"  # its name in messages
+
+    def __init__(self, start: Any, slots: int) -> None:
         self.start = start
         self.ready = False
         self.error: str | None = None
-        self.ports: tuple[str, ...] = ()
-        self.rate = 0
-        self.note: str | None = None
         ours, theirs = socket.socketpair()
-        stats_fd, self._shared = _shared_counters()
-        self._stats: Any = np.ndarray((STATS_SLOTS,), np.int64, buffer=self._shared)
+        stats_fd, self._shared = _shared_counters(8 * slots)
+        self._stats: Any = np.ndarray((slots,), np.int64, buffer=self._shared)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [sys.executable, "-m", "engine.audio.kit_process", str(theirs.fileno()), str(stats_fd)],
+                [sys.executable, "-m", self.MODULE, str(theirs.fileno()), str(stats_fd)],
                 pass_fds=(theirs.fileno(), stats_fd), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT))
         except (OSError, ValueError) as err:  # ValueError: no fd passing (Windows)
             self._proc = None
-            self.error = f"cannot start the kit's process: {err}"
+            self.error = f"cannot start the {self.WHAT}'s process: {err}"
         finally:
             theirs.close()
             os.close(stats_fd)
@@ -76,14 +79,21 @@ class KitProcess:
         if self._proc is not None:
             self.send(start)
 
-    def send(self, command: KitCommand) -> None:
-        """Post a command (never waits on the kit process)."""
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _take(self, reply: object) -> None:
+        """A reply other than :class:`KitFailed` (the subclass's ready message)."""
+
+    def send(self, command: Any) -> None:
+        """Post a command (never waits on the process)."""
         if self.error is not None:
             return
         try:
             self._conn.send(command)
         except OSError as err:
-            self.error = f"the kit's process stopped ({err})"
+            self.error = f"the {self.WHAT}'s process stopped ({err})"
 
     def poll(self) -> None:
         """Take in whatever it said: ready, failed, or gone."""
@@ -92,29 +102,19 @@ class KitProcess:
         try:
             while self._conn.poll(0):
                 match self._conn.recv():
-                    case KitReady(ports, rate, note):
-                        self.ready, self.ports, self.rate, self.note = True, ports, rate, note
                     case KitFailed(error):
                         self.error = error
-                    case _:
-                        pass
+                    case reply:
+                        self._take(reply)
         except (EOFError, OSError):
             if self.error is None:
-                self.error = "the kit's process stopped"
+                self.error = f"the {self.WHAT}'s process stopped"
         if self.error is not None:
             self.ready = False
 
-    def stats(self) -> dict[str, int]:
-        """Its counters now: periods mixed, time spent in the callback (ns, sum and max), hits."""
-        return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=False)}
-
-    def callback_us(self) -> dict[str, float]:
-        """Its callback's time per period, percentiles in µs (whole µs; 2,047 = that or more)."""
-        return callback_percentiles(self._stats[len(STATS_FIELDS):])
-
     def close(self, wait_s: float | None = None) -> None:
         """Ask it to stop. A reaper thread waits (bounded) and kills it if it does not; with
-        ``wait_s`` the caller waits instead (exit paths and tests that must see its client gone)."""
+        ``wait_s`` the caller waits instead (exit paths and tests that must see it gone)."""
         self.send(StopKit())
         self.ready = False
         if self.error is None:
@@ -127,7 +127,42 @@ class KitProcess:
         if wait_s is not None:
             _reap(proc, wait_s)
         else:
-            threading.Thread(target=_reap, args=(proc,), name="groovefader-kit-reaper", daemon=True).start()
+            threading.Thread(target=_reap, args=(proc,), name="groovefader-audio-reaper", daemon=True).start()
+
+
+class KitProcess(AudioProcess):
+    """The kit's JACK process (:mod:`engine.audio.kit_process`).
+
+    Attributes:
+        ports, rate, note, callback: once :attr:`ready`: its audio ports, the server's rate,
+            the soundfont's note, and which process callback plays (``C`` or ``Python (...)``).
+    """
+
+    MODULE = "engine.audio.kit_process"
+    WHAT = "kit"
+
+    def __init__(self, start: StartKit) -> None:
+        self.ports: tuple[str, ...] = ()
+        self.rate = 0
+        self.note: str | None = None
+        self.callback = ""
+        super().__init__(start, STATS_SLOTS)
+
+    def _take(self, reply: object) -> None:
+        match reply:
+            case KitReady(ports, rate, note, callback):
+                self.ready, self.ports, self.rate, self.note = True, ports, rate, note
+                self.callback = callback
+            case _:
+                pass
+
+    def stats(self) -> dict[str, int]:
+        """Its counters now: periods mixed, time spent in the callback (ns, sum and max), hits."""
+        return {name: int(v) for name, v in zip(STATS_FIELDS, self._stats, strict=False)}
+
+    def callback_us(self) -> dict[str, float]:
+        """Its callback's time per period, percentiles in µs (whole µs; 2,047 = that or more)."""
+        return callback_percentiles(self._stats[len(STATS_FIELDS):])
 
 
 def _reap(proc: subprocess.Popen[bytes], timeout_s: float = STOP_WAIT_S) -> None:

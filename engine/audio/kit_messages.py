@@ -74,11 +74,13 @@ KitCommand = StartKit | SetKitMix | SetKitNotes | FollowMidi | StopKit
 # -- kit process → clock process -------------------------------------------------------------
 @dataclass(frozen=True)
 class KitReady:
-    """Playing: its audio ports, the server's rate, and a soundfont note (one line) or None."""
+    """Playing: its audio ports, the server's rate, a soundfont note (one line) or None, and
+    which process callback plays (``C``, or ``Python (why not C)``)."""
 
     ports: tuple[str, ...]
     rate: int
     note: str | None = None
+    callback: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,43 @@ class KitFailed:
 
 
 KitReply = KitReady | KitFailed
+
+
+# -- the audio device's own process (engine/audio/device_process.py) ---------------------------
+@dataclass(frozen=True)
+class StartDevice:
+    """The first message to the device process: what it opens.
+
+    Args:
+        mix: levels, pans, volume.
+        device: PortAudio's output device (name or index), or None for the default.
+        delay_ns: a note sounds this long after its deadline (see engine/audio/device.py).
+        soundfont: an SF2 file to take the kit's sounds from, or None for the built-in kit.
+    """
+
+    mix: KitMix
+    device: str | int | None = None
+    delay_ns: int = 12_000_000
+    soundfont: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceNote:
+    """A note-on the clock sent (or is sending) at ``wall_ns`` (``perf_counter_ns``, the
+    same clock in every process of the machine)."""
+
+    wall_ns: int
+    voice: int
+    velocity: int
+
+
+@dataclass(frozen=True)
+class DeviceReady:
+    """Playing: the device's name, its rate, and a soundfont note (one line) or None."""
+
+    device_name: str
+    rate: int
+    note: str | None = None
+
+
+DeviceCommand = StartDevice | DeviceNote | SetKitMix | StopKit

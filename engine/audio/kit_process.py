@@ -1,15 +1,18 @@
 """The kit on JACK, in a process of its own: a MIDI-in → audio-out drum synth.
 
-Why a process: JACK's process callback is Python here (JACK-Client), and a Python callback
-must hold the interpreter lock. In the clock process it had to win the lock from the clock's
-other threads each period, and with the other core busy the server reported more xruns with
-the kit on than off (docs/benchmarks.md). Here, once playing, the callback is the only
-Python thread that runs: the main thread blocks in a socket read (the lock let go) and wakes
-only for a control message (mix, note map, a new MIDI port), handled in microseconds; the
-kit's sounds are rendered before the client activates, and the callback mixes through the
-preallocated :class:`~engine.audio.ring_mixer.RingMixer` (a hit's sound is added into a ring
-ahead of time; a period is a copy out). Its counters go to the clock process through shared
-memory, which needs no wake-up at all.
+Why a process: in the clock process the kit's callback had to win the interpreter lock
+from the clock's other threads each period, and with the other core busy the server reported
+more xruns with the kit on than off (docs/benchmarks.md). Why C: even alone, a Python
+callback ran 20-50 µs a period with caches gone cold (JACK-Client's reading of the MIDI and
+port buffers, numpy's calls). So the process callback is ``kit_process`` in
+engine/audio/kit_dsp.c (:mod:`engine.audio.kit_native` builds it with the system's C
+compiler the first time): a few µs a period, no Python, no lock. Where it cannot be built
+the Python callback plays, mixing through the preallocated
+:class:`~engine.audio.ring_mixer.RingMixer` (a hit's sound is added into a ring ahead of
+time; a period is a copy out) and reading MIDI only in periods that have some. Either way
+the main thread blocks in a socket read and wakes only for a control message (mix, note map,
+a new MIDI port); the kit's sounds are rendered before the client activates; its counters
+go to the clock process through shared memory, which needs no wake-up at all.
 
 Why MIDI in: its input port is connected from groovefader's MIDI output port, so JACK runs
 this client after that one in every cycle and hands it the very events, at their frame
@@ -36,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.audio.kit import Kit
 from engine.audio.kit_messages import (
     NO_VOICE,
     FollowMidi,
@@ -46,6 +50,7 @@ from engine.audio.kit_messages import (
     StartKit,
     StopKit,
 )
+from engine.audio.kit_native import NativeMixer, load_library
 
 STATS_FIELDS = ("blocks", "busy_ns", "busy_max_ns", "hits", "alive")
 HIST_BUCKETS = 2048  # callback times by whole µs after the fields; the last: 2,047 µs or more
@@ -55,6 +60,7 @@ PORT_NAMES = ("audio_L", "audio_R")
 MIDI_IN = "midi_in"
 NOTE_ON = 0x90
 SWITCH_INTERVAL_S = 0.0002
+CALLBACK_ENV = "GROOVEFADER_KIT_CALLBACK"  # "python": the Python callback even where C builds
 HIST_AT, HIST_LAST = len(STATS_FIELDS), HIST_BUCKETS - 1
 
 
@@ -74,6 +80,7 @@ class JackKit:
         from engine.audio.soundfont import kit_with_soundfont
 
         self._jack = jack
+        self._jlib, self._jffi = jack._lib, jack._ffi  # noqa: SLF001 - the callback's fast path
         self._stats = stats
         self._dead = threading.Event()
         self.wake_r, self._wake_w = os.pipe()  # the server's end reaches the main thread's wait
@@ -82,15 +89,23 @@ class JackKit:
             raise ValueError(f"JACK period {client.blocksize} frames is over {MAX_BLOCK_FRAMES}")
         self.rate = client.samplerate
         kit, self.note = kit_with_soundfont(self.rate, start.soundfont)  # all rendering: before playing
-        self.mixer = RingMixer(kit, start.mix)
         self._notes = (start.voices, NOTE_ON | start.channel)  # swapped whole by set_notes
         self._midi_in = client.midi_inports.register(MIDI_IN)
         self._outs = tuple(client.outports.register(name) for name in PORT_NAMES)
         self.port_names = tuple(p.name for p in self._outs)
         self._source: str | None = None
+        self.mixer: Any
+        self.callback = "C"
+        try:
+            self.mixer = self._native_callback(kit, start)
+        except OSError as err:  # no compiler or library: the Python callback plays
+            self.callback = f"Python ({err})"
+            self.mixer = RingMixer(kit, start.mix)
+            self._ptrs = tuple(port._ptr for port in (self._midi_in, *self._outs))  # noqa: SLF001
+            self._arrays: dict[int, np.ndarray] = {}
+            client.set_process_callback(self._process)
         # No other callback: JACK calls notifications (xruns, ports, ...) on a thread of its
-        # own, which would take the interpreter lock the process callback needs.
-        client.set_process_callback(self._process)
+        # own, which would take the interpreter lock a Python process callback needs.
         client.set_shutdown_callback(self._on_shutdown)
         client.activate()
         self.follow(start.midi_source)
@@ -100,20 +115,46 @@ class JackKit:
                 with contextlib.suppress(jack.JackError):
                     client.connect(port, target)  # else someone routes it (a patchbay)
 
-    # -- the JACK thread ---------------------------------------------------------------------
+    def _native_callback(self, kit: Kit, start: StartKit) -> NativeMixer:
+        """The C kit (engine/audio/kit_dsp.c) as the process callback: no Python per period.
+
+        Raises:
+            OSError: it cannot be built or loaded here.
+        """
+        from jack import _ffi, _lib
+
+        if os.environ.get(CALLBACK_ENV, "").lower() == "python":
+            raise OSError(f"{CALLBACK_ENV}=python")
+        mixer = NativeMixer(load_library(), kit, start.mix)
+        mixer.set_notes(*self._notes)
+        address = lambda cdata: int(_ffi.cast("uintptr_t", cdata))  # noqa: E731
+        mixer.set_jack(tuple(address(_ffi.addressof(_lib, name)) for name in
+                             ("jack_port_get_buffer", "jack_midi_get_event_count", "jack_midi_event_get")),
+                       tuple(address(port._ptr) for port in (self._midi_in, *self._outs)))  # noqa: SLF001
+        mixer.set_stats(self._stats, HIST_AT, HIST_LAST)
+        callback = _ffi.cast("JackProcessCallback", mixer.process_callback)
+        if _lib.jack_set_process_callback(self._client._ptr, callback,  # noqa: SLF001
+                                          _ffi.cast("void *", mixer.pointer)) != 0:
+            raise OSError("JACK refused the kit's process callback")
+        self._keep = callback
+        return mixer
+
+    # -- the JACK thread (the Python callback, where the C one cannot be built) ------------
     def _process(self, frames: int) -> None:
         t0 = time.perf_counter_ns()
-        voices, status = self._notes
+        from_jack = self._jlib
         mixer = self.mixer
-        for offset, data in self._midi_in.incoming_midi_events():
-            if len(data) == 3:
-                event = bytes(data)
-                if event[0] == status and event[2] > 0:
-                    voice = voices[event[1]]
-                    if voice != NO_VOICE:
-                        mixer.trigger(offset, voice, event[2])  # on the note's own frame
-        left, right = self._outs
-        mixer.mix_into(left.get_array(), right.get_array(), frames)
+        midi_ptr, left_ptr, right_ptr = self._ptrs
+        if from_jack.jack_midi_get_event_count(from_jack.jack_port_get_buffer(midi_ptr, frames)):
+            voices, status = self._notes
+            for offset, data in self._midi_in.incoming_midi_events():
+                if len(data) == 3:
+                    event = bytes(data)
+                    if event[0] == status and event[2] > 0:
+                        voice = voices[event[1]]
+                        if voice != NO_VOICE:
+                            mixer.trigger(offset, voice, event[2])  # on the note's own frame
+        mixer.mix_into(self._array(left_ptr, frames), self._array(right_ptr, frames), frames)
         spent = time.perf_counter_ns() - t0
         stats = self._stats
         stats[0] += 1
@@ -122,6 +163,18 @@ class JackKit:
             stats[2] = spent
         stats[3] = mixer.triggered
         stats[HIST_AT + min(spent // 1000, HIST_LAST)] += 1
+
+    def _array(self, port: Any, frames: int) -> np.ndarray:
+        """A port's buffer this period as an array: made once per buffer JACK hands out (it
+        hands out the same few), not each period (np.frombuffer: ~9 µs a port in the callback)."""
+        ptr = self._jlib.jack_port_get_buffer(port, frames)
+        key = int(self._jffi.cast("uintptr_t", ptr)) << 14 | frames
+        array = self._arrays.get(key)
+        if array is None:
+            if len(self._arrays) > 64:  # buffers that move about: keep the latest only
+                self._arrays.clear()
+            array = self._arrays[key] = np.frombuffer(self._jffi.buffer(ptr, frames * 4), np.float32)
+        return array
 
     def _on_shutdown(self, status: object, reason: str) -> None:
         self._dead.set()
@@ -141,6 +194,8 @@ class JackKit:
 
     def set_notes(self, voices: tuple[int, ...], channel: int) -> None:
         self._notes = (voices, NOTE_ON | channel)
+        if isinstance(self.mixer, NativeMixer):
+            self.mixer.set_notes(voices, NOTE_ON | channel)
 
     def alive(self) -> bool:
         return not self._dead.is_set()
@@ -170,8 +225,9 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
             conn.send(KitFailed(f"cannot open the kit's JACK client: {err}"))
         return 1
     stats[4] = 1
-    gc.freeze()  # start-up's objects are never scanned again: no long collection while playing
-    conn.send(KitReady(kit.port_names, kit.rate, kit.note))
+    gc.freeze()  # start-up's objects are never scanned again
+    gc.disable()  # and no collection while playing: what runs here makes no reference cycles
+    conn.send(KitReady(kit.port_names, kit.rate, kit.note, kit.callback))
     try:
         while True:
             if kit.wake_r in wait([conn, kit.wake_r]):  # blocks with the interpreter lock let go

@@ -7,8 +7,13 @@ Two outputs, one rule: the kit plays exactly the note-ons the MIDI output gets.
   :class:`~engine.audio.kit_host.KitProcess`) whose MIDI input is connected from the MIDI
   port: JACK hands it each note-on at its frame, so every hit sounds on its note's frame, and
   no Python of the kit runs in the clock process.
-* Otherwise the system's audio device (:class:`~engine.audio.device.DeviceAudio`) gets each
-  note-on as the clock loop sends it, stamped with its deadline on the wall clock.
+* Otherwise the system's audio device gets each note-on as the clock loop sends it, stamped
+  with its deadline on the wall clock: its PortAudio stream and callback
+  (:class:`~engine.audio.device.DeviceAudio`) run in a process of their own too
+  (:mod:`engine.audio.device_process`, handled through
+  :class:`~engine.audio.device_host.DeviceProcess`), so the clock's Python and the audio
+  callback's never wait for each other; only where a process cannot be handed its socket
+  (Windows) does the stream open in the clock process.
 
 Either plays the built-in kit or, where :attr:`AudioSettings.soundfont` names one, the
 kit of an SF2 soundfont (:mod:`engine.audio.soundfont`); a soundfont that cannot be used is
@@ -29,6 +34,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.audio.device import DeviceAudio
+from engine.audio.device_host import DeviceProcess
 from engine.audio.errors import AudioError
 from engine.audio.kit import Kit, KitMix
 from engine.audio.kit_host import KitProcess
@@ -57,7 +63,7 @@ class LiveAudio:
 
     def __init__(self, open_device: Callable[[KitMix], Any] | None = None,
                  open_kit: Callable[[StartKit], Any] | None = None) -> None:
-        self._open_device = open_device or (lambda mix: DeviceAudio(mix, kit_for=self.kit_for))
+        self._open_device = open_device or self._device_process
         self._open_kit = open_kit or KitProcess
         self._kits: dict[tuple[int, str | None], tuple[Kit, str | None]] = {}
         self._ticket = 0  # the device open that counts; older ones are closed when they finish
@@ -176,13 +182,22 @@ class LiveAudio:
             stats = self.jack.stats()
             blocks = max(1, stats["blocks"])
             out["ports"] = list(self.jack.ports)
+            out["callback"] = getattr(self.jack, "callback", "")
             out["hits"] = stats["hits"]
             out["mix_us"] = {"blocks": stats["blocks"], "mean": round(stats["busy_ns"] / blocks / 1e3, 1),
                              "max": round(stats["busy_max_ns"] / 1e3, 1), **self.jack.callback_us()}
-        if self.device is not None:
-            out["hits"] = self.device.mixer.triggered
-            out["late"] = getattr(getattr(self.device, "notes", None), "late", 0)
-            out["underruns"] = getattr(self.device, "underruns", 0)
+        device = self.device
+        if isinstance(device, DeviceProcess):
+            counts = device.counters()
+            out.update({"process": device.pid, "hits": counts["hits"], "late": counts["late"],
+                        "underruns": counts["underruns"], "dropped": counts["dropped"]})
+            out["mix_us"] = {"blocks": counts["blocks"],
+                             "mean": round(counts["busy_ns"] / max(1, counts["blocks"]) / 1e3, 1),
+                             "max": round(counts["busy_max_ns"] / 1e3, 1)}
+        elif device is not None:
+            out["hits"] = device.mixer.triggered
+            out["late"] = getattr(getattr(device, "notes", None), "late", 0)
+            out["underruns"] = getattr(device, "underruns", 0)
         return out
 
     def close(self) -> None:
@@ -207,6 +222,8 @@ class LiveAudio:
             return None
         if self.jack is not None and self.jack.ready:
             return self.jack.note
+        if isinstance(self.device, DeviceProcess):
+            return self.device.note_text
         if self.device is not None:
             found = self._kits.get((self.device.rate, self.settings.soundfont))
             return found[1] if found else None
@@ -233,6 +250,17 @@ class LiveAudio:
             self.error = f"{err}; MIDI plays on" if "MIDI plays on" not in str(err) else str(err)
         except Exception as err:  # a backend library's own error: never take the clock down
             self.error = f"audio output failed: {err}; MIDI plays on"
+
+    def _device_process(self, mix: KitMix) -> Any:
+        """The device output in a process of its own (called on the opening thread); where no
+        process can be started with the socket handed over (Windows), in this one."""
+        soundfont = os.path.abspath(self.settings.soundfont) if self.settings.soundfont else None
+        try:
+            return DeviceProcess.open(mix, soundfont=soundfont)
+        except AudioError as err:
+            if not str(err).startswith("cannot start the audio device's process"):
+                raise
+        return DeviceAudio(mix, kit_for=self.kit_for)
 
     def _open_device_in_background(self) -> None:
         self._ticket += 1

@@ -8,6 +8,8 @@ the dummy backend (no sound card).
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections import defaultdict
 
@@ -39,9 +41,12 @@ def note_on_frames(events) -> list[tuple[int, int]]:
             if data[0] & 0xF0 == 0x90 and data[2] > 0]
 
 
-@pytest.fixture
-def kit_playing(jack_server, port_name, recorder_factory, tmp_path):
-    """Play PATTERN for ~1.3 loops with the kit on; yield (MIDI events, first audio frame, audio, report)."""
+@pytest.fixture(params=["C", "python"])
+def kit_playing(request, jack_server, port_name, recorder_factory, tmp_path, monkeypatch):
+    """Play PATTERN for ~1.3 loops with the kit on, through its C process callback (where a C
+    compiler builds it) or its Python one; yield (MIDI events, first audio frame, audio, report)."""
+    if request.param == "python":
+        monkeypatch.setenv("GROOVEFADER_KIT_CALLBACK", "python")  # the kit process inherits it
     seq = Sequencer(port_name, "jack", sample_accurate=True, controls=Controls(tempo_bpm=BPM))
     audio_rec = None
     try:
@@ -71,7 +76,11 @@ def test_every_hit_sounds_on_its_midi_frame_with_its_micro_timing(kit_playing) -
     events, first, audio, report = kit_playing
     notes = note_on_frames(events)
     assert len(notes) >= PATTERN.num_hits + 5 and report["hits"] >= len(notes)
-    assert report["mix_us"]["blocks"] > 100  # mixed every period
+    assert report["mix_us"]["blocks"] > 100 and report["mix_us"]["p50"] >= 0  # mixed every period
+    if "GROOVEFADER_KIT_CALLBACK" in os.environ:
+        assert report["callback"] == "Python (GROOVEFADER_KIT_CALLBACK=python)"
+    elif shutil.which("cc") or shutil.which("gcc"):
+        assert report["callback"] == "C"
     kit = build_kit(48_000)
     mono = audio.sum(axis=1)
     offsets = []
