@@ -60,22 +60,25 @@ class AudioProcess:
         self.start = start
         self.ready = False
         self.error: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stats: Any = np.zeros(slots, np.int64)  # until it runs: the shared counters
         ours, theirs = socket.socketpair()
-        stats_fd, self._shared = _shared_counters(8 * slots)
-        self._stats: Any = np.ndarray((slots,), np.int64, buffer=self._shared)
+        self._conn = Connection(ours.detach())
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        stats_fd = -1
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            stats_fd, self._shared = _shared_counters(8 * slots)
+            self._stats = np.ndarray((slots,), np.int64, buffer=self._shared)
+            self._proc = subprocess.Popen(
                 [sys.executable, "-m", self.MODULE, str(theirs.fileno()), str(stats_fd)],
                 pass_fds=(theirs.fileno(), stats_fd), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT))
         except (OSError, ValueError) as err:  # ValueError: no fd passing (Windows)
-            self._proc = None
             self.error = f"cannot start the {self.WHAT}'s process: {err}"
         finally:
             theirs.close()
-            os.close(stats_fd)
-        self._conn = Connection(ours.detach())
+            if stats_fd >= 0:
+                os.close(stats_fd)
         if self._proc is not None:
             self.send(start)
 

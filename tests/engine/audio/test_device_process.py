@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -128,3 +130,29 @@ def test_live_audio_plays_the_device_from_its_own_process(jack_server, tmp_path)
     finally:
         live.close()
     assert popen.wait(5) == 0  # asked to stop, it closed its stream and left
+
+
+def test_without_fd_passing_the_device_opens_in_this_process(jack_server, monkeypatch) -> None:
+    """Windows has no fd passing: the device output then opens here, as it did before."""
+    from engine.audio import kit_host
+    from engine.audio.device import DeviceAudio
+
+    def no_fd_passing(*args, **kwargs):
+        raise ValueError("pass_fds is not supported on Windows")
+
+    monkeypatch.setattr(kit_host, "subprocess", SimpleNamespace(  # the kit host's only, not everyone's
+        Popen=no_fd_passing, DEVNULL=subprocess.DEVNULL, TimeoutExpired=subprocess.TimeoutExpired))
+    with pytest.raises(AudioError, match=r"^cannot start the audio device's process: pass_fds"):
+        DeviceProcess.open(KitMix())
+    live = LiveAudio()
+    try:
+        live.configure(AudioSettings(enabled=True, output="device"), None)
+        end = time.monotonic() + 15
+        while live.opening and time.monotonic() < end:
+            live.poll()
+            time.sleep(0.02)
+        if live.output != "device":
+            pytest.skip(f"PortAudio cannot reach JACK here: {live.error}")
+        assert isinstance(live.device, DeviceAudio) and "process" not in live.report()
+    finally:
+        live.close()
