@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -248,6 +249,47 @@ class MelodyVAE(nn.Module):
                     fed = torch.where(f >= 0, f, cls)
                 prev_term = w_prev[fed]
         return out
+
+    @torch.no_grad()
+    def decoder_arrays(self) -> dict[str, np.ndarray]:
+        """The decoder's weights laid out for the numpy loop of
+        :mod:`engine.generation.melody_loop` (its docstring names the arrays): gates
+        reordered to input, forget, output | cell, each layer's recurrent weights fused with
+        what reads its state next (the layer above, or the output projection)."""
+        c = self.config
+        hid, ncls, layers = c.dec_hidden, c.num_classes, c.dec_layers
+
+        def gates(w: torch.Tensor) -> np.ndarray:  # rows in torch's i, f, g, o order
+            i, f, g, o = w.detach().float().chunk(4, dim=0)
+            return torch.cat([i, f, o, g], dim=0).numpy()
+
+        dec = self.decoder
+        w_ih0 = gates(dec.weight_ih_l0)  # (4H, C + D)
+        out: dict[str, np.ndarray] = {
+            "dec.init_w": self.dec_init.weight.detach().t().numpy(),
+            "dec.init_b": self.dec_init.bias.detach().numpy(),
+            "dec.cond_w": w_ih0[:, ncls:].T,
+            "dec.bias0": gates(dec.bias_ih_l0 + dec.bias_hh_l0),
+            "dec.prev_w": np.concatenate([w_ih0[:, :ncls].T, np.zeros((1, 4 * hid), np.float32)]),
+            "dec.out_b": self.out.bias.detach().numpy(),
+        }
+        for k in range(layers):
+            w_hh = gates(getattr(dec, f"weight_hh_l{k}")).T  # (H, 4H)
+            above = (gates(getattr(dec, f"weight_ih_l{k + 1}")).T if k + 1 < layers
+                     else self.out.weight.detach().t().numpy())
+            out[f"dec.fused{k}"] = np.concatenate([w_hh, above], axis=1)
+            if k > 0:
+                out[f"dec.bias{k}"] = gates(getattr(dec, f"bias_ih_l{k}") + getattr(dec, f"bias_hh_l{k}"))
+        if c.decoder == "hier":
+            out |= {
+                "cond.init_w": self.conductor_init.weight.detach().t().numpy(),
+                "cond.init_b": self.conductor_init.bias.detach().numpy(),
+                "cond.hh": gates(self.conductor.weight_hh_l0).T,
+                "cond.bias": gates(self.conductor.bias_ih_l0 + self.conductor.bias_hh_l0),
+                "cond.out_w": self.conductor_out.weight.detach().t().numpy(),
+                "cond.out_b": self.conductor_out.bias.detach().numpy(),
+            }
+        return {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}
 
     @torch.no_grad()
     def decode_reference(self, z: torch.Tensor, bars: int | None = None) -> torch.Tensor:

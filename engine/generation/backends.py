@@ -79,6 +79,11 @@ class MelodyNet(Protocol):
         :meth:`models.melody_vae.MelodyVAE.decode`)."""
         ...
 
+    def run_beam(self, z: np.ndarray, bars: int | None, width: int) -> np.ndarray:
+        """Beam search of ``width`` hypotheses: ``(B, Z)`` → ``(B, T)`` int64 classes, the
+        most likely kept sequence per row (:meth:`engine.generation.melody_loop.MelodyLoop.beam`)."""
+        ...
+
 
 def torch_loader(path: str | Path, module: str, name: str, kind: str) -> Callable[..., Any]:
     """``module.name`` (a checkpoint loader, which needs torch), or one line saying why the
@@ -179,6 +184,7 @@ class TorchMelodyNet:
         self._torch = torch
         self.model = model.eval()
         self.config = model.config
+        self._loop: Any = None  # the numpy loop for beam search, built on first use
 
     def run_encoder(self, classes: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -195,3 +201,13 @@ class TorchMelodyNet:
             out = self.model.decode(torch.as_tensor(np.asarray(z, np.float32)), bars=bars,
                                     temperature=float(temperature), forced=f, generator=gen)
         return out.numpy()
+
+    def run_beam(self, z: np.ndarray, bars: int | None, width: int) -> np.ndarray:
+        # the numpy loop on the model's own weights: the same search on either backend
+        from engine.generation.melody_loop import MelodyLoop
+
+        if self._loop is None:
+            c = self.config
+            self._loop = MelodyLoop(self.model.decoder_arrays(), c.steps_per_bar, c.decoder == "hier")
+        bars = self.config.bars if bars is None else int(bars)
+        return self._loop.beam(np.atleast_2d(np.asarray(z, np.float32)), bars, width)[0]

@@ -15,9 +15,9 @@ An export folder (``checkpoints/default.pt`` → ``checkpoints/default-onnx/``) 
   ``decoder.onnx`` (``z, [attributes]`` → ``hit_logits, velocities, offsets``) and
   ``decoder_teacher.onnx`` (the same with ``teacher (B, T, 27), teacher_mask (B, T)``: the
   voice lock and transitions); melody ``encoder.onnx`` (``classes (B, T)`` →
-  ``mu``), ``init.onnx`` (``cond`` → the decoder's initial ``h, c`` and ``cond_term``),
-  ``step.onnx`` (one LSTM step: ``prev, cond_term, h, c`` → ``logits, h, c``) and, for a
-  hierarchical model, ``conductor.onnx``.
+  ``mu``). A melody's decoder is not a graph: its autoregressive loop runs in numpy
+  (:mod:`engine.generation.melody_loop`; one ONNX Runtime call per 16th step cost more than
+  the step's arithmetic) on the ``dec.*``/``cond.*`` arrays in ``arrays.npz``.
 
 A folder whose checkpoint has changed since (another size or hash) is stale and is not
 used: the generators fall back to torch and say why.
@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import CheckpointError
+from engine.generation.melody_loop import MelodyLoop, has_loop_arrays
 from models.pathnames import shown
 
 log = logging.getLogger(__name__)
@@ -262,10 +263,10 @@ class MelodyShape:
 
 
 class OnnxMelodyNet:
-    """A melody export behind :class:`~engine.generation.backends.MelodyNet`.
+    """A melody export behind :class:`~engine.generation.backends.MelodyNet`: the encoder on
+    ONNX Runtime, the decoder's loop in numpy (:class:`~engine.generation.melody_loop.MelodyLoop`).
 
-    The autoregressive loop runs here, one ``step.onnx`` call per 16th (the same loop as
-    :meth:`models.melody_vae.MelodyVAE.decode`). Greedy decodes equal torch's; sampled ones
+    Greedy decodes equal torch's (``groovefader export`` checks it); sampled ones
     (``temperature > 0``) draw from the same softmax with numpy's generator seeded by
     ``seed``, so a seed gives another melody than on torch (torch's multinomial draws are
     not reproduced).
@@ -279,11 +280,11 @@ class OnnxMelodyNet:
             self.config = MelodyShape.from_meta(export.meta)
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{shown(export.folder)}: melody config incomplete ({err!r})") from err
+        if not has_loop_arrays(export.arrays):
+            raise CheckpointError(f"{shown(export.folder)}: a melody export without its decoder's arrays "
+                                  "(made by an older groovefader); run groovefader export again")
         self._encoder: Any = None  # built on first use (a melody clip loaded): ~4 MB less otherwise
-        self._init = _session(export.graph("init"))
-        self._step = _session(export.graph("step"))
-        self._conductor = (_session(export.graph("conductor")) if "conductor" in export.manifest["graphs"]
-                           else None)
+        self.loop = MelodyLoop(export.arrays, self.config.steps_per_bar, self.config.decoder == "hier")
 
     def run_encoder(self, classes: np.ndarray) -> np.ndarray:
         if self._encoder is None:
@@ -293,41 +294,10 @@ class OnnxMelodyNet:
 
     def run_decoder(self, z: np.ndarray, bars: int | None, temperature: float, seed: int | None,
                     forced: np.ndarray | None) -> np.ndarray:
-        c = self.config
-        bars = c.bars if bars is None else int(bars)
-        zz = np.ascontiguousarray(np.atleast_2d(z), np.float32)
-        b = len(zz)
-        if c.decoder == "hier":
-            (emb,) = self._conductor.run(None, {"z": zz, "bar_clock": np.zeros((b, bars, 1), np.float32)})
-        else:
-            emb = np.broadcast_to(zz[:, None], (b, bars, zz.shape[1]))
+        bars = self.config.bars if bars is None else int(bars)
         rng = np.random.default_rng(seed) if temperature > 0 else None
-        out = np.empty((b, bars * c.steps_per_bar), np.int64)
-        prev = np.full(b, c.num_classes, np.int64)  # the row of "no previous class": zeros
-        h = cell = None
-        for bar in range(bars):
-            cond = np.ascontiguousarray(emb[:, bar], np.float32)
-            h0, c0, cond_term = self._init.run(None, {"cond": cond})
-            if h is None or c.decoder == "hier":  # a flat decoder's state runs on
-                h, cell = h0, c0
-            for step in range(c.steps_per_bar):
-                i = bar * c.steps_per_bar + step
-                logits, h, cell = self._step.run(None, {"prev": prev, "cond_term": cond_term,
-                                                        "h": h, "c": cell})
-                if rng is not None:
-                    cls = _sample_softmax(logits / np.float32(temperature), rng)
-                else:
-                    cls = logits.argmax(axis=-1)
-                out[:, i] = cls
-                prev = cls if forced is None else np.where(forced[:, i] >= 0, forced[:, i], cls)
-                prev = np.ascontiguousarray(prev, np.int64)
-        return out
+        return self.loop.decode(np.atleast_2d(z), bars, float(temperature), rng, forced)
 
-
-def _sample_softmax(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One class per row drawn from softmax(logits) (inverse CDF, float64)."""
-    x = logits.astype(np.float64)
-    p = np.exp(x - x.max(axis=-1, keepdims=True))
-    cdf = np.cumsum(p, axis=-1)
-    u = rng.random((len(x), 1)) * cdf[:, -1:]
-    return np.minimum((cdf <= u).sum(axis=-1), x.shape[-1] - 1).astype(np.int64)
+    def run_beam(self, z: np.ndarray, bars: int | None, width: int) -> np.ndarray:
+        bars = self.config.bars if bars is None else int(bars)
+        return self.loop.beam(np.atleast_2d(z), bars, width)[0]

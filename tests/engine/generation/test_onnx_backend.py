@@ -164,7 +164,8 @@ def test_hierarchical_two_layer_melody_exports(tmp_path: Path) -> None:
             "latent": {"mean": [0.0] * 8, "std": [1.0] * 8}}
     path = save_melody_checkpoint(tmp_path / "hier.pt", model, meta)
     report = export_checkpoint(path)
-    assert "conductor" in json.loads((report.folder / "manifest.json").read_text())["graphs"]
+    with np.load(report.folder / "arrays.npz") as arrays:
+        assert {"cond.hh", "dec.fused0", "dec.fused1", "dec.bias1"} <= set(arrays.files)
     onnx, tor = MelodyGenerator.from_checkpoint(path), MelodyGenerator.from_checkpoint(path, backend="torch")
     z = onnx.sample(8, seed=1)
     for a, b in zip(onnx.decode_batch(z, 6), tor.decode_batch(z, 6), strict=True):
@@ -191,3 +192,11 @@ def test_shipped_model_same_on_both_paths() -> None:
                     tor.decode(z, targets=targets, turning=tor.attribute_names[0]), strict=True):
         assert_same(a.to_array(), b.to_array())
     assert np.abs(onnx.heatmap("density", 16) - tor.heatmap("density", 16)).max() <= 1e-6
+
+
+def test_melody_export_without_decoder_arrays_says_to_export_again(tmp_path: Path) -> None:
+    path = Path(shutil.copy(memorised_checkpoint(str(tmp_path)), tmp_path / "tune.pt"))
+    report = export_checkpoint(path)
+    np.savez(report.folder / "arrays.npz")  # as an export made before the numpy loop
+    with pytest.raises(CheckpointError, match="without its decoder's arrays.*export again"):
+        MelodyGenerator.from_checkpoint(path, backend="onnx")
