@@ -191,7 +191,9 @@ def _melody(checkpoint: Path, tmp: Path, rng: np.random.Generator
     torch_net = TorchMelodyNet(model)
     diffs: dict[str, float] = {}
     x = rng.integers(0, c.num_classes, (VERIFY_BATCH, t))
-    diffs["mu"] = float(np.max(np.abs(onnx_net.run_encoder(x) - torch_net.run_encoder(x))))
+    posteriors = onnx_net.run_posterior(x), torch_net.run_posterior(x)
+    for name, got, want in zip(("mu", "sigma"), *posteriors, strict=True):
+        diffs[name] = float(np.max(np.abs(got - want)))
     differing, steps = 0, 0
     for n in (1, VERIFY_BATCH):
         z = (rng.standard_normal((n, c.z_dim)) * rng.uniform(0.5, 2.0)).astype(np.float32)

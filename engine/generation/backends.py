@@ -79,6 +79,10 @@ class MelodyNet(Protocol):
         :meth:`models.melody_vae.MelodyVAE.decode`)."""
         ...
 
+    def run_posterior(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(B, T)`` int64 classes → ``(mu, sigma)`` of q(z|x), each ``(B, Z)``."""
+        ...
+
     def run_beam(self, z: np.ndarray, bars: int | None, width: int) -> np.ndarray:
         """Beam search of ``width`` hypotheses: ``(B, Z)`` → ``(B, T)`` int64 classes, the
         most likely kept sequence per row (:meth:`engine.generation.melody_loop.MelodyLoop.beam`)."""
@@ -187,10 +191,13 @@ class TorchMelodyNet:
         self._loop: Any = None  # the numpy loop for beam search, built on first use
 
     def run_encoder(self, classes: np.ndarray) -> np.ndarray:
+        return self.run_posterior(classes)[0]
+
+    def run_posterior(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         torch = self._torch
         with torch.no_grad():
-            mu, _ = self.model.encode(torch.from_numpy(np.asarray(classes, np.int64)))
-        return mu.numpy()
+            mu, sigma = self.model.encode(torch.from_numpy(np.asarray(classes, np.int64)))
+        return mu.numpy(), sigma.numpy()
 
     def run_decoder(self, z: np.ndarray, bars: int | None, temperature: float, seed: int | None,
                     forced: np.ndarray | None) -> np.ndarray:

@@ -23,6 +23,14 @@ keeps its phase in the phrase, as the drum transitions do):
    (``mix_scale='note'``, p = step / (S - 1)) or per bar (``'bar'``, p = t_i); the first
    step/bar is always A's, the last always B's.
 3. **Both**: the latents of 1 with the forced inputs of 2.
+
+The transition's first and last bars (``ends``) are, as the strategy gives them,
+``'decoded'`` (greedy from A's and B's posterior means, with the strategy's forced inputs);
+``'searched'``: free-running reconstructions found by :meth:`MelodyGenerator.search_codes`
+(the candidate codes from A's and B's posteriors whose decodes, greedy or by beam search,
+come closest to A's first bar and B's last bar; those codes are also the path's ends); or
+``'melodies'``: A's and B's own bars (the transition starts on A and lands on B whatever
+the model reproduces).
 """
 
 from __future__ import annotations
@@ -42,6 +50,13 @@ from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_cla
 
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
+ENDS = ("decoded", "searched", "melodies")
+SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
+
+
+def events_of(classes: np.ndarray) -> np.ndarray:
+    """A decode's ``(T,)`` classes as a melody's events."""
+    return Melody.from_classes(classes).events
 
 
 def loop_to(melody: Melody, bars: int) -> Melody:
@@ -167,6 +182,37 @@ class MelodyGenerator:
     def reconstruct(self, melody: Melody, temperature: float = 0.0) -> Melody:
         return self.decode(self.encode(melody), temperature=temperature)
 
+    def search_codes(self, melodies: Sequence[Melody], bars: Sequence[int] | None = None,
+                     candidates: int = SEARCH_CANDIDATES, beam: int = 1, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Codes whose free-running decodes come closest to ``melodies`` (each fitted with
+        :meth:`fit`): the posterior mean and ``candidates - 1`` draws from q(z|x) are decoded
+        (greedy, or beam search of width ``beam``) and the one agreeing with the melody on
+        most steps of its bar ``bars[i]`` (then of the whole window; the mean on a tie) is kept.
+
+        The melody picks among the model's own decodes; no decode is fed the melody's notes.
+        Returns ``(B, Z)`` codes and their ``(B, T)`` decoded classes.
+        """
+        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        n, t, spb = len(x), x.shape[1], self.steps_per_bar
+        with self._lock:
+            mu, sigma = (np.asarray(v, np.float32) for v in self._net.run_posterior(x))
+            k = max(1, int(candidates))
+            eps = np.random.default_rng(seed).standard_normal((k - 1, *mu.shape)).astype(np.float32)
+            zs = np.concatenate([mu[None], mu[None] + sigma[None] * eps])  # (K, B, Z)
+            flat = zs.reshape(k * n, -1)
+            dec = (self._net.run_beam(flat, None, beam) if beam > 1
+                   else self._net.run_decoder(flat, None, 0.0, None, None)).reshape(k, n, t)
+        agree = dec == x[None]
+        score = agree.sum(2).astype(np.float64)
+        if bars is not None:
+            cols = (np.asarray(bars)[:, None] * spb + np.arange(spb)[None]) % t  # (B, spb)
+            on_bar = np.take_along_axis(agree, np.broadcast_to(cols[None], (k, n, spb)), axis=2).sum(2)
+            score = score + (t + 1) * on_bar
+        best = score.argmax(axis=0)  # the first maximum: the mean wins a tie
+        rows = np.arange(n)
+        return zs[best, rows].astype(np.float64), dec[best, rows]
+
     # -- new material ----------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, seed: int | None = None) -> np.ndarray:
         """``(n, Z)`` draws from the prior N(0, temperature² I)."""
@@ -222,22 +268,36 @@ class MelodyGenerator:
 
     def transition(self, a: Melody, b: Melody, bars: int, strategy: int, *, mix_scale: str = "bar",
                    method: str = "slerp", seed: int | None = None, temperature: float = 0.0,
-                   key: str | None = None) -> Melody:
-        """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring).
+                   key: str | None = None, ends: str = "decoded", candidates: int = SEARCH_CANDIDATES,
+                   beam: int = 1) -> Melody:
+        """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring; ``candidates``
+        and ``beam`` are the search of ``ends='searched'``).
 
         Raises:
-            ValueError: bad strategy, mix scale, method or fewer than 2 bars.
+            ValueError: bad strategy, mix scale, ends, method or fewer than 2 bars.
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 1, 2 or 3, got {strategy!r}")
         if mix_scale not in MIX_SCALES:
             raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
+        if ends not in ENDS:
+            raise ValueError(f"ends must be one of {ENDS}, got {ends!r}")
         if bars < 2:
             raise ValueError(f"a transition needs at least 2 bars, got {bars}")
         w, spb = self.bars, self.steps_per_bar
         t = np.linspace(0.0, 1.0, bars)
         phase = np.arange(bars) % w
-        za, zb = self.encode_batch([a, b])
+        first = last = None  # the end bars' events when they are not the strategy's decodes
+        if ends == "searched":
+            (za, zb), found = self.search_codes([a, b], [0, phase[-1]], candidates, beam,
+                                                0 if seed is None else seed)
+            first = events_of(found[0])[:spb]
+            last = events_of(found[1])[phase[-1] * spb:(phase[-1] + 1) * spb]
+        else:
+            za, zb = self.encode_batch([a, b])
+        if ends == "melodies":
+            first = self.fit(a).events[:spb]
+            last = self.fit(b).events[phase[-1] * spb:(phase[-1] + 1) * spb]
         z = interpolate(za, zb, t, method) if strategy in (1, 3) else np.repeat(za[None], bars, 0)
         forced = None
         if strategy in (2, 3):
@@ -247,6 +307,8 @@ class MelodyGenerator:
             forced = np.stack([mix[(i - phase[i]) * spb:(i - phase[i] + w) * spb] for i in range(bars)])
         decoded = self.decode_batch(z, temperature=temperature, seed=seed, forced=forced)
         # raw bars, not bar_slice: a note held over a bar line stays held (no re-strike)
-        m = Melody(np.concatenate([decoded[i].events[phase[i] * spb:(phase[i] + 1) * spb]
-                                   for i in range(bars)]), spb)
+        parts = [decoded[i].events[phase[i] * spb:(phase[i] + 1) * spb] for i in range(bars)]
+        if first is not None and last is not None:
+            parts[0], parts[-1] = first, last
+        m = Melody(np.concatenate(parts), spb)
         return m if key is None else transpose_to_key(m, key)

@@ -287,10 +287,13 @@ class OnnxMelodyNet:
         self.loop = MelodyLoop(export.arrays, self.config.steps_per_bar, self.config.decoder == "hier")
 
     def run_encoder(self, classes: np.ndarray) -> np.ndarray:
+        return self.run_posterior(classes)[0]
+
+    def run_posterior(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._encoder is None:
             self._encoder = _session(self.export.graph("encoder"))
-        (mu,) = self._encoder.run(["mu"], {"classes": np.ascontiguousarray(classes, np.int64)})
-        return mu
+        mu, sigma = self._encoder.run(["mu", "sigma"], {"classes": np.ascontiguousarray(classes, np.int64)})
+        return mu, sigma
 
     def run_decoder(self, z: np.ndarray, bars: int | None, temperature: float, seed: int | None,
                     forced: np.ndarray | None) -> np.ndarray:

@@ -62,7 +62,8 @@ def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, 
 
 
 def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int,
-                 variants: tuple[tuple[int, str], ...], seed: int) -> dict[str, Any]:
+                 variants: tuple[tuple[int, str], ...], seed: int, **ends: Any) -> dict[str, Any]:
+    """``ends``: the transition's ``ends``, ``candidates`` and ``beam`` (default: decoded)."""
     from engine.generation.melody import loop_to
     from training.melody.evaluate import realism
 
@@ -78,7 +79,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
         for k, (i, j) in enumerate(pairs):
             a = Melody.from_classes(windows.classes[i])
             b = Melody.from_classes(windows.classes[j])
-            out = gen.transition(a, b, bars, strategy, mix_scale=scale, seed=seed + k)
+            out = gen.transition(a, b, bars, strategy, mix_scale=scale, seed=seed + k, **ends)
             outs.append(out)
             ea, eb = loop_to(a, bars).events, loop_to(b, bars).events
             f_out, l_out = out.events[:spb], out.events[-spb:]
@@ -154,7 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long", type=Path, nargs=2, default=None, metavar=("FLAT", "HIER"))
     p.add_argument("--long-pairs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ends", default="decoded", choices=("decoded", "searched", "melodies"),
+                   help="the transitions' first and last bars (engine.generation.melody)")
+    p.add_argument("--candidates", type=int, default=32, help="codes tried per melody (--ends searched)")
+    p.add_argument("--beam", type=int, default=1, help="beam width of the search's decodes (1 = greedy)")
     args = p.parse_args(argv)
+    ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
 
     torch.set_num_threads(1)
@@ -165,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = MelodyGenerator.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, "test")
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
-    res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed)
+    res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed, **ends)
     out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "pairs": len(pairs), "bars": args.bars,
+                           "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),
                            "variants": res["variants"]}
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         out["long"] = {}
         for name, path in zip(("flat", "hier"), args.long, strict=True):
             g16 = MelodyGenerator.from_checkpoint(path)
-            r16 = run_variants(g16, w16, lp, 16, ((1, "bar"), (3, "bar")), args.seed)
+            r16 = run_variants(g16, w16, lp, 16, ((1, "bar"), (3, "bar")), args.seed, **ends)
             out["long"][name] = {"checkpoint": str(path), "pairs": len(lp), **r16["variants"]}
     atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(out, indent=1) + "\n"), text=True)
     print(json.dumps({k: v for k, v in out.items() if k != "long"}, indent=1))

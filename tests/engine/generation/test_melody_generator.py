@@ -81,3 +81,57 @@ def test_generate_samples_near_the_data_and_transposes(gen) -> None:
 def test_loop_to_pads_and_repeats() -> None:
     assert loop_to(Melody([60] * 8), 2).steps == 32
     assert np.array_equal(loop_to(melody_a(), 4).events[32:], melody_a().events)
+
+
+@pytest.fixture(scope="module")
+def rough(tmp_path_factory) -> MelodyGenerator:
+    """A random (untrained) tiny model: its decodes are far from any melody."""
+    import torch
+
+    from engine.music.melody import codec_meta
+    from models.melody_checkpoint import save_melody_checkpoint
+    from models.melody_vae import MelodyVAE, preset
+
+    torch.manual_seed(1)
+    model = MelodyVAE(preset("melody_tiny")).eval()
+    with torch.no_grad():  # a peaked output: the decodes depend on z, not on near-ties
+        model.out.weight.mul_(6.0)
+        model.to_sigma.bias.fill_(1.0)  # wide posteriors: the candidates differ
+    meta = {"data_fingerprint": "test", "metrics": {}, "codec": codec_meta(),
+            "latent": {"mean": [0.0] * 8, "std": [1.0] * 8}}
+    path = save_melody_checkpoint(tmp_path_factory.mktemp("rough") / "rough.pt", model, meta)
+    return MelodyGenerator.from_checkpoint(path, backend="torch")
+
+
+def test_search_codes_keeps_the_closest_free_running_decode(rough) -> None:
+    melodies = [melody_a(), melody_b()]
+    x = np.stack([m.to_classes() for m in melodies])
+    mean_code, mean_dec = rough.search_codes(melodies, [0, 1], candidates=1)
+    assert np.allclose(mean_code, rough.encode_batch(melodies), atol=1e-6)
+    codes, dec = rough.search_codes(melodies, [0, 1], candidates=24, seed=2)
+    # what is returned is the code's own greedy decode, never fed the melody
+    again = np.stack([m.to_classes() for m in rough.decode_batch(codes)])
+    assert np.array_equal(dec, again)
+    bar = [slice(0, 16), slice(16, 32)]
+    for i in range(2):
+        assert (dec[i, bar[i]] == x[i, bar[i]]).sum() >= (mean_dec[i, bar[i]] == x[i, bar[i]]).sum()
+    assert any((dec[i, bar[i]] == x[i, bar[i]]).sum() > (mean_dec[i, bar[i]] == x[i, bar[i]]).sum()
+               for i in range(2))
+    beam_codes, beam_dec = rough.search_codes(melodies, [0, 1], candidates=1, beam=4)
+    assert np.allclose(beam_codes, mean_code)  # one candidate: the mean, decoded by beam search
+
+
+def test_transition_ends(rough) -> None:
+    a, b = melody_a(), melody_b()
+    decoded = rough.transition(a, b, 5, 1, seed=0)
+    assert not np.array_equal(decoded.events[:16], a.events[:16])  # the rough model misses A
+    own = rough.transition(a, b, 5, 1, seed=0, ends="melodies")
+    assert np.array_equal(own.events[:16], a.events[:16])
+    assert np.array_equal(own.events[-16:], b.events[:16])  # bar 4 of 5 is phase 0 of B
+    assert np.array_equal(own.events[16:-16], decoded.events[16:-16])  # the middle is the model's
+    codes, dec = rough.search_codes([a, b], [0, 0], seed=0)
+    searched = rough.transition(a, b, 5, 1, seed=0, ends="searched")
+    assert np.array_equal(searched.events[:16], Melody.from_classes(dec[0]).events[:16])
+    assert np.array_equal(searched.events[-16:], Melody.from_classes(dec[1]).events[:16])
+    with pytest.raises(ValueError, match="ends must be one of"):
+        rough.transition(a, b, 4, 1, ends="copied")

@@ -150,6 +150,8 @@ def test_melody_greedy_and_forced_decodes_equal_on_both_paths(tmp_path: Path) ->
         a = onnx.transition(melody_a(), melody_b(), 4, strategy, seed=3)
         b = tor.transition(melody_a(), melody_b(), 4, strategy, seed=3)
         assert np.array_equal(a.events, b.events)
+    a, b = (g.transition(melody_a(), melody_b(), 4, 1, seed=3, ends="searched", beam=2) for g in (onnx, tor))
+    assert np.array_equal(a.events, b.events)  # the posterior's candidates and beam search too
     s1, s2 = (onnx.decode_batch(z[:4], temperature=1.0, seed=5) for _ in range(2))
     assert all(np.array_equal(a.events, b.events) for a, b in zip(s1, s2, strict=True))
 
