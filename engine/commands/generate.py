@@ -105,6 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--mix-scale", choices=("bar", "note"), default="bar",
                    help="--melody, strategies 2/3: Bernoulli mix per bar or per 16th step (default bar)")
     t.add_argument("--key", default=None, help="--melody: key to transpose the result to")
+    t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default="melodies",
+                   help="--melody: first and last bars are A's and B's own (default), the closest "
+                        "decodes found in their posteriors, or the plain greedy decodes")
     t.set_defaults(func=run_transition)
 
 

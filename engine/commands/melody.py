@@ -82,7 +82,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     a, b = read_melody_file(args.a), read_melody_file(args.b)
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale, seed=args.seed,
-                         temperature=args.temperature, key=args.key)
+                         temperature=args.temperature, key=args.key, ends=args.ends)
     bpm = 120.0 if args.bpm is None else args.bpm
     out.write_midi(args.output, bpm, force=args.force)
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}, "

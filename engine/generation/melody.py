@@ -24,13 +24,13 @@ keeps its phase in the phrase, as the drum transitions do):
    step/bar is always A's, the last always B's.
 3. **Both**: the latents of 1 with the forced inputs of 2.
 
-The transition's first and last bars (``ends``) are, as the strategy gives them,
-``'decoded'`` (greedy from A's and B's posterior means, with the strategy's forced inputs);
+The transition's first and last bars (``ends``) are ``'melodies'`` (the default: A's and
+B's own bars, so a transition starts on A and lands on B whatever the model reproduces; the
+bars between are the strategy's decodes), or as the strategy gives them: ``'decoded'``
+(greedy from A's and B's posterior means, with the strategy's forced inputs) or
 ``'searched'``: free-running reconstructions found by :meth:`MelodyGenerator.search_codes`
 (the candidate codes from A's and B's posteriors whose decodes, greedy or by beam search,
-come closest to A's first bar and B's last bar; those codes are also the path's ends); or
-``'melodies'``: A's and B's own bars (the transition starts on A and lands on B whatever
-the model reproduces).
+come closest to A's first bar and B's last bar; those codes are also the path's ends).
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ class MelodyGenerator:
 
     def transition(self, a: Melody, b: Melody, bars: int, strategy: int, *, mix_scale: str = "bar",
                    method: str = "slerp", seed: int | None = None, temperature: float = 0.0,
-                   key: str | None = None, ends: str = "decoded", candidates: int = SEARCH_CANDIDATES,
+                   key: str | None = None, ends: str = "melodies", candidates: int = SEARCH_CANDIDATES,
                    beam: int = 1) -> Melody:
         """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring; ``candidates``
         and ``beam`` are the search of ``ends='searched'``).

@@ -26,11 +26,12 @@ def test_generate_count_bars_key(tmp_path, ckpt, capsys) -> None:
     assert capsys.readouterr().out.count("wrote") == 2
 
 
-def test_transition_from_midi_files(tmp_path, ckpt) -> None:
+@pytest.mark.parametrize("ends", ["melodies", "searched", "decoded"])
+def test_transition_from_midi_files(tmp_path, ckpt, ends) -> None:
     a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
     out = tmp_path / "t.mid"
     assert main(["transition", str(a), str(b), "--melody", "-o", str(out), "--checkpoint", ckpt,
-                 "--strategy", "1", "--bars", "4"]) == 0
+                 "--strategy", "1", "--bars", "4", "--ends", ends]) == 0
     t = read_melody_file(out)
     assert t.bars == 4 and t.bar_slice(0, 1) == melody_a().bar_slice(0, 1)
 

@@ -27,7 +27,7 @@ def test_encode_decode_reconstructs(gen) -> None:
 @pytest.mark.parametrize("bars", [4, 7])
 def test_latent_transition_starts_as_a_and_ends_as_b(gen, bars) -> None:
     a, b = melody_a(), melody_b()
-    out = gen.transition(a, b, bars, 1, seed=3)
+    out = gen.transition(a, b, bars, 1, seed=3, ends="decoded")  # the model's own ends
     assert out.bars == bars
     assert np.array_equal(out.events[:16], a.events[:16])
     last = (bars - 1) % gen.bars  # output bar i keeps its phase in the 2-bar phrase
@@ -39,7 +39,7 @@ def test_latent_transition_starts_as_a_and_ends_as_b(gen, bars) -> None:
 @pytest.mark.parametrize("scale", ["bar", "note"])
 def test_mixed_transitions_start_as_a(gen, strategy, scale) -> None:
     # how often they also end as B is a property of the trained model: the study measures it
-    out = gen.transition(melody_a(), melody_b(), 6, strategy, mix_scale=scale, seed=0)
+    out = gen.transition(melody_a(), melody_b(), 6, strategy, mix_scale=scale, seed=0, ends="decoded")
     assert out.bars == 6 and np.array_equal(out.events[:16], melody_a().events[:16])
 
 
@@ -123,9 +123,9 @@ def test_search_codes_keeps_the_closest_free_running_decode(rough) -> None:
 
 def test_transition_ends(rough) -> None:
     a, b = melody_a(), melody_b()
-    decoded = rough.transition(a, b, 5, 1, seed=0)
+    decoded = rough.transition(a, b, 5, 1, seed=0, ends="decoded")
     assert not np.array_equal(decoded.events[:16], a.events[:16])  # the rough model misses A
-    own = rough.transition(a, b, 5, 1, seed=0, ends="melodies")
+    own = rough.transition(a, b, 5, 1, seed=0)  # the default: A's and B's own bars
     assert np.array_equal(own.events[:16], a.events[:16])
     assert np.array_equal(own.events[-16:], b.events[:16])  # bar 4 of 5 is phase 0 of B
     assert np.array_equal(own.events[16:-16], decoded.events[16:-16])  # the middle is the model's
