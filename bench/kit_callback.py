@@ -12,6 +12,10 @@ The xruns kit on against kit off are ``bench/audio_timing.py --control``'s. The 
 callback is the C one (engine/audio/kit_dsp.c) unless ``--python-callback`` asks for the
 Python one (where no C compiler is); run from an older tree, the older callback.
 
+With ``--parts N`` also each part of a Python callback timed alone over N periods (in a JACK
+client of the bench's own process): JACK-Client's MIDI generator, its ``get_array``, the ring
+mixer's copy-out, and the cheaper cffi calls the Python fallback now makes.
+
     .venv/bin/python bench/kit_callback.py --seconds 30 --runs 3 --json bench/kit_callback.json
 """
 
@@ -69,6 +73,81 @@ def one_run(seconds: float, period: int, bpm: float, load: bool) -> dict:
             "callback": audio.get("callback"), "hits": audio.get("hits"), "callback_us": audio["mix_us"]}
 
 
+PARTS = ("midi events (JACK-Client generator)", "two port buffers as arrays (get_array)",
+         "ring mixer copy-out", "midi event count only (cffi)", "two port buffers, cached arrays (cffi)",
+         "all five")
+
+
+def parts(periods: int, period: int) -> dict:
+    """Each part of a Python process callback timed on its own, in a JACK client of this
+    process (nothing else runs Python here meanwhile): what the kit's Python callback spent
+    its time on, and what the cheaper calls cost."""
+    import gc
+
+    import jack
+    import numpy as np
+
+    from engine.audio.kit import build_kit
+    from engine.audio.ring_mixer import RingMixer
+    from tests.support.jack_server import start_test_server
+
+    load_before = round(os.getloadavg()[0], 2)
+    server = start_test_server(period=period)
+    os.environ.update(server.env)
+    lib, ffi = jack._lib, jack._ffi  # noqa: SLF001
+    times = np.zeros((len(PARTS), periods), np.int64)
+    done = [0]
+    client = jack.Client("kit-parts", no_start_server=True)
+    try:
+        midi = client.midi_inports.register("in")
+        left, right = client.outports.register("L"), client.outports.register("R")
+        mixer = RingMixer(build_kit(client.samplerate), KitMix())
+        cache: dict[int, np.ndarray] = {}
+
+        def cached(port: jack.Port, frames: int) -> np.ndarray:
+            ptr = lib.jack_port_get_buffer(port._ptr, frames)  # noqa: SLF001
+            key = int(ffi.cast("uintptr_t", ptr))
+            if key not in cache:
+                cache[key] = np.frombuffer(ffi.buffer(ptr, frames * 4), np.float32)
+            return cache[key]
+
+        def process(frames: int) -> None:
+            k = done[0]
+            if k >= periods:
+                return
+            clock = time.perf_counter_ns
+            t0 = clock()
+            for _ in midi.incoming_midi_events():
+                pass
+            t1 = clock()
+            out_l, out_r = left.get_array(), right.get_array()
+            t2 = clock()
+            mixer.mix_into(out_l, out_r, frames)
+            t3 = clock()
+            lib.jack_midi_get_event_count(lib.jack_port_get_buffer(midi._ptr, frames))  # noqa: SLF001
+            t4 = clock()
+            cached(left, frames), cached(right, frames)
+            t5 = clock()
+            times[:, k] = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)
+            done[0] = k + 1
+
+        client.set_process_callback(process)
+        gc.freeze()
+        client.activate()
+        while done[0] < periods:
+            time.sleep(0.05)
+        client.deactivate()
+    finally:
+        client.close()
+        server.stop()
+    warm = times[:, 100:] / 1e3
+    return {"periods": periods, "load_average_1min_before": load_before,
+            "load_average_1min_after": round(os.getloadavg()[0], 2),
+            "us": {name: {"median": round(float(np.median(row)), 2),
+                          "p99": round(float(np.percentile(row, 99)), 2), "max": round(float(row.max()), 2)}
+                   for name, row in zip(PARTS, warm, strict=True)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,14 +158,19 @@ def main() -> None:
     parser.add_argument("--load", action="store_true", help="a busy loop on the other core")
     parser.add_argument("--python-callback", action="store_true",
                         help="the kit's Python callback (as where no C compiler is), not the C one")
+    parser.add_argument("--parts", type=int, default=0,
+                        help="also time each part of a Python callback over this many periods")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.python_callback:
         os.environ["GROOVEFADER_KIT_CALLBACK"] = "python"
     runs = [one_run(args.seconds, args.period, args.bpm, args.load) for _ in range(args.runs)]
-    emit_json({"command": " ".join(["bench/kit_callback.py", *sys.argv[1:]]), "period_frames": args.period,
-               "period_us": round(args.period / 48_000 * 1e6, 1), "seconds_each": args.seconds,
-               "load": args.load, "runs": runs}, args.json)
+    result = {"command": " ".join(["bench/kit_callback.py", *sys.argv[1:]]), "period_frames": args.period,
+              "period_us": round(args.period / 48_000 * 1e6, 1), "seconds_each": args.seconds,
+              "load": args.load, "runs": runs}
+    if args.parts:
+        result["python_callback_parts"] = parts(args.parts, args.period)
+    emit_json(result, args.json)
 
 
 if __name__ == "__main__":
