@@ -241,11 +241,14 @@ def main() -> None:
                         help="with --control: a third run per pair, the kit off and an idle client "
                              "(another MIDI recorder) on the port in its place")
     parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--xruns-only", action="store_true",
+                        help="with --control: only the alternating xrun runs (no recorded kit run first)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     result = {"command": " ".join(["bench/audio_timing.py", *sys.argv[1:]]), "offline": offline(args.grooves)}
     if not args.skip_live:
-        result["live"] = live(args.seconds, args.period, args.bpm, args.load, kit_on=True)
+        if not args.xruns_only:
+            result["live"] = live(args.seconds, args.period, args.bpm, args.load, kit_on=True)
         if args.control:
             on, off, idle, callback_us = [], [], [], []
             run = (args.seconds, args.period, args.bpm, args.load)
