@@ -10,7 +10,8 @@ picked at random with a fixed seed rather than the one nearest the node's protot
 prototype is a mean of codes, and the codes nearest a mean are the plainest grooves (a pad
 of them lost the data's toms, ghost notes and loud hits). Style labels come from the
 Groove data's ``info.csv`` ``style`` column: each style is written where its grooves are
-densest on the map.
+densest on the map. Each groove's nearest codes are stored too: transitions walk chains of
+them (:mod:`engine.generation.data_path`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.generation.data_path import NEIGHBOURS, knn
 from engine.generation.pad_map import StyleLabel
 from engine.generation.som import fit_som, pick_nodes
 from engine.music import attributes as attr_lib
@@ -82,6 +84,13 @@ def read_styles(data_dir: str | Path, sources: Sequence[str]) -> tuple[np.ndarra
     return np.array([index[s] for s in styles], np.int64), names
 
 
+def graph_arrays(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The bank's neighbour lists ``(N, k)`` (each code's k nearest, nearest first) for the
+    transitions' paths through the data (:mod:`engine.generation.data_path`), searched on the
+    codes as the checkpoint stores them."""
+    return {"bank.neighbours": knn(np.asarray(codes, np.float32), NEIGHBOURS).astype(np.int32)}
+
+
 def build_data_map(gen: Any, patterns: np.ndarray, attributes: np.ndarray, styles: np.ndarray,
                    style_names: Sequence[str], cfg: MapConfig = MapConfig()
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -108,6 +117,7 @@ def build_data_map(gen: Any, patterns: np.ndarray, attributes: np.ndarray, style
         "bank.styles": np.asarray(styles, np.int16),
         "pad.nodes": nodes.astype(np.int32),
     }
+    arrays.update(graph_arrays(arrays["bank.codes"]))
     meta = {"version": MAP_VERSION, "config": asdict(cfg), "size": len(code),
             "style_names": list(style_names), "labels": [asdict(label) for label in labels]}
     return arrays, meta

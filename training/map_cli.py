@@ -29,7 +29,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for f in fields(MapConfig):
         p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
                        help=f"(default {f.default})")
+    p.add_argument("--graph-only", action="store_true",
+                   help="keep the map CHECKPOINT has and only add (or renew) its grooves' neighbour "
+                        "lists, the links transitions walk (DATA is not read)")
     p.set_defaults(func=run_map)
+
+
+def run_graph_only(args: argparse.Namespace) -> int:
+    """``--graph-only``: the checkpoint's own map with its bank's neighbour lists added."""
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.data_map import graph_arrays
+
+    t0 = time.perf_counter()
+    ckpt = load_checkpoint(args.checkpoint)
+    if "data_map" not in ckpt.meta or "bank.codes" not in ckpt.arrays:
+        print(f"groovefader: error: {args.checkpoint}: no map of the data to add the neighbour lists to "
+              f"(run groovefader map without --graph-only)", file=sys.stderr)
+        return 1
+    arrays = {**ckpt.arrays, **graph_arrays(ckpt.arrays["bank.codes"])}
+    out = args.out or args.checkpoint
+    save_checkpoint(out, ckpt.model, ckpt.config, ckpt.meta, arrays)
+    print(f"{out}: neighbour lists of {len(arrays['bank.codes'])} training grooves "
+          f"({time.perf_counter() - t0:.1f} s)")
+    from training.export import export_after_training
+
+    export_after_training(Path(out))  # its export carries the arrays too
+    return 0
 
 
 def run_map(args: argparse.Namespace) -> int:
@@ -38,6 +63,8 @@ def run_map(args: argparse.Namespace) -> int:
     from training.data_map import build_data_map, read_styles
     from training.dataset import build_dataset
 
+    if args.graph_only:
+        return run_graph_only(args)
     cfg = MapConfig(**{f.name: getattr(args, f.name) for f in fields(MapConfig)})
     t0 = time.perf_counter()
     ckpt = load_checkpoint(args.checkpoint)

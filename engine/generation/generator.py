@@ -48,6 +48,7 @@ import numpy as np
 from engine.errors import CheckpointError
 from engine.generation import latent_paths
 from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
+from engine.generation.data_path import DataPathSettings, GrooveGraph
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
@@ -156,6 +157,8 @@ class Generator:
         self.walk_settings = WalkSettings()
         self.on_data = OnData()
         self.mix_shape = MixShape()
+        self.data_path = DataPathSettings()
+        self._graph: GrooveGraph | None = None
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
         # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
         # Randomize's noise
@@ -169,6 +172,8 @@ class Generator:
         # after a blend starts from the groove that played, not its nearest codes' feel)
         self._made: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._bank, self._pad = self._data_map(meta, arrays or {})
+        # the bank's nearest-neighbour lists when the map stores them (else searched on first use)
+        self._bank_neighbours = None if self._bank is None else (arrays or {}).get("bank.neighbours")
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
 
     def _data_map(self, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
@@ -485,6 +490,31 @@ class Generator:
     def has_data_map(self) -> bool:
         """Whether the checkpoint carries the groove bank and pad map (knobs walk the data)."""
         return self._bank is not None
+
+    @property
+    def groove_bank(self) -> GrooveBank | None:
+        """The training grooves of the checkpoint's map of the data (None without one)."""
+        return self._bank
+
+    def groove_graph(self) -> GrooveGraph:
+        """The bank's nearest-neighbour graph for :attr:`data_path` (built on first use and
+        kept while the settings stay; :mod:`engine.generation.data_path`).
+
+        Raises:
+            RuntimeError: the checkpoint has no data map.
+        """
+        if self._bank is None:
+            raise RuntimeError("this checkpoint has no data map to walk")
+        graph = self._graph
+        if graph is None:
+            stored = self._bank_neighbours
+            usable = stored is not None and stored.shape[1] >= self.data_path.neighbours
+            graph = GrooveGraph(self._bank.codes, self.data_path,
+                                np.asarray(stored) if usable else None)
+        elif graph.settings != self.data_path:
+            graph = graph.with_settings(self.data_path)
+        self._graph = graph
+        return graph
 
     @property
     def pad_labels(self) -> tuple[StyleLabel, ...]:

@@ -122,3 +122,43 @@ def test_map_command_adds_and_rebuilds_the_map(tmp_path, monkeypatch, capsys):
     again = Generator.from_checkpoint(out)
     assert again.meta["data_map"]["config"]["rows"] == 4
     assert again.backend == "onnx"  # re-exported with the new map, not a stale export
+
+
+def test_the_map_stores_each_grooves_nearest_codes(mapped):
+    from engine.generation.data_path import NEIGHBOURS
+
+    gen, arrays = mapped
+    codes = arrays["bank.codes"].astype(np.float64)
+    d = ((codes[:, None] - codes[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    stored = arrays["bank.neighbours"]
+    assert stored.shape == (len(codes), NEIGHBOURS)
+    # nearest first, and no other code nearer than the last kept
+    got = np.take_along_axis(d, stored.astype(np.int64), 1)
+    assert np.all(np.diff(got, axis=1) >= -1e-9)
+    assert np.all(np.sort(d, axis=1)[:, NEIGHBOURS - 1] >= got[:, -1] - 1e-9)
+    # the generator's graph is built from them
+    assert np.array_equal(gen.groove_graph().neighbour_lists, stored[:, :gen.data_path.neighbours])
+
+
+def test_graph_only_adds_the_neighbour_lists_and_keeps_the_map(mapped, tmp_path, capsys):
+    from app.cli import main
+
+    gen, arrays = mapped
+    ckpt = load_checkpoint(tiny_checkpoint())
+    older = {k: v for k, v in arrays.items() if k != "bank.neighbours"}  # a map made before them
+    path = tmp_path / "older.pt"
+    save_checkpoint(path, ckpt.model, ckpt.config, dict(ckpt.meta, data_map=gen.meta["data_map"]), older)
+    out = tmp_path / "linked.pt"
+    assert main(["map", "--graph-only", "--checkpoint", str(path), "--data", str(tmp_path / "unused"),
+                 "-o", str(out)]) == 0
+    assert "neighbour lists of 300 training grooves" in capsys.readouterr().out
+    got = load_checkpoint(out)
+    assert np.array_equal(got.arrays["bank.neighbours"], arrays["bank.neighbours"])
+    for k, v in older.items():
+        assert np.array_equal(got.arrays[k], v)
+    assert got.meta["data_map"] == gen.meta["data_map"]
+    # a checkpoint without a map: one line, nothing written
+    assert main(["map", "--graph-only", "--checkpoint", str(tiny_checkpoint()), "--data", "x",
+                 "-o", str(tmp_path / "none.pt")]) == 1
+    assert "no map of the data" in capsys.readouterr().err and not (tmp_path / "none.pt").exists()

@@ -12,7 +12,7 @@ from engine.generation.transitions import bernoulli_mix, transition  # noqa: E40
 from engine.music import attributes as attr_lib  # noqa: E402
 from engine.music.drums import Voice  # noqa: E402
 from engine.music.pattern import Pattern  # noqa: E402
-from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
+from tests.support.tiny_checkpoint import mapped_checkpoint, tiny_checkpoint  # noqa: E402
 
 
 def _groove(hat_every: int, velocity: float = 0.8) -> Pattern:
@@ -99,3 +99,70 @@ def test_leaned_path_decodes_the_leaned_mix(gen: Generator) -> None:
     plain = transition(gen, SPARSE, DENSE, bars=6, strategy=1)
     assert np.array_equal(out.bar_slice(0, 1).hits, plain.bar_slice(0, 1).hits)
     assert np.array_equal(out.bar_slice(5, 1).hits, plain.bar_slice(5, 1).hits)
+
+
+@pytest.fixture(scope="module")
+def mapped() -> Generator:
+    """The tiny model with a map of 120 synthetic training grooves, following the data."""
+    from dataclasses import replace
+
+    g = Generator.from_checkpoint(mapped_checkpoint()[0])
+    g.data_path = replace(g.data_path, enabled=True)
+    return g
+
+
+def _bank_bars(g: Generator, index: int) -> np.ndarray:
+    """``(2, 16, 9)`` the stored decoded hits of bank groove ``index``, bar by bar."""
+    bank = g.groove_bank
+    assert bank is not None
+    cells = np.unpackbits(bank._words[index].view(np.uint8))[: bank.steps * bank.voices]
+    return cells.reshape(2, bank.steps // 2, bank.voices).astype(bool)
+
+
+def test_data_path_bars_are_training_grooves_between_the_ends(mapped: Generator) -> None:
+    """Strategy 1 on a map of the data: the first and last bars are A's and B's own decodes;
+    every bar between plays a training groove of the graph's chain from A to B (its stored
+    decode, at the bar's phase), in the chain's order."""
+    bars = 8
+    out = transition(mapped, SPARSE, DENSE, bars=bars, strategy=1)
+    rec_a = mapped.decode(mapped.encode(SPARSE), mapped.attributes_of(SPARSE))
+    rec_b = mapped.decode(mapped.encode(DENSE), mapped.attributes_of(DENSE))
+    assert np.array_equal(out.bar_slice(0, 1).hits, rec_a.bar_slice(0, 1).hits)
+    assert np.array_equal(out.bar_slice(bars - 1, 1).hits, rec_b.bar_slice(1, 1).hits)
+    graph = mapped.groove_graph()
+    chain = graph.chain(mapped.encode(SPARSE), mapped.encode(DENSE)).tolist()
+    ways = graph.waypoints(mapped.encode(SPARSE), mapped.encode(DENSE), np.linspace(0, 1, bars)[1:-1])
+    assert set(ways.tolist()) <= set(chain)
+    assert np.all(np.diff([chain.index(w) for w in ways]) >= 0)  # forward along the chain
+    assert len(set(ways.tolist())) >= 2  # more than one groove between these unlike ends
+    for i, w in enumerate(ways, start=1):
+        assert np.array_equal(out.bar_slice(i, 1).hits, _bank_bars(mapped, int(w))[i % 2])
+
+
+def test_data_path_plays_the_grooves_between_in_smaller_steps_than_a_cut(mapped: Generator) -> None:
+    """Where the data holds grooves between A and B (hats on eighths between hats on quarters
+    and on sixteenths), the path plays them: neighbouring bars differ by fewer hits, at the
+    largest step, than jumping from A's bars to B's. (Hub weight 1: on this 120-groove bank
+    the shipped weight, chosen on 16k grooves, steers off the few in-between grooves.)"""
+    from dataclasses import replace
+
+    g = Generator.from_checkpoint(mapped_checkpoint()[0])
+    g.data_path = replace(g.data_path, enabled=True, hub_weight=1.0)
+    out = transition(g, SPARSE, DENSE, bars=8, strategy=1).hits.reshape(8, 16, 9)
+    hats = out[:, :, Voice.CLOSED_HAT].sum(axis=1)
+    assert hats[0] == 4 and hats[-1] == 16 and np.any((hats > 4) & (hats < 16))
+    steps = (out[1:] != out[:-1]).sum(axis=(1, 2))
+    cut = np.concatenate([np.tile(SPARSE.hits, (2, 1)), np.tile(DENSE.hits, (2, 1))]).reshape(8, 16, 9)
+    cut_steps = (cut[1:] != cut[:-1]).sum(axis=(1, 2))
+    assert steps.max() < cut_steps.max()
+
+
+def test_data_path_is_off_without_a_map_and_for_two_bars(gen: Generator, mapped: Generator) -> None:
+    from dataclasses import replace
+
+    g = Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
+    g.data_path = replace(g.data_path, enabled=True)  # no map: the straight path
+    assert transition(g, SPARSE, DENSE, 6, 1) == transition(gen, SPARSE, DENSE, 6, 1)
+    two = transition(mapped, SPARSE, DENSE, 2, 1)  # only the ends
+    rec_a = mapped.decode(mapped.encode(SPARSE), mapped.attributes_of(SPARSE))
+    assert np.array_equal(two.bar_slice(0, 1).hits, rec_a.bar_slice(0, 1).hits)
