@@ -225,7 +225,9 @@ def test_loop_never_waits_on_its_queue_close_to_a_deadline():
     for start, timeout in h.commands.waits:
         later = [d for d in deadlines if d > start]
         if later and start < deadlines[-1]:
-            assert start + timeout * 1e9 <= later[0] - QUEUE_MARGIN_NS + 500_000  # + computing the wait
+            # + the time between computing the wait and starting it (a loaded CI machine can
+            # take the thread away for a millisecond there); a wait ignoring the margin is 10 ms out
+            assert start + timeout * 1e9 <= later[0] - QUEUE_MARGIN_NS + 2_000_000
             checked += 1
     assert checked > 5
 
@@ -253,6 +255,15 @@ class ScaledClock:
 
     def rebase(self, offset_ns: int) -> None:
         self.t0 += offset_ns
+
+    def send_slot(self, timeline_ns: int) -> tuple[int, int]:
+        return timeline_ns, timeline_ns  # no periods: each message at its deadline
+
+    def send_ns(self, timeline_ns: int) -> int:
+        return timeline_ns
+
+    def hold(self, last_ns: int) -> None:
+        pass
 
     def alive(self) -> bool:
         return not self.dead
