@@ -92,7 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     t = subparsers.add_parser(
         "transition", help="render a transition from clip A to clip B",
-        description="Bridge two clips over N bars: 1 = latent interpolation bar by bar, "
+        description="Bridge two clips over N bars: 1 = a path from A to B bar by bar (on a checkpoint "
+                    "with a map of the data a chain of training grooves, else latent interpolation), "
                     "2 = teacher forcing with a Bernoulli mix of A and B, 3 = both.")
     t.add_argument("a", type=Path, help="start clip (.mid); its first 2 bars are used")
     t.add_argument("b", type=Path, help="end clip (.mid); its first 2 bars are used")

@@ -271,6 +271,29 @@ def test_mix_decoder_rule_needs_reconstructions_more_targets_and_no_fewer_whole_
     assert md.realism_score(surfaces) == (11, 1)  # the floor and skipped ends not counted
 
 
+def test_transition_paths_rule_gates_ends_and_steps_then_targets_then_c2st():
+    from training.studies import transition_paths as tp
+
+    names = ["c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa", "timing_std", "swing"]
+
+    def cand(met, acc, f1=0.99, step=20.0):
+        targets = {k: i < met for i, k in enumerate(names)}
+        return {"surface": {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": acc},
+                            "c2st_raw": {"accuracy": acc}},
+                "shape": {"f1_first_vs_a": f1, "f1_last_vs_b": 0.99, "max_step_hits": step}}
+
+    straight = cand(4, 0.77)
+    assert tp.choose({"straight": straight, "a": cand(6, 0.60), "b": cand(6, 0.55)}, 26.0) == "b"
+    assert tp.choose({"straight": straight, "a": cand(6, 0.60), "b": cand(5, 0.50)}, 26.0) == "a"
+    # gates: ends kept (F1 >= 0.95), largest step below the cut's
+    assert tp.choose({"straight": straight, "a": cand(6, 0.5, f1=0.94)}, 26.0) == "straight"
+    assert tp.choose({"straight": straight, "a": cand(6, 0.5, step=26.0)}, 26.0) == "straight"
+    # it must beat the straight path by the same order
+    assert tp.choose({"straight": straight, "a": cand(4, 0.78)}, 26.0) == "straight"
+    assert tp.choose({"straight": straight, "a": cand(4, 0.70)}, 26.0) == "a"
+    assert tp.onset_f1(np.array([1, 1, 0], bool), np.array([1, 0, 0], bool)) == pytest.approx(2 / 3)
+
+
 def test_eval_data_groups_windows_by_performance():
     """Overlapping windows of one performance must share a group, or a two-sample test's
     folds put them on both sides and the classifier learns the performance."""

@@ -216,7 +216,8 @@ def _voices(mix: dict[str, float]) -> str:
     return " ".join(f"{s} {vals[k]:.1f}" for k, s in short)
 
 
-def report(results: dict[str, Any]) -> str:
+def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
+    """report.md's text; ``test``: the winner's run on the test split, shown after the rule."""
     paras = (__doc__ or "").split("\n\n")
     rows = results["candidates"]
     first = next(iter(rows.values()), None)
@@ -261,12 +262,82 @@ def report(results: dict[str, Any]) -> str:
             "## Voice mix of the middles (hits per 2 bars)\n",
             dc.md_table(["candidate", "voices"], voice_rows),
             f"Chosen by the rule: **{results['chosen']}**.\n",
+            *_notes(results),
+            *(_test_section(test) if test else []),
             "Command:\n\n```\n" + results.get("command", "") + "\n```\n"]
     return "\n".join(text)
 
 
+def _test_section(test: dict[str, Any]) -> list[str]:
+    """The test split's figures of the candidates measured there (the winner and the straight path)."""
+    rows = test["candidates"]
+    first = next(iter(rows.values()))["summary"]
+    lines = ["## Test split (measured once, after the choice)\n",
+             f"{test['samples']} transitions of the test split (seed {test['seed']}); floor "
+             f"(reconstructions) C2ST features {first['floor_c2st_features']:.2f}, raw "
+             f"{first['floor_c2st_raw']:.2f}; "
+             f"[its report](test/report.md).\n"]
+    for name, r in rows.items():
+        met = -rank_key(r)[0]
+        lines.append(f"- **{name}**: {_fig(r)} (data: timing std {r['surface']['reference_timing_std']:.3f}, "
+                     f"swing {r['surface']['reference_swing']:.3f}, velocity "
+                     f"{r['surface']['reference_velocity_mean']:.1f}); {met} of 6 targets; ends "
+                     f"{r['shape']['f1_first_vs_a']:.3f} / {r['shape']['f1_last_vs_b']:.3f}.")
+    lines.append("\nCommand:\n\n```\n" + test.get("command", "") + "\n```\n")
+    return lines
+
+
+def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    test_json = args.out / "test" / skeleton.RESULTS
+    test = None
+    if results["split"] != "test" and test_json.is_file():
+        import json
+
+        test = json.loads(test_json.read_text())
+    return report(results, test)
+
+
+def _fig(row: dict[str, Any]) -> str:
+    s = row["surface"]
+    return (f"C2ST {s['c2st_features']['accuracy']:.2f} / {s['c2st_raw']['accuracy']:.2f}, MGEval "
+            f"{s['mgeval']['mean_oa']:.2f} / {s['mgeval']['min_oa']:.2f}, timing std {s['timing_std']:.3f}, "
+            f"swing {s['swing']:.3f}, velocity {s['velocity_mean']:.1f}")
+
+
+def _notes(results: dict[str, Any]) -> list[str]:
+    """What the figures say, in words (from the results, so ``--report-only`` rebuilds it)."""
+    rows = results["candidates"]
+    chosen = results["chosen"]
+    out = []
+    if "straight" in rows:
+        s = rows["straight"]["surface"]
+        out.append(f"- The straight path's middle: {_fig(rows['straight'])} (data: timing std "
+                   f"{s['reference_timing_std']:.3f}, swing {s['reference_swing']:.3f}, velocity "
+                   f"{s['reference_velocity_mean']:.1f}).")
+    if chosen != "straight" and chosen in rows:
+        r = rows[chosen]
+        sh = r["shape"]
+        out.append(f"- **{chosen}**: {_fig(r)}. Its bars move in bigger steps than the straight line's: "
+                   f"neighbouring bars differ by {sh['mean_step_hits']:.1f} hits on average "
+                   f"(straight {rows['straight']['shape']['mean_step_hits']:.1f}, hard cut "
+                   f"{sh['cut_mean_step_hits']:.1f}), {sh['max_step_hits']:.1f} at the largest step (cut "
+                   f"{sh['cut_max_step_hits']:.1f}): each bar between is a different real groove.")
+    if "data hub 0" in rows:
+        out.append(f"- Without the hub cost the chain gathers on plain grooves: {_fig(rows['data hub 0'])}; "
+                   f"the stiff timing is the bias the blends study found in the grooves nearest a mix.")
+    if "mix decoder" in rows:
+        out.append(f"- The mix-tuned decoder on the straight path: {_fig(rows['mix decoder'])} (its ends "
+                   f"decoded by it too).")
+    secs = [r["seconds"]["surface"] / max(results["samples"], 1) * 1000 for n, r in rows.items()
+            if r["kind"] == "data"]
+    if secs:
+        out.append(f"- Time: {min(secs):.0f}–{max(secs):.0f} ms per 8-bar data-path transition with its "
+                   f"decode, one thread of a shared 2-core machine.")
+    return (["## What it means\n", *out, ""] if out else [])
+
+
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
-                       report=lambda results, args: report(results), smoke="synthetic grooves, few samples",
+                       report=_report, smoke="synthetic grooves, few samples",
                        quick=_quick, seed=0)
 
 
