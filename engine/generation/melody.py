@@ -179,6 +179,13 @@ class MelodyGenerator:
         m = self.decode_batch(np.asarray(z)[None], bars, temperature, seed)[0]
         return m if key is None else transpose_to_key(m, key)
 
+    def beam_search(self, z: np.ndarray, bars: int | None = None, width: int = 4) -> np.ndarray:
+        """``(B, T)`` classes: the most likely decode of each latent that a beam of ``width``
+        hypotheses finds (free-running; ``width`` 1 is greedy)."""
+        zz = np.atleast_2d(np.asarray(z, np.float32))
+        with self._lock:
+            return np.asarray(self._net.run_beam(zz, bars, int(width)), np.int64)
+
     def reconstruct(self, melody: Melody, temperature: float = 0.0) -> Melody:
         return self.decode(self.encode(melody), temperature=temperature)
 

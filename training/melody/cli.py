@@ -83,6 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cache-dir", default=None)
     e.add_argument("--limit-files", type=_positive, default=None)
+    e.add_argument("--search", action="store_true",
+                   help="also reconstruct by beam search (width 4) and by encoding by search (32 codes)")
     e.set_defaults(func=run_eval)
     m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
 
@@ -144,7 +146,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from training.melody.evaluate import evaluate, to_markdown
 
     results = evaluate(args.checkpoints, split=args.split, n_windows=args.windows, n_samples=args.samples,
-                       seed=args.seed, cache_dir=args.cache_dir, limit_files=args.limit_files)
+                       seed=args.seed, cache_dir=args.cache_dir, limit_files=args.limit_files,
+                       search=args.search)
     md = to_markdown(results)
     if args.json is not None:
         atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1) + "\n"), text=True)

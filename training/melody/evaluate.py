@@ -16,6 +16,11 @@ choosing a checkpoint), with greedy decoding, never teacher forcing:
   (:mod:`training.realism.c2st`, folds grouped by tune so a held-out tune's windows are
   never on both sides; 0.5 = indistinguishable).
 * **Latent usage**: mean KL per example and active units (Cov_x E[z|x] > 0.01; Burda 2016).
+* With ``search``: reconstruction by **beam search** from the posterior mean (still
+  free-running: each hypothesis is fed its own notes), and **encoding by search** (the
+  posterior mean and draws from q(z|x), each decoded greedily, the decode agreeing most with
+  the window kept: :meth:`engine.generation.melody.MelodyGenerator.search_codes`); the window
+  chooses among the model's decodes, none is fed its notes. Greedy stays the headline figure.
 """
 
 from __future__ import annotations
@@ -133,8 +138,35 @@ def latent_usage(model: Any, x: Any) -> dict[str, Any]:
             "z_dim": int(mu.shape[1])}
 
 
+def search_reconstruction(gen: Any, x: np.ndarray, beams: Sequence[int], candidates: int,
+                          seed: int, chunk: int = 64) -> dict[str, Any]:
+    """Reconstruction figures of ``x`` ``(N, T)`` by beam search (each width in ``beams``)
+    and by encoding by search (``candidates`` codes per window); see the module docstring."""
+    from engine.music.melody import Melody
+    from training.melody.train import reconstruction_metrics
+
+    out: dict[str, Any] = {}
+    melodies = [Melody.from_classes(row) for row in x]
+    mu = gen.encode_batch(melodies).astype(np.float32)
+    for width in beams:
+        pred = np.concatenate([gen.beam_search(mu[i:i + chunk], width=width)
+                               for i in range(0, len(x), chunk)])
+        out[f"beam_{width}"] = {**reconstruction_metrics(x, pred), **_exact(x, pred)}
+    pred = np.concatenate([gen.search_codes(melodies[i:i + chunk], candidates=candidates, seed=seed)[1]
+                           for i in range(0, len(x), chunk)])
+    out[f"searched_{candidates}"] = {**reconstruction_metrics(x, pred), **_exact(x, pred)}
+    return out
+
+
+def _exact(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Shares of windows and of bars reproduced exactly."""
+    bars = true.shape[1] // STEPS_PER_BAR
+    same = (true == pred).reshape(len(true), bars, STEPS_PER_BAR).all(axis=2)
+    return {"exact_windows": float(same.all(axis=1).mean()), "exact_bars": float(same.mean())}
+
+
 def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_samples: int,
-                        seed: int) -> dict[str, Any]:
+                        seed: int, search: bool = False) -> dict[str, Any]:
     import torch
 
     from engine.generation.melody import MelodyGenerator
@@ -156,6 +188,11 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
     t0 = time.perf_counter()
     out["reconstruction"] = {**sampled_accuracy(model, x), "windows": int(len(sel)),
                              "tunes": int(len(set(w.tune[sel].tolist())))}
+    if search:
+        greedy = np.concatenate([model.decode(model.encode(x[i:i + 256])[0]).numpy()
+                                 for i in range(0, len(x), 256)])
+        out["reconstruction"].update(_exact(x.numpy(), greedy))
+        out["reconstruction_search"] = search_reconstruction(gen, x.numpy(), (4,), 32, seed)
     out["latent"] = latent_usage(model, x)
     groups = corpus.tune_id[w.tune]
     samples = {}
@@ -170,13 +207,13 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
 
 def evaluate(checkpoints: Sequence[Path], *, split: str = "test", n_windows: int = 1000,
              n_samples: int = 500, seed: int = 0, cache_dir: str | None = None,
-             limit_files: int | None = None) -> dict[str, Any]:
+             limit_files: int | None = None, search: bool = False) -> dict[str, Any]:
     """Every checkpoint on the same corpus and split (side by side in the report)."""
     from training.melody import data as mdata
 
     corpus = mdata.build_corpus(cache_dir=cache_dir, limit_files=limit_files)
     return {"split": split, "data_fingerprint": corpus.fingerprint, "seed": seed,
-            "models": [evaluate_checkpoint(Path(p), corpus, split, n_windows, n_samples, seed)
+            "models": [evaluate_checkpoint(Path(p), corpus, split, n_windows, n_samples, seed, search)
                        for p in checkpoints]}
 
 
@@ -201,6 +238,16 @@ def to_markdown(results: dict[str, Any]) -> str:
     row("sampled per-step accuracy", lambda m: m["reconstruction"]["step_accuracy"])
     row("note-onset F1", lambda m: m["reconstruction"]["onset_f1"])
     row("pitch accuracy on onsets", lambda m: m["reconstruction"]["onset_pitch_accuracy"])
+    if any("reconstruction_search" in m for m in models):
+        row("exact bars / windows, greedy", lambda m: f"{m['reconstruction']['exact_bars']:.3f} / "
+                                                      f"{m['reconstruction']['exact_windows']:.3f}")
+        for how in models[0].get("reconstruction_search", {}):
+            label = how.replace("_", " ") + (" posterior candidates" if how.startswith("searched") else "")
+            row(f"{label}: per-step accuracy",
+                lambda m, h=how: m["reconstruction_search"][h]["step_accuracy"])
+            row(f"{label}: exact bars / windows",
+                lambda m, h=how: f"{m['reconstruction_search'][h]['exact_bars']:.3f} / "
+                                 f"{m['reconstruction_search'][h]['exact_windows']:.3f}")
     for kind in ("sample_like_data", "prior"):
         row(f"{kind}: MGEval mean OA", lambda m, k=kind: m["realism"][k]["mean_oa"])
         for f in FEATURES:

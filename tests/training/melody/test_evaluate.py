@@ -44,3 +44,26 @@ def test_realism_tells_a_shifted_set_from_a_fair_one() -> None:
     assert fair["mean_oa"] > 0.8 and fair["c2st_accuracy"] < 0.65
     assert off["mgeval"]["in_key_share"]["oa"] < fair["mgeval"]["in_key_share"]["oa"]
     assert off["c2st_accuracy"] > 0.8
+
+
+def test_search_reconstruction_of_memorised_melodies(tmp_path) -> None:
+    """A model that reproduces two melodies greedily: beam search of width 1 and the search
+    keep them (a wider beam may find a likelier other line), and a window it never
+    produces is never counted as reproduced."""
+    import pytest
+
+    pytest.importorskip("torch")
+    from engine.generation.melody import MelodyGenerator
+    from tests.support.melody import melody_a, melody_b, memorised_checkpoint
+    from training.melody.evaluate import search_reconstruction
+
+    gen = MelodyGenerator.from_checkpoint(memorised_checkpoint(str(tmp_path)), backend="torch")
+    x = np.stack([melody_a().to_classes(), melody_b().to_classes()])
+    res = search_reconstruction(gen, x, (1, 3), 4, seed=0)
+    for how in ("beam_1", "searched_4"):
+        assert res[how]["exact_windows"] == 1.0 and res[how]["step_accuracy"] == 1.0
+    odd = x.copy()
+    odd[:, 16:] = _cls(84)  # a bar of repeated top notes: neither memorised melody has it
+    res = search_reconstruction(gen, odd, (3,), 4, seed=0)
+    for how in ("beam_3", "searched_4"):
+        assert res[how]["exact_windows"] == 0.0 and res[how]["exact_bars"] <= 0.5
