@@ -91,7 +91,9 @@ class GrooveGraph:
         # stored lists (the checkpoint's, nearest first) are cut to k; else searched now
         idx = np.asarray(neighbours[:, :k] if neighbours is not None else knn(self.codes, k), np.int64)
         self._neighbours = idx
-        dist = np.sqrt(((self.codes[idx] - self.codes[:, None]) ** 2).sum(-1))
+        # link lengths a neighbour column at a time (one (N, k, Z) array would be 170 MB)
+        dist = np.stack([np.sqrt(((self.codes[idx[:, j]] - self.codes) ** 2).sum(1))
+                         for j in range(idx.shape[1])], axis=1)
         # in-degree: how many grooves have j among their k nearest (k on average)
         self.in_degree = np.bincount(idx.ravel(), minlength=n)
         self.hub = 1.0 + settings.hub_weight * np.maximum(0.0, self.in_degree / k - 1.0)
