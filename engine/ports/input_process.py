@@ -6,23 +6,34 @@ callback waits for the interpreter lock, and a synchronous JACK server waits for
 server's xruns grow a hundredfold (``bench/midi_input_xruns.py``). In a process of its own
 the callback has an interpreter to itself. Opening or closing the input never holds this
 process's interpreter lock either (rtmidi's did, for seconds, while JACK answered). The
-process imports only the ports (no torch, no Qt); messages come over a pipe, read by a
+process imports only the ports (no torch, no Qt); messages come over a socket, read by a
 thread here.
+
+It is started with ``subprocess`` (``python -m engine.ports.input_process``, its socket
+passed as a file descriptor), so the clock process — a daemon, which ``multiprocessing``
+forbids children — can listen to an external clock this way too; where descriptors cannot
+be passed (Windows) a ``multiprocessing`` spawn starts it instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import queue
+import socket
+import subprocess
 import sys
 import threading
 import types
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from engine.errors import PortError
 from engine.ports.rtmidi_backend import MidiCallback
 
+ROOT = Path(__file__).resolve().parents[2]  # the directory holding the engine package
 START_TIMEOUT_S = 15.0  # spawn + imports + opening the port, on a loaded 2-core machine
 CLOSE_TIMEOUT_S = 3.0
 POLL_S = 0.05  # the process looks for "close" (or its parent's end) this often
@@ -41,13 +52,32 @@ class InputProcess:
 
     def __init__(self, name: str, api: str | None, callback: MidiCallback, virtual: bool = False,
                  start_timeout_s: float = START_TIMEOUT_S) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc: Any = ctx.Process(target=_serve, args=(name, api, virtual, child),
-                                      name="groovefader-midi-in", daemon=True)
-        _start_without_main(self._proc)
-        child.close()
-        reply = self._conn.recv() if self._conn.poll(start_timeout_s) else ("error", "")
+        if os.name == "posix":
+            ours, theirs = socket.socketpair()
+            self._conn = Connection(ours.detach())
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+            try:
+                self._proc: Any = _Exec(subprocess.Popen(
+                    [sys.executable, "-m", "engine.ports.input_process", str(theirs.fileno()), name,
+                     api or "", "1" if virtual else "0"],
+                    pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT)))
+            except OSError as err:
+                self._conn.close()
+                raise PortError(f"cannot start the MIDI input's process: {err}") from err
+            finally:
+                theirs.close()
+        else:
+            ctx = mp.get_context("spawn")
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_serve, args=(name, api, virtual, child),
+                                     name="groovefader-midi-in", daemon=True)
+            _start_without_main(self._proc)
+            child.close()
+        try:
+            reply = self._conn.recv() if self._conn.poll(start_timeout_s) else ("error", "")
+        except (EOFError, OSError):
+            reply = ("error", "")
         if reply[0] != "ok":
             self._stop()
             raise PortError(reply[1] or "the MIDI input's process did not start")
@@ -113,6 +143,23 @@ def _serve(name: str, api: str | None, virtual: bool, conn: Any) -> None:
         inp.close()
 
 
+class _Exec:
+    """A ``subprocess`` child with the two calls of a ``multiprocessing`` process used here."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._p = proc
+
+    def is_alive(self) -> bool:
+        return self._p.poll() is None
+
+    def join(self, timeout: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._p.wait(timeout)
+
+    def terminate(self) -> None:
+        self._p.terminate()
+
+
 def _start_without_main(proc: Any) -> None:
     """Start a spawn-context process without re-importing the caller's ``__main__`` (the app
     or a tool that imports torch), as the sequencer's clock process is started."""
@@ -122,3 +169,7 @@ def _start_without_main(proc: Any) -> None:
         proc.start()
     finally:
         sys.modules["__main__"] = real_main
+
+
+if __name__ == "__main__":  # the child, started by InputProcess: FD NAME API VIRTUAL
+    _serve(sys.argv[2], sys.argv[3] or None, sys.argv[4] == "1", Connection(int(sys.argv[1])))

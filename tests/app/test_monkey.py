@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -94,11 +95,13 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
                 w.transport.play_button.click()
                 stopped = lambda: engine_settled(w) and not w.transport.play_button.isChecked()  # noqa: E731
                 if not wait_until(stopped, 10.0):
-                    findings.append("Stop before the final play did not stop within 10 s")
+                    findings.append("Stop before the final play did not stop within 10 s"
+                                    f"{_link_stack(w)}{_clock_stacks(w)}")
             mark = time.perf_counter_ns()
             w.transport.play_button.click()
             if not wait_until(lambda: ears.note_ons_since(mark) >= 4, 20.0):
-                findings.append("no notes arrived at the JACK client after play at the end")
+                findings.append("no notes arrived at the JACK client after play at the end"
+                                f"{_link_stack(w)}{_clock_stacks(w)}")
             w.transport.play_button.click()
             if not wait_until(lambda: not w.transport.play_button.isChecked(), 10.0):
                 c = w.controller
@@ -139,6 +142,17 @@ def test_random_gestures_raise_nothing_and_leave_no_stuck_note(jack, make_window
                     f" GROOVEFADER_MONKEY_ACTIONS={n_actions}\naction log:\n{log}\n"
                     f"warnings:\n" + "\n".join(list(trap.warnings)[-30:]), pytrace=False)
     assert heard["note_ons"]["virtual"] > 0  # the stuck-note check had notes to check
+
+
+def _link_stack(window) -> str:
+    """Where the app's link thread (the one that talks to the clock process) is now."""
+    link = window.controller.transport.link
+    thread = getattr(link, "_thread", None)
+    frame = sys._current_frames().get(getattr(thread, "ident", None))
+    if frame is None:
+        return "\nlink thread: not running"
+    return ("\nlink thread, queued " + str(link._commands.qsize()) + ":\n"
+            + "".join(traceback.format_stack(frame)))
 
 
 def _clock_stacks(window) -> str:
