@@ -5,8 +5,10 @@ what the ONNX backend decodes with; ``runtime``) and the torch model's own
 ``MelodyVAE.decode`` (``torch``; training and evaluation use it) for 2-bar and 16-bar outputs
 of each checkpoint given (or an untrained preset: the cost does not depend on the weights).
 Targets: one 2-bar melody <= 5 ms p99, one 16-bar melody <= 30 ms p99 (judged on
-``runtime``). Wall time is what a caller waits on this shared machine; CPU time is the
-thread's own work (less disturbed by other load); the load average is recorded.
+``runtime``). A model with a shorter window also gets ``runtime_16_bars_as_windows``: a
+16-bar tune as the app generates one from it, its windows decoded in one batch. Wall time
+is what a caller waits on this shared machine; CPU time is the thread's own work (less
+disturbed by other load); the load average is recorded.
 
     .venv/bin/python bench/melody_decode_latency.py checkpoints/melody.pt \
         --preset melody_16bar_hier --runs 300 --json bench/melody_decode_latency.json
@@ -49,6 +51,13 @@ def measure(model, runs: int) -> dict[str, object]:
                 t["met_wall"] = t["p99_ms"] <= TARGET_P99_MS[bars]
                 t["met_cpu"] = t["cpu_p99_ms"] <= TARGET_P99_MS[bars]
                 out[f"{name}_{bars}_bars"] = t
+    if cfg.bars < 16:  # how the app makes a 16-bar tune from a short model: its windows in one batch
+        zw = np.repeat(zn, 16 // cfg.bars, axis=0)
+        t = times_ms(lambda: loop.decode(zw, cfg.bars), max(runs // 4, 25), warmup=20)
+        t["target_p99_ms"] = TARGET_P99_MS[16]
+        t["met_wall"] = t["p99_ms"] <= TARGET_P99_MS[16]
+        t["met_cpu"] = t["cpu_p99_ms"] <= TARGET_P99_MS[16]
+        out["runtime_16_bars_as_windows"] = t
     return out
 
 
