@@ -33,7 +33,14 @@ from typing import Any
 
 from engine.errors import PortError
 from engine.ports.base import BaseOutput, PortSpec
-from engine.realtime.timebase import FRAME_MOD, FrameClock, FrameMap, cycle_frame_reader, frame_diff
+from engine.realtime.timebase import (
+    FRAME_MOD,
+    FrameClock,
+    FrameMap,
+    cycle_frame_reader,
+    cycle_reader,
+    frame_diff,
+)
 
 LOOKAHEAD_NS = 4_000_000  # events reach the JACK thread this long before their deadline
 DRAIN_CYCLES = 3  # JACK cycles to let pass before a port closes (see wait_jack_cycles)
@@ -66,7 +73,8 @@ class JackServerWatch:
         """JACK's frame clock read through this client (see :mod:`engine.realtime.timebase`); None
         (the caller stays on the wall clock) when it cannot be read."""
         try:
-            return FrameClock(cycle_frame_reader(self._client), self._client.samplerate, dead=self._dead)
+            return FrameClock(cycle_frame_reader(self._client), self._client.samplerate,
+                              dead=self._dead, cycle=cycle_reader(self._client))
         except Exception:
             return None
 

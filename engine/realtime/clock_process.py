@@ -97,11 +97,15 @@ RETRY_INTERVAL_NS = 500_000_000
 # included on the sample-accurate path, could wait behind the clock thread's turn.
 FIFO_PRIORITY = 3
 HOUSEKEEPING_GAP_NS = 5_000_000  # housekeeping only runs when the next send is further away
+# ... or when it has not run for this long: sends held for a JACK server running behind the
+# wall clock's reckoning leave no such gap until a resync of the frame clock catches up
+HOUSEKEEPING_STARVED_NS = 200_000_000
 GC_INTERVAL_NS = 100_000_000  # the youngest generation collected by hand this often (housekeeping)
 GC_FULL_INTERVAL_NS = 10_000_000_000  # and everything made since start-up this often
 LINK_QUIET_NS = 1_000_000  # no Link snapshot closer than this to a send (it costs a few µs)
 SWITCH_INTERVAL_S = 0.0005  # longest a thread waits for the GIL (Python's default: 5 ms)
 TIMED_KINDS = ("on", "off", "clock")  # sends that have a musical deadline
+IMMEDIATE_WAKE_NS = -(2**61)  # the scheduler's next wake below this: something to send at once
 IRREGULAR_REPORTED = 200  # irregular JACK cycles listed in a report (the latest)
 
 
@@ -189,6 +193,7 @@ class ClockLoop:
         self._next_status = 0
         self._ping = 0  # the last Ping answered (its report carries it back)
         self._next_health = 0
+        self._last_housekeeping = 0
         self._next_retry = 0
         self._next_gc = self._next_full_gc = 0
         self._cycle_irregularities: int | None = None
@@ -281,7 +286,8 @@ class ClockLoop:
             return
         ahead = self.out.lookahead_ns if self.out is not None else 0
         wake = self.sched.next_wake_ns()
-        if wake is None or wake - ahead - now > HOUSEKEEPING_GAP_NS:
+        if wake is None or wake - ahead - now > HOUSEKEEPING_GAP_NS \
+                or now - self._last_housekeeping > HOUSEKEEPING_STARVED_NS:
             # status reports and port checks cost up to a millisecond: never near a deadline
             self._housekeeping(now)
             ahead = self.out.lookahead_ns if self.out is not None else 0
@@ -289,6 +295,11 @@ class ClockLoop:
         if not self.running:
             return
         target = None if wake is None else wake - ahead
+        upto = None  # the latest deadline sent with this one (rtmidi on JACK: its period's)
+        if target is not None and ahead == 0 and wake > IMMEDIATE_WAKE_NS:
+            # one period's messages at a time, even when late: a server behind takes each
+            # in its own period (sent together, the later ones would land early)
+            target, upto = self.time_base.send_slot(wake)
         # the deadline on the wall clock: on JACK's frame clock, when its frame comes
         send_at = None if target is None else self.time_base.wall_ns(target)
         remaining = MAX_WAIT_NS if send_at is None else send_at - time.perf_counter_ns()
@@ -304,8 +315,12 @@ class ClockLoop:
         if ahead == 0:
             while time.perf_counter_ns() < send_at:  # type: ignore[operator]
                 pass
+        released = None
+        if upto is not None:  # rtmidi on JACK: sent once the server is where it should go out
+            self.time_base.hold(upto)
+            released = self._now()
         now = self._now()
-        self._send_batch(self.sched.due(now, ahead))
+        self._send_batch(self.sched.due(now, ahead if upto is None else upto - now), released)
 
     def _wait(self, wait_ns: int, external: bool) -> None:
         try:
@@ -764,6 +779,7 @@ class ClockLoop:
         self._next_status = 0
 
     def _housekeeping(self, now: int) -> None:
+        self._last_housekeeping = now
         self.time_base.resync()  # the wall ↔ frame pairing, renewed every 100 ms (a few µs)
         if now >= self._next_health:
             self._next_health = now + HEALTH_INTERVAL_NS
@@ -794,10 +810,13 @@ class ClockLoop:
                 self._next_full_gc = now + GC_FULL_INTERVAL_NS
 
     # -- sending ---------------------------------------------------------------------------
-    def _send_batch(self, batch: list[Timed]) -> None:
+    def _send_batch(self, batch: list[Timed], released: int | None = None) -> None:
+        """Send ``batch`` in order; ``released``: when the server let it go (JACK's periods),
+        which the lateness record counts from when the server ran behind."""
         if not batch:
             return
         apart = self.melody_port is not None  # the melody lane has a port of its own
+        timed: list[tuple[Timed, int]] = []  # (item, when it went out): lateness after the sends
         for item in batch:
             self.sent[item.kind if item.kind in self.sent else "other"] += 1
             melody = apart and item.voice == MELODY_VOICE
@@ -817,10 +836,17 @@ class ClockLoop:
             if item.kind == "on" and self.audio.device is not None:  # the kit on the audio device
                 self.audio.note(self.time_base.wall_ns(item.deadline_ns), item.voice, item.data[2])
             if out.lookahead_ns == 0 and item.kind in TIMED_KINDS and not item.immediate:
-                late = self._now() - item.deadline_ns
-                self.stats.add(late)
-                if item.kind != "clock":
-                    self.lane_stats["melody" if item.voice == MELODY_VOICE else "drums"].add(late)
+                timed.append((item, self._now()))
+        planned = (0, 0)  # (deadline, its hand-over time): a batch's items mostly share one
+        for item, sent_ns in timed:
+            if planned[0] != item.deadline_ns:
+                due = self.time_base.send_ns(item.deadline_ns)
+                planned = (item.deadline_ns, due if released is None else max(due, released))
+            # against when it was due to go out (on JACK's periods, its slot's hand-over)
+            late = sent_ns - planned[1]
+            self.stats.add(late)
+            if item.kind != "clock":
+                self.lane_stats["melody" if item.voice == MELODY_VOICE else "drums"].add(late)
 
     def _drain_output_lateness(self) -> None:
         """The lateness outputs that place events themselves recorded (JACK: frames late per

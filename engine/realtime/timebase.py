@@ -13,12 +13,20 @@ the loop's musical timeline *is* the frame clock, in ns (:class:`FrameClock`):
   taken back to back (:func:`sample_anchor`) and renewed every :data:`RESYNC_INTERVAL_NS`
   (:meth:`FrameClock.resync`, from the loop's housekeeping), with the wall ns per timeline ns
   measured over :data:`RATE_WINDOW_NS`. ``now_ns`` and ``wall_ns`` are pure arithmetic on it:
-  the loop never calls into JACK near a deadline, and a dead server's clock simply runs on
+  the loop only reads JACK's cycle counter near a deadline (:meth:`FrameClock.hold`), and a
+  dead server's clock simply runs on
   the last mapping (no gap) until the loop changes to the wall clock.
 
-rtmidi sends "now": the loop sends each message at ``wall_ns(deadline)`` and JACK places it
-at the next period. The sample-accurate output (:mod:`engine.ports.jack_backend`) writes each event
-at ``timeline.frame_for(deadline)`` itself. Frames are 32-bit and wrap; the timeline's
+rtmidi sends "now": JACK places a message at the start of the first period whose process
+callback reads it. So the loop hands each message over a third of a period into the period
+before the one its frame falls in, going by JACK's own cycle counter
+(:meth:`FrameClock.hold`), not at the wall time its frame comes: sent then, a message due
+just after a period boundary raced that period's callback (woken tens of µs late) and
+landed at that boundary or a period later by turns, and a server running behind or ahead
+of the wall clock's reckoning (an overloaded or dummy one does, by up to tens of ms) had it
+land that much early or late. The sample-accurate output
+(:mod:`engine.ports.jack_backend`) writes each event at ``timeline.frame_for(deadline)``
+itself. Frames are 32-bit and wrap; the timeline's
 anchor moves forward by whole seconds long before a wrap could make a difference ambiguous.
 """
 
@@ -40,6 +48,9 @@ RATE_WINDOW_NS = 2_000_000_000  # the wall/frame rate is measured over at least 
 MAX_SKEW = 0.1
 MAX_STEP_NS = 20_000_000  # a resync moving time further than this is doubted once...
 DOUBT_LIMIT = 2  # ... and believed the next time (the frame clock did jump: a server stall)
+MAX_HOLD_NS = 50_000_000  # longest a send waits for a server running behind (then it goes)
+HOLD_POLL_S = 0.0001  # past 3 periods of spinning, the server's cycle is read this often
+SETTLE_PARTS = 3  # a message goes a 1/3 period into the period before its own
 
 
 def frame_diff(a: int, b: int) -> int:
@@ -128,6 +139,17 @@ def sample_anchor(read_frame: Callable[[], int],
     return best[1], best[2]
 
 
+def cycle_reader(client: Any) -> Callable[[], tuple[int, int, int]]:
+    """A reader of ``(frame the current process cycle began at, period in frames, frames
+    since it began)`` for ``client`` (JACK-Client): where JACK's period boundaries lie and
+    where the server is among them (see :meth:`FrameClock.hold`)."""
+
+    def read() -> tuple[int, int, int]:
+        return int(client.last_frame_time), int(client.blocksize), int(client.frames_since_cycle_start)
+
+    return read
+
+
 def cycle_frame_reader(client: Any) -> Callable[[], int]:
     """A reader of "now" in frames for ``client`` (JACK-Client): where an event sent now
     is placed, as far as a reading can tell.
@@ -167,6 +189,12 @@ class TimeBase(Protocol):
 
     def rebase(self, offset_ns: int) -> None: ...
 
+    def send_slot(self, timeline_ns: int) -> tuple[int, int | None]: ...
+
+    def send_ns(self, timeline_ns: int) -> int: ...
+
+    def hold(self, last_ns: int) -> None: ...
+
     def alive(self) -> bool: ...
 
     def resync(self) -> object: ...
@@ -192,6 +220,16 @@ class WallClock:
     def rebase(self, offset_ns: int) -> None:
         self.offset_ns += offset_ns
 
+    def send_slot(self, timeline_ns: int) -> tuple[int, None]:
+        """No periods here: a message is sent at its deadline (with whatever is due by then)."""
+        return timeline_ns, None
+
+    def send_ns(self, timeline_ns: int) -> int:
+        return timeline_ns
+
+    def hold(self, last_ns: int) -> None:
+        """Nothing to wait for: the wall clock is the only clock."""
+
     def alive(self) -> bool:
         return True
 
@@ -209,18 +247,26 @@ class FrameClock:
         rate: the server's sample rate (frames per second).
         dead: set (from JACK's shutdown callback) when the server went away.
         wall: the wall clock (``perf_counter_ns``; a fake in tests).
+        cycle: ``(the current cycle's start frame, period, frames since it began)``
+            (:func:`cycle_reader`); None: the periods are unknown, messages are sent at their
+            deadlines.
     """
 
     name = "jack"
 
     def __init__(self, read_frame: Callable[[], int], rate: int, *,
                  dead: threading.Event | None = None,
-                 wall: Callable[[], int] = time.perf_counter_ns) -> None:
+                 wall: Callable[[], int] = time.perf_counter_ns,
+                 cycle: Callable[[], tuple[int, int]] | None = None) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, got {rate}")
         self._read_frame, self._wall, self._dead = read_frame, wall, dead
         self.rate = rate
         self._stopped = False
+        self._read_cycle = cycle
+        self.period = 0  # frames per JACK period (0: unknown)
+        self.cycle_phase = 0  # frame of every period boundary, modulo the period
+        self._read_periods()
         w, frame = sample_anchor(read_frame, wall)
         self.timeline = FrameMap(w, frame, rate)
         self.sync = WallSync(w, w)
@@ -243,6 +289,83 @@ class FrameClock:
 
     def frame_for(self, timeline_ns: int) -> int:
         return self.timeline.frame_for(timeline_ns)
+
+    def send_slot(self, timeline_ns: int) -> tuple[int, int | None]:
+        """For an output that sends "now" (rtmidi on JACK): when the loop should be ready to
+        send a message due at ``timeline_ns`` (then :meth:`hold` says when), and the latest
+        deadline that goes with it (``(ready_ns, last_ns)``; ``last_ns`` None where the
+        periods are unknown: the message goes at its deadline).
+
+        The message is to land at the first period boundary at or after its frame (never
+        early, less than a period late): handed over a third of a period into the period
+        before (:meth:`send_ns`), when that period's process callback has read what came
+        before and the next one is two thirds of a period away. Every deadline whose frame
+        lands on the same boundary goes with it. Ready half a period before that period
+        begins on the wall clock's reckoning, which a server running unevenly misses by
+        up to a few periods.
+        """
+        if self.period <= 0:
+            return timeline_ns, None
+        fmap = self.timeline
+        land = self._landing(fmap, timeline_ns)
+        ready = fmap.ns_for_frame((land - self.period) % FRAME_MOD) - self._frames_ns(self.period) // 2
+        return ready, fmap.last_ns_before((land + 1) % FRAME_MOD)
+
+    def send_ns(self, timeline_ns: int) -> int:
+        """When a message due at ``timeline_ns`` is handed over, on the wall clock's reckoning
+        (see :meth:`send_slot`; the loop's lateness record)."""
+        if self.period <= 0:
+            return timeline_ns
+        fmap = self.timeline
+        before = (self._landing(fmap, timeline_ns) - self.period) % FRAME_MOD
+        return fmap.ns_for_frame(before) + self._frames_ns(self.period // SETTLE_PARTS)
+
+    def _landing(self, fmap: FrameMap, timeline_ns: int) -> int:
+        """The first period boundary at or after ``timeline_ns``'s frame."""
+        frame = fmap.frame_for(timeline_ns)
+        return (frame + (self.cycle_phase - frame) % self.period) % FRAME_MOD
+
+    def _frames_ns(self, frames: int) -> int:
+        return frames * 1_000_000_000 // self.rate
+
+    def hold(self, last_ns: int) -> None:
+        """Wait until the server is a third of a period into the period before the boundary
+        where a message due at ``last_ns`` lands (that period's process callback has read
+        what was sent before it), so what is sent now lands on that boundary: never before
+        it when the server runs behind the wall clock's reckoning, nor after it when it runs
+        ahead. At once when the server is past that point or the periods are unknown; at
+        most :data:`MAX_HOLD_NS` (a stalled server)."""
+        period = self.period
+        if period <= 0 or self._read_cycle is None or not self.alive():
+            return
+        before = (self._landing(self.timeline, last_ns) - period) % FRAME_MOD
+        settle = period // SETTLE_PARTS
+        wall = self._wall
+        begin = wall()
+        spin_until, end = begin + 3 * self._frames_ns(period), begin + MAX_HOLD_NS
+        while self.alive():
+            try:
+                start, _, since = self._read_cycle()
+            except Exception:  # a client going away: send now
+                return
+            behind = frame_diff(before, start)
+            if behind < 0 or (behind == 0 and since >= settle):
+                return
+            now = wall()
+            if now >= end:
+                return
+            if now >= spin_until:  # a server running far behind: poll, not spin
+                time.sleep(HOLD_POLL_S)
+
+    def _read_periods(self) -> None:
+        if self._read_cycle is None:
+            return
+        try:
+            start, period, _ = self._read_cycle()
+        except Exception:  # a client going away: the last reading stands
+            return
+        if period > 0:
+            self.period, self.cycle_phase = int(period), int(start) % int(period)
 
     def rebase(self, offset_ns: int) -> None:
         """Shift the timeline by ``offset_ns`` (to continue the loop's time); frames keep
@@ -274,6 +397,7 @@ class FrameClock:
             w, frame = sample_anchor(self._read_frame, self._wall)
         except Exception:  # a client going away under us: keep the last mapping
             return False
+        self._read_periods()  # a new buffer size moves the boundaries
         self.timeline = self.timeline.near(frame)
         t = self.timeline.ns_for_frame(frame)  # JACK rounds its estimate to the nearest frame
         correction = t - self.sync.timeline_for(w)

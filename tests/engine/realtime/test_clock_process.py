@@ -256,8 +256,8 @@ class ScaledClock:
     def rebase(self, offset_ns: int) -> None:
         self.t0 += offset_ns
 
-    def send_slot(self, timeline_ns: int) -> tuple[int, int]:
-        return timeline_ns, timeline_ns  # no periods: each message at its deadline
+    def send_slot(self, timeline_ns: int) -> tuple[int, None]:
+        return timeline_ns, None  # no periods: each message at its deadline
 
     def send_ns(self, timeline_ns: int) -> int:
         return timeline_ns

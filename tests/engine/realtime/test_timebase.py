@@ -16,6 +16,7 @@ from engine.realtime.steps import deadline_ns, step_ns
 from engine.realtime.timebase import (
     DOUBT_LIMIT,
     FRAME_MOD,
+    MAX_HOLD_NS,
     MAX_STEP_NS,
     RESYNC_INTERVAL_NS,
     FrameClock,
@@ -167,3 +168,63 @@ def test_a_jump_of_the_frame_clock_is_doubted_then_followed():
 def test_a_frame_clock_that_cannot_be_read_is_refused():
     with pytest.raises(ValueError):
         FrameClock(lambda: 0, 0)
+
+
+class FakeCycles:
+    """A server's period boundaries every 32 frames (at frames ≡ 5 mod 32), with the cycle it
+    is in set by the test; reading it moves the fake wall clock on by 1 µs."""
+
+    PERIOD = 32
+
+    def __init__(self, clocks: FakeClocks) -> None:
+        self.clocks = clocks
+        self.start = 5 + self.PERIOD * 1000
+        self.since = 0
+        self.script: list[tuple[int, int]] = []  # (cycle start, frames since) per later read
+        self.read_ns = 1_000
+
+    def read(self) -> tuple[int, int, int]:
+        self.clocks.wall += self.read_ns
+        if self.script:
+            self.start, self.since = self.script.pop(0)
+        return self.start, self.PERIOD, self.since
+
+
+def test_send_slot_lands_each_deadline_on_the_first_boundary_at_or_after_its_frame():
+    clocks = FakeClocks(ppm=0.0)
+    cycles = FakeCycles(clocks)
+    clock = FrameClock(clocks.read_frame, RATE, wall=clocks.now, cycle=cycles.read)
+    assert (clock.period, clock.cycle_phase) == (32, 5)
+    fmap = clock.timeline
+    base = 5 + 32 * 2000  # a boundary
+    for frame in (base, base + 1, base + 16, base + 31, base + 32):
+        ready, last = clock.send_slot(fmap.ns_for_frame(frame))
+        land = base if frame == base else base + 32 if frame <= base + 32 else base + 64
+        assert fmap.frame_for(last) == land and fmap.frame_for(last + 1) == land + 1
+        # ready half a period before the period that precedes the landing one begins...
+        assert fmap.frame_for(ready) == land - 32 - 16
+        # ... handed over a third of the way into it (the lateness record's reference)
+        assert fmap.frame_for(clock.send_ns(fmap.ns_for_frame(frame))) == land - 32 + 10
+    assert WallClock().send_slot(123) == (123, None)
+
+
+def test_hold_waits_for_the_server_to_reach_the_period_before_and_no_longer():
+    clocks = FakeClocks(ppm=0.0)
+    cycles = FakeCycles(clocks)
+    clock = FrameClock(clocks.read_frame, RATE, wall=clocks.now, cycle=cycles.read)
+    land = 5 + 32 * 3000
+    last = clock.timeline.ns_for_frame(land)
+    # a server running behind: two periods to go, then the period before, early in it
+    cycles.script = [(land - 96, 20), (land - 64, 3), (land - 32, 2), (land - 32, 6), (land - 32, 11)]
+    clock.hold(last)
+    assert cycles.script == [] and cycles.since == 11
+    # a server already past that point (running ahead, or the loop late): at once
+    cycles.script = [(land, 1), (land + 32, 0)]
+    clock.hold(last)
+    assert cycles.script == [(land + 32, 0)]
+    # a server that stalls: released after MAX_HOLD_NS on the wall clock
+    cycles.script = []
+    cycles.start, cycles.since, cycles.read_ns = land - 64, 0, 1_000_000
+    t = clocks.wall
+    clock.hold(last)
+    assert MAX_HOLD_NS <= clocks.wall - t < MAX_HOLD_NS + 3_000_000
