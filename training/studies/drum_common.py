@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -177,7 +178,8 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int =
 
 
 def command_line(module: str, argv: Sequence[str]) -> str:
-    return "python -m " + module + (" " + " ".join(argv) if argv else "")
+    """The command as a shell would take it back (arguments with spaces quoted)."""
+    return "python -m " + module + (" " + shlex.join(argv) if argv else "")
 
 
 def surface_study_arguments(p: Any, samples: int = 1000) -> None:

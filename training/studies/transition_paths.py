@@ -31,12 +31,13 @@ No other surface is decoded through transitions, so none of their figures can ch
 mix-tuned decoder is used here for transitions only). The winner is then measured once on
 the test split.
 
-Run (validation split, then the winner against the straight path on test)::
+Run (validation split, then the winner against the straight path on test with the draws of
+``groovefader eval --split test --seed 0``: its surfaces' seed is ``zlib.crc32(b"test/0")``)::
 
     python -m training.studies.transition_paths --checkpoint checkpoints/default.pt \
         --mix-checkpoint runs/mix_finetune/model.pt --out docs/studies/transition_paths
     python -m training.studies.transition_paths --checkpoint checkpoints/default.pt \
-        --split test --samples 2000 --candidates straight,WINNER \
+        --split test --samples 1000 --seed 1846858102 --candidates "straight,data hub 6" \
         --out docs/studies/transition_paths/test
 """
 
@@ -261,7 +262,9 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
                          "largest step (hits, mean ± SE)", "passes gates (a), (b)"], shape_rows),
             "## Voice mix of the middles (hits per 2 bars)\n",
             dc.md_table(["candidate", "voices"], voice_rows),
-            f"Chosen by the rule: **{results['chosen']}**.\n",
+            (f"Chosen by the rule: **{results['chosen']}**.\n" if split != "test" else
+             "Measured once on the test split after the choice on validation (the rule is not applied "
+             "here).\n"),
             *_notes(results),
             *(_test_section(test) if test else []),
             "Command:\n\n```\n" + results.get("command", "") + "\n```\n"]
@@ -279,11 +282,13 @@ def _test_section(test: dict[str, Any]) -> list[str]:
              f"[its report](test/report.md).\n"]
     for name, r in rows.items():
         met = -rank_key(r)[0]
+        missed = [k for k, v in r["surface"]["targets"].items() if k != "all" and not v]
         lines.append(f"- **{name}**: {_fig(r)} (data: timing std {r['surface']['reference_timing_std']:.3f}, "
                      f"swing {r['surface']['reference_swing']:.3f}, velocity "
-                     f"{r['surface']['reference_velocity_mean']:.1f}); {met} of 6 targets; ends "
+                     f"{r['surface']['reference_velocity_mean']:.1f}); {met} of 6 targets"
+                     + (f" (missed: {', '.join(missed)})" if missed else "") + "; ends "
                      f"{r['shape']['f1_first_vs_a']:.3f} / {r['shape']['f1_last_vs_b']:.3f}.")
-    lines.append("\nCommand:\n\n```\n" + test.get("command", "") + "\n```\n")
+    lines.append("\nCommand (test split):\n\n```\n" + test.get("command", "") + "\n```\n")
     return lines
 
 
