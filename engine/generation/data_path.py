@@ -45,6 +45,7 @@ class DataPathSettings:
     neighbours: int = NEIGHBOURS
     hub_weight: float = 6.0
     power: float = 1.0  # link cost = length ** power (above 1: many short steps preferred)
+    hold_bars: int = 1  # bars each groove between the ends plays (2: whole 2-bar grooves, in phase)
 
 
 def knn(codes: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
@@ -79,7 +80,8 @@ class GrooveGraph:
         n = len(self.codes)
         if n < 2:
             raise ValueError(f"a groove graph needs at least 2 grooves, got {n}")
-        if settings.neighbours < 1 or settings.hub_weight < 0 or settings.power <= 0:
+        if (settings.neighbours < 1 or settings.hub_weight < 0 or settings.power <= 0
+                or settings.hold_bars < 1):
             raise ValueError(f"bad data-path settings {settings}")
         self.settings = settings
         k = min(settings.neighbours, n - 1)

@@ -63,6 +63,35 @@ def bernoulli_mix(a: Pattern, b: Pattern, bars: int, seed: int | None = None) ->
     return Pattern.from_array(np.where(from_b[:, None], lb, la), a.steps_per_bar)
 
 
+def _follow_data(generator: Generator, za: np.ndarray, zb: np.ndarray, ka: np.ndarray, kb: np.ndarray,
+                 z: np.ndarray, knobs: np.ndarray) -> None:
+    """Fill ``z (N, Z)`` and ``knobs (N, A)`` in place with the path through the data: bars
+    grouped by ``data_path.hold_bars`` (aligned to the first bar); the first group plays A,
+    the last B, each group between one training groove of the chain, at the group's mean
+    share of the way."""
+    bars = len(z)
+    hold = generator.data_path.hold_bars
+    group = np.arange(bars) // hold
+    t = np.linspace(0.0, 1.0, bars)
+    first, last = group == group[0], group == group[-1]
+    if hold > 1:
+        z[first], knobs[first] = za, ka
+        z[last], knobs[last] = zb, kb
+    else:  # the ends alone: bar 0 and the last bar
+        first, last = np.arange(bars) == 0, np.arange(bars) == bars - 1
+    middle = sorted(set(group[~(first | last)].tolist()))
+    if not middle:
+        return
+    share = np.array([t[group == g].mean() for g in middle])
+    ways = generator.groove_graph().waypoints(za, zb, share)
+    bank = generator.groove_bank
+    assert bank is not None
+    for g, w in zip(middle, ways, strict=True):
+        rows = (group == g) & ~(first | last)
+        z[rows] = bank.codes[w]
+        knobs[rows] = bank.attributes[w]
+
+
 def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy: int,
                seed: int | None = None, temperature: float = 0.0) -> Pattern:
     """A ``bars``-bar pattern going from ``a`` to ``b`` (module docstring for strategies).
@@ -100,11 +129,7 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
         # between the ends, towards the nearest training grooves (with their own attributes)
         pull = generator.on_data.path_pull(t[:, 0])
         if generator.data_path.enabled and generator.has_data_map and bars > 2:
-            # a chain of training grooves from A to B, each with its own attributes
-            inner = generator.groove_graph().waypoints(za, zb, t[1:-1, 0])
-            bank = generator.groove_bank
-            z[1:-1] = bank.codes[inner]
-            knobs[1:-1] = bank.attributes[inner]
+            _follow_data(generator, za, zb, ka, kb, z, knobs)
         elif generator.on_data.method == "hits" and pull.any() and generator.has_data_map:
             z = generator.between(np.stack([za, zb]), np.concatenate([1 - w, w], 1), keep=pull < 1)
             own = generator.attribute_matrix(None, bars, z)

@@ -31,6 +31,13 @@ No other surface is decoded through transitions, so none of their figures can ch
 mix-tuned decoder is used here for transitions only). The winner is then measured once on
 the test split.
 
+Follow-up, written after that choice and before its candidate was scored: the chosen path
+plays a different training groove on every bar between the ends (neighbouring bars 15 hits
+apart on average, against the straight line's 13). Holding each groove for two bars in
+phase (``hold_bars`` 2: A's two bars, whole 2-bar training grooves, B's two bars) replaces
+it only if, on the same validation draw, its middles meet no fewer realism targets and its
+mean step between neighbouring bars is smaller; otherwise every bar keeps its own groove.
+
 Run (validation split, then the winner against the straight path on test with the draws of
 ``groovefader eval --split test --seed 0``: its surfaces' seed is ``zlib.crc32(b"test/0")``)::
 
@@ -68,7 +75,10 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "data hub 6": ("data", {"hub_weight": 6.0}),
     "data hub 3 k 5": ("data", {"hub_weight": 3.0, "neighbours": 5}),
     "data hub 3 k 20": ("data", {"hub_weight": 3.0, "neighbours": 20}),
+    "data hub 6 hold 2": ("data", {"hub_weight": 6.0, "hold_bars": 2}),
 }
+FIRST = "data hub 6"          # the first rule's choice, which the follow-up may replace
+FOLLOW_UP = "data hub 6 hold 2"
 
 
 def onset_f1(got: np.ndarray, want: np.ndarray) -> float:
@@ -99,6 +109,17 @@ def choose(rows: dict[str, dict[str, Any]], cut_max_step: float) -> str:
         return "straight"
     best = min(ok, key=lambda n: rank_key(rows[n]))
     return best if rank_key(rows[best]) < rank_key(rows["straight"]) else "straight"
+
+
+def choose_follow_up(rows: dict[str, dict[str, Any]]) -> str | None:
+    """The follow-up rule (module docstring): ``FOLLOW_UP`` or ``FIRST``; None when either
+    was not measured."""
+    if FIRST not in rows or FOLLOW_UP not in rows:
+        return None
+    first, hold = rows[FIRST], rows[FOLLOW_UP]
+    ok = (-rank_key(hold)[0] >= -rank_key(first)[0]
+          and hold["shape"]["mean_step_hits"] < first["shape"]["mean_step_hits"])
+    return FOLLOW_UP if ok else FIRST
 
 
 def transition_shape(gen: Any, windows: np.ndarray, pairs: np.ndarray, seed: int) -> dict[str, Any]:
@@ -206,7 +227,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return {"split": args.split, "samples": args.samples, "seed": args.seed, "bars": BARS,
             "strategy": STRATEGY, "shape_pairs": args.shape_pairs, "checkpoint": args.checkpoint,
             "mix_checkpoint": args.mix_checkpoint, "candidates": rows, "cut_max_step_hits": cut_max,
-            "chosen": choose(rows, cut_max)}
+            "chosen": choose(rows, cut_max), "follow_up": choose_follow_up(rows)}
 
 
 def _voices(mix: dict[str, float]) -> str:
@@ -247,7 +268,7 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
                            f"{cut['cut_mean_step_hits']:.1f}",
                            f"{cut['cut_max_step_hits']:.1f} ± {cut['cut_max_step_hits_se']:.1f}", "–"))
     split = results["split"]
-    text = [f"# Transition paths ({split} split)\n", paras[1], "", paras[2], "", paras[3], "",
+    text = [f"# Transition paths ({split} split)\n", paras[1], "", paras[2], "", paras[3], "", paras[4], "",
             f"Split: {split}; transition middles of {results['samples']} transitions (pairs of held-out "
             f"windows from one block of performances, as `groovefader eval` draws them, seed "
             f"{results['seed']}); {results['bars']} bars, strategy {results['strategy']}; ends and steps "
@@ -265,6 +286,8 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
             (f"Chosen by the rule: **{results['chosen']}**.\n" if split != "test" else
              "Measured once on the test split after the choice on validation (the rule is not applied "
              "here).\n"),
+            *([f"Follow-up rule (hold each groove two bars): **{results['follow_up']}**.\n"]
+              if results.get("follow_up") and split != "test" else []),
             *_notes(results),
             *(_test_section(test) if test else []),
             "Command:\n\n```\n" + results.get("command", "") + "\n```\n"]

@@ -166,3 +166,23 @@ def test_data_path_is_off_without_a_map_and_for_two_bars(gen: Generator, mapped:
     two = transition(mapped, SPARSE, DENSE, 2, 1)  # only the ends
     rec_a = mapped.decode(mapped.encode(SPARSE), mapped.attributes_of(SPARSE))
     assert np.array_equal(two.bar_slice(0, 1).hits, rec_a.bar_slice(0, 1).hits)
+
+
+def test_held_data_path_plays_whole_training_grooves_in_phase() -> None:
+    """``hold_bars`` 2: A's two bars, then whole 2-bar training grooves of the chain, in
+    phase, then B's two bars."""
+    from dataclasses import replace
+
+    g = Generator.from_checkpoint(mapped_checkpoint()[0])
+    g.data_path = replace(g.data_path, enabled=True, hold_bars=2)
+    out = transition(g, SPARSE, DENSE, bars=8, strategy=1)
+    rec_a = g.decode(g.encode(SPARSE), g.attributes_of(SPARSE))
+    rec_b = g.decode(g.encode(DENSE), g.attributes_of(DENSE))
+    assert np.array_equal(out.bar_slice(0, 2).hits, rec_a.hits)
+    assert np.array_equal(out.bar_slice(6, 2).hits, rec_b.hits)
+    ways = g.groove_graph().waypoints(g.encode(SPARSE), g.encode(DENSE), np.array([2.5, 4.5]) / 7)
+    for start, w in zip((2, 4), ways, strict=True):
+        assert np.array_equal(out.bar_slice(start, 2).hits.reshape(2, 16, 9), _bank_bars(g, int(w)))
+    with pytest.raises(ValueError, match="settings"):
+        g.data_path = replace(g.data_path, hold_bars=0)
+        g.groove_graph()
