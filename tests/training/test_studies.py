@@ -293,6 +293,16 @@ def test_transition_paths_rule_gates_ends_and_steps_then_targets_then_c2st():
     assert tp.choose({"straight": straight, "a": cand(4, 0.70)}, 26.0) == "a"
     assert tp.onset_f1(np.array([1, 1, 0], bool), np.array([1, 0, 0], bool)) == pytest.approx(2 / 3)
 
+    def stepped(met, mean_step):
+        row = cand(met, 0.5)
+        row["shape"]["mean_step_hits"] = mean_step
+        return row
+
+    assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1), tp.FOLLOW_UP: stepped(6, 12.0)}) == tp.FOLLOW_UP
+    assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1), tp.FOLLOW_UP: stepped(6, 15.3)}) == tp.FIRST
+    assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1), tp.FOLLOW_UP: stepped(5, 12.0)}) == tp.FIRST
+    assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1)}) is None
+
 
 def test_eval_data_groups_windows_by_performance():
     """Overlapping windows of one performance must share a group, or a two-sample test's

@@ -353,6 +353,12 @@ def _notes(results: dict[str, Any]) -> list[str]:
     if "data hub 0" in rows:
         out.append(f"- Without the hub cost the chain gathers on plain grooves: {_fig(rows['data hub 0'])}; "
                    f"the stiff timing is the bias the blends study found in the grooves nearest a mix.")
+    if FIRST in rows and FOLLOW_UP in rows:
+        first, hold = rows[FIRST]["shape"], rows[FOLLOW_UP]["shape"]
+        out.append(f"- Holding each groove two bars: {_fig(rows[FOLLOW_UP])}; mean step "
+                   f"{hold['mean_step_hits']:.1f} hits against {first['mean_step_hits']:.1f} with a groove "
+                   f"per bar (largest {hold['max_step_hits']:.1f} against {first['max_step_hits']:.1f}): "
+                   f"fewer grooves between the ends lie further apart, so the steps do not shrink.")
     if "mix decoder" in rows:
         out.append(f"- The mix-tuned decoder on the straight path: {_fig(rows['mix decoder'])} (its ends "
                    f"decoded by it too).")
