@@ -23,7 +23,7 @@ from engine.music.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
 
 STRATEGY_TEXT = {
-    1: "1 · latent interpolation, bar by bar",
+    1: "1 · a path bar by bar (through real grooves, or the latent line without a map)",
     2: "2 · teacher forcing with a Bernoulli mix of A and B",
     3: "3 · both together",
 }
