@@ -114,9 +114,15 @@ def analyse(events: list[tuple[int, tuple[int, ...]]], bpm: float, unit_per_s: f
         # the lane's own grid (fitted to its notes alone) against the nominal tempo, over the run
         lane_slope, _ = np.polyfit(steps[mine], stamps[mine], 1)
         span = int(steps[mine][-1] - steps[mine][0])
+        worst = np.argsort(err)[::-1][:5]
+        same_step = Counter(steps[mine].tolist())
         out[name] = {"notes": int(mine.sum()), "timing_error_ms": {
             "median": float(np.median(err)), "p99": float(np.percentile(err, 99)), "max": float(err.max())},
-            "drift_ms": float((lane_slope - step_len) * span / unit_per_s * 1e3)}
+            "drift_ms": float((lane_slope - step_len) * span / unit_per_s * 1e3),
+            "over_3ms": int((err > 3.0).sum()),
+            # the worst notes: (step, signed error ms, this lane's note-ons received on that step)
+            "worst": [(int(steps[mine][k]), round(float(residual_ms[mine][k]), 3),
+                       same_step[int(steps[mine][k])]) for k in worst]}
     first: dict[tuple[int, int], float] = {}
     for t, status, step in zip(stamps, lanes, steps, strict=True):
         first.setdefault((int(status), int(step)), t)
