@@ -95,7 +95,9 @@ class RtMidiOutput(BaseOutput):
 
     On JACK, unless ``spec.time_base`` is ``wall``, :attr:`frame_clock` is JACK's frame
     clock read through the server watch's client: the clock process then schedules on
-    frames and sends at the wall time their frames come (None: the wall clock).
+    frames and hands each message over by the server's cycle counter, in the period before
+    the one its frame lands in (:meth:`engine.realtime.timebase.FrameClock.hold`; None: the
+    wall clock).
 
     Raises:
         PortError: backend missing, virtual port impossible (WinMM), port not found.

@@ -18,8 +18,10 @@ queue wait p99 1.18 ms over its timeout, one of 3,414 at 32 ms; ``time.sleep`` p
 An output that places events itself (JACK sample-accurate) pulls them in its own thread.
 
 The timeline the deadlines are on (:mod:`engine.realtime.timebase`): on JACK, JACK's frame clock —
-what a DAW there records by — unless the port's ``time_base`` is ``wall``; each deadline is
-converted to the wall time its frame comes (``wall_ns``) and rtmidi sends "now" then. Off
+what a DAW there records by — unless the port's ``time_base`` is ``wall``; rtmidi sends
+"now", so the loop wakes by the wall time a deadline's frame comes (``wall_ns``) and sends
+when JACK's own cycle counter says (``send_slot`` / ``hold``: a third of a period into the
+period before the one the frame lands in, one period's messages at a time). Off
 JACK, or when no JACK client can read the frames, ``perf_counter_ns``. The frame clock's
 wall pairing is renewed in housekeeping; a server that dies leaves it running on its last
 mapping, and the loop moves to the wall clock without a gap (and back, with the port).

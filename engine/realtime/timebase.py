@@ -176,8 +176,9 @@ def cycle_frame_reader(client: Any) -> Callable[[], int]:
 
 
 class TimeBase(Protocol):
-    """What the clock loop keeps time with: its timeline, and when on the wall clock a
-    timeline instant comes (rtmidi sends "now", so the loop sends at ``wall_ns(deadline)``)."""
+    """What the clock loop keeps time with: its timeline, when on the wall clock a timeline
+    instant comes, and (rtmidi sends "now") when to send what is due then: ``send_slot`` and
+    ``hold`` (at its deadline on the wall clock; by JACK's cycle counter on the frames)."""
 
     name: str
 
