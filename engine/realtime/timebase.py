@@ -14,8 +14,8 @@ the loop's musical timeline *is* the frame clock, in ns (:class:`FrameClock`):
   (:meth:`FrameClock.resync`, from the loop's housekeeping), with the wall ns per timeline ns
   measured over :data:`RATE_WINDOW_NS`. ``now_ns`` and ``wall_ns`` are pure arithmetic on it:
   the loop only reads JACK's cycle counter near a deadline (:meth:`FrameClock.hold`), and a
-  dead server's clock simply runs on
-  the last mapping (no gap) until the loop changes to the wall clock.
+  dead server's clock simply runs on the last mapping (no gap) until the loop changes to the
+  wall clock.
 
 rtmidi sends "now": JACK places a message at the start of the first period whose process
 callback reads it. So the loop hands each message over a third of a period into the period
@@ -258,7 +258,7 @@ class FrameClock:
     def __init__(self, read_frame: Callable[[], int], rate: int, *,
                  dead: threading.Event | None = None,
                  wall: Callable[[], int] = time.perf_counter_ns,
-                 cycle: Callable[[], tuple[int, int]] | None = None) -> None:
+                 cycle: Callable[[], tuple[int, int, int]] | None = None) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, got {rate}")
         self._read_frame, self._wall, self._dead = read_frame, wall, dead
