@@ -48,6 +48,7 @@ import numpy as np
 from engine.errors import CheckpointError
 from engine.generation import latent_paths
 from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
+from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
@@ -159,6 +160,8 @@ class Generator:
         self.mix_shape = MixShape()
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
+        self.data_blend = DataBlendSettings(enabled=False)
+        self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
         # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
         # Randomize's noise
@@ -754,6 +757,8 @@ class Generator:
             if zs.shape != (4, self._z_dim):
                 raise ValueError(f"corner latents must have shape (4, {self._z_dim}), got {zs.shape}")
             attrs = self._corner_attributes(zs)
+        if self.data_blend.enabled and self._bank is not None:
+            return self._corner_on_data(zs, attrs, x, y)
         w = self.mix_shape.corner_weights(x, y)
         own = w @ attrs
         if self.on_data.method == "hits" and self.on_data.pull > 0 and self._bank is not None:
@@ -765,6 +770,31 @@ class Generator:
             own = (1 - pull) * own + pull * self.attribute_matrix(None, 1, z)[0]
         self._remember(z, own)
         return z, own
+
+    def _corner_on_data(self, zs: np.ndarray, attrs: np.ndarray, x: float, y: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`corner_blend` on a data map (:mod:`engine.generation.data_blend`): a corner's
+        own groove where it weighs at least ``own_weight``, else the bank groove at the
+        corners' graph barycentre, decoded with its own attributes."""
+        assert self._bank is not None
+        w = MixShape(corner_sharpness=self.data_blend.sharpness).corner_weights(x, y)
+        top = int(np.argmax(w))
+        if w[top] >= self.data_blend.own_weight:
+            z, own = np.array(zs[top], np.float64), np.array(attrs[top], np.float64)
+        else:
+            j = self.corner_field(zs).pick(w)
+            z, own = self._bank.codes[j].astype(np.float64), np.array(self._bank.attributes[j])
+        self._remember(z, own)
+        return z, own
+
+    def corner_field(self, zs: np.ndarray) -> CornerField:
+        """The graph distances of four corner latents ``(4, Z)`` (kept for the next call with
+        the same corners and graph: a drag asks for every point of the same four)."""
+        graph = self.groove_graph()
+        key = np.asarray(zs, np.float64).tobytes()
+        if self._field is None or self._field[0] != key or self._field[1] is not graph:
+            self._field = (key, graph, CornerField(graph, zs))
+        return self._field[2]
 
     def _remember(self, z: np.ndarray, own: np.ndarray) -> None:
         key = np.asarray(z, np.float64).tobytes()
