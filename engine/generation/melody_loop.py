@@ -133,7 +133,7 @@ class MelodyLoop:
         if temperature > 0 and rng is None:
             rng = np.random.default_rng()
         conds = self.bar_conditions(z, bars)
-        b, hid, top = conds.shape[0], self.hidden, self.layers - 1
+        b, hid = conds.shape[0], self.hidden
         out = np.empty((b, bars * self.spb), np.int64)
         prev = np.full(b, self.num_classes, np.int64)  # the zero row: no previous class
         h: list[np.ndarray] = []
@@ -146,15 +146,7 @@ class MelodyLoop:
                 rec = [h[k] @ self.hh[k] for k in range(self.layers)]
             for step in range(self.spb):
                 x_term = cond_term + self.prev_w[prev]
-                for k in range(self.layers):
-                    g = rec[k] + x_term
-                    _sigmoid_tanh(g, hid)
-                    c[k] = g[:, hid:2 * hid] * c[k] + g[:, :hid] * g[:, 3 * hid:]
-                    h[k] = g[:, 2 * hid:3 * hid] * np.tanh(c[k])
-                    r = h[k] @ self.fused[k]
-                    rec[k] = r[:, :4 * hid]
-                    if k < top:
-                        x_term = r[:, 4 * hid:] + self.bias[k + 1]
+                r = self._step(x_term, h, c, rec)
                 logits = r[:, 4 * hid:] + self.out_b
                 if temperature > 0:
                     cls = sample_softmax(logits / np.float32(temperature), rng)
@@ -165,12 +157,28 @@ class MelodyLoop:
                 prev = cls if forced is None else np.where(forced[:, i] >= 0, forced[:, i], cls)
         return out
 
+    def _step(self, x_term: np.ndarray, h: list[np.ndarray], c: list[np.ndarray],
+              rec: list[np.ndarray]) -> np.ndarray:
+        """One step of the stacked LSTM (``h``, ``c``, ``rec`` updated in place); the top
+        layer's fused product, whose tail is the output projection."""
+        hid, top = self.hidden, self.layers - 1
+        for k in range(self.layers):
+            g = rec[k] + x_term
+            _sigmoid_tanh(g, hid)
+            c[k] = g[:, hid:2 * hid] * c[k] + g[:, :hid] * g[:, 3 * hid:]
+            h[k] = g[:, 2 * hid:3 * hid] * np.tanh(c[k])
+            r = h[k] @ self.fused[k]
+            rec[k] = r[:, :4 * hid]
+            if k < top:
+                x_term = r[:, 4 * hid:] + self.bias[k + 1]
+        return r
+
     def beam(self, z: np.ndarray, bars: int, width: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """Beam search: ``(B, T)`` classes of the most likely of ``width`` kept hypotheses
         per row, and their log-probabilities ``(B,)``. ``width`` 1 is greedy decoding."""
         width = max(1, int(width))
         conds = self.bar_conditions(z, bars)
-        b, hid, top, ncls = conds.shape[0], self.hidden, self.layers - 1, self.num_classes
+        b, hid, ncls = conds.shape[0], self.hidden, self.num_classes
         t_total = bars * self.spb
         # hypotheses row-major: row r's beams at r * width .. r * width + width - 1
         rows = np.repeat(np.arange(b), width)
@@ -190,15 +198,7 @@ class MelodyLoop:
                 rec = [h[k] @ self.hh[k] for k in range(self.layers)]
             for step in range(self.spb):
                 x_term = cond_term + self.prev_w[prev]
-                for k in range(self.layers):
-                    g = rec[k] + x_term
-                    _sigmoid_tanh(g, hid)
-                    c[k] = g[:, hid:2 * hid] * c[k] + g[:, :hid] * g[:, 3 * hid:]
-                    h[k] = g[:, 2 * hid:3 * hid] * np.tanh(c[k])
-                    r = h[k] @ self.fused[k]
-                    rec[k] = r[:, :4 * hid]
-                    if k < top:
-                        x_term = r[:, 4 * hid:] + self.bias[k + 1]
+                r = self._step(x_term, h, c, rec)
                 logp = log_softmax(r[:, 4 * hid:] + self.out_b)  # (B·W, C)
                 cand = (score[:, None] + logp).reshape(b, width * ncls)
                 best = np.argsort(-cand, axis=1, kind="stable")[:, :width]  # (B, W)
