@@ -160,7 +160,7 @@ class Generator:
         self.mix_shape = MixShape()
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
-        self.data_blend = DataBlendSettings(enabled=False)
+        self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
         # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
