@@ -304,6 +304,27 @@ def test_transition_paths_rule_gates_ends_and_steps_then_targets_then_c2st():
     assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1)}) is None
 
 
+def test_corner_paths_rule_needs_realer_blends_and_a_bounded_step():
+    from training.studies import corner_paths as cp
+
+    names = ["c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa", "timing_std", "swing"]
+
+    def cand(met, acc, step):
+        targets = {k: i < met for i, k in enumerate(names)}
+        return {"surface": {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": acc},
+                            "c2st_raw": {"accuracy": acc}},
+                "smooth": {"mean_step_hits": step}}
+
+    current = cand(6, 0.59, 6.7)
+    assert cp.choose({"current": current, "a": cand(6, 0.56, 10.0)}) == "a"
+    assert cp.choose({"current": current, "a": cand(6, 0.56, 10.3)}) == "current"  # over 1.5 x 6.7
+    assert cp.choose({"current": current, "a": cand(6, 0.58, 7.0)}) == "current"   # C2ST not 0.02 lower
+    assert cp.choose({"current": cand(5, 0.62, 6.7), "a": cand(6, 0.61, 9.0)}) == "a"  # one target more
+    # the best candidate is the one judged: most targets, then the lowest C2ST
+    assert cp.choose({"current": current, "a": cand(6, 0.55, 12.0), "b": cand(6, 0.56, 8.0)}) == "current"
+    assert cp.choose({"current": current}) == "current"
+
+
 def test_eval_data_groups_windows_by_performance():
     """Overlapping windows of one performance must share a group, or a two-sample test's
     folds put them on both sides and the classifier learns the performance."""
