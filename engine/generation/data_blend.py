@@ -37,7 +37,7 @@ class DataBlendSettings:
     barycentre met the same realism targets as the latent mix with lower classifier
     accuracies, but neighbouring pad points changed more hits (10.3 against 6.7 on a 9 × 9
     grid, over the 1.5 × the study allowed), and each new corner set costs a graph search
-    (about 0.3 s on one thread).
+    (0.3–0.4 s on one thread of a busy 2-core machine).
     """
 
     enabled: bool = False
