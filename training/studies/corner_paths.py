@@ -123,15 +123,11 @@ def _quick(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.errors import GrooveFaderError
     from engine.generation.data_blend import DataBlendSettings
     from training.realism.scorecard import evaluate_surfaces
 
     gen, data = dc.surface_study_setup(args, needs_map="the blends pick from its groove bank")
-    names = [n.strip() for n in args.candidates.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(CANDIDATES))
-    if unknown:
-        raise GrooveFaderError(f"unknown candidate(s) {unknown}; known: {list(CANDIDATES)}")
+    names = dc.chosen_candidates(args.candidates, CANDIDATES)
     groups = data.performance_groups()
     windows = np.asarray(data.patterns, np.float32)
     rows: dict[str, dict[str, Any]] = {}

@@ -203,3 +203,18 @@ def surface_study_setup(args: Any, needs_map: str | None = None) -> tuple[Any, A
     if needs_map and not gen.has_data_map:
         raise GrooveFaderError(f"{args.checkpoint}: no map of the data: {needs_map}")
     return gen, eval_data(load_groove(args.data, args.smoke), args.split)
+
+
+def chosen_candidates(text: str, known: Sequence[str]) -> list[str]:
+    """The candidates named in a comma-separated ``--candidates`` value, checked.
+
+    Raises:
+        GrooveFaderError: a name that is not one of ``known``.
+    """
+    from engine.errors import GrooveFaderError
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise GrooveFaderError(f"unknown candidate(s) {unknown}; known: {list(known)}")
+    return names

@@ -179,16 +179,12 @@ def _quick(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.errors import GrooveFaderError
     from engine.generation.data_path import DataPathSettings
     from engine.generation.generator import Generator
     from training.realism.scorecard import evaluate_surfaces
 
     gen, data = dc.surface_study_setup(args, needs_map="the data paths walk its groove bank")
-    names = [n.strip() for n in args.candidates.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(CANDIDATES))
-    if unknown:
-        raise GrooveFaderError(f"unknown candidate(s) {unknown}; known: {list(CANDIDATES)}")
+    names = dc.chosen_candidates(args.candidates, CANDIDATES)
     if "mix decoder" in names and not args.mix_checkpoint:
         names.remove("mix decoder")
     groups = data.performance_groups()
