@@ -9,7 +9,7 @@ process's interpreter lock either (rtmidi's did, for seconds, while JACK answere
 process imports only the ports (no torch, no Qt); messages come over a socket, read by a
 thread here.
 
-It is started with ``subprocess`` (``python -m engine.ports.input_process``, its socket
+It is started with ``subprocess`` (``python -m engine.ports.input_child``, its socket
 passed as a file descriptor), so the clock process — a daemon, which ``multiprocessing``
 forbids children — can listen to an external clock this way too; where descriptors cannot
 be passed (Windows) a ``multiprocessing`` spawn starts it instead.
@@ -59,7 +59,7 @@ class InputProcess:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
             try:
                 self._proc: Any = _Exec(subprocess.Popen(
-                    [sys.executable, "-m", "engine.ports.input_process", str(theirs.fileno()), name,
+                    [sys.executable, "-m", "engine.ports.input_child", str(theirs.fileno()), name,
                      api or "", "1" if virtual else "0"],
                     pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, cwd=str(ROOT)))
             except OSError as err:
@@ -70,7 +70,7 @@ class InputProcess:
         else:
             ctx = mp.get_context("spawn")
             self._conn, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(name, api, virtual, child),
+            self._proc = ctx.Process(target=serve, args=(name, api, virtual, child),
                                      name="groovefader-midi-in", daemon=True)
             _start_without_main(self._proc)
             child.close()
@@ -115,7 +115,7 @@ class InputProcess:
         self._conn.close()
 
 
-def _serve(name: str, api: str | None, virtual: bool, conn: Any) -> None:
+def serve(name: str, api: str | None, virtual: bool, conn: Any) -> None:
     """The input process: open, say so, forward every message until told to close (or the
     parent is gone), close."""
     from engine.ports.factory import open_input
@@ -169,7 +169,3 @@ def _start_without_main(proc: Any) -> None:
         proc.start()
     finally:
         sys.modules["__main__"] = real_main
-
-
-if __name__ == "__main__":  # the child, started by InputProcess: FD NAME API VIRTUAL
-    _serve(sys.argv[2], sys.argv[3] or None, sys.argv[4] == "1", Connection(int(sys.argv[1])))

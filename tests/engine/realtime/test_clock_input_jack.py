@@ -76,7 +76,7 @@ def test_on_jack_the_external_clock_is_heard_in_a_process_of_its_own(jack_server
         seq.set_clock_source("external", f"{port_name}-clock", "jack", virtual=True)
         assert seq.sync().clock_source == "external"
         assert jack_server.wait_port(f"groovefader-in:{port_name}-clock", 10)
-        assert any("engine.ports.input_process" in c for c in _children(seq.pid))
+        assert any("engine.ports.input_child" in c for c in _children(seq.pid))
         master = RtMidiOutput(PortSpec(f"groovefader-in:{port_name}-clock", "jack", virtual=False))
         try:
             master.send((0xFA,))  # Start, then 24 pulses a quarter at 150 BPM
@@ -89,8 +89,8 @@ def test_on_jack_the_external_clock_is_heard_in_a_process_of_its_own(jack_server
         seq.set_clock_source("internal")
         assert seq.sync().clock_source == "internal"
         end = time.monotonic() + 5
-        while any("engine.ports.input_process" in c for c in _children(seq.pid)) and time.monotonic() < end:
+        while any("engine.ports.input_child" in c for c in _children(seq.pid)) and time.monotonic() < end:
             time.sleep(0.05)
-        assert not any("engine.ports.input_process" in c for c in _children(seq.pid))
+        assert not any("engine.ports.input_child" in c for c in _children(seq.pid))
     finally:
         seq.close()
