@@ -12,9 +12,13 @@ was missed by 2.3 ms in a trial): tests use audible velocities; benchmarks repor
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 
 from engine.audio.kit import Kit
+from engine.music.drums import Voice
 
 TEMPLATE_S = 0.01  # the attack the filter matches: 10 ms
 
@@ -45,3 +49,33 @@ def first_sound(mono: np.ndarray, threshold: float = 1e-4, start: int = 0) -> in
     """The first frame from ``start`` whose level exceeds ``threshold`` (an isolated hit)."""
     above = np.flatnonzero(np.abs(mono[start:]) > threshold)
     return None if above.size == 0 else start + int(above[0])
+
+
+def hand_over_notes(device: Any, count: int = 12) -> tuple[list[int], list[int]]:
+    """Hand ``count`` notes to an audio output as the clock does (each at its deadline, kick,
+    snare and low tom in turn, spaced off any block grid): their gaps (ns, from the first)
+    and voices."""
+    gaps_ns = [round(i * 101.3e6 + (i % 3) * 7.77e6) for i in range(count)]
+    voices = [(Voice.KICK, Voice.SNARE, Voice.LOW_TOM)[i % 3] for i in range(count)]
+    t0 = time.perf_counter_ns() + 50_000_000
+    for gap, voice in zip(gaps_ns, voices, strict=True):
+        while time.perf_counter_ns() < t0 + gap:
+            time.sleep(0.0002)
+        device.note(t0 + gap, voice, 110)
+    return gaps_ns, voices
+
+
+def open_live_device(live: Any, timeout_s: float = 15.0) -> None:
+    """Turn ``live``'s kit on the audio device and wait for it; skip the test where PortAudio
+    cannot reach the JACK server."""
+    import pytest
+
+    from engine.audio.settings import AudioSettings
+
+    live.configure(AudioSettings(enabled=True, output="device"), None)
+    end = time.monotonic() + timeout_s
+    while live.opening and time.monotonic() < end:
+        live.poll()
+        time.sleep(0.02)
+    if live.output != "device":
+        pytest.skip(f"PortAudio cannot reach JACK here: {live.error}")

@@ -22,9 +22,8 @@ from engine.audio.device_host import MAX_IN_FLIGHT, DeviceProcess
 from engine.audio.errors import AudioError
 from engine.audio.kit import KitMix, build_kit
 from engine.audio.live import LiveAudio
-from engine.audio.settings import AudioSettings
 from engine.music.drums import Voice
-from tests.support.audio import onset_frame
+from tests.support.audio import hand_over_notes, onset_frame, open_live_device
 from tests.support.jack_audio_recorder import AudioRecorder
 
 pytestmark = pytest.mark.jack
@@ -49,13 +48,7 @@ def test_every_note_handed_over_plays_in_the_device_process(jack_server, tmp_pat
         rec = AudioRecorder(jack_server, ("PortAudio:out_0", "PortAudio:out_1"), tmp_path / "pa.raw")
         assert rec.wait_connected(10)
         time.sleep(0.3)
-        gaps_ns = [round(i * 101.3e6 + (i % 3) * 7.77e6) for i in range(12)]  # off any block grid
-        voices = [(Voice.KICK, Voice.SNARE, Voice.LOW_TOM)[i % 3] for i in range(12)]
-        t0 = time.perf_counter_ns() + 50_000_000
-        for gap, voice in zip(gaps_ns, voices, strict=True):
-            while time.perf_counter_ns() < t0 + gap:  # handed over at its deadline, as the clock does
-                time.sleep(0.0002)
-            device.note(t0 + gap, voice, 110)
+        gaps_ns, voices = hand_over_notes(device)  # each at its deadline, as the clock does
         time.sleep(0.4)
         counts = device.counters()
         assert counts["notes"] == 12 and counts["hits"] == 12 and counts["dropped"] == 0
@@ -108,13 +101,7 @@ def test_live_audio_plays_the_device_from_its_own_process(jack_server, tmp_path)
     counters come back in the report, and closing ends the process."""
     live = LiveAudio()
     try:
-        live.configure(AudioSettings(enabled=True, output="device"), None)
-        end = time.monotonic() + 15
-        while live.opening and time.monotonic() < end:
-            live.poll()
-            time.sleep(0.02)
-        if live.output != "device":
-            pytest.skip(f"PortAudio cannot reach JACK here: {live.error}")
+        open_live_device(live)
         device = live.device
         assert isinstance(device, DeviceProcess) and device.pid != os.getpid()
         popen = device._proc  # noqa: SLF001 - to see it end
@@ -146,13 +133,7 @@ def test_without_fd_passing_the_device_opens_in_this_process(jack_server, monkey
         DeviceProcess.open(KitMix())
     live = LiveAudio()
     try:
-        live.configure(AudioSettings(enabled=True, output="device"), None)
-        end = time.monotonic() + 15
-        while live.opening and time.monotonic() < end:
-            live.poll()
-            time.sleep(0.02)
-        if live.output != "device":
-            pytest.skip(f"PortAudio cannot reach JACK here: {live.error}")
+        open_live_device(live)
         assert isinstance(live.device, DeviceAudio) and "process" not in live.report()
     finally:
         live.close()

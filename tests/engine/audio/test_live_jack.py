@@ -21,7 +21,7 @@ from engine.audio.settings import AudioSettings
 from engine.music.drums import PITCH_TO_VOICE, Voice
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls, notes_for_step
-from tests.support.audio import onset_frame
+from tests.support.audio import hand_over_notes, onset_frame
 from tests.support.jack_audio_recorder import AudioRecorder
 from tests.support.patterns import pattern_from_cells
 
@@ -126,13 +126,7 @@ def test_the_device_path_plays_every_note_through_portaudio(jack_server, tmp_pat
         rec = AudioRecorder(jack_server, ("PortAudio:out_0", "PortAudio:out_1"), tmp_path / "pa.raw")
         assert rec.wait_connected(10)
         time.sleep(0.3)
-        gaps_ns = [round(i * 101.3e6 + (i % 3) * 7.77e6) for i in range(12)]  # off any block grid
-        voices = [(Voice.KICK, Voice.SNARE, Voice.LOW_TOM)[i % 3] for i in range(12)]
-        t0 = time.perf_counter_ns() + 50_000_000
-        for gap, voice in zip(gaps_ns, voices, strict=True):
-            while time.perf_counter_ns() < t0 + gap:  # handed over at its deadline, as the clock does
-                time.sleep(0.0002)
-            device.note(t0 + gap, voice, 110)
+        gaps_ns, voices = hand_over_notes(device)  # each at its deadline, as the clock does
         time.sleep(0.3)
         # a note is late only when the server stalled past the delay (it still plays, at once)
         assert device.notes.late <= 2
