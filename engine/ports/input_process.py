@@ -10,9 +10,9 @@ process imports only the ports (no torch, no Qt); messages come over a socket, r
 thread here.
 
 It is started with ``subprocess`` (``python -m engine.ports.input_child``, its socket
-passed as a file descriptor), so the clock process — a daemon, which ``multiprocessing``
-forbids children — can listen to an external clock this way too; where descriptors cannot
-be passed (Windows) a ``multiprocessing`` spawn starts it instead.
+passed as a file descriptor), so a daemon process — which ``multiprocessing`` forbids
+children — may start one too; where descriptors cannot be passed (Windows) a
+``multiprocessing`` spawn starts it instead.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ from typing import Any
 from engine.audio.live import LiveAudio
 from engine.audio.settings import AudioSettings
 from engine.errors import PortError
-from engine.ports import InputProcess, MidiInput, MidiOutput, PortSpec, default_api, open_input, open_output
+from engine.ports import JackMidiInput, MidiInput, MidiOutput, PortSpec, open_input, open_output
 from engine.realtime.lane_ports import open_melody_output
 from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
 from engine.realtime.messages import (
@@ -181,7 +181,7 @@ class ClockLoop:
         self.realtime = False
         self.running = True
         self.inbox: queue.SimpleQueue[tuple[tuple[int, ...], int]] = queue.SimpleQueue()
-        self.midi_in: MidiInput | InputProcess | None = None
+        self.midi_in: MidiInput | JackMidiInput | None = None
         self.link: LinkFollower | None = None  # the Ableton Link session, when it is the clock source
         self.audio = LiveAudio()  # the built-in kit: off until a SetAudio turns it on
         self.audio.follow_controls(config.controls)  # the kit plays the pitches the MIDI sends
@@ -548,9 +548,8 @@ class ClockLoop:
     def _switch_input(self, command: SetClockSource) -> None:
         """Close the clock's MIDI input and, following an external clock, open the one named.
 
-        Outside the scheduler lock: on JACK in a process of its own
-        (:class:`~engine.ports.InputProcess`; opening it here takes a process start, while the
-        transport waits for the master anyway), elsewhere through rtmidi. A JACK client opening or closing
+        Outside the scheduler lock, through :func:`engine.ports.open_input` (JACK-Client on
+        JACK, whose calls let go of the interpreter lock): a JACK client opening or closing
         waits for the server's next cycle, which on a synchronous server waits for the
         sample-accurate output's callback, which needs the interpreter and the lock to pull.
         Held by rtmidi under the lock, the server stalled until a client was thrown out, and
@@ -561,17 +560,9 @@ class ClockLoop:
             self.midi_in = None
         if command.source != "external":
             return
-        name = command.input_name or "groovefader-clock-in"
-        deliver = lambda data, t: self.inbox.put((data, t))  # noqa: E731
         try:
-            if (command.input_api or default_api()) == "jack":
-                # JACK calls the input's Python callback every period: here it would wait for
-                # this loop's interpreter lock, and a synchronous server for it (the MIDI-learn
-                # input's xruns grew a hundredfold that way); its own process timestamps each
-                # message in the JACK callback all the same
-                self.midi_in = InputProcess(name, "jack", deliver, virtual=command.virtual)
-            else:
-                self.midi_in = open_input(name, command.input_api, deliver, virtual=command.virtual)
+            self.midi_in = open_input(command.input_name or "groovefader-clock-in", command.input_api,
+                                      lambda data, t: self.inbox.put((data, t)), virtual=command.virtual)
         except PortError as err:
             self.error = str(err)
             self._publish(self._now())
