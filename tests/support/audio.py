@@ -79,3 +79,13 @@ def open_live_device(live: Any, timeout_s: float = 15.0) -> None:
         time.sleep(0.02)
     if live.output != "device":
         pytest.skip(f"PortAudio cannot reach JACK here: {live.error}")
+
+
+def heard_onsets(audio: np.ndarray, kit: Kit, rate: int, gaps_ns: list[int],
+                 voices: list[int]) -> list[int | None]:
+    """Onset frames of notes handed over by :func:`hand_over_notes`, found in a stereo
+    recording from its first sound on (None: not heard)."""
+    mono = audio.sum(axis=1)
+    start = int(np.flatnonzero(np.abs(mono) > 1e-3)[0])
+    return [onset_frame(mono, kit, v, start + round(g * rate / 1e9), search=rate // 100)
+            for g, v in zip(gaps_ns, voices, strict=True)]

@@ -15,7 +15,6 @@ import subprocess
 import time
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from engine.audio.device_host import MAX_IN_FLIGHT, DeviceProcess
@@ -23,7 +22,7 @@ from engine.audio.errors import AudioError
 from engine.audio.kit import KitMix, build_kit
 from engine.audio.live import LiveAudio
 from engine.music.drums import Voice
-from tests.support.audio import hand_over_notes, onset_frame, open_live_device
+from tests.support.audio import hand_over_notes, heard_onsets, open_live_device
 from tests.support.jack_audio_recorder import AudioRecorder
 
 pytestmark = pytest.mark.jack
@@ -59,11 +58,7 @@ def test_every_note_handed_over_plays_in_the_device_process(jack_server, tmp_pat
         if rec is not None:
             rec.stop()
     _, audio = rec.audio()
-    mono = audio.sum(axis=1)
-    kit = build_kit(device.rate)
-    start = int(np.flatnonzero(np.abs(mono) > 1e-3)[0])
-    onsets = [onset_frame(mono, kit, v, start + round(g * device.rate / 1e9), search=device.rate // 100)
-              for g, v in zip(gaps_ns, voices, strict=True)]
+    onsets = heard_onsets(audio, build_kit(device.rate), device.rate, gaps_ns, voices)
     # every hit heard, in order (its precision against the wall clock: see test_live_jack)
     assert all(o is not None for o in onsets) and onsets == sorted(onsets) and len(set(onsets)) == 12
 

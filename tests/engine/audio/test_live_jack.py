@@ -21,7 +21,7 @@ from engine.audio.settings import AudioSettings
 from engine.music.drums import PITCH_TO_VOICE, Voice
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls, notes_for_step
-from tests.support.audio import hand_over_notes, onset_frame
+from tests.support.audio import hand_over_notes, heard_onsets, onset_frame
 from tests.support.jack_audio_recorder import AudioRecorder
 from tests.support.patterns import pattern_from_cells
 
@@ -140,11 +140,7 @@ def test_the_device_path_plays_every_note_through_portaudio(jack_server, tmp_pat
         if rec is not None:
             rec.stop()
     _, audio = rec.audio()
-    mono = audio.sum(axis=1)
-    kit = build_kit(device.rate)
-    start = int(np.flatnonzero(np.abs(mono) > 1e-3)[0])
-    onsets = [onset_frame(mono, kit, v, start + round(g * device.rate / 1e9), search=device.rate // 100)
-              for g, v in zip(gaps_ns, voices, strict=True)]
+    onsets = heard_onsets(audio, build_kit(device.rate), device.rate, gaps_ns, voices)
     # Every hit is heard, in order. Its precision is not asserted here: the notes follow the
     # wall clock and the recording the dummy server's frames, which on a loaded machine run
     # up to 0.7 % slow against it and stop while a cycle stalls (seen here: single notes
