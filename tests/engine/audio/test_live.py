@@ -3,13 +3,16 @@ and how the device path places hits between blocks."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from engine.audio.device import BlockClock, DeviceAudio, NoteQueue
+from engine.audio.device import BlockClock, NoteQueue
+from engine.audio.device_host import DeviceProcess
 from engine.audio.errors import AudioError
 from engine.audio.kit import KitMix, build_kit
 from engine.audio.live import LiveAudio
@@ -163,16 +166,46 @@ def test_note_queue_places_hits_at_their_sample_and_counts_late_ones() -> None:
 
 
 def test_the_real_device_output_opens_or_says_why_not() -> None:
+    """The device as the app opens it: in its own process, bounded, so a PortAudio start-up
+    that never returns (its JACK host API waiting on a stuck server) costs one line."""
     try:
-        device = DeviceAudio(KitMix())
+        device = DeviceProcess.open(KitMix(), timeout_s=20.0)
     except AudioError as err:
-        assert "\n" not in str(err) and ("device" in str(err) or "PortAudio" in str(err))
+        text = str(err)
+        assert "\n" not in text and ("device" in text or "PortAudio" in text)
         return
     try:
         assert device.rate >= 8_000
     finally:
-        device.close()
+        device.close(wait_s=5.0)
     pytest.skip("an audio device exists here: only its opening was checked")
+
+
+class StuckDeviceProcess(DeviceProcess):
+    MODULE = "tests.support.stuck_audio_process"
+
+
+def _stuck_processes() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if b"tests.support.stuck_audio_process" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists processes through /proc")
+def test_a_device_that_never_opens_costs_one_line_and_its_process() -> None:
+    t0 = time.monotonic()
+    with pytest.raises(AudioError, match=r"did not start in 1 s") as caught:
+        StuckDeviceProcess.open(KitMix(), timeout_s=1.0)
+    assert "\n" not in str(caught.value)
+    assert time.monotonic() - t0 < 5.0
+    deadline = time.monotonic() + 10.0  # the reaper kills it after its grace period
+    while _stuck_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _stuck_processes()
 
 
 def test_audio_settings_are_checked_where_they_are_made() -> None:
