@@ -39,7 +39,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -434,7 +434,8 @@ class Generator:
     def decode_meeting(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
                        targets: np.ndarray, *, turning: str | None = None,
                        temperature: float = 0.0, seed: int | None = None,
-                       config: FeedbackConfig | None = None) -> tuple[DecodedBatch, FeedbackResult]:
+                       config: FeedbackConfig | None = None, keep_inputs: bool = False,
+                       ) -> tuple[DecodedBatch, FeedbackResult]:
         """Decode ``(B, Z)`` latents so the patterns' measured attributes meet ``targets``.
 
         The knobs (``attributes``) are the model's attribute input at first; then the inputs
@@ -444,7 +445,8 @@ class Generator:
         then the others as far as that keeps it met: its sweep stays monotone and the other
         held attributes stay put. Returns the decodes kept and the loop's record (inputs
         used, attributes, decodes spent). Sampled hits (``temperature > 0``) draw the same
-        uniforms in every correction.
+        uniforms in every correction. ``keep_inputs``: a starting input outside the data's
+        5-95 % range (and the config's reach) stays allowed for its pattern.
 
         Raises:
             ValueError: unknown attributes, wrongly shaped ``attributes``/``targets``, or a
@@ -474,7 +476,7 @@ class Generator:
         primary = None if turning is None else self._names.index(turning)
         res = np.array([attr_lib.resolution(n, self._steps, self._steps_per_bar) for n in self._names])
         result = meet_targets(decode, inputs, targets, self._low, self._high, config or self.feedback,
-                              primary, res)
+                              primary, res, keep_inputs)
         return DecodedBatch(*result.arrays), result
 
     def decode_targets(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
@@ -577,13 +579,29 @@ class Generator:
         if temperature <= 0 and not moved.any():
             return playing, picks
         if temperature <= 0:
-            out = self.decode_batch(chosen[moved], inputs[moved])
+            out = self._decode_walked(chosen[moved], inputs[moved], t[moved], turning)
             arrays = [a.copy() for a in
                       (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
             for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
                 a[moved] = b
             return DecodedBatch(*arrays), picks
         return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
+
+    def _decode_walked(self, z: np.ndarray, inputs: np.ndarray, targets: np.ndarray,
+                       turning: str | None) -> DecodedBatch:
+        """The walked grooves' decodes: with their own attributes, or with
+        :attr:`WalkSettings.correct` corrections of the decoder's input toward the held knobs
+        they miss (the turned knob stays met; the inputs stay inside the data's range)."""
+        rounds = self.walk_settings.correct
+        others = ~np.isnan(targets)
+        if turning is not None:
+            others[:, self._names.index(turning)] = False
+        if rounds <= 0 or not others.any():
+            return self.decode_batch(z, inputs)
+        config = replace(self.feedback, iterations=int(rounds), reach=0.0)
+        # a walked groove's own attributes may lie outside the 5-95 % range: its first decode
+        # keeps them, and only corrections toward the held knobs move an input
+        return self.decode_meeting(z, inputs, targets, turning=turning, config=config, keep_inputs=True)[0]
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""

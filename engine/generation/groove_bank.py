@@ -37,6 +37,10 @@ class WalkSettings:
 
     hit_weight: float = HIT_WEIGHT
     other_weight: float = OTHER_WEIGHT
+    # decoder-input corrections after the walk, pulling the held knobs the walked groove
+    # misses back toward their targets with the inputs kept inside the data's 5-95 % range
+    # (:meth:`engine.generation.generator.Generator.decode_walking`); 0 = play it as it is
+    correct: int = 0
 
 
 class GrooveBank:

@@ -74,13 +74,17 @@ class _Loop:
     """The state shared by the phases: current and best decode per pattern."""
 
     def __init__(self, decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
-                 high: np.ndarray, config: FeedbackConfig, resolution: np.ndarray | None) -> None:
+                 high: np.ndarray, config: FeedbackConfig, resolution: np.ndarray | None,
+                 keep_inputs: bool = False) -> None:
         self.decode, self.config = decode, config
         b, a = targets.shape
         self.held = ~np.isnan(targets)  # (B, A): the attributes held, per pattern
         self.t = np.where(self.held, targets, 0.0)
         self.span = np.maximum(high - low, 1e-9)
-        self.lo, self.hi = low - config.reach * self.span, high + config.reach * self.span
+        lo, hi = low - config.reach * self.span, high + config.reach * self.span
+        if keep_inputs:  # a starting input outside the bounds stays allowed (its own row's)
+            lo, hi = np.minimum(lo, inputs), np.maximum(hi, inputs)
+        self.lo, self.hi = np.broadcast_to(lo, (b, a)), np.broadcast_to(hi, (b, a))
         self.tol = config.tolerance * self.span
         if resolution is not None:  # a knob between two steps of its attribute: half a step
             self.tol = np.maximum(self.tol, 0.5 * np.asarray(resolution, np.float64) * (1 + 1e-6))
@@ -113,7 +117,7 @@ class _Loop:
             miss = self.t[todo] - self.cur_meas[todo]
             off = held_all[todo] & (np.abs(miss) > self.tol)
             step = np.where(off, miss / self.gain[todo], 0.0)
-            new_in = np.clip(self.cur_in[todo] + step, self.lo, self.hi)
+            new_in = np.clip(self.cur_in[todo] + step, self.lo[todo], self.hi[todo])
             moved = np.abs(new_in - self.cur_in[todo]) > 1e-12
             keep = moved.any(axis=1)  # a pattern pinned at the input bounds is done
             todo, new_in, moved = todo[keep], new_in[keep], moved[keep]
@@ -146,7 +150,8 @@ class _Loop:
 
 def meet_targets(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low: np.ndarray,
                  high: np.ndarray, config: FeedbackConfig = FeedbackConfig(),
-                 primary: int | None = None, resolution: np.ndarray | None = None) -> FeedbackResult:
+                 primary: int | None = None, resolution: np.ndarray | None = None,
+                 keep_inputs: bool = False) -> FeedbackResult:
     """Attribute inputs that make the decoded patterns' attributes meet ``targets``.
 
     The loop starts from ``inputs`` (the knobs as the model's attribute input) and holds
@@ -166,6 +171,8 @@ def meet_targets(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low:
         low, high: ``(A,)`` the knobs' ranges (the data's 5th and 95th percentiles).
         resolution: ``(A,)`` the smallest step of each attribute
             (:func:`engine.music.attributes.resolution`): a knob is met within half of one.
+        keep_inputs: a starting input outside ``low``/``high`` (and the config's reach) is
+            kept as it is; the corrections move it only toward the range.
 
     Raises:
         ValueError: ``primary`` names an attribute not held in every pattern.
@@ -174,7 +181,7 @@ def meet_targets(decode: DecodeFn, inputs: np.ndarray, targets: np.ndarray, low:
     if primary is not None and np.isnan(t[:, primary]).any():
         raise ValueError("the knob being turned must be held")
     loop = _Loop(decode, np.asarray(inputs, np.float64), t, np.asarray(low, np.float64),
-                 np.asarray(high, np.float64), config, resolution)
+                 np.asarray(high, np.float64), config, resolution, keep_inputs)
     a = t.shape[1]
     if primary is not None:
         loop.run(np.arange(a) == primary)

@@ -77,7 +77,9 @@ def _quick(args: argparse.Namespace) -> None:
     args.samples, args.draws, args.pad_points = min(args.samples, 120), min(args.draws, 30), 4
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def measure(args: argparse.Namespace, candidates: dict[str, Any]) -> dict[str, Any]:
+    """Every candidate's knob-end surfaces and held knob figures (module docstring), and the
+    rule's choice; ``candidates`` maps a name to the generator's ``walk_settings``."""
     from training.evaluate import EvalConfig, evaluate_control, pad_latents
     from training.realism.scorecard import evaluate_surfaces
 
@@ -87,22 +89,31 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     latents = {"randomize": gen.sample_like_data(args.draws, seed=args.seed + 5),
                "pad": pad_latents(gen, args.pad_points)}
     rows: dict[str, dict[str, Any]] = {}
-    for hit, other in CANDIDATES:
-        gen.walk_settings = replace(gen.walk_settings, hit_weight=hit, other_weight=other)
-        row: dict[str, Any] = {"hit_weight": hit, "other_weight": other}
+    for name, settings in candidates.items():
+        gen.walk_settings = settings
+        row: dict[str, Any] = {"hit_weight": settings.hit_weight, "other_weight": settings.other_weight,
+                               "correct": settings.correct}
         row["surfaces"] = evaluate_surfaces(gen, data.patterns, groups, samples=args.samples,
                                             seed=args.seed, only=("knobs",))
         row["control"] = {src: evaluate_control(gen, cfg, z=z, hold=True) for src, z in latents.items()}
         realism, knobs, acc = score(row)
         row.update(realism_targets=realism, knob_targets=knobs, mean_c2st=acc)
-        name = f"hit {hit:g}, other {other:g}"
         rows[name] = row
         print(f"{name}: realism {realism}, knobs {knobs}, mean C2ST {acc:.3f}", flush=True)
     return {"split": args.split, "samples": args.samples, "draws": args.draws,
             "pad_points": args.pad_points, "seed": args.seed, "candidates": rows, "chosen": choose(rows)}
 
 
-def report(results: dict[str, Any]) -> str:
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.generation.groove_bank import WalkSettings
+
+    return measure(args, {f"hit {hit:g}, other {other:g}": replace(WalkSettings(), hit_weight=hit,
+                                                                       other_weight=other)
+                          for hit, other in CANDIDATES})
+
+
+def report(results: dict[str, Any], doc: str = __doc__, title: str = "Walk weights for the knobs") -> str:
+    """The report's Markdown: ``doc``'s second and third paragraphs as its introduction."""
     rows = results["candidates"]
     first = next(iter(rows.values()))
     n_surf = first["surfaces"]["summary"]["surfaces_measured"] - 1
@@ -124,8 +135,8 @@ def report(results: dict[str, Any]) -> str:
         [(n, *(f"{s['c2st_features']['accuracy']:.2f}" for s in r["surfaces"]["surfaces"].values()))
          for n, r in rows.items()])
     floor = first["surfaces"]["summary"]
-    return (f"# Walk weights for the knobs\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
-            f"{__doc__.split(chr(10) + chr(10))[2]}\n\n"
+    paragraphs = doc.split(chr(10) + chr(10))
+    return (f"# {title}\n\n{paragraphs[1]}\n\n{paragraphs[2]}\n\n"
             f"Split: {results['split']}; {results['samples']} patterns per knob-end surface, knob sweeps "
             f"from {results['draws']} Randomize latents and a {results['pad_points']}² pad grid, held as "
             f"the app holds them; seed {results['seed']}. Floor (reconstructions) C2ST features "
