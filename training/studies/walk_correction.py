@@ -38,8 +38,8 @@ CORRECTIONS = (0, 1, 2)  # feedback rounds after the walk; 0 = the walk as it sh
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.generation.groove_bank import WalkSettings
 
-    return walk_weights.measure(args, {f"{k} correction round{'s' * (k != 1)}": replace(WalkSettings(), correct=k)
-                                       for k in CORRECTIONS})
+    names = {k: f"{k} correction round{'s' * (k != 1)}" for k in CORRECTIONS}
+    return walk_weights.measure(args, {names[k]: replace(WalkSettings(), correct=k) for k in CORRECTIONS})
 
 
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0],

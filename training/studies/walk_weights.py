@@ -132,7 +132,8 @@ def report(results: dict[str, Any], doc: str = __doc__, title: str = "Walk weigh
     c2st = dc.md_table(
         ["candidate"] + [s["label"].replace(" (Randomize)", " R").replace(" (pad)", " P")
                          for s in first["surfaces"]["surfaces"].values()],
-        [(n, *(f"{s['c2st_features']['accuracy']:.2f}" for s in r["surfaces"]["surfaces"].values()))
+        [(n, *(f"{s['c2st_features']['accuracy']:.2f}" if "c2st_features" in s else "skipped"
+               for s in r["surfaces"]["surfaces"].values()))
          for n, r in rows.items()])
     floor = first["surfaces"]["summary"]
     paragraphs = doc.split(chr(10) + chr(10))
