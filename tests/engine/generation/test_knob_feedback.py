@@ -114,3 +114,17 @@ def test_attributes_not_held_are_left_to_the_decoder() -> None:
     assert np.all(res.decodes == 1)
     with pytest.raises(ValueError, match="turned must be held"):
         meet_targets(decode, inputs, targets, LOW, HIGH, primary=1)
+
+
+def test_a_starting_input_outside_the_range_is_kept_and_only_moved_toward_it() -> None:
+    # a walked training groove's own attribute beyond the data's 5-95 % range: its first
+    # decode keeps it, and a correction (reach 0) never takes an input further out
+    decode, _ = linear_decoder(np.full((1, 2), 0.5), np.zeros((1, 2)))
+    start = np.array([[1.4, 0.5]])
+    targets = np.array([[np.nan, 0.5]])
+    cfg = FeedbackConfig(iterations=3, reach=0.0)
+    kept = meet_targets(decode, start, targets, LOW, HIGH, cfg, keep_inputs=True)
+    assert kept.inputs[0, 0] == pytest.approx(1.4)  # not held: left as it came
+    assert kept.inputs[0, 1] <= 1.0 + 1e-12  # corrected toward 0.5's input, inside the range
+    clipped = meet_targets(decode, start, targets, LOW, HIGH, cfg)
+    assert clipped.inputs[0, 0] == pytest.approx(1.0)  # without keep_inputs: clipped at once
