@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Weights of the walk's cost; chosen on the validation split (see the model card).
+# Weights of the walk's cost and its corrections; chosen on the validation split (see the model card).
 HIT_WEIGHT = 1.0  # per 10 cells whose hit differs from the playing groove's
 OTHER_WEIGHT = 100.0  # per (share of range)^2 an attribute with a target misses it by
 NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
 SEARCH_DIMS = 24  # principal directions of the coarse nearest-code search
 CANDIDATES = 64  # coarse candidates checked exactly, beyond the k asked for
+CORRECT_ROUNDS = 2  # decoder-input corrections of a walked groove's other knobs (see WalkSettings)
 
 
 
@@ -39,8 +40,9 @@ class WalkSettings:
     other_weight: float = OTHER_WEIGHT
     # decoder-input corrections after the walk, pulling the held knobs the walked groove
     # misses back toward their targets with the inputs kept inside the data's 5-95 % range
-    # (:meth:`engine.generation.generator.Generator.decode_walking`); 0 = play it as it is
-    correct: int = 0
+    # (:meth:`engine.generation.generator.Generator.decode_walking`); 0 = play it as it is.
+    # Chosen on validation by a rule written first (docs/studies/walk_correction)
+    correct: int = CORRECT_ROUNDS
 
 
 class GrooveBank:

@@ -107,8 +107,9 @@ def measure(args: argparse.Namespace, candidates: dict[str, Any]) -> dict[str, A
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.generation.groove_bank import WalkSettings
 
+    # measured as the walk played before its corrections (docs/studies/walk_correction)
     return measure(args, {f"hit {hit:g}, other {other:g}": replace(WalkSettings(), hit_weight=hit,
-                                                                       other_weight=other)
+                                                                       other_weight=other, correct=0)
                           for hit, other in CANDIDATES})
 
 

@@ -42,11 +42,13 @@ def _turn(gen: Generator, rounds: int, knob: str, share: float, z: np.ndarray):
 @pytest.mark.parametrize("knob", ["density", "hat_busyness"])
 def test_corrections_bring_the_other_knobs_closer_and_keep_the_turned_one(gen, knob) -> None:
     z = gen.sample_like_data(48, seed=3)
+    shipped = gen.walk_settings
+    assert shipped.correct == 2  # the walk as it ships corrects
     try:
         picks0, others0, turned0 = _turn(gen, 0, knob, 0.9, z)
         picks2, others2, turned2 = _turn(gen, 2, knob, 0.9, z)
     finally:
-        gen.walk_settings = replace(gen.walk_settings, correct=0)
+        gen.walk_settings = shipped
     np.testing.assert_array_equal(picks0, picks2)  # the same training grooves are walked to
     moved = picks0 >= 0
     assert moved.sum() >= 24
