@@ -537,8 +537,10 @@ class Generator:
                        own: np.ndarray | None = None) -> tuple[DecodedBatch, np.ndarray]:
         """Meet ``targets`` by moving along the data (:meth:`GrooveBank.walk`): each latent's
         own groove, or the training groove that meets the targets with the fewest hits
-        changed, decoded with its own attributes. Returns the decodes and, per row, the bank
-        index played (-1 = the latent's own groove). Two model calls.
+        changed, decoded with its own attributes and its other held knobs corrected
+        (:meth:`_decode_walked`; greedy decodes only). Returns the decodes and, per row, the
+        bank index played (-1 = the latent's own groove). Two model calls, and up to
+        ``2 × WalkSettings.correct`` more for the corrections.
 
         Raises:
             RuntimeError: the checkpoint has no data map.
