@@ -8,7 +8,19 @@ against real held-out windows as ``groovefader eval`` measures it (classifier tw
 with the reconstructions' floor from the same run, MGEval). Draws are grouped by the
 performance lending the lock, so the classifier's folds never split a locked part.
 
-    python bench/voice_lock.py --data ../shared/data/groove --json bench/voice_lock.json
+With ``--lock-candidates``, Randomize with the lock on draws among that many training
+grooves whose locked voices play nearest the lock (0 = among all, as without a lock), one
+run each on the same locks. How many the app uses (``LOCK_CANDIDATES`` in
+engine/generation/generator.py) was chosen by a rule written before the runs: on the
+validation split (seed 0, 1,000 draws, kick and snare locked), among 0, 1024, 256 and 64,
+the largest pool (0 = all counts as largest) whose locked C2ST (features) lies inside the
+unlocked Randomize's 95 % interval or below it and whose 100 presses on one lock give at
+least 90 different grooves of the other voices; if none does, the one with the lowest locked
+C2ST among those with 90 or more. The chosen pool is then measured once on the test split.
+
+    python bench/voice_lock.py --data ../shared/data/groove --lock-candidates 0 1024 256 64 \
+        --json bench/voice_lock_candidates.json
+    python bench/voice_lock.py --data ../shared/data/groove --split test --json bench/voice_lock.json
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--presses", type=int, default=100, help="Randomize presses on one lock")
     p.add_argument("--voices", default=",".join(v.name.lower() for v in DEFAULT_VOICES))
+    p.add_argument("--lock-candidates", type=int, nargs="+", default=None,
+                   help="training grooves Randomize draws among with a lock, one run each "
+                        "(0 = among all; default: the generator's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json")
     args = p.parse_args(argv)
@@ -61,32 +76,40 @@ def main(argv: list[str] | None = None) -> int:
     nothing_held = np.full(len(gen.attribute_names), np.nan)
 
     free = np.stack([p.to_array() for p in gen.decode(z, targets=nothing_held)])
-    locked, times = [], []
-    for i, w in enumerate(lenders):
-        lock = VoiceLock.of(Pattern.from_array(windows[w], gen.steps_per_bar), voices)
-        t0 = time.perf_counter()
-        locked.append(gen.decode(z[i], targets=nothing_held, lock=lock).to_array())
-        times.append((time.perf_counter() - t0) * 1e3)
-    locked = np.stack(locked)
     cols = VoiceLock(frozenset(voices), windows[0]).columns()
-    kept = np.mean([np.array_equal(locked[i][:, cols], windows[w][:, cols]) for i, w in enumerate(lenders)])
-
-    # one lock, many presses: the locked voices never move, the others do
-    lock = VoiceLock.of(Pattern.from_array(windows[lenders[0]], gen.steps_per_bar), voices)
-    zs = gen.sample_like_data(args.presses, seed=args.seed + 2)
-    pressed = np.stack([gen.decode(zz, targets=nothing_held, lock=lock).to_array() for zz in zs])
     others = [v for v in range(9) if v not in voices]
-    same_locked = int(sum(np.array_equal(x[:, cols], pressed[0][:, cols]) for x in pressed))
-    distinct_others = len({(x[:, others] > 0.5).tobytes() for x in pressed})
+    counts = args.lock_candidates or [gen.lock_candidates]
+    locks = [VoiceLock.of(Pattern.from_array(windows[w], gen.steps_per_bar), voices) for w in lenders]
+    runs: dict[int, dict] = {}
+    for k in counts:
+        gen.lock_candidates = k
+        locked, times = [], []
+        for i, lock in enumerate(locks):
+            # Randomize pressed with this lock on: the draw may prefer grooves that fit it
+            zi = gen.sample_like_data(1, seed=args.seed + 1 + i, lock=lock)[0] if k else z[i]
+            t0 = time.perf_counter()
+            locked.append(gen.decode(zi, targets=nothing_held, lock=lock).to_array())
+            times.append((time.perf_counter() - t0) * 1e3)
+        locked = np.stack(locked)
+        kept = np.mean([np.array_equal(locked[i][:, cols], windows[w][:, cols])
+                        for i, w in enumerate(lenders)])
+        # one lock, many presses: the locked voices never move, the others do
+        zs = gen.sample_like_data(args.presses, seed=args.seed + 2, lock=locks[0])
+        pressed = np.stack([gen.decode(zz, targets=nothing_held, lock=locks[0]).to_array() for zz in zs])
+        runs[k] = {"locked": locked, "times": times, "kept": float(kept),
+                   "same_locked": int(sum(np.array_equal(x[:, cols], pressed[0][:, cols]) for x in pressed)),
+                   "distinct_others": len({(x[:, others] > 0.5).tobytes() for x in pressed})}
 
     cache = _Cache(windows, gen.steps_per_bar)
     surfaces = {
         "reconstruction": Surface("reconstruction", "Reconstruction (the floor)",
                                   _reconstruct(gen, windows[ref]), groups[ref], ref, groups[ref]),
         "randomize": Surface("randomize", "Randomize", free, groups[lenders], ref, groups[ref]),
-        "randomize_locked": Surface("randomize_locked", f"Randomize, {args.voices} locked", locked,
-                                    groups[lenders], ref, groups[ref]),
     }
+    for k, run in runs.items():
+        surfaces[f"randomize_locked_{k}"] = Surface(
+            f"randomize_locked_{k}", f"Randomize, {args.voices} locked, among {k or 'all'} grooves",
+            run["locked"], groups[lenders], ref, groups[ref])
     results = {k: measure_surface(s, cache, args.seed) for k, s in surfaces.items()}
     summary = apply_targets(results)
     brief = {k: {"c2st_features": r["c2st_features"]["accuracy"],
@@ -94,21 +117,27 @@ def main(argv: list[str] | None = None) -> int:
                  "mgeval_mean_oa": r["mgeval"]["mean_oa"], "mgeval_min_oa": r["mgeval"]["min_oa"],
                  "timing_std": r["timing_std"], "swing": r["swing"],
                  "voice_hits_per_2_bars": r["voice_hits_per_2_bars"]} for k, r in results.items()}
+    unlocked = brief["randomize"]
+    candidates = {}
+    for k, run in runs.items():
+        b = brief[f"randomize_locked_{k}"]
+        candidates[str(k)] = {
+            "lock_candidates": k,
+            "locked_voices_exact_share": run["kept"],
+            "presses": {"count": args.presses, "locked_identical": run["same_locked"],
+                        "distinct_other_voices": run["distinct_others"]},
+            "decode_with_lock_ms": {"median": round(float(np.median(run["times"])), 3),
+                                    "p99": round(float(np.percentile(run["times"], 99)), 3)},
+            **b,
+            # strict: inside the unlocked set's 95 % interval or below it
+            "locked_within_unlocked_ci": bool(b["c2st_features"] <= unlocked["c2st_features_ci95"][1]),
+            # the realism target: within 0.05 of the floor
+            "locked_meets_realism_target": bool(b["c2st_features"] <= summary["floor_c2st_features"] + 0.05)}
     emit_json({"checkpoint": args.checkpoint, "split": args.split, "draws": args.draws, "voices": args.voices,
-               "locked_voices_exact_share": float(kept),
-               "presses": {"count": args.presses, "locked_identical": same_locked,
-                           "distinct_other_voices": distinct_others},
-               "decode_with_lock_ms": {"median": round(float(np.median(times)), 3),
-                                       "p99": round(float(np.percentile(times, 99)), 3)},
                "floor": {"c2st_features": summary["floor_c2st_features"],
                          "c2st_raw": summary["floor_c2st_raw"]},
-               "surfaces": brief,
-               # strict: inside the unlocked set's 95 % interval or below it
-               "locked_within_unlocked_ci": bool(brief["randomize_locked"]["c2st_features"]
-                                                 <= brief["randomize"]["c2st_features_ci95"][1]),
-               # the realism target: within 0.05 of the floor
-               "locked_meets_realism_target": bool(brief["randomize_locked"]["c2st_features"]
-                                                   <= summary["floor_c2st_features"] + 0.05)}, args.json)
+               "reconstruction": brief["reconstruction"], "randomize_unlocked": unlocked,
+               "locked": candidates}, args.json)
     return 0
 
 

@@ -66,6 +66,10 @@ MADE_LATENTS = 4096  # corner blends whose attributes are remembered (a 32² hea
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
+# Randomize with voices locked draws among the training grooves whose locked voices play
+# nearest the lock (0 = among all): the rest is then redrawn around a lock it already fits.
+# Chosen on validation by a rule written first (bench/voice_lock.py, docs/model.md)
+LOCK_CANDIDATES = 0
 WALK_TOLERANCE = 0.03  # share of an attribute's range within which a walked groove meets a knob
 
 
@@ -166,6 +170,7 @@ class Generator:
         # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
         # Randomize's noise
         self.variation_method = "noise"
+        self.lock_candidates = LOCK_CANDIDATES
         self._between_cache: tuple[bytes, np.ndarray] | None = None
         # a knob drag walks from the same latent at every move: its own decode, measured
         # attributes and hit distances to the bank are kept for the last latents walked from
@@ -678,19 +683,35 @@ class Generator:
         """Whether the checkpoint stores training codes to draw new grooves near."""
         return self._anchors is not None
 
-    def sample_like_data(self, n: int, seed: int | None = None) -> np.ndarray:
+    def sample_like_data(self, n: int, seed: int | None = None, lock: VoiceLock | None = None) -> np.ndarray:
         """``(n, Z)`` latents for a new groove ("Randomize"): a training code stored in the
         checkpoint plus N(0, anchor_noise² I). Prior draws decode grooves unlike the data (the
         shipped model: 3.3× its tom hits); near the codes the voice mix is the data's. Without
-        stored codes (older checkpoints): the prior."""
+        stored codes (older checkpoints): the prior. With voices locked (an active ``lock``)
+        and :attr:`lock_candidates` > 0, the code is one of the training grooves whose
+        locked voices play nearest the lock."""
         rng = np.random.default_rng(seed)
         if self._bank is not None:  # a training groove, nudged by the map's noise (0: as it is)
-            picked = self._bank.codes[rng.integers(0, len(self._bank), int(n))].astype(np.float64)
+            pool = self._lock_pool(lock, rng) if lock is not None and lock.active else None
+            idx = (rng.integers(0, len(self._bank), int(n)) if pool is None
+                   else pool[rng.integers(0, len(pool), int(n))])
+            picked = self._bank.codes[idx].astype(np.float64)
             return picked + self._map_noise * rng.standard_normal(picked.shape)
         if self._anchors is None:
             return self.sample(n, seed=seed)
         picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
         return picked + self._anchor_noise * rng.standard_normal(picked.shape)
+
+    def _lock_pool(self, lock: VoiceLock, rng: np.random.Generator) -> np.ndarray | None:
+        """The :attr:`lock_candidates` training grooves whose locked voices' hits differ
+        least from the lock's (ties in random order), or None for no preference."""
+        assert self._bank is not None
+        k = int(self.lock_candidates)
+        if k <= 0 or k >= len(self._bank):
+            return None
+        part = lock.paste(np.zeros((1, self._bank.steps, FEATURES), np.float32))[0]
+        d = self._bank.voice_distance(part[:, :self._bank.voices] > 0.5, lock.voices)
+        return np.lexsort((rng.random(len(d)), d))[:k]
 
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
         """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far.

@@ -17,7 +17,7 @@ never touches torch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +110,15 @@ class GrooveBank:
         """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``."""
         mine = _as_words(self.pack(np.asarray(hits)[None]))
         return np.bitwise_count(np.bitwise_xor(self._words, mine)).sum(1, dtype=np.int64)
+
+    def voice_distance(self, hits: np.ndarray, voices: Collection[int]) -> np.ndarray:
+        """``(N,)`` number of cells of ``voices`` only where each bank groove's hits differ
+        from ``hits (T, V)``: how far each training groove plays those voices from a lock."""
+        mask = np.zeros((1, self.steps, self.voices), bool)
+        mask[0, :, sorted(int(v) for v in voices)] = True
+        keep = _as_words(self.pack(mask))
+        mine = _as_words(self.pack(np.asarray(hits)[None]))
+        return np.bitwise_count(np.bitwise_xor(self._words, mine) & keep).sum(1, dtype=np.int64)
 
     def between(self, distances: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The grooves between several: for each row of ``weights (B, K)``, the bank groove
