@@ -275,7 +275,8 @@ class Controller(QObject):
             self.message.emit("warning", "Randomize needs a model: " + MISSING_MODEL_HELP)
             return
         self._new_groove()
-        z = self.generator.generator.sample_like_data(1, seed=self._seed)[0]
+        # with voices locked, a training groove that plays them alike (Generator.lock_candidates)
+        z = self.generator.generator.sample_like_data(1, seed=self._seed, lock=self.lock)[0]
         self._request_decode(z=z, step="Randomize")
 
     def variation(self, amount: float = 0.35) -> None:

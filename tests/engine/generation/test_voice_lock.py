@@ -66,3 +66,34 @@ def test_toggling_locks_a_voice_as_it_plays_now_and_keeps_the_others() -> None:
     np.testing.assert_array_equal(out[:, Voice.SNARE], b.to_array()[:, Voice.SNARE])
     released = lock.toggled(Voice.KICK, b)
     assert released.voices == {Voice.SNARE} and not released.toggled(Voice.SNARE, b).active
+
+
+def test_randomize_with_a_lock_draws_among_the_grooves_that_play_the_lock_nearest() -> None:
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    g = Generator.from_checkpoint(mapped_checkpoint()[0])
+    bank = g._bank
+    lock = VoiceLock.of(Pattern.from_array(synthetic_patterns(1, seed=11)[0]), [Voice.KICK, Voice.SNARE])
+    hits = lock.part[:, :NUM_VOICES] > 0.5
+    dist = bank.voice_distance(hits, lock.voices)
+    g._map_noise = 0.0  # the drawn latents are the codes themselves
+
+    def drawn(k: int) -> np.ndarray:
+        g.lock_candidates = k
+        z = g.sample_like_data(200, seed=3, lock=lock)
+        idx, d2 = bank.nearest(z, 1)
+        assert np.allclose(d2, 0.0)
+        return idx[:, 0]
+
+    k = 8
+    near = drawn(k)
+    # every draw is among the k grooves whose kick and snare differ least from the lock's
+    assert dist[near].max() <= np.sort(dist)[k - 1]
+    assert len(set(near.tolist())) > 1  # still a choice among them
+    free = drawn(0)  # no preference: any groove of the bank
+    assert dist[free].mean() > dist[near].mean()
+    # no lock: the same draws as before locks existed
+    g.lock_candidates = k
+    np.testing.assert_array_equal(g.sample_like_data(5, seed=3),
+                                  g.sample_like_data(5, seed=3, lock=VoiceLock()))
