@@ -54,7 +54,7 @@ from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
-from engine.generation.voice_lock import VoiceLock, fit_around
+from engine.generation.voice_lock import PASSES, VoiceLock, fit_around
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
 
@@ -70,6 +70,7 @@ VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks amon
 # nearest the lock (0 = among all): the rest is then redrawn around a lock it already fits.
 # Chosen on validation by a rule written first (bench/voice_lock.py, docs/model.md)
 LOCK_CANDIDATES = 0
+LOCK_PASSES = PASSES
 WALK_TOLERANCE = 0.03  # share of an attribute's range within which a walked groove meets a knob
 
 
@@ -171,6 +172,7 @@ class Generator:
         # Randomize's noise
         self.variation_method = "noise"
         self.lock_candidates = LOCK_CANDIDATES
+        self.lock_passes = LOCK_PASSES  # fit_around's rounds after a lock is pasted (0 = pasted only)
         self._between_cache: tuple[bytes, np.ndarray] | None = None
         # a knob drag walks from the same latent at every move: its own decode, measured
         # attributes and hit distances to the bank are kept for the last latents walked from
@@ -664,7 +666,7 @@ class Generator:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed, own=own)
         arrays = batch.to_array()
         if lock is not None and lock.active:
-            arrays = fit_around(self, arrays, lock)
+            arrays = fit_around(self, arrays, lock, self.lock_passes)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in arrays]
         return pats[0] if single else pats
 
