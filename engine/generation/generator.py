@@ -67,10 +67,11 @@ MADE_LATENTS = 4096  # corner blends whose attributes are remembered (a 32² hea
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
 # Randomize with voices locked draws among the training grooves whose locked voices play
-# nearest the lock (0 = among all): the rest is then redrawn around a lock it already fits.
-# Chosen on validation by a rule written first (bench/voice_lock.py, docs/model.md)
-LOCK_CANDIDATES = 0
-LOCK_PASSES = PASSES
+# nearest the lock (0 = among all), so the rest already fits it; such a draw is then decoded
+# with the lock pasted and LOCK_PASSES rounds of fit_around (every other latent: PASSES).
+# Both chosen on validation by rules written first (bench/voice_lock.py, docs/model.md)
+LOCK_CANDIDATES = 1024
+LOCK_PASSES = 0
 WALK_TOLERANCE = 0.03  # share of an attribute's range within which a walked groove meets a knob
 
 
@@ -172,7 +173,9 @@ class Generator:
         # Randomize's noise
         self.variation_method = "noise"
         self.lock_candidates = LOCK_CANDIDATES
-        self.lock_passes = LOCK_PASSES  # fit_around's rounds after a lock is pasted (0 = pasted only)
+        # fit_around's rounds for a latent drawn for the lock (0 = the lock pasted only)
+        self.lock_passes = LOCK_PASSES
+        self._lock_draws: OrderedDict[bytes, None] = OrderedDict()  # latents drawn from a lock's pool
         self._between_cache: tuple[bytes, np.ndarray] | None = None
         # a knob drag walks from the same latent at every move: its own decode, measured
         # attributes and hit distances to the bank are kept for the last latents walked from
@@ -666,7 +669,10 @@ class Generator:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed, own=own)
         arrays = batch.to_array()
         if lock is not None and lock.active:
-            arrays = fit_around(self, arrays, lock, self.lock_passes)
+            drawn = np.array([row.tobytes() in self._lock_draws for row in self._as_batch_z(z)])
+            for rounds, rows in ((self.lock_passes, drawn), (PASSES, ~drawn)):
+                if rows.any():
+                    arrays[rows] = fit_around(self, arrays[rows], lock, rounds)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in arrays]
         return pats[0] if single else pats
 
@@ -698,7 +704,13 @@ class Generator:
             idx = (rng.integers(0, len(self._bank), int(n)) if pool is None
                    else pool[rng.integers(0, len(pool), int(n))])
             picked = self._bank.codes[idx].astype(np.float64)
-            return picked + self._map_noise * rng.standard_normal(picked.shape)
+            picked = picked + self._map_noise * rng.standard_normal(picked.shape)
+            if pool is not None:  # chosen to fit the lock: decode() pastes it on LOCK_PASSES rounds
+                for row in picked:
+                    self._lock_draws[row.tobytes()] = None
+                while len(self._lock_draws) > MADE_LATENTS:
+                    self._lock_draws.popitem(last=False)
+            return picked
         if self._anchors is None:
             return self.sample(n, seed=seed)
         picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]

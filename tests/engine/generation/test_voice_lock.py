@@ -97,3 +97,25 @@ def test_randomize_with_a_lock_draws_among_the_grooves_that_play_the_lock_neares
     g.lock_candidates = k
     np.testing.assert_array_equal(g.sample_like_data(5, seed=3),
                                   g.sample_like_data(5, seed=3, lock=VoiceLock()))
+
+
+def test_a_draw_made_for_the_lock_keeps_its_own_groove_and_any_other_latent_is_fitted() -> None:
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    g = Generator.from_checkpoint(mapped_checkpoint()[0])
+    g.lock_candidates, g.lock_passes = 8, 0
+    lock = VoiceLock.of(Pattern.from_array(synthetic_patterns(1, seed=12)[0]), [Voice.KICK])
+    cols = lock.columns()
+    drawn = g.sample_like_data(3, seed=5, lock=lock)
+    own = np.stack([p.to_array() for p in g.decode(drawn)])
+    locked = np.stack([p.to_array() for p in g.decode(drawn, lock=lock)])
+    # chosen to fit the lock: the draw's own groove with the lock pasted over it
+    np.testing.assert_array_equal(locked, lock.paste(own))
+    # a latent the lock did not choose (the pad's, a Variation's) is redrawn around it
+    other = g.sample_like_data(3, seed=5)
+    plain = np.stack([p.to_array() for p in g.decode(other)])
+    fitted = np.stack([p.to_array() for p in g.decode(other, lock=lock)])
+    kept = np.broadcast_to(lock.part[:, cols], fitted[:, :, cols].shape)
+    np.testing.assert_array_equal(fitted[:, :, cols], kept)
+    assert (fitted != lock.paste(plain)).any()
