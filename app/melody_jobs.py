@@ -71,8 +71,13 @@ def at_pad(g: MelodyGenerator, pad_map: MelodyPad, x: float, y: float, bars: int
 
 
 def encode(g: MelodyGenerator, pad_map: MelodyPad, melody: Melody) -> tuple[np.ndarray, tuple[float, float]]:
-    """A melody the user brought, placed in the model: its latent (first window) and pad point."""
-    z = g.encode(melody)
+    """A melody the user brought, placed in the model: the latent (first window) whose decode
+    comes closest to it and its pad point. Of the posterior mean and draws around it, the one
+    the melody agrees with on most steps (:meth:`MelodyGenerator.search_codes`; the mean on a
+    tie): Variation and the pad then start from the tune itself as nearly as the model plays
+    it (test tunes: 0.966 of steps against the mean's 0.939, docs/melody.md)."""
+    codes, _ = g.search_codes([melody])
+    z = codes[0]
     return z[None], pad_map.to_pad(z)
 
 
