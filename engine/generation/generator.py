@@ -724,7 +724,7 @@ class Generator:
         if k <= 0 or k >= len(self._bank):
             return None
         part = lock.paste(np.zeros((1, self._bank.steps, FEATURES), np.float32))[0]
-        d = self._bank.voice_distance(part[:, :self._bank.voices] > 0.5, lock.voices)
+        d = self._bank.hit_distance(part[:, :self._bank.voices] > 0.5, lock.voices)
         return np.lexsort((rng.random(len(d)), d))[:k]
 
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:

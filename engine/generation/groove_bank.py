@@ -106,19 +106,16 @@ class GrooveBank:
         h = np.asarray(hits, bool).reshape(len(hits), -1)
         return np.packbits(h, axis=1)
 
-    def hit_distance(self, hits: np.ndarray) -> np.ndarray:
-        """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``."""
+    def hit_distance(self, hits: np.ndarray, voices: Collection[int] | None = None) -> np.ndarray:
+        """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``;
+        with ``voices``, only those voices' cells (how far each plays a locked part)."""
         mine = _as_words(self.pack(np.asarray(hits)[None]))
-        return np.bitwise_count(np.bitwise_xor(self._words, mine)).sum(1, dtype=np.int64)
-
-    def voice_distance(self, hits: np.ndarray, voices: Collection[int]) -> np.ndarray:
-        """``(N,)`` number of cells of ``voices`` only where each bank groove's hits differ
-        from ``hits (T, V)``: how far each training groove plays those voices from a lock."""
-        mask = np.zeros((1, self.steps, self.voices), bool)
-        mask[0, :, sorted(int(v) for v in voices)] = True
-        keep = _as_words(self.pack(mask))
-        mine = _as_words(self.pack(np.asarray(hits)[None]))
-        return np.bitwise_count(np.bitwise_xor(self._words, mine) & keep).sum(1, dtype=np.int64)
+        diff = np.bitwise_xor(self._words, mine)
+        if voices is not None:
+            mask = np.zeros((1, self.steps, self.voices), bool)
+            mask[0, :, sorted(int(v) for v in voices)] = True
+            diff &= _as_words(self.pack(mask))
+        return np.bitwise_count(diff).sum(1, dtype=np.int64)
 
     def between(self, distances: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The grooves between several: for each row of ``weights (B, K)``, the bank groove

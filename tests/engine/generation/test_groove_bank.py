@@ -103,10 +103,10 @@ def test_nearest_is_exact_on_a_bank_wider_than_its_coarse_search():
     assert np.allclose(d2, np.sort(brute, axis=1)[:, :5])
 
 
-def test_voice_distance_counts_only_the_named_voices_cells():
+def test_hit_distance_over_named_voices_counts_only_their_cells():
     # voice 0 is cells 0, 2, 4, 6; voice 1 is cells 1, 3, 5, 7
     bank = bank_of([[0, 0], [1, 0]], np.zeros((2, 1)), [hits_with([0, 1, 3]), hits_with([2, 5, 7])])
     mine = hits_with([0, 5])
-    assert bank.voice_distance(mine, [0]).tolist() == [0, 2]
-    assert bank.voice_distance(mine, [1]).tolist() == [3, 1]
-    assert bank.voice_distance(mine, [0, 1]).tolist() == bank.hit_distance(mine).tolist()
+    assert bank.hit_distance(mine, [0]).tolist() == [0, 2]
+    assert bank.hit_distance(mine, [1]).tolist() == [3, 1]
+    assert bank.hit_distance(mine, [0, 1]).tolist() == bank.hit_distance(mine).tolist()

@@ -76,7 +76,7 @@ def test_randomize_with_a_lock_draws_among_the_grooves_that_play_the_lock_neares
     bank = g._bank
     lock = VoiceLock.of(Pattern.from_array(synthetic_patterns(1, seed=11)[0]), [Voice.KICK, Voice.SNARE])
     hits = lock.part[:, :NUM_VOICES] > 0.5
-    dist = bank.voice_distance(hits, lock.voices)
+    dist = bank.hit_distance(hits, lock.voices)
     g._map_noise = 0.0  # the drawn latents are the codes themselves
 
     def drawn(k: int) -> np.ndarray:
