@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 CORNER_ORDER = ((-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
 """Pad coordinates of the four corners given to :meth:`Generator.blend_corners`."""
-MADE_LATENTS = 4096  # corner blends whose attributes are remembered (a 32² heat map and a drag)
+MADE_LATENTS = 4096  # latents remembered (corner blends, lock draws): a 32² heat map and a drag
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
@@ -707,9 +707,7 @@ class Generator:
             picked = picked + self._map_noise * rng.standard_normal(picked.shape)
             if pool is not None:  # chosen to fit the lock: decode() pastes it on LOCK_PASSES rounds
                 for row in picked:
-                    self._lock_draws[row.tobytes()] = None
-                while len(self._lock_draws) > MADE_LATENTS:
-                    self._lock_draws.popitem(last=False)
+                    _keep(self._lock_draws, row, None)
             return picked
         if self._anchors is None:
             return self.sample(n, seed=seed)
@@ -852,11 +850,7 @@ class Generator:
         return self._field[2]
 
     def _remember(self, z: np.ndarray, own: np.ndarray) -> None:
-        key = np.asarray(z, np.float64).tobytes()
-        self._made[key] = np.array(own, np.float64)
-        self._made.move_to_end(key)
-        while len(self._made) > MADE_LATENTS:
-            self._made.popitem(last=False)
+        _keep(self._made, z, np.array(own, np.float64))
 
     def _corner_attributes(self, zs: np.ndarray) -> np.ndarray:
         """``(4, A)`` attributes measured on the corner latents' own decodes (kept for the
@@ -1030,3 +1024,13 @@ class AsyncGenerator:
             req.on_error(err)
         except Exception:
             log.exception("generator error callback for %r failed", kind)
+
+
+def _keep(memory: OrderedDict[bytes, Any], z: np.ndarray, value: Any) -> None:
+    """Remember ``value`` for latent ``z (Z,)`` (keyed by its float64 bytes, as the decodes
+    look it up), the oldest of more than :data:`MADE_LATENTS` forgotten."""
+    key = np.asarray(z, np.float64).tobytes()
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > MADE_LATENTS:
+        memory.popitem(last=False)
