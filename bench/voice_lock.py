@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             return gen.decode(zi, targets=nothing_held, lock=lock).to_array()
         return fit_around(gen, gen.decode(zi, targets=nothing_held).to_array()[None], lock, n)[0]
 
+    def tag(k: int, n: int | None) -> str:
+        return f"{k}_{'app' if n is None else n}"
+
     runs: dict[tuple[int, int | None], dict] = {}
     for k, n in combos:
         gen.lock_candidates = k
@@ -139,9 +142,6 @@ def main(argv: list[str] | None = None) -> int:
                                   _reconstruct(gen, windows[ref]), groups[ref], ref, groups[ref]),
         "randomize": Surface("randomize", "Randomize", free, groups[lenders], ref, groups[ref]),
     }
-    def tag(k: int, n: int | None) -> str:
-        return f"{k}_{'app' if n is None else n}"
-
     for (k, n), run in runs.items():
         surfaces[f"randomize_locked_{tag(k, n)}"] = Surface(
             f"randomize_locked_{tag(k, n)}",
