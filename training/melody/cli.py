@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_arguments(d)
     d.set_defaults(func=run_data)
 
-    t = sub.add_parser("train", help="train a melody VAE preset on one CPU thread")
+    t = sub.add_parser("train", help="train a melody VAE preset (one CPU thread unless --threads)")
     t.add_argument("--preset", default="melody_2bar", help="model preset (models.melody_vae.PRESETS)")
     t.add_argument("--run-dir", type=Path, required=True, help="run folder (config, log, checkpoints)")
     t.add_argument("--minutes", type=float, default=40.0, help="wall-time budget across resumes (default 40)")
@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="probability of blanking a previous-note input (default: the preset's)")
     t.add_argument("--val-every", type=float, default=120.0, help="seconds between validation checks")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=_positive, default=1, help="torch threads (default 1)")
     t.add_argument("--cache-dir", default=None)
     t.add_argument("--limit-files", type=_positive, default=None, help="corpus subset (quick runs)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
@@ -131,7 +132,8 @@ def run_train(args: argparse.Namespace) -> int:
                             max_steps=args.max_steps, val_every_s=args.val_every, seed=args.seed,
                             cache_dir=args.cache_dir, limit_files=args.limit_files,
                             lr_decay=args.lr_decay, dropout=args.dropout, word_dropout=args.word_dropout,
-                            sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps)
+                            sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps,
+                            threads=args.threads)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
     if args.export is not None:

@@ -7,7 +7,7 @@ Run folder (``run_dir``):
     best.pt       checkpoint (models.melody_checkpoint) of the best validation check so far
     last.pt       checkpoint of the last validation check
 
-One CPU thread (``torch.set_num_threads(1)``: the machine's other core may train too).
+One CPU thread by default (``threads``: the machine's other core may train too).
 The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
 resumed run may be given a larger budget (any other change of the config is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
@@ -70,6 +70,7 @@ class MelodyTrainConfig:
     sampling_ramp_steps: int = 4000  # ... reached linearly over this many steps
     dropout: float | None = None  # model overrides; None = the preset's value
     word_dropout: float | None = None
+    threads: int = 1  # torch threads; more steps per minute when the machine has cores to spare
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -126,7 +127,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         GrooveFaderError: a run folder made by another config without ``resume`` semantics,
             or no training data.
     """
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, cfg.threads))
     run = Path(cfg.run_dir)
     cfg_path, state_path, log_path = run / "config.json", run / "state.pt", run / "log.jsonl"
     if state_path.exists() and not resume:
