@@ -71,7 +71,7 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         assert pad is not None
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
-    targets, turning = (state.targets(), state.turning) if knobs.holding else (None, None)
+    targets, turning = (state.targets(g.data_trend), state.turning) if knobs.holding else (None, None)
     pattern = g.decode(zz, state.inputs, temperature=temperature,
                        seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
                        lock=knobs.lock, own=own)

@@ -398,8 +398,9 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
         knobs = np.tile(defaults, (draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, draws)
         targets = None
-        if anchor is not None:
-            targets = anchor.copy()
+        if anchor is not None:  # as the app's knobs (KnobState.targets): the others follow the data's trend
+            trend = getattr(gen, "data_trend", None)
+            targets = anchor.copy() if trend is None else anchor + trend.shift(k, anchor[:, k], knobs[:, k])
             targets[:, k] = knobs[:, k]
         measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, targets=targets,
                                             turning=name)

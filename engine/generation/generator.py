@@ -50,6 +50,7 @@ from engine.generation import latent_paths
 from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
 from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph
+from engine.generation.data_trend import DataTrend
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
@@ -166,6 +167,7 @@ class Generator:
         self.mix_shape = MixShape()
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
+        self._trend: DataTrend | None = None
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
@@ -510,6 +512,18 @@ class Generator:
     def groove_bank(self) -> GrooveBank | None:
         """The training grooves of the checkpoint's map of the data (None without one)."""
         return self._bank
+
+    @property
+    def data_trend(self) -> DataTrend | None:
+        """How the knobs nobody set follow a turned one (:attr:`WalkSettings.follow` of the
+        data's trend over the bank's grooves), for :meth:`KnobState.targets`; None without a
+        map of the data or when they are held still."""
+        follow = float(self.walk_settings.follow)
+        if self._bank is None or follow == 0.0:
+            return None
+        if self._trend is None:
+            self._trend = DataTrend(self._bank.attributes)
+        return self._trend.with_follow(follow)
 
     def groove_graph(self) -> GrooveGraph:
         """The bank's nearest-neighbour graph for :attr:`data_path` (built on first use and

@@ -12,6 +12,8 @@ the rules below live in one place:
   own groove.
 - While a knob turns, the other attributes are held where the playing groove had them when
   the turn began, and the turned knob is met first: turning one does not drag the others.
+  On a checkpoint with a map of the data, the ones nobody set follow the data's trend from
+  there (:mod:`engine.generation.data_trend`) as far as the checkpoint's walk settings say.
 - Releasing a knob (the app's double-click) puts it back to its default and lets the
   groove decide it again; reset does so for every knob.
 - A new groove (pad, Randomize, Variation, a preset, another model) drops the anchor; a
@@ -29,6 +31,8 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+
+from engine.generation.data_trend import DataTrend
 
 DEFAULT_TOLERANCE = 1e-9  # a preset knob this close to its default counts as not set
 
@@ -105,12 +109,14 @@ class KnobState:
         """The model's knobs and their values: the decoder's attribute input to start from."""
         return {n: self.values.get(n, d) for n, d in self.defaults.items()}
 
-    def targets(self) -> np.ndarray:
+    def targets(self, trend: DataTrend | None = None) -> np.ndarray:
         """``(A,)`` in :attr:`names` order: what the next decode holds, raw units.
 
         A held knob at its value (the turned one too), every other attribute the anchor
         names at the groove's value, NaN for the rest (left to the model). All NaN: nothing
-        to hold, the model's one open-loop decode.
+        to hold, the model's one open-loop decode. With ``trend`` (the checkpoint's
+        :class:`~engine.generation.data_trend.DataTrend`), the anchored knobs nobody set
+        follow the turned knob as the data's drummers do, from where the groove had them.
         """
         anchor, values = self.anchor or {}, self.inputs
         out = np.full(len(values), np.nan)
@@ -119,6 +125,12 @@ class KnobState:
                 out[i] = values[name]
             elif name in anchor:
                 out[i] = anchor[name]
+        turned = self.turning
+        if trend is not None and turned is not None and turned in anchor:
+            names = list(values)
+            shift = trend.shift(names.index(turned), anchor[turned], values[turned])
+            follows = np.array([n not in self.held and n != turned and n in anchor for n in names])
+            out[follows] += shift[follows]
         return out
 
     # -- what the user does ----------------------------------------------------------------

@@ -269,7 +269,8 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 # the app's knob rules (engine.generation.knobs): turned from the playing
                 # groove, the knob is held at its setting, the others where the groove had them
                 states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
-                targets = np.stack([st.targets() for st in states])
+                trend = getattr(gen, "data_trend", None)
+                targets = np.stack([st.targets(trend) for st in states])
                 pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
                 available = len(near)
