@@ -336,3 +336,20 @@ def test_eval_data_groups_windows_by_performance():
     data = dc.eval_data(ds, "validation")
     assert data.performance_groups().tolist() == ["a.mid", "a.mid", "b.mid", "b.mid"]
     assert data.sources == 2
+
+
+def test_walk_trend_rule_needs_a_clear_realism_gain_without_losing_targets():
+    from training.studies.walk_trend import choose
+
+    def row(acc, realism):
+        return {"mean_c2st": acc, "realism_targets": realism}
+
+    base = row(0.600, 80)
+    # too small a gain; then a gain that loses too many targets
+    assert choose({"follow 0": base, "follow 0.5": row(0.595, 90)}) == "follow 0"
+    assert choose({"follow 0": base, "follow 0.5": row(0.550, 76)}) == "follow 0"
+    # of those that qualify, the lowest mean C2ST; a tie goes to the smaller follow
+    rows = {"follow 0": base, "follow 0.5": row(0.580, 77), "follow 1": row(0.570, 90)}
+    assert choose(rows) == "follow 1"
+    rows["follow 1"] = row(0.580, 90)
+    assert choose(rows) == "follow 0.5"

@@ -57,7 +57,8 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.generation.groove_bank import WalkSettings
 
-    results = walk_weights.measure(args, {f"follow {f:g}": replace(WalkSettings(), follow=f) for f in FOLLOWS})
+    candidates = {f"follow {f:g}": replace(WalkSettings(), follow=f) for f in FOLLOWS}
+    results = walk_weights.measure(args, candidates)
     results["chosen"] = choose(results["candidates"])
     return results
 
