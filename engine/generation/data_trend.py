@@ -10,7 +10,8 @@ attribute on another). While a knob turns, the knobs nobody set follow that tren
 where the groove had them (:meth:`engine.generation.knobs.KnobState.targets`): a turn from
 ``a`` to ``b`` moves each of them by ``follow × (m(b) − m(a))``. ``follow`` 0 holds them
 still (every turn has zero cross-talk as its aim); 1 moves them as the data does on
-average. Knobs the user set stay where they are set.
+average, the instrument's setting (chosen on validation, ``docs/studies/walk_trend``).
+Knobs the user set stay where they are set.
 
 Pure numpy over the bank's own attributes (:class:`~engine.generation.groove_bank.GrooveBank`).
 """

@@ -29,7 +29,7 @@ NEIGHBOURS = 4  # codes averaged for the attributes of a latent between codes
 SEARCH_DIMS = 24  # principal directions of the coarse nearest-code search
 CANDIDATES = 64  # coarse candidates checked exactly, beyond the k asked for
 CORRECT_ROUNDS = 2  # decoder-input corrections of a walked groove's other knobs (see WalkSettings)
-FOLLOW = 0.0  # share of the data's trend the unset knobs follow while one turns (see WalkSettings)
+FOLLOW = 1.0  # share of the data's trend the unset knobs follow while one turns (see WalkSettings)
 
 
 
@@ -45,7 +45,8 @@ class WalkSettings:
     # Chosen on validation by a rule written first (docs/studies/walk_correction)
     correct: int = CORRECT_ROUNDS
     # how far the knobs nobody set follow a turned knob as the data does
-    # (:class:`engine.generation.data_trend.DataTrend`); 0 = held where the groove had them
+    # (:class:`engine.generation.data_trend.DataTrend`); 0 = held where the groove had them.
+    # Chosen on validation by a rule written first (docs/studies/walk_trend)
     follow: float = FOLLOW
 
 

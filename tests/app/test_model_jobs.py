@@ -34,11 +34,24 @@ def test_decode_meets_the_turned_knob_only_when_holding(gen) -> None:
     held = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1), z=z)
     free = model_jobs.decode(gen, KnobSettings(state, False, 0.0, 1), z=z)
     assert free.pattern == gen.decode(z, state.inputs)
-    assert held.pattern == gen.decode(z, state.inputs, targets=state.targets(), turning="density")
+    assert held.pattern == gen.decode(z, state.inputs, targets=state.targets(gen.data_trend),
+                                      turning="density")
     assert held.measured == gen.attributes_of(held.pattern)
     assert held.pad == gen.z_to_pad(z)  # a latent alone: its place on the pad
     knob = state.values["density"]
     assert abs(held.measured["density"] - knob) <= abs(free.measured["density"] - knob) + 1e-9
+
+
+def test_the_knobs_nobody_set_follow_the_turned_one_as_the_data_does(gen) -> None:
+    assert gen.data_trend is not None  # the instrument's setting on a map of the data
+    differ = 0
+    for seed in range(6):
+        z = gen.sample_like_data(1, seed=seed)[0]
+        state = _turned(gen, 0.9, gen.attributes_of(gen.decode(z)))
+        held = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1), z=z)
+        still = gen.decode(z, state.inputs, targets=state.targets(), turning="density")
+        differ += held.pattern != still
+    assert differ >= 1  # the other knobs' targets moved, and some walks went elsewhere
 
 
 def test_a_corner_decodes_its_own_groove_and_the_blend_heatmap_is_one_batch(gen) -> None:
