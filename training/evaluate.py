@@ -49,9 +49,10 @@ Definitions (all hits decoded at temperature 0 = thresholded at p = 0.5 unless n
   whose posterior mean varies across windows by more than 0.01 (Burda et al. 2016).
 * **Knobs held** (``control_held*``): the same sweeps decoded as the app decodes them
   when a knob is turned: the generator corrects the model's attribute input until the
-  decoded pattern's measured attributes meet the swept knob, and holds the other
-  attributes where the draw's own groove (its open-loop decode at the default knobs) has
-  them (``Generator.decode_meeting``, :mod:`engine.generation.knob_feedback`). The plain
+  decoded pattern's measured attributes meet the swept knob (on a map of the data, by
+  walking it), and holds the other attributes where the draw's own groove (its open-loop
+  decode at the default knobs) has them, moved along the data's trend as far as the
+  generator's ``WalkSettings.follow`` says (:mod:`engine.generation.data_trend`). The plain
   ``control*`` figures are the model's own (open-loop) response to its attribute input.
 * **Latency**: ``Generator.decode`` of one z to one Pattern, torch on one thread: the
   model's one decode (``latency``) and the app's decode holding every knob with the first
@@ -692,7 +693,8 @@ def _full_markdown(report: Mapping[str, Any]) -> str:
         "*held (the app's knobs)*: the same sweeps decoded as the app decodes a turned knob, "
         "the generator correcting the model's attribute input until the pattern's measured "
         "attribute meets the knob and the other attributes stay where the draw's own groove "
-        "has them (engine/generation/knob_feedback.py); the rows without it are the model's own "
+        "has them, or follow the data's trend from there on a map of the data "
+        "(engine/generation/knob_feedback.py, data_trend.py); the rows without it are the model's own "
         "response. "
         "Prior samples: "
         f"{report['settings']['realism_samples']} z ~ N(0, I) (fader knobs set to the attributes of "
