@@ -6,9 +6,10 @@ so a density knob that keeps the hats and the feel of an average groove has to r
 setting with kick, snare, crashes and toms, and a classifier tells the result from real
 dense drumming. A :class:`DataTrend` knows, for each attribute, the mean of every other
 attribute over the training grooves near a value of it (the data's regression of one
-attribute on another). While a knob turns, the knobs nobody set follow that trend from
-where the groove had them (:meth:`engine.generation.knobs.KnobState.targets`): a turn from
-``a`` to ``b`` moves each of them by ``follow × (m(b) − m(a))``. ``follow`` 0 holds them
+attribute on another, a Gaussian kernel 5 % of the attribute's range wide). While a knob
+turns, the knobs nobody set follow that trend from where the groove had them
+(:meth:`engine.generation.knobs.KnobState.targets`): a turn from ``a`` to ``b`` moves
+each of them by ``follow × (m(b) − m(a))``. ``follow`` 0 holds them
 still (every turn has zero cross-talk as its aim); 1 moves them as the data does on
 average, the instrument's setting (chosen on validation, ``docs/studies/walk_trend``).
 Knobs the user set stay where they are set.
@@ -22,32 +23,37 @@ import copy
 
 import numpy as np
 
-GRID = 65         # points per attribute where the conditional means are tabulated
-NEIGHBOURS = 256  # training grooves averaged at each point (those nearest in that attribute)
+GRID = 33         # points per attribute where the conditional means are tabulated (3 % apart)
+BANDWIDTH = 0.05  # Gaussian kernel's width, a share of the attribute's 5-95 % range
 
 
 class DataTrend:
-    """Conditional means of the attributes ``(N, A)`` of the training grooves.
+    """Conditional means of the attributes ``(N, A)`` of the training grooves: at each
+    value of one attribute, every groove weighted by a Gaussian kernel on its distance to
+    that value (Nadaraya–Watson). A kernel rather than the k nearest: many attributes take
+    few values (syncopation counts hits), and the k nearest of thousands of tied grooves
+    would be an arbitrary few performances.
 
     Raises:
         ValueError: fewer than two grooves, or attributes not ``(N, A)``.
     """
 
     def __init__(self, attributes: np.ndarray, follow: float = 1.0, grid: int = GRID,
-                 neighbours: int = NEIGHBOURS) -> None:
+                 bandwidth: float = BANDWIDTH) -> None:
         x = np.asarray(attributes, np.float64)
         if x.ndim != 2 or len(x) < 2:
             raise ValueError(f"attributes must be (N >= 2, A), got {x.shape}")
         self.follow = float(follow)
-        n, a = x.shape
-        k = min(int(neighbours), n)
+        a = x.shape[1]
         lo, hi = np.percentile(x, 1, axis=0), np.percentile(x, 99, axis=0)
+        width = np.maximum(bandwidth * (np.percentile(x, 95, axis=0) - np.percentile(x, 5, axis=0)), 1e-9)
         self.grid = np.linspace(lo, hi, grid, axis=1)  # (A, G)
         self.means = np.empty((a, grid, a))  # [turned, point, attribute]
-        for j in range(a):
-            d = np.abs(x[:, j][None] - self.grid[j][:, None])  # (G, N)
-            near = np.argpartition(d, k - 1, axis=1)[:, :k]
-            self.means[j] = x[near].mean(axis=1)
+        x32 = x.astype(np.float32)
+        for j in range(a):  # float32 weights: the table builds in tens of ms at load
+            u = (x32[:, j][None] - self.grid[j][:, None].astype(np.float32)) / np.float32(width[j])
+            w = np.exp(np.float32(-0.5) * u * u)  # (G, N)
+            self.means[j] = (w @ x32) / np.maximum(w.sum(axis=1, keepdims=True, dtype=np.float64), 1e-30)
 
     def with_follow(self, follow: float) -> DataTrend:
         """The same trend followed ``follow`` of the way (the tables are shared)."""

@@ -167,7 +167,6 @@ class Generator:
         self.mix_shape = MixShape()
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
-        self._trend: DataTrend | None = None
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
@@ -187,6 +186,8 @@ class Generator:
         # after a blend starts from the groove that played, not its nearest codes' feel)
         self._made: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._bank, self._pad = self._data_map(meta, arrays or {})
+        # the data's trend for the knobs nobody set, built now rather than on the first turn
+        self._trend = None if self._bank is None else DataTrend(self._bank.attributes)
         # the bank's nearest-neighbour lists when the map stores them (else searched on first use)
         self._bank_neighbours = None if self._bank is None else (arrays or {}).get("bank.neighbours")
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
@@ -519,10 +520,8 @@ class Generator:
         data's trend over the bank's grooves), for :meth:`KnobState.targets`; None without a
         map of the data or when they are held still."""
         follow = float(self.walk_settings.follow)
-        if self._bank is None or follow == 0.0:
+        if self._trend is None or follow == 0.0:
             return None
-        if self._trend is None:
-            self._trend = DataTrend(self._bank.attributes)
         return self._trend.with_follow(follow)
 
     def groove_graph(self) -> GrooveGraph:

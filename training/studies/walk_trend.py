@@ -22,6 +22,12 @@ and its realism targets met are at least the shipped walk's minus 3 (of 120); of
 qualify the lowest mean C2ST ships (ties: the smaller follow). If none qualifies the walk
 stays as it ships. Cross-talk is reported, not weighed.
 
+The first run estimated the trend as the mean of the 256 grooves nearest in the turned
+attribute. Most attributes take few values, so that mean was over an arbitrary few of
+thousands of tied grooves (tables 0.3 of a range apart from another arbitrary pick). The
+trend is now a kernel mean over every groove, and the study was run again under the same
+rule; the first run's report is kept in ``nearest_256/``.
+
 Run (validation split)::
 
     python -m training.studies.walk_trend --checkpoint checkpoints/default.pt \

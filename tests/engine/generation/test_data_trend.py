@@ -81,3 +81,13 @@ def test_the_shipped_generator_gives_its_trend_only_when_following() -> None:
     assert trend.shift(d, lo, hi)[h] > 0.1 * np.subtract(*gen.attribute_ranges["hat_busyness"][::-1])
     gen.walk_settings = replace(gen.walk_settings, follow=0.5)
     assert gen.data_trend.follow == 0.5
+
+
+def test_tied_values_average_every_tied_groove_not_an_arbitrary_few() -> None:
+    # an attribute with two values (ties by the thousand), the other ordered so that any
+    # subset taken in storage order would be biased
+    a = np.repeat([0.0, 1.0], 2000)
+    b = np.concatenate([np.full(1000, 10.0), np.zeros(1000), np.full(2000, 3.0)])
+    trend = DataTrend(np.stack([a, b], 1))
+    assert trend.mean(0, 0.0)[1] == pytest.approx(5.0, abs=0.01)
+    assert trend.mean(0, 1.0)[1] == pytest.approx(3.0, abs=0.01)
