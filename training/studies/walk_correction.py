@@ -42,11 +42,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return walk_weights.measure(args, {names[k]: replace(WalkSettings(), correct=k) for k in CORRECTIONS})
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0],
-                       arguments=walk_weights.STUDY.arguments, run=_run,
-                       report=lambda results, args: walk_weights.report(
-                           results, __doc__, "Correcting the walked groove's other knobs"),
-                       smoke="synthetic grooves, few samples", quick=walk_weights.STUDY.quick, seed=0)
+STUDY = walk_weights.variant(MODULE, __doc__, "Correcting the walked groove's other knobs", _run)
 
 
 main = skeleton.entry(STUDY)

@@ -69,11 +69,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0],
-                       arguments=walk_weights.STUDY.arguments, run=_run,
-                       report=lambda results, args: walk_weights.report(
-                           results, __doc__, "The other knobs following the data's trend"),
-                       smoke="synthetic grooves, few samples", quick=walk_weights.STUDY.quick, seed=0)
+STUDY = walk_weights.variant(MODULE, __doc__, "The other knobs following the data's trend", _run)
 
 
 main = skeleton.entry(STUDY)

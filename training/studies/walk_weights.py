@@ -148,6 +148,14 @@ def report(results: dict[str, Any], doc: str = __doc__, title: str = "Walk weigh
             "the pad):\n\n" + c2st + f"\nChosen by the rule: **{results['chosen']}**.\n")
 
 
+def variant(module: str, doc: str, title: str, run: Any) -> skeleton.Study:
+    """A study of other walk settings measured and reported as this one (its arguments,
+    quick mode and report), with ``doc``'s own rule and ``title``."""
+    return skeleton.Study(module=module, description=doc.splitlines()[0], arguments=_arguments, run=run,
+                          report=lambda results, args: report(results, doc, title),
+                          smoke="synthetic grooves, few samples", quick=_quick, seed=0)
+
+
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
                        report=lambda results, args: report(results), smoke="synthetic grooves, few samples",
                        quick=_quick, seed=0)
