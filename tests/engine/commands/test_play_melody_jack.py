@@ -99,8 +99,8 @@ def test_transpose_and_octave_change_mid_play_moves_every_later_pitch(jack_serve
     try:
         seq.set_melody(four_bars())
         seq.play()
-        # two steps into the second loop's C (steps 64-72): the report's step is the clock's
-        # time, which can pass a step a moment before that step's note is sent
+        # two steps into the second loop's C (steps 64-72), not on its first step: the
+        # report's step is the clock's time, and there the change sometimes beat the C
         assert seq.wait_status(lambda s: s.step >= 66, 30)
         seq.set_melody_controls(MelodyControls(transpose=3, octave=-1))
         assert seq.wait_status(lambda s: s.step >= 64 + 64 + 4, 30)
