@@ -72,7 +72,8 @@ class DataTrend:
 
     def shift(self, turned: int, start: float | np.ndarray, value: float | np.ndarray) -> np.ndarray:
         """``(..., A)`` how far the other attributes follow a turn of ``turned`` from
-        ``start`` to ``value`` (0 for ``turned`` itself)."""
+        ``start`` to ``value`` (0 for ``turned`` itself, and for a turn from or to an
+        unmeasured value: the laid-back feel of a groove without hits is NaN)."""
         out = self.follow * (self.mean(turned, value) - self.mean(turned, start))
         out[..., turned] = 0.0
-        return out
+        return np.where(np.isfinite(out), out, 0.0)

@@ -37,6 +37,12 @@ def test_the_trend_is_the_datas_regression_and_follow_scales_it() -> None:
     np.testing.assert_allclose(trend.mean(0, 5.0), trend.mean(0, trend.grid[0, -1]))
 
 
+def test_a_turn_from_an_unmeasured_value_moves_nothing() -> None:
+    trend = DataTrend(_data())
+    np.testing.assert_array_equal(trend.shift(0, np.nan, 0.8), 0.0)
+    np.testing.assert_array_equal(trend.shift(0, np.array([np.nan, 0.2]), 0.8)[0], 0.0)
+
+
 def test_bad_attributes_are_refused() -> None:
     with pytest.raises(ValueError, match=r"\(N >= 2, A\)"):
         DataTrend(np.zeros((1, 3)))
