@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.generation.knobs import KnobState
 from engine.music import attributes as attr_lib
 from engine.music.drums import NUM_VOICES, Voice
 from models.pathnames import shown
@@ -393,16 +394,17 @@ def evaluate_control(gen: Any, cfg: EvalConfig, z: np.ndarray | None = None,
         own = None if getattr(gen, "has_data_map", False) else np.tile(defaults, (draws, 1))
         anchor, _ = _decode_attributes(gen, z, own, cfg.batch_size)
         anchor = np.repeat(anchor, cfg.settings, axis=0)
+    fresh = KnobState.for_model(ranges, gen.attribute_defaults)  # a new groove, no knob set
+    trend = getattr(gen, "data_trend", None)
     result: dict[str, Any] = {}
     for k, name in enumerate(names):
         settings = np.linspace(ranges[name][0], ranges[name][1], cfg.settings)
         knobs = np.tile(defaults, (draws * cfg.settings, 1))
         knobs[:, k] = np.tile(settings, draws)
         targets = None
-        if anchor is not None:  # as the app's knobs (KnobState.targets): the others follow the data's trend
-            trend = getattr(gen, "data_trend", None)
-            targets = anchor.copy() if trend is None else anchor + trend.shift(k, anchor[:, k], knobs[:, k])
-            targets[:, k] = knobs[:, k]
+        if anchor is not None:  # the app's knob rules: turned from each draw's own groove
+            targets = np.stack([fresh.turn(name, v, dict(zip(names, row, strict=True))).targets(trend)
+                                for row, v in zip(anchor, knobs[:, k], strict=True)])
         measured, hits = _decode_attributes(gen, z_rep, knobs, cfg.batch_size, targets=targets,
                                             turning=name)
         measured = measured.reshape(draws, cfg.settings, len(names))

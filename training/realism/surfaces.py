@@ -255,6 +255,7 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
         return []
     ranges = gen.attribute_ranges
     fresh = KnobState.for_model(ranges, gen.attribute_defaults)  # a new groove, no knob set
+    trend = getattr(gen, "data_trend", None)  # the knobs nobody set follow the data (as in the app)
     data_attrs = attr_lib.compute(windows, names)
     rng = np.random.default_rng(seed + 7)
     out = []
@@ -269,7 +270,6 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 # the app's knob rules (engine.generation.knobs): turned from the playing
                 # groove, the knob is held at its setting, the others where the groove had them
                 states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
-                trend = getattr(gen, "data_trend", None)
                 targets = np.stack([st.targets(trend) for st in states])
                 pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
