@@ -223,7 +223,7 @@ CLOCK_SENDER = textwrap.dedent("""
 
 def test_follows_external_clock(jack_server, port_name, recorder_factory):
     sender_name = f"clk-{port_name}"
-    sender = subprocess.Popen([sys.executable, "-c", CLOCK_SENDER, sender_name, "150", str(24 * 8)],
+    sender = subprocess.Popen([sys.executable, "-c", CLOCK_SENDER, sender_name, "150", str(24 * 16)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert sender.stdout.readline().strip() == "ready"
@@ -237,7 +237,12 @@ def test_follows_external_clock(jack_server, port_name, recorder_factory):
             sender.stdin.write("go\n")
             sender.stdin.flush()
             assert seq.wait_status(lambda s: s.playing, 5)
-            assert seq.wait_status(lambda s: abs(s.bpm - 150) < 3, 5), seq.status()
+            # the tempo read while the master plays 16 beats (6.4 s): a stalled server or
+            # sender squeezes a burst of pulses into a fit over 2 beats, so the readings are
+            # kept to say what happened if none comes within 3 BPM
+            readings: list[float] = []
+            followed = seq.wait_status(lambda s: readings.append(round(s.bpm, 1)) or abs(s.bpm - 150) < 3, 7)
+            assert followed, (readings[::10], seq.status().stats.get("jack_irregular_starts"))
             assert sender.stdout.readline().strip() == "done"
             assert seq.wait_status(lambda s: not s.playing, 5)  # the master's Stop stops us
         finally:
@@ -250,8 +255,8 @@ def test_follows_external_clock(jack_server, port_name, recorder_factory):
     assert check_note_pairs(msgs) == []
     assert (0xF8,) not in msgs  # a follower does not send clock itself
     kicks = [e[2] for e in events if e[1][:2] == (0x99, 36)]
-    # 8 quarters of clock at 150 BPM: kicks on quarters 0 and 2 of each bar -> 0.8 s apart
-    assert len(kicks) >= 3
+    # 16 quarters of clock at 150 BPM: kicks on quarters 0 and 2 of each bar -> 0.8 s apart
+    assert len(kicks) >= 6
     assert np.median(np.diff(kicks)) == pytest.approx(0.8e9, rel=0.05)
 
 

@@ -112,11 +112,14 @@ def test_transpose_and_octave_change_mid_play_moves_every_later_pitch(jack_serve
     assert check_note_pairs([e[1] for e in events]) == []
     pitches = [p for _, _, p, _ in notes_by_channel(events, 0)]
     written = [p for *_, p in EXPECTED]
-    assert pitches[:7] == written
-    # changed while the second loop's C sounded (it ended then): every later note moved,
-    # up to the third loop's C
-    assert pitches[7] == 60, pitches
-    assert pitches[8:] == [p + 3 - 12 for p in written[1:] + [60]]
+    # changed while the second loop's C sounded: that C and every note before it as
+    # written, every note from the change on moved (none changed pitch while it sounded:
+    # the pairs above). The change lands at the next note, the D, unless a loaded machine
+    # held the command longer than those 10 steps; then at a later one, never within a loop.
+    played = written * 3
+    switch = next((i for i in range(len(pitches)) if pitches[i] != played[i]), len(pitches))
+    assert 8 <= switch <= 13, pitches
+    assert pitches == played[:switch] + [p + 3 - 12 for p in played[switch:len(pitches)]], pitches
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
@@ -155,24 +158,38 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
         seq.play()
         assert seq.wait_status(lambda s: s.step >= 9 * 64, 60)
         seq.stop()
-        seq.sync()
+        stats = seq.sync().stats
     finally:
         seq.close()
     events = rec.stop()
     assert check_note_pairs([e[1] for e in events]) == []
+    # A cycle the server skipped or ran a period late (the output lists them) sends what
+    # fell in it at the next cycle's start: those notes are late by the server, not by us.
+    skipped = [(start - gap + jack_server.period, start)
+               for start, gap in stats.get("jack_irregular_starts") or []]
+
+    def on_frame(frame: int, due: int) -> bool:
+        return frame == due or any(a <= due < b and frame == b for a, b in skipped)
+
     kicks = notes_by_channel(events, 9)
     origin = kicks[0][0]
     off_grid = [(i, on - origin - 4 * step_frames * i) for i, (on, *_) in enumerate(kicks)
-                if on - origin != 4 * step_frames * i]
-    assert not off_grid, (len(kicks), off_grid[:10])  # (kick index, frames off its beat)
+                if not on_frame(on, origin + 4 * step_frames * i)]
+    assert not off_grid, (len(kicks), off_grid[:10], skipped[:10])  # (kick, frames off its beat)
     starts = {s: p for s, _, p in EXPECTED}
     ends = {s: e for s, e, _ in EXPECTED}
     melody = notes_by_channel(events, 0)
     assert len(melody) >= 9 * len(EXPECTED)
+    excused = 0
     for on, off, pitch, _ in melody[:-1]:  # the last one was cut by the stop
-        step, rest = divmod(on - origin, step_frames)
-        assert rest == 0 and starts[step % 64] == pitch
-        assert off - on == (ends[step % 64] - step % 64) * step_frames
+        step = round((on - origin) / step_frames)
+        due_on, due_off = origin + step * step_frames, origin + ends[step % 64] * step_frames + \
+            (step - step % 64) * step_frames
+        assert on_frame(on, due_on) and starts[step % 64] == pitch, (on - due_on, skipped[:10])
+        assert on_frame(off, due_off), (off - due_off, skipped[:10])
+        excused += (on, off) != (due_on, due_off)
+    excused += sum(1 for i, (on, *_) in enumerate(kicks) if on != origin + 4 * step_frames * i)
+    assert excused <= 3, (excused, skipped[:10])  # a server that keeps skipping measures nothing
 
 
 @pytest.mark.parametrize("sample_accurate", [True, False], ids=["sample-accurate", "rtmidi"])
