@@ -9,7 +9,7 @@ Run folder (``run_dir``):
 
 One CPU thread by default (``threads``: the machine's other core may train too).
 The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
-resumed run may be given a larger budget (any other change of the config is refused). Loss:
+resumed run may be given a larger budget or other threads (any other change is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
 per example, MusicVAE's ``free_bits``), β ramped linearly from 0 over ``kl_warmup_steps``.
 Scheduled sampling (``sampling`` > 0; MusicVAE trains its melody models with it): a share
@@ -42,7 +42,8 @@ from training.melody import data as mdata
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
-BUDGET_FIELDS = ("max_minutes", "max_steps", "val_every_s", "log_every")  # may change on --resume
+# may change on --resume: the budget, and the threads (speed, not the model being trained)
+BUDGET_FIELDS = ("max_minutes", "max_steps", "val_every_s", "log_every", "threads")
 
 
 @dataclass(frozen=True)
