@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for f in fields(MapConfig):
         p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
                        help=f"(default {f.default})")
+    p.add_argument("--expression-only", action="store_true",
+                   help="keep the map CHECKPOINT has and only fit (or renew) the spread of velocities "
+                        "and micro-timing its decodes are given back, on DATA's training windows")
     p.add_argument("--graph-only", action="store_true",
                    help="keep the map CHECKPOINT has and only add (or renew) its grooves' neighbour "
                         "lists, the links transitions walk (DATA is not read)")
@@ -57,6 +60,33 @@ def run_graph_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_expression_only(args: argparse.Namespace) -> int:
+    """``--expression-only``: the checkpoint as it is, with its expression fitted anew."""
+    from engine.generation.generator import Generator
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from training.dataset import build_dataset
+    from training.expression_fit import fit_expression
+
+    t0 = time.perf_counter()
+    ckpt = load_checkpoint(args.checkpoint)
+    gen = Generator(ckpt.model, {k: v for k, v in ckpt.meta.items() if k not in ("data_map", "expression")},
+                    ckpt.config)
+    steps_per_bar = int(ckpt.config.steps_per_bar)
+    ds = build_dataset(args.data, bars=int(ckpt.config.steps) // steps_per_bar, steps_per_bar=steps_per_bar,
+                       attributes=gen.attribute_names)
+    train = ds.subset("train")
+    expression = fit_expression(gen, train.patterns)
+    meta = {**ckpt.meta, "expression": expression.to_meta()}
+    out = args.out or args.checkpoint
+    save_checkpoint(out, ckpt.model, ckpt.config, meta, ckpt.arrays)
+    print(f"{out}: expression velocity x{expression.velocity:.3f}, timing x{expression.timing:.3f} "
+          f"from {len(train.patterns)} training windows ({time.perf_counter() - t0:.1f} s)")
+    from training.export import export_after_training
+
+    export_after_training(Path(out))
+    return 0
+
+
 def run_map(args: argparse.Namespace) -> int:
     from engine.generation.generator import Generator
     from models.checkpoint import load_checkpoint, save_checkpoint
@@ -65,6 +95,8 @@ def run_map(args: argparse.Namespace) -> int:
 
     if args.graph_only:
         return run_graph_only(args)
+    if args.expression_only:
+        return run_expression_only(args)
     cfg = MapConfig(**{f.name: getattr(args, f.name) for f in fields(MapConfig)})
     t0 = time.perf_counter()
     ckpt = load_checkpoint(args.checkpoint)
@@ -82,6 +114,9 @@ def run_map(args: argparse.Namespace) -> int:
     arrays, info = build_data_map(gen, train.patterns, train.attributes, styles, style_names, cfg)
     meta: dict[str, Any] = {k: v for k, v in ckpt.meta.items() if k != "data_map"}
     meta["data_map"] = info
+    from training.expression_fit import fit_expression
+
+    meta["expression"] = fit_expression(gen, train.patterns).to_meta()
     out = args.out or args.checkpoint
     save_checkpoint(out, ckpt.model, ckpt.config, meta, arrays)
     print(f"{out}: map of {info['size']} training grooves, pad {cfg.rows}x{cfg.cols}, "

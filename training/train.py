@@ -366,6 +366,19 @@ def _data_map(model, mcfg, meta: dict, dataset, cfg: TrainConfig) -> tuple[dict,
                           np.asarray(dataset.attributes)[train_rows], styles, names)
 
 
+def _expression(model, mcfg, meta: dict, dataset) -> dict[str, float]:
+    """The spread of velocities and micro-timing the decoder averages out, fitted on the
+    training split (:mod:`training.expression_fit`), as the checkpoint stores it."""
+    import numpy as np
+
+    from engine.generation.generator import Generator
+    from training.expression_fit import fit_expression
+
+    train_rows = np.asarray(dataset.split) == "train"
+    gen = Generator(model.eval(), {k: v for k, v in meta.items() if k != "data_map"}, mcfg)
+    return fit_expression(gen, np.asarray(dataset.patterns)[train_rows]).to_meta()
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool = False) -> Path:
     """Train per ``cfg``; returns the path of the final checkpoint (run_dir/checkpoint.pt).
 
@@ -666,6 +679,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         arrays = None
         if mcfg.num_attributes:  # the map of the data the instrument plays on (training.data_map)
             arrays, meta["data_map"] = _data_map(model, mcfg, meta, dataset, cfg)
+            meta["expression"] = _expression(model, mcfg, meta, dataset)
         save_checkpoint(final, model, mcfg, meta, arrays)
         print(f"done ({stopped}, {wall() / 60:.1f} min in all): {final}", flush=True)
         from training.export import export_after_training

@@ -26,7 +26,9 @@ reach the targets (:meth:`Generator.decode_meeting`, :mod:`engine.generation.kno
 Attributes without a target (NaN) are the groove's own, so a fresh latent plays its own
 groove. Without targets it is the model's one open-loop decode, as
 :meth:`Generator.decode_batch` is for the evaluation of the model itself, reconstruction
-and transitions.
+and transitions. What :meth:`Generator.decode` plays has the velocities and micro-timing
+spread the decoder averages out given back (:attr:`Generator.expression`,
+:mod:`engine.generation.expression`); :meth:`Generator.decode_batch` gives the model's own.
 
 :class:`AsyncGenerator` runs a generator on a worker thread with one latest-wins request
 slot per request kind, so the GUI and ``play`` never wait on the model.
@@ -51,6 +53,7 @@ from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_unif
 from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph
 from engine.generation.data_trend import DataTrend
+from engine.generation.expression import Expression
 from engine.generation.groove_bank import GrooveBank, WalkSettings
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
@@ -191,6 +194,12 @@ class Generator:
         # the bank's nearest-neighbour lists when the map stores them (else searched on first use)
         self._bank_neighbours = None if self._bank is None else (arrays or {}).get("bank.neighbours")
         self._map_noise = float((meta.get("data_map") or {}).get("config", {}).get("randomize_noise", 0.0))
+        # the spread of dynamics and feel the decoder's averages take out, given back to what
+        # the instrument plays (engine.generation.expression; identity when not fitted)
+        try:
+            self.expression = Expression.from_meta(meta.get("expression"))
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"bad expression in the checkpoint's metadata: {err}") from err
 
     def _data_map(self, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
                   ) -> tuple[GrooveBank | None, PadMap | None]:
@@ -686,6 +695,7 @@ class Generator:
             for rounds, rows in ((self.lock_passes, drawn), (PASSES, ~drawn)):
                 if rows.any():
                     arrays[rows] = fit_around(self, arrays[rows], lock, rounds)
+        arrays = self.expression.apply(arrays)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in arrays]
         return pats[0] if single else pats
 

@@ -148,6 +148,7 @@ def transition(generator: Generator, a: Pattern, b: Pattern, bars: int, strategy
                               for w in windows])
     decoded = generator.decode_batch(z, knobs, teacher=teacher, temperature=temperature,
                                      seed=seed).to_array()
+    decoded = generator.expression.apply(decoded)  # played as Generator.decode plays a groove
     out = [Pattern.from_array(decoded[i, phase[i] * spb:(phase[i] + 1) * spb], spb)
            for i in range(bars)]
     return Pattern.concatenate(out)

@@ -120,6 +120,8 @@ def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray
 
 
 def _reconstruct(gen: Any, windows: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Reconstructions of ``windows`` as the instrument plays a decoded groove (with the
+    generator's ``expression``): the floor every surface is held against."""
     out = []
     for i in range(0, len(windows), batch):
         xb = windows[i:i + batch]
@@ -128,7 +130,9 @@ def _reconstruct(gen: Any, windows: np.ndarray, batch: int = 512) -> np.ndarray:
             out.append(gen.decode_batch(mu, use_knobs=False).to_array())
         else:
             out.append(gen.decode_batch(mu, attr_lib.compute(xb, gen.attribute_names)).to_array())
-    return np.concatenate(out)
+    rec = np.concatenate(out)
+    expression = getattr(gen, "expression", None)
+    return rec if expression is None else expression.apply(rec)
 
 
 def knob_reference(values: np.ndarray, setting: float, span: float,
