@@ -122,6 +122,20 @@ def test_map_command_adds_and_rebuilds_the_map(tmp_path, monkeypatch, capsys):
     again = Generator.from_checkpoint(out)
     assert again.meta["data_map"]["config"]["rows"] == 4
     assert again.backend == "onnx"  # re-exported with the new map, not a stale export
+    fitted = again.expression  # the map also fits the spread its decodes are given back
+    assert not fitted.identity and 0.5 < fitted.velocity < 3 and 0.5 < fitted.timing < 3
+    # --expression-only fits it anew on a checkpoint's own map, nothing else changed
+    bare = tmp_path / "bare.pt"
+    ckpt = load_checkpoint(out)
+    save_checkpoint(bare, ckpt.model, ckpt.config, {k: v for k, v in ckpt.meta.items() if k != "expression"},
+                    ckpt.arrays)
+    assert Generator.from_checkpoint(bare).expression.identity
+    assert main(["map", "--expression-only", "--checkpoint", str(bare), "--data", str(src)]) == 0
+    assert "expression velocity" in capsys.readouterr().out
+    refit = load_checkpoint(bare)
+    assert refit.meta["expression"] == fitted.to_meta()
+    assert refit.meta["data_map"] == ckpt.meta["data_map"]
+    assert all(np.array_equal(refit.arrays[k], v) for k, v in ckpt.arrays.items())
 
 
 def test_the_map_stores_each_grooves_nearest_codes(mapped):

@@ -71,6 +71,9 @@ def test_the_shipped_recipe_trains(tmp_path: Path, capsys) -> None:
     # the run ends with the map of its training grooves: the knobs walk it, the pad shows it
     assert ck.meta["data_map"]["size"] == len(ck.arrays["bank.codes"]) > 0
     assert ck.arrays["pad.nodes"].shape == (32, 32)
+    # and with the spread of velocities and timing its decodes are given back, fitted on them
+    assert set(ck.meta["expression"]) == {"velocity", "timing"}
+    assert all(0 < v <= 3 for v in ck.meta["expression"].values())
 
 
 def test_code_revision_inside_and_outside_a_checkout(tmp_path: Path) -> None:

@@ -353,3 +353,18 @@ def test_walk_trend_rule_needs_a_clear_realism_gain_without_losing_targets():
     assert choose(rows) == "follow 1"
     rows["follow 1"] = row(0.580, 90)
     assert choose(rows) == "follow 0.5"
+
+
+def test_expression_rule_needs_a_realism_gain_that_keeps_targets_and_reconstruction():
+    from training.studies.expression_spread import choose
+
+    def row(acc, realism, vel=7.5, tim=5.9):
+        return {"mean_c2st": acc, "realism_targets": realism,
+                "reconstruction": {"velocity_mae_midi": vel, "timing_mae_ms": tim}}
+
+    base = row(0.600, 100)
+    assert choose({"own": base, "fitted": row(0.595, 100)}) == "fitted"
+    assert choose({"own": base, "fitted": row(0.597, 110)}) == "own"  # gain below 0.005
+    assert choose({"own": base, "fitted": row(0.580, 96)}) == "own"  # 4 targets lost
+    assert choose({"own": base, "fitted": row(0.580, 97, tim=6.01)}) == "own"  # timing MAE target
+    assert choose({"own": base, "fitted": row(0.580, 97, vel=8.2)}) == "own"  # velocity MAE target
