@@ -368,3 +368,18 @@ def test_expression_rule_needs_a_realism_gain_that_keeps_targets_and_reconstruct
     assert choose({"own": base, "fitted": row(0.580, 96)}) == "own"  # 4 targets lost
     assert choose({"own": base, "fitted": row(0.580, 97, tim=6.01)}) == "own"  # timing MAE target
     assert choose({"own": base, "fitted": row(0.580, 97, vel=8.2)}) == "own"  # velocity MAE target
+
+
+def test_expression_targets_can_be_counted_against_another_floor():
+    from training.studies.expression_spread import against_floor
+
+    def surface(features, raw):
+        return {"c2st_features": {"accuracy": features}, "c2st_raw": {"accuracy": raw},
+                "mgeval": {"mean_oa": 0.9, "min_oa": 0.7}, "timing_std": 0.16, "reference_timing_std": 0.16,
+                "swing": 0.5, "reference_swing": 0.5}
+
+    own = {"surfaces": {"reconstruction": surface(0.53, 0.52), "pad": surface(0.60, 0.55)}}
+    moved = against_floor(own, surface(0.58, 0.53))
+    assert moved["surfaces"]["pad"]["targets"]["c2st_features"]  # 0.60 ≤ 0.58 + 0.05
+    assert moved["surfaces"]["reconstruction"]["c2st_features"]["accuracy"] == 0.53  # its own kept
+    assert "targets" not in own["surfaces"]["pad"]  # the input untouched

@@ -23,10 +23,18 @@ least as many of those surfaces' realism targets minus 3, and (3) its reconstruc
 validation windows keep the reconstruction targets (velocity MAE ≤ 8 MIDI, timing MAE ≤ 6
 ms). Otherwise the decoder's own values stay.
 
+Under that rule (seed 0; its report is ``first_rule_report.md``) the fitted expression
+lowered the mean C2ST by 0.0052 and met 8 fewer targets: its own floor fell from 0.580 to
+0.537, so every surface was held to a bound 0.043 lower, and a count of targets against
+each candidate's floor measured the floor's move rather than any surface's. Second rule,
+written before its run, on a fresh draw (seed 1): the same three conditions, with every
+candidate's C2ST targets counted against one floor, the reconstructions as the decoder gives
+them (the first candidate's); each candidate's own floor is reported beside it.
+
 Run (validation split)::
 
     python -m training.studies.expression_spread --checkpoint checkpoints/default.pt \\
-        --data ../shared/data/groove --split validation --out docs/studies/expression_spread
+        --data ../shared/data/groove --split validation --out docs/studies/expression_spread --seed 1
 """
 
 from __future__ import annotations
@@ -43,6 +51,22 @@ MODULE = "training.studies.expression_spread"
 MIN_GAIN = 0.005      # mean C2ST the fitted expression must gain
 REALISM_SLACK = 3     # realism targets it may lose
 NOT_PLAYED = ("reconstruction", "prior")
+
+
+def against_floor(summary: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``summary`` with its realism targets counted against another ``floor``
+    (a reconstruction surface's figures) instead of its own."""
+    import copy
+
+    from training.realism.scorecard import apply_targets
+
+    out = copy.deepcopy(summary)
+    surfaces = out["surfaces"]
+    own_floor = surfaces["reconstruction"]
+    surfaces["reconstruction"] = copy.deepcopy(floor)
+    apply_targets(surfaces)
+    surfaces["reconstruction"] = own_floor
+    return out
 
 
 def score(summary: dict[str, Any]) -> tuple[int, float, int]:
@@ -94,6 +118,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                                          played[..., 2 * n:], data.tempo_bpm, gen.steps_per_bar)
         vel, tim = within_spread(played)
         surfaces = evaluate_surfaces(gen, data.patterns, groups, samples=args.samples, seed=args.seed)
+        if rows:  # the second rule: targets against the decoder's own floor
+            decoders = next(iter(rows.values()))["surfaces"]["surfaces"]["reconstruction"]
+            surfaces = against_floor(surfaces, decoders)
         met, acc, count = score(surfaces)
         rows[name] = {"expression": expression.to_meta(), "surfaces": surfaces,
                       "realism_targets": met, "surfaces_scored": count, "mean_c2st": acc,
@@ -112,9 +139,13 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
     first = next(iter(rows.values()))
     names = [n for n in first["surfaces"]["surfaces"] if n != "prior"]
     summary = dc.md_table(
-        ["candidate", "velocity ×", "timing ×", f"realism targets (of {6 * first['surfaces_scored']})",
+        ["candidate", "velocity ×", "timing ×", "own floor (features / raw)",
+         f"realism targets (of {6 * first['surfaces_scored']}; the decoder's floor)",
          "mean C2ST", "velocity MAE (MIDI)", "timing MAE (ms)", "within-groove spread vel / timing"],
-        [(n, r["expression"]["velocity"], r["expression"]["timing"], r["realism_targets"], r["mean_c2st"],
+        [(n, r["expression"]["velocity"], r["expression"]["timing"],
+          f"{r['surfaces']['surfaces']['reconstruction']['c2st_features']['accuracy']:.3f} / "
+          f"{r['surfaces']['surfaces']['reconstruction']['c2st_raw']['accuracy']:.3f}",
+          r["realism_targets"], r["mean_c2st"],
           r["reconstruction"]["velocity_mae_midi"], r["reconstruction"]["timing_mae_ms"],
           f"{r['reconstruction_spread']['velocity']:.3f} / {r['reconstruction_spread']['timing']:.3f}")
          for n, r in rows.items()])
@@ -128,6 +159,7 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
     paragraphs = __doc__.split(chr(10) + chr(10))
     real = results["real_spread"]
     return (f"# Giving decoded grooves back their spread\n\n{paragraphs[1]}\n\n{paragraphs[2]}\n\n"
+            f"{paragraphs[3]}\n\n"
             f"Split: {results['split']}; {results['samples']} patterns per surface; factors fitted on "
             f"{results['training_windows']} training windows; seed {results['seed']}. The real validation "
             f"windows' within-groove spread: velocity {real['velocity']:.3f}, timing {real['timing']:.3f} "
