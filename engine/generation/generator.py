@@ -696,6 +696,8 @@ class Generator:
                 if rows.any():
                     arrays[rows] = fit_around(self, arrays[rows], lock, rounds)
         arrays = self.expression.apply(arrays)
+        if lock is not None and lock.active:  # the locked part plays exactly as it was locked
+            arrays = lock.paste(arrays)
         pats = [Pattern.from_array(a, self._steps_per_bar) for a in arrays]
         return pats[0] if single else pats
 
