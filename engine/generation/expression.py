@@ -25,7 +25,8 @@ from engine.music.drums import NUM_VOICES
 from engine.music.pattern import MAX_OFFSET
 
 MIN_VELOCITY = 1 / 127
-MAX_FACTOR = 3.0  # a fitted factor beyond this is taken for a broken fit, not a spread
+MAX_FACTOR = 3.0  # fitted factors are clipped to [1 / MAX_FACTOR, MAX_FACTOR]: beyond that a
+# decoder barely trained (near-constant outputs) would have its few deviations blown up
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def within_spread(arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fit(real: np.ndarray, decoded: np.ndarray) -> Expression:
     """The factors that give ``decoded`` (reconstructions of ``real``, ``(B, T, 27)`` each,
-    row for row) the real windows' root-mean-square within-groove spread.
+    row for row) the real windows' root-mean-square within-groove spread, clipped to
+    ``[1 / MAX_FACTOR, MAX_FACTOR]``.
 
     Raises:
         ValueError: mismatched shapes, or a spread of zero on either side.
@@ -107,5 +109,5 @@ def fit(real: np.ndarray, decoded: np.ndarray) -> Expression:
         rr, dd = float(np.sqrt(np.mean(r ** 2))), float(np.sqrt(np.mean(d ** 2)))
         if rr <= 0 or dd <= 0:
             raise ValueError("a spread of zero cannot be fitted (no hits, or constant values)")
-        factors.append(rr / dd)
+        factors.append(float(np.clip(rr / dd, 1 / MAX_FACTOR, MAX_FACTOR)))
     return Expression(*factors)

@@ -44,6 +44,8 @@ def test_fit_recovers_the_narrowing_of_a_known_decoder():
     decoded = _narrowed(real, 1 / 1.25, 1 / 1.1)
     e = fit(real, decoded)
     assert e.velocity == pytest.approx(1.25, rel=1e-3) and e.timing == pytest.approx(1.1, rel=1e-3)
+    flat = fit(real, _narrowed(real, 0.1, 0.2))  # a decoder barely trained: clipped, not blown up
+    assert (flat.velocity, flat.timing) == (3.0, 3.0)
     same = fit(real, real)
     assert (same.velocity, same.timing) == (pytest.approx(1.0), pytest.approx(1.0))
 
