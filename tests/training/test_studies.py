@@ -383,3 +383,18 @@ def test_expression_targets_can_be_counted_against_another_floor():
     assert moved["surfaces"]["pad"]["targets"]["c2st_features"]  # 0.60 ≤ 0.58 + 0.05
     assert moved["surfaces"]["reconstruction"]["c2st_features"]["accuracy"] == 0.53  # its own kept
     assert "targets" not in own["surfaces"]["pad"]  # the input untouched
+
+
+def test_expression_spread_smoke_cli_writes_report(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import expression_spread
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "expression"
+    assert expression_spread.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    own, fitted = res["candidates"].values()
+    assert own["expression"] == {"velocity": 1.0, "timing": 1.0} and fitted["expression"] != own["expression"]
+    assert res["chosen"] in res["candidates"]
+    text = (out / "report.md").read_text()
+    assert "Chosen by the rule" in text and "own floor" in text
