@@ -188,6 +188,8 @@ class ClockLoop:
         self.sent = {"on": 0, "off": 0, "clock": 0, "other": 0}
         self._parent = os.getppid()
         self.time_base: TimeBase = WallClock()  # the loop's timeline, see _set_time_base
+        # an external clock's wall-clock arrivals onto whichever timeline the loop runs on now
+        self.sched.wall_to_timeline = lambda wall_ns: self.time_base.from_wall_ns(wall_ns)
         self._now: Callable[[], int] = self.time_base.now_ns
         self._time_base_used = "wall"  # what the latest port's sends were timed by (reported)
         self._time_base_fallbacks = 0  # times the frame clock was lost while a port was wanted
@@ -357,8 +359,7 @@ class ClockLoop:
 
     def _on_input(self, data: tuple[int, ...], arrival: int) -> None:
         with self.lock:
-            arrival = self.time_base.from_wall_ns(arrival)  # perf_counter → the loop's timeline
-            self.sched.external_message(data, arrival)
+            self.sched.external_message(data, arrival)  # on the wall clock (perf_counter)
             self._send_due()
 
     def _send_due(self) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -83,6 +83,10 @@ class Timed(NamedTuple):
     pair: int = -1  # on a note-off: the seq of its note-on
     voice: int = -1  # drum voice 0-8, or MELODY_VOICE
     immediate: bool = False  # sent "now" in answer to a command: no musical deadline
+
+
+def _same_ns(ns: int) -> int:
+    return ns
 
 
 def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
@@ -146,6 +150,10 @@ class Scheduler:
         self._tick_samples: deque[tuple[int, int]] = deque(maxlen=TEMPO_FIT_TICKS)
         self._last_tick: int | None = None  # index of the last external pulse received
         self.external_bpm: float | None = None
+        # an external clock's pulses arrive stamped on the wall clock; the grid lives on the
+        # loop's timeline (JACK's frames, which a loaded or dummy server lets drift from the
+        # wall by several per cent and step after a stall): set by the clock process
+        self.wall_to_timeline: Callable[[int], int] = _same_ns
         self.followed_bpm = self.controls.tempo_bpm  # the shared timeline's tempo (link source)
 
     # -- commands ------------------------------------------------------------------------
@@ -284,7 +292,8 @@ class Scheduler:
 
     # -- external clock --------------------------------------------------------------------
     def external_message(self, data: Sequence[int], arrival_ns: int) -> None:
-        """Follow an incoming realtime message (clock, start, stop, continue, song position)."""
+        """Follow an incoming realtime message (clock, start, stop, continue, song position)
+        that arrived at ``arrival_ns`` on the wall clock."""
         if not data or self.source != "external":
             return
         status = data[0]
@@ -292,11 +301,11 @@ class Scheduler:
             self._external_tick(arrival_ns)
         elif status == START:
             self._position = 0
-            self._arm_external(0, arrival_ns)
+            self._arm_external(0, self.wall_to_timeline(arrival_ns))
         elif status == CONTINUE:
-            self._arm_external(self._position, arrival_ns)
+            self._arm_external(self._position, self.wall_to_timeline(arrival_ns))
         elif status == STOP:
-            self.stop(arrival_ns)
+            self.stop(self.wall_to_timeline(arrival_ns))
         elif status == SONG_POSITION and len(data) >= 3 and not self.playing:
             self._position = parse_song_position(data[1], data[2])
 
@@ -310,12 +319,18 @@ class Scheduler:
         self._tick_samples.clear()
 
     def _external_tick(self, arrival_ns: int) -> None:
+        """One clock pulse at ``arrival_ns`` (wall clock). The tempo is fitted on the wall
+        clock, as the master keeps it (and as reported); the grid is then laid on the loop's
+        timeline, so a timeline drifting or stepping against the wall moves the grid's
+        anchor, not the fitted tempo."""
         index = self._next_tick if self._last_tick is None else self._last_tick + 1
         self._last_tick = index
         self._tick_samples.append((index, arrival_ns))
-        period = estimate_tick_ns(self._tick_samples)
+        timeline_per_wall = (self.wall_to_timeline(arrival_ns + 1_000_000_000)
+                             - self.wall_to_timeline(arrival_ns)) / 1e9
+        period = estimate_tick_ns(self._tick_samples)  # wall ns per pulse
         if period is None:
-            period = self._step_len / TICKS_PER_STEP
+            period = self._step_len / TICKS_PER_STEP / timeline_per_wall
         else:
             self.external_bpm = 60e9 / (period * TICKS_PER_STEP * STEPS_PER_QUARTER)
         if not self.playing:
@@ -324,8 +339,8 @@ class Scheduler:
         n = len(self._tick_samples)
         mean_i = sum(i for i, _ in self._tick_samples) / n
         mean_t = sum(t for _, t in self._tick_samples) / n
-        self._step_len = period * TICKS_PER_STEP
-        self._t0 = round(mean_t - mean_i * period)
+        self._step_len = period * TICKS_PER_STEP * timeline_per_wall
+        self._t0 = self.wall_to_timeline(round(mean_t - mean_i * period))
 
     # -- a shared timeline (Ableton Link: engine.sync.link_follow) ----------------------------
     def follow_grid(self, t0_ns: int, step_len_ns: float, tempo_bpm: float) -> None:

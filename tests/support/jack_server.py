@@ -328,3 +328,16 @@ if __name__ == "__main__":
     rec.add_argument("--out", required=True)
     args = parser.parse_args()
     sys.exit(_record(args.name, args.source, args.out))
+
+
+def skipped_spans(stats: dict, period: int) -> list[tuple[int, int]]:
+    """``[(first, next_start)]``: the frames of the cycles a sample-accurate output saw the
+    server skip or run a period late (its ``jack_irregular_starts``); what fell in one went
+    out at ``next_start``, late by the server, not by the engine."""
+    return [(start - gap + period, start) for start, gap in stats.get("jack_irregular_starts") or []]
+
+
+def on_frame(frame: int, due: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether an event due at frame ``due`` landed on it, or at the end of a skipped span
+    it fell in (:func:`skipped_spans`)."""
+    return frame == due or any(a <= due < b and frame == b for a, b in spans)

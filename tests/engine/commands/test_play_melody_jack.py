@@ -18,7 +18,7 @@ from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
 from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import Controls
 from tests.engine.commands.test_play_jack import interrupt_after_notes, play_cli, start_sequencer
-from tests.support.jack_server import check_note_pairs
+from tests.support.jack_server import check_note_pairs, on_frame, skipped_spans
 from tests.support.patterns import pattern_from_cells
 
 pytestmark = pytest.mark.jack
@@ -165,16 +165,12 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
     assert check_note_pairs([e[1] for e in events]) == []
     # A cycle the server skipped or ran a period late (the output lists them) sends what
     # fell in it at the next cycle's start: those notes are late by the server, not by us.
-    skipped = [(start - gap + jack_server.period, start)
-               for start, gap in stats.get("jack_irregular_starts") or []]
-
-    def on_frame(frame: int, due: int) -> bool:
-        return frame == due or any(a <= due < b and frame == b for a, b in skipped)
+    skipped = skipped_spans(stats, jack_server.period)
 
     kicks = notes_by_channel(events, 9)
     origin = kicks[0][0]
     off_grid = [(i, on - origin - 4 * step_frames * i) for i, (on, *_) in enumerate(kicks)
-                if not on_frame(on, origin + 4 * step_frames * i)]
+                if not on_frame(on, origin + 4 * step_frames * i, skipped)]
     assert not off_grid, (len(kicks), off_grid[:10], skipped[:10])  # (kick, frames off its beat)
     starts = {s: p for s, _, p in EXPECTED}
     ends = {s: e for s, e, _ in EXPECTED}
@@ -185,8 +181,8 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
         step = round((on - origin) / step_frames)
         due_on, due_off = origin + step * step_frames, origin + ends[step % 64] * step_frames + \
             (step - step % 64) * step_frames
-        assert on_frame(on, due_on) and starts[step % 64] == pitch, (on - due_on, skipped[:10])
-        assert on_frame(off, due_off), (off - due_off, skipped[:10])
+        assert on_frame(on, due_on, skipped) and starts[step % 64] == pitch, (on - due_on, skipped[:10])
+        assert on_frame(off, due_off, skipped), (off - due_off, skipped[:10])
         excused += (on, off) != (due_on, due_off)
     excused += sum(1 for i, (on, *_) in enumerate(kicks) if on != origin + 4 * step_frames * i)
     assert excused <= 3, (excused, skipped[:10])  # a server that keeps skipping measures nothing

@@ -263,6 +263,40 @@ def test_external_clock_follow():
     check_pairing(sent)
 
 
+def test_external_clock_on_a_timeline_drifting_from_the_wall():
+    """Pulses stamped on the wall clock, the grid on a timeline running 5 % slow and
+    stepping 40 ms (a JACK server that stalled): the tempo is the master's, and every kick
+    lands on the timeline where its pulse's wall time maps."""
+    offset = [7 * MS]  # renewed as a frame clock's resync renews it: +40 ms after 1 s
+
+    def to_timeline(wall: int) -> int:  # 0.95 ns of timeline per wall ns
+        return round(offset[0] + 0.95 * wall)
+
+    sched = Scheduler(Controls(tempo_bpm=120), source="external")
+    sched.wall_to_timeline = to_timeline
+    sched.set_pattern(FOUR_ON_FLOOR)
+    tick = round(60e9 / (150 * 24))  # the master plays 150 BPM on the wall clock
+    sent, t = [], 0
+    sched.external_message([0xFA], t)
+    for i in range(24 * 8):
+        t = i * tick
+        if t >= 1_000 * MS:
+            offset[0] = 47 * MS
+        now = to_timeline(t)
+        while (w := sched.next_wake_ns()) is not None and w < now:
+            sent.extend(sched.due(w))
+        sched.external_message([0xF8], t)
+        sent.extend(sched.due(now))
+        # 150 BPM read on the wall clock however the timeline runs (on it: 150 / 0.95)
+        assert i < 2 or sched.tempo_bpm == pytest.approx(150, rel=1e-6)
+    kicks = [m.deadline_ns for m in sent if m.kind == "on"]
+    assert len(kicks) == 8
+    # each kick on its quarter's pulse, mapped onto the timeline (within a fit's rounding):
+    # past the step, the grid follows the new anchor within the 2 beats the fit spans
+    assert kicks[:3] == pytest.approx([7 * MS + 0.95 * q * 24 * tick for q in range(3)], abs=2)
+    assert kicks[-3:] == pytest.approx([47 * MS + 0.95 * q * 24 * tick for q in range(5, 8)], abs=2)
+
+
 def test_external_song_position_and_continue():
     sched = Scheduler(Controls(), source="external")
     sched.set_pattern(HATS)
