@@ -10,7 +10,7 @@ import pytest
 
 from app import melody_lane as lane_module
 from tests.app.test_midi_jack import jack  # noqa: F401  (the fixture)
-from tests.support.jack_server import JACKD, Recorder, check_note_pairs
+from tests.support.jack_server import JACKD, Recorder, check_note_pairs, pairing_context
 from tests.support.melody import memorised_checkpoint
 
 pytestmark = [pytest.mark.jack, pytest.mark.skipif(JACKD is None, reason="jackd not installed")]
@@ -69,7 +69,9 @@ def test_randomize_and_key_change_the_notes_at_the_client(jack, melody_jack_wind
         qtbot.wait(300)
     finally:
         events = rec.stop()
-    assert check_note_pairs([m for _f, m, _ns in events]) == []
+    messages = [m for _f, m, _ns in events]
+    problems = check_note_pairs(messages)
+    assert problems == [], (problems, pairing_context(messages, problems))
     assert _is_run_of(_melody_ons(events)[:4], before)
     new = _melody_ons(events, changed_at)
     new = new[:len(new) - len(_melody_ons(events, key_changed))]  # before the key change

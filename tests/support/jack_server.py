@@ -235,6 +235,15 @@ def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
     return problems
 
 
+def pairing_context(messages: list[tuple[int, ...]], problems: list[str], before: int = 12) -> list:
+    """The messages leading up to the first of :func:`check_note_pairs`' ``problems`` (what a
+    failing test prints, so a rare fault can be read from the log)."""
+    if not problems:
+        return []
+    i = int(problems[0].split(":")[0].lstrip("#"))
+    return [(j, messages[j]) for j in range(max(0, i - before), min(len(messages), i + 2))]
+
+
 # -- the recorder script ---------------------------------------------------------------------
 
 def _record(name: str, source: str, out_path: str) -> int:
