@@ -18,7 +18,7 @@ from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
 from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import Controls
 from tests.engine.commands.test_play_jack import interrupt_after_notes, play_cli, start_sequencer
-from tests.support.jack_server import check_note_pairs, on_frame, skipped_spans
+from tests.support.jack_server import check_note_pairs, on_frame, pairing_context, skipped_spans
 from tests.support.patterns import pattern_from_cells
 
 pytestmark = pytest.mark.jack
@@ -162,7 +162,9 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
     finally:
         seq.close()
     events = rec.stop()
-    assert check_note_pairs([e[1] for e in events]) == []
+    messages = [e[1] for e in events]
+    problems = check_note_pairs(messages)
+    assert problems == [], (problems, pairing_context(messages, problems), len(messages))
     # A cycle the server skipped or ran a period late (the output lists them) sends what
     # fell in it at the next cycle's start: those notes are late by the server, not by us.
     skipped = skipped_spans(stats, jack_server.period)
