@@ -17,14 +17,17 @@ BATCH = 512
 
 def reconstructions(gen: Any, patterns: np.ndarray, batch: int = BATCH) -> np.ndarray:
     """``(B, T, 27)``: the model's own decode of each pattern's posterior mean, with the
-    pattern's measured attributes (no expression)."""
+    pattern's measured attributes (no expression; a plain VAE's code carries them)."""
     x = np.asarray(patterns, np.float32)
     out = []
     for i in range(0, len(x), batch):
         xb = x[i:i + batch]
         mu, _ = gen.encode_batch(xb)
-        attrs = attr_lib.compute(xb, gen.attribute_names) if gen.attribute_names else None
-        out.append(gen.decode_batch(mu, attrs).to_array())
+        if gen.model_kind == "vae":
+            out.append(gen.decode_batch(mu, use_knobs=False).to_array())
+        else:
+            attrs = attr_lib.compute(xb, gen.attribute_names) if gen.attribute_names else None
+            out.append(gen.decode_batch(mu, attrs).to_array())
     return np.concatenate(out) if out else np.zeros((0, *x.shape[1:]), np.float32)
 
 

@@ -122,15 +122,9 @@ def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray
 def _reconstruct(gen: Any, windows: np.ndarray, batch: int = 512) -> np.ndarray:
     """Reconstructions of ``windows`` as the instrument plays a decoded groove (with the
     generator's ``expression``): the floor every surface is held against."""
-    out = []
-    for i in range(0, len(windows), batch):
-        xb = windows[i:i + batch]
-        mu, _ = gen.encode_batch(xb)
-        if gen.model_kind == "vae":  # the baseline's z carries the attributes
-            out.append(gen.decode_batch(mu, use_knobs=False).to_array())
-        else:
-            out.append(gen.decode_batch(mu, attr_lib.compute(xb, gen.attribute_names)).to_array())
-    rec = np.concatenate(out)
+    from training.expression_fit import reconstructions
+
+    rec = reconstructions(gen, windows, batch)
     expression = getattr(gen, "expression", None)
     return rec if expression is None else expression.apply(rec)
 
