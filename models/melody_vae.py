@@ -90,6 +90,14 @@ PRESETS: dict[str, MelodyVAEConfig] = {
                                                dec_hidden=128, dec_layers=2),
     "melody_16bar_hier_small": MelodyVAEConfig(bars=16, decoder="hier", enc_hidden=128,
                                                dec_hidden=128, conductor_hidden=128, conductor_dim=64),
+    # the conductor started from melody_2bar: its note decoder has that model's decoder's shape
+    # (conductor_dim = its z_dim), so training.melody.warm_start can copy it
+    "melody_16bar_hier_warm": MelodyVAEConfig(bars=16, decoder="hier", z_dim=256, enc_hidden=256,
+                                              dec_hidden=256, dec_layers=1, conductor_hidden=512,
+                                              conductor_dim=32, word_dropout=0.1),
+    "melody_tiny_hier": MelodyVAEConfig(decoder="hier", z_dim=8, enc_hidden=16, dec_hidden=16,
+                                        conductor_hidden=16, conductor_dim=8, dropout=0.0,
+                                        word_dropout=0.0),
     "melody_tiny": MelodyVAEConfig(bars=2, z_dim=8, enc_hidden=16, dec_hidden=16, conductor_hidden=16,
                                    conductor_dim=8, dropout=0.0, word_dropout=0.0),
 }

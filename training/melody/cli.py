@@ -68,6 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--threads", type=_positive, default=1, help="torch threads (default 1)")
     t.add_argument("--cache-dir", default=None)
     t.add_argument("--limit-files", type=_positive, default=None, help="corpus subset (quick runs)")
+    t.add_argument("--warm-start", type=Path, default=None, metavar="CHECKPOINT",
+                   help="a 2-bar flat melody checkpoint whose decoder becomes a conductor preset's "
+                        "note decoder (e.g. checkpoints/melody.pt)")
+    t.add_argument("--distill-steps", type=int, default=0,
+                   help="with --warm-start: first fit the bar embeddings to the source's codes "
+                        "for this many steps (default 0)")
+    t.add_argument("--decoder-lr-scale", type=float, default=1.0,
+                   help="with --warm-start: learning-rate factor of the copied note decoder (default 1)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     t.add_argument("--export", type=Path, default=None,
                    help="copy the best checkpoint here when done (e.g. checkpoints/melody.pt)")
@@ -133,7 +141,9 @@ def run_train(args: argparse.Namespace) -> int:
                             cache_dir=args.cache_dir, limit_files=args.limit_files,
                             lr_decay=args.lr_decay, dropout=args.dropout, word_dropout=args.word_dropout,
                             sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps,
-                            threads=args.threads)
+                            threads=args.threads, distill_steps=args.distill_steps,
+                            warm_start=None if args.warm_start is None else str(args.warm_start),
+                            decoder_lr_scale=args.decoder_lr_scale)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
     if args.export is not None:

@@ -18,6 +18,16 @@ teacher-forced pass (parallel scheduled sampling, Duckworth et al. 2019), so the
 learns to go on from its own mistakes as it must when decoding greedily.
 "Best" is the highest validation *sampled* (greedy, not teacher-forced) per-step accuracy,
 the figure the model is judged by.
+
+Warm start (``warm_start``, a conductor preset only): the note decoder (and the encoder LSTM
+when its size matches) is copied from a trained 2-bar flat checkpoint
+(:mod:`training.melody.warm_start`), then ``distill_steps`` steps fit only the encoder and
+conductor, so that each bar embedding equals the source's code of that bar and the next
+(mean squared error + the same KL term), before the usual loss trains everything, the
+copied note decoder at ``decoder_lr_scale`` times the learning rate. The learning-rate
+decay, KL warm-up and sampling ramp start again when distillation ends. The source's path
+and SHA-256 are stored in every checkpoint's metadata (``warm_start``) and in the resume
+state; a run resumed inside its distillation refuses a source that changed.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from models.atomic import atomic_write
 from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from training.melody import data as mdata
+from training.melody import warm_start as ws
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
@@ -72,6 +83,9 @@ class MelodyTrainConfig:
     dropout: float | None = None  # model overrides; None = the preset's value
     word_dropout: float | None = None
     threads: int = 1  # torch threads; more steps per minute when the machine has cores to spare
+    warm_start: str | None = None  # a 2-bar flat melody checkpoint a conductor model starts from
+    distill_steps: int = 0  # with warm_start: steps fitting the bar embeddings to the source's codes
+    decoder_lr_scale: float = 1.0  # with warm_start: the copied note decoder's learning-rate factor
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -114,10 +128,10 @@ def reconstruction_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, floa
 
 
 def _save_state(path: Path, model, opt, step: int, elapsed: float, best: float,
-                rng: np.random.Generator) -> None:
+                rng: np.random.Generator, warm: dict[str, Any] | None) -> None:
     state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
              "elapsed": elapsed, "best": best, "torch_rng": torch.get_rng_state(),
-             "np_rng": json.dumps(rng.bit_generator.state)}
+             "np_rng": json.dumps(rng.bit_generator.state), "warm_start": json.dumps(warm)}
     atomic_write(path, lambda f: torch.save(state, f))
 
 
@@ -129,6 +143,8 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             or no training data.
     """
     torch.set_num_threads(max(1, cfg.threads))
+    if cfg.distill_steps > 0 and cfg.warm_start is None:
+        raise GrooveFaderError("distillation needs a warm-start source (--warm-start)")
     run = Path(cfg.run_dir)
     cfg_path, state_path, log_path = run / "config.json", run / "state.pt", run / "log.jsonl"
     if state_path.exists() and not resume:
@@ -158,16 +174,35 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
 
     torch.manual_seed(cfg.seed)
     model = MelodyVAE(mcfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    resuming = resume and state_path.exists()
+    source: MelodyVAE | None = None
+    warm: dict[str, Any] | None = None
+    if cfg.warm_start is not None and not resuming:
+        source = ws.load_source(cfg.warm_start)
+        warm = ws.info(cfg.warm_start, source, ws.copy_weights(model, source, cfg.warm_start))
+    if cfg.warm_start is not None:  # the copied note decoder learns at its own rate
+        dec = set(ws.note_decoder_parameters(model))
+        named = list(model.named_parameters())
+        opt = torch.optim.Adam([{"params": [p for n, p in named if n not in dec], "scale": 1.0},
+                                {"params": [p for n, p in named if n in dec],
+                                 "scale": cfg.decoder_lr_scale}], lr=cfg.lr)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     step, elapsed, best = 0, 0.0, -1.0
-    if resume and state_path.exists():
+    if resuming:
         st = torch.load(state_path, weights_only=True)
         model.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["optimizer"])
         step, elapsed, best = int(st["step"]), float(st["elapsed"]), float(st["best"])
         torch.set_rng_state(st["torch_rng"])
         rng.bit_generator.state = json.loads(st["np_rng"])
+        warm = json.loads(st.get("warm_start", "null"))
+        if cfg.warm_start is not None and step < cfg.distill_steps:  # the targets come from the source
+            if warm is None or ws.file_sha256(cfg.warm_start) != warm["sha256"]:
+                raise GrooveFaderError(f"{run}: the warm-start source {cfg.warm_start} is not the file "
+                                       "the run started from")
+            source = ws.load_source(cfg.warm_start)
         if not quiet:
             print(f"resumed {run} at step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
 
@@ -179,53 +214,71 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
                   file=sys.stderr, flush=True)
 
     def checkpoint(metrics: dict[str, float], name: str) -> Path:
-        return save_melody_checkpoint(run / name, model, _meta(model, x_train, corpus, cfg, metrics, step))
+        meta = _meta(model, x_train, corpus, cfg, metrics, step)
+        if warm is not None:
+            meta["warm_start"] = warm
+        return save_melody_checkpoint(run / name, model, meta)
 
     if resume and (step >= cfg.max_steps or elapsed >= cfg.max_minutes * 60):
         return run / "best.pt"  # the run had finished: nothing left to do
     t_start = time.perf_counter() - elapsed
+    y_train = None  # distillation targets, computed inside the budget
+    if source is not None and step < cfg.distill_steps:
+        y_train = ws.bar_targets(source, x_train)
     last_val = time.perf_counter()
-    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "acc": 0.0}
+    sums: dict[str, float] = {}
     n_sums = 0
     budget_s = cfg.max_minutes * 60
     done = False
     while not done:
         model.train()
+        distilling = step < cfg.distill_steps
+        s = step if distilling else step - cfg.distill_steps  # the schedules restart after distillation
         idx = rng.integers(0, len(x_train), cfg.batch_size)
         x = x_train[idx]
         mu, sigma = model.encode(x)
         z = mu + sigma * torch.randn_like(sigma)
-        inputs = x
-        p_own = cfg.sampling * min(1.0, step / max(cfg.sampling_ramp_steps, 1))
-        if p_own > 0:  # parallel scheduled sampling: one teacher-forced pass draws the model's notes
-            with torch.no_grad():
-                own = torch.distributions.Categorical(logits=model.decode_teacher(z, x)).sample()
-            inputs = torch.where(torch.rand(x.shape) < p_own, own, x)
-        logits = model.decode_teacher(z, x, inputs)
-        recon = F.cross_entropy(logits.reshape(-1, mcfg.num_classes), x.reshape(-1), reduction="none")
-        recon = recon.view(x.shape).sum(1).mean()
         kl = kl_divergence(mu, sigma).sum(1).mean()
-        beta = cfg.beta * min(1.0, step / max(cfg.kl_warmup_steps, 1))
-        loss = recon + beta * torch.clamp(kl - cfg.free_bits, min=0.0)
+        beta = cfg.beta * min(1.0, s / max(cfg.kl_warmup_steps, 1))
+        if distilling:
+            assert y_train is not None
+            err = (model.bar_embeddings(z, mcfg.bars) - y_train[idx]).pow(2)
+            fit = err.sum((1, 2)).mean()
+            loss = fit + beta * torch.clamp(kl - cfg.free_bits, min=0.0)
+            terms = {"distill": float(err.mean().detach())}
+        else:
+            inputs = x
+            p_own = cfg.sampling * min(1.0, s / max(cfg.sampling_ramp_steps, 1))
+            if p_own > 0:  # parallel scheduled sampling: one teacher-forced pass draws the model's notes
+                with torch.no_grad():
+                    own = torch.distributions.Categorical(logits=model.decode_teacher(z, x)).sample()
+                inputs = torch.where(torch.rand(x.shape) < p_own, own, x)
+            logits = model.decode_teacher(z, x, inputs)
+            recon = F.cross_entropy(logits.reshape(-1, mcfg.num_classes), x.reshape(-1), reduction="none")
+            recon = recon.view(x.shape).sum(1).mean()
+            loss = recon + beta * torch.clamp(kl - cfg.free_bits, min=0.0)
+            terms = {"recon": float(recon.detach()) / x.shape[1],
+                     "acc": float((logits.argmax(-1) == x).float().mean())}
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         for g in opt.param_groups:
-            g["lr"] = max(cfg.lr_min, cfg.lr * cfg.lr_decay ** step)
+            g["lr"] = max(cfg.lr_min, cfg.lr * cfg.lr_decay ** s) * g.get("scale", 1.0)
         opt.step()
         step += 1
-        sums["loss"] += float(loss.detach())
-        sums["recon"] += float(recon.detach()) / x.shape[1]
-        sums["kl"] += float(kl.detach())
-        sums["acc"] += float((logits.argmax(-1) == x).float().mean())
+        for k, v in {"loss": float(loss.detach()), **terms, "kl": float(kl.detach())}.items():
+            sums[k] = sums.get(k, 0.0) + v
         n_sums += 1
         elapsed = time.perf_counter() - t_start
         done = elapsed >= budget_s or step >= cfg.max_steps
-        if step % cfg.log_every == 0 or done:
-            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "beta": beta,
+        if step % cfg.log_every == 0 or done or step == cfg.distill_steps:
+            stage = {"stage": "distill"} if distilling else {}
+            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "beta": beta, **stage,
                  **{f"train_{k}": v / max(n_sums, 1) for k, v in sums.items()}})
-            sums = dict.fromkeys(sums, 0.0)
+            sums = {}
             n_sums = 0
+        if step == cfg.distill_steps:
+            y_train = source = None  # not needed any more
         if time.perf_counter() - last_val >= cfg.val_every_s or done:
             metrics = sampled_accuracy(model, x_val)
             log({"step": step, "elapsed_min": round(elapsed / 60, 2),
@@ -234,7 +287,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             if metrics["step_accuracy"] > best:
                 best = metrics["step_accuracy"]
                 checkpoint(metrics, "best.pt")
-            _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng)
+            _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng, warm)
             last_val = time.perf_counter()
     if (run / "best.pt").is_file():
         from training.export import export_after_training

@@ -1,0 +1,115 @@
+"""Warm start of a hierarchical (conductor) melody VAE from a trained 2-bar flat one.
+
+The conductor's note decoder only ever decodes one bar, from a bar embedding ``c_b``,
+exactly as a flat 2-bar decoder decodes its first bar from ``z``. When the shapes agree
+(``conductor_dim`` = the source's ``z_dim``, the same decoder size and layers) the source's
+decoder (``dec_init``, ``decoder``, ``out``) becomes the note decoder as it is, and the
+source's encoder LSTM the new encoder's starting point when its size matches (``to_mu`` and
+``to_sigma`` are not copied: the new latent has its own size).
+
+What is left to learn first is to *say* each bar to that decoder: distillation fits the
+conductor's ``c_b`` to the source encoder's posterior mean of bars ``(b, b + 1)`` of the
+window, whose decode begins with bar ``b``. The last bar has no successor in the window, so
+its target is the code of that bar played twice: a real bar followed by a real bar, the kind
+of window the source was trained on (a silent second bar never occurs in its data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import GrooveFaderError
+from models.errors import CheckpointError
+from models.melody_checkpoint import load_melody_checkpoint
+from models.melody_vae import MelodyVAE
+
+NOTE_DECODER = ("dec_init.", "decoder.", "out.")  # the note decoder's parameters, by name prefix
+ENCODER = ("encoder.",)  # the recurrent encoder (its projections to the latent depend on z_dim)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The source checkpoint's fingerprint, stored so a run can be rebuilt from the same file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_source(path: str | Path) -> MelodyVAE:
+    """The 2-bar source model in eval mode.
+
+    Raises:
+        GrooveFaderError: an unreadable file or not a flat melody model.
+    """
+    try:
+        source = load_melody_checkpoint(path).model
+    except CheckpointError as err:
+        raise GrooveFaderError(f"warm start: {err}") from err
+    if source.config.decoder != "flat":
+        raise GrooveFaderError(f"warm start: {path} has a {source.config.decoder!r} decoder; "
+                               "the source must be a flat melody model")
+    return source.eval()
+
+
+def check_compatible(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> None:
+    """Refuse, in one message naming every mismatch, a source whose decoder cannot be copied."""
+    c, s = model.config, source.config
+    problems = []
+    if c.decoder != "hier":
+        problems.append(f"the model's decoder is {c.decoder!r}, not 'hier'")
+    pairs = [("conductor_dim", c.conductor_dim, "z_dim", s.z_dim),
+             ("dec_hidden", c.dec_hidden, "dec_hidden", s.dec_hidden),
+             ("dec_layers", c.dec_layers, "dec_layers", s.dec_layers),
+             ("num_classes", c.num_classes, "num_classes", s.num_classes),
+             ("steps_per_bar", c.steps_per_bar, "steps_per_bar", s.steps_per_bar)]
+    if s.bars != 2:
+        problems.append(f"the source has {s.bars} bars, not 2")
+    problems += [f"{mine}={a} but the source's {theirs}={b}" for mine, a, theirs, b in pairs if a != b]
+    if problems:
+        raise GrooveFaderError(f"warm start: {path} does not fit this model: {'; '.join(problems)}")
+
+
+def copy_weights(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> list[str]:
+    """Copy the note decoder (and the encoder LSTM when its size matches); return the names copied.
+
+    Raises:
+        GrooveFaderError: an incompatible source (see :func:`check_compatible`).
+    """
+    check_compatible(model, source, path)
+    mine, theirs = model.state_dict(), source.state_dict()
+    names = [k for k in mine if k.startswith(NOTE_DECODER)]
+    encoder = [k for k in mine if k.startswith(ENCODER)]
+    if all(k in theirs and theirs[k].shape == mine[k].shape for k in encoder):
+        names += encoder
+    with torch.no_grad():
+        for k in names:
+            mine[k].copy_(theirs[k])
+    return names
+
+
+def note_decoder_parameters(model: MelodyVAE) -> list[str]:
+    """Names of the note decoder's parameters (their own learning-rate group after distillation)."""
+    return [k for k, _ in model.named_parameters() if k.startswith(NOTE_DECODER)]
+
+
+@torch.no_grad()
+def bar_targets(source: MelodyVAE, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+    """Distillation targets ``(N, bars, z)``: the source's posterior mean of bars ``(b, b + 1)``
+    of each window ``x`` ``(N, T)``, the last bar paired with itself."""
+    spb = source.config.steps_per_bar
+    n, t = x.shape
+    bars = x.view(n, t // spb, spb)
+    pairs = torch.cat([bars, torch.cat([bars[:, 1:], bars[:, -1:]], dim=1)], dim=2).reshape(-1, 2 * spb)
+    mus = [source.encode(pairs[i:i + batch])[0] for i in range(0, len(pairs), batch)]
+    return torch.cat(mus).view(n, t // spb, -1)
+
+
+def info(path: str | Path, source: MelodyVAE, copied: list[str]) -> dict[str, Any]:
+    """What the run started from, for the checkpoints' metadata."""
+    return {"path": str(path), "sha256": file_sha256(path), "config": source.config.to_dict(),
+            "copied": sorted({k.split(".")[0] for k in copied})}
