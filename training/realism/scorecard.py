@@ -87,6 +87,13 @@ def measure_surface(surface: Surface, cache: _Cache, seed: int = 0,
     out["c2st_raw"] = c2st.two_sample_test(
         cache.raw[ref], feat.raw_tensor(gen), surface.reference_groups, surface.groups,
         classifier="ridge", folds=folds, seed=seed, repeats=repeats)
+    if surface.draw_groups is not None:  # the same tests with one group per pattern, for comparison
+        drawn = {"features": (cache.clf[ref], feat.classifier_features(gen, cache.spb), "logistic"),
+                 "raw": (cache.raw[ref], feat.raw_tensor(gen), "ridge")}
+        out["c2st_one_group_per_pattern"] = {
+            key: c2st.two_sample_test(real, fake, surface.reference_groups, surface.draw_groups,
+                                      classifier=clf, folds=folds, seed=seed, repeats=repeats)["accuracy"]
+            for key, (real, fake, clf) in drawn.items()}
     mg = mgeval.compare_sets(cache.groove[ref], groove_gen, names, seed=seed)
     out["mgeval"] = {"mean_oa": mg["mean_oa"], "min_oa": mg["min_oa"], "min_feature": mg["min_feature"],
                      "mean_kl": mg["mean_kl"],
@@ -145,7 +152,8 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     t0 = time.perf_counter()
     windows = np.asarray(windows, np.float32)
     cache = _Cache(windows, gen.steps_per_bar)
-    surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only)
+    surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only,
+                              performances=None if training is None else np.asarray(training[1]))
     if training is not None and len(training[0]):
         floor = surfaces[0]
         n_train = len(training[0])
@@ -199,6 +207,11 @@ def _voices(mix: Mapping[str, float] | None) -> str:
     return " ".join(f"{short} {vals[k]:.1f}" for k, short in _SHOWN_VOICES)
 
 
+def _one_group_each(res: Mapping[str, Any]) -> str:
+    both = res.get("c2st_one_group_per_pattern")
+    return "" if both is None else f"{_f(both['features'])} / {_f(both['raw'])}"
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The surfaces table (one row per surface, ✓/✗ per target) and the voice-mix table."""
     s = report["summary"]
@@ -217,17 +230,20 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"(Groove Toolbox swingness, 25 ms taken as 0.2 steps"
         + (f"; {_f(d['swing_at_own_tempo'], 3)} at each window's own tempo" if d.get("swing_at_own_tempo")
            is not None else "") + "). "
-        f"{s['surfaces_meeting_all']} of {s['surfaces_measured']} surfaces meet every target.",
+        f"{s['surfaces_meeting_all']} of {s['surfaces_measured']} surfaces meet every target. "
+        "A surface drawn from the map of the training grooves (Randomize, the pad, Variation, the "
+        "knob ends) is grouped by the training performance each pattern plays; the last column "
+        "gives its C2ST with one group per pattern (features / raw), for comparison.",
         "",
         "| surface | n gen / real | C2ST features [95 % CI] | C2ST raw | MGEval mean OA | min OA (feature) "
-        "| timing std gen / real | swing gen / real | all |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| timing std gen / real | swing gen / real | all | C2ST one group per pattern |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in report["surfaces"].values():
         t = res.get("targets")
         if "skipped" in res:
             lines.append(f"| {res['label']} | {res['n_generated']} / {res['n_reference']} | "
-                         f"{res['skipped']} | | | | | | |")
+                         f"{res['skipped']} | | | | | | | |")
             continue
         cf, cr, mg = res["c2st_features"], res["c2st_raw"], res["mgeval"]
         lines.append(
@@ -237,7 +253,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             f"{_f(mg['min_oa'])} ({mg['min_feature']}){_mark(t, 'mgeval_min_oa')} | "
             f"{_f(res['timing_std'], 3)} / {_f(res['reference_timing_std'], 3)}{_mark(t, 'timing_std')} | "
             f"{_f(res['swing'], 3)} / {_f(res['reference_swing'], 3)}{_mark(t, 'swing')} | "
-            f"{'✓' if t and t['all'] else '✗'} |")
+            f"{'✓' if t and t['all'] else '✗'} | {_one_group_each(res)} |")
     lines += ["", "Voice mix, hits per 2 bars (K kick, S snare, CH/OH closed/open hi-hat, T toms, Cr crash, "
               "R ride), generated vs the surface's reference windows:", "",
               "| surface | generated | real |", "|---|---|---|"]

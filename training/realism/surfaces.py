@@ -34,8 +34,15 @@ knob's range of the setting (``KNOB_REFERENCE_BAND``), as many as there are.
 
 Groups: a real window's performance (its MIDI file). A reconstruction takes its window's; a
 corner blend or a transition is made from windows of one *block* of performances (the
-blocks are the test's folds), and the surface's reference windows are labelled by block too;
-draws from the prior side (Randomize, pad, prior, variation, knob ends) get one group each.
+blocks are the test's folds), and the surface's reference windows are labelled by block too.
+A pattern the app draws from its map of the training grooves (Randomize, the pad, Variation,
+a knob end) takes the training performance of the map's groove nearest the latent it plays
+(for a knob end, the groove the knob walked to), when the training windows' performances
+are given: grooves from one performance share its drummer's habits, and with one group per
+pattern a classifier learns a training performance from some of its grooves and recognises
+the others, as it would recognise a held-out performance split across folds. Such a surface
+is also measured with one group per pattern (``Surface.draw_groups``), reported beside it.
+Prior draws, and every surface when the performances are not given, get one group each.
 """
 
 from __future__ import annotations
@@ -69,6 +76,8 @@ class Surface:
         reference: ``(M,)`` indices of the reference windows in the evaluation data.
         reference_groups: ``(M,)`` their groups for this surface's test (performance or block).
         info: what else the report should say (a knob's setting, the reference band...).
+        draw_groups: ``(N,)`` one group per pattern, where ``groups`` are the training
+            performances the patterns come from (also measured, for comparison), else None.
     """
 
     name: str
@@ -78,10 +87,37 @@ class Surface:
     reference: np.ndarray
     reference_groups: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    draw_groups: np.ndarray | None = None
 
 
 def _draw_groups(prefix: str, n: int) -> np.ndarray:
     return np.array([f"{prefix}{i}" for i in range(n)])
+
+
+def _source_groups(gen: Any, z: np.ndarray, prefix: str,
+                   performances: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(groups, draw_groups)`` of patterns decoded from latents ``z``: the training
+    performance of the map's groove nearest each latent (``performances``: that of each of
+    the map's grooves, in its order), and one group per pattern; without a map or
+    ``performances`` (or a map of other grooves) one group per pattern only."""
+    drawn = _draw_groups(prefix, len(z))
+    bank = getattr(gen, "groove_bank", None)
+    if performances is None or bank is None or len(bank) != len(performances) or not len(z):
+        return drawn, None
+    nearest = bank.nearest(np.asarray(z, np.float64), 1)[0][:, 0]
+    return np.char.add("train:", np.asarray(performances).astype(str)[nearest]), drawn
+
+
+def _played_latents(gen: Any, z: np.ndarray, targets: np.ndarray, turning: str) -> np.ndarray:
+    """The latent each row of a turned knob plays: on a map of the data the groove the walk
+    picked (or the row's own), else the row's own latent."""
+    if not getattr(gen, "has_data_map", False):
+        return z
+    _, picks = gen.decode_walking(z, targets, turning=turning)
+    out = np.array(z, np.float64, copy=True)
+    moved = picks >= 0
+    out[moved] = gen.groove_bank.codes[picks[moved]]
+    return out
 
 
 def pad_grid(gen: Any, samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +175,8 @@ def knob_reference(values: np.ndarray, setting: float, span: float,
 def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int, seed: int = 0,
                    folds: int = FOLDS, knob_sources: tuple[str, ...] = ("randomize", "pad"),
                    progress: Callable[[str], None] | None = None,
-                   only: Collection[str] | None = None) -> list[Surface]:
+                   only: Collection[str] | None = None,
+                   performances: np.ndarray | None = None) -> list[Surface]:
     """Decode every surface (module docstring) from ``gen`` against the evaluation
     ``windows (W, T, 27)`` with their performance ``groups (W,)``.
 
@@ -150,6 +187,9 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         knob_sources: the grooves the knobs are turned from (``"randomize"``, ``"pad"``).
         only: the surfaces to decode besides the floor (None: all; ``"knobs"`` stands for
             the knob ends); every surface gets the same draws either way.
+        performances: the training performance of each groove of the generator's map, in the
+            map's order (the training split's windows): groups the patterns drawn from the
+            map by where they come from (module docstring).
     """
     say = progress or (lambda _msg: None)
     rng = np.random.default_rng(seed)
@@ -175,15 +215,15 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
         rand = _play(gen, z_rand, free)
         if want("randomize"):
-            surfaces.append(Surface("randomize", "Randomize", rand, _draw_groups("rand", samples), ref,
-                                    groups[ref]))
+            grouping = _source_groups(gen, z_rand, "rand", performances)
+            surfaces.append(Surface("randomize", "Randomize", rand, *_grouped(grouping, ref, groups)))
     if want("pad") or want("knobs"):
         say("pad")
         xy, z_pad = pad_grid(gen, samples)
         pad = _play(gen, z_pad, free)
         if want("pad"):
             surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
-                                    _draw_groups("pad", len(pad)), ref, groups[ref]))
+                                    *_grouped(_source_groups(gen, z_pad, "pad", performances), ref, groups)))
     if want("prior"):
         say("prior")
         z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)
@@ -193,7 +233,8 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         say("variation")
         z_var = np.asarray(gen.variation(z_rand, VARIATION_AMOUNT, seed=seed + 3), np.float64)
         surfaces.append(Surface("variation", f"Variation of Randomize (amount {VARIATION_AMOUNT})",
-                                _play(gen, z_var, free), _draw_groups("var", samples), ref, groups[ref]))
+                                _play(gen, z_var, free),
+                                *_grouped(_source_groups(gen, z_var, "var", performances), ref, groups)))
 
     # blends and transitions: every window of one generated pattern from one block of
     # performances; the blocks are the folds, so none straddles the classifier's split
@@ -237,15 +278,30 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
                                 ref, block_labels[ref]))
     if want("knobs"):
         surfaces += knob_surfaces(gen, windows, groups, {"randomize": (z_rand, rand), "pad": (z_pad, pad)},
-                                  knob_sources, samples, seed, say)
+                                  knob_sources, samples, seed, say, performances)
     return surfaces
+
+
+def _grouped(grouping: tuple[np.ndarray, np.ndarray | None], ref: np.ndarray, groups: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray | None]:
+    """A surface's ``groups, reference, reference_groups, info, draw_groups`` against the
+    floor's reference windows."""
+    own, drawn = grouping
+    return own, ref, groups[ref], _group_info(drawn), drawn
+
+
+def _group_info(drawn: np.ndarray | None) -> dict[str, Any]:
+    return {"generated_groups": "one per pattern" if drawn is None
+            else "the training performance of the nearest groove of the map"}
 
 
 def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                   sources: dict[str, tuple[np.ndarray, np.ndarray]], which: tuple[str, ...],
-                  samples: int, seed: int, say: Callable[[str], None]) -> list[Surface]:
+                  samples: int, seed: int, say: Callable[[str], None],
+                  performances: np.ndarray | None = None) -> list[Surface]:
     """Each knob at each of :data:`KNOB_ENDS`, turned from each source's grooves (latents and
-    their open-loop decodes) and held as the app holds it (module docstring)."""
+    their open-loop decodes) and held as the app holds it (module docstring); ``performances``
+    as :func:`build_surfaces`'s."""
     from engine.generation.knobs import KnobState
 
     names = tuple(gen.attribute_names)
@@ -270,6 +326,9 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
                 targets = np.stack([st.targets(trend) for st in states])
                 pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
+                prefix = f"{source}-{name}-{end}-"
+                own, drawn = (_draw_groups(prefix, len(pats)), None) if performances is None else \
+                    _source_groups(gen, _played_latents(gen, z, targets, name), prefix, performances)
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
                 available = len(near)
                 if len(near) > samples:
@@ -277,10 +336,10 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 out.append(Surface(
                     f"knob_{name}_{round(end * 100)}_{source}",
                     f"{name} at {round(end * 100)} % ({'Randomize' if source == 'randomize' else 'pad'})",
-                    pats, _draw_groups(f"{source}-{name}-{end}-", len(pats)), near,
-                    np.asarray(groups).astype(str)[near],
+                    pats, own, near, np.asarray(groups).astype(str)[near],
                     {"knob": name, "setting": float(setting), "share_of_range": end, "source": source,
                      "reference_band": [float(setting - KNOB_REFERENCE_BAND * (hi - lo)),
                                         float(setting + KNOB_REFERENCE_BAND * (hi - lo))],
-                     "reference_windows_available": int(available)}))
+                     "reference_windows_available": int(available), **_group_info(drawn)},
+                    drawn))
     return out

@@ -174,3 +174,60 @@ def test_training_windows_are_measured_as_the_splits_own_difference(gen, data) -
     assert list(res["surfaces"]) == ["reconstruction", "training_windows"]
     measured = res["surfaces"]["training_windows"]
     assert measured["n_generated"] == 40 and 0.0 <= measured["c2st_features"]["accuracy"] <= 1.0
+
+
+def test_draws_from_the_map_are_grouped_by_the_training_performance_they_play(data) -> None:
+    """A pattern drawn from the map of the training grooves takes the performance of the
+    groove it plays (a knob end: the groove it walked to), so the two-sample test's folds
+    never split one training performance; the one-group-per-pattern test is kept beside it."""
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    path, _ = mapped_checkpoint(200, 4)
+    mapped = Generator.from_checkpoint(path)
+    bank = mapped.groove_bank
+    performances = np.array([f"drummer{i // 20}" for i in range(len(bank))])  # 10 performances
+    x, groups = data
+    out = {s.name: s for s in su.build_surfaces(mapped, x, groups, 16, seed=2, performances=performances)}
+    plain = {s.name: s for s in su.build_surfaces(mapped, x, groups, 16, seed=2)}
+    for name in ("randomize", "pad", "variation", "knob_density_90_randomize", "knob_density_10_pad"):
+        s = out[name]
+        assert set(s.groups) <= {f"train:{p}" for p in performances}, name
+        assert s.draw_groups is not None and len(set(s.draw_groups)) == len(s.patterns), name
+        np.testing.assert_array_equal(s.patterns, plain[name].patterns)  # the same draws
+        assert plain[name].draw_groups is None and len(set(plain[name].groups)) == len(s.patterns)
+    assert out["prior"].draw_groups is None  # not drawn from the map
+    np.testing.assert_array_equal(out["reconstruction"].groups, plain["reconstruction"].groups)
+    # a knob end's group is the performance of the very groove the walk plays
+    z = np.asarray(mapped.sample_like_data(16, seed=3), np.float64)
+    targets = np.full((len(z), len(mapped.attribute_names)), np.nan)
+    lo, hi = mapped.attribute_ranges["density"]
+    targets[:, mapped.attribute_names.index("density")] = lo + 0.9 * (hi - lo)
+    _, picks = mapped.decode_walking(z, targets, turning="density")
+    played = su._played_latents(mapped, z, targets, "density")
+    own, _ = su._source_groups(mapped, played, "k", performances)
+    moved = picks >= 0
+    assert moved.any()
+    np.testing.assert_array_equal(own[moved], np.char.add("train:", performances[picks[moved]]))
+    # performances of other grooves than the map's: one group per pattern, as before
+    other = {s.name: s for s in su.build_surfaces(mapped, x, groups, 16, seed=2, only=("randomize",),
+                                                  performances=performances[:50])}
+    assert other["randomize"].draw_groups is None
+
+
+def test_the_report_gives_both_groupings_of_a_surface_drawn_from_the_map(data) -> None:
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    path, _ = mapped_checkpoint(200, 4)
+    mapped = Generator.from_checkpoint(path)
+    x, groups = data
+    bank_windows = synthetic_patterns(len(mapped.groove_bank), seed=5)
+    performances = np.array([f"t{i // 20}" for i in range(len(bank_windows))])
+    res = sc.evaluate_surfaces(mapped, x, groups, samples=SAMPLES, seed=3, only=("randomize",),
+                               training=(bank_windows, performances))
+    rand = res["surfaces"]["randomize"]
+    assert rand["generated_groups"] == "the training performance of the nearest groove of the map"
+    both = rand["c2st_one_group_per_pattern"]
+    assert 0.0 <= both["features"] <= 1.0 and 0.0 <= both["raw"] <= 1.0
+    assert "c2st_one_group_per_pattern" not in res["surfaces"]["reconstruction"]
