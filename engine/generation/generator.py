@@ -172,10 +172,10 @@ class Generator:
         self._graph: GrooveGraph | None = None
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
-        # 'noise': z plus Gaussian noise (chosen on validation, docs/studies/variation_draws);
-        # 'neighbour': a nearby training groove; 'neighbour+noise': that groove's code plus
-        # Randomize's noise
-        self.variation_method = "noise"
+        # 'neighbour': a nearby training groove (chosen on validation, docs/studies/variation_draws);
+        # 'noise': z plus Gaussian noise (also what a checkpoint without a map plays);
+        # 'neighbour+noise': that groove's code plus Randomize's noise
+        self.variation_method = "neighbour"
         self.lock_candidates = LOCK_CANDIDATES
         # fit_around's rounds for a latent drawn for the lock (0 = the lock pasted only)
         self.lock_passes = LOCK_PASSES
@@ -753,11 +753,12 @@ class Generator:
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
         """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far.
 
-        With :attr:`variation_method` ``'neighbour'`` on a map of the data: one of the
-        training grooves nearest ``z`` instead (the ``1 + round(amount *
+        On a map of the data (:attr:`variation_method` ``'neighbour'``, the default): one of
+        the training grooves nearest ``z`` instead (the ``1 + round(amount *
         VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted), plus Randomize's noise
-        with ``'neighbour+noise'``. Noise near Randomize's draws measured the most data-like
-        (the nearest codes are plainer grooves: less micro-timing and swing).
+        with ``'neighbour+noise'``; ``'noise'`` keeps the Gaussian step there too. A nearby
+        training groove measured the most data-like, counted as the realism report counts a
+        groove drawn from the map (docs/studies/variation_draws).
         """
         rng = np.random.default_rng(seed)
         zz = np.asarray(z, np.float64)

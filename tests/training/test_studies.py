@@ -398,3 +398,17 @@ def test_expression_spread_smoke_cli_writes_report(tmp_path):
     assert res["chosen"] in res["candidates"]
     text = (out / "report.md").read_text()
     assert "Chosen by the rule" in text and "own floor" in text
+
+
+def test_surface_studies_get_the_training_windows_and_their_performances(tiny_checkpoints):
+    """A study measures the map's draws grouped by training performance, as the eval does."""
+    from types import SimpleNamespace
+
+    fader, _ = tiny_checkpoints
+    args = SimpleNamespace(checkpoint=str(fader), data="unused", smoke=True, split="validation")
+    _, data = dc.surface_study_setup(args)
+    train_windows, performances = data.training
+    ds = dc.load_groove("unused", True)
+    np.testing.assert_array_equal(train_windows, ds.subset("train").patterns)
+    np.testing.assert_array_equal(performances, dc.eval_data(ds, "train").performance_groups())
+    assert data.split == "validation" and len(data.patterns) != len(train_windows)

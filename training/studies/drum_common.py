@@ -191,8 +191,10 @@ def surface_study_arguments(p: Any, samples: int = 1000) -> None:
 
 
 def surface_study_setup(args: Any, needs_map: str | None = None) -> tuple[Any, Any]:
-    """The generator (one thread) and the evaluation windows of ``args.split``; ``needs_map``:
-    why the study needs a map of the data, said in the error when the checkpoint has none."""
+    """The generator (one thread) and the evaluation windows of ``args.split``, with the
+    training windows and their performances (``data.training``: the realism report groups
+    the grooves drawn from the map by them); ``needs_map``: why the study needs a map of the
+    data, said in the error when the checkpoint has none."""
     import torch
 
     from engine.errors import GrooveFaderError
@@ -202,7 +204,9 @@ def surface_study_setup(args: Any, needs_map: str | None = None) -> tuple[Any, A
     gen = Generator.from_checkpoint(args.checkpoint)
     if needs_map and not gen.has_data_map:
         raise GrooveFaderError(f"{args.checkpoint}: no map of the data: {needs_map}")
-    return gen, eval_data(load_groove(args.data, args.smoke), args.split)
+    ds = load_groove(args.data, args.smoke)
+    train = eval_data(ds, "train")
+    return gen, replace(eval_data(ds, args.split), training=(train.patterns, train.performance_groups()))
 
 
 def chosen_candidates(text: str, known: Sequence[str]) -> list[str]:

@@ -3,7 +3,8 @@ noise, or the current latent plus Gaussian noise.
 
 Variation of Randomize's grooves at the app's amount (0.35), measured as ``groovefader
 eval`` measures the variation surface: classifier two-sample test against real held-out
-windows with the reconstructions' floor from the same run, MGEval overlaps, micro-timing.
+windows with the reconstructions' floor from the same run (each variation grouped by the
+training performance of the map's groove nearest it), MGEval overlaps, micro-timing.
 
 Selection rule, written before any candidate was scored: most realism targets met (6), then
 the lowest mean C2ST accuracy (features and raw), then the simpler (neighbour, noise,
@@ -59,7 +60,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     for method in METHODS:
         gen.variation_method = method
         res = evaluate_surfaces(gen, data.patterns, data.performance_groups(), samples=args.samples,
-                                seed=args.seed, only=("variation",))
+                                seed=args.seed, only=("variation",), training=data.training)
         rows[method] = {"variation": res["surfaces"]["variation"], "summary": res["summary"]}
         met, acc = score(rows[method]["variation"])
         print(f"{method}: {met} targets met, mean C2ST {acc:.3f}", flush=True)

@@ -444,11 +444,15 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
     bank_hits = g.decode_batch(codes).hits
     cost = sum((bank_hits != h).sum(axis=(1, 2)) for h in hits)
     assert cost[int(np.argmin(d_codes))] == cost.min()
-    # Variation on the map: a nearby training groove's code, optionally with Randomize's noise
+    # Variation on the map: by default a nearby training groove's code (one of the
+    # 1 + round(0.35 * 24) = 9 nearest but itself), optionally with Randomize's noise
     z0 = codes[5]
-    g.variation_method = "neighbour"
     near = g.variation(z0, 0.35, seed=1)
     assert np.abs(codes - near).max(1).min() < 1e-6 and not np.allclose(near, z0)
+    d0 = ((codes - z0) ** 2).sum(1)
+    assert ((codes - near) ** 2).sum(1).argmin() in np.argsort(d0)[1:10]
+    picks = {g.variation(z0, 0.35, seed=s).tobytes() for s in range(20)}
+    assert 3 <= len(picks) <= 9  # several of the nine, never a farther groove
     g.variation_method = "neighbour+noise"
     noisy = g.variation(z0, 0.35, seed=1)
     assert np.abs(codes - noisy).max(1).min() > 1e-3
