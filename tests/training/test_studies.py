@@ -412,3 +412,23 @@ def test_surface_studies_get_the_training_windows_and_their_performances(tiny_ch
     np.testing.assert_array_equal(train_windows, ds.subset("train").patterns)
     np.testing.assert_array_equal(performances, dc.eval_data(ds, "train").performance_groups())
     assert data.split == "validation" and len(data.patterns) != len(train_windows)
+
+
+def test_walk_studies_score_the_knob_ends_only():
+    """The floor and the real training windows are measured in the same run but are not a
+    walk's doing: only the knob-end surfaces count toward a candidate's realism."""
+    from training.studies.walk_weights import score
+
+    def surf(acc, met):
+        targets = dict.fromkeys(("c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa",
+                                 "timing_std", "swing"), False)
+        targets.update(dict.fromkeys(list(targets)[:met], True))
+        return {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": acc},
+                "c2st_raw": {"accuracy": acc}}
+
+    row = {"surfaces": {"surfaces": {"reconstruction": surf(0.5, 6), "training_windows": surf(0.5, 6),
+                                     "knob_density_10_randomize": surf(0.6, 4),
+                                     "knob_density_90_pad": surf(0.7, 2),
+                                     "knob_laid_back_90_pad": {"targets": None}}},
+           "control": {}}
+    assert score(row) == (6, 0, pytest.approx(0.65))

@@ -26,7 +26,10 @@ The first run estimated the trend as the mean of the 256 grooves nearest in the 
 attribute. Most attributes take few values, so that mean was over an arbitrary few of
 thousands of tied grooves (tables 0.3 of a range apart from another arbitrary pick). The
 trend is now a kernel mean over every groove, and the study was run again under the same
-rule; the first run's report is kept in ``nearest_256/``.
+rule; the first run's report is kept in ``nearest_256/``. Both counted each generated
+pattern as its own group; the study was run once more, same rule, with the knob ends'
+grooves grouped by the training performance each plays, as ``groovefader eval`` now groups
+them (that run's predecessor is kept in ``one_group_per_pattern/``).
 
 Run (validation split)::
 
