@@ -140,3 +140,11 @@ def test_resume_crosses_from_distillation_to_training(folk, source, tmp_path) ->
 def test_distillation_without_a_source_is_refused(folk, tmp_path) -> None:
     with pytest.raises(GrooveFaderError, match="needs a warm-start source"):
         train(_cfg(folk, tmp_path / "run", preset="melody_tiny_hier", distill_steps=3), quiet=True)
+
+
+def test_the_warm_preset_takes_the_2bar_presets_decoder() -> None:
+    torch.manual_seed(0)
+    src, model = MelodyVAE(preset("melody_2bar")), MelodyVAE(preset("melody_16bar_hier_warm"))
+    copied = ws.copy_weights(model, src, "melody_2bar")
+    assert {k.split(".")[0] for k in copied} == {"dec_init", "decoder", "out", "encoder"}
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in _decoder(src).items())
