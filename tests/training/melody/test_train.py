@@ -14,20 +14,6 @@ from engine.generation.onnx_nets import find_export  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint  # noqa: E402
 from training.melody.train import MelodyTrainConfig, reconstruction_metrics, train  # noqa: E402
 
-SCALES = ["CDEF GABc", "cBAG FEDC", "EFGA Bcde", "dcBA GFED", "GABc defg", "gfed cBAG"]
-
-
-@pytest.fixture(scope="module")
-def folk(tmp_path_factory):
-    root = tmp_path_factory.mktemp("abc")
-    (root / "folk").mkdir()
-    tunes = []
-    for i in range(40):  # 40 small 4/4 tunes: enough for every split to get windows
-        a, b = SCALES[i % 6], SCALES[(i + 1 + i // 6) % 6]
-        tunes.append(f"X:{i + 1}\nT:t{i}\nM:4/4\nL:1/8\nK:C\n{a}|{b}|{a}|{b}|\n")
-    (root / "folk" / "tunes.abc").write_text("\n".join(tunes), encoding="latin-1")
-    return root
-
 
 def _cfg(folk, tmp_path, **kw) -> MelodyTrainConfig:
     base = dict(preset="melody_tiny", run_dir=str(tmp_path / "run"), batch_size=8, max_steps=4,
