@@ -26,6 +26,7 @@ from engine.errors import GrooveFaderError
 from models.errors import CheckpointError
 from models.melody_checkpoint import load_melody_checkpoint
 from models.melody_vae import MelodyVAE
+from models.pathnames import portable
 
 NOTE_DECODER = ("dec_init.", "decoder.", "out.")  # the note decoder's parameters, by name prefix
 ENCODER = ("encoder.",)  # the recurrent encoder (its projections to the latent depend on z_dim)
@@ -110,6 +111,7 @@ def bar_targets(source: MelodyVAE, x: torch.Tensor, batch: int = 1024) -> torch.
 
 
 def info(path: str | Path, source: MelodyVAE, copied: list[str]) -> dict[str, Any]:
-    """What the run started from, for the checkpoints' metadata."""
-    return {"path": str(path), "sha256": file_sha256(path), "config": source.config.to_dict(),
+    """What the run started from, for the checkpoints' metadata (its path relative to the
+    repository when inside it: metadata is committed beside shipped models)."""
+    return {"path": portable(str(path)), "sha256": file_sha256(path), "config": source.config.to_dict(),
             "copied": sorted({k.split(".")[0] for k in copied})}
