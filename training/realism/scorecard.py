@@ -81,19 +81,18 @@ def measure_surface(surface: Surface, cache: _Cache, seed: int = 0,
     # a small reference (a knob end's band) against many generated patterns: average over
     # several balanced subsamples of the generated set, so none of it is left unused
     repeats = int(min(MAX_REPEATS, max(1, len(gen) // max(len(ref), 1))))
-    out["c2st_features"] = c2st.two_sample_test(
-        cache.clf[ref], feat.classifier_features(gen, cache.spb), surface.reference_groups,
-        surface.groups, classifier="logistic", folds=folds, seed=seed, repeats=repeats)
-    out["c2st_raw"] = c2st.two_sample_test(
-        cache.raw[ref], feat.raw_tensor(gen), surface.reference_groups, surface.groups,
-        classifier="ridge", folds=folds, seed=seed, repeats=repeats)
+    inputs = {"features": (cache.clf[ref], feat.classifier_features(gen, cache.spb), "logistic"),
+              "raw": (cache.raw[ref], feat.raw_tensor(gen), "ridge")}
+
+    def test(key: str, groups: np.ndarray) -> dict[str, Any]:
+        real, fake, clf = inputs[key]
+        return c2st.two_sample_test(real, fake, surface.reference_groups, groups, classifier=clf,
+                                    folds=folds, seed=seed, repeats=repeats)
+
+    out["c2st_features"], out["c2st_raw"] = test("features", surface.groups), test("raw", surface.groups)
     if surface.draw_groups is not None:  # the same tests with one group per pattern, for comparison
-        drawn = {"features": (cache.clf[ref], feat.classifier_features(gen, cache.spb), "logistic"),
-                 "raw": (cache.raw[ref], feat.raw_tensor(gen), "ridge")}
-        out["c2st_one_group_per_pattern"] = {
-            key: c2st.two_sample_test(real, fake, surface.reference_groups, surface.draw_groups,
-                                      classifier=clf, folds=folds, seed=seed, repeats=repeats)["accuracy"]
-            for key, (real, fake, clf) in drawn.items()}
+        out["c2st_one_group_per_pattern"] = {key: test(key, surface.draw_groups)["accuracy"]
+                                             for key in inputs}
     mg = mgeval.compare_sets(cache.groove[ref], groove_gen, names, seed=seed)
     out["mgeval"] = {"mean_oa": mg["mean_oa"], "min_oa": mg["min_oa"], "min_feature": mg["min_feature"],
                      "mean_kl": mg["mean_kl"],
