@@ -83,7 +83,9 @@ def test_midi_learn_binds_a_cc_sent_through_jack(jack, jack_window, qtbot) -> No
     assert jack.wait_port("groovefader-in:groovefader-in")
     # in a process of its own (rtmidi's, opened here, froze the window; a JACK-Client input
     # here would make JACK wait for this interpreter every period)
-    assert isinstance(c.transport.link._input, InputProcess) and c.transport.link._input.alive()
+    # (the port shows before the child's reply reaches the link's worker, which then keeps it)
+    qtbot.waitUntil(lambda: isinstance(c.transport.link._input, InputProcess)
+                    and c.transport.link._input.alive(), timeout=15_000)
     knob = w.knobs.knobs["density"]
 
     def choose_learn() -> None:  # the context menu is modal: pick its first entry
