@@ -231,3 +231,35 @@ def test_the_report_gives_both_groupings_of_a_surface_drawn_from_the_map(data) -
     both = rand["c2st_one_group_per_pattern"]
     assert 0.0 <= both["features"] <= 1.0 and 0.0 <= both["raw"] <= 1.0
     assert "c2st_one_group_per_pattern" not in res["surfaces"]["reconstruction"]
+
+
+def test_each_knob_end_is_also_measured_on_the_training_windows_there(gen, data) -> None:
+    """The data's own level at a knob end: the training windows in the end's band, against
+    the end's own held-out reference, shown apart and never counted as a played surface."""
+    x, groups = data
+    train = synthetic_patterns(120, seed=34)
+    perf = np.array([f"t{i // 6}" for i in range(len(train))])
+    res = sc.evaluate_surfaces(gen, x, groups, samples=SAMPLES, seed=3, only=("knobs",),
+                               training=(train, perf))
+    surf = res["surfaces"]
+    names = tuple(gen.attribute_names)
+    values = attr_lib.compute(train, names)
+    for name in names:
+        for pct in (10, 90):
+            level = surf[f"knob_{name}_{pct}_training"]
+            played = surf[f"knob_{name}_{pct}_randomize"]
+            assert level["data_level"] and level["source"] == "training"
+            assert level["n_reference"] == played["n_reference"]  # the same held-out windows
+            lo, hi = level["reference_band"]
+            col = values[:, names.index(name)]
+            in_band = int(((col >= lo - 1e-9) & (col <= hi + 1e-9)).sum())
+            assert level["training_windows_available"] == in_band
+            assert level["n_generated"] == min(in_band, SAMPLES)
+    counted = sum(1 for r in surf.values() if "skipped" not in r and not r.get("data_level"))
+    assert res["summary"]["surfaces_measured"] == counted
+    table = sc.to_markdown(res)
+    assert "The data's own level at each knob end" in table
+    data_rows = table.split("The data's own level")[1].split("Voice mix")[0]
+    assert f"| {names[0]} at 90 %: training windows there |" in data_rows
+    main_rows = table.split("The data's own level")[0]
+    assert "training windows there" not in main_rows
