@@ -30,6 +30,8 @@ SEARCH_DIMS = 24  # principal directions of the coarse nearest-code search
 CANDIDATES = 64  # coarse candidates checked exactly, beyond the k asked for
 CORRECT_ROUNDS = 2  # decoder-input corrections of a walked groove's other knobs (see WalkSettings)
 FOLLOW = 1.0  # share of the data's trend the unset knobs follow while one turns (see WalkSettings)
+QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see WalkSettings)
+QUALIFY_MODES = ("decode", "both", "own")
 
 
 
@@ -48,6 +50,10 @@ class WalkSettings:
     # (:class:`engine.generation.data_trend.DataTrend`); 0 = held where the groove had them.
     # Chosen on validation by a rule written first (docs/studies/walk_trend)
     follow: float = FOLLOW
+    # which grooves meet the turned knob: 'decode' (the attribute measured on its decode),
+    # 'both' (its decode and the training window it decodes), 'own' (that window only).
+    # Chosen on validation by a rule written first (docs/studies/walk_qualify)
+    qualify: str = QUALIFY
 
 
 class GrooveBank:
@@ -165,7 +171,8 @@ class GrooveBank:
             ranges: ``(A,)`` each attribute's 5–95 % span (costs are shares of it).
             tolerance: ``(A,)`` how close counts as meeting a target.
             turning: the attribute the user is turning: only grooves meeting it qualify
-                (if none does, the closest to it); None = every target weighs alike.
+                (:attr:`WalkSettings.qualify`; if none does, the closest to it); None =
+                every target weighs alike.
             distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it.
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
@@ -186,9 +193,24 @@ class GrooveBank:
             cost = cost + settings.hit_weight * flips / 10.0
         if turning is not None and have[turning]:
             err = np.abs(cand[:, turning] - t[turning])
-            ok = err <= tolerance[turning]
+            ok = self._qualified(err <= tolerance[turning], measured[turning], t[turning],
+                                 tolerance[turning], turning, settings.qualify)
             cost = np.where(ok, cost, np.inf) if ok.any() else err
         return int(np.argmin(cost)) - 1
+
+    def _qualified(self, decode_ok: np.ndarray, playing: float, target: float, tolerance: float,
+                   turning: int, mode: str) -> np.ndarray:
+        """``(1 + N,)`` which candidates (the playing groove first) meet the turned knob under
+        ``mode`` (:attr:`WalkSettings.qualify`). The playing groove is judged by its decode
+        (it has no training window); where no groove meets it in both, the decode decides."""
+        if mode == "decode":
+            return decode_ok
+        if mode not in QUALIFY_MODES:
+            raise ValueError(f"unknown walk qualify mode {mode!r}; expected one of {QUALIFY_MODES}")
+        own_ok = np.r_[abs(float(playing) - float(target)) <= tolerance,
+                       np.abs(self.attributes[:, turning] - target) <= tolerance]
+        ok = own_ok if mode == "own" else own_ok & decode_ok
+        return ok if ok.any() else decode_ok
 
 
 def _as_words(packed: np.ndarray) -> np.ndarray:

@@ -429,6 +429,23 @@ def test_walk_studies_score_the_knob_ends_only():
     row = {"surfaces": {"surfaces": {"reconstruction": surf(0.5, 6), "training_windows": surf(0.5, 6),
                                      "knob_density_10_randomize": surf(0.6, 4),
                                      "knob_density_90_pad": surf(0.7, 2),
-                                     "knob_laid_back_90_pad": {"targets": None}}},
+                                     "knob_laid_back_90_pad": {"targets": None},
+                                     "knob_density_90_training": {**surf(0.5, 6), "data_level": True}}},
            "control": {}}
     assert score(row) == (6, 0, pytest.approx(0.65))
+
+
+def test_walk_qualify_rule_needs_a_realism_gain_that_keeps_the_knobs():
+    from training.studies.walk_qualify import choose
+
+    def row(acc, realism, knobs):
+        return {"mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    base = row(0.600, 80, 40)
+    assert choose({"qualify decode": base, "qualify both": row(0.595, 90, 40)}) == "qualify decode"
+    # a clear gain that costs the knobs three targets does not ship
+    assert choose({"qualify decode": base, "qualify both": row(0.550, 80, 37)}) == "qualify decode"
+    rows = {"qualify decode": base, "qualify both": row(0.580, 78, 38), "qualify own": row(0.570, 77, 38)}
+    assert choose(rows) == "qualify own"
+    rows["qualify own"] = row(0.580, 90, 40)
+    assert choose(rows) == "qualify both"  # a tie: the one listed first

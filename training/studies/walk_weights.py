@@ -57,9 +57,9 @@ def score(row: dict[str, Any]) -> tuple[int, int, float]:
 
 def _knob_ends(row: dict[str, Any]) -> list[dict[str, Any]]:
     """The knob-end surfaces of one candidate that were measured (the floor and the real
-    training windows of the same run are not a walk's doing)."""
+    training windows of the same run, at the knob ends too, are not a walk's doing)."""
     return [s for name, s in row["surfaces"]["surfaces"].items()
-            if name.startswith("knob_") and s.get("targets")]
+            if name.startswith("knob_") and s.get("targets") and not s.get("data_level")]
 
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:

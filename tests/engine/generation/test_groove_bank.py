@@ -110,3 +110,24 @@ def test_hit_distance_over_named_voices_counts_only_their_cells():
     assert bank.hit_distance(mine, [0]).tolist() == [0, 2]
     assert bank.hit_distance(mine, [1]).tolist() == [3, 1]
     assert bank.hit_distance(mine, [0, 1]).tolist() == bank.hit_distance(mine).tolist()
+
+
+def test_walk_can_ask_the_training_window_to_meet_the_knob_as_well_as_its_decode():
+    # groove 0 decodes at the setting though its own window lies far from it; groove 1 meets
+    # it both ways but changes more hits; groove 2 only by its own window
+    own = np.array([[0.5], [2.0], [2.0]])
+    measured = np.array([[2.0], [2.0], [0.5]])
+    bank = GrooveBank(np.zeros((3, 2), np.float32), own, measured,
+                      np.array([hits_with([0]), hits_with([1, 2, 3]), hits_with([0, 1])]),
+                      np.zeros(3, int), ["rock"], T, V)
+    args = (hits_with([0]), np.array([0.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    assert bank.walk(*args) == 0  # the decode decides, as it ships
+    assert bank.walk(*args, WalkSettings(qualify="both")) == 1
+    assert bank.walk(*args, WalkSettings(qualify="own")) == 2
+    with pytest.raises(ValueError, match="qualify"):
+        bank.walk(*args, WalkSettings(qualify="nearest"))
+    # no groove meets it both ways: the decode decides
+    only_decode = GrooveBank(np.zeros((2, 2), np.float32), np.array([[0.5], [0.7]]),
+                             np.array([[2.0], [0.4]]), np.array([hits_with([0]), hits_with([1])]),
+                             np.zeros(2, int), ["rock"], T, V)
+    assert only_decode.walk(*args, WalkSettings(qualify="both")) == 0

@@ -46,5 +46,8 @@ def test_switching_to_an_external_clock_and_back_while_the_sample_accurate_outpu
     events = rec.stop()
     messages = [m for _f, m, _ns in events]
     assert check_note_pairs(messages) == []  # none left to CC 123, none stuck
-    assert sum(1 for _f, m, ns in events if ns > mark and m[0] == 0x99) >= 4  # the port plays on
+    after = [(ns - mark) / 1e6 for _f, m, ns in events if ns > mark and m[0] == 0x99]
+    # the port plays on (if not: what the clock said, for the rare run where it did not)
+    assert len(after) >= 4, (f"{len(after)} note-ons after the last play, at {after} ms; "
+                             f"{len(events)} events in all; last status {status}")
 

@@ -1,0 +1,75 @@
+"""Which training grooves may a turned knob walk to: those whose decode meets it, or those
+whose own playing meets it too.
+
+A turned knob plays the training groove that meets the knob's setting with the fewest hits
+changed (``engine.generation.groove_bank.GrooveBank.walk``). "Meets" has been judged on the
+groove's decode. The realism report's knob ends set the knob ends' grooves beside the
+training windows whose own attribute lies at the same setting: at density 90 % the walk's
+grooves were told from real drumming there (C2ST 0.62 / 0.63 on test) while those training
+windows were not (0.51 / 0.53). A groove whose decode is dense though its own window is
+not is one the decoder thickened. With ``WalkSettings.qualify`` ``'both'`` a groove
+qualifies only if its decode and its own window meet the knob (where none does both, the
+decode decides); with ``'own'`` its own window alone decides, and the decode may miss the
+setting. Each candidate is measured as ``walk_weights`` measures one: the knob-end surfaces
+of the realism report and the held knob figures from Randomize's and the pad's latents.
+
+Selection rule, written before any candidate was scored: realism by its level, as in
+``walk_trend``, with the knobs guarded. A candidate qualifies if its mean C2ST accuracy
+over the knob-end surfaces (features and raw) is at least 0.01 below the shipped walk's
+(``'decode'``), its realism targets met are at least the shipped walk's minus 3 (of 120),
+and its knob targets met (ρ, range, monotone share, cross-talk, both sources) are at least
+the shipped walk's minus 2: a knob that reaches its setting less well is no gain. Of those
+that qualify the lowest mean C2ST ships (ties: the one listed first). If none qualifies the
+walk stays as it ships.
+
+Run (validation split)::
+
+    python -m training.studies.walk_qualify --checkpoint checkpoints/default.pt \
+        --data ../shared/data/groove --split validation --out docs/studies/walk_qualify
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from training.studies import skeleton, walk_weights
+
+MODULE = "training.studies.walk_qualify"
+MODES = ("decode", "both", "own")  # the first is the walk as it ships
+MIN_GAIN = 0.01      # mean C2ST a candidate must gain over the shipped walk
+REALISM_SLACK = 3    # realism targets it may lose
+KNOB_SLACK = 2       # knob targets it may lose
+
+
+def choose(rows: dict[str, dict[str, Any]]) -> str:
+    """The candidate the rule picks (module docstring); the first row is the shipped walk."""
+    names = list(rows)
+    base = rows[names[0]]
+    ok = [n for n in names[1:]
+          if rows[n]["mean_c2st"] <= base["mean_c2st"] - MIN_GAIN
+          and rows[n]["realism_targets"] >= base["realism_targets"] - REALISM_SLACK
+          and rows[n]["knob_targets"] >= base["knob_targets"] - KNOB_SLACK]
+    if not ok:
+        return names[0]
+    return min(ok, key=lambda n: (rows[n]["mean_c2st"], names.index(n)))
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.generation.groove_bank import WalkSettings
+
+    candidates = {f"qualify {m}": replace(WalkSettings(), qualify=m) for m in MODES}
+    results = walk_weights.measure(args, candidates)
+    results["chosen"] = choose(results["candidates"])
+    return results
+
+
+STUDY = walk_weights.variant(MODULE, __doc__, "Which grooves a turned knob may walk to", _run)
+
+
+main = skeleton.entry(STUDY)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
