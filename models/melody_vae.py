@@ -5,6 +5,12 @@ Input and output are per-16th-step classes of :mod:`engine.music.melody` (0 = no
 
 * Encoder: one-hot ``(B, T, C)`` → bidirectional LSTM (``enc_hidden`` each way) → the last
   states of both directions → ``mu``, ``sigma`` (softplus) of ``q(z|x)``, ``z`` ``(B, Z)``.
+* Hierarchical encoder (``encoder='hier'``, MusicVAE's HierarchicalLstmEncoder): that
+  BiLSTM reads each ``segment_bars``-bar segment on its own and ``segment_mu`` gives its
+  code ``(B, S, segment_z)``; a second BiLSTM (``code_hidden`` each way) over the S codes
+  gives ``mu``, ``sigma``. The segment part has a 2-bar model's encoder's shape, so a
+  trained one can be copied in (and frozen): a long window is read as the codes a model
+  that already reads 2 bars well gives its segments, not as hundreds of raw steps.
 * Flat decoder: one LSTM over all T steps, fed ``[one-hot(previous class), z]``, its
   initial state ``tanh(Linear(z))``.
 * Hierarchical decoder (MusicVAE's conductor): a conductor LSTM, initial state from ``z``,
@@ -36,6 +42,7 @@ NUM_CLASSES = 39  # note-off, no event, note-on of MIDI pitch 48..84
 STEPS_PER_BAR = 16  # 16th notes in a 4/4 bar
 
 DECODERS = ("flat", "hier")
+ENCODERS = ("flat", "hier")
 
 
 @dataclass(frozen=True)
@@ -54,20 +61,35 @@ class MelodyVAEConfig:
     conductor_dim: int = 128  # size of the per-bar embedding c_b
     dropout: float = 0.1  # between decoder layers and on its output
     word_dropout: float = 0.2  # probability of blanking a previous-class input (training)
+    encoder: str = "flat"  # 'flat' (BiLSTM over the steps) | 'hier' (over segment codes)
+    segment_bars: int = 2  # hier encoder: bars per segment (a 2-bar model's window)
+    segment_z: int = 32  # hier encoder: a segment's code size (that model's z_dim)
+    code_hidden: int = 256  # hier encoder: the BiLSTM over the segment codes, per direction
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         for name in ("bars", "steps_per_bar", "num_classes", "z_dim", "enc_hidden", "dec_hidden",
-                     "dec_layers", "conductor_hidden", "conductor_dim"):
+                     "dec_layers", "conductor_hidden", "conductor_dim", "segment_bars", "segment_z",
+                     "code_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.encoder == "hier" and self.bars % self.segment_bars:
+            raise ValueError(f"a hierarchical encoder needs bars ({self.bars}) to be a multiple of "
+                             f"segment_bars ({self.segment_bars})")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
             raise ValueError("dropout and word_dropout must lie in [0, 1)")
 
     @property
     def steps(self) -> int:
         return self.bars * self.steps_per_bar
+
+    @property
+    def segment_steps(self) -> int:
+        """Steps per segment of the hierarchical encoder."""
+        return self.segment_bars * self.steps_per_bar
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +117,16 @@ PRESETS: dict[str, MelodyVAEConfig] = {
     "melody_16bar_hier_warm": MelodyVAEConfig(bars=16, decoder="hier", z_dim=256, enc_hidden=256,
                                               dec_hidden=256, dec_layers=1, conductor_hidden=512,
                                               conductor_dim=32, word_dropout=0.1),
+    # the same with MusicVAE's hierarchical encoder: melody_2bar's encoder reads each 2-bar
+    # segment (training.melody.warm_start copies it), a BiLSTM over the 8 codes gives z
+    "melody_16bar_hier_enc": MelodyVAEConfig(bars=16, decoder="hier", z_dim=256, enc_hidden=256,
+                                             dec_hidden=256, dec_layers=1, conductor_hidden=512,
+                                             conductor_dim=32, word_dropout=0.1, encoder="hier",
+                                             segment_bars=2, segment_z=32, code_hidden=256),
+    "melody_tiny_hier_enc": MelodyVAEConfig(bars=4, decoder="hier", z_dim=8, enc_hidden=16,
+                                            dec_hidden=16, conductor_hidden=16, conductor_dim=8,
+                                            dropout=0.0, word_dropout=0.0, encoder="hier",
+                                            segment_bars=2, segment_z=8, code_hidden=16),
     "melody_tiny_hier": MelodyVAEConfig(decoder="hier", z_dim=8, enc_hidden=16, dec_hidden=16,
                                         conductor_hidden=16, conductor_dim=8, dropout=0.0,
                                         word_dropout=0.0),
@@ -117,8 +149,13 @@ class MelodyVAE(nn.Module):
         super().__init__()
         self.config = c = config
         self.encoder = nn.LSTM(c.num_classes, c.enc_hidden, batch_first=True, bidirectional=True)
-        self.to_mu = nn.Linear(2 * c.enc_hidden, c.z_dim)
-        self.to_sigma = nn.Linear(2 * c.enc_hidden, c.z_dim)
+        feats = 2 * c.enc_hidden
+        if c.encoder == "hier":
+            self.segment_mu = nn.Linear(2 * c.enc_hidden, c.segment_z)
+            self.code_rnn = nn.LSTM(c.segment_z, c.code_hidden, batch_first=True, bidirectional=True)
+            feats = 2 * c.code_hidden
+        self.to_mu = nn.Linear(feats, c.z_dim)
+        self.to_sigma = nn.Linear(feats, c.z_dim)
         if c.decoder == "hier":
             self.conductor = nn.LSTM(1, c.conductor_hidden, batch_first=True)
             self.conductor_init = nn.Linear(c.z_dim, 2 * c.conductor_hidden)
@@ -134,11 +171,39 @@ class MelodyVAE(nn.Module):
 
     # -- encoder ---------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` ``(B, T)`` classes → ``mu, sigma`` ``(B, Z)``."""
-        onehot = F.one_hot(x, self.config.num_classes).float()
-        _, (h, _) = self.encoder(onehot)  # h: (2, B, H)
-        feats = torch.cat([h[0], h[1]], dim=-1)
+        """``x`` ``(B, T)`` classes → ``mu, sigma`` ``(B, Z)``.
+
+        Raises:
+            ValueError: a hierarchical encoder given a length that is not whole segments.
+        """
+        if self.config.encoder == "hier":
+            return self.encode_codes(self.segment_codes(x))
+        return self._posterior(self._read(x))
+
+    def _read(self, x: torch.Tensor) -> torch.Tensor:
+        """The step BiLSTM's last states of both directions: ``(B, T)`` → ``(B, 2H)``."""
+        _, (h, _) = self.encoder(F.one_hot(x, self.config.num_classes).float())  # h: (2, B, H)
+        return torch.cat([h[0], h[1]], dim=-1)
+
+    def _posterior(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.to_mu(feats), F.softplus(self.to_sigma(feats)) + 1e-4
+
+    def segment_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Hierarchical encoder, first level: ``x`` ``(B, T)`` → each segment's code
+        ``(B, T // segment_steps, segment_z)`` (what the copied 2-bar model's ``mu`` would be)."""
+        seg = self.config.segment_steps
+        b, t = x.shape
+        if t % seg:
+            raise ValueError(f"a hierarchical encoder reads whole {self.config.segment_bars}-bar "
+                             f"segments ({seg} steps); got {t} steps")
+        codes = self.segment_mu(self._read(x.reshape(b * (t // seg), seg)))
+        return codes.reshape(b, t // seg, -1)
+
+    def encode_codes(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hierarchical encoder, second level: codes ``(B, S, segment_z)`` → ``mu, sigma``
+        ``(B, Z)`` (the trainer feeds precomputed codes here when the first level is frozen)."""
+        _, (h, _) = self.code_rnn(codes)  # h: (2, B, code_hidden)
+        return self._posterior(torch.cat([h[0], h[1]], dim=-1))
 
     # -- decoder pieces --------------------------------------------------------------------
     def _init_state(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

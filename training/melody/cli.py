@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "for this many steps (default 0)")
     t.add_argument("--decoder-lr-scale", type=float, default=1.0,
                    help="with --warm-start: learning-rate factor of the copied note decoder (default 1)")
+    t.add_argument("--distill-batch-size", type=_positive, default=None,
+                   help="with --distill-steps: windows per distillation step (default --batch-size; "
+                        "a distillation step is cheap, a larger batch fits the codes in less time)")
+    t.add_argument("--freeze-segment-encoder", action="store_true",
+                   help="with --warm-start and a hierarchical-encoder preset: keep the copied 2-bar "
+                        "encoder as it is (each segment's code is the source's)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     t.add_argument("--export", type=Path, default=None,
                    help="copy the best checkpoint here when done (e.g. checkpoints/melody.pt)")
@@ -143,7 +149,9 @@ def run_train(args: argparse.Namespace) -> int:
                             sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps,
                             threads=args.threads, distill_steps=args.distill_steps,
                             warm_start=None if args.warm_start is None else str(args.warm_start),
-                            decoder_lr_scale=args.decoder_lr_scale)
+                            decoder_lr_scale=args.decoder_lr_scale,
+                            freeze_segment_encoder=args.freeze_segment_encoder,
+                            distill_batch_size=args.distill_batch_size)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
     if args.export is not None:

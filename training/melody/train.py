@@ -21,13 +21,19 @@ the figure the model is judged by.
 
 Warm start (``warm_start``, a conductor preset only): the note decoder (and the encoder LSTM
 when its size matches) is copied from a trained 2-bar flat checkpoint
-(:mod:`training.melody.warm_start`), then ``distill_steps`` steps fit only the encoder and
-conductor, so that each bar embedding equals the source's code of that bar and the next
-(mean squared error + the same KL term), before the usual loss trains everything, the
-copied note decoder at ``decoder_lr_scale`` times the learning rate. The learning-rate
+(:mod:`training.melody.warm_start`), then ``distill_steps`` steps (of ``distill_batch_size``
+windows) fit only the encoder and conductor, so that each bar embedding equals the source's
+code of that bar and the next (mean squared error + the same KL term), before the usual loss
+trains everything, the copied note decoder at ``decoder_lr_scale`` times the learning rate. The learning-rate
 decay, KL warm-up and sampling ramp start again when distillation ends. The source's path
 and SHA-256 are stored in every checkpoint's metadata (``warm_start``) and in the resume
 state; a run resumed inside its distillation refuses a source that changed.
+
+Hierarchical encoder (a preset with ``encoder='hier'``): the warm start also copies the
+source's encoder of the mean as the reader of each 2-bar segment; ``freeze_segment_encoder``
+keeps it as copied (no gradient, not in the optimiser), so each segment's code is the
+source's and is computed once per training window before the first step: a step then runs
+only the small BiLSTM over the codes, the conductor and the note decoder.
 """
 
 from __future__ import annotations
@@ -86,6 +92,8 @@ class MelodyTrainConfig:
     warm_start: str | None = None  # a 2-bar flat melody checkpoint a conductor model starts from
     distill_steps: int = 0  # with warm_start: steps fitting the bar embeddings to the source's codes
     decoder_lr_scale: float = 1.0  # with warm_start: the copied note decoder's learning-rate factor
+    freeze_segment_encoder: bool = False  # with warm_start and a hier encoder: keep the source's reader
+    distill_batch_size: int | None = None  # windows per distillation step; None = batch_size
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -112,6 +120,13 @@ def sampled_accuracy(model: MelodyVAE, x: torch.Tensor, batch: int = 256) -> dic
             preds.append(model.decode(mu, bars=x.shape[1] // model.config.steps_per_bar))
     pred = torch.cat(preds).numpy()
     return reconstruction_metrics(x.numpy(), pred)
+
+
+@torch.no_grad()
+def segment_codes(model: MelodyVAE, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    """A hierarchical encoder's segment codes of every window ``x`` ``(N, T)`` →
+    ``(N, S, segment_z)``, in batches (the training set at once would be a large BiLSTM call)."""
+    return torch.cat([model.segment_codes(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
 def reconstruction_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -145,6 +160,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     torch.set_num_threads(max(1, cfg.threads))
     if cfg.distill_steps > 0 and cfg.warm_start is None:
         raise GrooveFaderError("distillation needs a warm-start source (--warm-start)")
+    if cfg.freeze_segment_encoder and (cfg.warm_start is None or cfg.model_config().encoder != "hier"):
+        raise GrooveFaderError("--freeze-segment-encoder needs a preset with a hierarchical encoder "
+                               "and a warm-start source (--warm-start) to copy it from")
     run = Path(cfg.run_dir)
     cfg_path, state_path, log_path = run / "config.json", run / "state.pt", run / "log.jsonl"
     if state_path.exists() and not resume:
@@ -180,9 +198,12 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     if cfg.warm_start is not None and not resuming:
         source = ws.load_source(cfg.warm_start)
         warm = ws.info(cfg.warm_start, source, ws.copy_weights(model, source, cfg.warm_start))
+    frozen = set(ws.segment_encoder_parameters(model)) if cfg.freeze_segment_encoder else set()
+    for n, p in model.named_parameters():
+        p.requires_grad_(n not in frozen)
     if cfg.warm_start is not None:  # the copied note decoder learns at its own rate
         dec = set(ws.note_decoder_parameters(model))
-        named = list(model.named_parameters())
+        named = [(n, p) for n, p in model.named_parameters() if n not in frozen]
         opt = torch.optim.Adam([{"params": [p for n, p in named if n not in dec], "scale": 1.0},
                                 {"params": [p for n, p in named if n in dec],
                                  "scale": cfg.decoder_lr_scale}], lr=cfg.lr)
@@ -225,6 +246,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     y_train = None  # distillation targets, computed inside the budget
     if source is not None and step < cfg.distill_steps:
         y_train = ws.bar_targets(source, x_train)
+    codes_train = segment_codes(model, x_train) if frozen else None  # the frozen reader's, once
     last_val = time.perf_counter()
     sums: dict[str, float] = {}
     n_sums = 0
@@ -234,9 +256,10 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         model.train()
         distilling = step < cfg.distill_steps
         s = step if distilling else step - cfg.distill_steps  # the schedules restart after distillation
-        idx = rng.integers(0, len(x_train), cfg.batch_size)
+        batch = cfg.distill_batch_size if distilling and cfg.distill_batch_size else cfg.batch_size
+        idx = rng.integers(0, len(x_train), batch)
         x = x_train[idx]
-        mu, sigma = model.encode(x)
+        mu, sigma = model.encode(x) if codes_train is None else model.encode_codes(codes_train[idx])
         z = mu + sigma * torch.randn_like(sigma)
         kl = kl_divergence(mu, sigma).sum(1).mean()
         beta = cfg.beta * min(1.0, s / max(cfg.kl_warmup_steps, 1))

@@ -5,7 +5,10 @@ exactly as a flat 2-bar decoder decodes its first bar from ``z``. When the shape
 (``conductor_dim`` = the source's ``z_dim``, the same decoder size and layers) the source's
 decoder (``dec_init``, ``decoder``, ``out``) becomes the note decoder as it is, and the
 source's encoder LSTM the new encoder's starting point when its size matches (``to_mu`` and
-``to_sigma`` are not copied: the new latent has its own size).
+``to_sigma`` are not copied: the new latent has its own size). A model with a hierarchical
+encoder (``encoder='hier'``) takes the source's whole encoder of the mean, its LSTM and
+``to_mu``, as the reader of each 2-bar segment (``segment_mu``); frozen, it gives each
+segment exactly the source's code.
 
 What is left to learn first is to *say* each bar to that decoder: distillation fits the
 conductor's ``c_b`` to the source encoder's posterior mean of bars ``(b, b + 1)`` of the
@@ -30,6 +33,7 @@ from models.pathnames import portable
 
 NOTE_DECODER = ("dec_init.", "decoder.", "out.")  # the note decoder's parameters, by name prefix
 ENCODER = ("encoder.",)  # the recurrent encoder (its projections to the latent depend on z_dim)
+SEGMENT_ENCODER = ("encoder.", "segment_mu.")  # a hierarchical encoder's 2-bar reader
 
 
 def file_sha256(path: str | Path) -> str:
@@ -70,13 +74,20 @@ def check_compatible(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> N
              ("steps_per_bar", c.steps_per_bar, "steps_per_bar", s.steps_per_bar)]
     if s.bars != 2:
         problems.append(f"the source has {s.bars} bars, not 2")
+    if c.encoder == "hier":
+        pairs += [("segment_bars", c.segment_bars, "bars", s.bars),
+                  ("segment_z", c.segment_z, "z_dim", s.z_dim),
+                  ("enc_hidden", c.enc_hidden, "enc_hidden", s.enc_hidden)]
+        if s.encoder != "flat":
+            problems.append(f"the source's encoder is {s.encoder!r}, not 'flat'")
     problems += [f"{mine}={a} but the source's {theirs}={b}" for mine, a, theirs, b in pairs if a != b]
     if problems:
         raise GrooveFaderError(f"warm start: {path} does not fit this model: {'; '.join(problems)}")
 
 
 def copy_weights(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> list[str]:
-    """Copy the note decoder (and the encoder LSTM when its size matches); return the names copied.
+    """Copy the note decoder and the encoder LSTM (when its size matches; a hierarchical
+    encoder's segment reader always, with ``to_mu`` as ``segment_mu``); return the names copied.
 
     Raises:
         GrooveFaderError: an incompatible source (see :func:`check_compatible`).
@@ -90,7 +101,18 @@ def copy_weights(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> list[
     with torch.no_grad():
         for k in names:
             mine[k].copy_(theirs[k])
+        if model.config.encoder == "hier":
+            for part in ("weight", "bias"):
+                mine[f"segment_mu.{part}"].copy_(theirs[f"to_mu.{part}"])
+            names += ["segment_mu.weight", "segment_mu.bias"]
     return names
+
+
+def segment_encoder_parameters(model: MelodyVAE) -> list[str]:
+    """Names of a hierarchical encoder's 2-bar reader (frozen by ``--freeze-segment-encoder``)."""
+    if model.config.encoder != "hier":
+        return []
+    return [k for k, _ in model.named_parameters() if k.startswith(SEGMENT_ENCODER)]
 
 
 def note_decoder_parameters(model: MelodyVAE) -> list[str]:
