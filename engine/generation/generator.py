@@ -70,6 +70,7 @@ MADE_LATENTS = 4096  # latents remembered (corner blends, lock draws): a 32² he
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
+HUB_POOL = 4  # 'neighbour-hub' Variation: nearest grooves ranked by link cost, per groove it keeps
 # Randomize with voices locked draws among the training grooves whose locked voices play
 # nearest the lock (0 = among all), so the rest already fits it; such a draw is then decoded
 # with the lock pasted and LOCK_PASSES rounds of fit_around (every other latent: PASSES).
@@ -174,7 +175,9 @@ class Generator:
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'neighbour': a nearby training groove (chosen on validation, docs/studies/variation_draws);
         # 'noise': z plus Gaussian noise (also what a checkpoint without a map plays);
-        # 'neighbour+noise': that groove's code plus Randomize's noise
+        # 'neighbour+noise': that groove's code plus Randomize's noise; 'neighbour-hub': a
+        # nearby training groove by the transitions' hub-penalised link cost (plain grooves
+        # lie near everything, so the nearest are plainer than most)
         self.variation_method = "neighbour"
         self.lock_candidates = LOCK_CANDIDATES
         # fit_around's rounds for a latent drawn for the lock (0 = the lock pasted only)
@@ -756,17 +759,25 @@ class Generator:
         On a map of the data (:attr:`variation_method` ``'neighbour'``, the default): one of
         the training grooves nearest ``z`` instead (the ``1 + round(amount *
         VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted), plus Randomize's noise
-        with ``'neighbour+noise'``; ``'noise'`` keeps the Gaussian step there too. A nearby
-        training groove measured the most data-like, counted as the realism report counts a
-        groove drawn from the map (docs/studies/variation_draws), though the nearest grooves
-        are plainer than most: less swing and micro-timing spread.
+        with ``'neighbour+noise'``; ``'noise'`` keeps the Gaussian step there too.
+        ``'neighbour-hub'`` ranks the ``HUB_POOL`` × as many nearest by the transitions' link
+        cost (:mod:`engine.generation.data_path`), which charges the plain grooves near
+        everything. A nearby training groove measured the most data-like, counted as the
+        realism report counts a groove drawn from the map (docs/studies/variation_draws),
+        though the nearest grooves are plainer than most: less swing and micro-timing spread.
         """
         rng = np.random.default_rng(seed)
         zz = np.asarray(z, np.float64)
         if self._bank is not None and amount > 0 and self.variation_method != "noise":
             k = 1 + int(round(float(amount) * VARIATION_NEIGHBOURS))
             flat = zz.reshape(-1, self._z_dim)
-            idx, d2 = self._bank.nearest(flat, k + 1)
+            hubs = self.variation_method == "neighbour-hub"
+            idx, d2 = self._bank.nearest(flat, (HUB_POOL * k if hubs else k) + 1)
+            if hubs:  # the k cheapest by the data path's link cost: length^power × hub factor
+                graph = self.groove_graph()
+                cost = np.sqrt(np.maximum(d2, 0.0)) ** graph.settings.power * graph.hub[idx]
+                order = np.argsort(cost, axis=1, kind="stable")
+                idx, d2 = np.take_along_axis(idx, order, 1), np.take_along_axis(d2, order, 1)
             out = np.empty_like(flat)
             for b in range(len(flat)):
                 choices = idx[b][d2[b] > 1e-6][:k]

@@ -10,6 +10,11 @@ Selection rule, written before any candidate was scored: most realism targets me
 the lowest mean C2ST accuracy (features and raw), then the simpler (neighbour, noise,
 neighbour plus noise).
 
+A fourth candidate came after that run, the rule unchanged and last in its order: the
+nearest grooves are plainer than most (on test the chosen neighbour missed the data's swing,
+0.435 against 0.566), and ``'neighbour-hub'`` ranks the nearest grooves by the transitions'
+hub-penalised link cost instead, so the plain grooves near everything are picked less.
+
 Run (validation split)::
 
     python -m training.studies.variation_draws --checkpoint checkpoints/default.pt \\
@@ -27,7 +32,7 @@ from training.studies import drum_common as dc
 from training.studies import skeleton
 
 MODULE = "training.studies.variation_draws"
-METHODS = ("neighbour", "noise", "neighbour+noise")  # in the rule's order of simplicity
+METHODS = ("neighbour", "noise", "neighbour+noise", "neighbour-hub")  # in the rule's order of simplicity
 
 
 def score(surface: dict[str, Any]) -> tuple[int, float]:
@@ -77,7 +82,7 @@ def report(results: dict[str, Any]) -> str:
               f"{v['swing']:.3f} / {v['reference_swing']:.3f}", score(v)[0])
              for name, r in rows.items() for v in [r["variation"]]]
     return (f"# Variation draws\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
-            f"{__doc__.split(chr(10) + chr(10))[2]}\n\n"
+            f"{__doc__.split(chr(10) + chr(10))[2]}\n\n{__doc__.split(chr(10) + chr(10))[3]}\n\n"
             f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
             f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
             f"{floor['floor_c2st_raw']:.2f}.\n\n"

@@ -456,6 +456,13 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
     g.variation_method = "neighbour+noise"
     noisy = g.variation(z0, 0.35, seed=1)
     assert np.abs(codes - noisy).max(1).min() > 1e-3
+    g.variation_method = "neighbour-hub"  # the nine cheapest of the 36 nearest by link cost
+    graph = g.groove_graph()
+    pool = np.argsort(d0)[1:37]
+    cost = np.sqrt(d0[pool]) ** graph.settings.power * graph.hub[pool]
+    cheapest = set(pool[np.argsort(cost, kind="stable")[:9]].tolist())
+    hub_picks = {int(((codes - g.variation(z0, 0.35, seed=s)) ** 2).sum(1).argmin()) for s in range(30)}
+    assert hub_picks <= cheapest and len(hub_picks) >= 3
     g.variation_method = "noise"
     np.testing.assert_allclose(g.variation(z0, 0.35, seed=1),
                                z0 + 0.35 * np.random.default_rng(1).standard_normal(z0.shape))
