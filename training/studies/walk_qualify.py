@@ -1,5 +1,4 @@
-"""Which training grooves may a turned knob walk to: those whose decode meets it, or those
-whose own playing meets it too.
+"""Which training grooves a turned knob may walk to: judged by their decode or their window.
 
 A turned knob plays the training groove that meets the knob's setting with the fewest hits
 changed (``engine.generation.groove_bank.GrooveBank.walk``). "Meets" has been judged on the
@@ -30,8 +29,6 @@ Run (validation split)::
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import replace
 from typing import Any
 
 from training.studies import skeleton, walk_weights
@@ -45,27 +42,11 @@ KNOB_SLACK = 2       # knob targets it may lose
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:
     """The candidate the rule picks (module docstring); the first row is the shipped walk."""
-    names = list(rows)
-    base = rows[names[0]]
-    ok = [n for n in names[1:]
-          if rows[n]["mean_c2st"] <= base["mean_c2st"] - MIN_GAIN
-          and rows[n]["realism_targets"] >= base["realism_targets"] - REALISM_SLACK
-          and rows[n]["knob_targets"] >= base["knob_targets"] - KNOB_SLACK]
-    if not ok:
-        return names[0]
-    return min(ok, key=lambda n: (rows[n]["mean_c2st"], names.index(n)))
+    return walk_weights.choose_by_level(rows, MIN_GAIN, REALISM_SLACK, KNOB_SLACK)
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.generation.groove_bank import WalkSettings
-
-    candidates = {f"qualify {m}": replace(WalkSettings(), qualify=m) for m in MODES}
-    results = walk_weights.measure(args, candidates)
-    results["chosen"] = choose(results["candidates"])
-    return results
-
-
-STUDY = walk_weights.variant(MODULE, __doc__, "Which grooves a turned knob may walk to", _run)
+STUDY = walk_weights.setting_study(MODULE, __doc__, "Which grooves a turned knob may walk to",
+                                   "qualify", MODES, "qualify", choose)
 
 
 main = skeleton.entry(STUDY)

@@ -39,8 +39,6 @@ Run (validation split)::
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import replace
 from typing import Any
 
 from training.studies import skeleton, walk_weights
@@ -53,26 +51,11 @@ REALISM_SLACK = 3          # realism targets it may lose
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:
     """The candidate the rule picks (module docstring); the first row is follow 0."""
-    names = list(rows)
-    base = rows[names[0]]
-    ok = [n for n in names[1:]
-          if rows[n]["mean_c2st"] <= base["mean_c2st"] - MIN_GAIN
-          and rows[n]["realism_targets"] >= base["realism_targets"] - REALISM_SLACK]
-    if not ok:
-        return names[0]
-    return min(ok, key=lambda n: (rows[n]["mean_c2st"], names.index(n)))
+    return walk_weights.choose_by_level(rows, MIN_GAIN, REALISM_SLACK)
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.generation.groove_bank import WalkSettings
-
-    candidates = {f"follow {f:g}": replace(WalkSettings(), follow=f) for f in FOLLOWS}
-    results = walk_weights.measure(args, candidates)
-    results["chosen"] = choose(results["candidates"])
-    return results
-
-
-STUDY = walk_weights.variant(MODULE, __doc__, "The other knobs following the data's trend", _run)
+STUDY = walk_weights.setting_study(MODULE, __doc__, "The other knobs following the data's trend",
+                                   "follow", FOLLOWS, "follow", choose)
 
 
 main = skeleton.entry(STUDY)

@@ -24,6 +24,7 @@ Run (validation split)::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -71,6 +72,36 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
         return -realism, -knobs, acc, order[name]
 
     return min(rows, key=key)
+
+
+def choose_by_level(rows: dict[str, dict[str, Any]], min_gain: float, realism_slack: int,
+                    knob_slack: int | None = None) -> str:
+    """The rule of the studies that weigh realism by its level against the walk as it ships
+    (the first row): a candidate qualifies with a mean C2ST at least ``min_gain`` lower,
+    at most ``realism_slack`` realism targets fewer and, with ``knob_slack``, at most that
+    many knob targets fewer; the lowest mean C2ST of those wins (ties: the first listed),
+    else the first row."""
+    names = list(rows)
+    base = rows[names[0]]
+    ok = [n for n in names[1:]
+          if rows[n]["mean_c2st"] <= base["mean_c2st"] - min_gain
+          and rows[n]["realism_targets"] >= base["realism_targets"] - realism_slack
+          and (knob_slack is None or rows[n]["knob_targets"] >= base["knob_targets"] - knob_slack)]
+    if not ok:
+        return names[0]
+    return min(ok, key=lambda n: (rows[n]["mean_c2st"], names.index(n)))
+
+
+def measure_setting(args: argparse.Namespace, field: str, values: Sequence[Any], label: str,
+                    chooser: Callable[[dict[str, dict[str, Any]]], str]) -> dict[str, Any]:
+    """:func:`measure` of the walk as it ships with one ``WalkSettings`` ``field`` set to each
+    of ``values`` (named ``f"{label} {value:g}"``), chosen by ``chooser``."""
+    from engine.generation.groove_bank import WalkSettings
+
+    results = measure(args, {f"{label} {v:g}" if isinstance(v, float) else f"{label} {v}":
+                             replace(WalkSettings(), **{field: v}) for v in values})
+    results["chosen"] = chooser(results["candidates"])
+    return results
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -152,6 +183,13 @@ def report(results: dict[str, Any], doc: str = __doc__, title: str = "Walk weigh
             + "\nHeld knob figures (targets ρ ≥ 0.95, range ≥ 0.80, monotone ≥ 0.90, cross-talk ≤ 0.10):\n\n"
             + per_knob + "\nC2ST accuracy (features) per knob-end surface (R: from Randomize, P: from "
             "the pad):\n\n" + c2st + f"\nChosen by the rule: **{results['chosen']}**.\n")
+
+
+def setting_study(module: str, doc: str, title: str, field: str, values: Sequence[Any], label: str,
+                  chooser: Callable[[dict[str, dict[str, Any]]], str]) -> skeleton.Study:
+    """:func:`variant` measuring one ``WalkSettings`` field (:func:`measure_setting`)."""
+    return variant(module, doc, title,
+                   lambda args: measure_setting(args, field, values, label, chooser))
 
 
 def variant(module: str, doc: str, title: str, run: Any) -> skeleton.Study:
