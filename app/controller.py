@@ -28,7 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app import clips, grid_edits, model_jobs
-from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, KnobBinding, measure
+from app.knob_binding import TEMPERATURE, KnobBinding, measure
 from app.model_jobs import KnobSettings
 from app.model_worker import MISSING_MODEL_HELP, ModelInfo, ModelWorker, default_checkpoint
 from app.pad_jobs import PadJobs
@@ -39,6 +39,7 @@ from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
 from engine.errors import GrooveFaderError
+from engine.generation.knobs import TEMPERATURE_DEFAULT
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern

@@ -14,13 +14,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.generation.knobs import KnobState
+from engine.generation.knobs import TEMPERATURE_RANGE, KnobState
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
 
 TEMPERATURE = "temperature"  # the knob that is not an attribute
-TEMPERATURE_RANGE = (0.0, 1.5)
-TEMPERATURE_DEFAULT = 0.0  # the most likely hits, no sampling
 
 
 def measure(pattern: Pattern, names: Sequence[str]) -> dict[str, float]:

@@ -28,7 +28,7 @@ from app.audio_binding import AudioBinding
 from app.audio_export import AudioExport
 from app.controller import Controller
 from app.file_urls import local_path
-from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
+from app.knob_binding import TEMPERATURE
 from app.melody_panel import MelodyDock
 from app.model_worker import ModelInfo
 from app.sequencer_link import LinkStatus
@@ -40,6 +40,7 @@ from app.widgets.step_grid import StepGrid
 from app.widgets.transport import CLOCK_SOURCES, MIDI_APIS, QUANTIZE, Transport
 from app.widgets.voice_strip import VoiceStrip
 from app.widgets.xy_pad import PadPanel
+from engine.generation.knobs import TEMPERATURE_DEFAULT, TEMPERATURE_RANGE
 from engine.music.pattern import Pattern
 from models.pathnames import one_line
 

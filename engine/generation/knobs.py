@@ -35,6 +35,10 @@ import numpy as np
 from engine.generation.data_trend import DataTrend
 
 DEFAULT_TOLERANCE = 1e-9  # a preset knob this close to its default counts as not set
+# the temperature knob (not an attribute): 0 = the most likely hits, no sampling; above,
+# hits drawn from the decoder's probabilities sharpened or flattened by it
+TEMPERATURE_RANGE = (0.0, 1.5)
+TEMPERATURE_DEFAULT = 0.0
 
 
 def _frozen(values: Mapping[str, float] | None) -> Mapping[str, float] | None:

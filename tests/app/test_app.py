@@ -11,8 +11,9 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 from app.clips import loop_to_bars
-from app.knob_binding import TEMPERATURE, TEMPERATURE_DEFAULT
+from app.knob_binding import TEMPERATURE
 from app.presets import load_preset, save_preset
+from engine.generation.knobs import TEMPERATURE_DEFAULT
 from engine.music import attributes as attr_lib
 from engine.music.drums import NOTE_MAP_PRESETS, Voice
 from engine.music.midifile import read_clip, write_clip

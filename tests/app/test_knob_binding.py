@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.knob_binding import TEMPERATURE, TEMPERATURE_RANGE, KnobBinding, measure
+from app.knob_binding import TEMPERATURE, KnobBinding, measure
+from engine.generation.knobs import TEMPERATURE_RANGE
 from engine.music.drums import Voice
 from engine.music.pattern import Pattern
 

@@ -13,6 +13,8 @@ randomize           ``Generator.sample_like_data`` latents, no knob set
 pad                 ``Generator.pad_to_z`` on an even grid over [-1, 1]², no knob set
 prior               N(0, I) latents (not played by the app; the figure it replaced)
 variation           ``Generator.variation`` of Randomize's latents (the app's amount, 0.35)
+temperature_90      Randomize's latents with the temperature knob at 90 % of its range: hits
+                    sampled from the decoder's probabilities (``Generator.decode``)
 corner_blends       ``Generator.blend_corners`` of 4 held-out windows at a uniform (x, y)
 transition_middle   the middle 2 bars of an 8-bar ``transitions.transition`` (strategy 3, the
                     app's default) between two held-out windows
@@ -53,11 +55,13 @@ from typing import Any
 
 import numpy as np
 
+from engine.generation.knobs import TEMPERATURE_RANGE
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
 from training.realism.c2st import FOLDS, group_folds
 
 KNOB_ENDS = (0.1, 0.9)          # knob settings measured, as shares of the knob's range
+TEMPERATURE_END = 0.9          # the temperature knob's setting measured, as a share of its range
 KNOB_REFERENCE_BAND = 0.05      # real windows within ± this share of the range of the setting
 VARIATION_AMOUNT = 0.35         # the app's Variation amount (app/controller.py)
 TRANSITION_BARS = 8             # the app's default transition length
@@ -140,16 +144,20 @@ def _app_inputs(gen: Any, state: Any) -> dict[str, float]:
 
 
 def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray | None = None,
-          turning: str | None = None, batch: int = 512, own: np.ndarray | None = None) -> np.ndarray:
+          turning: str | None = None, batch: int = 512, own: np.ndarray | None = None,
+          temperature: float = 0.0, seed: int = 0) -> np.ndarray:
     """``(B, T, 27)``: the app's decode (``Generator.decode``) of latents ``z`` with the knob
     ``inputs`` and, for a turned knob, the ``targets`` (``(B, A)``, NaN = the model's) it holds:
     the model's one decode when nothing is held, else the generator meets the targets its own
     way (correcting the attribute input, or walking the data on a data map). ``own``
-    ``(B, A)``: the latents' own attributes where known (a corner blend's)."""
+    ``(B, A)``: the latents' own attributes where known (a corner blend's). ``temperature``
+    above 0: hits sampled as the temperature knob samples them (each batch its own ``seed``)."""
     out = []
     for i in range(0, len(z), batch):
         tb = None if targets is None else targets[i:i + batch]
         kw = {} if own is None else {"own": own[i:i + batch]}
+        if temperature > 0:
+            kw.update(temperature=temperature, seed=seed + i)
         pats = gen.decode(z[i:i + batch], inputs, targets=tb, turning=turning, **kw)
         out.append(np.stack([p.to_array() for p in pats]))
     return np.concatenate(out)
@@ -210,7 +218,7 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
     fresh = KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults)  # no knob set
     free = _app_inputs(gen, fresh)
 
-    if any(want(n) for n in ("randomize", "pad", "variation", "knobs")):
+    if any(want(n) for n in ("randomize", "pad", "variation", "knobs", "temperature")):
         say("randomize")
         z_rand = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
         rand = _play(gen, z_rand, free)
@@ -224,6 +232,14 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         if want("pad"):
             surfaces.append(Surface("pad", f"XY pad ({int(np.sqrt(len(xy)))}² grid)", pad,
                                     *_grouped(_source_groups(gen, z_pad, "pad", performances), ref, groups)))
+    if want("temperature"):
+        say("temperature")
+        lo, hi = TEMPERATURE_RANGE
+        hot = lo + TEMPERATURE_END * (hi - lo)
+        sampled = _play(gen, z_rand, free, temperature=hot, seed=seed + 4)
+        surfaces.append(Surface("temperature_90", f"temperature at {round(TEMPERATURE_END * 100)} % "
+                                f"({hot:g}; Randomize)", sampled,
+                                *_grouped(_source_groups(gen, z_rand, "hot", performances), ref, groups)))
     if want("prior"):
         say("prior")
         z_prior = np.asarray(gen.sample(samples, seed=seed + 2), np.float64)

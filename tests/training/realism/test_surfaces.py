@@ -49,7 +49,8 @@ class NewPadMap:
 def test_every_surface_is_built_with_its_reference(gen, data) -> None:
     x, groups = data
     surfaces = {s.name: s for s in su.build_surfaces(gen, x, groups, SAMPLES, seed=1)}
-    fixed = {"reconstruction", "randomize", "pad", "prior", "variation", "corner_blends", "transition_middle"}
+    fixed = {"reconstruction", "randomize", "pad", "prior", "variation", "corner_blends", "transition_middle",
+             "temperature_90"}
     knobs = {f"knob_{n}_{e}_{src}" for n in gen.attribute_names for e in (10, 90)
              for src in ("randomize", "pad")}
     assert set(surfaces) == fixed | knobs
@@ -64,6 +65,17 @@ def test_every_surface_is_built_with_its_reference(gen, data) -> None:
         s = surfaces[name]
         assert all(g.startswith("block") for g in s.groups)
         assert set(s.reference_groups) <= {f"block{b}" for b in range(5)}
+    # the temperature knob near its end: Randomize's latents, their hits sampled (the same
+    # draws as the app's decode at that temperature and seed), against the floor's reference
+    hot, rand = surfaces["temperature_90"], surfaces["randomize"]
+    z = np.asarray(gen.sample_like_data(SAMPLES, seed=2), np.float64)
+    from engine.generation.knobs import KnobState
+
+    free = su._app_inputs(gen, KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults))
+    want = np.stack([p.to_array() for p in gen.decode(z, free, temperature=1.35, seed=1 + 4)])
+    np.testing.assert_array_equal(hot.patterns, want)
+    assert not np.array_equal(hot.patterns[..., :9], rand.patterns[..., :9])  # sampled, not greedy
+    np.testing.assert_array_equal(hot.reference, rec.reference)
     # a knob end's reference: exactly the windows within ±5 % of the range of its setting
     k = surfaces["knob_density_90_randomize"]
     lo, hi = gen.attribute_ranges["density"]
