@@ -70,6 +70,7 @@ MADE_LATENTS = 4096  # latents remembered (corner blends, lock draws): a 32² he
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
+SAMPLING_FLOOR = 0.0  # see Generator.sampling_floor
 HUB_POOL = 4  # 'neighbour-hub' Variation: nearest grooves ranked by link cost, per groove it keeps
 # Randomize with voices locked draws among the training grooves whose locked voices play
 # nearest the lock (0 = among all), so the rest already fits it; such a draw is then decoded
@@ -179,6 +180,12 @@ class Generator:
         # nearby training groove by the transitions' hub-penalised link cost (plain grooves
         # lie near everything, so the nearest are plainer than most)
         self.variation_method = "neighbour"
+        # sampling (temperature > 0) leaves the cells the model is this sure of as they are:
+        # a hit it gives less than this never plays, one it gives more than 1 minus this
+        # always does (docs/studies/sampling_floor); 0 = plain Bernoulli draws. Not for a
+        # decoder that feeds its own draws back (its hits are the ones it drew)
+        self.sampling_floor = SAMPLING_FLOOR
+        self._feeds_back = _meta_config(meta, config, "decoder_cell", "conv") != "conv"
         self.lock_candidates = LOCK_CANDIDATES
         # fit_around's rounds for a latent drawn for the lock (0 = the lock pasted only)
         self.lock_passes = LOCK_PASSES
@@ -437,6 +444,10 @@ class Generator:
             # the hits it fed back; a non-autoregressive one never drew them.
             u = step_uniforms(int(seed), *logits.shape)
             hits = u < sigmoid(logits / np.float32(max(float(temperature), 1e-6)))
+            floor = float(self.sampling_floor)
+            if floor > 0 and not self._feeds_back:
+                p = sigmoid(logits)
+                hits = np.where(p >= 1.0 - floor, True, hits & (p >= floor))
         else:
             hits = logits > 0.0
         return DecodedBatch(hits, sigmoid(logits), np.clip(vel, 0.0, 1.0).astype(np.float32),
