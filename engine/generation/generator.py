@@ -70,7 +70,7 @@ MADE_LATENTS = 4096  # latents remembered (corner blends, lock draws): a 32² he
 # intra-op threads of the pad heat-map's one batched decode (at most the machine's cores)
 HEATMAP_THREADS = 2
 VARIATION_NEIGHBOURS = 24  # training grooves a Variation of amount 1 picks among
-SAMPLING_FLOOR = 0.0  # see Generator.sampling_floor
+SAMPLING_FLOOR = 0.05  # see Generator.sampling_floor (chosen on validation, docs/studies/sampling_floor)
 HUB_POOL = 4  # 'neighbour-hub' Variation: nearest grooves ranked by link cost, per groove it keeps
 # Randomize with voices locked draws among the training grooves whose locked voices play
 # nearest the lock (0 = among all), so the rest already fits it; such a draw is then decoded
@@ -182,8 +182,9 @@ class Generator:
         self.variation_method = "neighbour"
         # sampling (temperature > 0) leaves the cells the model is this sure of as they are:
         # a hit it gives less than this never plays, one it gives more than 1 minus this
-        # always does (docs/studies/sampling_floor); 0 = plain Bernoulli draws. Not for a
-        # decoder that feeds its own draws back (its hits are the ones it drew)
+        # always does (0.05, chosen on validation: docs/studies/sampling_floor); 0 = plain
+        # Bernoulli draws. Not for a decoder that feeds its own draws back (its hits are
+        # the ones it drew)
         self.sampling_floor = SAMPLING_FLOOR
         self._feeds_back = _meta_config(meta, config, "decoder_cell", "conv") != "conv"
         self.lock_candidates = LOCK_CANDIDATES

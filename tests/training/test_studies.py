@@ -449,3 +449,23 @@ def test_walk_qualify_rule_needs_a_realism_gain_that_keeps_the_knobs():
     assert choose(rows) == "qualify own"
     rows["qualify own"] = row(0.580, 90, 40)
     assert choose(rows) == "qualify both"  # a tie: the one listed first
+
+
+def test_sampling_floor_rule_needs_a_realism_gain_that_keeps_the_knob_varying():
+    from training.studies.sampling_floor import choose
+
+    def row(acc, met, changed):
+        targets = dict.fromkeys(("c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa",
+                                 "timing_std", "swing"), False)
+        targets.update(dict.fromkeys(list(targets)[:met], True))
+        return {"temperature": {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": acc},
+                                "c2st_raw": {"accuracy": acc}}, "hits_changed": changed}
+
+    base = row(0.60, 5, 10.0)
+    assert choose({"floor 0": base, "floor 0.05": row(0.595, 6, 9.0)}) == "floor 0"  # too small a gain
+    assert choose({"floor 0": base, "floor 0.2": row(0.50, 6, 4.0)}) == "floor 0"  # varies too little
+    assert choose({"floor 0": base, "floor 0.1": row(0.55, 4, 8.0)}) == "floor 0"  # a target lost
+    rows = {"floor 0": base, "floor 0.05": row(0.58, 5, 9.0), "floor 0.1": row(0.56, 5, 6.0)}
+    assert choose(rows) == "floor 0.1"
+    rows["floor 0.1"] = row(0.58, 6, 6.0)
+    assert choose(rows) == "floor 0.05"  # a tie: the smaller floor

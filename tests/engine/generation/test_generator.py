@@ -71,6 +71,25 @@ def test_sampling_follows_the_hit_probabilities(gen: Generator) -> None:
     assert np.array_equal(greedy.hits[0], out.hit_probs[0] > 0.5)
 
 
+def test_a_sampling_floor_leaves_the_cells_the_model_is_sure_of(gen: Generator) -> None:
+    z = np.repeat(gen.sample(4, seed=7), 100, axis=0)
+    shipped = gen.sampling_floor
+    try:
+        gen.sampling_floor = 0.0  # plain Bernoulli draws
+        plain, greedy = gen.decode_batch(z, temperature=1.5, seed=3), gen.decode_batch(z)
+        gen.sampling_floor = 0.2
+        floored = gen.decode_batch(z, temperature=1.5, seed=3)
+        np.testing.assert_array_equal(gen.decode_batch(z).hits, greedy.hits)  # greedy untouched
+    finally:
+        gen.sampling_floor = shipped
+    p = floored.hit_probs
+    sure_off, sure_on = p < 0.2, p >= 0.8
+    assert (plain.hits & sure_off).any() and not (floored.hits & sure_off).any()
+    assert floored.hits[sure_on].all()
+    between = ~sure_off & ~sure_on
+    np.testing.assert_array_equal(floored.hits[between], plain.hits[between])  # the same draws
+
+
 def test_encode_decode_round_trip(gen: Generator, held_out: list[Pattern]) -> None:
     acc, other = [], []
     for i, p in enumerate(held_out):
@@ -333,6 +352,8 @@ def test_sampled_hits_are_what_an_autoregressive_decoder_fed_back(gen: Generator
     np.testing.assert_allclose(forced.hit_probs, free.hit_probs, atol=1e-5)
     other = ar.decode_batch(z, temperature=1.0, seed=5)
     assert not np.array_equal(other.hits, free.hits)
+    ar.sampling_floor = 0.3  # never applied here: the hits must stay the ones it fed back
+    np.testing.assert_array_equal(ar.decode_batch(z, temperature=1.0, seed=4).hits, free.hits)
     assert np.abs(ar.decode_batch(z, teacher=other.to_array()).hit_probs - free.hit_probs).max() > 1e-3
 
 
