@@ -260,8 +260,8 @@ class MelodyVAE(nn.Module):
     # -- autoregressive decoding -----------------------------------------------------------
     @torch.no_grad()
     def decode(self, z: torch.Tensor, bars: int | None = None, temperature: float = 0.0,
-               forced: torch.Tensor | None = None, generator: torch.Generator | None = None
-               ) -> torch.Tensor:
+               forced: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               bar_conditioning: torch.Tensor | None = None) -> torch.Tensor:
         """Autoregressive decode → classes ``(B, T)``.
 
         Args:
@@ -271,12 +271,17 @@ class MelodyVAE(nn.Module):
             temperature: 0 = argmax (greedy); > 0 samples from softmax(logits / temperature).
             forced: ``(B, T)`` int64, per step the class fed as "previous" to the NEXT step, or
                 -1 to feed the model's own output (teacher forcing where >= 0).
+            bar_conditioning: ``(B, bars, D)`` what each bar's notes are decoded from, in place
+                of the conductor's embeddings (or ``z``): e.g. a perfect conductor's, to measure
+                what the note decoder alone can do; ``z`` is then unused.
         """
         c = self.config
         bars = c.bars if bars is None else int(bars)
         b = z.shape[0]
         t_total = bars * c.steps_per_bar
-        if c.decoder == "hier":
+        if bar_conditioning is not None:
+            emb = bar_conditioning[:, :bars]
+        elif c.decoder == "hier":
             emb = self.bar_embeddings(z, bars)  # (B, bars, D)
         else:
             emb = z.unsqueeze(1).expand(b, bars, z.shape[1])

@@ -81,3 +81,16 @@ def test_the_committed_16bar_checkpoints_still_load(name) -> None:
         pytest.skip(f"{path.name} not in this checkout")
     ck = load_melody_checkpoint(path)
     assert ck.config.encoder == "flat" and ck.config.bars == 16
+
+
+@pytest.mark.parametrize("name", ["melody_tiny_hier_enc", "melody_tiny"])
+def test_given_bar_conditioning_replaces_the_conductor(name) -> None:
+    torch.manual_seed(2)
+    model = MelodyVAE(preset(name)).eval()
+    z = torch.randn(3, 8)
+    bars = model.config.bars
+    own = (model.bar_embeddings(z, bars) if model.config.decoder == "hier"
+           else z.unsqueeze(1).expand(3, bars, 8))
+    assert torch.equal(model.decode(z, bar_conditioning=own), model.decode(z))
+    # z is then unused: any z with these bar embeddings decodes what z does
+    assert torch.equal(model.decode(torch.zeros_like(z), bar_conditioning=own), model.decode(z))

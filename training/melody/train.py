@@ -122,6 +122,12 @@ def sampled_accuracy(model: MelodyVAE, x: torch.Tensor, batch: int = 256) -> dic
     return reconstruction_metrics(x.numpy(), pred)
 
 
+def validation_selection(n_windows: int, count: int) -> np.ndarray:
+    """Indices of the validation windows every check uses (seed 1234, sorted): the same
+    windows in every run, so runs' "best" figures compare."""
+    return np.sort(np.random.default_rng(1234).choice(n_windows, min(count, n_windows), replace=False))
+
+
 @torch.no_grad()
 def segment_codes(model: MelodyVAE, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """A hierarchical encoder's segment codes of every window ``x`` ``(N, T)`` →
@@ -186,9 +192,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         raise GrooveFaderError(f"no {mcfg.bars}-bar windows in train ({len(train_w)}) or validation "
                                f"({len(val_w)})")
     x_train = torch.from_numpy(train_w.classes)
-    vrng = np.random.default_rng(1234)
-    vsel = np.sort(vrng.choice(len(val_w), min(cfg.val_windows, len(val_w)), replace=False))
-    x_val = torch.from_numpy(val_w.classes[vsel])
+    x_val = torch.from_numpy(val_w.classes[validation_selection(len(val_w), cfg.val_windows)])
 
     torch.manual_seed(cfg.seed)
     model = MelodyVAE(mcfg)

@@ -92,3 +92,14 @@ def test_freezing_needs_a_hierarchical_encoder_and_a_source(folk, source, tmp_pa
     with pytest.raises(GrooveFaderError, match="warm-start source"):
         train(_cfg(folk, tmp_path / "b", preset="melody_tiny_hier_enc", freeze_segment_encoder=True),
               quiet=True)
+
+
+def test_a_perfect_conductor_plays_each_bar_as_the_source_decodes_its_pair(source) -> None:
+    src = ws.load_source(source)
+    torch.manual_seed(3)
+    x = torch.randint(0, 39, (4, 64))
+    out = ws.perfect_conductor_decode(src, x, batch=3)
+    assert out.shape == (4, 64)
+    for b in range(3):  # bar b is the first bar of the source's greedy decode of bars (b, b + 1)
+        pair = x[:, 16 * b:16 * (b + 2)]
+        assert torch.equal(out[:, 16 * b:16 * (b + 1)], src.decode(src.encode(pair)[0])[:, :16])
