@@ -3,8 +3,6 @@ segment reader gives the source's codes, stays frozen, and a short run learns.""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -14,28 +12,18 @@ from engine.errors import GrooveFaderError  # noqa: E402
 from engine.generation.onnx_nets import find_export  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint  # noqa: E402
 from models.melody_vae import MelodyVAE, preset  # noqa: E402
+from tests.support.melody_runs import log_rows, tiny_run  # noqa: E402
 from training.melody import warm_start as ws  # noqa: E402
-from training.melody.train import MelodyTrainConfig, segment_codes, train  # noqa: E402
+from training.melody.train import segment_codes, train  # noqa: E402
 
 READER = ("encoder.", "segment_mu.")
-
-
-def _cfg(folk, folder, **kw) -> MelodyTrainConfig:
-    base = dict(preset="melody_tiny", run_dir=str(folder), batch_size=8, max_steps=4,
-                val_every_s=0.0, log_every=2, val_windows=16, kl_warmup_steps=2,
-                cache_dir=str(folder.parent / "cache"), corpus_root=str(folk), collections=("folk",))
-    return MelodyTrainConfig(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
 def source(folk, tmp_path_factory):
     """A trained 2-bar flat ``melody_tiny`` checkpoint (z 8, encoder 16 each way)."""
     folder = tmp_path_factory.mktemp("source")
-    return train(_cfg(folk, folder / "run", max_steps=20, lr=1e-2), quiet=True)
-
-
-def _rows(run) -> list[dict]:
-    return [json.loads(r) for r in (run / "log.jsonl").read_text().splitlines()]
+    return train(tiny_run(folk, folder / "run", max_steps=20, lr=1e-2), quiet=True)
 
 
 def _source_codes(src: MelodyVAE, x: torch.Tensor) -> torch.Tensor:
@@ -65,10 +53,10 @@ def test_a_reader_of_another_code_size_is_refused(source) -> None:
 def test_a_frozen_run_keeps_the_reader_and_its_losses_fall(folk, source, tmp_path) -> None:
     src = ws.load_source(source)
     run = tmp_path / "run"
-    best = train(_cfg(folk, run, preset="melody_tiny_hier_enc", warm_start=str(source),
+    best = train(tiny_run(folk, run, preset="melody_tiny_hier_enc", warm_start=str(source),
                       freeze_segment_encoder=True, distill_steps=40, max_steps=100, log_every=10,
                       val_every_s=1e9, lr=1e-2), quiet=True)
-    rows = _rows(run)
+    rows = log_rows(run)
     fits = [r["train_distill"] for r in rows if "train_distill" in r]
     recons = [r["train_recon"] for r in rows if "train_recon" in r]
     assert len(fits) == 4 and fits[-1] < 0.7 * fits[0]
@@ -87,10 +75,10 @@ def test_a_frozen_run_keeps_the_reader_and_its_losses_fall(folk, source, tmp_pat
 
 def test_freezing_needs_a_hierarchical_encoder_and_a_source(folk, source, tmp_path) -> None:
     with pytest.raises(GrooveFaderError, match="hierarchical encoder"):
-        train(_cfg(folk, tmp_path / "a", preset="melody_tiny_hier", warm_start=str(source),
+        train(tiny_run(folk, tmp_path / "a", preset="melody_tiny_hier", warm_start=str(source),
                    freeze_segment_encoder=True), quiet=True)
     with pytest.raises(GrooveFaderError, match="warm-start source"):
-        train(_cfg(folk, tmp_path / "b", preset="melody_tiny_hier_enc", freeze_segment_encoder=True),
+        train(tiny_run(folk, tmp_path / "b", preset="melody_tiny_hier_enc", freeze_segment_encoder=True),
               quiet=True)
 
 

@@ -14,28 +14,18 @@ from engine.errors import GrooveFaderError  # noqa: E402
 from engine.music.melody import codec_meta  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint  # noqa: E402
 from models.melody_vae import MelodyVAE, preset  # noqa: E402
+from tests.support.melody_runs import log_rows, tiny_run  # noqa: E402
 from training.melody import warm_start as ws  # noqa: E402
-from training.melody.train import MelodyTrainConfig, train  # noqa: E402
+from training.melody.train import train  # noqa: E402
 
 DECODER = ("dec_init.", "decoder.", "out.")
-
-
-def _cfg(folk, folder, **kw) -> MelodyTrainConfig:
-    base = dict(preset="melody_tiny", run_dir=str(folder), batch_size=8, max_steps=4,
-                val_every_s=0.0, log_every=2, val_windows=16, kl_warmup_steps=2,
-                cache_dir=str(folder.parent / "cache"), corpus_root=str(folk), collections=("folk",))
-    return MelodyTrainConfig(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
 def source(folk, tmp_path_factory):
     """A trained 2-bar flat ``melody_tiny`` checkpoint (the source of the warm starts)."""
     folder = tmp_path_factory.mktemp("source")
-    return train(_cfg(folk, folder / "run"), quiet=True)
-
-
-def _rows(run) -> list[dict]:
-    return [json.loads(r) for r in (run / "log.jsonl").read_text().splitlines()]
+    return train(tiny_run(folk, folder / "run"), quiet=True)
 
 
 def _decoder(model: MelodyVAE) -> dict[str, torch.Tensor]:
@@ -51,7 +41,7 @@ def test_the_note_decoder_is_the_sources_and_distillation_leaves_it(folk, source
         assert torch.equal(model.state_dict()[k], v)
     # a run of distillation only: the decoder stays the source's, the metadata names the source
     run = tmp_path / "run"
-    best = train(_cfg(folk, run, preset="melody_tiny_hier", warm_start=str(source), distill_steps=4),
+    best = train(tiny_run(folk, run, preset="melody_tiny_hier", warm_start=str(source), distill_steps=4),
                  quiet=True)
     ck = load_melody_checkpoint(best)
     for k, v in _decoder(src).items():
@@ -59,7 +49,7 @@ def test_the_note_decoder_is_the_sources_and_distillation_leaves_it(folk, source
     assert ck.meta["warm_start"]["sha256"] == ws.file_sha256(source)
     assert ck.meta["warm_start"]["path"] == str(source)
     assert ck.meta["train"]["distill_steps"] == 4
-    assert all(r.get("stage") == "distill" for r in _rows(run) if "train_loss" in r)
+    assert all(r.get("stage") == "distill" for r in log_rows(run) if "train_loss" in r)
 
 
 def test_a_source_of_another_shape_is_refused_with_one_message(source, tmp_path) -> None:
@@ -94,9 +84,9 @@ def test_bar_targets_are_the_codes_of_each_bar_and_the_next() -> None:
 
 def test_distillation_lowers_its_loss(folk, source, tmp_path) -> None:
     run = tmp_path / "run"
-    train(_cfg(folk, run, preset="melody_tiny_hier", warm_start=str(source), distill_steps=60,
+    train(tiny_run(folk, run, preset="melody_tiny_hier", warm_start=str(source), distill_steps=60,
                max_steps=60, log_every=10, val_every_s=1e9, lr=1e-2), quiet=True)
-    fits = [r["train_distill"] for r in _rows(run) if "train_distill" in r]
+    fits = [r["train_distill"] for r in log_rows(run) if "train_distill" in r]
     assert len(fits) == 6 and fits[-1] < 0.5 * fits[0]
 
 
@@ -105,20 +95,20 @@ def test_resume_crosses_from_distillation_to_training(folk, source, tmp_path) ->
     shutil.copyfile(source, copy)
     sha = ws.file_sha256(copy)
     kw = dict(preset="melody_tiny_hier", warm_start=str(copy), distill_steps=6, decoder_lr_scale=0.5)
-    train(_cfg(folk, run, **kw), quiet=True)
+    train(tiny_run(folk, run, **kw), quiet=True)
     state = torch.load(run / "state.pt", weights_only=True)
     assert state["step"] == 4 and json.loads(state["warm_start"])["sha256"] == sha
     # the source changed under a run still distilling: refused
     with copy.open("ab") as f:
         f.write(b"\0")
     with pytest.raises(GrooveFaderError, match="not the file the run started from"):
-        train(_cfg(folk, run, **kw, max_steps=10), resume=True, quiet=True)
+        train(tiny_run(folk, run, **kw, max_steps=10), resume=True, quiet=True)
     shutil.copyfile(source, copy)
     with pytest.raises(GrooveFaderError, match="different config.*decoder_lr_scale"):
-        train(_cfg(folk, run, **{**kw, "decoder_lr_scale": 1.0, "max_steps": 10}), resume=True, quiet=True)
-    best = train(_cfg(folk, run, **kw, max_steps=10), resume=True, quiet=True)
+        train(tiny_run(folk, run, **{**kw, "decoder_lr_scale": 1.0, "max_steps": 10}), resume=True, quiet=True)
+    best = train(tiny_run(folk, run, **kw, max_steps=10), resume=True, quiet=True)
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 10
-    rows = [r for r in _rows(run) if "train_loss" in r]
+    rows = [r for r in log_rows(run) if "train_loss" in r]
     assert [r.get("stage") for r in rows] == ["distill"] * 3 + [None] * 2
     assert rows[-1]["step"] == 10 and "train_recon" in rows[-1]
     assert load_melody_checkpoint(best).meta["warm_start"]["sha256"] == sha
@@ -126,7 +116,7 @@ def test_resume_crosses_from_distillation_to_training(folk, source, tmp_path) ->
 
 def test_distillation_without_a_source_is_refused(folk, tmp_path) -> None:
     with pytest.raises(GrooveFaderError, match="needs a warm-start source"):
-        train(_cfg(folk, tmp_path / "run", preset="melody_tiny_hier", distill_steps=3), quiet=True)
+        train(tiny_run(folk, tmp_path / "run", preset="melody_tiny_hier", distill_steps=3), quiet=True)
 
 
 def test_the_warm_preset_takes_the_2bar_presets_decoder() -> None:
