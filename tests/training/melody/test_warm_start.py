@@ -105,7 +105,8 @@ def test_resume_crosses_from_distillation_to_training(folk, source, tmp_path) ->
         train(tiny_run(folk, run, **kw, max_steps=10), resume=True, quiet=True)
     shutil.copyfile(source, copy)
     with pytest.raises(GrooveFaderError, match="different config.*decoder_lr_scale"):
-        train(tiny_run(folk, run, **{**kw, "decoder_lr_scale": 1.0, "max_steps": 10}), resume=True, quiet=True)
+        train(tiny_run(folk, run, **{**kw, "decoder_lr_scale": 1.0, "max_steps": 10}), resume=True,
+              quiet=True)
     best = train(tiny_run(folk, run, **kw, max_steps=10), resume=True, quiet=True)
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 10
     rows = [r for r in log_rows(run) if "train_loss" in r]
