@@ -222,3 +222,35 @@ def chosen_candidates(text: str, known: Sequence[str]) -> list[str]:
     if unknown:
         raise GrooveFaderError(f"unknown candidate(s) {unknown}; known: {list(known)}")
     return names
+
+
+def surface_score(surface: dict[str, Any]) -> tuple[int, float]:
+    """(realism targets met of 6, mean C2ST of features and raw) of one measured surface."""
+    met = sum(bool(v) for k, v in surface["targets"].items() if k != "all")
+    return met, float(np.mean([surface["c2st_features"]["accuracy"], surface["c2st_raw"]["accuracy"]]))
+
+
+def surface_cells(surface: dict[str, Any]) -> tuple[str, ...]:
+    """A measured surface's C2ST, MGEval and micro-timing cells for a study's table."""
+    v = surface
+    return (f"{v['c2st_features']['accuracy']:.2f}", f"{v['c2st_raw']['accuracy']:.2f}",
+            f"{v['mgeval']['mean_oa']:.2f}", f"{v['mgeval']['min_oa']:.2f} ({v['mgeval']['min_feature']})",
+            f"{v['timing_std']:.3f} / {v['reference_timing_std']:.3f}",
+            f"{v['swing']:.3f} / {v['reference_swing']:.3f}")
+
+
+SURFACE_HEADERS = ["C2ST features", "C2ST raw", "MGEval mean OA", "min OA (feature)",
+                   "timing std gen / real", "swing gen / real"]
+
+
+def surface_study(module: str, doc: str, run: Any, report: Any) -> Any:
+    """A study measuring realism surfaces of one checkpoint (:func:`surface_study_arguments`;
+    ``--quick`` caps the samples at 120); ``report(results)`` gives its Markdown."""
+    from training.studies import skeleton
+
+    def quick(args: Any) -> None:
+        args.samples = min(args.samples, 120)
+
+    return skeleton.Study(module=module, description=doc.splitlines()[0], arguments=surface_study_arguments,
+                          run=run, report=lambda results, args: report(results),
+                          smoke="synthetic grooves, few samples", quick=quick, seed=0)

@@ -43,8 +43,7 @@ MIN_CHANGE = 0.5                # share of the plain draws' hits changed it must
 
 def score(surface: dict[str, Any]) -> tuple[int, float]:
     """(targets met, mean C2ST) of the temperature surface."""
-    met = sum(bool(v) for k, v in surface["targets"].items() if k != "all")
-    return met, float(np.mean([surface["c2st_features"]["accuracy"], surface["c2st_raw"]["accuracy"]]))
+    return dc.surface_score(surface)
 
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:
@@ -84,14 +83,6 @@ def _hot() -> float:
     return lo + TEMPERATURE_END * (hi - lo)
 
 
-def _arguments(p: argparse.ArgumentParser) -> None:
-    dc.surface_study_arguments(p)
-
-
-def _quick(args: argparse.Namespace) -> None:
-    args.samples = min(args.samples, 120)
-
-
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from training.realism.scorecard import evaluate_surfaces
 
@@ -114,26 +105,20 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any]) -> str:
     rows = results["candidates"]
     floor = next(iter(rows.values()))["summary"]
-    table = [(name, f"{v['c2st_features']['accuracy']:.2f}", f"{v['c2st_raw']['accuracy']:.2f}",
-              f"{v['mgeval']['mean_oa']:.2f}", f"{v['mgeval']['min_oa']:.2f} ({v['mgeval']['min_feature']})",
-              f"{v['timing_std']:.3f} / {v['reference_timing_std']:.3f}",
-              f"{v['swing']:.3f} / {v['reference_swing']:.3f}", f"{r['hits_changed']:.2f}", score(v)[0])
-             for name, r in rows.items() for v in [r["temperature"]]]
+    table = [(name, *dc.surface_cells(r["temperature"]), f"{r['hits_changed']:.2f}",
+              score(r["temperature"])[0]) for name, r in rows.items()]
     paragraphs = __doc__.split(chr(10) + chr(10))
     return (f"# Sampling floor of the temperature knob\n\n{paragraphs[1]}\n\n{paragraphs[2]}\n\n"
             f"Split: {results['split']}, {results['samples']} grooves, temperature "
             f"{results['temperature']:g}, "
             f"seed {results['seed']}; floor (reconstructions) C2ST features "
             f"{floor['floor_c2st_features']:.2f}, raw {floor['floor_c2st_raw']:.2f}.\n\n"
-            + dc.md_table(["candidate", "C2ST features", "C2ST raw", "MGEval mean OA", "min OA (feature)",
-                           "timing std gen / real", "swing gen / real", "hits changed from greedy",
+            + dc.md_table(["candidate", *dc.SURFACE_HEADERS, "hits changed from greedy",
                            "targets met (of 6)"], table)
             + f"\nChosen by the rule: **{results['chosen']}**.\n")
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
-                       report=lambda results, args: report(results), smoke="synthetic grooves, few samples",
-                       quick=_quick, seed=0)
+STUDY = dc.surface_study(MODULE, __doc__, _run, report)
 
 
 main = skeleton.entry(STUDY)

@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
 from training.studies import drum_common as dc
 from training.studies import skeleton
 
@@ -37,8 +35,7 @@ METHODS = ("neighbour", "noise", "neighbour+noise", "neighbour-hub")  # in the r
 
 def score(surface: dict[str, Any]) -> tuple[int, float]:
     """(targets met, mean C2ST) of the variation surface."""
-    met = sum(bool(v) for k, v in surface["targets"].items() if k != "all")
-    return met, float(np.mean([surface["c2st_features"]["accuracy"], surface["c2st_raw"]["accuracy"]]))
+    return dc.surface_score(surface)
 
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:
@@ -47,14 +44,6 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
         return -met, acc, METHODS.index(name)
 
     return min(rows, key=key)
-
-
-def _arguments(p: argparse.ArgumentParser) -> None:
-    dc.surface_study_arguments(p)
-
-
-def _quick(args: argparse.Namespace) -> None:
-    args.samples = min(args.samples, 120)
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,24 +65,17 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any]) -> str:
     rows = results["candidates"]
     floor = next(iter(rows.values()))["summary"]
-    table = [(name, f"{v['c2st_features']['accuracy']:.2f}", f"{v['c2st_raw']['accuracy']:.2f}",
-              f"{v['mgeval']['mean_oa']:.2f}", f"{v['mgeval']['min_oa']:.2f} ({v['mgeval']['min_feature']})",
-              f"{v['timing_std']:.3f} / {v['reference_timing_std']:.3f}",
-              f"{v['swing']:.3f} / {v['reference_swing']:.3f}", score(v)[0])
-             for name, r in rows.items() for v in [r["variation"]]]
+    table = [(name, *dc.surface_cells(r["variation"]), score(r["variation"])[0]) for name, r in rows.items()]
     return (f"# Variation draws\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
             f"{__doc__.split(chr(10) + chr(10))[2]}\n\n{__doc__.split(chr(10) + chr(10))[3]}\n\n"
             f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
             f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
             f"{floor['floor_c2st_raw']:.2f}.\n\n"
-            + dc.md_table(["candidate", "C2ST features", "C2ST raw", "MGEval mean OA", "min OA (feature)",
-                           "timing std gen / real", "swing gen / real", "targets met (of 6)"], table)
+            + dc.md_table(["candidate", *dc.SURFACE_HEADERS, "targets met (of 6)"], table)
             + f"\nChosen by the rule: **{results['chosen']}**.\n")
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
-                       report=lambda results, args: report(results), smoke="synthetic grooves, few samples",
-                       quick=_quick, seed=0)
+STUDY = dc.surface_study(MODULE, __doc__, _run, report)
 
 
 main = skeleton.entry(STUDY)
