@@ -19,6 +19,12 @@ Input and output are per-16th-step classes of :mod:`engine.music.melody` (0 = no
   A bar's notes see ``z`` only through ``c_b``, so the latent has to carry the whole phrase
   (MusicVAE's remedy for the posterior collapse of flat long decoders). The conductor runs
   any number of bars, so a 16-bar model also decodes 2-bar phrases.
+* Conductor input (``conductor_input``): ``'none'`` (MusicVAE's: the conductor is fed zeros
+  and sees ``z`` only through its initial state, so it must unroll all bars from that state)
+  or ``'z'`` (a departure from MusicVAE: ``z``, after ``conductor_dropout``, is also its input
+  at every bar, so a late bar's embedding need not survive 15 recurrent steps). ``'z'``
+  models decode through torch only: the numpy loop (and so the ONNX export) has no
+  conductor input and refuses them.
 * Training: teacher forcing; word dropout replaces previous-class inputs by zeros with
   probability ``word_dropout``, which makes the decoder lean on ``z``.
 
@@ -37,11 +43,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.errors import CheckpointError
+
 # The codec's sizes (engine.music.melody owns their meaning; models does not import engine).
 NUM_CLASSES = 39  # note-off, no event, note-on of MIDI pitch 48..84
 STEPS_PER_BAR = 16  # 16th notes in a 4/4 bar
 
 DECODERS = ("flat", "hier")
+CONDUCTOR_INPUTS = ("none", "z")
+
+
+class NoDecodeLoopError(CheckpointError):
+    """The model has no numpy-loop form (a conductor fed ``z``): a ``CheckpointError`` so that
+    the export after training says so in one line and the run's checkpoint plays on torch."""
 ENCODERS = ("flat", "hier")
 
 
@@ -65,12 +79,19 @@ class MelodyVAEConfig:
     segment_bars: int = 2  # hier encoder: bars per segment (a 2-bar model's window)
     segment_z: int = 32  # hier encoder: a segment's code size (that model's z_dim)
     code_hidden: int = 256  # hier encoder: the BiLSTM over the segment codes, per direction
+    conductor_input: str = "none"  # hier decoder: 'none' (zeros, MusicVAE) | 'z' (z at every bar)
+    conductor_dropout: float = 0.0  # with conductor_input 'z': dropout on that input (training)
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        if self.conductor_input not in CONDUCTOR_INPUTS:
+            raise ValueError(f"conductor_input must be one of {CONDUCTOR_INPUTS}, "
+                             f"got {self.conductor_input!r}")
+        if self.conductor_input != "none" and self.decoder != "hier":
+            raise ValueError("conductor_input needs a hierarchical (conductor) decoder")
         for name in ("bars", "steps_per_bar", "num_classes", "z_dim", "enc_hidden", "dec_hidden",
                      "dec_layers", "conductor_hidden", "conductor_dim", "segment_bars", "segment_z",
                      "code_hidden"):
@@ -79,8 +100,8 @@ class MelodyVAEConfig:
         if self.encoder == "hier" and self.bars % self.segment_bars:
             raise ValueError(f"a hierarchical encoder needs bars ({self.bars}) to be a multiple of "
                              f"segment_bars ({self.segment_bars})")
-        if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
-            raise ValueError("dropout and word_dropout must lie in [0, 1)")
+        if not all(0.0 <= p < 1.0 for p in (self.dropout, self.word_dropout, self.conductor_dropout)):
+            raise ValueError("dropout, word_dropout and conductor_dropout must lie in [0, 1)")
 
     @property
     def steps(self) -> int:
@@ -123,6 +144,18 @@ PRESETS: dict[str, MelodyVAEConfig] = {
                                              dec_hidden=256, dec_layers=1, conductor_hidden=512,
                                              conductor_dim=32, word_dropout=0.1, encoder="hier",
                                              segment_bars=2, segment_z=32, code_hidden=256),
+    # the same with z fed to the conductor at every bar (not only through its initial state),
+    # dropped out at 0.2 there against the hier_enc run's overfitting
+    "melody_16bar_hier_enc_zin": MelodyVAEConfig(bars=16, decoder="hier", z_dim=256, enc_hidden=256,
+                                                 dec_hidden=256, dec_layers=1, conductor_hidden=512,
+                                                 conductor_dim=32, word_dropout=0.1, encoder="hier",
+                                                 segment_bars=2, segment_z=32, code_hidden=256,
+                                                 conductor_input="z", conductor_dropout=0.2),
+    "melody_tiny_hier_enc_zin": MelodyVAEConfig(bars=4, decoder="hier", z_dim=8, enc_hidden=16,
+                                                dec_hidden=16, conductor_hidden=16, conductor_dim=8,
+                                                dropout=0.0, word_dropout=0.0, encoder="hier",
+                                                segment_bars=2, segment_z=8, code_hidden=16,
+                                                conductor_input="z"),
     "melody_tiny_hier_enc": MelodyVAEConfig(bars=4, decoder="hier", z_dim=8, enc_hidden=16,
                                             dec_hidden=16, conductor_hidden=16, conductor_dim=8,
                                             dropout=0.0, word_dropout=0.0, encoder="hier",
@@ -157,7 +190,9 @@ class MelodyVAE(nn.Module):
         self.to_mu = nn.Linear(feats, c.z_dim)
         self.to_sigma = nn.Linear(feats, c.z_dim)
         if c.decoder == "hier":
-            self.conductor = nn.LSTM(1, c.conductor_hidden, batch_first=True)
+            self.conductor = nn.LSTM(c.z_dim if c.conductor_input == "z" else 1, c.conductor_hidden,
+                                     batch_first=True)
+            self.conductor_in_dropout = nn.Dropout(c.conductor_dropout)  # no parameters: old state dicts load
             self.conductor_init = nn.Linear(c.z_dim, 2 * c.conductor_hidden)
             self.conductor_out = nn.Linear(c.conductor_hidden, c.conductor_dim)
             cond = c.conductor_dim
@@ -217,7 +252,11 @@ class MelodyVAE(nn.Module):
         c = self.config
         s = torch.tanh(self.conductor_init(z)).view(z.shape[0], 2, c.conductor_hidden)
         h0, c0 = s[:, 0].unsqueeze(0).contiguous(), s[:, 1].unsqueeze(0).contiguous()
-        out, _ = self.conductor(z.new_zeros(z.shape[0], bars, 1), (h0, c0))
+        if c.conductor_input == "z":
+            inp = self.conductor_in_dropout(z).unsqueeze(1).expand(-1, bars, -1)
+        else:
+            inp = z.new_zeros(z.shape[0], bars, 1)
+        out, _ = self.conductor(inp, (h0, c0))
         return self.conductor_out(out)
 
     def _prev_inputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -333,8 +372,16 @@ class MelodyVAE(nn.Module):
         """The decoder's weights laid out for the numpy loop of
         :mod:`engine.generation.melody_loop` (its docstring names the arrays): gates
         reordered to input, forget, output | cell, each layer's recurrent weights fused with
-        what reads its state next (the layer above, or the output projection)."""
+        what reads its state next (the layer above, or the output projection).
+
+        Raises:
+            NoDecodeLoopError: a conductor fed ``z`` (the loop has no conductor input).
+        """
         c = self.config
+        if c.conductor_input != "none":
+            raise NoDecodeLoopError(f"conductor_input={c.conductor_input!r}: the numpy decode loop (and "
+                                    "so the ONNX export) has no conductor input; this model decodes "
+                                    "through torch only")
         hid, ncls, layers = c.dec_hidden, c.num_classes, c.dec_layers
 
         def gates(w: torch.Tensor) -> np.ndarray:  # rows in torch's i, f, g, o order

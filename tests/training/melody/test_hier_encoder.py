@@ -91,3 +91,19 @@ def test_a_perfect_conductor_plays_each_bar_as_the_source_decodes_its_pair(sourc
     for b in range(3):  # bar b is the first bar of the source's greedy decode of bars (b, b + 1)
         pair = x[:, 16 * b:16 * (b + 2)]
         assert torch.equal(out[:, 16 * b:16 * (b + 1)], src.decode(src.encode(pair)[0])[:, :16])
+
+
+def test_a_conductor_fed_z_trains_warm_and_is_not_exported(folk, source, tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    best = train(tiny_run(folk, run, preset="melody_tiny_hier_enc_zin", warm_start=str(source),
+                          freeze_segment_encoder=True, distill_steps=20, max_steps=40, log_every=10,
+                          val_every_s=1e9, lr=1e-2), quiet=True)
+    rows = log_rows(run)
+    fits = [r["train_distill"] for r in rows if "train_distill" in r]
+    assert len(fits) == 2 and fits[-1] < fits[0]
+    ck = load_melody_checkpoint(best)
+    assert ck.config.conductor_input == "z" and ck.model.conductor.weight_ih_l0.shape[1] == 8
+    assert ck.model.decode(ck.model.encode(torch.randint(0, 39, (2, 64)))[0]).shape == (2, 64)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "not exported" in ln]
+    assert len(lines) == 1 and "decodes through torch only" in lines[0]
+    assert find_export(best, "melody")[0] is None  # the app plays it on torch
