@@ -150,42 +150,8 @@ def perfect_conductor_decode(source: MelodyVAE, x: torch.Tensor, batch: int = 25
     return torch.cat(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m training.melody.warm_start SOURCE``: the ceiling of a conductor warm-started
-    from SOURCE on the trainer's 16-bar validation windows (one thread), as JSON; beside it,
-    SOURCE itself reconstructing each 2-bar segment from its own code (what a hierarchical
-    encoder's frozen segment codes hold)."""
-    import argparse
-    import json
-
-    from training.melody import data as mdata
-    from training.melody.train import reconstruction_metrics, validation_selection
-
-    p = argparse.ArgumentParser(description=main.__doc__.splitlines()[0] if main.__doc__ else None)
-    p.add_argument("source", type=Path, help="a 2-bar flat melody checkpoint (checkpoints/melody.pt)")
-    p.add_argument("--bars", type=int, default=16)
-    p.add_argument("--windows", type=int, default=512, help="validation windows (the trainer's 512)")
-    args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    val = mdata.windows(mdata.build_corpus(), args.bars, "validation")
-    x = torch.from_numpy(val.classes[validation_selection(len(val), args.windows)])
-    source = load_source(args.source)
-    pred = perfect_conductor_decode(source, x).numpy()
-    seg = 2 * source.config.steps_per_bar
-    with torch.no_grad():
-        own = torch.cat([source.decode(source.encode(x[:, i:i + seg])[0]) for i in range(0, x.shape[1], seg)],
-                        dim=1).numpy()
-    print(json.dumps({"windows": len(x), "perfect_conductor": reconstruction_metrics(x.numpy(), pred),
-                      "source_per_segment": reconstruction_metrics(x.numpy(), own)}, indent=1))
-    return 0
-
-
 def info(path: str | Path, source: MelodyVAE, copied: list[str]) -> dict[str, Any]:
     """What the run started from, for the checkpoints' metadata (its path relative to the
     repository when inside it: metadata is committed beside shipped models)."""
     return {"path": portable(str(path)), "sha256": file_sha256(path), "config": source.config.to_dict(),
             "copied": sorted({k.split(".")[0] for k in copied})}
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

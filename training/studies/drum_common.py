@@ -241,16 +241,3 @@ def surface_cells(surface: dict[str, Any]) -> tuple[str, ...]:
 
 SURFACE_HEADERS = ["C2ST features", "C2ST raw", "MGEval mean OA", "min OA (feature)",
                    "timing std gen / real", "swing gen / real"]
-
-
-def surface_study(module: str, doc: str, run: Any, report: Any) -> Any:
-    """A study measuring realism surfaces of one checkpoint (:func:`surface_study_arguments`;
-    ``--quick`` caps the samples at 120); ``report(results)`` gives its Markdown."""
-    from training.studies import skeleton
-
-    def quick(args: Any) -> None:
-        args.samples = min(args.samples, 120)
-
-    return skeleton.Study(module=module, description=doc.splitlines()[0], arguments=surface_study_arguments,
-                          run=run, report=lambda results, args: report(results),
-                          smoke="synthetic grooves, few samples", quick=quick, seed=0)

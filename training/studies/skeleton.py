@@ -116,3 +116,16 @@ def main(study: Study, argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"wrote {args.out / REPORT}", file=sys.stderr)
     return 0
+
+
+def surface_study(module: str, doc: str, run: Any, report: Any) -> Study:
+    """A study measuring realism surfaces of one checkpoint
+    (:func:`~training.studies.drum_common.surface_study_arguments`; ``--quick`` caps the
+    samples at 120); ``report(results)`` gives its Markdown."""
+
+    def quick(args: Any) -> None:
+        args.samples = min(args.samples, 120)
+
+    return Study(module=module, description=doc.splitlines()[0], arguments=dc.surface_study_arguments,
+                 run=run, report=lambda results, args: report(results),
+                 smoke="synthetic grooves, few samples", quick=quick, seed=0)

@@ -75,7 +75,7 @@ def report(results: dict[str, Any]) -> str:
             + f"\nChosen by the rule: **{results['chosen']}**.\n")
 
 
-STUDY = dc.surface_study(MODULE, __doc__, _run, report)
+STUDY = skeleton.surface_study(MODULE, __doc__, _run, report)
 
 
 main = skeleton.entry(STUDY)
