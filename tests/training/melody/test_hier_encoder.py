@@ -50,15 +50,21 @@ def test_a_reader_of_another_code_size_is_refused(source) -> None:
         ws.copy_weights(model, src, source)
 
 
+def _frozen_warm_run(folk, source, run, name: str, distill: int, steps: int):
+    """A warm-started run of preset ``name`` with its segment encoder frozen: its best
+    checkpoint and the logged distillation and reconstruction losses."""
+    best = train(tiny_run(folk, run, preset=name, warm_start=str(source), freeze_segment_encoder=True,
+                          distill_steps=distill, max_steps=steps, log_every=10, val_every_s=1e9, lr=1e-2),
+                 quiet=True)
+    rows = log_rows(run)
+    return (best, [r["train_distill"] for r in rows if "train_distill" in r],
+            [r["train_recon"] for r in rows if "train_recon" in r])
+
+
 def test_a_frozen_run_keeps_the_reader_and_its_losses_fall(folk, source, tmp_path) -> None:
     src = ws.load_source(source)
     run = tmp_path / "run"
-    best = train(tiny_run(folk, run, preset="melody_tiny_hier_enc", warm_start=str(source),
-                      freeze_segment_encoder=True, distill_steps=40, max_steps=100, log_every=10,
-                      val_every_s=1e9, lr=1e-2), quiet=True)
-    rows = log_rows(run)
-    fits = [r["train_distill"] for r in rows if "train_distill" in r]
-    recons = [r["train_recon"] for r in rows if "train_recon" in r]
+    best, fits, recons = _frozen_warm_run(folk, source, run, "melody_tiny_hier_enc", 40, 100)
     assert len(fits) == 4 and fits[-1] < 0.7 * fits[0]
     assert len(recons) == 6 and recons[-1] < recons[0]
     ck = load_melody_checkpoint(best)
@@ -95,11 +101,7 @@ def test_a_perfect_conductor_plays_each_bar_as_the_source_decodes_its_pair(sourc
 
 def test_a_conductor_fed_z_trains_warm_and_is_not_exported(folk, source, tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    best = train(tiny_run(folk, run, preset="melody_tiny_hier_enc_zin", warm_start=str(source),
-                          freeze_segment_encoder=True, distill_steps=20, max_steps=40, log_every=10,
-                          val_every_s=1e9, lr=1e-2), quiet=True)
-    rows = log_rows(run)
-    fits = [r["train_distill"] for r in rows if "train_distill" in r]
+    best, fits, _ = _frozen_warm_run(folk, source, run, "melody_tiny_hier_enc_zin", 20, 40)
     assert len(fits) == 2 and fits[-1] < fits[0]
     ck = load_melody_checkpoint(best)
     assert ck.config.conductor_input == "z" and ck.model.conductor.weight_ih_l0.shape[1] == 8
