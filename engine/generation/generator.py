@@ -409,7 +409,8 @@ class Generator:
             teacher: ``(B, T, 27)`` codec arrays fed to the decoder as its previous steps
                 (teacher forcing) instead of its own outputs.
             temperature: 0 = hits where p > 0.5; > 0 = Bernoulli(sigmoid(logit / temperature)),
-                the same draws an autoregressive decoder fed back to itself.
+                the same draws an autoregressive decoder fed back to itself (for one that
+                does not, the cells :attr:`sampling_floor` calls sure stay as they are).
             seed: seeds the Bernoulli draws (None = a fresh random seed).
             use_knobs: False decodes a baseline checkpoint's z without attribute vectors.
             hits_only: only ``hits``/``hit_probs`` are wanted; a model with a velocity trunk
