@@ -120,15 +120,3 @@ def test_the_committed_16bar_checkpoints_load_and_decode_as_before(name) -> None
         out, _ = model.conductor(z.new_zeros(2, 16, 1), state)
         assert torch.equal(model.bar_embeddings(z, 16), model.conductor_out(out))
     assert "cond.hh" in model.decoder_arrays()  # still plays in the numpy loop
-
-
-def test_the_committed_z_fed_checkpoint_loads_and_decodes_on_torch() -> None:
-    path = STUDY_MODELS / "hier16_enc_zin.pt"
-    if not path.is_file():
-        pytest.skip(f"{path.name} not in this checkout")
-    ck = load_melody_checkpoint(path)
-    assert ck.config == preset("melody_16bar_hier_enc_zin")
-    z = torch.zeros(1, ck.config.z_dim)
-    assert ck.model.eval().decode(z).shape == (1, 256)
-    with pytest.raises(NoDecodeLoopError):
-        ck.model.decoder_arrays()
