@@ -28,7 +28,7 @@ import numpy as np
 from engine.music import attributes as attr_lib
 from training.realism import c2st, mgeval
 from training.realism import features as feat
-from training.realism.surfaces import Surface, build_surfaces
+from training.realism.surfaces import Surface, build_surfaces, knob_reference
 
 TARGETS = {"c2st_over_floor": 0.05, "mgeval_mean_oa": 0.8, "mgeval_min_oa": 0.6,
            "timing_rel_error": 0.15}
@@ -153,9 +153,8 @@ def data_at_knob_ends(gen: Any, surfaces: list[Surface], training: tuple[np.ndar
         if knob is None or (knob, s.info["share_of_range"]) in seen:
             continue  # one per knob end: every source of it shares its reference
         seen.add((knob, s.info["share_of_range"]))
-        lo, hi = s.info["reference_band"]
-        near = np.flatnonzero((values[:, names.index(knob)] >= lo - 1e-12)
-                              & (values[:, names.index(knob)] <= hi + 1e-12))
+        lo, hi = gen.attribute_ranges[knob]
+        near = knob_reference(values[:, names.index(knob)], s.info["setting"], hi - lo)
         available = len(near)
         if len(near) > samples:
             near = np.sort(rng.choice(near, samples, replace=False))
@@ -163,8 +162,8 @@ def data_at_knob_ends(gen: Any, surfaces: list[Surface], training: tuple[np.ndar
         out.append(Surface(f"knob_{knob}_{pct}_training", f"{knob} at {pct} %: training windows there",
                            windows[near], performances[near], s.reference, s.reference_groups,
                            {"knob": knob, "setting": s.info["setting"], "share_of_range": pct / 100,
-                            "source": "training", "reference_band": [lo, hi], "data_level": True,
-                            "training_windows_available": int(available)}))
+                            "source": "training", "reference_band": s.info["reference_band"],
+                            "data_level": True, "training_windows_available": int(available)}))
     return out
 
 

@@ -62,6 +62,7 @@ from training.realism.c2st import FOLDS, group_folds
 
 KNOB_ENDS = (0.1, 0.9)          # knob settings measured, as shares of the knob's range
 TEMPERATURE_END = 0.9          # the temperature knob's setting measured, as a share of its range
+HOT = TEMPERATURE_RANGE[0] + TEMPERATURE_END * (TEMPERATURE_RANGE[1] - TEMPERATURE_RANGE[0])
 KNOB_REFERENCE_BAND = 0.05      # real windows within ± this share of the range of the setting
 VARIATION_AMOUNT = 0.35         # the app's Variation amount (app/controller.py)
 TRANSITION_BARS = 8             # the app's default transition length
@@ -234,11 +235,9 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
                                     *_grouped(_source_groups(gen, z_pad, "pad", performances), ref, groups)))
     if want("temperature"):
         say("temperature")
-        lo, hi = TEMPERATURE_RANGE
-        hot = lo + TEMPERATURE_END * (hi - lo)
-        sampled = _play(gen, z_rand, free, temperature=hot, seed=seed + 4)
+        sampled = _play(gen, z_rand, free, temperature=HOT, seed=seed + 4)
         surfaces.append(Surface("temperature_90", f"temperature at {round(TEMPERATURE_END * 100)} % "
-                                f"({hot:g}; Randomize)", sampled,
+                                f"({HOT:g}; Randomize)", sampled,
                                 *_grouped(_source_groups(gen, z_rand, "hot", performances), ref, groups)))
     if want("prior"):
         say("prior")

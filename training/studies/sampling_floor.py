@@ -71,19 +71,12 @@ def _hits_changed(gen: Any, samples: int, seed: int) -> float:
     z = np.asarray(gen.sample_like_data(samples, seed=seed + 1), np.float64)
     free = su._app_inputs(gen, KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults))
     greedy = su._play(gen, z, free)
-    hot = su._play(gen, z, free, temperature=_hot(), seed=seed + 4)
+    hot = su._play(gen, z, free, temperature=su.HOT, seed=seed + 4)
     return float(((greedy[..., :9] > 0.5) != (hot[..., :9] > 0.5)).sum(axis=(1, 2)).mean())
 
 
-def _hot() -> float:
-    from engine.generation.knobs import TEMPERATURE_RANGE
-    from training.realism.surfaces import TEMPERATURE_END
-
-    lo, hi = TEMPERATURE_RANGE
-    return lo + TEMPERATURE_END * (hi - lo)
-
-
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from training.realism import surfaces as su
     from training.realism.scorecard import evaluate_surfaces
 
     gen, data = dc.surface_study_setup(args)
@@ -98,7 +91,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         met, acc = score(rows[name]["temperature"])
         print(f"{name}: {met} targets met, mean C2ST {acc:.3f}, hits changed "
               f"{rows[name]['hits_changed']:.2f}", flush=True)
-    return {"split": args.split, "samples": args.samples, "seed": args.seed, "temperature": _hot(),
+    return {"split": args.split, "samples": args.samples, "seed": args.seed, "temperature": su.HOT,
             "candidates": rows, "chosen": choose(rows)}
 
 
