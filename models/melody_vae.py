@@ -25,6 +25,16 @@ Input and output are per-16th-step classes of :mod:`engine.music.melody` (0 = no
   at every bar, so a late bar's embedding need not survive 15 recurrent steps). ``'z'``
   models decode through torch only: the numpy loop (and so the ONNX export) has no
   conductor input and refuses them.
+* Segment conductor (``conductor_bars`` > 1, ``conductor_read='linear'``, ``code_skip``): a
+  departure from MusicVAE's one embedding per bar. Each conductor step covers
+  ``conductor_bars`` bars, the note decoder restarting at each; ``c_u`` is a learned linear
+  read of ``z`` for step ``u`` plus the conductor LSTM's output; and with ``code_skip`` the
+  hierarchical encoder's ``mu`` (and ``sigma``'s pre-activation) start from the segments' own
+  posteriors, concatenated, the code BiLSTM adding to them. Built with the read selecting
+  segment ``u``'s block of ``z`` and the LSTM's and BiLSTM's outputs at zero, a model whose
+  segment reader and note decoder are a 2-bar model's starts as that model playing each
+  segment from its own code; training then adds what the whole phrase says about each
+  segment. Torch only, like ``'z'``.
 * Training: teacher forcing; word dropout replaces previous-class inputs by zeros with
   probability ``word_dropout``, which makes the decoder lean on ``z``.
 
@@ -51,6 +61,7 @@ STEPS_PER_BAR = 16  # 16th notes in a 4/4 bar
 
 DECODERS = ("flat", "hier")
 CONDUCTOR_INPUTS = ("none", "z")
+CONDUCTOR_READS = ("none", "linear")
 
 
 class NoDecodeLoopError(CheckpointError):
@@ -81,6 +92,9 @@ class MelodyVAEConfig:
     code_hidden: int = 256  # hier encoder: the BiLSTM over the segment codes, per direction
     conductor_input: str = "none"  # hier decoder: 'none' (zeros, MusicVAE) | 'z' (z at every bar)
     conductor_dropout: float = 0.0  # with conductor_input 'z': dropout on that input (training)
+    conductor_bars: int = 1  # hier decoder: bars per conductor step (the note decoder restarts at each)
+    conductor_read: str = "none"  # hier decoder: 'linear' adds a per-step linear read of z to c_u
+    code_skip: bool = False  # hier encoder: mu, sigma start from the segments' own, concatenated
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -92,6 +106,17 @@ class MelodyVAEConfig:
                              f"got {self.conductor_input!r}")
         if self.conductor_input != "none" and self.decoder != "hier":
             raise ValueError("conductor_input needs a hierarchical (conductor) decoder")
+        if self.conductor_read not in CONDUCTOR_READS:
+            raise ValueError(f"conductor_read must be one of {CONDUCTOR_READS}, got {self.conductor_read!r}")
+        if (self.conductor_read != "none" or self.conductor_bars != 1) and self.decoder != "hier":
+            raise ValueError("conductor_read and conductor_bars need a hierarchical (conductor) decoder")
+        if int(self.conductor_bars) < 1 or self.bars % int(self.conductor_bars):
+            raise ValueError(f"bars ({self.bars}) must be a whole number of conductor steps "
+                             f"(conductor_bars={self.conductor_bars})")
+        if self.code_skip and (self.encoder != "hier"
+                               or self.z_dim != self.bars // self.segment_bars * self.segment_z):
+            raise ValueError("code_skip needs a hierarchical encoder whose z_dim is the segments' codes "
+                             f"side by side ({self.bars // self.segment_bars} x {self.segment_z})")
         for name in ("bars", "steps_per_bar", "num_classes", "z_dim", "enc_hidden", "dec_hidden",
                      "dec_layers", "conductor_hidden", "conductor_dim", "segment_bars", "segment_z",
                      "code_hidden"):
@@ -111,6 +136,17 @@ class MelodyVAEConfig:
     def segment_steps(self) -> int:
         """Steps per segment of the hierarchical encoder."""
         return self.segment_bars * self.steps_per_bar
+
+    @property
+    def unit_bars(self) -> int:
+        """Bars the note decoder plays from one conditioning vector before it restarts (a flat
+        decoder's state runs on; 1 bar is its unit of conditioning)."""
+        return self.conductor_bars if self.decoder == "hier" else 1
+
+    @property
+    def torch_only(self) -> bool:
+        """Whether the numpy decode loop (and so the ONNX export) cannot run this model."""
+        return self.conductor_input != "none" or self.conductor_read != "none" or self.conductor_bars != 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,6 +187,20 @@ PRESETS: dict[str, MelodyVAEConfig] = {
                                                  conductor_dim=32, word_dropout=0.1, encoder="hier",
                                                  segment_bars=2, segment_z=32, code_hidden=256,
                                                  conductor_input="z", conductor_dropout=0.2),
+    # the segment conductor (module docstring): 8 steps of 2 bars, each reading its segment's
+    # block of z; it starts as melody_2bar playing each segment from its own code
+    "melody_16bar_seg": MelodyVAEConfig(bars=16, decoder="hier", z_dim=256, enc_hidden=256,
+                                        dec_hidden=256, dec_layers=1, conductor_hidden=256,
+                                        conductor_dim=32, word_dropout=0.1, encoder="hier",
+                                        segment_bars=2, segment_z=32, code_hidden=128,
+                                        conductor_input="z", conductor_dropout=0.2, conductor_bars=2,
+                                        conductor_read="linear", code_skip=True),
+    "melody_tiny_seg": MelodyVAEConfig(bars=4, decoder="hier", z_dim=16, enc_hidden=16,
+                                       dec_hidden=16, conductor_hidden=16, conductor_dim=8,
+                                       dropout=0.0, word_dropout=0.0, encoder="hier",
+                                       segment_bars=2, segment_z=8, code_hidden=16,
+                                       conductor_input="z", conductor_bars=2,
+                                       conductor_read="linear", code_skip=True),
     "melody_tiny_hier_enc_zin": MelodyVAEConfig(bars=4, decoder="hier", z_dim=8, enc_hidden=16,
                                                 dec_hidden=16, conductor_hidden=16, conductor_dim=8,
                                                 dropout=0.0, word_dropout=0.0, encoder="hier",
@@ -185,6 +235,8 @@ class MelodyVAE(nn.Module):
         feats = 2 * c.enc_hidden
         if c.encoder == "hier":
             self.segment_mu = nn.Linear(2 * c.enc_hidden, c.segment_z)
+            if c.code_skip:
+                self.segment_sigma = nn.Linear(2 * c.enc_hidden, c.segment_z)
             self.code_rnn = nn.LSTM(c.segment_z, c.code_hidden, batch_first=True, bidirectional=True)
             feats = 2 * c.code_hidden
         self.to_mu = nn.Linear(feats, c.z_dim)
@@ -195,6 +247,8 @@ class MelodyVAE(nn.Module):
             self.conductor_in_dropout = nn.Dropout(c.conductor_dropout)  # no parameters: old state dicts load
             self.conductor_init = nn.Linear(c.z_dim, 2 * c.conductor_hidden)
             self.conductor_out = nn.Linear(c.conductor_hidden, c.conductor_dim)
+            if c.conductor_read == "linear":
+                self.conductor_read = nn.Linear(c.z_dim, c.bars // c.conductor_bars * c.conductor_dim)
             cond = c.conductor_dim
         else:
             cond = c.z_dim
@@ -203,6 +257,23 @@ class MelodyVAE(nn.Module):
                                batch_first=True, dropout=c.dropout if c.dec_layers > 1 else 0.0)
         self.out_dropout = nn.Dropout(c.dropout)
         self.out = nn.Linear(c.dec_hidden, c.num_classes)
+        self._start_at_segments()
+
+    @torch.no_grad()
+    def _start_at_segments(self) -> None:
+        """The segment conductor's starting point (module docstring): the residual paths at
+        zero and, where the shapes line up, each conductor step reading its segment's block."""
+        c = self.config
+        if c.code_skip:
+            for layer in (self.to_mu, self.to_sigma):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+        if c.decoder == "hier" and c.conductor_read == "linear":
+            nn.init.zeros_(self.conductor_out.weight)
+            nn.init.zeros_(self.conductor_out.bias)
+            if (c.code_skip and c.conductor_bars == c.segment_bars and c.conductor_dim == c.segment_z):
+                nn.init.eye_(self.conductor_read.weight)
+                nn.init.zeros_(self.conductor_read.bias)
 
     # -- encoder ---------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -212,7 +283,7 @@ class MelodyVAE(nn.Module):
             ValueError: a hierarchical encoder given a length that is not whole segments.
         """
         if self.config.encoder == "hier":
-            return self.encode_codes(self.segment_codes(x))
+            return self.encode_codes(self.segment_features(x))
         return self._posterior(self._read(x))
 
     def _read(self, x: torch.Tensor) -> torch.Tensor:
@@ -234,11 +305,31 @@ class MelodyVAE(nn.Module):
         codes = self.segment_mu(self._read(x.reshape(b * (t // seg), seg)))
         return codes.reshape(b, t // seg, -1)
 
+    def segment_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What :meth:`encode_codes` reads: the segment codes ``(B, S, segment_z)``, with
+        ``code_skip`` followed by their sigmas' pre-activations ``(B, S, 2 * segment_z)``."""
+        if not self.config.code_skip:
+            return self.segment_codes(x)
+        seg = self.config.segment_steps
+        b, t = x.shape
+        if t % seg:
+            raise ValueError(f"a hierarchical encoder reads whole {self.config.segment_bars}-bar "
+                             f"segments ({seg} steps); got {t} steps")
+        feats = self._read(x.reshape(b * (t // seg), seg))
+        return torch.cat([self.segment_mu(feats), self.segment_sigma(feats)], dim=-1).reshape(b, t // seg, -1)
+
     def encode_codes(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hierarchical encoder, second level: codes ``(B, S, segment_z)`` → ``mu, sigma``
-        ``(B, Z)`` (the trainer feeds precomputed codes here when the first level is frozen)."""
-        _, (h, _) = self.code_rnn(codes)  # h: (2, B, code_hidden)
-        return self._posterior(torch.cat([h[0], h[1]], dim=-1))
+        """Hierarchical encoder, second level: :meth:`segment_features` ``(B, S, ·)`` → ``mu,
+        sigma`` ``(B, Z)`` (the trainer feeds precomputed ones here when the first level is frozen)."""
+        c = self.config
+        if not c.code_skip:
+            _, (h, _) = self.code_rnn(codes)  # h: (2, B, code_hidden)
+            return self._posterior(torch.cat([h[0], h[1]], dim=-1))
+        mu_s, pre_s = codes[..., :c.segment_z], codes[..., c.segment_z:]
+        _, (h, _) = self.code_rnn(mu_s)
+        feats = torch.cat([h[0], h[1]], dim=-1)
+        mu = mu_s.flatten(1) + self.to_mu(feats)
+        return mu, F.softplus(pre_s.flatten(1) + self.to_sigma(feats)) + 1e-4
 
     # -- decoder pieces --------------------------------------------------------------------
     def _init_state(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -247,17 +338,37 @@ class MelodyVAE(nn.Module):
         s = torch.tanh(self.dec_init(cond)).view(cond.shape[0], 2, c.dec_layers, c.dec_hidden)
         return s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous()
 
-    def bar_embeddings(self, z: torch.Tensor, bars: int) -> torch.Tensor:
-        """Conductor: ``z`` ``(B, Z)`` → ``(B, bars, conductor_dim)``."""
+    def _units(self, bars: int) -> int:
+        """Conductor steps (note-decoder restarts) in ``bars`` bars.
+
+        Raises:
+            ValueError: ``bars`` not a whole number of conductor steps, or more steps than a
+                linear read has.
+        """
         c = self.config
+        if bars % c.unit_bars:
+            raise ValueError(f"this model decodes whole {c.unit_bars}-bar steps; got {bars} bars")
+        units = bars // c.unit_bars
+        if c.decoder == "hier" and c.conductor_read == "linear" and units > c.bars // c.conductor_bars:
+            raise ValueError(f"this model's conductor reads at most {c.bars} bars; got {bars}")
+        return units
+
+    def bar_embeddings(self, z: torch.Tensor, bars: int) -> torch.Tensor:
+        """Conductor: ``z`` ``(B, Z)`` → one embedding per conductor step (per bar unless
+        ``conductor_bars`` > 1) ``(B, units, conductor_dim)``."""
+        c = self.config
+        units = self._units(bars)
         s = torch.tanh(self.conductor_init(z)).view(z.shape[0], 2, c.conductor_hidden)
         h0, c0 = s[:, 0].unsqueeze(0).contiguous(), s[:, 1].unsqueeze(0).contiguous()
         if c.conductor_input == "z":
-            inp = self.conductor_in_dropout(z).unsqueeze(1).expand(-1, bars, -1)
+            inp = self.conductor_in_dropout(z).unsqueeze(1).expand(-1, units, -1)
         else:
-            inp = z.new_zeros(z.shape[0], bars, 1)
+            inp = z.new_zeros(z.shape[0], units, 1)
         out, _ = self.conductor(inp, (h0, c0))
-        return self.conductor_out(out)
+        emb = self.conductor_out(out)
+        if c.conductor_read == "linear":
+            emb = emb + self.conductor_read(z).view(z.shape[0], -1, c.conductor_dim)[:, :units]
+        return emb
 
     def _prev_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """Previous-class inputs: one-hot of ``x`` shifted one step, zeros at step 0 ``(B, T, C)``."""
@@ -282,11 +393,11 @@ class MelodyVAE(nn.Module):
             inp = torch.cat([prev, z.unsqueeze(1).expand(b, t, z.shape[1])], dim=-1)
             out, _ = self.decoder(inp, self._init_state(z))
         else:
-            bars = t // c.steps_per_bar
-            emb = self.bar_embeddings(z, bars)  # (B, bars, D)
-            flat_emb = emb.reshape(b * bars, -1)
-            inp = torch.cat([prev.reshape(b * bars, c.steps_per_bar, -1),
-                             flat_emb.unsqueeze(1).expand(-1, c.steps_per_bar, -1)], dim=-1)
+            units = self._units(t // c.steps_per_bar)
+            emb = self.bar_embeddings(z, t // c.steps_per_bar)  # (B, units, D)
+            flat_emb = emb.reshape(b * units, -1)
+            inp = torch.cat([prev.reshape(b * units, t // units, -1),
+                             flat_emb.unsqueeze(1).expand(-1, t // units, -1)], dim=-1)
             out, _ = self.decoder(inp, self._init_state(flat_emb))
             out = out.reshape(b, t, -1)
         return self.out(self.out_dropout(out))
@@ -310,16 +421,19 @@ class MelodyVAE(nn.Module):
             temperature: 0 = argmax (greedy); > 0 samples from softmax(logits / temperature).
             forced: ``(B, T)`` int64, per step the class fed as "previous" to the NEXT step, or
                 -1 to feed the model's own output (teacher forcing where >= 0).
-            bar_conditioning: ``(B, bars, D)`` what each bar's notes are decoded from, in place
-                of the conductor's embeddings (or ``z``): e.g. a perfect conductor's, to measure
-                what the note decoder alone can do; ``z`` is then unused.
+            bar_conditioning: ``(B, units, D)`` what each conductor step's (each bar's unless
+                ``conductor_bars`` > 1) notes are decoded from, in place of the conductor's
+                embeddings (or ``z``): e.g. a perfect conductor's, to measure what the note
+                decoder alone can do; ``z`` is then unused.
         """
         c = self.config
         bars = c.bars if bars is None else int(bars)
         b = z.shape[0]
         t_total = bars * c.steps_per_bar
+        units = self._units(bars)
+        unit_steps = c.unit_bars * c.steps_per_bar
         if bar_conditioning is not None:
-            emb = bar_conditioning[:, :bars]
+            emb = bar_conditioning[:, :units]
         elif c.decoder == "hier":
             emb = self.bar_embeddings(z, bars)  # (B, bars, D)
         else:
@@ -337,14 +451,14 @@ class MelodyVAE(nn.Module):
         out = torch.empty(b, t_total, dtype=torch.long, device=emb.device)
         h: list[torch.Tensor] = []
         cell: list[torch.Tensor] = []
-        for bar in range(bars):
-            cond = emb[:, bar]
+        for unit in range(units):
+            cond = emb[:, unit]
             if not h or c.decoder == "hier":  # a flat decoder's state runs on
                 h0, c0 = self._init_state(cond)
                 h, cell = list(h0.unbind(0)), list(c0.unbind(0))
             cond_term = torch.addmm(layers[0][2], cond, w_cond.t())  # (B, 4H)
-            for step in range(c.steps_per_bar):
-                i = bar * c.steps_per_bar + step
+            for step in range(unit_steps):
+                i = unit * unit_steps + step
                 x_term = cond_term + prev_term
                 for k, (w_ih, w_hh, bias) in enumerate(layers):
                     if k > 0:
@@ -375,13 +489,15 @@ class MelodyVAE(nn.Module):
         what reads its state next (the layer above, or the output projection).
 
         Raises:
-            NoDecodeLoopError: a conductor fed ``z`` (the loop has no conductor input).
+            NoDecodeLoopError: a conductor fed ``z`` or a segment conductor (the loop has
+                neither a conductor input nor a read of ``z``).
         """
         c = self.config
-        if c.conductor_input != "none":
-            raise NoDecodeLoopError(f"conductor_input={c.conductor_input!r}: the numpy decode loop (and "
-                                    "so the ONNX export) has no conductor input; this model decodes "
-                                    "through torch only")
+        if c.torch_only:
+            what = (f"conductor_input={c.conductor_input!r}" if c.conductor_input != "none"
+                    else "a segment conductor (conductor_read / conductor_bars)")
+            raise NoDecodeLoopError(f"{what}: the numpy decode loop (and so the ONNX export) has no "
+                                    "conductor input; this model decodes through torch only")
         hid, ncls, layers = c.dec_hidden, c.num_classes, c.dec_layers
 
         def gates(w: torch.Tensor) -> np.ndarray:  # rows in torch's i, f, g, o order
@@ -426,11 +542,11 @@ class MelodyVAE(nn.Module):
         emb = self.bar_embeddings(z, bars) if c.decoder == "hier" else z.unsqueeze(1).expand(b, bars, -1)
         prev = torch.zeros(b, 1, c.num_classes)
         out, state = [], None
-        for bar in range(bars):
-            cond = emb[:, bar]
+        for unit in range(self._units(bars)):
+            cond = emb[:, unit]
             if state is None or c.decoder == "hier":
                 state = self._init_state(cond)
-            for _ in range(c.steps_per_bar):
+            for _ in range(c.unit_bars * c.steps_per_bar):
                 hh, state = self.decoder(torch.cat([prev, cond.unsqueeze(1)], dim=-1), state)
                 cls = self.out(hh[:, 0]).argmax(dim=-1)
                 out.append(cls)

@@ -131,8 +131,10 @@ def validation_selection(n_windows: int, count: int) -> np.ndarray:
 @torch.no_grad()
 def segment_codes(model: MelodyVAE, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """A hierarchical encoder's segment codes of every window ``x`` ``(N, T)`` →
-    ``(N, S, segment_z)``, in batches (the training set at once would be a large BiLSTM call)."""
-    return torch.cat([model.segment_codes(x[i:i + batch]) for i in range(0, len(x), batch)])
+    ``(N, S, segment_z)`` (with ``code_skip`` their sigmas' pre-activations too:
+    :meth:`MelodyVAE.segment_features`), in batches (the training set at once would be a large
+    BiLSTM call)."""
+    return torch.cat([model.segment_features(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
 def reconstruction_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -166,6 +168,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     torch.set_num_threads(max(1, cfg.threads))
     if cfg.distill_steps > 0 and cfg.warm_start is None:
         raise GrooveFaderError("distillation needs a warm-start source (--warm-start)")
+    if cfg.distill_steps > 0 and cfg.model_config().unit_bars != 1:
+        raise GrooveFaderError("distillation fits one embedding per bar; this preset's conductor steps "
+                               f"cover {cfg.model_config().unit_bars} bars (it starts at its segments' codes)")
     if cfg.freeze_segment_encoder and (cfg.warm_start is None or cfg.model_config().encoder != "hier"):
         raise GrooveFaderError("--freeze-segment-encoder needs a preset with a hierarchical encoder "
                                "and a warm-start source (--warm-start) to copy it from")
@@ -251,6 +256,11 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     if source is not None and step < cfg.distill_steps:
         y_train = ws.bar_targets(source, x_train)
     codes_train = segment_codes(model, x_train) if frozen else None  # the frozen reader's, once
+    if warm is not None and step == 0:  # where a warm start begins: the figure training must beat
+        metrics = sampled_accuracy(model, x_val)
+        log({"step": 0, "elapsed_min": 0.0, **{f"val_{k}": v for k, v in metrics.items()}})
+        best = metrics["step_accuracy"]
+        checkpoint(metrics, "best.pt")
     last_val = time.perf_counter()
     sums: dict[str, float] = {}
     n_sums = 0

@@ -8,7 +8,8 @@ source's encoder LSTM the new encoder's starting point when its size matches (``
 ``to_sigma`` are not copied: the new latent has its own size). A model with a hierarchical
 encoder (``encoder='hier'``) takes the source's whole encoder of the mean, its LSTM and
 ``to_mu``, as the reader of each 2-bar segment (``segment_mu``); frozen, it gives each
-segment exactly the source's code.
+segment exactly the source's code (and, with ``code_skip``, ``to_sigma`` as ``segment_sigma``:
+the source's posterior of each segment).
 
 What is left to learn first is to *say* each bar to that decoder: distillation fits the
 conductor's ``c_b`` to the source encoder's posterior mean of bars ``(b, b + 1)`` of the
@@ -34,7 +35,7 @@ from models.pathnames import portable
 
 NOTE_DECODER = ("dec_init.", "decoder.", "out.")  # the note decoder's parameters, by name prefix
 ENCODER = ("encoder.",)  # the recurrent encoder (its projections to the latent depend on z_dim)
-SEGMENT_ENCODER = ("encoder.", "segment_mu.")  # a hierarchical encoder's 2-bar reader
+SEGMENT_ENCODER = ("encoder.", "segment_mu.", "segment_sigma.")  # a hierarchical encoder's 2-bar reader
 
 
 def file_sha256(path: str | Path) -> str:
@@ -88,7 +89,8 @@ def check_compatible(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> N
 
 def copy_weights(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> list[str]:
     """Copy the note decoder and the encoder LSTM (when its size matches; a hierarchical
-    encoder's segment reader always, with ``to_mu`` as ``segment_mu``); return the names copied.
+    encoder's segment reader always, with ``to_mu`` as ``segment_mu``, and ``to_sigma`` as
+    ``segment_sigma`` with ``code_skip``); return the names copied.
 
     Raises:
         GrooveFaderError: an incompatible source (see :func:`check_compatible`).
@@ -106,6 +108,10 @@ def copy_weights(model: MelodyVAE, source: MelodyVAE, path: str | Path) -> list[
             for part in ("weight", "bias"):
                 mine[f"segment_mu.{part}"].copy_(theirs[f"to_mu.{part}"])
             names += ["segment_mu.weight", "segment_mu.bias"]
+            if model.config.code_skip:
+                for part in ("weight", "bias"):
+                    mine[f"segment_sigma.{part}"].copy_(theirs[f"to_sigma.{part}"])
+                names += ["segment_sigma.weight", "segment_sigma.bias"]
     return names
 
 
