@@ -24,11 +24,14 @@ def _meta(z: int) -> dict:
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_builds_encodes_and_decodes(name) -> None:
     # the preset's shape at tiny capacity: decoder kind, bars and layers are what is tested
-    cfg = preset(name, enc_hidden=8, dec_hidden=8, conductor_hidden=8, conductor_dim=4, z_dim=4)
+    base = PRESETS[name]
+    z = base.bars // base.segment_bars if base.code_skip else 4  # code_skip: z is the segments' codes
+    cfg = preset(name, enc_hidden=8, dec_hidden=8, conductor_hidden=8, conductor_dim=4, z_dim=z,
+                 segment_z=1 if base.code_skip else base.segment_z)
     model = MelodyVAE(cfg).eval()
     x = torch.randint(0, NUM_CLASSES, (3, cfg.steps))
     logits, mu, sigma = model(x)
-    assert logits.shape == (3, cfg.steps, NUM_CLASSES) and mu.shape == sigma.shape == (3, 4)
+    assert logits.shape == (3, cfg.steps, NUM_CLASSES) and mu.shape == sigma.shape == (3, z)
     assert (sigma > 0).all()
     out = model.decode(mu)
     assert out.shape == (3, cfg.steps) and out.min() >= 0 and out.max() < NUM_CLASSES

@@ -168,9 +168,10 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     torch.set_num_threads(max(1, cfg.threads))
     if cfg.distill_steps > 0 and cfg.warm_start is None:
         raise GrooveFaderError("distillation needs a warm-start source (--warm-start)")
-    if cfg.distill_steps > 0 and cfg.model_config().unit_bars != 1:
+    unit_bars = cfg.model_config().unit_bars
+    if cfg.distill_steps > 0 and unit_bars != 1:
         raise GrooveFaderError("distillation fits one embedding per bar; this preset's conductor steps "
-                               f"cover {cfg.model_config().unit_bars} bars (it starts at its segments' codes)")
+                               f"cover {unit_bars} bars (it starts at its segments' codes)")
     if cfg.freeze_segment_encoder and (cfg.warm_start is None or cfg.model_config().encoder != "hier"):
         raise GrooveFaderError("--freeze-segment-encoder needs a preset with a hierarchical encoder "
                                "and a warm-start source (--warm-start) to copy it from")
