@@ -9,6 +9,12 @@ walk) from the four corners, weighted by the point's corner weights, sum least
 on the way between all four. Where one corner weighs at least ``own_weight`` the corner's
 own groove plays.
 
+A hard pick jumps from one real groove to another as the point moves. With ``softness`` the
+point plays a mix of the few grooves nearest to being its barycentre instead, each weighted
+by how close its cost comes to the least (a soft minimum): grooves next to each other on the
+graph, whose mix stays near the data, handed over gradually. ``handoff`` likewise fades a
+corner's own groove in over that width of corner weight below ``own_weight``.
+
 A drag asks for every point of the same four corners: one multi-source shortest-path search
 per corner set (:class:`CornerField`, kept by the generator) gives each corner's distance to
 every groove; a pad point is then a weighted sum over ``(4, N)`` and an argmin.
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.generation.data_path import GrooveGraph
+
+SOFT_TOP = 8  # grooves a soft pick mixes at most
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,8 @@ class DataBlendSettings:
     enabled: bool = False
     sharpness: float = 4.0
     own_weight: float = 0.8
+    softness: float = 0.0  # 0: the barycentre alone; > 0: soft minimum, its scale relative to the least cost
+    handoff: float = 0.0  # corner weight below own_weight over which the corner's groove fades in
 
 
 def graph_distances(graph: GrooveGraph, starts: np.ndarray) -> np.ndarray:
@@ -89,6 +99,23 @@ class CornerField:
         """Bank index of the groove least in weighted sum of distances from the corners."""
         w = np.asarray(weights, np.float64)
         return int(self.candidates[np.argmin(w @ self._cand_dist)])
+
+    def soft_pick(self, weights: np.ndarray, softness: float, top: int = SOFT_TOP
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Bank indices and mix weights (summing to 1) of the grooves nearest to being the
+        barycentre: ``exp(-(c - c_min) / (softness · c_min))`` over the ``top`` least weighted
+        costs ``c``, those under 1 % of the largest dropped."""
+        w = np.asarray(weights, np.float64)
+        cost = w @ self._dist
+        k = min(top, len(cost))
+        idx = np.argpartition(cost, k - 1)[:k]
+        c = cost[idx]
+        scale = max(float(softness) * float(c.min()), 1e-12)
+        mix = np.exp(-(c - c.min()) / scale)
+        keep = mix >= 0.01 * mix.max()
+        idx, mix = idx[keep], mix[keep]
+        order = np.argsort(-mix, kind="stable")
+        return idx[order], mix[order] / mix.sum()
 
     def distances(self) -> np.ndarray:
         """``(4, N)`` each corner's distance to every groove."""

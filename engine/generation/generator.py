@@ -881,13 +881,23 @@ class Generator:
         own groove where it weighs at least ``own_weight``, else the bank groove at the
         corners' graph barycentre, decoded with its own attributes."""
         assert self._bank is not None
-        w = MixShape(corner_sharpness=self.data_blend.sharpness).corner_weights(x, y)
+        s = self.data_blend
+        w = MixShape(corner_sharpness=s.sharpness).corner_weights(x, y)
         top = int(np.argmax(w))
-        if w[top] >= self.data_blend.own_weight:
+        if w[top] >= s.own_weight:
             z, own = np.array(zs[top], np.float64), np.array(attrs[top], np.float64)
         else:
-            j = self.corner_field(zs).pick(w)
-            z, own = self._bank.codes[j].astype(np.float64), np.array(self._bank.attributes[j])
+            field = self.corner_field(zs)
+            if s.softness > 0:
+                idx, mix = field.soft_pick(w, s.softness)
+            else:
+                idx, mix = np.array([field.pick(w)]), np.ones(1)
+            codes = self._bank.codes[idx].astype(np.float64)
+            z, own = blend(codes, mix), mix @ np.asarray(self._bank.attributes[idx], np.float64)
+            fade = (w[top] - (s.own_weight - s.handoff)) / s.handoff if s.handoff > 0 else 0.0
+            if fade > 0:  # the corner's own groove fading in as its weight nears own_weight
+                z = blend(np.stack([zs[top], z]), np.array([fade, 1.0 - fade]))
+                own = fade * np.asarray(attrs[top], np.float64) + (1.0 - fade) * own
         self._remember(z, own)
         return z, own
 

@@ -123,16 +123,24 @@ def _quick(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    return run_candidates(args, CANDIDATES, choose)
+
+
+def run_candidates(args: argparse.Namespace, candidates: dict[str, dict[str, Any] | None],
+                   rule: Any) -> dict[str, Any]:
+    """Each of ``args.candidates`` (names of ``candidates``: DataBlendSettings fields, None for
+    the latent mix) measured on the corner-blend surface and the smoothness grid; ``rule``
+    chooses from the rows."""
     from engine.generation.data_blend import DataBlendSettings
     from training.realism.scorecard import evaluate_surfaces
 
     gen, data = dc.surface_study_setup(args, needs_map="the blends pick from its groove bank")
-    names = dc.chosen_candidates(args.candidates, CANDIDATES)
+    names = dc.chosen_candidates(args.candidates, candidates)
     groups = data.performance_groups()
     windows = np.asarray(data.patterns, np.float32)
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
-        fields = CANDIDATES[name]
+        fields = candidates[name]
         gen.data_blend = DataBlendSettings(enabled=fields is not None, **(fields or {}))
         t0 = time.perf_counter()
         res = evaluate_surfaces(gen, windows, groups, samples=args.samples, seed=args.seed,
@@ -149,7 +157,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
               f"[{rows[name]['seconds']}]", flush=True)
     gen.data_blend = DataBlendSettings(enabled=False)
     return {"split": args.split, "samples": args.samples, "seed": args.seed, "grid_sets": args.grid_sets,
-            "checkpoint": args.checkpoint, "candidates": rows, "chosen": choose(rows)}
+            "checkpoint": args.checkpoint, "candidates": rows, "chosen": rule(rows)}
 
 
 def _fig(row: dict[str, Any]) -> str:
