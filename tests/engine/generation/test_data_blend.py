@@ -106,3 +106,38 @@ def test_neighbouring_pad_points_mostly_keep_their_groove(gen: Generator):
     same = np.mean(np.r_[(picks[:, 1:] == picks[:, :-1]).ravel(), (picks[1:] == picks[:-1]).ravel()])
     assert same >= 0.7  # a drag crosses from groove to groove, it does not flicker
     assert len(set(picks.ravel())) >= 5  # and it does reach grooves between the corners
+
+
+def test_soft_pick_leads_with_the_barycentre_and_mixes_only_near_ties():
+    codes = grid_codes()
+    field = CornerField(GrooveGraph(codes, DataPathSettings(neighbours=8, hub_weight=0.0)),
+                        codes[[0, 6, 42, 48]])
+    dist = field.distances()
+    rng = np.random.default_rng(1)
+    for w in rng.dirichlet(np.ones(4), 30):
+        idx, mix = field.soft_pick(w, 0.2)
+        assert np.isclose(mix.sum(), 1.0) and np.all(np.diff(mix) <= 1e-12)
+        assert np.isclose(w @ dist[:, idx[0]], (w @ dist).min())  # the barycentre weighs most
+        cost = w @ dist[:, idx]
+        assert np.all(cost <= cost.min() * (1 + 0.2 * np.log(100)) + 1e-9)  # nothing far from the least
+    sharp, _ = field.soft_pick(np.array([0.7, 0.1, 0.1, 0.1]), 1e-6)
+    assert len(sharp) == 1 or np.isclose(np.ptp(np.array([0.7, 0.1, 0.1, 0.1]) @ dist[:, sharp]), 0)
+
+
+def test_soft_blends_move_in_smaller_steps_than_hard_picks(gen: Generator):
+    zs = _corners(gen)
+    axis = np.linspace(-1.0, 1.0, 41)
+
+    def path(**fields) -> np.ndarray:
+        gen.data_blend = replace(gen.data_blend, **fields)
+        return np.array([gen.corner_blend(zs, x, -0.9)[0] for x in axis] + [gen.corner_blend(zs, 1.0, -1.0)[0]])
+
+    try:
+        hard = path(softness=0.0, handoff=0.0)
+        soft = path(softness=0.3, handoff=0.2)
+    finally:
+        gen.data_blend = replace(gen.data_blend, softness=0.0, handoff=0.0)
+    step_hard = np.linalg.norm(np.diff(hard, axis=0), axis=1)
+    step_soft = np.linalg.norm(np.diff(soft, axis=0), axis=1)
+    assert step_soft.max() < step_hard.max()  # no single jump as large
+    assert np.allclose(soft[-1], zs[1])  # a corner still plays its own
