@@ -130,7 +130,8 @@ def test_soft_blends_move_in_smaller_steps_than_hard_picks(gen: Generator):
 
     def path(**fields) -> np.ndarray:
         gen.data_blend = replace(gen.data_blend, **fields)
-        return np.array([gen.corner_blend(zs, x, -0.9)[0] for x in axis] + [gen.corner_blend(zs, 1.0, -1.0)[0]])
+        edge = [gen.corner_blend(zs, x, -0.9)[0] for x in axis]
+        return np.array(edge + [gen.corner_blend(zs, 1.0, -1.0)[0]])
 
     try:
         hard = path(softness=0.0, handoff=0.0)
