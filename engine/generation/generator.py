@@ -893,7 +893,8 @@ class Generator:
             else:
                 idx, mix = np.array([field.pick(w)]), np.ones(1)
             codes = self._bank.codes[idx].astype(np.float64)
-            z, own = blend(codes, mix), mix @ np.asarray(self._bank.attributes[idx], np.float64)
+            z = codes[0] if len(idx) == 1 else blend(codes, mix)  # one groove plays exactly itself
+            own = mix @ np.asarray(self._bank.attributes[idx], np.float64)
             fade = (w[top] - (s.own_weight - s.handoff)) / s.handoff if s.handoff > 0 else 0.0
             if fade > 0:  # the corner's own groove fading in as its weight nears own_weight
                 z = blend(np.stack([zs[top], z]), np.array([fade, 1.0 - fade]))

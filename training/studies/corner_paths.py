@@ -58,11 +58,12 @@ GRID = 9
 STEP_FACTOR = 1.5
 C2ST_MARGIN = 0.02
 # name -> DataBlendSettings fields (None: the current latent blend)
+HARD = {"softness": 0.0, "handoff": 0.0}  # the barycentre alone (the soft pick came after)
 CANDIDATES: dict[str, dict[str, Any] | None] = {
     "current": None,
-    "barycentre p4": {"sharpness": 4.0},
-    "barycentre p1": {"sharpness": 1.0},
-    "barycentre p8": {"sharpness": 8.0},
+    "barycentre p4": {"sharpness": 4.0, **HARD},
+    "barycentre p1": {"sharpness": 1.0, **HARD},
+    "barycentre p8": {"sharpness": 8.0, **HARD},
 }
 
 
@@ -155,7 +156,7 @@ def run_candidates(args: argparse.Namespace, candidates: dict[str, dict[str, Any
         print(f"{name}: C2ST {s['c2st_features']['accuracy']:.3f} / {s['c2st_raw']['accuracy']:.3f}, "
               f"{met(rows[name])} targets; mean step {smooth['mean_step_hits']:.1f} hits "
               f"[{rows[name]['seconds']}]", flush=True)
-    gen.data_blend = DataBlendSettings(enabled=False)
+    gen.data_blend = DataBlendSettings()  # as shipped
     return {"split": args.split, "samples": args.samples, "seed": args.seed, "grid_sets": args.grid_sets,
             "checkpoint": args.checkpoint, "candidates": rows, "chosen": rule(rows)}
 

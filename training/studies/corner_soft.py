@@ -50,7 +50,7 @@ REFERENCE = "barycentre p8"
 # name -> DataBlendSettings fields (None: the latent mix)
 CANDIDATES: dict[str, dict[str, Any] | None] = {
     "current": None,
-    REFERENCE: {"sharpness": 8.0},
+    REFERENCE: {"sharpness": 8.0, **cp.HARD},
     "soft p8 s0.05": {"sharpness": 8.0, "softness": 0.05, "handoff": 0.2},
     "soft p8 s0.2": {"sharpness": 8.0, "softness": 0.2, "handoff": 0.2},
     "soft p4 s0.2": {"sharpness": 4.0, "softness": 0.2, "handoff": 0.2},

@@ -219,6 +219,7 @@ def test_corner_blend_carries_its_corners_feel() -> None:
 
     path, _ = mapped_checkpoint()
     g = Generator.from_checkpoint(path)
+    g.data_blend = replace(g.data_blend, enabled=False)  # the latent mix (a map's blend: test_data_blend)
     zs = g.sample_like_data(4, seed=8)
     measured = attr_lib.compute(g.decode_batch(zs, None).to_array(), g.attribute_names)
     for i, (x, y) in enumerate([(-1, -1), (1, -1), (-1, 1), (1, 1)]):
@@ -443,6 +444,7 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
 
     path, arrays = mapped_checkpoint()
     g = Generator.from_checkpoint(path)
+    g.data_blend = replace(g.data_blend, enabled=False)  # the latent mix and its pull onto the data
     plain = Generator.from_checkpoint(tiny_checkpoint("fader_vae"))
     codes = arrays["bank.codes"].astype(np.float64)
     zs = plain.sample(4, seed=3)
