@@ -7,6 +7,10 @@ the decode the app makes, holding the knobs (several model calls, ``engine.gener
     .venv/bin/python bench/generator_latency.py --checkpoint checkpoints/default.pt
     .venv/bin/python bench/generator_latency.py --preset fader_2bar   # untrained weights, same cost
 
+Corner blends (the pad's *Blend corners* mode, on the data as shipped): the first point of a
+new corner set (its graph search, in the model worker) and each later point of a drag
+(a pick and a decode).
+
 Timing goes through :class:`engine.generation.generator.Generator`, i.e. what the app and ``play``
 pay: latent → model → thresholded hits → :class:`Pattern` (decode), and pad grid → one
 batched decode of res² latents → attribute per pattern (heat-map).
@@ -67,6 +71,22 @@ def _cycle(gen, zs: np.ndarray, anchored: bool):
         i = next(it)
         return gen.decode(zs[i], knobs, targets=targets[i], turning="density" if anchored else None)
     return call
+
+
+def _corner_calls(gen, zs: np.ndarray):
+    """``(first, drag)``: a point of a new corner set each call (four of ``zs``, cycling, so the
+    kept graph search never serves it), and points along a drag over one set, each decoded
+    as the app plays it."""
+    sets = [zs[i:i + 4] for i in range(0, len(zs) - 3, 4)]
+    it_sets = itertools.cycle(sets)
+    rng = np.random.default_rng(2)
+    points = itertools.cycle(rng.uniform(-0.9, 0.9, (97, 2)))
+
+    def play(corners: np.ndarray) -> None:
+        z, own = gen.corner_blend(corners, *next(points))
+        gen.decode(z, {}, own=own)
+
+    return (lambda: play(next(it_sets))), (lambda: play(sets[0]))
 
 
 def _untrained(preset: str):
@@ -137,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         "heatmap_threads": gen.heatmap_threads,
         f"heatmap_{res}x{res}": _times_ms(lambda: gen.heatmap(args.attribute, res), args.heatmap_runs,
                                           warmup=3, cpu_clock=time.process_time),
+        "corner_blend": asdict(gen.data_blend),
+        "corner_new_set_point": _times_ms(_corner_calls(gen, zs)[0], 32, warmup=2),
+        "corner_drag_point": _times_ms(_corner_calls(gen, zs)[1], args.runs, warmup=30),
         "targets": {"decode_p99_ms": 2.0, "heatmap_ms": 150.0},
     }
     emit_json(out, args.json)
