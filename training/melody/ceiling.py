@@ -11,11 +11,18 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from training.melody import data as mdata
+from training.melody.evaluate import eval_selection
 from training.melody.train import reconstruction_metrics, validation_selection
 from training.melody.warm_start import load_source, perfect_conductor_decode
+
+
+def _selection(total: int, count: int, split: str) -> np.ndarray:
+    """The trainer's validation windows, or the test windows ``groovefader melody eval`` reads."""
+    return validation_selection(total, count) if split == "validation" else eval_selection(total, count, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,17 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("source", type=Path, help="a 2-bar flat melody checkpoint (checkpoints/melody.pt)")
     p.add_argument("--bars", type=int, default=16)
     p.add_argument("--windows", type=int, default=512, help="validation windows (the trainer's 512)")
+    p.add_argument("--split", default="validation", choices=("validation", "test"),
+                   help="test: the windows `groovefader melody eval --windows N` reads")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    val = mdata.windows(mdata.build_corpus(), args.bars, "validation")
-    x = torch.from_numpy(val.classes[validation_selection(len(val), args.windows)])
+    val = mdata.windows(mdata.build_corpus(), args.bars, args.split)
+    x = torch.from_numpy(val.classes[_selection(len(val), args.windows, args.split)])
     source = load_source(args.source)
     pred = perfect_conductor_decode(source, x).numpy()
     seg = 2 * source.config.steps_per_bar
     with torch.no_grad():
         own = torch.cat([source.decode(source.encode(x[:, i:i + seg])[0]) for i in range(0, x.shape[1], seg)],
                         dim=1).numpy()
-    print(json.dumps({"windows": len(x), "perfect_conductor": reconstruction_metrics(x.numpy(), pred),
+    print(json.dumps({"split": args.split, "windows": len(x),
+                      "perfect_conductor": reconstruction_metrics(x.numpy(), pred),
                       "source_per_segment": reconstruction_metrics(x.numpy(), own)}, indent=1))
     return 0
 

@@ -165,6 +165,12 @@ def _exact(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"exact_windows": float(same.all(axis=1).mean()), "exact_bars": float(same.mean())}
 
 
+def eval_selection(total: int, count: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of the ``count`` windows of ``total`` the evaluation reconstructs."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(total, min(count, total), replace=False))
+
+
 def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_samples: int,
                         seed: int, search: bool = False) -> dict[str, Any]:
     import torch
@@ -182,8 +188,7 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
     out: dict[str, Any] = {"checkpoint": str(path), "preset_config": cfg.to_dict(), "bars": cfg.bars,
                            "decoder": cfg.decoder, "split": split}
     w = mdata.windows(corpus, cfg.bars, split)
-    rng = np.random.default_rng(seed)
-    sel = np.sort(rng.choice(len(w), min(n_windows, len(w)), replace=False))
+    sel = eval_selection(len(w), n_windows, seed)
     x = torch.from_numpy(w.classes[sel])
     t0 = time.perf_counter()
     out["reconstruction"] = {**sampled_accuracy(model, x), "windows": int(len(sel)),
