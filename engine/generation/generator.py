@@ -879,7 +879,8 @@ class Generator:
                         ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`corner_blend` on a data map (:mod:`engine.generation.data_blend`): a corner's
         own groove where it weighs at least ``own_weight``, else the bank groove at the
-        corners' graph barycentre, decoded with its own attributes."""
+        corners' graph barycentre (with ``softness``, a mix of the few nearest to being it),
+        with its own attributes; over ``handoff`` below ``own_weight`` the corner fades in."""
         assert self._bank is not None
         s = self.data_blend
         w = MixShape(corner_sharpness=s.sharpness).corner_weights(x, y)
