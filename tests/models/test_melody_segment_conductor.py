@@ -8,8 +8,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from pathlib import Path  # noqa: E402
+
 from engine.music.melody import NUM_CLASSES  # noqa: E402
+from models.melody_checkpoint import load_melody_checkpoint  # noqa: E402
 from models.melody_vae import MelodyVAE, NoDecodeLoopError, preset  # noqa: E402
+
+SEG16 = (Path(__file__).resolve().parents[2] / "docs" / "studies" / "melody_transitions" / "models"
+         / "seg16.pt")
 
 
 def _model(seed: int = 0, **kw) -> MelodyVAE:
@@ -73,3 +79,18 @@ def test_config_checks_and_lengths() -> None:
     with pytest.raises(NoDecodeLoopError, match="segment conductor"):
         _model(conductor_input="none").decoder_arrays()
     assert model.config.torch_only and not preset("melody_16bar_hier_enc").torch_only
+
+
+def test_the_committed_segment_conductor_plays_16_bars_on_torch() -> None:
+    if not SEG16.is_file():
+        pytest.skip(f"{SEG16.name} not in this checkout")
+    ck = load_melody_checkpoint(SEG16)
+    c = ck.config
+    assert c.conductor_bars == 2 and c.code_skip and c.bars == 16 and c.torch_only
+    x = torch.randint(0, NUM_CLASSES, (2, 256), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        mu, _ = ck.model.encode(x)
+        assert ck.model.bar_embeddings(mu, 16).shape == (2, 8, 32)
+        assert ck.model.decode(mu).shape == (2, 256)
+    with pytest.raises(NoDecodeLoopError):
+        ck.model.decoder_arrays()
