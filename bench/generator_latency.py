@@ -74,19 +74,20 @@ def _cycle(gen, zs: np.ndarray, anchored: bool):
 
 
 def _corner_calls(gen, zs: np.ndarray):
-    """``(first, drag)``: a point of a new corner set each call (four of ``zs``, cycling, so the
-    kept graph search never serves it), and points along a drag over one set, each decoded
-    as the app plays it."""
+    """``(first, drag)``: the centre point of a new corner set each call (four of ``zs``,
+    cycling, so the kept graph search never serves it), and random points of a drag over one
+    set, each decoded as the app plays it."""
     sets = [zs[i:i + 4] for i in range(0, len(zs) - 3, 4)]
     it_sets = itertools.cycle(sets)
     rng = np.random.default_rng(2)
     points = itertools.cycle(rng.uniform(-0.9, 0.9, (97, 2)))
 
-    def play(corners: np.ndarray) -> None:
-        z, own = gen.corner_blend(corners, *next(points))
+    def play(corners: np.ndarray, point: tuple[float, float]) -> None:
+        z, own = gen.corner_blend(corners, *point)
         gen.decode(z, {}, own=own)
 
-    return (lambda: play(next(it_sets))), (lambda: play(sets[0]))
+    # the new set's point at the pad's centre, where no corner plays alone: the search runs
+    return (lambda: play(next(it_sets), (0.0, 0.0))), (lambda: play(sets[0], tuple(next(points))))
 
 
 def _untrained(preset: str):
