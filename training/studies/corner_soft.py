@@ -107,13 +107,7 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
-    test_json = args.out / "test" / skeleton.RESULTS
-    test = None
-    if results["split"] != "test" and test_json.is_file():
-        import json
-
-        test = json.loads(test_json.read_text())
-    return report(results, test)
+    return report(results, skeleton.kept_test_run(results, args))
 
 
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,

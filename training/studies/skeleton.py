@@ -64,6 +64,15 @@ class Study:
         return self.module.rsplit(".", 1)[-1]
 
 
+def kept_test_run(results: Results, args: argparse.Namespace) -> Results | None:
+    """The test split's run kept in ``OUT/test`` beside a validation run, for its report
+    (None for a test run itself, or when there is none yet)."""
+    path = args.out / "test" / RESULTS
+    if results["split"] == "test" or not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
 def command_line(module: str, argv: Sequence[str]) -> str:
     """The command as typed, for the report (``python -m <module> <args>``)."""
     return dc.command_line(module, argv)

@@ -312,13 +312,7 @@ def _test_section(test: dict[str, Any]) -> list[str]:
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
-    test_json = args.out / "test" / skeleton.RESULTS
-    test = None
-    if results["split"] != "test" and test_json.is_file():
-        import json
-
-        test = json.loads(test_json.read_text())
-    return report(results, test)
+    return report(results, skeleton.kept_test_run(results, args))
 
 
 def _fig(row: dict[str, Any]) -> str:
