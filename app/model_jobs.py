@@ -89,6 +89,14 @@ def corner_latents(g: Generator, corners: list[np.ndarray | None]) -> list[np.nd
     return [c if c is not None else g.pad_to_z(*PLANE_CORNERS[i]) for i, c in enumerate(corners)]
 
 
+def prepare_corners(g: Generator, corners: np.ndarray) -> None:
+    """The corner blend's graph search for these four corners ``(4, Z)``, ahead of the first
+    pad point (on a map of the data, where blends play the data; a few hundred ms), so that a
+    drag after a corner is filled answers as fast as any other."""
+    if g.data_blend.enabled and g.groove_bank is not None:
+        g.corner_field(np.asarray(corners, np.float64))
+
+
 def heatmap(g: Generator, name: str, knob_values: dict[str, float],
             corners: np.ndarray | None = None) -> np.ndarray:
     """``(res, res)`` of ``name`` over the pad, knobs as the model's input: the plane's

@@ -52,6 +52,7 @@ class PadJobs(QObject):
             self.message.emit("info", "Corners mode: put patterns into corners A–D with the corner "
                                       "buttons; empty corners use the groove pad's corners.")
         self.pad.schedule_heatmap()
+        self.prepare_corners()
 
     def put_corner(self, index: int, pattern: Pattern, label: str | None = None) -> None:
         """Encode ``pattern`` into corner ``index`` (0 = A bottom-left, 1 = B bottom-right,
@@ -60,8 +61,19 @@ class PadJobs(QObject):
             self.message.emit("warning", "Corners need a model: " + MISSING_MODEL_HELP)
             return
         name = label or f"{pattern.num_hits} hits"
-        self._model.call(f"corner{index}", lambda g: g.encode(pattern),
-                         lambda z: self.pad.put_corner(index, z, name))
+        def placed(z: np.ndarray) -> None:
+            self.pad.put_corner(index, z, name)
+            self.prepare_corners()
+
+        self._model.call(f"corner{index}", lambda g: g.encode(pattern), placed)
+
+    def prepare_corners(self) -> None:
+        """In corners mode, let the worker search the corners' graph now (the blend's first
+        point would otherwise wait for it)."""
+        if not self.pad.blending or self._model.agen is None:
+            return
+        corners = np.stack(self.corner_latents())
+        self._model.call("corner_field", lambda g: model_jobs.prepare_corners(g, corners), lambda _: None)
 
     def corner_latents(self) -> list[np.ndarray]:
         """The four corners' latents for a blend (an empty corner: the plane's corner)."""

@@ -62,3 +62,21 @@ def test_a_corner_holds_its_grooves_latent_and_the_heatmap_answers_the_latest_at
     qtbot.wait(300)  # the first job, had it run, has come back meanwhile
     assert [name for name, _ in shown] == [names[1]]
     assert shown[0][1].shape == (32, 32)
+
+
+def test_in_corners_mode_a_filled_corner_has_its_graph_searched_before_the_first_pad_point(
+        worker, checkpoint, qtbot):
+    with qtbot.waitSignal(worker.loaded, timeout=60_000):
+        worker.load(checkpoint)
+    g = worker.generator
+    if g.groove_bank is None:
+        pytest.skip("the checkpoint has no map of the data: corner blends mix latents")
+    jobs = _jobs(worker)
+    jobs.set_mode("corners")
+    groove = g.decode(g.sample_like_data(1, seed=6)[0])
+    with qtbot.waitSignal(jobs.pad.cornersChanged, timeout=30_000):
+        jobs.put_corner(1, groove, "B")
+    assert worker.wait_idle(60)
+    corners = np.stack(jobs.corner_latents())
+    kept = g._field  # the generator's kept search: (corners' bytes, graph, field)
+    assert kept is not None and kept[0] == corners.astype(np.float64).tobytes()
