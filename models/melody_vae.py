@@ -33,8 +33,8 @@ Input and output are per-16th-step classes of :mod:`engine.music.melody` (0 = no
   posteriors, concatenated, the code BiLSTM adding to them. Built with the read selecting
   segment ``u``'s block of ``z`` and the LSTM's and BiLSTM's outputs at zero, a model whose
   segment reader and note decoder are a 2-bar model's starts as that model playing each
-  segment from its own code; training then adds what the whole phrase says about each
-  segment. Torch only, like ``'z'``.
+  segment from its own code; training can then add what the whole phrase says about each
+  segment (45 minutes of it did not: docs/melody.md). Torch only, like ``'z'``.
 * Training: teacher forcing; word dropout replaces previous-class inputs by zeros with
   probability ``word_dropout``, which makes the decoder lean on ``z``.
 
