@@ -167,6 +167,27 @@ def data_at_knob_ends(gen: Any, surfaces: list[Surface], training: tuple[np.ndar
     return out
 
 
+def picked_at_knob_ends(surfaces: list[Surface], training: tuple[np.ndarray, np.ndarray]) -> list[Surface]:
+    """The real training windows the walk picked at each knob end (their recorded hits,
+    velocities and timing, not their decodes) against that end's held-out reference. No
+    model: a miss shared with these is the walk's choice of grooves (which keeps the playing
+    groove's voices), one they meet is the decoder's."""
+    windows, performances = np.asarray(training[0], np.float32), np.asarray(training[1]).astype(str)
+    out = []
+    for s in surfaces:
+        if s.picks is None or s.info.get("knob") is None or len(windows) == 0:
+            continue
+        moved = s.picks[(s.picks >= 0) & (s.picks < len(windows))]
+        if len(np.unique(performances[moved])) < c2st.FOLDS:  # too few for the test's grouped folds
+            continue
+        out.append(Surface(f"{s.name}_picked", f"{s.label}: the training windows it picked",
+                           windows[moved], performances[moved], s.reference, s.reference_groups,
+                           {**{k: s.info[k] for k in ("knob", "setting", "share_of_range", "source",
+                                                       "reference_band")},
+                            "data_level": True, "picked": int(len(moved)), "rows": int(len(s.picks))}))
+    return out
+
+
 def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: int = 500,
                       seed: int = 0, folds: int = c2st.FOLDS,
                       progress: Callable[[str], None] | None = None,
@@ -200,6 +221,9 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
                                    np.asarray(training[1])[pick].astype(str), floor.reference,
                                    floor.reference_groups))
         surfaces += data_at_knob_ends(gen, surfaces, training, samples, seed)
+        bank = getattr(gen, "groove_bank", None)
+        if bank is not None and len(bank) == len(training[0]):  # picks index the map's grooves
+            surfaces += picked_at_knob_ends(surfaces, training)
     t_decode = time.perf_counter() - t0
     results = {s.name: measure_surface(s, cache, seed, folds) for s in surfaces}
     summary = apply_targets(results)
@@ -302,7 +326,10 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "The data's own level at each knob end (no model; not counted above): training "
                   "windows whose attribute lies in the knob end's band, against the same held-out "
                   "windows, grouped by performance. A figure missed here is the split's difference at "
-                  "that setting, which a model trained on the training split inherits.", "",
+                  "that setting, which a model trained on the training split inherits. On a map of the "
+                  "data, also the training windows the walk picked at each end (their recorded notes, "
+                  "not their decodes): a miss shared with them is the walk's choice of grooves, one they "
+                  "meet is the decoder's.", "",
                   "| knob end | n train / real | C2ST features | C2ST raw | MGEval mean OA "
                   "| min OA (feature) | timing std train / real | swing train / real |",
                   "|---|---|---|---|---|---|---|---|"]

@@ -83,6 +83,8 @@ class Surface:
         info: what else the report should say (a knob's setting, the reference band...).
         draw_groups: ``(N,)`` one group per pattern, where ``groups`` are the training
             performances the patterns come from (also measured, for comparison), else None.
+        picks: ``(N,)`` for a knob end on a map of the data: the map's groove (index in the
+            map's order) each pattern plays, -1 where the walk kept the row's own latent.
     """
 
     name: str
@@ -93,6 +95,7 @@ class Surface:
     reference_groups: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     draw_groups: np.ndarray | None = None
+    picks: np.ndarray | None = None
 
 
 def _draw_groups(prefix: str, n: int) -> np.ndarray:
@@ -113,16 +116,18 @@ def _source_groups(gen: Any, z: np.ndarray, prefix: str,
     return np.char.add("train:", np.asarray(performances).astype(str)[nearest]), drawn
 
 
-def _played_latents(gen: Any, z: np.ndarray, targets: np.ndarray, turning: str) -> np.ndarray:
-    """The latent each row of a turned knob plays: on a map of the data the groove the walk
-    picked (or the row's own), else the row's own latent."""
+def _played_latents(gen: Any, z: np.ndarray, targets: np.ndarray, turning: str
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(latents, picks)``: the latent each row of a turned knob plays (on a map of the data
+    the groove the walk picked, or the row's own; else the row's own latent) and the map's
+    groove it picked (-1: none), None without a map."""
     if not getattr(gen, "has_data_map", False):
-        return z
+        return z, None
     _, picks = gen.decode_walking(z, targets, turning=turning)
     out = np.array(z, np.float64, copy=True)
     moved = picks >= 0
     out[moved] = gen.groove_bank.codes[picks[moved]]
-    return out
+    return out, np.asarray(picks, np.int64)
 
 
 def pad_grid(gen: Any, samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -342,8 +347,12 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 targets = np.stack([st.targets(trend) for st in states])
                 pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
                 prefix = f"{source}-{name}-{end}-"
-                own, drawn = (_draw_groups(prefix, len(pats)), None) if performances is None else \
-                    _source_groups(gen, _played_latents(gen, z, targets, name), prefix, performances)
+                picks = None
+                if performances is None:
+                    own, drawn = _draw_groups(prefix, len(pats)), None
+                else:
+                    played, picks = _played_latents(gen, z, targets, name)
+                    own, drawn = _source_groups(gen, played, prefix, performances)
                 near = knob_reference(data_attrs[:, k], setting, hi - lo)
                 available = len(near)
                 if len(near) > samples:
@@ -356,5 +365,5 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                      "reference_band": [float(setting - KNOB_REFERENCE_BAND * (hi - lo)),
                                         float(setting + KNOB_REFERENCE_BAND * (hi - lo))],
                      "reference_windows_available": int(available), **_group_info(drawn)},
-                    drawn))
+                    drawn, picks))
     return out

@@ -216,7 +216,7 @@ def test_draws_from_the_map_are_grouped_by_the_training_performance_they_play(da
     lo, hi = mapped.attribute_ranges["density"]
     targets[:, mapped.attribute_names.index("density")] = lo + 0.9 * (hi - lo)
     _, picks = mapped.decode_walking(z, targets, turning="density")
-    played = su._played_latents(mapped, z, targets, "density")
+    played, _ = su._played_latents(mapped, z, targets, "density")
     own, _ = su._source_groups(mapped, played, "k", performances)
     moved = picks >= 0
     assert moved.any()
@@ -275,3 +275,35 @@ def test_each_knob_end_is_also_measured_on_the_training_windows_there(gen, data)
     assert f"| {names[0]} at 90 %: training windows there |" in data_rows
     main_rows = table.split("The data's own level")[0]
     assert "training windows there" not in main_rows
+
+
+def test_on_a_map_each_knob_end_is_also_measured_on_the_training_windows_the_walk_picked(data) -> None:
+    """The real windows behind a knob end's grooves, apart from the played surfaces: a miss
+    they share is the walk's choice, one they meet is the decoder's."""
+    from engine.generation.generator import Generator
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    path, _ = mapped_checkpoint(200, 4)
+    mapped = Generator.from_checkpoint(path)
+    x, groups = data
+    bank_windows = synthetic_patterns(len(mapped.groove_bank), seed=5)
+    performances = np.array([f"t{i // 20}" for i in range(len(bank_windows))])
+    built = su.build_surfaces(mapped, x, groups, SAMPLES, seed=3, only=("knobs",), performances=performances)
+    knob = next(s for s in built if s.info.get("knob") and s.picks is not None
+                and len(np.unique(performances[s.picks[s.picks >= 0]])) >= sc.c2st.FOLDS)
+    picked = sc.picked_at_knob_ends([knob], (bank_windows, performances))[0]
+    moved = knob.picks[knob.picks >= 0]
+    assert np.array_equal(picked.patterns, bank_windows[moved])  # the recorded windows, not decodes
+    assert np.array_equal(picked.groups, performances[moved])
+    assert np.array_equal(picked.reference, knob.reference) and picked.info["data_level"]
+    res = sc.evaluate_surfaces(mapped, x, groups, samples=SAMPLES, seed=3, only=("knobs",),
+                               training=(bank_windows, performances))
+    surf = res["surfaces"]
+    assert surf[f"{knob.name}_picked"]["data_level"]
+    counted = sum(1 for r in surf.values() if "skipped" not in r and not r.get("data_level"))
+    assert res["summary"]["surfaces_measured"] == counted
+    # without the map's own windows (another training set) the picks cannot be read
+    more = np.concatenate([bank_windows, bank_windows[:20]])
+    other = sc.evaluate_surfaces(mapped, x, groups, samples=SAMPLES, seed=3, only=("knobs",),
+                                 training=(more, np.array([f"t{i // 20}" for i in range(len(more))])))
+    assert not any(k.endswith("_picked") for k in other["surfaces"])
