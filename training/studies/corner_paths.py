@@ -246,10 +246,14 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
                          for n, m in missed.items())
         text += ["## Test split (measured once, after the choice)\n", *_tables(test, "###"),
                  f"On test ({said}) the figures are reported, not acted on: the rule was applied on "
-                 f"validation only.\n",
-                 "Command (test split):\n\n```\n" + test.get("command", "") + "\n```\n"]
-    text.append("Command:\n\n```\n" + results.get("command", "") + "\n```\n")
-    return "\n".join(text)
+                 f"validation only.\n"]
+    return "\n".join(text + commands(results, test))
+
+
+def commands(results: dict[str, Any], test: dict[str, Any] | None) -> list[str]:
+    """The report's closing lines: the test run's command (when shown), then the run's."""
+    out = ["Command (test split):\n\n```\n" + test.get("command", "") + "\n```\n"] if test else []
+    return out + ["Command:\n\n```\n" + results.get("command", "") + "\n```\n"]
 
 
 def _report(results: dict[str, Any], args: argparse.Namespace) -> str:

@@ -28,13 +28,9 @@ split against the mix.
 
 Sizes: 1000 blends per candidate, 100 corner sets for the grid (8100 pad points).
 
-Run (validation, then test with the draws of ``groovefader eval --split test --seed 0``)::
-
-    python -m training.studies.corner_soft --checkpoint checkpoints/default.pt \\
-        --out docs/studies/corner_soft
-    python -m training.studies.corner_soft --checkpoint checkpoints/default.pt \\
-        --split test --seed 1846858102 --candidates "current,<the choice>" \\
-        --out docs/studies/corner_soft/test
+Run as the corner-paths study runs (validation, then the test split with the draws of
+``groovefader eval --split test --seed 0``, the choice beside the latent mix), with this
+module and ``--out docs/studies/corner_soft``; the report gives both commands.
 """
 
 from __future__ import annotations
@@ -100,18 +96,13 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
                         f"gate (b)); 95th percentile {r['smooth']['p95_step_hits']:.0f} hits.")
         text.append("")
     if test:
-        text += ["## Test split (measured once, after the choice)\n", *cp._tables(test, "###"),
-                 "Command (test split):\n\n```\n" + test.get("command", "") + "\n```\n"]
-    text.append("Command:\n\n```\n" + results.get("command", "") + "\n```\n")
-    return "\n".join(text)
-
-
-def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
-    return report(results, skeleton.kept_test_run(results, args))
+        text += ["## Test split (measured once, after the choice)\n", *cp._tables(test, "###")]
+    return "\n".join(text + cp.commands(results, test))
 
 
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
-                       report=_report, smoke="synthetic grooves, few samples", quick=cp._quick, seed=0)
+                       report=lambda results, args: report(results, skeleton.kept_test_run(results, args)),
+                       smoke="synthetic grooves, few samples", quick=cp._quick, seed=0)
 
 
 main = skeleton.entry(STUDY)
