@@ -77,16 +77,23 @@ def mean_c2st(row: dict[str, Any]) -> float:
     return 0.5 * (s["c2st_features"]["accuracy"] + s["c2st_raw"]["accuracy"])
 
 
+def gates(row: dict[str, Any], current: dict[str, Any]) -> tuple[bool, bool]:
+    """The rule's gates for a candidate against the current blend: (a) realer (more targets,
+    or as many with a mean C2ST at least C2ST_MARGIN lower), (b) smooth enough (a mean step
+    at most STEP_FACTOR × the current blend's)."""
+    realer = met(row) > met(current) or (met(row) == met(current)
+                                         and mean_c2st(row) <= mean_c2st(current) - C2ST_MARGIN)
+    smooth = row["smooth"]["mean_step_hits"] <= STEP_FACTOR * current["smooth"]["mean_step_hits"]
+    return realer, smooth
+
+
 def choose(rows: dict[str, dict[str, Any]]) -> str:
     """The rule of the module docstring."""
     cands = [n for n in rows if n != "current"]
     if not cands or "current" not in rows:
         return "current"
     best = min(cands, key=lambda n: (-met(rows[n]), mean_c2st(rows[n])))
-    b, c = rows[best], rows["current"]
-    realer = met(b) > met(c) or (met(b) == met(c) and mean_c2st(b) <= mean_c2st(c) - C2ST_MARGIN)
-    smooth = b["smooth"]["mean_step_hits"] <= STEP_FACTOR * c["smooth"]["mean_step_hits"]
-    return best if realer and smooth else "current"
+    return best if all(gates(rows[best], rows["current"])) else "current"
 
 
 def smoothness(gen: Any, windows: np.ndarray, sets: int, seed: int) -> dict[str, float]:
@@ -212,9 +219,7 @@ def _notes(results: dict[str, Any]) -> list[str]:
     for name, r in rows.items():
         if name == "current":
             continue
-        realer = met(r) > met(cur) or (met(r) == met(cur)
-                                       and mean_c2st(r) <= mean_c2st(cur) - C2ST_MARGIN)
-        smooth = r["smooth"]["mean_step_hits"] <= allowed
+        realer, smooth = gates(r, cur)
         out.append(f"- **{name}**: {_fig(r)}; {met(r)} targets, mean C2ST {mean_c2st(r):.3f} "
                    f"({'passes' if realer else 'fails'} gate (a)); mean step "
                    f"{r['smooth']['mean_step_hits']:.2f} hits ({'passes' if smooth else 'fails'} "

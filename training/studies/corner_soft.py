@@ -86,9 +86,7 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
         for name, r in rows.items():
             if name == "current":
                 continue
-            realer = cp.met(r) > cp.met(cur) or (cp.met(r) == cp.met(cur)
-                                                 and cp.mean_c2st(r) <= cp.mean_c2st(cur) - cp.C2ST_MARGIN)
-            smooth = r["smooth"]["mean_step_hits"] <= allowed
+            realer, smooth = cp.gates(r, cur)
             role = " (reference, not chosen from)" if name == REFERENCE else ""
             text.append(f"- **{name}**{role}: {cp._fig(r)}; {cp.met(r)} targets, mean C2ST "
                         f"{cp.mean_c2st(r):.3f} ({'passes' if realer else 'fails'} gate (a)); mean step "
