@@ -294,29 +294,27 @@ class MelodyVAE(nn.Module):
     def _posterior(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.to_mu(feats), F.softplus(self.to_sigma(feats)) + 1e-4
 
-    def segment_codes(self, x: torch.Tensor) -> torch.Tensor:
-        """Hierarchical encoder, first level: ``x`` ``(B, T)`` → each segment's code
-        ``(B, T // segment_steps, segment_z)`` (what the copied 2-bar model's ``mu`` would be)."""
+    def _segment_reads(self, x: torch.Tensor) -> torch.Tensor:
+        """The step BiLSTM's reading of each segment: ``x`` ``(B, T)`` → ``(B, S, 2H)``."""
         seg = self.config.segment_steps
         b, t = x.shape
         if t % seg:
             raise ValueError(f"a hierarchical encoder reads whole {self.config.segment_bars}-bar "
                              f"segments ({seg} steps); got {t} steps")
-        codes = self.segment_mu(self._read(x.reshape(b * (t // seg), seg)))
-        return codes.reshape(b, t // seg, -1)
+        return self._read(x.reshape(b * (t // seg), seg)).reshape(b, t // seg, -1)
+
+    def segment_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Hierarchical encoder, first level: ``x`` ``(B, T)`` → each segment's code
+        ``(B, T // segment_steps, segment_z)`` (what the copied 2-bar model's ``mu`` would be)."""
+        return self.segment_mu(self._segment_reads(x))
 
     def segment_features(self, x: torch.Tensor) -> torch.Tensor:
         """What :meth:`encode_codes` reads: the segment codes ``(B, S, segment_z)``, with
         ``code_skip`` followed by their sigmas' pre-activations ``(B, S, 2 * segment_z)``."""
         if not self.config.code_skip:
             return self.segment_codes(x)
-        seg = self.config.segment_steps
-        b, t = x.shape
-        if t % seg:
-            raise ValueError(f"a hierarchical encoder reads whole {self.config.segment_bars}-bar "
-                             f"segments ({seg} steps); got {t} steps")
-        feats = self._read(x.reshape(b * (t // seg), seg))
-        return torch.cat([self.segment_mu(feats), self.segment_sigma(feats)], dim=-1).reshape(b, t // seg, -1)
+        feats = self._segment_reads(x)
+        return torch.cat([self.segment_mu(feats), self.segment_sigma(feats)], dim=-1)
 
     def encode_codes(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Hierarchical encoder, second level: :meth:`segment_features` ``(B, S, ·)`` → ``mu,
@@ -393,8 +391,8 @@ class MelodyVAE(nn.Module):
             inp = torch.cat([prev, z.unsqueeze(1).expand(b, t, z.shape[1])], dim=-1)
             out, _ = self.decoder(inp, self._init_state(z))
         else:
-            units = self._units(t // c.steps_per_bar)
             emb = self.bar_embeddings(z, t // c.steps_per_bar)  # (B, units, D)
+            units = emb.shape[1]
             flat_emb = emb.reshape(b * units, -1)
             inp = torch.cat([prev.reshape(b * units, t // units, -1),
                              flat_emb.unsqueeze(1).expand(-1, t // units, -1)], dim=-1)
@@ -435,7 +433,7 @@ class MelodyVAE(nn.Module):
         if bar_conditioning is not None:
             emb = bar_conditioning[:, :units]
         elif c.decoder == "hier":
-            emb = self.bar_embeddings(z, bars)  # (B, bars, D)
+            emb = self.bar_embeddings(z, bars)  # (B, units, D)
         else:
             emb = z.unsqueeze(1).expand(b, bars, z.shape[1])
         # One LSTM step by hand: the previous class is one-hot, so its input term is a row of
