@@ -32,6 +32,8 @@ CORRECT_ROUNDS = 2  # decoder-input corrections of a walked groove's other knobs
 FOLLOW = 1.0  # share of the data's trend the unset knobs follow while one turns (see WalkSettings)
 QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see WalkSettings)
 QUALIFY_MODES = ("decode", "both", "own")
+TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
+TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 
 
 
@@ -54,6 +56,11 @@ class WalkSettings:
     # 'both' (its decode and the training window it decodes), 'own' (that window only).
     # Chosen on validation by a rule written first (docs/studies/walk_qualify)
     qualify: str = QUALIFY
+    # weight of how untypical a candidate's voice mix is among the grooves that meet the
+    # turned knob: the mean over voices of ((hits - their mean) / (their spread + 0.5))²,
+    # so a knob end plays what drummers at that setting play, not the one groove nearest
+    # the playing one whatever it rides. 0 = hits and other knobs alone decide.
+    typical: float = TYPICAL
 
 
 class GrooveBank:
@@ -88,6 +95,9 @@ class GrooveBank:
         if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
             raise ValueError("style index out of range")
         self._words = _as_words(packed)
+        # hits per voice of each decode (the typicality term's features)
+        self._voice_hits = np.unpackbits(packed, axis=1, count=cells).reshape(
+            n, self.steps, self.voices).sum(1, dtype=np.float64) if n else np.zeros((0, self.voices))
         # A coarse search space: the codes on their first principal directions. Candidates
         # found there are checked exactly, so a code's own place is always found.
         # The directions are the sample's Gram matrix's leading eigenvectors (its right
@@ -176,7 +186,9 @@ class GrooveBank:
             distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it.
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
-        + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted).
+        + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted)
+        + ``typical`` × how untypical its voice mix is among the bank grooves that meet the
+        turned knob (:meth:`untypical`).
         """
         t = np.asarray(targets, np.float64)
         have = ~np.isnan(t)
@@ -195,8 +207,24 @@ class GrooveBank:
             err = np.abs(cand[:, turning] - t[turning])
             ok = self._qualified(err <= tolerance[turning], measured[turning], t[turning],
                                  tolerance[turning], turning, settings.qualify)
-            cost = np.where(ok, cost, np.inf) if ok.any() else err
+            if ok.any():
+                if settings.typical and ok[1:].sum() > 1:
+                    cost = cost + settings.typical * self.untypical(hits, ok[1:])
+                cost = np.where(ok, cost, np.inf)
+            else:
+                cost = err
         return int(np.argmin(cost)) - 1
+
+    def untypical(self, hits: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """``(1 + N,)`` how far the voice mix of the playing groove (``hits (T, V)``, first)
+        and of each bank groove lies from the bank grooves in ``reference (N,)`` (a mask):
+        the mean over voices of the squared distance from their mean hits per voice, in
+        their standard deviations plus :data:`TYPICAL_FLOOR` hits."""
+        ref = self._voice_hits[reference]
+        mu, sd = ref.mean(0), ref.std(0) + TYPICAL_FLOOR
+        mine = np.asarray(hits, bool).sum(0, dtype=np.float64)[None]
+        feats = np.vstack([mine, self._voice_hits])
+        return (((feats - mu) / sd) ** 2).mean(1)
 
     def _qualified(self, decode_ok: np.ndarray, playing: float, target: float, tolerance: float,
                    turning: int, mode: str) -> np.ndarray:

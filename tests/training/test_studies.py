@@ -469,3 +469,30 @@ def test_sampling_floor_rule_needs_a_realism_gain_that_keeps_the_knob_varying():
     assert choose(rows) == "floor 0.1"
     rows["floor 0.1"] = row(0.58, 6, 6.0)
     assert choose(rows) == "floor 0.05"  # a tie: the smaller floor
+
+
+def test_walk_typical_rule_needs_a_realism_gain_that_keeps_the_knobs():
+    from training.studies.walk_typical import WEIGHTS, choose
+
+    def row(acc, realism, knobs):
+        return {"mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    assert WEIGHTS[0] == 0.0  # the walk as it ships is the baseline row
+    base = row(0.600, 80, 40)
+    assert choose({"typical 0": base, "typical 2": row(0.595, 85, 40)}) == "typical 0"
+    assert choose({"typical 0": base, "typical 2": row(0.560, 76, 40)}) == "typical 0"  # 4 targets lost
+    rows = {"typical 0": base, "typical 0.5": row(0.585, 79, 39), "typical 2": row(0.570, 78, 38)}
+    assert choose(rows) == "typical 2"
+
+
+def test_walk_typical_smoke_cli_measures_each_weight(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_typical
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "typical"
+    assert walk_typical.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == [f"typical {w:g}" for w in walk_typical.WEIGHTS]
+    assert res["chosen"] in res["candidates"]
+    assert "Chosen by the rule" in (out / "report.md").read_text()

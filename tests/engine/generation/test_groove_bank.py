@@ -131,3 +131,26 @@ def test_walk_can_ask_the_training_window_to_meet_the_knob_as_well_as_its_decode
                              np.array([[2.0], [0.4]]), np.array([hits_with([0]), hits_with([1])]),
                              np.zeros(2, int), ["rock"], T, V)
     assert only_decode.walk(*args, WalkSettings(qualify="both")) == 0
+
+
+def test_untypical_measures_a_voice_mix_against_the_grooves_at_the_setting():
+    # voice 0 carries 1 hit in most reference grooves; a groove riding voice 1 hard is far off
+    hits = [hits_with([0]), hits_with([2]), hits_with([4]), hits_with([1, 3, 5, 7])]
+    bank = bank_of(np.zeros((4, 2)), np.zeros((4, 1)), hits)
+    reference = np.array([True, True, True, False])
+    score = bank.untypical(hits_with([6]), reference)
+    assert score.shape == (5,)
+    assert score[0] == pytest.approx(0.0)  # the playing groove: one hit on voice 0, as they all
+    assert score[1:4] == pytest.approx([0.0, 0.0, 0.0])
+    # voice 0: 1 hit off the mean 1 (spread 0 + 0.5) → 4; voice 1: 4 off 0 → 64; mean 34
+    assert score[4] == pytest.approx(34.0)
+
+
+def test_a_typical_weight_walks_to_the_groove_drummers_play_at_the_setting():
+    # all four meet the knob; the nearest in hits rides voice 1, unlike the other three
+    hits = [hits_with([1, 3, 5, 7]), hits_with([0, 2]), hits_with([0, 4]), hits_with([2, 4])]
+    bank = bank_of(np.zeros((4, 2)), np.full((4, 1), 2.0), hits)
+    playing = hits_with([1, 3, 5])
+    args = (playing, np.array([3.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    assert bank.walk(*args) == 0  # hits alone: the rider, one cell away
+    assert bank.walk(*args, WalkSettings(typical=1.0)) in (1, 2, 3)
