@@ -492,10 +492,11 @@ class MelodyVAE(nn.Module):
         """
         c = self.config
         if c.torch_only:
-            what = (f"conductor_input={c.conductor_input!r}" if c.conductor_input != "none"
-                    else "a segment conductor (conductor_read / conductor_bars)")
-            raise NoDecodeLoopError(f"{what}: the numpy decode loop (and so the ONNX export) has no "
-                                    "conductor input; this model decodes through torch only")
+            what = (f"conductor_input={c.conductor_input!r}: the numpy decode loop (and so the ONNX "
+                    "export) has no conductor input" if c.conductor_input != "none"
+                    else "a segment conductor (conductor_read / conductor_bars): the numpy decode loop "
+                    "(and so the ONNX export) reads z once, not a block of it per segment")
+            raise NoDecodeLoopError(f"{what}; this model decodes through torch only")
         hid, ncls, layers = c.dec_hidden, c.num_classes, c.dec_layers
 
         def gates(w: torch.Tensor) -> np.ndarray:  # rows in torch's i, f, g, o order

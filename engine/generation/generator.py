@@ -594,10 +594,37 @@ class Generator:
             RuntimeError: the checkpoint has no data map.
             ValueError: wrongly shaped ``targets`` or an unknown ``turning`` knob.
         """
-        if self._bank is None:
-            raise RuntimeError("this checkpoint has no data map to walk")
         zz = self._as_batch_z(z)
         t = self.target_matrix(targets, len(zz))
+        inputs, playing, picks = self._walk(zz, t, turning, own)
+        chosen = zz.copy()
+        inputs = inputs.copy()
+        moved = picks >= 0
+        chosen[moved] = self._bank.codes[picks[moved]]
+        inputs[moved] = self._bank.attributes[picks[moved]]
+        if temperature <= 0 and not moved.any():
+            return playing, picks
+        if temperature <= 0:
+            out = self._decode_walked(chosen[moved], inputs[moved], t[moved], turning)
+            arrays = [a.copy() for a in
+                      (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
+            for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
+                a[moved] = b
+            return DecodedBatch(*arrays), picks
+        return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
+
+    def walk_picks(self, z: np.ndarray, targets: np.ndarray, *, turning: str | None = None,
+                   own: np.ndarray | None = None) -> np.ndarray:
+        """``(B,)`` the bank groove :meth:`decode_walking` plays for each latent (-1 = its
+        own), without decoding the grooves picked: one model call (the playing grooves')."""
+        zz = self._as_batch_z(z)
+        return self._walk(zz, self.target_matrix(targets, len(zz)), turning, own)[2]
+
+    def _walk(self, zz: np.ndarray, t: np.ndarray, turning: str | None, own: np.ndarray | None
+              ) -> tuple[np.ndarray, DecodedBatch, np.ndarray]:
+        """The playing grooves' decoder inputs and decodes, and the walk's pick per row."""
+        if self._bank is None:
+            raise RuntimeError("this checkpoint has no data map to walk")
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
@@ -621,21 +648,7 @@ class Generator:
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
                                           self.walk_settings, distances=distances[b])
                           for b in range(len(zz))])
-        chosen = zz.copy()
-        inputs = inputs.copy()
-        moved = picks >= 0
-        chosen[moved] = self._bank.codes[picks[moved]]
-        inputs[moved] = self._bank.attributes[picks[moved]]
-        if temperature <= 0 and not moved.any():
-            return playing, picks
-        if temperature <= 0:
-            out = self._decode_walked(chosen[moved], inputs[moved], t[moved], turning)
-            arrays = [a.copy() for a in
-                      (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
-            for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
-                a[moved] = b
-            return DecodedBatch(*arrays), picks
-        return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
+        return inputs, playing, picks
 
     def _decode_walked(self, z: np.ndarray, inputs: np.ndarray, targets: np.ndarray,
                        turning: str | None) -> DecodedBatch:

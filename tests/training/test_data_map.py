@@ -65,6 +65,7 @@ def test_a_turned_knob_walks_to_a_training_groove_that_meets_it(mapped):
         targets = np.full(len(names), np.nan)
         targets[j] = target
         batch, picks = gen.decode_walking(z, targets, turning="density")
+        assert gen.walk_picks(z, targets, turning="density").tolist() == picks.tolist()
         got = attr_lib.compute(batch.to_array(), names)[0, j]
         if np.any(np.abs(measured - target) <= tol):
             assert abs(got - target) <= tol + 1e-6

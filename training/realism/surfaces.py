@@ -123,7 +123,7 @@ def _played_latents(gen: Any, z: np.ndarray, targets: np.ndarray, turning: str
     groove it picked (-1: none), None without a map."""
     if not getattr(gen, "has_data_map", False):
         return z, None
-    _, picks = gen.decode_walking(z, targets, turning=turning)
+    picks = gen.walk_picks(z, targets, turning=turning)
     out = np.array(z, np.float64, copy=True)
     moved = picks >= 0
     out[moved] = gen.groove_bank.codes[picks[moved]]
