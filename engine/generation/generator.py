@@ -628,7 +628,9 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
-        key = zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
+        same_time = bool(self.walk_settings.same_time)
+        key = (zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
+               + bytes([same_time]))
         cached = self._walk_cache
         if cached is not None and cached[0] == key:
             inputs, playing, measured, distances = cached[1]
@@ -636,7 +638,7 @@ class Generator:
             inputs = self.attribute_matrix(None, len(zz), zz, own)
             playing = self.decode_batch(zz, inputs)
             measured = attr_lib.compute(playing.to_array(), self._names)
-            distances = np.stack([self._bank.hit_distance(h) for h in playing.hits])
+            distances = np.stack([self._bank.hit_distance(h, same_time=same_time) for h in playing.hits])
             if len(zz) == 1:  # a knob on the playing groove (an evaluation's batches pass once)
                 inputs = inputs.copy()
                 for a in (inputs, measured, distances, playing.hits, playing.hit_probs, playing.velocities,

@@ -34,6 +34,7 @@ QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see 
 QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
+TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
 
 
@@ -61,6 +62,9 @@ class WalkSettings:
     # so a knob end plays what drummers at that setting play, not the one groove nearest
     # the playing one whatever it rides. 0 = hits and other knobs alone decide.
     typical: float = TYPICAL
+    # count the time-keeping voices (closed and open hi-hat, ride) as one in the hit term,
+    # so a groove that keeps the rhythm on another cymbal is as near as one on the same
+    same_time: bool = False
 
 
 class GrooveBank:
@@ -95,6 +99,8 @@ class GrooveBank:
         if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
             raise ValueError("style index out of range")
         self._words = _as_words(packed)
+        self._packed = packed
+        self._time_words: np.ndarray | None = None  # the hits with the time voices as one, on first use
         # hits per voice of each decode (the typicality term's features)
         self._voice_hits = np.unpackbits(packed, axis=1, count=cells).reshape(
             n, self.steps, self.voices).sum(1, dtype=np.float64) if n else np.zeros((0, self.voices))
@@ -127,9 +133,18 @@ class GrooveBank:
         h = np.asarray(hits, bool).reshape(len(hits), -1)
         return np.packbits(h, axis=1)
 
-    def hit_distance(self, hits: np.ndarray, voices: Collection[int] | None = None) -> np.ndarray:
+    def hit_distance(self, hits: np.ndarray, voices: Collection[int] | None = None,
+                     same_time: bool = False) -> np.ndarray:
         """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``;
-        with ``voices``, only those voices' cells (how far each plays a locked part)."""
+        with ``voices``, only those voices' cells (how far each plays a locked part); with
+        ``same_time``, the time-keeping voices (:data:`TIME_VOICES`) merged into one."""
+        if same_time:
+            if self._time_words is None:
+                unpacked = np.unpackbits(self._packed, axis=1, count=self.steps * self.voices)
+                unpacked = unpacked.reshape(-1, self.steps, self.voices)
+                self._time_words = _as_words(self.pack(_merge_time(unpacked)))
+            mine = _as_words(self.pack(_merge_time(np.asarray(hits, bool)[None])))
+            return np.bitwise_count(np.bitwise_xor(self._time_words, mine)).sum(1, dtype=np.int64)
         mine = _as_words(self.pack(np.asarray(hits)[None]))
         diff = np.bitwise_xor(self._words, mine)
         if voices is not None:
@@ -183,7 +198,8 @@ class GrooveBank:
             turning: the attribute the user is turning: only grooves meeting it qualify
                 (:attr:`WalkSettings.qualify`; if none does, the closest to it); None =
                 every target weighs alike.
-            distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it.
+            distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it
+                (with ``same_time`` as ``settings`` has it).
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
         + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted)
@@ -201,7 +217,8 @@ class GrooveBank:
             others[turning] = False
         cost = settings.other_weight * (miss[:, others] ** 2).sum(1)
         if settings.hit_weight:
-            flips = np.r_[0, self.hit_distance(hits) if distances is None else distances]
+            flips = np.r_[0, self.hit_distance(hits, same_time=settings.same_time)
+                          if distances is None else distances]
             cost = cost + settings.hit_weight * flips / 10.0
         if turning is not None and have[turning]:
             err = np.abs(cand[:, turning] - t[turning])
@@ -239,6 +256,17 @@ class GrooveBank:
                        np.abs(self.attributes[:, turning] - target) <= tolerance]
         ok = own_ok if mode == "own" else own_ok & decode_ok
         return ok if ok.any() else decode_ok
+
+
+def _merge_time(hits: np.ndarray) -> np.ndarray:
+    """``(B, T, V)`` hits with the time-keeping voices' hits on the first of them, the
+    others cleared."""
+    out = np.array(hits, bool, copy=True)
+    voices = [v for v in TIME_VOICES if v < out.shape[-1]]  # a smaller kit's that it has
+    if len(voices) > 1:
+        out[:, :, voices[0]] = out[:, :, voices].any(-1)
+        out[:, :, voices[1:]] = False
+    return out
 
 
 def _as_words(packed: np.ndarray) -> np.ndarray:

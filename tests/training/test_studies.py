@@ -496,3 +496,16 @@ def test_walk_typical_smoke_cli_measures_each_weight(tmp_path):
     assert list(res["candidates"]) == [f"typical {w:g}" for w in walk_typical.WEIGHTS]
     assert res["chosen"] in res["candidates"]
     assert "Chosen by the rule" in (out / "report.md").read_text()
+
+
+def test_walk_time_rule_ships_merged_time_voices_only_for_a_clear_gain():
+    from training.studies.walk_time import MODES, choose
+
+    def row(acc, realism, knobs):
+        return {"mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    assert MODES[0] is False  # the walk as it ships is the baseline row
+    base = row(0.519, 94, 32)
+    assert choose({"same time False": base, "same time True": row(0.512, 96, 32)}) == "same time False"
+    assert choose({"same time False": base, "same time True": row(0.505, 94, 29)}) == "same time False"
+    assert choose({"same time False": base, "same time True": row(0.505, 91, 30)}) == "same time True"

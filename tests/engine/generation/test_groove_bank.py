@@ -154,3 +154,23 @@ def test_a_typical_weight_walks_to_the_groove_drummers_play_at_the_setting():
     args = (playing, np.array([3.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
     assert bank.walk(*args) == 0  # hits alone: the rider, one cell away
     assert bank.walk(*args, WalkSettings(typical=1.0)) in (1, 2, 3)
+
+
+def test_same_time_counts_hats_and_ride_as_one_voice():
+    t, v = 4, 9
+    def kit(cells):  # (step, voice) pairs
+        h = np.zeros((t, v), bool)
+        for step, voice in cells:
+            h[step, voice] = True
+        return h
+
+    hats = kit([(0, 0), (0, 2), (1, 2), (2, 1), (2, 2), (3, 2)])  # kick, snare, eighths on the hats
+    ride = kit([(0, 0), (0, 8), (1, 8), (2, 1), (2, 8), (3, 8)])  # the same rhythm on the ride
+    other = kit([(0, 0), (1, 0), (2, 1), (3, 1)])  # another rhythm, no cymbal
+    bank = GrooveBank(np.zeros((2, 2), np.float32), np.full((2, 1), 2.0), np.full((2, 1), 2.0),
+                      np.stack([ride, other]), np.zeros(2, int), ["rock"], t, v)
+    assert bank.hit_distance(hats).tolist() == [8, 6]
+    assert bank.hit_distance(hats, same_time=True).tolist() == [0, 6]
+    args = (hats, np.array([3.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    assert bank.walk(*args) == 1  # cell by cell the other rhythm is nearer
+    assert bank.walk(*args, WalkSettings(same_time=True)) == 0  # the same rhythm on the ride
