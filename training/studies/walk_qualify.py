@@ -29,21 +29,11 @@ Run (validation split)::
 
 from __future__ import annotations
 
-from typing import Any
-
 from training.studies import skeleton, walk_weights
 
 MODULE = "training.studies.walk_qualify"
 MODES = ("decode", "both", "own")  # the first is the walk as it ships
-MIN_GAIN = 0.01      # mean C2ST a candidate must gain over the shipped walk
-REALISM_SLACK = 3    # realism targets it may lose
-KNOB_SLACK = 2       # knob targets it may lose
-
-
-def choose(rows: dict[str, dict[str, Any]]) -> str:
-    """The candidate the rule picks (module docstring); the first row is the shipped walk."""
-    return walk_weights.choose_by_level(rows, MIN_GAIN, REALISM_SLACK, KNOB_SLACK)
-
+choose = walk_weights.guarded_choose  # the rule in the module docstring
 
 STUDY = walk_weights.setting_study(MODULE, __doc__, "Which grooves a turned knob may walk to",
                                    "qualify", MODES, "qualify", choose)

@@ -29,21 +29,11 @@ Run (validation split)::
 
 from __future__ import annotations
 
-from typing import Any
-
 from training.studies import skeleton, walk_weights
 
 MODULE = "training.studies.walk_typical"
 WEIGHTS = (0.0, 0.5, 2.0, 8.0)  # the first is the walk as it ships
-MIN_GAIN = 0.01      # mean C2ST a candidate must gain over the shipped walk
-REALISM_SLACK = 3    # realism targets it may lose
-KNOB_SLACK = 2       # knob targets it may lose
-
-
-def choose(rows: dict[str, dict[str, Any]]) -> str:
-    """The candidate the rule picks (module docstring); the first row is the shipped walk."""
-    return walk_weights.choose_by_level(rows, MIN_GAIN, REALISM_SLACK, KNOB_SLACK)
-
+choose = walk_weights.guarded_choose  # the rule in the module docstring
 
 STUDY = walk_weights.setting_study(MODULE, __doc__, "Walking to grooves typical of a knob's setting",
                                    "typical", WEIGHTS, "typical", choose)

@@ -92,6 +92,16 @@ def choose_by_level(rows: dict[str, dict[str, Any]], min_gain: float, realism_sl
     return min(ok, key=lambda n: (rows[n]["mean_c2st"], names.index(n)))
 
 
+GUARDED_GAIN, GUARDED_REALISM_SLACK, GUARDED_KNOB_SLACK = 0.01, 3, 2
+
+
+def guarded_choose(rows: dict[str, dict[str, Any]]) -> str:
+    """The rule of the walk-setting studies that guard the knobs (``walk_qualify`` and
+    after): :func:`choose_by_level` asking a mean C2ST 0.01 below the shipped walk's (the
+    first row), at most 3 realism targets and 2 knob targets fewer."""
+    return choose_by_level(rows, GUARDED_GAIN, GUARDED_REALISM_SLACK, GUARDED_KNOB_SLACK)
+
+
 def measure_setting(args: argparse.Namespace, field: str, values: Sequence[Any], label: str,
                     chooser: Callable[[dict[str, dict[str, Any]]], str]) -> dict[str, Any]:
     """:func:`measure` of the walk as it ships with one ``WalkSettings`` ``field`` set to each
