@@ -178,7 +178,9 @@ class Generator:
         # 'noise': z plus Gaussian noise (also what a checkpoint without a map plays);
         # 'neighbour+noise': that groove's code plus Randomize's noise; 'neighbour-hub': a
         # nearby training groove by the transitions' hub-penalised link cost (plain grooves
-        # lie near everything, so the nearest are plainer than most)
+        # lie near everything, so the nearest are plainer than most); 'neighbour-even': one of
+        # the nearest drawn with odds 1 / its in-degree, so that every training groove is
+        # reached about as often as Randomize reaches it, hubs no more
         self.variation_method = "neighbour"
         # sampling (temperature > 0) leaves the cells the model is this sure of as they are:
         # a hit it gives less than this never plays, one it gives more than 1 minus this
@@ -790,7 +792,9 @@ class Generator:
         with ``'neighbour+noise'``; ``'noise'`` keeps the Gaussian step there too.
         ``'neighbour-hub'`` ranks the ``HUB_POOL`` × as many nearest by the transitions' link
         cost (:mod:`engine.generation.data_path`), which charges the plain grooves near
-        everything. A nearby training groove measured the most data-like, counted as the
+        everything; ``'neighbour-even'`` draws among the nearest with odds 1 / in-degree (how
+        many grooves have it among their nearest), so no groove is reached more often for
+        lying near many. A nearby training groove measured the most data-like, counted as the
         realism report counts a groove drawn from the map (docs/studies/variation_draws),
         though the nearest grooves are plainer than most: less swing and micro-timing spread.
         """
@@ -806,10 +810,19 @@ class Generator:
                 cost = np.sqrt(np.maximum(d2, 0.0)) ** graph.settings.power * graph.hub[idx]
                 order = np.argsort(cost, axis=1, kind="stable")
                 idx, d2 = np.take_along_axis(idx, order, 1), np.take_along_axis(d2, order, 1)
+            even = self.variation_method == "neighbour-even"
+            in_degree = self.groove_graph().in_degree if even else None
             out = np.empty_like(flat)
             for b in range(len(flat)):
                 choices = idx[b][d2[b] > 1e-6][:k]
-                out[b] = self._bank.codes[rng.choice(choices)] if len(choices) else flat[b]
+                if not len(choices):
+                    out[b] = flat[b]
+                    continue
+                odds = None
+                if in_degree is not None:  # a groove near many is drawn as rarely as it is near
+                    odds = 1.0 / np.maximum(in_degree[choices], 1)
+                    odds = odds / odds.sum()
+                out[b] = self._bank.codes[rng.choice(choices, p=odds)]
             if self.variation_method == "neighbour+noise":  # as Randomize draws near a code
                 out = out + self._map_noise * rng.standard_normal(out.shape)
             return out.reshape(zz.shape)

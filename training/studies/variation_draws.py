@@ -15,6 +15,12 @@ nearest grooves are plainer than most (on test the chosen neighbour missed the d
 0.435 against 0.566), and ``'neighbour-hub'`` ranks the nearest grooves by the transitions'
 hub-penalised link cost instead, so the plain grooves near everything are picked less.
 
+A fifth came after that, the rule again unchanged and last in its order:
+``'neighbour-even'`` draws among the same nearest grooves with odds 1 / in-degree (how many
+grooves have it among their 10 nearest), so that, from Randomize's grooves, every training
+groove is reached about as often as any other (a plain nearest draw reaches a groove in
+proportion to its in-degree, so hubs, the plainer grooves, come more often).
+
 Run (validation split)::
 
     python -m training.studies.variation_draws --checkpoint checkpoints/default.pt \\
@@ -30,7 +36,7 @@ from training.studies import drum_common as dc
 from training.studies import skeleton
 
 MODULE = "training.studies.variation_draws"
-METHODS = ("neighbour", "noise", "neighbour+noise", "neighbour-hub")  # in the rule's order of simplicity
+METHODS = ("neighbour", "noise", "neighbour+noise", "neighbour-hub", "neighbour-even")  # the rule's order
 
 
 def score(surface: dict[str, Any]) -> tuple[int, float]:
@@ -68,6 +74,7 @@ def report(results: dict[str, Any]) -> str:
     table = [(name, *dc.surface_cells(r["variation"]), score(r["variation"])[0]) for name, r in rows.items()]
     return (f"# Variation draws\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
             f"{__doc__.split(chr(10) + chr(10))[2]}\n\n{__doc__.split(chr(10) + chr(10))[3]}\n\n"
+            f"{__doc__.split(chr(10) + chr(10))[4]}\n\n"
             f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
             f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
             f"{floor['floor_c2st_raw']:.2f}.\n\n"

@@ -486,6 +486,16 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
     cheapest = set(pool[np.argsort(cost, kind="stable")[:9]].tolist())
     hub_picks = {int(((codes - g.variation(z0, 0.35, seed=s)) ** 2).sum(1).argmin()) for s in range(30)}
     assert hub_picks <= cheapest and len(hub_picks) >= 3
+    g.variation_method = "neighbour-even"  # the nine nearest, a hub drawn more rarely
+    nine = np.argsort(d0)[1:10]
+    counts = dict.fromkeys(nine.tolist(), 0)
+    for s in range(600):
+        counts[int(((codes - g.variation(z0, 0.35, seed=s)) ** 2).sum(1).argmin())] += 1
+    odds = 1.0 / np.maximum(graph.in_degree[nine], 1)
+    expected = 600 * odds / odds.sum()
+    observed = np.array([counts[int(i)] for i in nine])
+    assert np.all(np.abs(observed - expected) <= 4 * np.sqrt(expected) + 1)
+    assert odds.max() >= 2 * odds.min()  # this bank's nine differ enough for that to tell
     g.variation_method = "noise"
     np.testing.assert_allclose(g.variation(z0, 0.35, seed=1),
                                z0 + 0.35 * np.random.default_rng(1).standard_normal(z0.shape))
