@@ -509,3 +509,22 @@ def test_walk_time_rule_ships_merged_time_voices_only_for_a_clear_gain():
     assert choose({"same time False": base, "same time True": row(0.512, 96, 32)}) == "same time False"
     assert choose({"same time False": base, "same time True": row(0.505, 94, 29)}) == "same time False"
     assert choose({"same time False": base, "same time True": row(0.505, 91, 30)}) == "same time True"
+
+
+def test_variation_even_rule_ships_the_even_draw_only_for_a_clear_gain_in_feel():
+    from training.studies.variation_even import choose, feel_error
+
+    def row(met, timing, swing):
+        targets = dict.fromkeys(("c2st_features", "c2st_raw", "mgeval_mean_oa", "mgeval_min_oa",
+                                 "timing_std", "swing"), False)
+        targets.update(dict.fromkeys(list(targets)[:met], True))
+        return {"variation": {"targets": {**targets, "all": met == 6}, "c2st_features": {"accuracy": 0.5},
+                              "c2st_raw": {"accuracy": 0.5}, "timing_std": timing,
+                              "reference_timing_std": 0.165, "swing": swing, "reference_swing": 0.526}}
+
+    near = row(6, 0.146, 0.477)
+    assert feel_error(near["variation"]) == pytest.approx(0.019 / 0.165 + 0.049 / 0.526)
+    assert choose({"neighbour": near, "neighbour-even": row(6, 0.160, 0.541)}) == "neighbour-even"
+    assert choose({"neighbour": near, "neighbour-even": row(5, 0.160, 0.541)}) == "neighbour"  # a target lost
+    assert choose({"neighbour": near, "neighbour-even": row(6, 0.150, 0.490)}) == "neighbour"  # too small
+    assert choose({"neighbour": row(5, 0.14, 0.40), "neighbour-even": row(6, 0.146, 0.477)}) == "neighbour-even"

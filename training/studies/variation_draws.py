@@ -53,19 +53,26 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
+    rows = measure(args, METHODS)
+    return {"split": args.split, "samples": args.samples, "seed": args.seed, "candidates": rows,
+            "chosen": choose(rows)}
+
+
+def measure(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The variation surface and the run's floor for each of ``methods``
+    (``Generator.variation_method``)."""
     from training.realism.scorecard import evaluate_surfaces
 
     gen, data = dc.surface_study_setup(args)
     rows: dict[str, dict[str, Any]] = {}
-    for method in METHODS:
+    for method in methods:
         gen.variation_method = method
         res = evaluate_surfaces(gen, data.patterns, data.performance_groups(), samples=args.samples,
                                 seed=args.seed, only=("variation",), training=data.training)
         rows[method] = {"variation": res["surfaces"]["variation"], "summary": res["summary"]}
         met, acc = score(rows[method]["variation"])
         print(f"{method}: {met} targets met, mean C2ST {acc:.3f}", flush=True)
-    return {"split": args.split, "samples": args.samples, "seed": args.seed, "candidates": rows,
-            "chosen": choose(rows)}
+    return rows
 
 
 def report(results: dict[str, Any]) -> str:
