@@ -172,16 +172,18 @@ class Generator:
         self.mix_shape = MixShape()
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
+        self._in_degree_cache: np.ndarray | None = None  # the stored lists' in-degree (Variation)
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
-        # 'neighbour': a nearby training groove (chosen on validation, docs/studies/variation_draws);
-        # 'noise': z plus Gaussian noise (also what a checkpoint without a map plays);
-        # 'neighbour+noise': that groove's code plus Randomize's noise; 'neighbour-hub': a
-        # nearby training groove by the transitions' hub-penalised link cost (plain grooves
-        # lie near everything, so the nearest are plainer than most); 'neighbour-even': one of
-        # the nearest drawn with odds 1 / its in-degree, so that every training groove is
-        # reached about as often as Randomize reaches it, hubs no more
-        self.variation_method = "neighbour"
+        # 'neighbour-even': one of the nearest training grooves drawn with odds 1 / its
+        # in-degree, so that a groove near many (a plainer one) comes no more often than any
+        # other (chosen on validation, docs/studies/variation_even); 'neighbour': one of the
+        # nearest drawn alike (docs/studies/variation_draws); 'noise': z plus Gaussian noise
+        # (also what a checkpoint without a map plays); 'neighbour+noise': a nearest groove's
+        # code plus Randomize's noise; 'neighbour-hub': a nearby training groove by the
+        # transitions' hub-penalised link cost. Without stored neighbour lists the even draw
+        # draws alike (searching the lists takes seconds).
+        self.variation_method = "neighbour-even"
         # sampling (temperature > 0) leaves the cells the model is this sure of as they are:
         # a hit it gives less than this never plays, one it gives more than 1 minus this
         # always does (0.05, chosen on validation: docs/studies/sampling_floor); 0 = plain
@@ -551,6 +553,21 @@ class Generator:
             return None
         return self._trend.with_follow(follow)
 
+    def _in_degree(self) -> np.ndarray | None:
+        """``(N,)`` how many bank grooves have each among their nearest (the groove graph's
+        in-degree), counted from the map's stored neighbour lists without building the graph
+        (Variation asks for it on the GUI thread); None without stored lists (searching them
+        takes seconds)."""
+        if self._graph is not None and self._graph.settings.neighbours == self.data_path.neighbours:
+            return self._graph.in_degree
+        stored = self._bank_neighbours
+        if self._bank is None or stored is None or stored.shape[1] < self.data_path.neighbours:
+            return None
+        if self._in_degree_cache is None:
+            lists = np.asarray(stored)[:, :self.data_path.neighbours]
+            self._in_degree_cache = np.bincount(lists.ravel(), minlength=len(self._bank))
+        return self._in_degree_cache
+
     def groove_graph(self) -> GrooveGraph:
         """The bank's nearest-neighbour graph for :attr:`data_path` (built on first use and
         kept while the settings stay; :mod:`engine.generation.data_path`).
@@ -786,17 +803,17 @@ class Generator:
     def variation(self, z: np.ndarray, amount: float = 0.3, seed: int | None = None) -> np.ndarray:
         """``z`` moved by Gaussian noise of std ``amount`` (prior units): 0 = same, 1 = far.
 
-        On a map of the data (:attr:`variation_method` ``'neighbour'``, the default): one of
-        the training grooves nearest ``z`` instead (the ``1 + round(amount *
-        VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted), plus Randomize's noise
-        with ``'neighbour+noise'``; ``'noise'`` keeps the Gaussian step there too.
+        On a map of the data: one of the training grooves nearest ``z`` instead (the ``1 +
+        round(amount * VARIATION_NEIGHBOURS)`` nearest, ``z``'s own code excepted), with odds
+        1 / in-degree (:attr:`variation_method` ``'neighbour-even'``, the default) or alike
+        (``'neighbour'``), plus Randomize's noise with ``'neighbour+noise'``; ``'noise'``
+        keeps the Gaussian step there too.
         ``'neighbour-hub'`` ranks the ``HUB_POOL`` × as many nearest by the transitions' link
         cost (:mod:`engine.generation.data_path`), which charges the plain grooves near
-        everything; ``'neighbour-even'`` draws among the nearest with odds 1 / in-degree (how
-        many grooves have it among their nearest), so no groove is reached more often for
-        lying near many. A nearby training groove measured the most data-like, counted as the
-        realism report counts a groove drawn from the map (docs/studies/variation_draws),
-        though the nearest grooves are plainer than most: less swing and micro-timing spread.
+        everything. The in-degree (how many grooves have a groove among their nearest) evens
+        out that a plain nearest draw reaches plain grooves, which lie near many, more often
+        than others: its variations had less swing and micro-timing spread than the data
+        (docs/studies/variation_draws, variation_even).
         """
         rng = np.random.default_rng(seed)
         zz = np.asarray(z, np.float64)
@@ -810,8 +827,7 @@ class Generator:
                 cost = np.sqrt(np.maximum(d2, 0.0)) ** graph.settings.power * graph.hub[idx]
                 order = np.argsort(cost, axis=1, kind="stable")
                 idx, d2 = np.take_along_axis(idx, order, 1), np.take_along_axis(d2, order, 1)
-            even = self.variation_method == "neighbour-even"
-            in_degree = self.groove_graph().in_degree if even else None
+            in_degree = self._in_degree() if self.variation_method == "neighbour-even" else None
             out = np.empty_like(flat)
             for b in range(len(flat)):
                 choices = idx[b][d2[b] > 1e-6][:k]

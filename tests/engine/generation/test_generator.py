@@ -496,6 +496,12 @@ def test_toward_data_pulls_a_mix_onto_the_nearest_training_groove() -> None:
     observed = np.array([counts[int(i)] for i in nine])
     assert np.all(np.abs(observed - expected) <= 4 * np.sqrt(expected) + 1)
     assert odds.max() >= 2 * odds.min()  # this bank's nine differ enough for that to tell
+    # a generator that has not built its graph counts the map's stored lists alike
+    fresh = Generator.from_checkpoint(path)
+    fresh.variation_method = "neighbour-even"
+    for s in range(20):
+        np.testing.assert_array_equal(fresh.variation(z0, 0.35, seed=s), g.variation(z0, 0.35, seed=s))
+    assert "bank.neighbours" in arrays and fresh._graph is None  # no graph was built for it
     g.variation_method = "noise"
     np.testing.assert_allclose(g.variation(z0, 0.35, seed=1),
                                z0 + 0.35 * np.random.default_rng(1).standard_normal(z0.shape))
