@@ -666,8 +666,9 @@ class Generator:
                 self._walk_cache = (key, (inputs, playing, measured, distances))
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
+        in_degree = self._in_degree() if self.walk_settings.hub_weight else None
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
-                                          self.walk_settings, distances=distances[b])
+                                          self.walk_settings, distances=distances[b], in_degree=in_degree)
                           for b in range(len(zz))])
         return inputs, playing, picks
 

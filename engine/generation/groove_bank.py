@@ -65,6 +65,9 @@ class WalkSettings:
     # count the time-keeping voices (closed and open hi-hat, ride) as one in the hit term,
     # so a groove that keeps the rhythm on another cymbal is as near as one on the same
     same_time: bool = False
+    # weight of log(in-degree / k) in the cost: a groove many grooves have among their k
+    # nearest (a hub, plainer than most) costs more, one few have less; 0 = off
+    hub_weight: float = 0.0
 
 
 class GrooveBank:
@@ -186,7 +189,8 @@ class GrooveBank:
 
     def walk(self, hits: np.ndarray, measured: np.ndarray, targets: np.ndarray,
              ranges: np.ndarray, tolerance: np.ndarray, turning: int | None,
-             settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None) -> int:
+             settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None,
+             in_degree: np.ndarray | None = None) -> int:
         """The bank groove to play for ``targets`` from the groove playing now, or -1 to keep it.
 
         Args:
@@ -200,11 +204,13 @@ class GrooveBank:
                 every target weighs alike.
             distances: ``(N,)`` :meth:`hit_distance` of ``hits`` when the caller has it
                 (with ``same_time`` as ``settings`` has it).
+            in_degree: ``(N,)`` each groove's in-degree among its graph's k nearest
+                (``hub_weight`` needs it; the playing groove counts as average).
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
         + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted)
         + ``typical`` × how untypical its voice mix is among the bank grooves that meet the
-        turned knob (:meth:`untypical`).
+        turned knob (:meth:`untypical`) + ``hub_weight`` × log(its in-degree / the mean).
         """
         t = np.asarray(targets, np.float64)
         have = ~np.isnan(t)
@@ -216,6 +222,9 @@ class GrooveBank:
         if turning is not None and have[turning]:
             others[turning] = False
         cost = settings.other_weight * (miss[:, others] ** 2).sum(1)
+        if settings.hub_weight and in_degree is not None:
+            deg = np.maximum(np.asarray(in_degree, np.float64), 1.0)
+            cost = cost + settings.hub_weight * np.r_[0.0, np.log(deg / deg.mean())]
         if settings.hit_weight:
             flips = np.r_[0, self.hit_distance(hits, same_time=settings.same_time)
                           if distances is None else distances]

@@ -174,3 +174,15 @@ def test_same_time_counts_hats_and_ride_as_one_voice():
     args = (hats, np.array([3.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
     assert bank.walk(*args) == 1  # cell by cell the other rhythm is nearer
     assert bank.walk(*args, WalkSettings(same_time=True)) == 0  # the same rhythm on the ride
+
+
+def test_a_hub_weight_walks_past_grooves_near_many():
+    # two grooves meet the knob, each one cell from the playing groove; the first is a hub
+    hits = [hits_with([0, 2]), hits_with([0, 4]), hits_with([1])]
+    bank = bank_of(np.zeros((3, 2)), np.array([[2.0], [2.0], [1.0]]), hits)
+    playing = hits_with([0])
+    args = (playing, np.array([1.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    degree = np.array([12, 1, 2])
+    assert bank.walk(*args) == 0  # a tie in hits: the first
+    assert bank.walk(*args, WalkSettings(hub_weight=1.0), in_degree=degree) == 1
+    assert bank.walk(*args, WalkSettings(hub_weight=1.0)) == 0  # no degrees given: the term is off
