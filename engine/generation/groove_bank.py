@@ -102,11 +102,9 @@ class GrooveBank:
         if n and (self.styles.min() < 0 or self.styles.max() >= len(self.style_names)):
             raise ValueError("style index out of range")
         self._words = _as_words(packed)
-        self._packed = packed
-        self._time_words: np.ndarray | None = None  # the hits with the time voices as one, on first use
-        # hits per voice of each decode (the typicality term's features)
-        self._voice_hits = np.unpackbits(packed, axis=1, count=cells).reshape(
-            n, self.steps, self.voices).sum(1, dtype=np.float64) if n else np.zeros((0, self.voices))
+        # derived from the hits on first use, for walk options that are off as shipped
+        self._time_words: np.ndarray | None = None  # the hits with the time voices as one
+        self._voice_hits: np.ndarray | None = None  # hits per voice of each decode (typicality)
         # A coarse search space: the codes on their first principal directions. Candidates
         # found there are checked exactly, so a code's own place is always found.
         # The directions are the sample's Gram matrix's leading eigenvectors (its right
@@ -143,9 +141,7 @@ class GrooveBank:
         ``same_time``, the time-keeping voices (:data:`TIME_VOICES`) merged into one."""
         if same_time:
             if self._time_words is None:
-                unpacked = np.unpackbits(self._packed, axis=1, count=self.steps * self.voices)
-                unpacked = unpacked.reshape(-1, self.steps, self.voices)
-                self._time_words = _as_words(self.pack(_merge_time(unpacked)))
+                self._time_words = _as_words(self.pack(_merge_time(self._hits())))
             mine = _as_words(self.pack(_merge_time(np.asarray(hits, bool)[None])))
             return np.bitwise_count(np.bitwise_xor(self._time_words, mine)).sum(1, dtype=np.int64)
         mine = _as_words(self.pack(np.asarray(hits)[None]))
@@ -246,11 +242,19 @@ class GrooveBank:
         and of each bank groove lies from the bank grooves in ``reference (N,)`` (a mask):
         the mean over voices of the squared distance from their mean hits per voice, in
         their standard deviations plus :data:`TYPICAL_FLOOR` hits."""
+        if self._voice_hits is None:
+            self._voice_hits = self._hits().sum(1, dtype=np.float64)
         ref = self._voice_hits[reference]
         mu, sd = ref.mean(0), ref.std(0) + TYPICAL_FLOOR
         mine = np.asarray(hits, bool).sum(0, dtype=np.float64)[None]
         feats = np.vstack([mine, self._voice_hits])
         return (((feats - mu) / sd) ** 2).mean(1)
+
+    def _hits(self) -> np.ndarray:
+        """``(N, T, V)`` the bank's decoded hits, unpacked from their words."""
+        cells = self.steps * self.voices
+        flat = np.unpackbits(self._words.view(np.uint8), axis=1, count=cells)
+        return flat.reshape(len(self), self.steps, self.voices).astype(bool)
 
     def _qualified(self, decode_ok: np.ndarray, playing: float, target: float, tolerance: float,
                    turning: int, mode: str) -> np.ndarray:
