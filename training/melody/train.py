@@ -8,6 +8,9 @@ Run folder (``run_dir``):
     last.pt       checkpoint of the last validation check
 
 One CPU thread by default (``threads``: the machine's other core may train too).
+``precision="bfloat16"`` runs the training step's forward pass under bfloat16 autocast
+(more windows per second on a CPU with bfloat16 matrix units, at a larger batch); weights,
+optimiser state, loss and validation stay float32.
 The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
 resumed run may be given a larger budget or other threads (any other change is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
@@ -60,6 +63,7 @@ from training.melody import warm_start as ws
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
 # may change on --resume: the budget, and the threads (speed, not the model being trained)
+PRECISIONS = ("float32", "bfloat16")
 BUDGET_FIELDS = ("max_minutes", "max_steps", "val_every_s", "log_every", "threads")
 
 
@@ -94,6 +98,11 @@ class MelodyTrainConfig:
     decoder_lr_scale: float = 1.0  # with warm_start: the copied note decoder's learning-rate factor
     freeze_segment_encoder: bool = False  # with warm_start and a hier encoder: keep the source's reader
     distill_batch_size: int | None = None  # windows per distillation step; None = batch_size
+    precision: str = "float32"  # the training step's forward pass: float32, or bfloat16 autocast
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise GrooveFaderError(f"precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -262,6 +271,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         log({"step": 0, "elapsed_min": 0.0, **{f"val_{k}": v for k, v in metrics.items()}})
         best = metrics["step_accuracy"]
         checkpoint(metrics, "best.pt")
+    # bfloat16 autocast (matrix units where the CPU has them); weights, optimiser, loss and
+    # every validation check stay float32
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16")
     last_val = time.perf_counter()
     sums: dict[str, float] = {}
     n_sums = 0
@@ -274,13 +286,17 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         batch = cfg.distill_batch_size if distilling and cfg.distill_batch_size else cfg.batch_size
         idx = rng.integers(0, len(x_train), batch)
         x = x_train[idx]
-        mu, sigma = model.encode(x) if codes_train is None else model.encode_codes(codes_train[idx])
+        with autocast:
+            mu, sigma = model.encode(x) if codes_train is None else model.encode_codes(codes_train[idx])
+        mu, sigma = mu.float(), sigma.float()
         z = mu + sigma * torch.randn_like(sigma)
         kl = kl_divergence(mu, sigma).sum(1).mean()
         beta = cfg.beta * min(1.0, s / max(cfg.kl_warmup_steps, 1))
         if distilling:
             assert y_train is not None
-            err = (model.bar_embeddings(z, mcfg.bars) - y_train[idx]).pow(2)
+            with autocast:
+                emb = model.bar_embeddings(z, mcfg.bars)
+            err = (emb.float() - y_train[idx]).pow(2)
             fit = err.sum((1, 2)).mean()
             loss = fit + beta * torch.clamp(kl - cfg.free_bits, min=0.0)
             terms = {"distill": float(err.mean().detach())}
@@ -288,10 +304,13 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             inputs = x
             p_own = cfg.sampling * min(1.0, s / max(cfg.sampling_ramp_steps, 1))
             if p_own > 0:  # parallel scheduled sampling: one teacher-forced pass draws the model's notes
-                with torch.no_grad():
-                    own = torch.distributions.Categorical(logits=model.decode_teacher(z, x)).sample()
+                with torch.no_grad(), autocast:
+                    own_logits = model.decode_teacher(z, x).float()
+                own = torch.distributions.Categorical(logits=own_logits).sample()
                 inputs = torch.where(torch.rand(x.shape) < p_own, own, x)
-            logits = model.decode_teacher(z, x, inputs)
+            with autocast:
+                logits = model.decode_teacher(z, x, inputs)
+            logits = logits.float()
             recon = F.cross_entropy(logits.reshape(-1, mcfg.num_classes), x.reshape(-1), reduction="none")
             recon = recon.view(x.shape).sum(1).mean()
             loss = recon + beta * torch.clamp(kl - cfg.free_bits, min=0.0)

@@ -52,6 +52,21 @@ def test_scheduled_sampling_and_model_overrides_reach_the_checkpoint(folk, tmp_p
     assert all(r["train_loss"] == r["train_loss"] for r in rows if "train_loss" in r)  # not NaN
 
 
+def test_bfloat16_steps_learn_and_keep_float32_weights(folk, tmp_path) -> None:
+    cfg = _cfg(folk, tmp_path, precision="bfloat16", sampling=0.5, sampling_ramp_steps=2, max_steps=40,
+               log_every=10, lr=3e-3)
+    ck = load_melody_checkpoint(train(cfg, quiet=True))
+    assert ck.meta["train"]["precision"] == "bfloat16"
+    assert all(p.dtype == torch.float32 for p in ck.model.parameters())
+    rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    recon = [r["train_recon"] for r in rows if "train_recon" in r]
+    assert all(v == v for v in recon) and recon[-1] < recon[0]  # finite, and it learns
+    with pytest.raises(GrooveFaderError, match="different config.*precision"):
+        train(_cfg(folk, tmp_path, precision="float32", max_steps=41), resume=True, quiet=True)
+    with pytest.raises(GrooveFaderError, match="precision 'half'"):
+        MelodyTrainConfig(precision="half")
+
+
 def test_reconstruction_metrics_count_onsets_and_pitches() -> None:
     import numpy as np
 
