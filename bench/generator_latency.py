@@ -9,7 +9,7 @@ the decode the app makes, holding the knobs (several model calls, ``engine.gener
 
 Corner blends (the pad's *Blend corners* mode, on the data as shipped): the first point of a
 new corner set (its graph search, in the model worker) and each later point of a drag
-(a pick and a decode).
+(a pick and a decode). Variation's pick of a nearby training groove (no decode).
 
 Timing goes through :class:`engine.generation.generator.Generator`, i.e. what the app and ``play``
 pay: latent → model → thresholded hits → :class:`Pattern` (decode), and pad grid → one
@@ -90,6 +90,16 @@ def _corner_calls(gen, zs: np.ndarray):
     return (lambda: play(next(it_sets), (0.0, 0.0))), (lambda: play(sets[0], tuple(next(points))))
 
 
+def _variation_calls(gen, zs: np.ndarray):
+    """One Variation pick per call (amount 0.35, a new seed each time), cycling through ``zs``."""
+    it = itertools.count()
+
+    def call() -> None:
+        i = next(it)
+        gen.variation(zs[i % len(zs)], amount=0.35, seed=i)
+    return call
+
+
 def _untrained(preset: str):
     """A Generator around an untrained preset model (cost is that of the architecture)."""
     import torch
@@ -162,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         "corner_blend": asdict(gen.data_blend),
         "corner_new_set_point": _times_ms(new_set, 32, warmup=2),
         "corner_drag_point": _times_ms(drag, args.runs, warmup=30),
+        # Variation's pick of a nearby training groove (the app makes it on the GUI thread,
+        # then the model worker decodes it): at the app's default amount (0.35), cycling latents
+        "variation_method": gen.variation_method,
+        "variation_pick": _times_ms(_variation_calls(gen, zs), args.runs, warmup=30),
         "targets": {"decode_p99_ms": 2.0, "heatmap_ms": 150.0},
     }
     emit_json(out, args.json)

@@ -69,6 +69,12 @@ def knn(codes: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
     return idx
 
 
+def in_degree(neighbours: np.ndarray, n: int) -> np.ndarray:
+    """``(n,)`` how many grooves have each among their nearest (``neighbours``: ``(n, k)``
+    lists; k on average): hubs, the plain grooves near many, count high."""
+    return np.bincount(np.asarray(neighbours).ravel(), minlength=n)
+
+
 class GrooveGraph:
     """Two-way k-nearest-neighbour links between the bank's codes ``(N, Z)``, with costs.
 
@@ -98,8 +104,7 @@ class GrooveGraph:
         # link lengths a neighbour column at a time (one (N, k, Z) array would be 170 MB)
         dist = np.stack([np.sqrt(((self.codes[idx[:, j]] - self.codes) ** 2).sum(1))
                          for j in range(idx.shape[1])], axis=1)
-        # in-degree: how many grooves have j among their k nearest (k on average)
-        self.in_degree = np.bincount(idx.ravel(), minlength=n)
+        self.in_degree = in_degree(idx, n)
         self.hub = 1.0 + settings.hub_weight * np.maximum(0.0, self.in_degree / k - 1.0)
         src = np.repeat(np.arange(n), k)
         dst = idx.ravel()

@@ -51,7 +51,7 @@ from engine.errors import CheckpointError
 from engine.generation import latent_paths
 from engine.generation.backends import DrumNet, TorchDrumNet, sigmoid, step_uniforms, torch_loader
 from engine.generation.data_blend import CornerField, DataBlendSettings
-from engine.generation.data_path import DataPathSettings, GrooveGraph
+from engine.generation.data_path import DataPathSettings, GrooveGraph, in_degree
 from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
 from engine.generation.groove_bank import GrooveBank, WalkSettings
@@ -564,8 +564,8 @@ class Generator:
         if self._bank is None or stored is None or stored.shape[1] < self.data_path.neighbours:
             return None
         if self._in_degree_cache is None:
-            lists = np.asarray(stored)[:, :self.data_path.neighbours]
-            self._in_degree_cache = np.bincount(lists.ravel(), minlength=len(self._bank))
+            self._in_degree_cache = in_degree(np.asarray(stored)[:, :self.data_path.neighbours],
+                                              len(self._bank))
         return self._in_degree_cache
 
     def groove_graph(self) -> GrooveGraph:
