@@ -79,9 +79,8 @@ def report(results: dict[str, Any]) -> str:
     rows = results["candidates"]
     floor = next(iter(rows.values()))["summary"]
     table = [(name, *dc.surface_cells(r["variation"]), score(r["variation"])[0]) for name, r in rows.items()]
-    return (f"# Variation draws\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
-            f"{__doc__.split(chr(10) + chr(10))[2]}\n\n{__doc__.split(chr(10) + chr(10))[3]}\n\n"
-            f"{__doc__.split(chr(10) + chr(10))[4]}\n\n"
+    intro = "\n\n".join(__doc__.split("\n\n")[1:5])  # the question, the candidates and the rule
+    return (f"# Variation draws\n\n{intro}\n\n"
             f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
             f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
             f"{floor['floor_c2st_raw']:.2f}.\n\n"
