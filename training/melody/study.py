@@ -3,7 +3,8 @@
     .venv/bin/python -m training.melody.study --checkpoint checkpoints/melody.pt \\
         --out docs/studies/melody_transitions [--long FLAT.pt HIER.pt]
 
-On ``--pairs`` pairs of test windows (A, B from different test tunes), an N-bar transition
+On ``--pairs`` pairs of test windows (A, B from different test tunes; ``--split validation``
+for choices), an N-bar transition
 per strategy and mix scale, and per transition:
 
 * **faithfulness**: first bar = A's first bar, last bar = B's bar at that phrase position
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long", type=Path, nargs=2, default=None, metavar=("FLAT", "HIER"))
     p.add_argument("--long-pairs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="test", choices=("validation", "test"),
+                   help="the windows paired and the midpoints' reference (default test)")
     p.add_argument("--ends", default="decoded", choices=("decoded", "searched", "melodies"),
                    help="the transitions' first and last bars (engine.generation.melody)")
     p.add_argument("--candidates", type=int, default=32, help="codes tried per melody (--ends searched)")
@@ -169,10 +172,11 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = mdata.build_corpus()
     gen = MelodyGenerator.from_checkpoint(args.checkpoint)
-    w = mdata.windows(corpus, gen.bars, "test")
+    w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
     res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed, **ends)
-    out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "pairs": len(pairs), "bars": args.bars,
+    out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
+                           "bars": args.bars,
                            "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     b.write_midi(args.out / "pair0_B.mid", force=True)
     piano_rolls(args.out / "piano_rolls.png", rows)
     if args.long is not None:
-        w16 = mdata.windows(corpus, 16, "test")
+        w16 = mdata.windows(corpus, 16, args.split)
         lp = pairs_from(w16, corpus, args.long_pairs, args.seed)
         out["long"] = {}
         for name, path in zip(("flat", "hier"), args.long, strict=True):
