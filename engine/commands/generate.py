@@ -99,8 +99,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("b", type=Path, help="end clip (.mid); its first 2 bars are used")
     _common(t)
     t.add_argument("--bars", type=_positive_bars, default=8, help="transition length in bars (default 8)")
-    t.add_argument("--strategy", type=int, choices=(1, 2, 3), default=3,
-                   help="1 interpolation, 2 teacher-forced mix, 3 both (default 3)")
+    t.add_argument("--strategy", type=int, choices=(1, 2, 3), default=None,
+                   help="1 interpolation, 2 teacher-forced mix, 3 both (default 3; with --melody 1, "
+                        "whose middles are the most tune-like)")
     t.add_argument("--melody", action="store_true",
                    help="melody transition: each clip's most melodic track, arpeggiated to one line")
     t.add_argument("--mix-scale", choices=("bar", "note"), default="bar",
@@ -248,6 +249,8 @@ def run_transition(args: argparse.Namespace) -> int:
     win_bars = gen.steps // gen.steps_per_bar
     a, tempo_a = _first_window(args.a, win_bars)
     b, _ = _first_window(args.b, win_bars)
+    if args.strategy is None:
+        args.strategy = 3
     out = transition(gen, a, b, args.bars, args.strategy, seed=args.seed, temperature=args.temperature)
     bpm = round(tempo_a, 2) if args.bpm is None else args.bpm
     write_clip(args.output, out, tempo_bpm=bpm, force=args.force)

@@ -81,6 +81,8 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     _check_key(args.key)
     a, b = read_melody_file(args.a), read_melody_file(args.b)
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
+    if args.strategy is None:  # the lane's default (docs/melody.md)
+        args.strategy = 1
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale, seed=args.seed,
                          temperature=args.temperature, key=args.key, ends=args.ends)
     bpm = 120.0 if args.bpm is None else args.bpm

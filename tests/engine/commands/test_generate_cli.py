@@ -128,6 +128,12 @@ def test_transition_takes_clip_a_tempo_unless_told(tmp_path, ckpt) -> None:
         assert mido.tempo2bpm(tempos[0]) == pytest.approx(bpm, abs=0.01)
 
 
+def test_drum_transition_defaults_to_strategy_3(tmp_path, ckpt, capsys) -> None:
+    a, b = _clip(tmp_path, "a.mid", 4), _clip(tmp_path, "b.mid", 2)
+    assert main(["transition", a, b, "--bars", "4", "-o", str(tmp_path / "t.mid"), "--checkpoint", ckpt]) == 0
+    assert "(strategy 3)" in capsys.readouterr().out
+
+
 def test_generate_count_writes_a_folder_of_clips_from_random_pad_points(tmp_path, ckpt, capsys) -> None:
     out = tmp_path / "pack"
     assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--count", "6", "--bars", "2",

@@ -36,6 +36,13 @@ def test_transition_from_midi_files(tmp_path, ckpt, ends) -> None:
     assert t.bars == 4 and t.bar_slice(0, 1) == melody_a().bar_slice(0, 1)
 
 
+def test_melody_transition_defaults_to_strategy_1(tmp_path, ckpt, capsys) -> None:
+    a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
+    assert main(["transition", str(a), str(b), "--melody", "-o", str(tmp_path / "t.mid"),
+                 "--checkpoint", ckpt, "--bars", "4"]) == 0
+    assert "(strategy 1, " in capsys.readouterr().out  # the lane's default: the most tune-like middles
+
+
 @pytest.mark.parametrize("argv, message", [
     (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{tmp}/none.pt"],
      "no such melody checkpoint"),
