@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "encoder as it is (each segment's code is the source's)")
     t.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
                    help="the training step's forward pass (default float32; bfloat16 autocast is "
-                        "faster on CPUs with bfloat16 matrix units, at large batches)")
+                        "faster on CPUs with bfloat16 matrix units)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     t.add_argument("--export", type=Path, default=None,
                    help="copy the best checkpoint here when done (e.g. checkpoints/melody.pt)")
