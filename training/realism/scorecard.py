@@ -193,12 +193,14 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
                       progress: Callable[[str], None] | None = None,
                       tempo_bpm: np.ndarray | None = None,
                       only: Collection[str] | None = None,
-                      training: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+                      training: tuple[np.ndarray, np.ndarray] | None = None,
+                      transition_strategy: int | None = None) -> dict[str, Any]:
     """Decode every surface from ``gen`` and measure it against the held-out ``windows``
     ``(W, T, 27)`` grouped by performance ``groups (W,)``. ``tempo_bpm (W,)`` (optional):
     also the data's swing with the toolbox's 25 ms taken at each window's own tempo
     (``data.swing_at_own_tempo``; generated patterns have no tempo, so the surfaces are
-    compared at 120 BPM's 0.2 steps). ``only``: the surfaces to measure besides the floor
+    compared at 120 BPM's 0.2 steps). ``transition_strategy``: the transitions' strategy
+    (default the app's). ``only``: the surfaces to measure besides the floor
     (:func:`~training.realism.surfaces.build_surfaces`). ``training``: real training windows
     and their performances; a sample of them is measured as one more surface, how far the
     evaluated windows differ from what the model learned (no model involved).
@@ -210,8 +212,10 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     t0 = time.perf_counter()
     windows = np.asarray(windows, np.float32)
     cache = _Cache(windows, gen.steps_per_bar)
+    strategy = {} if transition_strategy is None else {"transition_strategy": transition_strategy}
     surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only,
-                              performances=None if training is None else np.asarray(training[1]))
+                              performances=None if training is None else np.asarray(training[1]),
+                              **strategy)
     if training is not None and len(training[0]):
         floor = surfaces[0]
         n_train = len(training[0])

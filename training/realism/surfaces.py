@@ -190,7 +190,8 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
                    folds: int = FOLDS, knob_sources: tuple[str, ...] = ("randomize", "pad"),
                    progress: Callable[[str], None] | None = None,
                    only: Collection[str] | None = None,
-                   performances: np.ndarray | None = None) -> list[Surface]:
+                   performances: np.ndarray | None = None,
+                   transition_strategy: int = TRANSITION_STRATEGY) -> list[Surface]:
     """Decode every surface (module docstring) from ``gen`` against the evaluation
     ``windows (W, T, 27)`` with their performance ``groups (W,)``.
 
@@ -289,11 +290,11 @@ def build_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples: i
         mids = []
         for i, (a, b) in enumerate(pairs):
             pa, pb = Pattern.from_array(windows[a], spb), Pattern.from_array(windows[b], spb)
-            out = transition(gen, pa, pb, TRANSITION_BARS, TRANSITION_STRATEGY, seed=seed + 10 + i)
+            out = transition(gen, pa, pb, TRANSITION_BARS, transition_strategy, seed=seed + 10 + i)
             mids.append(out.bar_slice(start, gen.steps // spb).to_array())
         surfaces.append(Surface("transition_middle",
                                 f"Transition middle (bars {start + 1}–{start + gen.steps // spb} of "
-                                f"{TRANSITION_BARS}, strategy {TRANSITION_STRATEGY})",
+                                f"{TRANSITION_BARS}, strategy {transition_strategy})",
                                 np.stack(mids), np.array([f"block{b}" for b in pick_block]),
                                 ref, block_labels[ref]))
     if want("knobs"):

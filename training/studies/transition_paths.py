@@ -38,6 +38,14 @@ phase (``hold_bars`` 2: A's two bars, whole 2-bar training grooves, B's two bars
 it only if, on the same validation draw, its middles meet no fewer realism targets and its
 mean step between neighbouring bars is smaller; otherwise every bar keeps its own groove.
 
+Second follow-up, written before its candidate was scored: on the data path strategy 3
+still feeds the Bernoulli mix of A and B to the decoder as its teacher in every bar, while
+strategy 1 decodes each bar's training groove with its own attributes alone. Strategy 1
+on the shipped path (``data hub 6 strategy 1``) becomes the app's default only if, on the
+same validation draw, it passes gates (a) and (b) and ranks ahead of ``data hub 6``
+(strategy 3) by the first rule's order (more realism targets met, then the lower mean
+C2ST); otherwise strategy 3 stays.
+
 Run (validation split, then the winner against the straight path on test with the draws of
 ``groovefader eval --split test --seed 0``: its surfaces' seed is ``zlib.crc32(b"test/0")``)::
 
@@ -76,9 +84,11 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "data hub 3 k 5": ("data", {"hub_weight": 3.0, "neighbours": 5}),
     "data hub 3 k 20": ("data", {"hub_weight": 3.0, "neighbours": 20}),
     "data hub 6 hold 2": ("data", {"hub_weight": 6.0, "hold_bars": 2}),
+    "data hub 6 strategy 1": ("data", {"hub_weight": 6.0, "strategy": 1}),
 }
 FIRST = "data hub 6"          # the first rule's choice, which the follow-up may replace
 FOLLOW_UP = "data hub 6 hold 2"
+STRATEGY_FOLLOW_UP = "data hub 6 strategy 1"
 
 
 def onset_f1(got: np.ndarray, want: np.ndarray) -> float:
@@ -122,7 +132,18 @@ def choose_follow_up(rows: dict[str, dict[str, Any]]) -> str | None:
     return FOLLOW_UP if ok else FIRST
 
 
-def transition_shape(gen: Any, windows: np.ndarray, pairs: np.ndarray, seed: int) -> dict[str, Any]:
+def choose_strategy(rows: dict[str, dict[str, Any]], cut_max_step: float) -> int | None:
+    """The second follow-up rule (module docstring): 1 or ``STRATEGY``; None when either
+    candidate was not measured."""
+    if FIRST not in rows or STRATEGY_FOLLOW_UP not in rows:
+        return None
+    one = rows[STRATEGY_FOLLOW_UP]
+    ahead = rank_key(one) < rank_key(rows[FIRST])
+    return 1 if eligible(one, cut_max_step) and ahead else STRATEGY
+
+
+def transition_shape(gen: Any, windows: np.ndarray, pairs: np.ndarray, seed: int,
+                     strategy: int = STRATEGY) -> dict[str, Any]:
     """Ends and steps of ``gen``'s transitions between the window ``pairs (P, 2)`` (module
     docstring); the hard cut's steps on the same pairs for reference."""
     from engine.generation.transitions import transition
@@ -134,7 +155,7 @@ def transition_shape(gen: Any, windows: np.ndarray, pairs: np.ndarray, seed: int
     f1a, f1b, mean_step, max_step, cut_mean, cut_max = [], [], [], [], [], []
     for i, (a, b) in enumerate(pairs):
         pa, pb = Pattern.from_array(windows[a], spb), Pattern.from_array(windows[b], spb)
-        out = transition(gen, pa, pb, BARS, STRATEGY, seed=seed + i).to_array()[:, :v] > 0.5
+        out = transition(gen, pa, pb, BARS, strategy, seed=seed + i).to_array()[:, :v] > 0.5
         ends = gen.decode_batch(np.stack([gen.encode(pa), gen.encode(pb)]),
                                 np.stack([[gen.attributes_of(p)[n] for n in gen.attribute_names]
                                           for p in (pa, pb)])).hits
@@ -195,6 +216,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
         kind, fields = CANDIDATES[name]
+        fields = dict(fields)
+        strategy = int(fields.pop("strategy", STRATEGY))
         model = gen
         if kind == "mix":
             model = Generator.from_checkpoint(args.mix_checkpoint)
@@ -204,14 +227,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             model.groove_graph()  # built (or re-costed) before the clock starts
         t_graph = time.perf_counter() - t0
         res = evaluate_surfaces(model, windows, groups, samples=args.samples, seed=args.seed,
-                                only=("transition_middle",))
+                                only=("transition_middle",), transition_strategy=strategy)
         t_surface = time.perf_counter() - t0 - t_graph
-        shape = transition_shape(model, windows, pairs, args.seed + 100)
+        shape = transition_shape(model, windows, pairs, args.seed + 100, strategy)
         surface = res["surfaces"]["transition_middle"]
         t_shape = time.perf_counter() - t0 - t_graph - t_surface
-        rows[name] = {"kind": kind, "settings": fields, "surface": surface, "summary": res["summary"],
-                      "shape": shape, "seconds": {"graph": round(t_graph, 1), "surface": round(t_surface, 1),
-                                                  "shape": round(t_shape, 1)}}
+        rows[name] = {"kind": kind, "settings": fields, "strategy": strategy, "surface": surface,
+                      "summary": res["summary"], "shape": shape,
+                      "seconds": {"graph": round(t_graph, 1), "surface": round(t_surface, 1),
+                                  "shape": round(t_shape, 1)}}
         met = -rank_key(rows[name])[0]
         acc = surface["c2st_features"]["accuracy"], surface["c2st_raw"]["accuracy"]
         print(f"{name}: C2ST {acc[0]:.3f} / {acc[1]:.3f}, "
@@ -223,7 +247,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return {"split": args.split, "samples": args.samples, "seed": args.seed, "bars": BARS,
             "strategy": STRATEGY, "shape_pairs": args.shape_pairs, "checkpoint": args.checkpoint,
             "mix_checkpoint": args.mix_checkpoint, "candidates": rows, "cut_max_step_hits": cut_max,
-            "chosen": choose(rows, cut_max), "follow_up": choose_follow_up(rows)}
+            "chosen": choose(rows, cut_max), "follow_up": choose_follow_up(rows),
+            "strategy_follow_up": choose_strategy(rows, cut_max)}
 
 
 def _voices(mix: dict[str, float]) -> str:
@@ -284,6 +309,9 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
              "here).\n"),
             *([f"Follow-up rule (hold each groove two bars): **{results['follow_up']}**.\n"]
               if results.get("follow_up") and split != "test" else []),
+            *([paras[5], "", f"Second follow-up rule (the strategy on the data path): **strategy "
+               f"{results['strategy_follow_up']}**.\n"]
+              if results.get("strategy_follow_up") and split != "test" else []),
             *_notes(results),
             *(_test_section(test) if test else []),
             "Command:\n\n```\n" + results.get("command", "") + "\n```\n"]
