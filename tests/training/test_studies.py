@@ -302,6 +302,13 @@ def test_transition_paths_rule_gates_ends_and_steps_then_targets_then_c2st():
     assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1), tp.FOLLOW_UP: stepped(6, 15.3)}) == tp.FIRST
     assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1), tp.FOLLOW_UP: stepped(5, 12.0)}) == tp.FIRST
     assert tp.choose_follow_up({tp.FIRST: stepped(6, 15.1)}) is None
+    assert tp.choose({"a": cand(6, 0.5)}, 26.0) is None  # the straight path not measured: no choice
+    # the second follow-up: strategy 1 must pass the gates and rank ahead of strategy 3
+    assert tp.choose_strategy({tp.FIRST: cand(6, 0.535), tp.STRATEGY_FOLLOW_UP: cand(6, 0.52)}, 26.0) == 1
+    assert tp.choose_strategy({tp.FIRST: cand(6, 0.535), tp.STRATEGY_FOLLOW_UP: cand(6, 0.536)}, 26.0) == 3
+    assert tp.choose_strategy({tp.FIRST: cand(5, 0.60), tp.STRATEGY_FOLLOW_UP: cand(6, 0.52, f1=0.9)},
+                              26.0) == 3
+    assert tp.choose_strategy({tp.FIRST: cand(6, 0.535)}, 26.0) is None
 
 
 def test_corner_paths_rule_needs_realer_blends_and_a_bounded_step():

@@ -112,10 +112,13 @@ def eligible(row: dict[str, Any], cut_max_step: float) -> bool:
             and shape["max_step_hits"] < cut_max_step)
 
 
-def choose(rows: dict[str, dict[str, Any]], cut_max_step: float) -> str:
-    """The candidate the rule picks (module docstring)."""
+def choose(rows: dict[str, dict[str, Any]], cut_max_step: float) -> str | None:
+    """The candidate the rule picks (module docstring); None when the straight path was not
+    measured (a run of some candidates only)."""
+    if "straight" not in rows:
+        return None
     ok = [n for n, r in rows.items() if n != "straight" and eligible(r, cut_max_step)]
-    if not ok or "straight" not in rows:
+    if not ok:
         return "straight"
     best = min(ok, key=lambda n: rank_key(rows[n]))
     return best if rank_key(rows[best]) < rank_key(rows["straight"]) else "straight"
@@ -304,7 +307,8 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
                          "largest step (hits, mean ± SE)", "passes gates (a), (b)"], shape_rows),
             "## Voice mix of the middles (hits per 2 bars)\n",
             dc.md_table(["candidate", "voices"], voice_rows),
-            (f"Chosen by the rule: **{results['chosen']}**.\n" if split != "test" else
+            (f"Chosen by the rule: **{results['chosen']}**.\n" if split != "test" and results["chosen"] else
+             "" if split != "test" else
              "Measured once on the test split after the choice on validation (the rule is not applied "
              "here).\n"),
             *([f"Follow-up rule (hold each groove two bars): **{results['follow_up']}**.\n"]
