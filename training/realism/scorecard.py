@@ -28,7 +28,7 @@ import numpy as np
 from engine.music import attributes as attr_lib
 from training.realism import c2st, mgeval
 from training.realism import features as feat
-from training.realism.surfaces import Surface, build_surfaces, knob_reference
+from training.realism.surfaces import TRANSITION_STRATEGY, Surface, build_surfaces, knob_reference
 
 TARGETS = {"c2st_over_floor": 0.05, "mgeval_mean_oa": 0.8, "mgeval_min_oa": 0.6,
            "timing_rel_error": 0.15}
@@ -194,7 +194,7 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
                       tempo_bpm: np.ndarray | None = None,
                       only: Collection[str] | None = None,
                       training: tuple[np.ndarray, np.ndarray] | None = None,
-                      transition_strategy: int | None = None) -> dict[str, Any]:
+                      transition_strategy: int = TRANSITION_STRATEGY) -> dict[str, Any]:
     """Decode every surface from ``gen`` and measure it against the held-out ``windows``
     ``(W, T, 27)`` grouped by performance ``groups (W,)``. ``tempo_bpm (W,)`` (optional):
     also the data's swing with the toolbox's 25 ms taken at each window's own tempo
@@ -212,10 +212,9 @@ def evaluate_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray, samples
     t0 = time.perf_counter()
     windows = np.asarray(windows, np.float32)
     cache = _Cache(windows, gen.steps_per_bar)
-    strategy = {} if transition_strategy is None else {"transition_strategy": transition_strategy}
     surfaces = build_surfaces(gen, windows, groups, samples, seed, folds, progress=progress, only=only,
                               performances=None if training is None else np.asarray(training[1]),
-                              **strategy)
+                              transition_strategy=transition_strategy)
     if training is not None and len(training[0]):
         floor = surfaces[0]
         n_train = len(training[0])

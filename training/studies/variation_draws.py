@@ -30,6 +30,7 @@ Run (validation split)::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from training.studies import drum_common as dc
@@ -75,17 +76,25 @@ def measure(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[str, dic
     return rows
 
 
-def report(results: dict[str, Any]) -> str:
+def render(title: str, intro: str, results: dict[str, Any], headers: list[str],
+           cells: Callable[[dict[str, Any]], tuple[Any, ...]]) -> str:
+    """A Variation study's report: ``intro``, the split and floor, one row per candidate
+    (the surface's cells, then ``cells(row)`` under ``headers``) and the rule's choice."""
     rows = results["candidates"]
     floor = next(iter(rows.values()))["summary"]
-    table = [(name, *dc.surface_cells(r["variation"]), score(r["variation"])[0]) for name, r in rows.items()]
-    intro = "\n\n".join(__doc__.split("\n\n")[1:5])  # the question, the candidates and the rule
-    return (f"# Variation draws\n\n{intro}\n\n"
+    table = [(name, *dc.surface_cells(r["variation"]), *cells(r)) for name, r in rows.items()]
+    return (f"# {title}\n\n{intro}\n\n"
             f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
             f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
             f"{floor['floor_c2st_raw']:.2f}.\n\n"
-            + dc.md_table(["candidate", *dc.SURFACE_HEADERS, "targets met (of 6)"], table)
+            + dc.md_table(["candidate", *dc.SURFACE_HEADERS, *headers], table)
             + f"\nChosen by the rule: **{results['chosen']}**.\n")
+
+
+def report(results: dict[str, Any]) -> str:
+    intro = "\n\n".join(__doc__.split("\n\n")[1:5])  # the question, the candidates and the rule
+    return render("Variation draws", intro, results, ["targets met (of 6)"],
+                  lambda r: (score(r["variation"])[0],))
 
 
 STUDY = skeleton.surface_study(MODULE, __doc__, _run, report)

@@ -63,17 +63,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> str:
-    rows = results["candidates"]
-    floor = next(iter(rows.values()))["summary"]
-    paragraphs = __doc__.split(chr(10) + chr(10))
-    table = [(name, *dc.surface_cells(r["variation"]), dc.surface_score(r["variation"])[0],
-              f"{feel_error(r['variation']):.3f}") for name, r in rows.items()]
-    return (f"# Variation drawn evenly\n\n{paragraphs[1]}\n\n{paragraphs[2]}\n\n"
-            f"Split: {results['split']}, {results['samples']} variations, seed {results['seed']}; floor "
-            f"(reconstructions) C2ST features {floor['floor_c2st_features']:.2f}, raw "
-            f"{floor['floor_c2st_raw']:.2f}.\n\n"
-            + dc.md_table(["candidate", *dc.SURFACE_HEADERS, "targets met (of 6)", "feel error"], table)
-            + f"\nChosen by the rule: **{results['chosen']}**.\n")
+    intro = "\n\n".join(__doc__.split("\n\n")[1:3])  # the question and the rule
+    return variation_draws.render("Variation drawn evenly", intro, results,
+                                  ["targets met (of 6)", "feel error"],
+                                  lambda r: (dc.surface_score(r["variation"])[0],
+                                             f"{feel_error(r['variation']):.3f}"))
 
 
 STUDY = skeleton.surface_study(MODULE, __doc__, _run, report)
