@@ -85,6 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
                    help="the training step's forward pass (default float32; bfloat16 autocast is "
                         "faster on CPUs with bfloat16 matrix units)")
+    t.add_argument("--float32-from-step", type=_positive, default=None,
+                   help="with --precision bfloat16: the forward pass is float32 from this step on "
+                        "(bfloat16 holds back the late, small updates)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     t.add_argument("--export", type=Path, default=None,
                    help="copy the best checkpoint here when done (e.g. checkpoints/melody.pt)")
@@ -154,7 +157,8 @@ def run_train(args: argparse.Namespace) -> int:
                             warm_start=None if args.warm_start is None else str(args.warm_start),
                             decoder_lr_scale=args.decoder_lr_scale,
                             freeze_segment_encoder=args.freeze_segment_encoder,
-                            distill_batch_size=args.distill_batch_size, precision=args.precision)
+                            distill_batch_size=args.distill_batch_size, precision=args.precision,
+                            float32_from_step=args.float32_from_step)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
     if args.export is not None:

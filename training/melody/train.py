@@ -10,7 +10,9 @@ Run folder (``run_dir``):
 One CPU thread by default (``threads``: the machine's other core may train too).
 ``precision="bfloat16"`` runs the training step's forward pass under bfloat16 autocast
 (on a CPU with bfloat16 matrix units about 1.5 times the steps per second at batch 64);
-weights, optimiser state, loss and validation stay float32.
+weights, optimiser state, loss and validation stay float32. ``float32_from_step`` returns the
+forward pass to float32 from that step on: bfloat16's rounding holds back the late, small
+updates (per step it learns as much as float32 early on, less once the learning rate is low).
 The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
 resumed run may be given a larger budget or other threads (any other change is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
@@ -99,10 +101,18 @@ class MelodyTrainConfig:
     freeze_segment_encoder: bool = False  # with warm_start and a hier encoder: keep the source's reader
     distill_batch_size: int | None = None  # windows per distillation step; None = batch_size
     precision: str = "float32"  # the training step's forward pass: float32, or bfloat16 autocast
+    float32_from_step: int | None = None  # with bfloat16: the forward pass is float32 from this step on
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise GrooveFaderError(f"precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
+        if self.float32_from_step is not None and self.precision != "bfloat16":
+            raise GrooveFaderError("float32_from_step ends a bfloat16 stage: it needs precision='bfloat16'")
+
+    def bfloat16_at(self, step: int) -> bool:
+        """Whether the training step ``step`` (0-based) runs its forward pass in bfloat16."""
+        return self.precision == "bfloat16" and (self.float32_from_step is None
+                                                 or step < self.float32_from_step)
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -273,13 +283,18 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         checkpoint(metrics, "best.pt")
     # bfloat16 autocast (matrix units where the CPU has them); weights, optimiser, loss and
     # every validation check stay float32
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16")
+    bf16 = cfg.bfloat16_at(step)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     last_val = time.perf_counter()
     sums: dict[str, float] = {}
     n_sums = 0
     budget_s = cfg.max_minutes * 60
     done = False
     while not done:
+        if cfg.bfloat16_at(step) != bf16:  # the bfloat16 stage ends here
+            bf16 = cfg.bfloat16_at(step)
+            autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "precision": "float32"})
         model.train()
         distilling = step < cfg.distill_steps
         s = step if distilling else step - cfg.distill_steps  # the schedules restart after distillation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -65,6 +66,27 @@ def test_bfloat16_steps_learn_and_keep_float32_weights(folk, tmp_path) -> None:
         train(_cfg(folk, tmp_path, precision="float32", max_steps=41), resume=True, quiet=True)
     with pytest.raises(GrooveFaderError, match="precision 'half'"):
         MelodyTrainConfig(precision="half")
+
+
+def test_the_bfloat16_stage_ends_at_float32_from_step(folk, tmp_path) -> None:
+    def weights(name: str, **kw) -> dict[str, torch.Tensor]:
+        cfg = _cfg(folk, tmp_path, run_dir=str(tmp_path / name), max_steps=12, lr=3e-3, **kw)
+        return load_melody_checkpoint(train(cfg, quiet=True)).model.state_dict()
+
+    fp32 = weights("fp32")
+    switched_at_0 = weights("at0", precision="bfloat16", float32_from_step=0)
+    bf16 = weights("bf16", precision="bfloat16")
+    assert all(torch.equal(fp32[k], switched_at_0[k]) for k in fp32)  # float32 from the first step
+    assert not all(torch.equal(fp32[k], bf16[k]) for k in fp32)
+
+    # a run that crosses the switch across a resume logs it once, at its step
+    cfg = _cfg(folk, tmp_path, precision="bfloat16", float32_from_step=6, max_steps=4)
+    train(cfg, quiet=True)
+    train(dataclasses.replace(cfg, max_steps=10), resume=True, quiet=True)
+    rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "precision" in r] == [6]
+    with pytest.raises(GrooveFaderError, match="needs precision='bfloat16'"):
+        MelodyTrainConfig(float32_from_step=10)
 
 
 def test_reconstruction_metrics_count_onsets_and_pitches() -> None:
