@@ -8,8 +8,10 @@ One checkpoint per kind per test session (cached in a temp folder).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -92,6 +94,14 @@ def train_tiny(kind: str = "fader_vae", steps: int = 300, seed: int = 0):
     return model, cfg, meta
 
 
+def _session_folder(prefix: str) -> Path:
+    """A temporary folder removed when the test process exits (the cached checkpoints outlive
+    every test that reads them, but not the session)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 @functools.cache
 def tiny_checkpoint(kind: str = "fader_vae") -> Path:
     """Path of a trained tiny checkpoint of ``kind`` ('fader_vae' | 'fader_vae_vtrunk' | 'vae'),
@@ -99,7 +109,7 @@ def tiny_checkpoint(kind: str = "fader_vae") -> Path:
     from models.checkpoint import save_checkpoint
 
     model, cfg, meta = train_tiny(kind)
-    folder = Path(tempfile.mkdtemp(prefix="groovefader-tiny-"))
+    folder = _session_folder("groovefader-tiny-")
     return save_checkpoint(folder / f"{kind}.pt", model, cfg, meta)
 
 
@@ -120,7 +130,7 @@ def mapped_checkpoint(grooves: int = 120, grid: int = 3, seed: int = 9) -> tuple
     arrays, info = build_data_map(plain, pats, attr_lib.compute(pats, plain.attribute_names),
                                   np.arange(grooves) % 2, ["funk", "rock"],
                                   MapConfig(rows=grid, cols=grid, epochs=max(2, grid)))
-    folder = Path(tempfile.mkdtemp(prefix="groovefader-mapped-"))
+    folder = _session_folder("groovefader-mapped-")
     meta = dict(ckpt.meta, data_map=info)
     path = save_checkpoint(folder / "mapped.pt", ckpt.model, ckpt.config, meta, arrays)
     return path, arrays

@@ -156,7 +156,8 @@ def test_the_lanes_stay_in_phase_to_the_frame_for_half_a_minute(jack_server, por
         seq.set_pattern(kicks_on_beats())
         seq.set_melody(four_bars())
         seq.play()
-        assert seq.wait_status(lambda s: s.step >= 9 * 64, 60)
+        # on a miss: where the clock got to, whether it lives, and whether the server does
+        assert seq.wait_status(lambda s: s.step >= 9 * 64, 60), (seq.status(), jack_server.proc.poll())
         seq.stop()
         stats = seq.sync().stats
     finally:
