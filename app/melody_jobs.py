@@ -51,8 +51,9 @@ def _decode(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray, bars: int, te
 
 def randomize(g: MelodyGenerator, pad_map: MelodyPad, bars: int, temperature: float,
               seed: int) -> MelodyDecoded:
-    """New melody near the training tunes: each window a stored code plus a little noise."""
-    z = g.sample_like_data(-(-bars // g.bars), seed=seed)
+    """New melody near the training tunes (:meth:`MelodyGenerator.sample_tunes`: a longer
+    one follows a stored tune's phrase)."""
+    z = g.sample_tunes(1, -(-bars // g.bars), seed=seed)[0]
     return _decode(g, pad_map, z, bars, temperature, seed)
 
 

@@ -217,7 +217,7 @@ class MelodyLane(QObject):
         self._seed = int(np.random.default_rng().integers(1, 2**31 - 1))
 
     def randomize(self) -> None:
-        """A new melody near the training tunes (``bars`` long, each window its own draw).
+        """A new melody near the training tunes (``bars`` long; a longer one follows a stored tune).
 
         The next draw is decoded ahead, while the last one plays, so a press is answered at
         once: a decode (several ms, more on a busy machine) would otherwise make the change

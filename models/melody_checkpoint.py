@@ -129,3 +129,8 @@ def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None
         noise = float(lat.get("anchor_noise", -1))
         if not np.isfinite(noise) or noise < 0:
             raise CheckpointError(f"{shown(path)}: latent.anchor_noise must be >= 0")
+    if lat.get("phrases") is not None:
+        shape = np.asarray(lat["phrases"], np.float64).shape
+        if len(shape) != 3 or shape[0] < 1 or shape[1] < 1 or shape[2] != config.z_dim:
+            raise CheckpointError(f"{shown(path)}: latent.phrases has shape {shape}, "
+                                  f"expected (P, windows, {config.z_dim})")

@@ -105,3 +105,16 @@ def sample_near(anchors: np.ndarray, noise: float, n: int, seed: int | None = No
     rng = np.random.default_rng(seed)
     picked = np.asarray(anchors, np.float64)[rng.integers(0, len(anchors), int(n))]
     return picked + float(noise) * rng.standard_normal(picked.shape)
+
+
+def sample_phrases(phrases: np.ndarray, noise: float, windows: int, n: int, seed: int | None = None,
+                   shared: bool = False) -> np.ndarray:
+    """``(n, windows, Z)``: each row the codes of one stored phrase (``phrases`` ``(P, L, Z)``,
+    a real tune's consecutive windows; looped past L), plus N(0, noise² I) per window, or one
+    draw for the whole row with ``shared`` (a phrase's repeats stay repeats)."""
+    rng = np.random.default_rng(seed)
+    phrases = np.asarray(phrases, np.float64)
+    picked = phrases[rng.integers(0, len(phrases), int(n))][:, np.arange(int(windows)) % phrases.shape[1]]
+    shape = (picked.shape[0], 1, picked.shape[2]) if shared else picked.shape
+    return picked + float(noise) * rng.standard_normal(shape)
+

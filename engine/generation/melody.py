@@ -44,7 +44,7 @@ import numpy as np
 
 from engine.errors import CheckpointError
 from engine.generation.backends import MelodyNet, TorchMelodyNet, torch_loader
-from engine.generation.latent_paths import interpolate, sample_near
+from engine.generation.latent_paths import interpolate, sample_near, sample_phrases
 from engine.generation.melody_pad import MelodyPad
 from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_classes, transpose_to_key
 
@@ -90,6 +90,8 @@ class MelodyGenerator:
         anchors = lat.get("anchors")
         self._anchors = None if anchors is None else np.asarray(anchors, np.float64)
         self._anchor_noise = float(lat.get("anchor_noise", 0.0))
+        phrases = lat.get("phrases")
+        self._phrases = None if phrases is None else np.asarray(phrases, np.float64)
         self._pad: MelodyPad | None = None
 
     @classmethod
@@ -133,6 +135,16 @@ class MelodyGenerator:
     @property
     def has_anchors(self) -> bool:
         return self._anchors is not None
+
+    @property
+    def anchor_noise(self) -> float:
+        """Std (prior units) of the noise added to a stored code when drawing near the data."""
+        return self._anchor_noise
+
+    @property
+    def phrases(self) -> np.ndarray | None:
+        """``(P, L, Z)`` stored phrases (a training tune's consecutive window codes), or None."""
+        return None if self._phrases is None else self._phrases.copy()
 
     @property
     def pad(self) -> MelodyPad:
@@ -231,15 +243,24 @@ class MelodyGenerator:
             return self.sample(n, seed=seed)
         return sample_near(self._anchors, self._anchor_noise, n, seed)
 
+    def sample_tunes(self, n: int, windows: int, seed: int | None = None) -> np.ndarray:
+        """``(n, windows, Z)`` codes of ``n`` new tunes of ``windows`` model windows, near the
+        data: a longer tune is one stored phrase (a training tune's consecutive windows) plus
+        one noise draw for the whole tune, so it keeps that tune's order, repeats and register;
+        without stored phrases, or one window long, each window is its own draw."""
+        if self._phrases is not None and windows > 1:
+            return sample_phrases(self._phrases, self._anchor_noise, windows, n, seed, shared=True)
+        return self.sample_like_data(n * windows, seed=seed).reshape(n, windows, self.z_dim)
+
     def generate(self, count: int, bars: int | None = None, temperature: float = 0.0,
                  seed: int | None = None, key: str | None = None) -> list[Melody]:
-        """``count`` new melodies of ``bars`` bars: model windows from codes near the data,
-        concatenated (each window its own draw) and cut to length."""
+        """``count`` new melodies of ``bars`` bars: model windows from :meth:`sample_tunes`,
+        concatenated and cut to length."""
         bars = self.bars if bars is None else int(bars)
         if bars < 1 or count < 1:
             raise ValueError(f"count and bars must be >= 1, got {count}, {bars}")
         chunks = -(-bars // self.bars)
-        z = self.sample_like_data(count * chunks, seed=seed)
+        z = self.sample_tunes(count, chunks, seed=seed).reshape(count * chunks, self.z_dim)
         decoded = self.decode_batch(z, temperature=temperature, seed=seed)
         out = []
         for i in range(count):

@@ -47,3 +47,17 @@ def test_a_brought_melody_gets_the_code_whose_decode_agrees_with_it_most(gen) ->
         assert searched >= mean  # the posterior mean is a candidate: never worse
         gains.append(searched - mean)
     assert max(gains) > 0  # and on lines the mean gets wrong, closer
+
+
+def test_new_longer_melodies_follow_one_stored_tune(gen) -> None:
+    """The lane's Randomize at 8 bars: four window codes that are one stored phrase plus one shared
+    noise draw (the shipped checkpoint stores phrases), so a tune keeps its own repeats."""
+    phrases = gen.phrases
+    assert phrases is not None and phrases.shape[1] >= 4
+    for seed in range(5):
+        z = melody_jobs.randomize(gen, gen.pad, 8, 0.0, seed).z
+        assert z.shape == (4, gen.z_dim)
+        offsets = z[None] - phrases[:, :4]  # (P, 4, Z): constant over the windows for its phrase
+        spread = np.abs(offsets - offsets[:, :1]).max(axis=(1, 2))
+        assert spread.min() < 1e-9
+        assert np.abs(offsets[spread.argmin(), 0]).max() > 0  # with the noise a draw has

@@ -107,6 +107,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--search", action="store_true",
                    help="also reconstruct by beam search (width 4) and by encoding by search (32 codes)")
     e.set_defaults(func=run_eval)
+    ph = sub.add_parser("phrases", help="store training tunes' phrases of codes in a melody checkpoint "
+                                         "(longer tunes follow one; re-export after)")
+    ph.add_argument("checkpoint", type=Path, help="a melody checkpoint, rewritten in place")
+    ph.add_argument("--cache-dir", default=None)
+    ph.add_argument("--limit-files", type=_positive, default=None)
+    ph.set_defaults(func=run_phrases)
     m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
 
 
@@ -183,3 +189,15 @@ def run_eval(args: argparse.Namespace) -> int:
     print(md)
     sys.stdout.flush()
     return 0
+
+
+def run_phrases(args: argparse.Namespace) -> int:
+    from training.melody import data
+    from training.melody.phrases import add_phrases
+
+    corpus = data.build_corpus(cache_dir=args.cache_dir, limit_files=args.limit_files)
+    n = add_phrases(args.checkpoint, corpus)
+    print(f"{args.checkpoint}: {n} phrases stored; re-export it: groovefader export --checkpoint "
+          f"{args.checkpoint}")
+    return 0
+

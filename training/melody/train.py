@@ -61,6 +61,7 @@ from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from training.melody import data as mdata
 from training.melody import warm_start as ws
+from training.melody.phrases import phrase_codes
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
@@ -377,9 +378,11 @@ def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, c
     with torch.no_grad():
         mu, sigma = model.encode(x_train[sel])
     kl = kl_divergence(mu, sigma).mean(0)
+    latent = {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(), "kl_per_dim": kl.tolist(),
+              "anchors": np.round(mu.numpy(), 4).tolist(), "anchor_noise": ANCHOR_NOISE}
+    if model.config.decoder == "flat" and model.config.bars <= 4:  # a short window model: longer tunes
+        phrases = phrase_codes(model, corpus)
+        if len(phrases):
+            latent["phrases"] = phrases.tolist()
     return {"data_fingerprint": corpus.fingerprint, "codec": codec_meta(),
-            "metrics": {"validation": metrics, "step": step},
-            "latent": {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(),
-                       "kl_per_dim": kl.tolist(), "anchors": np.round(mu.numpy(), 4).tolist(),
-                       "anchor_noise": ANCHOR_NOISE},
-            "train": asdict(cfg)}
+            "metrics": {"validation": metrics, "step": step}, "latent": latent, "train": asdict(cfg)}

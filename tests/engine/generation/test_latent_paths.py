@@ -64,3 +64,19 @@ def test_mix_shape_leans_towards_the_nearer_end_and_keeps_the_ends() -> None:
     assert p[2] < t[2] and p[5] > t[5]  # nearer A: more of A; nearer B: more of B
     assert lean.path_position(np.array([0.5]))[0] == pytest.approx(0.5)
     np.testing.assert_allclose(sharpen(np.array([0.75]), 2.0), [0.9])  # 0.75² / (0.75² + 0.25²)
+
+
+def test_sample_phrases_keeps_a_phrase_in_order_and_its_repeats() -> None:
+    from engine.generation.latent_paths import sample_phrases
+
+    phrases = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4)
+    phrases[:, 2] = phrases[:, 0]  # each phrase: X Y X
+    plain = sample_phrases(phrases, 0.0, 5, 6, seed=0)
+    assert plain.shape == (6, 5, 4)
+    for row in plain:  # one stored phrase per tune, looped past its end: X Y X X Y
+        p = phrases[[int(row[0, 0]) // 12]][0]
+        assert np.array_equal(row, p[[0, 1, 2, 0, 1]])
+    shared = sample_phrases(phrases, 0.5, 3, 50, seed=1, shared=True)
+    assert np.array_equal(shared[:, 0], shared[:, 2])  # one noise draw: the repeat stays a repeat
+    apart = sample_phrases(phrases, 0.5, 3, 50, seed=1)
+    assert not np.allclose(apart[:, 0], apart[:, 2])

@@ -135,3 +135,25 @@ def test_transition_ends(rough) -> None:
     assert np.array_equal(searched.events[-16:], Melody.from_classes(dec[1]).events[:16])
     with pytest.raises(ValueError, match="ends must be one of"):
         rough.transition(a, b, 4, 1, ends="copied")
+
+
+def test_longer_tunes_follow_a_stored_phrase(gen, tmp_path) -> None:
+    """A checkpoint with phrases draws a longer tune as one stored phrase (A B A here, no
+    noise): every tune is A B A A, where window-by-window draws mix A and B at random."""
+    from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
+
+    src = memorised_checkpoint(str(tmp_path / "src"))
+    ck = load_melody_checkpoint(src)
+    za, zb = ck.meta["latent"]["anchors"]
+    meta = dict(ck.meta, latent=dict(ck.meta["latent"], phrases=[[za, zb, za]]))
+    g = MelodyGenerator.from_checkpoint(save_melody_checkpoint(tmp_path / "p.pt", ck.model, meta),
+                                        backend="torch")
+    assert g.phrases is not None and g.phrases.shape == (1, 3, len(za))
+    a, b = melody_a().events, melody_b().events
+    want = np.concatenate([a, b, a, a])
+    for m in g.generate(3, bars=8, seed=2):
+        assert np.array_equal(m.events, want)
+    one = g.generate(4, bars=2, seed=2)  # one window: a stored code, as before
+    assert all(np.array_equal(m.events, a) or np.array_equal(m.events, b) for m in one)
+    mixed = [m.events for m in gen.generate(20, bars=8, seed=2)]  # no phrases: window by window
+    assert not all(np.array_equal(e, want) for e in mixed)

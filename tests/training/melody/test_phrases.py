@@ -1,0 +1,67 @@
+"""Phrases of codes: a training tune's consecutive windows, stored in a checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("music21")
+
+from engine.errors import CheckpointError, GrooveFaderError  # noqa: E402
+from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint  # noqa: E402
+from training.melody import data as mdata  # noqa: E402
+from training.melody.phrase_study import repeat_share, window_leap  # noqa: E402
+from training.melody.phrases import add_phrases, phrase_codes  # noqa: E402
+from training.melody.train import MelodyTrainConfig, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(folk, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    cfg = MelodyTrainConfig(preset="melody_tiny", run_dir=str(run / "r"), batch_size=8, max_steps=4,
+                            val_every_s=0.0, log_every=2, val_windows=16, kl_warmup_steps=2,
+                            cache_dir=str(run / "cache"), corpus_root=str(folk), collections=("folk",))
+    corpus = mdata.build_corpus(cache_dir=cfg.cache_dir, root=folk, collections=("folk",))
+    return train(cfg, quiet=True), corpus
+
+
+def test_phrases_are_the_codes_of_a_tunes_consecutive_windows(trained) -> None:
+    path, corpus = trained
+    model = load_melody_checkpoint(path).model
+    codes = phrase_codes(model, corpus, count=5, windows=2)  # 4-bar tunes: two 2-bar windows
+    assert codes.shape == (5, 2, model.config.z_dim)
+    long = mdata.windows(corpus, 4, "train")
+    with torch.no_grad():  # each phrase is some training tune's two halves, in order
+        mu, _ = model.encode(torch.from_numpy(long.classes.reshape(-1, 32)))
+    halves = np.round(mu.numpy(), 4).reshape(len(long), 2, -1)
+    assert all(np.abs(halves - c).max(axis=(1, 2)).min() < 1e-3 for c in codes)
+    assert len(phrase_codes(model, corpus, windows=8)) == 0  # no tune is 16 bars long
+
+
+def test_add_phrases_rewrites_the_checkpoint_keeping_its_weights(trained, tmp_path) -> None:
+    path, corpus = trained
+    copy = tmp_path / "m.pt"
+    before = load_melody_checkpoint(path)
+    save_melody_checkpoint(copy, before.model, before.meta)
+    assert add_phrases(copy, corpus, windows=2) > 0
+    after = load_melody_checkpoint(copy)
+    assert all(torch.equal(v, after.model.state_dict()[k]) for k, v in before.model.state_dict().items())
+    assert np.asarray(after.meta["latent"]["phrases"]).shape[1:] == (2, before.config.z_dim)
+    assert after.meta["latent"]["anchors"] == before.meta["latent"]["anchors"]
+    with pytest.raises(GrooveFaderError, match="no training tune has 8 windows"):
+        add_phrases(copy, corpus, windows=8)
+    bad = dict(after.meta, latent=dict(after.meta["latent"], phrases=[[1.0, 2.0]]))
+    with pytest.raises(CheckpointError, match="latent.phrases has shape"):
+        save_melody_checkpoint(tmp_path / "bad.pt", after.model, bad)
+
+
+def test_the_studys_leaps_and_repeats() -> None:
+    a = np.full(32, 1)  # holds ...
+    a[0], a[16] = 2 + 12, 2 + 14  # ... two notes: C4 then D4
+    b = np.full(32, 1)
+    b[::4] = 2 + 12  # eight C4s ...
+    b[0] = 2 + 19  # ... after a G4: unlike a on 8 of 32 steps
+    tune = np.concatenate([a, a, b])[None]  # window lines: D4→C4 (2), D4→G4 (5)
+    assert window_leap(tune, 32) == pytest.approx(3.5)
+    assert repeat_share(tune, 32) == pytest.approx(0.5)  # the second window repeats the first

@@ -1,0 +1,146 @@
+"""How to draw a tune longer than the model's window: independent codes or a stored phrase.
+
+    .venv/bin/python -m training.melody.phrase_study --checkpoint checkpoints/melody.pt \\
+        --split validation --out docs/studies/melody_phrases/validation
+
+Per variant, ``--tunes`` new tunes of ``--bars`` bars against as many windows of that length
+from the split's tunes (held out from training):
+
+* ``independent``: each window a stored training code plus noise (the 2-bar draws);
+* ``phrase``: a stored phrase (:mod:`training.melody.phrases`), each window its own noise;
+* ``phrase_shared``: a stored phrase, one noise draw for the whole tune.
+
+Figures: realism (:func:`training.melody.evaluate.realism` over the whole tune: MGEval OA
+per feature, classifier two-sample accuracy), the mean leap (semitones) between the last
+note before a window line and the first after it, the share of 2-bar segments that repeat an
+earlier one (≥ 90 % of steps equal), and for the phrase variants the share of steps unlike
+the stored tune's own decode (how new the tune is). The data's own figures are the split's
+windows against a sample of training windows of the same length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.music.melody import Melody, events_to_classes
+from models.atomic import atomic_write
+
+VARIANTS = ("independent", "phrase", "phrase_shared")
+
+
+def window_leap(classes: np.ndarray, window_steps: int) -> float:
+    """Mean |pitch step| between successive note-ons that lie in different windows."""
+    leaps = []
+    for c in classes:
+        ev = Melody.from_classes(c).events
+        on = np.flatnonzero(ev >= 0)
+        cross = (on[1:] // window_steps) != (on[:-1] // window_steps)
+        leaps.extend(np.abs(np.diff(ev[on].astype(np.int64)))[cross].tolist())
+    return float(np.mean(leaps)) if leaps else float("nan")
+
+
+def repeat_share(classes: np.ndarray, window_steps: int) -> float:
+    """Share of windows after the first that equal an earlier one on ≥ 90 % of steps."""
+    out = []
+    for c in classes:
+        s = c.reshape(-1, window_steps)
+        out.extend(any((s[i] == s[j]).mean() >= 0.9 for j in range(i)) for i in range(1, len(s)))
+    return float(np.mean(out)) if out else float("nan")
+
+
+def draw(gen: Any, phrases: np.ndarray, variant: str, tunes: int, windows: int, seed: int) -> np.ndarray:
+    """``(tunes, windows, Z)`` codes of one variant."""
+    from engine.generation.latent_paths import sample_phrases
+
+    if variant == "independent":
+        return gen.sample_like_data(tunes * windows, seed=seed).reshape(tunes, windows, -1)
+    return sample_phrases(phrases, gen.anchor_noise, windows, tunes, seed, shared=variant == "phrase_shared")
+
+
+def decode(gen: Any, z: np.ndarray) -> np.ndarray:
+    tunes, windows, _ = z.shape
+    dec = gen.decode_batch(z.reshape(tunes * windows, -1))
+    return np.stack([np.concatenate([events_to_classes(dec[i * windows + k].events) for k in range(windows)])
+                     for i in range(tunes)])
+
+
+def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, train: np.ndarray,
+        tunes: int, bars: int, seed: int) -> dict[str, Any]:
+    from training.melody.evaluate import realism
+
+    windows = -(-bars // gen.bars)
+    steps = gen.bars * gen.steps_per_bar
+    sel = np.random.default_rng(seed).choice(len(train), min(tunes, len(train)), replace=False)
+    out: dict[str, Any] = {"data": _figures(realism(real, train[sel], groups, seed=seed), train[sel], steps)}
+    for variant in VARIANTS:
+        z = draw(gen, phrases, variant, tunes, windows, seed)
+        classes = decode(gen, z)[:, :bars * gen.steps_per_bar]
+        row = _figures(realism(real, classes, groups, seed=seed), classes, steps)
+        if variant != "independent":  # how far each tune moved from the stored tune it came from
+            # the phrases sample_phrases picked: its generator's first draw
+            picked = np.random.default_rng(seed).integers(0, len(phrases), tunes)
+            src = np.asarray(phrases)[picked][:, np.arange(windows) % phrases.shape[1]]
+            plain = decode(gen, src)[:, :bars * gen.steps_per_bar]
+            row["unlike_source"] = float((plain != classes).mean())
+        out[variant] = row
+    return out
+
+
+def _figures(r: dict[str, Any], classes: np.ndarray, steps: int) -> dict[str, Any]:
+    return {"c2st_accuracy": r["c2st_accuracy"], "mean_oa": r["mean_oa"], "min_oa": r["min_oa"],
+            "oa": {k: v["oa"] for k, v in r["mgeval"].items()},
+            "window_leap_semitones": window_leap(classes, steps),
+            "repeat_share": repeat_share(classes, steps)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--split", default="validation", choices=("validation", "test"))
+    p.add_argument("--tunes", type=int, default=300)
+    p.add_argument("--bars", type=int, nargs="+", default=[16, 8])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--phrases", type=int, default=None,
+                   help="compute this many phrases from the checkpoint's model instead of its stored ones")
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from engine.generation.melody import MelodyGenerator
+    from models.melody_checkpoint import load_melody_checkpoint
+    from training.melody import data as mdata
+    from training.melody.phrases import PHRASES, phrase_codes
+
+    corpus = mdata.build_corpus()
+    gen = MelodyGenerator.from_checkpoint(args.checkpoint, backend="torch")
+    phrases = gen.phrases
+    if phrases is None or args.phrases is not None:
+        count = PHRASES if args.phrases is None else args.phrases
+        phrases = phrase_codes(load_melody_checkpoint(args.checkpoint).model, corpus, count=count)
+    out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "tunes": args.tunes,
+                           "seed": args.seed, "phrases": len(phrases), "data_fingerprint": corpus.fingerprint}
+    for bars in args.bars:
+        w = mdata.windows(corpus, bars, args.split)
+        tr = mdata.windows(corpus, bars, "train")
+        sel = np.random.default_rng(args.seed).choice(len(w), min(args.tunes, len(w)), replace=False)
+        groups = np.array([str(t) for t in w.tune[sel]])
+        res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed)
+        out[f"{bars}_bars"] = res
+        for name, v in res.items():
+            print(f"{bars} bars {name}: C2ST {v['c2st_accuracy']:.3f}, mean OA {v['mean_oa']:.3f}, leap "
+                  f"{v['window_leap_semitones']:.2f}, repeats {v['repeat_share']:.3f}"
+                  + (f", unlike its source {v['unlike_source']:.3f}" if "unlike_source" in v else ""),
+                  flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(out, indent=1) + "\n"), text=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Phrases of codes: the posterior means of a real tune's consecutive 2-bar windows.
+
+A tune longer than the model's window is several windows; drawn one code each they are
+phrases of unrelated tunes side by side (leaps at every window line, no repeats). A stored
+phrase keeps one tune's order, repeats and register; :func:`engine.generation.latent_paths.
+sample_phrases` draws new tunes from them as the 2-bar draws come from stored codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.errors import GrooveFaderError
+from training.melody import data as mdata
+
+PHRASES = 256  # training tunes stored
+PHRASE_WINDOWS = 8  # model windows per stored phrase (16 bars of a 2-bar model)
+
+
+def phrase_codes(model: Any, corpus: mdata.MelodyCorpus, count: int = PHRASES,
+                 windows: int = PHRASE_WINDOWS, seed: int = 7) -> np.ndarray:
+    """``(P, windows, Z)``: for up to ``count`` training tunes (one each, the first window of
+    ``windows`` model windows in each), the posterior means of its consecutive windows."""
+    w_bars = int(model.config.bars)
+    long = mdata.windows(corpus, w_bars * windows, "train")
+    if len(long) == 0:
+        return np.zeros((0, windows, model.config.z_dim))
+    _, first = np.unique(long.tune, return_index=True)  # each tune's first long window
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(first, min(count, len(first)), replace=False))
+    steps = w_bars * model.config.steps_per_bar
+    segs = torch.from_numpy(long.classes[pick].reshape(len(pick) * windows, steps))
+    model.eval()
+    with torch.no_grad():
+        mu, _ = model.encode(segs)
+    return np.round(mu.numpy().reshape(len(pick), windows, -1), 4)
+
+
+def add_phrases(path: Path, corpus: mdata.MelodyCorpus | None = None, windows: int = PHRASE_WINDOWS) -> int:
+    """Store :func:`phrase_codes` in the melody checkpoint at ``path`` (rewritten atomically,
+    its weights unchanged); returns how many phrases. Re-export it after (``groovefader export``)."""
+    from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
+
+    ck = load_melody_checkpoint(path)
+    corpus = mdata.build_corpus() if corpus is None else corpus
+    codes = phrase_codes(ck.model, corpus, windows=windows)
+    if len(codes) == 0:
+        raise GrooveFaderError(f"no training tune has {windows} windows of {ck.model.config.bars} bars")
+    meta = dict(ck.meta)
+    meta["latent"] = dict(meta["latent"], phrases=codes.tolist())
+    save_melody_checkpoint(path, ck.model, meta)
+    return len(codes)
