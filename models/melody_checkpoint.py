@@ -134,3 +134,7 @@ def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None
         if len(shape) != 3 or shape[0] < 1 or shape[1] < 1 or shape[2] != config.z_dim:
             raise CheckpointError(f"{shown(path)}: latent.phrases has shape {shape}, "
                                   f"expected (P, windows, {config.z_dim})")
+    if lat.get("phrase_noise") is not None:
+        noise = float(lat["phrase_noise"])
+        if not np.isfinite(noise) or noise < 0:
+            raise CheckpointError(f"{shown(path)}: latent.phrase_noise must be >= 0")

@@ -92,6 +92,7 @@ class MelodyGenerator:
         self._anchor_noise = float(lat.get("anchor_noise", 0.0))
         phrases = lat.get("phrases")
         self._phrases = None if phrases is None else np.asarray(phrases, np.float64)
+        self._phrase_noise = float(lat.get("phrase_noise", self._anchor_noise))
         self._pad: MelodyPad | None = None
 
     @classmethod
@@ -246,10 +247,11 @@ class MelodyGenerator:
     def sample_tunes(self, n: int, windows: int, seed: int | None = None) -> np.ndarray:
         """``(n, windows, Z)`` codes of ``n`` new tunes of ``windows`` model windows, near the
         data: a longer tune is one stored phrase (a training tune's consecutive windows) plus
-        one noise draw for the whole tune, so it keeps that tune's order, repeats and register;
+        one noise draw for the whole tune (σ ``latent.phrase_noise``, default the anchors'), so
+        it keeps that tune's order, repeats and register;
         without stored phrases, or one window long, each window is its own draw."""
         if self._phrases is not None and windows > 1:
-            return sample_phrases(self._phrases, self._anchor_noise, windows, n, seed, shared=True)
+            return sample_phrases(self._phrases, self._phrase_noise, windows, n, seed, shared=True)
         return self.sample_like_data(n * windows, seed=seed).reshape(n, windows, self.z_dim)
 
     def generate(self, count: int, bars: int | None = None, temperature: float = 0.0,

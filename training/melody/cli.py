@@ -110,6 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ph = sub.add_parser("phrases", help="store training tunes' phrases of codes in a melody checkpoint "
                                          "(longer tunes follow one; re-export after)")
     ph.add_argument("checkpoint", type=Path, help="a melody checkpoint, rewritten in place")
+    ph.add_argument("--noise", type=float, default=None,
+                    help="σ of a longer tune's one noise draw (default: the checkpoint's anchor noise)")
     ph.add_argument("--cache-dir", default=None)
     ph.add_argument("--limit-files", type=_positive, default=None)
     ph.set_defaults(func=run_phrases)
@@ -196,7 +198,7 @@ def run_phrases(args: argparse.Namespace) -> int:
     from training.melody.phrases import add_phrases
 
     corpus = data.build_corpus(cache_dir=args.cache_dir, limit_files=args.limit_files)
-    n = add_phrases(args.checkpoint, corpus)
+    n = add_phrases(args.checkpoint, corpus, noise=args.noise)
     print(f"{args.checkpoint}: {n} phrases stored; re-export it: groovefader export --checkpoint "
           f"{args.checkpoint}")
     return 0

@@ -53,13 +53,16 @@ def repeat_share(classes: np.ndarray, window_steps: int) -> float:
     return float(np.mean(out)) if out else float("nan")
 
 
-def draw(gen: Any, phrases: np.ndarray, variant: str, tunes: int, windows: int, seed: int) -> np.ndarray:
-    """``(tunes, windows, Z)`` codes of one variant."""
+def draw(gen: Any, phrases: np.ndarray, variant: str, tunes: int, windows: int, seed: int,
+         noise: float | None = None) -> np.ndarray:
+    """``(tunes, windows, Z)`` codes of one variant (``noise``: the phrases' σ; default the
+    checkpoint's ``anchor_noise``)."""
     from engine.generation.latent_paths import sample_phrases
 
     if variant == "independent":
         return gen.sample_like_data(tunes * windows, seed=seed).reshape(tunes, windows, -1)
-    return sample_phrases(phrases, gen.anchor_noise, windows, tunes, seed, shared=variant == "phrase_shared")
+    sigma = gen.anchor_noise if noise is None else noise
+    return sample_phrases(phrases, sigma, windows, tunes, seed, shared=variant == "phrase_shared")
 
 
 def decode(gen: Any, z: np.ndarray) -> np.ndarray:
@@ -70,15 +73,19 @@ def decode(gen: Any, z: np.ndarray) -> np.ndarray:
 
 
 def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, train: np.ndarray,
-        tunes: int, bars: int, seed: int) -> dict[str, Any]:
+        tunes: int, bars: int, seed: int, noises: list[float] | None = None) -> dict[str, Any]:
+    """The variants' figures; with ``noises``, the shared-noise phrase at each σ instead
+    (keys ``phrase_shared_<σ>``)."""
     from training.melody.evaluate import realism
 
     windows = -(-bars // gen.bars)
     steps = gen.bars * gen.steps_per_bar
     sel = np.random.default_rng(seed).choice(len(train), min(tunes, len(train)), replace=False)
     out: dict[str, Any] = {"data": _figures(realism(real, train[sel], groups, seed=seed), train[sel], steps)}
-    for variant in VARIANTS:
-        z = draw(gen, phrases, variant, tunes, windows, seed)
+    runs = [(v, v, None) for v in VARIANTS] if noises is None else \
+        [(f"phrase_shared_{sigma:g}", "phrase_shared", sigma) for sigma in noises]
+    for name, variant, sigma in runs:
+        z = draw(gen, phrases, variant, tunes, windows, seed, sigma)
         classes = decode(gen, z)[:, :bars * gen.steps_per_bar]
         row = _figures(realism(real, classes, groups, seed=seed), classes, steps)
         if variant != "independent":  # how far each tune moved from the stored tune it came from
@@ -87,7 +94,7 @@ def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tra
             src = np.asarray(phrases)[picked][:, np.arange(windows) % phrases.shape[1]]
             plain = decode(gen, src)[:, :bars * gen.steps_per_bar]
             row["unlike_source"] = float((plain != classes).mean())
-        out[variant] = row
+        out[name] = row
     return out
 
 
@@ -108,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--phrases", type=int, default=None,
                    help="compute this many phrases from the checkpoint's model instead of its stored ones")
+    p.add_argument("--noise", type=float, nargs="+", default=None,
+                   help="measure the shared-noise phrase at each of these σ instead of the variants")
     args = p.parse_args(argv)
     import torch
 
@@ -130,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         tr = mdata.windows(corpus, bars, "train")
         sel = np.random.default_rng(args.seed).choice(len(w), min(args.tunes, len(w)), replace=False)
         groups = np.array([str(t) for t in w.tune[sel]])
-        res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed)
+        res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed, args.noise)
         out[f"{bars}_bars"] = res
         for name, v in res.items():
             print(f"{bars} bars {name}: C2ST {v['c2st_accuracy']:.3f}, mean OA {v['mean_oa']:.3f}, leap "

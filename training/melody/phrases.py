@@ -40,9 +40,11 @@ def phrase_codes(model: Any, corpus: mdata.MelodyCorpus, count: int = PHRASES,
     return np.round(mu.numpy().reshape(len(pick), windows, -1), 4)
 
 
-def add_phrases(path: Path, corpus: mdata.MelodyCorpus | None = None, windows: int = PHRASE_WINDOWS) -> int:
-    """Store :func:`phrase_codes` in the melody checkpoint at ``path`` (rewritten atomically,
-    its weights unchanged); returns how many phrases. Re-export it after (``groovefader export``)."""
+def add_phrases(path: Path, corpus: mdata.MelodyCorpus | None = None, windows: int = PHRASE_WINDOWS,
+                noise: float | None = None) -> int:
+    """Store :func:`phrase_codes` (and ``noise``, the σ of a longer tune's shared noise draw,
+    when given) in the melody checkpoint at ``path`` (rewritten atomically, its weights
+    unchanged); returns how many phrases. Re-export it after (``groovefader export``)."""
     from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
 
     ck = load_melody_checkpoint(path)
@@ -52,5 +54,7 @@ def add_phrases(path: Path, corpus: mdata.MelodyCorpus | None = None, windows: i
         raise GrooveFaderError(f"no training tune has {windows} windows of {ck.model.config.bars} bars")
     meta = dict(ck.meta)
     meta["latent"] = dict(meta["latent"], phrases=codes.tolist())
+    if noise is not None:
+        meta["latent"]["phrase_noise"] = float(noise)
     save_melody_checkpoint(path, ck.model, meta)
     return len(codes)

@@ -157,3 +157,19 @@ def test_longer_tunes_follow_a_stored_phrase(gen, tmp_path) -> None:
     assert all(np.array_equal(m.events, a) or np.array_equal(m.events, b) for m in one)
     mixed = [m.events for m in gen.generate(20, bars=8, seed=2)]  # no phrases: window by window
     assert not all(np.array_equal(e, want) for e in mixed)
+
+
+def test_phrase_noise_sets_the_spread_of_a_longer_tune(tmp_path) -> None:
+    from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
+
+    ck = load_melody_checkpoint(memorised_checkpoint(str(tmp_path / "src")))
+    za, zb = ck.meta["latent"]["anchors"]
+    meta = dict(ck.meta, latent=dict(ck.meta["latent"], phrases=[[za, zb]], phrase_noise=0.5))
+    g = MelodyGenerator.from_checkpoint(save_melody_checkpoint(tmp_path / "p.pt", ck.model, meta),
+                                        backend="torch")
+    z = g.sample_tunes(400, 2, seed=4)
+    offset = z - np.array([za, zb])[None]
+    assert np.allclose(offset[:, 0], offset[:, 1])  # one draw per tune
+    assert offset[:, 0].std() == pytest.approx(0.5, rel=0.1)  # phrase_noise, not the anchors' 0
+    assert np.array_equal(g.sample_tunes(3, 1, seed=4)[:, 0] @ np.ones(len(za)),
+                          g.sample_like_data(3, seed=4) @ np.ones(len(za)))  # one window: as before

@@ -49,6 +49,12 @@ def test_add_phrases_rewrites_the_checkpoint_keeping_its_weights(trained, tmp_pa
     assert all(torch.equal(v, after.model.state_dict()[k]) for k, v in before.model.state_dict().items())
     assert np.asarray(after.meta["latent"]["phrases"]).shape[1:] == (2, before.config.z_dim)
     assert after.meta["latent"]["anchors"] == before.meta["latent"]["anchors"]
+    assert "phrase_noise" not in after.meta["latent"]  # the anchors' noise unless given
+    add_phrases(copy, corpus, windows=2, noise=0.3)
+    assert load_melody_checkpoint(copy).meta["latent"]["phrase_noise"] == 0.3
+    with pytest.raises(CheckpointError, match="phrase_noise must be >= 0"):
+        save_melody_checkpoint(tmp_path / "neg.pt", after.model,
+                               dict(after.meta, latent=dict(after.meta["latent"], phrase_noise=-1.0)))
     with pytest.raises(GrooveFaderError, match="no training tune has 8 windows"):
         add_phrases(copy, corpus, windows=8)
     bad = dict(after.meta, latent=dict(after.meta["latent"], phrases=[[1.0, 2.0]]))
