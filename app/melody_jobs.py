@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.generation.latent_paths import nudge
 from engine.generation.melody import loop_to
 from engine.generation.melody_pad import MelodyPad
 from engine.music.melody import Melody
@@ -59,10 +60,10 @@ def randomize(g: MelodyGenerator, pad_map: MelodyPad, bars: int, temperature: fl
 
 def variation(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray, bars: int, temperature: float,
               seed: int, amount: float = VARIATION_AMOUNT) -> MelodyDecoded:
-    """A neighbour of the melody at ``z``: each window's latent nudged by ``amount`` spreads."""
-    z = np.atleast_2d(np.asarray(z, np.float64))
-    noise = np.random.default_rng(seed).standard_normal(z.shape) * pad_map.spread * float(amount)
-    return _decode(g, pad_map, z + noise, bars, temperature, seed)
+    """A neighbour of the melody at ``z``: its windows' latents nudged by ``amount`` spreads,
+    one draw for the whole tune (its repeats stay repeats; the phrase study's rule)."""
+    return _decode(g, pad_map, nudge(z, pad_map.spread * float(amount), seed, shared=True), bars,
+                   temperature, seed)
 
 
 def at_pad(g: MelodyGenerator, pad_map: MelodyPad, x: float, y: float, bars: int, temperature: float,

@@ -118,3 +118,12 @@ def sample_phrases(phrases: np.ndarray, noise: float, windows: int, n: int, seed
     shape = (picked.shape[0], 1, picked.shape[2]) if shared else picked.shape
     return picked + float(noise) * rng.standard_normal(shape)
 
+
+def nudge(z: np.ndarray, scale: np.ndarray | float, seed: int | None = None,
+          shared: bool = False) -> np.ndarray:
+    """``z`` ``(W, Z)`` (a tune's window codes) plus N(0, scale²) per window, or one draw for
+    all of them with ``shared`` (the tune's repeats stay repeats): a Variation."""
+    z = np.atleast_2d(np.asarray(z, np.float64))
+    shape = (1, z.shape[1]) if shared else z.shape
+    return z + np.random.default_rng(seed).standard_normal(shape) * np.asarray(scale, np.float64)
+

@@ -61,3 +61,15 @@ def test_new_longer_melodies_follow_one_stored_tune(gen) -> None:
         spread = np.abs(offsets - offsets[:, :1]).max(axis=(1, 2))
         assert spread.min() < 1e-9
         assert np.abs(offsets[spread.argmin(), 0]).max() > 0  # with the noise a draw has
+
+
+def test_variation_moves_a_longer_tune_as_one(gen) -> None:
+    """Variation nudges every window of a tune by the same draw: a tune's repeated windows
+    stay alike, and the nudge is the Variation amount of the codes' spread."""
+    tune = melody_jobs.randomize(gen, gen.pad, 16, 0.0, seed=4)
+    varied = melody_jobs.variation(gen, gen.pad, tune.z, 16, 0.0, seed=5)
+    step = varied.z - tune.z
+    assert np.allclose(step, step[:1])  # one draw for the whole tune
+    assert np.abs(step[0]).max() > 0
+    scaled = step[0] / (gen.pad.spread * melody_jobs.VARIATION_AMOUNT)
+    assert 0.3 < scaled.std() < 2.0  # a draw of the stated scale, not a fixed offset

@@ -33,24 +33,26 @@ from models.atomic import atomic_write
 VARIANTS = ("independent", "phrase", "phrase_shared")
 
 
-def window_leap(classes: np.ndarray, window_steps: int) -> float:
-    """Mean |pitch step| between successive note-ons that lie in different windows."""
+def window_leap(classes: np.ndarray, window_steps: int) -> float | None:
+    """Mean |pitch step| between successive note-ons that lie in different windows (None:
+    no window line)."""
     leaps = []
     for c in classes:
         ev = Melody.from_classes(c).events
         on = np.flatnonzero(ev >= 0)
         cross = (on[1:] // window_steps) != (on[:-1] // window_steps)
         leaps.extend(np.abs(np.diff(ev[on].astype(np.int64)))[cross].tolist())
-    return float(np.mean(leaps)) if leaps else float("nan")
+    return float(np.mean(leaps)) if leaps else None
 
 
-def repeat_share(classes: np.ndarray, window_steps: int) -> float:
-    """Share of windows after the first that equal an earlier one on ≥ 90 % of steps."""
+def repeat_share(classes: np.ndarray, window_steps: int) -> float | None:
+    """Share of windows after the first that equal an earlier one on ≥ 90 % of steps (None:
+    one window)."""
     out = []
     for c in classes:
         s = c.reshape(-1, window_steps)
         out.extend(any((s[i] == s[j]).mean() >= 0.9 for j in range(i)) for i in range(1, len(s)))
-    return float(np.mean(out)) if out else float("nan")
+    return float(np.mean(out)) if out else None
 
 
 def draw(gen: Any, phrases: np.ndarray, variant: str, tunes: int, windows: int, seed: int,
@@ -98,6 +100,28 @@ def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tra
     return out
 
 
+def run_variation(gen: Any, real: np.ndarray, groups: np.ndarray, tunes: int, bars: int, seed: int,
+                  amount: float) -> dict[str, Any]:
+    """Tunes drawn as the app draws them (:meth:`MelodyGenerator.sample_tunes`), each varied
+    once with a draw per window and once with one draw per tune (``amount`` spreads)."""
+    from engine.generation.latent_paths import nudge
+    from training.melody.evaluate import realism
+
+    windows = -(-bars // gen.bars)
+    steps = gen.bars * gen.steps_per_bar
+    z = gen.sample_tunes(tunes, windows, seed=seed)
+    before = decode(gen, z)[:, :bars * gen.steps_per_bar]
+    scale = gen.pad.spread * amount
+    out: dict[str, Any] = {"before": _figures(realism(real, before, groups, seed=seed), before, steps)}
+    for name, shared in (("per_window", False), ("per_tune", True)):
+        varied = np.stack([nudge(z[i], scale, seed + 1 + i, shared=shared) for i in range(tunes)])
+        classes = decode(gen, varied)[:, :bars * gen.steps_per_bar]
+        row = _figures(realism(real, classes, groups, seed=seed), classes, steps)
+        row["unlike_source"] = float((classes != before).mean())
+        out[name] = row
+    return out
+
+
 def _figures(r: dict[str, Any], classes: np.ndarray, steps: int) -> dict[str, Any]:
     return {"c2st_accuracy": r["c2st_accuracy"], "mean_oa": r["mean_oa"], "min_oa": r["min_oa"],
             "oa": {k: v["oa"] for k, v in r["mgeval"].items()},
@@ -115,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--phrases", type=int, default=None,
                    help="compute this many phrases from the checkpoint's model instead of its stored ones")
+    p.add_argument("--variation", type=float, default=None, metavar="AMOUNT",
+                   help="measure Variation (this many spreads) per window and per tune instead")
     p.add_argument("--noise", type=float, nargs="+", default=None,
                    help="measure the shared-noise phrase at each of these σ instead of the variants")
     args = p.parse_args(argv)
@@ -139,11 +165,17 @@ def main(argv: list[str] | None = None) -> int:
         tr = mdata.windows(corpus, bars, "train")
         sel = np.random.default_rng(args.seed).choice(len(w), min(args.tunes, len(w)), replace=False)
         groups = np.array([str(t) for t in w.tune[sel]])
-        res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed, args.noise)
+        if args.variation is not None:
+            res = run_variation(gen, w.classes[sel], groups, args.tunes, bars, args.seed, args.variation)
+        else:
+            res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed,
+                      args.noise)
         out[f"{bars}_bars"] = res
         for name, v in res.items():
-            print(f"{bars} bars {name}: C2ST {v['c2st_accuracy']:.3f}, mean OA {v['mean_oa']:.3f}, leap "
-                  f"{v['window_leap_semitones']:.2f}, repeats {v['repeat_share']:.3f}"
+            leap, rep = v["window_leap_semitones"], v["repeat_share"]
+            print(f"{bars} bars {name}: C2ST {v['c2st_accuracy']:.3f}, mean OA {v['mean_oa']:.3f}"
+                  + ("" if leap is None else f", leap {leap:.2f}")
+                  + ("" if rep is None else f", repeats {rep:.3f}")
                   + (f", unlike its source {v['unlike_source']:.3f}" if "unlike_source" in v else ""),
                   flush=True)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -80,3 +80,16 @@ def test_sample_phrases_keeps_a_phrase_in_order_and_its_repeats() -> None:
     assert np.array_equal(shared[:, 0], shared[:, 2])  # one noise draw: the repeat stays a repeat
     apart = sample_phrases(phrases, 0.5, 3, 50, seed=1)
     assert not np.allclose(apart[:, 0], apart[:, 2])
+
+
+def test_nudge_draws_per_window_or_once_per_tune() -> None:
+    from engine.generation.latent_paths import nudge
+
+    z = np.zeros((3, 4))
+    z[2] = z[0]  # a tune X Y X
+    apart = nudge(z, np.full(4, 0.5), seed=2)
+    assert apart.shape == (3, 4) and not np.allclose(apart[0], apart[2])
+    shared = nudge(z, 0.5, seed=2, shared=True)
+    assert np.allclose(shared[0], shared[2]) and not np.allclose(shared[0], z[0])
+    many = np.stack([nudge(z, 0.5, seed=s)[1] for s in range(400)])
+    assert many.std() == pytest.approx(0.5, rel=0.1)

@@ -71,3 +71,5 @@ def test_the_studys_leaps_and_repeats() -> None:
     tune = np.concatenate([a, a, b])[None]  # window lines: D4→C4 (2), D4→G4 (5)
     assert window_leap(tune, 32) == pytest.approx(3.5)
     assert repeat_share(tune, 32) == pytest.approx(0.5)  # the second window repeats the first
+    one = np.full((1, 32), 1)
+    assert window_leap(one, 32) is None and repeat_share(one, 32) is None  # no window line
