@@ -122,6 +122,35 @@ def run_variation(gen: Any, real: np.ndarray, groups: np.ndarray, tunes: int, ba
     return out
 
 
+def continue_tune(phrases: np.ndarray, z: np.ndarray, windows: int) -> np.ndarray:
+    """``(windows, Z)``: ``z`` first, then as a real tune goes on from it: the stored phrase
+    window nearest ``z`` and the ones after it in its phrase (looping past the end), all moved
+    by ``z`` minus that window's code."""
+    n, length, zdim = phrases.shape
+    z = np.asarray(z, np.float64).reshape(zdim)
+    nearest = int(((phrases.reshape(n * length, zdim) - z) ** 2).sum(1).argmin())
+    p, k = divmod(nearest, length)
+    return phrases[p][(k + np.arange(int(windows))) % length] + (z - phrases[p, k])
+
+
+def run_pad(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tunes: int, bars: int,
+            seed: int) -> dict[str, Any]:
+    """``tunes`` uniform pad points, each as its window repeated and as :func:`continue_tune`
+    continues it."""
+    from training.melody.evaluate import realism
+
+    windows = -(-bars // gen.bars)
+    steps = gen.bars * gen.steps_per_bar
+    points = np.random.default_rng(seed).random((tunes, 2))
+    zs = np.stack([gen.pad.to_z(float(x), float(y)) for x, y in points])
+    out: dict[str, Any] = {}
+    for name, codes in (("repeated", np.repeat(zs[:, None], windows, axis=1)),
+                        ("continued", np.stack([continue_tune(phrases, z, windows) for z in zs]))):
+        classes = decode(gen, codes)[:, :bars * gen.steps_per_bar]
+        out[name] = _figures(realism(real, classes, groups, seed=seed), classes, steps)
+    return out
+
+
 def _figures(r: dict[str, Any], classes: np.ndarray, steps: int) -> dict[str, Any]:
     return {"c2st_accuracy": r["c2st_accuracy"], "mean_oa": r["mean_oa"], "min_oa": r["min_oa"],
             "oa": {k: v["oa"] for k, v in r["mgeval"].items()},
@@ -141,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="compute this many phrases from the checkpoint's model instead of its stored ones")
     p.add_argument("--variation", type=float, default=None, metavar="AMOUNT",
                    help="measure Variation (this many spreads) per window and per tune instead")
+    p.add_argument("--pad", action="store_true",
+                   help="measure pad points' longer tunes (window repeated or continued) instead")
     p.add_argument("--noise", type=float, nargs="+", default=None,
                    help="measure the shared-noise phrase at each of these σ instead of the variants")
     args = p.parse_args(argv)
@@ -165,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         tr = mdata.windows(corpus, bars, "train")
         sel = np.random.default_rng(args.seed).choice(len(w), min(args.tunes, len(w)), replace=False)
         groups = np.array([str(t) for t in w.tune[sel]])
-        if args.variation is not None:
+        if args.pad:
+            res = run_pad(gen, phrases, w.classes[sel], groups, args.tunes, bars, args.seed)
+        elif args.variation is not None:
             res = run_variation(gen, w.classes[sel], groups, args.tunes, bars, args.seed, args.variation)
         else:
             res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed,

@@ -173,3 +173,4 @@ def test_phrase_noise_sets_the_spread_of_a_longer_tune(tmp_path) -> None:
     assert offset[:, 0].std() == pytest.approx(0.5, rel=0.1)  # phrase_noise, not the anchors' 0
     assert np.array_equal(g.sample_tunes(3, 1, seed=4)[:, 0] @ np.ones(len(za)),
                           g.sample_like_data(3, seed=4) @ np.ones(len(za)))  # one window: as before
+

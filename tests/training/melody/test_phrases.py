@@ -73,3 +73,13 @@ def test_the_studys_leaps_and_repeats() -> None:
     assert repeat_share(tune, 32) == pytest.approx(0.5)  # the second window repeats the first
     one = np.full((1, 32), 1)
     assert window_leap(one, 32) is None and repeat_share(one, 32) is None  # no window line
+
+
+def test_the_pad_studys_continuation_follows_the_nearest_phrase_window() -> None:
+    from training.melody.phrase_study import continue_tune
+
+    x, y = np.eye(3)[0], np.eye(3)[1]
+    phrases = np.stack([[x, y, x]])  # one stored tune: X Y X
+    assert np.allclose(continue_tune(phrases, y, 4), [y, x, x, y])  # from Y on, looping
+    d = np.full(3, 0.01)
+    assert np.allclose(continue_tune(phrases, y + d, 2), [y + d, x + d])  # moved as a whole
