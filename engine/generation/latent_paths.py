@@ -99,22 +99,34 @@ def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
-def sample_near(anchors: np.ndarray, noise: float, n: int, seed: int | None = None) -> np.ndarray:
-    """``(n, Z)``: stored training codes (rows of ``anchors``) picked at random, plus
-    N(0, noise² I) — new material near the data instead of the prior's empty regions."""
+def _pick(rng: np.random.Generator, stored: int, n: int, distinct: bool) -> np.ndarray:
+    """``n`` indices of ``stored`` items; with ``distinct`` none twice while there are enough
+    (a batch of clips from as many different sources)."""
+    if distinct and n > 1:
+        return rng.choice(stored, n, replace=n > stored)
+    return rng.integers(0, stored, n)
+
+
+def sample_near(anchors: np.ndarray, noise: float, n: int, seed: int | None = None,
+                distinct: bool = False) -> np.ndarray:
+    """``(n, Z)``: stored training codes (rows of ``anchors``) picked at random (``distinct``:
+    no code twice while there are enough), plus N(0, noise² I) — new material near the data
+    instead of the prior's empty regions."""
     rng = np.random.default_rng(seed)
-    picked = np.asarray(anchors, np.float64)[rng.integers(0, len(anchors), int(n))]
+    picked = np.asarray(anchors, np.float64)[_pick(rng, len(anchors), int(n), distinct)]
     return picked + float(noise) * rng.standard_normal(picked.shape)
 
 
 def sample_phrases(phrases: np.ndarray, noise: float, windows: int, n: int, seed: int | None = None,
-                   shared: bool = False) -> np.ndarray:
+                   shared: bool = False, distinct: bool = False) -> np.ndarray:
     """``(n, windows, Z)``: each row the codes of one stored phrase (``phrases`` ``(P, L, Z)``,
-    a real tune's consecutive windows; looped past L), plus N(0, noise² I) per window, or one
-    draw for the whole row with ``shared`` (a phrase's repeats stay repeats)."""
+    a real tune's consecutive windows; looped past L; ``distinct``: no phrase twice while there
+    are enough), plus N(0, noise² I) per window, or one draw for the whole row with ``shared``
+    (a phrase's repeats stay repeats)."""
     rng = np.random.default_rng(seed)
     phrases = np.asarray(phrases, np.float64)
-    picked = phrases[rng.integers(0, len(phrases), int(n))][:, np.arange(int(windows)) % phrases.shape[1]]
+    rows = phrases[_pick(rng, len(phrases), int(n), distinct)]
+    picked = rows[:, np.arange(int(windows)) % phrases.shape[1]]
     shape = (picked.shape[0], 1, picked.shape[2]) if shared else picked.shape
     return picked + float(noise) * rng.standard_normal(shape)
 

@@ -238,31 +238,37 @@ class MelodyGenerator:
         """``(n, Z)`` draws from the prior N(0, temperature² I)."""
         return np.random.default_rng(seed).standard_normal((int(n), self.z_dim)) * float(temperature)
 
-    def sample_like_data(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``(n, Z)``: stored training codes plus N(0, anchor_noise²); the prior without codes."""
+    def sample_like_data(self, n: int, seed: int | None = None, distinct: bool = False) -> np.ndarray:
+        """``(n, Z)``: stored training codes plus N(0, anchor_noise²) (``distinct``: no code
+        twice while there are enough); the prior without codes."""
         if self._anchors is None:
             return self.sample(n, seed=seed)
-        return sample_near(self._anchors, self._anchor_noise, n, seed)
+        return sample_near(self._anchors, self._anchor_noise, n, seed, distinct=distinct)
 
-    def sample_tunes(self, n: int, windows: int, seed: int | None = None) -> np.ndarray:
+    def sample_tunes(self, n: int, windows: int, seed: int | None = None, distinct: bool = False
+                     ) -> np.ndarray:
         """``(n, windows, Z)`` codes of ``n`` new tunes of ``windows`` model windows, near the
         data: a longer tune is one stored phrase (a training tune's consecutive windows) plus
         one noise draw for the whole tune (σ ``latent.phrase_noise``, default the anchors'), so
         it keeps that tune's order, repeats and register;
-        without stored phrases, or one window long, each window is its own draw."""
+        without stored phrases, or one window long, each window is its own draw. ``distinct``:
+        no stored phrase (or code) twice while there are enough."""
         if self._phrases is not None and windows > 1:
-            return sample_phrases(self._phrases, self._phrase_noise, windows, n, seed, shared=True)
-        return self.sample_like_data(n * windows, seed=seed).reshape(n, windows, self.z_dim)
+            return sample_phrases(self._phrases, self._phrase_noise, windows, n, seed, shared=True,
+                                  distinct=distinct)
+        z = self.sample_like_data(n * windows, seed=seed, distinct=distinct)
+        return z.reshape(n, windows, self.z_dim)
 
     def generate(self, count: int, bars: int | None = None, temperature: float = 0.0,
                  seed: int | None = None, key: str | None = None) -> list[Melody]:
-        """``count`` new melodies of ``bars`` bars: model windows from :meth:`sample_tunes`,
-        concatenated and cut to length."""
+        """``count`` new melodies of ``bars`` bars: model windows from :meth:`sample_tunes`
+        (from as many different stored tunes or codes as there are), concatenated and cut to
+        length."""
         bars = self.bars if bars is None else int(bars)
         if bars < 1 or count < 1:
             raise ValueError(f"count and bars must be >= 1, got {count}, {bars}")
         chunks = -(-bars // self.bars)
-        z = self.sample_tunes(count, chunks, seed=seed).reshape(count * chunks, self.z_dim)
+        z = self.sample_tunes(count, chunks, seed=seed, distinct=True).reshape(count * chunks, self.z_dim)
         decoded = self.decode_batch(z, temperature=temperature, seed=seed)
         out = []
         for i in range(count):

@@ -93,3 +93,17 @@ def test_nudge_draws_per_window_or_once_per_tune() -> None:
     assert np.allclose(shared[0], shared[2]) and not np.allclose(shared[0], z[0])
     many = np.stack([nudge(z, 0.5, seed=s)[1] for s in range(400)])
     assert many.std() == pytest.approx(0.5, rel=0.1)
+
+
+def test_distinct_draws_take_no_stored_code_twice_while_there_are_enough() -> None:
+    from engine.generation.latent_paths import sample_near, sample_phrases
+
+    codes = np.arange(10, dtype=np.float64)[:, None] * np.ones((1, 3))
+    picked = sample_near(codes, 0.0, 10, seed=3, distinct=True)[:, 0]
+    assert sorted(picked) == list(range(10))
+    assert len(sample_near(codes, 0.0, 25, seed=3, distinct=True)) == 25  # more than stored: repeats
+    phrases = np.repeat(codes[:, None], 2, axis=1)  # (10, 2, 3)
+    rows = sample_phrases(phrases, 0.0, 2, 10, seed=3, distinct=True)[:, 0, 0]
+    assert sorted(rows) == list(range(10))
+    plain = [sample_near(codes, 0.0, 10, seed=s)[:, 0] for s in range(20)]
+    assert any(len(set(p)) < 10 for p in plain)  # drawn with replacement, a batch repeats codes

@@ -174,3 +174,17 @@ def test_phrase_noise_sets_the_spread_of_a_longer_tune(tmp_path) -> None:
     assert np.array_equal(g.sample_tunes(3, 1, seed=4)[:, 0] @ np.ones(len(za)),
                           g.sample_like_data(3, seed=4) @ np.ones(len(za)))  # one window: as before
 
+
+def test_a_batch_of_tunes_comes_from_different_stored_tunes(tmp_path) -> None:
+    from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
+
+    ck = load_melody_checkpoint(memorised_checkpoint(str(tmp_path / "src")))
+    za, zb = ck.meta["latent"]["anchors"]
+    meta = dict(ck.meta, latent=dict(ck.meta["latent"], phrases=[[za, zb], [zb, za]]))
+    g = MelodyGenerator.from_checkpoint(save_melody_checkpoint(tmp_path / "p.pt", ck.model, meta),
+                                        backend="torch")
+    a, b = melody_a().events, melody_b().events
+    for seed in range(6):  # two tunes from two stored phrases: one A B, one B A, every time
+        firsts = sorted(int(np.array_equal(m.events[:32], a)) for m in g.generate(2, bars=4, seed=seed))
+        assert firsts == [0, 1]
+
