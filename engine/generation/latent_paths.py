@@ -138,4 +138,3 @@ def nudge(z: np.ndarray, scale: np.ndarray | float, seed: int | None = None,
     z = np.atleast_2d(np.asarray(z, np.float64))
     shape = (1, z.shape[1]) if shared else z.shape
     return z + np.random.default_rng(seed).standard_normal(shape) * np.asarray(scale, np.float64)
-

@@ -202,4 +202,3 @@ def run_phrases(args: argparse.Namespace) -> int:
     print(f"{args.checkpoint}: {n} phrases stored; re-export it: groovefader export --checkpoint "
           f"{args.checkpoint}")
     return 0
-
