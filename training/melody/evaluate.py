@@ -7,7 +7,9 @@ choosing a checkpoint), with greedy decoding, never teacher forcing:
   per-step accuracy over all 39 classes, note-onset F1 (a note-on at the step, any pitch),
   pitch accuracy on the true onsets (:func:`training.melody.train.reconstruction_metrics`).
 * **Realism** of new melodies (``sample_like_data``: stored training codes + noise, what
-  the app plays; and prior draws) against test windows, on four features per melody:
+  the app plays; prior draws; and for a model with stored phrases, 16-bar tunes as the app
+  draws them, ``tunes_16_bars``, against 16-bar test windows) against test windows, on four
+  features per melody:
   pitch-class histogram (12 shares of note-ons), interval histogram (semitones between
   successive note-ons clipped to ±12: 25 shares), note density (note-ons per bar), in-key
   share (note-ons on C major's pitch classes: the data is in C major / A minor). Each as an
@@ -171,8 +173,11 @@ def eval_selection(total: int, count: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(total, min(count, total), replace=False))
 
 
+LONG_BARS = 16  # the length of the longer tunes measured for a model with stored phrases
+
+
 def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_samples: int,
-                        seed: int, search: bool = False) -> dict[str, Any]:
+                        seed: int, search: bool = False, long_bars: int = LONG_BARS) -> dict[str, Any]:
     import torch
 
     from engine.generation.melody import MelodyGenerator
@@ -205,6 +210,12 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
     samples["sample_like_data"] = realism(w.classes, near, groups, seed=seed)
     prior = np.stack([m.to_classes() for m in gen.decode_batch(gen.sample(n_samples, seed=seed + 1))])
     samples["prior"] = realism(w.classes, prior, groups, seed=seed)
+    w_long = mdata.windows(corpus, long_bars, split) if gen.phrases is not None and cfg.bars < long_bars \
+        else None
+    if w_long is not None and len(w_long) >= 2:  # longer tunes as the app draws them
+        tunes = np.stack([m.to_classes() for m in gen.generate(n_samples, bars=long_bars, seed=seed)])
+        samples[f"tunes_{long_bars}_bars"] = realism(w_long.classes, tunes, corpus.tune_id[w_long.tune],
+                                                     seed=seed)
     out["realism"] = samples
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
@@ -253,7 +264,9 @@ def to_markdown(results: dict[str, Any]) -> str:
             row(f"{label}: exact bars / windows",
                 lambda m, h=how: f"{m['reconstruction_search'][h]['exact_bars']:.3f} / "
                                  f"{m['reconstruction_search'][h]['exact_windows']:.3f}")
-    for kind in ("sample_like_data", "prior"):
+    longer = sorted({k for m in models for k in m.get("realism", {}) if k.startswith("tunes_")})
+    kinds = ["sample_like_data", "prior", *longer]
+    for kind in kinds:
         row(f"{kind}: MGEval mean OA", lambda m, k=kind: m["realism"][k]["mean_oa"])
         for f in FEATURES:
             row(f"{kind}: OA {f}", lambda m, k=kind, f=f: m["realism"][k]["mgeval"][f]["oa"])

@@ -83,3 +83,21 @@ def test_the_pad_studys_continuation_follows_the_nearest_phrase_window() -> None
     assert np.allclose(continue_tune(phrases, y, 4), [y, x, x, y])  # from Y on, looping
     d = np.full(3, 0.01)
     assert np.allclose(continue_tune(phrases, y + d, 2), [y + d, x + d])  # moved as a whole
+
+
+def test_eval_measures_longer_tunes_as_the_app_draws_them(trained, tmp_path) -> None:
+    from training.melody.evaluate import evaluate_checkpoint, to_markdown
+
+    path, corpus = trained  # the training split: the small corpus holds out too few 4-bar tunes
+    copy = tmp_path / "m.pt"
+    ck = load_melody_checkpoint(path)
+    save_melody_checkpoint(copy, ck.model, ck.meta)
+    plain = evaluate_checkpoint(copy, corpus, "train", 8, 12, seed=0, long_bars=4)
+    assert set(plain["realism"]) == {"sample_like_data", "prior"}  # no phrases: nothing longer
+    add_phrases(copy, corpus, windows=2)
+    res = evaluate_checkpoint(copy, corpus, "train", 8, 12, seed=0, long_bars=4)
+    longer = res["realism"]["tunes_4_bars"]
+    assert 0.0 <= longer["mean_oa"] <= 1.0 and 0.0 <= longer["c2st_accuracy"] <= 1.0
+    assert res["reconstruction"] == plain["reconstruction"]  # the rest is measured as before
+    table = to_markdown({"split": "train", "data_fingerprint": corpus.fingerprint, "models": [res]})
+    assert "| tunes_4_bars: classifier accuracy |" in table
