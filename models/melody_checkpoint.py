@@ -126,15 +126,17 @@ def _validate(meta: dict[str, Any], config: MelodyVAEConfig, path: Path) -> None
         if len(shape) != 2 or shape[0] < 1 or shape[1] != config.z_dim:
             raise CheckpointError(f"{shown(path)}: latent.anchors has shape {shape}, "
                                   f"expected (N, {config.z_dim})")
-        noise = float(lat.get("anchor_noise", -1))
-        if not np.isfinite(noise) or noise < 0:
-            raise CheckpointError(f"{shown(path)}: latent.anchor_noise must be >= 0")
+        _check_noise(lat.get("anchor_noise", -1), "anchor_noise", path)
     if lat.get("phrases") is not None:
         shape = np.asarray(lat["phrases"], np.float64).shape
         if len(shape) != 3 or shape[0] < 1 or shape[1] < 1 or shape[2] != config.z_dim:
             raise CheckpointError(f"{shown(path)}: latent.phrases has shape {shape}, "
                                   f"expected (P, windows, {config.z_dim})")
     if lat.get("phrase_noise") is not None:
-        noise = float(lat["phrase_noise"])
-        if not np.isfinite(noise) or noise < 0:
-            raise CheckpointError(f"{shown(path)}: latent.phrase_noise must be >= 0")
+        _check_noise(lat["phrase_noise"], "phrase_noise", path)
+
+
+def _check_noise(value: Any, name: str, path: Path) -> None:
+    noise = float(value)
+    if not np.isfinite(noise) or noise < 0:
+        raise CheckpointError(f"{shown(path)}: latent.{name} must be >= 0")

@@ -210,12 +210,12 @@ def evaluate_checkpoint(path: Path, corpus: Any, split: str, n_windows: int, n_s
     samples["sample_like_data"] = realism(w.classes, near, groups, seed=seed)
     prior = np.stack([m.to_classes() for m in gen.decode_batch(gen.sample(n_samples, seed=seed + 1))])
     samples["prior"] = realism(w.classes, prior, groups, seed=seed)
-    w_long = mdata.windows(corpus, long_bars, split) if gen.phrases is not None and cfg.bars < long_bars \
-        else None
-    if w_long is not None and len(w_long) >= 2:  # longer tunes as the app draws them
-        tunes = np.stack([m.to_classes() for m in gen.generate(n_samples, bars=long_bars, seed=seed)])
-        samples[f"tunes_{long_bars}_bars"] = realism(w_long.classes, tunes, corpus.tune_id[w_long.tune],
-                                                     seed=seed)
+    if gen.phrases is not None and cfg.bars < long_bars:  # longer tunes as the app draws them
+        w_long = mdata.windows(corpus, long_bars, split)
+        if len(w_long) >= 2:
+            tunes = np.stack([m.to_classes() for m in gen.generate(n_samples, bars=long_bars, seed=seed)])
+            samples[f"tunes_{long_bars}_bars"] = realism(w_long.classes, tunes, corpus.tune_id[w_long.tune],
+                                                         seed=seed)
     out["realism"] = samples
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out

@@ -91,9 +91,7 @@ def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tra
         classes = decode(gen, z)[:, :bars * gen.steps_per_bar]
         row = _figures(realism(real, classes, groups, seed=seed), classes, steps)
         if variant != "independent":  # how far each tune moved from the stored tune it came from
-            # the phrases sample_phrases picked: its generator's first draw
-            picked = np.random.default_rng(seed).integers(0, len(phrases), tunes)
-            src = np.asarray(phrases)[picked][:, np.arange(windows) % phrases.shape[1]]
+            src = draw(gen, phrases, variant, tunes, windows, seed, 0.0)  # the same phrases, no noise
             plain = decode(gen, src)[:, :bars * gen.steps_per_bar]
             row["unlike_source"] = float((plain != classes).mean())
         out[name] = row

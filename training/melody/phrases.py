@@ -21,23 +21,35 @@ PHRASES = 256  # training tunes stored
 PHRASE_WINDOWS = 8  # model windows per stored phrase (16 bars of a 2-bar model)
 
 
-def phrase_codes(model: Any, corpus: mdata.MelodyCorpus, count: int = PHRASES,
-                 windows: int = PHRASE_WINDOWS, seed: int = 7) -> np.ndarray:
-    """``(P, windows, Z)``: for up to ``count`` training tunes (one each, the first window of
-    ``windows`` model windows in each), the posterior means of its consecutive windows."""
-    w_bars = int(model.config.bars)
-    long = mdata.windows(corpus, w_bars * windows, "train")
+def phrase_windows(corpus: mdata.MelodyCorpus, window_bars: int, count: int = PHRASES,
+                   windows: int = PHRASE_WINDOWS, seed: int = 7) -> np.ndarray:
+    """``(P, windows, T)`` classes: for up to ``count`` training tunes (one each, the first
+    window of ``windows`` model windows in each), its consecutive model windows."""
+    long = mdata.windows(corpus, window_bars * windows, "train")
+    steps = long.classes.shape[1] // windows
     if len(long) == 0:
-        return np.zeros((0, windows, model.config.z_dim))
+        return np.zeros((0, windows, steps), np.int64)
     _, first = np.unique(long.tune, return_index=True)  # each tune's first long window
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(first, min(count, len(first)), replace=False))
-    steps = w_bars * model.config.steps_per_bar
-    segs = torch.from_numpy(long.classes[pick].reshape(len(pick) * windows, steps))
+    return long.classes[pick].reshape(len(pick), windows, steps)
+
+
+def encode_phrases(model: Any, segments: np.ndarray) -> np.ndarray:
+    """``(P, windows, Z)``: the posterior means of :func:`phrase_windows`' windows."""
+    p, windows, steps = segments.shape
+    if p == 0:
+        return np.zeros((0, windows, model.config.z_dim))
     model.eval()
     with torch.no_grad():
-        mu, _ = model.encode(segs)
-    return np.round(mu.numpy().reshape(len(pick), windows, -1), 4)
+        mu, _ = model.encode(torch.from_numpy(segments.reshape(p * windows, steps)))
+    return np.round(mu.numpy().reshape(p, windows, -1), 4)
+
+
+def phrase_codes(model: Any, corpus: mdata.MelodyCorpus, count: int = PHRASES,
+                 windows: int = PHRASE_WINDOWS, seed: int = 7) -> np.ndarray:
+    """``(P, windows, Z)``: :func:`encode_phrases` of :func:`phrase_windows`."""
+    return encode_phrases(model, phrase_windows(corpus, int(model.config.bars), count, windows, seed))
 
 
 def add_phrases(path: Path, corpus: mdata.MelodyCorpus | None = None, windows: int = PHRASE_WINDOWS,

@@ -61,7 +61,7 @@ from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from training.melody import data as mdata
 from training.melody import warm_start as ws
-from training.melody.phrases import phrase_codes
+from training.melody.phrases import encode_phrases, phrase_windows
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
@@ -264,11 +264,15 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                   file=sys.stderr, flush=True)
 
-    def checkpoint(metrics: dict[str, float], name: str) -> Path:
-        meta = _meta(model, x_train, corpus, cfg, metrics, step)
+    # a short window model stores phrases for longer tunes: the same training windows each time
+    phrase_segments = phrase_windows(corpus, mcfg.bars) if mcfg.decoder == "flat" and mcfg.bars <= 4 else None
+
+    def checkpoint(metrics: dict[str, float], *names: str) -> None:
+        meta = _meta(model, x_train, corpus, cfg, metrics, step, phrase_segments)
         if warm is not None:
             meta["warm_start"] = warm
-        return save_melody_checkpoint(run / name, model, meta)
+        for name in names:
+            save_melody_checkpoint(run / name, model, meta)
 
     if resume and (step >= cfg.max_steps or elapsed >= cfg.max_minutes * 60):
         return run / "best.pt"  # the run had finished: nothing left to do
@@ -356,10 +360,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             metrics = sampled_accuracy(model, x_val)
             log({"step": step, "elapsed_min": round(elapsed / 60, 2),
                  **{f"val_{k}": v for k, v in metrics.items()}})
-            checkpoint(metrics, "last.pt")
-            if metrics["step_accuracy"] > best:
-                best = metrics["step_accuracy"]
-                checkpoint(metrics, "best.pt")
+            better = metrics["step_accuracy"] > best
+            best = max(best, metrics["step_accuracy"])
+            checkpoint(metrics, "last.pt", *(["best.pt"] if better else []))  # one metadata, both files
             _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng, warm)
             last_val = time.perf_counter()
     if (run / "best.pt").is_file():
@@ -370,8 +373,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
 
 
 def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, cfg: MelodyTrainConfig,
-          metrics: dict[str, float], step: int) -> dict[str, Any]:
-    """Checkpoint metadata: latent statistics and anchors from (a sample of) the training set."""
+          metrics: dict[str, float], step: int, phrase_segments: np.ndarray | None = None) -> dict[str, Any]:
+    """Checkpoint metadata: latent statistics and anchors from (a sample of) the training set,
+    and the phrases of ``phrase_segments`` (:func:`training.melody.phrases.phrase_windows`)."""
     model.eval()
     rng = np.random.default_rng(7)
     sel = np.sort(rng.choice(len(x_train), min(ANCHORS, len(x_train)), replace=False))
@@ -380,9 +384,7 @@ def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, c
     kl = kl_divergence(mu, sigma).mean(0)
     latent = {"mean": mu.mean(0).tolist(), "std": mu.std(0).tolist(), "kl_per_dim": kl.tolist(),
               "anchors": np.round(mu.numpy(), 4).tolist(), "anchor_noise": ANCHOR_NOISE}
-    if model.config.decoder == "flat" and model.config.bars <= 4:  # a short window model: longer tunes
-        phrases = phrase_codes(model, corpus)
-        if len(phrases):
-            latent["phrases"] = phrases.tolist()
+    if phrase_segments is not None and len(phrase_segments):
+        latent["phrases"] = encode_phrases(model, phrase_segments).tolist()
     return {"data_fingerprint": corpus.fingerprint, "codec": codec_meta(),
             "metrics": {"validation": metrics, "step": step}, "latent": latent, "train": asdict(cfg)}
