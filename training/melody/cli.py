@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="scheduled sampling: share of previous-note inputs drawn from the model (default 0)")
     t.add_argument("--sampling-ramp-steps", type=int, default=4000, help="steps to reach --sampling")
     t.add_argument("--lr-decay", type=float, default=0.9999, help="per-step lr factor, down to 1e-4")
+    t.add_argument("--lr-schedule", default="exponential", choices=("exponential", "linear"),
+                   help="exponential (--lr-decay per step, down to 1e-4) or linear: from --lr to zero "
+                        "when the budget (--minutes or --max-steps) runs out")
     t.add_argument("--dropout", type=float, default=None, help="decoder dropout (default: the preset's)")
     t.add_argument("--word-dropout", type=float, default=None,
                    help="probability of blanking a previous-note input (default: the preset's)")
@@ -159,7 +162,8 @@ def run_train(args: argparse.Namespace) -> int:
                             kl_warmup_steps=args.kl_warmup_steps, max_minutes=args.minutes,
                             max_steps=args.max_steps, val_every_s=args.val_every, seed=args.seed,
                             cache_dir=args.cache_dir, limit_files=args.limit_files,
-                            lr_decay=args.lr_decay, dropout=args.dropout, word_dropout=args.word_dropout,
+                            lr_decay=args.lr_decay, lr_schedule=args.lr_schedule, dropout=args.dropout,
+                            word_dropout=args.word_dropout,
                             sampling=args.sampling, sampling_ramp_steps=args.sampling_ramp_steps,
                             threads=args.threads, distill_steps=args.distill_steps,
                             warm_start=None if args.warm_start is None else str(args.warm_start),

@@ -13,8 +13,11 @@ One CPU thread by default (``threads``: the machine's other core may train too).
 weights, optimiser state, loss and validation stay float32. ``float32_from_step`` returns the
 forward pass to float32 from that step on: bfloat16's rounding holds back the late, small
 updates (per step it learns as much as float32 early on, less once the learning rate is low).
-The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; a
-resumed run may be given a larger budget or other threads (any other change is refused). Loss:
+The budget is wall time (``max_minutes``, counted across resumes) or ``max_steps``; the
+learning rate decays per step to a floor, or (``lr_schedule="linear"``) straight to zero at
+the budget's end, so a one-hour run anneals within its hour (a resumed run with a larger
+budget follows the new budget's line); a resumed run may be given a larger budget or other
+threads (any other change is refused). Loss:
 cross-entropy of the teacher-forced classes + β · max(KL − free_bits, 0) (free bits in nats
 per example, MusicVAE's ``free_bits``), β ramped linearly from 0 over ``kl_warmup_steps``.
 Scheduled sampling (``sampling`` > 0; MusicVAE trains its melody models with it): a share
@@ -66,6 +69,7 @@ from training.melody.phrases import encode_phrases, phrase_windows
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
 PRECISIONS = ("float32", "bfloat16")  # the training step's forward pass
+LR_SCHEDULES = ("exponential", "linear")  # per-step decay to lr_min; straight to zero at the budget's end
 # may change on --resume: the budget, and the threads (speed, not the model being trained)
 BUDGET_FIELDS = ("max_minutes", "max_steps", "val_every_s", "log_every", "threads")
 
@@ -76,7 +80,8 @@ class MelodyTrainConfig:
     run_dir: str = "runs/melody_2bar"
     batch_size: int = 64
     lr: float = 1e-3
-    lr_decay: float = 0.9999  # per step, to lr_min
+    lr_schedule: str = "exponential"  # or "linear": from lr to zero over the budget
+    lr_decay: float = 0.9999  # per step, to lr_min (exponential)
     lr_min: float = 1e-4
     beta: float = 0.2
     free_bits: float = 16.0  # nats per example not penalised
@@ -107,6 +112,8 @@ class MelodyTrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise GrooveFaderError(f"precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise GrooveFaderError(f"lr schedule {self.lr_schedule!r}: one of {', '.join(LR_SCHEDULES)}")
         if self.float32_from_step is not None and self.precision != "bfloat16":
             raise GrooveFaderError("float32_from_step ends a bfloat16 stage: it needs precision='bfloat16'")
 
@@ -114,6 +121,17 @@ class MelodyTrainConfig:
         """Whether the training step ``step`` (0-based) runs its forward pass in bfloat16."""
         return self.precision == "bfloat16" and (self.float32_from_step is None
                                                  or step < self.float32_from_step)
+
+    def learning_rate(self, step: int, elapsed_s: float) -> float:
+        """The learning rate of step ``step`` (counted from the end of distillation) after
+        ``elapsed_s`` seconds of the run. Exponential: ``lr · lr_decay^step``, never below
+        ``lr_min``. Linear: from ``lr`` straight down to zero as the budget runs out (whichever
+        of wall time and steps runs out first), the schedule that does best when the budget,
+        not convergence, ends training (Li et al. 2020, "Budgeted training")."""
+        if self.lr_schedule == "linear":
+            used = max(elapsed_s / max(self.max_minutes * 60, 1e-9), step / max(self.max_steps, 1))
+            return self.lr * max(0.0, 1.0 - used)
+        return max(self.lr_min, self.lr * self.lr_decay ** step)
 
     def model_config(self) -> MelodyVAEConfig:
         """The preset with this run's overrides (the checkpoint stores the result)."""
@@ -339,8 +357,9 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        lr = cfg.learning_rate(s, time.perf_counter() - t_start)
         for g in opt.param_groups:
-            g["lr"] = max(cfg.lr_min, cfg.lr * cfg.lr_decay ** s) * g.get("scale", 1.0)
+            g["lr"] = lr * g.get("scale", 1.0)
         opt.step()
         step += 1
         for k, v in {"loss": float(loss.detach()), **terms, "kl": float(kl.detach())}.items():
@@ -350,7 +369,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
         done = elapsed >= budget_s or step >= cfg.max_steps
         if step % cfg.log_every == 0 or done or step == cfg.distill_steps:
             stage = {"stage": "distill"} if distilling else {}
-            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "beta": beta, **stage,
+            log({"step": step, "elapsed_min": round(elapsed / 60, 2), "beta": beta, "lr": lr, **stage,
                  **{f"train_{k}": v / max(n_sums, 1) for k, v in sums.items()}})
             sums = {}
             n_sums = 0

@@ -97,3 +97,22 @@ def test_reconstruction_metrics_count_onsets_and_pitches() -> None:
     m = reconstruction_metrics(true, pred)
     assert m["step_accuracy"] == pytest.approx(4 / 6)
     assert m["onset_f1"] == 1.0 and m["onset_pitch_accuracy"] == 0.5
+
+
+def test_the_linear_schedule_reaches_zero_when_the_budget_runs_out(folk, tmp_path) -> None:
+    by_steps = MelodyTrainConfig(lr=2e-3, lr_schedule="linear", max_steps=1000, max_minutes=60)
+    assert by_steps.learning_rate(0, 0.0) == pytest.approx(2e-3)
+    assert by_steps.learning_rate(500, 60.0) == pytest.approx(1e-3)  # the steps run out first
+    assert by_steps.learning_rate(100, 45 * 60.0) == pytest.approx(0.5e-3)  # the hour runs out first
+    assert by_steps.learning_rate(1000, 0.0) == 0.0 and by_steps.learning_rate(5, 3600.0) == 0.0
+    exp = MelodyTrainConfig(lr=2e-3, lr_decay=0.99, lr_min=1e-4)
+    assert exp.learning_rate(10, 1e6) == pytest.approx(2e-3 * 0.99 ** 10)  # wall time plays no part
+    assert exp.learning_rate(10_000, 0.0) == 1e-4
+    with pytest.raises(GrooveFaderError, match="lr schedule 'cosine'"):
+        MelodyTrainConfig(lr_schedule="cosine")
+
+    train(_cfg(folk, tmp_path, lr=3e-3, lr_schedule="linear", max_steps=10), quiet=True)
+    rows = [json.loads(r) for r in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in rows if "lr" in r]
+    assert lrs == sorted(lrs, reverse=True) and lrs[0] < 3e-3
+    assert lrs[-1] == pytest.approx(3e-3 * 0.1, rel=0.05)  # the tenth of ten steps: one tenth left
