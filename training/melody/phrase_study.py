@@ -98,11 +98,14 @@ def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tra
     return out
 
 
-def run_variation(gen: Any, real: np.ndarray, groups: np.ndarray, tunes: int, bars: int, seed: int,
-                  amount: float) -> dict[str, Any]:
+def run_variation(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tunes: int,
+                  bars: int, seed: int, amount: float, toward: list[float] | None = None) -> dict[str, Any]:
     """Tunes drawn as the app draws them (:meth:`MelodyGenerator.sample_tunes`), each varied
-    once with a draw per window and once with one draw per tune (``amount`` spreads)."""
-    from engine.generation.latent_paths import nudge
+    once with a draw per window and once with one draw per tune (``amount`` spreads); with
+    ``toward``, instead of the draw per window, moved each fraction of the way toward a
+    neighbouring stored tune (:func:`~engine.generation.latent_paths.toward_neighbour`),
+    window by window (``toward_<t>``) and by one shared step (``toward_shared_<t>``)."""
+    from engine.generation.latent_paths import nudge, toward_neighbour
     from training.melody.evaluate import realism
 
     windows = -(-bars // gen.bars)
@@ -111,8 +114,15 @@ def run_variation(gen: Any, real: np.ndarray, groups: np.ndarray, tunes: int, ba
     before = decode(gen, z)[:, :bars * gen.steps_per_bar]
     scale = gen.pad.spread * amount
     out: dict[str, Any] = {"before": _figures(realism(real, before, groups, seed=seed), before, steps)}
-    for name, shared in (("per_window", False), ("per_tune", True)):
-        varied = np.stack([nudge(z[i], scale, seed + 1 + i, shared=shared) for i in range(tunes)])
+    moves: list[tuple[str, Any]] = [("per_tune", lambda zi, s: nudge(zi, scale, s, shared=True))]
+    if toward is None:
+        moves.insert(0, ("per_window", lambda zi, s: nudge(zi, scale, s)))
+    for t in toward or []:
+        moves += [(f"toward_{t:g}", lambda zi, s, t=t: toward_neighbour(zi, phrases, t, s)),
+                  (f"toward_shared_{t:g}",
+                   lambda zi, s, t=t: toward_neighbour(zi, phrases, t, s, shared=True))]
+    for name, move in moves:
+        varied = np.stack([move(z[i], seed + 1 + i) for i in range(tunes)])
         classes = decode(gen, varied)[:, :bars * gen.steps_per_bar]
         row = _figures(realism(real, classes, groups, seed=seed), classes, steps)
         row["unlike_source"] = float((classes != before).mean())
@@ -168,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="compute this many phrases from the checkpoint's model instead of its stored ones")
     p.add_argument("--variation", type=float, default=None, metavar="AMOUNT",
                    help="measure Variation (this many spreads) per window and per tune instead")
+    p.add_argument("--toward", type=float, nargs="+", default=None, metavar="T",
+                   help="with --variation: also move each tune this fraction of the way toward a "
+                        "neighbouring stored tune (instead of a draw per window)")
     p.add_argument("--pad", action="store_true",
                    help="measure pad points' longer tunes (window repeated or continued) instead")
     p.add_argument("--noise", type=float, nargs="+", default=None,
@@ -197,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.pad:
             res = run_pad(gen, phrases, w.classes[sel], groups, args.tunes, bars, args.seed)
         elif args.variation is not None:
-            res = run_variation(gen, w.classes[sel], groups, args.tunes, bars, args.seed, args.variation)
+            res = run_variation(gen, phrases, w.classes[sel], groups, args.tunes, bars, args.seed,
+                                args.variation, args.toward)
         else:
             res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed,
                       args.noise)
