@@ -152,7 +152,7 @@ def run_generate(args: argparse.Namespace) -> int:
     elif args.pad is not None:
         zs = _repeat(gen.pad_to_z(*args.pad), args.count)
     else:
-        zs = gen.sample_like_data(args.count, seed=args.seed)
+        zs = gen.sample_like_data(args.count, seed=args.seed, distinct=True)  # a pack: no groove twice
     win_bars = gen.steps // gen.steps_per_bar
     chunks = -(-args.bars // win_bars)
     # At temperature 0 a clip's loop repeats; above it each chunk is its own draw from the same z.

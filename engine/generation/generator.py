@@ -767,18 +767,20 @@ class Generator:
         """Whether the checkpoint stores training codes to draw new grooves near."""
         return self._anchors is not None
 
-    def sample_like_data(self, n: int, seed: int | None = None, lock: VoiceLock | None = None) -> np.ndarray:
+    def sample_like_data(self, n: int, seed: int | None = None, lock: VoiceLock | None = None,
+                         distinct: bool = False) -> np.ndarray:
         """``(n, Z)`` latents for a new groove ("Randomize"): a training code stored in the
         checkpoint plus N(0, anchor_noise² I). Prior draws decode grooves unlike the data (the
         shipped model: 3.3× its tom hits); near the codes the voice mix is the data's. Without
         stored codes (older checkpoints): the prior. With voices locked (an active ``lock``)
         and :attr:`lock_candidates` > 0, the code is one of the training grooves whose
-        locked voices play nearest the lock."""
+        locked voices play nearest the lock. ``distinct``: no training groove twice while
+        there are enough (a batch of clips, a sample pack)."""
         rng = np.random.default_rng(seed)
         if self._bank is not None:  # a training groove, nudged by the map's noise (0: as it is)
             pool = self._lock_pool(lock, rng) if lock is not None and lock.active else None
-            idx = (rng.integers(0, len(self._bank), int(n)) if pool is None
-                   else pool[rng.integers(0, len(pool), int(n))])
+            idx = (latent_paths.pick_indices(rng, len(self._bank), int(n), distinct) if pool is None
+                   else pool[latent_paths.pick_indices(rng, len(pool), int(n), distinct)])
             picked = self._bank.codes[idx].astype(np.float64)
             picked = picked + self._map_noise * rng.standard_normal(picked.shape)
             if pool is not None:  # chosen to fit the lock: decode() pastes it on LOCK_PASSES rounds
@@ -787,7 +789,7 @@ class Generator:
             return picked
         if self._anchors is None:
             return self.sample(n, seed=seed)
-        picked = self._anchors[rng.integers(0, len(self._anchors), int(n))]
+        picked = self._anchors[latent_paths.pick_indices(rng, len(self._anchors), int(n), distinct)]
         return picked + self._anchor_noise * rng.standard_normal(picked.shape)
 
     def _lock_pool(self, lock: VoiceLock, rng: np.random.Generator) -> np.ndarray | None:

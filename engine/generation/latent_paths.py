@@ -99,7 +99,7 @@ def interpolate(za: np.ndarray, zb: np.ndarray, n: int | np.ndarray, method: str
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
-def _pick(rng: np.random.Generator, stored: int, n: int, distinct: bool) -> np.ndarray:
+def pick_indices(rng: np.random.Generator, stored: int, n: int, distinct: bool) -> np.ndarray:
     """``n`` indices of ``stored`` items; with ``distinct`` none twice while there are enough
     (a batch of clips from as many different sources)."""
     if distinct and n > 1:
@@ -113,7 +113,7 @@ def sample_near(anchors: np.ndarray, noise: float, n: int, seed: int | None = No
     no code twice while there are enough), plus N(0, noise² I) — new material near the data
     instead of the prior's empty regions."""
     rng = np.random.default_rng(seed)
-    picked = np.asarray(anchors, np.float64)[_pick(rng, len(anchors), int(n), distinct)]
+    picked = np.asarray(anchors, np.float64)[pick_indices(rng, len(anchors), int(n), distinct)]
     return picked + float(noise) * rng.standard_normal(picked.shape)
 
 
@@ -125,7 +125,7 @@ def sample_phrases(phrases: np.ndarray, noise: float, windows: int, n: int, seed
     (a phrase's repeats stay repeats)."""
     rng = np.random.default_rng(seed)
     phrases = np.asarray(phrases, np.float64)
-    rows = phrases[_pick(rng, len(phrases), int(n), distinct)]
+    rows = phrases[pick_indices(rng, len(phrases), int(n), distinct)]
     picked = rows[:, np.arange(int(windows)) % phrases.shape[1]]
     shape = (picked.shape[0], 1, picked.shape[2]) if shared else picked.shape
     return picked + float(noise) * rng.standard_normal(shape)

@@ -186,6 +186,26 @@ def test_sample_like_data_draws_near_the_stored_codes() -> None:
     assert {tuple(r) for r in exact.sample_like_data(50, seed=1)} == {(10.0,) * 8, (-10.0,) * 8}
 
 
+def test_a_distinct_draw_takes_no_training_groove_twice() -> None:
+    """A batch of clips (``generate --count``): as many different grooves as it asks for."""
+    from models.checkpoint import load_checkpoint
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    mapped = Generator.from_checkpoint(mapped_checkpoint()[0])
+    mapped._map_noise = 0.0  # the training codes as they are, to see which were drawn
+    bank = len(mapped._bank)
+    drawn = {tuple(r) for r in mapped.sample_like_data(bank, seed=4, distinct=True)}
+    assert len(drawn) == bank  # each groove once
+    assert len({tuple(r) for r in mapped.sample_like_data(bank, seed=4)}) < bank  # by chance: repeats
+    ck = load_checkpoint(tiny_checkpoint("fader_vae"))  # stored codes without a bank
+    meta = dict(ck.meta, latent=dict(ck.meta["latent"], anchors=[[10.0] * 8, [-10.0] * 8],
+                                     anchor_noise=0.0))
+    g = Generator(ck.model, meta, ck.config)
+    for seed in range(10):
+        assert {tuple(r) for r in g.sample_like_data(2, seed=seed, distinct=True)} == {(10.0,) * 8,
+                                                                                       (-10.0,) * 8}
+
+
 def test_pad_plane(gen: Generator) -> None:
     plane = gen.meta["latent"]["plane"]
     np.testing.assert_allclose(gen.pad_to_z(0.0, 0.0), plane["origin"])
