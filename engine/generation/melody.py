@@ -45,7 +45,7 @@ import numpy as np
 from engine.errors import CheckpointError
 from engine.generation.backends import MelodyNet, TorchMelodyNet, torch_loader
 from engine.generation.latent_paths import interpolate, sample_near, sample_phrases
-from engine.generation.melody_pad import MelodyPad
+from engine.generation.melody_pad import MelodyPad, PhrasePad
 from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_classes, transpose_to_key
 
 STRATEGIES = (1, 2, 3)
@@ -94,6 +94,7 @@ class MelodyGenerator:
         self._phrases = None if phrases is None else np.asarray(phrases, np.float64)
         self._phrase_noise = float(lat.get("phrase_noise", self._anchor_noise))
         self._pad: MelodyPad | None = None
+        self._phrase_pad: PhrasePad | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, backend: str | None = None) -> MelodyGenerator:
@@ -155,6 +156,17 @@ class MelodyGenerator:
             if self._pad is None:
                 self._pad = MelodyPad.build(self._anchors, self.z_dim)
             return self._pad
+
+    @property
+    def phrase_pad(self) -> PhrasePad | None:
+        """The pad of longer tunes: a map of the stored phrases (None without them), built on
+        first use and kept."""
+        if self._phrases is None or len(self._phrases) < 2:
+            return None
+        with self._lock:
+            if self._phrase_pad is None:
+                self._phrase_pad = PhrasePad.build(self._phrases)
+            return self._phrase_pad
 
     # -- encode / decode -------------------------------------------------------------------
     def fit(self, melody: Melody) -> Melody:

@@ -98,3 +98,43 @@ class MelodyPad:
             x, y = np.clip(z[:2] / PLANE_REACH, -1, 1)
             return float(x), float(y)
         return self.map.nearest_point(z)
+
+
+@dataclass(frozen=True, eq=False)
+class PhrasePad:
+    """Pad points ↔ tunes longer than the model's window: a map of the stored phrases.
+
+    The same map as :class:`MelodyPad`, over whole phrases (a training tune's first ``length``
+    window codes, flattened) instead of single windows: each node holds one real tune's
+    opening, neighbouring nodes related tunes, and a point between nodes blends their phrases
+    window by window. A pad point's longer tune then moves on as a tune does instead of
+    repeating its first window (256 phrases: an 8 × 8 map).
+    """
+
+    pad: MelodyPad
+    length: int  # windows per stored phrase
+    z_dim: int
+
+    @classmethod
+    def build(cls, phrases: np.ndarray, cfg: MelodyMapConfig = MelodyMapConfig()) -> PhrasePad:
+        """The map of ``phrases`` ``(P, L, Z)``.
+
+        Raises:
+            ValueError: fewer than two phrases, or not ``(P, L, Z)`` finite numbers.
+        """
+        p = np.asarray(phrases, np.float64)
+        if p.ndim != 3 or len(p) < 2:
+            raise ValueError(f"phrase pad: stored phrases must be (P >= 2, L, Z), got {p.shape}")
+        return cls(MelodyPad.build(p.reshape(len(p), -1), p.shape[1] * p.shape[2], cfg), p.shape[1],
+                   p.shape[2])
+
+    def to_z(self, x: float, y: float, windows: int) -> np.ndarray:
+        """``(windows, Z)`` codes of the tune under pad point ``(x, y)`` (looped past its length)."""
+        z = self.pad.to_z(x, y).reshape(self.length, self.z_dim)
+        return z[np.arange(int(windows)) % self.length]
+
+    def to_pad(self, z: np.ndarray) -> tuple[float, float]:
+        """Where a tune's window codes ``z`` ``(W, Z)`` lie: the node whose phrase is nearest
+        (its windows looped to the phrase's length)."""
+        z = np.atleast_2d(np.asarray(z, np.float64))
+        return self.pad.to_pad(z[np.arange(self.length) % len(z)].reshape(-1))

@@ -143,19 +143,31 @@ def continue_tune(phrases: np.ndarray, z: np.ndarray, windows: int) -> np.ndarra
 
 def run_pad(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tunes: int, bars: int,
             seed: int) -> dict[str, Any]:
-    """``tunes`` uniform pad points, each as its window repeated and as :func:`continue_tune`
-    continues it."""
+    """``tunes`` uniform pad points, each as its window repeated, as :func:`continue_tune`
+    continues it and as the map of stored phrases plays it (``phrase_map``:
+    :class:`~engine.generation.melody_pad.PhrasePad`); with each, the share of steps that
+    change between points a sixteenth of the pad apart (how smoothly the pad plays)."""
     from training.melody.evaluate import realism
 
     windows = -(-bars // gen.bars)
     steps = gen.bars * gen.steps_per_bar
-    points = np.random.default_rng(seed).random((tunes, 2))
-    zs = np.stack([gen.pad.to_z(float(x), float(y)) for x, y in points])
+    points = np.random.default_rng(seed).uniform(-1.0, 1.0, (tunes, 2))
+    from engine.generation.melody_pad import PhrasePad
+
+    phrase_pad = PhrasePad.build(phrases)
+    step = np.random.default_rng(seed + 1).standard_normal((tunes, 2))
+    nearby = np.clip(points + step / np.linalg.norm(step, axis=1, keepdims=True) * 2 / 16, -1, 1)
+    ways = {"repeated": lambda x, y: np.repeat(gen.pad.to_z(x, y)[None], windows, axis=0),
+            "continued": lambda x, y: continue_tune(phrases, gen.pad.to_z(x, y), windows),
+            "phrase_map": lambda x, y: phrase_pad.to_z(x, y, windows)}
     out: dict[str, Any] = {}
-    for name, codes in (("repeated", np.repeat(zs[:, None], windows, axis=1)),
-                        ("continued", np.stack([continue_tune(phrases, z, windows) for z in zs]))):
+    for name, way in ways.items():
+        codes = np.stack([way(float(x), float(y)) for x, y in points])
         classes = decode(gen, codes)[:, :bars * gen.steps_per_bar]
         out[name] = _figures(realism(real, classes, groups, seed=seed), classes, steps)
+        near = decode(gen, np.stack([way(float(x), float(y)) for x, y in nearby]))
+        near = near[:, :bars * gen.steps_per_bar]
+        out[name]["nearby_change"] = float((near != classes).mean())
     return out
 
 

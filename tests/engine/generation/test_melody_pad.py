@@ -82,3 +82,48 @@ def test_the_generator_builds_its_pad_from_its_own_checkpoint(tmp_path_factory) 
     corners = [gen.decode(pad.to_z(x, y)) for x in (-1, 1) for y in (-1, 1)]
     heard = {tuple(m.events) for m in corners}
     assert heard <= tunes and len(heard) == 2  # every corner a training tune, both on the pad
+
+
+def test_the_phrase_pad_plays_whole_stored_tunes_and_finds_a_tune_s_place() -> None:
+    from engine.generation.melody_pad import PhrasePad
+
+    codes, label = clustered_codes(clusters=16, per=16)
+    rng = np.random.default_rng(1)
+    # 64 phrases of 3 windows, each window from a different kind of tune: a phrase's course
+    phrases = np.stack([codes[rng.choice(len(codes), 3, replace=False)] for _ in range(64)])
+    pad = PhrasePad.build(phrases)
+    assert pad.pad.map is not None and pad.pad.map.shape == (4, 4) and pad.length == 3
+    stored = {tuple(p.reshape(-1)) for p in phrases}
+    for x in (-1.0, 1.0):
+        for y in (-1.0, 1.0):  # a corner node plays one stored tune, window by window, looped
+            tune = pad.to_z(x, y, 5)
+            assert tune.shape == (5, Z) and tuple(tune[:3].reshape(-1)) in stored
+            assert np.allclose(tune[3:], tune[:2])
+            assert np.allclose(pad.to_z(*pad.to_pad(tune[:3]), 3), tune[:3])  # its place plays it
+    between = pad.to_z(0.05, -0.02, 3)
+    assert tuple(between.reshape(-1)) not in stored and np.isfinite(between).all()
+    with pytest.raises(ValueError, match="phrase pad"):
+        PhrasePad.build(phrases[:1])
+
+
+def test_the_generator_s_phrase_pad_plays_its_stored_tunes(tmp_path_factory) -> None:
+    pytest.importorskip("torch")
+    from engine.generation.melody import MelodyGenerator
+    from models.melody_checkpoint import load_melody_checkpoint
+    from tests.support.melody import melody_a, melody_b, memorised_checkpoint
+
+    ck = load_melody_checkpoint(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody")))
+    plain = MelodyGenerator(ck.model, ck.meta)
+    assert plain.phrase_pad is None  # no stored phrases: pad points repeat their window
+    a, b = ck.meta["latent"]["anchors"]
+    gen = MelodyGenerator(ck.model, {**ck.meta, "latent": {**ck.meta["latent"], "phrases": [[a, b], [b, a]]}})
+    pad = gen.phrase_pad
+    assert pad is gen.phrase_pad  # built once
+    tunes = {tuple(m.events) for m in (melody_a(), melody_b())}
+    orders = set()
+    for x in (-1.0, 1.0):
+        for y in (-1.0, 1.0):
+            first, second = (tuple(m.events) for m in gen.decode_batch(pad.to_z(x, y, 2)))
+            assert {first, second} == tunes  # a corner plays a stored tune: A then B, or B then A
+            orders.add(first)
+    assert orders == tunes  # both stored tunes are on the pad
