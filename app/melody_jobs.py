@@ -8,7 +8,10 @@ type checking only (torch loads with the checkpoint, on the loader thread).
 The melody pad is a map of the training tunes (:class:`~engine.generation.melody_pad.MelodyPad`,
 built from the loaded checkpoint's stored codes on the loader thread): every point decodes
 one training code or a blend of four neighbouring ones, as the groove pad does; without
-stored codes, a plane on the prior's first two axes.
+stored codes, a plane on the prior's first two axes. A tune longer than the model's window
+takes its pad point on the map of whole stored tunes instead
+(:attr:`MelodyGenerator.phrase_pad`), so it moves on as a tune does rather than repeating
+its first window; a checkpoint without stored phrases repeats the window.
 """
 
 from __future__ import annotations
@@ -40,14 +43,22 @@ class MelodyDecoded:
 def _decode(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray, bars: int, temperature: float,
             seed: int | None, at: tuple[float, float] | None = None) -> MelodyDecoded:
     """Decode ``z`` to ``bars`` bars; its pad point is ``at`` (where the user put it), else
-    where its first window's code lies on the pad."""
+    where it lies on the pad that plays tunes of its length (:func:`pad_point`)."""
     z = np.atleast_2d(np.asarray(z, np.float64))
     windows = -(-bars // g.bars)
     if len(z) < windows:  # one latent for a longer melody: its window repeats
         z = np.concatenate([z] * windows)[:windows]
     decoded = g.decode_batch(z[:windows], temperature=temperature, seed=seed)
     melody = loop_to(Melody.concatenate(decoded), bars)
-    return MelodyDecoded(melody, z[:windows], pad_map.to_pad(z[0]) if at is None else at)
+    return MelodyDecoded(melody, z[:windows], pad_point(g, pad_map, z[:windows]) if at is None else at)
+
+
+def pad_point(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray) -> tuple[float, float]:
+    """Where a tune's window codes ``z`` ``(W, Z)`` lie on the pad: a longer tune on the map of
+    whole stored tunes (when the checkpoint has one), a 2-bar one on the map of windows."""
+    z = np.atleast_2d(z)
+    phrases = g.phrase_pad if len(z) > 1 else None
+    return pad_map.to_pad(z[0]) if phrases is None else phrases.to_pad(z)
 
 
 def randomize(g: MelodyGenerator, pad_map: MelodyPad, bars: int, temperature: float,
@@ -68,8 +79,13 @@ def variation(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray, bars: int, 
 
 def at_pad(g: MelodyGenerator, pad_map: MelodyPad, x: float, y: float, bars: int, temperature: float,
            seed: int) -> MelodyDecoded:
-    """The melody under pad point ``(x, y)`` (its window repeated to ``bars``)."""
-    return _decode(g, pad_map, pad_map.to_z(x, y), bars, temperature, seed, (float(x), float(y)))
+    """The melody under pad point ``(x, y)``: a 2-bar one from the map of windows; a longer one
+    from the map of whole stored tunes (chosen on validation: docs/studies/melody_phrases),
+    or without stored phrases its window repeated to ``bars``."""
+    windows = -(-bars // g.bars)
+    phrases = g.phrase_pad if windows > 1 else None
+    z = pad_map.to_z(x, y) if phrases is None else phrases.to_z(x, y, windows)
+    return _decode(g, pad_map, z, bars, temperature, seed, (float(x), float(y)))
 
 
 def encode(g: MelodyGenerator, pad_map: MelodyPad, melody: Melody) -> tuple[np.ndarray, tuple[float, float]]:

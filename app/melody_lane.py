@@ -120,7 +120,7 @@ def _build_melody_generator(path: Path) -> MelodyGenerator:
     from engine.generation.melody import MelodyGenerator  # torch loads here, on the loader thread
 
     gen = MelodyGenerator.from_checkpoint(path)
-    _ = gen.pad  # the pad's map of the training codes, fitted here rather than on the GUI thread
+    _ = gen.pad, gen.phrase_pad  # the pad's maps (windows, whole tunes), fitted here, not on the GUI thread
     return gen
 
 

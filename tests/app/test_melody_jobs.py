@@ -73,3 +73,22 @@ def test_variation_moves_a_longer_tune_as_one(gen) -> None:
     assert np.abs(step[0]).max() > 0
     scaled = step[0] / (gen.pad.spread * melody_jobs.VARIATION_AMOUNT)
     assert 0.3 < scaled.std() < 2.0  # a draw of the stated scale, not a fixed offset
+
+
+def test_a_longer_tune_on_the_pad_is_a_whole_stored_tune_that_moves_on(gen) -> None:
+    """At 16 bars a pad point plays from the map of whole stored tunes (a node: one stored
+    tune's eight windows), not its 2-bar window eight times; at 2 bars the map of windows."""
+    phrases, pad = gen.phrases, gen.phrase_pad
+    assert phrases is not None and pad is not None
+    for x, y in ((-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)):
+        tune = melody_jobs.at_pad(gen, gen.pad, x, y, 16, 0.0, seed=1)
+        assert tune.z.shape == (8, gen.z_dim) and tune.pad == (x, y)
+        assert np.abs(phrases - tune.z[None]).max(axis=(1, 2)).min() < 1e-9  # a stored tune
+        assert not np.allclose(tune.z, tune.z[:1])  # it moves on
+        assert tune.melody.steps == 16 * 16
+        where = melody_jobs.pad_point(gen, gen.pad, tune.z)  # a 16-bar tune's place plays it
+        assert np.allclose(pad.to_z(*where, 8), tune.z)
+        short = melody_jobs.at_pad(gen, gen.pad, x, y, 2, 0.0, seed=1)
+        assert short.z.shape == (1, gen.z_dim) and np.allclose(short.z[0], gen.pad.to_z(x, y))
+    drawn = melody_jobs.randomize(gen, gen.pad, 16, 0.0, seed=3)  # Randomize's tune: its place
+    assert drawn.pad == melody_jobs.pad_point(gen, gen.pad, drawn.z)  # on the same map
