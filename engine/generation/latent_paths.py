@@ -139,20 +139,3 @@ def nudge(z: np.ndarray, scale: np.ndarray | float, seed: int | None = None,
     shape = (1, z.shape[1]) if shared else z.shape
     return z + np.random.default_rng(seed).standard_normal(shape) * np.asarray(scale, np.float64)
 
-
-def toward_neighbour(z: np.ndarray, phrases: np.ndarray, amount: float, seed: int | None = None,
-                     neighbours: int = 8, shared: bool = False) -> np.ndarray:
-    """``z`` ``(W, Z)`` (a tune's window codes) moved ``amount`` of the way toward a real tune
-    near it — a Variation along the data instead of a random direction. The tune is one of the
-    ``neighbours`` stored phrases (``phrases`` ``(P, L, Z)``, their first W windows, looped)
-    nearest ``z`` over all its windows, the nearest excepted: a tune drawn from a stored
-    phrase lies nearest its own. Window by window, or with ``shared`` every window by the
-    windows' mean step (the tune's repeats stay repeats)."""
-    z = np.atleast_2d(np.asarray(z, np.float64))
-    ph = np.asarray(phrases, np.float64)
-    ph = ph[:, np.arange(len(z)) % ph.shape[1]]
-    order = np.argsort(((ph - z) ** 2).sum((1, 2)), kind="stable")[1:1 + max(1, int(neighbours))]
-    step = ph[np.random.default_rng(seed).choice(order)] - z
-    if shared:
-        step = step.mean(0, keepdims=True)
-    return z + float(amount) * step

@@ -103,9 +103,9 @@ def run_variation(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.nd
     """Tunes drawn as the app draws them (:meth:`MelodyGenerator.sample_tunes`), each varied
     once with a draw per window and once with one draw per tune (``amount`` spreads); with
     ``toward``, instead of the draw per window, moved each fraction of the way toward a
-    neighbouring stored tune (:func:`~engine.generation.latent_paths.toward_neighbour`),
+    neighbouring stored tune (:func:`toward_neighbour`),
     window by window (``toward_<t>``) and by one shared step (``toward_shared_<t>``)."""
-    from engine.generation.latent_paths import nudge, toward_neighbour
+    from engine.generation.latent_paths import nudge
     from training.melody.evaluate import realism
 
     windows = -(-bars // gen.bars)
@@ -128,6 +128,24 @@ def run_variation(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.nd
         row["unlike_source"] = float((classes != before).mean())
         out[name] = row
     return out
+
+
+def toward_neighbour(z: np.ndarray, phrases: np.ndarray, amount: float, seed: int | None = None,
+                     neighbours: int = 8, shared: bool = False) -> np.ndarray:
+    """``z`` ``(W, Z)`` (a tune's window codes) moved ``amount`` of the way toward a real tune
+    near it — a Variation along the data instead of a random direction. The tune is one of the
+    ``neighbours`` stored phrases (``phrases`` ``(P, L, Z)``, their first W windows, looped)
+    nearest ``z`` over all its windows, the nearest excepted: a tune drawn from a stored
+    phrase lies nearest its own. Window by window, or with ``shared`` every window by the
+    windows' mean step (the tune's repeats stay repeats)."""
+    z = np.atleast_2d(np.asarray(z, np.float64))
+    ph = np.asarray(phrases, np.float64)
+    ph = ph[:, np.arange(len(z)) % ph.shape[1]]
+    order = np.argsort(((ph - z) ** 2).sum((1, 2)), kind="stable")[1:1 + max(1, int(neighbours))]
+    step = ph[np.random.default_rng(seed).choice(order)] - z
+    if shared:
+        step = step.mean(0, keepdims=True)
+    return z + float(amount) * step
 
 
 def continue_tune(phrases: np.ndarray, z: np.ndarray, windows: int) -> np.ndarray:

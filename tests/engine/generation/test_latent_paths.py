@@ -95,27 +95,6 @@ def test_nudge_draws_per_window_or_once_per_tune() -> None:
     assert many.std() == pytest.approx(0.5, rel=0.1)
 
 
-def test_toward_neighbour_moves_a_tune_toward_a_nearby_stored_tune_not_its_own() -> None:
-    from engine.generation.latent_paths import toward_neighbour
-
-    # stored tunes on a line, 10 apart, two windows each: tune k's windows at k*10 and k*10 + 1
-    phrases = np.stack([np.stack([np.full(3, 10.0 * k), np.full(3, 10.0 * k + 1)]) for k in range(6)])
-    z = phrases[2].copy()  # a tune drawn from stored tune 2 (no noise)
-    reached = set()
-    for seed in range(40):
-        out = toward_neighbour(z, phrases, 1.0, seed, neighbours=2)
-        k = int(round(out[0, 0] / 10))
-        assert np.allclose(out, phrases[k])  # all the way: a stored tune, window by window
-        reached.add(k)
-    assert reached == {1, 3}  # the two nearest other than its own
-    half = toward_neighbour(z, phrases, 0.5, 3, neighbours=2)
-    assert np.allclose(np.abs(half - z), 5.0)  # half way, each window
-    z[1] = z[0] + 4.0  # windows that differ from the neighbour's by different steps
-    shared = toward_neighbour(z, phrases, 0.5, 3, neighbours=2, shared=True)
-    assert np.allclose(shared - z, (shared - z)[0])  # one step for every window: repeats stay
-    assert toward_neighbour(z[:1], phrases, 0.5, 3).shape == (1, 3)  # a 2-bar tune: first windows
-
-
 def test_distinct_draws_take_no_stored_code_twice_while_there_are_enough() -> None:
     from engine.generation.latent_paths import sample_near, sample_phrases
 
