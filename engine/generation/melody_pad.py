@@ -134,7 +134,7 @@ class PhrasePad:
         return z[np.arange(int(windows)) % self.length]
 
     def to_pad(self, z: np.ndarray) -> tuple[float, float]:
-        """Where a tune's window codes ``z`` ``(W, Z)`` lie: the node whose phrase is nearest
-        (its windows looped to the phrase's length)."""
+        """Where a tune's window codes ``z`` ``(W, Z)`` lie: the node whose phrase's first W
+        windows are nearest (a tune longer than a phrase loops it: its first L windows)."""
         z = np.atleast_2d(np.asarray(z, np.float64))
-        return self.pad.to_pad(z[np.arange(self.length) % len(z)].reshape(-1))
+        return self.pad.to_pad(z[:self.length].reshape(-1))

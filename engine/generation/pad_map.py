@@ -82,8 +82,11 @@ class PadMap:
         return (w[..., None] * np.stack([table[i, j] for i, j in corners], -2)).sum(-2)
 
     def nearest_point(self, z: np.ndarray) -> tuple[float, float]:
-        """The pad point of the node whose groove is nearest ``z`` (a loaded clip's place)."""
-        d2 = ((self._z - np.asarray(z, np.float64)) ** 2).sum(-1)
+        """The pad point of the node whose groove is nearest ``z`` (a loaded clip's place).
+        A ``z`` shorter than the nodes' codes is compared with their first ``len(z)`` values
+        (a tune's first windows against whole stored phrases)."""
+        z = np.asarray(z, np.float64)
+        d2 = ((self._z[..., :z.shape[-1]] - z) ** 2).sum(-1)
         i, j = np.unravel_index(int(np.argmin(d2)), d2.shape)
         rows, cols = self.shape
         return float(2 * j / (cols - 1) - 1), float(2 * i / (rows - 1) - 1)

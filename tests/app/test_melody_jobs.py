@@ -88,6 +88,9 @@ def test_a_longer_tune_on_the_pad_is_a_whole_stored_tune_that_moves_on(gen) -> N
         assert tune.melody.steps == 16 * 16
         where = melody_jobs.pad_point(gen, gen.pad, tune.z)  # a 16-bar tune's place plays it
         assert np.allclose(pad.to_z(*where, 8), tune.z)
+        half = melody_jobs.at_pad(gen, gen.pad, x, y, 8, 0.0, seed=1)  # 8 bars: its first 4 windows
+        assert np.allclose(half.z, tune.z[:4])
+        assert np.allclose(pad.to_z(*melody_jobs.pad_point(gen, gen.pad, half.z), 4), half.z)
         short = melody_jobs.at_pad(gen, gen.pad, x, y, 2, 0.0, seed=1)
         assert short.z.shape == (1, gen.z_dim) and np.allclose(short.z[0], gen.pad.to_z(x, y))
     drawn = melody_jobs.randomize(gen, gen.pad, 16, 0.0, seed=3)  # Randomize's tune: its place

@@ -100,6 +100,8 @@ def test_the_phrase_pad_plays_whole_stored_tunes_and_finds_a_tune_s_place() -> N
             assert tune.shape == (5, Z) and tuple(tune[:3].reshape(-1)) in stored
             assert np.allclose(tune[3:], tune[:2])
             assert np.allclose(pad.to_z(*pad.to_pad(tune[:3]), 3), tune[:3])  # its place plays it
+            # a shorter tune (its phrase's first windows) is placed by those windows alone
+            assert np.allclose(pad.to_z(*pad.to_pad(tune[:2]), 2), tune[:2])
     between = pad.to_z(0.05, -0.02, 3)
     assert tuple(between.reshape(-1)) not in stored and np.isfinite(between).all()
     with pytest.raises(ValueError, match="phrase pad"):
