@@ -106,6 +106,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="melody transition: each clip's most melodic track, arpeggiated to one line")
     t.add_argument("--mix-scale", choices=("bar", "note"), default="bar",
                    help="--melody, strategies 2/3: Bernoulli mix per bar or per 16th step (default bar)")
+    t.add_argument("--mix-draw", choices=("switch", "independent"), default="switch",
+                   help="--melody, strategies 2/3: one draw, so the inputs cross from A to B once "
+                        "(default), or a draw per bar/step")
     t.add_argument("--key", default=None, help="--melody: key to transpose the result to")
     t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default="melodies",
                    help="--melody: first and last bars are A's and B's own (default), the closest "

@@ -83,10 +83,11 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
     if args.strategy is None:  # the lane's default (docs/melody.md)
         args.strategy = 1
-    out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale, seed=args.seed,
+    out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale,
+                         mix_draw=args.mix_draw, seed=args.seed,
                          temperature=args.temperature, key=args.key, ends=args.ends)
     bpm = 120.0 if args.bpm is None else args.bpm
     out.write_midi(args.output, bpm, force=args.force)
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}, "
-          f"mix per {args.mix_scale}), {out.num_notes} notes at {bpm:g} BPM")
+          f"mix per {args.mix_scale}, {args.mix_draw} draw), {out.num_notes} notes at {bpm:g} BPM")
     return 0

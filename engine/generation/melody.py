@@ -21,7 +21,11 @@ keeps its phase in the phrase, as the drum transitions do):
 2. **Teacher-forced mix**: every bar decodes ``z_A``, with the decoder's "previous note"
    inputs taken from a Bernoulli mix of A and B (looped to N bars): per 16th step
    (``mix_scale='note'``, p = step / (S - 1)) or per bar (``'bar'``, p = t_i); the first
-   step/bar is always A's, the last always B's.
+   step/bar is always A's, the last always B's. The draws are ``'independent'`` (one per
+   step or bar) or ``'switch'`` (the default): one uniform u shared by all, B's where
+   p > u, so each step or bar is still B's with probability p but the inputs cross from A
+   to B once instead of flickering between them (chosen on validation, where strategy 3's
+   middles were told from real tunes less often; docs/melody.md).
 3. **Both**: the latents of 1 with the forced inputs of 2.
 
 The transition's first and last bars (``ends``) are ``'melodies'`` (the default: A's and
@@ -50,6 +54,7 @@ from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_cla
 
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
+MIX_DRAWS = ("independent", "switch")
 ENDS = ("decoded", "searched", "melodies")
 SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
 
@@ -137,6 +142,11 @@ class MelodyGenerator:
     @property
     def has_anchors(self) -> bool:
         return self._anchors is not None
+
+    @property
+    def anchors(self) -> np.ndarray | None:
+        """``(N, Z)`` the stored training window codes Randomize draws near, or None."""
+        return None if self._anchors is None else self._anchors.copy()
 
     @property
     def anchor_noise(self) -> float:
@@ -294,40 +304,48 @@ class MelodyGenerator:
 
     # -- transitions -----------------------------------------------------------------------
     def bernoulli_mix(self, a: Melody, b: Melody, bars: int, mix_scale: str = "note",
-                      seed: int | None = None) -> np.ndarray:
+                      seed: int | None = None, mix_draw: str = "switch") -> np.ndarray:
         """``(bars * 16,)`` classes: A looped to ``bars`` with steps (``'note'``) or bars
-        (``'bar'``) replaced by B's with probability rising linearly 0 → 1."""
+        (``'bar'``) replaced by B's with probability rising linearly 0 → 1, drawn
+        independently or by one shared draw (``mix_draw='switch'``)."""
         if mix_scale not in MIX_SCALES:
             raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
+        if mix_draw not in MIX_DRAWS:
+            raise ValueError(f"mix_draw must be one of {MIX_DRAWS}, got {mix_draw!r}")
         ca = events_to_classes(loop_to(a.fit_range(), bars).events)
         cb = events_to_classes(loop_to(b.fit_range(), bars).events)
         rng = np.random.default_rng(seed)
         spb = self.steps_per_bar
         if mix_scale == "note":
             p = np.linspace(0.0, 1.0, len(ca))
-            from_b = rng.random(len(ca)) < p
-            from_b[0], from_b[-1] = False, True
         else:
             p = np.linspace(0.0, 1.0, bars) if bars > 1 else np.ones(1)
-            bar_b = rng.random(bars) < p
-            bar_b[0], bar_b[-1] = False, True
-            from_b = np.repeat(bar_b, spb)
+        u = rng.random() if mix_draw == "switch" else rng.random(len(p))
+        from_b = u < p
+        from_b[0], from_b[-1] = False, True
+        if mix_scale == "bar":
+            from_b = np.repeat(from_b, spb)
         return np.where(from_b, cb, ca)
 
     def transition(self, a: Melody, b: Melody, bars: int, strategy: int, *, mix_scale: str = "bar",
-                   method: str = "slerp", seed: int | None = None, temperature: float = 0.0,
-                   key: str | None = None, ends: str = "melodies", candidates: int = SEARCH_CANDIDATES,
-                   beam: int = 1) -> Melody:
+                   mix_draw: str = "switch", method: str = "slerp", seed: int | None = None,
+                   temperature: float = 0.0, key: str | None = None, ends: str = "melodies",
+                   candidates: int = SEARCH_CANDIDATES, beam: int = 1,
+                   path: np.ndarray | None = None) -> Melody:
         """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring; ``candidates``
-        and ``beam`` are the search of ``ends='searched'``).
+        and ``beam`` are the search of ``ends='searched'``; ``path``: strategies 1 and 3's
+        ``(bars, Z)`` latents bar by bar instead of the interpolation from A's code to B's).
 
         Raises:
-            ValueError: bad strategy, mix scale, ends, method or fewer than 2 bars.
+            ValueError: bad strategy, mix scale or draw, ends, method or path, or fewer than
+                2 bars.
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 1, 2 or 3, got {strategy!r}")
         if mix_scale not in MIX_SCALES:
             raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
+        if mix_draw not in MIX_DRAWS:
+            raise ValueError(f"mix_draw must be one of {MIX_DRAWS}, got {mix_draw!r}")
         if ends not in ENDS:
             raise ValueError(f"ends must be one of {ENDS}, got {ends!r}")
         if bars < 2:
@@ -346,10 +364,15 @@ class MelodyGenerator:
         if ends == "melodies":
             first = self.fit(a).events[:spb]
             last = self.fit(b).events[phase[-1] * spb:(phase[-1] + 1) * spb]
-        z = interpolate(za, zb, t, method) if strategy in (1, 3) else np.repeat(za[None], bars, 0)
+        if path is not None and np.shape(path) != (bars, self.z_dim):
+            raise ValueError(f"path must be ({bars}, {self.z_dim}), got {np.shape(path)}")
+        if strategy == 2:
+            z = np.repeat(za[None], bars, 0)
+        else:
+            z = interpolate(za, zb, t, method) if path is None else np.asarray(path, np.float64)
         forced = None
         if strategy in (2, 3):
-            mix = self.bernoulli_mix(a, b, bars, mix_scale, seed)
+            mix = self.bernoulli_mix(a, b, bars, mix_scale, seed, mix_draw)
             tail = events_to_classes(loop_to(b.fit_range(), bars + w).events)[bars * spb:]
             mix = np.concatenate([mix, tail])  # B goes on past the end: every window fits
             forced = np.stack([mix[(i - phase[i]) * spb:(i - phase[i] + w) * spb] for i in range(bars)])

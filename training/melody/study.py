@@ -16,6 +16,11 @@ per strategy and mix scale, and per transition:
 * **realism of midpoints**: the middle two bars against test windows (MGEval mean OA and
   the classifier two-sample test of :mod:`training.melody.evaluate`).
 
+``--path``: strategies 1 and 3 follow a chain of stored training codes (the drums'
+:class:`~engine.generation.data_path.GrooveGraph` over the checkpoint's stored window codes,
+``anchors``, or those and its stored phrases' codes, ``all``; ``--hold 2`` keeps each code
+for its whole 2-bar window) instead of the spherical interpolation.
+
 ``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
 transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
 ``.mid`` examples into ``--out``.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +68,40 @@ def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, 
     return out
 
 
+def data_path(gen: Any, nodes: str, hold: int) -> Callable[[Melody, Melody, int], np.ndarray]:
+    """``(a, b, bars) -> (bars, Z)`` latents: A's code, the chain of stored codes between
+    (each bar the chain's code at its share of the way, or its window's first bar's with
+    ``hold`` 2, the last window B's), B's code."""
+    from engine.generation.data_path import GrooveGraph
+    from engine.generation.latent_paths import interpolate
+
+    codes = gen.anchors
+    if nodes == "all":
+        codes = np.vstack([codes, gen.phrases.reshape(-1, gen.z_dim)])
+    graph = GrooveGraph(codes)
+
+    def path(a: Melody, b: Melody, bars: int) -> np.ndarray:
+        za, zb = gen.encode_batch([a, b])
+        t = np.linspace(0.0, 1.0, bars)
+        if hold == 2:
+            start = np.arange(bars) - np.arange(bars) % 2
+            t = t[start]
+            t[start == start[-1]] = 1.0
+        z = interpolate(za, zb, t)
+        inner = (t > 0) & (t < 1)
+        if inner.any():
+            z[inner] = graph.codes[graph.waypoints(za, zb, t[inner])]
+        return z
+
+    return path
+
+
 def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int,
-                 variants: tuple[tuple[int, str], ...], seed: int, **ends: Any) -> dict[str, Any]:
-    """``ends``: the transition's ``ends``, ``candidates`` and ``beam`` (default: decoded)."""
+                 variants: tuple[tuple[int, str], ...], seed: int, mix_draw: str = "independent",
+                 path: Callable[[Melody, Melody, int], np.ndarray] | None = None,
+                 **ends: Any) -> dict[str, Any]:
+    """``ends``: the transition's ``ends``, ``candidates`` and ``beam`` (default: decoded);
+    ``path``: strategies 1 and 3's latents for a pair (default: interpolation)."""
     from engine.generation.melody import loop_to
     from training.melody.evaluate import realism
 
@@ -80,7 +117,9 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
         for k, (i, j) in enumerate(pairs):
             a = Melody.from_classes(windows.classes[i])
             b = Melody.from_classes(windows.classes[j])
-            out = gen.transition(a, b, bars, strategy, mix_scale=scale, seed=seed + k, **ends)
+            z = None if path is None or strategy == 2 else path(a, b, bars)
+            out = gen.transition(a, b, bars, strategy, mix_scale=scale, mix_draw=mix_draw,
+                                 seed=seed + k, path=z, **ends)
             outs.append(out)
             ea, eb = loop_to(a, bars).events, loop_to(b, bars).events
             f_out, l_out = out.events[:spb], out.events[-spb:]
@@ -162,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="the transitions' first and last bars (engine.generation.melody)")
     p.add_argument("--candidates", type=int, default=32, help="codes tried per melody (--ends searched)")
     p.add_argument("--beam", type=int, default=1, help="beam width of the search's decodes (1 = greedy)")
+    p.add_argument("--mix-draw", default="independent", choices=("independent", "switch"),
+                   help="strategies 2 and 3: a draw per step/bar, or one switch from A to B")
+    p.add_argument("--path", default="slerp", choices=("slerp", "anchors", "all"),
+                   help="strategies 1 and 3: interpolate, or a chain of stored codes (see above)")
+    p.add_argument("--hold", type=int, default=1, choices=(1, 2), help="--path: bars each code plays")
     args = p.parse_args(argv)
     ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
@@ -174,9 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     gen = MelodyGenerator.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
-    res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed, **ends)
+    path = None if args.path == "slerp" else data_path(gen, args.path, args.hold)
+    res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed, args.mix_draw, path, **ends)
     out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
-                           "bars": args.bars,
+                           "bars": args.bars, "mix_draw": args.mix_draw,
+                           "path": args.path, "hold": args.hold,
                            "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),
@@ -196,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         out["long"] = {}
         for name, path in zip(("flat", "hier"), args.long, strict=True):
             g16 = MelodyGenerator.from_checkpoint(path)
-            r16 = run_variants(g16, w16, lp, 16, ((1, "bar"), (3, "bar")), args.seed, **ends)
+            r16 = run_variants(g16, w16, lp, 16, ((1, "bar"), (3, "bar")), args.seed, args.mix_draw, **ends)
             out["long"][name] = {"checkpoint": str(path), "pairs": len(lp), **r16["variants"]}
     atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(out, indent=1) + "\n"), text=True)
     print(json.dumps({k: v for k, v in out.items() if k != "long"}, indent=1))

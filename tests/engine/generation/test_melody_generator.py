@@ -43,18 +43,46 @@ def test_mixed_transitions_start_as_a(gen, strategy, scale) -> None:
     assert out.bars == 6 and np.array_equal(out.events[:16], melody_a().events[:16])
 
 
+def test_a_given_path_is_decoded_bar_by_bar(gen) -> None:
+    a, b = melody_a(), melody_b()
+    za, zb = gen.encode(a), gen.encode(b)
+    # B's code for the first bars, A's for the last: the decode follows the path, not A -> B
+    out = gen.transition(a, b, 4, 1, ends="decoded", path=np.stack([zb, zb, za, za]))
+    assert np.array_equal(out.events[:16], b.events[:16])
+    assert np.array_equal(out.events[-16:], a.events[16:32])
+
+
 def test_the_mix_follows_t(gen) -> None:
     a, b = melody_a(), melody_b()
-    mix = gen.bernoulli_mix(a, b, 40, "note", seed=0)
+    mix = gen.bernoulli_mix(a, b, 40, "note", seed=0, mix_draw="independent")
     ca, cb = loop_to(a, 40).to_classes(), loop_to(b, 40).to_classes()
     differ = ca != cb
     from_b = (mix == cb) & differ
     half = len(mix) // 2
     assert from_b[:half].sum() < from_b[half:].sum()  # B's share rises along the mix
-    bar_mix = gen.bernoulli_mix(a, b, 8, "bar", seed=0).reshape(8, 16)
+    bar_mix = gen.bernoulli_mix(a, b, 8, "bar", seed=0, mix_draw="independent").reshape(8, 16)
     assert all(np.array_equal(r, loop_to(a, 8).to_classes().reshape(8, 16)[i])
                or np.array_equal(r, loop_to(b, 8).to_classes().reshape(8, 16)[i])
                for i, r in enumerate(bar_mix))  # per bar: whole bars from one side
+
+
+@pytest.mark.parametrize("scale", ["bar", "note"])
+def test_the_switch_draw_crosses_once_with_the_same_odds(gen, scale) -> None:
+    a, b = melody_a(), melody_b()
+    ca, cb = loop_to(a, 8).to_classes(), loop_to(b, 8).to_classes()
+    differ = ca != cb
+    share = np.zeros(len(ca))
+    for seed in range(400):
+        mix = gen.bernoulli_mix(a, b, 8, scale, seed=seed, mix_draw="switch")
+        from_b = (mix == cb) & differ
+        from_a = (mix == ca) & differ
+        last_a = np.flatnonzero(from_a).max(initial=-1)
+        first_b = np.flatnonzero(from_b).min(initial=len(mix))
+        assert last_a < first_b  # A's inputs, then B's: one crossing, no flicker
+        share += from_b
+    # each step is still B's with probability t (t rises 0 -> 1 along the mix)
+    p = np.linspace(0, 1, len(ca)) if scale == "note" else np.repeat(np.linspace(0, 1, 8), 16)
+    assert np.abs(share / 400 - p)[differ].max() < 0.1
 
 
 def test_bad_arguments_raise(gen) -> None:
@@ -62,6 +90,10 @@ def test_bad_arguments_raise(gen) -> None:
         gen.transition(melody_a(), melody_b(), 4, 4)
     with pytest.raises(ValueError, match="mix_scale"):
         gen.transition(melody_a(), melody_b(), 4, 2, mix_scale="beat")
+    with pytest.raises(ValueError, match="mix_draw"):
+        gen.transition(melody_a(), melody_b(), 4, 3, mix_draw="twice")
+    with pytest.raises(ValueError, match="path"):
+        gen.transition(melody_a(), melody_b(), 4, 1, path=np.zeros((3, gen.z_dim)))
     with pytest.raises(ValueError, match="at least 2 bars"):
         gen.transition(melody_a(), melody_b(), 1, 1)
 

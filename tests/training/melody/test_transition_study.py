@@ -1,0 +1,39 @@
+"""The transition study's path along the stored codes, on a model that memorised two melodies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from engine.generation.melody import MelodyGenerator  # noqa: E402
+from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noqa: E402
+from training.melody.study import data_path  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory) -> MelodyGenerator:
+    return MelodyGenerator.from_checkpoint(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "m")))
+
+
+@pytest.mark.parametrize("hold", [1, 2])
+def test_the_path_runs_from_a_through_stored_codes_to_b(gen, hold) -> None:
+    za, zb = gen.encode_batch([melody_a(), melody_b()])
+    z = data_path(gen, "anchors", hold)(melody_a(), melody_b(), 8)
+    assert z.shape == (8, gen.z_dim)
+    assert np.allclose(z[0], za) and np.allclose(z[-1], zb)
+    stored = gen.anchors
+    # every bar between plays a stored code, and once it reaches B's it stays there
+    which = [int(np.argmin(((stored - row) ** 2).sum(1))) for row in z]
+    assert all(np.allclose(z[i], stored[which[i]]) for i in range(1, 7))
+    assert which == sorted(which)
+    if hold == 2:
+        assert all(np.array_equal(z[i], z[i + 1]) for i in range(0, 8, 2))
+
+
+def test_the_study_decodes_the_given_path(gen) -> None:
+    a, b = melody_a(), melody_b()
+    z = data_path(gen, "anchors", 2)(a, b, 4)  # A's window, then B's
+    out = gen.transition(a, b, 4, 1, ends="decoded", path=z)
+    assert np.array_equal(out.events, np.concatenate([a.events, b.events]))
