@@ -51,6 +51,16 @@ def _positive_bars(text: str) -> int:
     return bars
 
 
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from err
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="the .mid clip to write (generate: a .wav is audio, played by the built-in kit)")
@@ -109,6 +119,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--mix-draw", choices=("switch", "independent"), default="switch",
                    help="--melody, strategies 2/3: one draw, so the inputs cross from A to B once "
                         "(default), or a draw per bar/step")
+    t.add_argument("--along-data", type=_share, default=0.5, metavar="SHARE",
+                   help="--melody, strategies 1/3: how far the path leans from the latent line toward "
+                        "a chain of stored training tunes (0 = the line; default 0.5)")
     t.add_argument("--key", default=None, help="--melody: key to transpose the result to")
     t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default="melodies",
                    help="--melody: first and last bars are A's and B's own (default), the closest "

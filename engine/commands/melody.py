@@ -84,7 +84,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     if args.strategy is None:  # the lane's default (docs/melody.md)
         args.strategy = 1
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale,
-                         mix_draw=args.mix_draw, seed=args.seed,
+                         mix_draw=args.mix_draw, along_data=args.along_data, seed=args.seed,
                          temperature=args.temperature, key=args.key, ends=args.ends)
     bpm = 120.0 if args.bpm is None else args.bpm
     out.write_midi(args.output, bpm, force=args.force)

@@ -182,3 +182,15 @@ class GrooveGraph:
         inner = along[1:-1]  # the chain's own grooves
         tt = np.asarray(t, np.float64)
         return path[np.argmin(np.abs(inner[None] - tt[:, None]), axis=1)]
+
+    def pulled(self, za: np.ndarray, zb: np.ndarray, t: np.ndarray, z: np.ndarray,
+               pull: float) -> np.ndarray:
+        """``z`` (latents at positions ``t`` from ``za`` to ``zb``) with each one strictly
+        between the ends moved ``pull`` of the way to the chain's code at its position: 1 plays
+        the chain's grooves, smaller values keep some of the straight path's continuity."""
+        tt = np.asarray(t, np.float64)
+        out = np.array(z, np.float64, copy=True)
+        inner = (tt > 0) & (tt < 1)
+        if inner.any() and pull != 0:
+            out[inner] += pull * (self.codes[self.waypoints(za, zb, tt[inner])] - out[inner])
+        return out

@@ -16,10 +16,12 @@ per strategy and mix scale, and per transition:
 * **realism of midpoints**: the middle two bars against test windows (MGEval mean OA and
   the classifier two-sample test of :mod:`training.melody.evaluate`).
 
-``--path``: strategies 1 and 3 follow a chain of stored training codes (the drums'
-:class:`~engine.generation.data_path.GrooveGraph` over the checkpoint's stored window codes,
-``anchors``, or those and its stored phrases' codes, ``all``; ``--hold 2`` keeps each code
-for its whole 2-bar window) instead of the spherical interpolation.
+``--path``: strategies 1 and 3 follow (``--pull 1``) or lean toward a chain of stored
+training codes (the drums' :class:`~engine.generation.data_path.GrooveGraph` over the
+checkpoint's stored window codes, ``anchors``, or those and its stored phrases' codes,
+``all``; ``--hold 2`` keeps each code for its whole 2-bar window) instead of the plain
+spherical interpolation (``slerp``, the default here); ``--path all --pull 0.5`` is what the
+instrument plays.
 
 ``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
 transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
@@ -68,15 +70,17 @@ def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, 
     return out
 
 
-def data_path(gen: Any, nodes: str, hold: int) -> Callable[[Melody, Melody, int], np.ndarray]:
+def data_path(gen: Any, nodes: str, hold: int,
+              pull: float = 1.0) -> Callable[[Melody, Melody, int], np.ndarray]:
     """``(a, b, bars) -> (bars, Z)`` latents: A's code, the chain of stored codes between
     (each bar the chain's code at its share of the way, or its window's first bar's with
-    ``hold`` 2, the last window B's), B's code."""
+    ``hold`` 2, the last window B's), B's code; ``pull`` < 1 moves each bar's interpolated
+    latent only that share of the way to its chain code."""
     from engine.generation.data_path import GrooveGraph
     from engine.generation.latent_paths import interpolate
 
     codes = gen.anchors
-    if nodes == "all":
+    if nodes == "all" and gen.phrases is not None:
         codes = np.vstack([codes, gen.phrases.reshape(-1, gen.z_dim)])
     graph = GrooveGraph(codes)
 
@@ -87,11 +91,7 @@ def data_path(gen: Any, nodes: str, hold: int) -> Callable[[Melody, Melody, int]
             start = np.arange(bars) - np.arange(bars) % 2
             t = t[start]
             t[start == start[-1]] = 1.0
-        z = interpolate(za, zb, t)
-        inner = (t > 0) & (t < 1)
-        if inner.any():
-            z[inner] = graph.codes[graph.waypoints(za, zb, t[inner])]
-        return z
+        return graph.pulled(za, zb, t, interpolate(za, zb, t), pull)
 
     return path
 
@@ -101,7 +101,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
                  path: Callable[[Melody, Melody, int], np.ndarray] | None = None,
                  **ends: Any) -> dict[str, Any]:
     """``ends``: the transition's ``ends``, ``candidates`` and ``beam`` (default: decoded);
-    ``path``: strategies 1 and 3's latents for a pair (default: interpolation)."""
+    ``path``: strategies 1 and 3's latents for a pair (default: the plain interpolation)."""
     from engine.generation.melody import loop_to
     from training.melody.evaluate import realism
 
@@ -119,7 +119,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             b = Melody.from_classes(windows.classes[j])
             z = None if path is None or strategy == 2 else path(a, b, bars)
             out = gen.transition(a, b, bars, strategy, mix_scale=scale, mix_draw=mix_draw,
-                                 seed=seed + k, path=z, **ends)
+                                 seed=seed + k, path=z, along_data=0.0, **ends)
             outs.append(out)
             ea, eb = loop_to(a, bars).events, loop_to(b, bars).events
             f_out, l_out = out.events[:spb], out.events[-spb:]
@@ -204,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mix-draw", default="independent", choices=("independent", "switch"),
                    help="strategies 2 and 3: a draw per step/bar, or one switch from A to B")
     p.add_argument("--path", default="slerp", choices=("slerp", "anchors", "all"),
-                   help="strategies 1 and 3: interpolate, or a chain of stored codes (see above)")
+                   help="strategies 1 and 3: the plain interpolation, or a chain of stored codes "
+                        "(see above; --path all --pull 0.5 is the instrument's default)")
     p.add_argument("--hold", type=int, default=1, choices=(1, 2), help="--path: bars each code plays")
+    p.add_argument("--pull", type=float, default=1.0,
+                   help="--path: share of the way from the interpolation to the chain (default 1)")
     args = p.parse_args(argv)
     ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
@@ -218,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     gen = MelodyGenerator.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
-    path = None if args.path == "slerp" else data_path(gen, args.path, args.hold)
+    path = None if args.path == "slerp" else data_path(gen, args.path, args.hold, args.pull)
     res = run_variants(gen, w, pairs, args.bars, VARIANTS, args.seed, args.mix_draw, path, **ends)
     out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
                            "bars": args.bars, "mix_draw": args.mix_draw,
-                           "path": args.path, "hold": args.hold,
+                           "path": args.path, "hold": args.hold, "pull": args.pull,
                            "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),

@@ -36,6 +36,26 @@ def test_transition_from_midi_files(tmp_path, ckpt, ends) -> None:
     assert t.bars == 4 and t.bar_slice(0, 1) == melody_a().bar_slice(0, 1)
 
 
+@pytest.mark.parametrize("share", ["0", "1"])
+def test_transition_path_and_mix_options_reach_the_generator(tmp_path, ckpt, share) -> None:
+    from engine.generation.melody import MelodyGenerator
+
+    a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
+    out = tmp_path / "t.mid"
+    assert main(["transition", str(a), str(b), "--melody", "-o", str(out), "--checkpoint", ckpt,
+                 "--strategy", "3", "--bars", "6", "--along-data", share, "--mix-draw", "independent",
+                 "--ends", "decoded", "--seed", "2"]) == 0
+    want = MelodyGenerator.from_checkpoint(ckpt).transition(
+        melody_a(), melody_b(), 6, 3, along_data=float(share), mix_draw="independent", ends="decoded", seed=2)
+    assert read_melody_file(out) == want
+
+
+def test_a_share_outside_0_1_is_refused(tmp_path, ckpt) -> None:
+    with pytest.raises(SystemExit):
+        main(["transition", "a.mid", "b.mid", "--melody", "-o", str(tmp_path / "t.mid"),
+              "--along-data", "1.5"])
+
+
 def test_melody_transition_defaults_to_strategy_1(tmp_path, ckpt, capsys) -> None:
     a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
     assert main(["transition", str(a), str(b), "--melody", "-o", str(tmp_path / "t.mid"),

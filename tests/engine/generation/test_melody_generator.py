@@ -52,6 +52,28 @@ def test_a_given_path_is_decoded_bar_by_bar(gen) -> None:
     assert np.array_equal(out.events[-16:], a.events[16:32])
 
 
+def test_transitions_lean_halfway_toward_the_stored_codes(gen) -> None:
+    from engine.generation.latent_paths import interpolate
+
+    a, b = melody_a(), melody_b()
+    za, zb = gen.encode(a), gen.encode(b)
+    t = np.linspace(0.0, 1.0, 6)
+    line = interpolate(za, zb, t)
+    graph = gen.transition_graph()
+    assert graph is not None and len(graph) == 2  # the memorised model stores A's and B's codes
+    z = graph.pulled(za, zb, t, line, 0.5)
+    assert np.allclose(z[[0, -1]], line[[0, -1]])  # the ends stay A's and B's
+    stored = gen.anchors
+    for i in range(1, 5):  # every bar between lies halfway from the line to a stored code
+        target = 2 * z[i] - line[i]
+        assert np.abs(stored - target).max(1).min() < 1e-9
+        assert not np.allclose(z[i], line[i])
+    default = gen.transition(a, b, 6, 1, ends="decoded")
+    assert default == gen.transition(a, b, 6, 1, ends="decoded", path=z)
+    assert gen.transition(a, b, 6, 1, ends="decoded", along_data=0.0) == \
+        gen.transition(a, b, 6, 1, ends="decoded", path=line)
+
+
 def test_the_mix_follows_t(gen) -> None:
     a, b = melody_a(), melody_b()
     mix = gen.bernoulli_mix(a, b, 40, "note", seed=0, mix_draw="independent")
@@ -92,6 +114,8 @@ def test_bad_arguments_raise(gen) -> None:
         gen.transition(melody_a(), melody_b(), 4, 2, mix_scale="beat")
     with pytest.raises(ValueError, match="mix_draw"):
         gen.transition(melody_a(), melody_b(), 4, 3, mix_draw="twice")
+    with pytest.raises(ValueError, match="along_data"):
+        gen.transition(melody_a(), melody_b(), 4, 1, along_data=1.5)
     with pytest.raises(ValueError, match="path"):
         gen.transition(melody_a(), melody_b(), 4, 1, path=np.zeros((3, gen.z_dim)))
     with pytest.raises(ValueError, match="at least 2 bars"):
