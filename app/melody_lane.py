@@ -121,6 +121,7 @@ def _build_melody_generator(path: Path) -> MelodyGenerator:
 
     gen = MelodyGenerator.from_checkpoint(path)
     _ = gen.pad, gen.phrase_pad  # the pad's maps (windows, whole tunes), fitted here, not on the GUI thread
+    gen.transition_graph()  # the stored codes' graph transitions lean toward, built here too
     return gen
 
 
