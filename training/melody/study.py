@@ -153,6 +153,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
 
 def _slim(r: dict[str, Any]) -> dict[str, Any]:
     return {"mean_oa": r["mean_oa"], "min_oa": r["min_oa"], "c2st_accuracy": r["c2st_accuracy"],
+            "c2st_ci95": r["c2st"]["ci95"],
             "oa": {k: v["oa"] for k, v in r["mgeval"].items()}}
 
 
