@@ -37,3 +37,22 @@ def test_the_study_decodes_the_given_path(gen) -> None:
     z = data_path(gen, "anchors", 2)(a, b, 4)  # A's window, then B's
     out = gen.transition(a, b, 4, 1, ends="decoded", path=z)
     assert np.array_equal(out.events, np.concatenate([a.events, b.events]))
+
+
+def test_run_variants_reports_every_strategy_with_its_interval(gen) -> None:
+    from types import SimpleNamespace
+
+    from training.melody.study import VARIANTS, run_variants
+
+    classes = np.stack([melody_a().to_classes(), melody_b().to_classes()] * 12)
+    w = SimpleNamespace(classes=classes, tune=np.arange(24))
+    pairs = [(2 * k, 2 * k + 1) for k in range(12)]
+    res = run_variants(gen, w, pairs, 4, VARIANTS, 0, "switch", data_path(gen, "anchors", 1, 0.5),
+                       ends="decoded")["variants"]
+    assert set(res) == {"s1", "s2_bar", "s2_note", "s3_bar", "s3_note"}
+    # the memorised model reproduces A and B: strategy 1 and 3 start on A and land on B
+    assert res["s1"]["first_bar_is_a"] == 1.0 and res["s1"]["last_bar_is_b"] == 1.0
+    assert res["s2_bar"]["first_bar_is_a"] == 1.0
+    for v in res.values():
+        low, high = v["midpoint_realism"]["c2st_ci95"]
+        assert low <= v["midpoint_realism"]["c2st_accuracy"] <= high
