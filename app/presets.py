@@ -9,7 +9,8 @@ Format (``format`` = "groovefader-preset", ``version`` = 1)::
      "knobs": {"density": 1.2, ...}, "temperature": 0.0,
      "z": [..Z floats..] | null, "pad": [x, y], "pad_mode": "plane",
      "note_map": {"name": "General MIDI", "notes": [36, 38, ...]},
-     "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0}
+     "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0,
+     "melody": {..the melody lane's settings and tune..} | null}
 
 A preset edited by hand or cut short still loads: every valid field is used, the rest is
 named in :attr:`Preset.ignored` for the window to show.
