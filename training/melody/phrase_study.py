@@ -99,12 +99,15 @@ def run(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tra
 
 
 def run_variation(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.ndarray, tunes: int,
-                  bars: int, seed: int, amount: float, toward: list[float] | None = None) -> dict[str, Any]:
+                  bars: int, seed: int, amount: float, toward: list[float] | None = None,
+                  swap: list[float] | None = None) -> dict[str, Any]:
     """Tunes drawn as the app draws them (:meth:`MelodyGenerator.sample_tunes`), each varied
     once with a draw per window and once with one draw per tune (``amount`` spreads); with
     ``toward``, instead of the draw per window, moved each fraction of the way toward a
     neighbouring stored tune (:func:`toward_neighbour`),
-    window by window (``toward_<t>``) and by one shared step (``toward_shared_<t>``)."""
+    window by window (``toward_<t>``) and by one shared step (``toward_shared_<t>``); with
+    ``swap``, also that share of each tune's windows given another real window
+    (:func:`swap_windows`, ``swap_<share>``)."""
     from engine.generation.latent_paths import nudge
     from training.melody.evaluate import realism
 
@@ -121,6 +124,9 @@ def run_variation(gen: Any, phrases: np.ndarray, real: np.ndarray, groups: np.nd
         moves += [(f"toward_{t:g}", lambda zi, s, t=t: toward_neighbour(zi, phrases, t, s)),
                   (f"toward_shared_{t:g}",
                    lambda zi, s, t=t: toward_neighbour(zi, phrases, t, s, shared=True))]
+    codes = np.vstack([gen.anchors, phrases.reshape(-1, gen.z_dim)]) if swap else None
+    for share in swap or []:
+        moves.append((f"swap_{share:g}", lambda zi, s, share=share: swap_windows(zi, codes, share, s)))
     for name, move in moves:
         varied = np.stack([move(z[i], seed + 1 + i) for i in range(tunes)])
         classes = decode(gen, varied)[:, :bars * gen.steps_per_bar]
@@ -146,6 +152,28 @@ def toward_neighbour(z: np.ndarray, phrases: np.ndarray, amount: float, seed: in
     if shared:
         step = step.mean(0, keepdims=True)
     return z + float(amount) * step
+
+
+def swap_windows(z: np.ndarray, codes: np.ndarray, share: float, seed: int | None = None,
+                 neighbours: int = 8) -> np.ndarray:
+    """``z`` ``(W, Z)`` with ``share`` of its distinct windows (at least one; the first kept
+    while there are others) replaced, each by one of the ``neighbours`` stored ``codes``
+    ``(N, Z)`` nearest it (the nearest excepted: the tune's own window lies nearest). Windows
+    with the same code change together, so the tune's repeats stay repeats: a Variation that
+    gives a few of its phrases another real phrase instead of moving all of them off course."""
+    z = np.array(np.atleast_2d(z), np.float64, copy=True)
+    rng = np.random.default_rng(seed)
+    _, group = np.unique(np.round(z, 6), axis=0, return_inverse=True)
+    group = np.asarray(group).ravel()
+    distinct = np.unique(group)
+    pool = distinct[distinct != group[0]] if len(distinct) > 1 else distinct
+    k = min(len(pool), max(1, int(round(share * len(distinct)))))
+    for g in rng.choice(pool, k, replace=False):
+        rows = np.flatnonzero(group == g)
+        d = ((codes - z[rows[0]]) ** 2).sum(1)
+        order = np.argsort(d, kind="stable")[1:1 + max(1, int(neighbours))]
+        z[rows] = codes[rng.choice(order)]
+    return z
 
 
 def continue_tune(phrases: np.ndarray, z: np.ndarray, windows: int) -> np.ndarray:
@@ -211,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--toward", type=float, nargs="+", default=None, metavar="T",
                    help="with --variation: also move each tune this fraction of the way toward a "
                         "neighbouring stored tune (instead of a draw per window)")
+    p.add_argument("--swap", type=float, nargs="+", default=None, metavar="SHARE",
+                   help="with --variation: also give this share of each tune's windows another "
+                        "real window (swap_windows)")
     p.add_argument("--pad", action="store_true",
                    help="measure pad points' longer tunes (window repeated or continued) instead")
     p.add_argument("--noise", type=float, nargs="+", default=None,
@@ -241,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             res = run_pad(gen, phrases, w.classes[sel], groups, args.tunes, bars, args.seed)
         elif args.variation is not None:
             res = run_variation(gen, phrases, w.classes[sel], groups, args.tunes, bars, args.seed,
-                                args.variation, args.toward)
+                                args.variation, args.toward, args.swap)
         else:
             res = run(gen, phrases, w.classes[sel], groups, tr.classes, args.tunes, bars, args.seed,
                       args.noise)

@@ -11,7 +11,7 @@ pytest.importorskip("music21")
 from engine.errors import CheckpointError, GrooveFaderError  # noqa: E402
 from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint  # noqa: E402
 from training.melody import data as mdata  # noqa: E402
-from training.melody.phrase_study import repeat_share, toward_neighbour, window_leap  # noqa: E402
+from training.melody.phrase_study import repeat_share, swap_windows, toward_neighbour, window_leap  # noqa: E402
 from training.melody.phrases import add_phrases, phrase_codes  # noqa: E402
 from training.melody.train import MelodyTrainConfig, train  # noqa: E402
 
@@ -120,3 +120,22 @@ def test_toward_neighbour_moves_a_tune_toward_a_nearby_stored_tune_not_its_own()
     shared = toward_neighbour(z, phrases, 0.5, 3, neighbours=2, shared=True)
     assert np.allclose(shared - z, (shared - z)[0])  # one step for every window: repeats stay
     assert toward_neighbour(z[:1], phrases, 0.5, 3).shape == (1, 3)  # a 2-bar tune: first windows
+
+
+def test_swap_windows_gives_a_few_phrases_other_real_ones_and_keeps_repeats() -> None:
+    codes = np.arange(60, dtype=np.float64).reshape(20, 3)  # stored window codes on a line
+    # an 8-window tune: A B A B C D C E (windows with the same code are repeats)
+    a, b, c, d, e = codes[2], codes[6], codes[10], codes[14], codes[18]
+    z = np.stack([a, b, a, b, c, d, c, e])
+    for seed in range(30):
+        out = swap_windows(z, codes, 0.25, seed, neighbours=2)
+        changed = ~np.all(np.isclose(out, z), axis=1)
+        assert np.allclose(out[0], z[0]) and np.allclose(out[2], z[2])  # the opening phrase stays
+        assert 1 <= len({tuple(r) for r in z[changed]}) <= 2  # a quarter of 5 distinct phrases
+        for i, j in [(0, 2), (1, 3), (4, 6)]:
+            assert np.allclose(out[i], out[j])  # repeats stay repeats
+        for row, before in zip(out[changed], z[changed], strict=True):
+            assert any(np.allclose(row, s) for s in codes)  # a stored phrase, a near one, not its own
+            assert 0 < np.abs(row - before).max() <= 6.0
+    one = swap_windows(z[:1], codes, 0.25, 0, neighbours=2)
+    assert not np.allclose(one, z[:1])  # a one-window tune changes its only window
