@@ -59,6 +59,23 @@ def _in_key(m: Melody) -> float:
     return float(np.isin(on % 12, MAJOR_SCALE).mean()) if on.size else 1.0
 
 
+def onset_share(events: np.ndarray) -> float:
+    """Share of 16th steps that start a note (a busier line has more)."""
+    return float((np.asarray(events) >= 0).mean())
+
+
+def repeated_run(events: np.ndarray, length: int = 4) -> bool:
+    """Whether ``length`` or more consecutive 16th steps strike the same pitch again (a
+    machine-gun figure real tunes rarely have)."""
+    ev = np.asarray(events)
+    run = 0
+    for i, e in enumerate(ev):
+        run = (run + 1 if i and e == ev[i - 1] else 1) if e >= 0 else 0
+        if run >= length:
+            return True
+    return False
+
+
 def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, int]]:
     """``n`` (i, j) window pairs from different tunes."""
     rng = np.random.default_rng(seed)
@@ -137,6 +154,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
         from engine.music.melody import events_to_classes
 
         mid_classes = events_to_classes(np.stack(mids))
+        real_ev = [Melody.from_classes(c).events for c in windows.classes[:, :2 * spb]]
         real = windows.classes[:, :2 * spb] if windows.classes.shape[1] > 2 * spb else windows.classes
         results[key] = {
             "strategy": strategy, "mix_scale": None if strategy == 1 else scale,
@@ -146,6 +164,10 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             "bar_jump_semitones": float(np.mean(jumps)) if jumps else None,
             "progress_share": float(np.mean(progress)), "in_key_share": float(np.mean(keys)),
             "midpoint_realism": _slim(realism(real, mid_classes, groups, seed=seed)),
+            "midpoint_onset_share": float(np.mean([onset_share(m) for m in mids])),
+            "real_onset_share": float(np.mean([onset_share(e) for e in real_ev])),
+            "midpoint_repeated_runs": float(np.mean([repeated_run(m) for m in mids])),
+            "real_repeated_runs": float(np.mean([repeated_run(e) for e in real_ev])),
         }
         outputs[key] = outs
     return {"variants": results, "outputs": outputs}

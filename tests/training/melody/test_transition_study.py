@@ -56,3 +56,15 @@ def test_run_variants_reports_every_strategy_with_its_interval(gen) -> None:
     for v in res.values():
         low, high = v["midpoint_realism"]["c2st_ci95"]
         assert low <= v["midpoint_realism"]["c2st_accuracy"] <= high
+
+
+def test_onsets_and_repeated_runs() -> None:
+    from training.melody.study import onset_share, repeated_run
+
+    ev = np.full(16, -2)
+    ev[[0, 4, 8, 12]] = 60
+    assert onset_share(ev) == 0.25 and not repeated_run(ev)
+    ev[4:8] = 62  # four 16ths on one pitch
+    assert repeated_run(ev) and not repeated_run(ev, length=5)
+    ev[6] = 64  # broken by another pitch
+    assert not repeated_run(ev)
