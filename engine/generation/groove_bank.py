@@ -17,6 +17,7 @@ never touches torch.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,10 @@ class WalkSettings:
     # weight of log(in-degree / k) in the cost: a groove many grooves have among their k
     # nearest (a hub, plainer than most) costs more, one few have less; 0 = off
     hub_weight: float = 0.0
+    # cost within which candidates count as equally good: one of them is played, chosen by
+    # the playing groove and the targets (the same groove and knob give the same groove),
+    # so many playing grooves do not all walk to the same few; 0 = the cheapest always
+    slack: float = 0.0
 
 
 class GrooveBank:
@@ -234,7 +239,15 @@ class GrooveBank:
                     cost = cost + settings.typical * self.untypical(hits, ok[1:])
                 cost = np.where(ok, cost, np.inf)
             else:
-                cost = err
+                return int(np.argmin(err)) - 1  # none meets it: the closest to it
+        if settings.slack > 0:
+            near = cost <= cost.min() + settings.slack
+            if near.sum() > 1:
+                # each candidate's rank is fixed by the playing groove and the knob turned, so
+                # as the knob moves the pick stays while it stays near the cheapest
+                key = zlib.crc32(np.packbits(np.asarray(hits, bool)).tobytes() + bytes([turning or 0]))
+                rank = np.random.default_rng(key).random(len(cost))
+                return int(np.argmin(np.where(near, rank, np.inf))) - 1
         return int(np.argmin(cost)) - 1
 
     def untypical(self, hits: np.ndarray, reference: np.ndarray) -> np.ndarray:

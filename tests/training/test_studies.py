@@ -536,3 +536,34 @@ def test_variation_even_rule_ships_the_even_draw_only_for_a_clear_gain_in_feel()
     assert choose({"neighbour": near, "neighbour-even": row(6, 0.150, 0.490)}) == "neighbour"  # too small
     lost = {"neighbour": row(5, 0.14, 0.40), "neighbour-even": row(6, 0.146, 0.477)}
     assert choose(lost) == "neighbour-even"  # the neighbour misses a target: no gain asked
+
+
+def test_walk_slack_rule_keeps_small_turns_small_and_needs_a_realism_gain():
+    from training.studies.walk_slack import SLACKS, choose
+
+    def row(acc, realism, knobs, flips):
+        control = {"randomize": {"density": {"hits_flipped_per_step": flips}},
+                   "pad": {"density": {"hits_flipped_per_step": flips}}}
+        return {"mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs, "control": control}
+
+    assert SLACKS[0] == 0.0  # the walk as it ships is the baseline row
+    base = row(0.600, 80, 40, 10.0)
+    assert choose({"slack 0": base, "slack 0.3": row(0.580, 80, 40, 12.0)}) == "slack 0.3"
+    # the same gain at 30 % more hits flipped per knob step: a small turn no longer small
+    assert choose({"slack 0": base, "slack 0.3": row(0.580, 80, 40, 13.0)}) == "slack 0"
+    assert choose({"slack 0": base, "slack 0.3": row(0.595, 80, 40, 10.0)}) == "slack 0"  # under 0.01
+    rows = {"slack 0": base, "slack 0.3": row(0.585, 80, 40, 11.0), "slack 0.6": row(0.570, 80, 40, 14.0)}
+    assert choose(rows) == "slack 0.3"
+
+
+def test_walk_slack_smoke_cli_measures_each_slack(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_slack
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "slack"
+    assert walk_slack.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == [f"slack {s:g}" for s in walk_slack.SLACKS]
+    assert res["chosen"] in res["candidates"]
+    assert "Chosen by the rule" in (out / "report.md").read_text()

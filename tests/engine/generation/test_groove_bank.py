@@ -186,3 +186,21 @@ def test_a_hub_weight_walks_past_grooves_near_many():
     assert bank.walk(*args) == 0  # a tie in hits: the first
     assert bank.walk(*args, WalkSettings(hub_weight=1.0), in_degree=degree) == 1
     assert bank.walk(*args, WalkSettings(hub_weight=1.0)) == 0  # no degrees given: the term is off
+
+
+def test_a_slack_spreads_the_picks_over_grooves_nearly_as_good_and_keeps_each_stable():
+    # four grooves meet "density 2": 0 and 1 share the playing grooves' hits best, 2 and 3
+    # change more; with no slack every playing groove walks to the cheapest
+    silent = np.zeros((T, V), bool)  # a fifth groove that does not meet the knob
+    hits = [hits_with([0, 1]), hits_with([0, 2]), hits_with([5, 6, 7]), hits_with([4, 5, 6, 7])]
+    attrs = np.array([[2.0], [2.0], [2.0], [2.0], [0.0]])
+    bank = bank_of(np.zeros((5, 2)), attrs, hits + [silent])
+    args = (np.array([0.0]), np.array([2.0]), np.array([4.0]), np.array([0.1]), 0)
+    playing = [hits_with(c) for c in ([0], [0, 4], [0, 6], [0, 3], [0, 1, 2], [0, 7])]
+    tight = {bank.walk(p, *args) for p in playing}
+    loose = [bank.walk(p, *args, WalkSettings(slack=0.15)) for p in playing]
+    assert len(set(loose)) > len(tight)
+    for p, pick in zip(playing, loose, strict=True):
+        cost = bank.hit_distance(p) / 10.0
+        assert cost[pick] <= cost[:4].min() + 0.15  # never a groove worse than the slack allows
+        assert bank.walk(p, *args, WalkSettings(slack=0.15)) == pick  # the same groove, the same pick
