@@ -1,17 +1,17 @@
 """Whether a turned knob's walk should spread its picks over grooves nearly as good as the best.
 
 A turned knob plays the training groove that meets the knob's setting and costs least
-(``engine.generation.groove_bank.GrooveBank.walk``). From a thousand different Randomize
-grooves, density at 90 % walked to about 300 different training windows, the commonest
-twenty times: playing grooves gather on the few dense grooves nearest many of them, and
-those few are told from the real dense grooves more often (the report's "picked" rows) than
-the training windows at that setting as a whole. With ``WalkSettings.slack`` > 0 the walk
-plays one of the candidates whose cost lies within that slack of the cheapest (a slack of
-0.1 is one more hit changed, or a held knob missed by 3 % of its range), chosen by a rank
-fixed by the playing groove and the knob turned, so the same groove and knob give the same
-groove and a pick stays while the knob moves as long as it stays near the cheapest. Each
-candidate is measured as ``walk_weights`` measures one: the knob-end surfaces of the realism
-report and the held knob figures from Randomize's and the pad's latents.
+(``engine.generation.groove_bank.GrooveBank.walk``). Many different playing grooves walk
+to the same few grooves at a knob end, the ones nearest many of them, and at density 90 %
+from Randomize those picks are told from the real dense grooves more often (the realism
+report's "picked" rows, 0.65) than the training windows at that setting as a whole (0.51).
+With ``WalkSettings.slack`` > 0 the walk plays one of the candidates whose cost lies
+within that slack of the cheapest (a slack of 0.1 is one more hit changed, or a held knob
+missed by 3 % of its range), chosen by a rank fixed by the playing groove and the knob
+turned, so the same groove and knob give the same groove and a pick stays while the knob
+moves as long as it stays near the cheapest. Each candidate is measured as
+``walk_weights`` measures one: the knob-end surfaces of the realism report and the held knob
+figures from Randomize's and the pad's latents.
 
 Selection rule, written before any candidate was scored: a candidate whose hits flipped per
 knob step (mean over knobs and sources of the held sweeps) exceed the shipped walk's by more
