@@ -667,8 +667,11 @@ class Generator:
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         in_degree = self._in_degree() if self.walk_settings.hub_weight else None
+        settings = self.walk_settings
+        if settings.slack and settings.slack_knob is not None and settings.slack_knob != turning:
+            settings = replace(settings, slack=0.0)
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
-                                          self.walk_settings, distances=distances[b], in_degree=in_degree)
+                                          settings, distances=distances[b], in_degree=in_degree)
                           for b in range(len(zz))])
         return inputs, playing, picks
 

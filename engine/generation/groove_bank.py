@@ -73,6 +73,9 @@ class WalkSettings:
     # the playing groove and the targets (the same groove and knob give the same groove),
     # so many playing grooves do not all walk to the same few; 0 = the cheapest always
     slack: float = 0.0
+    # the one knob the slack applies to (by name; the generator drops it for the others),
+    # or None for every knob
+    slack_knob: str | None = None
 
 
 class GrooveBank:

@@ -567,3 +567,20 @@ def test_walk_slack_smoke_cli_measures_each_slack(tmp_path):
     assert list(res["candidates"]) == [f"slack {s:g}" for s in walk_slack.SLACKS]
     assert res["chosen"] in res["candidates"]
     assert "Chosen by the rule" in (out / "report.md").read_text()
+
+
+def test_walk_slack_density_rule_asks_a_clear_gain_at_the_density_ends_only():
+    from training.studies.walk_slack_density import SURFACES, choose
+
+    def row(acc, realism=90, knobs=32, flips=10.0):
+        surf = {"c2st_features": {"accuracy": acc}, "c2st_raw": {"accuracy": acc}}
+        return {"surfaces": {"surfaces": dict.fromkeys(SURFACES, surf)}, "realism_targets": realism,
+                "knob_targets": knobs, "control": {"randomize": {"density": {"hits_flipped_per_step": flips}},
+                                                   "pad": {"density": {"hits_flipped_per_step": flips}}}}
+
+    base = row(0.60)
+    assert choose({"as it ships": base, "density slack 0.6": row(0.575)}) == "density slack 0.6"
+    assert choose({"as it ships": base, "density slack 0.6": row(0.59)}) == "as it ships"  # under 0.02
+    assert choose({"as it ships": base, "density slack 0.6": row(0.55, realism=88)}) == "as it ships"
+    assert choose({"as it ships": base, "density slack 0.6": row(0.55, knobs=30)}) == "as it ships"
+    assert choose({"as it ships": base, "density slack 0.6": row(0.55, flips=13.0)}) == "as it ships"
