@@ -492,15 +492,19 @@ def test_walk_typical_rule_needs_a_realism_gain_that_keeps_the_knobs():
     assert choose(rows) == "typical 2"
 
 
-def test_walk_typical_smoke_cli_measures_each_weight(tmp_path):
-    from tests.support.tiny_checkpoint import mapped_checkpoint
-    from training.studies import walk_typical
+@pytest.mark.parametrize("module, label, values", [("walk_typical", "typical", "WEIGHTS"),
+                                                   ("walk_slack", "slack", "SLACKS")])
+def test_walk_setting_studies_smoke_cli_measure_each_value(tmp_path, module, label, values):
+    import importlib
 
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+
+    study = importlib.import_module(f"training.studies.{module}")
     path, _ = mapped_checkpoint()
-    out = tmp_path / "typical"
-    assert walk_typical.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    out = tmp_path / label
+    assert study.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
-    assert list(res["candidates"]) == [f"typical {w:g}" for w in walk_typical.WEIGHTS]
+    assert list(res["candidates"]) == [f"{label} {v:g}" for v in getattr(study, values)]
     assert res["chosen"] in res["candidates"]
     assert "Chosen by the rule" in (out / "report.md").read_text()
 
@@ -554,19 +558,6 @@ def test_walk_slack_rule_keeps_small_turns_small_and_needs_a_realism_gain():
     assert choose({"slack 0": base, "slack 0.3": row(0.595, 80, 40, 10.0)}) == "slack 0"  # under 0.01
     rows = {"slack 0": base, "slack 0.3": row(0.585, 80, 40, 11.0), "slack 0.6": row(0.570, 80, 40, 14.0)}
     assert choose(rows) == "slack 0.3"
-
-
-def test_walk_slack_smoke_cli_measures_each_slack(tmp_path):
-    from tests.support.tiny_checkpoint import mapped_checkpoint
-    from training.studies import walk_slack
-
-    path, _ = mapped_checkpoint()
-    out = tmp_path / "slack"
-    assert walk_slack.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
-    res = json.loads((out / "results.json").read_text())
-    assert list(res["candidates"]) == [f"slack {s:g}" for s in walk_slack.SLACKS]
-    assert res["chosen"] in res["candidates"]
-    assert "Chosen by the rule" in (out / "report.md").read_text()
 
 
 def test_walk_slack_density_rule_asks_a_clear_gain_at_the_density_ends_only():
