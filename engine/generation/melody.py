@@ -392,7 +392,9 @@ class MelodyGenerator:
             z = np.repeat(za[None], bars, 0)
         else:
             z = interpolate(za, zb, t, method) if path is None else np.asarray(path, np.float64)
-            graph = self.transition_graph() if path is None and along_data > 0 else None
+            # from a tune to itself the line stays on its code: nothing to lean toward
+            lean = path is None and along_data > 0 and not np.allclose(za, zb)
+            graph = self.transition_graph() if lean else None
             if graph is not None:
                 z = graph.pulled(za, zb, t, z, along_data)
         forced = None

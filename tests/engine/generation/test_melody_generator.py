@@ -74,6 +74,17 @@ def test_transitions_lean_halfway_toward_the_stored_codes(gen) -> None:
         gen.transition(a, b, 6, 1, ends="decoded", path=line)
 
 
+def test_a_transition_from_a_tune_to_itself_stays_on_its_code(gen) -> None:
+    ev = melody_a().events.copy()
+    ev[ev >= 0] += 2  # a tune the model did not store: its code is none of the stored ones
+    c = Melody(ev)
+    zc = gen.encode(c)
+    assert np.abs(gen.anchors - zc).max(1).min() > 1e-3
+    # nothing to lean toward: every bar decodes c's own code, as on the plain line
+    assert gen.transition(c, c, 6, 1, ends="decoded") == gen.transition(c, c, 6, 1, ends="decoded",
+                                                                        along_data=0.0)
+
+
 def test_the_mix_follows_t(gen) -> None:
     a, b = melody_a(), melody_b()
     mix = gen.bernoulli_mix(a, b, 40, "note", seed=0, mix_draw="independent")
