@@ -222,13 +222,22 @@ def test_each_lane_on_its_own_port(jack_server, port_name, recorder_factory, sam
     assert [p for *_, p, _ in notes] == [p for *_, p in EXPECTED][:len(notes)] and len(notes) >= 4
     assert stats["sent"]["on"] == len(notes_by_channel(drums, 9)) + len(notes)
     if sample_accurate:
+        # a cycle the server skipped or ran late sends what fell in it at the next cycle's
+        # start, at both ports alike (one frame clock): late by the server, not by us
+        skipped = skipped_spans(stats, jack_server.period)
         kicks = notes_by_channel(drums, 9)
         origin = kicks[0][0]
-        on_beats = [on for on, *_ in notes if (on - origin) % (4 * STEP_FRAMES_120) == 0]
-        assert len(on_beats) >= 3 and set(on_beats) <= {on for on, *_ in kicks}
+        kick_frames = {on for on, *_ in kicks}
+        on_beats = 0
         for on, off, pitch, _ in notes[:-1]:  # to the frame, as on one port
             start, end = next((s, e) for s, e, p in EXPECTED if p == pitch)
-            assert (on - origin, off - on) == (start * STEP_FRAMES_120, (end - start) * STEP_FRAMES_120)
+            due_on, due_off = origin + start * STEP_FRAMES_120, origin + end * STEP_FRAMES_120
+            assert on_frame(on, due_on, skipped) and on_frame(off, due_off, skipped), \
+                (pitch, on - due_on, off - due_off, skipped[:10])
+            if start % 4 == 0:  # on a beat: the very frame of the kick at the other port
+                assert on in kick_frames, (pitch, on - origin, skipped[:10])
+                on_beats += 1
+        assert on_beats >= 3, (on_beats, [(on - origin, p) for on, _, p, _ in notes], skipped[:10])
 
 
 @pytest.mark.parametrize("path", [[], ["--sample-accurate"]], ids=["rtmidi", "sample-accurate"])
