@@ -372,6 +372,8 @@ class MelodyGenerator:
             raise ValueError(f"ends must be one of {ENDS}, got {ends!r}")
         if bars < 2:
             raise ValueError(f"a transition needs at least 2 bars, got {bars}")
+        if path is not None and np.shape(path) != (bars, self.z_dim):
+            raise ValueError(f"path must be ({bars}, {self.z_dim}), got {np.shape(path)}")
         w, spb = self.bars, self.steps_per_bar
         t = np.linspace(0.0, 1.0, bars)
         phase = np.arange(bars) % w
@@ -386,8 +388,6 @@ class MelodyGenerator:
         if ends == "melodies":
             first = self.fit(a).events[:spb]
             last = self.fit(b).events[phase[-1] * spb:(phase[-1] + 1) * spb]
-        if path is not None and np.shape(path) != (bars, self.z_dim):
-            raise ValueError(f"path must be ({bars}, {self.z_dim}), got {np.shape(path)}")
         if strategy == 2:
             z = np.repeat(za[None], bars, 0)
         else:

@@ -96,10 +96,8 @@ def data_path(gen: Any, nodes: str, hold: int,
     from engine.generation.data_path import GrooveGraph
     from engine.generation.latent_paths import interpolate
 
-    codes = gen.anchors
-    if nodes == "all" and gen.phrases is not None:
-        codes = np.vstack([codes, gen.phrases.reshape(-1, gen.z_dim)])
-    graph = GrooveGraph(codes)
+    # the instrument's own graph holds the stored window and phrase codes
+    graph = gen.transition_graph() if nodes == "all" else GrooveGraph(gen.anchors)
 
     def path(a: Melody, b: Melody, bars: int) -> np.ndarray:
         za, zb = gen.encode_batch([a, b])
@@ -126,6 +124,10 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
     results: dict[str, Any] = {}
     outputs: dict[str, list[Melody]] = {}
     groups = np.array([str(t) for t in windows.tune])
+    real = windows.classes[:, :2 * spb] if windows.classes.shape[1] > 2 * spb else windows.classes
+    real_ev = [Melody.from_classes(c).events for c in real]
+    real_onsets = float(np.mean([onset_share(e) for e in real_ev]))
+    real_runs = float(np.mean([repeated_run(e) for e in real_ev]))
     for strategy, scale in variants:
         key = f"s{strategy}" + ("" if strategy == 1 else f"_{scale}")
         first_ok, last_ok, first_acc, last_acc, jumps, keys, progress = [], [], [], [], [], [], []
@@ -154,8 +156,6 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
         from engine.music.melody import events_to_classes
 
         mid_classes = events_to_classes(np.stack(mids))
-        real_ev = [Melody.from_classes(c).events for c in windows.classes[:, :2 * spb]]
-        real = windows.classes[:, :2 * spb] if windows.classes.shape[1] > 2 * spb else windows.classes
         results[key] = {
             "strategy": strategy, "mix_scale": None if strategy == 1 else scale,
             "first_bar_is_a": float(np.mean(first_ok)), "last_bar_is_b": float(np.mean(last_ok)),
@@ -165,9 +165,9 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             "progress_share": float(np.mean(progress)), "in_key_share": float(np.mean(keys)),
             "midpoint_realism": _slim(realism(real, mid_classes, groups, seed=seed)),
             "midpoint_onset_share": float(np.mean([onset_share(m) for m in mids])),
-            "real_onset_share": float(np.mean([onset_share(e) for e in real_ev])),
+            "real_onset_share": real_onsets,
             "midpoint_repeated_runs": float(np.mean([repeated_run(m) for m in mids])),
-            "real_repeated_runs": float(np.mean([repeated_run(e) for e in real_ev])),
+            "real_repeated_runs": real_runs,
         }
         outputs[key] = outs
     return {"variants": results, "outputs": outputs}
