@@ -23,6 +23,12 @@ checkpoint's stored window codes, ``anchors``, or those and its stored phrases' 
 spherical interpolation (``slerp``, the default here); ``--path all --pull 0.5`` is what the
 instrument plays.
 
+``--render held``: strategies 2 and 3 render an onset the decoder asks for again while its
+forced inputs brought nothing new (:func:`hold_rerequests`) as a hold: under teacher forcing
+the decoder never hears its own note, so while the forced melody holds it may ask for the
+same note at every step. The midpoints also report how often successive note-ons repeat a
+pitch one or two 16ths apart (``midpoint_same_pitch``), beside the real windows'.
+
 ``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
 transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
 ``.mid`` examples into ``--out``.
@@ -38,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.music.melody import MAJOR_SCALE, STEPS_PER_BAR, Melody
+from engine.generation.melody import MelodyGenerator
+from engine.music.melody import MAJOR_SCALE, NUM_SPECIAL, STEPS_PER_BAR, Melody, events_to_classes
 from models.atomic import atomic_write
 
 VARIANTS = ((1, "bar"), (2, "bar"), (2, "note"), (3, "bar"), (3, "note"))
@@ -74,6 +81,46 @@ def repeated_run(events: np.ndarray, length: int = 4) -> bool:
         if run >= length:
             return True
     return False
+
+
+def hold_rerequests(classes: np.ndarray, forced: np.ndarray) -> np.ndarray:
+    """``classes`` decoded under teacher forcing with an onset rendered as a hold (class 1)
+    where the output already sounds that pitch and every forced input since the output's
+    onset of it was "no event" (class 1): the decoder, fed none of its own notes, learnt
+    nothing new since it asked for that note, so it asked again rather than struck again."""
+    out = np.array(classes, copy=True)
+    forced = np.asarray(forced)
+    sounding, start = -1, 0
+    for i, c in enumerate(out):
+        if c >= NUM_SPECIAL:
+            if c == sounding and np.all(forced[start:i] == 1):
+                out[i] = 1
+                continue
+            sounding, start = int(c), i
+        elif c == 0:
+            sounding = -1
+    return out
+
+
+def same_pitch_gaps(events: np.ndarray) -> np.ndarray:
+    """``(2,)`` counts of successive note-ons on the same pitch 1 and 2 16ths apart."""
+    on = np.flatnonzero(events >= 0)
+    same = events[on[1:]] == events[on[:-1]]
+    gaps = np.diff(on)[same]
+    return np.array([np.sum(gaps == 1), np.sum(gaps == 2)])
+
+
+class HeldRerequests(MelodyGenerator):
+    """A melody generator whose forced decodes are rendered by :func:`hold_rerequests`."""
+
+    def decode_batch(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,
+                     seed: int | None = None, forced: np.ndarray | None = None) -> list[Melody]:
+        ms = super().decode_batch(z, bars, temperature, seed, forced)
+        if forced is None:
+            return ms
+        f = np.asarray(forced)
+        return [Melody.from_classes(hold_rerequests(events_to_classes(m.events), f[k]),
+                                    self.steps_per_bar) for k, m in enumerate(ms)]
 
 
 def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, int]]:
@@ -128,6 +175,7 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
     real_ev = [Melody.from_classes(c).events for c in real]
     real_onsets = float(np.mean([onset_share(e) for e in real_ev]))
     real_runs = float(np.mean([repeated_run(e) for e in real_ev]))
+    real_same = np.sum([same_pitch_gaps(e) for e in real_ev], axis=0) / len(real_ev)
     for strategy, scale in variants:
         key = f"s{strategy}" + ("" if strategy == 1 else f"_{scale}")
         first_ok, last_ok, first_acc, last_acc, jumps, keys, progress = [], [], [], [], [], [], []
@@ -153,7 +201,6 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             progress.append(np.mean(dist_b[bars // 2:]) < dist_b[0])
             mid = bars // 2 - 1
             mids.append(out.events[mid * spb:(mid + 2) * spb])
-        from engine.music.melody import events_to_classes
 
         mid_classes = events_to_classes(np.stack(mids))
         results[key] = {
@@ -168,6 +215,10 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             "real_onset_share": real_onsets,
             "midpoint_repeated_runs": float(np.mean([repeated_run(m) for m in mids])),
             "real_repeated_runs": real_runs,
+            # per midpoint: same-pitch note-ons one and two 16ths apart
+            "midpoint_same_pitch": (np.sum([same_pitch_gaps(m) for m in mids], axis=0)
+                                    / len(mids)).tolist(),
+            "real_same_pitch": real_same.tolist(),
         }
         outputs[key] = outs
     return {"variants": results, "outputs": outputs}
@@ -232,16 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hold", type=int, default=1, choices=(1, 2), help="--path: bars each code plays")
     p.add_argument("--pull", type=float, default=1.0,
                    help="--path: share of the way from the interpolation to the chain (default 1)")
+    p.add_argument("--render", default="plain", choices=("plain", "held"),
+                   help="strategies 2 and 3: the decodes as they come, or re-requests held (see above)")
     args = p.parse_args(argv)
     ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
 
     torch.set_num_threads(1)
-    from engine.generation.melody import MelodyGenerator
     from training.melody import data as mdata
 
     corpus = mdata.build_corpus()
-    gen = MelodyGenerator.from_checkpoint(args.checkpoint)
+    gen = (HeldRerequests if args.render == "held" else MelodyGenerator).from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
     path = None if args.path == "slerp" else data_path(gen, args.path, args.hold, args.pull)
@@ -249,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
                            "bars": args.bars, "mix_draw": args.mix_draw,
                            "path": args.path, "hold": args.hold, "pull": args.pull,
+                           "render": args.render,
                            "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),

@@ -68,3 +68,54 @@ def test_onsets_and_repeated_runs() -> None:
     assert repeated_run(ev) and not repeated_run(ev, length=5)
     ev[6] = 64  # broken by another pitch
     assert not repeated_run(ev)
+
+
+def test_same_pitch_gaps_counts_repeats_one_and_two_sixteenths_apart() -> None:
+    from training.melody.study import same_pitch_gaps
+
+    ev = np.full(16, -2)
+    ev[[0, 1, 3, 4, 8]] = [60, 60, 60, 62, 62]  # 60 60 (1 apart), 60 (2 apart), 62, 62 (4 apart)
+    assert same_pitch_gaps(ev).tolist() == [1, 1]
+
+
+def test_a_re_request_under_silent_forcing_is_held_and_a_re_strike_after_news_is_kept() -> None:
+    from training.melody.study import hold_rerequests
+
+    c60 = 2 + 60 - 48  # any pitch class index >= 2
+    out = np.array([c60, c60, c60, 1, c60, 0, c60])
+    forced = np.array([1, 1, 1, 9, 1, 1, 1])  # forced[i] is fed at step i + 1: news at step 4
+    held = hold_rerequests(out, forced)
+    # steps 1 and 2 asked again for the note sounding since step 0 with nothing new fed
+    assert held[1] == 1 and held[2] == 1
+    # step 4 hears the forced note of step 3: a real re-strike, kept
+    assert held[4] == c60
+    # after a note-off the pitch is struck anew
+    assert held[6] == c60
+    assert np.array_equal(hold_rerequests(out, np.full(7, 9)), out)  # news every step: nothing held
+
+
+def _re_requests(events: np.ndarray) -> int:
+    """Note-ons on the pitch already sounding (no note-off or other pitch between)."""
+    count, sounding = 0, None
+    for e in events:
+        if e >= 0:
+            count += e == sounding
+            sounding = e
+        elif e == -1:
+            sounding = None
+    return count
+
+
+def test_the_held_render_changes_only_forced_decodes(gen) -> None:
+    from training.melody.study import HeldRerequests
+
+    held = HeldRerequests(gen._net, gen.meta)
+    z = gen.encode_batch([melody_a()])
+    assert np.array_equal(held.decode_batch(z)[0].events, gen.decode_batch(z)[0].events)
+    silent = np.ones((1, gen.bars * gen.steps_per_bar), np.int64)  # nothing new fed, ever
+    plain = gen.decode_batch(z, forced=silent)[0].events
+    got = held.decode_batch(z, forced=silent)[0].events
+    assert _re_requests(plain) > 0  # the decoder, never hearing its notes, asks again
+    assert _re_requests(got) == 0
+    changed = got != plain  # only re-requested note-ons, each now a hold
+    assert np.all(plain[changed] >= 0) and np.all(got[changed] == -2)
