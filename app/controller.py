@@ -304,6 +304,7 @@ class Controller(QObject):
     def toggle_cell(self, step: int, voice: int) -> None:
         """Grid click: toggle one hit (undoable); the edited pattern is re-encoded."""
         edited, text = grid_edits.toggled(self._pattern, step, voice)
+        self._epoch += 1  # a decode asked for before the click must not replace the edit
         self._push(PatternState(edited, None, self.pad), text)
         self._relock(edited, voice)
         self._encode_edit(edited)
@@ -312,6 +313,7 @@ class Controller(QObject):
         """One hit's velocity moved by ``delta``; a run of nudges on one cell is one undo step."""
         edited = grid_edits.nudged(self._pattern, step, voice, delta)
         if edited is not None:
+            self._epoch += 1  # as toggle_cell: decodes in flight no longer apply
             self._push(PatternState(edited, None, self.pad), "Velocity", self.history.nudge_key(step, voice))
             self._relock(edited, voice)
             self._encode_edit(edited)
@@ -367,14 +369,16 @@ class Controller(QObject):
             b = target
 
         def done(pattern: Pattern) -> None:
-            self._epoch += 1
             self._push(PatternState(pattern, None, self.pad), f"Transition ({bars} bars)")
             self.transitionReady.emit(pattern)
             self.message.emit("info", f"Transition A→B, strategy {strategy}, {bars} bars: playing; "
                                       "export it with Export clip")
 
+        # a new epoch from the request on: decodes asked for before it no longer apply, and
+        # whatever the user does while it computes (Randomize, a knob, an edit) wins over it
+        self._epoch += 1
         self._call("transition", lambda g: model_jobs.transition(g, a, b, knobs, bars, strategy, seed),
-                   done, always=True)
+                   done)
 
     # -- presets and settings (what they hold: SessionState) ---------------------------------------
     def current_preset(self) -> Preset:
