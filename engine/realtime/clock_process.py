@@ -134,6 +134,15 @@ def _close_quietly(out: MidiOutput) -> None:
         out.close()
 
 
+def _end_and_close(out: MidiOutput, channel: int) -> None:
+    """CC 123 on ``channel`` (if the port still answers), then close (on a helper thread:
+    closing waits for JACK cycles)."""
+    with contextlib.suppress(PortError):
+        if out.alive():
+            out.panic((channel,))
+    _close_quietly(out)
+
+
 def _open_into(result: dict[str, Any], *args: Any) -> None:
     """:func:`open_melody_output` on a helper thread: the port, or why not, into ``result``."""
     try:
@@ -524,19 +533,34 @@ class ClockLoop:
 
     def _change_melody_port(self, want: SetMelodyPort) -> None:
         """The melody lane to its own port (or back to the drums'): its sounding note ends on
-        the port that started it, what is due goes out where it belongs, then the swap."""
-        self._detach_pull()
+        the port that started it, then the swap. The drums never wait for it: their port is
+        pulled all along, the old melody port closes on a thread of its own and the new one
+        opens on one (:meth:`_retry_melody_port` takes it in, state "opening" meanwhile),
+        as when the melody's port fails alone."""
+        melody = self._melody_puller
+        if melody is not None:
+            with self.lock:
+                self._melody_puller = None
+            melody.set_pull(None)  # its own JACK thread only: the drums' port plays on
         with self.lock:
             now = self._now()
-            self._send_batch(self.sched.due(now))
+            self._send_batch(self.sched.due(now, lane="melody"))
             self.sched.flush(now, lane="melody")
-            self._send_batch(self.sched.due(now))
-            self._close_melody_port()
+            self._send_batch(self.sched.due(now, lane="melody"))  # to the port that started them
+            old, self.melody_out = self.melody_out, None
             self.melody_port = want if want.name is not None else None
             self.melody_error = None
             self.sched.melody_apart = self.melody_port is not None
-        self._open_melody_port(self._now())
-        self._attach_pull()
+        if old is not None:
+            threading.Thread(target=_end_and_close, args=(old, self.sched.melody_controls.channel),
+                             name="groovefader-melody-close", daemon=True).start()
+        if self.melody_port is None or self.spec is None or self.out is None:
+            self.melody_state = "closed"
+            return
+        self.melody_state = "opening"
+        self._melody_retries = 0
+        self._next_melody_retry = now = self._now()
+        self._retry_melody_port(now)
 
     def _change_source(self, source: str, *, now: int) -> None:
         if self.link is not None and source != "link":
@@ -682,12 +706,15 @@ class ClockLoop:
             return
         self._melody_opener = None
         out = result.get("out")
-        if want is not self.melody_port or drums_out is not self.out or self.melody_state != "error":
+        if want is not self.melody_port or drums_out is not self.out \
+                or self.melody_state not in ("error", "opening"):
             if out is not None:  # the ports changed meanwhile: this one is not wanted any more
                 threading.Thread(target=_close_quietly, args=(out,), daemon=True).start()
             return
         if out is None:
+            self.melody_state = "error"
             self.melody_error = result.get("error") or self.melody_error
+            self._next_status = 0
             self._melody_retries += 1
             self._next_melody_retry = now + RETRY_INTERVAL_NS * 2 ** min(self._melody_retries, 4)
             return
@@ -785,7 +812,7 @@ class ClockLoop:
             if self.melody_out is not None and not self.melody_out.alive():
                 self._melody_port_failed(f"the melody's MIDI output {self.melody_port.name!r} went "  # type: ignore[union-attr]
                                          "away; retrying", now)
-            elif self.melody_state == "error":
+            elif self.melody_state in ("error", "opening"):
                 self._retry_melody_port(now)
             self._check_frame_clock()
             self._drain_output_lateness()

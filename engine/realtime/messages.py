@@ -197,7 +197,7 @@ class StatusReport:
         ping: the last :class:`Ping` answered.
         link_peers: other apps in the Link session (None: Link is off).
         melody_port: the melody lane's own output (None: it plays on the drums' port), with
-            ``melody_port_state`` (``ok`` | ``error`` | ``closed``) and ``melody_port_error``.
+            ``melody_port_state`` (``ok`` | ``opening`` | ``error`` | ``closed``) and ``melody_port_error``.
     """
 
     playing: bool

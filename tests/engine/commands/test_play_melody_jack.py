@@ -295,3 +295,47 @@ def test_the_melody_port_lost_alone_the_drums_play_on_and_it_reconnects(jack_ser
     gaps = np.diff([on for on, *_ in kicks]) / STEP_FRAMES_120 / 2.5  # steps at 300 BPM
     assert len(kicks) >= 12 and gaps.max() <= 4.5  # a kick every beat, the melody's loss or not
     assert notes_by_channel(melody, 0) and not notes_by_channel(drums, 0)
+
+
+def test_moving_the_melody_between_ports_while_playing_never_holds_the_drums(jack_server, port_name,
+                                                                            recorder_factory):
+    """On the sample-accurate path the melody moves to a port of its own, to another, and back
+    to the drums' while 16th hats play: every hat still lands on its very frame (the drums'
+    port is pulled all along; opening and closing the melody's ports waits for JACK cycles,
+    never on the drums), and every melody note ends on the port that started it."""
+    names = [f"{port_name}-m{i}" for i in range(3)]
+    mel_recs = [recorder_factory(jack_server, f"{n}:{n}") for n in names]
+    hats = pattern_from_cells({(s, Voice.CLOSED_HAT): (90 / 127, 0.0) for s in range(32)})
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory, sample_accurate=True,
+                               controls=Controls(tempo_bpm=240, groove=0.0),
+                               melody_controls=MelodyControls(channel=2))
+    try:
+        seq.set_pattern(hats)
+        seq.set_melody(four_bars())
+        seq.play()
+        assert seq.wait_status(lambda s: s.step >= 8, 20)
+        for name, mel_rec in zip(names, mel_recs, strict=True):
+            seq.set_melody_port(name)
+            assert mel_rec.wait_connected(10), jack_server.ports(connections=True)
+            assert seq.wait_status(lambda s: s.melody_port_state == "ok", 10), seq.status().melody_port_error
+            at = seq.status().step
+            assert seq.wait_status(lambda s, at=at: s.step >= at + 12, 20)
+        seq.set_melody_port(None)  # back to the drums' port
+        at = seq.status().step
+        assert seq.wait_status(lambda s: s.step >= at + 12, 20)
+        seq.stop()
+        stats = seq.sync().stats
+    finally:
+        seq.close()
+    drums = rec.stop()
+    melodies = [r.stop() for r in mel_recs]
+    for events in (drums, *melodies):
+        assert check_note_pairs([e[1] for e in events]) == []
+    assert all(notes_by_channel(m, 2) for m in melodies)  # each port played the melody a while
+    skipped = skipped_spans(stats, jack_server.period)
+    step = STEP_FRAMES_120 // 2  # a 16th at 240 BPM
+    ons = [on for on, *_ in notes_by_channel(drums, 9)]
+    origin = ons[0]
+    late = [(on - origin) / step for on in ons
+            if not on_frame(on, origin + round((on - origin) / step) * step, skipped)]
+    assert len(ons) > 50 and late == [], (late[:10], skipped[:10])
