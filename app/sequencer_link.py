@@ -186,6 +186,9 @@ class SequencerLink(QObject):
         self._last: LinkStatus | None = None
         self._unavailable = ""
         self.last_pattern: Pattern | None = None  # what was last handed to the sequencer
+        # what the app set while there was no sequencer (its start failed): the latest of each
+        # kind, handed to the next one that starts, so it plays what the window shows
+        self._owed: dict[type, LinkCommand] = {}
         # the last commands run and engine play-state changes seen, for diagnosing a session
         self.history: deque[tuple[float, str]] = deque(maxlen=64)
         self._thread = threading.Thread(target=self._run, name="groovefader-sequencer-link",
@@ -306,6 +309,26 @@ class SequencerLink(QObject):
             self._unavailable = "" if self._seq is not None else f"MIDI: {_hint(err)}"
             self._emit_status(LinkStatus("error", message=f"MIDI: {_hint(err)}", detail=str(err)))
 
+    def _owe(self, command: LinkCommand) -> None:
+        """Keep the latest command of each kind (control changes merged) for the next sequencer."""
+        kind = type(command)
+        before = self._owed.pop(kind, None)
+        if isinstance(command, UpdateControls) and isinstance(before, UpdateControls):
+            command = UpdateControls(tuple({**dict(before.changes), **dict(command.changes)}.items()))
+        self._owed[kind] = command
+
+    def _pay_owed(self) -> None:
+        """Hand a sequencer that just started what the app set while there was none."""
+        if self._seq is None:
+            return
+        owed, self._owed = list(self._owed.values()), {}
+        for command in owed:
+            try:
+                self._execute(command)
+            except Exception as err:  # as in the worker loop: one line, the rest still go
+                log.warning("sequencer command %s failed: %s", command, err)
+                self.error.emit(f"MIDI: {_describe(command)}: {_hint(err)}")
+
     def _execute(self, command: LinkCommand) -> None:
         seq = self._seq
         match command:
@@ -317,8 +340,9 @@ class SequencerLink(QObject):
                 # maybe the backend is there now: try again
                 self._port_name, self._api, self._virtual = name, api, virtual
                 self._start_sequencer()
+                self._pay_owed()
             case _ if seq is None:
-                return  # no sequencer: what it would play is dropped (the status line says why)
+                self._owe(command)  # no sequencer now (the status line says why): kept for the next
             case OpenOutput(name, api, virtual):
                 self._open_output(seq, name, api, virtual)
             case SetPattern(pattern, quantize):

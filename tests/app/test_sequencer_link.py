@@ -11,6 +11,7 @@ import pytest
 from app.sequencer_link import SequencerLink
 from engine.music.drums import NUM_VOICES, Voice
 from engine.music.pattern import Pattern
+from engine.realtime.messages import SetMelodyControls
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls
 
@@ -95,3 +96,53 @@ def test_the_kit_on_jack_opens_the_output_sample_accurate_and_nowhere_else(monke
     if sys.platform.startswith("linux"):
         monkeypatch.setenv("JACK_DEFAULT_SERVER", "some-server")  # the platform's default: JACK here
         assert kit_frames(None, True)
+
+
+def test_a_sequencer_started_after_a_failed_start_plays_what_the_window_set_meanwhile(qtbot):
+    """The clock process fails to start once (a busy machine at launch); the user picks the
+    port again: the new sequencer gets the tempo, the groove, the melody settings and the
+    play state the app set while there was none, not its defaults."""
+    from engine.errors import PortError
+    from engine.realtime.melody_lane import MelodyControls
+
+    class Recording(Sequencer):
+        def __init__(self, **_kwargs) -> None:
+            super().__init__(port_name=None, realtime=False)
+            self.patterns: list[Pattern] = []
+
+        def set_pattern(self, pattern: Pattern, quantize: str = "step") -> None:
+            self.patterns.append(pattern)
+            super().set_pattern(pattern, quantize)
+
+    made: list[Recording] = []
+
+    def factory(**kwargs) -> Sequencer:
+        if not made and not getattr(factory, "failed", False):
+            factory.failed = True
+            raise PortError("the sequencer clock process did not start")
+        made.append(Recording(**kwargs))
+        return made[-1]
+
+    link = SequencerLink(factory=factory)
+    statuses: list = []
+    link.statusChanged.connect(statuses.append)
+    try:
+        link.start()
+        qtbot.waitUntil(lambda: any(s.state == "error" for s in statuses), timeout=10_000)
+        first, groove = _beat(), _beat()
+        link.update_controls(tempo_bpm=90.0)
+        link.set_pattern(first, "bar")
+        link.update_controls(swing=0.2)
+        link.set_pattern(groove, "bar")  # the latest groove is the one owed
+        link.post_melody(SetMelodyControls(MelodyControls(channel=3, transpose=2)))
+        link.set_playing(True)
+        link.set_port("groovefader", None, True)  # the user picks the port again
+        qtbot.waitUntil(lambda: any(s.playing for s in statuses), timeout=30_000)
+        seq = made[0]
+        assert seq.controls == Controls(tempo_bpm=90.0, swing=0.2)
+        assert seq.patterns == [groove]
+        assert seq.melody_controls == MelodyControls(channel=3, transpose=2)
+        assert statuses[-1].bpm == 90.0
+    finally:
+        link.close()
+    assert all(not s.status().alive for s in made)
