@@ -126,9 +126,11 @@ class ModelWorker(QObject):
 
     def _adopt(self, payload: tuple[str, AsyncGenerator]) -> None:
         path, agen = payload
-        if self.agen is not None:
-            self.agen.close()
-        self.agen = agen
+        old, self.agen = self.agen, agen
+        if old is not None:
+            # never waited for on the GUI thread: the old worker finishes its running job on
+            # its own thread, and what it answers is dropped (see ``call``)
+            old.close(timeout=0)
         self.path = path
         self.loaded.emit(path, agen)
 
@@ -138,11 +140,17 @@ class ModelWorker(QObject):
         if self.agen is None:
             return False
 
-        def failed(err: BaseException) -> None:
-            self._post(self.error.emit, f"{kind}: {err}")
+        agen = self.agen
 
-        self.agen.request(kind, self.agen.generator, fn=job,
-                          callback=lambda result: self._post(handler, result), on_error=failed)
+        def current(act: Callable[[Any], None]) -> Callable[[Any], None]:
+            """``act`` on the GUI thread only while this model is still the one loaded."""
+            return lambda value: act(value) if self.agen is agen else None
+
+        def failed(err: BaseException) -> None:
+            self._post(current(self.error.emit), f"{kind}: {err}")
+
+        agen.request(kind, agen.generator, fn=job,
+                     callback=lambda result: self._post(current(handler), result), on_error=failed)
         return True
 
     def wait_idle(self, timeout: float | None = None) -> bool:
