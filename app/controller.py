@@ -155,12 +155,14 @@ class Controller(QObject):
         self.model.call(kind, job, done)
 
     def _request_decode(self, *, z: np.ndarray | None = None, pad: tuple[float, float] | None = None,
-                        corners: list[np.ndarray] | None = None, step: str | None = None) -> None:
-        """Decode off the GUI thread with the knobs as they stand now. ``step`` names an
-        undo step of its own ("Randomize"); None = part of the current gesture."""
+                        corners: list[np.ndarray] | None = None, step: str | None = None,
+                        draw: Callable[[Generator], np.ndarray] | None = None) -> None:
+        """Decode off the GUI thread with the knobs as they stand now (``draw``: picks the
+        latent there too). ``step`` names an undo step of its own ("Randomize"); None = part
+        of the current gesture."""
         b = self.knob_binding
         knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock)
-        self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners),
+        self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners, draw=draw),
                    lambda d: self._push(PatternState(d.pattern, d.z, d.pad), step or "Generate",
                                         self.history.generated_key(step is not None), d.measured))
 
@@ -276,9 +278,10 @@ class Controller(QObject):
             self.message.emit("warning", "Randomize needs a model: " + MISSING_MODEL_HELP)
             return
         self._new_groove()
-        # with voices locked, a training groove that plays them alike (Generator.lock_candidates)
-        z = self.generator.generator.sample_like_data(1, seed=self._seed, lock=self.lock)[0]
-        self._request_decode(z=z, step="Randomize")
+        seed, lock = self._seed, self.lock
+        # with voices locked, a training groove that plays them alike (Generator.lock_candidates):
+        # a search of the training grooves, so it runs on the model's worker
+        self._request_decode(draw=lambda g: g.sample_like_data(1, seed=seed, lock=lock)[0], step="Randomize")
 
     def variation(self, amount: float = 0.35) -> None:
         """A latent point near the current one."""
@@ -286,8 +289,8 @@ class Controller(QObject):
             self.message.emit("warning", "Variation needs a model and a pattern from it.")
             return
         self._new_groove()
-        z = self.generator.generator.variation(self._z, amount, self._seed)
-        self._request_decode(z=z, step="Variation")
+        z, seed = self._z, self._seed
+        self._request_decode(draw=lambda g: g.variation(z, amount, seed), step="Variation")
 
     def _new_groove(self) -> None:
         self._epoch += 1

@@ -9,6 +9,7 @@ imported for type checking only: torch loads with the checkpoint, on the loader 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,10 +59,15 @@ class KnobSettings:
 
 
 def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
-           pad: tuple[float, float] | None = None, corners: list[np.ndarray] | None = None) -> Decoded:
-    """The pattern at a latent ``z``, a pad point, or a corner blend at ``pad``, meeting
-    the held knobs (the turned one first) when holding, else the model's one decode."""
+           pad: tuple[float, float] | None = None, corners: list[np.ndarray] | None = None,
+           draw: Callable[[Generator], np.ndarray] | None = None) -> Decoded:
+    """The pattern at a latent ``z`` (or the one ``draw(g)`` picks, here on the worker: a
+    Randomize with voices locked searches the training grooves), a pad point, or a corner
+    blend at ``pad``, meeting the held knobs (the turned one first) when holding, else the
+    model's one decode."""
     own = None  # a corner blend's own attributes: its corners' feel, not the nearest data's
+    if draw is not None:
+        z = draw(g)
     if corners is not None and pad is not None:
         (zz, own), where = g.corner_blend(np.stack(corners), *pad), pad
     elif z is not None:

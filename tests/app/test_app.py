@@ -509,18 +509,25 @@ def test_the_gui_thread_never_decodes(ready_window, qtbot) -> None:
     c = w.controller
     g = c.generator.generator
     threads: list[str] = []
-    real_decode, real_encode = g.decode, g.encode
+    # decodes, encodes, and the searches of the training grooves (Randomize with a voice
+    # locked, Variation)
+    watched = ("decode", "encode", "sample_like_data", "variation")
 
-    def decode(*a, **k):
-        threads.append(threading.current_thread().name)
-        return real_decode(*a, **k)
+    def on_thread(real):
+        def call(*a, **k):
+            threads.append(threading.current_thread().name)
+            return real(*a, **k)
+        return call
 
-    def encode(*a, **k):
-        threads.append(threading.current_thread().name)
-        return real_encode(*a, **k)
-
-    g.decode, g.encode = decode, encode
+    for name in watched:
+        setattr(g, name, on_thread(getattr(g, name)))
     try:
+        c.toggle_lock(int(Voice.KICK))
+        w.actions.randomize.trigger()
+        _settle(qtbot, w)
+        c.toggle_lock(int(Voice.KICK))
+        c.variation()
+        _settle(qtbot, w)
         _drag_knob(w.knobs.knobs["syncopation"], -60)
         _settle(qtbot, w)  # (latest wins: without settling, the pad's decode could replace the knob's)
         pad = w.pad_panel.pad
@@ -530,8 +537,9 @@ def test_the_gui_thread_never_decodes(ready_window, qtbot) -> None:
         QTest.mouseClick(w.grid, Qt.MouseButton.LeftButton, pos=r.center().toPoint())
         _settle(qtbot, w)
     finally:
-        del g.decode, g.encode
-    assert len(threads) >= 3
+        for name in watched:
+            delattr(g, name)
+    assert len(threads) >= 7
     assert threading.main_thread().name not in threads
     assert set(threads) == {"groovefader-generator"}
 
