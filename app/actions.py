@@ -168,11 +168,12 @@ class ActionHandlers:
             return
         self.controller.apply_preset(preset)
         melody = getattr(self.window, "melody", None)
+        ignored = list(preset.ignored)
         if preset.melody is not None and melody is not None:
-            melody.lane.restore_settings(preset.melody)
-        if preset.ignored:  # a hand-edited or cut-short file: what was valid is loaded
+            ignored += melody.lane.restore_settings(preset.melody)
+        if ignored:  # a hand-edited or cut-short file: what was valid is loaded
             self.controller.message.emit("warning", f"Loaded preset {shown(path)}; ignored: "
-                                                    + "; ".join(preset.ignored))
+                                                    + "; ".join(ignored))
         else:
             self.controller.message.emit("info", f"Loaded preset {shown(path)}")
 

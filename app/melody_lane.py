@@ -18,7 +18,7 @@ starts a new one, so a decode still in flight cannot overwrite what the user jus
 
 from __future__ import annotations
 
-import contextlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, Signal
 from app import clips, melody_jobs
 from app.melody_jobs import MelodyDecoded
 from app.model_worker import ModelWorker
+from app.tolerant_json import finite_number
 from engine.errors import GrooveFaderError
 from engine.generation.melody import loop_to
 from engine.music.drums import NoteMap
@@ -40,6 +41,7 @@ from engine.music.scales import MAX_DEGREES, SCALES, in_scale
 from engine.realtime.melody_lane import MAX_OCTAVE, MelodyControls
 from engine.realtime.messages import SetMelody, SetMelodyControls, SetMelodyPort
 from engine.realtime.steps import QUANTIZE_CHOICES
+from models.pathnames import shown
 
 if TYPE_CHECKING:
     from engine.generation.melody import MelodyGenerator
@@ -57,6 +59,11 @@ MELODY_HELP = ("Train one with `groovefader melody train` (see docs/melody.md). 
 def default_melody_checkpoint() -> Path:
     """``checkpoints/melody.pt`` next to the packages (the shipped melody model)."""
     return Path(__file__).resolve().parents[1] / "checkpoints" / "melody.pt"
+
+
+def _whole(value: Any) -> bool:
+    """An int proper: not a bool (True is 1 to Python, not a channel) nor a float (4.0 bars)."""
+    return type(value) is int
 
 
 def key_shift(key: str) -> int:
@@ -83,16 +90,17 @@ class LaneSettings:
     def __post_init__(self) -> None:
         checks = ((self.key in KEY_NAMES, f"key must be one of {KEY_NAMES}"),
                   (self.scale in SCALES, f"scale must be one of {tuple(SCALES)}"),
-                  (isinstance(self.degrees, int) and abs(self.degrees) <= MAX_DEGREES,
-                   f"degrees must lie in -{MAX_DEGREES}..{MAX_DEGREES}"),
-                  (isinstance(self.octave, int) and abs(self.octave) <= MAX_OCTAVE,
-                   f"octave must lie in -{MAX_OCTAVE}..{MAX_OCTAVE}"),
-                  (isinstance(self.channel, int) and 0 <= self.channel <= 15, "channel must lie in 0..15"),
+                  (_whole(self.degrees) and abs(self.degrees) <= MAX_DEGREES,
+                   f"degrees must be a whole number in -{MAX_DEGREES}..{MAX_DEGREES}"),
+                  (_whole(self.octave) and abs(self.octave) <= MAX_OCTAVE,
+                   f"octave must be a whole number in -{MAX_OCTAVE}..{MAX_OCTAVE}"),
+                  (_whole(self.channel) and 0 <= self.channel <= 15,
+                   "channel must be a whole number in 0..15"),
                   (isinstance(self.mute, bool), "mute must be a bool"),
-                  (isinstance(self.temperature, int | float)
+                  (isinstance(self.temperature, int | float) and not isinstance(self.temperature, bool)
                    and TEMPERATURE_RANGE[0] <= self.temperature <= TEMPERATURE_RANGE[1],
                    f"temperature must lie in {TEMPERATURE_RANGE}"),
-                  (self.bars in BARS_CHOICES, f"bars must be one of {BARS_CHOICES}"),
+                  (_whole(self.bars) and self.bars in BARS_CHOICES, f"bars must be one of {BARS_CHOICES}"),
                   (self.quantize in QUANTIZE_CHOICES, f"quantize must be one of {QUANTIZE_CHOICES}"),
                   (isinstance(self.port, str) and len(self.port) <= MAX_PORT_NAME
                    and self.port == self.port.strip(), f"port must be a name of at most {MAX_PORT_NAME} "
@@ -314,7 +322,7 @@ class MelodyLane(QObject):
         self.z = None
         self.update(bars=bars)
         self._set_melody(loop_to(melody, bars))
-        self.message.emit("info", f"Melody from {Path(path).name}: {melody.bars} bars, "
+        self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
                                   f"{melody.num_notes} notes")
         if self.ready:
             self._place(self.melody)  # type: ignore[arg-type]
@@ -338,7 +346,7 @@ class MelodyLane(QObject):
         from engine.errors import MidiFileError
 
         if self.melody is None:
-            raise MidiFileError(f"{Path(path).name}: no melody to export yet")
+            raise MidiFileError(f"{shown(Path(path).name)}: no melody to export yet")
         melody = loop_to(as_played(self.melody, self.settings_), bars)
         pattern, tempo, note_map = self._drums()
         channel = self.settings_.channel
@@ -361,6 +369,7 @@ class MelodyLane(QObject):
         new = replace(old, **changes)
         if new == old:
             return
+        new.controls()  # checked whole before anything changes
         self.settings_ = new
         if new.controls() != old.controls():
             self._post(SetMelodyControls(new.controls()))
@@ -394,27 +403,46 @@ class MelodyLane(QObject):
                 "events": None if self.melody is None else self.melody.events.tolist(),
                 "z": None if self.z is None else self.z.tolist(), "pad": list(self.pad)}
 
-    def restore_settings(self, values: Mapping[str, Any]) -> None:
-        """Inverse of :meth:`settings`; anything malformed is skipped."""
+    def restore_settings(self, values: Mapping[str, Any]) -> list[str]:
+        """Inverse of :meth:`settings`: what is valid is restored, the names of what was not
+        are returned (a hand-edited preset or settings file; nothing raises)."""
+        skipped: list[str] = []
         lane = values.get("lane")
         if isinstance(lane, dict):
             for key, value in lane.items():
-                with contextlib.suppress(TypeError, ValueError):
-                    self.update(**{key: value})
+                try:
+                    self.update(**{str(key): value})
+                except (TypeError, ValueError):
+                    skipped.append(f"melody {shown(str(key))}")
         self._post(SetMelodyControls(self.settings_.controls()))
-        with contextlib.suppress(TypeError, ValueError):
-            events = values.get("events")
-            if isinstance(events, list) and events:
-                melody = Melody(np.asarray(events, np.int16))
-                if melody.bars and melody.steps % melody.steps_per_bar == 0:
-                    self._epoch += 1
-                    self._set_melody(melody)
-                    z = values.get("z")
-                    self.z = np.asarray(z, np.float64) if isinstance(z, list) and z else None
-                    pad = values.get("pad")
-                    if isinstance(pad, list) and len(pad) == 2:
-                        self.pad = (float(pad[0]), float(pad[1]))
-                        self.padMoved.emit(*self.pad)
+        events = values.get("events")
+        if events is None:
+            return skipped
+        try:
+            if not isinstance(events, list) or not events or not all(_whole(e) for e in events):
+                raise ValueError("not a list of whole numbers")
+            melody = Melody(np.asarray(events, np.int64))
+            if not melody.bars or melody.steps % melody.steps_per_bar:
+                raise ValueError("not whole bars")
+        except (TypeError, ValueError, OverflowError):
+            return [*skipped, "melody events"]
+        self._epoch += 1
+        self._set_melody(melody)
+        z = values.get("z")
+        self.z = None
+        if isinstance(z, list) and z:
+            try:
+                self.z = np.array([finite_number(v, -math.inf, math.inf) for v in z], np.float64)
+            except (TypeError, ValueError):
+                skipped.append("melody z")
+        pad = values.get("pad")
+        if isinstance(pad, list) and len(pad) == 2:
+            try:
+                self.pad = (finite_number(pad[0], 0.0, 1.0), finite_number(pad[1], 0.0, 1.0))
+                self.padMoved.emit(*self.pad)
+            except (TypeError, ValueError):
+                skipped.append("melody pad")
+        return skipped
 
     def close(self) -> None:
         self.model.close()

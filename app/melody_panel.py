@@ -50,6 +50,7 @@ from engine.music.melody import KEY_NAMES
 from engine.music.scales import MAX_DEGREES, SCALES
 from engine.realtime.melody_lane import MAX_OCTAVE
 from engine.realtime.steps import QUANTIZE_CHOICES
+from models.pathnames import shown
 
 if TYPE_CHECKING:
     from app.controller import Controller
@@ -165,8 +166,9 @@ class MelodyPanel(QWidget):
         lane.settingsChanged.connect(self.show_settings)
         lane.padMoved.connect(self.pad.set_position)
         # the file's name (the full path, a machine's, is the tooltip's)
-        lane.modelReady.connect(lambda path: (self._model_ready(True, f"Melody model: {Path(path).name}"),
-                                              self.status.setToolTip(str(path))))
+        lane.modelReady.connect(lambda path: (
+            self._model_ready(True, f"Melody model: {shown(Path(path).name)}"),
+            self.status.setToolTip(str(path))))
         lane.modelFailed.connect(lambda text: self._model_ready(False, text))
 
     # -- lane → view -----------------------------------------------------------------------
@@ -235,7 +237,7 @@ class MelodyPanel(QWidget):
             self.lane.message.emit("error", str(err))
             return None
         self.lane.message.emit("info", f"Exported {'drums + melody' if with_drums else 'melody'} "
-                                       f"({bars} bars) to {written}")
+                                       f"({bars} bars) to {shown(written)}")
         return written
 
     def _ask_clip(self) -> None:
@@ -283,7 +285,9 @@ class MelodyDock(QDockWidget):
         except ValueError:
             values = {}
         if isinstance(values, dict):
-            self.lane.restore_settings(values)
+            skipped = self.lane.restore_settings(values)
+            if skipped:  # a settings file edited by hand: the rest is restored
+                self.lane.message.emit("warning", "Settings: ignored " + ", ".join(skipped))
 
     def _load_once(self) -> None:
         if not self._load_started:

@@ -67,11 +67,13 @@ class Melody:
     steps_per_bar: int = STEPS_PER_BAR
 
     def __post_init__(self) -> None:
-        ev = np.array(self.events, dtype=np.int16, copy=True)
-        if ev.ndim != 1:
-            raise ValueError(f"melody events must be 1-D, got shape {ev.shape}")
-        if ev.size and (ev.min() < NO_EVENT or ev.max() > 127):
-            raise ValueError(f"melody events must lie in -2..127, got {ev.min()}..{ev.max()}")
+        raw = np.asarray(self.events)
+        if raw.ndim != 1:
+            raise ValueError(f"melody events must be 1-D, got shape {raw.shape}")
+        # checked before the cast to int16, which would wrap 65596 round to 60
+        if raw.size and (raw.min() < NO_EVENT or raw.max() > 127):
+            raise ValueError(f"melody events must lie in -2..127, got {raw.min()}..{raw.max()}")
+        ev = np.array(raw, dtype=np.int16, copy=True)
         if self.steps_per_bar < 1:
             raise ValueError(f"steps_per_bar must be >= 1, got {self.steps_per_bar}")
         ev.setflags(write=False)

@@ -1,0 +1,91 @@
+"""The melody lane's settings from a hand-edited preset or settings file: what is valid is
+restored, what is not is named, and the lane (and the next start) carry on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.melody_lane import LaneSettings, MelodyLane
+from engine.music.melody import Melody
+from engine.realtime.messages import SetMelody, SetMelodyControls
+from tests.support.melody import melody_a
+
+
+@pytest.fixture
+def lane(qtbot):
+    posted: list = []
+    lane = MelodyLane(posted.append, lambda: (None, 120.0, None))
+    lane.posted = posted
+    yield lane
+    lane.close()
+
+
+@pytest.mark.parametrize("field, value", [("channel", True), ("octave", 1.0), ("degrees", False),
+                                          ("bars", 4.0), ("temperature", True)])
+def test_a_bool_or_float_is_not_a_whole_number_setting(field, value) -> None:
+    with pytest.raises(ValueError, match=field):
+        LaneSettings(**{field: value})
+
+
+def test_malformed_fields_are_named_and_the_rest_is_restored(lane) -> None:
+    skipped = lane.restore_settings({"lane": {"channel": True, "key": "G", "bars": 4.0, "octave": 1},
+                                     "events": melody_a().events.tolist(), "z": [0.5, float("nan")],
+                                     "pad": [0.25, True]})
+    assert skipped == ["melody channel", "melody bars", "melody z", "melody pad"]
+    assert lane.settings_ == LaneSettings(key="G", octave=1)
+    assert lane.melody == melody_a() and lane.z is None and lane.pad != (0.25, 1.0)
+    # the clock got the controls the lane shows, and the lane still takes changes
+    controls = [c for c in lane.posted if isinstance(c, SetMelodyControls)]
+    assert controls[-1].controls == lane.settings_.controls()
+    lane.update(key="D", channel=3)
+    assert lane.posted[-1] == SetMelodyControls(LaneSettings(key="D", octave=1, channel=3).controls())
+    saved = json.loads(json.dumps(lane.settings()))
+    assert type(saved["lane"]["channel"]) is int and type(saved["lane"]["bars"]) is int
+
+
+@pytest.mark.parametrize("events", [[99999] * 16, [65596] * 16, [60.5] * 16, [True] * 16, "x", [60] * 5])
+def test_events_out_of_range_or_not_whole_bars_are_skipped(lane, events) -> None:
+    lane.restore_settings({"events": melody_a().events.tolist()})
+    before = lane.melody
+    sent = sum(isinstance(c, SetMelody) for c in lane.posted)
+    assert lane.restore_settings({"events": events}) == ["melody events"]
+    assert lane.melody == before and sum(isinstance(c, SetMelody) for c in lane.posted) == sent
+
+
+def test_a_melody_never_wraps_an_event_into_range() -> None:
+    with pytest.raises(ValueError, match="-2..127"):
+        Melody(np.array([65596] * 16))  # 60 once cast to int16
+
+
+def test_the_app_starts_from_a_settings_file_whose_lane_is_malformed(make_window, settings_path) -> None:
+    from app.main import make_settings
+
+    store = make_settings(settings_path)
+    store.setValue("melody/state", json.dumps({"lane": {"channel": True, "key": "G"}}))
+    store.sync()
+    del store
+    w = make_window(None, load=False)
+    assert w.melody.lane.settings_ == LaneSettings(key="G")
+    w.save_settings()
+    assert json.loads(str(w.settings.value("melody/state")))["lane"]["channel"] == 0
+
+
+def test_a_preset_whose_lane_is_malformed_loads_the_rest_and_says_what_it_ignored(make_window, monkeypatch,
+                                                                                 tmp_path, qtbot) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    path = tmp_path / "hand-edited.json"
+    path.write_text(json.dumps({"format": "groovefader-preset", "version": 1, "tempo_bpm": 97.0,
+                                "melody": {"lane": {"channel": True, "key": "G"}}}))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    w = make_window(None, load=False)
+    said: list[tuple[str, str]] = []
+    w.controller.message.connect(lambda level, text: said.append((level, text)))
+    w.handlers.load_preset()
+    assert w.melody.lane.settings_ == LaneSettings(key="G")
+    assert said[-1][0] == "warning" and "ignored: melody channel" in said[-1][1]
+    w.melody.lane.update(key="D")  # the lane still takes changes
+    assert w.melody.lane.settings_.key == "D"
