@@ -11,6 +11,7 @@ the controller's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from app.knob_binding import KnobBinding
 from app.pad_jobs import PadJobs
 from app.presets import Preset
+from app.tolerant_json import finite_number
 from app.transport_state import TransportState
 
 
@@ -60,6 +62,9 @@ class SessionState:
         self.knobs.restore_settings(values)
         self.pad_jobs.pad.restore_settings(values)
         z = values.get("z")
-        if isinstance(z, list) and z and all(isinstance(v, int | float) for v in z):
-            return np.asarray(z, np.float64)
-        return None
+        if not isinstance(z, list) or not z:
+            return None
+        try:  # NaN, inf or true in a file edited by hand: no latent (the pad point decodes)
+            return np.array([finite_number(v, -math.inf, math.inf) for v in z], np.float64)
+        except ValueError:
+            return None

@@ -57,3 +57,10 @@ def _empty():
     from engine.music.pattern import Pattern
 
     return Pattern.empty()
+
+
+def test_a_saved_latent_with_nan_inf_or_a_bool_is_not_restored(qtbot):
+    s = _session()
+    np.testing.assert_array_equal(s.restore({"z": [0.5, -1]}), [0.5, -1.0])
+    for bad in ([0.5, float("nan")], [float("inf"), 0.0], [0.5, True], [0.5, "1"]):
+        assert s.restore({"z": bad}) is None, bad
