@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from app import settings_check
 from app.controller import Controller
-from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog
+from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog, save_path
 from app.presets import PresetError, load_preset, save_preset
 from engine.errors import GrooveFaderError
 from engine.music.drums import NOTE_MAP_PRESETS
@@ -106,11 +106,9 @@ class ActionHandlers:
         bars = dialog.bars.value()
         self.settings.setValue("export/bars", bars)
         default = str(Path(self._dir("export")) / f"groovefader-{bars}bars.mid")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export MIDI clip", default, MIDI_FILTER)
+        path = save_path(self.window, "Export MIDI clip", default, MIDI_FILTER, (".mid", ".midi"))
         if not path:
             return
-        if not path.lower().endswith((".mid", ".midi")):
-            path += ".mid"
         self._remember("export", path)
         try:
             written = self.controller.export_clip(path, bars)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from app.controller import Controller
-from app.dialogs import ExportDialog
+from app.dialogs import ExportDialog, save_path
 from engine.audio.kit import KitMix
 from engine.errors import GrooveFaderError
 from engine.music.pattern import Pattern
@@ -61,11 +61,9 @@ class AudioExport(QObject):
         self.settings.setValue("export/bars", bars)
         folder = str(self.settings.value("dirs/export", str(Path.home())))
         default = str(Path(folder) / f"groovefader-{bars}bars.wav")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export audio", default, WAV_FILTER)
+        path = save_path(self.window, "Export audio", default, WAV_FILTER, (".wav",))
         if not path:
             return
-        if not path.lower().endswith(".wav"):
-            path += ".wav"
         self.settings.setValue("dirs/export", str(Path(path).parent))
         self.export(path, bars)
 

@@ -1,8 +1,10 @@
-"""Small dialogs: export length, the A → B transition settings, the output note map."""
+"""Small dialogs: export length, the A → B transition settings, the output note map, and the
+file to save to."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -13,14 +15,31 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from engine.music.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
+from models.pathnames import shown
 
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+
+def save_path(parent: QWidget, title: str, default: str, name_filter: str, suffixes: tuple[str, ...]) -> str:
+    """The file the user chose to save to, with ``suffixes[0]`` added where it has none of
+    them ("" when cancelled). The save dialog asks before replacing the name it returns, not
+    that name with a suffix added after it, so that is asked here."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, default, name_filter)
+    if not path or path.lower().endswith(suffixes):
+        return path
+    full = path + suffixes[0]
+    if Path(full).exists():
+        answer = QMessageBox.question(parent, title, f"{shown(Path(full).name)} already exists. Replace it?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return ""
+    return full
+
 
 STRATEGY_TEXT = {
     1: "1 · a path bar by bar (through real grooves, or the latent line without a map)",

@@ -398,6 +398,25 @@ def test_export_action_asks_length_and_file(ready_window, monkeypatch, tmp_path)
     w.actions.export_clip.trigger()
     back = read_clip(tmp_path / "exported.mid")
     np.testing.assert_array_equal(back.hits, loop_to_bars(w.controller.pattern, 3).hits)
+    # the dialog asked about "exported", not "exported.mid": replacing that is asked here
+    from PySide6.QtWidgets import QMessageBox
+
+    (tmp_path / "exported.mid").write_bytes(b"a take worth keeping")
+    asked: list[str] = []
+
+    def answer(reply):
+        def question(_parent, _title, text, *a, **k):
+            asked.append(text)
+            return reply
+        return staticmethod(question)
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    w.actions.export_clip.trigger()
+    assert asked == ["exported.mid already exists. Replace it?"]
+    assert (tmp_path / "exported.mid").read_bytes() == b"a take worth keeping"
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    w.actions.export_clip.trigger()
+    assert read_clip(tmp_path / "exported.mid").bars == 3
 
 
 def test_corner_from_a_clip(ready_window, qtbot, monkeypatch, tmp_path) -> None:
