@@ -128,6 +128,9 @@ class Scheduler:
         self.melody: MelodyTable | None = None
         self._melody_pending: tuple[MelodyTable | None, str] | None = None
         self._melody_off: Timed | None = None  # the latest melody note-off queued
+        # melody note-ons queued, not sent: what rendered each (melody, step, entering), so a
+        # change of the lane's controls can render them again
+        self._melody_queued: dict[int, tuple[MelodyTable, int, bool]] = {}
         self.clock_out = clock_out
         self._check_source(source)
         self.source = source
@@ -184,6 +187,7 @@ class Scheduler:
         old, self.melody_controls = self.melody_controls, controls
         if (controls.shift, controls.channel, controls.mute) != (old.shift, old.channel, old.mute):
             self.flush(now_ns, lane="melody")
+            self._replace_queued_melody()
 
     def set_controls(self, controls: Controls, now_ns: int) -> None:
         """Swap in a new control snapshot; tempo changes keep the current grid position."""
@@ -273,6 +277,7 @@ class Scheduler:
             self._cancelled.clear()
             self._off_of.clear()
             self._last_on.clear()
+            self._melody_queued.clear()
 
     def unsent(self, item: Timed) -> None:
         """``item`` (returned by :meth:`due`) could not be sent: a note-on then owes no note-off."""
@@ -389,6 +394,7 @@ class Scheduler:
             item = heapq.heappop(heap)
             if item.seq in self._cancelled:
                 self._cancelled.discard(item.seq)
+                self._melody_queued.pop(item.seq, None)
                 continue
             self._mark_sent(item)
             out.append(item)
@@ -483,14 +489,19 @@ class Scheduler:
         table, entering = self._melody_at(step)
         if table is None:
             return
-        swing = self.controls.swing
-        when = deadline_ns(self._t0 or 0, step + swing_shift(step, swing), self._step_len)
-        if entering:
-            self._cut_melody(when)  # the old melody's note ends where the new one begins
+        if entering:  # the old melody's note ends where the new one begins
+            self._cut_melody(deadline_ns(self._t0 or 0, step + swing_shift(step, self.controls.swing),
+                                         self._step_len))
+        self._place_melody(table, step, entering)
+
+    def _place_melody(self, table: MelodyTable, step: int, entering: bool) -> None:
+        """Queue the note ``table`` starts at ``step`` under the melody controls of now."""
         mc = self.melody_controls
         note = melody_note_for_step(table, step, mc, entering)
         if note is None:
             return
+        swing = self.controls.swing
+        when = deadline_ns(self._t0 or 0, step + swing_shift(step, swing), self._step_len)
         self._cut_melody(when)  # monophonic: never two melody notes at once
         end = step + note.length_steps
         off_at = deadline_ns(self._t0 or 0, end + swing_shift(end, swing), self._step_len)
@@ -501,6 +512,19 @@ class Scheduler:
                          voice=MELODY_VOICE)
         self._off_of[on.seq] = off
         self._melody_off = off
+        self._melody_queued[on.seq] = (table, step, entering)
+
+    def _replace_queued_melody(self) -> None:
+        """Melody notes rendered under the old controls but not sent yet (a swung note is
+        rendered up to 3/4 of a step before it is due) are rendered again under the new ones:
+        muted, they never sound; moved, they sound where the lane now plays."""
+        queued, self._melody_queued = self._melody_queued, {}
+        for seq, (table, step, entering) in sorted(queued.items(), key=lambda item: item[1][1]):
+            off = self._off_of.pop(seq, None)
+            self._cancelled.add(seq)
+            if off is not None:
+                self._cancelled.add(off.seq)
+            self._place_melody(table, step, entering)
 
     def _cut_melody(self, when: int) -> None:
         """The melody note still queued to end after ``when`` ends at ``when`` instead."""
@@ -581,6 +605,7 @@ class Scheduler:
     def _mark_sent(self, item: Timed) -> None:
         if item.kind == "on":
             self._sounding[item.key] = item
+            self._melody_queued.pop(item.seq, None)
         elif item.kind == "off":
             on = self._sounding.get(item.key)
             if on is not None and on.seq == item.pair:

@@ -173,6 +173,30 @@ def test_transpose_octave_and_mute_at_play_time():
     assert ons == [(0x90, 60), (0x93, 62 + 17), (0x93, 64 + 17)]
 
 
+@pytest.mark.parametrize("change, expect", [
+    (MelodyControls(mute=True), []),
+    (MelodyControls(transpose=5), [(0x90, 69), (0x90, 72)]),
+    (MelodyControls(channel=1), [(0x91, 64), (0x91, 67)]),
+])
+def test_a_swung_note_rendered_before_a_change_is_played_as_the_change_says(change, expect):
+    """Swing delays an off-beat 16th by up to 3/4 of a step, and the note is rendered before
+    its grid time: a mute, key or channel change that lands between the two must hold for it
+    too (it went out under the old settings, held for its whole length)."""
+    ev = [NO_EVENT] * 16
+    ev[1], ev[9] = 64, 67  # off-beat 16ths: swing delays them
+    sched = Scheduler(Controls(tempo_bpm=120, swing=0.6))
+    sched.set_melody(Melody(ev))
+    loop, t0 = play(sched, 0)
+    grid_1 = sched.step_deadline(1)
+    loop.run_until(grid_1 - MS)  # step 1 rendered (its note due ~75 ms later), nothing sent yet
+    assert melody_ons(loop.sent) == []
+    loop.do(lambda now: sched.set_melody_controls(change, now))
+    loop.run_until(t0 + 16 * STEP_MS_120 * MS - 1)
+    loop.do(sched.stop)
+    check_pairing(loop.sent)
+    assert [(m.data[0], m.data[1]) for m in loop.sent if m.kind == "on"] == expect
+
+
 def test_stop_ends_both_lanes_with_all_notes_off_on_each_channel():
     sched = Scheduler(Controls(tempo_bpm=120, gate_steps=4.0), melody_controls=MelodyControls(channel=1))
     sched.set_pattern(pattern_from_cells({(s, Voice.CRASH): (1.0, 0.0) for s in range(0, 32, 8)}))

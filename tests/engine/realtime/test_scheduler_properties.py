@@ -90,3 +90,69 @@ def test_any_gesture_sequence_leaves_no_note_sounding(first, ctl, ops, clock_out
     assert sched.sounding == 0
     assert not any(sounding.values()), {k: v for k, v in sounding.items() if v}
     assert sched.due(now + 10**12) == []  # nothing left queued after a stop
+
+
+@st.composite
+def melodies(draw):
+    from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
+
+    steps = 16 * draw(st.integers(1, 2))
+    events = draw(st.lists(st.one_of(st.integers(48, 84), st.just(NOTE_OFF), st.just(NO_EVENT),
+                                     st.just(NO_EVENT)), min_size=steps, max_size=steps))
+    return Melody(events)
+
+
+def _melody_controls():
+    from engine.realtime.melody_lane import MelodyControls
+
+    return st.builds(MelodyControls, channel=st.integers(0, 15), transpose=st.integers(-6, 5),
+                     octave=st.integers(-2, 2), mute=st.booleans())
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(melodies(), st.floats(0.0, 0.75),
+       st.lists(st.tuples(st.one_of(st.integers(1, 300_000_000),  # a wait, or to just before a step
+                                    st.tuples(st.just("before step"), st.integers(0, 3_000_000))),
+                          _melody_controls()), min_size=1, max_size=12))
+def test_every_melody_note_on_obeys_the_lane_controls_of_its_moment(melody, swing, changes) -> None:
+    """Mute, key, octave and channel changed at any moment, swing or not: no note-on goes out
+    under controls it was made under but that no longer hold (a muted lane sounds nothing),
+    and none is left sounding after a stop."""
+    from engine.realtime.melody_lane import MELODY_VOICE, MelodyControls
+
+    sched = Scheduler(Controls(tempo_bpm=120, swing=swing), melody_controls=MelodyControls(channel=2))
+    sched.set_melody(melody)
+    now = 1_000_000_000
+    sched.start(now)
+    current = sched.melody_controls
+    sounding = 0
+
+    def drain(until: int) -> None:
+        nonlocal sounding
+        for item in sched.due(until):
+            if item.voice != MELODY_VOICE or item.kind not in ("on", "off"):
+                continue
+            status, pitch, *_ = item.data
+            if item.kind == "on":
+                assert not current.mute, "a muted lane sounded a note"
+                assert status & 0x0F == current.channel
+                sounding += 1
+            else:
+                sounding -= 1
+
+    for wait, new in changes:
+        if isinstance(wait, tuple):  # where a swung note is rendered and not yet sent
+            grid = sched.step_deadline(sched.current_step(now) + 1)
+            end = max(now + 1, grid - wait[1])
+        else:
+            end = now + wait
+        while now < end:
+            wake = sched.next_wake_ns()
+            now = end if wake is None else min(end, max(now + 1, wake))
+            drain(now)
+        sched.set_melody_controls(new, now)
+        current = new
+        drain(now)
+    sched.stop(now)
+    drain(now)
+    assert sounding == 0 and sched.sounding == 0
