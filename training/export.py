@@ -18,6 +18,7 @@ axis is the batch (and the melody's lengths).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -224,7 +225,10 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path | None = None, *,
         raise CheckpointError(f"{shown(checkpoint)}: a folder; give the checkpoint file (.pt)")
     meta, _ = read_payload(checkpoint)
     kind = "melody" if meta.get("model_kind") == "melody_vae" else "drums"
-    folder = Path(out) if out is not None else export_dir_for(checkpoint)
+    folder = Path(os.path.abspath(out)) if out is not None else export_dir_for(checkpoint)
+    if folder.exists() and not _is_export(folder):  # replaced whole: only an earlier export
+        raise ExportError(f"{shown(folder)}: exists and is not a groovefader export (it would be "
+                          "replaced whole); choose a new folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -265,6 +269,20 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path | None = None, *,
         raise ExportError(f"{shown(folder)}: cannot write the export: {err.strerror or err}") from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _is_export(folder: Path) -> bool:
+    """Whether ``folder`` holds an export (its manifest says so) and nothing else."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        names = {p.name for p in folder.iterdir()}
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
+        return False
+    graphs = manifest.get("graphs")
+    files = {str(v) for v in graphs.values()} if isinstance(graphs, dict) else set()
+    return names <= {"manifest.json", "meta.json", "arrays.npz", *files}
 
 
 def _swap_in(tmp: Path, folder: Path) -> None:

@@ -26,6 +26,25 @@ def test_export_command_writes_a_verified_folder(tmp_path: Path, capsys) -> None
     assert manifest["checkpoint"]["name"] == "model.pt"
     assert find_export(out, "drums")[0] is not None  # a folder is its own export
     assert find_export(ckpt, "drums")[0] is None  # not beside the checkpoint: -o was given
+    assert main(["export", "--checkpoint", str(ckpt), "-o", str(out)]) == 0  # an export is replaced
+
+
+@pytest.mark.parametrize("there", ["folder", "file", "cwd"])
+def test_export_never_replaces_what_is_not_an_export(tmp_path: Path, capsys, monkeypatch, there: str) -> None:
+    ckpt = Path(shutil.copy(tiny_checkpoint("fader_vae"), tmp_path / "model.pt"))
+    mine = tmp_path / "mine"
+    if there == "file":
+        mine.write_text("keep")
+    else:
+        mine.mkdir()
+        (mine / "notes.txt").write_text("keep")
+    if there == "cwd":
+        monkeypatch.chdir(mine)
+    assert main(["export", "--checkpoint", str(ckpt), "-o", "." if there == "cwd" else str(mine)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a groovefader export" in err[0]
+    assert (mine.read_text() if there == "file" else (mine / "notes.txt").read_text()) == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "model.pt"]  # nothing left beside
 
 
 @pytest.mark.parametrize("bad", ["missing.pt", "folder"])
