@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.errors import GrooveFaderError
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a file name of any bytes never ends a print
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    # the window's event loop is Qt's, where a Python handler would wait for the next slot
+    restore = _exit_on_termination() if args.command != "app" else (lambda: None)
     try:
         return int(args.func(args) or 0)
     except GrooveFaderError as err:
@@ -116,6 +120,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        restore()
+
+
+def _exit_on_termination() -> Callable[[], None]:
+    """SIGTERM and SIGHUP (``kill``, ``timeout``, a closed terminal) end the command as Ctrl-C
+    does, by an exception, so a half-written file is removed on the way out instead of left
+    behind as a hidden temp file. A command with its own handler (``play``) sets it over this
+    one; handlers someone else set are kept. Returns what puts the old handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def terminated(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            old[sig] = signal.signal(sig, terminated)
+
+    def restore() -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return restore
 
 
 if __name__ == "__main__":
