@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="baseline checkpoint (plain VAE; knobs via attribute vectors)")
     p.add_argument("--data", type=Path, required=True,
                    help="folder of drum MIDI files (an info.csv split column is honoured)")
-    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"),
+                   help="split to evaluate (default test)")
     p.add_argument("--json", type=Path, required=True, help="write all figures here as JSON")
     p.add_argument("--markdown", type=Path, default=None, help="also write the side-by-side table here")
     p.add_argument("--draws", type=_positive, default=500, help="prior draws per knob sweep (default 500)")

@@ -8,6 +8,7 @@ command runs.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -24,9 +25,12 @@ def knob_arg(text: str) -> tuple[str, float]:
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"knob must look like name=value, got {text!r}")
     try:
-        return name.strip(), float(value)
+        number = float(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a number") from err
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a finite number")
+    return name.strip(), number
 
 
 RANDOM_PAD = "random"
@@ -51,6 +55,37 @@ def _positive_bars(text: str) -> int:
     return bars
 
 
+def seed_arg(text: str) -> int:
+    """A random seed: a whole number >= 0 (numpy's generators take no other)."""
+    try:
+        seed = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number >= 0, got {text!r}") from err
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number >= 0, got {seed}")
+    return seed
+
+
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"count must be a whole number >= 1, got {text!r}") from err
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"count must be >= 1, got {count}")
+    return count
+
+
+def _temperature(text: str) -> float:
+    try:
+        t = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"temperature must be a number >= 0, got {text!r}") from err
+    if not math.isfinite(t) or t < 0:
+        raise argparse.ArgumentTypeError(f"temperature must be a number >= 0, got {text!r}")
+    return t
+
+
 def _share(text: str) -> float:
     try:
         v = float(text)
@@ -68,9 +103,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="model checkpoint (default: the shipped checkpoints/default.pt)")
     p.add_argument("--bpm", type=float, default=None,
                    help="tempo written into the clip (default: 120; transition: clip A's tempo)")
-    p.add_argument("--temperature", type=float, default=0.0,
+    p.add_argument("--temperature", type=_temperature, default=0.0,
                    help="0 = most likely hits (default); > 0 samples hits, higher = wilder")
-    p.add_argument("--seed", type=int, default=None, help="random seed (repeatable output)")
+    p.add_argument("--seed", type=seed_arg, default=None, help="random seed (repeatable output)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
 
@@ -93,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "holding the clip's measured attributes at the knobs")
     g.add_argument("--melody", action="store_true",
                    help="a melody clip from the melody VAE (default checkpoint: checkpoints/melody.pt)")
-    g.add_argument("--count", type=_positive_bars, default=1,
+    g.add_argument("--count", type=_count, default=1,
                    help="number of clips, one groove each; more than one: OUTPUT is a folder of "
                         "groove-001.mid, ... (--melody: OUTPUT-01.mid, ...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, set_knobs
+from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, seed_arg, set_knobs
 from engine.commands.play_audio import add_audio_args, kit_mix, start_audio, wants_frames
 from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     src.add_argument("--clip", type=Path, default=None, help="play this drum MIDI clip (loops)")
     src.add_argument("--checkpoint", type=Path, default=None,
                      help=f"model checkpoint (default {DEFAULT_CHECKPOINT} when it exists)")
-    src.add_argument("--seed", type=int, default=None, help="latent sample seed")
+    src.add_argument("--seed", type=seed_arg, default=None, help="latent sample seed")
     src.add_argument("--temperature", type=float, default=0.0, help="decoder sampling temperature")
     src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, GrooveFaderError
 from engine.generation.melody_loop import MelodyLoop, has_loop_arrays
 from models.pathnames import shown
 
@@ -74,9 +74,12 @@ def chosen_backend(requested: str | None = None) -> str:
     """``requested``, else ``$GROOVEFADER_BACKEND``, else ``auto``.
 
     Raises:
-        ValueError: an unknown name.
+        ValueError: an unknown name asked for.
+        GrooveFaderError: an unknown name in the environment variable.
     """
     name = (requested or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if name not in BACKENDS and not requested:  # the user's environment: one line, not a bug
+        raise GrooveFaderError(f"${BACKEND_ENV} must be one of {', '.join(BACKENDS)}, got {name!r}")
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
     return name

@@ -308,6 +308,9 @@ def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     assert main([*args, "--split", "train"]) == 0
     train = json.loads(out.read_text())["data"]
     assert train["files"] == 3 and train["windows"] > test["windows"]
+    with pytest.raises(SystemExit) as refused:  # a misspelt split: refused before any work
+        main([*args, "--split", "tset"])
+    assert refused.value.code == 2
 
 
 def test_eval_realism_only_measures_every_surface_by_performance(tmp_path, capsys) -> None:

@@ -76,6 +76,23 @@ def test_generate_bad_knob_and_missing_checkpoint(tmp_path, ckpt, capsys) -> Non
         main(["generate", "-o", str(tmp_path / "x.mid"), "--knob", "density"])
 
 
+@pytest.mark.parametrize("command, bad", [
+    (["generate"], ["--seed", "-1"]), (["generate", "--melody"], ["--seed", "-1"]),
+    (["generate"], ["--temperature", "nan"]), (["generate"], ["--temperature", "-1"]),
+    (["generate", "--melody"], ["--temperature", "nan"]), (["generate"], ["--knob", "density=nan"]),
+    (["generate"], ["--knob", "density=inf"]), (["generate"], ["--count", "0"]),
+    (["play", "--seconds", "1"], ["--seed", "-1"]),
+])
+def test_odd_numbers_are_refused_when_the_arguments_are_read(tmp_path, capsys, command, bad) -> None:
+    out = ["-o", str(tmp_path / "x.mid")] if command[0] == "generate" else []
+    with pytest.raises(SystemExit) as refused:
+        main([*command, *out, *bad])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: argument" in err.strip().splitlines()[-1]
+    assert not (tmp_path / "x.mid").exists()
+
+
 def _clip(tmp_path, name: str, hat_every: int) -> str:
     hits = np.zeros((32, 9), bool)
     t = np.arange(32)
@@ -157,3 +174,10 @@ def test_generate_count_into_an_existing_file_is_one_error(tmp_path, ckpt, capsy
     out.write_bytes(b"x")
     assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--count", "3"]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_an_unknown_backend_in_the_environment_is_one_line(tmp_path, ckpt, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GROOVEFADER_BACKEND", "bogus")
+    assert main(["generate", "-o", str(tmp_path / "x.mid"), "--checkpoint", ckpt]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["groovefader: error: $GROOVEFADER_BACKEND must be one of auto, onnx, torch, got 'bogus'"]
