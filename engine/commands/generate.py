@@ -293,6 +293,8 @@ def run_transition(args: argparse.Namespace) -> int:
     from engine.generation.transitions import transition
     from engine.music.midifile import write_clip
 
+    if args.output.suffix.lower() == ".wav":
+        raise GrooveFaderError(f"{shown(args.output)}: a transition is written as MIDI (.mid)")
     _refuse_overwrite(args.output, args.force)
     if args.bars < 2:
         raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")

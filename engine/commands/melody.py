@@ -39,9 +39,38 @@ def _check_key(key: str | None) -> None:
 
 
 def _outputs(output: Path, count: int) -> list[Path]:
+    """One clip: OUTPUT (in a folder given as OUTPUT: melody.mid); several: OUTPUT-01.mid, ...
+    (in a folder: melody-01.mid, ...).
+
+    Raises:
+        GrooveFaderError: OUTPUT names a .wav (a melody is written as MIDI only).
+    """
+    from engine.errors import GrooveFaderError
+
+    if output.suffix.lower() == ".wav":
+        raise GrooveFaderError(f"{shown(output)}: a melody is written as MIDI (.mid); the built-in "
+                               "kit plays drums only")
+    if output.is_dir():
+        output = output / "melody.mid"
     if count == 1:
         return [output]
     return [output.with_name(f"{output.stem}-{i + 1:02d}{output.suffix or '.mid'}") for i in range(count)]
+
+
+def tempo_of(path: Path, default: float = 120.0) -> float:
+    """The first tempo of a MIDI file (``default`` without one, or with one outside 20-500 BPM)."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(path)
+    except (OSError, ValueError, EOFError):
+        return default
+    for track in midi.tracks:
+        for msg in track:
+            if msg.type == "set_tempo":
+                bpm = mido.tempo2bpm(msg.tempo)
+                return round(bpm, 2) if 20.0 <= bpm <= 500.0 else default
+    return default
 
 
 def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
@@ -74,6 +103,8 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     from engine.generation.melody import MelodyGenerator
     from engine.music.melody import read_melody_file
 
+    if args.output.suffix.lower() == ".wav":
+        raise GrooveFaderError(f"{shown(args.output)}: a melody transition is written as MIDI (.mid)")
     if args.output.exists() and not args.force:
         raise MidiFileError(f"{args.output}: exists; refusing to overwrite it (use --force)")
     if args.bars < 2:
@@ -86,7 +117,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale,
                          mix_draw=args.mix_draw, along_data=args.along_data, seed=args.seed,
                          temperature=args.temperature, key=args.key, ends=args.ends)
-    bpm = 120.0 if args.bpm is None else args.bpm
+    bpm = tempo_of(args.a) if args.bpm is None else args.bpm  # clip A's, as the drums take it
     out.write_midi(args.output, bpm, force=args.force)
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}, "
           f"mix per {args.mix_scale}, {args.mix_draw} draw), {out.num_notes} notes at {bpm:g} BPM")

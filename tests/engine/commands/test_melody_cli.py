@@ -56,11 +56,30 @@ def test_a_share_outside_0_1_is_refused(tmp_path, ckpt) -> None:
               "--along-data", "1.5"])
 
 
-def test_melody_transition_defaults_to_strategy_1(tmp_path, ckpt, capsys) -> None:
-    a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
+def test_melody_transition_defaults_to_strategy_1_and_clip_a_tempo(tmp_path, ckpt, capsys) -> None:
+    import mido
+
+    a, b = melody_a().write_midi(tmp_path / "a.mid", 90), melody_b().write_midi(tmp_path / "b.mid")
     assert main(["transition", str(a), str(b), "--melody", "-o", str(tmp_path / "t.mid"),
                  "--checkpoint", ckpt, "--bars", "4"]) == 0
-    assert "(strategy 1, " in capsys.readouterr().out  # the lane's default: the most tune-like middles
+    said = capsys.readouterr().out
+    assert "(strategy 1, " in said  # the lane's default: the most tune-like middles
+    assert "at 90 BPM" in said  # clip A's tempo, as the drum transition takes it
+    tempos = [m.tempo for t in mido.MidiFile(tmp_path / "t.mid").tracks for m in t if m.type == "set_tempo"]
+    assert [round(mido.tempo2bpm(t)) for t in tempos] == [90]
+
+
+def test_melody_clips_into_a_folder_and_never_into_a_wav(tmp_path, ckpt, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--melody", "-o", ".", "--checkpoint", ckpt, "--count", "2"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.mid")) == ["melody-01.mid", "melody-02.mid"]
+    capsys.readouterr()
+    assert main(["generate", "--melody", "-o", "m.wav", "--checkpoint", ckpt]) == 1
+    assert "written as MIDI" in capsys.readouterr().err and not (tmp_path / "m.wav").exists()
+    a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
+    for melody in (["--melody"], []):
+        assert main(["transition", str(a), str(b), *melody, "-o", "t.wav", "--checkpoint", ckpt]) == 1
+        assert "written as MIDI" in capsys.readouterr().err and not (tmp_path / "t.wav").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
