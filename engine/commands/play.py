@@ -26,6 +26,9 @@ from models.pathnames import shown
 LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before it starts
 
 
+CLOCK_IN_PORT = "groovefader-clock-in"
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "play", help="play grooves to a MIDI port (headless) until Ctrl-C",
@@ -59,7 +62,8 @@ def register(subparsers: Any) -> None:
     feel.add_argument("--clock", choices=("internal", "external"), default="internal",
                       help="internal tempo (sends MIDI clock) or follow an incoming MIDI clock")
     feel.add_argument("--clock-in", default=None, metavar="PORT",
-                      help="with --clock external: the MIDI input port sending clock")
+                      help="with --clock external: the MIDI input port sending clock (default: a "
+                           f"virtual input {CLOCK_IN_PORT!r} to connect the master to)")
     feel.add_argument("--no-clock-out", action="store_true", help="do not send MIDI clock/start/stop")
     feel.add_argument("--link", action="store_true",
                       help="join the Ableton Link session: tempo, beat phase and start/stop shared with "
@@ -190,8 +194,13 @@ def run_play(args: argparse.Namespace) -> int:
             seq.play()  # joins a playing session in phase, or starts it (at its next bar)
             say(f"playing {origin} with Ableton Link on {args.port!r}; Ctrl-C to leave")
         elif args.clock == "external":
-            seq.set_clock_source("external", args.clock_in, args.midi_api)
-            say(f"playing {origin}, following MIDI clock on {args.clock_in}; Ctrl-C to stop")
+            # without --clock-in, a virtual input of its own for the master to connect to
+            name = args.clock_in or CLOCK_IN_PORT
+            seq.set_clock_source("external", name, args.midi_api, virtual=args.clock_in is None)
+            followed = seq.sync()
+            if followed.error:  # an input that does not exist: say so and stop, as for a bad port
+                raise PortError(followed.error)
+            say(f"playing {origin}, following MIDI clock on {name!r}; Ctrl-C to stop")
         else:
             if args.start_delay > 0:
                 time.sleep(args.start_delay)

@@ -346,3 +346,33 @@ def test_play_cli_every_note_sent_arrives(jack_server, recorder_factory, path):
     assert check_note_pairs(msgs) == []
     cycles = rec.cycles()
     assert cycles["callbacks"] > 100 and cycles["period"] == jack_server.period
+
+
+def test_play_following_a_clock_input_that_does_not_exist_is_one_error(jack_server, port_name,
+                                                                       recorder_factory):
+    rec = recorder_factory(jack_server, None)
+    proc = play_cli(rec.port, "--clock", "external", "--clock-in", "no-such-clock", "--seconds", "3")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    lines = [line for line in err.strip().splitlines() if line.startswith("groovefader")]
+    assert lines and "no-such-clock" in lines[-1] and "does not exist" in lines[-1], err
+    rec.stop()
+
+
+def test_play_following_a_clock_without_clock_in_opens_a_virtual_input(jack_server, port_name,
+                                                                       recorder_factory):
+    rec = recorder_factory(jack_server, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "play", "--midi-api", "jack", "--existing", "--port", rec.port,
+         "--clock", "external", "--seconds", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and "groovefader-clock-in" not in jack_server.ports():
+            time.sleep(0.1)
+        assert "groovefader-clock-in" in jack_server.ports(), jack_server.ports()
+    finally:
+        out, err = proc.communicate(timeout=60)
+        rec.stop()
+    assert proc.returncode == 0 and "following MIDI clock on 'groovefader-clock-in'" in err, err
