@@ -20,6 +20,7 @@ naming the file.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import pickle
@@ -72,6 +73,14 @@ def model_kind(config: FaderVAEConfig) -> str:
     return "fader_vae" if config.num_attributes else "vae"
 
 
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save``'s file as bytes: written to disk by plain writes, a full disk is an
+    OSError saying so (torch's own writer answers one with an internal RuntimeError)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
 def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAEConfig,
                     meta: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Validate and write ``path`` (+ ``path.with_suffix('.json')``) atomically.
@@ -92,8 +101,9 @@ def save_checkpoint(path: str | os.PathLike, model: FaderVAE, config: FaderVAECo
     payload: dict[str, Any] = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
     if arrays:
         payload["arrays"] = {str(k): torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    data = torch_bytes(payload)
     try:  # the .pt first: the loader needs only it; a full disk leaves the old one whole
-        atomic_write(path, lambda f: torch.save(payload, f))
+        atomic_write(path, lambda f: f.write(data))
         atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
     except OSError as err:
         raise CheckpointError(f"{shown(path)}: cannot write checkpoint: {err.strerror or err}") from err

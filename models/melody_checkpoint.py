@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from models.atomic import atomic_write
 from models.checkpoint import (
@@ -31,6 +30,7 @@ from models.checkpoint import (
     check_config_sizes,
     check_version,
     read_payload,
+    torch_bytes,
 )
 from models.errors import CheckpointError
 from models.melody_vae import MelodyVAE, MelodyVAEConfig
@@ -68,8 +68,9 @@ def save_melody_checkpoint(path: str | os.PathLike[str], model: MelodyVAE,
     meta_json = json.dumps(full, indent=1, sort_keys=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT_NAME, "meta_json": meta_json, "state_dict": state}
+    data = torch_bytes(payload)
     try:  # the .pt first: the loader needs only it; a full disk leaves the old one whole
-        atomic_write(path, lambda f: torch.save(payload, f))
+        atomic_write(path, lambda f: f.write(data))
         atomic_write(path.with_suffix(".json"), lambda f: f.write(meta_json + "\n"), text=True)
     except OSError as err:
         raise CheckpointError(f"{shown(path)}: cannot write melody checkpoint: "

@@ -56,3 +56,19 @@ def test_a_checkpoint_save_that_cannot_write_is_one_line_and_the_old_one_loads(t
         assert str(caught.value) == f"{path}: cannot write checkpoint: {why}"
         assert path.read_bytes() == before and disk.leftovers() == []
         load_checkpoint(path)
+
+
+def test_a_checkpoint_that_fills_the_disk_partway_is_one_line(tmp_path) -> None:
+    """The disk has room for part of the file: torch's own zip writer answered that with an
+    internal RuntimeError; the checkpoint says the disk is full."""
+    import numpy as np
+
+    cfg = PRESETS["tiny"]
+    model = FaderVAE(cfg)
+    with small_disk(tmp_path / "disk", size_kb=768) as disk:
+        path = disk.root / "map.pt"
+        bank = {"codes": np.random.default_rng(0).standard_normal((4096, 64)).astype(np.float32)}  # 1 MB
+        with pytest.raises(CheckpointError) as caught:
+            save_checkpoint(path, model, cfg, make_meta(model), arrays=bank)
+        assert str(caught.value) == f"{path}: cannot write checkpoint: No space left on device"
+        assert not path.exists() and disk.leftovers() == []

@@ -60,6 +60,7 @@ import torch.nn.functional as F
 from engine.errors import GrooveFaderError
 from engine.music.melody import codec_meta
 from models.atomic import atomic_write
+from models.checkpoint import torch_bytes
 from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from training.melody import data as mdata
@@ -193,7 +194,8 @@ def _save_state(path: Path, model, opt, step: int, elapsed: float, best: float,
     state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
              "elapsed": elapsed, "best": best, "torch_rng": torch.get_rng_state(),
              "np_rng": json.dumps(rng.bit_generator.state), "warm_start": json.dumps(warm)}
-    atomic_write(path, lambda f: torch.save(state, f))
+    data = torch_bytes(state)
+    atomic_write(path, lambda f: f.write(data))
 
 
 def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) -> Path:
