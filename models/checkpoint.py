@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,7 +129,9 @@ def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise CheckpointError(f"{shown(path)}: no such checkpoint file")
     sniff_foreign(path)
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's warnings about a foreign file: our one line says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
         if found is None:  # bytes that only look like a pickle
