@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.controller import Controller
 from app.main_window import MainWindow
+from models.pathnames import shown
 
 SETTLE_MS = 600  # let the heat-map and a few repaints land before grabbing
 
@@ -46,12 +47,18 @@ class ScreenshotWhenReady(QObject):
         if self._done:
             return
         self._done = True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        saved = self.window.grab().save(str(self.path), "PNG")
-        if not saved:
-            print(f"groovefader: error: cannot write screenshot {self.path}", file=sys.stderr)
-        elif not ok:
-            print(f"groovefader: screenshot {self.path} taken, but {reason}", file=sys.stderr)
-        self.exit_code = 0 if (saved and ok) else 1
-        self.window.close()
-        QApplication.instance().quit()
+        try:
+            why = ""
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                why = f": {err.strerror or err}"
+            saved = not why and self.window.grab().save(str(self.path), "PNG")
+            if not saved:
+                print(f"groovefader: error: cannot write screenshot {shown(self.path)}{why}", file=sys.stderr)
+            elif not ok:
+                print(f"groovefader: screenshot {shown(self.path)} taken, but {reason}", file=sys.stderr)
+            self.exit_code = 0 if (saved and ok) else 1
+        finally:  # whatever happened, the run ends
+            self.window.close()
+            QApplication.instance().quit()

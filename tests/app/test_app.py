@@ -471,6 +471,14 @@ def test_cli_screenshot_renders_the_ready_window(checkpoint, tmp_path) -> None:
     assert out.stat().st_size < 300_000
     # dark theme: the top-left corner (menu bar background) is dark
     assert img.pixelColor(5, 30).lightness() < 80
+    # a screenshot path that cannot be: one line, exit 1, and the run ends (it had hung)
+    (tmp_path / "a-file").write_text("")
+    impossible = tmp_path / "a-file" / "x.png"
+    proc = subprocess.run([sys.executable, "-m", "app", "app", "--checkpoint", str(checkpoint),
+                           "--settings", str(tmp_path / "s.ini"), "--screenshot", str(impossible)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "cannot write screenshot" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
 
 
 def test_wheel_over_a_hit_sets_its_velocity_and_undo_restores(ready_window, qtbot) -> None:
