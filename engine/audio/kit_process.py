@@ -227,7 +227,12 @@ def serve(conn: Connection, stats: np.ndarray) -> int:
     stats[4] = 1
     gc.freeze()  # start-up's objects are never scanned again
     gc.disable()  # and no collection while playing: what runs here makes no reference cycles
-    conn.send(KitReady(kit.port_names, kit.rate, kit.note, kit.callback))
+    try:
+        conn.send(KitReady(kit.port_names, kit.rate, kit.note, kit.callback))
+    except OSError:  # the clock process went while the kit opened (the app quit at once)
+        stats[4] = 0
+        kit.close()
+        return 0
     try:
         while True:
             if kit.wake_r in wait([conn, kit.wake_r]):  # blocks with the interpreter lock let go

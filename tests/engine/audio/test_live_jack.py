@@ -227,3 +227,18 @@ def test_the_kit_process_says_when_its_server_goes_and_stops(monkeypatch) -> Non
     proc = kit._proc  # noqa: SLF001 - it ends on its own
     assert proc is not None and proc.wait(10) == 0
     kit.close()
+
+
+def test_a_kit_process_whose_host_left_while_it_opened_ends_quietly(jack_server, monkeypatch) -> None:
+    """The app quits as the kit opens (a screenshot run): the kit's "ready" finds no one to
+    read it, and the process ends with exit 0, not a BrokenPipeError traceback."""
+    from engine.audio.kit_host import KitProcess
+    from engine.audio.kit_messages import StartKit, voices_by_pitch
+    from engine.music.drums import GM_NOTE_MAP
+
+    for key, value in jack_server.env.items():
+        monkeypatch.setenv(key, value)
+    kit = KitProcess(StartKit("left-kit", None, KitMix(), voices_by_pitch(GM_NOTE_MAP)))
+    proc = kit._proc  # noqa: SLF001 - its exit code is the subject
+    kit.close()  # at once: before it can say it is ready
+    assert proc is not None and proc.wait(15) == 0
