@@ -86,14 +86,8 @@ class ActionHandlers:
         if not path:
             return
         self._remember("clips", path)
-        from engine.music.midifile import read_clip
-
-        try:
-            pattern = read_clip(path)
-        except GrooveFaderError as err:
-            self._error(str(err))
-            return
-        self.controller.set_corner(index, pattern, Path(path).stem)
+        name = Path(path).stem
+        self.controller.read_clip(path, lambda pattern: self.controller.set_corner(index, pattern, name))
 
     def export_clip(self) -> None:
         bars = settings_check.int_value(self.settings.value("export/bars", 8), 8, 1, 256)
@@ -128,13 +122,9 @@ class ActionHandlers:
             return
         target = choice.target
         if isinstance(target, str):
-            from engine.music.midifile import read_clip
-
-            try:
-                target = read_clip(target)
-            except GrooveFaderError as err:
-                self._error(str(err))
-                return
+            self.controller.read_clip(target, lambda b: self.controller.make_transition(b, choice.bars,
+                                                                                       choice.strategy))
+            return
         self.controller.make_transition(target, choice.bars, choice.strategy)
 
     def save_preset(self) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app import clips, grid_edits, model_jobs
+from app.file_reads import FileReads
 from app.knob_binding import TEMPERATURE, KnobBinding, measure
 from app.model_jobs import KnobSettings
 from app.model_worker import MISSING_MODEL_HELP, ModelInfo, ModelWorker, default_checkpoint
@@ -38,7 +39,6 @@ from app.presets import Preset
 from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
-from engine.errors import GrooveFaderError
 from engine.generation.knobs import TEMPERATURE_DEFAULT
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
@@ -80,6 +80,8 @@ class Controller(QObject):
         self._seed = 1
         self._epoch = 0
         self._drag_clips = clips.TempClips()
+        self.files = FileReads(self)  # a whole song's file is read off the GUI thread
+        self.files.started.connect(lambda text: self.message.emit("info", text))
         self.lock = VoiceLock()  # voices kept as they are while the rest changes
         self.transport = transport or TransportState(parent=self)
         self.transport.ccMoved.connect(self._on_cc_moved)
@@ -330,19 +332,32 @@ class Controller(QObject):
     def load_clip(self, path: str | Path) -> None:
         """Read a drum clip, show its first model-length window, encode it (pad + knobs follow).
 
-        Errors become a message naming the file and the reason.
+        A clip is read at once; a large file off the GUI thread, shown when read unless the
+        user did something else meanwhile. Errors become a message naming the file and the
+        reason.
         """
-        try:
-            clip, pattern = clips.read_window(path, self.model_steps)
-        except GrooveFaderError as err:
-            self.message.emit("error", str(err))
-            return
-        self._epoch += 1
-        self._push(PatternState(pattern, None, self.pad), f"Load {clips.display_name(path)}")
-        self.message.emit("info", f"Loaded {clips.display_name(path)} ({clip.bars} bars, first "
-                                  f"{pattern.bars} shown)")
-        if self.generator is not None:
-            self._request_encode(pattern, set_knobs=True)
+        epoch = self._epoch + 1
+        self._epoch = epoch  # decodes asked for before the file no longer apply
+
+        def loaded(read: tuple[Pattern, Pattern]) -> None:
+            if epoch != self._epoch:  # a Randomize, a knob, another file since: that wins
+                return
+            clip, pattern = read
+            self._push(PatternState(pattern, None, self.pad), f"Load {clips.display_name(path)}")
+            self.message.emit("info", f"Loaded {clips.display_name(path)} ({clip.bars} bars, first "
+                                      f"{pattern.bars} shown)")
+            if self.generator is not None:
+                self._request_encode(pattern, set_knobs=True)
+
+        self.files.read("clip", path, lambda p: clips.read_window(p, self.model_steps), loaded,
+                        lambda err: self.message.emit("error", str(err)))
+
+    def read_clip(self, path: str | Path, then: Callable[[Pattern], None]) -> None:
+        """A whole drum clip for a corner or a transition's B: ``then(pattern)`` once read
+        (off the GUI thread when large); errors become a message."""
+        from engine.music.midifile import read_clip
+
+        self.files.read("target", path, read_clip, then, lambda err: self.message.emit("error", str(err)))
 
     def export_clip(self, path: str | Path, bars: int) -> Path:
         """Write the current pattern looped to ``bars`` bars (tempo and note map applied).

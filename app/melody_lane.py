@@ -28,10 +28,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app import clips, melody_jobs
+from app.file_reads import FileReads
 from app.melody_jobs import MelodyDecoded
 from app.model_worker import ModelWorker
 from app.tolerant_json import finite_number
-from engine.errors import GrooveFaderError
 from engine.generation.melody import loop_to
 from engine.music.drums import NoteMap
 from engine.music.lanes_clip import lanes_midifile, melody_midifile, write_midifile
@@ -161,6 +161,8 @@ class MelodyLane(QObject):
         super().__init__(parent)
         self._post_command = post
         self._drums = drums
+        self.files = FileReads(self)  # a whole song's file is read off the GUI thread
+        self.files.started.connect(lambda text: self.message.emit("info", text))
         self.model = ModelWorker(self)
         self.model.loaded.connect(self._on_loaded)
         self.model.failed.connect(lambda text: self._fail(text))
@@ -309,23 +311,35 @@ class MelodyLane(QObject):
 
     # -- clips -----------------------------------------------------------------------------
     def load_clip(self, path: str | Path) -> None:
-        """A melody from a MIDI clip: its most melodic track, chords arpeggiated to one line."""
+        """A melody from a MIDI clip: its most melodic track, chords arpeggiated to one line
+        (a large file is read off the GUI thread, and dropped if the lane changed meanwhile)."""
         from engine.music.melody import read_melody_file
 
-        try:
-            melody = read_melody_file(path)
-        except GrooveFaderError as err:
-            self.message.emit("error", str(err))
-            return
-        bars = min((b for b in BARS_CHOICES if b >= melody.bars), default=BARS_CHOICES[-1])
-        self._epoch += 1
-        self.z = None
-        self.update(bars=bars)
-        self._set_melody(loop_to(melody, bars))
-        self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
-                                  f"{melody.num_notes} notes")
-        if self.ready:
-            self._place(self.melody)  # type: ignore[arg-type]
+        epoch = self._epoch + 1
+        self._epoch = epoch
+
+        def loaded(melody: Melody) -> None:
+            if epoch != self._epoch:  # a Randomize or another clip since: that wins
+                return
+            bars = min((b for b in BARS_CHOICES if b >= melody.bars), default=BARS_CHOICES[-1])
+            self._epoch += 1
+            self.z = None
+            self.update(bars=bars)
+            self._set_melody(loop_to(melody, bars))
+            self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
+                                      f"{melody.num_notes} notes")
+            if self.ready:
+                self._place(self.melody)  # type: ignore[arg-type]
+
+        self.files.read("clip", path, read_melody_file, loaded,
+                        lambda err: self.message.emit("error", str(err)))
+
+    def read_clip(self, path: str | Path, then: Callable[[Melody], None]) -> None:
+        """A melody from a MIDI clip for a transition's B: ``then(melody)`` once read."""
+        from engine.music.melody import read_melody_file
+
+        self.files.read("target", path, read_melody_file, then,
+                        lambda err: self.message.emit("error", str(err)))
 
     def _place(self, melody: Melody) -> None:
         pad_map = self.pad_map

@@ -215,18 +215,12 @@ class MelodyPanel(QWidget):
 
     # -- actions with a file -----------------------------------------------------------------
     def transition(self, target_path: str | None) -> None:
-        target = None
-        if target_path:
-            from engine.errors import GrooveFaderError
-            from engine.music.melody import read_melody_file
-
-            try:
-                target = read_melody_file(target_path)
-            except GrooveFaderError as err:
-                self.lane.message.emit("error", str(err))
-                return
-        self.lane.transition(target, self.transition_bars.currentData(), self.strategy.currentData(),
-                             self.mix.currentData())
+        bars, strategy, mix = (self.transition_bars.currentData(), self.strategy.currentData(),
+                               self.mix.currentData())
+        if target_path:  # read first (a large file off the GUI thread), then the transition
+            self.lane.read_clip(target_path, lambda target: self.lane.transition(target, bars, strategy, mix))
+            return
+        self.lane.transition(None, bars, strategy, mix)
 
     def export(self, path: str, with_drums: bool) -> Path | None:
         """Write the melody (or drums + melody, two tracks) looped to the melody's length."""
