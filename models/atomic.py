@@ -13,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from models.errors import GrooveFaderError
+from models.pathnames import shown
+
 FILE_MODE = 0o644  # an exported clip or preset is an ordinary shared file
 TEMP_NAME_CHARS = 48  # of the target's name in the temp file's (≤ 4 UTF-8 bytes per char)
 
@@ -39,3 +42,22 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], object
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Fail now, not after minutes of work, where :func:`atomic_write` could not write ``path``:
+    a folder in its place, or a parent that is a file or cannot be made.
+
+    Raises:
+        GrooveFaderError: naming the path and why.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise GrooveFaderError(f"{shown(path)}: a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GrooveFaderError(f"{shown(path)}: {shown(parent)} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise GrooveFaderError(f"{shown(path)}: cannot write in {shown(parent)}")
+            return

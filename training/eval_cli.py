@@ -99,6 +99,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     from engine.errors import CheckpointError, DatasetError
+    from models.atomic import check_target
     from training.evaluate import EvalConfig, run_evaluation, to_markdown
 
     for path in (args.checkpoint, args.baseline):
@@ -106,6 +107,9 @@ def run_eval(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{path}: no such checkpoint")
     if not args.data.is_dir():
         raise DatasetError(f"{args.data}: not a folder")
+    for out in (args.json, args.markdown):  # before minutes of evaluation, not after
+        if out is not None:
+            check_target(out)
     surface_samples = args.surface_samples or (500 if args.realism_only else 1000)
     cfg = EvalConfig(split=args.split, draws=args.draws, settings=args.settings,
                      realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,

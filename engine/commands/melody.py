@@ -119,6 +119,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
                          temperature=args.temperature, key=args.key, ends=args.ends)
     bpm = tempo_of(args.a) if args.bpm is None else args.bpm  # clip A's, as the drums take it
     out.write_midi(args.output, bpm, force=args.force)
-    print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}, "
-          f"mix per {args.mix_scale}, {args.mix_draw} draw), {out.num_notes} notes at {bpm:g} BPM")
+    how = "" if args.strategy == 1 else f", mix per {args.mix_scale}, {args.mix_draw} draw"  # 1 has no mix
+    print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}{how}), "
+          f"{out.num_notes} notes at {bpm:g} BPM")
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
@@ -27,6 +28,16 @@ LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before
 
 
 CLOCK_IN_PORT = "groovefader-clock-in"
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"seconds must be a number > 0, got {text!r}") from err
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"seconds must be a number > 0, got {text!r}")
+    return seconds
 
 
 def register(subparsers: Any) -> None:
@@ -80,7 +91,8 @@ def register(subparsers: Any) -> None:
     add_melody_args(p)
     add_audio_args(p)
     run = p.add_argument_group("run")
-    run.add_argument("--seconds", type=float, default=None, help="stop after N seconds (tests, benchmarks)")
+    run.add_argument("--seconds", type=_seconds, default=None,
+                     help="stop after N seconds (tests, benchmarks)")
     run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
                      help="open the port, wait this long, then start (lets receivers connect first, so "
                           "they see every note: --stats counts the notes sent)")

@@ -72,3 +72,17 @@ def test_a_checkpoint_that_fills_the_disk_partway_is_one_line(tmp_path) -> None:
             save_checkpoint(path, model, cfg, make_meta(model), arrays=bank)
         assert str(caught.value) == f"{path}: cannot write checkpoint: No space left on device"
         assert not path.exists() and disk.leftovers() == []
+
+
+def test_check_target_fails_before_the_work_where_a_write_could_not_be_made(tmp_path) -> None:
+    from models.atomic import check_target
+    from models.errors import GrooveFaderError
+
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder").mkdir()
+    check_target(tmp_path / "new" / "deeper" / "out.json")  # folders to be made: fine
+    check_target(tmp_path / "a-folder" / "out.json")
+    with pytest.raises(GrooveFaderError, match="a folder; give a file name"):
+        check_target(tmp_path / "a-folder")
+    with pytest.raises(GrooveFaderError, match="is a file, not a folder"):
+        check_target(tmp_path / "a-file" / "out.json")

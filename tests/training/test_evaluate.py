@@ -311,6 +311,10 @@ def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     with pytest.raises(SystemExit) as refused:  # a misspelt split: refused before any work
         main([*args, "--split", "tset"])
     assert refused.value.code == 2
+    # a --json that could not be written is said before the evaluation, not after it
+    (tmp_path / "a-folder").mkdir()
+    json_at = args.index("--json") + 1
+    assert main([*args[:json_at], str(tmp_path / "a-folder"), *args[json_at + 1:]]) == 1
 
 
 def test_eval_realism_only_measures_every_surface_by_performance(tmp_path, capsys) -> None:

@@ -28,7 +28,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of ``melody data`` (shared with the ``data --melody`` alias)."""
     p.add_argument("--cache-dir", default=None,
                    help="cache folder (default $GROOVEFADER_CACHE or ./.cache/groovefader)")
-    p.add_argument("--workers", type=_positive, default=2, help="parser processes (1 or 2; default 2)")
+    p.add_argument("--workers", type=int, choices=(1, 2), default=2,
+                   help="parser processes (1 or 2; default 2)")
     p.add_argument("--no-cache", action="store_true", help="rebuild and write no cache file")
     p.add_argument("--limit-files", type=_positive, default=None,
                    help="only the first N ABC files of each collection (a quick subset)")
@@ -181,9 +182,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from models.atomic import atomic_write
+    from models.atomic import atomic_write, check_target
     from training.melody.evaluate import evaluate, to_markdown
 
+    for out in (args.json, args.markdown):  # before the evaluation, not after it
+        if out is not None:
+            check_target(out)
     results = evaluate(args.checkpoints, split=args.split, n_windows=args.windows, n_samples=args.samples,
                        seed=args.seed, cache_dir=args.cache_dir, limit_files=args.limit_files,
                        search=args.search)

@@ -81,7 +81,9 @@ def test_generate_bad_knob_and_missing_checkpoint(tmp_path, ckpt, capsys) -> Non
     (["generate"], ["--temperature", "nan"]), (["generate"], ["--temperature", "-1"]),
     (["generate", "--melody"], ["--temperature", "nan"]), (["generate"], ["--knob", "density=nan"]),
     (["generate"], ["--knob", "density=inf"]), (["generate"], ["--count", "0"]),
-    (["play", "--seconds", "1"], ["--seed", "-1"]),
+    (["play", "--seconds", "1"], ["--seed", "-1"]), (["play"], ["--seconds", "nan"]),
+    (["play"], ["--seconds", "-1"]),
+    (["melody", "data"], ["--workers", "3"]),
 ])
 def test_odd_numbers_are_refused_when_the_arguments_are_read(tmp_path, capsys, command, bad) -> None:
     out = ["-o", str(tmp_path / "x.mid")] if command[0] == "generate" else []

@@ -63,7 +63,7 @@ def test_melody_transition_defaults_to_strategy_1_and_clip_a_tempo(tmp_path, ckp
     assert main(["transition", str(a), str(b), "--melody", "-o", str(tmp_path / "t.mid"),
                  "--checkpoint", ckpt, "--bars", "4"]) == 0
     said = capsys.readouterr().out
-    assert "(strategy 1, " in said  # the lane's default: the most tune-like middles
+    assert "(strategy 1)," in said  # the lane's default: the most tune-like middles (no mix)
     assert "at 90 BPM" in said  # clip A's tempo, as the drum transition takes it
     tempos = [m.tempo for t in mido.MidiFile(tmp_path / "t.mid").tracks for m in t if m.type == "set_tempo"]
     assert [round(mido.tempo2bpm(t)) for t in tempos] == [90]
