@@ -193,6 +193,7 @@ class MelodyLane(QObject):
     def _on_loaded(self, path: str, agen: Any) -> None:
         self.pad_map = agen.generator.pad
         self.model_path = path
+        self._ahead = None  # drawn by the model before (a checkpoint retrained at the same path too)
         if self.z is not None and self.z.shape[-1] != agen.generator.z_dim:
             self.z = None  # a latent point of another model means nothing to this one
         self.modelReady.emit(path)

@@ -190,3 +190,17 @@ def test_a_preset_keeps_the_melody_lane(melody_window, monkeypatch, tmp_path) ->
     assert panel.key.currentData() == "Bb" and panel.roll.notes[0][2] == lane.played().notes()[0][2] - 2
     path.write_text(path.read_text().replace('"melody": {', '"melody": 7, "x": {'))
     assert any(i.startswith("melody (not an object)") for i in load_preset(path).ignored)
+
+
+def test_a_model_loaded_again_never_plays_a_draw_the_one_before_made(melody_window, qtbot) -> None:
+    """Randomize decodes its next draw ahead; a checkpoint loaded again (retrained at the same
+    path) must not answer the next press with the old model's draw."""
+    lane = melody_window.melody.lane
+    lane.model.wait_idle(30)
+    qtbot.waitUntil(lambda: lane._ahead is not None, timeout=30_000)  # noqa: SLF001 - the draw ahead
+    stale = lane._ahead[1]  # noqa: SLF001
+    with qtbot.waitSignal(lane.modelReady, timeout=60_000):
+        lane.load_model(lane.model_path)
+    with qtbot.waitSignal(lane.melodyChanged, timeout=30_000):
+        lane.randomize()
+    assert lane.melody is not stale.melody  # a draw of the model loaded now
