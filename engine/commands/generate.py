@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.commands.play_audio import add_kit_mix_args, kit_for_file, kit_mix
@@ -48,52 +49,39 @@ def _pad(text: str) -> tuple[float, float] | str:
     return x, y
 
 
-def _positive_bars(text: str) -> int:
-    bars = int(text)
-    if bars < 1:
-        raise argparse.ArgumentTypeError(f"bars must be >= 1, got {bars}")
-    return bars
+def whole_number(name: str, low: int) -> Callable[[str], int]:
+    """argparse type: a whole number >= ``low`` (a seed: numpy's generators take no other)."""
+    def parse(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number >= {low}, got {text!r}")
+        return value
+    return parse
 
 
-def seed_arg(text: str) -> int:
-    """A random seed: a whole number >= 0 (numpy's generators take no other)."""
-    try:
-        seed = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number >= 0, got {text!r}") from err
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number >= 0, got {seed}")
-    return seed
+def number(name: str, low: float, high: float = math.inf, *, above: bool = False) -> Callable[[str], float]:
+    """argparse type: a finite number in [low, high] (``above``: greater than ``low``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
+            bound = (f"> {low:g}" if above else f">= {low:g}" if high == math.inf
+                     else f"in [{low:g}, {high:g}]")
+            raise argparse.ArgumentTypeError(f"{name} must be a number {bound}, got {text!r}")
+        return value
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"count must be a whole number >= 1, got {text!r}") from err
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"count must be >= 1, got {count}")
-    return count
-
-
-def _temperature(text: str) -> float:
-    try:
-        t = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"temperature must be a number >= 0, got {text!r}") from err
-    if not math.isfinite(t) or t < 0:
-        raise argparse.ArgumentTypeError(f"temperature must be a number >= 0, got {text!r}")
-    return t
-
-
-def _share(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from err
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return v
+_positive_bars = whole_number("bars", 1)
+_count = whole_number("count", 1)
+seed_arg = whole_number("seed", 0)
+_temperature = number("temperature", 0.0)
+_share = number("share", 0.0, 1.0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, seed_arg, set_knobs
+from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, number, seed_arg, set_knobs
 from engine.commands.play_audio import add_audio_args, kit_mix, start_audio, wants_frames
 from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
 from engine.errors import GrooveFaderError, MidiFileError, PortError
@@ -30,14 +29,7 @@ LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before
 CLOCK_IN_PORT = "groovefader-clock-in"
 
 
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"seconds must be a number > 0, got {text!r}") from err
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise argparse.ArgumentTypeError(f"seconds must be a number > 0, got {text!r}")
-    return seconds
+_seconds = number("seconds", 0.0, above=True)
 
 
 def register(subparsers: Any) -> None:
