@@ -336,12 +336,12 @@ class Controller(QObject):
         user did something else meanwhile. Errors become a message naming the file and the
         reason.
         """
-        epoch = self._epoch + 1
-        self._epoch = epoch  # decodes asked for before the file no longer apply
+        epoch = self._epoch
 
         def loaded(read: tuple[Pattern, Pattern]) -> None:
-            if epoch != self._epoch:  # a Randomize, a knob, another file since: that wins
+            if epoch != self._epoch:  # a Randomize, an undo, a preset since: that wins
                 return
+            self._epoch += 1  # decodes asked for before the clip no longer apply
             clip, pattern = read
             self._push(PatternState(pattern, None, self.pad), f"Load {clips.display_name(path)}")
             self.message.emit("info", f"Loaded {clips.display_name(path)} ({clip.bars} bars, first "

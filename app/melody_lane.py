@@ -316,8 +316,7 @@ class MelodyLane(QObject):
         (a large file is read off the GUI thread, and dropped if the lane changed meanwhile)."""
         from engine.music.melody import read_melody_file
 
-        epoch = self._epoch + 1
-        self._epoch = epoch
+        epoch = self._epoch
 
         def loaded(melody: Melody) -> None:
             if epoch != self._epoch:  # a Randomize or another clip since: that wins
