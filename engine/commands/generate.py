@@ -62,16 +62,15 @@ def whole_number(name: str, low: int) -> Callable[[str], int]:
     return parse
 
 
-def number(name: str, low: float, high: float = math.inf, *, above: bool = False) -> Callable[[str], float]:
-    """argparse type: a finite number in [low, high] (``above``: greater than ``low``)."""
+def number(name: str, low: float, high: float = math.inf) -> Callable[[str], float]:
+    """argparse type: a finite number in [low, high]."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
-            bound = (f"> {low:g}" if above else f">= {low:g}" if high == math.inf
-                     else f"in [{low:g}, {high:g}]")
+        if not (math.isfinite(value) and low <= value <= high):
+            bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
             raise argparse.ArgumentTypeError(f"{name} must be a number {bound}, got {text!r}")
         return value
     return parse

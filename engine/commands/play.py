@@ -29,7 +29,7 @@ LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before
 CLOCK_IN_PORT = "groovefader-clock-in"
 
 
-_seconds = number("seconds", 0.0, above=True)
+_seconds = number("seconds", 0.0)  # 0: check everything, open the port, stop
 
 
 def register(subparsers: Any) -> None:
