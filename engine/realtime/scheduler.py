@@ -445,7 +445,15 @@ class Scheduler:
         self._next_step = position
         self._next_tick = position * TICKS_PER_STEP
         if self.source == "external":
-            self._t0 = None
+            self._t0 = None  # anchored by the next pulse, which becomes this position's first
+            if self._last_tick is not None:
+                # pulses counted while stopped (a master sends clock when it does not play)
+                # would put the grid's start back where the clock began and every step since
+                # would be due at once: renumber them, keeping the tempo they measure
+                shift = self._next_tick - 1 - self._last_tick
+                self._tick_samples = deque(((i + shift, t) for i, t in self._tick_samples),
+                                           maxlen=self._tick_samples.maxlen)
+                self._last_tick += shift
             return
         early = 0.0
         if self.table is not None:

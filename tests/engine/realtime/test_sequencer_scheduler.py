@@ -263,6 +263,30 @@ def test_external_clock_follow():
     check_pairing(sent)
 
 
+def test_play_pressed_here_while_the_master_only_sends_clock_starts_on_the_next_pulse():
+    """Most masters send clock while stopped. Play pressed here (not by the master's Start)
+    starts the pattern at the next pulse, at the master's tempo: it had put the grid's start
+    where the clock began, and every step since (hundreds of notes) went out at once."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), source="external")
+    sched.set_pattern(FOUR_ON_FLOOR)
+    tick = round(60e9 / (100 * 24))  # the master's clock at 100 BPM
+    t = 1_000 * MS
+    for _ in range(24 * 40):  # 40 beats of clock while nobody plays
+        sched.external_message([0xF8], t)
+        assert sched.due(t) == []
+        t += tick
+    press = t - tick // 2
+    sched.start(press)
+    sent = []
+    for i in range(24 * 4):  # 4 beats
+        sched.external_message([0xF8], t + i * tick)
+        sent.extend(sched.due(t + i * tick))
+    kicks = [m.deadline_ns for m in sent if m.kind == "on"]
+    assert len(kicks) == 4 and kicks[0] == pytest.approx(t, abs=2)  # the first pulse after Play
+    assert [k - kicks[0] for k in kicks] == pytest.approx([q * 24 * tick for q in range(4)], abs=2)
+    assert sched.tempo_bpm == pytest.approx(100, rel=1e-6)
+
+
 def test_external_clock_on_a_timeline_drifting_from_the_wall():
     """Pulses stamped on the wall clock, the grid on a timeline running 5 % slow and
     stepping 40 ms (a JACK server that stalled): the tempo is the master's, and every kick
