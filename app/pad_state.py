@@ -10,11 +10,14 @@ changed.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.tolerant_json import finite_number
 
 PAD_MODES = ("plane", "corners")
 HEATMAP_DELAY_MS = 350  # recompute the heat-map once the knobs rest this long
@@ -87,7 +90,8 @@ class PadState(QObject):
         """Inverse of :meth:`settings`; anything malformed is skipped."""
         pad = values.get("pad")
         with contextlib.suppress(TypeError, ValueError):
-            if isinstance(pad, list | tuple) and len(pad) == 2:
-                self.move(float(pad[0]), float(pad[1]))
+            if isinstance(pad, list | tuple) and len(pad) == 2:  # NaN or true: skipped, not clipped
+                x, y = (finite_number(v, -math.inf, math.inf) for v in pad)
+                self.move(x, y)
         if isinstance(values.get("heatmap"), str):
             self.heatmap = values["heatmap"]

@@ -25,6 +25,7 @@ layer over it, and the rules are tested without either.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -237,7 +238,7 @@ class KnobState:
         knobs = values.get("knobs")
         if isinstance(knobs, Mapping):
             state = replace(state, values={**state.values, **{str(k): float(v) for k, v in knobs.items()
-                                                             if isinstance(v, int | float)}})
+                                                             if _finite(v)}})
         if isinstance(values.get("turning"), str):
             state = replace(state, turning=values["turning"])  # checked when a model loads
         held = values.get("held", values.get("engaged"))
@@ -245,6 +246,10 @@ class KnobState:
             state = replace(state, held=frozenset(str(n) for n in held))
         anchor = values.get("anchor")
         if isinstance(anchor, Mapping):
-            state = replace(state, anchor={str(k): float(v) for k, v in anchor.items()
-                                           if isinstance(v, int | float)})
+            state = replace(state, anchor={str(k): float(v) for k, v in anchor.items() if _finite(v)})
         return state
+
+
+def _finite(value: object) -> bool:
+    """A finite number (not a bool): what a saved knob value must be to be restored."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -90,7 +90,10 @@ class NoteMap:
     def from_json(cls, text: str) -> NoteMap:
         try:
             data = json.loads(text)
-            return cls(tuple(int(n) for n in data["notes"]), name=str(data.get("name", "Custom")))
+            notes = data["notes"]
+            if not all(type(n) is int for n in notes):  # 36.0, true or 1e999 are no MIDI notes
+                raise TypeError(f"notes must be whole numbers, got {notes!r}"[:120])
+            return cls(tuple(notes), name=str(data.get("name", "Custom")))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise ValueError(f"not a note map: {err}") from err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from PySide6.QtCore import QSettings
 
 
@@ -43,6 +44,22 @@ def test_junk_of_every_type_is_named_and_the_valid_rest_restored(make_window, se
     for key in ("tempo_bpm", "groove"):
         assert f"{key} (" not in notes, key
     assert w._status_text.text() == notes and "\n" not in notes
+
+
+def test_numbers_no_setting_can_hold_are_named_and_the_app_starts(make_window, settings_path) -> None:
+    """1e999 in the note map (int(inf) had raised OverflowError: the app could not start), NaN
+    for the pad point (an empty first groove) or a knob (saved back as NaN)."""
+    note_map = '{"notes": [1e999, 38, 42, 46, 43, 47, 50, 49, 51], "name": "x"}'
+    state = {"tempo_bpm": 101.0, "note_map": note_map, "pad": [float("nan"), 0.0],
+             "knobs": {"density": float("nan")}}
+    _write(settings_path, {"engine/state": json.dumps(state)})
+    w = make_window(load=False)
+    c = w.controller
+    assert c.transport.values["tempo_bpm"] == 101.0 and c.transport.values["note_map"].name == "General MIDI"
+    assert all(np.isfinite(c.pad_state.position))
+    assert all(np.isfinite(v) for v in c.knob_binding.state.values.values())
+    for key in ("note_map", "pad"):
+        assert f"{key} (" in w.settings_notes, key
 
 
 def test_an_engine_state_cut_short_is_read_up_to_its_last_entry(make_window, settings_path) -> None:

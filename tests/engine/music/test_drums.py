@@ -36,3 +36,8 @@ def test_note_map_edit_and_json():
         GM_NOTE_MAP.with_note(Voice.KICK, 128)
     with pytest.raises(ValueError):
         NoteMap.from_json("{not json")
+    # a hand-edited file: no int(inf) overflow, no 36.0 or true taken for a note
+    for notes in ("[1e999, 38, 42, 46, 43, 47, 50, 49, 51]", "[36.0, 38, 42, 46, 43, 47, 50, 49, 51]",
+                  "[true, 38, 42, 46, 43, 47, 50, 49, 51]", "7"):
+        with pytest.raises(ValueError, match="not a note map"):
+            NoteMap.from_json(f'{{"notes": {notes}}}')
