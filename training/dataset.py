@@ -27,7 +27,6 @@ import json
 import multiprocessing
 import os
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -154,7 +153,7 @@ class GrooveDataset:
                            z["start_bar"], json.loads(str(z["summary_json"])))
         except DatasetError:
             raise
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        except Exception as err:  # noqa: BLE001 - damaged bytes raise zlib, zip, numpy errors alike
             detail = err.strerror if isinstance(err, OSError) and err.strerror else err
             raise DatasetError(f"{shown(path)}: not a readable groovefader dataset ({detail})") from err
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from engine.errors import GrooveFaderError
@@ -48,10 +49,13 @@ def attach(checkpoint: Path, recipe: Path, revision: str, note: str = "") -> dic
     record: dict[str, Any] = {"config": cfg.to_dict(), "code_revision": revision, "dirty": None}
     if note:
         record["note"] = note
-    save_checkpoint(checkpoint, ck.model, ck.config, {**ck.meta, "training": record})
-    after = load_checkpoint(checkpoint).model.state_dict()
-    if set(after) != set(before) or any(not torch.equal(before[k], after[k]) for k in before):
-        raise GrooveFaderError(f"{checkpoint}: the weights changed on rewrite")  # cannot happen
+    save_checkpoint(checkpoint, ck.model, ck.config, {**ck.meta, "training": record}, arrays=ck.arrays)
+    again = load_checkpoint(checkpoint)  # the weights and the stored arrays (the map of the data) kept
+    after = again.model.state_dict()
+    if set(after) != set(before) or any(not torch.equal(before[k], after[k]) for k in before) \
+            or set(again.arrays) != set(ck.arrays) \
+            or any(not np.array_equal(again.arrays[k], ck.arrays[k]) for k in ck.arrays):
+        raise GrooveFaderError(f"{checkpoint}: the weights or arrays changed on rewrite")  # cannot happen
     return record
 
 

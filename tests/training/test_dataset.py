@@ -217,12 +217,19 @@ def test_npz_round_trip_and_broken_files(corpus, tmp_path):
         GrooveDataset.load(pickled)
 
 
-def test_broken_cache_file_is_rebuilt(corpus, tmp_path):
+@pytest.mark.parametrize("damage", ["garbage", "flipped"])
+def test_broken_cache_file_is_rebuilt(corpus, tmp_path, damage):
     src, _ = corpus
     cache = tmp_path / "cache"
     ds = build_dataset(src, cache_dir=cache, workers=1)
     (cache_file,) = cache.glob("*.npz")
-    cache_file.write_bytes(b"garbage")
+    good = cache_file.read_bytes()
+    if damage == "garbage":
+        cache_file.write_bytes(b"garbage")
+    else:  # bytes flipped inside a compressed member: zlib's own error, not a short file
+        member = good.index(b"patterns.npy") + 200
+        cache_file.write_bytes(good[:member] + bytes(b ^ 0xFF for b in good[member:member + 8])
+                               + good[member + 8:])
     again = build_dataset(src, cache_dir=cache, workers=1)
     assert again.summary["cache"] == "miss" and len(again) == len(ds)
     assert GrooveDataset.load(cache_file).fingerprint == ds.fingerprint

@@ -90,3 +90,26 @@ def test_config_from_a_checkpoint_metadata_file(tmp_path: Path) -> None:
     args = build_parser().parse_args(["train", "--config", str(bare)])
     with pytest.raises(Exception, match="holds no training config"):
         build_config(args)
+
+
+def test_attaching_a_recipe_keeps_the_checkpoint_playable(tmp_path: Path) -> None:
+    """The recipe is written into the checkpoint in place: its weights and its stored map of
+    the data (arrays) must survive, or the instrument can no longer load it."""
+    import shutil
+
+    import numpy as np
+
+    from engine.generation.generator import Generator
+    from training.recipe import attach
+
+    ck_path = Path(shutil.copy(CHECKPOINTS / "default.pt", tmp_path / "model.pt"))
+    shutil.copy(CHECKPOINTS / "default.json", tmp_path / "model.json")
+    original = load_checkpoint(ck_path)
+    assert original.arrays  # the shipped model carries its map of the data
+    record = attach(ck_path, CHECKPOINTS / "default.train.json", "abc123", note="kept")
+    assert record["code_revision"] == "abc123"
+    again = load_checkpoint(ck_path)
+    assert set(again.arrays) == set(original.arrays)
+    assert all(np.array_equal(again.arrays[k], original.arrays[k]) for k in original.arrays)
+    assert again.meta["training"]["note"] == "kept"
+    Generator.from_checkpoint(ck_path, backend="torch")  # the instrument loads it

@@ -150,7 +150,6 @@ def run_data(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import shutil
 
     from engine.errors import GrooveFaderError
     from models.melody_vae import PRESETS
@@ -174,9 +173,12 @@ def run_train(args: argparse.Namespace) -> int:
                             float32_from_step=args.float32_from_step)
     best = train(cfg, resume=args.resume)
     print(f"best checkpoint: {best}")
-    if args.export is not None:
+    if args.export is not None:  # replaced whole or not at all (a full disk leaves the old one)
+        from models.atomic import atomic_write
+
         for suffix in (".pt", ".json"):
-            shutil.copyfile(best.with_suffix(suffix), args.export.with_suffix(suffix))
+            data = best.with_suffix(suffix).read_bytes()
+            atomic_write(args.export.with_suffix(suffix), lambda f, data=data: f.write(data))
         print(f"exported to {args.export}")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,14 @@ def test_bad_tune_gets_one_line_and_the_build_goes_on(tmp_path) -> None:
     assert skip["tune"] == "folk/a.abc#2" and "\n" not in skip["message"]
     again = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "cache")
     assert again.summary["cache"] == "hit" and np.array_equal(again.events, corpus.events)
+    # a cache damaged inside (bytes flipped in a compressed member: zlib's own error) is rebuilt
+    (cache_file,) = (tmp_path / "cache").glob("*.npz")
+    raw = cache_file.read_bytes()
+    first = zipfile.ZipFile(cache_file).infolist()[0]
+    at = first.header_offset + 30 + len(first.filename) + len(first.extra) + 15  # into its deflate data
+    cache_file.write_bytes(raw[:at] + bytes(b ^ 0xFF for b in raw[at:at + 8]) + raw[at + 8:])
+    rebuilt = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "cache", workers=1)
+    assert rebuilt.summary["cache"] == "miss" and np.array_equal(rebuilt.events, corpus.events)
 
 
 def test_split_is_a_stable_hash_of_the_tune_id() -> None:
