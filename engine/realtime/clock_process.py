@@ -563,6 +563,8 @@ class ClockLoop:
         self._retry_melody_port(now)
 
     def _change_source(self, source: str, *, now: int) -> None:
+        if self.port_state == "ok":  # what the old source failed with (an input, Link) is past
+            self.error = None
         if self.link is not None and source != "link":
             self.link.close(now)
             self.link = None

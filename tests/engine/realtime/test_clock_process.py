@@ -376,3 +376,19 @@ def test_the_facade_sync_waits_for_its_own_ping():
         assert seq.sync(5).bpm == 90 and seq.in_sync
         seq.set_tempo(95)
         assert seq.sync(5).bpm == 95 and seq.in_sync
+
+
+def test_an_error_of_a_clock_source_left_behind_is_cleared() -> None:
+    """A clock input that cannot be opened reports its error; back on the internal clock the
+    report no longer carries it (the status line had shown it for the rest of the session)."""
+    from engine.realtime.messages import Ping, SetClockSource
+
+    h = LoopHarness(Controls(tempo_bpm=300, groove=0.0))
+    h.thread.start()
+    h.commands.put(SetClockSource("external", "no-such-clock-input", "jack"))
+    h.commands.put(Ping(1))
+    assert h.wait_report(lambda r: r.ping == 1 and r.error is not None)
+    h.commands.put(SetClockSource("internal"))
+    h.commands.put(Ping(2))
+    assert h.wait_report(lambda r: r.ping == 2 and r.clock_source == "internal" and r.error is None)
+    h.finish()
