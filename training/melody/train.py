@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ from models.atomic import atomic_write
 from models.checkpoint import torch_bytes
 from models.melody_checkpoint import save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
+from models.pathnames import one_line, shown
 from training.melody import data as mdata
 from training.melody import warm_start as ws
 from training.melody.phrases import encode_phrases, phrase_windows
@@ -220,11 +221,21 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     if state_path.exists() and not resume:
         raise GrooveFaderError(f"{run}: a run is already there; pass --resume or another --run-dir")
     if resume and cfg_path.exists():
-        old = asdict(MelodyTrainConfig.from_dict(json.loads(cfg_path.read_text())))
+        try:
+            old = asdict(MelodyTrainConfig.from_dict(json.loads(cfg_path.read_text())))
+        except (OSError, ValueError, TypeError) as err:
+            raise GrooveFaderError(f"{shown(cfg_path)}: not a readable run config "
+                                   f"({one_line(str(err))})") from err
         new = asdict(cfg)
-        diff = sorted(k for k in new if old.get(k) != new[k] and k not in BUDGET_FIELDS)
+        # the folder may have moved or be named another way: where it is now is where it runs
+        diff = sorted(k for k in new if old.get(k) != new[k] and k not in (*BUDGET_FIELDS, "run_dir"))
         if diff:
             raise GrooveFaderError(f"{run}: --resume with a different config ({', '.join(diff)})")
+        # a budget not asked for again is the run's own, not the default (a finished run
+        # resumed without its --max-steps had trained on to the default million steps)
+        defaults = asdict(MelodyTrainConfig(preset=cfg.preset, run_dir=cfg.run_dir))
+        kept = {k: old[k] for k in BUDGET_FIELDS if new[k] == defaults[k] and k in old}
+        cfg = replace(cfg, **kept)
     run.mkdir(parents=True, exist_ok=True)
     atomic_write(cfg_path, lambda f: f.write(json.dumps(asdict(cfg), indent=1)), text=True)
 

@@ -39,9 +39,21 @@ def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["step"] == 4
     assert train(cfg, resume=True, quiet=True) == best  # finished: nothing more to do
-    # a larger budget goes on, on as many threads as the machine has to spare now
-    train(_cfg(folk, tmp_path, max_steps=6, threads=2), resume=True, quiet=True)
+    # a budget not given again is the run's own, not the default million steps
+    defaults = MelodyTrainConfig()
+    assert train(_cfg(folk, tmp_path, max_steps=defaults.max_steps, val_every_s=defaults.val_every_s,
+                      log_every=defaults.log_every), resume=True, quiet=True) == best
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 4
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["max_steps"] == 4
+    # a larger budget goes on, on as many threads as the machine has to spare now; the folder
+    # named another way (absolute here) is the same run
+    train(_cfg(folk, tmp_path, max_steps=6, threads=2, run_dir=str((tmp_path / "run").resolve()) + "/"),
+          resume=True, quiet=True)
     assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 6
+    # a run config cut short is one line
+    (tmp_path / "run" / "config.json").write_text('{"preset": "melo')
+    with pytest.raises(GrooveFaderError, match="not a readable run config"):
+        train(cfg, resume=True, quiet=True)
 
 
 def test_scheduled_sampling_and_model_overrides_reach_the_checkpoint(folk, tmp_path) -> None:
