@@ -444,8 +444,11 @@ def build_corpus(*, collections: Sequence[str] = COLLECTIONS, limit_files: int |
                           np.array([r.shift for r in kept], np.int8), fp, summary)
     summary["build_seconds"] = round(time.perf_counter() - t0, 2)
     summary["seconds"] = summary["build_seconds"]
-    if use_cache:
-        corpus.save(cache)
+    if use_cache:  # a cache that cannot be written costs the next build time, not this one
+        try:
+            corpus.save(cache)
+        except OSError as err:
+            summary["cache"] = f"not written: {err.strerror or err}"
     return corpus
 
 

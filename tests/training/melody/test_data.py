@@ -66,6 +66,11 @@ def test_bad_tune_gets_one_line_and_the_build_goes_on(tmp_path) -> None:
     cache_file.write_bytes(raw[:at] + bytes(b ^ 0xFF for b in raw[at:at + 8]) + raw[at + 8:])
     rebuilt = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "cache", workers=1)
     assert rebuilt.summary["cache"] == "miss" and np.array_equal(rebuilt.events, corpus.events)
+    # a cache folder that cannot be made: the corpus is built all the same, and the summary says so
+    (tmp_path / "a-file").write_text("")
+    uncached = data.build_corpus(collections=("folk",), root=tmp_path, cache_dir=tmp_path / "a-file" / "c",
+                                 workers=1)
+    assert uncached.summary["cache"].startswith("not written") and len(uncached) == 1
 
 
 def test_split_is_a_stable_hash_of_the_tune_id() -> None:
