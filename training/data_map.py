@@ -17,6 +17,7 @@ them (:mod:`engine.generation.data_path`).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import GrooveFaderError
 from engine.generation.data_path import NEIGHBOURS, knn
 from engine.generation.pad_map import StyleLabel
 from engine.generation.som import fit_som, pick_nodes
@@ -45,6 +47,18 @@ class MapConfig:
     seed: int = 0
     min_style_share: float = 0.03  # styles with fewer of the bank's grooves get no label
     batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        whole = {"rows": 2, "cols": 2, "epochs": 1, "batch_size": 1, "seed": 0}
+        for name, low in whole.items():
+            value = getattr(self, name)
+            if type(value) is not int or value < low:
+                raise GrooveFaderError(f"map {name} must be a whole number >= {low}, got {value!r}")
+        for name, low, high in (("sharpness", 1e-3, 1e6), ("randomize_noise", 0.0, 10.0),
+                                ("min_style_share", 0.0, 1.0)):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
+                raise GrooveFaderError(f"map {name} must be a number in [{low:g}, {high:g}], got {value!r}")
 
 
 def style_labels(node_styles: np.ndarray, names: Sequence[str], min_share: float,

@@ -177,3 +177,19 @@ def test_graph_only_adds_the_neighbour_lists_and_keeps_the_map(mapped, tmp_path,
     assert main(["map", "--graph-only", "--checkpoint", str(tiny_checkpoint()), "--data", "x",
                  "-o", str(tmp_path / "none.pt")]) == 1
     assert "no map of the data" in capsys.readouterr().err and not (tmp_path / "none.pt").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--batch-size", "0"), ("--rows", "0"), ("--sharpness", "nan"),
+                                         ("--randomize-noise", "-1")])
+def test_map_settings_that_cannot_build_a_map_are_one_line_before_any_work(tmp_path, capsys, flag,
+                                                                           value) -> None:
+    from app.cli import main
+    from tests.support.tiny_checkpoint import tiny_checkpoint
+
+    ckpt = tiny_checkpoint("fader_vae")
+    before = ckpt.read_bytes()
+    assert main(["map", "--checkpoint", str(ckpt), "--data", str(tmp_path), flag, value]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("groovefader: error: map ")
+    assert flag[2:].replace("-", "_") in err[0]
+    assert ckpt.read_bytes() == before
