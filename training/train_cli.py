@@ -103,6 +103,13 @@ def build_config(args: argparse.Namespace):
 
     values: dict[str, Any] = {}
     if args.resume:
+        given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig)
+                 if f.name not in _NO_FLAG and getattr(args, f.name, None) is not None]
+        others = (("DATA", args.data), ("--config", args.config), ("--set", args.set))
+        given += [flag for flag, on in others if on]
+        if given:  # they would be ignored: the run goes on as it was configured
+            raise GrooveFaderError(f"--resume continues {args.resume} as it was configured; drop "
+                                   f"{', '.join(given)} (or start a new run)")
         path = args.resume / "config.json"
         try:
             values = json.loads(path.read_text())

@@ -113,3 +113,17 @@ def test_attaching_a_recipe_keeps_the_checkpoint_playable(tmp_path: Path) -> Non
     assert all(np.array_equal(again.arrays[k], original.arrays[k]) for k in original.arrays)
     assert again.meta["training"]["note"] == "kept"
     Generator.from_checkpoint(ck_path, backend="torch")  # the instrument loads it
+
+
+@pytest.mark.parametrize("extra", [["--epochs", "4"], ["--set", "z_dim=8"], ["synthetic"]])
+def test_resume_refuses_flags_it_would_ignore(tmp_path: Path, extra: list[str]) -> None:
+    """--resume goes on as the run was configured: a flag given with it is said to be refused,
+    not silently dropped (a resumed run had exited 0 with --epochs 4 ignored)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(recipe("default")))
+    args = build_parser().parse_args(["train", "--resume", str(run), *extra])
+    with pytest.raises(Exception, match="as it was configured; drop"):
+        build_config(args)
+    assert build_config(build_parser().parse_args(["train", "--resume", str(run)])) == \
+        TrainConfig.from_dict(recipe("default"))
