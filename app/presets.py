@@ -153,6 +153,9 @@ def save_preset(path: str | os.PathLike[str], preset: Preset) -> Path:
     return path
 
 
+MAX_PRESET_BYTES = 1_000_000  # a preset with a melody of 16 bars is under 10 KB
+
+
 def load_preset(path: str | os.PathLike[str]) -> Preset:
     """Read a preset file: what is valid is loaded, what is not is named in ``ignored``
     (a file cut short is read up to its last complete entry).
@@ -163,6 +166,9 @@ def load_preset(path: str | os.PathLike[str]) -> Preset:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_PRESET_BYTES:  # a preset is a few KB; repairing a huge file would hold the window
+            raise PresetError(f"{shown(path)}: not a preset ({size / 1e6:.1f} MB; a preset is a few KB)")
         data, note = loads_object(path.read_bytes().decode("utf-8", errors="replace"))
         preset = preset_from_json(data)
     except OSError as err:
