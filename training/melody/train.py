@@ -306,7 +306,10 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             save_melody_checkpoint(run / name, model, meta)
 
     if resume and (step >= cfg.max_steps or elapsed >= cfg.max_minutes * 60):
-        return run / "best.pt"  # the run had finished: nothing left to do
+        # the run had finished: nothing left to train, but its export if it was killed before
+        # that was written (or it is stale)
+        _export_if_missing(run / "best.pt", quiet)
+        return run / "best.pt"
     t_start = time.perf_counter() - elapsed
     y_train = None  # distillation targets, computed inside the budget
     if source is not None and step < cfg.distill_steps:
@@ -402,6 +405,14 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
 
         export_after_training(run / "best.pt", quiet=quiet)  # the graphs the instrument plays on
     return run / "best.pt"
+
+
+def _export_if_missing(best: Path, quiet: bool) -> None:
+    from engine.generation.onnx_nets import find_export
+    from training.export import export_after_training
+
+    if best.is_file() and find_export(best, "melody")[0] is None:
+        export_after_training(best, quiet=quiet)
 
 
 def _meta(model: MelodyVAE, x_train: torch.Tensor, corpus: mdata.MelodyCorpus, cfg: MelodyTrainConfig,

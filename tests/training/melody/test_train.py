@@ -39,6 +39,11 @@ def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["step"] == 4
     assert train(cfg, resume=True, quiet=True) == best  # finished: nothing more to do
+    # killed while exporting: the finished run's resume writes the export it lacks
+    import shutil
+
+    shutil.rmtree(tmp_path / "run" / "best-onnx")
+    assert train(cfg, resume=True, quiet=True) == best and find_export(best, "melody")[0] is not None
     # a budget not given again is the run's own, not the default million steps
     defaults = MelodyTrainConfig()
     assert train(_cfg(folk, tmp_path, max_steps=defaults.max_steps, val_every_s=defaults.val_every_s,
