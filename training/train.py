@@ -45,6 +45,7 @@ from models.atomic import atomic_write
 from models.checkpoint import save_checkpoint
 from models.config import FaderVAEConfig
 from models.fader_vae import FaderVAE
+from models.pathnames import one_line, shown
 from training.augment import augment_batch
 from training.config import TrainConfig, training_record
 from training.evaluate import monotone_share
@@ -473,7 +474,11 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
     epoch0, step, best_val, bad_epochs, elapsed = 0, 0, math.inf, 0, 0.0
     rows: list[dict[str, Any]] = []
     if resume:
-        st = torch.load(state_path, map_location="cpu", weights_only=True)
+        try:
+            st = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - a file cut short or damaged: torch raises many types
+            raise GrooveFaderError(f"{shown(state_path)}: not a readable resume state "
+                                   f"({one_line(str(err))[:120]}); start the run again") from err
         model.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
@@ -502,7 +507,10 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
 
     last_epoch_s = final_reserve_s = 0.0
     stopped = "epochs"
-    for epoch in range(epoch0 + 1, cfg.epochs + 1):
+    epochs = range(epoch0 + 1, cfg.epochs + 1)
+    if bad_epochs >= cfg.patience:  # stopped early, killed before the end: only the end is left
+        stopped, epochs = "early stopping", range(0)
+    for epoch in epochs:
         over = (bool(cfg.max_minutes) and bool(rows)  # at least one epoch, so a checkpoint exists
                 and wall() + last_epoch_s + final_reserve_s > cfg.max_minutes * 60)
         if _agree(over, world):

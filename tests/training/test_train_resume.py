@@ -86,3 +86,29 @@ def test_ddp_two_cpu_processes_under_torchrun(tmp_path: Path) -> None:
     assert steps == [8, 16]
     state = torch.load(run / "state.pt", weights_only=True)
     assert state["rng"].shape[0] == 2  # both ranks' RNG states are kept for an exact resume
+
+
+def test_a_run_killed_after_stopping_early_resumes_into_its_end_and_a_cut_state_is_one_line(
+        tmp_path: Path) -> None:
+    """Early stopping is decided after the epoch's state is saved: a run killed in its final
+    phase (the data map, the export: minutes on the real data) must resume into that phase,
+    not train on."""
+    run = tmp_path / "run"
+    subprocess.run(cli(*ARGS, "--epochs", "2", "--patience", "3", "--run-dir", str(run)), cwd=REPO,
+                   env=ENV, check=True, capture_output=True, timeout=120)
+    state = torch.load(run / "state.pt", weights_only=True)
+    state["bad_epochs"] = 3  # as the last epoch left it when patience ran out
+    state["epoch"] = 1
+    torch.save(state, run / "state.pt")
+    for name in ("checkpoint.pt", "checkpoint.json"):
+        (run / name).unlink()  # killed before the end was written
+    rows_before = val_losses(run)
+    done = subprocess.run(cli("train", "--resume", str(run), "--quiet"), cwd=REPO, env=ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(run / "checkpoint.pt").meta["metrics"]["stopped"] == "early stopping"
+    assert len(val_losses(run)) <= len(rows_before)  # no epoch trained after the stop
+    (run / "state.pt").write_bytes((run / "state.pt").read_bytes()[:1000])
+    cut = subprocess.run(cli("train", "--resume", str(run), "--quiet"), cwd=REPO, env=ENV,
+                         capture_output=True, text=True, timeout=120)
+    assert cut.returncode == 1 and cut.stderr.count("\n") == 1 and "not a readable resume state" in cut.stderr
