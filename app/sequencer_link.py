@@ -424,8 +424,11 @@ class SequencerLink(QObject):
             if getattr(st, "link_peers", None) is not None:
                 msg += f" · Ableton Link: {st.link_peers} other app(s), {bpm:.1f} BPM"
             if getattr(st, "clock_source", "internal") == "external":
-                msg += f" · following external MIDI clock ({bpm:.1f} BPM)" if playing else \
-                    " · waiting for external MIDI clock"
+                if getattr(st, "clock_silent", False):
+                    msg += " · the external MIDI clock stopped coming (no Stop): waiting for it"
+                else:
+                    msg += f" · following external MIDI clock ({bpm:.1f} BPM)" if playing else \
+                        " · waiting for external MIDI clock"
         detail = ""
         if msg and state != "ok":
             detail, msg = msg, f"MIDI: {_hint(RuntimeError(msg))}"

@@ -937,5 +937,5 @@ class ClockLoop:
             stats=stats,
             forbidden_modules=tuple(m for m in ("torch", "PySide6") if m in sys.modules),
             final=final,
-            time_ns=now, ping=self._ping,
+            time_ns=now, ping=self._ping, clock_silent=self.sched.clock_silent(now),
         )

@@ -217,3 +217,4 @@ class StatusReport:
     melody_port_state: str = "closed"
     melody_port_error: str | None = None
     ping: int = 0
+    clock_silent: bool = False  # following a MIDI clock that stopped coming (no Stop received)

@@ -66,6 +66,8 @@ from engine.realtime.steps import (
 )
 
 RENDER_MARGIN_NS = 2_000_000  # a step is computed this long before its earliest event
+CLOCK_SILENT_STEPS = 3  # steps without a pulse before a followed clock counts as silent
+CLOCK_SILENT_MIN_NS = 250_000_000
 START_LEAD_NS = 5_000_000  # first grid point after start/continue, so step 0 is not late
 TEMPO_FIT_TICKS = 48  # incoming clock pulses (2 beats) in the external-tempo fit
 MELODY_KEY = 1 << 11  # set in a melody note's key, so both lanes on one channel never share one
@@ -412,10 +414,24 @@ class Scheduler:
         return min(candidates) if candidates else None
 
     def current_step(self, now_ns: int) -> int:
-        """The grid step playing at ``now_ns`` (the resume position when stopped)."""
+        """The grid step playing at ``now_ns`` (the resume position when stopped; following a
+        clock, never past the step of the last pulse received: a silent master holds it)."""
         if not self.playing or self._t0 is None:
             return self._position
-        return max(0, math.floor((now_ns - self._t0) / self._step_len))
+        step = max(0, math.floor((now_ns - self._t0) / self._step_len))
+        if self.source == "external" and self._last_tick is not None:
+            step = min(step, self._last_tick // TICKS_PER_STEP)
+        return step
+
+    def clock_silent(self, now_ns: int) -> bool:
+        """Following a clock while playing, and no pulse for :data:`CLOCK_SILENT_STEPS` steps
+        (at least :data:`CLOCK_SILENT_MIN_NS`): the master stopped sending without a Stop.
+        Nothing new is rendered meanwhile (one step past the last pulse at most)."""
+        if self.source != "external" or not self.playing or not self._tick_samples:
+            return False
+        last_wall = self._tick_samples[-1][1]
+        quiet = max(CLOCK_SILENT_MIN_NS, CLOCK_SILENT_STEPS * self._step_len)
+        return self.wall_to_timeline(last_wall) + quiet < now_ns
 
     def step_deadline(self, step: int) -> int | None:
         """Grid time of ``step`` under the current anchor (None before the grid exists)."""

@@ -77,6 +77,7 @@ class SequencerStatus:
     melody_port: str | None = None  # the melody lane's own output (None: the drums' port)
     melody_port_state: str = "closed"
     melody_port_error: str | None = None
+    clock_silent: bool = False  # following a MIDI clock that stopped coming (no Stop received)
 
 
 class Sequencer:
@@ -259,7 +260,7 @@ class Sequencer:
             stats=report.stats, alive=not report.final and self._proc.is_alive(),
             forbidden_modules=report.forbidden_modules, link_peers=report.link_peers,
             melody_port=report.melody_port, melody_port_state=report.melody_port_state,
-            melody_port_error=report.melody_port_error)
+            melody_port_error=report.melody_port_error, clock_silent=report.clock_silent)
 
     def stats(self) -> dict[str, Any]:
         """Lateness of the clock process's sends against their deadlines (ms) + counts."""

@@ -287,6 +287,31 @@ def test_play_pressed_here_while_the_master_only_sends_clock_starts_on_the_next_
     assert sched.tempo_bpm == pytest.approx(100, rel=1e-6)
 
 
+def test_a_master_that_stops_sending_clock_without_a_stop_is_reported_silent():
+    """The step shown stops at the last pulse's, nothing new is rendered, every note ends, and
+    the report says the clock went silent (it had shown 'playing' with the step counting on)."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), source="external")
+    sched.set_pattern(FOUR_ON_FLOOR)
+    tick = round(60e9 / (100 * 24))
+    t = 1_000 * MS
+    sched.external_message([0xFA], t)
+    sent = []
+    for i in range(24 * 2):  # 2 beats, then silence
+        sched.external_message([0xF8], t + i * tick)
+        sent.extend(sched.due(t + i * tick))
+    last = t + 47 * tick
+    assert sched.playing and not sched.clock_silent(last + tick)
+    step = sched.current_step(last)
+    later = last + 2_000 * MS
+    sent.extend(sched.due(later))
+    assert sched.clock_silent(later) and sched.current_step(later) == step
+    assert not [m for m in sent if m.kind == "on" and m.deadline_ns > last + 150 * MS]  # nothing new
+    assert sched.sounding == 0  # the last notes ended
+    sched.external_message([0xF8], later)  # the master comes back
+    assert not sched.clock_silent(later)
+    check_pairing(sent)
+
+
 def test_external_clock_on_a_timeline_drifting_from_the_wall():
     """Pulses stamped on the wall clock, the grid on a timeline running 5 % slow and
     stepping 40 ms (a JACK server that stalled): the tempo is the master's, and every kick
