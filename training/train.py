@@ -391,11 +391,67 @@ def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool =
                           else ("cpu" if cfg.device == "auto" else cfg.device))
     started_dist = _maybe_init_distributed(device)
     rank, world = _dist_info()
+    lock = _lock_run(run_dir) if rank == 0 else None
     try:
         return _train(cfg, run_dir, device, rank, world, resume, dataset, quiet)
     finally:
+        if lock is not None:
+            os.close(lock[1])
+            lock[0].unlink(missing_ok=True)
         if started_dist:
             dist.destroy_process_group()
+
+
+def _lock_run(run_dir: Path) -> tuple[Path, int]:
+    """``run_dir/.lock``, holding this process's id and kept open while it trains: two runs
+    in one folder would interleave their files. A lock a killed run left (its process gone)
+    is taken over, so resume works. Returns the lock and its open descriptor.
+
+    Raises:
+        GrooveFaderError: a live process trains in ``run_dir``.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / ".lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if _held(lock, pid):
+                raise GrooveFaderError(f"{shown(run_dir)}: another run (process {pid}) trains here; "
+                                       "wait for it or choose another --run-dir") from None
+            continue  # left by a run that was killed: removed by _held, taken now
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return lock, fd
+    raise GrooveFaderError(f"{shown(run_dir)}: cannot take the run's lock")
+
+
+def _held(lock: Path, pid: int) -> bool:
+    """Whether a live process holds ``lock``; a stale one is removed. (On Windows a file
+    another process keeps open cannot be removed; elsewhere the process id is asked.)"""
+    if os.name != "nt" and (pid <= 0 or pid == os.getpid() or not _alive(pid)):
+        lock.unlink(missing_ok=True)
+        return False
+    if os.name == "nt":
+        try:
+            lock.unlink(missing_ok=True)
+        except PermissionError:
+            return True
+        return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:

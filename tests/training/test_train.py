@@ -415,3 +415,28 @@ def test_set_values_take_the_model_fields_types() -> None:
     model = build_config(args).model
     assert model == {"z_dim": 64, "beta": 1.0, "monotone_density": True, "encoder_kind": "conv"}
     assert isinstance(model["beta"], float)
+
+
+def test_a_folder_another_live_run_trains_in_is_refused_and_a_killed_runs_lock_is_taken_over(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from engine.errors import GrooveFaderError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / ".lock").write_text(f"{other.pid}\n")
+        cfg = TrainConfig(data="synthetic", run_dir=str(run), preset="tiny", epochs=1, batch_size=64,
+                          synthetic_size=256, threads=1, model={"num_attributes": 0})
+        with pytest.raises(GrooveFaderError, match=f"another run \\(process {other.pid}\\) trains here"):
+            train(cfg, quiet=True)
+        assert not (run / "config.json").exists()  # nothing of the other run's touched
+    finally:
+        other.kill()
+        other.wait()
+    # that process is gone now: its lock is stale and the run takes it over, then lets it go
+    assert load_checkpoint(train(cfg, quiet=True)).meta["model_kind"] == "vae"
+    assert not (run / ".lock").exists()
