@@ -391,13 +391,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, dataset=None, quiet: bool =
                           else ("cpu" if cfg.device == "auto" else cfg.device))
     started_dist = _maybe_init_distributed(device)
     rank, world = _dist_info()
-    lock = _lock_run(run_dir) if rank == 0 else None
+    locks: list[tuple[Path, int]] = []  # the run folder's, once its checks passed (rank 0)
     try:
-        return _train(cfg, run_dir, device, rank, world, resume, dataset, quiet)
+        return _train(cfg, run_dir, device, rank, world, resume, dataset, quiet, locks)
     finally:
-        if lock is not None:
-            os.close(lock[1])
-            lock[0].unlink(missing_ok=True)
+        for path, fd in locks:
+            os.close(fd)
+            path.unlink(missing_ok=True)
         if started_dist:
             dist.destroy_process_group()
 
@@ -410,7 +410,6 @@ def _lock_run(run_dir: Path) -> tuple[Path, int]:
     Raises:
         GrooveFaderError: a live process trains in ``run_dir``.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
     lock = run_dir / ".lock"
     for _ in range(2):
         try:
@@ -462,7 +461,7 @@ def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:
 
 
 def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, world: int,
-           resume: bool, dataset, quiet: bool) -> Path:
+           resume: bool, dataset, quiet: bool, locks: list[tuple[Path, int]]) -> Path:
     process_t0 = time.perf_counter()  # the time budget counts start-up and checkpoint writes too
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -486,10 +485,13 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         if saved != current:
             raise GrooveFaderError(f"{run_dir}: the run was started with a different config; "
                                    f"resume with `--resume {run_dir}` alone")
+        if rank == 0:
+            locks.append(_lock_run(run_dir))
     elif rank == 0:
         if state_path.exists():
             raise GrooveFaderError(f"{run_dir}: a run exists here; use --resume or another --run-dir")
         run_dir.mkdir(parents=True, exist_ok=True)
+        locks.append(_lock_run(run_dir))  # before anything is written
         _write_text(config_path, json.dumps(cfg.to_dict(), indent=1) + "\n")
 
     record = training_record(cfg) if rank == 0 else {}
