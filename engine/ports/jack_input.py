@@ -26,6 +26,7 @@ from engine.ports.rtmidi_backend import MidiCallback
 SYSEX = 0xF0
 ACTIVE_SENSING = 0xFE
 LOCAL_PORT = "in"  # our port's name when it listens to another program's port
+RECONNECT_S = 0.5  # how often a lost connection to the port listened to is looked for
 
 
 class JackMidiInput:
@@ -51,6 +52,8 @@ class JackMidiInput:
         self.api = "jack"
         self._callback = callback
         self._dead = threading.Event()
+        self._closing = threading.Event()
+        self._client_lock = threading.Lock()
         try:
             self._client: Any = jack.Client(client_name, no_start_server=True)
         except jack.JackError as err:
@@ -68,6 +71,9 @@ class JackMidiInput:
                 names = [p.name for p in self._client.get_ports(is_midi=True, is_output=True)]
                 self.port_name = names[find_port(names, name, "jack", "input")]
                 self._client.connect(self.port_name, self._port)
+                # a sender that quits and comes back (a DAW restarted) is listened to again
+                threading.Thread(target=self._keep_connected, name="groovefader-input-reconnect",
+                                 daemon=True).start()
         except PortError:
             self.close()
             raise
@@ -85,11 +91,32 @@ class JackMidiInput:
                 start = time.perf_counter_ns()
             self._callback(message, start + round(offset * self._ns_per_frame))
 
+    def _keep_connected(self) -> None:
+        """Every :data:`RECONNECT_S`: if the port listened to is there again but no longer
+        connected to ours (its program quit and came back), connect it. On a thread of its
+        own: JACK forbids server calls in its notification callbacks, and a connect waits for
+        the server, which the clock's thread must never do."""
+        import jack
+
+        while not self._closing.wait(RECONNECT_S):
+            with self._client_lock:  # close() never frees the client under a call of ours
+                client = self._client
+                if client is None or self._dead.is_set():
+                    return
+                try:
+                    if not self._port.connections and any(
+                            p.name == self.port_name for p in client.get_ports(is_midi=True, is_output=True)):
+                        client.connect(self.port_name, self._port)
+                except jack.JackError:
+                    continue  # gone again meanwhile: the next round tries
+
     def alive(self) -> bool:
         return self._client is not None and not self._dead.is_set()
 
     def close(self) -> None:
         """Stop listening (idempotent); a client of a server that died is let go unclosed."""
-        client, self._client = self._client, None
+        self._closing.set()
+        with self._client_lock:
+            client, self._client = self._client, None
         if client is not None:
             release_jack_client(client, self._dead.is_set())

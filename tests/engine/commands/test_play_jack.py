@@ -376,3 +376,48 @@ def test_play_following_a_clock_without_clock_in_opens_a_virtual_input(jack_serv
         out, err = proc.communicate(timeout=60)
         rec.stop()
     assert proc.returncode == 0 and "following MIDI clock on 'groovefader-clock-in'" in err, err
+
+
+def test_a_clock_master_that_quits_and_comes_back_is_followed_again(jack_server, port_name, recorder_factory):
+    """The master (a DAW) restarts under the same name: its new clock port is connected to
+    again and its Start followed (it had stayed unconnected, the follower deaf)."""
+    sender_name = f"clk2-{port_name}"
+
+    def master():
+        proc = subprocess.Popen([sys.executable, "-c", CLOCK_SENDER, sender_name, "150", str(24 * 4)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    def wait_connected(timeout: float = 10.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if jack_server.connections().get(f"{sender_name}:clock"):
+                return True
+            time.sleep(0.05)
+        return False
+
+    first = master()
+    seq, rec = start_sequencer(jack_server, port_name, recorder_factory,
+                               controls=Controls(tempo_bpm=90, groove=0.0))
+    second = None
+    try:
+        seq.set_pattern(groove())
+        seq.set_clock_source("external", f"{sender_name}:clock", "jack")
+        assert seq.sync().error is None
+        assert wait_connected()
+        first.communicate("go\nbye\n", timeout=30)  # plays a bar, stops, quits
+        assert seq.wait_status(lambda s: not s.playing, 5)
+        second = master()  # back, under the same name
+        assert wait_connected(), jack_server.connections()
+        second.stdin.write("go\n")
+        second.stdin.flush()
+        assert seq.wait_status(lambda s: s.playing, 5)  # its Start is heard
+        assert second.stdout.readline().strip() == "done"
+        assert seq.wait_status(lambda s: not s.playing, 5)
+    finally:
+        seq.close()
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.communicate("bye\n", timeout=10)
+    assert check_note_pairs([e[1] for e in rec.stop()]) == []
