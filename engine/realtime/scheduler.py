@@ -66,6 +66,8 @@ from engine.realtime.steps import (
 )
 
 RENDER_MARGIN_NS = 2_000_000  # a step is computed this long before its earliest event
+JUMP_SHARE = 0.5  # of a pulse period: farther off the fitted line is a tempo change or a pause
+JUMP_PULSES = 3  # pulses in a row that far off (one or two late pulses are a jittery cable)
 CLOCK_SILENT_STEPS = 3  # steps without a pulse before a followed clock counts as silent
 CLOCK_SILENT_MIN_NS = 250_000_000
 START_LEAD_NS = 5_000_000  # first grid point after start/continue, so step 0 is not late
@@ -153,6 +155,7 @@ class Scheduler:
         self._off_of: dict[int, Timed] = {}  # note-on seq -> its scheduled note-off
         self._last_on: dict[int, int] = {}  # key -> deadline of the latest scheduled note-on
         self._tick_samples: deque[tuple[int, int]] = deque(maxlen=TEMPO_FIT_TICKS)
+        self._off_line = 0  # pulses in a row off the fitted line (a tempo change, a pause)
         self._last_tick: int | None = None  # index of the last external pulse received
         self.external_bpm: float | None = None
         # an external clock's pulses arrive stamped on the wall clock; the grid lives on the
@@ -332,6 +335,7 @@ class Scheduler:
         anchor, not the fitted tempo."""
         index = self._next_tick if self._last_tick is None else self._last_tick + 1
         self._last_tick = index
+        self._refit_on_a_jump(index, arrival_ns)
         self._tick_samples.append((index, arrival_ns))
         timeline_per_wall = (self.wall_to_timeline(arrival_ns + 1_000_000_000)
                              - self.wall_to_timeline(arrival_ns)) / 1e9
@@ -348,6 +352,25 @@ class Scheduler:
         mean_t = sum(t for _, t in self._tick_samples) / n
         self._step_len = period * TICKS_PER_STEP * timeline_per_wall
         self._t0 = self.wall_to_timeline(round(mean_t - mean_i * period))
+
+    def _refit_on_a_jump(self, index: int, arrival_ns: int) -> None:
+        """The tempo fit spans 2 beats, which averages jitter away but, after a tempo change
+        or a pause of the master, lays the grid off its pulses for as long (notes were up to
+        238 ms early after 120 -> 60 BPM). :data:`JUMP_PULSES` pulses in a row off the fitted line
+        by more than :data:`JUMP_SHARE` of a pulse start the fit again from those pulses."""
+        period = estimate_tick_ns(self._tick_samples)
+        if period is None:
+            return
+        n = len(self._tick_samples)
+        mean_i = sum(i for i, _ in self._tick_samples) / n
+        mean_t = sum(t for _, t in self._tick_samples) / n
+        off = abs(arrival_ns - (mean_t + (index - mean_i) * period)) > JUMP_SHARE * period
+        self._off_line = self._off_line + 1 if off else 0
+        if self._off_line >= JUMP_PULSES:
+            recent = list(self._tick_samples)[-(JUMP_PULSES - 1):]  # the jump's pulses; this one follows
+            self._tick_samples.clear()
+            self._tick_samples.extend(recent)
+            self._off_line = 0
 
     # -- a shared timeline (Ableton Link: engine.sync.link_follow) ----------------------------
     def follow_grid(self, t0_ns: int, step_len_ns: float, tempo_bpm: float) -> None:

@@ -312,6 +312,47 @@ def test_a_master_that_stops_sending_clock_without_a_stop_is_reported_silent():
     check_pairing(sent)
 
 
+@pytest.mark.parametrize("before, after", [(120, 60), (120, 180), (90, 180)])
+def test_notes_stay_on_their_pulses_through_a_tempo_change_of_the_master(before, after):
+    """The 2-beat tempo fit had laid the grid off the pulses for about as long after a tempo
+    change (notes up to 238 ms early after 120 -> 60 BPM): it starts again on a jump."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(pattern_from_cells({(s, 0): (0.8, 0.0) for s in range(32)}))  # every 16th
+    t, now, index = 1_000 * MS, 1_000 * MS, 0
+    sched.external_message([0xFA], t)
+    pulses, sent = {}, []
+    for bpm in (before, after):
+        period = 60e9 / bpm / 24
+        for _ in range(24 * 4):
+            while now < t:  # the clock loop, a quarter of a millisecond at a time
+                now += MS // 4
+                sent.extend((now, m) for m in sched.due(now) if m.kind == "on")
+            sched.external_message([0xF8], int(t))
+            pulses[index] = int(t)
+            index, t = index + 1, t + period
+    errors = [(when - pulses[6 * k]) / MS for k, (when, _m) in enumerate(sent) if 6 * k in pulses]
+    assert len(errors) >= 30
+    assert max(abs(e) for e in errors[17:]) < 2.0, errors[14:24]  # every note after the change
+
+
+def test_a_jittery_steady_clock_keeps_its_tempo_fit():
+    """Pulses jittered by up to ±3 ms (a USB or network cable) are no tempo change: the fit
+    over 2 beats keeps averaging them."""
+    rng = np.random.default_rng(0)
+    sched = Scheduler(Controls(tempo_bpm=90, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(FOUR_ON_FLOOR)
+    t = 1_000 * MS
+    sched.external_message([0xFA], t)
+    period = 60e9 / 120 / 24
+    readings = []
+    for i in range(24 * 16):
+        sched.external_message([0xF8], int(t + i * period + rng.uniform(-3, 3) * MS))
+        sched.due(int(t + i * period))
+        if i >= 24 * 4:
+            readings.append(sched.tempo_bpm)
+    assert max(abs(r - 120) for r in readings) < 1.0
+
+
 def test_external_clock_on_a_timeline_drifting_from_the_wall():
     """Pulses stamped on the wall clock, the grid on a timeline running 5 % slow and
     stepping 40 ms (a JACK server that stalled): the tempo is the master's, and every kick
