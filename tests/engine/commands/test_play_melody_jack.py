@@ -319,7 +319,8 @@ def test_moving_the_melody_between_ports_while_playing_never_holds_the_drums(jac
             assert mel_rec.wait_connected(10), jack_server.ports(connections=True)
             assert seq.wait_status(lambda s: s.melody_port_state == "ok", 10), seq.status().melody_port_error
             at = seq.status().step
-            assert seq.wait_status(lambda s, at=at: s.step >= at + 12, 20)
+            # 24 steps: the melody's longest stretch without a note-on is 20 (a held G)
+            assert seq.wait_status(lambda s, at=at: s.step >= at + 24, 20)
         seq.set_melody_port(None)  # back to the drums' port
         at = seq.status().step
         assert seq.wait_status(lambda s: s.step >= at + 12, 20)
