@@ -452,7 +452,7 @@ class MelodyLane(QObject):
         pad = values.get("pad")
         if isinstance(pad, list) and len(pad) == 2:
             try:
-                self.pad = (finite_number(pad[0], 0.0, 1.0), finite_number(pad[1], 0.0, 1.0))
+                self.pad = (finite_number(pad[0], -1.0, 1.0), finite_number(pad[1], -1.0, 1.0))
                 self.padMoved.emit(*self.pad)
             except (TypeError, ValueError):
                 skipped.append("melody pad")

@@ -44,6 +44,9 @@ def test_malformed_fields_are_named_and_the_rest_is_restored(lane) -> None:
     assert lane.posted[-1] == SetMelodyControls(LaneSettings(key="D", octave=1, channel=3).controls())
     saved = json.loads(json.dumps(lane.settings()))
     assert type(saved["lane"]["channel"]) is int and type(saved["lane"]["bars"]) is int
+    # a pad point anywhere on the pad ([-1, 1]², as the melody pad maps it) comes back
+    assert lane.restore_settings({"events": melody_a().events.tolist(), "pad": [-0.5, 0.75]}) == []
+    assert lane.pad == (-0.5, 0.75)
 
 
 @pytest.mark.parametrize("events", [[99999] * 16, [65596] * 16, [60.5] * 16, [True] * 16, "x", [60] * 5])
