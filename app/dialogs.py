@@ -26,6 +26,7 @@ from models.pathnames import shown
 
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
 
+
 def save_path(parent: QWidget, title: str, default: str, name_filter: str, suffixes: tuple[str, ...]) -> str:
     """The file the user chose to save to, with ``suffixes[0]`` added where it has none of
     them ("" when cancelled). The save dialog asks before replacing the name it returns, not

@@ -80,8 +80,6 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
     if args.knob or args.pad is not None:
         raise GrooveFaderError("--knob and --pad are drum controls; a melody takes --temperature, "
                                "--seed, --key, --bars, --count")
-    if args.temperature < 0:
-        raise GrooveFaderError(f"--temperature must be >= 0, got {args.temperature}")
     _check_key(args.key)
     outputs = _outputs(args.output, args.count)
     for path in outputs:

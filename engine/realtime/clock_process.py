@@ -135,8 +135,8 @@ def _close_quietly(out: MidiOutput) -> None:
 
 
 def _end_and_close(out: MidiOutput, channel: int) -> None:
-    """CC 123 on ``channel`` (if the port still answers), then close (on a helper thread:
-    closing waits for JACK cycles)."""
+    """CC 123 on ``channel`` (if the port still answers), then close (closing waits for JACK
+    cycles: where the clock must not wait, on a helper thread)."""
     with contextlib.suppress(PortError):
         if out.alive():
             out.panic((channel,))
@@ -662,11 +662,7 @@ class ClockLoop:
         out, self.melody_out = self.melody_out, None
         if out is None:
             return
-        with contextlib.suppress(PortError):
-            if out.alive():
-                out.panic((self.sched.melody_controls.channel,))
-        with contextlib.suppress(Exception):
-            out.close()
+        _end_and_close(out, self.sched.melody_controls.channel)
         if self.melody_state == "ok":
             self.melody_state = "closed"
 

@@ -93,11 +93,10 @@ def _same_ns(ns: int) -> int:
     return ns
 
 
-def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
-    """Least-squares clock-pulse period (ns) from ``(tick_index, arrival_ns)`` samples.
-
-    A fit over many pulses follows tempo changes within a couple of beats while averaging
-    out the sender's and the transport's jitter. None with fewer than two samples.
+def fitted_line(samples: Sequence[tuple[int, int]]) -> tuple[float, float, float] | None:
+    """``(period_ns, mean_index, mean_arrival_ns)``: the least-squares line through
+    ``(tick_index, arrival_ns)`` clock-pulse samples (pulse ``i`` due at
+    ``mean_arrival + (i - mean_index) × period``). None with fewer than two samples.
     """
     n = len(samples)
     if n < 2:
@@ -107,9 +106,18 @@ def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
     var = sum((i - mean_i) ** 2 for i, _ in samples)
     if var == 0:
         return None
-    cov = sum((i - mean_i) * (t - mean_t) for i, t in samples)
-    slope = cov / var
-    return slope if slope > 0 else None
+    slope = sum((i - mean_i) * (t - mean_t) for i, t in samples) / var
+    return (slope, mean_i, mean_t) if slope > 0 else None
+
+
+def estimate_tick_ns(samples: Sequence[tuple[int, int]]) -> float | None:
+    """Least-squares clock-pulse period (ns) from ``(tick_index, arrival_ns)`` samples.
+
+    A fit over many pulses follows tempo changes within a couple of beats while averaging
+    out the sender's and the transport's jitter. None with fewer than two samples.
+    """
+    line = fitted_line(samples)
+    return None if line is None else line[0]
 
 
 class Scheduler:
@@ -339,17 +347,18 @@ class Scheduler:
         self._tick_samples.append((index, arrival_ns))
         timeline_per_wall = (self.wall_to_timeline(arrival_ns + 1_000_000_000)
                              - self.wall_to_timeline(arrival_ns)) / 1e9
-        period = estimate_tick_ns(self._tick_samples)  # wall ns per pulse
-        if period is None:
+        line = fitted_line(self._tick_samples)  # wall ns per pulse
+        if line is None:  # one pulse (or none in order): the grid at the tempo it had, on them
             period = self._step_len / TICKS_PER_STEP / timeline_per_wall
+            n = len(self._tick_samples)
+            mean_i = sum(i for i, _ in self._tick_samples) / n
+            mean_t = sum(t for _, t in self._tick_samples) / n
         else:
+            period, mean_i, mean_t = line
             self.external_bpm = 60e9 / (period * TICKS_PER_STEP * STEPS_PER_QUARTER)
         if not self.playing:
             return
         # Anchor the grid on the fitted line through the recent pulses (smooths jitter).
-        n = len(self._tick_samples)
-        mean_i = sum(i for i, _ in self._tick_samples) / n
-        mean_t = sum(t for _, t in self._tick_samples) / n
         self._step_len = period * TICKS_PER_STEP * timeline_per_wall
         self._t0 = self.wall_to_timeline(round(mean_t - mean_i * period))
 
@@ -358,12 +367,10 @@ class Scheduler:
         or a pause of the master, lays the grid off its pulses for as long (notes were up to
         238 ms early after 120 -> 60 BPM). :data:`JUMP_PULSES` pulses in a row off the fitted line
         by more than :data:`JUMP_SHARE` of a pulse start the fit again from those pulses."""
-        period = estimate_tick_ns(self._tick_samples)
-        if period is None:
+        line = fitted_line(self._tick_samples)
+        if line is None:
             return
-        n = len(self._tick_samples)
-        mean_i = sum(i for i, _ in self._tick_samples) / n
-        mean_t = sum(t for _, t in self._tick_samples) / n
+        period, mean_i, mean_t = line
         off = abs(arrival_ns - (mean_t + (index - mean_i) * period)) > JUMP_SHARE * period
         self._off_line = self._off_line + 1 if off else 0
         if self._off_line >= JUMP_PULSES:
@@ -537,9 +544,12 @@ class Scheduler:
         if table is None:
             return
         if entering:  # the old melody's note ends where the new one begins
-            self._cut_melody(deadline_ns(self._t0 or 0, step + swing_shift(step, self.controls.swing),
-                                         self._step_len))
+            self._cut_melody(self._swung_time(step))
         self._place_melody(table, step, entering)
+
+    def _swung_time(self, step: int) -> int:
+        """When the melody's step ``step`` sounds: its grid time, moved by the swing."""
+        return deadline_ns(self._t0 or 0, step + swing_shift(step, self.controls.swing), self._step_len)
 
     def _place_melody(self, table: MelodyTable, step: int, entering: bool) -> None:
         """Queue the note ``table`` starts at ``step`` under the melody controls of now."""
@@ -547,11 +557,9 @@ class Scheduler:
         note = melody_note_for_step(table, step, mc, entering)
         if note is None:
             return
-        swing = self.controls.swing
-        when = deadline_ns(self._t0 or 0, step + swing_shift(step, swing), self._step_len)
+        when = self._swung_time(step)
         self._cut_melody(when)  # monophonic: never two melody notes at once
-        end = step + note.length_steps
-        off_at = deadline_ns(self._t0 or 0, end + swing_shift(end, swing), self._step_len)
+        off_at = self._swung_time(step + note.length_steps)
         key = MELODY_KEY | mc.channel << 7 | note.pitch
         on = self._push(when, note_on(mc.channel, note.pitch, note.velocity), "on", key=key,
                         voice=MELODY_VOICE)
