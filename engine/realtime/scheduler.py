@@ -321,11 +321,18 @@ class Scheduler:
             self._position = 0
             self._arm_external(0, self.wall_to_timeline(arrival_ns))
         elif status == CONTINUE:
-            self._arm_external(self._position, self.wall_to_timeline(arrival_ns))
+            # a follower already playing plays on (a master's repeated Continue, or one after a
+            # Song Position that has located it)
+            if not self.playing:
+                self._arm_external(self._position, self.wall_to_timeline(arrival_ns))
         elif status == STOP:
             self.stop(self.wall_to_timeline(arrival_ns))
-        elif status == SONG_POSITION and len(data) >= 3 and not self.playing:
-            self._position = parse_song_position(data[1], data[2])
+        elif status == SONG_POSITION and len(data) >= 3:
+            position = parse_song_position(data[1], data[2])
+            if self.playing:
+                self._locate_external(position, self.wall_to_timeline(arrival_ns))
+            else:
+                self._position = position
 
     def _arm_external(self, position: int, arrival_ns: int) -> None:
         self.flush(arrival_ns, drop_queued=True)
@@ -335,6 +342,28 @@ class Scheduler:
         self._next_tick = position * TICKS_PER_STEP
         self._last_tick = None
         self._tick_samples.clear()
+
+    def _locate_external(self, position: int, now_ns: int) -> None:
+        """A Song Position while playing (a DAW's loop jump or locate): the next pulse plays
+        ``position``. The pulses received are renumbered as if they had led there, so the
+        tempo fit and the grid's anchor carry on; the notes rendered ahead for the old place
+        are dropped and the sounding ones end. A pointer to where the next pulse falls anyway
+        (some masters repeat it as they play) changes nothing."""
+        target = position * TICKS_PER_STEP
+        if self._last_tick is None:  # no pulse since the start: the first one is ``position``
+            self._next_step, self._next_tick = position, target
+            return
+        shift = target - 1 - self._last_tick
+        if shift == 0:
+            return
+        self.flush(now_ns, drop_queued=True)
+        for k in range(len(self._tick_samples)):
+            index, arrival = self._tick_samples[k]
+            self._tick_samples[k] = (index + shift, arrival)
+        self._last_tick += shift
+        self._next_step, self._next_tick = position, target
+        if self._t0 is not None:
+            self._t0 -= round(shift / TICKS_PER_STEP * self._step_len)
 
     def _external_tick(self, arrival_ns: int) -> None:
         """One clock pulse at ``arrival_ns`` (wall clock). The tempo is fitted on the wall

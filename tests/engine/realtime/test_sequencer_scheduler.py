@@ -397,6 +397,88 @@ def test_external_song_position_and_continue():
     assert sched.current_step(10 * MS) == 3
 
 
+# every step a kick whose MIDI velocity is its step + 1: a note-on says which step played
+NUMBERED = pattern_from_cells({(s, Voice.KICK): ((s + 1) / 127, 0.0) for s in range(32)})
+
+
+def follow(sched, t, pulses, tick, sent, messages=None):
+    """Serve ``pulses`` clock pulses ``tick`` apart from ``t`` as the clock loop does;
+    ``messages[i]`` (optional) arrives just before pulse ``i``. Returns the next pulse time."""
+    for i in range(pulses):
+        while (w := sched.next_wake_ns()) is not None and w < t:
+            sent.extend(sched.due(w))
+        for message in (messages or {}).get(i, ()):
+            sched.external_message(message, t - MS)
+        sched.external_message([0xF8], t)
+        sent.extend(sched.due(t))
+        t += tick
+    return t
+
+
+def test_a_song_position_while_playing_relocates_at_the_next_pulse():
+    """A DAW's loop jump or locate sends a Song Position Pointer while it plays: the next
+    pulse plays the step it points to, the tempo fit carries on, and no note of the old
+    position sounds after it."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(NUMBERED)
+    tick = round(60e9 / (100 * 24))
+    t = 1_000 * MS
+    sched.external_message([0xFA], t)
+    sent = []
+    t = follow(sched, t, 24 * 2, tick, sent)  # steps 0-7
+    jump_at = t
+    t = follow(sched, t, 6 * 4, tick, sent, {0: [[0xF2, 20, 0]]})  # to step 20, 4 steps
+    played = [(m.deadline_ns, m.data[2] - 1) for m in sent if m.kind == "on"]
+    assert [s for _, s in played] == [*range(8), 20, 21, 22, 23]
+    assert [d for d, s in played if s >= 20] == pytest.approx(
+        [jump_at + k * 6 * tick for k in range(4)], abs=2)
+    assert sched.tempo_bpm == pytest.approx(100, rel=1e-6)
+    check_pairing([*sent, *sched.due(t + 200 * MS)])
+
+
+def test_a_song_position_while_playing_at_the_place_already_due_changes_nothing():
+    """Some masters send Song Position now and then as they play: where the next pulse falls
+    anyway it cuts no note and moves nothing."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(NUMBERED)
+    tick = round(60e9 / (100 * 24))
+    t = 1_000 * MS
+    sched.external_message([0xFA], t)
+    sent = []
+    t = follow(sched, t, 24 * 4, tick, sent, {48: [[0xF2, 8, 0]]})
+    assert [m.data[2] - 1 for m in sent if m.kind == "on"] == list(range(16))
+    assert not [m for m in sent if m.kind in ("off", "cc") and m.immediate]
+
+
+def test_a_continue_while_playing_is_ignored():
+    """Continue means "play on from here" to a follower that is stopped; one that arrives
+    while playing (a master's double send, a DAW's locate) neither re-arms at the last stop
+    nor cuts the notes."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(NUMBERED)
+    tick = round(60e9 / (100 * 24))
+    t = 1_000 * MS
+    sched.external_message([0xF2, 24, 0], t)  # the master located to step 24 while stopped
+    sched.external_message([0xFB], t)
+    sent = []
+    t = follow(sched, t, 24 * 4, tick, sent, {30: [[0xFB]]})
+    assert [m.data[2] - 1 for m in sent if m.kind == "on"] == [s % 32 for s in range(24, 40)]
+    assert sched.tempo_bpm == pytest.approx(100, rel=1e-6)
+
+
+def test_song_position_then_continue_while_playing_relocates_once():
+    """A master that locates with Song Position + Continue and no Stop between them."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(NUMBERED)
+    tick = round(60e9 / (100 * 24))
+    t = 1_000 * MS
+    sched.external_message([0xFA], t)
+    sent = []
+    t = follow(sched, t, 24 * 3, tick, sent, {24: [[0xF2, 0, 0], [0xFB]]})
+    assert [m.data[2] - 1 for m in sent if m.kind == "on"] == [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7]
+    check_pairing([*sent, *sched.due(t + 200 * MS)])
+
+
 def test_estimate_tick_ns_least_squares():
     samples = [(i, 1_000 + i * 25_000_000 + (300_000 if i % 2 else -300_000)) for i in range(48)]
     assert estimate_tick_ns(samples) == pytest.approx(25_000_000, rel=1e-3)
