@@ -15,8 +15,9 @@ otherwise every window is ``'train'``. Beats and fills are both kept (Magenta/TF
 
 The cache lives in ``cache_dir``, by default ``$GROOVEFADER_CACHE`` or
 ``./.cache/groovefader``. The fingerprint hashes every source file's relative path and
-content, ``info.csv``, the settings and :data:`FORMAT_VERSION`; it does not depend on
-where the folder lies or on file times, so it also names the data a checkpoint was trained on.
+content, ``info.csv``, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION`; it
+does not depend on where the folder lies or on file times, so it also names the data a
+checkpoint was trained on.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ from engine.music.pattern import FEATURES, STEPS_PER_BAR
 from models.atomic import atomic_write
 from models.pathnames import name_bytes, shown
 
-FORMAT_VERSION = 1  # bump when the windows or the .npz layout change: old caches then miss
+FORMAT_VERSION = 1  # bump when the .npz layout changes: old caches then miss
+# Bump when some file's windows or attributes come out otherwise: the MIDI reader
+# (engine.music.midifile), the pattern codec (engine.music.pattern) or the attributes
+# (engine.music.attributes). The reader lives outside this module, so a change there would
+# otherwise leave the fingerprint as it was and the cache serving windows read the old way;
+# tests/training/test_dataset.py pins the reader's output to this number.
+READER_VERSION = 1
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(attr.ATTRIBUTES)  # every attribute engine knows
 SPLITS = ("train", "validation", "test")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -127,7 +134,8 @@ class GrooveDataset:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = dict(
-            format_version=np.array(FORMAT_VERSION), patterns=self.patterns,
+            format_version=np.array(FORMAT_VERSION), reader_version=np.array(READER_VERSION),
+            patterns=self.patterns,
             attributes=self.attributes, attribute_names=np.array(self.attribute_names, dtype=str),
             split=self.split.astype(str), tempo_bpm=self.tempo_bpm, source=self.source.astype(str),
             start_bar=self.start_bar, fingerprint=np.array(self.fingerprint),
@@ -139,7 +147,8 @@ class GrooveDataset:
         """Read a dataset .npz (pickle refused).
 
         Raises:
-            DatasetError: missing, truncated or foreign file, or another format version.
+            DatasetError: missing, truncated or foreign file, another format version, or
+                windows another reader version read.
         """
         path = Path(path)
         try:
@@ -148,6 +157,11 @@ class GrooveDataset:
                 if version != FORMAT_VERSION:
                     raise DatasetError(
                         f"{shown(path)}: dataset format {version}, this program reads {FORMAT_VERSION}")
+                reader = int(z["reader_version"]) if "reader_version" in z.files else None
+                if reader != READER_VERSION:
+                    raise DatasetError(f"{shown(path)}: windows read by reader version "
+                                       f"{reader or 'unknown'}, this program's reader is version "
+                                       f"{READER_VERSION}")
                 return cls(z["patterns"], z["attributes"], tuple(str(n) for n in z["attribute_names"]),
                            z["split"], z["tempo_bpm"], z["source"], str(z["fingerprint"]),
                            z["start_bar"], json.loads(str(z["summary_json"])))
@@ -211,13 +225,15 @@ def read_splits(src_dir: Path) -> dict[str, str] | None:
 
 
 def fingerprint(src_dir: Path, files: Sequence[Path], settings: dict[str, Any]) -> str:
-    """sha256 over format version, settings, info.csv and each file's relative path + content.
+    """sha256 over format and reader versions, settings, info.csv and each file's relative
+    path + content.
 
     A path is hashed as the bytes the file system holds, so a name that is not UTF-8
     (Latin-1 from an old archive) hashes like any other.
     """
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, **settings}, sort_keys=True).encode())
+    h.update(json.dumps({"format": FORMAT_VERSION, "reader": READER_VERSION, **settings},
+                        sort_keys=True).encode())
     info = src_dir / "info.csv"
     if info.is_file():
         try:

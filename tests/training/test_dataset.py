@@ -139,6 +139,44 @@ def test_second_build_is_a_cache_hit_and_changes_miss(corpus, tmp_path):
     assert third.summary["cache"] == "miss" and third.fingerprint != first.fingerprint
 
 
+def test_reader_version_enters_the_cache_key_and_is_checked_on_load(corpus, tmp_path, monkeypatch):
+    """Windows a reader of another version made are never served from the cache."""
+    src, _ = corpus
+    cache = tmp_path / "cache"
+    first = build_dataset(src, cache_dir=cache, workers=1)
+    (old_file,) = cache.glob("*.npz")
+    old = dataset_module.READER_VERSION
+    monkeypatch.setattr(dataset_module, "READER_VERSION", old + 1)
+    assert load_cached(src, cache_dir=cache) is None
+    second = build_dataset(src, cache_dir=cache, workers=1)
+    assert second.summary["cache"] == "miss" and second.fingerprint != first.fingerprint
+    assert old_file.is_file() and len(list(cache.glob("*.npz"))) == 2  # the old cache is left alone
+    # stored in the file too: one copied under the new name is refused, in one line
+    with pytest.raises(DatasetError, match=f"read by reader version {old}, this program's reader is "
+                                           f"version {old + 1}$"):
+        GrooveDataset.load(old_file)
+
+
+# The windows of the corpus fixture under READER_VERSION 1 (patterns, tempi, first bars,
+# splits, sources and attributes to 4 decimals).
+READER_OUTPUT = (1, "23135bb7d9ad8728be232b3e042b128f37bdfb6bece6472443400ed2bb2c885f")
+
+
+def test_reader_output_is_pinned_to_the_reader_version(corpus):
+    """A change in how files are read, cut or measured must come with a READER_VERSION bump:
+    caches made before it would keep serving the windows read the old way."""
+    import hashlib
+
+    src, _ = corpus
+    ds = build_dataset(src, use_cache=False, workers=1)
+    h = hashlib.sha256()
+    for a in (ds.patterns, ds.tempo_bpm, ds.start_bar, np.round(ds.attributes, 4) + 0.0):  # + 0.0: no -0.0
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update("\0".join(ds.split.tolist() + ds.source.tolist()).encode())
+    assert (dataset_module.READER_VERSION, h.hexdigest()) == READER_OUTPUT, (
+        "the windows changed: bump READER_VERSION in training/dataset.py and record the new pair here")
+
+
 def test_fingerprint_ignores_location_and_mtime(corpus, tmp_path):
     src, _ = corpus
     a = build_dataset(src, use_cache=False)

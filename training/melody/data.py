@@ -37,8 +37,8 @@ Split: by tune, ``sha256(tune_id)`` mod 10: 0â€“7 train, 8 validation, 9 test â€
 machines and builds; the split of every tune is stored in the cache.
 
 Cache: one ``.npz`` (no pickle) named by a fingerprint of the corpus files, music21's
-version, the settings and :data:`FORMAT_VERSION`, written atomically, in the same folder as
-the drum cache (``$GROOVEFADER_CACHE`` or ``./.cache/groovefader``).
+version, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION`, written atomically,
+in the same folder as the drum cache (``$GROOVEFADER_CACHE`` or ``./.cache/groovefader``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,12 @@ from engine.music.melody import (
 from models.atomic import atomic_write
 from training.dataset import default_cache_dir
 
-FORMAT_VERSION = 1  # bump when the lines, windows or .npz layout change
+FORMAT_VERSION = 1  # bump when the .npz layout changes
+# Bump when some tune's line comes out otherwise: process_tune here, or the event encoding
+# it calls in engine.music.melody (notes_to_events, events_to_classes). Part of the
+# fingerprint, so caches of lines read the old way miss instead of being trained on;
+# tests/training/melody/test_data.py pins the reader's output to this number.
+READER_VERSION = 1
 COLLECTIONS = ("essenFolksong", "oneills1850", "ryansMammoth")
 SPLITS = ("train", "validation", "test")
 MAX_WORKERS = 2  # music21 parsing is CPU-bound; the machine is shared
@@ -354,7 +359,8 @@ class MelodyCorpus:
         return self.events[self.offsets[i]:self.offsets[i + 1]]
 
     def save(self, path: Path) -> Path:
-        arrays = dict(format_version=np.array(FORMAT_VERSION), events=self.events, offsets=self.offsets,
+        arrays = dict(format_version=np.array(FORMAT_VERSION), reader_version=np.array(READER_VERSION),
+                      events=self.events, offsets=self.offsets,
                       tune_id=self.tune_id.astype(str), split=self.split.astype(str),
                       meter=self.meter.astype(str), measure_steps=self.measure_steps, shift=self.shift,
                       fingerprint=np.array(self.fingerprint), summary_json=np.array(json.dumps(self.summary)))
@@ -367,6 +373,10 @@ class MelodyCorpus:
                 if int(z["format_version"]) != FORMAT_VERSION:
                     raise DatasetError(f"{path}: melody data format {int(z['format_version'])}, "
                                        f"this program reads {FORMAT_VERSION}")
+                reader = int(z["reader_version"]) if "reader_version" in z.files else None
+                if reader != READER_VERSION:
+                    raise DatasetError(f"{path}: lines read by reader version {reader or 'unknown'}, "
+                                       f"this program's reader is version {READER_VERSION}")
                 return cls(z["events"], z["offsets"], z["tune_id"], z["split"], z["meter"],
                            z["measure_steps"], z["shift"], str(z["fingerprint"]),
                            json.loads(str(z["summary_json"])))
@@ -380,8 +390,8 @@ def fingerprint(tunes: Sequence[tuple[str, str]], settings: dict[str, Any]) -> s
     import music21
 
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, "music21": music21.__version__, **settings},
-                        sort_keys=True).encode())
+    h.update(json.dumps({"format": FORMAT_VERSION, "reader": READER_VERSION, "music21": music21.__version__,
+                         **settings}, sort_keys=True).encode())
     for tune_id, text in tunes:
         h.update(tune_id.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
     return h.hexdigest()
