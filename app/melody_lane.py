@@ -33,7 +33,7 @@ from app.melody_jobs import MelodyDecoded
 from app.model_worker import ModelWorker
 from app.tolerant_json import finite_number
 from engine.generation.melody import loop_to
-from engine.music.drums import NoteMap
+from engine.music.drums import GM_DRUM_CHANNEL, NoteMap
 from engine.music.lanes_clip import lanes_midifile, melody_midifile, write_midifile
 from engine.music.melody import KEY_NAMES, Melody
 from engine.music.pattern import Pattern
@@ -52,6 +52,9 @@ STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
 TEMPERATURE_RANGE = (0.0, 1.5)
 MAX_PORT_NAME = 63  # characters of the lane's own port name (JACK's port names allow 63)
+DRUMS_CHANNEL_TAKEN = (f"channel {GM_DRUM_CHANNEL + 1} is the drums' channel: on the drums' port the "
+                       "built-in kit and a DAW's drum track would play the melody as drums (choose "
+                       "another channel, or a port of its own for the melody)")
 MELODY_HELP = ("Train one with `groovefader melody train` (see docs/melody.md). Meanwhile a melody "
                "clip can be loaded, played and exported.")
 
@@ -64,6 +67,12 @@ def default_melody_checkpoint() -> Path:
 def _whole(value: Any) -> bool:
     """An int proper: not a bool (True is 1 to Python, not a channel) nor a float (4.0 bars)."""
     return type(value) is int
+
+
+def takes_drums_channel(channel: int, port: str) -> bool:
+    """Whether the melody on zero-based ``channel`` and ``port`` ("": the drums') would reach
+    the drums' listeners: everything on the drums' channel of their port is a drum hit to them."""
+    return channel == GM_DRUM_CHANNEL and not port
 
 
 def key_shift(key: str) -> int:
@@ -104,7 +113,8 @@ class LaneSettings:
                   (self.quantize in QUANTIZE_CHOICES, f"quantize must be one of {QUANTIZE_CHOICES}"),
                   (isinstance(self.port, str) and len(self.port) <= MAX_PORT_NAME
                    and self.port == self.port.strip(), f"port must be a name of at most {MAX_PORT_NAME} "
-                                                       "characters, without spaces around it"))
+                                                       "characters, without spaces around it"),
+                  (not takes_drums_channel(self.channel, self.port), DRUMS_CHANNEL_TAKEN))
         for ok, text in checks:
             if not ok:
                 raise ValueError(f"melody lane: {text}")
@@ -423,7 +433,8 @@ class MelodyLane(QObject):
         skipped: list[str] = []
         lane = values.get("lane")
         if isinstance(lane, dict):
-            for key, value in lane.items():
+            # the port first: a melody saved on channel 10 of its own port is refused on the drums'
+            for key, value in sorted(lane.items(), key=lambda item: item[0] != "port"):
                 try:
                     self.update(**{str(key): value})
                 except (TypeError, ValueError):

@@ -42,6 +42,7 @@ from app.melody_lane import (
     TEMPERATURE_RANGE,
     LaneSettings,
     MelodyLane,
+    takes_drums_channel,
 )
 from app.widgets.piano_roll import PianoRoll
 from app.widgets.xy_pad import XYPad
@@ -66,6 +67,25 @@ def _combo(items: tuple | list, current: object) -> QComboBox:
         box.addItem(str(item), item)
     box.setCurrentIndex(list(items).index(current))
     return box
+
+
+class ChannelBox(QSpinBox):
+    """MIDI channel 1-16 whose arrows step over a channel ``refused(channel)`` says is taken
+    (the drums' on their port), so 9 -> 11 is one press rather than a dead end at 10. A typed
+    channel counts once entered: typing "16" would otherwise play on channel 1 meanwhile."""
+
+    def __init__(self, refused: Callable[[int], bool]) -> None:
+        super().__init__()
+        self.setRange(1, 16)
+        self.setKeyboardTracking(False)
+        self._refused = refused
+
+    def stepBy(self, steps: int) -> None:
+        way = (steps > 0) - (steps < 0)
+        if way and self._refused(self.value() + steps) \
+                and self.minimum() <= self.value() + steps + way <= self.maximum():
+            steps += way
+        super().stepBy(steps)
 
 
 class MelodyPanel(QWidget):
@@ -96,9 +116,10 @@ class MelodyPanel(QWidget):
         self.degrees.setRange(-MAX_DEGREES, MAX_DEGREES)
         self.octave = QSpinBox()
         self.octave.setRange(-MAX_OCTAVE, MAX_OCTAVE)
-        self.channel = QSpinBox()
-        self.channel.setRange(1, 16)
+        self.channel = ChannelBox(lambda channel: takes_drums_channel(channel - 1, self.lane.settings_.port))
         self.channel.setValue(s.channel + 1)
+        self.channel.setToolTip("MIDI channel of the melody. Channel 10 is the drums': the melody "
+                                "takes it only on a port of its own.")
         self.mute = QCheckBox("Mute")
         self.port = QLineEdit(s.port)  # the lane's own MIDI port ("": the drums')
         self.port.setPlaceholderText("drums' port")
@@ -154,7 +175,7 @@ class MelodyPanel(QWidget):
             box.currentIndexChanged.connect(lambda _i, n=name, b=box: lane.update(**{n: b.currentData()}))
         self.degrees.valueChanged.connect(lambda v: lane.update(degrees=int(v)))
         self.octave.valueChanged.connect(lambda v: lane.update(octave=int(v)))
-        self.channel.valueChanged.connect(lambda v: lane.update(channel=int(v) - 1))
+        self.channel.valueChanged.connect(self._channel_changed)
         self.mute.toggled.connect(lambda on: lane.update(mute=bool(on)))
         self.port.editingFinished.connect(self._port_edited)
         self.load_button.clicked.connect(self._ask_clip)
@@ -199,10 +220,22 @@ class MelodyPanel(QWidget):
             widget.blockSignals(False)
         self.roll.set_shift(s.controls().shift)
 
+    def _channel_changed(self, value: int) -> None:
+        try:
+            self.lane.update(channel=int(value) - 1)
+        except ValueError as err:  # the drums' channel on their port: said, and the box goes back
+            self.lane.message.emit("warning", str(err))
+            self.show_settings(self.lane.settings_)
+
     def _port_edited(self) -> None:
         name = self.port.text().strip()
         if name != self.lane.settings_.port:
-            self.lane.update(port=name)
+            try:
+                self.lane.update(port=name)
+            except ValueError as err:  # back to the drums' port while on their channel
+                self.lane.message.emit("warning", str(err))
+                self.show_settings(self.lane.settings_)
+                return
         if not name:
             self.port_status.setText("")
 

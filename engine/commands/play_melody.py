@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.commands.melody import MELODY_CHECKPOINT
 from engine.errors import CheckpointError, GrooveFaderError, MidiFileError
+from engine.music.drums import GM_DRUM_CHANNEL
 
 MELODY_BARS = (2, 4, 8, 16)
 
@@ -35,7 +36,8 @@ def add_melody_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--key", default=None, help="play the melody in this major key (e.g. G, Eb; default C)")
     g.add_argument("--octave", type=int, default=0, help="move the melody by whole octaves, -3..3")
     g.add_argument("--melody-channel", type=int, default=1, metavar="1-16",
-                   help="MIDI channel of the melody (default 1; the drums are on 10)")
+                   help="MIDI channel of the melody (default 1; 10 is the drums': the melody takes it "
+                        "only with --melody-port)")
     g.add_argument("--melody-port", default=None, metavar="NAME",
                    help="play the melody on a port of its own: a virtual port NAME (with --existing, "
                         "the existing port NAME), on the same MIDI API and path as --port, which keeps "
@@ -60,6 +62,11 @@ def melody_controls(args: argparse.Namespace) -> Any:
 
     if not 1 <= args.melody_channel <= 16:
         raise GrooveFaderError(f"--melody-channel must be 1-16, got {args.melody_channel}")
+    if args.melody_channel - 1 == GM_DRUM_CHANNEL and args.melody_port is None:
+        # everything on the drums' channel of their port is a drum hit to whoever listens there
+        raise GrooveFaderError(f"--melody-channel {args.melody_channel} is the drums' channel: on --port the "
+                               "built-in kit and a DAW's drum track would play the melody as drums "
+                               "(choose another channel, or --melody-port NAME)")
     if args.melody_port is not None:
         if not wants_melody(args):
             raise GrooveFaderError("--melody-port needs a melody (--melody or --melody-clip)")

@@ -92,3 +92,51 @@ def test_a_preset_whose_lane_is_malformed_loads_the_rest_and_says_what_it_ignore
     assert said[-1][0] == "warning" and "ignored: melody channel" in said[-1][1]
     w.melody.lane.update(key="D")  # the lane still takes changes
     assert w.melody.lane.settings_.key == "D"
+
+
+def test_the_drums_channel_is_refused_while_the_melody_shares_the_drums_port(lane) -> None:
+    """Channel 10 on the drums' port: the built-in kit (and a DAW's drum track on that port)
+    played the melody's notes as drums. Refused in one line, from either side (the channel
+    chosen, or the lane's own port cleared); on a port of its own the channel is the melody's."""
+    with pytest.raises(ValueError, match=r"^melody lane: channel 10 is the drums' channel"):
+        lane.update(channel=9)
+    assert lane.settings_ == LaneSettings() and lane.posted == []
+    lane.update(port="tune")
+    lane.update(channel=9)
+    assert lane.posted[-1] == SetMelodyControls(LaneSettings(channel=9, port="tune").controls())
+    with pytest.raises(ValueError, match="channel 10 is the drums' channel"):
+        lane.update(port="")
+    assert lane.settings_ == LaneSettings(channel=9, port="tune")
+
+
+def test_a_saved_lane_on_channel_10_of_its_own_port_is_restored(lane) -> None:
+    """The port is restored before the channel, or channel 10 would meet the drums' port."""
+    assert lane.restore_settings({"lane": {"channel": 9, "key": "G", "port": "tune"}}) == []
+    assert lane.settings_ == LaneSettings(channel=9, key="G", port="tune")
+
+
+def test_the_channel_box_steps_over_the_drums_channel_and_refuses_it_typed(lane, qtbot) -> None:
+    """On the drums' port the arrows go 9 -> 11 -> 9; a typed 10 goes back with a warning
+    (never an exception out of the slot: the app's handler would stop playback)."""
+    from app.melody_panel import MelodyPanel
+
+    panel = MelodyPanel(lane)
+    qtbot.addWidget(panel)
+    messages: list[tuple[str, str]] = []
+    lane.message.connect(lambda level, text: messages.append((level, text)))
+    panel.channel.setValue(9)
+    panel.channel.stepBy(1)
+    assert (panel.channel.value(), lane.settings_.channel) == (11, 10)
+    panel.channel.stepBy(-1)
+    assert (panel.channel.value(), lane.settings_.channel) == (9, 8)
+    panel.channel.setValue(10)  # as typed
+    assert (panel.channel.value(), lane.settings_.channel) == (9, 8)
+    assert messages and messages[-1][0] == "warning" and "channel 10 is the drums'" in messages[-1][1]
+    panel.port.setText("tune")
+    panel.port.editingFinished.emit()
+    panel.channel.stepBy(1)  # a port of its own: 10 is the melody's
+    assert (panel.channel.value(), lane.settings_.channel) == (10, 9)
+    panel.port.setText("")
+    panel.port.editingFinished.emit()
+    assert panel.port.text() == "tune" and lane.settings_.port == "tune"
+    assert "channel 10 is the drums'" in messages[-1][1]

@@ -35,6 +35,7 @@ def test_a_generated_melody_has_the_bars_asked_for(tmp_path) -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--melody", "--key", "H"], "unknown key"),
     (["--melody", "--melody-channel", "17"], "--melody-channel must be 1-16"),
+    (["--melody", "--melody-channel", "10"], "--melody-channel 10 is the drums' channel"),
     (["--melody", "--octave", "5"], "--octave must be an int in -3..3"),
     (["--melody-clip", "{tmp}/absent.mid"], "absent.mid: no such file"),
     (["--melody-clip", "{tmp}/junk.mid"], "not a readable MIDI file"),
