@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -83,9 +84,26 @@ _temperature = number("temperature", 0.0)
 _share = number("share", 0.0, 1.0)
 
 
+# A path ending in one of these names a folder (``-o clips/``), as a shell's completion writes it.
+SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+
+
+class OutputPath(argparse.Action):
+    """``-o``: the path, and in ``output_is_folder`` whether it ends in a separator, which
+    :class:`~pathlib.Path` drops (``Path("clips/") == Path("clips")``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        text = str(values)
+        setattr(namespace, self.dest, Path(text))
+        namespace.output_is_folder = text.endswith(SEPARATORS)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, type=Path,
-                   help="the .mid clip to write (generate: a .wav is audio, played by the built-in kit)")
+    p.add_argument("-o", "--output", required=True, action=OutputPath,
+                   help="the .mid clip to write (generate: a .wav is audio, played by the built-in kit; "
+                        "a folder, or a path ending in /: the clips go into it, the folder made if "
+                        "missing)")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                    help="model checkpoint (default: the shipped checkpoints/default.pt)")
     p.add_argument("--bpm", type=float, default=None,
@@ -151,6 +169,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.set_defaults(func=run_transition)
 
 
+def single_output(args: argparse.Namespace) -> Path:
+    """``-o`` of a transition: one file, so never a folder.
+
+    Raises:
+        GrooveFaderError: OUTPUT is a folder, or ends in a separator (names one).
+    """
+    from engine.errors import GrooveFaderError
+
+    output = args.output
+    if getattr(args, "output_is_folder", False) or output.is_dir():
+        raise GrooveFaderError(f"{shown(output)}{os.sep}: a folder; a transition is one file: give a file "
+                               f"name (e.g. {shown(output / 'transition.mid')})")
+    return output
+
+
 def _refuse_overwrite(path: Path, force: bool) -> None:
     from engine.errors import MidiFileError
 
@@ -178,7 +211,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
 
-    outputs = _outputs(args.output, args.count)
+    outputs = _outputs(args.output, args.count, args.output_is_folder)
     for path in outputs:
         _refuse_overwrite(path, args.force)
     gen = _load(args.checkpoint)
@@ -219,18 +252,20 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outputs(output: Path, count: int) -> list[Path]:
-    """One clip: OUTPUT itself. Several: OUTPUT is a folder of groove-001.mid, ...
+def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
+    """One clip: OUTPUT itself. Several, or OUTPUT a folder (an existing one, or ``folder``:
+    OUTPUT was written with a trailing separator): OUTPUT is a folder of groove-001.mid, ...
 
     Raises:
-        GrooveFaderError: several clips asked for and OUTPUT is an existing file.
+        GrooveFaderError: a folder is needed and OUTPUT is an existing file.
     """
     from engine.errors import GrooveFaderError
 
-    if count == 1 and not output.is_dir():
+    if count == 1 and not folder and not output.is_dir():
         return [output]
     if output.exists() and not output.is_dir():
-        raise GrooveFaderError(f"{shown(output)}: exists and is not a folder; {count} clips need a folder")
+        why = f"; {count} clips need a folder" if count > 1 else ""
+        raise GrooveFaderError(f"{shown(output)}: exists and is not a folder{why}")
     width = max(3, len(str(count)))
     return [output / f"groove-{i + 1:0{width}d}.mid" for i in range(count)]
 
@@ -280,6 +315,7 @@ def run_transition(args: argparse.Namespace) -> int:
     from engine.generation.transitions import transition
     from engine.music.midifile import write_clip
 
+    single_output(args)
     if args.output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(args.output)}: a transition is written as MIDI (.mid)")
     _refuse_overwrite(args.output, args.force)

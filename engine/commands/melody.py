@@ -38,20 +38,23 @@ def _check_key(key: str | None) -> None:
             raise GrooveFaderError(str(err)) from err
 
 
-def _outputs(output: Path, count: int) -> list[Path]:
-    """One clip: OUTPUT (in a folder given as OUTPUT: melody.mid); several: OUTPUT-01.mid, ...
-    (in a folder: melody-01.mid, ...).
+def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
+    """One clip: OUTPUT (in a folder given as OUTPUT, an existing one or with ``folder``, a
+    trailing separator: melody.mid); several: OUTPUT-01.mid, ... (in a folder: melody-01.mid, ...).
 
     Raises:
-        GrooveFaderError: OUTPUT names a .wav (a melody is written as MIDI only).
+        GrooveFaderError: OUTPUT names a .wav (a melody is written as MIDI only), or a folder
+            is asked for where a file is.
     """
     from engine.errors import GrooveFaderError
 
+    if folder and output.exists() and not output.is_dir():
+        raise GrooveFaderError(f"{shown(output)}: exists and is not a folder")
+    if folder or output.is_dir():
+        output = output / "melody.mid"
     if output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(output)}: a melody is written as MIDI (.mid); the built-in "
                                "kit plays drums only")
-    if output.is_dir():
-        output = output / "melody.mid"
     if count == 1:
         return [output]
     return [output.with_name(f"{output.stem}-{i + 1:02d}{output.suffix or '.mid'}") for i in range(count)]
@@ -81,7 +84,7 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
         raise GrooveFaderError("--knob and --pad are drum controls; a melody takes --temperature, "
                                "--seed, --key, --bars, --count")
     _check_key(args.key)
-    outputs = _outputs(args.output, args.count)
+    outputs = _outputs(args.output, args.count, args.output_is_folder)
     for path in outputs:
         if path.exists() and not args.force:
             raise MidiFileError(f"{path}: exists; refusing to overwrite it (use --force)")
@@ -97,10 +100,12 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
 
 
 def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
+    from engine.commands.generate import single_output
     from engine.errors import GrooveFaderError, MidiFileError
     from engine.generation.melody import MelodyGenerator
     from engine.music.melody import read_melody_file
 
+    single_output(args)
     if args.output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(args.output)}: a melody transition is written as MIDI (.mid)")
     if args.output.exists() and not args.force:
