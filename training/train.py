@@ -5,7 +5,8 @@ Run folder (``config.run_dir``):
     log.csv          one row per epoch (train/validation losses, accuracies, time)
     events.out.*     TensorBoard scalars
     state.pt         resume state after the last finished epoch: weights, optimiser,
-                     scheduler, RNG states, counters (weights_only-loadable)
+                     scheduler, RNG states, counters, the data fingerprint (resume refuses
+                     other data) (weights_only-loadable)
     last.pt          a complete checkpoint (models.checkpoint) of the last epoch
     best.pt          the same for the best validation epoch so far
     checkpoint.pt    the final product: best weights, latent statistics from the whole
@@ -42,7 +43,7 @@ from engine.music.drums import GM_NOTE_MAP
 from models import latent as latent_mod
 from models import losses as L
 from models.atomic import atomic_write
-from models.checkpoint import save_checkpoint
+from models.checkpoint import read_payload, save_checkpoint
 from models.config import FaderVAEConfig
 from models.fader_vae import FaderVAE
 from models.pathnames import one_line, shown
@@ -453,6 +454,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _run_fingerprint(state: dict[str, Any], run_dir: Path) -> str:
+    """The fingerprint of the data the run trained on ('' when no record of it is left): its
+    resume state's, or for a state written without one, its last checkpoint's."""
+    if "data_fingerprint" in state:
+        return str(state["data_fingerprint"])
+    try:
+        meta, _ = read_payload(run_dir / "last.pt")
+    except GrooveFaderError:
+        return ""
+    return str(meta.get("data_fingerprint", ""))
+
+
+def _check_same_data(state: dict[str, Any], run_dir: Path, dataset) -> None:
+    """Refuse to go on with other data than the run started on: the optimiser state, the
+    epoch count and the best validation loss all belong to that data.
+
+    Raises:
+        GrooveFaderError: the fingerprints differ, naming both.
+    """
+    before, now = _run_fingerprint(state, run_dir), str(getattr(dataset, "fingerprint", ""))
+    if before and now and before != now:
+        raise GrooveFaderError(f"{shown(run_dir)}: the data changed since the run started (data "
+                               f"fingerprint {now[:16]}, the run's {before[:16]}); restore that data "
+                               "or start a new run")
+
+
 def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:
     unknown = set(cfg.control_knob_weights) - set(names)
     if unknown:
@@ -537,6 +564,7 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         except Exception as err:  # noqa: BLE001 - a file cut short or damaged: torch raises many types
             raise GrooveFaderError(f"{shown(state_path)}: not a readable resume state "
                                    f"({one_line(str(err))[:120]}); start the run again") from err
+        _check_same_data(st, run_dir, dataset)
         model.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
@@ -717,7 +745,8 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
                 "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                 "opt_d": opt_d.state_dict() if opt_d is not None else {},
                 "epoch": epoch, "step": step, "best_val": best_val, "bad_epochs": bad_epochs,
-                "elapsed_s": elapsed, "rng": torch.stack(rngs)})
+                "elapsed_s": elapsed, "rng": torch.stack(rngs),
+                "data_fingerprint": str(getattr(dataset, "fingerprint", ""))})
             print(f"epoch {epoch} done: train {tr['loss']:.3f} val {val['loss']:.3f} "
                   f"(hits {val['hits']:.2f} kl {val['kl']:.1f}) step-acc {val['step_acc']:.4f} "
                   f"f1 {val['onset_f1']:.4f} [{elapsed / 60:.1f} min]", flush=True)

@@ -96,6 +96,39 @@ def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
                  "--smoke-test"]) == 1
 
 
+def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path: Path, monkeypatch,
+                                                                capsys) -> None:
+    from engine.errors import GrooveFaderError
+    from training import train as train_module
+
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=1,
+                      batch_size=64, synthetic_size=128, threads=1, model={"num_attributes": 0})
+    train(cfg, quiet=True)
+    ran_on = synthetic_dataset(128, 32, 0).fingerprint
+    other = synthetic_dataset(128, 32, 5)
+    state_path = Path(cfg.run_dir) / "state.pt"
+    assert torch.load(state_path, weights_only=True)["data_fingerprint"] == ran_on
+    refused = f"the data changed since the run started \\(data fingerprint {other.fingerprint[:16]}, " \
+              f"the run's {ran_on[:16]}\\); restore that data or start a new run$"
+    log_before = (Path(cfg.run_dir) / "log.csv").read_bytes()
+    with pytest.raises(GrooveFaderError, match=refused):
+        train(cfg, resume=True, dataset=other, quiet=True)
+    assert (Path(cfg.run_dir) / "log.csv").read_bytes() == log_before  # refused before any write
+    with monkeypatch.context() as m:  # through the command: one line, no traceback
+        m.setattr(train_module, "load_data", lambda *a, **k: other)
+        assert main(["train", "--resume", cfg.run_dir, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the data changed since the run started" in err
+    # a state written without the fingerprint: the last checkpoint's names the run's data
+    state = torch.load(state_path, weights_only=True)
+    del state["data_fingerprint"]
+    torch.save(state, state_path)
+    with pytest.raises(GrooveFaderError, match=refused):
+        train(cfg, resume=True, dataset=other, quiet=True)
+    # the data the run started on resumes
+    assert load_checkpoint(train(cfg, resume=True, quiet=True)).meta["data_fingerprint"] == ran_on
+
+
 def test_config_file_then_flags_then_set(tmp_path: Path) -> None:
     file = tmp_path / "cfg.json"
     file.write_text(json.dumps({"data": "synthetic", "epochs": 7, "batch_size": 16, "preset": "tiny",
