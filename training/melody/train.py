@@ -2,7 +2,8 @@
 
 Run folder (``run_dir``):
     config.json   the config that made the run (resume refuses a different one)
-    log.jsonl     one line per log interval (loss, reconstruction, KL, validation figures)
+    log.jsonl     one line per log interval (loss, reconstruction, KL, validation figures);
+                  a resumed run first drops the lines past its state's step, which it redoes
     state.pt      resume state (weights, optimiser, step, elapsed, RNG), weights_only-loadable
     best.pt       checkpoint (models.melody_checkpoint) of the best validation check so far
     last.pt       checkpoint of the last validation check
@@ -199,6 +200,28 @@ def _save_state(path: Path, model, opt, step: int, elapsed: float, best: float,
     atomic_write(path, lambda f: f.write(data))
 
 
+def trim_log(path: Path, upto_step: int) -> None:
+    """Keep the lines of the log ``path`` up to step ``upto_step``, rewritten atomically.
+
+    A run killed after its last saved state redoes the steps since and logs them again;
+    without this they would appear twice. A line the kill cut short is dropped too.
+    """
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= upto_step:
+            kept.append(line)
+    if kept != lines or (text and not text.endswith("\n")):  # an unended last line would join the next
+        atomic_write(path, lambda f: f.write("".join(f"{line}\n" for line in kept)), text=True)
+
+
 def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) -> Path:
     """Train (or resume) and return the path of the run's best checkpoint.
 
@@ -287,6 +310,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             source = ws.load_source(cfg.warm_start)
         if not quiet:
             print(f"resumed {run} at step {step} ({elapsed / 60:.1f} min trained)", file=sys.stderr)
+    trim_log(log_path, step if resuming else -1)  # no saved state: every step is trained again
 
     def log(row: dict[str, Any]) -> None:
         with log_path.open("a") as f:

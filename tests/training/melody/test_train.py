@@ -61,6 +61,32 @@ def test_train_writes_checkpoints_and_resumes(folk, tmp_path) -> None:
         train(cfg, resume=True, quiet=True)
 
 
+def test_a_resumed_run_logs_each_step_once(folk, tmp_path) -> None:
+    """Killed after logging steps past its last saved state, the run redoes those steps: the
+    log keeps one line of each (and drops a line the kill cut short)."""
+    import shutil
+
+    run = tmp_path / "run"
+    cfg = _cfg(folk, tmp_path, max_steps=2)
+    train(cfg, quiet=True)
+    shutil.copy(run / "state.pt", tmp_path / "state-at-2.pt")
+    train(dataclasses.replace(cfg, max_steps=4), resume=True, quiet=True)
+    whole = (run / "log.jsonl").read_text()
+    # as if killed before the state of step 4 was saved: the state is step 2's, steps 3 and 4
+    # are in the log, and the kill cut a line short
+    shutil.copy(tmp_path / "state-at-2.pt", run / "state.pt")
+    (run / "log.jsonl").write_text(whole + '{"step": 5, "train_lo')
+    train(dataclasses.replace(cfg, max_steps=4), resume=True, quiet=True)
+    rows = [json.loads(r) for r in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "val_step_accuracy" in r] == [1, 2, 3, 4]
+    assert [r["step"] for r in rows if "train_loss" in r] == [2, 4]
+    # a run started again from nothing (no state saved yet) starts its log again too
+    (run / "state.pt").unlink()
+    train(dataclasses.replace(cfg, max_steps=4), resume=True, quiet=True)
+    rows = [json.loads(r) for r in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "val_step_accuracy" in r] == [1, 2, 3, 4]
+
+
 def test_scheduled_sampling_and_model_overrides_reach_the_checkpoint(folk, tmp_path) -> None:
     cfg = _cfg(folk, tmp_path, sampling=0.5, sampling_ramp_steps=2, word_dropout=0.3, dropout=0.2)
     ck = load_melody_checkpoint(train(cfg, quiet=True))
