@@ -29,6 +29,10 @@ the decoder never hears its own note, so while the forced melody holds it may as
 same note at every step. The midpoints also report how often successive note-ons repeat a
 pitch one or two 16ths apart (``midpoint_same_pitch``), beside the real windows'.
 
+``--feed onsets-rests`` / ``onsets``: strategies 2 and 3 feed the mixed tune only where it
+strikes or ends a note (or only where it strikes one); elsewhere the decoder hears its own
+output (:func:`own_feed`), so it knows which note it struck.
+
 ``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
 transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
 ``.mid`` examples into ``--out``.
@@ -121,6 +125,32 @@ class HeldRerequests(MelodyGenerator):
         f = np.asarray(forced)
         return [Melody.from_classes(hold_rerequests(events_to_classes(m.events), f[k]),
                                     self.steps_per_bar) for k, m in enumerate(ms)]
+
+
+def own_feed(forced: np.ndarray, feed: str) -> np.ndarray:
+    """``forced`` with the steps the decoder hears its own output at set to -1: where the mixed
+    tune holds (``onsets-rests``), or everywhere but its note-ons (``onsets``); ``all`` keeps
+    every forced step."""
+    f = np.array(forced, np.int64, copy=True)
+    if feed == "onsets-rests":
+        f[f == 1] = -1
+    elif feed == "onsets":
+        f[f < NUM_SPECIAL] = -1
+    elif feed != "all":
+        raise ValueError(f"feed must be all, onsets-rests or onsets, got {feed!r}")
+    return f
+
+
+class OwnFeed(MelodyGenerator):
+    """A melody generator whose forced decodes hear their own output where :func:`own_feed`
+    (``feed``, a class attribute set by the study) leaves the mixed tune out."""
+
+    feed = "all"
+
+    def decode_batch(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,
+                     seed: int | None = None, forced: np.ndarray | None = None) -> list[Melody]:
+        f = None if forced is None else own_feed(forced, self.feed)
+        return super().decode_batch(z, bars, temperature, seed, f)
 
 
 def pairs_from(windows: Any, corpus: Any, n: int, seed: int) -> list[tuple[int, int]]:
@@ -285,7 +315,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="--path: share of the way from the interpolation to the chain (default 1)")
     p.add_argument("--render", default="plain", choices=("plain", "held"),
                    help="strategies 2 and 3: the decodes as they come, or re-requests held (see above)")
+    p.add_argument("--feed", default="all", choices=("all", "onsets-rests", "onsets"),
+                   help="strategies 2 and 3: the steps the mixed tune is fed at (the decoder's own "
+                        "output elsewhere; default every step)")
     args = p.parse_args(argv)
+    if args.render == "held" and args.feed != "all":
+        p.error("--render held applies to the mixed tune fed at every step (--feed all)")
     ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
 
@@ -293,7 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     from training.melody import data as mdata
 
     corpus = mdata.build_corpus()
-    gen = (HeldRerequests if args.render == "held" else MelodyGenerator).from_checkpoint(args.checkpoint)
+    if args.feed != "all":
+        OwnFeed.feed = args.feed
+    cls = HeldRerequests if args.render == "held" else OwnFeed if args.feed != "all" else MelodyGenerator
+    gen = cls.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
     path = None if args.path == "slerp" else data_path(gen, args.path, args.hold, args.pull)
@@ -301,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
                            "bars": args.bars, "mix_draw": args.mix_draw,
                            "path": args.path, "hold": args.hold, "pull": args.pull,
-                           "render": args.render,
+                           "render": args.render, "feed": args.feed,
                            "ends": ends if args.ends == "searched" else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),

@@ -119,3 +119,26 @@ def test_the_held_render_changes_only_forced_decodes(gen) -> None:
     assert _re_requests(got) == 0
     changed = got != plain  # only re-requested note-ons, each now a hold
     assert np.all(plain[changed] >= 0) and np.all(got[changed] == -2)
+
+
+def test_own_feed_leaves_the_decoder_its_own_output_where_the_fed_tune_brings_nothing() -> None:
+    from training.melody.study import own_feed
+
+    forced = np.array([14, 1, 1, 0, 1, 16, 1])  # note, holds, note-off, hold, note, hold
+    assert np.array_equal(own_feed(forced, "all"), forced)
+    assert own_feed(forced, "onsets-rests").tolist() == [14, -1, -1, 0, -1, 16, -1]
+    assert own_feed(forced, "onsets").tolist() == [14, -1, -1, -1, -1, 16, -1]
+    with pytest.raises(ValueError):
+        own_feed(forced, "bogus")
+
+
+def test_a_decoder_fed_its_own_holds_hears_its_notes_and_stops_asking_again(gen) -> None:
+    from training.melody.study import OwnFeed
+
+    own = OwnFeed(gen._net, gen.meta)
+    own.feed = "onsets-rests"
+    z = gen.encode_batch([melody_a()])
+    silent = np.ones((1, gen.bars * gen.steps_per_bar), np.int64)
+    # fed nothing but holds, it hears its own output everywhere: a free-running decode
+    assert np.array_equal(own.decode_batch(z, forced=silent)[0].events, gen.decode_batch(z)[0].events)
+    assert not np.array_equal(gen.decode_batch(z, forced=silent)[0].events, gen.decode_batch(z)[0].events)
