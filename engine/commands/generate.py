@@ -162,7 +162,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--along-data", type=_share, default=0.5, metavar="SHARE",
                    help="--melody, strategies 1/3: how far the path leans from the latent line toward "
                         "a chain of stored training tunes (0 = the line; default 0.5)")
-    t.add_argument("--key", default=None, help="--melody: key to transpose the result to")
+    t.add_argument("--key", default=None,
+                   help="--melody: key of the result, whatever key A and B are in (default: clip A's "
+                        "key, estimated from its notes)")
     t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default="melodies",
                    help="--melody: first and last bars are A's and B's own (default), the closest "
                         "decodes found in their posteriors, or the plain greedy decodes")

@@ -29,11 +29,11 @@ def _checkpoint(args: argparse.Namespace, drum_default: Path) -> Path:
 
 def _check_key(key: str | None) -> None:
     from engine.errors import GrooveFaderError
-    from engine.music.melody import Melody, transpose_to_key
+    from engine.music.melody import key_shift
 
     if key is not None:
         try:
-            transpose_to_key(Melody([60]), key)
+            key_shift(key)
         except ValueError as err:
             raise GrooveFaderError(str(err)) from err
 
@@ -103,7 +103,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     from engine.commands.generate import single_output
     from engine.errors import GrooveFaderError, MidiFileError
     from engine.generation.melody import MelodyGenerator
-    from engine.music.melody import read_melody_file
+    from engine.music.melody import estimate_key, key_shift, read_melody_file
 
     single_output(args)
     if args.output.suffix.lower() == ".wav":
@@ -114,15 +114,21 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
         raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")
     _check_key(args.key)
     a, b = read_melody_file(args.a), read_melody_file(args.b)
+    # The model knows tunes in C (its training tunes were moved there by key signature): both
+    # clips go in moved from clip A's key to C, B keeping its interval to A, and the result is
+    # moved from C to --key, or back to A's key.
+    home = estimate_key(a)
+    key = args.key or home
+    a, b = (m.fit_range().transpose(-key_shift(home)) for m in (a, b))
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
     if args.strategy is None:  # the lane's default (docs/melody.md)
         args.strategy = 1
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale,
                          mix_draw=args.mix_draw, along_data=args.along_data, seed=args.seed,
-                         temperature=args.temperature, key=args.key, ends=args.ends)
+                         temperature=args.temperature, key=key, ends=args.ends)
     bpm = tempo_of(args.a) if args.bpm is None else args.bpm  # clip A's, as the drums take it
     out.write_midi(args.output, bpm, force=args.force)
     how = "" if args.strategy == 1 else f", mix per {args.mix_scale}, {args.mix_draw} draw"  # 1 has no mix
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}{how}), "
-          f"{out.num_notes} notes at {bpm:g} BPM")
+          f"{out.num_notes} notes at {bpm:g} BPM in {key}")
     return 0

@@ -4,8 +4,9 @@ The melody comes from ``--melody-clip FILE.mid`` (its most melodic track, chords
 to one line, looped to whole bars), else from the melody checkpoint (``--melody-checkpoint``,
 default ``checkpoints/melody.pt``) drawn near its training tunes with ``--seed``. The model
 writes in C major; ``--key`` moves the line there at play time (the smallest shift, -6..+5
-semitones), ``--octave`` by whole octaves; ``--melody-port`` puts the lane on a port of its own
-(:mod:`engine.realtime.lane_ports`). torch is imported only when a checkpoint is used.
+semitones; a clip is first moved from the key it is written in to C), ``--octave`` by whole
+octaves; ``--melody-port`` puts the lane on a port of its own (:mod:`engine.realtime.lane_ports`).
+torch is imported only when a checkpoint is used.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def add_melody_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--melody-bars", type=int, choices=MELODY_BARS, default=None,
                    help="length of a generated melody in bars; it loops at that length against the "
                         "drums' 2 bars (default: the model's)")
-    g.add_argument("--key", default=None, help="play the melody in this major key (e.g. G, Eb; default C)")
+    g.add_argument("--key", default=None,
+                   help="play the melody in this major key (e.g. G, Eb; default: a generated melody "
+                        "in C, a clip in its own key)")
     g.add_argument("--octave", type=int, default=0, help="move the melody by whole octaves, -3..3")
     g.add_argument("--melody-channel", type=int, default=1, metavar="1-16",
                    help="MIDI channel of the melody (default 1; 10 is the drums': the melody takes it "
@@ -48,10 +51,10 @@ def key_shift(key: str | None) -> int:
     """Semitones from C to ``key`` (-6..+5). Raises GrooveFaderError for an unknown key."""
     if key is None:
         return 0
-    from engine.music.melody import Melody, transpose_to_key
+    from engine.music.melody import key_shift as shift_from_c
 
     try:
-        return int(transpose_to_key(Melody([60]), key).events[0]) - 60
+        return shift_from_c(key)
     except ValueError as err:
         raise GrooveFaderError(str(err)) from err
 
@@ -89,11 +92,13 @@ def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
     from engine.generation.melody import loop_to
 
     if args.melody_clip is not None:
-        from engine.music.melody import read_melody_file
+        from engine.music.melody import estimate_key, key_shift, read_melody_file
 
         if not args.melody_clip.exists():
             raise MidiFileError(f"{args.melody_clip}: no such file")
         melody = read_melody_file(args.melody_clip)
+        if args.key is not None:  # the lane moves from C to --key: the clip goes there from its own key
+            melody = melody.fit_range().transpose(-key_shift(estimate_key(melody)))
         bars = args.melody_bars or melody.bars
         return loop_to(melody, bars), f"melody clip {args.melody_clip} ({bars} bars)"
     path = args.melody_checkpoint or MELODY_CHECKPOINT

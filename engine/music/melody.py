@@ -324,9 +324,13 @@ def notes_to_events(notes: Iterable[tuple[int, int, int | Sequence[int]]], steps
     return ev
 
 
-def transpose_to_key(melody: Melody, key: str) -> Melody:
-    """A C-major/A-minor melody moved to ``key`` (major tonic name, e.g. 'G', 'Eb'), by the
-    smallest shift (-6..+5 semitones), then kept in MIDI range."""
+def key_shift(key: str) -> int:
+    """Semitones from C major to ``key`` (major tonic name, e.g. 'G', 'Eb'): the smallest
+    shift, -6..+5.
+
+    Raises:
+        ValueError: a name that is not a key.
+    """
     try:
         pc = KEY_NAMES.index(key.strip().capitalize() if len(key.strip()) == 1 else key.strip())
     except ValueError:
@@ -334,8 +338,43 @@ def transpose_to_key(melody: Melody, key: str) -> Melody:
         if key.strip() not in aliases:
             raise ValueError(f"unknown key {key!r}; known: {', '.join(KEY_NAMES)}") from None
         pc = aliases[key.strip()]
-    shift = pc if pc <= 5 else pc - 12
-    return melody.transpose(shift)
+    return pc if pc <= 5 else pc - 12
+
+
+def transpose_to_key(melody: Melody, key: str) -> Melody:
+    """A C-major/A-minor melody moved to ``key`` (major tonic name, e.g. 'G', 'Eb'), by the
+    smallest shift (-6..+5 semitones, :func:`key_shift`), then kept in MIDI range."""
+    return melody.transpose(key_shift(key))
+
+
+# Krumhansl-Kessler key profiles: listeners' ratings of how well each pitch class, from the
+# tonic up, fits a major or a minor key (Krumhansl 1990, "Cognitive Foundations of Musical Pitch").
+MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+RELATIVE_MINOR = 9  # semitones from a major tonic up to its relative minor's (C -> A)
+
+
+def estimate_key(melody: Melody) -> str:
+    """The key ``melody`` is written in, as the major tonic of its key signature (a
+    :data:`KEY_NAMES` name): the key whose profile correlates best with the melody's
+    pitch classes weighted by duration (Krumhansl-Schmuckler). A minor tune gives its
+    relative major (A minor -> 'C'), as the model's training tunes were moved to C by their
+    key signatures; without notes, 'C'.
+    """
+    weights = np.zeros(12)
+    for start, end, pitch in melody.notes():
+        weights[pitch % 12] += end - start
+    weights -= weights.mean()
+    if not weights.any():
+        return KEY_NAMES[0]
+    best, best_r = 0, -np.inf
+    for tonic in range(12):  # ties go to the lower pitch class, C first
+        for profile, offset in ((MAJOR_PROFILE, 0), (MINOR_PROFILE, RELATIVE_MINOR)):
+            rolled = np.roll(np.asarray(profile) - np.mean(profile), (tonic + offset) % 12)
+            r = float(weights @ rolled) / float(np.linalg.norm(weights) * np.linalg.norm(rolled))
+            if r > best_r + 1e-12:
+                best, best_r = tonic, r
+    return KEY_NAMES[best]
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""Keys of melodies: the shift from C to a key, and the key a melody is written in."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.music.melody import KEY_NAMES, NO_EVENT, Melody, estimate_key, key_shift, transpose_to_key
+from tests.support.melody import melody_a, melody_b
+
+
+@pytest.mark.parametrize(("key", "shift"), [("C", 0), ("G", -5), ("D", 2), ("Eb", 3), ("F#", 6 - 12),
+                                            ("Gb", -6), ("b", -1), (" F ", 5)])
+def test_key_shift_is_the_smallest_move_from_c(key, shift) -> None:
+    assert key_shift(key) == shift
+    assert transpose_to_key(melody_a(), key) == melody_a().transpose(shift)
+
+
+def test_an_unknown_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown key 'H'"):
+        key_shift("H")
+
+
+@pytest.mark.parametrize("tune", [melody_a, melody_b], ids=["a", "b"])
+@pytest.mark.parametrize("key", KEY_NAMES)
+def test_a_c_major_tune_moved_to_a_key_is_found_in_it(tune, key) -> None:
+    assert estimate_key(transpose_to_key(tune(), key)) == key
+
+
+def _line(notes: list[tuple[int, int]]) -> Melody:
+    """``[(pitch, 16ths)]`` one after another, as a melody of whole bars."""
+    ev, step = [], 0
+    for pitch, length in notes:
+        ev += [pitch] + [NO_EVENT] * (length - 1)
+        step += length
+    return Melody(ev + [NO_EVENT] * (-step % 16))
+
+
+def test_a_minor_tune_gives_its_relative_major() -> None:
+    # A harmonic minor, leading tone G# included: the key signature is C's
+    a_minor = _line([(69, 4), (72, 2), (76, 2), (74, 2), (72, 2), (71, 4), (68, 2), (69, 6), (64, 4),
+                     (69, 4)])
+    assert estimate_key(a_minor) == "C"
+    assert estimate_key(a_minor.transpose(-2)) == "Bb"  # G minor
+
+
+def test_a_melody_without_notes_is_in_c() -> None:
+    assert estimate_key(Melody([NO_EVENT] * 16)) == "C"
