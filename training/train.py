@@ -2,7 +2,8 @@
 
 Run folder (``config.run_dir``):
     config.json      the TrainConfig that made the run (resume refuses a different one)
-    log.csv          one row per epoch (train/validation losses, accuracies, time)
+    log.csv          one row per epoch (train/validation losses, accuracies, time); a
+                     resumed run first drops the rows past its state's epoch, which it redoes
     events.out.*     TensorBoard scalars
     state.pt         resume state after the last finished epoch: weights, optimiser,
                      scheduler, RNG states, counters, the data fingerprint (resume refuses
@@ -574,6 +575,10 @@ def _train(cfg: TrainConfig, run_dir: Path, device: torch.device, rank: int, wor
         bad_epochs, elapsed = int(st["bad_epochs"]), float(st["elapsed_s"])
         torch.set_rng_state(st["rng"][rank])
         rows = _read_log(run_dir / "log.csv", epoch0)
+        # the rows past the state's epoch go here, not at the next epoch's end: a resume that
+        # trains no epoch (its time budget spent) would keep them
+        if rank == 0:
+            _write_log(run_dir / "log.csv", rows)
     writer = None
     if rank == 0 and not cfg.smoke_test:
         from torch.utils.tensorboard import SummaryWriter

@@ -129,6 +129,24 @@ def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path: Path, 
     assert load_checkpoint(train(cfg, resume=True, quiet=True)).meta["data_fingerprint"] == ran_on
 
 
+def test_a_resumed_run_logs_each_epoch_once(tmp_path: Path) -> None:
+    """Killed after logging an epoch but before saving its state, the run redoes that epoch;
+    resumed with its time budget spent, it trains none: either way the log ends with the
+    state's epoch."""
+    cfg = TrainConfig(data="synthetic", run_dir=str(tmp_path / "run"), preset="tiny", epochs=2,
+                      batch_size=64, synthetic_size=128, threads=1, max_minutes=60,
+                      model={"num_attributes": 0})
+    train(cfg, quiet=True)
+    run = Path(cfg.run_dir)
+    assert [int(r["epoch"]) for r in rows(run)] == [1, 2]
+    state = torch.load(run / "state.pt", weights_only=True)
+    state["epoch"], state["elapsed_s"] = 1, 3600.0  # epoch 2 logged, then killed; the hour used
+    torch.save(state, run / "state.pt")
+    ck = load_checkpoint(train(cfg, resume=True, quiet=True))
+    assert ck.meta["metrics"]["stopped"] == "time budget" and ck.meta["metrics"]["total_epochs"] == 1
+    assert [int(r["epoch"]) for r in rows(run)] == [1]
+
+
 def test_config_file_then_flags_then_set(tmp_path: Path) -> None:
     file = tmp_path / "cfg.json"
     file.write_text(json.dumps({"data": "synthetic", "epochs": 7, "batch_size": 16, "preset": "tiny",
