@@ -39,8 +39,9 @@ B's own bars, so a transition starts on A and lands on B whatever the model repr
 bars between are the strategy's decodes), or as the strategy gives them: ``'decoded'``
 (greedy from A's and B's posterior means, with the strategy's forced inputs) or
 ``'searched'``: free-running reconstructions found by :meth:`MelodyGenerator.search_codes`
-(the candidate codes from A's and B's posteriors whose decodes, greedy or by beam search,
-come closest to A's first bar and B's last bar; those codes are also the path's ends).
+(the candidate codes from A's and B's posteriors, refined over ``SEARCH_ROUNDS`` rounds,
+whose decodes, greedy or by beam search, come closest to A's first bar and B's last bar;
+those codes are also the path's ends).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ MIX_DRAWS = ("independent", "switch")
 ENDS = ("decoded", "searched", "melodies")
 ALONG_DATA = 0.5  # share of the way from the latent line to the chain of stored codes
 SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
+SEARCH_ELITE = 8  # best codes a refining round of search_codes draws around
+SEARCH_ROUNDS = 4  # rounds of the searched transition ends' search
 
 
 def events_of(classes: np.ndarray) -> np.ndarray:
@@ -245,35 +248,75 @@ class MelodyGenerator:
         return self.decode(self.encode(melody), temperature=temperature)
 
     def search_codes(self, melodies: Sequence[Melody], bars: Sequence[int] | None = None,
-                     candidates: int = SEARCH_CANDIDATES, beam: int = 1, seed: int = 0
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     candidates: int = SEARCH_CANDIDATES, beam: int = 1, seed: int = 0,
+                     rounds: int = 1, elite: int = SEARCH_ELITE) -> tuple[np.ndarray, np.ndarray]:
         """Codes whose free-running decodes come closest to ``melodies`` (each fitted with
         :meth:`fit`): the posterior mean and ``candidates - 1`` draws from q(z|x) are decoded
         (greedy, or beam search of width ``beam``) and the one agreeing with the melody on
         most steps of its bar ``bars[i]`` (then of the whole window; the mean on a tie) is kept.
+
+        ``rounds`` > 1 refines the search (the cross-entropy method): while a melody's bar (its
+        whole window without ``bars``) is not reproduced exactly, the next round draws
+        ``candidates - 1`` codes around the last round's ``elite`` best (their mean and spread,
+        never below a tenth of the posterior's) beside the best code yet.
 
         The melody picks among the model's own decodes; no decode is fed the melody's notes.
         Returns ``(B, Z)`` codes and their ``(B, T)`` decoded classes.
         """
         x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
         n, t, spb = len(x), x.shape[1], self.steps_per_bar
+        k = max(1, int(candidates))
+        rng = np.random.default_rng(seed)
+        cols = None if bars is None else (np.asarray(bars)[:, None] * spb + np.arange(spb)[None]) % t
+
+        def score(dec: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """``(K, R)`` scores of decodes ``(K, R, T)`` of melodies ``rows``; exact matches."""
+            agree = dec == x[rows][None]
+            if cols is None:
+                return agree.sum(2).astype(np.float64), agree.all(2)
+            c = np.broadcast_to(cols[rows][None], (len(dec), len(rows), spb))
+            on_bar = np.take_along_axis(agree, c, axis=2)
+            return agree.sum(2) + (t + 1.0) * on_bar.sum(2), on_bar.all(2)
+
         with self._lock:
             mu, sigma = (np.asarray(v, np.float32) for v in self._net.run_posterior(x))
-            k = max(1, int(candidates))
-            eps = np.random.default_rng(seed).standard_normal((k - 1, *mu.shape)).astype(np.float32)
+            eps = rng.standard_normal((k - 1, *mu.shape)).astype(np.float32)
             zs = np.concatenate([mu[None], mu[None] + sigma[None] * eps])  # (K, B, Z)
-            flat = zs.reshape(k * n, -1)
-            dec = (self._net.run_beam(flat, None, beam) if beam > 1
-                   else self._net.run_decoder(flat, None, 0.0, None, None)).reshape(k, n, t)
-        agree = dec == x[None]
-        score = agree.sum(2).astype(np.float64)
-        if bars is not None:
-            cols = (np.asarray(bars)[:, None] * spb + np.arange(spb)[None]) % t  # (B, spb)
-            on_bar = np.take_along_axis(agree, np.broadcast_to(cols[None], (k, n, spb)), axis=2).sum(2)
-            score = score + (t + 1) * on_bar
-        best = score.argmax(axis=0)  # the first maximum: the mean wins a tie
-        rows = np.arange(n)
-        return zs[best, rows].astype(np.float64), dec[best, rows]
+            dec = self._decode_codes(zs, beam)
+            s, exact = score(dec, np.arange(n))
+            best = s.argmax(axis=0)  # the first maximum: the mean wins a tie
+            rows = np.arange(n)
+            best_z, best_dec, best_s = zs[best, rows], dec[best, rows], s[best, rows]
+            done = exact[best, rows]
+            round_z, round_s = zs, s  # the last round's codes, for the elite
+            for _ in range(max(1, int(rounds)) - 1):
+                todo = np.flatnonzero(~done)
+                if todo.size == 0 or k < 2:
+                    break
+                top = np.argsort(-round_s[:, todo], axis=0, kind="stable")[:max(1, int(elite))]
+                el = np.take_along_axis(round_z[:, todo], top[:, :, None], axis=0)  # (E, R, Z)
+                centre, spread = el.mean(0), np.maximum(el.std(0), 0.1 * sigma[todo])
+                draws = centre[None] + spread[None] * rng.standard_normal((k - 1, *centre.shape))
+                cand = np.concatenate([best_z[todo][None], draws.astype(np.float32)])
+                cdec = self._decode_codes(cand, beam)
+                cs, cexact = score(cdec, todo)
+                i = cs.argmax(axis=0)
+                better = cs[i, np.arange(todo.size)] > best_s[todo]
+                upd = todo[better]
+                best_z[upd] = cand[i[better], np.flatnonzero(better)]
+                best_dec[upd] = cdec[i[better], np.flatnonzero(better)]
+                best_s[upd] = cs[i[better], np.flatnonzero(better)]
+                done[todo] = cexact[i, np.arange(todo.size)] | done[todo]
+                round_z[:, todo], round_s[:, todo] = cand, cs
+        return best_z.astype(np.float64), best_dec
+
+    def _decode_codes(self, zs: np.ndarray, beam: int) -> np.ndarray:
+        """``(K, B, T)`` free-running decodes of ``(K, B, Z)`` codes (greedy, or a beam)."""
+        k, n = zs.shape[:2]
+        flat = zs.reshape(k * n, -1)
+        dec = (self._net.run_beam(flat, None, beam) if beam > 1
+               else self._net.run_decoder(flat, None, 0.0, None, None))
+        return np.asarray(dec, np.int64).reshape(k, n, -1)
 
     # -- new material ----------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, seed: int | None = None) -> np.ndarray:
@@ -380,7 +423,7 @@ class MelodyGenerator:
         first = last = None  # the end bars' events when they are not the strategy's decodes
         if ends == "searched":
             (za, zb), found = self.search_codes([a, b], [0, phase[-1]], candidates, beam,
-                                                0 if seed is None else seed)
+                                                0 if seed is None else seed, rounds=SEARCH_ROUNDS)
             first = events_of(found[0])[:spb]
             last = events_of(found[1])[phase[-1] * spb:(phase[-1] + 1) * spb]
         else:

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from engine.generation.melody import MelodyGenerator, loop_to  # noqa: E402
+from engine.generation.melody import SEARCH_ROUNDS, MelodyGenerator, loop_to  # noqa: E402
 from engine.music.melody import Melody  # noqa: E402
 from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noqa: E402
 
@@ -188,6 +188,27 @@ def test_search_codes_keeps_the_closest_free_running_decode(rough) -> None:
     assert np.allclose(beam_codes, mean_code)  # one candidate: the mean, decoded by beam search
 
 
+def test_search_rounds_refine_the_codes_until_the_bar_is_reproduced(rough) -> None:
+    # melodies the model can play (decodes of codes away from where its encoder puts them)
+    targets = rough.decode_batch(np.random.default_rng(0).standard_normal((40, 8)) * 1.5)
+    x = np.stack([m.to_classes() for m in targets])
+
+    def on_bar(dec: np.ndarray) -> np.ndarray:
+        return (dec[:, :16] == x[:, :16]).sum(1)
+
+    _, once = rough.search_codes(targets, [0] * 40, candidates=16, seed=3)
+    codes, refined = rough.search_codes(targets, [0] * 40, candidates=16, seed=3, rounds=8)
+    assert np.array_equal(refined, np.stack([m.to_classes() for m in rough.decode_batch(codes)]))
+    assert np.all(on_bar(refined) >= on_bar(once))  # the best so far is kept
+    # the rounds reproduce more of the first bars exactly (3 of 40 in one round here)
+    assert np.sum(on_bar(refined) == 16) >= np.sum(on_bar(once) == 16) + 5
+    # a melody the mean code already reproduces stops at once: its code is the mean
+    own = rough.decode_batch(rough.encode_batch([melody_a()]))[0]
+    code, dec = rough.search_codes([own], [0], candidates=16, seed=3, rounds=6)
+    assert np.allclose(code, rough.encode_batch([own]), atol=1e-6)
+    assert np.array_equal(dec[0], own.to_classes())
+
+
 def test_transition_ends(rough) -> None:
     a, b = melody_a(), melody_b()
     decoded = rough.transition(a, b, 5, 1, seed=0, ends="decoded")
@@ -196,7 +217,7 @@ def test_transition_ends(rough) -> None:
     assert np.array_equal(own.events[:16], a.events[:16])
     assert np.array_equal(own.events[-16:], b.events[:16])  # bar 4 of 5 is phase 0 of B
     assert np.array_equal(own.events[16:-16], decoded.events[16:-16])  # the middle is the model's
-    codes, dec = rough.search_codes([a, b], [0, 0], seed=0)
+    codes, dec = rough.search_codes([a, b], [0, 0], seed=0, rounds=SEARCH_ROUNDS)
     searched = rough.transition(a, b, 5, 1, seed=0, ends="searched")
     assert np.array_equal(searched.events[:16], Melody.from_classes(dec[0]).events[:16])
     assert np.array_equal(searched.events[-16:], Melody.from_classes(dec[1]).events[:16])
