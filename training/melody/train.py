@@ -62,7 +62,7 @@ from engine.errors import GrooveFaderError
 from engine.music.melody import codec_meta
 from models.atomic import atomic_write
 from models.checkpoint import torch_bytes
-from models.melody_checkpoint import save_melody_checkpoint
+from models.melody_checkpoint import load_melody_checkpoint, save_melody_checkpoint
 from models.melody_vae import MelodyVAE, MelodyVAEConfig, kl_divergence, preset
 from models.pathnames import one_line, shown
 from training.melody import data as mdata
@@ -192,12 +192,33 @@ def reconstruction_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, floa
 
 
 def _save_state(path: Path, model, opt, step: int, elapsed: float, best: float,
-                rng: np.random.Generator, warm: dict[str, Any] | None) -> None:
+                rng: np.random.Generator, warm: dict[str, Any] | None, fingerprint: str) -> None:
     state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
              "elapsed": elapsed, "best": best, "torch_rng": torch.get_rng_state(),
-             "np_rng": json.dumps(rng.bit_generator.state), "warm_start": json.dumps(warm)}
+             "np_rng": json.dumps(rng.bit_generator.state), "warm_start": json.dumps(warm),
+             "data_fingerprint": fingerprint}
     data = torch_bytes(state)
     atomic_write(path, lambda f: f.write(data))
+
+
+def _check_same_data(state: dict[str, Any], run: Path, now: str) -> None:
+    """Refuse to go on with other tunes than the run started on: the optimiser state, the step
+    count and the best validation figure all belong to that data (a state written without a
+    fingerprint is compared through its run's last checkpoint, when there is one).
+
+    Raises:
+        GrooveFaderError: the fingerprints differ, naming both.
+    """
+    before = str(state.get("data_fingerprint", ""))
+    if not before and (run / "last.pt").exists():
+        try:
+            before = str(load_melody_checkpoint(run / "last.pt").meta.get("data_fingerprint", ""))
+        except GrooveFaderError:
+            before = ""
+    if before and now and before != now:
+        raise GrooveFaderError(f"{shown(run)}: the melodies changed since the run started (data "
+                               f"fingerprint {now[:16]}, the run's {before[:16]}); restore that data "
+                               "or start a new run")
 
 
 def trim_log(path: Path, upto_step: int) -> None:
@@ -297,6 +318,7 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
     step, elapsed, best = 0, 0.0, -1.0
     if resuming:
         st = torch.load(state_path, weights_only=True)
+        _check_same_data(st, run, corpus.fingerprint)
         model.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["optimizer"])
         step, elapsed, best = int(st["step"]), float(st["elapsed"]), float(st["best"])
@@ -422,7 +444,8 @@ def train(cfg: MelodyTrainConfig, *, resume: bool = False, quiet: bool = False) 
             better = metrics["step_accuracy"] > best
             best = max(best, metrics["step_accuracy"])
             checkpoint(metrics, "last.pt", *(["best.pt"] if better else []))  # one metadata, both files
-            _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng, warm)
+            _save_state(state_path, model, opt, step, time.perf_counter() - t_start, best, rng, warm,
+                        corpus.fingerprint)
             last_val = time.perf_counter()
     if (run / "best.pt").is_file():
         from training.export import export_after_training

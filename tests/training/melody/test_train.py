@@ -87,6 +87,34 @@ def test_a_resumed_run_logs_each_step_once(folk, tmp_path) -> None:
     assert [r["step"] for r in rows if "val_step_accuracy" in r] == [1, 2, 3, 4]
 
 
+def test_resume_refuses_tunes_that_changed_since_the_run_started(folk, tmp_path) -> None:
+    import shutil
+
+    root = tmp_path / "abc"
+    shutil.copytree(folk, root)
+    cfg = _cfg(root, tmp_path, max_steps=2)
+    train(cfg, quiet=True)
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    abc = root / "folk" / "tunes.abc"
+    abc.write_text(abc.read_text(encoding="latin-1") + "\nX:99\nT:new\nM:4/4\nL:1/8\nK:C\nCDEF|GABc|\n",
+                   encoding="latin-1")
+    later = dataclasses.replace(cfg, max_steps=4)
+    with pytest.raises(GrooveFaderError, match="melodies changed since the run started") as e:
+        train(later, resume=True, quiet=True)
+    assert state["data_fingerprint"][:16] in str(e.value)
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 2  # nothing trained
+    # a state written without a fingerprint is compared through the run's last checkpoint
+    del state["data_fingerprint"]
+    torch.save(state, tmp_path / "run" / "state.pt")
+    shutil.copy(tmp_path / "run" / "best.pt", tmp_path / "run" / "last.pt")
+    with pytest.raises(GrooveFaderError, match="melodies changed"):
+        train(later, resume=True, quiet=True)
+    # the run's own tunes back: it goes on
+    abc.write_text((folk / "folk" / "tunes.abc").read_text(encoding="latin-1"), encoding="latin-1")
+    train(later, resume=True, quiet=True)
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=True)["step"] == 4
+
+
 def test_scheduled_sampling_and_model_overrides_reach_the_checkpoint(folk, tmp_path) -> None:
     cfg = _cfg(folk, tmp_path, sampling=0.5, sampling_ramp_steps=2, word_dropout=0.3, dropout=0.2)
     ck = load_melody_checkpoint(train(cfg, quiet=True))
