@@ -352,18 +352,26 @@ def transpose_to_key(melody: Melody, key: str) -> Melody:
 MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 RELATIVE_MINOR = 9  # semitones from a major tonic up to its relative minor's (C -> A)
+# Extra weight of a melody's first and last notes, in bars of duration: tunes begin and end
+# on or near the tonic, which durations alone miss (C D E G A B C with a long G: C, not G major).
+EDGE_WEIGHT_BARS = 0.5
 
 
 def estimate_key(melody: Melody) -> str:
     """The key ``melody`` is written in, as the major tonic of its key signature (a
     :data:`KEY_NAMES` name): the key whose profile correlates best with the melody's
-    pitch classes weighted by duration (Krumhansl-Schmuckler). A minor tune gives its
-    relative major (A minor -> 'C'), as the model's training tunes were moved to C by their
-    key signatures; without notes, 'C'.
+    pitch classes weighted by duration (Krumhansl-Schmuckler), its first and last notes
+    weighted :data:`EDGE_WEIGHT_BARS` more. A minor tune gives its relative major
+    (A minor -> 'C'), as the model's training tunes were moved to C by their key
+    signatures; without notes, 'C'.
     """
     weights = np.zeros(12)
-    for start, end, pitch in melody.notes():
+    notes = melody.notes()
+    for start, end, pitch in notes:
         weights[pitch % 12] += end - start
+    if notes:
+        for _, _, pitch in (notes[0], notes[-1]):
+            weights[pitch % 12] += EDGE_WEIGHT_BARS * melody.steps_per_bar
     weights -= weights.mean()
     if not weights.any():
         return KEY_NAMES[0]

@@ -35,6 +35,13 @@ def _line(notes: list[tuple[int, int]]) -> Melody:
     return Melody(ev + [NO_EVENT] * (-step % 16))
 
 
+@pytest.mark.parametrize("key", KEY_NAMES)
+def test_a_line_from_c_to_c_is_in_c_however_long_its_g(key) -> None:
+    # no F and no F#: C or G major by its notes; it begins and ends on C
+    c_to_c = _line([(60, 8), (62, 4), (64, 4), (67, 20), (69, 8), (71, 8), (72, 12)])
+    assert estimate_key(transpose_to_key(c_to_c, key)) == key
+
+
 def test_a_minor_tune_gives_its_relative_major() -> None:
     # A harmonic minor, leading tone G# included: the key signature is C's
     a_minor = _line([(69, 4), (72, 2), (76, 2), (74, 2), (72, 2), (71, 4), (68, 2), (69, 6), (64, 4),
