@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from engine.errors import GrooveFaderError
+from engine.errors import GrooveFaderError, UsageError
 from models.pathnames import one_line, shown
 
 
@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore = _exit_on_termination() if args.command != "app" else (lambda: None)
     try:
         return int(args.func(args) or 0)
+    except UsageError as err:  # options that do not go together: argparse's words and status
+        print(f"{parser.prog} {args.command}: error: {one_line(str(err))}", file=sys.stderr)
+        return 2
     except GrooveFaderError as err:
         print(f"groovefader: error: {one_line(str(err))}", file=sys.stderr)
         return 1

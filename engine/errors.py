@@ -8,7 +8,7 @@ message as one line instead of a traceback.
 
 from models.errors import CheckpointError, GrooveFaderError
 
-__all__ = ["GrooveFaderError", "MidiFileError", "CheckpointError", "PortError", "DatasetError"]
+__all__ = ["GrooveFaderError", "MidiFileError", "CheckpointError", "PortError", "DatasetError", "UsageError"]
 
 
 class MidiFileError(GrooveFaderError):
@@ -17,6 +17,11 @@ class MidiFileError(GrooveFaderError):
 
 class PortError(GrooveFaderError):
     """A MIDI port or backend could not be opened, vanished, or does not exist here."""
+
+
+class UsageError(GrooveFaderError):
+    """Options that do not go together, or do not apply to what the command was asked to do
+    (the CLI exits with status 2, as for argparse's own usage errors)."""
 
 
 class DatasetError(GrooveFaderError):

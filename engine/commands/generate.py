@@ -14,7 +14,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.commands.play_audio import add_kit_mix_args, kit_for_file, kit_mix
+from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
+from engine.commands.options import flag_list, given, needs, verb
+from engine.commands.play_audio import KIT_OPTIONS, add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
 
 # The shipped checkpoint, next to the package (found from any working directory).
@@ -82,6 +84,10 @@ _count = whole_number("count", 1)
 seed_arg = whole_number("seed", 0)
 _temperature = number("temperature", 0.0)
 _share = number("share", 0.0, 1.0)
+
+DRUM_CONTROLS = ("knob", "pad", "free_knobs")  # generate: what shapes a drum groove only
+# transition: what only a melody transition has (--strategy and the rest are shared)
+MELODY_TRANSITION_OPTIONS = ("key", "mix_scale", "mix_draw", "along_data", "ends")
 
 
 # A path ending in one of these names a folder (``-o clips/``), as a shell's completion writes it.
@@ -154,21 +160,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "whose middles are the most tune-like)")
     t.add_argument("--melody", action="store_true",
                    help="melody transition: each clip's most melodic track, arpeggiated to one line")
-    t.add_argument("--mix-scale", choices=("bar", "note"), default="bar",
+    t.add_argument("--mix-scale", choices=("bar", "note"), default=None,
                    help="--melody, strategies 2/3: Bernoulli mix per bar or per 16th step (default bar)")
-    t.add_argument("--mix-draw", choices=("switch", "independent"), default="switch",
+    t.add_argument("--mix-draw", choices=("switch", "independent"), default=None,
                    help="--melody, strategies 2/3: one draw, so the inputs cross from A to B once "
                         "(default), or a draw per bar/step")
-    t.add_argument("--along-data", type=_share, default=0.5, metavar="SHARE",
+    t.add_argument("--along-data", type=_share, default=None, metavar="SHARE",
                    help="--melody, strategies 1/3: how far the path leans from the latent line toward "
                         "a chain of stored training tunes (0 = the line; default 0.5)")
     t.add_argument("--key", default=None,
                    help="--melody: key of the result, whatever key A and B are in (default: clip A's "
                         "key, estimated from its notes)")
-    t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default="melodies",
+    t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default=None,
                    help="--melody: first and last bars are A's and B's own (default), the closest "
                         "decodes found in their posteriors, or the plain greedy decodes")
     t.set_defaults(func=run_transition)
+
+
+def check_generate_options(args: argparse.Namespace) -> None:
+    """Refuse what would not change the clips (see :mod:`engine.commands.options`).
+
+    Raises:
+        UsageError: a drum control or the kit's options on a melody, ``--key`` on drums, the
+            kit's options where no audio is written.
+    """
+    from engine.errors import UsageError
+
+    if args.melody:
+        if flags := given(args, *DRUM_CONTROLS):
+            raise UsageError(f"{flag_list(flags)} {verb(flags, 'is a drum control', 'are drum controls')}; "
+                             "a melody takes --temperature, --seed, --key, --bars, --count")
+        needs(args, KIT_OPTIONS, "the built-in drum kit's audio: a melody is written as MIDI")
+        return
+    needs(args, ("key",), "--melody: a drum clip has no key")
+    audio = any(p.suffix.lower() == ".wav" for p in _outputs(args.output, args.count, args.output_is_folder))
+    needs(args, KIT_OPTIONS, "audio output, -o NAME.wav: the clips asked for are MIDI", met=audio)
+
+
+def check_transition_options(args: argparse.Namespace) -> None:
+    """Refuse what would not change the transition (see :mod:`engine.commands.options`).
+
+    Raises:
+        UsageError: a melody transition's option without ``--melody``, or one its strategy
+            does not use.
+    """
+    from engine.errors import UsageError
+
+    if not args.melody:
+        needs(args, MELODY_TRANSITION_OPTIONS, "--melody")
+        return
+    strategy = MELODY_STRATEGY if args.strategy is None else args.strategy
+    if strategy == 1 and (flags := given(args, "mix_scale", "mix_draw")):
+        raise UsageError(f"{flag_list(flags)} {verb(flags, 'shapes', 'shape')} the teacher-forced mix of "
+                         "strategies 2 and 3; strategy 1 has no mix")
+    if strategy == 2 and given(args, "along_data"):
+        raise UsageError("--along-data leans the latent path of strategies 1 and 3; strategy 2 has no path")
 
 
 def single_output(args: argparse.Namespace) -> Path:
@@ -204,6 +250,7 @@ def _load(path: Path):  # -> Generator; the import is the slow part (torch)
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    check_generate_options(args)
     if args.melody:
         from engine.commands.melody import run_generate_melody
 
@@ -309,6 +356,7 @@ def _first_window(path: Path, bars: int):
 
 
 def run_transition(args: argparse.Namespace) -> int:
+    check_transition_options(args)
     if args.melody:
         from engine.commands.melody import run_transition_melody
 

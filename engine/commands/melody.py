@@ -14,6 +14,9 @@ from models.pathnames import shown
 
 # The shipped melody checkpoint, next to the package.
 MELODY_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "melody.pt"
+DEFAULT_STRATEGY = 1  # a melody transition's: its middles are the most tune-like (docs/melody.md)
+# a melody transition's options when not given: the generator's defaults, named for its summary line
+MIX_SCALE, MIX_DRAW, ENDS = "bar", "switch", "melodies"
 
 
 def _checkpoint(args: argparse.Namespace, drum_default: Path) -> Path:
@@ -77,12 +80,9 @@ def tempo_of(path: Path, default: float = 120.0) -> float:
 
 
 def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
-    from engine.errors import GrooveFaderError, MidiFileError
+    from engine.errors import MidiFileError
     from engine.generation.melody import MelodyGenerator
 
-    if args.knob or args.pad is not None:
-        raise GrooveFaderError("--knob and --pad are drum controls; a melody takes --temperature, "
-                               "--seed, --key, --bars, --count")
     _check_key(args.key)
     outputs = _outputs(args.output, args.count, args.output_is_folder)
     for path in outputs:
@@ -102,7 +102,7 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
 def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     from engine.commands.generate import single_output
     from engine.errors import GrooveFaderError, MidiFileError
-    from engine.generation.melody import MelodyGenerator
+    from engine.generation.melody import ALONG_DATA, MelodyGenerator
     from engine.music.melody import estimate_key, key_shift, read_melody_file
 
     single_output(args)
@@ -121,14 +121,16 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     key = args.key or home
     a, b = (m.fit_range().transpose(-key_shift(home)) for m in (a, b))
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
-    if args.strategy is None:  # the lane's default (docs/melody.md)
-        args.strategy = 1
-    out = gen.transition(a, b, args.bars, args.strategy, mix_scale=args.mix_scale,
-                         mix_draw=args.mix_draw, along_data=args.along_data, seed=args.seed,
-                         temperature=args.temperature, key=key, ends=args.ends)
+    if args.strategy is None:
+        args.strategy = DEFAULT_STRATEGY
+    mix_scale, mix_draw = args.mix_scale or MIX_SCALE, args.mix_draw or MIX_DRAW
+    along_data = ALONG_DATA if args.along_data is None else args.along_data
+    out = gen.transition(a, b, args.bars, args.strategy, mix_scale=mix_scale, mix_draw=mix_draw,
+                         along_data=along_data, seed=args.seed, temperature=args.temperature, key=key,
+                         ends=args.ends or ENDS)
     bpm = tempo_of(args.a) if args.bpm is None else args.bpm  # clip A's, as the drums take it
     out.write_midi(args.output, bpm, force=args.force)
-    how = "" if args.strategy == 1 else f", mix per {args.mix_scale}, {args.mix_draw} draw"  # 1 has no mix
+    how = "" if args.strategy == 1 else f", mix per {mix_scale}, {mix_draw} draw"  # 1 has no mix
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}{how}), "
           f"{out.num_notes} notes at {bpm:g} BPM in {key}")
     return 0

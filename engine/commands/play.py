@@ -18,12 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from engine.commands.generate import DEFAULT_CHECKPOINT, knob_arg, number, seed_arg, set_knobs
-from engine.commands.play_audio import add_audio_args, kit_mix, start_audio, wants_frames
-from engine.commands.play_melody import add_melody_args, choose_melody, melody_controls, wants_melody
-from engine.errors import GrooveFaderError, MidiFileError, PortError
+from engine.commands.options import flag_list, given, needs, verb, warn
+from engine.commands.play_audio import (
+    AUDIO_OPTIONS,
+    add_audio_args,
+    kit_mix,
+    kit_volume,
+    start_audio,
+    wants_frames,
+)
+from engine.commands.play_melody import (
+    MELODY_OPTIONS,
+    add_melody_args,
+    choose_melody,
+    melody_controls,
+    wants_melody,
+)
+from engine.errors import GrooveFaderError, MidiFileError, PortError, UsageError
 from models.pathnames import shown
 
 LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before it starts
+DEFAULT_BPM = 120.0
 
 
 CLOCK_IN_PORT = "groovefader-clock-in"
@@ -56,7 +71,7 @@ def register(subparsers: Any) -> None:
                            "client can read them, else wall); --stats reports which was used")
     port.add_argument("--list-ports", action="store_true", help="list MIDI ports of the backend and exit")
     feel = p.add_argument_group("feel")
-    feel.add_argument("--bpm", type=float, default=120.0, help="tempo, 30-300 (default 120)")
+    feel.add_argument("--bpm", type=float, default=None, help=f"tempo, 30-300 (default {DEFAULT_BPM:g})")
     feel.add_argument("--swing", type=float, default=0.0,
                       help="delay of odd 16ths in steps, 0-0.75 (1/3 = triplet feel)")
     feel.add_argument("--groove", type=float, default=1.0,
@@ -77,7 +92,8 @@ def register(subparsers: Any) -> None:
     src.add_argument("--checkpoint", type=Path, default=None,
                      help=f"model checkpoint (default {DEFAULT_CHECKPOINT} when it exists)")
     src.add_argument("--seed", type=seed_arg, default=None, help="latent sample seed")
-    src.add_argument("--temperature", type=float, default=0.0, help="decoder sampling temperature")
+    src.add_argument("--temperature", type=float, default=None,
+                     help="decoder sampling temperature (default 0: the most likely notes)")
     src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                      help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
     add_melody_args(p)
@@ -85,7 +101,7 @@ def register(subparsers: Any) -> None:
     run = p.add_argument_group("run")
     run.add_argument("--seconds", type=_seconds, default=None,
                      help="stop after N seconds (tests, benchmarks)")
-    run.add_argument("--start-delay", type=float, default=0.0, metavar="SECONDS",
+    run.add_argument("--start-delay", type=float, default=None, metavar="SECONDS",
                      help="open the port, wait this long, then start (lets receivers connect first, so "
                           "they see every note: --stats counts the notes sent)")
     run.add_argument("--stats", action="store_true",
@@ -139,12 +155,48 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
         knobs = dict(args.knob)
         state = set_knobs(gen, knobs)
         z = gen.sample_like_data(1, seed=args.seed)[0]
-        pattern = gen.decode(z, state.inputs, temperature=args.temperature, seed=args.seed,
+        pattern = gen.decode(z, state.inputs, temperature=args.temperature or 0.0, seed=args.seed,
                              targets=state.targets())
         return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
     if args.knob:
         raise GrooveFaderError(f"--knob needs a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")
     return demo_pattern(), "built-in demo groove (no --clip, no checkpoint)"
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse what would not change the performance, before a model loads or a port opens;
+    name what is only redundant in a warning (see :mod:`engine.commands.options`).
+
+    Raises:
+        UsageError: an option of a part that does not play (the melody lane, the kit, a
+            generated groove), or of a clock that does not run.
+    """
+    needs(args, MELODY_OPTIONS, "a melody (--melody or --melody-clip)", met=wants_melody(args))
+    if args.melody_clip is not None and args.melody_checkpoint is not None:
+        raise UsageError("--melody-checkpoint draws a melody from a model and --melody-clip plays its "
+                         "clip instead: give one of them")
+    needs(args, AUDIO_OPTIONS, "--audio", met=args.audio)
+    generated_melody = args.melody and args.melody_clip is None  # --seed and --temperature draw it
+    drawn = () if generated_melody else ("seed", "temperature")
+    if args.clip is not None and (flags := given(args, "checkpoint", "knob", *drawn)):
+        raise UsageError(f"{flag_list(flags)} {verb(flags, 'shapes', 'shape')} what the model generates; "
+                         "--clip plays its clip as it is")
+    if args.clip is None and args.checkpoint is None and not DEFAULT_CHECKPOINT.exists():  # the demo groove
+        needs(args, ("knob", *drawn), f"a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")
+    external = args.clock == "external"
+    needs(args, ("clock_in",), "--clock external", met=external)
+    if args.link and external:
+        raise UsageError("--link and --clock external are two clocks: choose one")
+    if (args.link or external) and given(args, "start_delay"):
+        raise UsageError("--start-delay delays the internal clock's start; with "
+                         f"{'--link' if args.link else '--clock external'} the start is "
+                         f"{'the Link session' if args.link else 'the clock master'}'s")
+    if external and args.bpm is not None:
+        warn("play", f"--bpm is not used: the tempo follows the MIDI clock on "
+                     f"{args.clock_in or CLOCK_IN_PORT!r}")
+    if args.no_clock_out and (args.link or external):
+        warn("play", "--no-clock-out is not needed: MIDI clock is sent only when the internal clock "
+                     "keeps time")
 
 
 def run_play(args: argparse.Namespace) -> int:
@@ -156,6 +208,9 @@ def run_play(args: argparse.Namespace) -> int:
         ports = list_ports(args.midi_api)
         print(json.dumps(ports, indent=2))
         return 0
+    check_options(args)
+    if args.bpm is None:
+        args.bpm = DEFAULT_BPM
     try:
         controls = Controls(tempo_bpm=args.bpm, swing=args.swing, groove=args.groove,
                             velocity_scale=args.velocity)
@@ -163,7 +218,7 @@ def run_play(args: argparse.Namespace) -> int:
         raise GrooveFaderError(str(err)) from err
     lane = melody_controls(args)  # the melody flags are checked before any model loads
     if args.audio:
-        kit_mix(args, args.volume)  # and the kit's: a bad volume stops before the clock starts
+        kit_mix(args, kit_volume(args))  # and the kit's: a bad volume stops before the clock starts
     pattern, origin = choose_pattern(args)
     melody, melody_origin = choose_melody(args) if wants_melody(args) else (None, "")
     if melody is not None:
@@ -188,8 +243,6 @@ def run_play(args: argparse.Namespace) -> int:
         if melody is not None:
             seq.set_melody(melody)
         if args.link:
-            if args.clock == "external":
-                raise GrooveFaderError("--link and --clock external are two clocks: choose one")
             seq.set_clock_source("link")
             if seq.sync().clock_source != "link":
                 raise GrooveFaderError(seq.status().error or "Ableton Link could not start")
@@ -206,7 +259,7 @@ def run_play(args: argparse.Namespace) -> int:
                 raise PortError(followed.error)
             say(f"playing {origin}, following MIDI clock on {name!r}; Ctrl-C to stop")
         else:
-            if args.start_delay > 0:
+            if (args.start_delay or 0.0) > 0:
                 time.sleep(args.start_delay)
             seq.play()
             say(f"playing {origin} at {args.bpm:g} BPM on {args.port!r}; Ctrl-C to stop")

@@ -20,6 +20,10 @@ SOUNDFONT_WAIT_S = 10.0  # and reading a large soundfont and rendering its kit
 # --kit-level / --kit-pan names: the voices, lower case, "-" for "_" (closed-hat, low-tom, ...)
 VOICE_NAMES: tuple[str, ...] = ("kick", "snare", "closed-hat", "open-hat", "low-tom", "mid-tom",
                                 "high-tom", "crash", "ride")
+KIT_OPTIONS = ("kit_level", "kit_pan", "soundfont")  # what shapes the kit's sound (play and generate)
+AUDIO_OPTIONS = ("volume", "audio_output", *KIT_OPTIONS)  # play: what --audio's kit takes
+DEFAULT_VOLUME = 0.8  # the kit's volume, 0-1
+DEFAULT_AUDIO_OUTPUT = "auto"
 
 
 def _voice_value(text: str) -> tuple[int, float]:
@@ -64,7 +68,7 @@ def kit_for_file(args: argparse.Namespace, rate: int, say: Callable[..., None]) 
     return kit
 
 
-def kit_mix(args: argparse.Namespace, volume: float = 0.8) -> Any:
+def kit_mix(args: argparse.Namespace, volume: float = DEFAULT_VOLUME) -> Any:
     """The kit's mix from ``--kit-level`` / ``--kit-pan`` and ``volume``.
 
     Raises:
@@ -89,11 +93,16 @@ def add_audio_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--audio", action="store_true",
                    help="play the groove on the built-in drum kit too (JACK audio ports, else the "
                         "system's audio device)")
-    g.add_argument("--volume", type=float, default=0.8, help="kit volume 0-1 (default 0.8)")
-    g.add_argument("--audio-output", choices=("auto", "jack", "device"), default="auto",
+    g.add_argument("--volume", type=float, default=None, help=f"kit volume 0-1 (default {DEFAULT_VOLUME:g})")
+    g.add_argument("--audio-output", choices=("auto", "jack", "device"), default=None,
                    help="where the kit plays: JACK ports beside the MIDI port, the audio device, or "
                         "auto (JACK when the MIDI goes through JACK)")
     add_kit_mix_args(g)
+
+
+def kit_volume(args: argparse.Namespace) -> float:
+    """``--volume``, or the kit's default volume."""
+    return DEFAULT_VOLUME if args.volume is None else args.volume
 
 
 def wants_frames(args: argparse.Namespace) -> bool:
@@ -115,7 +124,8 @@ def start_audio(seq: Any, args: argparse.Namespace, say: Callable[..., None]) ->
         return
     from engine.audio.settings import AudioSettings
 
-    settings = AudioSettings(True, kit_mix(args, args.volume), args.audio_output, soundfont_path(args))
+    settings = AudioSettings(True, kit_mix(args, kit_volume(args)), args.audio_output or DEFAULT_AUDIO_OUTPUT,
+                             soundfont_path(args))
     seq.set_audio(settings)
     seq.wait_status(lambda s: _audio(s).get("output") is not None or _audio(s).get("error") is not None,
                     AUDIO_WAIT_S + (SOUNDFONT_WAIT_S if settings.soundfont else 0.0))

@@ -20,6 +20,9 @@ from engine.errors import CheckpointError, GrooveFaderError, MidiFileError
 from engine.music.drums import GM_DRUM_CHANNEL
 
 MELODY_BARS = (2, 4, 8, 16)
+DEFAULT_CHANNEL = 1  # the melody's MIDI channel, 1-16
+# what only the melody lane takes: refused without a melody (engine.commands.options)
+MELODY_OPTIONS = ("melody_checkpoint", "melody_bars", "key", "octave", "melody_channel", "melody_port")
 
 
 def add_melody_args(parser: argparse.ArgumentParser) -> None:
@@ -37,10 +40,10 @@ def add_melody_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--key", default=None,
                    help="play the melody in this major key (e.g. G, Eb; default: a generated melody "
                         "in C, a clip in its own key)")
-    g.add_argument("--octave", type=int, default=0, help="move the melody by whole octaves, -3..3")
-    g.add_argument("--melody-channel", type=int, default=1, metavar="1-16",
-                   help="MIDI channel of the melody (default 1; 10 is the drums': the melody takes it "
-                        "only with --melody-port)")
+    g.add_argument("--octave", type=int, default=None, help="move the melody by whole octaves, -3..3")
+    g.add_argument("--melody-channel", type=int, default=None, metavar="1-16",
+                   help=f"MIDI channel of the melody (default {DEFAULT_CHANNEL}; 10 is the drums': the "
+                        "melody takes it only with --melody-port)")
     g.add_argument("--melody-port", default=None, metavar="NAME",
                    help="play the melody on a port of its own: a virtual port NAME (with --existing, "
                         "the existing port NAME), on the same MIDI API and path as --port, which keeps "
@@ -63,22 +66,19 @@ def melody_controls(args: argparse.Namespace) -> Any:
     """The lane's :class:`MelodyControls` from the flags (one-line errors)."""
     from engine.realtime.melody_lane import MelodyControls
 
-    if not 1 <= args.melody_channel <= 16:
-        raise GrooveFaderError(f"--melody-channel must be 1-16, got {args.melody_channel}")
-    if args.melody_channel - 1 == GM_DRUM_CHANNEL and args.melody_port is None:
+    channel = DEFAULT_CHANNEL if args.melody_channel is None else args.melody_channel
+    if not 1 <= channel <= 16:
+        raise GrooveFaderError(f"--melody-channel must be 1-16, got {channel}")
+    if channel - 1 == GM_DRUM_CHANNEL and args.melody_port is None:
         # everything on the drums' channel of their port is a drum hit to whoever listens there
-        raise GrooveFaderError(f"--melody-channel {args.melody_channel} is the drums' channel: on --port the "
+        raise GrooveFaderError(f"--melody-channel {channel} is the drums' channel: on --port the "
                                "built-in kit and a DAW's drum track would play the melody as drums "
                                "(choose another channel, or --melody-port NAME)")
-    if args.melody_port is not None:
-        if not wants_melody(args):
-            raise GrooveFaderError("--melody-port needs a melody (--melody or --melody-clip)")
-        if not args.melody_port.strip() or args.melody_port == args.port:
-            raise GrooveFaderError(f"--melody-port must name a port other than --port {args.port!r}, "
-                                   f"got {args.melody_port!r}")
+    if args.melody_port is not None and (not args.melody_port.strip() or args.melody_port == args.port):
+        raise GrooveFaderError(f"--melody-port must name a port other than --port {args.port!r}, "
+                               f"got {args.melody_port!r}")
     try:
-        return MelodyControls(channel=args.melody_channel - 1, transpose=key_shift(args.key),
-                              octave=args.octave)
+        return MelodyControls(channel=channel - 1, transpose=key_shift(args.key), octave=args.octave or 0)
     except ValueError as err:
         raise GrooveFaderError(str(err).replace("melody octave", "--octave")) from err
 
@@ -109,5 +109,5 @@ def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
 
     gen = MelodyGenerator.from_checkpoint(path)
     bars = args.melody_bars or gen.bars
-    melody = gen.generate(1, bars=bars, temperature=args.temperature, seed=args.seed)[0]
+    melody = gen.generate(1, bars=bars, temperature=args.temperature or 0.0, seed=args.seed)[0]
     return melody, f"melody checkpoint {path} (seed {args.seed}, {bars} bars)"

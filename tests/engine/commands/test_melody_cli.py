@@ -86,8 +86,6 @@ def test_melody_clips_into_a_folder_and_never_into_a_wav(tmp_path, ckpt, capsys,
     (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{tmp}/none.pt"],
      "no such melody checkpoint"),
     (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{ckpt}", "--key", "H"], "unknown key"),
-    (["generate", "--melody", "-o", "{tmp}/x.mid", "--checkpoint", "{ckpt}", "--knob", "density=1"],
-     "drum controls"),
     (["transition", "{tmp}/junk.mid", "{tmp}/junk.mid", "--melody", "-o", "{tmp}/t.mid",
       "--checkpoint", "{ckpt}"], "not a readable MIDI file"),
 ])
