@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
 from engine.commands.options import flag_list, given, needs, verb
+from engine.commands.outputs import OutputPath, single_output
 from engine.commands.play_audio import KIT_OPTIONS, add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
 
@@ -88,21 +88,6 @@ _share = number("share", 0.0, 1.0)
 DRUM_CONTROLS = ("knob", "pad", "free_knobs")  # generate: what shapes a drum groove only
 # transition: what only a melody transition has (--strategy and the rest are shared)
 MELODY_TRANSITION_OPTIONS = ("key", "mix_scale", "mix_draw", "along_data", "ends")
-
-
-# A path ending in one of these names a folder (``-o clips/``), as a shell's completion writes it.
-SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
-
-
-class OutputPath(argparse.Action):
-    """``-o``: the path, and in ``output_is_folder`` whether it ends in a separator, which
-    :class:`~pathlib.Path` drops (``Path("clips/") == Path("clips")``)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
-                 option_string: str | None = None) -> None:
-        text = str(values)
-        setattr(namespace, self.dest, Path(text))
-        namespace.output_is_folder = text.endswith(SEPARATORS)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -215,21 +200,6 @@ def check_transition_options(args: argparse.Namespace) -> None:
                          "strategies 2 and 3; strategy 1 has no mix")
     if strategy == 2 and given(args, "along_data"):
         raise UsageError("--along-data leans the latent path of strategies 1 and 3; strategy 2 has no path")
-
-
-def single_output(args: argparse.Namespace) -> Path:
-    """``-o`` of a transition: one file, so never a folder.
-
-    Raises:
-        GrooveFaderError: OUTPUT is a folder, or ends in a separator (names one).
-    """
-    from engine.errors import GrooveFaderError
-
-    output = args.output
-    if getattr(args, "output_is_folder", False) or output.is_dir():
-        raise GrooveFaderError(f"{shown(output)}{os.sep}: a folder; a transition is one file: give a file "
-                               f"name (e.g. {shown(output / 'transition.mid')})")
-    return output
 
 
 def _refuse_overwrite(path: Path, force: bool) -> None:

@@ -100,7 +100,7 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
 
 
 def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
-    from engine.commands.generate import single_output
+    from engine.commands.outputs import single_output
     from engine.errors import GrooveFaderError, MidiFileError
     from engine.generation.melody import ALONG_DATA, MelodyGenerator
     from engine.music.melody import estimate_key, key_shift, read_melody_file

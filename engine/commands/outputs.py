@@ -1,0 +1,38 @@
+"""``-o``: what an output path names. A trailing separator (``-o clips/``) names a folder,
+which :class:`~pathlib.Path` forgets, so the option keeps it beside the path."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from engine.errors import GrooveFaderError
+from models.pathnames import shown
+
+# A path ending in one of these names a folder (``-o clips/``), as a shell's completion writes it.
+SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+
+
+class OutputPath(argparse.Action):
+    """``-o``: the path, and in ``output_is_folder`` whether it ends in a separator, which
+    :class:`~pathlib.Path` drops (``Path("clips/") == Path("clips")``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        text = str(values)
+        setattr(namespace, self.dest, Path(text))
+        namespace.output_is_folder = text.endswith(SEPARATORS)
+
+
+def single_output(args: argparse.Namespace) -> Path:
+    """``-o`` of a transition: one file, so never a folder.
+
+    Raises:
+        GrooveFaderError: OUTPUT is a folder, or ends in a separator (names one).
+    """
+    output = args.output
+    if getattr(args, "output_is_folder", False) or output.is_dir():
+        raise GrooveFaderError(f"{shown(output)}{os.sep}: a folder; a transition is one file: give a file "
+                               f"name (e.g. {shown(output / 'transition.mid')})")
+    return output
