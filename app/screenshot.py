@@ -1,4 +1,6 @@
-"""``--screenshot``: wait until the model is loaded and a pattern painted, grab, save, quit."""
+"""``--screenshot``: wait until the window shows what a player sees — the drum model loaded and
+a pattern painted, the melody lane's model loaded and a melody drawn (or its failure shown),
+the MIDI link past "starting" — then grab, save, quit."""
 
 from __future__ import annotations
 
@@ -24,6 +26,18 @@ class ScreenshotWhenReady(QObject):
         self.exit_code = 1
         self._model_ok = False
         self._done = False
+        self._settling = False
+        # what still has to land before the window is worth a picture
+        self._waiting = {"pattern"}
+        lane = getattr(getattr(window, "melody", None), "lane", None)
+        if lane is not None:
+            self._waiting.add("melody")
+            lane.modelFailed.connect(lambda _t: self._landed("melody"))
+            lane.melodyChanged.connect(lambda m: m is not None and self._landed("melody"))
+        link = controller.transport.link
+        if link is not None:
+            self._waiting.add("midi")
+            link.statusChanged.connect(lambda st: st.state != "starting" and self._landed("midi"))
         controller.modelReady.connect(self._on_model)
         controller.modelFailed.connect(lambda _t: self._settle_then_grab(ok=False))
         controller.patternChanged.connect(self._on_pattern)
@@ -38,6 +52,12 @@ class ScreenshotWhenReady(QObject):
 
     def _on_pattern(self, pattern: object) -> None:
         if self._model_ok and getattr(pattern, "num_hits", 0):
+            self._landed("pattern")
+
+    def _landed(self, what: str) -> None:
+        self._waiting.discard(what)
+        if not self._waiting and not self._settling:
+            self._settling = True
             self._settle_then_grab(ok=True)
 
     def _settle_then_grab(self, ok: bool) -> None:

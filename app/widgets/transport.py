@@ -89,6 +89,9 @@ class Transport(QWidget):
         self.output.setToolTip("Where notes go: a virtual port named 'groovefader' or an existing port")
         self.input = QComboBox()
         self.input.setToolTip("MIDI input for clock and MIDI learn (CC)")
+        for box in (self.output, self.input):  # a long port name elides instead of pushing the kit off
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(14)
         self.refresh = QToolButton()
         self.refresh.setText("⟳")
         self.refresh.setToolTip("Rescan MIDI ports")
