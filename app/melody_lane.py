@@ -35,7 +35,7 @@ from app.tolerant_json import finite_number
 from engine.generation.melody import loop_to
 from engine.music.drums import GM_DRUM_CHANNEL, NoteMap
 from engine.music.lanes_clip import lanes_midifile, melody_midifile, write_midifile
-from engine.music.melody import KEY_NAMES, Melody
+from engine.music.melody import KEY_NAMES, Melody, key_shift
 from engine.music.pattern import Pattern
 from engine.music.scales import MAX_DEGREES, SCALES, in_scale
 from engine.realtime.melody_lane import MAX_OCTAVE, MelodyControls
@@ -75,10 +75,11 @@ def takes_drums_channel(channel: int, port: str) -> bool:
     return channel == GM_DRUM_CHANNEL and not port
 
 
-def key_shift(key: str) -> int:
-    """Semitones from C to ``key``'s tonic, the smallest way (-6..+5)."""
-    pc = KEY_NAMES.index(key)
-    return pc if pc <= 5 else pc - 12
+def _read_clip_in_c(path: str | Path) -> tuple[Melody, str]:
+    """A MIDI clip's melody moved to C, and the key it was written in."""
+    from engine.music.melody import moved_to_c, read_melody_file
+
+    return moved_to_c(read_melody_file(path))
 
 
 @dataclass(frozen=True)
@@ -323,32 +324,35 @@ class MelodyLane(QObject):
     # -- clips -----------------------------------------------------------------------------
     def load_clip(self, path: str | Path) -> None:
         """A melody from a MIDI clip: its most melodic track, chords arpeggiated to one line
-        (a large file is read off the GUI thread, and dropped if the lane changed meanwhile)."""
-        from engine.music.melody import read_melody_file
+        (a large file is read off the GUI thread, and dropped if the lane changed meanwhile).
 
+        The lane keeps melodies in C and plays them in its key: the clip is moved to C from its
+        own key and the lane's key set to that key, so it sounds as written, and the key, scale
+        and degree controls (and the model, for the pad and transitions) treat it as the
+        model's own melodies."""
         epoch = self._epoch
 
-        def loaded(melody: Melody) -> None:
+        def loaded(read: tuple[Melody, str]) -> None:
+            melody, key = read
             if epoch != self._epoch:  # a Randomize or another clip since: that wins
                 return
             bars = min((b for b in BARS_CHOICES if b >= melody.bars), default=BARS_CHOICES[-1])
             self._epoch += 1
             self.z = None
-            self.update(bars=bars)
+            self.update(bars=bars, key=key)
             self._set_melody(loop_to(melody, bars))
             self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
-                                      f"{melody.num_notes} notes")
+                                      f"{melody.num_notes} notes, in {key}")
             if self.ready:
                 self._place(self.melody)  # type: ignore[arg-type]
 
-        self.files.read("clip", path, read_melody_file, loaded,
+        self.files.read("clip", path, _read_clip_in_c, loaded,
                         lambda err: self.message.emit("error", str(err)))
 
     def read_clip(self, path: str | Path, then: Callable[[Melody], None]) -> None:
-        """A melody from a MIDI clip for a transition's B: ``then(melody)`` once read."""
-        from engine.music.melody import read_melody_file
-
-        self.files.read("target", path, read_melody_file, then,
+        """A melody from a MIDI clip for a transition's B: ``then(melody)`` once read, moved to
+        C from its own key as the lane's melodies are (it plays in the lane's key)."""
+        self.files.read("target", path, _read_clip_in_c, lambda read: then(read[0]),
                         lambda err: self.message.emit("error", str(err)))
 
     def _place(self, melody: Melody) -> None:

@@ -385,6 +385,13 @@ def estimate_key(melody: Melody) -> str:
     return KEY_NAMES[best]
 
 
+def moved_to_c(melody: Melody) -> tuple[Melody, str]:
+    """``melody`` moved from its own key (:func:`estimate_key`) to C, where the model and the
+    melody lane's key and scale controls work, and that key (to move it back)."""
+    key = estimate_key(melody)
+    return melody.transpose(-key_shift(key)), key
+
+
 # --------------------------------------------------------------------------------------
 # reading MIDI files
 # --------------------------------------------------------------------------------------

@@ -51,6 +51,26 @@ def test_without_a_melody_model_the_panel_says_so_and_clips_still_work(make_wind
     assert out is not None and read_melody_file(out) == melody_b()
 
 
+def test_a_clip_in_another_key_plays_as_written_and_the_key_control_moves_it(melody_window, tmp_path) -> None:
+    w = melody_window
+    panel, lane = w.melody.panel, w.melody.lane
+    in_g = melody_b().transpose(7)  # C major up a fifth: G major
+    clip = tmp_path / "in_g.mid"
+    in_g.write_midi(clip)
+    lane.load_clip(clip)
+    # the lane holds it in C, as the model's melodies, and its key is the clip's
+    assert lane.settings_.key == "G" and panel.key.currentData() == "G"
+    assert [p % 12 for *_, p in lane.melody.notes()] == [p % 12 for *_, p in melody_b().notes()]
+    out = panel.export(str(tmp_path / "as_written.mid"), with_drums=False)
+    assert out is not None and [p % 12 for *_, p in read_melody_file(out).notes()] == \
+        [p % 12 for *_, p in in_g.notes()]
+    # the key control moves it from G: to D, a fifth up again
+    panel.key.setCurrentIndex(panel.key.findData("D"))
+    out = panel.export(str(tmp_path / "in_d.mid"), with_drums=False)
+    assert out is not None and [p % 12 for *_, p in read_melody_file(out).notes()] == \
+        [(p + 2) % 12 for *_, p in melody_b().notes()]
+
+
 def test_randomize_variation_and_the_pad_change_the_melody(melody_window, qtbot) -> None:
     w = melody_window
     panel, lane = w.melody.panel, w.melody.lane
