@@ -415,14 +415,19 @@ def follow(sched, t, pulses, tick, sent, messages=None):
     return t
 
 
+def following_numbered():
+    """A follower of an external clock at 100 BPM playing :data:`NUMBERED`: the scheduler,
+    the pulse spacing and the first pulse's time."""
+    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
+    sched.set_pattern(NUMBERED)
+    return sched, round(60e9 / (100 * 24)), 1_000 * MS
+
+
 def test_a_song_position_while_playing_relocates_at_the_next_pulse():
     """A DAW's loop jump or locate sends a Song Position Pointer while it plays: the next
     pulse plays the step it points to, the tempo fit carries on, and no note of the old
     position sounds after it."""
-    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
-    sched.set_pattern(NUMBERED)
-    tick = round(60e9 / (100 * 24))
-    t = 1_000 * MS
+    sched, tick, t = following_numbered()
     sched.external_message([0xFA], t)
     sent = []
     t = follow(sched, t, 24 * 2, tick, sent)  # steps 0-7
@@ -439,10 +444,7 @@ def test_a_song_position_while_playing_relocates_at_the_next_pulse():
 def test_a_song_position_while_playing_at_the_place_already_due_changes_nothing():
     """Some masters send Song Position now and then as they play: where the next pulse falls
     anyway it cuts no note and moves nothing."""
-    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
-    sched.set_pattern(NUMBERED)
-    tick = round(60e9 / (100 * 24))
-    t = 1_000 * MS
+    sched, tick, t = following_numbered()
     sched.external_message([0xFA], t)
     sent = []
     t = follow(sched, t, 24 * 4, tick, sent, {48: [[0xF2, 8, 0]]})
@@ -454,10 +456,7 @@ def test_a_continue_while_playing_is_ignored():
     """Continue means "play on from here" to a follower that is stopped; one that arrives
     while playing (a master's double send, a DAW's locate) neither re-arms at the last stop
     nor cuts the notes."""
-    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
-    sched.set_pattern(NUMBERED)
-    tick = round(60e9 / (100 * 24))
-    t = 1_000 * MS
+    sched, tick, t = following_numbered()
     sched.external_message([0xF2, 24, 0], t)  # the master located to step 24 while stopped
     sched.external_message([0xFB], t)
     sent = []
@@ -468,10 +467,7 @@ def test_a_continue_while_playing_is_ignored():
 
 def test_song_position_then_continue_while_playing_relocates_once():
     """A master that locates with Song Position + Continue and no Stop between them."""
-    sched = Scheduler(Controls(tempo_bpm=120, groove=0.0), clock_out=False, source="external")
-    sched.set_pattern(NUMBERED)
-    tick = round(60e9 / (100 * 24))
-    t = 1_000 * MS
+    sched, tick, t = following_numbered()
     sched.external_message([0xFA], t)
     sent = []
     t = follow(sched, t, 24 * 3, tick, sent, {24: [[0xF2, 0, 0], [0xFB]]})
