@@ -88,6 +88,35 @@ def at_pad(g: MelodyGenerator, pad_map: MelodyPad, x: float, y: float, bars: int
     return _decode(g, pad_map, z, bars, temperature, seed, (float(x), float(y)))
 
 
+# points per side of the melody pad's heat-maps (one batch of decodes on the worker): fewer on
+# the map of whole tunes, each point a tune of up to 8 windows
+HEAT_RESOLUTION = 16
+PHRASE_HEAT_RESOLUTION = 10
+HEAT_NAMES = ("register", "notes")  # mean pitch of the note-ons; note-ons per bar
+
+
+def pad_heat(g: MelodyGenerator, pad_map: MelodyPad, bars: int) -> dict[str, np.ndarray]:
+    """``{name: (res, res)}`` over the pad that plays ``bars``-bar tunes (as :func:`at_pad`
+    picks it; rows y = -1 → 1, columns x): the register (mean MIDI pitch of the note-ons, NaN
+    without notes) and the note-ons per bar of the greedy decode at each point, decoded as
+    one batch."""
+    windows = -(-bars // g.bars)
+    phrases = g.phrase_pad if windows > 1 else None
+    res = HEAT_RESOLUTION if phrases is None else PHRASE_HEAT_RESOLUTION
+    grid = np.linspace(-1.0, 1.0, res)
+    if phrases is None:  # one window, or one repeated: its figures are the tune's
+        windows = 1
+        z = np.stack([pad_map.to_z(x, y) for y in grid for x in grid])
+    else:
+        z = np.concatenate([phrases.to_z(x, y, windows) for y in grid for x in grid])
+    events = np.stack([m.events for m in g.decode_batch(z)]).reshape(res * res, -1)
+    on = events >= 0
+    count = on.sum(1)
+    register = np.where(count > 0, np.where(on, events, 0).sum(1) / np.maximum(count, 1), np.nan)
+    notes = count / (windows * g.bars)
+    return {"register": register.reshape(res, res), "notes": notes.reshape(res, res)}
+
+
 def encode(g: MelodyGenerator, pad_map: MelodyPad, melody: Melody) -> tuple[np.ndarray, tuple[float, float]]:
     """A melody the user brought, placed in the model: the latent (first window) whose decode
     comes closest to it and its pad point. Of the posterior mean and draws around it, the one

@@ -163,6 +163,7 @@ class MelodyLane(QObject):
     settingsChanged = Signal(object)
     padMoved = Signal(float, float)
     modelReady = Signal(str)
+    heatReady = Signal(object)  # {name: (res, res)} over the pad (app.melody_jobs.pad_heat)
     modelFailed = Signal(str)
     message = Signal(str, str)
 
@@ -208,10 +209,19 @@ class MelodyLane(QObject):
         if self.z is not None and self.z.shape[-1] != agen.generator.z_dim:
             self.z = None  # a latent point of another model means nothing to this one
         self.modelReady.emit(path)
+        self.refresh_heat()
         if self.melody is None:
             self.randomize()
         elif self.z is None:
             self._place(self.melody)
+
+    def refresh_heat(self) -> None:
+        """Ask the model for the pad's heat-maps at the lane's length (on the worker; the
+        answer is dropped if another model was loaded meanwhile)."""
+        if not self.ready:
+            return
+        pad_map, bars = self.pad_map, self.settings_.bars
+        self.model.call("heat", lambda g: melody_jobs.pad_heat(g, pad_map, bars), self.heatReady.emit)
 
     @property
     def ready(self) -> bool:
@@ -405,6 +415,8 @@ class MelodyLane(QObject):
             self._post(SetMelodyPort(new.port or None))
         if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
             self._send()
+        if new.bars != old.bars:  # a longer tune takes its point on another map
+            self.refresh_heat()
         self.settingsChanged.emit(new)
 
     def played(self) -> Melody | None:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+import numpy as np
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
 SETTINGS_KEY = "melody/state"
 MELODY_LOAD_DELAY_MS = 500  # after the drum model is ready: its first decode and paint come first
 MIDI_FILTER = "MIDI clips (*.mid *.midi)"
+# the melody pad's heat-maps (app.melody_jobs.pad_heat): register by default, the pad's main axis
+# for a player looking for a higher or lower line
+HEAT_CHOICES = (("Register", "register"), ("Notes per bar", "notes"), ("No heat-map", ""))
 
 
 def _combo(items: tuple | list, current: object) -> QComboBox:
@@ -101,6 +105,13 @@ class MelodyPanel(QWidget):
         self.pad = XYPad()
         self.pad.setFixedSize(150, 150)
         self.pad.set_overlay_text("No melody model")
+        self.heat = QComboBox()
+        for text, name in HEAT_CHOICES:
+            self.heat.addItem(text, name)
+        self.heat.setToolTip("Colour the melody pad by the tunes it plays: their register (dark = "
+                             "low, bright = high) or how many notes they play per bar")
+        self.heat.setFixedWidth(150)
+        self._heat_values: dict[str, np.ndarray] = {}
         self.roll = PianoRoll()
         self.randomize_button = QPushButton("Randomize")
         self.variation_button = QPushButton("Variation")
@@ -160,8 +171,12 @@ class MelodyPanel(QWidget):
         right.addWidget(self.status)
         right.addWidget(self.roll, 1)
         right.addLayout(controls)
+        left = QVBoxLayout()
+        left.addWidget(self.pad)
+        left.addWidget(self.heat)
+        left.addStretch(1)
         top = QHBoxLayout(self)
-        top.addWidget(self.pad, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(left)
         top.addLayout(right, 1)
 
     def _wire(self) -> None:
@@ -186,6 +201,8 @@ class MelodyPanel(QWidget):
         lane.melodyChanged.connect(self.roll.set_melody)
         lane.settingsChanged.connect(self.show_settings)
         lane.padMoved.connect(self.pad.set_position)
+        lane.heatReady.connect(self._heat_ready)
+        self.heat.currentIndexChanged.connect(lambda _i: self._show_heat())
         # the file's name (the full path, a machine's, is the tooltip's)
         lane.modelReady.connect(lambda path: (
             self._model_ready(True, f"Melody model: {shown(Path(path).name)}"),
@@ -193,6 +210,15 @@ class MelodyPanel(QWidget):
         lane.modelFailed.connect(lambda text: self._model_ready(False, text))
 
     # -- lane → view -----------------------------------------------------------------------
+    def _heat_ready(self, values: dict[str, np.ndarray]) -> None:
+        self._heat_values = dict(values)
+        self._show_heat()
+
+    def _show_heat(self) -> None:
+        name = self.heat.currentData()
+        values = self._heat_values.get(name) if name else None
+        self.pad.set_heatmap(values, self.heat.currentText().lower() if values is not None else "")
+
     def _model_ready(self, ready: bool, text: str = "") -> None:
         for widget in (self.randomize_button, self.variation_button, self.transition_new,
                        self.transition_clip, self.pad):

@@ -95,3 +95,19 @@ def test_a_longer_tune_on_the_pad_is_a_whole_stored_tune_that_moves_on(gen) -> N
         assert short.z.shape == (1, gen.z_dim) and np.allclose(short.z[0], gen.pad.to_z(x, y))
     drawn = melody_jobs.randomize(gen, gen.pad, 16, 0.0, seed=3)  # Randomize's tune: its place
     assert drawn.pad == melody_jobs.pad_point(gen, gen.pad, drawn.z)  # on the same map
+
+
+@pytest.mark.parametrize("bars", [2, 8])
+def test_the_pad_heat_maps_are_the_register_and_notes_of_the_tunes_the_pad_plays(gen, bars) -> None:
+    heat = melody_jobs.pad_heat(gen, gen.pad, bars)
+    res = melody_jobs.HEAT_RESOLUTION if bars == 2 else melody_jobs.PHRASE_HEAT_RESOLUTION
+    assert set(heat) == set(melody_jobs.HEAT_NAMES)
+    assert all(v.shape == (res, res) for v in heat.values())
+    grid = np.linspace(-1.0, 1.0, res)
+    for row, col in ((0, 0), (res - 1, res // 3), (res // 2, res - 1)):  # rows go up in y
+        m = melody_jobs.at_pad(gen, gen.pad, grid[col], grid[row], bars, 0.0, 0).melody
+        pitches = [p for *_, p in m.notes()]
+        assert heat["notes"][row, col] == pytest.approx(len(pitches) / bars)
+        assert heat["register"][row, col] == pytest.approx(np.mean(pitches))
+    # the map spreads tunes of different registers over the pad
+    assert np.nanmax(heat["register"]) - np.nanmin(heat["register"]) > 5

@@ -71,6 +71,21 @@ def test_a_clip_in_another_key_plays_as_written_and_the_key_control_moves_it(mel
         [(p + 2) % 12 for *_, p in melody_b().notes()]
 
 
+def test_the_melody_pad_shows_the_register_of_its_tunes_and_follows_the_length(melody_window, qtbot) -> None:
+    panel, lane = melody_window.melody.panel, melody_window.melody.lane
+    qtbot.waitUntil(lambda: bool(panel._heat_values), timeout=10_000)
+    assert panel.heat.currentData() == "register" and panel.pad._heat is not None
+    assert panel.pad._heat_label == "register"
+    panel.heat.setCurrentIndex(panel.heat.findData(""))
+    assert panel.pad._heat is None and panel.pad._heat_label == ""
+    panel.heat.setCurrentIndex(panel.heat.findData("notes"))
+    assert panel.pad._heat is not None and panel.pad._heat_label == "notes per bar"
+    # a longer tune plays from the map of whole tunes: its heat is asked again
+    with qtbot.waitSignal(lane.heatReady, timeout=10_000) as got:
+        panel.bars.setCurrentIndex(panel.bars.findData(8))
+    assert set(got.args[0]) == {"register", "notes"}
+
+
 def test_randomize_variation_and_the_pad_change_the_melody(melody_window, qtbot) -> None:
     w = melody_window
     panel, lane = w.melody.panel, w.melody.lane
