@@ -15,9 +15,9 @@ otherwise every window is ``'train'``. Beats and fills are both kept (Magenta/TF
 
 The cache lives in ``cache_dir``, by default ``$GROOVEFADER_CACHE`` or
 ``./.cache/groovefader``. The fingerprint hashes every source file's relative path and
-content, ``info.csv``, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION`; it
-does not depend on where the folder lies or on file times, so it also names the data a
-checkpoint was trained on.
+content, ``info.csv``, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION` (from
+version 2 on); it does not depend on where the folder lies or on file times, so it also names
+the data a checkpoint was trained on.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ FORMAT_VERSION = 1  # bump when the .npz layout changes: old caches then miss
 # otherwise leave the fingerprint as it was and the cache serving windows read the old way;
 # tests/training/test_dataset.py pins the reader's output to this number.
 READER_VERSION = 1
+# The reader's version that is left out of the fingerprint: version 1 reads as the reader did
+# before it had a number, so data read by it keeps the fingerprint that checkpoints and resume
+# states recorded then (train --resume compares them).
+UNHASHED_READER_VERSION = 1
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(attr.ATTRIBUTES)  # every attribute engine knows
 SPLITS = ("train", "validation", "test")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -225,15 +229,15 @@ def read_splits(src_dir: Path) -> dict[str, str] | None:
 
 
 def fingerprint(src_dir: Path, files: Sequence[Path], settings: dict[str, Any]) -> str:
-    """sha256 over format and reader versions, settings, info.csv and each file's relative
-    path + content.
+    """sha256 over format and reader versions (the reader's but for
+    :data:`UNHASHED_READER_VERSION`), settings, info.csv and each file's relative path + content.
 
     A path is hashed as the bytes the file system holds, so a name that is not UTF-8
     (Latin-1 from an old archive) hashes like any other.
     """
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, "reader": READER_VERSION, **settings},
-                        sort_keys=True).encode())
+    reader = {} if READER_VERSION == UNHASHED_READER_VERSION else {"reader": READER_VERSION}
+    h.update(json.dumps({"format": FORMAT_VERSION, **reader, **settings}, sort_keys=True).encode())
     info = src_dir / "info.csv"
     if info.is_file():
         try:

@@ -22,6 +22,7 @@ from training.dataset import (
     build,
     build_dataset,
     default_cache_dir,
+    find_midi_files,
     load_cached,
 )
 
@@ -175,6 +176,27 @@ def test_reader_output_is_pinned_to_the_reader_version(corpus):
     h.update("\0".join(ds.split.tolist() + ds.source.tolist()).encode())
     assert (dataset_module.READER_VERSION, h.hexdigest()) == READER_OUTPUT, (
         "the windows changed: bump READER_VERSION in training/dataset.py and record the new pair here")
+
+
+def test_the_first_reader_version_keeps_the_fingerprint_runs_recorded(corpus, monkeypatch):
+    """Checkpoints and resume states made before the reader had a version hold a fingerprint
+    without one; reader 1 reads as that reader did, so the same data keeps that fingerprint (a
+    resume compares them, and a checkpoint's fingerprint names the data) and reader 2 changes it."""
+    import hashlib
+    import json
+
+    src, _ = corpus
+    files = find_midi_files(src)
+    h = hashlib.sha256()  # the fingerprint as builds before the reader version computed it
+    h.update(json.dumps({"format": dataset_module.FORMAT_VERSION, "bars": 2}, sort_keys=True).encode())
+    h.update(b"info.csv\0" + hashlib.sha256((src / "info.csv").read_bytes()).digest())
+    for path in files:
+        h.update(path.relative_to(src).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    monkeypatch.setattr(dataset_module, "READER_VERSION", 1)
+    assert dataset_module.fingerprint(src, files, {"bars": 2}) == h.hexdigest()
+    monkeypatch.setattr(dataset_module, "READER_VERSION", 2)
+    assert dataset_module.fingerprint(src, files, {"bars": 2}) != h.hexdigest()
 
 
 def test_fingerprint_ignores_location_and_mtime(corpus, tmp_path):

@@ -37,8 +37,8 @@ Split: by tune, ``sha256(tune_id)`` mod 10: 0â€“7 train, 8 validation, 9 test â€
 machines and builds; the split of every tune is stored in the cache.
 
 Cache: one ``.npz`` (no pickle) named by a fingerprint of the corpus files, music21's
-version, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION`, written atomically,
-in the same folder as the drum cache (``$GROOVEFADER_CACHE`` or ``./.cache/groovefader``).
+version, the settings, :data:`FORMAT_VERSION` and :data:`READER_VERSION` (from version 2 on),
+written atomically, in the same folder as the drum cache (``$GROOVEFADER_CACHE`` or ``./.cache/groovefader``).
 """
 
 from __future__ import annotations
@@ -78,6 +78,10 @@ FORMAT_VERSION = 1  # bump when the .npz layout changes
 # fingerprint, so caches of lines read the old way miss instead of being trained on;
 # tests/training/melody/test_data.py pins the reader's output to this number.
 READER_VERSION = 1
+# The reader's version that is left out of the fingerprint: version 1 reads as the reader did
+# before it had a number, so tunes read by it keep the fingerprint that checkpoints and resume
+# states recorded then (melody train --resume compares them).
+UNHASHED_READER_VERSION = 1
 COLLECTIONS = ("essenFolksong", "oneills1850", "ryansMammoth")
 SPLITS = ("train", "validation", "test")
 MAX_WORKERS = 2  # music21 parsing is CPU-bound; the machine is shared
@@ -390,8 +394,9 @@ def fingerprint(tunes: Sequence[tuple[str, str]], settings: dict[str, Any]) -> s
     import music21
 
     h = hashlib.sha256()
-    h.update(json.dumps({"format": FORMAT_VERSION, "reader": READER_VERSION, "music21": music21.__version__,
-                         **settings}, sort_keys=True).encode())
+    reader = {} if READER_VERSION == UNHASHED_READER_VERSION else {"reader": READER_VERSION}
+    h.update(json.dumps({"format": FORMAT_VERSION, **reader, "music21": music21.__version__, **settings},
+                        sort_keys=True).encode())
     for tune_id, text in tunes:
         h.update(tune_id.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
     return h.hexdigest()

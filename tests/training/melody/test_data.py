@@ -111,6 +111,26 @@ def test_reader_output_is_pinned_to_the_reader_version() -> None:
         "(a music21 upgrade alone is in the cache key already: then record the line only)")
 
 
+def test_the_first_reader_version_keeps_the_fingerprint_runs_recorded(monkeypatch) -> None:
+    """Checkpoints and resume states made before the reader had a version hold a fingerprint
+    without one; reader 1 reads as that reader did, so the same tunes keep that fingerprint (a
+    resume compares them: the shipped checkpoint's names today's corpus) and reader 2 changes it."""
+    import hashlib
+    import json
+
+    import music21
+
+    tunes, settings = [("folk/a.abc#1", PINNED_TUNE)], {"collections": ["folk"]}
+    h = hashlib.sha256()  # the fingerprint as builds before the reader version computed it
+    h.update(json.dumps({"format": data.FORMAT_VERSION, "music21": music21.__version__, **settings},
+                        sort_keys=True).encode())
+    h.update(b"folk/a.abc#1\0" + hashlib.sha256(PINNED_TUNE.encode()).digest())
+    monkeypatch.setattr(data, "READER_VERSION", 1)
+    assert data.fingerprint(tunes, settings) == h.hexdigest()
+    monkeypatch.setattr(data, "READER_VERSION", 2)
+    assert data.fingerprint(tunes, settings) != h.hexdigest()
+
+
 def test_split_is_a_stable_hash_of_the_tune_id() -> None:
     assert data.split_of("ryansMammoth/7thRegimentReel.abc#1") == data.split_of(
         "ryansMammoth/7thRegimentReel.abc#1")
