@@ -92,13 +92,13 @@ def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
     from engine.generation.melody import loop_to
 
     if args.melody_clip is not None:
-        from engine.music.melody import estimate_key, key_shift, read_melody_file
+        from engine.music.melody import moved_to_c, read_melody_file
 
         if not args.melody_clip.exists():
             raise MidiFileError(f"{args.melody_clip}: no such file")
         melody = read_melody_file(args.melody_clip)
         if args.key is not None:  # the lane moves from C to --key: the clip goes there from its own key
-            melody = melody.fit_range().transpose(-key_shift(estimate_key(melody)))
+            melody, _ = moved_to_c(melody)
         bars = args.melody_bars or melody.bars
         return loop_to(melody, bars), f"melody clip {args.melody_clip} ({bars} bars)"
     path = args.melody_checkpoint or MELODY_CHECKPOINT

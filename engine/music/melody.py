@@ -387,9 +387,18 @@ def estimate_key(melody: Melody) -> str:
 
 def moved_to_c(melody: Melody) -> tuple[Melody, str]:
     """``melody`` moved from its own key (:func:`estimate_key`) to C, where the model and the
-    melody lane's key and scale controls work, and that key (to move it back)."""
+    melody lane's key and scale controls work, and that key (to move it back).
+
+    The melody keeps its octave (the smallest move, -5..+6 semitones); a note the move would
+    take past MIDI's 0..127 folds back an octave, as the lane folds the notes it plays.
+    """
     key = estimate_key(melody)
-    return melody.transpose(-key_shift(key)), key
+    ev = melody.events.astype(np.int32)
+    on = ev >= 0
+    ev[on] -= key_shift(key)
+    ev[on & (ev > 127)] -= 12
+    ev[on & (ev < 0)] += 12
+    return Melody(ev, melody.steps_per_bar), key
 
 
 # --------------------------------------------------------------------------------------

@@ -63,3 +63,15 @@ def test_play_keys_a_clip_from_its_own_key(tmp_path) -> None:
     # without --key the clip plays as written
     melody, _ = play_melody.choose_melody(_args("--melody-clip", str(clip)))
     assert melody == melody_a().transpose(IN_G)
+
+
+@pytest.mark.parametrize("key", ["G", "D"])
+def test_play_keys_a_clip_at_its_own_octave(tmp_path, key) -> None:
+    """--key moves a clip to a key, not to another octave (--octave does that): a tune written
+    two octaves up stays there."""
+    written = melody_a().transpose(IN_G + 24)
+    clip = written.write_midi(tmp_path / "high.mid")
+    args = _args("--melody-clip", str(clip), "--key", key)
+    melody, _ = play_melody.choose_melody(args)
+    assert melody.transpose(play_melody.melody_controls(args).transpose) == \
+        transpose_to_key(melody_a(), key).transpose(24)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.music.melody import KEY_NAMES, NO_EVENT, Melody, estimate_key, key_shift, transpose_to_key
+from engine.music.melody import (
+    KEY_NAMES,
+    NO_EVENT,
+    Melody,
+    estimate_key,
+    key_shift,
+    moved_to_c,
+    transpose_to_key,
+)
 from tests.support.melody import melody_a, melody_b
 
 
@@ -52,3 +60,16 @@ def test_a_minor_tune_gives_its_relative_major() -> None:
 
 def test_a_melody_without_notes_is_in_c() -> None:
     assert estimate_key(Melody([NO_EVENT] * 16)) == "C"
+
+
+
+@pytest.mark.parametrize(("key", "line", "in_c"), [
+    ("G", [115, 119, 122, 127, 122, 115], [120, 124, 127, 120, 127, 120]),  # G9 would be C10
+    ("F", [5, 9, 12, 0, 9, 5], [0, 4, 7, 7, 4, 0]),  # C0 would be G-1
+])
+def test_a_clip_at_an_end_of_the_midi_range_moves_to_c(key, line, in_c) -> None:
+    """A clip moves to C at its own octave; a note the move would take past MIDI's 0..127 folds
+    back an octave, as the lane folds the notes it plays, instead of the clip being refused."""
+    moved, found = moved_to_c(_line([(p, 4) for p in line]))
+    assert found == key
+    assert moved == _line([(p, 4) for p in in_c])
