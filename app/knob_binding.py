@@ -130,9 +130,12 @@ class KnobBinding(QObject):
             if name in self.state.ranges:
                 self.knobChanged.emit(name, self.state.values[name])
 
-    def apply_preset(self, knobs: Mapping[str, float], temperature: float) -> list[str]:
-        """A preset's knobs and temperature; returns the knobs it names that the model lacks."""
-        self.state = self.state.from_preset(knobs)
+    def apply_preset(self, knobs: Mapping[str, float], temperature: float,
+                     held: Sequence[str] | None = None, turning: str | None = None,
+                     anchor: Mapping[str, float] | None = None) -> list[str]:
+        """A preset's knobs (held as it says, see :meth:`KnobState.from_preset`) and
+        temperature; returns the knobs it names that the model lacks."""
+        self.state = self.state.from_preset(knobs, held, turning, anchor)
         self._emit_held()
         unknown = sorted(set(knobs) - set(self.state.names)) if self.state.names else []
         for name in self.state.names:

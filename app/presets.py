@@ -10,7 +10,13 @@ Format (``format`` = "groovefader-preset", ``version`` = 1)::
      "z": [..Z floats..] | null, "pad": [x, y], "pad_mode": "plane",
      "note_map": {"name": "General MIDI", "notes": [36, 38, ...]},
      "tempo_bpm": 120.0, "swing": 0.0, "groove": 1.0, "velocity_scale": 1.0,
-     "melody": {..the melody lane's settings and tune..} | null}
+     "melody": {..the melody lane's settings and tune..} | null,
+     "held": ["density", ...], "turning": "density" | null, "anchor": {"density": 0.4, ...} | null}
+
+``held``, ``turning`` and ``anchor`` are the knobs' state (see
+:class:`~engine.generation.knobs.KnobState`): the decode of ``z`` meets the same targets as
+when the preset was saved, so it plays the same groove. A preset without them holds the
+knobs it moves off their defaults.
 
 A preset edited by hand or cut short still loads: every valid field is used, the rest is
 named in :attr:`Preset.ignored` for the window to show.
@@ -55,6 +61,10 @@ class Preset:
     # the melody lane (app.melody_lane.MelodyLane.settings(): its settings and tune), checked
     # field by field where it is restored; None: the preset leaves the lane as it is
     melody: dict[str, Any] | None = None
+    # the knobs' state (KnobState.held, .turning, .anchor); held None: the preset does not say
+    held: tuple[str, ...] | None = None
+    turning: str | None = None
+    anchor: dict[str, float] | None = None
     # what the file held that could not be used (wrong type, out of range, unknown); not saved
     ignored: tuple[str, ...] = field(default=(), compare=False)
 
@@ -64,11 +74,12 @@ class Preset:
                 "pad": list(self.pad), "pad_mode": self.pad_mode,
                 "note_map": json.loads(self.note_map.to_json()), "tempo_bpm": self.tempo_bpm,
                 "swing": self.swing, "groove": self.groove, "velocity_scale": self.velocity_scale,
-                "melody": self.melody}
+                "melody": self.melody, "held": None if self.held is None else list(self.held),
+                "turning": self.turning, "anchor": None if self.anchor is None else dict(self.anchor)}
 
 
 FIELDS = ("format", "version", "knobs", "temperature", "z", "pad", "pad_mode", "note_map", "tempo_bpm",
-          "swing", "groove", "velocity_scale", "melody")
+          "swing", "groove", "velocity_scale", "melody", "held", "turning", "anchor")
 RANGES = {"temperature": (0.0, 5.0), "tempo_bpm": (30.0, 300.0), "swing": (0.0, 0.75), "groove": (0.0, 1.0),
           "velocity_scale": (0.0, 2.0)}
 PAD_MODES = ("plane", "corners")
@@ -135,6 +146,26 @@ def preset_from_json(data: Any) -> Preset:
             fields["note_map"] = NoteMap.from_json(json.dumps(data["note_map"]))
         except (ValueError, TypeError, KeyError) as err:
             skip("note_map", f"not a note map: {err}")
+    held = data.get("held")
+    if isinstance(held, list) and all(isinstance(n, str) for n in held):
+        fields["held"] = tuple(held)
+    elif held is not None:
+        skip("held", "not a list of knob names")
+    turning = data.get("turning")
+    if isinstance(turning, str):
+        fields["turning"] = turning
+    elif turning is not None:
+        skip("turning", "not a knob name")
+    anchor = data.get("anchor")
+    if isinstance(anchor, dict):
+        fields["anchor"] = {}
+        for name, value in anchor.items():
+            try:
+                fields["anchor"][str(name)] = finite_number(value, -math.inf, math.inf)
+            except ValueError as err:
+                skip(f"anchor.{shown(str(name))}", str(err))
+    elif anchor is not None:
+        skip("anchor", "not an object")
     melody = data.get("melody")
     if isinstance(melody, dict):
         fields["melody"] = melody

@@ -32,8 +32,10 @@ class SessionState:
         self.knobs, self.pad_jobs, self.transport = knobs, pad_jobs, transport
 
     def preset(self, z: np.ndarray | None) -> Preset:
-        t, pad = self.transport, self.pad_jobs.pad
+        t, pad, state = self.transport, self.pad_jobs.pad, self.knobs.state
         return Preset(knobs=self.knobs.values, temperature=self.knobs.temperature,
+                      held=tuple(sorted(state.held)), turning=state.turning,
+                      anchor=None if state.anchor is None else dict(state.anchor),
                       z=None if z is None else tuple(float(v) for v in z),
                       pad=pad.position, pad_mode=pad.mode, note_map=t["note_map"],
                       tempo_bpm=t["tempo_bpm"], swing=t["swing"], groove=t["groove"],
@@ -41,7 +43,8 @@ class SessionState:
 
     def apply(self, preset: Preset) -> list[str]:
         """A preset's knobs, transport and pad; returns the knobs it names that the model lacks."""
-        unknown = self.knobs.apply_preset(preset.knobs, preset.temperature)
+        unknown = self.knobs.apply_preset(preset.knobs, preset.temperature, preset.held, preset.turning,
+                                          preset.anchor)
         self.transport.set(tempo_bpm=preset.tempo_bpm, swing=preset.swing, groove=preset.groove,
                            velocity_scale=preset.velocity_scale, note_map=preset.note_map)
         self.pad_jobs.pad.move(*preset.pad)

@@ -26,7 +26,7 @@ layer over it, and the rules are tested without either.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -211,19 +211,28 @@ class KnobState:
                        if n in self.ranges})
         return replace(self, values=values, anchor=None)
 
-    def from_preset(self, knobs: Mapping[str, float]) -> KnobState:
-        """A preset's knobs: the ones it moves off their defaults are held, the others are the
-        groove's; no turn in progress. Knobs the model does not have are ignored (kept as
-        they are until a model is known)."""
-        held = frozenset(n for n, v in knobs.items()
-                         if abs(float(v) - self.defaults.get(n, np.inf)) > DEFAULT_TOLERANCE
-                         and (n in self.defaults or not self.defaults))
+    def from_preset(self, knobs: Mapping[str, float], held: Iterable[str] | None = None,
+                    turning: str | None = None, anchor: Mapping[str, float] | None = None) -> KnobState:
+        """A preset's knobs. With ``held`` (what the preset says was held, the knob turned and
+        the anchor of that turn) the knobs are held as they were when it was saved, so the
+        decode meets the same targets and plays the same groove; without (a preset that does
+        not say), the ones it moves off their defaults are held, the others are the groove's,
+        and no turn is in progress. Knobs the model does not have are ignored (kept as they
+        are until a model is known)."""
+        known = (lambda n: n in self.defaults) if self.defaults else (lambda n: True)
+        if held is None:
+            held = (n for n, v in knobs.items()
+                    if abs(float(v) - self.defaults.get(n, np.inf)) > DEFAULT_TOLERANCE)
+            turning, anchor = None, None
         values = dict(self.values)
         if self.defaults:
             values.update({n: float(np.clip(knobs[n], *self.ranges[n])) for n in self.names if n in knobs})
         else:
             values.update({str(n): float(v) for n, v in knobs.items()})
-        return replace(self, values=values, held=held, turning=None, anchor=None)
+        kept = None if anchor is None else {n: float(v) for n, v in anchor.items() if known(n)}
+        return replace(self, values=values, held=frozenset(n for n in held if known(n)),
+                       turning=turning if turning is not None and known(turning) else None,
+                       anchor=kept if turning is not None and known(turning) else None)
 
     # -- settings --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
