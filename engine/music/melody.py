@@ -331,13 +331,14 @@ def key_shift(key: str) -> int:
     Raises:
         ValueError: a name that is not a key.
     """
-    try:
-        pc = KEY_NAMES.index(key.strip().capitalize() if len(key.strip()) == 1 else key.strip())
-    except ValueError:
-        aliases = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10}
-        if key.strip() not in aliases:
-            raise ValueError(f"unknown key {key!r}; known: {', '.join(KEY_NAMES)}") from None
-        pc = aliases[key.strip()]
+    name = key.strip().capitalize()  # as typed: 'g', 'eb', 'F#', 'BB'
+    aliases = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10}
+    if name in KEY_NAMES:
+        pc = KEY_NAMES.index(name)
+    elif name in aliases:
+        pc = aliases[name]
+    else:
+        raise ValueError(f"unknown key {key!r}; known: {', '.join(KEY_NAMES)}")
     return pc if pc <= 5 else pc - 12
 
 

@@ -17,7 +17,8 @@ from tests.support.melody import melody_a, melody_b
 
 
 @pytest.mark.parametrize(("key", "shift"), [("C", 0), ("G", -5), ("D", 2), ("Eb", 3), ("F#", 6 - 12),
-                                            ("Gb", -6), ("b", -1), (" F ", 5)])
+                                            ("Gb", -6), ("b", -1), (" F ", 5), ("eb", 3), ("f#", -6),
+                                            ("BB", -2), ("db", 1)])
 def test_key_shift_is_the_smallest_move_from_c(key, shift) -> None:
     assert key_shift(key) == shift
     assert transpose_to_key(melody_a(), key) == melody_a().transpose(shift)
