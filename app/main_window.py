@@ -45,7 +45,13 @@ from engine.music.pattern import Pattern
 from models.pathnames import one_line
 
 SETTINGS_VERSION = 1  # bump when saved window state stops fitting the layout
-DRAG_CLIP_BARS = 4
+DRAG_CLIP_BARS = 4  # at least: a 2-bar groove is dragged out as two loops
+
+
+def drag_clip_bars(pattern_bars: int) -> int:
+    """Bars of a dragged-out clip: whole loops of the pattern, at least :data:`DRAG_CLIP_BARS`
+    (an 8-bar transition leaves whole, a 3-bar one as 6 bars)."""
+    return pattern_bars * -(-DRAG_CLIP_BARS // max(1, pattern_bars))
 
 
 def _is_midi(path: str) -> bool:
@@ -70,7 +76,8 @@ class MainWindow(QMainWindow):
         self.measured = QLabel()
         self.measured.setStyleSheet(f"color: {theme.TEXT_DIM.name()};")
         self.transport = Transport()
-        self.drag_handle = ClipDragHandle(lambda: controller.export_temp_clip(DRAG_CLIP_BARS))
+        self.drag_handle = ClipDragHandle(
+            lambda: controller.export_temp_clip(drag_clip_bars(controller.pattern.bars)))
         self._status_text = QLabel()
         self.statusBar().addWidget(self._status_text, 1)
 

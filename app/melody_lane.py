@@ -375,6 +375,13 @@ class MelodyLane(QObject):
 
         self._call("encode", lambda g: melody_jobs.encode(g, pad_map, melody), done, always=True)
 
+    def export_bars(self, with_drums: bool) -> int:
+        """Bars an export holds: the melody's loop (at least 2); with the drums, until both
+        loops are at their top together, as they play (an 8-bar drum pattern under a 2-bar
+        melody: 8)."""
+        bars = max(2, self.melody.bars if self.melody is not None else 2)
+        return math.lcm(bars, self._drums()[0].bars) if with_drums else bars
+
     def export(self, path: str | Path, bars: int, with_drums: bool) -> Path:
         """The melody as it plays (or drums + melody, two tracks) looped to ``bars`` bars.
 

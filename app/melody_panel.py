@@ -282,8 +282,9 @@ class MelodyPanel(QWidget):
         self.lane.transition(None, bars, strategy, mix)
 
     def export(self, path: str, with_drums: bool) -> Path | None:
-        """Write the melody (or drums + melody, two tracks) looped to the melody's length."""
-        bars = max(2, self.lane.melody.bars if self.lane.melody is not None else 2)
+        """Write the melody looped to its length (or drums + melody, two tracks, until both
+        loops end together: :meth:`MelodyLane.export_bars`)."""
+        bars = self.lane.export_bars(with_drums)
         try:
             written = self.lane.export(path, bars, with_drums)
         except MidiFileError as err:
