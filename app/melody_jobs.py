@@ -90,6 +90,24 @@ def at_pad(g: MelodyGenerator, pad_map: MelodyPad, x: float, y: float, bars: int
 
 # points per side of the melody pad's heat-maps (one batch of decodes on the worker): fewer on
 # the map of whole tunes, each point a tune of up to 8 windows
+def resized(g: MelodyGenerator, pad_map: MelodyPad, z: np.ndarray, bars: int, temperature: float,
+            seed: int) -> MelodyDecoded:
+    """The tune at ``z`` ``(W, Z)`` at another length: shorter, its first windows; longer, its
+    windows and then the rest of the stored tune whose window at its last one is nearest (a
+    real tune's continuation, as Randomize's longer tunes follow one; without stored phrases,
+    its windows repeat)."""
+    z = np.atleast_2d(np.asarray(z, np.float64))
+    windows = -(-bars // g.bars)
+    phrases = g.phrases
+    if len(z) < windows and phrases is not None and phrases.shape[1] > len(z):
+        at = len(z) - 1  # continue from the phrase position the tune has reached
+        nearest = int(np.argmin(((phrases[:, at] - z[-1]) ** 2).sum(1)))
+        rest = phrases[nearest, len(z):]
+        reps = -(-(windows - len(z)) // len(rest))
+        z = np.concatenate([z, np.concatenate([rest] * reps)[:windows - len(z)]])
+    return _decode(g, pad_map, z, bars, temperature, seed)
+
+
 HEAT_RESOLUTION = 16
 PHRASE_HEAT_RESOLUTION = 10
 HEAT_NAMES = ("register", "notes")  # mean pitch of the note-ons; note-ons per bar

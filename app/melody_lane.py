@@ -183,6 +183,7 @@ class MelodyLane(QObject):
         self.settings_ = LaneSettings()
         self.melody: Melody | None = None  # as written (C major)
         self.z: np.ndarray | None = None  # (windows, Z)
+        self._clip: Melody | None = None  # a loaded clip as read (in C): other lengths loop it
         self.pad = (0.0, 0.0)
         self.pad_map: MelodyPad | None = None
         self.model_path: str | None = None
@@ -303,6 +304,7 @@ class MelodyLane(QObject):
                    self._take)
 
     def _take(self, d: MelodyDecoded) -> None:
+        self._clip = None
         self.z, self.pad = d.z, d.pad
         self.padMoved.emit(*d.pad)
         self._set_melody(d.melody)
@@ -324,7 +326,7 @@ class MelodyLane(QObject):
             return melody_jobs.transition(g, a, b, bars, strategy, mix_scale, seed)
 
         def done(m: Melody) -> None:
-            self.z = None
+            self.z, self._clip = None, None
             self._set_melody(m)
             self.message.emit("info", f"Melody transition A→B, strategy {strategy} per {mix_scale}, "
                                       f"{bars} bars: playing")
@@ -350,6 +352,7 @@ class MelodyLane(QObject):
             self._epoch += 1
             self.z = None
             self.update(bars=bars, key=key)
+            self._clip = melody
             self._set_melody(loop_to(melody, bars))
             self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
                                       f"{melody.num_notes} notes, in {key}")
@@ -405,7 +408,8 @@ class MelodyLane(QObject):
         """Change some settings (key, scale, degrees, octave, channel, mute, temperature,
         bars, quantize, port). Play-time ones go to the clock at once (``port``: the lane moves
         to a virtual port of that name beside the drums', "" back to theirs); scale and degrees
-        re-spell the melody; bars and temperature apply to the next melody asked of the model.
+        re-spell the melody; bars give the playing tune the new length (:meth:`_resize`);
+        temperature applies to the next melody asked of the model.
 
         Raises:
             ValueError: a value out of range (nothing is changed).
@@ -422,9 +426,24 @@ class MelodyLane(QObject):
             self._post(SetMelodyPort(new.port or None))
         if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
             self._send()
-        if new.bars != old.bars:  # a longer tune takes its point on another map
-            self.refresh_heat()
+        if new.bars != old.bars:
+            self.refresh_heat()  # a longer tune takes its point on another map
+            self._resize(new)
         self.settingsChanged.emit(new)
+
+    def _resize(self, s: LaneSettings) -> None:
+        """The tune that plays takes the lane's new length: a clip loops (or is cut) to it; the
+        model's tune keeps its opening and goes on as a stored tune goes on (or is cut)."""
+        if self._clip is not None:
+            self._epoch += 1
+            self._set_melody(loop_to(self._clip, s.bars))
+            return
+        if self.z is None or not self.ready:
+            return
+        self._new_seed()
+        pad_map, seed, z = self.pad_map, self._seed, self.z
+        self._call("decode", lambda g: melody_jobs.resized(g, pad_map, z, s.bars, s.temperature, seed),
+                   self._take)
 
     def played(self) -> Melody | None:
         """What the lane hands the clock (scale and degrees applied; key/octave at play time)."""
@@ -475,6 +494,7 @@ class MelodyLane(QObject):
         except (TypeError, ValueError, OverflowError):
             return [*skipped, "melody events"]
         self._epoch += 1
+        self._clip = None
         self._set_melody(melody)
         z = values.get("z")
         self.z = None

@@ -111,3 +111,19 @@ def test_the_pad_heat_maps_are_the_register_and_notes_of_the_tunes_the_pad_plays
         assert heat["register"][row, col] == pytest.approx(np.mean(pitches))
     # the map spreads tunes of different registers over the pad
     assert np.nanmax(heat["register"]) - np.nanmin(heat["register"]) > 5
+
+
+def test_a_tune_resized_keeps_its_opening_and_goes_on_as_a_stored_tune(gen) -> None:
+    d = melody_jobs.randomize(gen, gen.pad, 2, 0.0, seed=4)
+    longer = melody_jobs.resized(gen, gen.pad, d.z, 8, 0.0, seed=4)
+    assert longer.melody.bars == 8 and len(longer.z) == 4
+    assert np.array_equal(longer.melody.events[:32], d.melody.events)  # the opening plays on
+    assert np.allclose(longer.z[0], d.z[0])
+    # what follows is a stored tune's own continuation, not the window again
+    phrases = gen.phrases
+    nearest = np.argmin(((phrases[:, 0] - d.z[0]) ** 2).sum(1))
+    assert np.allclose(longer.z[1:], phrases[nearest, 1:4])
+    assert not np.array_equal(longer.melody.events[32:64], d.melody.events)
+    # and back: its first window
+    shorter = melody_jobs.resized(gen, gen.pad, longer.z, 2, 0.0, seed=4)
+    assert np.array_equal(shorter.melody.events, d.melody.events)

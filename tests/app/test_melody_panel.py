@@ -86,6 +86,25 @@ def test_the_melody_pad_shows_the_register_of_its_tunes_and_follows_the_length(m
     assert set(got.args[0]) == {"register", "notes"}
 
 
+def test_a_new_length_reaches_the_tune_that_plays(melody_window, qtbot, tmp_path) -> None:
+    panel, lane = melody_window.melody.panel, melody_window.melody.lane
+    before = lane.melody
+    assert before.bars == 2
+    with qtbot.waitSignal(lane.melodyChanged, timeout=10_000):
+        panel.bars.setCurrentIndex(panel.bars.findData(8))
+    assert lane.melody.bars == 8 and np.array_equal(lane.melody.events[:32], before.events)
+    assert panel.roll.notes == lane.melody.notes()
+    # a clip loops to the new length, and back to its own
+    clip = tmp_path / "tune.mid"
+    melody_b().write_midi(clip)
+    lane.load_clip(clip)
+    assert lane.melody == melody_b() and lane.settings_.bars == 2
+    panel.bars.setCurrentIndex(panel.bars.findData(4))
+    assert lane.melody.bars == 4 and np.array_equal(lane.melody.events, np.tile(melody_b().events, 2))
+    panel.bars.setCurrentIndex(panel.bars.findData(2))
+    assert lane.melody == melody_b()
+
+
 def test_randomize_variation_and_the_pad_change_the_melody(melody_window, qtbot) -> None:
     w = melody_window
     panel, lane = w.melody.panel, w.melody.lane
