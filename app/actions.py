@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
-from app import settings_check
+from app import clips, settings_check
 from app.controller import Controller
 from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog, save_path
 from app.presets import PresetError, load_preset, save_preset
@@ -90,8 +90,8 @@ class ActionHandlers:
         self.controller.read_clip(path, lambda pattern: self.controller.set_corner(index, pattern, name))
 
     def export_clip(self) -> None:
-        bars = settings_check.int_value(self.settings.value("export/bars", 8), 8, 1, 256)
-        dialog = ExportDialog(bars, self.window)
+        saved = settings_check.int_value(self.settings.value("export/bars", 8), 8, 1, clips.MAX_EXPORT_BARS)
+        dialog = ExportDialog(clips.export_bars(saved, self.controller.pattern.bars), self.window)
         # Deleted once control is back in the main loop (not while its own exec() runs): as
         # a child of the window it would otherwise live as long as the window, one per use.
         dialog.deleteLater()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QWidget
 
+from app import clips, settings_check
 from app.controller import Controller
 from app.dialogs import ExportDialog, save_path
 from engine.audio.kit import KitMix
@@ -52,7 +53,8 @@ class AudioExport(QObject):
 
     def ask(self) -> None:
         """Ask for the length and the file, then export."""
-        dialog = ExportDialog(int(self.settings.value("export/bars", 8)), self.window)
+        saved = settings_check.int_value(self.settings.value("export/bars", 8), 8, 1, clips.MAX_EXPORT_BARS)
+        dialog = ExportDialog(clips.export_bars(saved, self.controller.pattern.bars), self.window)
         dialog.setWindowTitle("Export audio")
         dialog.deleteLater()
         if dialog.exec() != QDialog.DialogCode.Accepted:

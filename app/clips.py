@@ -23,6 +23,17 @@ def loop_to_bars(pattern: Pattern, bars: int) -> Pattern:
     return Pattern.concatenate([pattern] * reps).bar_slice(0, bars)
 
 
+MAX_EXPORT_BARS = 256
+
+
+def export_bars(saved: int, pattern_bars: int) -> int:
+    """The export length to offer: the length used last, rounded up to whole loops of the
+    pattern that plays (a 16-bar transition is not cut to the 8 bars exported before), at most
+    :data:`MAX_EXPORT_BARS`."""
+    whole = -(-max(1, saved) // pattern_bars) * pattern_bars
+    return whole if whole <= MAX_EXPORT_BARS else max(pattern_bars, min(saved, MAX_EXPORT_BARS))
+
+
 def display_name(path: str | Path) -> str:
     """A clip's file name for messages: a name of any bytes escaped (Qt would drop the
     bytes that are not UTF-8, and a newline would split the status line)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clips import MAX_EXPORT_BARS
 from engine.music.drums import NOTE_MAP_PRESETS, VOICE_LABELS, NoteMap
 from models.pathnames import shown
 
@@ -56,7 +57,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export MIDI clip")
         self.bars = QSpinBox()
-        self.bars.setRange(1, 256)
+        self.bars.setRange(1, MAX_EXPORT_BARS)
         self.bars.setValue(default_bars)
         self.bars.setSuffix(" bars")
         form = QFormLayout(self)

@@ -65,3 +65,34 @@ def test_drums_and_melody_export_the_phrase_of_both_loops(qtbot, tmp_path) -> No
     alone = panel.export(str(tmp_path / "melody.mid"), with_drums=False)
     assert alone is not None and _bars(alone) == 2
     lane.close()
+
+
+def test_export_offers_whole_loops_of_the_pattern_that_plays() -> None:
+    from app.clips import MAX_EXPORT_BARS, export_bars
+
+    assert export_bars(8, 2) == 8 and export_bars(8, 16) == 16 and export_bars(6, 4) == 8
+    assert export_bars(250, 16) == MAX_EXPORT_BARS  # 256 is whole loops too
+    assert export_bars(250, 12) == 252
+    assert export_bars(250, 24) == 250  # 264 would be over the most the dialog takes
+    assert export_bars(1, 2) == 2
+
+
+def test_the_export_dialog_does_not_cut_a_longer_transition(ready_window, qtbot, monkeypatch) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    from app.dialogs import ExportDialog
+
+    w = ready_window
+    c = w.controller
+    w.settings.setValue("export/bars", 4)  # the length exported last
+    with qtbot.waitSignal(c.transitionReady, timeout=60_000):
+        c.make_transition(_eight_bars(), 8, 1)
+    offered: list[int] = []
+
+    def look(dialog: ExportDialog) -> int:
+        offered.append(dialog.bars.value())
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ExportDialog, "exec", look)
+    w.actions.export_clip.trigger()
+    assert offered == [8]
