@@ -20,6 +20,7 @@ still in flight cannot overwrite what the user just chose.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,7 +40,7 @@ from app.presets import Preset
 from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
-from engine.generation.knobs import TEMPERATURE_DEFAULT
+from engine.generation.knobs import TEMPERATURE_DEFAULT, KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
@@ -76,6 +77,7 @@ class Controller(QObject):
         self.history = PatternHistory(self._restore, self)
         self.info: ModelInfo | None = None
         self._pattern = Pattern.empty()
+        self._shown_knobs: KnobState | None = None  # the knobs that made the pattern shown
         self._z: np.ndarray | None = None
         self._seed = 1
         self._epoch = 0
@@ -193,7 +195,10 @@ class Controller(QObject):
     # -- what is shown, and undo -----------------------------------------------------------------
     def _push(self, after: PatternState, text: str, merge_key: int | None = None,
               measured: dict[str, float] | None = None) -> None:
-        before = PatternState(self._pattern, None if self._z is None else self._z.copy(), self.pad)
+        before = PatternState(self._pattern, None if self._z is None else self._z.copy(), self.pad,
+                              self._shown_knobs)
+        if after.knobs is None:  # the knobs that made it: as they stand when it lands
+            after = dataclasses.replace(after, knobs=self.knob_binding.state)
         self._show(after, measured)
         self.history.push(before, after, text, merge_key)
 
@@ -202,6 +207,8 @@ class Controller(QObject):
         self._epoch += 1
         if state.z is not None and self.info is not None and state.z.shape != (self.info.z_dim,):
             state = PatternState(state.pattern, None, state.pad)  # from a model loaded before this one
+        if state.knobs is not None and self.knob_binding.restore(state.knobs):
+            self._shown_knobs = state.knobs
         self._show(state, None)
         if state.z is None:
             self._encode_edit(state.pattern)
@@ -213,6 +220,8 @@ class Controller(QObject):
 
     def _show(self, state: PatternState, measured: dict[str, float] | None) -> None:
         self._pattern = state.pattern
+        if state.knobs is not None:
+            self._shown_knobs = state.knobs
         if state.z is not None:
             self._z = state.z
         if state.pad != self.pad:

@@ -112,6 +112,16 @@ class KnobBinding(QObject):
         self.announce()
         return True
 
+    def restore(self, state: KnobState) -> bool:
+        """Undo/redo: the knobs as ``state`` had them (values, held, the turn under way),
+        shown without a decode; False (nothing changed) for a state of another model's knobs."""
+        if state.ranges != self.state.ranges:
+            return False
+        self.state = state
+        self._emit_held()
+        self.announce()
+        return True
+
     def set_holding(self, on: bool) -> bool:
         """True when the switch changed."""
         if bool(on) == self.holding:

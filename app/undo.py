@@ -1,6 +1,7 @@
 """Undoable pattern changes: each command holds the state before and after.
 
-A state is the pattern with the latent point and pad position it came from. Grid edits are
+A state is the pattern with the latent point, pad position and knob settings it came from
+(undoing a knob turn turns the knob back, and what it held no longer holds). Grid edits are
 one command each; a stream of generated patterns from one knob or pad gesture merges into
 one command (``merge_key``), so Ctrl+Z steps back over a whole drag, not one frame of it.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from engine.generation.knobs import KnobState
 from engine.music.pattern import Pattern
 
 _MERGE_ID = 1
@@ -25,6 +27,7 @@ class PatternState:
     pattern: Pattern
     z: np.ndarray | None
     pad: tuple[float, float]
+    knobs: KnobState | None = None  # None: the knobs as they stand (not known when it was made)
 
 
 class PatternCommand(QUndoCommand):
