@@ -18,7 +18,6 @@ from app import clips, settings_check
 from app.controller import Controller
 from app.dialogs import ExportDialog, NoteMapDialog, TransitionDialog, save_path
 from app.presets import PresetError, load_preset, save_preset
-from engine.errors import GrooveFaderError
 from engine.music.drums import NOTE_MAP_PRESETS
 from models.pathnames import shown
 
@@ -104,12 +103,10 @@ class ActionHandlers:
         if not path:
             return
         self._remember("export", path)
-        try:
-            written = self.controller.export_clip(path, bars)
-        except GrooveFaderError as err:
-            self._error(str(err))
-            return
-        self.controller.message.emit("info", f"Exported {bars} bars to {written}")
+        said = self.controller.message
+        self.controller.export_clip_later(
+            path, bars, lambda written: said.emit("info", f"Exported {bars} bars to {written}"),
+            lambda err: self._error(str(err)))
 
     def transition(self) -> None:
         dialog = TransitionDialog(list(self.controller.pad_state.labels), self.window)

@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import clips, grid_edits, model_jobs
 from app.file_reads import FileReads
+from app.file_writes import FileWrites
 from app.knob_binding import TEMPERATURE, KnobBinding, measure
 from app.model_jobs import KnobSettings
 from app.model_worker import MISSING_MODEL_HELP, ModelInfo, ModelWorker, default_checkpoint
@@ -46,6 +47,7 @@ from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
 
 if TYPE_CHECKING:
+    from engine.errors import GrooveFaderError
     from engine.generation.generator import AsyncGenerator, Generator
 
 T = TypeVar("T")
@@ -83,6 +85,7 @@ class Controller(QObject):
         self._epoch = 0
         self._drag_clips = clips.TempClips()
         self.files = FileReads(self)  # a whole song's file is read off the GUI thread
+        self.writes = FileWrites(self)  # and a long clip written off it
         self.files.started.connect(lambda text: self.message.emit("info", text))
         self.lock = VoiceLock()  # voices kept as they are while the rest changes
         self.transport = transport or TransportState(parent=self)
@@ -376,6 +379,13 @@ class Controller(QObject):
         """
         return clips.export(path, self._pattern, bars, self.transport["tempo_bpm"],
                             self.transport["note_map"])
+
+    def export_clip_later(self, path: str | Path, bars: int, done: Callable[[Path], None],
+                          failed: Callable[[GrooveFaderError], None]) -> None:
+        """:meth:`export_clip` of the pattern as it is now, written on a thread; ``done(path)``
+        or ``failed(error)`` on the GUI thread."""
+        pattern, tempo, note_map = self._pattern, self.transport["tempo_bpm"], self.transport["note_map"]
+        self.writes.write(lambda: clips.export(path, pattern, bars, tempo, note_map), done, failed)
 
     def export_temp_clip(self, bars: int) -> Path:
         """A clip in this session's temp folder, for dragging into a DAW or file manager."""

@@ -40,6 +40,12 @@ def _settle(qtbot, window) -> None:
     qtbot.wait(30)
 
 
+def _written(qtbot, window) -> None:
+    """Wait until the clips being written are on disk and their messages shown."""
+    qtbot.waitUntil(lambda: window.controller.writes.wait_idle(0.01), timeout=20_000)
+    qtbot.wait(30)
+
+
 def test_startup_smoke(ready_window) -> None:
     w = ready_window
     c = w.controller
@@ -381,7 +387,7 @@ def test_randomize_and_variation_move_through_latent_space(ready_window, qtbot) 
     np.testing.assert_allclose(c.z, z1)
 
 
-def test_export_action_asks_length_and_file(ready_window, monkeypatch, tmp_path) -> None:
+def test_export_action_asks_length_and_file(ready_window, qtbot, monkeypatch, tmp_path) -> None:
     from PySide6.QtWidgets import QDialog, QFileDialog
 
     from app.dialogs import ExportDialog
@@ -396,6 +402,7 @@ def test_export_action_asks_length_and_file(ready_window, monkeypatch, tmp_path)
     monkeypatch.setattr(ExportDialog, "exec", accept)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     w.actions.export_clip.trigger()
+    _written(qtbot, w)
     back = read_clip(tmp_path / "exported.mid")
     np.testing.assert_array_equal(back.hits, loop_to_bars(w.controller.pattern, 3).hits)
     # the dialog asked about "exported", not "exported.mid": replacing that is asked here
@@ -416,6 +423,7 @@ def test_export_action_asks_length_and_file(ready_window, monkeypatch, tmp_path)
     assert (tmp_path / "exported.mid").read_bytes() == b"a take worth keeping"
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     w.actions.export_clip.trigger()
+    _written(qtbot, w)
     assert read_clip(tmp_path / "exported.mid").bars == 3
 
 

@@ -12,7 +12,7 @@ from tests.support.small_disk import small_disk
 
 
 @pytest.mark.parametrize("full", [True, False], ids=["full", "read-only"])
-def test_export_from_the_window(make_window, tmp_path, monkeypatch, full) -> None:
+def test_export_from_the_window(make_window, qtbot, tmp_path, monkeypatch, full) -> None:
     from PySide6.QtWidgets import QDialog, QFileDialog
 
     from app import actions
@@ -29,7 +29,7 @@ def test_export_from_the_window(make_window, tmp_path, monkeypatch, full) -> Non
         monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(old), "")))
         w.actions.export_clip.trigger()
         why = "No space left on device" if full else "Read-only file system"
-        assert w._status_text.text() == f"{old}: cannot write clip: {why}"
+        qtbot.waitUntil(lambda: w._status_text.text() == f"{old}: cannot write clip: {why}", timeout=10_000)
         assert old.read_bytes() == before and disk.leftovers() == []
 
 

@@ -96,3 +96,31 @@ def test_the_export_dialog_does_not_cut_a_longer_transition(ready_window, qtbot,
     monkeypatch.setattr(ExportDialog, "exec", look)
     w.actions.export_clip.trigger()
     assert offered == [8]
+
+
+def test_a_clip_is_written_off_the_gui_thread(ready_window, qtbot, monkeypatch, tmp_path) -> None:
+    import threading
+
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from app import clips
+    from app.dialogs import ExportDialog
+
+    w = ready_window
+    where: list[str] = []
+    write = clips.export
+
+    def export(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(clips, "export", export)
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    target = tmp_path / "long.mid"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    said: list[str] = []
+    w.controller.message.connect(lambda _level, text: said.append(text))
+    w.actions.export_clip.trigger()
+    qtbot.waitUntil(lambda: any(t.startswith("Exported") for t in said), timeout=10_000)
+    assert where == ["groovefader-file-write"]
+    assert read_clip(target).hits.sum() > 0
