@@ -28,7 +28,27 @@ T = TypeVar("T")
 AT_ONCE_BYTES = 64 * 1024  # read on the GUI thread up to this size (tens of ms at most)
 
 
-class FileReads(QObject):
+class FileThreads(QObject):
+    """Threads of file work whose results come back as events on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._threads: list[threading.Thread] = []
+
+    def _start(self, work: Callable[[], None], name: str, daemon: bool) -> None:
+        thread = threading.Thread(target=work, name=name, daemon=daemon)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no thread of file work runs (tests, shutdown); the results still come as
+        events."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+        return not any(t.is_alive() for t in self._threads)
+
+
+class FileReads(FileThreads):
     """Signals:
         started(str): a large file is being read in the background (its name, for the status line).
     """
@@ -39,7 +59,6 @@ class FileReads(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._latest: dict[str, object] = {}
-        self._threads: list[threading.Thread] = []
         self._deliver.connect(self._on_deliver)
 
     def read(self, purpose: str, path: str | os.PathLike[str], read: Callable[[Path], T],
@@ -65,15 +84,7 @@ class FileReads(QObject):
             with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
                 self._deliver.emit((purpose, token, result[0]), result[1])
 
-        thread = threading.Thread(target=work, name="groovefader-file-read", daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no read runs (tests, shutdown); the results still come as events."""
-        for thread in list(self._threads):
-            thread.join(timeout)
-        return not any(t.is_alive() for t in self._threads)
+        self._start(work, "groovefader-file-read", daemon=True)
 
     def _on_deliver(self, key: tuple[str, object, Callable[[Any], None]], value: Any) -> None:
         purpose, token, handler = key

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.file_reads import FileThreads
 from engine.errors import GrooveFaderError
 from models.pathnames import one_line
 
 log = logging.getLogger(__name__)
 
 
-class FileWrites(QObject):
+class FileWrites(FileThreads):
     _deliver = Signal(object, object)  # (handler, value) from writer threads
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._threads: list[threading.Thread] = []
         self._deliver.connect(lambda handler, value: handler(value))
 
     def write(self, write: Callable[[], Path], done: Callable[[Path], None],
@@ -47,12 +46,4 @@ class FileWrites(QObject):
             with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
                 self._deliver.emit(handler, value)
 
-        thread = threading.Thread(target=work, name="groovefader-file-write")
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no write runs (tests, shutdown); the results still come as events."""
-        for thread in list(self._threads):
-            thread.join(timeout)
-        return not any(t.is_alive() for t in self._threads)
+        self._start(work, "groovefader-file-write", daemon=False)

@@ -28,6 +28,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,16 +104,20 @@ def preset_from_json(data: Any) -> Preset:
     def skip(key: str, why: str) -> None:
         ignored.append(f"{key} ({one_line(why)[:80]})")
 
-    knobs = data.get("knobs", {})
-    if isinstance(knobs, dict):
-        fields["knobs"] = {}
-        for name, value in knobs.items():
-            try:
-                fields["knobs"][str(name)] = finite_number(value, -math.inf, math.inf)
-            except ValueError as err:
-                skip(f"knobs.{shown(str(name))}", str(err))
-    else:
-        skip("knobs", "not an object")
+    def numbers(key: str, default: Any = None) -> None:
+        """``fields[key]``: the file's object of finite numbers (each bad one skipped)."""
+        values = data.get(key, default)
+        if isinstance(values, dict):
+            fields[key] = {}
+            for name, value in values.items():
+                try:
+                    fields[key][str(name)] = finite_number(value, -math.inf, math.inf)
+                except ValueError as err:
+                    skip(f"{key}.{shown(str(name))}", str(err))
+        elif values is not None:
+            skip(key, "not an object")
+
+    numbers("knobs", {})
     for key, (low, high) in RANGES.items():
         if key in data:
             try:
@@ -146,31 +151,21 @@ def preset_from_json(data: Any) -> Preset:
             fields["note_map"] = NoteMap.from_json(json.dumps(data["note_map"]))
         except (ValueError, TypeError, KeyError) as err:
             skip("note_map", f"not a note map: {err}")
-    held = data.get("held")
-    if isinstance(held, list) and all(isinstance(n, str) for n in held):
-        fields["held"] = tuple(held)
-    elif held is not None:
-        skip("held", "not a list of knob names")
-    turning = data.get("turning")
-    if isinstance(turning, str):
-        fields["turning"] = turning
-    elif turning is not None:
-        skip("turning", "not a knob name")
-    anchor = data.get("anchor")
-    if isinstance(anchor, dict):
-        fields["anchor"] = {}
-        for name, value in anchor.items():
-            try:
-                fields["anchor"][str(name)] = finite_number(value, -math.inf, math.inf)
-            except ValueError as err:
-                skip(f"anchor.{shown(str(name))}", str(err))
-    elif anchor is not None:
-        skip("anchor", "not an object")
-    melody = data.get("melody")
-    if isinstance(melody, dict):
-        fields["melody"] = melody
-    elif melody is not None:
-        skip("melody", "not an object")
+
+    def typed(name: str, fits: Callable[[Any], bool], why: str,
+              make: Callable[[Any], Any] = lambda v: v) -> None:
+        """``fields[name]`` from the file when it is there and ``fits``; else skipped, ``why``."""
+        value = data.get(name)
+        if value is not None and fits(value):
+            fields[name] = make(value)
+        elif value is not None:
+            skip(name, why)
+
+    typed("held", lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+          "not a list of knob names", tuple)
+    typed("turning", lambda v: isinstance(v, str), "not a knob name")
+    numbers("anchor")
+    typed("melody", lambda v: isinstance(v, dict), "not an object")
     return Preset(**fields, ignored=tuple(ignored))
 
 
