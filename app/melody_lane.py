@@ -75,6 +75,19 @@ def takes_drums_channel(channel: int, port: str) -> bool:
     return channel == GM_DRUM_CHANNEL and not port
 
 
+def _codes(values: list[Any]) -> np.ndarray:
+    """Saved window codes as ``(windows, Z)``: a list of equal-length lists of finite numbers
+    (one per window, as :meth:`MelodyLane.settings` writes them), or one flat list (one window).
+
+    Raises:
+        ValueError: anything else.
+    """
+    rows = values if all(isinstance(row, list) for row in values) else [values]
+    if not rows[0] or any(len(row) != len(rows[0]) for row in rows):
+        raise ValueError("window codes of unequal lengths")
+    return np.array([[finite_number(v, -math.inf, math.inf) for v in row] for row in rows], np.float64)
+
+
 def _read_clip_in_c(path: str | Path) -> tuple[Melody, str]:
     """A MIDI clip's melody moved to C, and the key it was written in."""
     from engine.music.melody import moved_to_c, read_melody_file
@@ -326,8 +339,13 @@ class MelodyLane(QObject):
             return melody_jobs.transition(g, a, b, bars, strategy, mix_scale, seed)
 
         def done(m: Melody) -> None:
+            # the transition plays as a clip does: Bars shows its length and loops or cuts it,
+            # and its place in the model is where Variation and the pad start from
             self.z, self._clip = None, None
+            self.update(bars=m.bars)
+            self._clip = m
             self._set_melody(m)
+            self._place(m)
             self.message.emit("info", f"Melody transition A→B, strategy {strategy} per {mix_scale}, "
                                       f"{bars} bars: playing")
 
@@ -357,7 +375,7 @@ class MelodyLane(QObject):
             self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
                                       f"{melody.num_notes} notes, in {key}")
             if self.ready:
-                self._place(self.melody)  # type: ignore[arg-type]
+                self._place(melody)
 
         self.files.read("clip", path, _read_clip_in_c, loaded,
                         lambda err: self.message.emit("error", str(err)))
@@ -372,7 +390,7 @@ class MelodyLane(QObject):
         pad_map = self.pad_map
 
         def done(result: tuple[np.ndarray, tuple[float, float]]) -> None:
-            if melody is self.melody:
+            if melody is self.melody or melody is self._clip:  # a clip still plays at any length
                 self.z, self.pad = result
                 self.padMoved.emit(*self.pad)
 
@@ -500,7 +518,7 @@ class MelodyLane(QObject):
         self.z = None
         if isinstance(z, list) and z:
             try:
-                self.z = np.array([finite_number(v, -math.inf, math.inf) for v in z], np.float64)
+                self.z = _codes(z)
             except (TypeError, ValueError):
                 skipped.append("melody z")
         pad = values.get("pad")
@@ -510,6 +528,9 @@ class MelodyLane(QObject):
                 self.padMoved.emit(*self.pad)
             except (TypeError, ValueError):
                 skipped.append("melody pad")
+        if self.ready and (self.z is None or self.z.shape[-1] != self.model.agen.generator.z_dim):
+            self.z = None  # no code, or another model's: Variation and Bars start from the tune's own
+            self._place(melody)
         return skipped
 
     def close(self) -> None:
