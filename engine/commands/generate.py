@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -90,15 +91,12 @@ DRUM_CONTROLS = ("knob", "pad", "free_knobs")  # generate: what shapes a drum gr
 MELODY_TRANSITION_OPTIONS = ("key", "mix_scale", "mix_draw", "along_data", "ends")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, action=OutputPath,
-                   help="the .mid clip to write (generate: a .wav is audio, played by the built-in kit; "
-                        "a folder, or a path ending in /: the clips go into it, the folder made if "
-                        "missing)")
+def _common(p: argparse.ArgumentParser, output_help: str, bpm_default: str) -> None:
+    p.add_argument("-o", "--output", required=True, action=OutputPath, help=output_help)
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                    help="model checkpoint (default: the shipped checkpoints/default.pt)")
     p.add_argument("--bpm", type=float, default=None,
-                   help="tempo written into the clip (default: 120; transition: clip A's tempo)")
+                   help=f"tempo written into the clip (default: {bpm_default})")
     p.add_argument("--temperature", type=_temperature, default=0.0,
                    help="0 = most likely hits (default); > 0 samples hits, higher = wilder")
     p.add_argument("--seed", type=seed_arg, default=None, help="random seed (repeatable output)")
@@ -111,7 +109,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "generate", help="render a generated drum clip to a MIDI file",
         description="Sample a 2-bar groove from the model (or take a pad point) and write it, "
                     "looped to N bars, to a MIDI clip.")
-    _common(g)
+    _common(g, "the .mid clip to write (a .wav is audio, played by the built-in kit; a folder, or a "
+               "path ending in /: the clips go into it, the folder made if missing)", "120")
     g.add_argument("--bars", type=_positive_bars, default=4, help="clip length in bars (default 4)")
     g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
                    help="attribute knob in raw units, e.g. density=0.8 (repeatable; "
@@ -126,7 +125,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a melody clip from the melody VAE (default checkpoint: checkpoints/melody.pt)")
     g.add_argument("--count", type=_count, default=1,
                    help="number of clips, one groove each; more than one: OUTPUT is a folder of "
-                        "groove-001.mid, ... (--melody: OUTPUT-01.mid, ...)")
+                        "groove-001.mid, ... (-o NAME.wav: NAME-001.wav, ...; --melody: OUTPUT-01.mid, "
+                        "...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
     add_kit_mix_args(g.add_argument_group("the kit (-o x.wav)"))
     g.set_defaults(func=run_generate)
@@ -138,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "2 = teacher forcing with a Bernoulli mix of A and B, 3 = both.")
     t.add_argument("a", type=Path, help="start clip (.mid); its first 2 bars are used")
     t.add_argument("b", type=Path, help="end clip (.mid); its first 2 bars are used")
-    _common(t)
+    _common(t, "the .mid clip to write (one file)", "clip A's tempo")
     t.add_argument("--bars", type=_positive_bars, default=8, help="transition length in bars (default 8)")
     t.add_argument("--strategy", type=int, choices=(1, 2, 3), default=None,
                    help="1 interpolation, 2 teacher-forced mix, 3 both (default 3; with --melody 1, "
@@ -178,6 +178,11 @@ def check_generate_options(args: argparse.Namespace) -> None:
         needs(args, KIT_OPTIONS, "the built-in drum kit's audio: a melody is written as MIDI")
         return
     needs(args, ("key",), "--melody: a drum clip has no key")
+    if args.count > 1 and isinstance(args.pad, tuple) and args.temperature == 0:
+        point = ",".join(f"{v:g}" for v in args.pad)
+        raise UsageError(f"--count {args.count} with --pad {point} would write one groove {args.count} "
+                         "times (temperature 0 plays a pad point's most likely groove); use --pad random, "
+                         "or --temperature above 0")
     audio = any(p.suffix.lower() == ".wav" for p in _outputs(args.output, args.count, args.output_is_folder))
     needs(args, KIT_OPTIONS, "audio output, -o NAME.wav: the clips asked for are MIDI", met=audio)
 
@@ -266,26 +271,35 @@ def run_generate(args: argparse.Namespace) -> int:
         else:
             write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits
-    where = outputs[0] if len(outputs) == 1 else f"{args.output}/ ({len(outputs)} clips)"
-    print(f"wrote {shown(where)}: {args.bars} bars each, {notes} notes at {bpm:g} BPM")
+    length = f"{args.bars} bar{'s' if args.bars > 1 else ''}"
+    if len(outputs) == 1:
+        print(f"wrote {shown(outputs[0])}: {length}, {notes} notes at {bpm:g} BPM")
+    else:
+        where = (f"{shown(outputs[0])} to {shown(outputs[-1].name)}" if outputs[0].suffix.lower() == ".wav"
+                 else f"{shown(args.output)}{os.sep}")
+        print(f"wrote {where} ({len(outputs)} clips): {length} each, {notes} notes at {bpm:g} BPM")
     return 0
 
 
 def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
     """One clip: OUTPUT itself. Several, or OUTPUT a folder (an existing one, or ``folder``:
-    OUTPUT was written with a trailing separator): OUTPUT is a folder of groove-001.mid, ...
+    OUTPUT was written with a trailing separator): OUTPUT is a folder of groove-001.mid, ...;
+    several to a NAME.wav that is no folder: audio files NAME-001.wav, ... beside it.
 
     Raises:
         GrooveFaderError: a folder is needed and OUTPUT is an existing file.
     """
     from engine.errors import GrooveFaderError
 
-    if count == 1 and not folder and not output.is_dir():
-        return [output]
+    width = max(3, len(str(count)))
+    if not folder and not output.is_dir():
+        if count == 1:
+            return [output]
+        if output.suffix.lower() == ".wav":
+            return [output.with_name(f"{output.stem}-{i + 1:0{width}d}{output.suffix}") for i in range(count)]
     if output.exists() and not output.is_dir():
         why = f"; {count} clips need a folder" if count > 1 else ""
         raise GrooveFaderError(f"{shown(output)}: exists and is not a folder{why}")
-    width = max(3, len(str(count)))
     return [output / f"groove-{i + 1:0{width}d}.mid" for i in range(count)]
 
 

@@ -60,7 +60,8 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
                                "kit plays drums only")
     if count == 1:
         return [output]
-    return [output.with_name(f"{output.stem}-{i + 1:02d}{output.suffix or '.mid'}") for i in range(count)]
+    width, suffix = max(2, len(str(count))), output.suffix or ".mid"  # the names sort by number
+    return [output.with_name(f"{output.stem}-{i + 1:0{width}d}{suffix}") for i in range(count)]
 
 
 def tempo_of(path: Path, default: float = 120.0) -> float:

@@ -50,7 +50,7 @@ def test_generate_to_an_odd_name_and_refusing_to_overwrite_it(tmp_path, ckpt):
     out = odd(tmp_path)
     code, stdout, stderr = run("generate", "-o", os.fsdecode(out), "--checkpoint", ckpt, "--seed", "1")
     assert code == 0, stderr
-    assert stdout == f"wrote {tmp_path}/{ODD_SHOWN}: 4 bars each, {read_clip(out).num_hits} notes " \
+    assert stdout == f"wrote {tmp_path}/{ODD_SHOWN}: 4 bars, {read_clip(out).num_hits} notes " \
                      "at 120 BPM\n"
     code, stdout, stderr = run("generate", "-o", os.fsdecode(out), "--checkpoint", ckpt)
     assert code == 1 and stderr == f"groovefader: error: {tmp_path}/{ODD_SHOWN}: exists; refusing to " \

@@ -1,0 +1,76 @@
+"""Building a sample pack with ``generate --count``: audio packs, names that sort, no pack of
+one groove copied, and help texts that describe the command they belong to."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from app.cli import build_parser, main  # noqa: E402
+from engine.audio.render import read_wav  # noqa: E402
+from tests.support.melody import memorised_checkpoint  # noqa: E402
+from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def drums() -> str:
+    return str(tiny_checkpoint("fader_vae"))
+
+
+@pytest.fixture(scope="module")
+def melodies(tmp_path_factory) -> str:
+    return str(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody")))
+
+
+def test_count_with_a_wav_output_writes_numbered_wavs(tmp_path, drums, capsys) -> None:
+    out = tmp_path / "loop.wav"
+    assert main(["generate", "-o", str(out), "--checkpoint", drums, "--count", "3", "--bars", "2",
+                 "--seed", "2", "--kit-level", "kick=0.5"]) == 0
+    assert not out.exists()  # no folder named loop.wav
+    files = sorted(tmp_path.glob("*.wav"))
+    assert [f.name for f in files] == ["loop-001.wav", "loop-002.wav", "loop-003.wav"]
+    for f in files:
+        audio, rate = read_wav(f)
+        assert audio.shape == (round(2 * 4 * 0.5 * rate), 2) and audio.any()  # 2 bars at 120 BPM
+    assert "3 clips" in capsys.readouterr().out
+    before = [f.read_bytes() for f in files]
+    assert main(["generate", "-o", str(out), "--checkpoint", drums, "--count", "3", "--seed", "3"]) == 1
+    assert "loop-001.wav: exists" in capsys.readouterr().err
+    assert [f.read_bytes() for f in files] == before
+
+
+def test_a_melody_pack_of_a_hundred_or_more_sorts_by_number(tmp_path, melodies) -> None:
+    out = tmp_path / "tunes"
+    assert main(["generate", "--melody", "-o", f"{out}/", "--checkpoint", melodies, "--count", "100",
+                 "--bars", "2", "--seed", "1"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"melody-{i:03d}.mid" for i in range(1, 101)]
+
+
+def test_a_fixed_pad_point_at_temperature_0_is_not_copied_into_a_pack(tmp_path, drums, capsys) -> None:
+    out = tmp_path / "pack"
+    assert main(["generate", "-o", str(out), "--checkpoint", drums, "--count", "4", "--pad", "0.3,0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "--pad 0.3,0.3" in err and "--pad random" in err and err.count("\n") == 1
+    assert not out.exists()
+    # one clip of the point, or several drawn from it, are what was asked for
+    assert main(["generate", "-o", str(tmp_path / "one.mid"), "--checkpoint", drums, "--pad", "0.3,0.3"]) == 0
+    assert main(["generate", "-o", str(out), "--checkpoint", drums, "--count", "2", "--pad", "0.3,0.3",
+                 "--temperature", "1"]) == 0
+
+
+def test_one_clip_is_summed_up_without_each(tmp_path, drums, capsys) -> None:
+    assert main(["generate", "-o", str(tmp_path / "a.mid"), "--checkpoint", drums, "--bars", "1"]) == 0
+    assert ": 1 bar, " in capsys.readouterr().out
+    assert main(["generate", "-o", str(tmp_path / "p"), "--checkpoint", drums, "--count", "2"]) == 0
+    assert ": 4 bars each, " in capsys.readouterr().out
+
+
+def test_transition_help_describes_the_transition() -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    text = " ".join(sub.choices["transition"].format_help().split())
+    assert "the clips go into it" not in text and "built-in kit" not in text  # generate's -o
+    assert "default: 120;" not in text  # the transition's tempo is clip A's
+    generate = " ".join(sub.choices["generate"].format_help().split())
+    assert "transition:" not in generate
