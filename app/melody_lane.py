@@ -203,6 +203,7 @@ class MelodyLane(QObject):
         self._epoch = 0
         self._seed = 1
         self._ahead: tuple[tuple[int, float, str | None], MelodyDecoded] | None = None  # next Randomize
+        self._sent_controls: MelodyControls | None = None  # the clock's, as last posted
 
     # -- the model -------------------------------------------------------------------------
     def load_model(self, path: str | Path | None = None) -> None:
@@ -368,8 +369,9 @@ class MelodyLane(QObject):
                 return
             bars = min((b for b in BARS_CHOICES if b >= melody.bars), default=BARS_CHOICES[-1])
             self._epoch += 1
-            self.z = None
-            self.update(bars=bars, key=key)
+            self.z, self._clip = None, None
+            # the clip's key takes over with the clip: the tune that plays until then keeps its own
+            self._change({"bars": bars, "key": key}, with_melody=True)
             self._clip = melody
             self._set_melody(loop_to(melody, bars))
             self.message.emit("info", f"Melody from {shown(Path(path).name)}: {melody.bars} bars, "
@@ -432,14 +434,19 @@ class MelodyLane(QObject):
         Raises:
             ValueError: a value out of range (nothing is changed).
         """
+        self._change(changes, with_melody=False)
+
+    def _change(self, changes: Mapping[str, Any], with_melody: bool) -> None:
+        """:meth:`update`; ``with_melody``: play-time settings go to the clock with the next
+        melody sent (a clip in its own key, a preset's tune) and take over when it does."""
         old = self.settings_
         new = replace(old, **changes)
         if new == old:
             return
         new.controls()  # checked whole before anything changes
         self.settings_ = new
-        if new.controls() != old.controls():
-            self._post(SetMelodyControls(new.controls()))
+        if new.controls() != old.controls() and not with_melody:
+            self._post_controls()
         if new.port != old.port:
             self._post(SetMelodyPort(new.port or None))
         if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
@@ -473,9 +480,15 @@ class MelodyLane(QObject):
         self._send()
 
     def _send(self) -> None:
-        played = self.played()
-        self._post(SetMelody(played, self.settings_.quantize))
+        played, controls = self.played(), self.settings_.controls()
+        changed = controls if controls != self._sent_controls else None  # they come with this melody
+        self._post(SetMelody(played, self.settings_.quantize, changed))
+        self._sent_controls = controls
         self.melodyChanged.emit(played)
+
+    def _post_controls(self) -> None:
+        self._sent_controls = self.settings_.controls()
+        self._post(SetMelodyControls(self._sent_controls))
 
     def _post(self, command: SetMelody | SetMelodyControls | SetMelodyPort) -> None:
         if self._post_command is not None:
@@ -491,28 +504,33 @@ class MelodyLane(QObject):
         """Inverse of :meth:`settings`: what is valid is restored, the names of what was not
         are returned (a hand-edited preset or settings file; nothing raises)."""
         skipped: list[str] = []
+        melody: Melody | None = None
+        events = values.get("events")
+        if events is not None:
+            try:
+                if not isinstance(events, list) or not events or not all(_whole(e) for e in events):
+                    raise ValueError("not a list of whole numbers")
+                melody = Melody(np.asarray(events, np.int64))
+                if not melody.bars or melody.steps % melody.steps_per_bar:
+                    raise ValueError("not whole bars")
+            except (TypeError, ValueError, OverflowError):
+                melody = None
+        if melody is not None:
+            self._epoch += 1
+            self._clip = None
         lane = values.get("lane")
         if isinstance(lane, dict):
             # the port first: a melody saved on channel 10 of its own port is refused on the drums'
             for key, value in sorted(lane.items(), key=lambda item: item[0] != "port"):
                 try:
-                    self.update(**{str(key): value})
+                    # with a tune, its key and channel take over with it (not under the tune before)
+                    self._change({str(key): value}, with_melody=melody is not None)
                 except (TypeError, ValueError):
                     skipped.append(f"melody {shown(str(key))}")
-        self._post(SetMelodyControls(self.settings_.controls()))
-        events = values.get("events")
-        if events is None:
-            return skipped
-        try:
-            if not isinstance(events, list) or not events or not all(_whole(e) for e in events):
-                raise ValueError("not a list of whole numbers")
-            melody = Melody(np.asarray(events, np.int64))
-            if not melody.bars or melody.steps % melody.steps_per_bar:
-                raise ValueError("not whole bars")
-        except (TypeError, ValueError, OverflowError):
-            return [*skipped, "melody events"]
+        if melody is None:
+            self._post_controls()
+            return skipped if events is None else [*skipped, "melody events"]
         self._epoch += 1
-        self._clip = None
         self._set_melody(melody)
         z = values.get("z")
         self.z = None

@@ -315,6 +315,12 @@ class SequencerLink(QObject):
         before = self._owed.pop(kind, None)
         if isinstance(command, UpdateControls) and isinstance(before, UpdateControls):
             command = UpdateControls(tuple({**dict(before.changes), **dict(command.changes)}.items()))
+        if isinstance(command, SetMelody) and isinstance(before, SetMelody) and command.controls is None:
+            command = SetMelody(command.melody, command.quantize, before.controls)  # a clip's key stays
+        owed_melody = self._owed.get(SetMelody)
+        if isinstance(command, SetMelodyControls) and isinstance(owed_melody, SetMelody) \
+                and owed_melody.controls is not None:  # the latest setting comes with it
+            self._owed[SetMelody] = SetMelody(owed_melody.melody, owed_melody.quantize, command.controls)
         self._owed[kind] = command
 
     def _pay_owed(self) -> None:
@@ -347,8 +353,8 @@ class SequencerLink(QObject):
                 self._open_output(seq, name, api, virtual)
             case SetPattern(pattern, quantize):
                 seq.set_pattern(pattern, quantize)
-            case SetMelody(melody, quantize):
-                seq.set_melody(melody, quantize)
+            case SetMelody(melody, quantize, controls):
+                seq.set_melody(melody, quantize, controls)
             case SetMelodyControls(melody_controls):
                 seq.set_melody_controls(melody_controls)
             case SetMelodyPort(name, virtual):

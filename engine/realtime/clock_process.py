@@ -458,7 +458,8 @@ class ClockLoop:
                     if self.link is not None:  # a tempo set here is the session's
                         self.link.propose_tempo(controls.tempo_bpm, now)
                 case SetMelody(melody, quantize):  # its table was built by the caller
-                    self.sched.set_melody(command.table if melody is not None else None, quantize, now)
+                    self.sched.set_melody(command.table if melody is not None else None, quantize, now,
+                                          command.controls)
                 case SetMelodyControls(melody_controls):
                     self.sched.set_melody_controls(melody_controls, now)
                 case SetMelodyPort():

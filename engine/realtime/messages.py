@@ -55,15 +55,22 @@ class SetMelody:
     """Play ``melody`` on the melody lane (None: the lane falls silent) from the next step,
     beat, bar or phrase (``quantize``: the top of both the old and the new melody's loop).
 
+    ``controls``: the lane's channel, key, octave and mute that come with this melody (a clip
+    in its own key), taking over with it, so the melody that plays keeps its own until then;
+    None: the lane's controls stay as they are.
+
     ``table`` is the melody flattened for the clock loop, made here, in the caller's process:
     building it costs the clock 1-2 ms on a loaded machine, enough to make the next send late
     when the change arrives just before it."""
 
     melody: Melody | None
     quantize: str = "bar"
+    controls: MelodyControls | None = None
     table: MelodyTable | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.controls is not None and not isinstance(self.controls, MelodyControls):
+            raise TypeError(f"melody controls must be MelodyControls, got {type(self.controls).__name__}")
         if self.melody is not None and not isinstance(self.melody, Melody):
             raise TypeError(f"a melody change needs a Melody or None, got {type(self.melody).__name__}")
         if self.melody is not None and (self.melody.steps == 0

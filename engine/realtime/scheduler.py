@@ -138,7 +138,8 @@ class Scheduler:
         self.controls = controls or Controls()
         self.melody_controls = melody_controls or MelodyControls()
         self.melody: MelodyTable | None = None
-        self._melody_pending: tuple[MelodyTable | None, str] | None = None
+        # the melody waiting for its boundary, and the lane's controls that come with it
+        self._melody_pending: tuple[MelodyTable | None, str, MelodyControls | None] | None = None
         self._melody_off: Timed | None = None  # the latest melody note-off queued
         # melody note-ons queued, not sent: what rendered each (melody, step, entering), so a
         # change of the lane's controls can render them again
@@ -183,20 +184,28 @@ class Scheduler:
             self._pending = (table, quantize)
 
     def set_melody(self, melody: Melody | MelodyTable | None, quantize: str = "bar",
-                   now_ns: int = 0) -> None:
+                   now_ns: int = 0, controls: MelodyControls | None = None) -> None:
         """Queue the melody lane's ``melody`` (None: the lane falls silent) for the next step,
-        beat, bar or phrase (the top of both loops)."""
+        beat, bar or phrase (the top of both loops); ``controls`` (None: as they are) take over
+        with it. Controls of a melody still waiting stay with the one that replaces it."""
         table = melody if melody is None or isinstance(melody, MelodyTable) \
             else MelodyTable.from_melody(melody)
         boundary_step(0, quantize, 16)  # validates quantize
+        if controls is None and self._melody_pending is not None:
+            controls = self._melody_pending[2]
         if not self.playing or self.melody is None or table is None:
             self._melody_pending = None
+            if controls is not None:
+                self.set_melody_controls(controls, now_ns)
             self._apply_melody(table, now_ns)
         else:
-            self._melody_pending = (table, quantize)
+            self._melody_pending = (table, quantize, controls)
 
     def set_melody_controls(self, controls: MelodyControls, now_ns: int) -> None:
-        """New melody settings; a sounding note sent under the old pitch/channel ends now."""
+        """New melody settings; a sounding note sent under the old pitch/channel ends now.
+        A melody waiting with controls of its own takes these (the latest setting) with it."""
+        if self._melody_pending is not None and self._melody_pending[2] is not None:
+            self._melody_pending = (*self._melody_pending[:2], controls)
         old, self.melody_controls = self.melody_controls, controls
         if (controls.shift, controls.channel, controls.mute) != (old.shift, old.channel, old.mute):
             self.flush(now_ns, lane="melody")
@@ -559,12 +568,14 @@ class Scheduler:
     def _melody_at(self, step: int) -> tuple[MelodyTable | None, bool]:
         """The melody playing ``step`` and whether it takes over there (a pending one due)."""
         if self._melody_pending is not None:
-            table, quantize = self._melody_pending
+            table, quantize, controls = self._melody_pending
             assert table is not None and self.melody is not None
             phrase = phrase_steps(table.steps, self.melody.steps)
             if step >= boundary_step(step, quantize, table.steps_per_bar, phrase):
                 self._melody_pending = None
                 self.melody = table
+                if controls is not None:  # the old melody's notes, sent under the old ones, are cut here
+                    self.melody_controls = controls
                 return table, True
         return self.melody, False
 
@@ -682,8 +693,10 @@ class Scheduler:
             self._pending = None
             self._apply_pattern(table, now_ns)
         if self._melody_pending is not None:
-            melody, _ = self._melody_pending
+            melody, _, controls = self._melody_pending
             self._melody_pending = None
+            if controls is not None:
+                self.set_melody_controls(controls, now_ns)
             self._apply_melody(melody, now_ns)
 
     def _mark_sent(self, item: Timed) -> None:

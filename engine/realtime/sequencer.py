@@ -179,14 +179,17 @@ class Sequencer:
         return self._controls
 
     # -- the melody lane -------------------------------------------------------------------
-    def set_melody(self, melody: Melody | None, quantize: str = "bar") -> None:
+    def set_melody(self, melody: Melody | None, quantize: str = "bar",
+                   controls: MelodyControls | None = None) -> None:
         """Play ``melody`` on the melody lane (looping at its length) from the next step, beat,
-        bar or phrase; None silences the lane.
+        bar or phrase; None silences the lane. ``controls`` (None: as they are) take over with it.
 
         Raises:
             TypeError: not a Melody; ValueError: not whole bars, or an unknown ``quantize``.
         """
-        self._post(SetMelody(melody, quantize))
+        self._post(SetMelody(melody, quantize, controls))
+        if controls is not None:
+            self._melody_controls = controls
 
     def set_melody_controls(self, controls: MelodyControls) -> None:
         command = SetMelodyControls(controls)

@@ -97,3 +97,35 @@ def test_a_transition_sets_bars_to_its_length_and_bars_and_variation_go_on_from_
     with qtbot.waitSignal(lane.melodyChanged, timeout=10_000):
         panel.variation_button.click()
     assert not any("Randomize first" in text for text in said)
+
+
+def test_a_clip_or_a_presets_tune_brings_its_key_with_it_not_to_the_tune_before(qtbot, tmp_path) -> None:
+    """The lane's key changes as a clip in G loads, but the tune that plays until the clip takes
+    over (the next bar, or phrase) stays in its own key: the key goes to the clock with the clip."""
+    from engine.realtime.messages import SetMelody, SetMelodyControls
+    from tests.support.melody import melody_a, melody_b
+
+    posted: list[object] = []
+    lane = lane_module.MelodyLane(posted.append, lambda: (None, 120.0, None))
+    try:
+        lane.restore_settings({"lane": {"key": "C"}, "events": melody_a().events.tolist()})
+        posted.clear()
+        clip = tmp_path / "in_g.mid"
+        melody_b().transpose(7).write_midi(clip)
+        lane.load_clip(clip)
+        qtbot.waitUntil(lambda: lane.settings_.key == "G", timeout=5_000)
+        assert not any(isinstance(c, SetMelodyControls) for c in posted), posted
+        sent = [c for c in posted if isinstance(c, SetMelody)]
+        assert sent[-1].melody == lane.played() and sent[-1].controls == lane.settings_.controls()
+        shift = sent[-1].controls.shift  # as written: in G
+        in_g = [p for *_, p in melody_b().transpose(7).notes()]
+        assert [p + shift for *_, p in sent[-1].melody.notes()] == in_g
+        posted.clear()
+        lane.restore_settings({"lane": {"key": "Eb", "channel": 4}, "events": melody_a().events.tolist()})
+        assert not any(isinstance(c, SetMelodyControls) for c in posted), posted
+        assert posted[-1].melody == melody_a() and posted[-1].controls == lane.settings_.controls()
+        posted.clear()
+        lane.update(octave=1)  # a setting of the musician's reaches the tune that plays at once
+        assert posted == [SetMelodyControls(lane.settings_.controls())]
+    finally:
+        lane.close()
