@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
 from engine.commands.options import flag_list, given, needs, verb
-from engine.commands.outputs import OutputPath, single_output
+from engine.commands.outputs import OutputPath, refuse_other_audio, single_output
 from engine.commands.play_audio import KIT_OPTIONS, add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
 
@@ -291,6 +291,8 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
     """
     from engine.errors import GrooveFaderError
 
+    if not folder:
+        refuse_other_audio(output, "audio is written as WAV (-o NAME.wav), clips as MIDI (.mid)")
     width = max(3, len(str(count)))
     if not folder and not output.is_dir():
         if count == 1:
@@ -350,6 +352,7 @@ def run_transition(args: argparse.Namespace) -> int:
     from engine.music.midifile import write_clip
 
     single_output(args)
+    refuse_other_audio(args.output, "a transition is written as MIDI (.mid)")
     if args.output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(args.output)}: a transition is written as MIDI (.mid)")
     _refuse_overwrite(args.output, args.force)

@@ -49,12 +49,14 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
         GrooveFaderError: OUTPUT names a .wav (a melody is written as MIDI only), or a folder
             is asked for where a file is.
     """
+    from engine.commands.outputs import refuse_other_audio
     from engine.errors import GrooveFaderError
 
     if folder and output.exists() and not output.is_dir():
         raise GrooveFaderError(f"{shown(output)}: exists and is not a folder")
     if folder or output.is_dir():
         output = output / "melody.mid"
+    refuse_other_audio(output, "a melody is written as MIDI (.mid)")
     if output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(output)}: a melody is written as MIDI (.mid); the built-in "
                                "kit plays drums only")
@@ -93,20 +95,22 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
     melodies = gen.generate(args.count, bars=args.bars, temperature=args.temperature, seed=args.seed,
                             key=args.key)
     bpm = 120.0 if args.bpm is None else args.bpm
+    length = f"{args.bars} bar{'s' if args.bars > 1 else ''}"
     for path, m in zip(outputs, melodies, strict=True):
         m.write_midi(path, bpm, force=args.force)
-        print(f"wrote {shown(path)}: {args.bars} bars, {m.num_notes} notes at {bpm:g} BPM"
+        print(f"wrote {shown(path)}: {length}, {m.num_notes} notes at {bpm:g} BPM"
               + (f" in {args.key}" if args.key else ""))
     return 0
 
 
 def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
-    from engine.commands.outputs import single_output
+    from engine.commands.outputs import refuse_other_audio, single_output
     from engine.errors import GrooveFaderError, MidiFileError
     from engine.generation.melody import ALONG_DATA, MelodyGenerator
     from engine.music.melody import estimate_key, key_shift, read_melody_file
 
     single_output(args)
+    refuse_other_audio(args.output, "a melody transition is written as MIDI (.mid)")
     if args.output.suffix.lower() == ".wav":
         raise GrooveFaderError(f"{shown(args.output)}: a melody transition is written as MIDI (.mid)")
     if args.output.exists() and not args.force:

@@ -10,6 +10,10 @@ from pathlib import Path
 from engine.errors import GrooveFaderError
 from models.pathnames import shown
 
+# Audio formats groovefader does not write: a name ending in one gets no MIDI written into it.
+OTHER_AUDIO = (".aac", ".aif", ".aifc", ".aiff", ".alac", ".flac", ".m4a", ".mp3", ".oga", ".ogg", ".opus",
+               ".wma")
+
 # A path ending in one of these names a folder (``-o clips/``), as a shell's completion writes it.
 SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 
@@ -36,3 +40,14 @@ def single_output(args: argparse.Namespace) -> Path:
         raise GrooveFaderError(f"{shown(output)}{os.sep}: a folder; a transition is one file: give a file "
                                f"name (e.g. {shown(output / 'transition.mid')})")
     return output
+
+
+def refuse_other_audio(path: Path, written: str) -> None:
+    """A file name ending in an audio format other than WAV (``loop.flac``) is refused:
+    ``written`` says what the command writes instead (``"a melody is written as MIDI (.mid)"``).
+
+    Raises:
+        GrooveFaderError: ``path`` ends in such a suffix and is no folder.
+    """
+    if path.suffix.lower() in OTHER_AUDIO and not path.is_dir():
+        raise GrooveFaderError(f"{shown(path)}: {path.suffix} is not written; {written}")

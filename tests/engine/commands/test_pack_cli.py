@@ -60,8 +60,11 @@ def test_a_fixed_pad_point_at_temperature_0_is_not_copied_into_a_pack(tmp_path, 
                  "--temperature", "1"]) == 0
 
 
-def test_one_clip_is_summed_up_without_each(tmp_path, drums, capsys) -> None:
+def test_one_clip_is_summed_up_without_each(tmp_path, drums, melodies, capsys) -> None:
     assert main(["generate", "-o", str(tmp_path / "a.mid"), "--checkpoint", drums, "--bars", "1"]) == 0
+    assert ": 1 bar, " in capsys.readouterr().out
+    assert main(["generate", "--melody", "-o", str(tmp_path / "m.mid"), "--checkpoint", melodies,
+                 "--bars", "1"]) == 0
     assert ": 1 bar, " in capsys.readouterr().out
     assert main(["generate", "-o", str(tmp_path / "p"), "--checkpoint", drums, "--count", "2"]) == 0
     assert ": 4 bars each, " in capsys.readouterr().out
@@ -74,3 +77,25 @@ def test_transition_help_describes_the_transition() -> None:
     assert "default: 120;" not in text  # the transition's tempo is clip A's
     generate = " ".join(sub.choices["generate"].format_help().split())
     assert "transition:" not in generate
+
+
+@pytest.mark.parametrize("suffix", [".flac", ".mp3", ".aiff", ".ogg"])
+def test_an_audio_name_other_than_wav_gets_no_midi_written_into_it(tmp_path, drums, melodies, capsys,
+                                                                     suffix) -> None:
+    from engine.music.midifile import write_clip
+    from tests.engine.commands.test_odd_paths_cli import groove
+    from tests.support.melody import melody_a, melody_b
+
+    a, b = write_clip(tmp_path / "a.mid", groove(0)), write_clip(tmp_path / "b.mid", groove(1))
+    ma, mb = melody_a().write_midi(tmp_path / "ma.mid"), melody_b().write_midi(tmp_path / "mb.mid")
+    out = tmp_path / f"loop{suffix}"
+    runs = [["generate", "--checkpoint", drums], ["generate", "--checkpoint", drums, "--count", "2"],
+            ["generate", "--melody", "--checkpoint", melodies],
+            ["transition", str(a), str(b), "--bars", "4", "--checkpoint", drums],
+            ["transition", str(ma), str(mb), "--melody", "--bars", "4", "--checkpoint", melodies]]
+    for argv in runs:
+        assert main([*argv, "-o", str(out)]) == 1, argv
+        err = capsys.readouterr().err
+        assert f"loop{suffix}: {suffix} is not written; " in err and "MIDI (.mid)" in err, (argv, err)
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert not out.exists() and not list(tmp_path.glob("loop*")), argv
