@@ -39,6 +39,8 @@ from models.pathnames import shown
 
 LINK_DISCOVERY_S = 1.5  # play --link waits this long for other Link apps before it starts
 DEFAULT_BPM = 120.0
+# the feel options by the names of the Controls fields they set
+FEEL_FLAGS = {"tempo_bpm": "--bpm", "swing": "--swing", "groove": "--groove", "velocity_scale": "--velocity"}
 
 
 CLOCK_IN_PORT = "groovefader-clock-in"
@@ -214,8 +216,9 @@ def run_play(args: argparse.Namespace) -> int:
     try:
         controls = Controls(tempo_bpm=args.bpm, swing=args.swing, groove=args.groove,
                             velocity_scale=args.velocity)
-    except (ValueError, TypeError) as err:
-        raise GrooveFaderError(str(err)) from err
+    except (ValueError, TypeError) as err:  # named as the option is typed, not as Controls names it
+        name, _, rest = str(err).partition(" ")
+        raise GrooveFaderError(f"{FEEL_FLAGS.get(name, name)} {rest}") from err
     lane = melody_controls(args)  # the melody flags are checked before any model loads
     if args.audio:
         kit_mix(args, kit_volume(args))  # and the kit's: a bad volume stops before the clock starts
