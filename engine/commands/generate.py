@@ -113,8 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "path ending in /: the clips go into it, the folder made if missing)", "120")
     g.add_argument("--bars", type=_positive_bars, default=4, help="clip length in bars (default 4)")
     g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
-                   help="attribute knob in raw units, e.g. density=0.8 (repeatable; "
-                        "others stay at their defaults)")
+                   help="attribute knob in raw units, e.g. density=0.8, held at that value (repeatable; "
+                        "a knob not named is left to the groove)")
     g.add_argument("--pad", type=_pad, default=None, metavar="X,Y|random",
                    help="take the groove at this XY-pad point, or at a uniformly random pad point per "
                         "clip ('random'), instead of Randomize's draw near the training grooves")

@@ -99,3 +99,11 @@ def test_an_audio_name_other_than_wav_gets_no_midi_written_into_it(tmp_path, dru
         assert f"loop{suffix}: {suffix} is not written; " in err and "MIDI (.mid)" in err, (argv, err)
         assert err.count("\n") == 1 and "Traceback" not in err
         assert not out.exists() and not list(tmp_path.glob("loop*")), argv
+
+
+def test_knob_help_says_what_an_unnamed_knob_does() -> None:
+    """A knob not named is left to the groove (its measured value moves with the groove), not
+    held at its default: the help says so."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    text = " ".join(sub.choices["generate"].format_help().split())
+    assert "stay at their defaults" not in text and "not named is left to the groove" in text
