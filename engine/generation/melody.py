@@ -67,7 +67,7 @@ ENDS = ("decoded", "searched", "melodies")
 ALONG_DATA = 0.5  # share of the way from the latent line to the chain of stored codes
 SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
 SEARCH_ELITE = 8  # best codes a refining round of search_codes draws around
-SEARCH_ROUNDS = 4  # rounds of the searched transition ends' search
+SEARCH_ROUNDS = 8  # rounds of the searched transition ends' search (docs/studies/melody_transitions)
 
 
 def events_of(classes: np.ndarray) -> np.ndarray:
