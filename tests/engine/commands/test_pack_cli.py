@@ -107,3 +107,15 @@ def test_knob_help_says_what_an_unnamed_knob_does() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     text = " ".join(sub.choices["generate"].format_help().split())
     assert "stay at their defaults" not in text and "not named is left to the groove" in text
+
+
+def test_a_larger_pack_from_a_seed_begins_with_the_smaller_one(tmp_path, drums) -> None:
+    """A producer who liked ``--count 4 --seed 9`` and asks for 8 gets those 4 and 4 more."""
+    for count in (4, 8):
+        assert main(["generate", "-o", str(tmp_path / f"p{count}") + "/", "--checkpoint", drums,
+                     "--count", str(count), "--seed", "9"]) == 0
+    small = sorted((tmp_path / "p4").glob("*.mid"))
+    large = sorted((tmp_path / "p8").glob("*.mid"))
+    assert len(small) == 4 and len(large) == 8
+    assert [f.read_bytes() for f in small] == [f.read_bytes() for f in large[:4]]
+    assert len({f.read_bytes() for f in large}) == 8

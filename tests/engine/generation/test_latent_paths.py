@@ -107,3 +107,14 @@ def test_distinct_draws_take_no_stored_code_twice_while_there_are_enough() -> No
     assert sorted(rows) == list(range(10))
     plain = [sample_near(codes, 0.0, 10, seed=s)[:, 0] for s in range(20)]
     assert any(len(set(p)) < 10 for p in plain)  # drawn with replacement, a batch repeats codes
+
+
+def test_a_larger_distinct_draw_from_one_seed_begins_with_the_smaller_one() -> None:
+    """A sample pack of 20 from a seed begins with the pack of 10 from it (noise and all)."""
+    codes = np.arange(30, dtype=float)[:, None] * np.ones((1, 4))
+    ten, twenty = (sample_near(codes, 0.1, n, seed=7, distinct=True) for n in (10, 20))
+    np.testing.assert_array_equal(twenty[:10], ten)
+    one = sample_near(codes, 0.1, 1, seed=7, distinct=True)
+    np.testing.assert_array_equal(one, ten[:1])
+    more = sample_near(codes, 0.0, 70, seed=7, distinct=True)[:, 0]  # past the stored: laps
+    assert sorted(more[:30]) == list(range(30)) and sorted(more[30:60]) == list(range(30))
