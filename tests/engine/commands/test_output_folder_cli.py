@@ -14,18 +14,7 @@ from app.cli import main  # noqa: E402
 from engine.music.melody import read_melody_file  # noqa: E402
 from engine.music.midifile import read_clip, write_clip  # noqa: E402
 from tests.engine.commands.test_odd_paths_cli import groove  # noqa: E402
-from tests.support.melody import melody_a, melody_b, memorised_checkpoint  # noqa: E402
-from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def drums() -> str:
-    return str(tiny_checkpoint("fader_vae"))
-
-
-@pytest.fixture(scope="module")
-def melodies(tmp_path_factory) -> str:
-    return str(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody")))
+from tests.support.melody import melody_a, melody_b  # noqa: E402
 
 
 def test_generate_into_a_new_folder(tmp_path, drums, capsys) -> None:

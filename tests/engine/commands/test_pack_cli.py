@@ -9,18 +9,6 @@ pytest.importorskip("torch")
 
 from app.cli import build_parser, main  # noqa: E402
 from engine.audio.render import read_wav  # noqa: E402
-from tests.support.melody import memorised_checkpoint  # noqa: E402
-from tests.support.tiny_checkpoint import tiny_checkpoint  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def drums() -> str:
-    return str(tiny_checkpoint("fader_vae"))
-
-
-@pytest.fixture(scope="module")
-def melodies(tmp_path_factory) -> str:
-    return str(memorised_checkpoint(str(tmp_path_factory.getbasetemp() / "melody")))
 
 
 def test_count_with_a_wav_output_writes_numbered_wavs(tmp_path, drums, capsys) -> None:

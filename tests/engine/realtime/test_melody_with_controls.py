@@ -15,12 +15,18 @@ def _ons(loop, t0):
             if m.kind == "on" and m.data[0] & 0xF0 == 0x90 and m.data[0] != 0x99]
 
 
-def test_the_controls_a_melody_brings_take_over_with_it_at_its_boundary():
+def _playing_a():
+    """Melody A in C on channel 1, two steps in: the scheduler, its loop, its start, a step."""
     sched = Scheduler(Controls(tempo_bpm=120))
     sched.set_melody(melody_a())
     loop, t0 = play(sched, 0)
     step = STEP_MS_120 * MS
     loop.run_until(t0 + 2 * step)
+    return sched, loop, t0, step
+
+
+def test_the_controls_a_melody_brings_take_over_with_it_at_its_boundary():
+    sched, loop, t0, step = _playing_a()
     in_g = MelodyControls(transpose=7, channel=2)
     loop.do(lambda now: sched.set_melody(melody_b(), "bar", now, in_g))
     loop.run_until(t0 + 32 * step)
@@ -35,11 +41,7 @@ def test_the_controls_a_melody_brings_take_over_with_it_at_its_boundary():
 
 
 def test_a_melody_replacing_a_waiting_one_keeps_its_controls_and_a_later_setting_wins():
-    sched = Scheduler(Controls(tempo_bpm=120))
-    sched.set_melody(melody_a())
-    loop, t0 = play(sched, 0)
-    step = STEP_MS_120 * MS
-    loop.run_until(t0 + 2 * step)
+    sched, loop, t0, step = _playing_a()
     loop.do(lambda now: sched.set_melody(melody_b(), "bar", now, MelodyControls(transpose=7)))
     loop.run_until(t0 + 4 * step)
     loop.do(lambda now: sched.set_melody(melody_b().transpose(-12), "bar", now))  # re-spelled: no controls
