@@ -32,6 +32,7 @@ from engine.commands.play_melody import (
     add_melody_args,
     choose_melody,
     melody_controls,
+    seed_words,
     wants_melody,
 )
 from engine.errors import GrooveFaderError, MidiFileError, PortError, UsageError
@@ -159,7 +160,7 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
         z = gen.sample_like_data(1, seed=args.seed)[0]
         pattern = gen.decode(z, state.inputs, temperature=args.temperature or 0.0, seed=args.seed,
                              targets=state.targets())
-        return pattern, f"checkpoint {checkpoint} (seed {args.seed}, knobs {knobs or 'defaults'})"
+        return pattern, f"checkpoint {checkpoint} ({seed_words(args.seed)}, knobs {knobs or 'defaults'})"
     if args.knob:
         raise GrooveFaderError(f"--knob needs a checkpoint (none given and {DEFAULT_CHECKPOINT} is absent)")
     return demo_pattern(), "built-in demo groove (no --clip, no checkpoint)"

@@ -87,6 +87,11 @@ def wants_melody(args: argparse.Namespace) -> bool:
     return bool(args.melody or args.melody_clip is not None)
 
 
+def seed_words(seed: int | None) -> str:
+    """A run's seed as its status line says it (no seed: a random one, not "seed None")."""
+    return "a random seed" if seed is None else f"seed {seed}"
+
+
 def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
     """The melody to loop and where it came from (for humans)."""
     from engine.generation.melody import loop_to
@@ -110,4 +115,4 @@ def choose_melody(args: argparse.Namespace) -> tuple[Any, str]:
     gen = MelodyGenerator.from_checkpoint(path)
     bars = args.melody_bars or gen.bars
     melody = gen.generate(1, bars=bars, temperature=args.temperature or 0.0, seed=args.seed)[0]
-    return melody, f"melody checkpoint {path} (seed {args.seed}, {bars} bars)"
+    return melody, f"melody checkpoint {path} ({seed_words(args.seed)}, {bars} bars)"

@@ -26,6 +26,8 @@ def test_shipped_checkpoint_is_found_from_any_directory(tmp_path, monkeypatch) -
     pattern, where = play_cli.choose_pattern(_args("--seed", "3", "--knob", "density=0.5"))
     assert where.startswith(f"checkpoint {cli.DEFAULT_CHECKPOINT} (seed 3")
     assert pattern.hits.shape == (32, 9) and pattern.hits.any()
+    _, where = play_cli.choose_pattern(_args())
+    assert "(a random seed, knobs defaults)" in where and "None" not in where
 
 
 def test_a_knob_the_model_lacks_is_one_clear_error() -> None:
