@@ -105,7 +105,8 @@ def preset_from_json(data: Any) -> Preset:
         ignored.append(f"{key} ({one_line(why)[:80]})")
 
     def numbers(key: str, default: Any = None) -> None:
-        """``fields[key]``: the file's object of finite numbers (each bad one skipped)."""
+        """``fields[key]``: the file's object of finite numbers (each bad one skipped); null
+        stands for "none" only for a field whose ``default`` is None."""
         values = data.get(key, default)
         if isinstance(values, dict):
             fields[key] = {}
@@ -114,7 +115,7 @@ def preset_from_json(data: Any) -> Preset:
                     fields[key][str(name)] = finite_number(value, -math.inf, math.inf)
                 except ValueError as err:
                     skip(f"{key}.{shown(str(name))}", str(err))
-        elif values is not None:
+        elif values is not None or default is not None:
             skip(key, "not an object")
 
     numbers("knobs", {})

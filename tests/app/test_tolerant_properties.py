@@ -74,3 +74,10 @@ def test_any_engine_state_restores_without_an_exception(make_window) -> None:
         json.dumps(c.settings())  # what was restored saves again
 
     check()
+
+
+def test_null_knobs_are_named_and_a_null_anchor_is_none() -> None:
+    """The example hypothesis found: ``"knobs": null`` is not an object of knobs."""
+    p = preset_from_json({"format": "groovefader-preset", "version": 1, "knobs": None, "anchor": None})
+    assert any(item.startswith("knobs (") for item in p.ignored)
+    assert not any(item.startswith("anchor") for item in p.ignored)
