@@ -29,9 +29,11 @@ from PySide6.QtCore import QObject, Signal
 
 from app import clips, melody_jobs
 from app.file_reads import FileReads
+from app.file_writes import FileWrites
 from app.melody_jobs import MelodyDecoded
 from app.model_worker import ModelWorker
 from app.tolerant_json import finite_number
+from engine.errors import GrooveFaderError
 from engine.generation.melody import loop_to
 from engine.music.drums import GM_DRUM_CHANNEL, NoteMap
 from engine.music.lanes_clip import lanes_midifile, melody_midifile, write_midifile
@@ -188,6 +190,7 @@ class MelodyLane(QObject):
         self._drums = drums
         self.files = FileReads(self)  # a whole song's file is read off the GUI thread
         self.files.started.connect(lambda text: self.message.emit("info", text))
+        self.writes = FileWrites(self)  # and a long export written off it
         self.model = ModelWorker(self)
         self.model.loaded.connect(self._on_loaded)
         self.model.failed.connect(lambda text: self._fail(text))
@@ -411,17 +414,39 @@ class MelodyLane(QObject):
         Raises:
             MidiFileError: nothing to export, or the file cannot be written.
         """
+        return self._export_job(path, bars, with_drums)()
+
+    def export_later(self, path: str | Path, bars: int, with_drums: bool, done: Callable[[Path], None],
+                     failed: Callable[[GrooveFaderError], None]) -> None:
+        """:meth:`export` of the lane as it plays now, written on a thread (a phrase of both
+        loops can be a thousand bars); ``done(path)`` or ``failed(error)`` on the GUI thread.
+        Quitting waits for the write."""
+        try:
+            job = self._export_job(path, bars, with_drums)
+        except GrooveFaderError as err:
+            failed(err)
+            return
+        self.writes.write(job, done, failed)
+
+    def _export_job(self, path: str | Path, bars: int, with_drums: bool) -> Callable[[], Path]:
+        """The write of :meth:`export`, its inputs taken now (the looping and writing are left
+        to the call)."""
         from engine.errors import MidiFileError
 
         if self.melody is None:
             raise MidiFileError(f"{shown(Path(path).name)}: no melody to export yet")
-        melody = loop_to(as_played(self.melody, self.settings_), bars)
+        played = as_played(self.melody, self.settings_)
         pattern, tempo, note_map = self._drums()
         channel = self.settings_.channel
-        if with_drums:
-            drums = clips.loop_to_bars(pattern, bars)
-            return write_midifile(path, lambda: lanes_midifile(drums, melody, tempo, note_map, channel))
-        return write_midifile(path, lambda: melody_midifile(melody, tempo, channel))
+
+        def job() -> Path:
+            melody = loop_to(played, bars)
+            if with_drums:
+                drums = clips.loop_to_bars(pattern, bars)
+                return write_midifile(path, lambda: lanes_midifile(drums, melody, tempo, note_map, channel))
+            return write_midifile(path, lambda: melody_midifile(melody, tempo, channel))
+
+        return job
 
     # -- settings --------------------------------------------------------------------------
     def update(self, **changes: Any) -> None:

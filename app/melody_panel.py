@@ -283,16 +283,26 @@ class MelodyPanel(QWidget):
 
     def export(self, path: str, with_drums: bool) -> Path | None:
         """Write the melody looped to its length (or drums + melody, two tracks, until both
-        loops end together: :meth:`MelodyLane.export_bars`)."""
+        loops end together: :meth:`MelodyLane.export_bars`), here and now."""
         bars = self.lane.export_bars(with_drums)
         try:
             written = self.lane.export(path, bars, with_drums)
         except MidiFileError as err:
             self.lane.message.emit("error", str(err))
             return None
+        self._exported(written, bars, with_drums)
+        return written
+
+    def export_later(self, path: str, with_drums: bool) -> None:
+        """:meth:`export` written on a thread; the status line says when it is written."""
+        bars = self.lane.export_bars(with_drums)
+        self.lane.export_later(path, bars, with_drums,
+                               lambda written: self._exported(written, bars, with_drums),
+                               lambda err: self.lane.message.emit("error", str(err)))
+
+    def _exported(self, written: Path, bars: int, with_drums: bool) -> None:
         self.lane.message.emit("info", f"Exported {'drums + melody' if with_drums else 'melody'} "
                                        f"({bars} bars) to {shown(written)}")
-        return written
 
     def _ask_clip(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a melody from a MIDI clip", "", MIDI_FILTER)
@@ -308,7 +318,7 @@ class MelodyPanel(QWidget):
         name = "groovefader-drums-melody.mid" if with_drums else "groovefader-melody.mid"
         path, _ = QFileDialog.getSaveFileName(self, "Export", name, MIDI_FILTER)
         if path:
-            self.export(path, with_drums)
+            self.export_later(path, with_drums)
 
 
 class MelodyDock(QDockWidget):
