@@ -29,6 +29,7 @@ Space — play / stop · T — tap tempo<br>
 R — randomize · V — variation · H — hold knobs on / off · Ctrl+0 — reset knobs<br>
 Ctrl+Z / Ctrl+Shift+Z — undo / redo pattern changes<br>
 Ctrl+O — load a MIDI clip (or drop a .mid on the window) · Ctrl+E — export a clip<br>
+Ctrl+Shift+E — export audio (the built-in kit) · F1 — this list<br>
 Ctrl+T — transition A → B · Ctrl+S / Ctrl+L — save / load preset<br>
 Knobs: drag up/down, Shift = fine, wheel, right-click = MIDI learn;<br>
 double-click = reset (the groove decides again); bright arc = set and held<br>

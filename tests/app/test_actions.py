@@ -32,3 +32,22 @@ def test_dialogs_are_deleted_after_use(make_window, qtbot, monkeypatch) -> None:
     assert seen == [1] * 15
     assert not w.findChildren(ExportDialog) and not w.findChildren(TransitionDialog)
     assert not w.findChildren(NoteMapDialog)
+
+
+def test_shortcuts_help_lists_every_action_shortcut(make_window) -> None:
+    """F1's list names each menu action's shortcut, Export audio's Ctrl+Shift+E and F1's own
+    among them."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from app.actions import SHORTCUTS_HELP
+
+    w = make_window(load=False)
+    missing = []
+    for action in w.findChildren(QAction):
+        shortcuts = action.shortcuts()
+        if not shortcuts or not action.text():
+            continue
+        first = shortcuts[0].toString(QKeySequence.SequenceFormat.PortableText)
+        if first not in SHORTCUTS_HELP:
+            missing.append(f"{action.text()}: {first}")
+    assert not missing, missing
