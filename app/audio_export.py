@@ -4,11 +4,13 @@ built-in one, or the chosen soundfont's).
 What plays is what is written: tempo, swing, groove amount, velocity scale and the muted
 voices from the transport, the pattern from the controller, the kit mix's levels and pans.
 Rendering runs on a worker thread (a few seconds for a long clip); the result comes back
-as one message.
+as one message. The worker is not a daemon: quitting waits for it, so the WAV asked for is
+written whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +85,7 @@ class AudioExport(QObject):
         soundfont = stored_soundfont(self.settings)
         self._worker = threading.Thread(target=self._render,
                                         args=(Path(path), pattern, controls, bars, mix, soundfont),
-                                        name="groovefader-audio-export", daemon=True)
+                                        name="groovefader-audio-export", daemon=False)
         self._worker.start()
         return self._worker
 
@@ -97,7 +99,11 @@ class AudioExport(QObject):
         try:
             written = render_wav(path, pattern, controls, bars, mix=mix, kit=kit, force=True)
         except (GrooveFaderError, ValueError) as err:
-            self.finished.emit("error", f"Export audio: {err}")
+            self._tell("error", f"Export audio: {err}")
             return
         done = f"Exported {bars} bars of audio to {written}"
-        self.finished.emit("warning" if note else "info", f"{done} ({note})" if note else done)
+        self._tell("warning" if note else "info", f"{done} ({note})" if note else done)
+
+    def _tell(self, level: str, text: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
+            self.finished.emit(level, text)
