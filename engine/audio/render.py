@@ -19,6 +19,7 @@ import os
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from engine.audio.errors import AudioFileError
 from engine.audio.kit import DEFAULT_RATE_HZ, Kit, KitMix, build_kit
 from engine.audio.mixer import VoiceMixer
 from engine.music.pattern import Pattern
-from engine.realtime.steps import Controls, notes_for_step, step_ns
+from engine.realtime.steps import Controls, StepTable, notes_for_step, step_ns
 from models.atomic import atomic_write
 
 TARGET_PEAK_DBFS = -1.0  # loud, with headroom for 24-bit rounding and inter-sample peaks
@@ -54,9 +55,10 @@ def hits_for(pattern: Pattern, controls: Controls, bars: int, rate: int) -> list
         raise ValueError(f"bars must be >= 1, got {bars}")
     step_s = step_ns(controls.tempo_bpm) / 1e9
     steps = bars * pattern.steps_per_bar
+    table = StepTable.from_pattern(pattern)  # once: a step of a long pattern is a lookup
     hits = []
     for step in range(steps):
-        for event in notes_for_step(pattern, step, controls):
+        for event in notes_for_step(table, step, controls):
             frame = max(0, round((step + event.shift_steps) * step_s * rate))
             hits.append(Hit(frame, event.voice, event.velocity))
     return sorted(hits)
@@ -107,19 +109,32 @@ def peak_dbfs(audio: np.ndarray) -> float:
     return -math.inf if peak == 0.0 else 20 * math.log10(peak)
 
 
+WAV_CHUNK_FRAMES = 1 << 15  # converted and written a chunk at a time (see write_wav_to)
+
+
 def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
     """``audio`` (``(frames, channels)`` float in [-1, 1]) as a 24-bit PCM WAV file's bytes."""
+    buf = io.BytesIO()
+    write_wav_to(buf, audio, rate)
+    return buf.getvalue()
+
+
+def write_wav_to(file: IO[bytes], audio: np.ndarray, rate: int) -> None:
+    """``audio`` (``(frames, channels)`` float in [-1, 1]) as a 24-bit PCM WAV into the
+    seekable binary ``file``. Converted and written in chunks of :data:`WAV_CHUNK_FRAMES`:
+    minutes of audio are hundreds of MB, and one copy of them holds the GIL long enough to
+    stall the other threads (the GUI's, when the app exports)."""
     if audio.ndim != 2:
         raise ValueError(f"audio must have shape (frames, channels), got {audio.shape}")
-    ints = np.rint(np.clip(audio, -1.0, 1.0) * _PCM_MAX).astype("<i4")
-    pcm = ints.reshape(-1, 1).view(np.uint8)[:, :3].tobytes()  # little-endian: the low 3 bytes
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
+    with wave.open(file, "wb") as w:
         w.setnchannels(audio.shape[1])
         w.setsampwidth(PCM_BITS // 8)
         w.setframerate(int(rate))
-        w.writeframes(pcm)
-    return buf.getvalue()
+        w.setnframes(len(audio))
+        for start in range(0, len(audio), WAV_CHUNK_FRAMES):
+            chunk = audio[start:start + WAV_CHUNK_FRAMES]
+            ints = np.rint(np.clip(chunk, -1.0, 1.0) * _PCM_MAX).astype("<i4")
+            w.writeframesraw(ints.reshape(-1, 1).view(np.uint8)[:, :3].tobytes())  # the low 3 bytes
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
@@ -155,9 +170,10 @@ def write_wav(path: str | os.PathLike[str], audio: np.ndarray, rate: int, *, for
     path = Path(path)
     if path.exists() and not force:
         raise AudioFileError(f"{path}: exists; refusing to overwrite it (use --force)")
-    data = wav_bytes(audio, rate)
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (frames, channels), got {audio.shape}")
     try:
-        atomic_write(path, lambda f: f.write(data))
+        atomic_write(path, lambda f: write_wav_to(f, audio, rate))
     except OSError as err:
         raise AudioFileError(f"{path}: cannot write audio: {err.strerror or err}") from err
     return path
