@@ -45,6 +45,7 @@ from engine.generation.knobs import TEMPERATURE_DEFAULT, KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
 from engine.music.pattern import Pattern
+from models.pathnames import shown
 
 if TYPE_CHECKING:
     from engine.errors import GrooveFaderError
@@ -124,7 +125,10 @@ class Controller(QObject):
         path = Path(path) if path else default_checkpoint()
         self.modelLoading.emit(str(path))
         if not path.is_file():
-            self.modelFailed.emit(f"No model checkpoint at {path}. {MISSING_MODEL_HELP}")
+            if self.model.agen is not None:  # the model that plays keeps playing
+                self.model.refuse(f"No model checkpoint at {shown(path)}.")
+            else:
+                self.modelFailed.emit(f"No model checkpoint at {path}. {MISSING_MODEL_HELP}")
             return
         self.model.load(path)
 

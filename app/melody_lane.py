@@ -213,7 +213,10 @@ class MelodyLane(QObject):
         """Load the melody checkpoint on a background thread (torch is imported there)."""
         path = Path(path) if path else default_melody_checkpoint()
         if not path.is_file():
-            self._fail(f"No melody model at {path}.")
+            if self.model.agen is not None:  # the melody model that plays keeps playing
+                self.model.refuse(f"No melody model at {shown(path)}.")
+            else:
+                self._fail(f"No melody model at {path}.")
             return
         self.model.load(path, build=_build_melody_generator)
 

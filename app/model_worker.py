@@ -121,8 +121,13 @@ class ModelWorker(QObject):
     def _fail(self, text: str) -> None:
         if self.agen is None:
             self.failed.emit(text)
-        else:  # a bad file never costs the user the model that plays
-            self.refused.emit(f"{text} Keeping {shown(self.path or 'the model loaded before')}.")
+        else:
+            self.refuse(text)
+
+    def refuse(self, text: str) -> None:
+        """``refused``: ``text`` (why a checkpoint was not loaded) and the model that plays
+        on. A bad file never costs the user the model that plays."""
+        self.refused.emit(f"{text} Keeping {shown(self.path or 'the model loaded before')}.")
 
     def _adopt(self, payload: tuple[str, AsyncGenerator]) -> None:
         path, agen = payload
