@@ -6,12 +6,11 @@ from __future__ import annotations
 import mido
 import numpy as np
 
-from app.melody_lane import MelodyLane
-from app.melody_panel import MelodyPanel
-from engine.music.drums import GM_NOTE_MAP, Voice
+from engine.music.drums import Voice
 from engine.music.midifile import read_clip
 from engine.music.pattern import Pattern
 from tests.support.melody import melody_b
+from tests.support.threads import melody_lane_with_clip, record_threads
 
 
 def _bars(path) -> float:
@@ -48,13 +47,7 @@ def test_a_2_bar_groove_is_dragged_out_as_4_bars(ready_window) -> None:
 
 
 def test_drums_and_melody_export_the_phrase_of_both_loops(qtbot, tmp_path) -> None:
-    drums = _eight_bars()
-    lane = MelodyLane(None, lambda: (drums, 120.0, GM_NOTE_MAP))
-    panel = MelodyPanel(lane)
-    qtbot.addWidget(panel)
-    clip = tmp_path / "tune.mid"
-    melody_b().write_midi(clip)
-    lane.load_clip(clip)
+    lane, panel = melody_lane_with_clip(qtbot, tmp_path, _eight_bars())
     assert lane.melody is not None and lane.melody.bars == 2
     both = panel.export(str(tmp_path / "both.mid"), with_drums=True)
     assert both is not None and _bars(both) == 8
@@ -99,22 +92,13 @@ def test_the_export_dialog_does_not_cut_a_longer_transition(ready_window, qtbot,
 
 
 def test_a_clip_is_written_off_the_gui_thread(ready_window, qtbot, monkeypatch, tmp_path) -> None:
-    import threading
-
     from PySide6.QtWidgets import QDialog, QFileDialog
 
     from app import clips
     from app.dialogs import ExportDialog
 
     w = ready_window
-    where: list[str] = []
-    write = clips.export
-
-    def export(*args, **kwargs):
-        where.append(threading.current_thread().name)
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(clips, "export", export)
+    where = record_threads(monkeypatch, clips, "export")
     monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     target = tmp_path / "long.mid"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))

@@ -3,26 +3,17 @@
 
 from __future__ import annotations
 
-import threading
-
 import mido
 from PySide6.QtWidgets import QFileDialog
 
-from app.melody_lane import MelodyLane
-from app.melody_panel import MelodyPanel
-from engine.music.drums import GM_NOTE_MAP, Voice
+from engine.music.drums import Voice
 from engine.music.pattern import Pattern
-from tests.support.melody import melody_b
+from tests.support.threads import melody_lane_with_clip, record_threads
 
 
 def test_a_long_drums_and_melody_export_leaves_the_window_responsive(qtbot, tmp_path, monkeypatch) -> None:
     drums = Pattern.empty(bars=63).with_hit(0, Voice.KICK, True, velocity=0.8)
-    lane = MelodyLane(None, lambda: (drums, 120.0, GM_NOTE_MAP))
-    panel = MelodyPanel(lane)
-    qtbot.addWidget(panel)
-    clip = tmp_path / "tune.mid"
-    melody_b().write_midi(clip)
-    lane.load_clip(clip)
+    lane, panel = melody_lane_with_clip(qtbot, tmp_path, drums)
     lane.update(bars=16)
     assert lane.melody is not None and lane.melody.bars == 16
     assert lane.export_bars(with_drums=True) == 1008
@@ -33,14 +24,7 @@ def test_a_long_drums_and_melody_export_leaves_the_window_responsive(qtbot, tmp_
 
     import app.melody_lane as lane_module
 
-    where: list[str] = []
-    write = lane_module.write_midifile
-
-    def recorded(*args, **kwargs):
-        where.append(threading.current_thread().name)
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(lane_module, "write_midifile", recorded)
+    where = record_threads(monkeypatch, lane_module, "write_midifile")
     panel.export_both_button.click()
     lane.close()  # the window closing at once: the write finishes all the same
 
