@@ -366,10 +366,7 @@ class Scheduler:
         if shift == 0:
             return
         self.flush(now_ns, drop_queued=True)
-        for k in range(len(self._tick_samples)):
-            index, arrival = self._tick_samples[k]
-            self._tick_samples[k] = (index + shift, arrival)
-        self._last_tick += shift
+        self._renumber_pulses(shift)
         self._next_step, self._next_tick = position, target
         if self._t0 is not None:
             self._t0 -= round(shift / TICKS_PER_STEP * self._step_len)
@@ -399,6 +396,15 @@ class Scheduler:
         # Anchor the grid on the fitted line through the recent pulses (smooths jitter).
         self._step_len = period * TICKS_PER_STEP * timeline_per_wall
         self._t0 = self.wall_to_timeline(round(mean_t - mean_i * period))
+
+    def _renumber_pulses(self, shift: int) -> None:
+        """The pulses received counted ``shift`` pulses on, arrivals kept: the tempo they
+        measure carries over to the place the clock was moved to."""
+        for k in range(len(self._tick_samples)):
+            index, arrival = self._tick_samples[k]
+            self._tick_samples[k] = (index + shift, arrival)
+        if self._last_tick is not None:
+            self._last_tick += shift
 
     def _refit_on_a_jump(self, index: int, arrival_ns: int) -> None:
         """The tempo fit spans 2 beats, which averages jitter away but, after a tempo change
@@ -534,10 +540,7 @@ class Scheduler:
                 # pulses counted while stopped (a master sends clock when it does not play)
                 # would put the grid's start back where the clock began and every step since
                 # would be due at once: renumber them, keeping the tempo they measure
-                shift = self._next_tick - 1 - self._last_tick
-                self._tick_samples = deque(((i + shift, t) for i, t in self._tick_samples),
-                                           maxlen=self._tick_samples.maxlen)
-                self._last_tick += shift
+                self._renumber_pulses(self._next_tick - 1 - self._last_tick)
             return
         early = 0.0
         if self.table is not None:
