@@ -51,6 +51,7 @@ from models.pathnames import one_line, shown
 from training.augment import augment_batch
 from training.config import TrainConfig, training_record
 from training.evaluate import monotone_share
+from training.run_data import refuse_other_data
 
 LOG_FIELDS = ("epoch", "step", "elapsed_s", "lr", "beta", "adv_lambda", "train_loss", "train_hits",
               "train_velocities", "train_offsets", "train_kl", "train_disc_mse", "train_control",
@@ -474,11 +475,7 @@ def _check_same_data(state: dict[str, Any], run_dir: Path, dataset) -> None:
     Raises:
         GrooveFaderError: the fingerprints differ, naming both.
     """
-    before, now = _run_fingerprint(state, run_dir), str(getattr(dataset, "fingerprint", ""))
-    if before and now and before != now:
-        raise GrooveFaderError(f"{shown(run_dir)}: the data changed since the run started (data "
-                               f"fingerprint {now[:16]}, the run's {before[:16]}); restore that data "
-                               "or start a new run")
+    refuse_other_data(run_dir, _run_fingerprint(state, run_dir), str(getattr(dataset, "fingerprint", "")))
 
 
 def _check_knob_names(cfg: TrainConfig, names: tuple[str, ...]) -> None:

@@ -68,6 +68,7 @@ from models.pathnames import one_line, shown
 from training.melody import data as mdata
 from training.melody import warm_start as ws
 from training.melody.phrases import encode_phrases, phrase_windows
+from training.run_data import refuse_other_data
 
 ANCHORS = 1024  # training codes stored in the checkpoint for "sample near the data"
 ANCHOR_NOISE = 0.1  # std (prior units) added to a stored code when sampling near the data
@@ -215,10 +216,7 @@ def _check_same_data(state: dict[str, Any], run: Path, now: str) -> None:
             before = str(load_melody_checkpoint(run / "last.pt").meta.get("data_fingerprint", ""))
         except GrooveFaderError:
             before = ""
-    if before and now and before != now:
-        raise GrooveFaderError(f"{shown(run)}: the melodies changed since the run started (data "
-                               f"fingerprint {now[:16]}, the run's {before[:16]}); restore that data "
-                               "or start a new run")
+    refuse_other_data(run, before, now, "melodies")
 
 
 def trim_log(path: Path, upto_step: int) -> None:
