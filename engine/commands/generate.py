@@ -98,7 +98,9 @@ def _common(p: argparse.ArgumentParser, output_help: str, bpm_default: str) -> N
     p.add_argument("--bpm", type=float, default=None,
                    help=f"tempo written into the clip (default: {bpm_default})")
     p.add_argument("--temperature", type=_temperature, default=0.0,
-                   help="0 = most likely hits (default); > 0 samples hits, higher = wilder")
+                   help="0 = the most likely notes (default); above 0 samples: a groove redraws "
+                        "only the hits the model is unsure of (a few change, not its style), a "
+                        "melody samples every note (1 = the model's own odds)")
     p.add_argument("--seed", type=seed_arg, default=None, help="random seed (repeatable output)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
@@ -258,6 +260,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if len(outputs) > 1:
         outputs[0].parent.mkdir(parents=True, exist_ok=True)
     notes = 0
+    silent: list[Path] = []  # clips the model left without a hit: said, not hidden
     kit = None  # the kit the .wav files are rendered with, built once
     for i, path in enumerate(outputs):
         clip = Pattern.concatenate(pats[i * chunks:(i + 1) * chunks]).bar_slice(0, args.bars)
@@ -271,6 +274,8 @@ def run_generate(args: argparse.Namespace) -> int:
         else:
             write_clip(path, clip, tempo_bpm=bpm, force=args.force)
         notes += clip.num_hits
+        if clip.num_hits == 0:
+            silent.append(path)
     length = f"{args.bars} bar{'s' if args.bars > 1 else ''}"
     if len(outputs) == 1:
         print(f"wrote {shown(outputs[0])}: {length}, {notes} notes at {bpm:g} BPM")
@@ -278,6 +283,10 @@ def run_generate(args: argparse.Namespace) -> int:
         where = (f"{shown(outputs[0])} to {shown(outputs[-1].name)}" if outputs[0].suffix.lower() == ".wav"
                  else f"{shown(args.output)}{os.sep}")
         print(f"wrote {where} ({len(outputs)} clips): {length} each, {notes} notes at {bpm:g} BPM")
+    if silent:
+        names = ", ".join(p.name for p in silent[:5]) + (", ..." if len(silent) > 5 else "")
+        print(f"groovefader: {len(silent)} of {len(outputs)} clip(s) have no hits ({names}): the model "
+              "plays nothing there; try another pad point, knob setting or checkpoint", file=sys.stderr)
     return 0
 
 

@@ -183,3 +183,28 @@ def test_an_unknown_backend_in_the_environment_is_one_line(tmp_path, ckpt, capsy
     assert main(["generate", "-o", str(tmp_path / "x.mid"), "--checkpoint", ckpt]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["groovefader: error: $GROOVEFADER_BACKEND must be one of auto, onnx, torch, got 'bogus'"]
+
+
+def test_generate_names_the_clips_left_without_a_hit(tmp_path, capsys) -> None:
+    """The shipped baseline plays nothing at some pad points: a pack says which clips are empty
+    instead of leaving a producer to find silent files."""
+    from pathlib import Path
+
+    baseline = Path(__file__).resolve().parents[3] / "checkpoints" / "baseline_groovae.pt"
+    out = tmp_path / "pack"
+    assert main(["generate", "-o", f"{out}/", "--checkpoint", str(baseline), "--count", "40",
+                 "--bars", "2", "--pad", "random", "--seed", "2"]) == 0
+    import mido
+
+    empty = [f.name for f in sorted(out.glob("*.mid"))
+             if not any(m.type == "note_on" and m.velocity > 0 for t in mido.MidiFile(f).tracks for m in t)]
+    err = capsys.readouterr().err
+    assert empty, "no empty clip among these pad points: pick another seed for this test"
+    assert f"{len(empty)} of 40 clip(s) have no hits" in err
+    assert all(name in err for name in empty[:5])
+
+
+def test_generate_says_nothing_of_empty_clips_when_every_clip_plays(tmp_path, ckpt, capsys) -> None:
+    assert main(["generate", "-o", str(tmp_path / "pack"), "--checkpoint", ckpt, "--count", "3",
+                 "--pad", "random", "--seed", "4"]) == 0
+    assert "no hits" not in capsys.readouterr().err
