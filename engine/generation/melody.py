@@ -70,6 +70,24 @@ SEARCH_ELITE = 8  # best codes a refining round of search_codes draws around
 SEARCH_ROUNDS = 8  # rounds of the searched transition ends' search (docs/studies/melody_transitions)
 
 
+def bar_steps(bars: Sequence[int] | np.ndarray, steps_per_bar: int, steps: int) -> np.ndarray:
+    """``(B, S)`` step indices of bar ``bars[i]`` of each ``steps``-step window."""
+    return (np.asarray(bars)[:, None] * steps_per_bar + np.arange(steps_per_bar)[None]) % steps
+
+
+def agreement(dec: np.ndarray, x: np.ndarray, cols: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """How close decodes ``(K, R, T)`` come to classes ``x`` ``(R, T)``, as
+    :meth:`MelodyGenerator.search_codes` ranks them: ``(K, R)`` scores (the steps agreeing
+    on the window, plus ``T + 1`` per step agreeing on each row's bar ``cols`` ``(R, S)``; with
+    ``cols`` None the window alone) and whether the bar (the window) is reproduced exactly."""
+    agree = dec == x[None]
+    if cols is None:
+        return agree.sum(2).astype(np.float64), agree.all(2)
+    c = np.broadcast_to(cols[None], (len(dec), *cols.shape))
+    on_bar = np.take_along_axis(agree, c, axis=2)
+    return agree.sum(2) + (x.shape[1] + 1.0) * on_bar.sum(2), on_bar.all(2)
+
+
 def events_of(classes: np.ndarray) -> np.ndarray:
     """A decode's ``(T,)`` classes as a melody's events."""
     return Melody.from_classes(classes).events
@@ -267,16 +285,11 @@ class MelodyGenerator:
         n, t, spb = len(x), x.shape[1], self.steps_per_bar
         k = max(1, int(candidates))
         rng = np.random.default_rng(seed)
-        cols = None if bars is None else (np.asarray(bars)[:, None] * spb + np.arange(spb)[None]) % t
+        cols = None if bars is None else bar_steps(bars, spb, t)
 
         def score(dec: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """``(K, R)`` scores of decodes ``(K, R, T)`` of melodies ``rows``; exact matches."""
-            agree = dec == x[rows][None]
-            if cols is None:
-                return agree.sum(2).astype(np.float64), agree.all(2)
-            c = np.broadcast_to(cols[rows][None], (len(dec), len(rows), spb))
-            on_bar = np.take_along_axis(agree, c, axis=2)
-            return agree.sum(2) + (t + 1.0) * on_bar.sum(2), on_bar.all(2)
+            return agreement(dec, x[rows], None if cols is None else cols[rows])
 
         with self._lock:
             mu, sigma = (np.asarray(v, np.float32) for v in self._net.run_posterior(x))

@@ -1,13 +1,16 @@
 """How often the searched transition ends reproduce A's first and B's last bar, by search size.
 
     .venv/bin/python -m training.melody.search_study --checkpoint checkpoints/melody.pt \\
-        --split validation --seed 1 --candidates 64 --rounds 4 --beam 1 [--json OUT]
+        --split validation --seed 1 --candidates 64 --rounds 4 --beam 1 [--refine-steps 200] \\
+        [--json OUT]
 
 On ``--pairs`` pairs of windows from different tunes (the transition study's pairs), the
 codes :meth:`~engine.generation.melody.MelodyGenerator.search_codes` finds for A's first bar
 and B's bar at an 8-bar transition's end (its second bar) are decoded, and the shares of exact
 bars and the search's time per end are reported: the ends alone, without the transition's
-middle (``training.melody.study`` measures that).
+middle (``training.melody.study`` measures that). ``--refine-steps`` N > 0 refines the codes the
+search leaves inexact by gradient (:mod:`training.melody.refine`, needs torch) and reports how
+many ends it refined, how many it made exact and its seconds per refined end.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from engine.generation.melody import MelodyGenerator
 from engine.music.melody import Melody, events_to_classes
 from models.atomic import atomic_write
+from training.melody.refine import REFINE_CHECK, REFINE_LR, REFINE_WHOLE, RefinedSearch
 from training.melody.study import pairs_from
 
 
@@ -34,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidates", type=int, default=64)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--refine-steps", type=int, default=0, help="Adam steps refining a code (0: none)")
+    p.add_argument("--refine-lr", type=float, default=REFINE_LR)
+    p.add_argument("--refine-check", type=int, default=REFINE_CHECK, help="Adam steps between decodes")
+    p.add_argument("--refine-whole", type=float, default=REFINE_WHOLE,
+                   help="weight of the whole window's cross-entropy beside the bar's")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     import torch
@@ -41,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from training.melody import data as mdata
 
-    gen = MelodyGenerator.from_checkpoint(args.checkpoint)
+    gen = (RefinedSearch.load(args.checkpoint, args.refine_steps, args.refine_lr, args.refine_check,
+                              args.refine_whole)
+           if args.refine_steps > 0 else MelodyGenerator.from_checkpoint(args.checkpoint))
     corpus = mdata.build_corpus()
     w = mdata.windows(corpus, gen.bars, args.split)
     spb = gen.steps_per_bar
@@ -58,7 +69,14 @@ def main(argv: list[str] | None = None) -> int:
            "candidates": args.candidates, "rounds": args.rounds, "beam": args.beam,
            "first_bar_is_a": float(np.mean(firsts)), "last_bar_is_b": float(np.mean(lasts)),
            "seconds_per_pair_of_ends": (time.perf_counter() - t0) / args.pairs,
-           "data_fingerprint": corpus.fingerprint}
+           "backend": gen.backend, "threads": torch.get_num_threads()}
+    if args.refine_steps > 0:
+        st = gen.stats
+        out["refine"] = {"steps": args.refine_steps, "lr": args.refine_lr, "check": args.refine_check,
+                         "whole": args.refine_whole, "ends_refined": st["refined"],
+                         "ends_made_exact": st["made_exact"],
+                         "seconds_per_refined_end": st["seconds"] / max(1, st["refined"])}
+    out["data_fingerprint"] = corpus.fingerprint
     text = json.dumps(out, indent=1) + "\n"
     if args.json is not None:
         atomic_write(args.json, lambda f: f.write(text), text=True)
