@@ -418,7 +418,8 @@ class MelodyVAE(nn.Module):
                 length too, but was trained on its own.
             temperature: 0 = argmax (greedy); > 0 samples from softmax(logits / temperature).
             forced: ``(B, T)`` int64, per step the class fed as "previous" to the NEXT step, or
-                -1 to feed the model's own output (teacher forcing where >= 0).
+                -1 to feed the model's own output (teacher forcing where >= 0), or ``-2 - c``
+                to feed class ``c`` unless the model struck a note there (then its own).
             bar_conditioning: ``(B, units, D)`` what each conductor step's (each bar's unless
                 ``conductor_bars`` > 1) notes are decoded from, in place of the conductor's
                 embeddings (or ``z``): e.g. a perfect conductor's, to measure what the note
@@ -475,7 +476,8 @@ class MelodyVAE(nn.Module):
                 fed = cls
                 if forced is not None:
                     f = forced[:, i]
-                    fed = torch.where(f >= 0, f, cls)
+                    own = (f == -1) | ((f <= -2) & (cls >= 2))  # class 2 on: note-ons
+                    fed = torch.where(f >= 0, f, torch.where(own, cls, -2 - f))
                 prev_term = w_prev[fed]
         return out
 

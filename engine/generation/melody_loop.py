@@ -37,6 +37,15 @@ from collections.abc import Mapping
 import numpy as np
 
 PREFIXES = ("dec.", "cond.")
+FIRST_NOTE = 2  # the first note-on class (engine.music.melody.NUM_SPECIAL)
+
+
+def fed_class(forced: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The class fed to the next step: ``forced`` where >= 0, the decoder's ``own`` where -1,
+    and for ``forced = -2 - c`` class ``c`` unless ``own`` is a note-on (then ``own``): the
+    decoder hears the notes it strikes and the forced melody everywhere else."""
+    keep_own = (forced == -1) | ((forced <= -2) & (own >= FIRST_NOTE))
+    return np.where(forced >= 0, forced, np.where(keep_own, own, -2 - forced))
 
 
 def has_loop_arrays(arrays: Mapping[str, np.ndarray]) -> bool:
@@ -129,7 +138,8 @@ class MelodyLoop:
                rng: np.random.Generator | None = None, forced: np.ndarray | None = None) -> np.ndarray:
         """``(B, Z)`` → ``(B, bars · steps_per_bar)`` int64 classes: greedy
         (``temperature`` 0) or drawn from softmax(logits / temperature) with ``rng``;
-        ``forced`` ``(B, T)``: per step the class fed to the next step (-1: the model's own)."""
+        ``forced`` ``(B, T)``: per step the class fed to the next step (-1: the model's own;
+        ``-2 - c``: class ``c`` unless the model struck a note there, then its own)."""
         if temperature > 0 and rng is None:
             rng = np.random.default_rng()
         conds = self.bar_conditions(z, bars)
@@ -154,7 +164,7 @@ class MelodyLoop:
                     cls = logits.argmax(axis=-1)
                 i = bar * self.spb + step
                 out[:, i] = cls
-                prev = cls if forced is None else np.where(forced[:, i] >= 0, forced[:, i], cls)
+                prev = cls if forced is None else fed_class(forced[:, i], cls)
         return out
 
     def _step(self, x_term: np.ndarray, h: list[np.ndarray], c: list[np.ndarray],

@@ -29,9 +29,13 @@ the decoder never hears its own note, so while the forced melody holds it may as
 same note at every step. The midpoints also report how often successive note-ons repeat a
 pitch one or two 16ths apart (``midpoint_same_pitch``), beside the real windows'.
 
+``--render melody``: as ``held``, and an onset repeating the output's previous pitch where
+the forced melody strikes another takes the melody's pitch (:func:`repeats_from_melody`).
+
 ``--feed onsets-rests`` / ``onsets``: strategies 2 and 3 feed the mixed tune only where it
 strikes or ends a note (or only where it strikes one); elsewhere the decoder hears its own
-output (:func:`own_feed`), so it knows which note it struck.
+output (:func:`own_feed`), so it knows which note it struck. ``own-notes``: the mixed tune
+at every step but where the decoder strikes a note, which it hears.
 
 ``--long``: the same for two 16-bar models (flat, conductor) on 16-bar test windows, 16-bar
 transitions, strategies 1 and 3. Writes ``results.json``, ``piano_rolls.png`` and a few
@@ -106,6 +110,28 @@ def hold_rerequests(classes: np.ndarray, forced: np.ndarray) -> np.ndarray:
     return out
 
 
+def repeats_from_melody(classes: np.ndarray, forced: np.ndarray) -> np.ndarray:
+    """``classes`` decoded under teacher forcing with the output's repeats of its previous
+    note-on's pitch rendered from the forced melody: where the melody strikes another pitch at
+    that step the output takes the melody's (the decoder, fed the melody's notes, never heard
+    its own and asked for it again), and a re-request (:func:`hold_rerequests`) is held."""
+    out = np.array(classes, copy=True)
+    forced = np.asarray(forced)
+    last, start, sounding = -1, 0, False
+    for i, c in enumerate(out):
+        if c >= NUM_SPECIAL:
+            if c == last:
+                if forced[i] >= NUM_SPECIAL and forced[i] != c:
+                    out[i] = c = forced[i]
+                elif sounding and np.all(forced[start:i] == 1):
+                    out[i] = 1
+                    continue
+            last, start, sounding = int(c), i, True
+        elif c == 0:
+            sounding = False
+    return out
+
+
 def same_pitch_gaps(events: np.ndarray) -> np.ndarray:
     """``(2,)`` counts of successive note-ons on the same pitch 1 and 2 16ths apart."""
     on = np.flatnonzero(events >= 0)
@@ -115,7 +141,11 @@ def same_pitch_gaps(events: np.ndarray) -> np.ndarray:
 
 
 class HeldRerequests(MelodyGenerator):
-    """A melody generator whose forced decodes are rendered by :func:`hold_rerequests`."""
+    """A melody generator whose forced decodes are rendered by :func:`hold_rerequests`
+    (``render``, a class attribute set by the study: or by :func:`repeats_from_melody`,
+    ``'melody'``)."""
+
+    render = "held"
 
     def decode_batch(self, z: np.ndarray, bars: int | None = None, temperature: float = 0.0,
                      seed: int | None = None, forced: np.ndarray | None = None) -> list[Melody]:
@@ -123,21 +153,25 @@ class HeldRerequests(MelodyGenerator):
         if forced is None:
             return ms
         f = np.asarray(forced)
-        return [Melody.from_classes(hold_rerequests(events_to_classes(m.events), f[k]),
+        fn = repeats_from_melody if self.render == "melody" else hold_rerequests
+        return [Melody.from_classes(fn(events_to_classes(m.events), f[k]),
                                     self.steps_per_bar) for k, m in enumerate(ms)]
 
 
 def own_feed(forced: np.ndarray, feed: str) -> np.ndarray:
     """``forced`` with the steps the decoder hears its own output at set to -1: where the mixed
     tune holds (``onsets-rests``), or everywhere but its note-ons (``onsets``); ``all`` keeps
-    every forced step."""
+    every forced step; ``own-notes`` feeds the tune except where the decoder strikes a note,
+    which it hears (``-2 - c``, see :meth:`models.melody_vae.MelodyVAE.decode`)."""
     f = np.array(forced, np.int64, copy=True)
+    if feed == "own-notes":
+        return np.where(f >= 0, -2 - f, f)
     if feed == "onsets-rests":
         f[f == 1] = -1
     elif feed == "onsets":
         f[f < NUM_SPECIAL] = -1
     elif feed != "all":
-        raise ValueError(f"feed must be all, onsets-rests or onsets, got {feed!r}")
+        raise ValueError(f"feed must be all, onsets-rests, onsets or own-notes, got {feed!r}")
     return f
 
 
@@ -313,14 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hold", type=int, default=1, choices=(1, 2), help="--path: bars each code plays")
     p.add_argument("--pull", type=float, default=1.0,
                    help="--path: share of the way from the interpolation to the chain (default 1)")
-    p.add_argument("--render", default="plain", choices=("plain", "held"),
-                   help="strategies 2 and 3: the decodes as they come, or re-requests held (see above)")
-    p.add_argument("--feed", default="all", choices=("all", "onsets-rests", "onsets"),
+    p.add_argument("--render", default="plain", choices=("plain", "held", "melody"),
+                   help="strategies 2 and 3: the decodes as they come, re-requests held, or "
+                        "repeats rendered from the melody (see above)")
+    p.add_argument("--feed", default="all", choices=("all", "onsets-rests", "onsets", "own-notes"),
                    help="strategies 2 and 3: the steps the mixed tune is fed at (the decoder's own "
                         "output elsewhere; default every step)")
     args = p.parse_args(argv)
-    if args.render == "held" and args.feed != "all":
-        p.error("--render held applies to the mixed tune fed at every step (--feed all)")
+    if args.render != "plain" and args.feed != "all":
+        p.error(f"--render {args.render} applies to the mixed tune fed at every step (--feed all)")
     ends = {"ends": args.ends, "candidates": args.candidates, "beam": args.beam}
     import torch
 
@@ -330,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = mdata.build_corpus()
     if args.feed != "all":
         OwnFeed.feed = args.feed
-    cls = HeldRerequests if args.render == "held" else OwnFeed if args.feed != "all" else MelodyGenerator
+    HeldRerequests.render = args.render
+    cls = HeldRerequests if args.render != "plain" else OwnFeed if args.feed != "all" else MelodyGenerator
     gen = cls.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)

@@ -50,6 +50,29 @@ def test_greedy_and_forced_decodes_equal_torch(shape: str) -> None:
                               model.decode(z, bars=bars, forced=torch.from_numpy(forced)).numpy())
 
 
+@pytest.mark.parametrize("shape", ["flat", "hier"])
+def test_a_melody_fed_unless_the_decoder_strikes_a_note_equals_torch(shape: str) -> None:
+    """``-2 - c``: class c fed unless the decoder struck a note there, then its own."""
+    model, loop = model_and_loop(shape, sharpen=4.0)
+    z = torch.randn(24, model.config.z_dim) * 1.5
+    melody = np.random.default_rng(3).integers(0, 39, (24, 2 * model.config.steps_per_bar))
+    forced = -2 - melody
+    got = loop.decode(z.numpy(), 2, forced=forced)
+    assert np.array_equal(got, model.decode(z, bars=2, forced=torch.from_numpy(forced)).numpy())
+    # what it fed: its own note-ons, the melody's class elsewhere; the same as fed explicitly
+    explicit = np.where(got >= 2, -1, melody)
+    assert np.array_equal(loop.decode(z.numpy(), 2, forced=explicit), got)
+    assert not np.array_equal(loop.decode(z.numpy(), 2, forced=melody), got)
+
+
+def test_fed_class_keeps_own_note_ons_only_where_asked() -> None:
+    from engine.generation.melody_loop import fed_class
+
+    own = np.array([5, 1, 0, 7, 7, 1])
+    forced = np.array([3, 3, -1, -1, -2 - 9, -2 - 9])
+    assert fed_class(forced, own).tolist() == [3, 3, 0, 7, 7, 9]
+
+
 def test_sampling_follows_the_temperature() -> None:
     model, loop = model_and_loop("flat", sharpen=6.0)
     z = np.random.default_rng(1).standard_normal((64, model.config.z_dim)).astype(np.float32)

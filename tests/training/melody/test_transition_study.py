@@ -142,3 +142,26 @@ def test_a_decoder_fed_its_own_holds_hears_its_notes_and_stops_asking_again(gen)
     # fed nothing but holds, it hears its own output everywhere: a free-running decode
     assert np.array_equal(own.decode_batch(z, forced=silent)[0].events, gen.decode_batch(z)[0].events)
     assert not np.array_equal(gen.decode_batch(z, forced=silent)[0].events, gen.decode_batch(z)[0].events)
+
+
+def test_own_notes_feed_marks_every_fed_class_to_give_way_to_the_decoders_note_ons() -> None:
+    from training.melody.study import own_feed
+
+    forced = np.array([14, 1, 0, -1, 16])
+    assert own_feed(forced, "own-notes").tolist() == [-16, -3, -2, -1, -18]
+
+
+def test_repeats_from_the_melody_take_its_pitch_and_re_requests_are_held() -> None:
+    from training.melody.study import repeats_from_melody
+
+    p, q, r = 12, 14, 16  # note-on classes
+    out = np.array([p, 1, p, 1, p, 0, p, q])
+    forced = np.array([r, 1, q, 1, 1, 1, p, 1])  # forced[i]: the melody's class at step i
+    got = repeats_from_melody(out, forced)
+    assert got[2] == q  # the melody strikes q where the output struck p again: q
+    # the output's previous note-on is now q: its p at step 4 is a new pitch, kept
+    assert got[4] == p
+    assert got[6] == p  # the melody strikes p there too: a repeat it plays, kept
+    assert got[7] == q
+    held = repeats_from_melody(np.array([p, p, 1, p]), np.array([1, 1, 1, 1]))
+    assert held.tolist() == [p, 1, 1, 1]  # nothing new fed since p: re-requests held
