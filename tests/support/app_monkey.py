@@ -217,7 +217,7 @@ def received_messages(recorder: Any) -> tuple[list[tuple[int, ...]], list[int], 
     replay and is dropped (only when its events equal the previous callback's exactly).
     """
     rows = recorder.events_with_callbacks()
-    replayed = {cb for cb, gap in recorder.cycles().get("irregular", []) if gap == 0}
+    replayed = {cb for cb, gap, *_ in recorder.cycles().get("irregular", []) if gap == 0}
     by_callback: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
     for frame, data, _ns, cb in rows:
         by_callback.setdefault(cb, []).append((frame, data))

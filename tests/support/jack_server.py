@@ -205,9 +205,30 @@ class Recorder:
         return rows
 
     def cycles(self) -> dict:
-        """``{"callbacks": n, "period": frames, "irregular": [[callback, gap], ...]}`` (after stop)."""
+        """``{"callbacks": n, "period": frames, "irregular": [[callback, gap, frame], ...]}``
+        (after stop; ``frame``: the irregular callback's cycle start)."""
         path = self.out.with_name(self.out.name + ".cycles.json")
         return json.loads(path.read_text()) if path.exists() else {}
+
+    def blind_spans(self) -> list[tuple[int, int]]:
+        """Frame spans ``[start, end)`` whose events this recorder may not have received
+        (after stop): cycles its process callback never ran for (the frame counter moved by
+        more than a period), or ran for twice (a gap of 0: the second call got the first's
+        buffer, so the next cycle's events were lost). An overloaded machine does both to a
+        Python JACK client now and then; a sender cannot cause either.
+        """
+        log = self.cycles()
+        period = int(log.get("period", 0))
+        spans = []
+        for _callback, gap, *rest in log.get("irregular", []):
+            if not rest:
+                continue
+            frame = int(rest[0])
+            if gap == 0:
+                spans.append(((frame + period) % 2**32, (frame + 2 * period) % 2**32))
+            elif gap > period:
+                spans.append(((frame - gap + period) % 2**32, frame))
+        return spans
 
 
 def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
@@ -233,6 +254,43 @@ def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
                 problems.append(f"#{sounding.pop(key)}: note {key[1]} only released by CC 123")
     problems += [f"#{i}: note {k[1]} stuck" for k, i in sounding.items()]
     return problems
+
+
+def unheard_pairing_problems(events: list[tuple[int, tuple[int, ...], int]],
+                             blind: list[tuple[int, int]]) -> list[str]:
+    """:func:`check_note_pairs` of recorded ``(frame, message, ns)`` events, less the
+    problems a recorder's ``blind`` spans explain: a note-off (or note-on) that should have
+    come between two recorded events of that note, or before the CC 123 that released it,
+    where the recorder heard nothing. Every other problem is kept.
+    """
+    messages = [e[1] for e in events]
+    frames = [e[0] for e in events]
+
+    def ahead(a: int, b: int) -> int:  # frames from a to b on JACK's 32-bit frame counter
+        return (b - a + 2**31) % 2**32 - 2**31
+
+    def unheard(a: int, b: int) -> bool:
+        return any(ahead(a, end) > 0 and ahead(start, b) >= 0 for start, end in blind)
+
+    def of_note(j: int, key: tuple[int, int]) -> bool:
+        m = messages[j]
+        return len(m) == 3 and m[0] & 0xE0 == 0x80 and (m[0] & 0x0F, m[1]) == key
+
+    kept = []
+    for problem in check_note_pairs(messages):
+        i = int(problem.split(":")[0].lstrip("#"))
+        key = (messages[i][0] & 0x0F, messages[i][1])
+        if "while sounding" in problem or "without note-on" in problem:
+            # the missing message lay between the note's previous event and this one
+            before = [j for j in range(i) if of_note(j, key)]
+            window = (frames[before[-1]] if before else frames[0], frames[i])
+        else:  # released only by CC 123, or stuck: its note-off was due after the note-on
+            after = [j for j in range(i + 1, len(messages)) if of_note(j, key)
+                     or messages[j][:2] == (0xB0 | key[0], 123)]
+            window = (frames[i], frames[after[0]] if after else frames[-1] + 2**20)
+        if not unheard(*window):
+            kept.append(problem)
+    return kept
 
 
 def pairing_context(messages: list[tuple[int, ...]], problems: list[str], before: int = 12) -> list:
@@ -279,7 +337,7 @@ def _record(name: str, source: str, out_path: str) -> int:
             if seen["previous"] is not None:
                 gap = (base - seen["previous"]) % 2**32
                 if gap != period and len(seen["irregular"]) < 100_000:
-                    seen["irregular"].append([seen["callbacks"], gap])
+                    seen["irregular"].append([seen["callbacks"], gap, base])
             seen["previous"] = base
             seen["callbacks"] += 1
 

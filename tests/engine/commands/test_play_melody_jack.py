@@ -18,7 +18,13 @@ from engine.music.melody import NO_EVENT, NOTE_OFF, Melody
 from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import Controls
 from tests.engine.commands.test_play_jack import interrupt_after_notes, play_cli, start_sequencer
-from tests.support.jack_server import check_note_pairs, on_frame, pairing_context, skipped_spans
+from tests.support.jack_server import (
+    check_note_pairs,
+    on_frame,
+    pairing_context,
+    skipped_spans,
+    unheard_pairing_problems,
+)
 from tests.support.patterns import pattern_from_cells
 
 pytestmark = pytest.mark.jack
@@ -250,8 +256,14 @@ def test_play_cli_melody_port_sigterm_ends_notes_on_both_ports(jack_server, reco
     out, err = interrupt_after_notes(proc, rec, 10, "SIGTERM")  # the melody's G sounds for a bar here
     assert proc.returncode == 0, err
     time.sleep(0.2)
-    drums, melody = [e[1] for e in rec.stop()], [e[1] for e in mel_rec.stop()]
-    assert check_note_pairs(drums) == [] and check_note_pairs(melody) == []
+    drum_events, melody_events = rec.stop(), mel_rec.stop()
+    drums, melody = [e[1] for e in drum_events], [e[1] for e in melody_events]
+    # every note paired as received, but for what a recorder on an overloaded machine did
+    # not hear (a cycle its callback missed); a few such cycles at most
+    for events, recorder in ((drum_events, rec), (melody_events, mel_rec)):
+        blind = recorder.blind_spans()
+        problems = unheard_pairing_problems(events, blind)
+        assert problems == [] and len(blind) <= 4, (problems, blind, pairing_context(events, problems, 16))
     assert any(m[0] == 0x90 and m[2] > 0 for m in melody) and not any(m[0] & 0x0F == 0 for m in drums
                                                                         if m[0] < 0xF0)
     assert melody[-1] == (0xB0, 123, 0) and (0xB9, 123, 0) in drums[-4:]
