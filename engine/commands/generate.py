@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
 from engine.commands.options import flag_list, given, needs, verb
-from engine.commands.outputs import OutputPath, refuse_other_audio, single_output
+from engine.commands.outputs import OutputPath, numbered, refuse_other_audio, single_output
 from engine.commands.play_audio import KIT_OPTIONS, add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
 
@@ -127,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a melody clip from the melody VAE (default checkpoint: checkpoints/melody.pt)")
     g.add_argument("--count", type=_count, default=1,
                    help="number of clips, one groove each; more than one: OUTPUT is a folder of "
-                        "groove-001.mid, ... (-o NAME.wav: NAME-001.wav, ...; --melody: OUTPUT-01.mid, "
+                        "groove-001.mid, ... (-o NAME.wav: NAME-001.wav, ...; --melody: OUTPUT-001.mid, "
                         "...)")
     g.add_argument("--key", default=None, help="--melody: key to transpose to (e.g. G, Eb; default C)")
     add_kit_mix_args(g.add_argument_group("the kit (-o x.wav)"))
@@ -158,9 +158,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--key", default=None,
                    help="--melody: key of the result, whatever key A and B are in (default: clip A's "
                         "key, estimated from its notes)")
-    t.add_argument("--ends", choices=("melodies", "searched", "decoded"), default=None,
+    t.add_argument("--ends", choices=("melodies", "searched", "refined", "decoded"), default=None,
                    help="--melody: first and last bars are A's and B's own (default), the closest "
-                        "decodes found in their posteriors, or the plain greedy decodes")
+                        "decodes found in their posteriors, those codes refined by gradient where "
+                        "they miss the bar (needs torch), or the plain greedy decodes")
     t.set_defaults(func=run_transition)
 
 
@@ -302,16 +303,15 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
 
     if not folder:
         refuse_other_audio(output, "audio is written as WAV (-o NAME.wav), clips as MIDI (.mid)")
-    width = max(3, len(str(count)))
     if not folder and not output.is_dir():
         if count == 1:
             return [output]
         if output.suffix.lower() == ".wav":
-            return [output.with_name(f"{output.stem}-{i + 1:0{width}d}{output.suffix}") for i in range(count)]
+            return numbered(output, count)
     if output.exists() and not output.is_dir():
         why = f"; {count} clips need a folder" if count > 1 else ""
         raise GrooveFaderError(f"{shown(output)}: exists and is not a folder{why}")
-    return [output / f"groove-{i + 1:0{width}d}.mid" for i in range(count)]
+    return numbered(output / "groove.mid", count)
 
 
 def set_knobs(gen, knobs: dict[str, float]):  # (Generator, ...) -> KnobState

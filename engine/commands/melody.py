@@ -43,13 +43,13 @@ def _check_key(key: str | None) -> None:
 
 def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
     """One clip: OUTPUT (in a folder given as OUTPUT, an existing one or with ``folder``, a
-    trailing separator: melody.mid); several: OUTPUT-01.mid, ... (in a folder: melody-01.mid, ...).
+    trailing separator: melody.mid); several: OUTPUT-001.mid, ... (in a folder: melody-001.mid, ...).
 
     Raises:
         GrooveFaderError: OUTPUT names a .wav (a melody is written as MIDI only), or a folder
             is asked for where a file is.
     """
-    from engine.commands.outputs import refuse_other_audio
+    from engine.commands.outputs import numbered, refuse_other_audio
     from engine.errors import GrooveFaderError
 
     if folder and output.exists() and not output.is_dir():
@@ -62,8 +62,7 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
                                "kit plays drums only")
     if count == 1:
         return [output]
-    width, suffix = max(2, len(str(count))), output.suffix or ".mid"  # the names sort by number
-    return [output.with_name(f"{output.stem}-{i + 1:0{width}d}{suffix}") for i in range(count)]
+    return numbered(output if output.suffix else output.with_suffix(".mid"), count)
 
 
 def tempo_of(path: Path, default: float = 120.0) -> float:

@@ -51,3 +51,10 @@ def refuse_other_audio(path: Path, written: str) -> None:
     """
     if path.suffix.lower() in OTHER_AUDIO and not path.is_dir():
         raise GrooveFaderError(f"{shown(path)}: {path.suffix} is not written; {written}")
+
+
+def numbered(path: Path, count: int) -> list[Path]:
+    """``count`` files beside ``path`` named after it: NAME-001.ext, NAME-002.ext, ... (more
+    digits past 999), so that a pack's files sort by number in any file browser."""
+    width = max(3, len(str(count)))
+    return [path.with_name(f"{path.stem}-{i + 1:0{width}d}{path.suffix}") for i in range(count)]

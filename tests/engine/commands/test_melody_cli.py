@@ -21,12 +21,12 @@ def test_generate_count_bars_key(tmp_path, ckpt, capsys) -> None:
     assert main(["generate", "--melody", "-o", str(out), "--checkpoint", ckpt, "--count", "2",
                  "--bars", "4", "--seed", "1", "--key", "F"]) == 0
     files = sorted(tmp_path.glob("mel-*.mid"))
-    assert [f.name for f in files] == ["mel-01.mid", "mel-02.mid"]
+    assert [f.name for f in files] == ["mel-001.mid", "mel-002.mid"]
     assert all(read_melody_file(f).bars == 4 for f in files)
     assert capsys.readouterr().out.count("wrote") == 2
 
 
-@pytest.mark.parametrize("ends", ["melodies", "searched", "decoded"])
+@pytest.mark.parametrize("ends", ["melodies", "searched", "refined", "decoded"])
 def test_transition_from_midi_files(tmp_path, ckpt, ends) -> None:
     a, b = melody_a().write_midi(tmp_path / "a.mid"), melody_b().write_midi(tmp_path / "b.mid")
     out = tmp_path / "t.mid"
@@ -72,7 +72,7 @@ def test_melody_transition_defaults_to_strategy_1_and_clip_a_tempo(tmp_path, ckp
 def test_melody_clips_into_a_folder_and_never_into_a_wav(tmp_path, ckpt, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--melody", "-o", ".", "--checkpoint", ckpt, "--count", "2"]) == 0
-    assert sorted(p.name for p in tmp_path.glob("*.mid")) == ["melody-01.mid", "melody-02.mid"]
+    assert sorted(p.name for p in tmp_path.glob("*.mid")) == ["melody-001.mid", "melody-002.mid"]
     capsys.readouterr()
     assert main(["generate", "--melody", "-o", "m.wav", "--checkpoint", ckpt]) == 1
     assert "written as MIDI" in capsys.readouterr().err and not (tmp_path / "m.wav").exists()
