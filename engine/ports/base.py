@@ -29,6 +29,8 @@ DEFAULT_PORT_NAME = "groovefader"
 # number a second one ("groovefader-in-01")
 INPUT_CLIENT_NAME = "groovefader-in"
 
+RECONNECT_S = 0.5  # how often an input looks for the port it lost (a sender that quit and came back)
+
 
 def is_own_input(port: str) -> bool:
     """Whether ``port`` (``client:port`` as rtmidi and JACK name it) is one of groovefader's

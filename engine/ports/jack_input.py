@@ -19,14 +19,13 @@ import time
 from typing import Any
 
 from engine.errors import PortError
-from engine.ports.base import INPUT_CLIENT_NAME, find_port
+from engine.ports.base import INPUT_CLIENT_NAME, RECONNECT_S, find_port
 from engine.ports.jack_backend import release_jack_client
 from engine.ports.rtmidi_backend import MidiCallback
 
 SYSEX = 0xF0
 ACTIVE_SENSING = 0xFE
 LOCAL_PORT = "in"  # our port's name when it listens to another program's port
-RECONNECT_S = 0.5  # how often a lost connection to the port listened to is looked for
 
 
 class JackMidiInput:

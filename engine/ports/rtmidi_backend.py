@@ -12,12 +12,21 @@ Every failure is a :class:`engine.errors.PortError` with one line saying what to
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import PortError
-from engine.ports.base import INPUT_CLIENT_NAME, BaseOutput, PortSpec, default_api, find_port, is_own_input
+from engine.ports.base import (
+    INPUT_CLIENT_NAME,
+    RECONNECT_S,
+    BaseOutput,
+    PortSpec,
+    default_api,
+    find_port,
+    is_own_input,
+)
 from engine.ports.jack_backend import JackServerWatch
 from engine.realtime.timebase import FrameClock
 
@@ -193,11 +202,18 @@ class MidiInput:
     """An rtmidi input port calling ``callback(data, arrival_ns)`` from rtmidi's thread.
 
     Timing messages (clock, start/stop) are delivered, sysex and active sensing are not.
+    An existing port that goes away (a controller unplugged, a DAW quit) is listened to
+    again when a port of that name is back, looked for every :data:`RECONNECT_S` on a
+    thread of its own.
     """
 
     def __init__(self, name: str, api: str | None, callback: MidiCallback, virtual: bool = False,
                  client_name: str = INPUT_CLIENT_NAME) -> None:
         self.api = api or default_api()
+        self._asked = name  # what the user named: the port that comes back may be numbered anew
+        self._lock = threading.Lock()  # the port is reopened on one thread, closed on another
+        self._closing = threading.Event()
+        self.reconnects = 0
         self._in = _open_rtmidi("in", self.api, client_name)
         self._in.ignore_types(sysex=True, timing=False, active_sense=True)
         try:
@@ -222,14 +238,45 @@ class MidiInput:
             arrival = time.perf_counter_ns()
             callback(tuple(event[0]), arrival)
 
+        self._on_message = _on_message
         self._in.set_callback(_on_message)
+        if not virtual:
+            threading.Thread(target=self._keep_connected, name="groovefader-input-reconnect",
+                             daemon=True).start()
+
+    def _keep_connected(self) -> None:
+        """While the port listened to is listed, nothing; once it was gone and a port of the
+        name asked for is listed again, reopen onto it (ALSA and CoreMIDI give a returning
+        device a new port: the old subscription hears nothing)."""
+        gone = False
+        while not self._closing.wait(RECONNECT_S):
+            with self._lock:
+                if self._in is None:
+                    return
+                try:
+                    names = self._in.get_ports()
+                    if self.port_name in names and not gone:
+                        continue
+                    gone = True
+                    index = find_port(names, self._asked, self.api, "input")
+                    self._in.cancel_callback()
+                    self._in.close_port()
+                    self._in.open_port(index)
+                    # set again: reopened, rtmidi's JACK API called it no more
+                    self._in.set_callback(self._on_message)
+                except Exception:  # not back yet (or ambiguous for now): the next round looks again
+                    continue
+                self.port_name, gone = names[index], False
+                self.reconnects += 1
 
     def close(self) -> None:
-        if self._in is not None:
+        self._closing.set()
+        with self._lock:
+            midi_in, self._in = self._in, None
+        if midi_in is not None:
             try:
-                self._in.cancel_callback()
-                self._in.close_port()
-                self._in.delete()
+                midi_in.cancel_callback()
+                midi_in.close_port()
+                midi_in.delete()
             except Exception:
                 pass
-            self._in = None
