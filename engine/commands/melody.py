@@ -106,7 +106,7 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     from engine.commands.outputs import refuse_other_audio, single_output
     from engine.errors import GrooveFaderError, MidiFileError
     from engine.generation.melody import ALONG_DATA, MelodyGenerator
-    from engine.music.melody import estimate_key, key_shift, read_melody_file
+    from engine.music.melody import moved_to_c, read_melody_file
 
     single_output(args)
     refuse_other_audio(args.output, "a melody transition is written as MIDI (.mid)")
@@ -117,13 +117,13 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     if args.bars < 2:
         raise GrooveFaderError(f"a transition needs at least 2 bars, got {args.bars}")
     _check_key(args.key)
-    a, b = read_melody_file(args.a), read_melody_file(args.b)
-    # The model knows tunes in C (its training tunes were moved there by key signature): both
-    # clips go in moved from clip A's key to C, B keeping its interval to A, and the result is
-    # moved from C to --key, or back to A's key.
-    home = estimate_key(a)
+    # The model knows tunes in C (its training tunes were moved there by key signature): each
+    # clip goes in moved from its own key to C, as the app's melody lane takes clips A and B,
+    # and the result is moved from C to --key, or to A's key: one key throughout, B landing
+    # in it.
+    (a, home), (b, _) = moved_to_c(read_melody_file(args.a)), moved_to_c(read_melody_file(args.b))
     key = args.key or home
-    a, b = (m.fit_range().transpose(-key_shift(home)) for m in (a, b))
+    a, b = a.fit_range(), b.fit_range()
     gen = MelodyGenerator.from_checkpoint(_checkpoint(args, drum_default))
     if args.strategy is None:
         args.strategy = DEFAULT_STRATEGY

@@ -75,3 +75,20 @@ def test_play_keys_a_clip_at_its_own_octave(tmp_path, key) -> None:
     melody, _ = play_melody.choose_melody(args)
     assert melody.transpose(play_melody.melody_controls(args).transpose) == \
         transpose_to_key(melody_a(), key).transpose(24)
+
+
+def test_a_transition_takes_each_clip_from_its_own_key_and_lands_in_one_key(tmp_path, ckpt) -> None:
+    """A in G, B in D: the model gets both in C, as the app's melody lane gives them, and the
+    transition plays in A's key throughout, B's last bar included (not B's D)."""
+    from app.cli import main
+    from engine.generation.melody import MelodyGenerator
+
+    a = melody_a().transpose(IN_G).write_midi(tmp_path / "a.mid")
+    b = melody_b().transpose(2).write_midi(tmp_path / "b.mid")  # D major
+    out = tmp_path / "t.mid"
+    assert main(["transition", str(a), str(b), "--melody", "-o", str(out), "--checkpoint", ckpt,
+                 "--bars", "4"]) == 0
+    got = read_melody_file(out)
+    assert got == MelodyGenerator.from_checkpoint(ckpt).transition(melody_a(), melody_b(), 4, 1, key="G")
+    assert {p % 12 for *_, p in got.bar_slice(3, 4).notes()} == \
+        {(p - 5) % 12 for *_, p in melody_b().bar_slice(melody_b().bars - 1, melody_b().bars).notes()}
