@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _report import emit_json  # noqa: E402
-from sequencer_timing import Dump  # noqa: E402
+from sequencer_timing import Dump, irregular_by_callback  # noqa: E402
 
 from tests.support.jack_server import Recorder, start_test_server  # noqa: E402
 
@@ -91,7 +91,7 @@ def run(seconds: float, sync: bool) -> dict:
             cycles = rec.cycles()
     finally:
         server.stop()
-    irregular = {int(i): int(g) for i, g in cycles.get("irregular", [])}
+    irregular = irregular_by_callback(cycles)
     counts = collections.Counter()
     errors = collections.Counter()
     examples = collections.defaultdict(list)

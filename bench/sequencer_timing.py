@@ -274,6 +274,12 @@ def late_histogram(residual_ms: np.ndarray, unit_per_s: float) -> dict[str, int]
     return {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)}
 
 
+def irregular_by_callback(cycles: dict) -> dict[int, int]:
+    """``{callback: gap}`` of a recorder's :meth:`~tests.support.jack_server.Recorder.cycles`
+    (its entries are ``[callback, gap, frame]``; the frame is not needed here)."""
+    return {int(entry[0]): int(entry[1]) for entry in cycles.get("irregular", [])}
+
+
 def irregular_cycles(recorded: list[tuple[int, tuple[int, ...], int, int]], cycles: dict,
                      residual_ms: np.ndarray | None) -> dict:
     """Our recorder's irregular callbacks, and how many off-grid note-ons fell in one.
@@ -283,7 +289,7 @@ def irregular_cycles(recorded: list[tuple[int, tuple[int, ...], int, int]], cycl
     in an irregular callback when its callback's counter did not follow one period after the
     previous one, or the next callback read the same counter again.
     """
-    irregular = {int(i): int(g) for i, g in cycles.get("irregular", [])}
+    irregular = irregular_by_callback(cycles)
     out = {"callbacks": cycles.get("callbacks"), "irregular_cycles": len(irregular),
            "repeated": sum(1 for g in irregular.values() if g == 0),
            "skipped": sum(1 for g in irregular.values() if 0 < g < 2**31 and g != cycles.get("period"))}

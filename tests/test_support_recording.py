@@ -34,3 +34,18 @@ def test_spans_across_the_frame_counter_wrapping() -> None:
     top = 2**32 - 40
     rows = [(top, (ON, 42, 90)), ((top + 100) % 2**32, (ON, 42, 80)), ((top + 120) % 2**32, (OFF, 42, 0))]
     assert unheard_pairing_problems(_events(rows), [(2**32 - 8, 24)]) == []
+
+
+def test_the_bench_scripts_read_the_recorders_cycle_log(monkeypatch) -> None:
+    """The cycle log's entries are ``[callback, gap, frame]``: what the timing benchmarks
+    count from it (skipped cycles, repeated reads) is read past the frame."""
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    sequencer_timing = importlib.import_module("sequencer_timing")
+    importlib.import_module("jack_cycle_probe")  # imports the same reader
+    cycles = {"callbacks": 10, "period": 32, "irregular": [[3, 64, 160], [6, 0, 224], [7, 64, 288]]}
+    assert sequencer_timing.irregular_by_callback(cycles) == {3: 64, 6: 0, 7: 64}
+    out = sequencer_timing.irregular_cycles([], cycles, None)
+    assert out == {"callbacks": 10, "irregular_cycles": 3, "repeated": 1, "skipped": 2}

@@ -41,7 +41,9 @@ bars between are the strategy's decodes), or as the strategy gives them: ``'deco
 ``'searched'``: free-running reconstructions found by :meth:`MelodyGenerator.search_codes`
 (the candidate codes from A's and B's posteriors, refined over ``SEARCH_ROUNDS`` rounds,
 whose decodes, greedy or by beam search, come closest to A's first bar and B's last bar;
-those codes are also the path's ends).
+those codes are also the path's ends) or ``'refined'``: the searched codes whose bars are not
+reproduced exactly then refined by gradient (:meth:`MelodyGenerator.refine_codes`; needs
+torch, imported then).
 """
 
 from __future__ import annotations
@@ -63,11 +65,15 @@ from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_cla
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
 MIX_DRAWS = ("independent", "switch")
-ENDS = ("decoded", "searched", "melodies")
+ENDS = ("decoded", "searched", "refined", "melodies")
 ALONG_DATA = 0.5  # share of the way from the latent line to the chain of stored codes
 SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
 SEARCH_ELITE = 8  # best codes a refining round of search_codes draws around
 SEARCH_ROUNDS = 8  # rounds of the searched transition ends' search (docs/studies/melody_transitions)
+# the refined ends' gradient refinement (chosen on validation, docs/studies/melody_transitions)
+REFINE_STEPS = 200  # Adam steps at most per code
+REFINE_LR = 0.1
+REFINE_CHECK = 10  # Adam steps between free-running decodes
 
 
 def bar_steps(bars: Sequence[int] | np.ndarray, steps_per_bar: int, steps: int) -> np.ndarray:
@@ -130,6 +136,8 @@ class MelodyGenerator:
         self._pad: MelodyPad | None = None
         self._graph: GrooveGraph | None = None
         self._phrase_pad: PhrasePad | None = None
+        self._source: Path | None = None  # the checkpoint file, for refine_codes' torch model
+        self._grad_model: Any = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, backend: str | None = None) -> MelodyGenerator:
@@ -143,9 +151,12 @@ class MelodyGenerator:
 
         export = open_export(path, "melody", backend)
         if export is not None:
-            return cls(OnnxMelodyNet(export), export.meta)
-        ck = torch_loader(path, "models.melody_checkpoint", "load_melody_checkpoint", "melody")(path)
-        return cls(ck.model, ck.meta)
+            gen = cls(OnnxMelodyNet(export), export.meta)
+        else:
+            ck = torch_loader(path, "models.melody_checkpoint", "load_melody_checkpoint", "melody")(path)
+            gen = cls(ck.model, ck.meta)
+        gen._source = Path(path)
+        return gen
 
     @property
     def backend(self) -> str:
@@ -323,6 +334,91 @@ class MelodyGenerator:
                 round_z[:, todo], round_s[:, todo] = cand, cs
         return best_z.astype(np.float64), best_dec
 
+    def refine_codes(self, melodies: Sequence[Melody], bars: Sequence[int] | None, codes: np.ndarray,
+                     beam: int = 1, steps: int = REFINE_STEPS, lr: float = REFINE_LR,
+                     check: int = REFINE_CHECK, whole: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """``codes`` (e.g. :meth:`search_codes`') refined by gradient where their decodes miss
+        the melodies' bars ``bars`` (the whole windows without ``bars``): Adam (``lr``, at most
+        ``steps`` steps) on each melody's teacher-forced cross-entropy under the decoder on the
+        bar's steps (plus the rest of the window at weight ``whole``); every ``check`` steps the
+        code is decoded free-running (greedy, or a beam of ``beam``) and scored as
+        :meth:`search_codes` scores; the best-scoring code is kept (never worse than the given
+        one) and a melody stops once its bar is exact. The melody reaches the objective and the
+        score, never a decode (encoding by optimisation). Runs on torch, imported here.
+
+        Returns ``(B, Z)`` codes and their ``(B, T)`` free-running decodes.
+
+        Raises:
+            CheckpointError: torch is not installed, or the generator was not loaded from a
+                checkpoint file.
+        """
+        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        n, t = x.shape
+        cols = None if bars is None else bar_steps(bars, self.steps_per_bar, t)
+        with self._lock:
+            best_z = np.asarray(codes, np.float32).copy()
+            best_dec = self._decode_codes(best_z[None], beam)[0]
+            s, exact = agreement(best_dec[None], x, cols)
+            best_s, done = s[0], exact[0].copy()
+            todo = np.flatnonzero(~done)
+            if todo.size == 0 or steps <= 0:
+                return best_z.astype(np.float64), best_dec
+            model = self._model_for_gradients()
+            import torch
+            import torch.nn.functional as F
+
+            weight = np.full((n, t), 1.0 if cols is None else float(whole), np.float32)
+            if cols is not None:
+                np.put_along_axis(weight, cols, 1.0 + float(whole), axis=1)
+            xt, wt = torch.from_numpy(x), torch.from_numpy(weight)
+            z = torch.tensor(best_z, requires_grad=True)
+            opt = torch.optim.Adam([z], lr=float(lr))
+            check = max(1, int(check))
+            for step in range(1, int(steps) + 1):
+                rows = torch.from_numpy(todo)
+                logits = model.decode_teacher(z[rows], xt[rows])
+                ce = F.cross_entropy(logits.transpose(1, 2), xt[rows], reduction="none")
+                (z.grad,) = torch.autograd.grad((ce * wt[rows]).sum(), z)  # the model's weights untouched
+                opt.step()
+                if step % check and step != steps:
+                    continue
+                cand = z.detach().numpy()[todo].copy()
+                cdec = self._decode_codes(cand[None], beam)[0]
+                cs, cexact = agreement(cdec[None], x[todo], None if cols is None else cols[todo])
+                better = cs[0] > best_s[todo]
+                upd = todo[better]
+                best_z[upd], best_dec[upd], best_s[upd] = cand[better], cdec[better], cs[0][better]
+                done[todo] |= cexact[0]
+                todo = np.flatnonzero(~done)
+                if todo.size == 0:
+                    break
+        return best_z.astype(np.float64), best_dec
+
+    def _model_for_gradients(self) -> Any:
+        """The torch :class:`~models.melody_vae.MelodyVAE` (eval mode): the torch backend's own,
+        else loaded once from the checkpoint file beside the export."""
+        if self._grad_model is None:
+            try:
+                import torch
+            except ModuleNotFoundError as err:
+                if err.name != "torch":
+                    raise
+                raise CheckpointError("refining codes by gradient (the 'refined' ends) needs torch, which "
+                                      "is not installed (install groovefader[train], or take the "
+                                      "'searched' ends)") from err
+            own = getattr(self._net, "model", None)
+            if own is not None:
+                self._grad_model = own.eval()
+            elif self._source is None:
+                raise CheckpointError("refining codes by gradient needs the generator loaded from a "
+                                      "checkpoint file (MelodyGenerator.from_checkpoint)")
+            else:
+                from models.melody_checkpoint import load_melody_checkpoint
+
+                torch.set_num_threads(1)
+                self._grad_model = load_melody_checkpoint(self._source).model.eval()
+        return self._grad_model
+
     def _decode_codes(self, zs: np.ndarray, beam: int) -> np.ndarray:
         """``(K, B, T)`` free-running decodes of ``(K, B, Z)`` codes (greedy, or a beam)."""
         k, n = zs.shape[:2]
@@ -409,7 +505,7 @@ class MelodyGenerator:
                    candidates: int = SEARCH_CANDIDATES, beam: int = 1, along_data: float = ALONG_DATA,
                    path: np.ndarray | None = None) -> Melody:
         """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring; ``candidates``
-        and ``beam`` are the search of ``ends='searched'``; ``path``: strategies 1 and 3's
+        and ``beam`` are the search of ``ends='searched'`` and ``'refined'``; ``path``: strategies 1 and 3's
         ``(bars, Z)`` latents bar by bar instead of their path from A's code to B's).
 
         Raises:
@@ -434,9 +530,13 @@ class MelodyGenerator:
         t = np.linspace(0.0, 1.0, bars)
         phase = np.arange(bars) % w
         first = last = None  # the end bars' events when they are not the strategy's decodes
-        if ends == "searched":
+        if ends == "refined":
+            self._model_for_gradients()  # refused before the search when torch is missing
+        if ends in ("searched", "refined"):
             (za, zb), found = self.search_codes([a, b], [0, phase[-1]], candidates, beam,
                                                 0 if seed is None else seed, rounds=SEARCH_ROUNDS)
+            if ends == "refined":
+                (za, zb), found = self.refine_codes([a, b], [0, phase[-1]], np.stack([za, zb]), beam)
             first = events_of(found[0])[:spb]
             last = events_of(found[1])[phase[-1] * spb:(phase[-1] + 1) * spb]
         else:

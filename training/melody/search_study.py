@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = mdata.build_corpus()
     w = mdata.windows(corpus, gen.bars, args.split)
     spb = gen.steps_per_bar
-    firsts, lasts = [], []
+    firsts, lasts, searched = [], [], []
     t0 = time.perf_counter()
     for k, (i, j) in enumerate(pairs_from(w, corpus, args.pairs, args.seed)):
         a, b = Melody.from_classes(w.classes[i]), Melody.from_classes(w.classes[j])
@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         xa, xb = (events_to_classes(gen.fit(m).events) for m in (a, b))
         firsts.append(np.array_equal(found[0][:spb], xa[:spb]))
         lasts.append(np.array_equal(found[1][spb:2 * spb], xb[spb:2 * spb]))
+        if args.refine_steps > 0:
+            s = gen.searched
+            searched.append((np.array_equal(s[0][:spb], xa[:spb]),
+                             np.array_equal(s[1][spb:2 * spb], xb[spb:2 * spb])))
     out = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": args.pairs, "seed": args.seed,
            "candidates": args.candidates, "rounds": args.rounds, "beam": args.beam,
            "first_bar_is_a": float(np.mean(firsts)), "last_bar_is_b": float(np.mean(lasts)),
@@ -73,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.refine_steps > 0:
         st = gen.stats
         out["refine"] = {"steps": args.refine_steps, "lr": args.refine_lr, "check": args.refine_check,
-                         "whole": args.refine_whole, "ends_refined": st["refined"],
+                         "whole": args.refine_whole,
+                         "search_alone": {"first_bar_is_a": float(np.mean([f for f, _ in searched])),
+                                          "last_bar_is_b": float(np.mean([la for _, la in searched]))},
+                         "ends_refined": st["refined"],
                          "ends_made_exact": st["made_exact"],
                          "seconds_per_refined_end": st["seconds"] / max(1, st["refined"])}
     out["data_fingerprint"] = corpus.fingerprint

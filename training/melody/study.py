@@ -335,9 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="test", choices=("validation", "test"),
                    help="the windows paired and the midpoints' reference (default test)")
-    p.add_argument("--ends", default="decoded", choices=("decoded", "searched", "melodies"),
+    p.add_argument("--ends", default="decoded", choices=("decoded", "searched", "refined", "melodies"),
                    help="the transitions' first and last bars (engine.generation.melody)")
-    p.add_argument("--candidates", type=int, default=32, help="codes tried per melody (--ends searched)")
+    p.add_argument("--candidates", type=int, default=32,
+                   help="codes tried per melody (--ends searched, refined)")
     p.add_argument("--beam", type=int, default=1, help="beam width of the search's decodes (1 = greedy)")
     p.add_argument("--mix-draw", default="independent", choices=("independent", "switch"),
                    help="strategies 2 and 3: a draw per step/bar, or one switch from A to B")
@@ -376,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                            "bars": args.bars, "mix_draw": args.mix_draw,
                            "path": args.path, "hold": args.hold, "pull": args.pull,
                            "render": args.render, "feed": args.feed,
-                           "ends": ends if args.ends == "searched" else {"ends": args.ends},
+                           "ends": ends if args.ends in ("searched", "refined") else {"ends": args.ends},
                            "data_fingerprint": corpus.fingerprint, "seed": args.seed,
                            "reference_bar_jump_semitones": reference_jump(w),
                            "variants": res["variants"]}

@@ -50,6 +50,13 @@ def test_generate_and_transition_without_torch(tmp_path: Path) -> None:
     run_without_torch("transition", str(clip), str(clip), "--bars", "4", "--strategy", "3",
                       "-o", str(tmp_path / "t.mid"))
     run_without_torch("generate", "--melody", "-o", str(tmp_path / "tune.mid"), "--bars", "4", "--seed", "1")
+    tune = str(tmp_path / "tune.mid")
+    run_without_torch("transition", tune, tune, "--melody", "--ends", "searched",
+                      "-o", str(tmp_path / "m.mid"))
+    # refining the ends by gradient needs torch: one line says so, and nothing is written
+    refused = run_without_torch("transition", tune, tune, "--melody", "--ends", "refined",
+                                "-o", str(tmp_path / "r.mid"), rc=1)
+    assert "needs torch" in refused.stderr and not (tmp_path / "r.mid").exists()
     assert clip.stat().st_size > 0 and (tmp_path / "t.mid").stat().st_size > 0
     assert len(list((tmp_path / "pack").glob("*.mid"))) == 3
     assert (tmp_path / "tune.mid").stat().st_size > 0

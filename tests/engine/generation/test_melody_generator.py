@@ -225,6 +225,18 @@ def test_transition_ends(rough) -> None:
         rough.transition(a, b, 4, 1, ends="copied")
 
 
+def test_refined_ends_go_on_from_the_searched_codes(rough) -> None:
+    a, b = melody_a(), melody_b()
+    x = np.stack([a.to_classes(), b.to_classes()])
+    codes, dec = rough.search_codes([a, b], [0, 0], seed=0, rounds=SEARCH_ROUNDS)
+    z, ref = rough.refine_codes([a, b], [0, 0], codes)
+    assert np.all((ref[:, :16] == x[:, :16]).sum(1) >= (dec[:, :16] == x[:, :16]).sum(1))
+    assert np.array_equal(ref, np.stack([m.to_classes() for m in rough.decode_batch(z)]))  # never fed
+    refined = rough.transition(a, b, 5, 1, seed=0, ends="refined")
+    assert np.array_equal(refined.events[:16], Melody.from_classes(ref[0]).events[:16])
+    assert np.array_equal(refined.events[-16:], Melody.from_classes(ref[1]).events[:16])
+
+
 def test_longer_tunes_follow_a_stored_phrase(gen, tmp_path) -> None:
     """A checkpoint with phrases draws a longer tune as one stored phrase (A B A here, no
     noise): every tune is A B A A, where window-by-window draws mix A and B at random."""
