@@ -49,3 +49,12 @@ def test_the_bench_scripts_read_the_recorders_cycle_log(monkeypatch) -> None:
     assert sequencer_timing.irregular_by_callback(cycles) == {3: 64, 6: 0, 7: 64}
     out = sequencer_timing.irregular_cycles([], cycles, None)
     assert out == {"callbacks": 10, "irregular_cycles": 3, "repeated": 1, "skipped": 2}
+
+
+def test_a_note_off_after_cc_123_is_kept_whatever_the_recorder_missed_before_it() -> None:
+    """A note-off sent after the CC 123 that released its note is the sender's: a cycle the
+    recorder missed before that CC explains no note-on it needed after it."""
+    rows = [(0, (ON, 42, 90)), (96, (CC, 123, 0)), (200, (OFF, 42, 0))]
+    assert unheard_pairing_problems(_events(rows), [(32, 64)]) == ["#2: note-off 42 without note-on"]
+    # a cycle missed after it may have held a note-on; the CC 123 release stays the sender's
+    assert unheard_pairing_problems(_events(rows), [(128, 160)]) == ["#0: note 42 only released by CC 123"]

@@ -276,17 +276,20 @@ def unheard_pairing_problems(events: list[tuple[int, tuple[int, ...], int]],
         m = messages[j]
         return len(m) == 3 and m[0] & 0xE0 == 0x80 and (m[0] & 0x0F, m[1]) == key
 
+    def of_note_or_release(j: int, key: tuple[int, int]) -> bool:  # or its channel's CC 123
+        return of_note(j, key) or messages[j][:2] == (0xB0 | key[0], 123)
+
     kept = []
     for problem in check_note_pairs(messages):
         i = int(problem.split(":")[0].lstrip("#"))
         key = (messages[i][0] & 0x0F, messages[i][1])
         if "while sounding" in problem or "without note-on" in problem:
-            # the missing message lay between the note's previous event and this one
-            before = [j for j in range(i) if of_note(j, key)]
+            # the missing message lay between this one and the note's previous event, or the
+            # CC 123 that last released it (a note-off after that needed a note-on after it)
+            before = [j for j in range(i) if of_note_or_release(j, key)]
             window = (frames[before[-1]] if before else frames[0], frames[i])
         else:  # released only by CC 123, or stuck: its note-off was due after the note-on
-            after = [j for j in range(i + 1, len(messages)) if of_note(j, key)
-                     or messages[j][:2] == (0xB0 | key[0], 123)]
+            after = [j for j in range(i + 1, len(messages)) if of_note_or_release(j, key)]
             window = (frames[i], frames[after[0]] if after else frames[-1] + 2**20)
         if not unheard(*window):
             kept.append(problem)
