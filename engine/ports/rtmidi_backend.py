@@ -12,6 +12,7 @@ Every failure is a :class:`engine.errors.PortError` with one line saying what to
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -198,6 +199,32 @@ class RtMidiOutput(BaseOutput):
 MidiCallback = Callable[[tuple[int, ...], int], None]  # (message bytes, arrival perf_counter_ns)
 
 
+# What rtmidi appends to a port's name that a port coming back may not keep: ALSA's
+# "client:port" numbers (a program that quit and came back is a new client), WinMM's device
+# index (devices are renumbered as they come and go)
+_PORT_ADDRESS = {"alsa": re.compile(r" \d+:\d+$"), "winmm": re.compile(r" \d+$")}
+
+
+def _returned_port(names: Sequence[str], asked: str, api: str) -> int:
+    """The index in ``names`` of the input port ``asked`` for (:func:`find_port`), or else of
+    the one port named exactly as ``asked`` but for the number ``api`` appends (a full name as
+    listed, the port since numbered anew).
+
+    Raises:
+        PortError: no such port, or several.
+    """
+    try:
+        return find_port(names, asked, api, "input")
+    except PortError:
+        address = _PORT_ADDRESS.get(api)
+        if address is None or not address.search(asked):
+            raise
+        same = [i for i, n in enumerate(names) if address.sub("", n) == address.sub("", asked)]
+        if len(same) != 1:
+            raise
+        return same[0]
+
+
 class MidiInput:
     """An rtmidi input port calling ``callback(data, arrival_ns)`` from rtmidi's thread.
 
@@ -258,7 +285,7 @@ class MidiInput:
                     if self.port_name in names and not gone:
                         continue
                     gone = True
-                    index = find_port(names, self._asked, self.api, "input")
+                    index = _returned_port(names, self._asked, self.api)
                     self._in.cancel_callback()
                     self._in.close_port()
                     self._in.open_port(index)
