@@ -58,3 +58,35 @@ def test_a_note_off_after_cc_123_is_kept_whatever_the_recorder_missed_before_it(
     assert unheard_pairing_problems(_events(rows), [(32, 64)]) == ["#2: note-off 42 without note-on"]
     # a cycle missed after it may have held a note-on; the CC 123 release stays the sender's
     assert unheard_pairing_problems(_events(rows), [(128, 160)]) == ["#0: note 42 only released by CC 123"]
+
+
+def _stopped_recorder(tmp_path, rows: list[tuple[int, tuple[int, ...], int]], irregular: list[list[int]]):
+    """A Recorder as its subprocess leaves it: ``rows`` of (frame, message, callback)."""
+    import json
+
+    from tests.support.jack_server import Recorder
+
+    rec = Recorder.__new__(Recorder)
+    rec.out = tmp_path / "rec.jsonl"
+    rec.out.write_text("".join(json.dumps([f, list(m), 0, cb]) + "\n" for f, m, cb in rows))
+    (tmp_path / "rec.jsonl.cycles.json").write_text(
+        json.dumps({"callbacks": 10, "period": 32, "irregular": irregular}))
+    return rec
+
+
+def test_a_cycle_the_recorder_heard_twice_is_no_note_struck_twice(tmp_path) -> None:
+    # callback 3 ran late, reading cycle 96's counter (the cycle at 64 unheard); callback 4
+    # got cycle 96 again: the same note-on at the same frame
+    rows = [(10, (ON, 42, 90), 0), (100, (OFF, 42, 0), 3), (100, (ON, 38, 90), 3),
+            (100, (OFF, 42, 0), 4), (100, (ON, 38, 90), 4), (140, (OFF, 38, 0), 5)]
+    rec = _stopped_recorder(tmp_path, rows, [[3, 64, 96], [4, 0, 96]])
+    assert unheard_pairing_problems(rec.events(), rec.blind_spans()) != []  # the replay read as sent
+    assert rec.replayed_callbacks() == {4}
+    assert [m for _, m, _ in rec.heard_events()] == [(ON, 42, 90), (OFF, 42, 0), (ON, 38, 90), (OFF, 38, 0)]
+    assert unheard_pairing_problems(rec.heard_events(), rec.blind_spans()) == []
+
+
+def test_two_callbacks_on_one_counter_with_other_events_are_both_kept(tmp_path) -> None:
+    rows = [(100, (ON, 42, 90), 3), (101, (OFF, 42, 0), 4)]
+    rec = _stopped_recorder(tmp_path, rows, [[4, 0, 96]])
+    assert rec.replayed_callbacks() == set() and len(rec.heard_events()) == 2

@@ -210,6 +210,24 @@ class Recorder:
         path = self.out.with_name(self.out.name + ".cycles.json")
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def replayed_callbacks(self) -> set[int]:
+        """The process callbacks that replayed the one before (after stop): a gap of 0 in the
+        cycle log, and exactly the previous callback's events at the same frames. A sender
+        cannot put the same events into two cycles at one frame: the callback before ran late,
+        into this cycle, and was given its events too (see :func:`~tests.support.app_monkey.
+        received_messages`, which drops them the same way)."""
+        rows: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        for frame, data, _ns, cb in self.events_with_callbacks():
+            rows.setdefault(cb, []).append((frame, data))
+        repeated = {cb for cb, gap, *_ in self.cycles().get("irregular", []) if gap == 0}
+        return {cb for cb in repeated if cb in rows and rows[cb] == rows.get(cb - 1)}
+
+    def heard_events(self) -> list[tuple[int, tuple[int, ...], int]]:
+        """:meth:`events` without those of :meth:`replayed_callbacks` (after stop)."""
+        replayed = self.replayed_callbacks()
+        return [(frame, data, ns) for frame, data, ns, cb in self.events_with_callbacks()
+                if cb not in replayed]
+
     def blind_spans(self) -> list[tuple[int, int]]:
         """Frame spans ``[start, end)`` whose events this recorder may not have received
         (after stop): cycles its process callback never ran for (the frame counter moved by
