@@ -88,7 +88,7 @@ _share = number("share", 0.0, 1.0)
 
 DRUM_CONTROLS = ("knob", "pad", "free_knobs")  # generate: what shapes a drum groove only
 # transition: what only a melody transition has (--strategy and the rest are shared)
-MELODY_TRANSITION_OPTIONS = ("key", "mix_scale", "mix_draw", "along_data", "ends")
+MELODY_TRANSITION_OPTIONS = ("key", "mix_scale", "mix_draw", "feed", "along_data", "ends")
 
 
 def _common(p: argparse.ArgumentParser, output_help: str, bpm_default: str) -> None:
@@ -152,6 +152,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--mix-draw", choices=("switch", "independent"), default=None,
                    help="--melody, strategies 2/3: one draw, so the inputs cross from A to B once "
                         "(default), or a draw per bar/step")
+    t.add_argument("--feed", choices=("own-notes", "all"), default=None,
+                   help="--melody, strategies 2/3: the mix is fed except where the decoder strikes a "
+                        "note, which it hears (default), or at every step")
     t.add_argument("--along-data", type=_share, default=None, metavar="SHARE",
                    help="--melody, strategies 1/3: how far the path leans from the latent line toward "
                         "a chain of stored training tunes (0 = the line; default 0.5)")
@@ -203,7 +206,7 @@ def check_transition_options(args: argparse.Namespace) -> None:
         needs(args, MELODY_TRANSITION_OPTIONS, "--melody")
         return
     strategy = MELODY_STRATEGY if args.strategy is None else args.strategy
-    if strategy == 1 and (flags := given(args, "mix_scale", "mix_draw")):
+    if strategy == 1 and (flags := given(args, "mix_scale", "mix_draw", "feed")):
         raise UsageError(f"{flag_list(flags)} {verb(flags, 'shapes', 'shape')} the teacher-forced mix of "
                          "strategies 2 and 3; strategy 1 has no mix")
     if strategy == 2 and given(args, "along_data"):

@@ -105,7 +105,7 @@ def run_generate_melody(args: argparse.Namespace, drum_default: Path) -> int:
 def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     from engine.commands.outputs import refuse_other_audio, single_output
     from engine.errors import GrooveFaderError, MidiFileError
-    from engine.generation.melody import ALONG_DATA, MelodyGenerator
+    from engine.generation.melody import ALONG_DATA, FEED, MelodyGenerator
     from engine.music.melody import moved_to_c, read_melody_file
 
     single_output(args)
@@ -128,13 +128,14 @@ def run_transition_melody(args: argparse.Namespace, drum_default: Path) -> int:
     if args.strategy is None:
         args.strategy = DEFAULT_STRATEGY
     mix_scale, mix_draw = args.mix_scale or MIX_SCALE, args.mix_draw or MIX_DRAW
+    feed = args.feed or FEED
     along_data = ALONG_DATA if args.along_data is None else args.along_data
     out = gen.transition(a, b, args.bars, args.strategy, mix_scale=mix_scale, mix_draw=mix_draw,
                          along_data=along_data, seed=args.seed, temperature=args.temperature, key=key,
-                         ends=args.ends or ENDS)
+                         ends=args.ends or ENDS, feed=feed)
     bpm = tempo_of(args.a) if args.bpm is None else args.bpm  # clip A's, as the drums take it
     out.write_midi(args.output, bpm, force=args.force)
-    how = "" if args.strategy == 1 else f", mix per {mix_scale}, {mix_draw} draw"  # 1 has no mix
+    how = "" if args.strategy == 1 else f", mix per {mix_scale}, {mix_draw} draw, {feed} fed"  # 1: no mix
     print(f"wrote {shown(args.output)}: {args.bars}-bar melody transition (strategy {args.strategy}{how}), "
           f"{out.num_notes} notes at {bpm:g} BPM in {key}")
     return 0

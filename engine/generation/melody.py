@@ -31,7 +31,11 @@ keeps its phase in the phrase, as the drum transitions do):
    step or bar) or ``'switch'`` (the default): one uniform u shared by all, B's where
    p > u, so each step or bar is still B's with probability p but the inputs cross from A
    to B once instead of flickering between them (chosen on validation, where strategy 3's
-   middles were told from real tunes less often; docs/melody.md).
+   middles were told from real tunes less often; docs/melody.md). ``feed``: the mix is fed
+   at every step but where the decoder strikes a note, which it hears (``'own-notes'``, the
+   default), or at every step (``'all'``). Fed the mix's note where it struck its own, the
+   decoder never heard which pitch it played and asked for it again: those repeats were what
+   told strategy 3's middles from real tunes (docs/studies/melody_transitions).
 3. **Both**: the latents of 1 with the forced inputs of 2.
 
 The transition's first and last bars (``ends``) are ``'melodies'`` (the default: A's and
@@ -65,6 +69,8 @@ from engine.music.melody import STEPS_PER_BAR, Melody, codec_meta, events_to_cla
 STRATEGIES = (1, 2, 3)
 MIX_SCALES = ("bar", "note")
 MIX_DRAWS = ("independent", "switch")
+FEEDS = ("own-notes", "all")  # what the teacher-forced strategies feed (module docstring)
+FEED = "own-notes"  # their default (chosen on validation, docs/studies/melody_transitions)
 ENDS = ("decoded", "searched", "refined", "melodies")
 ALONG_DATA = 0.5  # share of the way from the latent line to the chain of stored codes
 SEARCH_CANDIDATES = 32  # codes tried per melody by search_codes: the mean and 31 posterior draws
@@ -252,7 +258,8 @@ class MelodyGenerator:
                      seed: int | None = None, forced: np.ndarray | None = None) -> list[Melody]:
         """Decode ``(B, Z)`` latents to B melodies of ``bars`` bars (default: the model's).
 
-        ``forced``: ``(B, T)`` classes fed as the decoder's previous inputs (-1 = its own).
+        ``forced``: ``(B, T)`` classes fed as the decoder's previous inputs (-1 = its own;
+        ``-2 - c``: class c unless the decoder struck a note there, then its own).
         """
         zz = np.atleast_2d(np.asarray(z, np.float32))
         f = None if forced is None else np.asarray(forced, np.int64)
@@ -503,14 +510,14 @@ class MelodyGenerator:
                    mix_draw: str = "switch", method: str = "slerp", seed: int | None = None,
                    temperature: float = 0.0, key: str | None = None, ends: str = "melodies",
                    candidates: int = SEARCH_CANDIDATES, beam: int = 1, along_data: float = ALONG_DATA,
-                   path: np.ndarray | None = None) -> Melody:
+                   path: np.ndarray | None = None, feed: str = FEED) -> Melody:
         """A ``bars``-bar melody from ``a`` to ``b`` (see the module docstring; ``candidates``
         and ``beam`` are the search of ``ends='searched'`` and ``'refined'``; ``path``: strategies 1 and 3's
         ``(bars, Z)`` latents bar by bar instead of their path from A's code to B's).
 
         Raises:
-            ValueError: bad strategy, mix scale or draw, ends, method, ``along_data`` or path,
-                or fewer than 2 bars.
+            ValueError: bad strategy, mix scale, draw or feed, ends, method, ``along_data`` or
+                path, or fewer than 2 bars.
         """
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 1, 2 or 3, got {strategy!r}")
@@ -518,6 +525,8 @@ class MelodyGenerator:
             raise ValueError(f"mix_scale must be one of {MIX_SCALES}, got {mix_scale!r}")
         if mix_draw not in MIX_DRAWS:
             raise ValueError(f"mix_draw must be one of {MIX_DRAWS}, got {mix_draw!r}")
+        if feed not in FEEDS:
+            raise ValueError(f"feed must be one of {FEEDS}, got {feed!r}")
         if not 0.0 <= along_data <= 1.0:
             raise ValueError(f"along_data must be in [0, 1], got {along_data!r}")
         if ends not in ENDS:
@@ -559,6 +568,8 @@ class MelodyGenerator:
             tail = events_to_classes(loop_to(b.fit_range(), bars + w).events)[bars * spb:]
             mix = np.concatenate([mix, tail])  # B goes on past the end: every window fits
             forced = np.stack([mix[(i - phase[i]) * spb:(i - phase[i] + w) * spb] for i in range(bars)])
+            if feed == "own-notes":
+                forced = -2 - forced  # the mix's class c, or the decoder's own note-on
         decoded = self.decode_batch(z, temperature=temperature, seed=seed, forced=forced)
         # raw bars, not bar_slice: a note held over a bar line stays held (no re-strike)
         parts = [decoded[i].events[phase[i] * spb:(phase[i] + 1) * spb] for i in range(bars)]

@@ -17,7 +17,8 @@ draw, decoded ends) for strategies 1 and 3 per bar, and of their midpoints:
 * the share of the melody's note-ons whose pitch the output plays at that step.
 
 For strategy 1, fed nothing, the same counts against the melody strategy 3 would be fed are
-the chance level.
+the chance level. ``--feed own-notes``: strategy 3 as the instrument makes it, the decoder
+hearing the notes it strikes. Also: the share of midpoint steps equal to strategy 1's.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def unison_share(events: np.ndarray, low: int = 0, high: int = 0) -> float:
 
 def diagnose(gen: Any, windows: Any, pairs: list[tuple[int, int]], seed: int, bars: int = 8
              ) -> dict[str, Any]:
+    """The module docstring's figures of ``gen``'s transitions (a :class:`~training.melody.study.OwnFeed`
+    for another feed) of ``pairs`` of ``windows``."""
     from training.melody.evaluate import FEATURES, feature_matrix, melody_features
     from training.melody.study import data_path, run_variants
     from training.realism.c2st import two_sample_test
@@ -108,7 +111,10 @@ def diagnose(gen: Any, windows: Any, pairs: list[tuple[int, int]], seed: int, ba
                     "step_share": float(np.mean([unison_share(m, 1, 2) for m in mids])),
                     "same_pitch_per_midpoint": dict(zip(KINDS, kinds.mean(0).tolist(), strict=True)),
                     "melody_onsets_played": float(np.concatenate(mel_on).mean()),
-                    "onsets_per_midpoint": float(np.mean([(m >= 0).sum() for m in mids]))}
+                    "onsets_per_midpoint": float(np.mean([(m >= 0).sum() for m in mids])),
+                    "steps_as_strategy_1": float(np.mean([(m.events[mid] == o.events[mid]).mean()
+                                                          for m, o in zip(outs, res["outputs"]["s1"],
+                                                                          strict=True)]))}
     return out
 
 
@@ -119,21 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--split", default="validation", choices=("validation", "test"))
+    p.add_argument("--feed", default="all", choices=("all", "own-notes"),
+                   help="strategy 3's feed (engine.generation.melody; default every step)")
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
-    from engine.generation.melody import MelodyGenerator
     from models.atomic import atomic_write
     from training.melody import data as mdata
-    from training.melody.study import pairs_from
+    from training.melody.study import OwnFeed, pairs_from
 
     corpus = mdata.build_corpus()
-    gen = MelodyGenerator.from_checkpoint(args.checkpoint)
+    OwnFeed.feed = args.feed
+    gen = OwnFeed.from_checkpoint(args.checkpoint)
     w = mdata.windows(corpus, gen.bars, args.split)
     pairs = pairs_from(w, corpus, args.pairs, args.seed)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "pairs": len(pairs),
-           "seed": args.seed, **diagnose(gen, w, pairs, args.seed)}
+           "seed": args.seed, "feed": args.feed, **diagnose(gen, w, pairs, args.seed)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out, lambda f: f.write(json.dumps(res, indent=1) + "\n"), text=True)
     print(json.dumps(res, indent=1))

@@ -20,8 +20,8 @@ per strategy and mix scale, and per transition:
 training codes (the drums' :class:`~engine.generation.data_path.GrooveGraph` over the
 checkpoint's stored window codes, ``anchors``, or those and its stored phrases' codes,
 ``all``; ``--hold 2`` keeps each code for its whole 2-bar window) instead of the plain
-spherical interpolation (``slerp``, the default here); ``--path all --pull 0.5`` is what the
-instrument plays.
+spherical interpolation (``slerp``, the default here); ``--path all --pull 0.5`` with
+``--mix-draw switch --feed own-notes`` is what the instrument plays.
 
 ``--render held``: strategies 2 and 3 render an onset the decoder asks for again while its
 forced inputs brought nothing new (:func:`hold_rerequests`) as a hold: under teacher forcing
@@ -249,8 +249,9 @@ def run_variants(gen: Any, windows: Any, pairs: list[tuple[int, int]], bars: int
             a = Melody.from_classes(windows.classes[i])
             b = Melody.from_classes(windows.classes[j])
             z = None if path is None or strategy == 2 else path(a, b, bars)
+            # the mix fed at every step: the study's own decoders (--render, --feed) change it
             out = gen.transition(a, b, bars, strategy, mix_scale=scale, mix_draw=mix_draw,
-                                 seed=seed + k, path=z, along_data=0.0, **ends)
+                                 seed=seed + k, path=z, along_data=0.0, feed="all", **ends)
             outs.append(out)
             ea, eb = loop_to(a, bars).events, loop_to(b, bars).events
             f_out, l_out = out.events[:spb], out.events[-spb:]

@@ -44,9 +44,10 @@ def test_transition_path_and_mix_options_reach_the_generator(tmp_path, ckpt, sha
     out = tmp_path / "t.mid"
     assert main(["transition", str(a), str(b), "--melody", "-o", str(out), "--checkpoint", ckpt,
                  "--strategy", "3", "--bars", "6", "--along-data", share, "--mix-draw", "independent",
-                 "--ends", "decoded", "--seed", "2"]) == 0
+                 "--feed", "all", "--ends", "decoded", "--seed", "2"]) == 0
     want = MelodyGenerator.from_checkpoint(ckpt).transition(
-        melody_a(), melody_b(), 6, 3, along_data=float(share), mix_draw="independent", ends="decoded", seed=2)
+        melody_a(), melody_b(), 6, 3, along_data=float(share), mix_draw="independent", ends="decoded", seed=2,
+        feed="all")
     assert read_melody_file(out) == want
 
 

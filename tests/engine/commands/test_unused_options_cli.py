@@ -42,9 +42,11 @@ def test_generate_refuses_options_that_do_not_apply(tmp_path, capsys, extra, wor
     (["--key", "G"], ["--key needs --melody"]),
     (["--mix-scale", "note", "--ends", "decoded"], ["--mix-scale and --ends need --melody"]),
     (["--mix-draw", "independent"], ["--mix-draw needs --melody"]),
+    (["--feed", "all"], ["--feed needs --melody"]),
     (["--along-data", "0"], ["--along-data needs --melody"]),
     (["--melody", "--mix-scale", "note"], ["--mix-scale", "strategies 2 and 3", "strategy 1"]),
     (["--melody", "--strategy", "1", "--mix-draw", "independent"], ["--mix-draw", "strategy 1"]),
+    (["--melody", "--feed", "all"], ["--feed", "strategy 1"]),
     (["--melody", "--strategy", "2", "--along-data", "1"], ["--along-data", "strategies 1 and 3"]),
 ])
 def test_transition_refuses_options_that_do_not_apply(tmp_path, capsys, extra, words) -> None:

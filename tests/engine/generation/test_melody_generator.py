@@ -118,6 +118,28 @@ def test_the_switch_draw_crosses_once_with_the_same_odds(gen, scale) -> None:
     assert np.abs(share / 400 - p)[differ].max() < 0.1
 
 
+@pytest.mark.parametrize("strategy", [2, 3])
+def test_the_forced_strategies_let_the_decoder_hear_its_own_note_ons_by_default(gen, monkeypatch,
+                                                                                strategy) -> None:
+    """Fed the mix's note where it struck its own, the decoder never heard its pitch and struck
+    it again: by default the mix is fed as ``-2 - c`` (class c unless the decoder strikes)."""
+    fed = []
+    decode = gen.decode_batch
+
+    def recording(z, bars=None, temperature=0.0, seed=None, forced=None):
+        fed.append(forced)
+        return decode(z, bars, temperature, seed, forced)
+
+    monkeypatch.setattr(gen, "decode_batch", recording)
+    a, b = melody_a(), melody_b()
+    default = gen.transition(a, b, 6, strategy, seed=3)
+    every = gen.transition(a, b, 6, strategy, seed=3, feed="all")
+    assert np.all(fed[0] <= -2) and np.all(fed[1] >= 0)
+    assert np.array_equal(fed[0], -2 - fed[1])  # the same mix, its notes giving way to the decoder's
+    assert default == gen.transition(a, b, 6, strategy, seed=3, feed="own-notes")
+    assert every.bars == default.bars == 6
+
+
 def test_bad_arguments_raise(gen) -> None:
     with pytest.raises(ValueError, match="strategy"):
         gen.transition(melody_a(), melody_b(), 4, 4)
@@ -125,6 +147,8 @@ def test_bad_arguments_raise(gen) -> None:
         gen.transition(melody_a(), melody_b(), 4, 2, mix_scale="beat")
     with pytest.raises(ValueError, match="mix_draw"):
         gen.transition(melody_a(), melody_b(), 4, 3, mix_draw="twice")
+    with pytest.raises(ValueError, match="feed"):
+        gen.transition(melody_a(), melody_b(), 4, 3, feed="onsets")
     with pytest.raises(ValueError, match="along_data"):
         gen.transition(melody_a(), melody_b(), 4, 1, along_data=1.5)
     with pytest.raises(ValueError, match="path"):

@@ -165,3 +165,14 @@ def test_repeats_from_the_melody_take_its_pitch_and_re_requests_are_held() -> No
     assert got[7] == q
     held = repeats_from_melody(np.array([p, p, 1, p]), np.array([1, 1, 1, 1]))
     assert held.tolist() == [p, 1, 1, 1]  # nothing new fed since p: re-requests held
+
+
+def test_repeats_are_sorted_by_what_the_fed_melody_does_at_the_repeat() -> None:
+    from training.melody.midpoint_diagnosis import repeat_kinds, unison_share
+
+    out = np.array([60, -2, 60, -2, 60, -2, 60, -1, 60, 62])
+    fed = np.array([60, -2, 60, -2, 64, -2, -2, -2, -1, 62])
+    # 60 again at 2 (the melody too), at 4 (the melody strikes 64), at 6 (nothing fed since 4),
+    # at 8 (the melody ended a note since 6)
+    assert repeat_kinds(out, fed) == {"copy": 1, "re-guess": 1, "re-request": 1, "other": 1}
+    assert unison_share(out) == 4 / 5 and unison_share(out, 1, 2) == 1 / 5
