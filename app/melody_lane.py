@@ -477,7 +477,8 @@ class MelodyLane(QObject):
             self._post_controls()
         if new.port != old.port:
             self._post(SetMelodyPort(new.port or None))
-        if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None:
+        if (new.scale, new.degrees) != (old.scale, old.degrees) and self.melody is not None \
+                and not with_melody:
             self._send()
         if new.bars != old.bars:
             self.refresh_heat()  # a longer tune takes its point on another map
@@ -544,8 +545,10 @@ class MelodyLane(QObject):
             except (TypeError, ValueError, OverflowError):
                 melody = None
         if melody is not None:
-            self._epoch += 1
-            self._clip = None
+            self._epoch += 1  # what the lane was making for the tune before is dropped
+            # the tune before goes with its code: a length or scale restored with the new
+            # tune starts no decode of the old code and sends no re-scaled old tune
+            self._clip, self.z = None, None
         lane = values.get("lane")
         if isinstance(lane, dict):
             # the port first: a melody saved on channel 10 of its own port is refused on the drums'
@@ -558,7 +561,6 @@ class MelodyLane(QObject):
         if melody is None:
             self._post_controls()
             return skipped if events is None else [*skipped, "melody events"]
-        self._epoch += 1
         self._set_melody(melody)
         z = values.get("z")
         self.z = None

@@ -129,3 +129,28 @@ def test_a_clip_or_a_presets_tune_brings_its_key_with_it_not_to_the_tune_before(
         assert posted == [SetMelodyControls(lane.settings_.controls())]
     finally:
         lane.close()
+
+
+def test_a_preset_with_a_tune_and_another_length_starts_no_decode_of_the_tune_before(melody_window,
+                                                                                      qtbot) -> None:
+    """Restoring a preset's tune with its own length and scale: the lane plays that tune, and
+    neither decodes the tune before at the new length nor sends it re-scaled first."""
+    from engine.realtime.messages import SetMelody
+    from tests.support.melody import melody_a
+
+    w = melody_window
+    lane = w.melody.lane
+    assert lane.z is not None and lane.settings_.bars == 2  # the model's tune plays
+    jobs: list[str] = []
+    call = lane.model.call
+    lane.model.call = lambda kind, job, done: (jobs.append(kind), call(kind, job, done))[1]
+    sent: list = []
+    post = lane._post
+    lane._post = lambda message: (sent.append(message), post(message))[1]
+    tune = melody_a()
+    assert lane.restore_settings({"lane": {"bars": 4, "scale": "dorian"},
+                                  "events": tune.events.tolist()}) == []
+    qtbot.wait(300)
+    assert "decode" not in jobs, jobs
+    melodies = [m.melody for m in sent if isinstance(m, SetMelody)]
+    assert len(melodies) == 1 and lane.melody == tune and lane.settings_.bars == 4
