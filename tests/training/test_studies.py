@@ -575,3 +575,34 @@ def test_walk_slack_density_rule_asks_a_clear_gain_at_the_density_ends_only():
     assert choose({"as it ships": base, "density slack 0.6": row(0.55, realism=88)}) == "as it ships"
     assert choose({"as it ships": base, "density slack 0.6": row(0.55, knobs=30)}) == "as it ships"
     assert choose({"as it ships": base, "density slack 0.6": row(0.55, flips=13.0)}) == "as it ships"
+
+
+def test_density_diagnosis_names_every_feature_and_counts_what_the_decoder_changes():
+    from engine.music.drums import Voice
+    from training.realism import features as feat
+    from training.studies import density_diagnosis as dd
+
+    rec = _pattern(32, {int(Voice.KICK): [0, 16], int(Voice.RIDE): [0, 4, 8, 12]})
+    dec = _pattern(32, {int(Voice.KICK): [0, 16], int(Voice.CLOSED_HAT): [0, 2, 4]})
+    dec[0, NUM_VOICES + int(Voice.KICK)] = 0.9  # 0.1 louder than recorded on a kept hit
+    names = dd.feature_names(32)
+    assert len(names) == feat.classifier_features(rec[None]).shape[1]
+    assert sorted(j for cols in dd.families(names).values() for j in cols) == list(range(len(names)))
+    ch = dd.decoder_changes(dec[None], rec[None])
+    assert ch["voices"]["ride"]["dropped"] == 4 and ch["voices"]["closed_hat"]["added"] == 3
+    assert ch["voices"]["kick"]["kept"] == 2
+    assert ch["voices"]["kick"]["velocity_change"] == pytest.approx(0.05 * 127, rel=1e-4)
+
+
+def test_density_diagnosis_smoke_cli_writes_report(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import density_diagnosis
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "density"
+    assert density_diagnosis.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    (seed, run), = res["seeds"].items()
+    assert seed == "2" and "knob_density_90_randomize" in run["surfaces"]
+    assert set(run["reference_per_voice"]) == set(run["surfaces"]["knob_density_90_randomize"]["per_voice"])
+    assert "Per voice" in (out / "report.md").read_text()
