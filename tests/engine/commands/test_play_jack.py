@@ -23,7 +23,15 @@ from engine.music.drums import NUM_VOICES, Voice
 from engine.music.pattern import Pattern
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls
-from tests.support.jack_server import Recorder, check_note_pairs, on_frame, skipped_spans, start_test_server
+from tests.support.jack_server import (
+    Recorder,
+    check_note_pairs,
+    on_frame,
+    pairing_context,
+    skipped_spans,
+    start_test_server,
+    unheard_pairing_problems,
+)
 
 pytestmark = pytest.mark.jack
 
@@ -202,11 +210,16 @@ def test_play_cli_interrupted_leaves_no_stuck_note(jack_server, recorder_factory
     out, err = interrupt_after_notes(proc, rec, 6, how)
     assert proc.returncode == 0, err
     time.sleep(0.2)
-    msgs = [e[1] for e in rec.stop()]
+    rec.stop()
+    events = rec.heard_events()
+    msgs = [e[1] for e in events]
     # connected before the transport started (the CC 123 sent right at open may precede the link)
     assert msgs[0] in ((0xB9, 123, 0), (0xFA,))
     assert len(note_ons([(0, m, 0) for m in msgs])) >= 6
-    assert check_note_pairs(msgs) == []
+    # every note paired as received, but for cycles an overloaded recorder did not hear (a few)
+    blind = rec.blind_spans()
+    problems = unheard_pairing_problems(events, blind)
+    assert problems == [] and len(blind) <= 4, (problems, blind, pairing_context(events, problems, 16))
     assert (0xB9, 123, 0) in msgs[-4:]
     assert '"count"' in out  # --stats JSON was printed
 
