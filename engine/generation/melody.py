@@ -100,6 +100,19 @@ def agreement(dec: np.ndarray, x: np.ndarray, cols: np.ndarray | None) -> tuple[
     return agree.sum(2) + (x.shape[1] + 1.0) * on_bar.sum(2), on_bar.all(2)
 
 
+def _keep_better(best: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], rows: np.ndarray,
+                 found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Codes searched or refined for melodies ``rows``: where ``found``'s ``(code, decode,
+    score, exact)`` scores above ``best``'s ``(codes, decodes, scores, done)`` it replaces
+    them; a melody whose bar came out exact is done."""
+    best_z, best_dec, best_s, done = best
+    z, dec, score, exact = found
+    better = score > best_s[rows]
+    upd = rows[better]
+    best_z[upd], best_dec[upd], best_s[upd] = z[better], dec[better], score[better]
+    done[rows] |= exact
+
+
 def events_of(classes: np.ndarray) -> np.ndarray:
     """A decode's ``(T,)`` classes as a melody's events."""
     return Melody.from_classes(classes).events
@@ -243,9 +256,13 @@ class MelodyGenerator:
             raise ValueError(f"melodies must have {STEPS_PER_BAR} steps per bar, got {melody.steps_per_bar}")
         return loop_to(melody.fit_range(), self.bars)
 
+    def _classes(self, melodies: Sequence[Melody]) -> np.ndarray:
+        """``(B, T)`` int64 classes of the melodies, each fitted with :meth:`fit`."""
+        return np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+
     def encode_batch(self, melodies: Sequence[Melody]) -> np.ndarray:
         """``(B, Z)`` posterior means of the melodies (each fitted with :meth:`fit`)."""
-        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        x = self._classes(melodies)
         with self._lock:
             mu = self._net.run_encoder(x)
         return np.asarray(mu, np.float64)
@@ -299,7 +316,7 @@ class MelodyGenerator:
         The melody picks among the model's own decodes; no decode is fed the melody's notes.
         Returns ``(B, Z)`` codes and their ``(B, T)`` decoded classes.
         """
-        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        x = self._classes(melodies)
         n, t, spb = len(x), x.shape[1], self.steps_per_bar
         k = max(1, int(candidates))
         rng = np.random.default_rng(seed)
@@ -331,13 +348,9 @@ class MelodyGenerator:
                 cand = np.concatenate([best_z[todo][None], draws.astype(np.float32)])
                 cdec = self._decode_codes(cand, beam)
                 cs, cexact = score(cdec, todo)
-                i = cs.argmax(axis=0)
-                better = cs[i, np.arange(todo.size)] > best_s[todo]
-                upd = todo[better]
-                best_z[upd] = cand[i[better], np.flatnonzero(better)]
-                best_dec[upd] = cdec[i[better], np.flatnonzero(better)]
-                best_s[upd] = cs[i[better], np.flatnonzero(better)]
-                done[todo] = cexact[i, np.arange(todo.size)] | done[todo]
+                i, r = cs.argmax(axis=0), np.arange(todo.size)
+                _keep_better((best_z, best_dec, best_s, done), todo,
+                             (cand[i, r], cdec[i, r], cs[i, r], cexact[i, r]))
                 round_z[:, todo], round_s[:, todo] = cand, cs
         return best_z.astype(np.float64), best_dec
 
@@ -359,7 +372,7 @@ class MelodyGenerator:
             CheckpointError: torch is not installed, or the generator was not loaded from a
                 checkpoint file.
         """
-        x = np.stack([events_to_classes(self.fit(m).events) for m in melodies]).astype(np.int64)
+        x = self._classes(melodies)
         n, t = x.shape
         cols = None if bars is None else bar_steps(bars, self.steps_per_bar, t)
         with self._lock:
@@ -392,10 +405,7 @@ class MelodyGenerator:
                 cand = z.detach().numpy()[todo].copy()
                 cdec = self._decode_codes(cand[None], beam)[0]
                 cs, cexact = agreement(cdec[None], x[todo], None if cols is None else cols[todo])
-                better = cs[0] > best_s[todo]
-                upd = todo[better]
-                best_z[upd], best_dec[upd], best_s[upd] = cand[better], cdec[better], cs[0][better]
-                done[todo] |= cexact[0]
+                _keep_better((best_z, best_dec, best_s, done), todo, (cand, cdec, cs[0], cexact[0]))
                 todo = np.flatnonzero(~done)
                 if todo.size == 0:
                     break

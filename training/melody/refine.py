@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.generation.melody import REFINE_CHECK, REFINE_LR, REFINE_STEPS, MelodyGenerator
+from engine.generation.melody import (
+    REFINE_CHECK,
+    REFINE_LR,
+    REFINE_STEPS,
+    MelodyGenerator,
+    agreement,
+    bar_steps,
+)
 from engine.music.melody import Melody
 
 REFINE_WHOLE = 0.0  # weight of the rest of the window's cross-entropy beside the bar's
@@ -52,21 +59,22 @@ class RefinedSearch(MelodyGenerator):
         self.searched = dec
         if self.steps <= 0:
             return z, dec
-        return self.refine(melodies, bars, z, beam)
+        return self.refine(melodies, bars, z, beam, dec)
 
     def refine(self, melodies: Sequence[Melody], bars: Sequence[int] | None, z0: np.ndarray,
-               beam: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`refine_codes` with this generator's settings, counted in ``stats``."""
+               beam: int = 1, decoded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`refine_codes` with this generator's settings, counted in ``stats``
+        (``decoded``: ``z0``'s decodes, when the search made them already)."""
         t0 = time.perf_counter()
-        x = np.stack([self.fit(m).to_classes() for m in melodies])
-        spb = self.steps_per_bar
-        rows = [slice(None) if bars is None else slice(b * spb, (b + 1) * spb) for b in
-                (bars if bars is not None else [0] * len(x))]
+        x = self._classes(melodies)
+        cols = None if bars is None else bar_steps(bars, self.steps_per_bar, x.shape[1])
 
         def exact(dec: np.ndarray) -> np.ndarray:
-            return np.array([np.array_equal(d[r], xi[r]) for d, xi, r in zip(dec, x, rows, strict=True)])
+            return agreement(dec[None], x, cols)[1][0]
 
-        before = exact(self._decode_codes(np.asarray(z0, np.float32)[None], beam)[0])
+        if decoded is None:
+            decoded = self._decode_codes(np.asarray(z0, np.float32)[None], beam)[0]
+        before = exact(decoded)
         z, dec = self.refine_codes(melodies, bars, z0, beam, self.steps, self.lr, self.check, self.whole)
         stats = getattr(self, "stats", None)
         if stats is not None and not before.all():
