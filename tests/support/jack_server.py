@@ -281,14 +281,13 @@ def unheard_pairing_problems(events: list[tuple[int, tuple[int, ...], int]],
     come between two recorded events of that note, or before the CC 123 that released it,
     where the recorder heard nothing. Every other problem is kept.
     """
+    from engine.realtime.timebase import frame_diff  # here: this file also runs as the recorder
+
     messages = [e[1] for e in events]
     frames = [e[0] for e in events]
 
-    def ahead(a: int, b: int) -> int:  # frames from a to b on JACK's 32-bit frame counter
-        return (b - a + 2**31) % 2**32 - 2**31
-
     def unheard(a: int, b: int) -> bool:
-        return any(ahead(a, end) > 0 and ahead(start, b) >= 0 for start, end in blind)
+        return any(frame_diff(end, a) > 0 and frame_diff(b, start) >= 0 for start, end in blind)
 
     def of_note(j: int, key: tuple[int, int]) -> bool:
         m = messages[j]
