@@ -59,6 +59,7 @@ from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
 from engine.generation.voice_lock import PASSES, VoiceLock, fit_around
+from engine.generation.walk_balance import WalkBalance
 from engine.music import attributes as attr_lib
 from engine.music.pattern import FEATURES, Pattern, stack
 
@@ -173,6 +174,7 @@ class Generator:
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
         self._in_degree_cache: np.ndarray | None = None  # the stored lists' in-degree (Variation)
+        self._balance: WalkBalance | None = None  # the walk's prices (WalkSettings.balance), built on use
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'neighbour-even': one of the nearest training grooves drawn with odds 1 / its
@@ -670,10 +672,26 @@ class Generator:
         settings = self.walk_settings
         if settings.slack and settings.slack_knob is not None and settings.slack_knob != turning:
             settings = replace(settings, slack=0.0)
+        prices = [None] * len(zz)
+        if settings.balance and primary is not None:
+            prices = [self._walk_prices(primary, t[b, primary]) if np.isfinite(t[b, primary]) else None
+                      for b in range(len(zz))]
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
-                                          settings, distances=distances[b], in_degree=in_degree)
+                                          settings, distances=distances[b], in_degree=in_degree,
+                                          prices=prices[b])
                           for b in range(len(zz))])
         return inputs, playing, picks
+
+    def _walk_prices(self, turning: int, value: float) -> np.ndarray:
+        """``(N,)`` the bank grooves' prices for a turn of knob ``turning`` to ``value``
+        (:class:`~engine.generation.walk_balance.WalkBalance`, built on first use)."""
+        assert self._bank is not None
+        follow = float(self.walk_settings.follow)
+        trend = None if self._trend is None or follow == 0.0 else self._trend.with_follow(follow)
+        bal = self._balance
+        if bal is None or (bal.trend.follow if bal.trend is not None else 0.0) != (follow if trend else 0.0):
+            bal = self._balance = WalkBalance(self._bank, self._low, self._high, self.walk_tolerance(), trend)
+        return bal.prices(turning, float(value), self.walk_settings)
 
     def _decode_walked(self, z: np.ndarray, inputs: np.ndarray, targets: np.ndarray,
                        turning: str | None) -> DecodedBatch:

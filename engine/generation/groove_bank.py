@@ -76,6 +76,10 @@ class WalkSettings:
     # the one knob the slack applies to (by name; the generator drops it for the others),
     # or None for every knob
     slack_knob: str | None = None
+    # weight of each candidate's price (:mod:`engine.generation.walk_balance`), subtracted
+    # from its cost: 1 spreads the walks of many playing grooves over the grooves at the
+    # setting as evenly as the transport allows; 0 = off
+    balance: float = 0.0
 
 
 class GrooveBank:
@@ -194,7 +198,7 @@ class GrooveBank:
     def walk(self, hits: np.ndarray, measured: np.ndarray, targets: np.ndarray,
              ranges: np.ndarray, tolerance: np.ndarray, turning: int | None,
              settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None,
-             in_degree: np.ndarray | None = None) -> int:
+             in_degree: np.ndarray | None = None, prices: np.ndarray | None = None) -> int:
         """The bank groove to play for ``targets`` from the groove playing now, or -1 to keep it.
 
         Args:
@@ -210,11 +214,14 @@ class GrooveBank:
                 (with ``same_time`` as ``settings`` has it).
             in_degree: ``(N,)`` each groove's in-degree among its graph's k nearest
                 (``hub_weight`` needs it; the playing groove counts as average).
+            prices: ``(N,)`` each groove's price at this setting (``balance`` needs it; the
+                playing groove's is 0, the prices' mean).
 
         Cost of a candidate: ``hit_weight`` × cells differing from the playing groove / 10
         + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted)
         + ``typical`` × how untypical its voice mix is among the bank grooves that meet the
-        turned knob (:meth:`untypical`) + ``hub_weight`` × log(its in-degree / the mean).
+        turned knob (:meth:`untypical`) + ``hub_weight`` × log(its in-degree / the mean)
+        − ``balance`` × its price.
         """
         t = np.asarray(targets, np.float64)
         have = ~np.isnan(t)
@@ -229,6 +236,8 @@ class GrooveBank:
         if settings.hub_weight and in_degree is not None:
             deg = np.maximum(np.asarray(in_degree, np.float64), 1.0)
             cost = cost + settings.hub_weight * np.r_[0.0, np.log(deg / deg.mean())]
+        if settings.balance and prices is not None:
+            cost = cost - settings.balance * np.r_[0.0, np.asarray(prices, np.float64)]
         if settings.hit_weight:
             flips = np.r_[0, self.hit_distance(hits, same_time=settings.same_time)
                           if distances is None else distances]

@@ -493,7 +493,8 @@ def test_walk_typical_rule_needs_a_realism_gain_that_keeps_the_knobs():
 
 
 @pytest.mark.parametrize("module, label, values", [("walk_typical", "typical", "WEIGHTS"),
-                                                   ("walk_slack", "slack", "SLACKS")])
+                                                   ("walk_slack", "slack", "SLACKS"),
+                                                   ("walk_balance", "balance", "BALANCES")])
 def test_walk_setting_studies_smoke_cli_measure_each_value(tmp_path, module, label, values):
     import importlib
 
