@@ -76,8 +76,8 @@ class WalkSettings:
     # the one knob the slack applies to (by name; the generator drops it for the others),
     # or None for every knob
     slack_knob: str | None = None
-    # weight of each candidate's price (:mod:`engine.generation.walk_balance`), subtracted
-    # from its cost: 1 spreads the walks of many playing grooves over the grooves at the
+    # weight of each candidate's price (:mod:`engine.generation.walk_balance`), added to
+    # its cost: 1 spreads the walks of many playing grooves over the grooves at the
     # setting as evenly as the transport allows; 0 = off
     balance: float = 0.0
 
@@ -221,7 +221,7 @@ class GrooveBank:
         + ``other_weight`` × Σ (miss / range)² over the targets (the turned one excepted)
         + ``typical`` × how untypical its voice mix is among the bank grooves that meet the
         turned knob (:meth:`untypical`) + ``hub_weight`` × log(its in-degree / the mean)
-        − ``balance`` × its price.
+        + ``balance`` × its price.
         """
         t = np.asarray(targets, np.float64)
         have = ~np.isnan(t)
@@ -237,7 +237,7 @@ class GrooveBank:
             deg = np.maximum(np.asarray(in_degree, np.float64), 1.0)
             cost = cost + settings.hub_weight * np.r_[0.0, np.log(deg / deg.mean())]
         if settings.balance and prices is not None:
-            cost = cost - settings.balance * np.r_[0.0, np.asarray(prices, np.float64)]
+            cost = cost + settings.balance * np.r_[0.0, np.asarray(prices, np.float64)]
         if settings.hit_weight:
             flips = np.r_[0, self.hit_distance(hits, same_time=settings.same_time)
                           if distances is None else distances]

@@ -9,8 +9,8 @@ the training grooves there). Optimal transport says how to spread them: carry th
 grooves (a fixed sample of the bank's grooves, as Randomize and the pad play them) onto the
 grooves that meet the setting, each of those taking an equal share, at the least total walk
 cost. Its entropic form (Cuturi 2013, "Sinkhorn Distances") gives each target groove a
-price, its dual potential: a groove many would walk to is dear, one few reach is cheap.
-The walk subtracts ``balance`` × price from its cost (:attr:`WalkSettings.balance`), so each
+price, its dual potential with the sign turned: a groove many would walk to is dear, one
+few reach is cheap. The walk adds ``balance`` × price to its cost (:attr:`WalkSettings.balance`), so each
 playing groove still walks to a near groove, and over many the grooves played at the
 setting are spread as the data spreads them.
 
@@ -33,9 +33,11 @@ ITERATIONS = 400  # Sinkhorn rounds (log domain)
 
 
 def sinkhorn_prices(cost: np.ndarray, epsilon: float = EPSILON, iterations: int = ITERATIONS) -> np.ndarray:
-    """``(T,)`` the target potentials of the entropic transport of ``S`` sources, equal mass
-    each, onto ``T`` targets, equal mass each, for ``cost (S, T)``; centred on their mean.
-    A target whose price is higher is wanted by more sources than its share."""
+    """``(T,)`` the targets' prices in the entropic transport of ``S`` sources, equal mass
+    each, onto ``T`` targets, equal mass each, for ``cost (S, T)``: their dual potentials
+    negated and centred on their mean. A target wanted by more sources than its share is
+    dear; with the prices added to the cost, each source's cheapest target is where the
+    transport plan sends most of it."""
     c = np.asarray(cost, np.float64)
     s, t = c.shape
     if not s or not t:
@@ -46,7 +48,7 @@ def sinkhorn_prices(cost: np.ndarray, epsilon: float = EPSILON, iterations: int 
     for _ in range(iterations):
         f = epsilon * (log_a - _logsumexp(k + g[None] / epsilon, axis=1))
         g = epsilon * (log_b - _logsumexp(k + f[:, None] / epsilon, axis=0))
-    return g - g.mean()
+    return g.mean() - g
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:

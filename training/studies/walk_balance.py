@@ -7,8 +7,8 @@ plays them: at density 90 % from Randomize the recorded grooves the walk picks a
 from the real dense grooves more often than the training windows at that setting as a
 whole (the realism report's "picked" and "training windows there" rows), and the charges
 tried so far (hubs, slack) spread the picks by heuristics and gained under 0.01. With
-``WalkSettings.balance`` > 0 the walk subtracts that share of each groove's price from its
-cost: the dual potential of the entropic optimal transport of a fixed sample of the bank's
+``WalkSettings.balance`` > 0 the walk adds that share of each groove's price to its
+cost: the (negated) dual potential of the entropic optimal transport of a fixed sample of the bank's
 grooves (the playing grooves Randomize and the pad start from) onto the grooves at the
 setting, each taking an equal share, at the walk's own cost
 (``engine.generation.walk_balance``). At 1 the picks of many playing grooves spread over
