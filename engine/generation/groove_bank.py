@@ -153,7 +153,7 @@ class GrooveBank:
         ``same_time``, the time-keeping voices (:data:`TIME_VOICES`) merged into one."""
         if same_time:
             if self._time_words is None:
-                self._time_words = _as_words(self.pack(_merge_time(self._hits())))
+                self._time_words = _as_words(self.pack(_merge_time(self.decoded_hits())))
             mine = _as_words(self.pack(_merge_time(np.asarray(hits, bool)[None])))
             return np.bitwise_count(np.bitwise_xor(self._time_words, mine)).sum(1, dtype=np.int64)
         mine = _as_words(self.pack(np.asarray(hits)[None]))
@@ -268,14 +268,14 @@ class GrooveBank:
         the mean over voices of the squared distance from their mean hits per voice, in
         their standard deviations plus :data:`TYPICAL_FLOOR` hits."""
         if self._voice_hits is None:
-            self._voice_hits = self._hits().sum(1, dtype=np.float64)
+            self._voice_hits = self.decoded_hits().sum(1, dtype=np.float64)
         ref = self._voice_hits[reference]
         mu, sd = ref.mean(0), ref.std(0) + TYPICAL_FLOOR
         mine = np.asarray(hits, bool).sum(0, dtype=np.float64)[None]
         feats = np.vstack([mine, self._voice_hits])
         return (((feats - mu) / sd) ** 2).mean(1)
 
-    def _hits(self) -> np.ndarray:
+    def decoded_hits(self) -> np.ndarray:
         """``(N, T, V)`` the bank's decoded hits, unpacked from their words."""
         cells = self.steps * self.voices
         flat = np.unpackbits(self._words.view(np.uint8), axis=1, count=cells)

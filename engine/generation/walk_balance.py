@@ -121,7 +121,7 @@ class WalkBalance:
 
     def _source_flips(self, same_time: bool) -> np.ndarray:
         if self._flips is None or self._flips[0] != same_time:
-            hits = self.bank._hits()[self.sources]
+            hits = self.bank.decoded_hits()[self.sources]
             flips = np.stack([self.bank.hit_distance(h, same_time=same_time) for h in hits]).astype(np.int16)
             self._flips = (same_time, flips)
         return self._flips[1]

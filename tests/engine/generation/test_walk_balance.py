@@ -62,7 +62,7 @@ def test_walk_balance_prices_the_grooves_at_a_setting_and_keeps_them():
 
 def test_the_walk_subtracts_the_balance_share_of_a_price():
     bank = _bank()
-    playing = bank._hits()[0]
+    playing = bank.decoded_hits()[0]
     measured = bank.measured[0]
     target = np.array([measured[0] + 2.0])
     ranges, tol = np.array([10.0]), np.array([0.5])
