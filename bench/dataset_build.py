@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/dataset_build.py [SRC_DIR] [--workers N] [--cached-runs K]
 
-SRC_DIR defaults to ``../shared/data/groove`` next to the repository. Targets (issue 2):
+SRC_DIR defaults to ``../shared/data/groove`` next to the repository. Targets:
 cold build of the ~1,150 Groove files < 60 s on 2 cores, cached < 2 s. Each timing runs
 ``build_dataset`` in a fresh interpreter (``python -c``) so imports and the process pool's
 start-up are counted as a user pays them; the load average at the start is recorded

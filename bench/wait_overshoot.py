@@ -7,7 +7,7 @@ wait over 2 ms late, the thread's run-queue delay from ``/proc/thread-self/sched
 late wake-up with no run-queue delay means the thread was not even runnable (its timer
 fired late: the virtual CPU was not running), not that another thread held the CPU.
 
-    .venv/bin/python bench/wait_overshoot.py --seconds 20 --json /tmp/wait.json
+    .venv/bin/python bench/wait_overshoot.py --seconds 20 --json wait.json
 """
 
 from __future__ import annotations
