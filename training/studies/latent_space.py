@@ -295,6 +295,15 @@ BASELINE_NOTE = (
     "isolates the adversarial/conditioning training; but it is trained far less than the fader-VAE.\n")
 
 
+SMALL_LABEL = "the small plain VAE trained by this study with `--baseline small`"
+
+
+def _ckpt_label(path: str) -> str:
+    """How the report names a checkpoint: its path, or for the small baseline trained by this study
+    (kept in ``--runs-dir``, not committed) what it is."""
+    return SMALL_LABEL if "baseline_small" in path else f"`{path}`"
+
+
 def _other_readings(out: Path, results: dict[str, Any]) -> list[str]:
     """Links to sub-folder runs of the same study (e.g. with another baseline) and a caution when the
     baseline is far from converged."""
@@ -312,7 +321,8 @@ def _other_readings(out: Path, results: dict[str, Any]) -> list[str]:
         mr = float(np.mean([b2["probes"]["ridge"][n] for n in names]))
         mm = float(np.mean([b2["probes"]["mlp"][n] for n in names]))
         acc2 = b2.get("train_metrics", {}).get("val_step_acc")
-        lines.append(f"A second reading with another plain-VAE baseline (`{r2['checkpoints']['baseline']}`"
+        label = _ckpt_label(r2["checkpoints"]["baseline"])
+        lines.append(f"A second reading with another plain-VAE baseline ({label}"
                      + (f", validation step accuracy {acc2:.3f}" if isinstance(acc2, float) else "")
                      + f"): [{sub.name}/report.md]({sub.name}/report.md); its mean probe R² is {mr:.3f} "
                      f"(ridge) / {mm:.3f} (MLP).")
@@ -330,7 +340,8 @@ def _provenance_row(label: str, path: str, m: dict[str, Any]) -> str:
     acc = tm.get("val_step_acc")
     f1 = tm.get("val_onset_f1")
     accs = f"{acc:.3f} / {f1:.3f}" if isinstance(acc, float) and isinstance(f1, float) else "n/a"
-    return (f"| {label} | `{path}` | {cfg.get('encoder_kind', '?')}-{cfg.get('encoder_size', '?')} / "
+    return (f"| {label} | {_ckpt_label(path)} | "
+            f"{cfg.get('encoder_kind', '?')}-{cfg.get('encoder_size', '?')} / "
             f"{cfg.get('decoder_cell', '?')}-{cfg.get('decoder_size', '?')} | {cfg.get('z_dim', '?')} | "
             f"{train} | {accs} |")
 
@@ -369,8 +380,8 @@ def report(results: dict[str, Any], out: Path) -> str:
         results["command"],
         "```",
         "",
-        f"Checkpoints: fader-VAE `{results['checkpoints']['fader']}`, plain-VAE baseline "
-        f"`{results['checkpoints']['baseline']}`. Wall time {results['wall_minutes']} min on the shared "
+        f"Checkpoints: fader-VAE {_ckpt_label(results['checkpoints']['fader'])}; plain-VAE baseline: "
+        f"{_ckpt_label(results['checkpoints']['baseline'])}. Wall time {results['wall_minutes']} min on a "
         "2-core machine (torch on 1 thread). Data: Groove MIDI 2-bar windows, a fixed random subset of "
         f"{s['train_windows']} train windows (probe fitting) and {s['test_windows']} test windows (probe "
         "R², PCA directions).",
