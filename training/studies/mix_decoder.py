@@ -15,7 +15,7 @@ surfaces meet every target. Otherwise the shipped model stays.
 Run (validation split)::
 
     python -m training.studies.mix_decoder --shipped checkpoints/default.pt \
-        --candidate runs/mix_finetune/model.pt --data ../shared/data/groove --out docs/studies/mix_decoder
+        --candidate path/to/mix_finetune.pt --data path/to/groove --out docs/studies/mix_decoder
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ Run (validation split, then the winner against the straight path on test with th
 ``groovefader eval --split test --seed 0``: its surfaces' seed is ``zlib.crc32(b"test/0")``)::
 
     python -m training.studies.transition_paths --checkpoint checkpoints/default.pt \
-        --mix-checkpoint runs/mix_finetune/model.pt --out docs/studies/transition_paths
+        --mix-checkpoint path/to/mix_finetune.pt --out docs/studies/transition_paths
     python -m training.studies.transition_paths --checkpoint checkpoints/default.pt \
         --split test --samples 1000 --seed 1846858102 --candidates "straight,data hub 6" \
         --out docs/studies/transition_paths/test
@@ -262,9 +262,17 @@ def _voices(mix: dict[str, float]) -> str:
     return " ".join(f"{s} {vals[k]:.1f}" for k, s in short)
 
 
+MIX_PLACEHOLDER = "path/to/mix_finetune.pt"
+MIX_NOTE = (f"`{MIX_PLACEHOLDER}`: a checkpoint fine-tuned with the mix decoder (`python -m "
+            "training.mix_finetune`; see [the mix-decoder study](../mix_decoder/report.md)).\n")
+
+
 def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
     """report.md's text; ``test``: the winner's run on the test split, shown after the rule."""
     paras = (__doc__ or "").split("\n\n")
+    command = results.get("command", "")
+    if results.get("mix_checkpoint"):
+        command = command.replace(results["mix_checkpoint"], MIX_PLACEHOLDER)
     rows = results["candidates"]
     first = next(iter(rows.values()), None)
     nan = float("nan")
@@ -318,7 +326,8 @@ def report(results: dict[str, Any], test: dict[str, Any] | None = None) -> str:
               if results.get("strategy_follow_up") and split != "test" else []),
             *_notes(results),
             *(_test_section(test) if test else []),
-            "Command:\n\n```\n" + results.get("command", "") + "\n```\n"]
+            "Command:\n\n```\n" + command + "\n```\n",
+            *([MIX_NOTE] if results.get("mix_checkpoint") else [])]
     return "\n".join(text)
 
 
