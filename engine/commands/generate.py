@@ -12,10 +12,11 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
-from engine.commands.options import flag_list, given, needs, verb
+from engine.commands.options import flag_list, given, needs, verb, warn
 from engine.commands.outputs import OutputPath, numbered, refuse_other_audio, single_output
 from engine.commands.play_audio import KIT_OPTIONS, add_kit_mix_args, kit_for_file, kit_mix
 from models.pathnames import shown
@@ -24,17 +25,37 @@ from models.pathnames import shown
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "default.pt"
 
 
-def knob_arg(text: str) -> tuple[str, float]:
-    """argparse type for ``--knob NAME=VALUE`` (shared by ``generate`` and ``play``)."""
+@dataclass(frozen=True)
+class ShareOfRange:
+    """A knob value given as a share of its range (``--knob density=90%``): 0 % is the
+    knob's low end, 100 % its high end, the 5th and 95th percentiles of the training grooves."""
+
+    share: float
+
+    def __repr__(self) -> str:
+        return f"{self.share * 100:g}%"
+
+    def value(self, low: float, high: float) -> float:
+        return low + self.share * (high - low)
+
+
+def knob_arg(text: str) -> tuple[str, float | ShareOfRange]:
+    """argparse type for ``--knob NAME=VALUE`` in the knob's raw units, or ``NAME=P%`` as a
+    share of its range (shared by ``generate`` and ``play``)."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"knob must look like name=value, got {text!r}")
+        raise argparse.ArgumentTypeError(f"knob must look like name=value or name=percent%, got {text!r}")
+    share = value.strip().endswith("%")
     try:
-        number = float(value)
+        number = float(value.strip()[:-1] if share else value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a number") from err
     if not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a finite number")
+    if share:
+        if not 0 <= number <= 100:
+            raise argparse.ArgumentTypeError(f"knob {name!r}: {value!r} is not a share between 0% and 100%")
+        return name.strip(), ShareOfRange(number / 100)
     return name.strip(), number
 
 
@@ -115,8 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "path ending in /: the clips go into it, the folder made if missing)", "120")
     g.add_argument("--bars", type=_positive_bars, default=4, help="clip length in bars (default 4)")
     g.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
-                   help="attribute knob in raw units, e.g. density=0.8, held at that value (repeatable; "
-                        "a knob not named is left to the groove)")
+                   help="attribute knob held at a value in its raw units, e.g. density=0.8, or at a "
+                        "share of its range, e.g. density=90%% (repeatable; a knob not named is left to "
+                        "the groove)")
     g.add_argument("--pad", type=_pad, default=None, metavar="X,Y|random",
                    help="take the groove at this XY-pad point, or at a uniformly random pad point per "
                         "clip ('random'), instead of Randomize's draw near the training grooves")
@@ -245,7 +267,7 @@ def run_generate(args: argparse.Namespace) -> int:
     for path in outputs:
         _refuse_overwrite(path, args.force)
     gen = _load(args.checkpoint)
-    knobs = set_knobs(gen, dict(args.knob))
+    knobs = set_knobs(gen, dict(args.knob), lambda message: warn("generate", message))
     rng = np.random.default_rng(args.seed)
     if args.pad == RANDOM_PAD:
         xy = rng.uniform(-1.0, 1.0, (args.count, 2))
@@ -317,9 +339,12 @@ def _outputs(output: Path, count: int, folder: bool = False) -> list[Path]:
     return numbered(output / "groove.mid", count)
 
 
-def set_knobs(gen, knobs: dict[str, float]):  # (Generator, ...) -> KnobState
-    """The ``--knob`` values as a model's knob state: the knobs named are held at them, the
-    others left to the model (shared by ``generate`` and ``play``).
+def set_knobs(gen, knobs: dict[str, float | ShareOfRange],
+              warn: Callable[[str], None] | None = None):  # (Generator, ...) -> KnobState
+    """The ``--knob`` values as a model's knob state: the knobs named are held at them (a
+    share of a knob's range turned into its raw value), the others left to the model
+    (shared by ``generate`` and ``play``). A raw value outside the knob's range is held at
+    the range's end, and ``warn`` is told so in one line.
 
     Raises:
         GrooveFaderError: a knob the model does not have (names the ones it has).
@@ -327,8 +352,23 @@ def set_knobs(gen, knobs: dict[str, float]):  # (Generator, ...) -> KnobState
     from engine.errors import GrooveFaderError
     from engine.generation.knobs import KnobState
 
+    ranges = gen.attribute_ranges
+    unknown = sorted(set(knobs) - set(ranges))
+    if unknown:
+        raise GrooveFaderError(f"unknown attribute(s) {unknown}; this model has {list(ranges)}")
+    raw: dict[str, float] = {}
+    for name, value in knobs.items():
+        low, high = ranges[name]
+        if isinstance(value, ShareOfRange):
+            raw[name] = value.value(low, high)
+            continue
+        raw[name] = float(value)
+        if warn is not None and not low <= value <= high:
+            end = high if value > high else low
+            warn(f"knob {name}={value:g} lies outside its range {low:.3g}-{high:.3g} (the training "
+                 f"grooves' 5th-95th percentiles); held at {end:.3g} (name=P% gives a share of the range)")
     try:
-        return KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults).set_all(knobs)
+        return KnobState.for_model(ranges, gen.attribute_defaults).set_all(raw)
     except ValueError as err:
         raise GrooveFaderError(str(err)) from err
 

@@ -98,7 +98,8 @@ def register(subparsers: Any) -> None:
     src.add_argument("--temperature", type=float, default=None,
                      help="decoder sampling temperature (default 0: the most likely notes)")
     src.add_argument("--knob", type=knob_arg, action="append", default=[], metavar="NAME=VALUE",
-                     help="attribute knob in raw units, e.g. density=0.7 (repeatable)")
+                     help="attribute knob in raw units, e.g. density=0.7, or as a share of its range, "
+                          "e.g. density=90%% (repeatable)")
     add_melody_args(p)
     add_audio_args(p)
     run = p.add_argument_group("run")
@@ -156,7 +157,7 @@ def choose_pattern(args: argparse.Namespace) -> tuple[Any, str]:
 
         gen = Generator.from_checkpoint(checkpoint)
         knobs = dict(args.knob)
-        state = set_knobs(gen, knobs)
+        state = set_knobs(gen, knobs, lambda message: warn("play", message))
         z = gen.sample_like_data(1, seed=args.seed)[0]
         pattern = gen.decode(z, state.inputs, temperature=args.temperature or 0.0, seed=args.seed,
                              targets=state.targets())

@@ -64,6 +64,33 @@ def test_generate_knob_changes_the_clip(tmp_path, ckpt) -> None:
     assert densities[1] > densities[0]
 
 
+def test_generate_knob_as_a_share_of_its_range_is_that_raw_value(tmp_path, ckpt, capsys) -> None:
+    from engine.generation.generator import Generator
+
+    lo, hi = Generator.from_checkpoint(ckpt).attribute_ranges["density"]
+    share, raw = tmp_path / "share.mid", tmp_path / "raw.mid"
+    for path, value in ((share, "90%"), (raw, repr(lo + 0.9 * (hi - lo)))):
+        assert main(["generate", "-o", str(path), "--checkpoint", ckpt, "--seed", "1", "--bars", "2",
+                     "--knob", f"density={value}"]) == 0
+    assert share.read_bytes() == raw.read_bytes()
+    assert "warning" not in capsys.readouterr().err  # both inside the range
+
+
+def test_generate_names_a_raw_knob_value_outside_its_range(tmp_path, ckpt, capsys) -> None:
+    from engine.generation.generator import Generator
+
+    lo, hi = Generator.from_checkpoint(ckpt).attribute_ranges["density"]
+    out, end = tmp_path / "far.mid", tmp_path / "end.mid"
+    assert main(["generate", "-o", str(out), "--checkpoint", ckpt, "--seed", "1", "--bars", "2",
+                 "--knob", f"density={hi + 5}"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "density" in err[0] and "outside its range" in err[0] and "%" in err[0]
+    # held at the range's end: the clip of 100 %
+    assert main(["generate", "-o", str(end), "--checkpoint", ckpt, "--seed", "1", "--bars", "2",
+                 "--knob", "density=100%"]) == 0
+    assert out.read_bytes() == end.read_bytes()
+
+
 def test_generate_bad_knob_and_missing_checkpoint(tmp_path, ckpt, capsys) -> None:
     assert main(["generate", "-o", str(tmp_path / "x.mid"), "--checkpoint", ckpt,
                  "--knob", "cowbell=1"]) == 1

@@ -46,8 +46,11 @@ def test_knob_without_checkpoint_is_refused(tmp_path, monkeypatch) -> None:
     assert where.startswith("built-in demo groove") and pattern.hits.any()
 
 
-@pytest.mark.parametrize("text", ["density", "=0.5", " =1", "density=loud"])
+@pytest.mark.parametrize("text", ["density", "=0.5", " =1", "density=loud", "density=%", "density=101%",
+                                  "density=-1%", "density=nan%"])
 def test_bad_knob_text_is_a_usage_error(text) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         cli.knob_arg(text)
     assert cli.knob_arg(" density = 0.25") == ("density", 0.25)
+    name, share = cli.knob_arg("density=90%")
+    assert name == "density" and share.value(1.0, 3.0) == pytest.approx(2.8) and repr(share) == "90%"
