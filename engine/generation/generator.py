@@ -174,7 +174,8 @@ class Generator:
         self.data_path = DataPathSettings()
         self._graph: GrooveGraph | None = None
         self._in_degree_cache: np.ndarray | None = None  # the stored lists' in-degree (Variation)
-        self._balance: WalkBalance | None = None  # the walk's prices (WalkSettings.balance), built on use
+        # the walk's prices (WalkSettings.balance) for the trend's follow, built on first use
+        self._balance: tuple[float, WalkBalance] | None = None
         self.data_blend = DataBlendSettings()
         self._field: tuple[bytes, GrooveGraph, CornerField] | None = None
         # 'neighbour-even': one of the nearest training grooves drawn with odds 1 / its
@@ -686,12 +687,12 @@ class Generator:
         """``(N,)`` the bank grooves' prices for a turn of knob ``turning`` to ``value``
         (:class:`~engine.generation.walk_balance.WalkBalance`, built on first use)."""
         assert self._bank is not None
-        follow = float(self.walk_settings.follow)
-        trend = None if self._trend is None or follow == 0.0 else self._trend.with_follow(follow)
-        bal = self._balance
-        if bal is None or (bal.trend.follow if bal.trend is not None else 0.0) != (follow if trend else 0.0):
-            bal = self._balance = WalkBalance(self._bank, self._low, self._high, self.walk_tolerance(), trend)
-        return bal.prices(turning, float(value), self.walk_settings)
+        trend = self.data_trend  # the prices carry the other knobs as the walk's targets move them
+        follow = 0.0 if trend is None else trend.follow
+        if self._balance is None or self._balance[0] != follow:
+            balance = WalkBalance(self._bank, self._low, self._high, self.walk_tolerance(), trend)
+            self._balance = (follow, balance)
+        return self._balance[1].prices(turning, float(value), self.walk_settings)
 
     def _decode_walked(self, z: np.ndarray, inputs: np.ndarray, targets: np.ndarray,
                        turning: str | None) -> DecodedBatch:
