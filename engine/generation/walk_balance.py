@@ -10,13 +10,15 @@ grooves (a fixed sample of the bank's grooves, as Randomize and the pad play the
 grooves that meet the setting, each of those taking an equal share, at the least total walk
 cost. Its entropic form (Cuturi 2013, "Sinkhorn Distances") gives each target groove a
 price, its dual potential with the sign turned: a groove many would walk to is dear, one
-few reach is cheap. The walk adds ``balance`` × price to its cost (:attr:`WalkSettings.balance`), so each
-playing groove still walks to a near groove, and over many the grooves played at the
-setting are spread as the data spreads them.
+few reach is cheap. The walk adds ``balance`` × price to its cost
+(:attr:`WalkSettings.balance`), so each playing groove still walks to a near groove, and
+over many the grooves played at the setting are spread as the data spreads them.
 
 Prices depend on the turned knob and its setting; they are tabulated on a grid of settings
-(:data:`BINS` points over the knob's range) the first time a setting is asked for. Pure
-numpy.
+(:data:`BINS` points over the knob's range) the first time a setting is asked for, a few
+seconds each: a study's tool, not the app's. Off as shipped: on validation the spread picks
+were no harder to tell from real drumming than the shipped walk's by the margin its rule
+asked (docs/studies/walk_balance). Pure numpy.
 """
 
 from __future__ import annotations
