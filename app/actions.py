@@ -52,6 +52,7 @@ class Actions:
     redo: QAction
     reset_knobs: QAction
     hold_knobs: QAction
+    follow_knobs: QAction
     refresh_ports: QAction
     edit_note_map: QAction
     shortcuts: QAction
@@ -217,6 +218,16 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
     hold.toggled.connect(controller.set_holding)
     controller.knob_binding.holdingChanged.connect(hold.setChecked)
     window.addAction(hold)
+    follow = QAction("Other knobs follow the data", window)
+    follow.setCheckable(True)
+    follow.setChecked(controller.knob_binding.following)
+    tip = ("While you turn a knob, the knobs you have not set move as the data's drummers move "
+           "them (density up busies the hats); off: they stay where the groove had them")
+    follow.setToolTip(tip)
+    follow.setStatusTip(tip)
+    follow.toggled.connect(controller.set_following)
+    controller.knob_binding.followingChanged.connect(follow.setChecked)
+    window.addAction(follow)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
@@ -231,6 +242,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         undo=undo, redo=redo,
         reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
         hold_knobs=hold,
+        follow_knobs=follow,
         refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
         edit_note_map=act("Edit note map…", handlers.edit_note_map, tip="Output MIDI note per voice"),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),

@@ -172,7 +172,7 @@ class Controller(QObject):
         latent there too). ``step`` names an undo step of its own ("Randomize"); None = part
         of the current gesture."""
         b = self.knob_binding
-        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock)
+        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following)
         self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners, draw=draw),
                    lambda d: self._push(PatternState(d.pattern, d.z, d.pad), step or "Generate",
                                         self.history.generated_key(step is not None), d.measured))
@@ -266,6 +266,10 @@ class Controller(QObject):
 
     def set_holding(self, on: bool) -> None:
         if self.knob_binding.set_holding(on):
+            self._regenerate()
+
+    def set_following(self, on: bool) -> None:
+        if self.knob_binding.set_following(on):
             self._regenerate()
 
     def _on_cc_moved(self, target: str, fraction: float) -> None:

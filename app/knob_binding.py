@@ -32,11 +32,13 @@ class KnobBinding(QObject):
         knobChanged(str, float): a knob's value (attribute or temperature) changed.
         heldChanged(object): the set of attribute knobs the user set (held when holding).
         holdingChanged(bool): *Hold knobs* turned on or off.
+        followingChanged(bool): *Other knobs follow the data* turned on or off.
     """
 
     knobChanged = Signal(str, float)
     heldChanged = Signal(object)
     holdingChanged = Signal(bool)
+    followingChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +47,9 @@ class KnobBinding(QObject):
         # True: the generator meets the held knobs (several decodes per change); False: the
         # model's own response to them, one decode (closer to the data's drums, reaching less)
         self.holding = True
+        # True: while a knob turns, the knobs nobody set move as the data's drummers move
+        # them; False: they stay where the groove had them (no cross-talk asked for)
+        self.following = True
 
     @property
     def values(self) -> dict[str, float]:
@@ -130,6 +135,14 @@ class KnobBinding(QObject):
         self.holdingChanged.emit(self.holding)
         return True
 
+    def set_following(self, on: bool) -> bool:
+        """True when the switch changed."""
+        if bool(on) == self.following:
+            return False
+        self.following = bool(on)
+        self.followingChanged.emit(self.following)
+        return True
+
     def new_groove(self) -> None:
         self.state = self.state.new_groove()
 
@@ -157,7 +170,8 @@ class KnobBinding(QObject):
 
     # -- settings ----------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        return {**self.state.to_dict(), "temperature": self.temperature, "holding": self.holding}
+        return {**self.state.to_dict(), "temperature": self.temperature, "holding": self.holding,
+                "following": self.following}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (``hold_knobs`` is the
@@ -172,3 +186,7 @@ class KnobBinding(QObject):
         if isinstance(holding, bool):
             self.holding = holding
             self.holdingChanged.emit(holding)
+        following = values.get("following")
+        if isinstance(following, bool):
+            self.following = following
+            self.followingChanged.emit(following)

@@ -56,6 +56,17 @@ class KnobSettings:
     temperature: float
     seed: int
     lock: VoiceLock = VoiceLock()  # voices kept while the rest is decoded around them
+    # the knobs nobody set follow a turned one as the data's drummers do (else they stay
+    # where the groove had them)
+    following: bool = True
+
+
+def knob_targets(g: Generator, knobs: KnobSettings) -> tuple[np.ndarray | None, str | None]:
+    """What a decode holds and the knob being turned (:meth:`KnobState.targets`): nothing
+    when not holding; the knobs nobody set following the data's trend when following."""
+    if not knobs.holding:
+        return None, None
+    return knobs.state.targets(g.data_trend if knobs.following else None), knobs.state.turning
 
 
 def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
@@ -77,7 +88,7 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         assert pad is not None
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
-    targets, turning = (state.targets(g.data_trend), state.turning) if knobs.holding else (None, None)
+    targets, turning = knob_targets(g, knobs)
     pattern = g.decode(zz, state.inputs, temperature=temperature,
                        seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
                        lock=knobs.lock, own=own)

@@ -63,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default 1000; 500 with --realism-only)")
     which.add_argument("--no-surfaces", action="store_true",
                    help="skip the realism of the surfaces in the full evaluation")
+    p.add_argument("--knobs-alone", action="store_true",
+                   help="while a knob turns, the knobs nobody set stay where the groove had them (the "
+                        "app's 'Other knobs follow the data' off) instead of following the data")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_eval)
@@ -93,6 +96,8 @@ def _command_line(args: argparse.Namespace) -> str:
             parts += ["--no-surfaces"]
     if args.surface_samples is not None:
         parts += ["--surface-samples", str(args.surface_samples)]
+    if args.knobs_alone:
+        parts += ["--knobs-alone"]
     parts += ["--seed", str(args.seed)]
     return " ".join(parts)
 
@@ -115,7 +120,7 @@ def run_eval(args: argparse.Namespace) -> int:
                      realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,
                      pad_points=args.pad_points, held=not args.no_held,
                      surfaces=not args.no_surfaces, surface_samples=surface_samples,
-                     realism_only=args.realism_only)
+                     realism_only=args.realism_only, knobs_alone=args.knobs_alone)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

@@ -94,6 +94,9 @@ class EvalConfig:
     surfaces: bool = True       # realism of every surface the app plays (training.realism)
     surface_samples: int = 1000  # generated patterns per surface
     realism_only: bool = False  # only the surfaces' realism (the fast mode for model selection)
+    # the knobs nobody set stay where the groove had them while one turns (the app's *Other
+    # knobs follow the data* off) instead of following the data's trend
+    knobs_alone: bool = False
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -531,6 +534,9 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
     gens = {"model": Generator.from_checkpoint(checkpoint)}
     if baseline is not None:
         gens["baseline"] = Generator.from_checkpoint(baseline)
+    if cfg.knobs_alone:
+        for gen in gens.values():
+            gen.walk_settings = replace(gen.walk_settings, follow=0.0)
     g0 = gens["model"]
     data = load_eval_data(data_dir, cfg.split, steps=g0.steps, steps_per_bar=g0.steps_per_bar,
                           cache_dir=cache_dir)

@@ -294,6 +294,16 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     assert held == g.decode(c.z, c.knobs, turning="density",
                             targets=c.knob_binding.state.targets(g.data_trend))
     assert c.settings()["held"] == ["density"] and c.settings()["holding"] is True
+    # Edit → Other knobs follow the data, off: they stay where the groove had them
+    assert w.actions.follow_knobs in w.menuBar().actions()[1].menu().actions()
+    w.actions.follow_knobs.trigger()
+    _settle(qtbot, w)
+    assert not c.knob_binding.following and c.settings()["following"] is False
+    assert c.pattern == g.decode(c.z, c.knobs, turning="density", targets=c.knob_binding.state.targets())
+    w.actions.follow_knobs.trigger()  # back on
+    _settle(qtbot, w)
+    assert c.knob_binding.following and w.actions.follow_knobs.isChecked()
+    assert c.pattern == held
     w.actions.hold_knobs.trigger()  # off
     _settle(qtbot, w)
     assert not c.knob_binding.holding and not w.actions.hold_knobs.isChecked()

@@ -68,6 +68,9 @@ def test_release_reset_and_holding(binding) -> None:
     assert seen == [("held", set()), ("density", 0.25), ("syncopation", 0.8)]
     assert b.set_holding(False) and not b.set_holding(False)
     assert seen[-1] == ("holding", False)
+    b.followingChanged.connect(lambda on: seen.append(("following", on)))
+    assert b.following and b.set_following(False) and not b.set_following(False)
+    assert seen[-1] == ("following", False)
 
 
 def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
@@ -75,10 +78,12 @@ def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
     b.turn("density", 0.4, _groove(4))
     b.set_temperature(0.7)
     b.set_holding(False)
+    b.set_following(False)
     again = KnobBinding()
     again.restore_settings(b.settings())
     again.adopt_model(RANGES, DEFAULTS, another=False)
     assert again.state == b.state and again.temperature == 0.7 and again.holding is False
+    assert again.following is False
     old = KnobBinding()
     old.restore_settings({"engaged": ["syncopation"], "hold_knobs": False, "temperature": 9.0,
                           "knobs": {"syncopation": 1.9}})

@@ -54,6 +54,19 @@ def test_the_knobs_nobody_set_follow_the_turned_one_as_the_data_does(gen) -> Non
     assert differ >= 1  # the other knobs' targets moved, and some walks went elsewhere
 
 
+def test_with_following_off_the_knobs_nobody_set_stay_where_the_groove_had_them(gen) -> None:
+    z = gen.sample_like_data(1, seed=2)[0]
+    state = _turned(gen, 0.9, gen.attributes_of(gen.decode(z)))
+    targets, turning = model_jobs.knob_targets(gen, KnobSettings(state, True, 0.0, 1, following=False))
+    assert turning == "density"
+    np.testing.assert_array_equal(targets, state.targets())  # the anchor's values, no trend
+    moved, _ = model_jobs.knob_targets(gen, KnobSettings(state, True, 0.0, 1))
+    assert not np.allclose(moved, targets, equal_nan=True)  # following: the trend moved them
+    alone = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=False), z=z)
+    assert alone.pattern == gen.decode(z, state.inputs, targets=state.targets(), turning="density")
+    assert model_jobs.knob_targets(gen, KnobSettings(state, False, 0.0, 1, following=False)) == (None, None)
+
+
 def test_a_corner_decodes_its_own_groove_and_the_blend_heatmap_is_one_batch(gen) -> None:
     zs = gen.sample_like_data(2, seed=5)
     corners = model_jobs.corner_latents(gen, [zs[0], None, None, zs[1]])

@@ -283,6 +283,34 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     assert "control" in model and not any(k.startswith("control_held") for k in model)
 
 
+def test_eval_knobs_alone_holds_the_knobs_nobody_set_still(tmp_path) -> None:
+    from app.cli import main
+    from engine.music.midifile import write_clip
+    from engine.music.pattern import Pattern
+    from tests.support.tiny_checkpoint import mapped_checkpoint, synthetic_patterns
+
+    data = tmp_path / "clips"
+    data.mkdir()
+    x = synthetic_patterns(12, seed=5)
+    for i in range(6):
+        write_clip(data / f"c{i}.mid", [Pattern.from_array(x[2 * i]), Pattern.from_array(x[2 * i + 1])])
+    ckpt, _ = mapped_checkpoint()
+    reports = {}
+    for mode in ([], ["--knobs-alone"]):
+        out = tmp_path / f"eval{len(mode)}.json"
+        assert main(["eval", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out),
+                     "--draws", "12", "--settings", "5", "--samples", "20", "--latency-runs", "5",
+                     "--pad-points", "0", "--no-surfaces", "--cache-dir", str(tmp_path / "cache"),
+                     *mode]) == 0
+        reports[bool(mode)] = json.loads(out.read_text())
+    alone = reports[True]
+    assert alone["settings"]["knobs_alone"] is True and "--knobs-alone" in alone["command"].split()
+    assert reports[False]["settings"]["knobs_alone"] is False
+    held = {m: r["models"]["model"]["control_held"] for m, r in reports.items()}
+    # the same sweeps, the others' targets held where each groove had them instead of moved
+    assert held[True] != held[False]
+
+
 def test_eval_command_honours_info_csv_split(tmp_path) -> None:
     from app.cli import main
     from engine.music.midifile import write_clip
