@@ -1,5 +1,6 @@
 """The knob panel's state, bound to Qt: a :class:`~engine.generation.knobs.KnobState`, the
-temperature knob and the *Hold knobs* switch, announced through signals.
+temperature knob and the *Hold knobs* and *Other knobs follow the data* switches, announced
+through signals.
 
 The rules of the knobs (what is held, when the groove's values are taken) live in the
 engine's :class:`~engine.generation.knobs.KnobState`; this adapter only swaps states,
