@@ -152,8 +152,11 @@ def test_sample_accurate_frames_are_exact(jack_server, port_name, recorder_facto
         stats = seq.sync().stats
     finally:
         seq.close()
-    events = rec.stop()
-    assert check_note_pairs([e[1] for e in events]) == []
+    rec.stop()
+    # what the recorder heard: a cycle its own callback missed (a loaded machine) can lose
+    # events, which only excuses what was due inside it (its blind spans)
+    events, blind = rec.heard_events(), rec.blind_spans()
+    assert unheard_pairing_problems(events, blind) == []
     assert note_ons(events)[:len(expected_bar())] == expected_bar()
     # 120 BPM at 48 kHz: a 16th is 6000 frames, a clock tick 1000 frames, to the frame,
     # except what fell in a cycle the server itself skipped (it goes at the next one)
@@ -162,11 +165,16 @@ def test_sample_accurate_frames_are_exact(jack_server, port_name, recorder_facto
     tick_frames = [e[0] for e in events if e[1] == (0xF8,)]
     excused = 0
     for frames, every in ((hat_frames, 12_000), (tick_frames, 1_000)):
-        off = [(i, f - frames[0] - i * every) for i, f in enumerate(frames)
-               if not on_frame(f, frames[0] + i * every, spans)]
-        assert len(frames) > 8 and not off, (off[:10], spans[:10])
-        excused += sum(f != frames[0] + i * every for i, f in enumerate(frames))
-    assert excused <= 3, (excused, spans[:10])  # a server that keeps skipping measures nothing
+        assert len(frames) > 8
+        slots = [round((f - frames[0]) / every) for f in frames]  # each event's grid slot
+        off = [(k, f - frames[0] - k * every) for k, f in zip(slots, frames, strict=True)
+               if not on_frame(f, frames[0] + k * every, spans)]
+        assert not off and slots == sorted(set(slots)), (off[:10], spans[:10])
+        missing = sorted(set(range(slots[-1] + 1)) - set(slots))
+        unheard = [k for k in missing if not any(a <= frames[0] + k * every < b for a, b in blind)]
+        assert not unheard, (unheard, blind[:10])  # lost where the recorder was listening
+        excused += len(missing) + sum(f != frames[0] + k * every for k, f in zip(slots, frames, strict=True))
+    assert excused <= 3, (excused, spans[:10], blind[:10])  # a server that keeps skipping measures nothing
     assert stats["count"] > 0
     if not [b for _, b in spans if b > tick_frames[0]]:  # no cycle skipped while it played:
         assert stats["max_ms"] == 0.0, stats  # nothing written after its frame
