@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -207,27 +208,29 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         a.setCheckable(True)
         a.setChecked(name == "General MIDI")
         a.triggered.connect(lambda _c=False, m=note_map: controller.transport.set(note_map=m))
-    hold = QAction("Hold knobs", window)
-    hold.setCheckable(True)
-    hold.setChecked(controller.knob_binding.holding)
+    binding = controller.knob_binding
+
+    def switch(title: str, on: bool, tip: str, toggled: Any, changed: Any) -> QAction:
+        """A checkable action bound both ways to one of the knob binding's switches."""
+        action = QAction(title, window)
+        action.setCheckable(True)
+        action.setChecked(on)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.toggled.connect(toggled)
+        changed.connect(action.setChecked)
+        window.addAction(action)
+        return action
+
+    hold = switch("Hold knobs", binding.holding,
+                  "The knobs you set are met on the groove (several decodes per change); off: the "
+                  "model alone answers them, closer to the data's drums but reaching less far (H)",
+                  controller.set_holding, binding.holdingChanged)
     hold.setShortcut(QKeySequence("H"))
-    tip = ("The knobs you set are met on the groove (several decodes per change); off: the "
-           "model alone answers them, closer to the data's drums but reaching less far (H)")
-    hold.setToolTip(tip)
-    hold.setStatusTip(tip)
-    hold.toggled.connect(controller.set_holding)
-    controller.knob_binding.holdingChanged.connect(hold.setChecked)
-    window.addAction(hold)
-    follow = QAction("Other knobs follow the data", window)
-    follow.setCheckable(True)
-    follow.setChecked(controller.knob_binding.following)
-    tip = ("While you turn a knob, the knobs you have not set move as the data's drummers move "
-           "them (density up busies the hats); off: they stay where the groove had them")
-    follow.setToolTip(tip)
-    follow.setStatusTip(tip)
-    follow.toggled.connect(controller.set_following)
-    controller.knob_binding.followingChanged.connect(follow.setChecked)
-    window.addAction(follow)
+    follow = switch("Other knobs follow the data", binding.following,
+                    "While you turn a knob, the knobs you have not set move as the data's drummers "
+                    "move them (density up busies the hats); off: they stay where the groove had them",
+                    controller.set_following, binding.followingChanged)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),

@@ -130,18 +130,17 @@ class KnobBinding(QObject):
 
     def set_holding(self, on: bool) -> bool:
         """True when the switch changed."""
-        if bool(on) == self.holding:
-            return False
-        self.holding = bool(on)
-        self.holdingChanged.emit(self.holding)
-        return True
+        return self._switch("holding", on, self.holdingChanged)
 
     def set_following(self, on: bool) -> bool:
         """True when the switch changed."""
-        if bool(on) == self.following:
+        return self._switch("following", on, self.followingChanged)
+
+    def _switch(self, name: str, on: bool, changed: Any) -> bool:
+        if bool(on) == getattr(self, name):
             return False
-        self.following = bool(on)
-        self.followingChanged.emit(self.following)
+        setattr(self, name, bool(on))
+        changed.emit(bool(on))
         return True
 
     def new_groove(self) -> None:
