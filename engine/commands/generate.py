@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.commands.melody import DEFAULT_STRATEGY as MELODY_STRATEGY
 from engine.commands.options import flag_list, given, needs, verb, warn
@@ -353,11 +354,11 @@ def set_knobs(gen, knobs: dict[str, float | ShareOfRange],
     from engine.generation.knobs import KnobState
 
     ranges = gen.attribute_ranges
-    unknown = sorted(set(knobs) - set(ranges))
-    if unknown:
-        raise GrooveFaderError(f"unknown attribute(s) {unknown}; this model has {list(ranges)}")
-    raw: dict[str, float] = {}
+    raw: dict[str, Any] = {}
     for name, value in knobs.items():
+        if name not in ranges:  # KnobState.set_all names every unknown knob
+            raw[name] = value
+            continue
         low, high = ranges[name]
         if isinstance(value, ShareOfRange):
             raw[name] = value.value(low, high)
