@@ -181,6 +181,7 @@ class Recorder:
         return False
 
     def stop(self) -> list[tuple[int, tuple[int, ...], int]]:
+        """Stop recording; what was heard (:meth:`heard_events`: no replayed callback)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:  # closing a JACK client can take seconds on a loaded machine; killed, it writes no cycles
@@ -188,7 +189,7 @@ class Recorder:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        return self.events()
+        return self.heard_events()
 
     def events(self) -> list[tuple[int, tuple[int, ...], int]]:
         return [(frame, data, ns) for frame, data, ns, _ in self.events_with_callbacks()]
