@@ -29,6 +29,7 @@ from typing import Any
 
 JACKD = shutil.which("jackd")
 CONNECT_CHECK_S = 0.1  # the recorder looks for its source (again) this often
+CYCLES_WRITE_S = 0.5  # and writes its cycle log this often (a recorder killed keeps the last)
 
 
 def jack_env(server: str) -> dict[str, str]:
@@ -184,7 +185,7 @@ class Recorder:
         """Stop recording; what was heard (:meth:`heard_events`: no replayed callback)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:  # closing a JACK client can take seconds on a loaded machine; killed, it writes no cycles
+            try:  # closing a JACK client can take seconds on a loaded machine (killed: the last cycle log)
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
@@ -207,7 +208,8 @@ class Recorder:
 
     def cycles(self) -> dict:
         """``{"callbacks": n, "period": frames, "irregular": [[callback, gap, frame], ...]}``
-        (after stop; ``frame``: the irregular callback's cycle start)."""
+        (after stop; ``frame``: the irregular callback's cycle start). A recorder that had to
+        be killed leaves the log it last wrote (every ``CYCLES_WRITE_S``)."""
         path = self.out.with_name(self.out.name + ".cycles.json")
         return json.loads(path.read_text()) if path.exists() else {}
 
@@ -362,6 +364,14 @@ def _record(name: str, source: str, out_path: str) -> int:
             seen["previous"] = base
             seen["callbacks"] += 1
 
+    cycles_path = out_path + ".cycles.json"
+
+    def write_cycles() -> None:
+        drain_bases()
+        with open(cycles_path + ".tmp", "w") as f:
+            json.dump({"callbacks": seen["callbacks"], "period": period, "irregular": seen["irregular"]}, f)
+        os.replace(cycles_path + ".tmp", cycles_path)
+
     client.set_shutdown_callback(lambda status, reason: dead.set())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -373,7 +383,7 @@ def _record(name: str, source: str, out_path: str) -> int:
     sys.setswitchinterval(0.0005)
     client.activate()
     print("ready", flush=True)
-    next_check = 0.0
+    next_check = next_cycles = 0.0
     with open(out_path, "w") as out:
         while not stop.is_set() and not dead.is_set():
             if time.monotonic() >= next_check:
@@ -387,16 +397,14 @@ def _record(name: str, source: str, out_path: str) -> int:
             while events:
                 out.write(json.dumps(events.popleft()) + "\n")
             out.flush()
-            drain_bases()
+            if time.monotonic() >= next_cycles:
+                next_cycles = time.monotonic() + CYCLES_WRITE_S
+                write_cycles()
             stop.wait(0.02)
         time.sleep(0.05)  # the last periods
         while events:
             out.write(json.dumps(events.popleft()) + "\n")
-    drain_bases()
-    cycles_path = out_path + ".cycles.json"
-    with open(cycles_path + ".tmp", "w") as f:
-        json.dump({"callbacks": seen["callbacks"], "period": period, "irregular": seen["irregular"]}, f)
-    os.replace(cycles_path + ".tmp", cycles_path)
+    write_cycles()
     if dead.is_set():
         client._ptr = jack._ffi.NULL  # a dead server's client must not be closed (libjack crashes)
         return 3

@@ -366,7 +366,8 @@ def test_play_cli_every_note_sent_arrives(jack_server, recorder_factory, path):
     assert len(note_ons([(0, m, 0) for m in msgs])) == sent["on"]
     assert check_note_pairs(msgs) == []
     cycles = rec.cycles()
-    assert cycles["callbacks"] > 100 and cycles["period"] == jack_server.period
+    assert cycles.get("callbacks", 0) > 100 and cycles["period"] == jack_server.period, \
+        (cycles, rec.proc.returncode)
 
 
 def test_play_following_a_clock_input_that_does_not_exist_is_one_error(jack_server, port_name,
