@@ -624,14 +624,16 @@ class Generator:
         moved = picks >= 0
         chosen[moved] = self._bank.codes[picks[moved]]
         inputs[moved] = self._bank.attributes[picks[moved]]
-        if temperature <= 0 and not moved.any():
+        # between detents a groove kept as it plays is carried to the knob's value too
+        redo = moved | (self.walk_settings.anchors > 1 and turning is not None)
+        if temperature <= 0 and not redo.any():
             return playing, picks
         if temperature <= 0:
-            out = self._decode_walked(chosen[moved], inputs[moved], t[moved], turning)
+            out = self._decode_walked(chosen[redo], inputs[redo], t[redo], turning)
             arrays = [a.copy() for a in
                       (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
             for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
-                a[moved] = b
+                a[redo] = b
             return DecodedBatch(*arrays), picks
         return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
 
@@ -669,6 +671,8 @@ class Generator:
                 self._walk_cache = (key, (inputs, playing, measured, distances))
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
+        if self.walk_settings.anchors > 1 and primary is not None:
+            t = self.anchored_targets(t, primary)
         in_degree = self._in_degree() if self.walk_settings.hub_weight else None
         settings = self.walk_settings
         if settings.slack and settings.slack_knob is not None and settings.slack_knob != turning:
@@ -682,6 +686,16 @@ class Generator:
                                           prices=prices[b])
                           for b in range(len(zz))])
         return inputs, playing, picks
+
+    def anchored_targets(self, targets: np.ndarray, turning: int) -> np.ndarray:
+        """``targets (B, A)`` with the turned knob's moved to the nearest of
+        :attr:`WalkSettings.anchors` even settings over its range (the ends included)."""
+        lo, hi = self._low[turning], self._high[turning]
+        steps = self.walk_settings.anchors - 1
+        out = np.array(targets, np.float64, copy=True)
+        share = np.clip((out[:, turning] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+        out[:, turning] = np.where(np.isnan(share), np.nan, lo + np.round(share * steps) / steps * (hi - lo))
+        return out
 
     def _walk_prices(self, turning: int, value: float) -> np.ndarray:
         """``(N,)`` the bank grooves' prices for a turn of knob ``turning`` to ``value``
@@ -701,7 +715,9 @@ class Generator:
         they miss (the turned knob stays met; the inputs stay inside the data's range)."""
         rounds = self.walk_settings.correct
         others = ~np.isnan(targets)
-        if turning is not None:
+        # between detents (WalkSettings.anchors) the turned knob is corrected from its
+        # detent's groove to its own value as well
+        if turning is not None and self.walk_settings.anchors <= 1:
             others[:, self._names.index(turning)] = False
         if rounds <= 0 or not others.any():
             return self.decode_batch(z, inputs)

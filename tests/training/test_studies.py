@@ -607,3 +607,55 @@ def test_density_diagnosis_smoke_cli_writes_report(tmp_path):
     assert seed == "2" and "knob_density_90_randomize" in run["surfaces"]
     assert set(run["reference_per_voice"]) == set(run["surfaces"]["knob_density_90_randomize"]["per_voice"])
     assert "Per voice" in (out / "report.md").read_text()
+
+
+def test_knob_continuity_tells_a_knob_that_adds_hits_from_one_that_swaps_grooves():
+    from training.studies.knob_continuity import continuity
+
+    steps, voices = 8, 2
+    nested = np.zeros((5, 1, steps, voices), bool)
+    for s in range(5):  # each position adds one hit to the last: a Grids-like density knob
+        nested[s, 0, :s + 1, 0] = True
+    f = continuity(nested)
+    assert f["change_share"] == 1.0 and f["kept_at_change"] == 1.0 and f["flips_per_change"] == 1
+    assert f["path_flips"] == f["direct_flips"] == 4 and f["detour"] == 1.0 and f["grooves_per_sweep"] == 5
+
+    a, b = np.zeros((steps, voices), bool), np.zeros((steps, voices), bool)
+    a[::2, 0], b[1::2, 0] = True, True  # two grooves sharing no hit
+    swapping = np.stack([a, b, a, b, b])[:, None]
+    g = continuity(swapping)
+    assert g["change_share"] == 0.75 and g["kept_at_change"] == 0.0 and g["grooves_per_sweep"] == 2
+    assert g["direct_flips"] == 8 and g["path_flips"] == 24 and g["detour"] == 3.0
+
+    still = np.repeat(a[None, None], 4, axis=0)  # a knob that never changes the hits
+    h = continuity(still)
+    assert h["change_share"] == 0.0 and h["detour"] == 1.0 and h["kept_at_change"] == 1.0
+
+
+def test_knob_tracking_tells_a_knob_that_lags_from_one_that_follows():
+    from training.studies.knob_continuity import tracking
+
+    settings = np.linspace(0.0, 1.0, 9)[:, None]
+    follows = tracking(np.repeat(settings, 3, axis=1))
+    assert follows["tracking_error"] == 0.0 and follows["moves_with_knob"] == 1.0
+    stepped = np.floor(settings * 2) / 2  # three detents: the attribute waits, then jumps
+    lag = tracking(np.repeat(stepped, 3, axis=1))
+    assert lag["tracking_error"] > 0.1 and lag["moves_with_knob"] == 1.0
+    back = settings[::-1].copy()  # an attribute that falls as the knob rises
+    assert tracking(back)["moves_with_knob"] == 0.0
+
+
+def test_knob_continuity_smoke_cli_measures_every_knob_every_way(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import knob_continuity
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "kc"
+    assert knob_continuity.main(["--smoke", "--checkpoint", str(path), "--detents", "3",
+                                 "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    knobs = {k.split("|")[0] for k in res["figures"]}
+    assert knobs and set(res["figures"]) == {f"{k}|{s}|{m}" for k in knobs for s in ("randomize", "pad")
+                                             for m in (*knob_continuity.MODES, "detents 3")}
+    assert all(f["steps"] == res["positions"] - 1 for f in res["figures"].values())
+    assert "| density | randomize | held (the app) |" in (out / "report.md").read_text()
