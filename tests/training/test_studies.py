@@ -659,3 +659,32 @@ def test_knob_continuity_smoke_cli_measures_every_knob_every_way(tmp_path):
                                              for m in (*knob_continuity.MODES, "detents 3")}
     assert all(f["steps"] == res["positions"] - 1 for f in res["figures"].values())
     assert "| density | randomize | held (the app) |" in (out / "report.md").read_text()
+
+
+def test_walk_anchors_rule_ships_detents_only_smoother_and_as_real():
+    from training.studies.walk_anchors import ANCHORS, choose
+
+    def row(detour, acc, realism, knobs):
+        return {"detour": detour, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    assert ANCHORS[0] == 0  # the walk as it ships is the baseline row
+    base = row(16.0, 0.520, 94, 32)
+    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.528, 92, 31)}) == "anchors 9"
+    assert choose({"anchors 0": base, "anchors 9": row(12.0, 0.510, 96, 32)}) == "anchors 0"  # not smoother
+    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.535, 94, 32)}) == "anchors 0"  # less real
+    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.520, 90, 32)}) == "anchors 0"  # targets lost
+    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.520, 94, 29)}) == "anchors 0"  # knobs lost
+
+
+def test_walk_anchors_smoke_cli_measures_both_walks_and_their_detours(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_anchors
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "anchors"
+    assert walk_anchors.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == [f"anchors {k}" for k in walk_anchors.ANCHORS]
+    assert all(r["detour"] >= 1.0 for r in res["candidates"].values()) and res["chosen"] in res["candidates"]
+    text = (out / "report.md").read_text()
+    assert "Chosen by the rule" in text and "Mean detour" in text
