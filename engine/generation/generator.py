@@ -672,7 +672,7 @@ class Generator:
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         if self.walk_settings.anchors > 1 and primary is not None:
-            t = self.anchored_targets(t, primary)
+            t = self.anchored_targets(t, primary, measured[:, primary])
         in_degree = self._in_degree() if self.walk_settings.hub_weight else None
         settings = self.walk_settings
         if settings.slack and settings.slack_knob is not None and settings.slack_knob != turning:
@@ -687,14 +687,21 @@ class Generator:
                           for b in range(len(zz))])
         return inputs, playing, picks
 
-    def anchored_targets(self, targets: np.ndarray, turning: int) -> np.ndarray:
-        """``targets (B, A)`` with the turned knob's moved to the nearest of
-        :attr:`WalkSettings.anchors` even settings over its range (the ends included)."""
+    def anchored_targets(self, targets: np.ndarray, turning: int, own: np.ndarray) -> np.ndarray:
+        """``targets (B, A)`` with the turned knob's moved to its nearest detent: the playing
+        groove's own value ``own (B,)`` plus a whole number of detent steps (a step is the
+        knob's range over :attr:`WalkSettings.anchors` - 1), or either end of the range. The
+        playing groove is a detent, so a knob touched at its groove's value keeps that
+        groove, and a knob turned to an end meets that end."""
         lo, hi = self._low[turning], self._high[turning]
-        steps = self.walk_settings.anchors - 1
+        step = max(hi - lo, 1e-12) / (self.walk_settings.anchors - 1)
+        own = np.asarray(own, np.float64)
         out = np.array(targets, np.float64, copy=True)
-        share = np.clip((out[:, turning] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
-        out[:, turning] = np.where(np.isnan(share), np.nan, lo + np.round(share * steps) / steps * (hi - lo))
+        t = out[:, turning]
+        near = np.clip(own + np.round((t - own) / step) * step, np.minimum(lo, own), np.maximum(hi, own))
+        for end in (lo, hi):
+            near = np.where(np.abs(t - end) < np.abs(t - near), end, near)
+        out[:, turning] = near
         return out
 
     def _walk_prices(self, turning: int, value: float) -> np.ndarray:

@@ -34,6 +34,7 @@ FOLLOW = 1.0  # share of the data's trend the unset knobs follow while one turns
 QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see WalkSettings)
 QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
+ANCHORS = 9  # a turned knob's detents: the settings its walk meets (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -83,8 +84,9 @@ class WalkSettings:
     # > 1: a turned knob walks to the grooves at the nearest of that many even settings
     # over its range (its detents, the ends included), and the decoder's corrections carry
     # the groove from there to the knob's own value, so a small turn refines the playing
-    # groove a few hits at a time instead of playing another one; 0 = every setting walks
-    anchors: int = 0
+    # groove instead of playing another one; 0 = every setting walks to its own groove.
+    # Chosen on validation by a rule written first (docs/studies/walk_anchors)
+    anchors: int = ANCHORS
 
 
 class GrooveBank:

@@ -151,7 +151,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                 hits, measured = sweep_hits(gen, z, knob, args.positions, mode)
                 figures[f"{knob}|{source}|{mode}"] = {**continuity(hits), **tracking(measured)}
     return {"samples": args.samples, "positions": args.positions, "seed": args.seed,
-            "detents": list(args.detents), "figures": figures}
+            "detents": list(args.detents), "shipped_anchors": int(gen.walk_settings.anchors),
+            "figures": figures}
 
 
 def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
@@ -159,7 +160,8 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
     rows = []
     for key, f in results["figures"].items():
         knob, source, mode = key.split("|")
-        label = {"held": "held (the app)", "model": "model's own"}.get(mode, f"held, {mode}")
+        label = {"held": "held (the app)", "model": "model's own",
+                 "detents 0": "held, no detents"}.get(mode, f"held, {mode}")
         rows.append([knob, source, label,
                      f"{f['change_share']:.2f}", f"{f['grooves_per_sweep']:g}", f"{f['flips_per_change']:g}",
                      f"{f['kept_at_change']:.2f}", f"{f['path_flips']:.0f}", f"{f['direct_flips']:.0f}",
@@ -188,33 +190,46 @@ def _span(results: dict[str, Any], mode: str, key: str) -> str:
 def summary(results: dict[str, Any]) -> str:
     """The findings in words, every figure read from ``results``."""
     steps = results["positions"] - 1
+    walk = "detents 0" if 0 in results.get("detents", []) else "held"
     out = [
-        f"As the app plays a turned knob, a slow turn is a run of different grooves: over the "
-        f"{steps} steps of a sweep the hits change at a share of {_span(results, 'held', 'change_share')}, "
-        f"each change keeping {_span(results, 'held', 'kept_at_change')} of the groove's hits, and the "
-        f"cells flipped on the way are {_span(results, 'held', 'detour')} times those between the "
-        "sweep's two ends. Each setting walks to the recorded groove that meets it with the fewest "
-        "hits changed from the groove that was playing before the knob was touched; neighbouring "
-        "settings are met by different recorded grooves, each near that groove but not near each "
-        "other. A drummer asked for a little more does not play another groove, and the intensity "
-        "and laid-back knobs, which a drummer meets by playing harder or later, trade hits too.",
+        f"With every setting walking to its own recorded groove, a slow turn is a run of different "
+        f"grooves: over the {steps} steps of a sweep the hits change at a share of "
+        f"{_span(results, walk, 'change_share')}, each change keeping "
+        f"{_span(results, walk, 'kept_at_change')} of the groove's hits, and the cells flipped on "
+        f"the way are {_span(results, walk, 'detour')} "
+        "times those between the sweep's two ends. Each setting is met by the recorded groove with "
+        "the fewest hits changed from the groove that was playing before the knob was touched; "
+        "neighbouring settings are met by different grooves, each near that groove but not near "
+        "each other. A drummer asked for a little more does not play another groove, and the "
+        "intensity and laid-back knobs, which a drummer meets by playing harder or later, trade "
+        "hits too.",
         f"The model's own knob (the decoder's input alone) changes a groove a hit at a time "
         f"(detour {_span(results, 'model', 'detour')}, {_span(results, 'model', 'kept_at_change')} of "
         "the hits kept at a change) but its attribute lies "
         f"{_span(results, 'model', 'tracking_error')} of the range off the knob, and its ends are "
         "the grooves the realism report tells from real drumming.",
     ]
-    for k in results.get("detents", []):
+    for k in (k for k in results.get("detents", []) if k > 1):
         mode = f"detents {k}"
         out.append(
-            f"With {k} detents (`WalkSettings.anchors` = {k}: the walk meets the nearest of {k} even "
-            "settings, the decoder's corrections carry the groove on toward the knob's own value) "
-            f"the detour is {_span(results, mode, 'detour')} and a change keeps "
-            f"{_span(results, mode, 'kept_at_change')} of the hits: fewer grooves on the way, still "
-            "another groove at each detent, and the knob's attribute lies "
-            f"{_span(results, mode, 'tracking_error')} of the range off the knob (as the knobs ship "
-            f"{_span(results, 'held', 'tracking_error')}). Whether they ship is the walk-anchors "
-            "study's question (docs/studies/walk_anchors).")
+            f"With {k} detents (`WalkSettings.anchors` = {k}: the walk meets the nearest of the playing "
+            f"groove's own value plus or minus whole {k - 1}ths of the range, or an end of it, and the "
+            "decoder's corrections carry the groove on toward the knob's own value) the detour is "
+            f"{_span(results, mode, 'detour')} and a change keeps {_span(results, mode, 'kept_at_change')} "
+            "of the hits: fewer grooves on the way, still another groove at each detent. The knob's "
+            f"attribute lies {_span(results, mode, 'tracking_error')} of the range off the knob "
+            f"(without detents {_span(results, walk, 'tracking_error')}).")
+    shipped = results.get("shipped_anchors", 0)
+    if shipped > 1:
+        out.append(
+            f"The app's knobs ship with {shipped} detents (chosen by docs/studies/walk_anchors): the "
+            f"detour is {_span(results, 'held', 'detour')}, a change keeps "
+            f"{_span(results, 'held', 'kept_at_change')} of the hits, the groove changes at a share of "
+            f"{_span(results, 'held', 'change_share')} of the steps and the knob's attribute lies "
+            f"{_span(results, 'held', 'tracking_error')} of the range off the knob. Fewer swaps, "
+            "not yet a knob that only adds or removes hits as the model's own does.")
+    else:
+        out.append("The app's knobs ship without detents (docs/studies/walk_anchors).")
     return "\n\n".join(out)
 
 

@@ -31,38 +31,65 @@ def _targets(gen: Generator, rows: int, share: float) -> np.ndarray:
     return t
 
 
-def test_anchored_targets_round_the_turned_knob_to_its_nearest_detent(gen) -> None:
-    gen.walk_settings = replace(gen.walk_settings, anchors=5)  # 0, 25, 50, 75, 100 %
+def test_the_knobs_ship_with_nine_detents() -> None:
+    from engine.generation.groove_bank import WalkSettings
+
+    assert WalkSettings().anchors == 9  # chosen by docs/studies/walk_anchors
+
+
+def test_anchored_targets_step_from_the_playing_groove_in_detents(gen) -> None:
+    shipped = gen.walk_settings
+    gen.walk_settings = replace(shipped, anchors=5)  # a step is a quarter of the range
     try:
         k = gen.attribute_names.index(KNOB)
         lo, hi = gen.attribute_ranges[KNOB]
-        t = np.vstack([_targets(gen, 1, s) for s in (0.1, 0.2, 0.6, 0.95, 1.3)])
-        out = gen.anchored_targets(t, k)
-        assert np.allclose((out[:, k] - lo) / (hi - lo), [0.0, 0.25, 0.5, 1.0, 1.0])
+        shares = (0.1, 0.2, 0.3, 0.6, 0.9, 0.98, 1.3, 0.02)
+        t = np.vstack([_targets(gen, 1, s) for s in shares])
+        own = np.full(len(shares), lo + 0.1 * (hi - lo))  # the playing groove at 10 %
+        out = gen.anchored_targets(t, k, own)
+        # 10 % plus quarters, or an end where that is nearer
+        assert np.allclose((out[:, k] - lo) / (hi - lo), [0.1, 0.1, 0.35, 0.6, 0.85, 1.0, 1.0, 0.0])
         others = np.arange(len(gen.attribute_names)) != k
         assert np.isnan(out[:, others]).all() and not np.shares_memory(out, t)
     finally:
-        gen.walk_settings = replace(gen.walk_settings, anchors=0)
+        gen.walk_settings = shipped
+
+
+def test_a_knob_touched_at_its_grooves_value_keeps_the_groove(gen) -> None:
+    z = gen.sample_like_data(20, seed=5)
+    names = list(gen.attribute_names)
+    k = names.index(KNOB)
+    lo, hi = gen.attribute_ranges[KNOB]
+    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)[:, k]
+    step = (hi - lo) / (gen.walk_settings.anchors - 1)
+    for nudge in (0.0, 0.3 * step, -0.3 * step):
+        t = np.full((len(z), len(names)), np.nan)
+        t[:, k] = own + nudge
+        assert (gen.walk_picks(z, t, turning=KNOB) == -1).all()
 
 
 def test_within_a_detent_the_groove_stays_and_moves_on_with_the_knob(gen) -> None:
     z = gen.sample_like_data(30, seed=3)
     names = list(gen.attribute_names)
     k = names.index(KNOB)
+    lo, hi = gen.attribute_ranges[KNOB]
+    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)[:, k]
+    shipped = gen.walk_settings
 
-    def turned(share: float) -> tuple[np.ndarray, np.ndarray]:
-        t = _targets(gen, len(z), share)
+    def turned(steps: float) -> tuple[np.ndarray, np.ndarray]:
+        step = (hi - lo) / (gen.walk_settings.anchors - 1 if gen.walk_settings.anchors > 1 else 8)
+        t = np.full((len(z), len(names)), np.nan)
+        t[:, k] = own - steps * step  # down from each groove: a dense one always has room
         pats = gen.decode(z, {}, targets=t, turning=KNOB)
         return gen.walk_picks(z, t, turning=KNOB), attr_lib.compute(np.stack([p.to_array() for p in pats]),
                                                                      names)[:, k]
 
-    shipped = gen.walk_settings
     try:
-        gen.walk_settings = replace(shipped, anchors=5)
-        (pa, da), (pb, db) = turned(0.20), turned(0.30)  # both nearest the 25 % detent
+        gen.walk_settings = replace(shipped, anchors=9)
+        (pa, da), (pb, db) = turned(0.9), turned(1.1)  # both nearest the first detent down
         assert np.array_equal(pa, pb)  # the same grooves either side of the detent
-        assert (db >= da).all() and (db > da).any()  # carried on with the knob, never back
-        gen.walk_settings = shipped  # as it ships every setting walks: other grooves
-        assert not np.array_equal(turned(0.20)[0], turned(0.30)[0])
+        assert (db <= da).all() and (db < da).any()  # carried on with the knob, never back
+        gen.walk_settings = replace(shipped, anchors=0)  # no detents: every setting walks
+        assert not np.array_equal(turned(0.9)[0], turned(1.1)[0])
     finally:
         gen.walk_settings = shipped

@@ -87,6 +87,7 @@ def test_balance_steers_the_shipped_walk_off_the_grooves_many_walk_to():
     from engine.generation.generator import Generator
 
     gen = Generator.from_checkpoint(SHIPPED, backend="onnx")
+    gen.walk_settings = replace(gen.walk_settings, anchors=0)  # every pick meets the setting itself
     names = gen.attribute_names
     k = names.index("density")
     lo, hi = gen.attribute_ranges["density"]
