@@ -31,6 +31,17 @@ def _targets(gen: Generator, rows: int, share: float) -> np.ndarray:
     return t
 
 
+def _grooves(gen: Generator, n: int, seed: int) -> tuple[np.ndarray, int, float, np.ndarray]:
+    """``n`` latents drawn as Randomize draws them, the knob's index, a detent step (or an
+    eighth of the range) and ``(n,)`` the knob's attribute on each latent's own groove."""
+    z = gen.sample_like_data(n, seed=seed)
+    names = list(gen.attribute_names)
+    k = names.index(KNOB)
+    lo, hi = gen.attribute_ranges[KNOB]
+    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)[:, k]
+    return z, k, (hi - lo) / 8, own
+
+
 def test_the_knobs_ship_with_nine_detents() -> None:
     from engine.generation.groove_bank import WalkSettings
 
@@ -56,28 +67,19 @@ def test_anchored_targets_step_from_the_playing_groove_in_detents(gen) -> None:
 
 
 def test_a_knob_touched_at_its_grooves_value_keeps_the_groove(gen) -> None:
-    z = gen.sample_like_data(20, seed=5)
-    names = list(gen.attribute_names)
-    k = names.index(KNOB)
-    lo, hi = gen.attribute_ranges[KNOB]
-    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)[:, k]
-    step = (hi - lo) / (gen.walk_settings.anchors - 1)
+    z, k, step, own = _grooves(gen, 20, 5)  # nine detents as shipped: a step is an eighth
     for nudge in (0.0, 0.3 * step, -0.3 * step):
-        t = np.full((len(z), len(names)), np.nan)
+        t = np.full((len(z), len(gen.attribute_names)), np.nan)
         t[:, k] = own + nudge
         assert (gen.walk_picks(z, t, turning=KNOB) == -1).all()
 
 
 def test_within_a_detent_the_groove_stays_and_moves_on_with_the_knob(gen) -> None:
-    z = gen.sample_like_data(30, seed=3)
+    z, k, step, own = _grooves(gen, 30, 3)
     names = list(gen.attribute_names)
-    k = names.index(KNOB)
-    lo, hi = gen.attribute_ranges[KNOB]
-    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)[:, k]
     shipped = gen.walk_settings
 
     def turned(steps: float) -> tuple[np.ndarray, np.ndarray]:
-        step = (hi - lo) / (gen.walk_settings.anchors - 1 if gen.walk_settings.anchors > 1 else 8)
         t = np.full((len(z), len(names)), np.nan)
         t[:, k] = own - steps * step  # down from each groove: a dense one always has room
         pats = gen.decode(z, {}, targets=t, turning=KNOB)
