@@ -90,3 +90,12 @@ def test_two_callbacks_on_one_counter_with_other_events_are_both_kept(tmp_path) 
     rows = [(100, (ON, 42, 90), 3), (101, (OFF, 42, 0), 4)]
     rec = _stopped_recorder(tmp_path, rows, [[4, 0, 96]])
     assert rec.replayed_callbacks() == set() and len(rec.heard_events()) == 2
+
+
+def test_blind_share_is_the_share_of_frames_the_recorder_may_have_missed(tmp_path) -> None:
+    from tests.support.jack_server import blind_share
+
+    # 10 callbacks of 32 frames: one missed cycle (a gap of 64 at frame 192) is 32 blind frames
+    rec = _stopped_recorder(tmp_path, [(10, (ON, 42, 90), 0)], [[5, 64, 192]])
+    assert rec.blind_spans() == [(160, 192)]
+    assert blind_share(rec) == 32 / 320

@@ -252,6 +252,16 @@ class Recorder:
         return spans
 
 
+def blind_share(recorder: Recorder) -> float:
+    """The share of the frames ``recorder`` ran for that lie in its blind spans (after stop):
+    a recorder that heard almost nothing would excuse every problem; one that missed a few
+    short cycles on a loaded machine excuses only what was due in them."""
+    log = recorder.cycles()
+    heard = int(log.get("callbacks", 0)) * int(log.get("period", 0))
+    blind = sum((end - start) % 2**32 for start, end in recorder.blind_spans())
+    return blind / heard if heard else 1.0
+
+
 def check_note_pairs(messages: list[tuple[int, ...]]) -> list[str]:
     """Problems with note-on/off pairing in a stream of MIDI messages (empty = all paired).
 

@@ -25,6 +25,7 @@ from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls
 from tests.support.jack_server import (
     Recorder,
+    blind_share,
     check_note_pairs,
     on_frame,
     pairing_context,
@@ -224,10 +225,12 @@ def test_play_cli_interrupted_leaves_no_stuck_note(jack_server, recorder_factory
     # connected before the transport started (the CC 123 sent right at open may precede the link)
     assert msgs[0] in ((0xB9, 123, 0), (0xFA,))
     assert len(note_ons([(0, m, 0) for m in msgs])) >= 6
-    # every note paired as received, but for cycles an overloaded recorder did not hear (a few)
+    # every note paired as received, but for cycles an overloaded recorder did not hear
+    # (1 % of what it ran for at most)
     blind = rec.blind_spans()
     problems = unheard_pairing_problems(events, blind)
-    assert problems == [] and len(blind) <= 4, (problems, blind, pairing_context(events, problems, 16))
+    assert problems == [] and blind_share(rec) <= 0.01, \
+        (problems, blind, blind_share(rec), pairing_context(events, problems, 16))
     assert (0xB9, 123, 0) in msgs[-4:]
     assert '"count"' in out  # --stats JSON was printed
 

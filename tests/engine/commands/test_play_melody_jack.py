@@ -19,6 +19,7 @@ from engine.realtime.melody_lane import MelodyControls
 from engine.realtime.steps import Controls
 from tests.engine.commands.test_play_jack import interrupt_after_notes, play_cli, start_sequencer
 from tests.support.jack_server import (
+    blind_share,
     on_frame,
     pairing_context,
     skipped_spans,
@@ -262,12 +263,13 @@ def test_play_cli_melody_port_sigterm_ends_notes_on_both_ports(jack_server, reco
     drum_events, melody_events = rec.heard_events(), mel_rec.heard_events()
     drums, melody = [e[1] for e in drum_events], [e[1] for e in melody_events]
     # every note paired as received, but for what a recorder on an overloaded machine did
-    # not hear (a cycle its callback missed) or heard twice (a cycle replayed); a few such
-    # cycles at most
+    # not hear (a cycle its callback missed) or heard twice (a cycle replayed), which may
+    # cover 1 % of what it ran for at most
     for events, recorder in ((drum_events, rec), (melody_events, mel_rec)):
         blind = recorder.blind_spans()
         problems = unheard_pairing_problems(events, blind)
-        assert problems == [] and len(blind) <= 4, (problems, blind, pairing_context(events, problems, 16))
+        assert problems == [] and blind_share(recorder) <= 0.01, \
+            (problems, blind, blind_share(recorder), pairing_context(events, problems, 16))
     assert any(m[0] == 0x90 and m[2] > 0 for m in melody) and not any(m[0] & 0x0F == 0 for m in drums
                                                                         if m[0] < 0xF0)
     assert melody[-1] == (0xB0, 123, 0) and (0xB9, 123, 0) in drums[-4:]
