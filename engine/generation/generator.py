@@ -719,7 +719,8 @@ class Generator:
                        turning: str | None) -> DecodedBatch:
         """The walked grooves' decodes: with their own attributes, or with
         :attr:`WalkSettings.correct` corrections of the decoder's input toward the held knobs
-        they miss (the turned knob stays met; the inputs stay inside the data's range)."""
+        they miss (the turned knob stays met, or with detents is carried on to its value; the
+        inputs stay inside the data's range)."""
         rounds = self.walk_settings.correct
         others = ~np.isnan(targets)
         # between detents (WalkSettings.anchors) the turned knob is corrected from its

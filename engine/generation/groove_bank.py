@@ -81,10 +81,11 @@ class WalkSettings:
     # its cost: 1 spreads the walks of many playing grooves over the grooves at the
     # setting as evenly as the transport allows; 0 = off
     balance: float = 0.0
-    # > 1: a turned knob walks to the grooves at the nearest of that many even settings
-    # over its range (its detents, the ends included), and the decoder's corrections carry
-    # the groove from there to the knob's own value, so a small turn refines the playing
-    # groove instead of playing another one; 0 = every setting walks to its own groove.
+    # > 1: a turned knob walks to the grooves at its nearest detent (the playing groove's
+    # own value plus whole steps of its range / (anchors - 1), or an end of the range:
+    # Generator.anchored_targets), and the decoder's corrections carry the groove from
+    # there to the knob's own value, so a small turn refines the playing groove instead of
+    # playing another one; 0 = every setting walks to its own groove.
     # Chosen on validation by a rule written first (docs/studies/walk_anchors)
     anchors: int = ANCHORS
 

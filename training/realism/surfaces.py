@@ -149,6 +149,17 @@ def _app_inputs(gen: Any, state: Any) -> dict[str, float]:
     return dict(state.inputs)
 
 
+def app_turn(gen: Any, fresh: Any, knob: str, value: float, anchor: np.ndarray, trend: Any
+             ) -> tuple[dict[str, float], np.ndarray]:
+    """The decoder input and the ``(B, A)`` targets the app gives a turn of ``knob`` to
+    ``value`` from grooves whose own attributes are ``anchor (B, A)``, from the knob state
+    ``fresh`` (engine.generation.knobs' rules: the knob held at its setting, the others where
+    each groove had them, or following ``trend``)."""
+    names = tuple(gen.attribute_names)
+    states = [fresh.turn(knob, value, dict(zip(names, row, strict=True))) for row in anchor]
+    return _app_inputs(gen, states[0]), np.stack([st.targets(trend) for st in states])
+
+
 def _play(gen: Any, z: np.ndarray, inputs: dict[str, float], targets: np.ndarray | None = None,
           turning: str | None = None, batch: int = 512, own: np.ndarray | None = None,
           temperature: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -344,9 +355,8 @@ def knob_surfaces(gen: Any, windows: np.ndarray, groups: np.ndarray,
                 say(f"knob {name} {round(end * 100)}% ({source})")
                 # the app's knob rules (engine.generation.knobs): turned from the playing
                 # groove, the knob is held at its setting, the others where the groove had them
-                states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
-                targets = np.stack([st.targets(trend) for st in states])
-                pats = _play(gen, z, _app_inputs(gen, states[0]), targets, name)  # same inputs per row
+                inputs, targets = app_turn(gen, fresh, name, setting, anchor, trend)  # same inputs per row
+                pats = _play(gen, z, inputs, targets, name)
                 prefix = f"{source}-{name}-{end}-"
                 picks = None
                 if performances is None:

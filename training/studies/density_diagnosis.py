@@ -158,9 +158,8 @@ def knob_end_surfaces(gen: Any, data: Any, samples: int, seed: int) -> tuple[lis
                     near = np.sort(rng.choice(near, samples, replace=False))
                 if name != KNOB or end != END:
                     continue
-                states = [fresh.turn(name, setting, dict(zip(names, row, strict=True))) for row in anchor]
-                targets = np.stack([st.targets(trend) for st in states])
-                pats = sf._play(gen, z, sf._app_inputs(gen, states[0]), targets, name)
+                inputs, targets = sf.app_turn(gen, fresh, name, setting, anchor, trend)
+                pats = sf._play(gen, z, inputs, targets, name)
                 played, picks = sf._played_latents(gen, z, targets, name)
                 own, drawn = sf._source_groups(gen, played, f"{source}-{name}-{end}-", performances)
                 out.append(sf.Surface(
@@ -176,7 +175,7 @@ def knob_end_surfaces(gen: Any, data: Any, samples: int, seed: int) -> tuple[lis
                 shipped = gen.walk_settings
                 gen.walk_settings = replace(shipped, correct=0)
                 try:
-                    plain = sf._play(gen, z, sf._app_inputs(gen, states[0]), targets, name)
+                    plain = sf._play(gen, z, inputs, targets, name)
                 finally:
                     gen.walk_settings = shipped
                 uncorrected.append(replace(out[-1], name=out[-1].name + "_uncorrected", patterns=plain,

@@ -56,13 +56,13 @@ def sweep_hits(gen: Any, z: np.ndarray, knob: str, positions: int, mode: str
     if mode.startswith("detents "):
         gen.walk_settings = replace(shipped, anchors=int(mode.split()[1]))
     try:
-        return _sweep(gen, z, knob, np.linspace(lo, hi, positions), mode, fresh, anchor, names)
+        return _sweep(gen, z, knob, np.linspace(lo, hi, positions), mode, fresh, anchor)
     finally:
         gen.walk_settings = shipped
 
 
 def _sweep(gen: Any, z: np.ndarray, knob: str, values: np.ndarray, mode: str, fresh: Any,
-           anchor: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+           anchor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from engine.music import attributes as attr_lib
     from engine.music.drums import NUM_VOICES
     from training.realism import surfaces as su
@@ -73,9 +73,8 @@ def _sweep(gen: Any, z: np.ndarray, knob: str, values: np.ndarray, mode: str, fr
         if mode == "model":
             pats = gen.decode(z, {knob: float(value)})
         else:
-            states = [fresh.turn(knob, float(value), dict(zip(names, row, strict=True))) for row in anchor]
-            targets = np.stack([st.targets(gen.data_trend) for st in states])
-            pats = gen.decode(z, su._app_inputs(gen, states[0]), targets=targets, turning=knob)
+            inputs, targets = su.app_turn(gen, fresh, knob, float(value), anchor, gen.data_trend)
+            pats = gen.decode(z, inputs, targets=targets, turning=knob)
         arrays = np.stack([p.to_array() for p in pats])
         out.append(arrays[..., :NUM_VOICES] > 0.5)
         measured.append((attr_lib.compute(arrays, (knob,))[:, 0] - lo) / max(hi - lo, 1e-12))
