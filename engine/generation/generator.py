@@ -681,11 +681,39 @@ class Generator:
         if settings.balance and primary is not None:
             prices = [self._walk_prices(primary, t[b, primary]) if np.isfinite(t[b, primary]) else None
                       for b in range(len(zz))]
+        if settings.chain and settings.anchors > 1 and primary is not None:
+            picks = np.array([self._bank.walk_chain(
+                playing.hits[b], measured[b], self.detent_path(t[b], primary, measured[b, primary]),
+                ranges, tol, primary, settings, distances=distances[b]) for b in range(len(zz))])
+            return inputs, playing, picks
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
                                           settings, distances=distances[b], in_degree=in_degree,
                                           prices=prices[b])
                           for b in range(len(zz))])
         return inputs, playing, picks
+
+    def detent_path(self, targets: np.ndarray, turning: int, own: float) -> list[np.ndarray]:
+        """The targets ``(A,)`` of each detent a turn passes on its way from the playing
+        groove's own value ``own`` to the turned knob's detent in ``targets`` (already
+        :meth:`anchored_targets`), that one last; none when it is the groove's own value."""
+        goal = float(targets[turning])
+        if not np.isfinite(goal) or not np.isfinite(own):
+            return [targets]
+        step = max(self._high[turning] - self._low[turning], 1e-12) / (self.walk_settings.anchors - 1)
+        sign = 1.0 if goal > own else -1.0
+        values = []
+        j = 1
+        while sign * (goal - (own + sign * j * step)) > 1e-9 * step:
+            values.append(own + sign * j * step)
+            j += 1
+        if abs(goal - own) > 1e-9 * step:
+            values.append(goal)
+        path = []
+        for v in values:
+            row = np.array(targets, np.float64, copy=True)
+            row[turning] = v
+            path.append(row)
+        return path
 
     def anchored_targets(self, targets: np.ndarray, turning: int, own: np.ndarray) -> np.ndarray:
         """``targets (B, A)`` with the turned knob's moved to its nearest detent: the playing

@@ -35,6 +35,7 @@ QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see 
 QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
 ANCHORS = 9  # a turned knob's detents: the settings its walk meets (see WalkSettings)
+CHAIN = False  # detents reached one from the next (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -88,6 +89,10 @@ class WalkSettings:
     # playing another one; 0 = every setting walks to its own groove.
     # Chosen on validation by a rule written first (docs/studies/walk_anchors)
     anchors: int = ANCHORS
+    # with detents: walk to the knob's detent one detent at a time, each walk from the
+    # groove the one before reached (the playing groove first), so neighbouring detents
+    # play neighbouring grooves; False = every detent walks from the playing groove
+    chain: bool = CHAIN
 
 
 class GrooveBank:
@@ -155,17 +160,19 @@ class GrooveBank:
         return np.packbits(h, axis=1)
 
     def hit_distance(self, hits: np.ndarray, voices: Collection[int] | None = None,
-                     same_time: bool = False) -> np.ndarray:
+                     same_time: bool = False, rows: np.ndarray | None = None) -> np.ndarray:
         """``(N,)`` number of cells where each bank groove's hits differ from ``hits (T, V)``;
         with ``voices``, only those voices' cells (how far each plays a locked part); with
-        ``same_time``, the time-keeping voices (:data:`TIME_VOICES`) merged into one."""
+        ``same_time``, the time-keeping voices (:data:`TIME_VOICES`) merged into one; with
+        ``rows`` (a mask or indices), only those grooves'."""
         if same_time:
             if self._time_words is None:
                 self._time_words = _as_words(self.pack(_merge_time(self.decoded_hits())))
             mine = _as_words(self.pack(_merge_time(np.asarray(hits, bool)[None])))
-            return np.bitwise_count(np.bitwise_xor(self._time_words, mine)).sum(1, dtype=np.int64)
+            words = self._time_words if rows is None else self._time_words[rows]
+            return np.bitwise_count(np.bitwise_xor(words, mine)).sum(1, dtype=np.int64)
         mine = _as_words(self.pack(np.asarray(hits)[None]))
-        diff = np.bitwise_xor(self._words, mine)
+        diff = np.bitwise_xor(self._words if rows is None else self._words[rows], mine)
         if voices is not None:
             mask = np.zeros((1, self.steps, self.voices), bool)
             mask[0, :, sorted(int(v) for v in voices)] = True
@@ -236,6 +243,13 @@ class GrooveBank:
         if not have.any():
             return -1
         cand = np.vstack([np.asarray(measured, np.float64)[None], self.measured])
+        ok = None
+        if turning is not None and have[turning]:
+            err = np.abs(cand[:, turning] - t[turning])
+            ok = self._qualified(err <= tolerance[turning], measured[turning], t[turning],
+                                 tolerance[turning], turning, settings.qualify)
+            if not ok.any():
+                return int(np.argmin(err)) - 1  # none meets it: the closest to it
         miss = np.where(have, cand - np.where(have, t, 0.0), 0.0) / np.asarray(ranges, np.float64)
         others = have.copy()
         if turning is not None and have[turning]:
@@ -247,19 +261,16 @@ class GrooveBank:
         if settings.balance and prices is not None:
             cost = cost + settings.balance * np.r_[0.0, np.asarray(prices, np.float64)]
         if settings.hit_weight:
-            flips = np.r_[0, self.hit_distance(hits, same_time=settings.same_time)
-                          if distances is None else distances]
-            cost = cost + settings.hit_weight * flips / 10.0
-        if turning is not None and have[turning]:
-            err = np.abs(cand[:, turning] - t[turning])
-            ok = self._qualified(err <= tolerance[turning], measured[turning], t[turning],
-                                 tolerance[turning], turning, settings.qualify)
-            if ok.any():
-                if settings.typical and ok[1:].sum() > 1:
-                    cost = cost + settings.typical * self.untypical(hits, ok[1:])
-                cost = np.where(ok, cost, np.inf)
-            else:
-                return int(np.argmin(err)) - 1  # none meets it: the closest to it
+            if distances is None:  # only the grooves that qualify need theirs
+                rows = None if ok is None else ok[1:]
+                distances = np.zeros(len(self), np.int64)
+                distances[slice(None) if rows is None else rows] = self.hit_distance(
+                    hits, same_time=settings.same_time, rows=rows)
+            cost = cost + settings.hit_weight * np.r_[0, distances] / 10.0
+        if ok is not None:
+            if settings.typical and ok[1:].sum() > 1:
+                cost = cost + settings.typical * self.untypical(hits, ok[1:])
+            cost = np.where(ok, cost, np.inf)
         if settings.slack > 0:
             near = cost <= cost.min() + settings.slack
             if near.sum() > 1:
@@ -269,6 +280,30 @@ class GrooveBank:
                 rank = np.random.default_rng(key).random(len(cost))
                 return int(np.argmin(np.where(near, rank, np.inf))) - 1
         return int(np.argmin(cost)) - 1
+
+    def walk_chain(self, hits: np.ndarray, measured: np.ndarray, targets: Sequence[np.ndarray],
+                   ranges: np.ndarray, tolerance: np.ndarray, turning: int,
+                   settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None) -> int:
+        """:meth:`walk` through each of ``targets`` in turn (the turned knob's detents on the
+        way to the last), each walk from the groove the one before reached: the bank groove
+        played at the last, or -1 to keep the playing groove (``hits``, ``measured``)
+        throughout. A pick depends only on the playing groove and the targets before it, so a
+        knob turned one detent further plays a neighbour of the groove it played."""
+        pick = -1
+        for t in targets:
+            step = self.walk(hits, measured, t, ranges, tolerance, turning, settings, distances=distances)
+            if step < 0:
+                continue  # the groove reached so far meets this detent too
+            pick = step
+            hits, measured = self.hits_of(pick), self.measured[pick]
+            distances = None  # the next walk measures only the grooves at its detent
+        return pick
+
+    def hits_of(self, index: int) -> np.ndarray:
+        """``(T, V)`` the decoded hits of bank groove ``index``."""
+        cells = self.steps * self.voices
+        flat = np.unpackbits(self._words[index].view(np.uint8), count=cells)
+        return flat.reshape(self.steps, self.voices).astype(bool)
 
     def untypical(self, hits: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """``(1 + N,)`` how far the voice mix of the playing groove (``hits (T, V)``, first)

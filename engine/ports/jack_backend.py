@@ -177,6 +177,9 @@ class JackOutput(BaseOutput):
                 raise PortError(f"JACK MIDI input {spec.name!r} {why}; available: {listing}")
             self._target = targets[0]
             self._client.connect(self._port, self._target)
+            # the server applies a new connection at a cycle start: what the first cycle
+            # after connect() carried (a Start) could miss the reader
+            wait_jack_cycles(self._client, DRAIN_CYCLES, DRAIN_TIMEOUT_S, self._dead)
 
     @property
     def map(self) -> FrameMap:

@@ -145,6 +145,8 @@ class RtMidiOutput(BaseOutput):
                 index = find_port(names, spec.name, self.api, "output")
                 self._port_name = names[index]
                 self._out.open_port(index)
+                if self._watch is not None:  # JACK applies the connection at a cycle start
+                    self._watch.wait_cycles()
         except PortError:
             self.close()
             raise

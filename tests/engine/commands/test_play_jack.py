@@ -23,6 +23,7 @@ from engine.music.drums import NUM_VOICES, Voice
 from engine.music.pattern import Pattern
 from engine.realtime.sequencer import Sequencer
 from engine.realtime.steps import Controls
+from engine.realtime.timebase import frame_diff
 from tests.support.jack_server import (
     Recorder,
     blind_share,
@@ -363,9 +364,13 @@ def test_play_cli_every_note_sent_arrives(jack_server, recorder_factory, path):
     out, err = interrupt_after_notes(proc, rec, 12, "Ctrl-C")
     assert proc.returncode == 0, err
     time.sleep(0.2)
-    msgs = [e[1] for e in rec.stop()]
+    heard = rec.stop()
+    msgs = [e[1] for e in heard]
     sent = json.loads(out)["stats"]["sent"]
-    assert (0xFA,) in msgs and sent["on"] >= 12
+    # the Start comes first: only a cycle the recorder missed before what it heard excuses it
+    blind_before = [s for s in rec.blind_spans() if heard and frame_diff(heard[0][0], s[0]) >= 0]
+    assert (0xFA,) in msgs or blind_before, (heard[:4], rec.blind_spans())
+    assert sent["on"] >= 12
     assert len(note_ons([(0, m, 0) for m in msgs])) == sent["on"]
     assert check_note_pairs(msgs) == []
     cycles = rec.cycles()
