@@ -688,3 +688,32 @@ def test_walk_anchors_smoke_cli_measures_both_walks_and_their_detours(tmp_path):
     assert all(r["detour"] >= 1.0 for r in res["candidates"].values()) and res["chosen"] in res["candidates"]
     text = (out / "report.md").read_text()
     assert "Chosen by the rule" in text and "Mean detour" in text
+
+
+def test_walk_chain_rule_ships_the_chain_only_smoother_and_as_real():
+    from training.studies.walk_chain import choose
+
+    def row(path, acc, realism, knobs):
+        return {"path_flips": path, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    base = row(100.0, 0.520, 94, 32)
+    assert choose({"detents": base, "detents chained": row(70.0, 0.528, 92, 31)}) == "detents chained"
+    assert choose({"detents": base, "detents chained": row(85.0, 0.510, 96, 32)}) == "detents"  # not smoother
+    assert choose({"detents": base, "detents chained": row(70.0, 0.535, 94, 32)}) == "detents"  # less real
+    assert choose({"detents": base, "detents chained": row(70.0, 0.520, 90, 32)}) == "detents"  # targets lost
+    assert choose({"detents": base, "detents chained": row(70.0, 0.520, 94, 29)}) == "detents"  # knobs lost
+
+
+def test_walk_chain_smoke_cli_measures_both_walks_and_their_sweeps(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_chain
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "chain"
+    assert walk_chain.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == ["detents", "detents chained"]
+    assert all(r["detour"] >= 1.0 and 0.0 <= r["kept_at_change"] <= 1.0 for r in res["candidates"].values())
+    assert res["chosen"] in res["candidates"]
+    text = (out / "report.md").read_text()
+    assert "Chosen by the rule" in text and "| detents chained |" in text
