@@ -23,6 +23,8 @@ import copy
 
 import numpy as np
 
+from engine.generation.groove_bank import nearest_detent
+
 GRID = 33         # points per attribute where the conditional means are tabulated (3 % apart)
 BANDWIDTH = 0.05  # Gaussian kernel's width, a share of the attribute's 5-95 % range
 
@@ -44,6 +46,7 @@ class DataTrend:
         if x.ndim != 2 or len(x) < 2:
             raise ValueError(f"attributes must be (N >= 2, A), got {x.shape}")
         self.follow = float(follow)
+        self.detents: tuple[np.ndarray, np.ndarray, int] | None = None  # see with_detents
         a = x.shape[1]
         lo, hi = np.percentile(x, 1, axis=0), np.percentile(x, 99, axis=0)
         width = np.maximum(bandwidth * (np.percentile(x, 95, axis=0) - np.percentile(x, 5, axis=0)), 1e-9)
@@ -63,6 +66,15 @@ class DataTrend:
         out.follow = float(follow)
         return out
 
+    def with_detents(self, low: np.ndarray, high: np.ndarray, anchors: int) -> DataTrend:
+        """The same trend followed from detent to detent: a turn from ``start`` moves the
+        other knobs as far as the turned knob's detent nearest its value
+        (:func:`~engine.generation.groove_bank.nearest_detent` over ``low``–``high`` with
+        ``anchors`` detents), so between detents they stay put (the tables are shared)."""
+        out = copy.copy(self)
+        out.detents = (np.asarray(low, np.float64), np.asarray(high, np.float64), int(anchors))
+        return out
+
     def mean(self, turned: int, value: float | np.ndarray) -> np.ndarray:
         """``(..., A)`` the attributes' mean over the training grooves whose ``turned``
         attribute lies near ``value`` (scalar or array; held at the grid's ends beyond them)."""
@@ -74,6 +86,9 @@ class DataTrend:
         """``(..., A)`` how far the other attributes follow a turn of ``turned`` from
         ``start`` to ``value`` (0 for ``turned`` itself, and for a turn from or to an
         unmeasured value: the laid-back feel of a groove without hits is NaN)."""
+        if self.detents is not None:
+            low, high, anchors = self.detents
+            value = nearest_detent(value, start, low[turned], high[turned], anchors)
         out = self.follow * (self.mean(turned, value) - self.mean(turned, start))
         out[..., turned] = 0.0
         return np.where(np.isfinite(out), out, 0.0)

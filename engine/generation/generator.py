@@ -54,7 +54,7 @@ from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph, in_degree
 from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
-from engine.generation.groove_bank import GrooveBank, WalkSettings
+from engine.generation.groove_bank import GrooveBank, WalkSettings, nearest_detent
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
@@ -551,10 +551,14 @@ class Generator:
         """How the knobs nobody set follow a turned one (:attr:`WalkSettings.follow` of the
         data's trend over the bank's grooves), for :meth:`KnobState.targets`; None without a
         map of the data or when they are held still."""
-        follow = float(self.walk_settings.follow)
+        settings = self.walk_settings
+        follow = float(settings.follow)
         if self._trend is None or follow == 0.0:
             return None
-        return self._trend.with_follow(follow)
+        trend = self._trend.with_follow(follow)
+        if settings.trend_at_detents and settings.anchors > 1:
+            trend = trend.with_detents(self._low, self._high, settings.anchors)
+        return trend
 
     def _in_degree(self) -> np.ndarray | None:
         """``(N,)`` how many bank grooves have each among their nearest (the groove graph's
@@ -721,15 +725,9 @@ class Generator:
         knob's range over :attr:`WalkSettings.anchors` - 1), or either end of the range. The
         playing groove is a detent, so a knob touched at its groove's value keeps that
         groove, and a knob turned to an end meets that end."""
-        lo, hi = self._low[turning], self._high[turning]
-        step = max(hi - lo, 1e-12) / (self.walk_settings.anchors - 1)
-        own = np.asarray(own, np.float64)
         out = np.array(targets, np.float64, copy=True)
-        t = out[:, turning]
-        near = np.clip(own + np.round((t - own) / step) * step, np.minimum(lo, own), np.maximum(hi, own))
-        for end in (lo, hi):
-            near = np.where(np.abs(t - end) < np.abs(t - near), end, near)
-        out[:, turning] = near
+        out[:, turning] = nearest_detent(out[:, turning], own, self._low[turning], self._high[turning],
+                                         self.walk_settings.anchors)
         return out
 
     def _walk_prices(self, turning: int, value: float) -> np.ndarray:

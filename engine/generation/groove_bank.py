@@ -36,6 +36,7 @@ QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
 ANCHORS = 9  # a turned knob's detents: the settings its walk meets (see WalkSettings)
 CHAIN = False  # detents reached one from the next (see WalkSettings)
+TREND_AT_DETENTS = False  # the unset knobs follow a turned one detent by detent (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -93,6 +94,23 @@ class WalkSettings:
     # groove the one before reached (the playing groove first), so neighbouring detents
     # play neighbouring grooves; False = every detent walks from the playing groove
     chain: bool = CHAIN
+    # with detents: the knobs nobody set follow the data's trend (``follow``) from detent
+    # to detent, not with every move of the knob, so the walk's targets, and the groove it
+    # picks, stay put between detents; False = they follow the knob's own value
+    trend_at_detents: bool = TREND_AT_DETENTS
+
+
+def nearest_detent(value: np.ndarray | float, own: np.ndarray | float, low: float, high: float,
+                   anchors: int) -> np.ndarray:
+    """The knob's detent nearest ``value``: the playing groove's own value ``own`` plus a
+    whole number of steps (the range ``high - low`` over ``anchors - 1``), or either end of
+    the range, whichever is nearer (elementwise)."""
+    step = max(high - low, 1e-12) / (anchors - 1)
+    v, own = np.asarray(value, np.float64), np.asarray(own, np.float64)
+    near = np.clip(own + np.round((v - own) / step) * step, np.minimum(low, own), np.maximum(high, own))
+    for end in (low, high):
+        near = np.where(np.abs(v - end) < np.abs(v - near), end, near)
+    return near
 
 
 class GrooveBank:

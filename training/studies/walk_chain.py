@@ -89,6 +89,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
     del args
     text = walk_weights.report(results, __doc__, "Detents reached one from the next")
+    return sweep_table(text, results)
+
+
+def sweep_table(text: str, results: dict[str, Any]) -> str:
+    """``text`` with the candidates' sweep figures (:func:`sweep_figures`) as a table."""
     lines = ["", f"Sweeps ({results['sweep_positions']} positions, {results['sweep_draws']} Randomize "
              "latents and a pad grid of about as many; means over knobs and sources):", "",
              "| candidate | hits traded over a sweep | detour | hits kept at a change | steps that change |",
