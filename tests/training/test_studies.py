@@ -717,3 +717,34 @@ def test_walk_chain_smoke_cli_measures_both_walks_and_their_sweeps(tmp_path):
     assert res["chosen"] in res["candidates"]
     text = (out / "report.md").read_text()
     assert "Chosen by the rule" in text and "| detents chained |" in text
+
+
+def test_walk_detents_rule_ships_the_smoothest_of_those_as_real():
+    from training.studies.walk_detents import choose
+
+    def row(path, acc, realism, knobs):
+        return {"path_flips": path, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    base = row(100.0, 0.520, 94, 32)
+    rows = {"as shipped": base, "a": row(79.0, 0.525, 92, 31), "b": row(60.0, 0.531, 94, 32),
+            "c": row(70.0, 0.520, 94, 32)}
+    assert choose(rows) == "c"  # b traded fewest but is less real
+    rows["c"] = row(70.0, 0.520, 90, 32)  # realism targets lost
+    assert choose(rows) == "a"
+    rows["a"] = row(81.0, 0.510, 94, 32)  # not smooth enough
+    assert choose(rows) == "as shipped"
+    assert choose({"as shipped": base, "d": row(70.0, 0.520, 94, 29)}) == "as shipped"  # knobs lost
+
+
+def test_walk_detents_smoke_cli_measures_every_candidate_and_its_sweeps(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_detents
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "detents"
+    assert walk_detents.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(walk_detents.candidates())
+    assert all(r["path_flips"] >= 0.0 and 0.0 <= r["change_share"] <= 1.0 for r in res["candidates"].values())
+    assert res["chosen"] in res["candidates"]
+    assert "| trend at detents, chained, 5 detents |" in (out / "report.md").read_text()

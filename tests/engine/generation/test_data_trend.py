@@ -97,3 +97,34 @@ def test_tied_values_average_every_tied_groove_not_an_arbitrary_few() -> None:
     trend = DataTrend(np.stack([a, b], 1))
     assert trend.mean(0, 0.0)[1] == pytest.approx(5.0, abs=0.01)
     assert trend.mean(0, 1.0)[1] == pytest.approx(3.0, abs=0.01)
+
+
+def test_with_detents_the_trend_moves_from_detent_to_detent() -> None:
+    from engine.generation.groove_bank import nearest_detent
+
+    trend = DataTrend(_data())
+    low, high = np.array([0.0, 0.0, 3.0]), np.array([1.0, 2.0, 7.0])
+    stepped = trend.with_detents(low, high, 5)  # a detent every quarter of a's range
+    assert trend.detents is None  # the original is unchanged
+    start = 0.3  # the groove's own value: detents at 0.05, 0.3, 0.55, 0.8 and the ends
+    np.testing.assert_allclose(stepped.shift(0, start, 0.35), 0.0)  # nearest detent: its own
+    held = [stepped.shift(0, start, v)[1] for v in (0.45, 0.5, 0.6, 0.65)]  # all nearest 0.55
+    assert np.allclose(held, held[0]) and held[0] == pytest.approx(trend.shift(0, start, 0.55)[1])
+    assert stepped.shift(0, start, 0.7)[1] == pytest.approx(trend.shift(0, start, 0.8)[1])
+    assert stepped.shift(0, start, 0.97)[1] == pytest.approx(trend.shift(0, start, 1.0)[1])  # an end
+    np.testing.assert_allclose(nearest_detent([0.45, 0.7, 0.97, 0.02], start, 0.0, 1.0, 5),
+                               [0.55, 0.8, 1.0, 0.0])
+
+
+def test_the_generator_hands_out_the_trend_by_detents_only_when_set() -> None:
+    pytest.importorskip("onnxruntime")
+    from engine.generation.generator import Generator
+
+    gen = Generator.from_checkpoint(SHIPPED, backend="onnx")
+    assert gen.data_trend is not None and gen.data_trend.detents is None  # as shipped
+    gen.walk_settings = replace(gen.walk_settings, trend_at_detents=True)
+    low, high, anchors = gen.data_trend.detents
+    assert anchors == gen.walk_settings.anchors
+    assert np.allclose(low, [gen.attribute_ranges[n][0] for n in gen.attribute_names])
+    gen.walk_settings = replace(gen.walk_settings, anchors=0)  # no detents to follow
+    assert gen.data_trend.detents is None
