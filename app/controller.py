@@ -63,6 +63,7 @@ class Controller(QObject):
     modelFailed = Signal(str)
     patternChanged = Signal(object)  # Pattern
     measuredChanged = Signal(object)  # dict attribute → value measured on the current pattern (ordered)
+    detentsChanged = Signal(object)  # dict attribute → its knob's detents (raw values; empty: none)
     transitionReady = Signal(object)  # Pattern
     lockChanged = Signal(object)  # frozenset of the locked voices
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
@@ -80,6 +81,7 @@ class Controller(QObject):
         self.history = PatternHistory(self._restore, self)
         self.info: ModelInfo | None = None
         self._pattern = Pattern.empty()
+        self._measured: dict[str, float] = {}  # the attributes of the pattern shown
         self._shown_knobs: KnobState | None = None  # the knobs that made the pattern shown
         self._z: np.ndarray | None = None
         self._seed = 1
@@ -236,7 +238,17 @@ class Controller(QObject):
         self.patternChanged.emit(state.pattern)
         self.transport.send_pattern(state.pattern)
         names = self.info.attribute_names if self.info else attr_lib.DEFAULT_ATTRIBUTES
-        self.measuredChanged.emit(measured if measured is not None else measure(state.pattern, names))
+        self._measured = measured if measured is not None else measure(state.pattern, names)
+        self.measuredChanged.emit(self._measured)
+        self._announce_detents()
+
+    def _announce_detents(self) -> None:
+        """Each knob's detents around where a turn of it starts (none while the knobs are
+        not held: the model's own knob has none)."""
+        anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
+        state = self.knob_binding.state
+        if state.names:
+            self.detentsChanged.emit(state.detents(self._measured, anchors))
 
     # -- slots: knobs ------------------------------------------------------------------------------
     def set_knob(self, name: str, value: float) -> None:
@@ -266,6 +278,7 @@ class Controller(QObject):
 
     def set_holding(self, on: bool) -> None:
         if self.knob_binding.set_holding(on):
+            self._announce_detents()
             self._regenerate()
 
     def set_following(self, on: bool) -> None:

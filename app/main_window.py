@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         c.patternChanged.connect(self.grid.set_pattern)
         c.measuredChanged.connect(self._show_measured)
         c.measuredChanged.connect(self.knobs.set_measured)
+        c.detentsChanged.connect(self.knobs.set_detents)
         c.pad_state.padMoved.connect(self.pad_panel.pad.set_position)
         c.pad_state.padModeChanged.connect(self.pad_panel.set_mode)
         c.knob_binding.knobChanged.connect(self.knobs.set_value)

@@ -54,11 +54,14 @@ class Knob(QWidget):
         self._learning = False
         self._measured: float | None = None  # the attribute measured on the playing pattern
         self._held = True  # False: the generator leaves this attribute to the model (dim arc)
+        self._detents: tuple[float, ...] = ()  # where a turn plays another recorded groove
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setToolTip(f"{self.label}: drag up/down (Shift = fine), wheel, double-click = reset,"
                         " right-click = MIDI learn. The blue dot: the value measured on the pattern."
-                        " A bright arc: the knob is set and held; dim: the groove decides.")
+                        " A bright arc: the knob is set and held; dim: the groove decides. The ticks: its"
+                        " detents, where a turn plays another recorded groove (between them the"
+                        " groove playing is carried on).")
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -92,6 +95,21 @@ class Knob(QWidget):
         """Mark where the pattern actually is (a dot on the arc): knob = asked, dot = got."""
         if value != self._measured:  # a drag that keeps the groove repaints only the knob turned
             self._measured = value
+            self.update()
+
+    @property
+    def measured(self) -> float | None:
+        return self._measured
+
+    @property
+    def detents(self) -> tuple[float, ...]:
+        return self._detents
+
+    def set_detents(self, values: tuple[float, ...] | list[float]) -> None:
+        """Ticks around the arc where a turn plays another recorded groove (none: empty)."""
+        values = tuple(float(v) for v in values)
+        if values != self._detents:
+            self._detents = values
             self.update()
 
     @property
@@ -197,6 +215,14 @@ class Knob(QWidget):
         arc.setCapStyle(Qt.PenCapStyle.RoundCap)
         p.setPen(arc)
         p.drawArc(rect, start, int(-_SWEEP_DEG * frac * 16))
+        if self._detents:  # short ticks just outside the track
+            rc, rr = rect.center(), rect.width() / 2
+            p.setPen(QPen(theme.TEXT_DIM, 1.5))
+            for d in self._detents:
+                a = math.radians(225.0 - _SWEEP_DEG * min(1.0, max(0.0, (d - self._low) / self._span())))
+                ca, sa = math.cos(a), -math.sin(a)
+                p.drawLine(QPointF(rc.x() + (rr + 4) * ca, rc.y() + (rr + 4) * sa),
+                           QPointF(rc.x() + (rr + 8) * ca, rc.y() + (rr + 8) * sa))
         if self._measured is not None:  # what the decoded pattern measures, on the same scale
             m = min(1.0, max(0.0, (self._measured - self._low) / self._span()))
             a = math.radians(225.0 - _SWEEP_DEG * m)
@@ -293,3 +319,8 @@ class KnobPanel(QWidget):
         """Attribute values measured on the current pattern (knobs without one show none)."""
         for n, knob in self.knobs.items():
             knob.set_measured(values.get(n))
+
+    def set_detents(self, values: dict[str, tuple[float, ...]]) -> None:
+        """Each attribute knob's detents (knobs not named show none)."""
+        for n, knob in self.knobs.items():
+            knob.set_detents(values.get(n, ()))

@@ -113,6 +113,18 @@ def nearest_detent(value: np.ndarray | float, own: np.ndarray | float, low: floa
     return near
 
 
+def detent_values(own: float, low: float, high: float, anchors: int) -> np.ndarray:
+    """Every detent of a knob over ``[low, high]`` (:func:`nearest_detent`), ascending: the
+    playing groove's own value ``own`` (where it lies in the range), it plus or minus whole
+    steps inside the range, and both ends; empty for ``anchors`` ≤ 1 or an unmeasured
+    ``own`` (no detents)."""
+    if anchors <= 1 or not np.isfinite(own) or not high > low:
+        return np.empty(0)
+    step = (high - low) / (anchors - 1)
+    k = np.arange(np.ceil((low - own) / step - 1e-9), np.floor((high - own) / step + 1e-9) + 1)
+    return np.unique(np.r_[low, np.clip(own + k * step, low, high), high])
+
+
 class GrooveBank:
     """Training grooves: codes ``(N, Z)``, own attributes ``(N, A)``, measured attributes
     ``(N, A)``, decoded hits ``(N, T, V)`` (packed), style index ``(N,)``.

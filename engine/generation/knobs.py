@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from engine.generation.data_trend import DataTrend
+from engine.generation.groove_bank import detent_values
 
 DEFAULT_TOLERANCE = 1e-9  # a preset knob this close to its default counts as not set
 # the temperature knob (not an attribute): 0 = the most likely hits, no sampling; above,
@@ -136,6 +137,19 @@ class KnobState:
             shift = trend.shift(names.index(turned), anchor[turned], values[turned])
             follows = np.array([n not in self.held and n != turned and n in anchor for n in names])
             out[follows] += shift[follows]
+        return out
+
+    def detents(self, measured: Mapping[str, float], anchors: int) -> dict[str, tuple[float, ...]]:
+        """Each knob's detents (:func:`~engine.generation.groove_bank.detent_values`, ``anchors``
+        of them over its range): the settings where a turn plays another recorded groove,
+        around the value the turn starts from (the anchor's for the knob turning, else the
+        value ``measured`` on the playing groove). Empty tuples with ``anchors`` ≤ 1."""
+        out: dict[str, tuple[float, ...]] = {}
+        for name in self.names:
+            own = (self.anchor or {}).get(name) if name == self.turning else None
+            own = measured.get(name, math.nan) if own is None else own
+            lo, hi = self.ranges[name]
+            out[name] = tuple(float(v) for v in detent_values(float(own), lo, hi, anchors))
         return out
 
     # -- what the user does ----------------------------------------------------------------

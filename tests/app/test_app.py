@@ -668,3 +668,35 @@ def test_the_window_is_built_without_importing_torch(tmp_path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-1000:]
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_knobs_show_their_detents_around_the_groove(make_window, checkpoint, qtbot) -> None:
+    """Ticks on each knob where a turn plays another recorded groove: around the playing
+    groove's value, the turned knob's staying where its turn began; none with Hold off."""
+    w = make_window(checkpoint, load=False)
+    c = w.controller
+    with qtbot.waitSignal(c.patternChanged, timeout=60_000, check_params_cb=lambda p: p.num_hits > 0):
+        c.load_model(checkpoint)
+    knob = w.knobs.knobs["density"]
+    if not c.generator.generator.has_data_map:
+        assert c.info.detents == 0 and knob.detents == ()  # the model's own knob: no detents
+        return
+    c.randomize()
+    _settle(qtbot, w)
+    lo, hi = c.info.ranges["density"]
+    own = knob.measured
+    assert c.info.detents == c.generator.generator.walk_settings.anchors
+    assert knob.detents[0] == pytest.approx(lo) and knob.detents[-1] == pytest.approx(hi)
+    if lo <= own <= hi:
+        assert min(abs(d - own) for d in knob.detents) < 1e-9  # the groove's own value is one
+    before = knob.detents
+    c.set_knob("density", lo + 0.9 * (hi - lo))
+    _settle(qtbot, w)
+    assert knob.detents == before  # the turn started there: its detents stay
+    assert w.knobs.knobs["temperature"].detents == ()
+    w.actions.hold_knobs.trigger()  # off: the model's own knob, no detents
+    _settle(qtbot, w)
+    assert knob.detents == ()
+    w.actions.hold_knobs.trigger()
+    _settle(qtbot, w)
+    assert knob.detents == before

@@ -203,3 +203,24 @@ def test_step_grid_paints_a_new_pattern_at_once_and_forgets_the_old(qtbot) -> No
     grid.set_pattern(b)
     assert _grid_image(grid) == shown((910, 270), b)[1]  # nothing of a is left, all of b is there
     assert _grid_image(grid) != shown((910, 270), a)[1]
+
+
+def test_knob_paints_a_tick_at_each_detent(qtbot) -> None:
+    import math
+
+    knob = Knob("density", 0.0, 1.0, 0.5)
+    qtbot.addWidget(knob)
+    knob.resize(knob.sizeHint())
+    plain = knob.grab().toImage()
+    knob.set_detents((0.0, 0.3, 1.0))
+    ticked = knob.grab().toImage()
+    assert knob.detents == (0.0, 0.3, 1.0)
+    # where the tick at 0.3 lies: just outside the track, at that value's angle
+    w = knob.width()
+    size = min(w, knob.height() - 40) - 12
+    cx, cy, r = w / 2, 18 + size / 2, size / 2 + 6
+    a = math.radians(225.0 - 270.0 * 0.3)
+    x, y = round(cx + r * math.cos(a)), round(cy - r * math.sin(a))
+    assert ticked.pixelColor(x, y) != plain.pixelColor(x, y)
+    knob.set_detents(())
+    assert knob.grab().toImage() == plain

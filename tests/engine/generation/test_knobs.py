@@ -139,3 +139,23 @@ def test_a_state_cannot_be_changed_in_place(fresh: KnobState) -> None:
         s.values["density"] = 0.4  # type: ignore[index]
     with pytest.raises(AttributeError):
         s.turning = "density"  # type: ignore[misc]
+
+
+def test_detents_sit_around_where_a_turn_starts() -> None:
+    from engine.generation.groove_bank import detent_values, nearest_detent
+
+    state = KnobState.for_model({"a": (0.0, 1.0), "b": (0.0, 8.0)}, {"a": 0.5, "b": 4.0})
+    measured = {"a": 0.3, "b": 7.0}
+    marks = state.detents(measured, 5)  # a detent every quarter of the range
+    assert marks["a"] == pytest.approx((0.0, 0.05, 0.3, 0.55, 0.8, 1.0))
+    assert marks["b"] == pytest.approx((0.0, 1.0, 3.0, 5.0, 7.0, 8.0))
+    turned = state.turn("a", 0.9, {"a": 0.6, "b": 2.0})  # the anchor: where this turn started
+    marks = turned.detents({"a": 0.95, "b": 2.5}, 5)
+    assert marks["a"] == pytest.approx((0.0, 0.1, 0.35, 0.6, 0.85, 1.0))
+    assert marks["b"] == pytest.approx((0.0, 0.5, 2.5, 4.5, 6.5, 8.0))  # from the groove playing now
+    # every setting's nearest detent is one of those shown
+    near = nearest_detent(np.linspace(0, 1, 41), 0.6, 0.0, 1.0, 5)
+    assert set(np.round(near, 9)) <= set(np.round(marks["a"], 9))
+    assert state.detents(measured, 0) == {"a": (), "b": ()}  # no detents
+    assert state.detents({}, 5)["a"] == ()  # nothing measured: nothing to show
+    assert detent_values(1.4, 0.0, 1.0, 5) == pytest.approx([0.0, 0.15, 0.4, 0.65, 0.9, 1.0])
