@@ -34,9 +34,9 @@ FOLLOW = 1.0  # share of the data's trend the unset knobs follow while one turns
 QUALIFY = "decode"  # what must meet a turned knob for a groove to qualify (see WalkSettings)
 QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
-ANCHORS = 9  # a turned knob's detents: the settings its walk meets (see WalkSettings)
-CHAIN = False  # detents reached one from the next (see WalkSettings)
-TREND_AT_DETENTS = False  # the unset knobs follow a turned one detent by detent (see WalkSettings)
+ANCHORS = 5  # a turned knob's detents: the settings its walk meets (see WalkSettings)
+CHAIN = True  # detents reached one from the next (see WalkSettings)
+TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -88,15 +88,18 @@ class WalkSettings:
     # Generator.anchored_targets), and the decoder's corrections carry the groove from
     # there to the knob's own value, so a small turn refines the playing groove instead of
     # playing another one; 0 = every setting walks to its own groove.
-    # Chosen on validation by a rule written first (docs/studies/walk_anchors)
+    # Detents chosen on validation by a rule written first (docs/studies/walk_anchors),
+    # five of them with the two settings below by another (docs/studies/walk_detents)
     anchors: int = ANCHORS
     # with detents: walk to the knob's detent one detent at a time, each walk from the
     # groove the one before reached (the playing groove first), so neighbouring detents
     # play neighbouring grooves; False = every detent walks from the playing groove
+    # (docs/studies/walk_chain, walk_detents)
     chain: bool = CHAIN
     # with detents: the knobs nobody set follow the data's trend (``follow``) from detent
     # to detent, not with every move of the knob, so the walk's targets, and the groove it
     # picks, stay put between detents; False = they follow the knob's own value
+    # (docs/studies/walk_detents)
     trend_at_detents: bool = TREND_AT_DETENTS
 
 

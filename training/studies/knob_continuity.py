@@ -151,6 +151,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                 figures[f"{knob}|{source}|{mode}"] = {**continuity(hits), **tracking(measured)}
     return {"samples": args.samples, "positions": args.positions, "seed": args.seed,
             "detents": list(args.detents), "shipped_anchors": int(gen.walk_settings.anchors),
+            "shipped_chain": bool(gen.walk_settings.chain),
+            "shipped_trend_at_detents": bool(gen.walk_settings.trend_at_detents),
             "figures": figures}
 
 
@@ -186,6 +188,16 @@ def _span(results: dict[str, Any], mode: str, key: str) -> str:
     return f"{lo:.2f}" if round(lo, 2) == round(hi, 2) else f"{lo:.2f}–{hi:.2f}"
 
 
+def _walk_words(results: dict[str, Any]) -> str:
+    """How the shipped walk reaches its detents, in words (empty for a plain walk)."""
+    words = []
+    if results.get("shipped_chain"):
+        words.append("reached one from the next")
+    if results.get("shipped_trend_at_detents"):
+        words.append("the knobs nobody set following the data's trend from detent to detent")
+    return ", " + ", ".join(words) if words else ""
+
+
 def summary(results: dict[str, Any]) -> str:
     """The findings in words, every figure read from ``results``."""
     steps = results["positions"] - 1
@@ -213,7 +225,8 @@ def summary(results: dict[str, Any]) -> str:
         out.append(
             f"With {k} detents (`WalkSettings.anchors` = {k}: the walk meets the nearest of the playing "
             f"groove's own value plus or minus whole {k - 1}ths of the range, or an end of it, and the "
-            "decoder's corrections carry the groove on toward the knob's own value) the detour is "
+            "decoder's corrections carry the groove on toward the knob's own value; otherwise the walk "
+            "as it ships) the detour is "
             f"{_span(results, mode, 'detour')} and a change keeps {_span(results, mode, 'kept_at_change')} "
             "of the hits: fewer grooves on the way, still another groove at each detent. The knob's "
             f"attribute lies {_span(results, mode, 'tracking_error')} of the range off the knob "
@@ -221,7 +234,8 @@ def summary(results: dict[str, Any]) -> str:
     shipped = results.get("shipped_anchors", 0)
     if shipped > 1:
         out.append(
-            f"The app's knobs ship with {shipped} detents (chosen by docs/studies/walk_anchors): the "
+            f"The app's knobs ship with {shipped} detents{_walk_words(results)} (chosen by "
+            "docs/studies/walk_anchors and walk_detents): the "
             f"detour is {_span(results, 'held', 'detour')}, a change keeps "
             f"{_span(results, 'held', 'kept_at_change')} of the hits, the groove changes at a share of "
             f"{_span(results, 'held', 'change_share')} of the steps and the knob's attribute lies "

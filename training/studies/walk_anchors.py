@@ -73,7 +73,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.generation.groove_bank import WalkSettings
     from training.evaluate import pad_latents
 
-    candidates = {f"anchors {k}": replace(WalkSettings(), anchors=k) for k in ANCHORS}
+    before = replace(WalkSettings(), chain=False, trend_at_detents=False)  # as the walk was then
+    candidates = {f"anchors {k}": replace(before, anchors=k) for k in ANCHORS}
     results = walk_weights.measure(args, candidates)
     torch.set_num_threads(1)
     gen = Generator.from_checkpoint(args.checkpoint)

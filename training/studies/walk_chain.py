@@ -71,7 +71,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.generation.groove_bank import WalkSettings
     from training.evaluate import pad_latents
 
-    candidates = {"detents": WalkSettings(), "detents chained": replace(WalkSettings(), chain=True)}
+    shipped = replace(WalkSettings(), anchors=9, chain=False, trend_at_detents=False)  # when it ran
+    candidates = {"detents": shipped, "detents chained": replace(shipped, chain=True)}
     results = walk_weights.measure(args, candidates)
     torch.set_num_threads(1)
     gen = Generator.from_checkpoint(args.checkpoint)

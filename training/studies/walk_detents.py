@@ -48,7 +48,9 @@ def candidates() -> dict[str, Any]:
     """The walk settings compared, the shipped walk first."""
     from engine.generation.groove_bank import WalkSettings
 
-    shipped = WalkSettings()
+    # the walk as it shipped when the study ran: nine detents, each walked from the playing
+    # groove, the other knobs following the knob's every move
+    shipped = replace(WalkSettings(), anchors=9, chain=False, trend_at_detents=False)
     trend = replace(shipped, trend_at_detents=True)
     return {"as shipped": shipped, "trend at detents": trend,
             "trend at detents, chained": replace(trend, chain=True),

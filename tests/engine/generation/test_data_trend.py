@@ -121,8 +121,9 @@ def test_the_generator_hands_out_the_trend_by_detents_only_when_set() -> None:
     from engine.generation.generator import Generator
 
     gen = Generator.from_checkpoint(SHIPPED, backend="onnx")
-    assert gen.data_trend is not None and gen.data_trend.detents is None  # as shipped
-    gen.walk_settings = replace(gen.walk_settings, trend_at_detents=True)
+    gen.walk_settings = replace(gen.walk_settings, trend_at_detents=False)
+    assert gen.data_trend is not None and gen.data_trend.detents is None
+    gen.walk_settings = replace(gen.walk_settings, trend_at_detents=True)  # as shipped
     low, high, anchors = gen.data_trend.detents
     assert anchors == gen.walk_settings.anchors
     assert np.allclose(low, [gen.attribute_ranges[n][0] for n in gen.attribute_names])

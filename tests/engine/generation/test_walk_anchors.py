@@ -42,10 +42,11 @@ def _grooves(gen: Generator, n: int, seed: int) -> tuple[np.ndarray, int, float,
     return z, k, (hi - lo) / 8, own
 
 
-def test_the_knobs_ship_with_nine_detents() -> None:
+def test_the_knobs_ship_with_five_chained_detents_the_trend_followed_by_them() -> None:
     from engine.generation.groove_bank import WalkSettings
 
-    assert WalkSettings().anchors == 9  # chosen by docs/studies/walk_anchors
+    shipped = WalkSettings()  # chosen by docs/studies/walk_anchors, then walk_detents
+    assert (shipped.anchors, shipped.chain, shipped.trend_at_detents) == (5, True, True)
 
 
 def test_anchored_targets_step_from_the_playing_groove_in_detents(gen) -> None:
@@ -67,7 +68,7 @@ def test_anchored_targets_step_from_the_playing_groove_in_detents(gen) -> None:
 
 
 def test_a_knob_touched_at_its_grooves_value_keeps_the_groove(gen) -> None:
-    z, k, step, own = _grooves(gen, 20, 5)  # nine detents as shipped: a step is an eighth
+    z, k, step, own = _grooves(gen, 20, 5)  # a step is an eighth: 0.3 of it is nearer than any detent
     for nudge in (0.0, 0.3 * step, -0.3 * step):
         t = np.full((len(z), len(gen.attribute_names)), np.nan)
         t[:, k] = own + nudge
