@@ -23,6 +23,14 @@ hits ships (ties: the first listed); if none, the walk stays as it ships. If one
 test figures are measured once afterwards by ``groovefader eval``. Measured on a validation
 draw no walk study had scored (seed 8).
 
+Confirmation, written after the rule chose and the test report was re-run (there the
+knob ends' mean C2ST rose 0.521 → 0.539 features, 0.523 → 0.531 raw), before the validation
+draws below were scored: the realism reports' validation draws (seeds 0 and 1,
+``docs/eval/groove_validation_realism_seed*``) are re-run with the chosen walk; if its mean
+knob-end C2ST (features and raw, the 20 ends, both seeds) lies more than 0.01 above the
+walk's as it shipped before on the same draws, the choice does not hold and the walk goes
+back to nine detents, each walked from the playing groove.
+
 Run (validation split)::
 
     python -m training.studies.walk_detents --checkpoint checkpoints/default.pt \\
