@@ -64,15 +64,14 @@ def sweep_figures(gen: Any, latents: dict[str, np.ndarray], positions: int) -> d
             for k in ("path_flips", "detour", "kept_at_change", "change_share")}
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def measure_with_sweeps(args: argparse.Namespace, candidates: dict[str, Any]) -> dict[str, Any]:
+    """:func:`walk_weights.measure` of ``candidates`` (name → walk settings), each with its
+    :func:`sweep_figures` from Randomize latents and a pad grid of about as many."""
     import torch
 
     from engine.generation.generator import Generator
-    from engine.generation.groove_bank import WalkSettings
     from training.evaluate import pad_latents
 
-    shipped = replace(WalkSettings(), anchors=9, chain=False, trend_at_detents=False)  # when it ran
-    candidates = {"detents": shipped, "detents chained": replace(shipped, chain=True)}
     results = walk_weights.measure(args, candidates)
     torch.set_num_threads(1)
     gen = Generator.from_checkpoint(args.checkpoint)
@@ -83,7 +82,16 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     for name, settings in candidates.items():
         gen.walk_settings = settings
         results["candidates"][name].update(sweep_figures(gen, latents, positions))
-    results.update(sweep_draws=draws, sweep_positions=positions, chosen=choose(results["candidates"]))
+    results.update(sweep_draws=draws, sweep_positions=positions)
+    return results
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.generation.groove_bank import WalkSettings
+
+    shipped = replace(WalkSettings(), anchors=9, chain=False, trend_at_detents=False)  # when it ran
+    results = measure_with_sweeps(args, {"detents": shipped, "detents chained": replace(shipped, chain=True)})
+    results["chosen"] = choose(results["candidates"])
     return results
 
 

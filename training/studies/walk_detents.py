@@ -43,8 +43,6 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from training.studies import skeleton, walk_chain, walk_weights
 
 MODULE = "training.studies.walk_detents"
@@ -78,23 +76,8 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from engine.generation.generator import Generator
-    from training.evaluate import pad_latents
-
-    settings = candidates()
-    results = walk_weights.measure(args, settings)
-    torch.set_num_threads(1)
-    gen = Generator.from_checkpoint(args.checkpoint)
-    draws = max(4, args.draws // 10)
-    latents = {"randomize": np.asarray(gen.sample_like_data(draws, seed=args.seed + 5), np.float64),
-               "pad": np.asarray(pad_latents(gen, max(2, int(round(np.sqrt(draws))))), np.float64)}
-    positions = walk_chain.POSITIONS if not getattr(args, "smoke", False) else 5
-    for name, walk in settings.items():
-        gen.walk_settings = walk
-        results["candidates"][name].update(walk_chain.sweep_figures(gen, latents, positions))
-    results.update(sweep_draws=draws, sweep_positions=positions, chosen=choose(results["candidates"]))
+    results = walk_chain.measure_with_sweeps(args, candidates())
+    results["chosen"] = choose(results["candidates"])
     return results
 
 

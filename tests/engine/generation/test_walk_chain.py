@@ -4,7 +4,6 @@ walks from the groove the one before reached."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +13,7 @@ pytest.importorskip("onnxruntime")
 from engine.generation.generator import Generator  # noqa: E402
 from engine.music import attributes as attr_lib  # noqa: E402
 
-SHIPPED = Path(__file__).resolve().parents[3] / "checkpoints" / "default.pt"
 KNOB = "density"
-
-
-@pytest.fixture(scope="module")
-def gen() -> Generator:
-    return Generator.from_checkpoint(SHIPPED, backend="onnx")
 
 
 @pytest.fixture()
