@@ -202,6 +202,7 @@ class Generator:
         # a knob drag walks from the same latent at every move: its own decode, measured
         # attributes and hit distances to the bank are kept for the last latents walked from
         self._walk_cache: tuple[bytes, tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]] | None = None
+        self._chain_memo: dict[tuple[Any, ...], int] = {}  # chained detent picks (GrooveBank.walk_chain)
         self._corner_cache: tuple[bytes, np.ndarray] | None = None
         # latents made by corner_blend -> the attributes they were made with (a knob turned
         # after a blend starts from the groove that played, not its nearest codes' feel)
@@ -688,7 +689,8 @@ class Generator:
         if settings.chain and settings.anchors > 1 and primary is not None:
             picks = np.array([self._bank.walk_chain(
                 playing.hits[b], measured[b], self.detent_path(t[b], primary, measured[b, primary]),
-                ranges, tol, primary, settings, distances=distances[b]) for b in range(len(zz))])
+                ranges, tol, primary, settings, distances=distances[b], memo=self._chain_memo)
+                for b in range(len(zz))])
             return inputs, playing, picks
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
                                           settings, distances=distances[b], in_degree=in_degree,

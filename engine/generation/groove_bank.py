@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ QUALIFY_MODES = ("decode", "both", "own")
 TYPICAL = 0.0  # weight of a candidate's untypical voice mix at the knob's setting (see WalkSettings)
 ANCHORS = 5  # a turned knob's detents: the settings its walk meets (see WalkSettings)
 CHAIN = True  # detents reached one from the next (see WalkSettings)
+CHAIN_MEMO = 4096  # chained steps remembered (GrooveBank.walk_chain's memo) before it starts over
 TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
@@ -316,15 +318,31 @@ class GrooveBank:
 
     def walk_chain(self, hits: np.ndarray, measured: np.ndarray, targets: Sequence[np.ndarray],
                    ranges: np.ndarray, tolerance: np.ndarray, turning: int,
-                   settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None) -> int:
+                   settings: WalkSettings = WalkSettings(), distances: np.ndarray | None = None,
+                   memo: dict[tuple[Any, ...], int] | None = None) -> int:
         """:meth:`walk` through each of ``targets`` in turn (the turned knob's detents on the
         way to the last), each walk from the groove the one before reached: the bank groove
         played at the last, or -1 to keep the playing groove (``hits``, ``measured``)
         throughout. A pick depends only on the playing groove and the targets before it, so a
-        knob turned one detent further plays a neighbour of the groove it played."""
+        knob turned one detent further plays a neighbour of the groove it played.
+
+        ``memo`` (the caller's, kept across calls): each step's pick by the playing groove,
+        the groove reached before it and its targets, so a knob dragged between detents walks
+        none of the detents it has passed again.
+        """
         pick = -1
+        start = (np.packbits(np.asarray(hits, bool)).tobytes(), np.asarray(measured, np.float64).tobytes(),
+                 settings, turning, np.asarray(ranges, np.float64).tobytes(),
+                 np.asarray(tolerance, np.float64).tobytes()) if memo is not None else None
         for t in targets:
-            step = self.walk(hits, measured, t, ranges, tolerance, turning, settings, distances=distances)
+            key = None if start is None else (start, pick, np.asarray(t, np.float64).tobytes())
+            step = memo.get(key) if key is not None and memo is not None else None
+            if step is None:
+                step = self.walk(hits, measured, t, ranges, tolerance, turning, settings, distances=distances)
+                if memo is not None and key is not None:
+                    if len(memo) >= CHAIN_MEMO:
+                        memo.clear()
+                    memo[key] = step
             if step < 0:
                 continue  # the groove reached so far meets this detent too
             pick = step

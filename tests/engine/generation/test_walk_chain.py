@@ -115,3 +115,24 @@ def test_hit_distance_of_some_grooves_is_theirs_of_all(gen) -> None:
         full = bank.hit_distance(hits, same_time=same_time)
         assert np.array_equal(bank.hit_distance(hits, same_time=same_time, rows=rows), full[rows])
     assert bank.hit_distance(hits)[3] == 0 and np.array_equal(bank.hits_of(3), bank.decoded_hits()[3])
+
+
+def test_the_chain_memo_plays_what_the_walk_plays_and_walks_a_passed_detent_once(chained) -> None:
+    gen = chained
+    z, names, k, lo, hi, playing, measured = _setup(gen, 6, 21)
+    bank = gen.groove_bank
+    ranges = np.maximum([gen.attribute_ranges[n][1] - gen.attribute_ranges[n][0] for n in names], 1e-9)
+    tol = gen.walk_tolerance()
+    memo: dict = {}
+    for row in range(len(z)):
+        for share in (0.0, 0.5, 1.0):
+            t = np.full(len(names), np.nan)
+            t[k] = lo + share * (hi - lo)
+            t = gen.anchored_targets(t[None], k, measured[row:row + 1, k])[0]
+            path = gen.detent_path(t, k, measured[row, k])
+            args = (playing[row].hits, measured[row], path, ranges, tol, k, gen.walk_settings)
+            plain = bank.walk_chain(*args)
+            assert bank.walk_chain(*args, memo=memo) == plain
+            size = len(memo)
+            assert bank.walk_chain(*args, memo=memo) == plain and len(memo) == size  # remembered
+    assert memo
