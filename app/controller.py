@@ -82,6 +82,7 @@ class Controller(QObject):
         self.info: ModelInfo | None = None
         self._pattern = Pattern.empty()
         self._measured: dict[str, float] = {}  # the attributes of the pattern shown
+        self._detent_centres: dict[str, float] | None = None  # where the walk's detents lie
         self._shown_knobs: KnobState | None = None  # the knobs that made the pattern shown
         self._z: np.ndarray | None = None
         self._seed = 1
@@ -176,8 +177,12 @@ class Controller(QObject):
         b = self.knob_binding
         knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following)
         self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners, draw=draw),
-                   lambda d: self._push(PatternState(d.pattern, d.z, d.pad), step or "Generate",
-                                        self.history.generated_key(step is not None), d.measured))
+                   lambda d: self._on_decoded(d, step))
+
+    def _on_decoded(self, d: model_jobs.Decoded, step: str | None) -> None:
+        self._detent_centres = d.detent_centres
+        self._push(PatternState(d.pattern, d.z, d.pad), step or "Generate",
+                   self.history.generated_key(step is not None), d.measured)
 
     def _request_encode(self, pattern: Pattern, *, set_knobs: bool) -> None:
         self._call("encode", lambda g: model_jobs.encode(g, pattern),
@@ -238,6 +243,8 @@ class Controller(QObject):
         self.patternChanged.emit(state.pattern)
         self.transport.send_pattern(state.pattern)
         names = self.info.attribute_names if self.info else attr_lib.DEFAULT_ATTRIBUTES
+        if measured is None:  # not a fresh decode (an edit, a clip, undo): no word on its detents
+            self._detent_centres = None
         self._measured = measured if measured is not None else measure(state.pattern, names)
         self.measuredChanged.emit(self._measured)
         self._announce_detents()
@@ -248,7 +255,7 @@ class Controller(QObject):
         anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
         state = self.knob_binding.state
         if state.names:
-            self.detentsChanged.emit(state.detents(self._measured, anchors))
+            self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres))
 
     # -- slots: knobs ------------------------------------------------------------------------------
     def set_knob(self, name: str, value: float) -> None:

@@ -35,6 +35,9 @@ class Decoded:
     pattern: Pattern
     measured: dict[str, float]
     pad: tuple[float, float]
+    # where the knobs' detents lie: the attributes of the groove a turn on this latent walks
+    # from (None: the knobs do not walk, or the decode did not say)
+    detent_centres: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +96,8 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
                        seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
                        lock=knobs.lock, own=own)
     assert isinstance(pattern, Pattern)
-    return Decoded(zz, pattern, g.attributes_of(pattern), where)
+    centres = g.playing_attributes(zz, own) if knobs.holding and g.has_data_map else None
+    return Decoded(zz, pattern, g.attributes_of(pattern), where, centres)
 
 
 def encode(g: Generator, pattern: Pattern) -> Encoded:

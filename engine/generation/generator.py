@@ -721,6 +721,21 @@ class Generator:
             path.append(row)
         return path
 
+    def playing_attributes(self, z: np.ndarray, own: np.ndarray | None = None) -> dict[str, float]:
+        """The attributes of the groove a knob turn on latent ``z`` (``(Z,)``) walks from:
+        its decode with its own attributes (``own``: a corner blend's), measured; the knobs'
+        detents lie around them. Read from the walk's cache when the last turn was on ``z``."""
+        zz = self._as_batch_z(z)[:1]
+        key = (zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
+               + bytes([bool(self.walk_settings.same_time)]))
+        cached = self._walk_cache
+        if cached is not None and cached[0] == key:
+            measured = cached[1][2]
+        else:
+            playing = self.decode_batch(zz, self.attribute_matrix(None, 1, zz, own))
+            measured = attr_lib.compute(playing.to_array(), self._names)
+        return {n: float(v) for n, v in zip(self._names, measured[0], strict=True)}
+
     def anchored_targets(self, targets: np.ndarray, turning: int, own: np.ndarray) -> np.ndarray:
         """``targets (B, A)`` with the turned knob's moved to its nearest detent: the playing
         groove's own value ``own (B,)`` plus a whole number of detent steps (a step is the

@@ -139,15 +139,20 @@ class KnobState:
             out[follows] += shift[follows]
         return out
 
-    def detents(self, measured: Mapping[str, float], anchors: int) -> dict[str, tuple[float, ...]]:
+    def detents(self, measured: Mapping[str, float], anchors: int,
+                centres: Mapping[str, float] | None = None) -> dict[str, tuple[float, ...]]:
         """Each knob's detents (:func:`~engine.generation.groove_bank.detent_values`, ``anchors``
         of them over its range): the settings where a turn plays another recorded groove,
-        around the value the turn starts from (the anchor's for the knob turning, else the
-        value ``measured`` on the playing groove). Empty tuples with ``anchors`` ≤ 1."""
+        around the value the turn starts from: ``centres`` where the generator says (the
+        groove its walk starts from, :meth:`~engine.generation.generator.Generator.
+        playing_attributes`), else the anchor's for the knob turning and the value
+        ``measured`` on the playing groove for the others. Empty tuples with ``anchors`` ≤ 1."""
         out: dict[str, tuple[float, ...]] = {}
         for name in self.names:
             own = (self.anchor or {}).get(name) if name == self.turning else None
             own = measured.get(name, math.nan) if own is None else own
+            if centres is not None and name in centres:
+                own = centres[name]
             lo, hi = self.ranges[name]
             out[name] = tuple(float(v) for v in detent_values(float(own), lo, hi, anchors))
         return out

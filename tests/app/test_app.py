@@ -693,6 +693,14 @@ def test_the_knobs_show_their_detents_around_the_groove(make_window, checkpoint,
     c.set_knob("density", lo + 0.9 * (hi - lo))
     _settle(qtbot, w)
     assert knob.detents == before  # the turn started there: its detents stay
+    # every knob's detents lie around the groove the generator's walk starts from
+    from engine.generation.groove_bank import detent_values
+
+    g = c.generator.generator
+    centres = g.playing_attributes(c.z)
+    for name in c.info.attribute_names:
+        expected = detent_values(centres[name], *c.info.ranges[name], c.info.detents)
+        assert w.knobs.knobs[name].detents == pytest.approx(tuple(expected)), name
     assert w.knobs.knobs["temperature"].detents == ()
     w.actions.hold_knobs.trigger()  # off: the model's own knob, no detents
     _settle(qtbot, w)

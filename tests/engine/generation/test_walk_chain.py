@@ -136,3 +136,15 @@ def test_the_chain_memo_plays_what_the_walk_plays_and_walks_a_passed_detent_once
             size = len(memo)
             assert bank.walk_chain(*args, memo=memo) == plain and len(memo) == size  # remembered
     assert memo
+
+
+def test_playing_attributes_are_those_the_walk_starts_from(gen) -> None:
+    z, names, k, lo, hi, playing, measured = _setup(gen, 3, 31)
+    for row in range(len(z)):
+        first = gen.playing_attributes(z[row])  # decoded afresh
+        t = np.full((1, len(names)), np.nan)
+        t[0, k] = lo
+        gen.walk_picks(z[row:row + 1], t, turning=KNOB)  # a turn fills the walk's cache
+        assert gen.playing_attributes(z[row]) == first  # read from it, the same
+        own = gen.decode_batch(z[row:row + 1], gen.attribute_matrix(None, 1, z[row:row + 1]))
+        assert list(first.values()) == pytest.approx(list(attr_lib.compute(own.to_array(), names)[0]))
