@@ -661,19 +661,27 @@ def test_knob_continuity_smoke_cli_measures_every_knob_every_way(tmp_path):
     assert "| density | randomize | held (the app) |" in (out / "report.md").read_text()
 
 
-def test_walk_anchors_rule_ships_detents_only_smoother_and_as_real():
-    from training.studies.walk_anchors import ANCHORS, choose
+@pytest.mark.parametrize("module, key, names, base_path", [
+    ("walk_anchors", "detour", ("anchors 0", "anchors 9"), 16.0),
+    ("walk_chain", "path_flips", ("detents", "detents chained"), 100.0),
+])
+def test_smoother_walk_rules_ship_a_smoother_walk_only_as_real(module, key, names, base_path):
+    """walk_anchors and walk_chain: the candidate ships only with at most 0.7 (0.8) times
+    the shipped walk's detour (hits traded), within its realism and knob allowances."""
+    import importlib
 
-    def row(detour, acc, realism, knobs):
-        return {"detour": detour, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+    choose = importlib.import_module(f"training.studies.{module}").choose
+    shipped, candidate = names
 
-    assert ANCHORS[0] == 0  # the walk as it ships is the baseline row
-    base = row(16.0, 0.520, 94, 32)
-    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.528, 92, 31)}) == "anchors 9"
-    assert choose({"anchors 0": base, "anchors 9": row(12.0, 0.510, 96, 32)}) == "anchors 0"  # not smoother
-    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.535, 94, 32)}) == "anchors 0"  # less real
-    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.520, 90, 32)}) == "anchors 0"  # targets lost
-    assert choose({"anchors 0": base, "anchors 9": row(8.0, 0.520, 94, 29)}) == "anchors 0"  # knobs lost
+    def row(share, acc, realism, knobs):
+        return {key: share * base_path, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
+
+    base = row(1.0, 0.520, 94, 32)
+    assert choose({shipped: base, candidate: row(0.5, 0.528, 92, 31)}) == candidate
+    assert choose({shipped: base, candidate: row(0.85, 0.510, 96, 32)}) == shipped  # not smoother
+    assert choose({shipped: base, candidate: row(0.5, 0.535, 94, 32)}) == shipped  # less real
+    assert choose({shipped: base, candidate: row(0.5, 0.520, 90, 32)}) == shipped  # targets lost
+    assert choose({shipped: base, candidate: row(0.5, 0.520, 94, 29)}) == shipped  # knobs lost
 
 
 def test_walk_anchors_smoke_cli_measures_both_walks_and_their_detours(tmp_path):
@@ -684,24 +692,11 @@ def test_walk_anchors_smoke_cli_measures_both_walks_and_their_detours(tmp_path):
     out = tmp_path / "anchors"
     assert walk_anchors.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
+    assert walk_anchors.ANCHORS[0] == 0  # the walk as it shipped is the baseline row
     assert list(res["candidates"]) == [f"anchors {k}" for k in walk_anchors.ANCHORS]
     assert all(r["detour"] >= 1.0 for r in res["candidates"].values()) and res["chosen"] in res["candidates"]
     text = (out / "report.md").read_text()
     assert "Chosen by the rule" in text and "Mean detour" in text
-
-
-def test_walk_chain_rule_ships_the_chain_only_smoother_and_as_real():
-    from training.studies.walk_chain import choose
-
-    def row(path, acc, realism, knobs):
-        return {"path_flips": path, "mean_c2st": acc, "realism_targets": realism, "knob_targets": knobs}
-
-    base = row(100.0, 0.520, 94, 32)
-    assert choose({"detents": base, "detents chained": row(70.0, 0.528, 92, 31)}) == "detents chained"
-    assert choose({"detents": base, "detents chained": row(85.0, 0.510, 96, 32)}) == "detents"  # not smoother
-    assert choose({"detents": base, "detents chained": row(70.0, 0.535, 94, 32)}) == "detents"  # less real
-    assert choose({"detents": base, "detents chained": row(70.0, 0.520, 90, 32)}) == "detents"  # targets lost
-    assert choose({"detents": base, "detents chained": row(70.0, 0.520, 94, 29)}) == "detents"  # knobs lost
 
 
 def test_walk_chain_smoke_cli_measures_both_walks_and_their_sweeps(tmp_path):

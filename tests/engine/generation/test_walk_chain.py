@@ -34,6 +34,12 @@ def _setup(gen: Generator, n: int, seed: int):
     return z, names, k, lo, hi, playing, measured
 
 
+def _walk_terms(gen: Generator, names: list[str]):
+    """The bank, the attributes' ranges and the walk's tolerance, as the generator walks."""
+    ranges = np.maximum([gen.attribute_ranges[n][1] - gen.attribute_ranges[n][0] for n in names], 1e-9)
+    return gen.groove_bank, ranges, gen.walk_tolerance()
+
+
 def test_detent_path_passes_every_detent_on_the_way(gen) -> None:
     shipped = gen.walk_settings
     gen.walk_settings = replace(shipped, anchors=5)  # a step is a quarter of the range
@@ -63,9 +69,7 @@ def test_detent_path_passes_every_detent_on_the_way(gen) -> None:
 def test_one_detent_further_walks_from_the_groove_the_detent_before_played(chained) -> None:
     gen = chained
     z, names, k, lo, hi, playing, measured = _setup(gen, 12, 11)
-    bank = gen.groove_bank
-    ranges = np.maximum([gen.attribute_ranges[n][1] - gen.attribute_ranges[n][0] for n in names], 1e-9)
-    tol = gen.walk_tolerance()
+    bank, ranges, tol = _walk_terms(gen, names)
     step = (hi - lo) / 8
     moved = 0
     for row in range(len(z)):
@@ -120,9 +124,7 @@ def test_hit_distance_of_some_grooves_is_theirs_of_all(gen) -> None:
 def test_the_chain_memo_plays_what_the_walk_plays_and_walks_a_passed_detent_once(chained) -> None:
     gen = chained
     z, names, k, lo, hi, playing, measured = _setup(gen, 6, 21)
-    bank = gen.groove_bank
-    ranges = np.maximum([gen.attribute_ranges[n][1] - gen.attribute_ranges[n][0] for n in names], 1e-9)
-    tol = gen.walk_tolerance()
+    bank, ranges, tol = _walk_terms(gen, names)
     memo: dict = {}
     for row in range(len(z)):
         for share in (0.0, 0.5, 1.0):
