@@ -658,8 +658,7 @@ class Generator:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
         same_time = bool(self.walk_settings.same_time)
-        key = (zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
-               + bytes([same_time]))
+        key = self._walk_key(zz, own)
         cached = self._walk_cache
         if cached is not None and cached[0] == key:
             inputs, playing, measured, distances = cached[1]
@@ -726,15 +725,19 @@ class Generator:
         its decode with its own attributes (``own``: a corner blend's), measured; the knobs'
         detents lie around them. Read from the walk's cache when the last turn was on ``z``."""
         zz = self._as_batch_z(z)[:1]
-        key = (zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
-               + bytes([bool(self.walk_settings.same_time)]))
         cached = self._walk_cache
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == self._walk_key(zz, own):
             measured = cached[1][2]
         else:
             playing = self.decode_batch(zz, self.attribute_matrix(None, 1, zz, own))
             measured = attr_lib.compute(playing.to_array(), self._names)
         return {n: float(v) for n, v in zip(self._names, measured[0], strict=True)}
+
+    def _walk_key(self, zz: np.ndarray, own: np.ndarray | None) -> bytes:
+        """What a walk's cached playing groove depends on: the latents, their own attributes
+        where given, and whether the time voices count as one."""
+        return (zz.tobytes() + (b"" if own is None else np.asarray(own, np.float64).tobytes())
+                + bytes([bool(self.walk_settings.same_time)]))
 
     def anchored_targets(self, targets: np.ndarray, turning: int, own: np.ndarray) -> np.ndarray:
         """``targets (B, A)`` with the turned knob's moved to its nearest detent: the playing
