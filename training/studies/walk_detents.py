@@ -84,7 +84,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
     del args
     text = walk_weights.report(results, __doc__, "What a knob holds still between its detents")
-    return walk_chain.sweep_table(text, results)
+    confirmation = __doc__.split("\n\n")[3]  # written after the test run, before its draws
+    return walk_chain.sweep_table(text, results) + "\n" + confirmation + (
+        " Its outcome is in the model card's account of the choices (docs/model_choices.md).\n")
 
 
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=walk_weights._arguments,
