@@ -203,6 +203,9 @@ class Generator:
         # attributes and hit distances to the bank are kept for the last latents walked from
         self._walk_cache: tuple[bytes, tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]] | None = None
         self._chain_memo: dict[tuple[Any, ...], int] = {}  # chained detent picks (GrooveBank.walk_chain)
+        # the last latent's own groove, measured (a walk or a decode of it made it), so
+        # playing_attributes needs no decode of its own
+        self._playing: tuple[bytes, np.ndarray] | None = None
         self._corner_cache: tuple[bytes, np.ndarray] | None = None
         # latents made by corner_blend -> the attributes they were made with (a knob turned
         # after a blend starts from the groove that played, not its nearest codes' feel)
@@ -673,6 +676,7 @@ class Generator:
                           playing.offsets):
                     a.setflags(write=False)
                 self._walk_cache = (key, (inputs, playing, measured, distances))
+                self._playing = (key, measured)
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         if self.walk_settings.anchors > 1 and primary is not None:
@@ -723,15 +727,13 @@ class Generator:
     def playing_attributes(self, z: np.ndarray, own: np.ndarray | None = None) -> dict[str, float]:
         """The attributes of the groove a knob turn on latent ``z`` (``(Z,)``) walks from:
         its decode with its own attributes (``own``: a corner blend's), measured; the knobs'
-        detents lie around them. Read from the walk's cache when the last turn was on ``z``."""
+        detents lie around them. Read from the last walk or plain decode when it was of ``z``."""
         zz = self._as_batch_z(z)[:1]
-        cached = self._walk_cache
-        if cached is not None and cached[0] == self._walk_key(zz, own):
-            measured = cached[1][2]
-        else:
+        key = self._walk_key(zz, own)
+        if self._playing is None or self._playing[0] != key:
             playing = self.decode_batch(zz, self.attribute_matrix(None, 1, zz, own))
-            measured = attr_lib.compute(playing.to_array(), self._names)
-        return {n: float(v) for n, v in zip(self._names, measured[0], strict=True)}
+            self._playing = (key, attr_lib.compute(playing.to_array(), self._names))
+        return {n: float(v) for n, v in zip(self._names, self._playing[1][0], strict=True)}
 
     def _walk_key(self, zz: np.ndarray, own: np.ndarray | None) -> bytes:
         """What a walk's cached playing groove depends on: the latents, their own attributes
@@ -827,6 +829,9 @@ class Generator:
         if targets is not None and self._bank is not None and np.isnan(np.asarray(targets, np.float64)).all():
             # nothing held on a map of the data: the latent's own groove, its own attributes
             batch = self.decode_batch(z, None, temperature=temperature, seed=seed, own=own)
+            if single and temperature <= 0:  # the groove a knob turn would walk from
+                zz = self._as_batch_z(z)
+                self._playing = (self._walk_key(zz, own), attr_lib.compute(batch.to_array(), self._names))
         elif targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
             batch = self.decode_targets(z, attributes, targets, turning=turning, temperature=temperature,
                                         seed=seed, own=own)

@@ -150,3 +150,5 @@ def test_playing_attributes_are_those_the_walk_starts_from(gen) -> None:
         assert gen.playing_attributes(z[row]) == first  # read from it, the same
         own = gen.decode_batch(z[row:row + 1], gen.attribute_matrix(None, 1, z[row:row + 1]))
         assert list(first.values()) == pytest.approx(list(attr_lib.compute(own.to_array(), names)[0]))
+        gen.decode(z[row], {}, targets=np.full(len(names), np.nan))  # its own groove, nothing held
+        assert gen.playing_attributes(z[row]) == pytest.approx(first)
