@@ -336,10 +336,10 @@ class GrooveBank:
                  np.asarray(tolerance, np.float64).tobytes()) if memo is not None else None
         for t in targets:
             key = None if start is None else (start, pick, np.asarray(t, np.float64).tobytes())
-            step = memo.get(key) if key is not None and memo is not None else None
+            step = None if memo is None else memo.get(key)
             if step is None:
                 step = self.walk(hits, measured, t, ranges, tolerance, turning, settings, distances=distances)
-                if memo is not None and key is not None:
+                if memo is not None:
                     if len(memo) >= CHAIN_MEMO:
                         memo.clear()
                     memo[key] = step
@@ -352,9 +352,7 @@ class GrooveBank:
 
     def hits_of(self, index: int) -> np.ndarray:
         """``(T, V)`` the decoded hits of bank groove ``index``."""
-        cells = self.steps * self.voices
-        flat = np.unpackbits(self._words[index].view(np.uint8), count=cells)
-        return flat.reshape(self.steps, self.voices).astype(bool)
+        return self._unpack(self._words[index:index + 1])[0]
 
     def untypical(self, hits: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """``(1 + N,)`` how far the voice mix of the playing groove (``hits (T, V)``, first)
@@ -371,9 +369,12 @@ class GrooveBank:
 
     def decoded_hits(self) -> np.ndarray:
         """``(N, T, V)`` the bank's decoded hits, unpacked from their words."""
-        cells = self.steps * self.voices
-        flat = np.unpackbits(self._words.view(np.uint8), axis=1, count=cells)
-        return flat.reshape(len(self), self.steps, self.voices).astype(bool)
+        return self._unpack(self._words)
+
+    def _unpack(self, words: np.ndarray) -> np.ndarray:
+        """``(n, T, V)`` bool hits of ``words`` (rows of the bank's packed words)."""
+        flat = np.unpackbits(words.view(np.uint8), axis=1, count=self.steps * self.voices)
+        return flat.reshape(len(words), self.steps, self.voices).astype(bool)
 
     def _qualified(self, decode_ok: np.ndarray, playing: float, target: float, tolerance: float,
                    turning: int, mode: str) -> np.ndarray:
