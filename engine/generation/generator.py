@@ -54,7 +54,8 @@ from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph, in_degree
 from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
-from engine.generation.groove_bank import GrooveBank, WalkSettings, nearest_detent
+from engine.generation.expression_edit import meet_feel
+from engine.generation.groove_bank import GrooveBank, WalkSettings, detent_values, nearest_detent
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
@@ -627,6 +628,8 @@ class Generator:
         zz = self._as_batch_z(z)
         t = self.target_matrix(targets, len(zz))
         inputs, playing, picks = self._walk(zz, t, turning, own)
+        if turning is not None and turning in self.walk_settings.keep:
+            return self._decode_kept(zz, inputs, playing, t, turning, temperature, seed), picks
         chosen = zz.copy()
         inputs = inputs.copy()
         moved = picks >= 0
@@ -660,6 +663,7 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
+        keep = turning is not None and turning in self.walk_settings.keep
         same_time = bool(self.walk_settings.same_time)
         key = self._walk_key(zz, own)
         cached = self._walk_cache
@@ -677,6 +681,8 @@ class Generator:
                     a.setflags(write=False)
                 self._walk_cache = (key, (inputs, playing, measured, distances))
                 self._playing = (key, measured)
+        if keep:  # a feel knob edits the playing groove (_decode_kept)
+            return inputs, playing, np.full(len(zz), -1, np.int64)
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         if self.walk_settings.anchors > 1 and primary is not None:
@@ -781,6 +787,38 @@ class Generator:
         # a walked groove's own attributes may lie outside the 5-95 % range: its first decode
         # keeps them, and only corrections toward the held knobs move an input
         return self.decode_meeting(z, inputs, targets, turning=turning, config=config, keep_inputs=True)[0]
+
+    def _decode_kept(self, zz: np.ndarray, inputs: np.ndarray, playing: DecodedBatch, targets: np.ndarray,
+                     turning: str, temperature: float, seed: int | None) -> DecodedBatch:
+        """A feel knob (:attr:`WalkSettings.keep`) turned on the playing grooves themselves:
+        each latent decoded with the turned knob's input corrected toward ``targets`` and
+        its other knobs held where its groove (``playing``, decoded from ``inputs``) has
+        them (:attr:`WalkSettings.correct` rounds, inputs inside the data's range), then
+        its velocities or offsets edited to meet the knob
+        (:func:`~engine.generation.expression_edit.meet_feel`)."""
+        k = self._names.index(turning)
+        goal = targets[:, k]
+        rows = np.isfinite(goal)
+        if not rows.any():
+            return playing
+        held = attr_lib.compute(playing.to_array(), self._names)
+        held[:, k] = goal
+        arrays = [np.array(a, copy=True) for a in
+                  (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
+        rounds = int(self.walk_settings.correct)
+        if temperature > 0 or rounds <= 0:
+            moved = inputs.copy()
+            moved[rows, k] = np.clip(goal[rows], self._low[k], self._high[k])
+            out = self.decode_batch(zz, moved, temperature=temperature, seed=seed)
+            arrays = [out.hits, out.hit_probs, out.velocities, out.offsets]
+        else:
+            config = replace(self.feedback, iterations=rounds, reach=0.0)
+            out = self.decode_meeting(zz[rows], inputs[rows], held[rows], turning=turning, config=config,
+                                      keep_inputs=True)[0]
+            for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
+                a[rows] = b
+        velocities, offsets = meet_feel(arrays[0], arrays[2], arrays[3], turning, goal)
+        return DecodedBatch(arrays[0], arrays[1], velocities, offsets)
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""

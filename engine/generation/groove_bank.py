@@ -39,6 +39,7 @@ ANCHORS = 5  # a turned knob's detents: the settings its walk meets (see WalkSet
 CHAIN = True  # detents reached one from the next (see WalkSettings)
 CHAIN_MEMO = 4096  # chained steps remembered (GrooveBank.walk_chain's memo) before it starts over
 TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent (see WalkSettings)
+KEEP: tuple[str, ...] = ()  # knobs that edit the playing groove's feel instead of walking (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -103,6 +104,12 @@ class WalkSettings:
     # picks, stay put between detents; False = they follow the knob's own value
     # (docs/studies/walk_detents)
     trend_at_detents: bool = TREND_AT_DETENTS
+    # knobs (by name) that keep the playing groove instead of walking: the feel knobs,
+    # intensity and laid back, whose turn the decoder carries as far as it will with the
+    # other knobs held where the groove has them, the rest closed by editing the groove's
+    # velocities or offsets (engine.generation.expression_edit); () = every knob walks
+    # (docs/studies/walk_keep)
+    keep: tuple[str, ...] = KEEP
 
 
 def nearest_detent(value: np.ndarray | float, own: np.ndarray | float, low: float, high: float,
