@@ -710,21 +710,22 @@ class Generator:
     def detent_path(self, targets: np.ndarray, turning: int, own: float) -> list[np.ndarray]:
         """The targets ``(A,)`` of each detent a turn passes on its way from the playing
         groove's own value ``own`` to the turned knob's detent in ``targets`` (already
-        :meth:`anchored_targets`), that one last; none when it is the groove's own value."""
+        :meth:`anchored_targets`), that one last; none when it is the groove's own value.
+        The detents passed are the knob's detents as shown (:func:`detent_values`), so a
+        groove whose own value lies outside the range stops at the range's end on its way in."""
         goal = float(targets[turning])
         if not np.isfinite(goal) or not np.isfinite(own):
             return [targets]
-        step = max(self._high[turning] - self._low[turning], 1e-12) / (self.walk_settings.anchors - 1)
+        lo, hi = float(self._low[turning]), float(self._high[turning])
+        eps = 1e-9 * max(hi - lo, 1e-12) / max(self.walk_settings.anchors - 1, 1)
+        if abs(goal - own) <= eps:
+            return []
         sign = 1.0 if goal > own else -1.0
-        values = []
-        j = 1
-        while sign * (goal - (own + sign * j * step)) > 1e-9 * step:
-            values.append(own + sign * j * step)
-            j += 1
-        if abs(goal - own) > 1e-9 * step:
-            values.append(goal)
+        shown = detent_values(own, lo, hi, self.walk_settings.anchors)
+        passed = sorted((float(v) for v in shown if sign * (v - own) > eps and sign * (goal - v) > eps),
+                        key=lambda v: sign * v)
         path = []
-        for v in values:
+        for v in [*passed, goal]:
             row = np.array(targets, np.float64, copy=True)
             row[turning] = v
             path.append(row)

@@ -66,6 +66,29 @@ def test_detent_path_passes_every_detent_on_the_way(gen) -> None:
         gen.walk_settings = shipped
 
 
+def test_detent_path_stops_at_the_end_a_groove_outside_the_range_comes_in_by(gen) -> None:
+    from engine.generation.groove_bank import detent_values
+
+    shipped = gen.walk_settings
+    gen.walk_settings = replace(shipped, anchors=5)
+    try:
+        k = gen.attribute_names.index(KNOB)
+        lo, hi = gen.attribute_ranges[KNOB]
+        span = hi - lo
+        t = np.full(len(gen.attribute_names), np.nan)
+        for own, goal in ((lo - 0.1 * span, hi), (hi + 0.1 * span, lo)):
+            row = t.copy()
+            row[k] = goal
+            row = gen.anchored_targets(row[None], k, np.array([own]))[0]
+            steps = [round((s[k] - lo) / span, 6) for s in gen.detent_path(row, k, own)]
+            shown = sorted(round((v - lo) / span, 6) for v in detent_values(own, lo, hi, 5))
+            # every detent the knob shows between the groove and the goal is passed, in order
+            assert steps == (shown if goal == hi else shown[::-1])
+            assert steps[0] == (0.0 if goal == hi else 1.0)
+    finally:
+        gen.walk_settings = shipped
+
+
 def test_one_detent_further_walks_from_the_groove_the_detent_before_played(chained) -> None:
     gen = chained
     z, names, k, lo, hi, playing, measured = _setup(gen, 12, 11)
