@@ -253,9 +253,10 @@ class Controller(QObject):
         """Each knob's detents around where a turn of it starts (none while the knobs are
         not held: the model's own knob has none)."""
         anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
+        kept = self.info.kept if self.info is not None else ()
         state = self.knob_binding.state
         if state.names:
-            self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres))
+            self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres, kept))
 
     # -- slots: knobs ------------------------------------------------------------------------------
     def set_knob(self, name: str, value: float) -> None:

@@ -54,13 +54,15 @@ class ModelInfo:
     steps_per_bar: int
     pad_labels: tuple[tuple[str, float, float], ...] = ()  # style, x, y on the pad
     detents: int = 0  # a held knob's detents over its range (0: none, the model's own knob)
+    kept: tuple[str, ...] = ()  # knobs that edit the playing groove's feel: no detents
 
     @classmethod
     def of(cls, path: str, g: Generator) -> ModelInfo:
         labels = tuple((lab.style, lab.x, lab.y) for lab in g.pad_labels)
         detents = int(g.walk_settings.anchors) if g.has_data_map else 0
+        kept = tuple(g.walk_settings.keep) if g.has_data_map else ()
         return cls(path, g.model_kind, tuple(g.attribute_names), g.attribute_ranges,
-                   g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar, labels, detents)
+                   g.attribute_defaults, g.z_dim, g.steps, g.steps_per_bar, labels, detents, kept)
 
 
 class ModelWorker(QObject):

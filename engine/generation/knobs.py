@@ -26,7 +26,7 @@ layer over it, and the rules are tested without either.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -140,15 +140,20 @@ class KnobState:
         return out
 
     def detents(self, measured: Mapping[str, float], anchors: int,
-                centres: Mapping[str, float] | None = None) -> dict[str, tuple[float, ...]]:
+                centres: Mapping[str, float] | None = None,
+                kept: Collection[str] = ()) -> dict[str, tuple[float, ...]]:
         """Each knob's detents (:func:`~engine.generation.groove_bank.detent_values`, ``anchors``
         of them over its range): the settings where a turn plays another recorded groove,
         around the value the turn starts from: ``centres`` where the generator says (the
         groove its walk starts from, :meth:`~engine.generation.generator.Generator.
         playing_attributes`), else the anchor's for the knob turning and the value
-        ``measured`` on the playing groove for the others. Empty tuples with ``anchors`` ≤ 1."""
+        ``measured`` on the playing groove for the others. Empty tuples with ``anchors`` ≤ 1
+        and for the ``kept`` knobs (a feel knob that edits the playing groove has none)."""
         out: dict[str, tuple[float, ...]] = {}
         for name in self.names:
+            if name in kept:
+                out[name] = ()
+                continue
             own = (self.anchor or {}).get(name) if name == self.turning else None
             own = measured.get(name, math.nan) if own is None else own
             if centres is not None and name in centres:

@@ -148,6 +148,7 @@ def test_detents_sit_around_where_a_turn_starts() -> None:
     measured = {"a": 0.3, "b": 7.0}
     marks = state.detents(measured, 5)  # a detent every quarter of the range
     assert marks["a"] == pytest.approx((0.0, 0.05, 0.3, 0.55, 0.8, 1.0))
+    marks_a = marks["a"]
     assert marks["b"] == pytest.approx((0.0, 1.0, 3.0, 5.0, 7.0, 8.0))
     turned = state.turn("a", 0.9, {"a": 0.6, "b": 2.0})  # the anchor: where this turn started
     marks = turned.detents({"a": 0.95, "b": 2.5}, 5)
@@ -157,5 +158,7 @@ def test_detents_sit_around_where_a_turn_starts() -> None:
     near = nearest_detent(np.linspace(0, 1, 41), 0.6, 0.0, 1.0, 5)
     assert set(np.round(near, 9)) <= set(np.round(marks["a"], 9))
     assert state.detents(measured, 0) == {"a": (), "b": ()}  # no detents
+    assert state.detents(measured, 5, kept=("b",))["b"] == ()  # a feel knob editing the groove
+    assert state.detents(measured, 5, kept=("b",))["a"] == marks_a
     assert state.detents({}, 5)["a"] == ()  # nothing measured: nothing to show
     assert detent_values(1.4, 0.0, 1.0, 5) == pytest.approx([0.0, 0.15, 0.4, 0.65, 0.9, 1.0])
