@@ -743,3 +743,44 @@ def test_walk_detents_smoke_cli_measures_every_candidate_and_its_sweeps(tmp_path
     assert all(r["path_flips"] >= 0.0 and 0.0 <= r["change_share"] <= 1.0 for r in res["candidates"].values())
     assert res["chosen"] in res["candidates"]
     assert "| trend at detents, chained, 5 detents |" in (out / "report.md").read_text()
+
+
+def test_walk_keep_rule_ships_the_most_kept_knobs_that_stay_real():
+    from training.studies.walk_keep import choose
+
+    knobs = ("density", "intensity", "laid_back")
+
+    def row(keep, flips, acc, realism, knobs_met):
+        per = {k: {"path_flips": flips.get(k, 100.0)} for k in knobs}
+        return {"keep": list(keep), "per_knob": per, "mean_c2st": acc, "realism_targets": realism,
+                "knob_targets": knobs_met}
+
+    base = row((), {}, 0.510, 96, 32)
+    one = row(("laid_back",), {"laid_back": 3.0}, 0.515, 94, 34)
+    both = row(("intensity", "laid_back"), {"intensity": 6.0, "laid_back": 3.0}, 0.519, 93, 36)
+    rows = {"as shipped": base, "one": one, "both": both}
+    assert choose(rows) == "both"  # more knobs kept, within every allowance
+    rows["both"] = {**both, "realism_targets": 92}  # one realism target too many lost
+    assert choose(rows) == "one"
+    rows["one"] = {**one, "mean_c2st": 0.521}  # less real than allowed
+    assert choose(rows) == "as shipped"
+    slow = row(("laid_back",), {"laid_back": 51.0}, 0.510, 96, 32)  # still trades half the hits
+    assert choose({"as shipped": base, "slow": slow}) == "as shipped"
+
+
+def test_walk_keep_smoke_cli_measures_every_candidate_and_each_knobs_sweeps(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_keep
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "keep"
+    assert walk_keep.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(walk_keep.candidates())
+    kept = res["candidates"]["intensity and laid back kept"]
+    assert kept["keep"] == ["intensity", "laid_back"]
+    walked = res["candidates"]["as shipped"]
+    # a kept knob trades no more hits over a sweep than the walk does
+    assert kept["per_knob"]["laid_back"]["path_flips"] <= walked["per_knob"]["laid_back"]["path_flips"]
+    assert res["chosen"] in res["candidates"]
+    assert "| intensity and laid back kept |" in (out / "report.md").read_text()

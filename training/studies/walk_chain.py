@@ -31,6 +31,7 @@ Run (validation split)::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -64,9 +65,12 @@ def sweep_figures(gen: Any, latents: dict[str, np.ndarray], positions: int) -> d
             for k in ("path_flips", "detour", "kept_at_change", "change_share")}
 
 
-def measure_with_sweeps(args: argparse.Namespace, candidates: dict[str, Any]) -> dict[str, Any]:
+def measure_with_sweeps(args: argparse.Namespace, candidates: dict[str, Any],
+                        figures: Callable[[Any, dict[str, np.ndarray], int], dict[str, Any]] | None = None
+                        ) -> dict[str, Any]:
     """:func:`walk_weights.measure` of ``candidates`` (name → walk settings), each with its
-    :func:`sweep_figures` from Randomize latents and a pad grid of about as many."""
+    sweeps' ``figures`` (default :func:`sweep_figures`) from Randomize latents and a pad grid
+    of about as many."""
     import torch
 
     from engine.generation.generator import Generator
@@ -81,7 +85,7 @@ def measure_with_sweeps(args: argparse.Namespace, candidates: dict[str, Any]) ->
     positions = POSITIONS if not getattr(args, "smoke", False) else 5
     for name, settings in candidates.items():
         gen.walk_settings = settings
-        results["candidates"][name].update(sweep_figures(gen, latents, positions))
+        results["candidates"][name].update((figures or sweep_figures)(gen, latents, positions))
     results.update(sweep_draws=draws, sweep_positions=positions)
     return results
 

@@ -78,41 +78,23 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
     return min(ok, key=lambda n: (-len(rows[n]["keep"]), rows[n]["mean_c2st"])) if ok else names[0]
 
 
-def per_knob_sweeps(gen: Any, latents: dict[str, np.ndarray], positions: int) -> dict[str, dict[str, float]]:
+def per_knob_sweeps(gen: Any, latents: dict[str, np.ndarray], positions: int) -> dict[str, Any]:
     """Each knob's sweep figures (``knob_continuity.continuity``), the mean over ``latents``'
-    sources: hits traded, detour, hits kept at a change, share of steps that change."""
+    sources (``per_knob``), their mean over the knobs as ``walk_chain.sweep_figures`` gives
+    it, and the knobs ``gen`` keeps."""
     from training.studies.knob_continuity import continuity, sweep_hits
 
-    out = {}
+    figures = ("path_flips", "detour", "kept_at_change", "change_share")
+    per_knob = {}
     for knob in gen.attribute_names:
         rows = [continuity(sweep_hits(gen, z, knob, positions, "held")[0]) for z in latents.values()]
-        out[knob] = {k: float(np.mean([r[k] for r in rows]))
-                     for k in ("path_flips", "detour", "kept_at_change", "change_share")}
-    return out
+        per_knob[knob] = {k: float(np.mean([r[k] for r in rows])) for k in figures}
+    return {"keep": list(gen.walk_settings.keep), "per_knob": per_knob,
+            **{k: float(np.mean([v[k] for v in per_knob.values()])) for k in figures}}
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from engine.generation.generator import Generator
-    from training.evaluate import pad_latents
-
-    cands = candidates()
-    results = walk_weights.measure(args, cands)
-    torch.set_num_threads(1)
-    gen = Generator.from_checkpoint(args.checkpoint)
-    draws = max(4, args.draws // 10)
-    latents = {"randomize": np.asarray(gen.sample_like_data(draws, seed=args.seed + 5), np.float64),
-               "pad": np.asarray(pad_latents(gen, max(2, int(round(np.sqrt(draws))))), np.float64)}
-    positions = walk_chain.POSITIONS if not getattr(args, "smoke", False) else 5
-    for name, settings in cands.items():
-        gen.walk_settings = settings
-        per_knob = per_knob_sweeps(gen, latents, positions)
-        row = results["candidates"][name]
-        row.update(keep=list(settings.keep), per_knob=per_knob,
-                   **{k: float(np.mean([v[k] for v in per_knob.values()]))
-                      for k in ("path_flips", "detour", "kept_at_change", "change_share")})
-    results.update(sweep_draws=draws, sweep_positions=positions)
+    results = walk_chain.measure_with_sweeps(args, candidates(), per_knob_sweeps)
     results["chosen"] = choose(results["candidates"])
     return results
 
