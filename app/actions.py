@@ -54,6 +54,7 @@ class Actions:
     reset_knobs: QAction
     hold_knobs: QAction
     follow_knobs: QAction
+    keep_feel: QAction
     refresh_ports: QAction
     edit_note_map: QAction
     shortcuts: QAction
@@ -231,6 +232,11 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
                     "While you turn a knob, the knobs you have not set move as the data's drummers "
                     "move them (density up busies the hats); off: they stay where the groove had them",
                     controller.set_following, binding.followingChanged)
+    keep = switch("Feel knobs keep the groove", binding.keeping,
+                  "Intensity and laid back play the same groove harder or softer, earlier or later; "
+                  "off: they move to a recorded groove played that way (more like real drumming: "
+                  "drummers who play loud play other grooves, with fewer ghost notes)",
+                  controller.set_keeping, binding.keepingChanged)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
@@ -246,6 +252,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         reset_knobs=act("Reset knobs", controller.reset_knobs, "Ctrl+0"),
         hold_knobs=hold,
         follow_knobs=follow,
+        keep_feel=keep,
         refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
         edit_note_map=act("Edit note map…", handlers.edit_note_map, tip="Output MIDI note per voice"),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),

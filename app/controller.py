@@ -41,6 +41,7 @@ from app.presets import Preset
 from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
+from engine.generation.expression_edit import FEEL_KNOBS
 from engine.generation.knobs import TEMPERATURE_DEFAULT, KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
@@ -175,7 +176,7 @@ class Controller(QObject):
         latent there too). ``step`` names an undo step of its own ("Randomize"); None = part
         of the current gesture."""
         b = self.knob_binding
-        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following)
+        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following, b.keeping)
         self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners, draw=draw),
                    lambda d: self._on_decoded(d, step))
 
@@ -253,7 +254,9 @@ class Controller(QObject):
         """Each knob's detents around where a turn of it starts (none while the knobs are
         not held: the model's own knob has none)."""
         anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
-        kept = self.info.kept if self.info is not None else ()
+        kept: tuple[str, ...] = self.info.kept if self.info is not None else ()
+        if self.knob_binding.keeping and anchors:
+            kept = (*kept, *FEEL_KNOBS)
         state = self.knob_binding.state
         if state.names:
             self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres, kept))
@@ -291,6 +294,12 @@ class Controller(QObject):
 
     def set_following(self, on: bool) -> None:
         if self.knob_binding.set_following(on):
+            self._regenerate()
+
+    def set_keeping(self, on: bool) -> None:
+        """*Feel knobs keep the groove*: intensity and laid back edit the playing groove."""
+        if self.knob_binding.set_keeping(on):
+            self._announce_detents()
             self._regenerate()
 
     def _on_cc_moved(self, target: str, fraction: float) -> None:

@@ -1,6 +1,6 @@
 """The knob panel's state, bound to Qt: a :class:`~engine.generation.knobs.KnobState`, the
-temperature knob and the *Hold knobs* and *Other knobs follow the data* switches, announced
-through signals.
+temperature knob and the *Hold knobs*, *Other knobs follow the data* and *Feel knobs keep
+the groove* switches, announced through signals.
 
 The rules of the knobs (what is held, when the groove's values are taken) live in the
 engine's :class:`~engine.generation.knobs.KnobState`; this adapter only swaps states,
@@ -34,12 +34,14 @@ class KnobBinding(QObject):
         heldChanged(object): the set of attribute knobs the user set (held when holding).
         holdingChanged(bool): *Hold knobs* turned on or off.
         followingChanged(bool): *Other knobs follow the data* turned on or off.
+        keepingChanged(bool): *Feel knobs keep the groove* turned on or off.
     """
 
     knobChanged = Signal(str, float)
     heldChanged = Signal(object)
     holdingChanged = Signal(bool)
     followingChanged = Signal(bool)
+    keepingChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,10 @@ class KnobBinding(QObject):
         # True: while a knob turns, the knobs nobody set move as the data's drummers move
         # them; False: they stay where the groove had them (no cross-talk asked for)
         self.following = True
+        # True: intensity and laid back play the groove playing harder, softer, earlier or
+        # later; False: they walk to a recorded groove at their setting, as the data's
+        # drummers play it (the shipped default: more real, docs/studies/walk_keep)
+        self.keeping = False
 
     @property
     def values(self) -> dict[str, float]:
@@ -136,6 +142,10 @@ class KnobBinding(QObject):
         """True when the switch changed."""
         return self._switch("following", on, self.followingChanged)
 
+    def set_keeping(self, on: bool) -> bool:
+        """True when the switch changed."""
+        return self._switch("keeping", on, self.keepingChanged)
+
     def _switch(self, name: str, on: bool, changed: Any) -> bool:
         if bool(on) == getattr(self, name):
             return False
@@ -171,7 +181,7 @@ class KnobBinding(QObject):
     # -- settings ----------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         return {**self.state.to_dict(), "temperature": self.temperature, "holding": self.holding,
-                "following": self.following}
+                "following": self.following, "keeping": self.keeping}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (``hold_knobs`` is the
@@ -186,7 +196,8 @@ class KnobBinding(QObject):
         if isinstance(holding, bool):
             self.holding = holding
             self.holdingChanged.emit(holding)
-        following = values.get("following")
-        if isinstance(following, bool):
-            self.following = following
-            self.followingChanged.emit(following)
+        for name, changed in (("following", self.followingChanged), ("keeping", self.keepingChanged)):
+            on = values.get(name)
+            if isinstance(on, bool):
+                setattr(self, name, on)
+                changed.emit(on)

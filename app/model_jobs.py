@@ -9,12 +9,14 @@ imported for type checking only: torch loads with the checkpoint, on the loader 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.generation.expression_edit import FEEL_KNOBS
 from engine.generation.knobs import KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
@@ -62,6 +64,32 @@ class KnobSettings:
     # the knobs nobody set follow a turned one as the data's drummers do (else they stay
     # where the groove had them)
     following: bool = True
+    # intensity and laid back edit the playing groove's feel (else they walk the data)
+    keeping: bool = False
+
+
+def kept_knobs(g: Generator, keeping: bool) -> tuple[str, ...]:
+    """The knobs that keep the playing groove: the model's own choice
+    (:attr:`WalkSettings.keep`) and, with ``keeping``, the feel knobs it has."""
+    if not g.has_data_map:
+        return ()
+    feel = tuple(n for n in FEEL_KNOBS if keeping and n in g.attribute_names)
+    return tuple(dict.fromkeys((*g.walk_settings.keep, *feel)))
+
+
+@contextmanager
+def _walking(g: Generator, keeping: bool) -> Iterator[None]:
+    """``g``'s walk keeping :func:`kept_knobs` for one job (the worker runs one at a time)."""
+    kept = kept_knobs(g, keeping)
+    shipped = g.walk_settings
+    if kept == tuple(shipped.keep):
+        yield
+        return
+    g.walk_settings = replace(shipped, keep=kept)
+    try:
+        yield
+    finally:
+        g.walk_settings = shipped
 
 
 def knob_targets(g: Generator, knobs: KnobSettings) -> tuple[np.ndarray | None, str | None]:
@@ -92,9 +120,10 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
     targets, turning = knob_targets(g, knobs)
-    pattern = g.decode(zz, state.inputs, temperature=temperature,
-                       seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
-                       lock=knobs.lock, own=own)
+    with _walking(g, knobs.keeping):
+        pattern = g.decode(zz, state.inputs, temperature=temperature,
+                           seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
+                           lock=knobs.lock, own=own)
     assert isinstance(pattern, Pattern)
     centres = g.playing_attributes(zz, own) if knobs.holding and g.has_data_map else None
     return Decoded(zz, pattern, g.attributes_of(pattern), where, centres)

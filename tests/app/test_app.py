@@ -304,6 +304,17 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     _settle(qtbot, w)
     assert c.knob_binding.following and w.actions.follow_knobs.isChecked()
     assert c.pattern == held
+    # Edit → Feel knobs keep the groove: intensity edits the playing groove's velocities
+    assert w.actions.keep_feel in w.menuBar().actions()[1].menu().actions()
+    assert not w.actions.keep_feel.isChecked()
+    w.actions.keep_feel.trigger()
+    _settle(qtbot, w)
+    assert c.knob_binding.keeping and c.settings()["keeping"] is True
+    assert w.knobs.knobs["intensity"].detents == () and w.knobs.knobs["density"].detents != ()
+    assert c.pattern == held  # density still walks
+    w.actions.keep_feel.trigger()
+    _settle(qtbot, w)
+    assert not c.knob_binding.keeping and w.knobs.knobs["intensity"].detents != ()
     w.actions.hold_knobs.trigger()  # off
     _settle(qtbot, w)
     assert not c.knob_binding.holding and not w.actions.hold_knobs.isChecked()

@@ -71,6 +71,9 @@ def test_release_reset_and_holding(binding) -> None:
     b.followingChanged.connect(lambda on: seen.append(("following", on)))
     assert b.following and b.set_following(False) and not b.set_following(False)
     assert seen[-1] == ("following", False)
+    b.keepingChanged.connect(lambda on: seen.append(("keeping", on)))
+    assert not b.keeping and b.set_keeping(True) and not b.set_keeping(True)
+    assert seen[-1] == ("keeping", True)
 
 
 def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
@@ -79,11 +82,12 @@ def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
     b.set_temperature(0.7)
     b.set_holding(False)
     b.set_following(False)
+    b.set_keeping(True)
     again = KnobBinding()
     again.restore_settings(b.settings())
     again.adopt_model(RANGES, DEFAULTS, another=False)
     assert again.state == b.state and again.temperature == 0.7 and again.holding is False
-    assert again.following is False
+    assert again.following is False and again.keeping is True
     old = KnobBinding()
     old.restore_settings({"engaged": ["syncopation"], "hold_knobs": False, "temperature": 9.0,
                           "knobs": {"syncopation": 1.9}})

@@ -67,6 +67,37 @@ def test_with_following_off_the_knobs_nobody_set_stay_where_the_groove_had_them(
     assert model_jobs.knob_targets(gen, KnobSettings(state, False, 0.0, 1, following=False)) == (None, None)
 
 
+def test_with_keeping_on_the_feel_knobs_play_the_same_groove_harder(gen) -> None:
+    """*Feel knobs keep the groove*: intensity turned up edits the playing groove's velocities
+    instead of walking to a recorded loud groove; the other knobs still walk."""
+    if not gen.has_data_map:
+        pytest.skip("the checkpoint's knobs do not walk")
+    shipped = gen.walk_settings
+    assert model_jobs.kept_knobs(gen, True) == ("intensity", "laid_back")
+    assert model_jobs.kept_knobs(gen, False) == tuple(shipped.keep)
+    lo, hi = gen.attribute_ranges["intensity"]
+    kept_share, walked_share = [], []
+    for seed in range(4):
+        z = gen.sample_like_data(1, seed=seed)[0]
+        playing = gen.decode(z)
+        state = KnobState.for_model(gen.attribute_ranges, gen.attribute_defaults).turn(
+            "intensity", lo + 0.9 * (hi - lo), gen.attributes_of(playing))
+        kept = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, keeping=True), z=z)
+        walked = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1), z=z)
+        assert gen.walk_settings is shipped  # the job's walk is its own
+        assert abs(kept.measured["intensity"] - state.values["intensity"]) <= 0.03 * (hi - lo)
+        before = playing.to_array()[..., :9] > 0.5
+        for out, shares in ((kept, kept_share), (walked, walked_share)):
+            after = out.pattern.to_array()[..., :9] > 0.5
+            shares.append((before & after).sum() / before.sum())
+    assert min(kept_share) >= 0.9 and np.mean(kept_share) > np.mean(walked_share)
+    # a knob that is not a feel knob walks whatever the switch says
+    z = gen.sample_like_data(1, seed=2)[0]
+    state = _turned(gen, 0.9, gen.attributes_of(gen.decode(z)))
+    assert (model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, keeping=True), z=z).pattern
+            == model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1), z=z).pattern)
+
+
 def test_a_corner_decodes_its_own_groove_and_the_blend_heatmap_is_one_batch(gen) -> None:
     zs = gen.sample_like_data(2, seed=5)
     corners = model_jobs.corner_latents(gen, [zs[0], None, None, zs[1]])
