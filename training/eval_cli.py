@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--knobs-alone", action="store_true",
                    help="while a knob turns, the knobs nobody set stay where the groove had them (the "
                         "app's 'Other knobs follow the data' off) instead of following the data")
+    p.add_argument("--feel-keeps", action="store_true",
+                   help="intensity and laid back edit the playing groove's feel instead of walking to a "
+                        "recorded groove (the app's 'Feel knobs keep the groove')")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_eval)
@@ -98,6 +101,8 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--surface-samples", str(args.surface_samples)]
     if args.knobs_alone:
         parts += ["--knobs-alone"]
+    if args.feel_keeps:
+        parts += ["--feel-keeps"]
     parts += ["--seed", str(args.seed)]
     return " ".join(parts)
 
@@ -120,7 +125,8 @@ def run_eval(args: argparse.Namespace) -> int:
                      realism_samples=args.samples, latency_runs=args.latency_runs, seed=args.seed,
                      pad_points=args.pad_points, held=not args.no_held,
                      surfaces=not args.no_surfaces, surface_samples=surface_samples,
-                     realism_only=args.realism_only, knobs_alone=args.knobs_alone)
+                     realism_only=args.realism_only, knobs_alone=args.knobs_alone,
+                     feel_keeps=args.feel_keeps)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

@@ -97,6 +97,9 @@ class EvalConfig:
     # the knobs nobody set stay where the groove had them while one turns (the app's *Other
     # knobs follow the data* off) instead of following the data's trend
     knobs_alone: bool = False
+    # intensity and laid back edit the playing groove's feel instead of walking the data (the
+    # app's *Feel knobs keep the groove*)
+    feel_keeps: bool = False
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -537,6 +540,13 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
     if cfg.knobs_alone:
         for gen in gens.values():
             gen.walk_settings = replace(gen.walk_settings, follow=0.0)
+    if cfg.feel_keeps:
+        from engine.generation.expression_edit import FEEL_KNOBS
+
+        for gen in gens.values():
+            feel = tuple(n for n in FEEL_KNOBS if n in gen.attribute_names)
+            gen.walk_settings = replace(gen.walk_settings, keep=tuple(dict.fromkeys((*gen.walk_settings.keep,
+                                                                                       *feel))))
     g0 = gens["model"]
     data = load_eval_data(data_dir, cfg.split, steps=g0.steps, steps_per_bar=g0.steps_per_bar,
                           cache_dir=cache_dir)

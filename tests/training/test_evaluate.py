@@ -283,7 +283,7 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     assert "control" in model and not any(k.startswith("control_held") for k in model)
 
 
-def test_eval_knobs_alone_holds_the_knobs_nobody_set_still(tmp_path) -> None:
+def test_eval_knobs_alone_and_feel_keeps_change_the_held_knobs_as_the_app_does(tmp_path) -> None:
     from app.cli import main
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
@@ -296,19 +296,23 @@ def test_eval_knobs_alone_holds_the_knobs_nobody_set_still(tmp_path) -> None:
         write_clip(data / f"c{i}.mid", [Pattern.from_array(x[2 * i]), Pattern.from_array(x[2 * i + 1])])
     ckpt, _ = mapped_checkpoint()
     reports = {}
-    for mode in ([], ["--knobs-alone"]):
-        out = tmp_path / f"eval{len(mode)}.json"
+    for mode in ([], ["--knobs-alone"], ["--feel-keeps"]):
+        out = tmp_path / f"eval{'-'.join(mode)}.json"
         assert main(["eval", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out),
                      "--draws", "12", "--settings", "5", "--samples", "20", "--latency-runs", "5",
                      "--pad-points", "0", "--no-surfaces", "--cache-dir", str(tmp_path / "cache"),
                      *mode]) == 0
-        reports[bool(mode)] = json.loads(out.read_text())
-    alone = reports[True]
+        reports[tuple(mode)] = json.loads(out.read_text())
+    alone, keeps, plain = reports[("--knobs-alone",)], reports[("--feel-keeps",)], reports[()]
     assert alone["settings"]["knobs_alone"] is True and "--knobs-alone" in alone["command"].split()
-    assert reports[False]["settings"]["knobs_alone"] is False
+    assert plain["settings"]["knobs_alone"] is False and plain["settings"]["feel_keeps"] is False
+    assert keeps["settings"]["feel_keeps"] is True and "--feel-keeps" in keeps["command"].split()
     held = {m: r["models"]["model"]["control_held"] for m, r in reports.items()}
     # the same sweeps, the others' targets held where each groove had them instead of moved
-    assert held[True] != held[False]
+    assert held[("--knobs-alone",)] != held[()]
+    # the feel knobs edit the playing groove: their sweeps differ, density's does not
+    assert held[("--feel-keeps",)]["intensity"] != held[()]["intensity"]
+    assert held[("--feel-keeps",)]["density"] == held[()]["density"]
 
 
 def test_eval_command_honours_info_csv_split(tmp_path) -> None:
