@@ -175,3 +175,37 @@ def test_playing_attributes_are_those_the_walk_starts_from(gen) -> None:
         assert list(first.values()) == pytest.approx(list(attr_lib.compute(own.to_array(), names)[0]))
         gen.decode(z[row], {}, targets=np.full(len(names), np.nan))  # its own groove, nothing held
         assert gen.playing_attributes(z[row]) == pytest.approx(first)
+
+
+@pytest.mark.parametrize("anchors", [3, 5, 9])
+def test_detent_path_is_monotone_and_stops_only_at_shown_detents(gen, anchors: int) -> None:
+    from engine.generation.groove_bank import detent_values
+
+    shipped = gen.walk_settings
+    gen.walk_settings = replace(shipped, anchors=anchors)
+    try:
+        k = gen.attribute_names.index(KNOB)
+        lo, hi = gen.attribute_ranges[KNOB]
+        span = hi - lo
+        rng = np.random.default_rng(anchors)
+        # a groove may lie outside the knob's range; the knob itself cannot
+        for own, value in zip(rng.uniform(lo - 0.3 * span, hi + 0.3 * span, 200), rng.uniform(lo, hi, 200),
+                              strict=True):
+            row = np.full(len(gen.attribute_names), np.nan)
+            row[k] = value
+            goal = gen.anchored_targets(row[None], k, np.array([own]))[0]
+            steps = [s[k] for s in gen.detent_path(goal, k, own)]
+            shown = set(np.round(detent_values(own, lo, hi, anchors), 9))
+            if abs(goal[k] - own) < 1e-9 * span:
+                assert steps == []  # the groove's own value: no walk
+                continue
+            assert steps[-1] == goal[k]
+            assert all(round(v, 9) in shown for v in steps)  # every stop is a detent the knob shows
+            moves = np.diff([own, *steps])
+            assert np.all(moves * np.sign(goal[k] - own) > 0)  # one way, no stop twice
+            eps = 1e-9 * span
+            between = {round(v, 9) for v in detent_values(own, lo, hi, anchors)
+                       if min(own, goal[k]) + eps < v < max(own, goal[k]) - eps}
+            assert between <= set(np.round(steps, 9))  # none shown on the way is skipped
+    finally:
+        gen.walk_settings = shipped
