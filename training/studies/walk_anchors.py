@@ -98,9 +98,7 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
                    f"Randomize latents and a pad grid of about as many): {detours}.\n")
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=walk_weights._arguments,
-                       run=_run, report=report, smoke="synthetic grooves, few samples",
-                       quick=walk_weights._quick, seed=0)
+STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)
 
 
 main = skeleton.entry(STUDY)

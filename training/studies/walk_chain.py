@@ -117,9 +117,7 @@ def sweep_table(text: str, results: dict[str, Any]) -> str:
     return text + "\n".join(lines) + "\n"
 
 
-STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=walk_weights._arguments,
-                       run=_run, report=report, smoke="synthetic grooves, few samples",
-                       quick=walk_weights._quick, seed=0)
+STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)
 
 
 main = skeleton.entry(STUDY)

@@ -205,9 +205,15 @@ def setting_study(module: str, doc: str, title: str, field: str, values: Sequenc
 def variant(module: str, doc: str, title: str, run: Any) -> skeleton.Study:
     """A study of other walk settings measured and reported as this one (its arguments,
     quick mode and report), with ``doc``'s own rule and ``title``."""
+    return walk_study(module, doc, run, lambda results, args: report(results, doc, title))
+
+
+def walk_study(module: str, doc: str, run: Any, report: Callable[[dict[str, Any], Any], str]
+               ) -> skeleton.Study:
+    """A study of walk settings taking this one's arguments and quick mode, with its own
+    ``run`` and ``report``."""
     return skeleton.Study(module=module, description=doc.splitlines()[0], arguments=_arguments, run=run,
-                          report=lambda results, args: report(results, doc, title),
-                          smoke="synthetic grooves, few samples", quick=_quick, seed=0)
+                          report=report, smoke="synthetic grooves, few samples", quick=_quick, seed=0)
 
 
 STUDY = skeleton.Study(module=MODULE, description=__doc__.splitlines()[0], arguments=_arguments, run=_run,
