@@ -787,7 +787,10 @@ class Generator:
         config = replace(self.feedback, iterations=int(rounds), reach=0.0)
         # a walked groove's own attributes may lie outside the 5-95 % range: its first decode
         # keeps them, and only corrections toward the held knobs move an input
-        return self.decode_meeting(z, inputs, targets, turning=turning, config=config, keep_inputs=True)[0]
+        out = self.decode_meeting(z, inputs, targets, turning=turning, config=config, keep_inputs=True)[0]
+        if self.walk_settings.keep_voices:
+            out = _within_voices(out, self.decode_batch(z, inputs).hits)
+        return out
 
     def _decode_kept(self, zz: np.ndarray, inputs: np.ndarray, playing: DecodedBatch, targets: np.ndarray,
                      turning: str, temperature: float, seed: int | None) -> DecodedBatch:
@@ -816,6 +819,8 @@ class Generator:
             config = replace(self.feedback, iterations=rounds, reach=0.0)
             out = self.decode_meeting(zz[rows], inputs[rows], held[rows], turning=turning, config=config,
                                       keep_inputs=True)[0]
+            if self.walk_settings.keep_voices:
+                out = _within_voices(out, playing.hits[rows])
             for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
                 a[rows] = b
         velocities, offsets = meet_feel(arrays[0], arrays[2], arrays[3], turning, goal)
@@ -1270,6 +1275,12 @@ class AsyncGenerator:
             req.on_error(err)
         except Exception:
             log.exception("generator error callback for %r failed", kind)
+
+
+def _within_voices(out: DecodedBatch, hits: np.ndarray) -> DecodedBatch:
+    """``out`` with the hits of voices that ``hits (B, T, V)`` never plays removed."""
+    plays = np.asarray(hits, bool).any(axis=1, keepdims=True)
+    return DecodedBatch(out.hits & plays, out.hit_probs, out.velocities, out.offsets)
 
 
 def _keep(memory: OrderedDict[bytes, Any], z: np.ndarray, value: Any) -> None:

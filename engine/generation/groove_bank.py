@@ -40,6 +40,7 @@ CHAIN = True  # detents reached one from the next (see WalkSettings)
 CHAIN_MEMO = 4096  # chained steps remembered (GrooveBank.walk_chain's memo) before it starts over
 TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent (see WalkSettings)
 KEEP: tuple[str, ...] = ()  # knobs that edit the playing groove's feel instead of walking (see WalkSettings)
+KEEP_VOICES = False  # the corrections play only the walked groove's voices (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -110,6 +111,11 @@ class WalkSettings:
     # velocities or offsets (engine.generation.expression_edit); () = every knob walks
     # (docs/studies/walk_keep)
     keep: tuple[str, ...] = KEEP
+    # the corrections play only the voices the walked groove's own decode plays (a kept feel
+    # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
+    # other knobs never brings in a crash; False = whatever the corrected decode plays
+    # (docs/studies/walk_voices)
+    keep_voices: bool = KEEP_VOICES
 
 
 def nearest_detent(value: np.ndarray | float, own: np.ndarray | float, low: float, high: float,
