@@ -784,3 +784,31 @@ def test_walk_keep_smoke_cli_measures_every_candidate_and_each_knobs_sweeps(tmp_
     assert kept["per_knob"]["laid_back"]["path_flips"] <= walked["per_knob"]["laid_back"]["path_flips"]
     assert res["chosen"] in res["candidates"]
     assert "| intensity and laid back kept |" in (out / "report.md").read_text()
+
+
+def test_walk_voices_rule_keeps_the_voices_unless_it_costs_realism_or_knobs():
+    from training.studies.walk_voices import choose
+
+    def row(realism, knobs, acc):
+        return {"realism_targets": realism, "knob_targets": knobs, "mean_c2st": acc}
+
+    base = row(96, 32, 0.510)
+    name = "corrections keep the groove's voices"
+    assert choose({"as shipped": base, name: row(95, 30, 0.515)}) == name  # within every allowance
+    assert choose({"as shipped": base, name: row(94, 32, 0.505)}) == "as shipped"  # 2 realism targets lost
+    assert choose({"as shipped": base, name: row(96, 29, 0.505)}) == "as shipped"  # 3 knob targets lost
+    assert choose({"as shipped": base, name: row(97, 32, 0.516)}) == "as shipped"  # less real
+
+
+def test_walk_voices_smoke_cli_measures_both_and_the_crashes(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_voices
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "voices"
+    assert walk_voices.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(walk_voices.candidates())
+    assert res["chosen"] in res["candidates"]
+    text = (out / "report.md").read_text()
+    assert "Crash hits per 2 bars" in text and "| mean |" in text
