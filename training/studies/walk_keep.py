@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from training.studies import drum_common as dc
 from training.studies import skeleton, walk_chain, walk_weights
 
 MODULE = "training.studies.walk_keep"
@@ -105,12 +106,9 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
                                   results)
     rows = results["candidates"]
     knobs = list(next(iter(rows.values()))["per_knob"])
-    lines = ["", "Hits traded over a sweep, per knob (mean of both sources):", "",
-             "| candidate | " + " | ".join(knobs) + " |", "|---" * (len(knobs) + 1) + "|"]
-    for name, r in rows.items():
-        cells = " | ".join(f"{r['per_knob'][k]['path_flips']:.1f}" for k in knobs)
-        lines.append(f"| {name} | {cells} |")
-    return text + "\n".join(lines) + "\n"
+    flips = [(name, *(r["per_knob"][k]["path_flips"] for k in knobs)) for name, r in rows.items()]
+    table = dc.md_table(["candidate", *knobs], flips, digits=1)
+    return text + "\nHits traded over a sweep, per knob (mean of both sources):\n\n" + table
 
 
 STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)

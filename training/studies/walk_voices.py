@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from training.studies import drum_common as dc
 from training.studies import skeleton, walk_weights
 
 MODULE = "training.studies.walk_voices"
@@ -82,16 +83,12 @@ def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> s
     rows = results["candidates"]
     first = next(iter(rows))
     crashes = {n: crash_hits(r) for n, r in rows.items()}
-    labels = list(next(iter(crashes.values())))
-    lines = ["", "Crash hits per 2 bars at the knob ends (played; the real windows there last):",
-             "", "| knob end | " + " | ".join(rows) + " | real |", "|---" * (len(rows) + 2) + "|"]
-    for label in labels:
-        cells = " | ".join(f"{crashes[n][label][0]:.2f}" for n in rows)
-        lines.append(f"| {label} | {cells} | {crashes[first][label][1]:.2f} |")
-    means = " | ".join(f"{np.mean([v[0] for v in crashes[n].values()]):.2f}" for n in rows)
-    real = np.mean([v[1] for v in crashes[first].values()])
-    lines.append(f"| mean | {means} | {real:.2f} |")
-    return text + "\n".join(lines) + "\n"
+    table = [(label, *(crashes[n][label][0] for n in rows), real)
+             for label, (_, real) in crashes[first].items()]
+    table.append(("mean", *(float(np.mean([v[0] for v in crashes[n].values()])) for n in rows),
+                  float(np.mean([v[1] for v in crashes[first].values()]))))
+    return (text + "\nCrash hits per 2 bars at the knob ends (played; the real windows there last):\n\n"
+            + dc.md_table(["knob end", *rows, "real"], table, digits=2))
 
 
 STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)
