@@ -627,9 +627,9 @@ class Generator:
         """
         zz = self._as_batch_z(z)
         t = self.target_matrix(targets, len(zz))
-        inputs, playing, picks = self._walk(zz, t, turning, own)
+        inputs, playing, measured, picks = self._walk(zz, t, turning, own)
         if turning is not None and turning in self.walk_settings.keep:
-            return self._decode_kept(zz, inputs, playing, t, turning, temperature, seed), picks
+            return self._decode_kept(zz, inputs, playing, measured, t, turning, temperature, seed), picks
         chosen = zz.copy()
         inputs = inputs.copy()
         moved = picks >= 0
@@ -653,11 +653,12 @@ class Generator:
         """``(B,)`` the bank groove :meth:`decode_walking` plays for each latent (-1 = its
         own), without decoding the grooves picked: one model call (the playing grooves')."""
         zz = self._as_batch_z(z)
-        return self._walk(zz, self.target_matrix(targets, len(zz)), turning, own)[2]
+        return self._walk(zz, self.target_matrix(targets, len(zz)), turning, own)[3]
 
     def _walk(self, zz: np.ndarray, t: np.ndarray, turning: str | None, own: np.ndarray | None
-              ) -> tuple[np.ndarray, DecodedBatch, np.ndarray]:
-        """The playing grooves' decoder inputs and decodes, and the walk's pick per row."""
+              ) -> tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]:
+        """The playing grooves' decoder inputs, decodes and measured attributes, and the
+        walk's pick per row."""
         if self._bank is None:
             raise RuntimeError("this checkpoint has no data map to walk")
         if turning is not None and turning not in self._names:
@@ -682,7 +683,7 @@ class Generator:
                 self._walk_cache = (key, (inputs, playing, measured, distances))
                 self._playing = (key, measured)
         if keep:  # a feel knob edits the playing groove (_decode_kept)
-            return inputs, playing, np.full(len(zz), -1, np.int64)
+            return inputs, playing, measured, np.full(len(zz), -1, np.int64)
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         if self.walk_settings.anchors > 1 and primary is not None:
@@ -700,12 +701,12 @@ class Generator:
                 playing.hits[b], measured[b], self.detent_path(t[b], primary, measured[b, primary]),
                 ranges, tol, primary, settings, distances=distances[b], memo=self._chain_memo)
                 for b in range(len(zz))])
-            return inputs, playing, picks
+            return inputs, playing, measured, picks
         picks = np.array([self._bank.walk(playing.hits[b], measured[b], t[b], ranges, tol, primary,
                                           settings, distances=distances[b], in_degree=in_degree,
                                           prices=prices[b])
                           for b in range(len(zz))])
-        return inputs, playing, picks
+        return inputs, playing, measured, picks
 
     def detent_path(self, targets: np.ndarray, turning: int, own: float) -> list[np.ndarray]:
         """The targets ``(A,)`` of each detent a turn passes on its way from the playing
@@ -792,12 +793,13 @@ class Generator:
             out = _within_voices(out, self.decode_batch(z, inputs).hits)
         return out
 
-    def _decode_kept(self, zz: np.ndarray, inputs: np.ndarray, playing: DecodedBatch, targets: np.ndarray,
-                     turning: str, temperature: float, seed: int | None) -> DecodedBatch:
+    def _decode_kept(self, zz: np.ndarray, inputs: np.ndarray, playing: DecodedBatch, measured: np.ndarray,
+                     targets: np.ndarray, turning: str, temperature: float, seed: int | None) -> DecodedBatch:
         """A feel knob (:attr:`WalkSettings.keep`) turned on the playing grooves themselves:
         each latent decoded with the turned knob's input corrected toward ``targets`` and
-        its other knobs held where its groove (``playing``, decoded from ``inputs``) has
-        them (:attr:`WalkSettings.correct` rounds, inputs inside the data's range), then
+        its other knobs held where its groove (``playing``, decoded from ``inputs``, its
+        attributes ``measured``) has them (:attr:`WalkSettings.correct` rounds, inputs
+        inside the data's range), then
         its velocities or offsets edited to meet the knob
         (:func:`~engine.generation.expression_edit.meet_feel`)."""
         k = self._names.index(turning)
@@ -805,10 +807,8 @@ class Generator:
         rows = np.isfinite(goal)
         if not rows.any():
             return playing
-        held = attr_lib.compute(playing.to_array(), self._names)
+        held = np.array(measured, np.float64, copy=True)
         held[:, k] = goal
-        arrays = [np.array(a, copy=True) for a in
-                  (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
         rounds = int(self.walk_settings.correct)
         if temperature > 0 or rounds <= 0:
             moved = inputs.copy()
@@ -816,6 +816,8 @@ class Generator:
             out = self.decode_batch(zz, moved, temperature=temperature, seed=seed)
             arrays = [out.hits, out.hit_probs, out.velocities, out.offsets]
         else:
+            arrays = [np.array(a, copy=True) for a in
+                      (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
             config = replace(self.feedback, iterations=rounds, reach=0.0)
             out = self.decode_meeting(zz[rows], inputs[rows], held[rows], turning=turning, config=config,
                                       keep_inputs=True)[0]
