@@ -41,7 +41,7 @@ from app.presets import Preset
 from app.session_state import SessionState
 from app.transport_state import TransportState
 from app.undo import PatternState
-from engine.generation.expression_edit import FEEL_KNOBS
+from engine.generation.expression_edit import kept_knobs
 from engine.generation.knobs import TEMPERATURE_DEFAULT, KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
@@ -254,9 +254,8 @@ class Controller(QObject):
         """Each knob's detents around where a turn of it starts (none while the knobs are
         not held: the model's own knob has none)."""
         anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
-        kept: tuple[str, ...] = self.info.kept if self.info is not None else ()
-        if self.knob_binding.keeping and anchors:
-            kept = (*kept, *FEEL_KNOBS)
+        kept = () if self.info is None else kept_knobs(self.info.kept, self.info.attribute_names,
+                                                        self.knob_binding.keeping)
         state = self.knob_binding.state
         if state.names:
             self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres, kept))

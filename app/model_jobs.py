@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.generation.expression_edit import FEEL_KNOBS
+from engine.generation import expression_edit
 from engine.generation.knobs import KnobState
 from engine.generation.voice_lock import VoiceLock
 from engine.music import attributes as attr_lib
@@ -73,8 +73,7 @@ def kept_knobs(g: Generator, keeping: bool) -> tuple[str, ...]:
     (:attr:`WalkSettings.keep`) and, with ``keeping``, the feel knobs it has."""
     if not g.has_data_map:
         return ()
-    feel = tuple(n for n in FEEL_KNOBS if keeping and n in g.attribute_names)
-    return tuple(dict.fromkeys((*g.walk_settings.keep, *feel)))
+    return expression_edit.kept_knobs(g.walk_settings.keep, g.attribute_names, keeping)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ Pure numpy on the decoder's arrays; no model, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,13 @@ FEEL_KNOBS = ("intensity", "laid_back")
 MIN_VELOCITY = 1.0 / 127.0  # a hit keeps sounding: MIDI velocity 1
 MAX_OFFSET = 0.5            # the codec's micro-timing limit, in steps
 ITERATIONS = 40             # bisection steps: the factor or shift to ~1e-12 of its bracket
+
+
+def kept_knobs(shipped: Sequence[str], names: Sequence[str], feel: bool) -> tuple[str, ...]:
+    """The knobs that keep the playing groove: the model's own choice (``shipped``,
+    ``WalkSettings.keep``) and, with ``feel`` (the app's *Feel knobs keep the groove*), the
+    feel knobs among the model's ``names``."""
+    return tuple(dict.fromkeys((*shipped, *(n for n in FEEL_KNOBS if feel and n in names))))
 
 
 def _masked_mean(values: np.ndarray, hits: np.ndarray) -> np.ndarray:
