@@ -77,14 +77,17 @@ def kept_knobs(g: Generator, keeping: bool) -> tuple[str, ...]:
 
 
 @contextmanager
-def _walking(g: Generator, keeping: bool) -> Iterator[None]:
-    """``g``'s walk keeping :func:`kept_knobs` for one job (the worker runs one at a time)."""
+def _walking(g: Generator, keeping: bool, following: bool = True) -> Iterator[None]:
+    """``g``'s walk keeping :func:`kept_knobs` for one job (the worker runs one at a time),
+    its knobs nobody set held still when not ``following`` (so a kept knob finds the groove
+    another knob's turn played with the targets that turn had)."""
     kept = kept_knobs(g, keeping)
     shipped = g.walk_settings
-    if kept == tuple(shipped.keep):
+    follow = shipped.follow if following else 0.0
+    if kept == tuple(shipped.keep) and follow == shipped.follow:
         yield
         return
-    g.walk_settings = replace(shipped, keep=kept)
+    g.walk_settings = replace(shipped, keep=kept, follow=follow)
     try:
         yield
     finally:
@@ -119,10 +122,10 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
     targets, turning = knob_targets(g, knobs)
-    with _walking(g, knobs.keeping):
+    with _walking(g, knobs.keeping, knobs.following):
         pattern = g.decode(zz, state.inputs, temperature=temperature,
                            seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
-                           lock=knobs.lock, own=own)
+                           lock=knobs.lock, own=own, held=state.held - {turning})
     assert isinstance(pattern, Pattern)
     centres = g.playing_attributes(zz, own) if knobs.holding and g.has_data_map else None
     return Decoded(zz, pattern, g.attributes_of(pattern), where, centres)

@@ -40,7 +40,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
 from engine.generation.expression_edit import meet_feel
 from engine.generation.groove_bank import GrooveBank, WalkSettings, detent_values, nearest_detent
+from engine.generation.hit_edit import HIT_KNOBS, cell_levels, edit_hits, sweep_inputs
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
@@ -110,6 +111,20 @@ def _meta_config(meta: Mapping[str, Any], config: Any, key: str, default: Any = 
         return getattr(config, key)
     cfg = meta.get("config") or {}
     return cfg.get(key, default) if isinstance(cfg, Mapping) else default
+
+
+@dataclass(frozen=True)
+class _KeptBase:
+    """What a kept knob edits (:meth:`Generator._kept_base`), per row: the latent and decoder
+    inputs of the groove, its decode and measured attributes, the bank groove it is (-1 = the
+    latent's own), and whether the decode is one of that latent (False: a kept edit)."""
+
+    latents: np.ndarray
+    inputs: np.ndarray
+    decoded: DecodedBatch
+    measured: np.ndarray
+    picks: np.ndarray
+    carried: np.ndarray
 
 
 class Generator:
@@ -204,6 +219,8 @@ class Generator:
         # attributes and hit distances to the bank are kept for the last latents walked from
         self._walk_cache: tuple[bytes, tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]] | None = None
         self._chain_memo: dict[tuple[Any, ...], int] = {}  # chained detent picks (GrooveBank.walk_chain)
+        # a kept hit knob's cell levels and fills for the last latent it edited (a drag)
+        self._sweep_cache: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         # the last latent's own groove, measured (a walk or a decode of it made it), so
         # playing_attributes needs no decode of its own
         self._playing: tuple[bytes, np.ndarray] | None = None
@@ -531,13 +548,14 @@ class Generator:
 
     def decode_targets(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None,
                        targets: np.ndarray, *, turning: str | None = None, temperature: float = 0.0,
-                       seed: int | None = None, own: np.ndarray | None = None) -> DecodedBatch:
+                       seed: int | None = None, own: np.ndarray | None = None,
+                       held: Collection[str] | None = None) -> DecodedBatch:
         """Decode meeting ``targets`` as the instrument does: walking the data
         (:meth:`decode_walking`) on a checkpoint with a data map, else correcting the
         model's attribute input (:meth:`decode_meeting`, which starts from ``attributes``)."""
         if self._bank is not None:
             return self.decode_walking(z, targets, turning=turning, temperature=temperature, seed=seed,
-                                       own=own)[0]
+                                       own=own, held=held)[0]
         return self.decode_meeting(z, attributes, targets, turning=turning, temperature=temperature,
                                    seed=seed)[0]
 
@@ -613,13 +631,17 @@ class Generator:
 
     def decode_walking(self, z: np.ndarray, targets: np.ndarray, *, turning: str | None = None,
                        temperature: float = 0.0, seed: int | None = None,
-                       own: np.ndarray | None = None) -> tuple[DecodedBatch, np.ndarray]:
+                       own: np.ndarray | None = None, held: Collection[str] | None = None
+                       ) -> tuple[DecodedBatch, np.ndarray]:
         """Meet ``targets`` by moving along the data (:meth:`GrooveBank.walk`): each latent's
         own groove, or the training groove that meets the targets with the fewest hits
         changed, decoded with its own attributes and its other held knobs corrected
         (:meth:`_decode_walked`; greedy decodes only). Returns the decodes and, per row, the
         bank index played (-1 = the latent's own groove). Two model calls, and up to
-        ``2 × WalkSettings.correct`` more for the corrections.
+        ``2 × WalkSettings.correct`` more for the corrections. A knob that keeps the groove
+        (:attr:`WalkSettings.keep`) edits the groove the other knobs play instead
+        (:meth:`_decode_kept`; ``held``: the knobs the user set, else any knob whose target
+        lies away from where the playing groove has it counts as set).
 
         Raises:
             RuntimeError: the checkpoint has no data map.
@@ -627,9 +649,9 @@ class Generator:
         """
         zz = self._as_batch_z(z)
         t = self.target_matrix(targets, len(zz))
-        inputs, playing, measured, picks = self._walk(zz, t, turning, own)
         if turning is not None and turning in self.walk_settings.keep:
-            return self._decode_kept(zz, inputs, playing, measured, t, turning, temperature, seed), picks
+            return self._decode_kept(zz, t, turning, temperature, seed, own, held)
+        inputs, playing, measured, picks = self._walk(zz, t, turning, own)
         chosen = zz.copy()
         inputs = inputs.copy()
         moved = picks >= 0
@@ -649,11 +671,14 @@ class Generator:
         return self.decode_batch(chosen, inputs, temperature=temperature, seed=seed), picks
 
     def walk_picks(self, z: np.ndarray, targets: np.ndarray, *, turning: str | None = None,
-                   own: np.ndarray | None = None) -> np.ndarray:
+                   own: np.ndarray | None = None, held: Collection[str] | None = None) -> np.ndarray:
         """``(B,)`` the bank groove :meth:`decode_walking` plays for each latent (-1 = its
         own), without decoding the grooves picked: one model call (the playing grooves')."""
         zz = self._as_batch_z(z)
-        return self._walk(zz, self.target_matrix(targets, len(zz)), turning, own)[3]
+        t = self.target_matrix(targets, len(zz))
+        if turning is not None and turning in self.walk_settings.keep:
+            return self._kept_base(zz, t, self._names.index(turning), own, held).picks
+        return self._walk(zz, t, turning, own)[3]
 
     def _walk(self, zz: np.ndarray, t: np.ndarray, turning: str | None, own: np.ndarray | None
               ) -> tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]:
@@ -664,26 +689,7 @@ class Generator:
         if turning is not None and turning not in self._names:
             raise ValueError(f"unknown attribute {turning!r}; this model has {list(self._names)}")
         primary = None if turning is None else self._names.index(turning)
-        keep = turning is not None and turning in self.walk_settings.keep
-        same_time = bool(self.walk_settings.same_time)
-        key = self._walk_key(zz, own)
-        cached = self._walk_cache
-        if cached is not None and cached[0] == key:
-            inputs, playing, measured, distances = cached[1]
-        else:
-            inputs = self.attribute_matrix(None, len(zz), zz, own)
-            playing = self.decode_batch(zz, inputs)
-            measured = attr_lib.compute(playing.to_array(), self._names)
-            distances = np.stack([self._bank.hit_distance(h, same_time=same_time) for h in playing.hits])
-            if len(zz) == 1:  # a knob on the playing groove (an evaluation's batches pass once)
-                inputs = inputs.copy()
-                for a in (inputs, measured, distances, playing.hits, playing.hit_probs, playing.velocities,
-                          playing.offsets):
-                    a.setflags(write=False)
-                self._walk_cache = (key, (inputs, playing, measured, distances))
-                self._playing = (key, measured)
-        if keep:  # a feel knob edits the playing groove (_decode_kept)
-            return inputs, playing, measured, np.full(len(zz), -1, np.int64)
+        inputs, playing, measured, distances = self._walk_start(zz, own)
         ranges = np.maximum(self._high - self._low, 1e-9)
         tol = self.walk_tolerance()
         if self.walk_settings.anchors > 1 and primary is not None:
@@ -707,6 +713,29 @@ class Generator:
                                           prices=prices[b])
                           for b in range(len(zz))])
         return inputs, playing, measured, picks
+
+    def _walk_start(self, zz: np.ndarray, own: np.ndarray | None
+                    ) -> tuple[np.ndarray, DecodedBatch, np.ndarray, np.ndarray]:
+        """The playing grooves a walk starts from: their decoder inputs, decodes, measured
+        attributes and hit distances to the bank (kept for a single latent: a knob drag)."""
+        assert self._bank is not None
+        key = self._walk_key(zz, own)
+        cached = self._walk_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        same_time = bool(self.walk_settings.same_time)
+        inputs = self.attribute_matrix(None, len(zz), zz, own)
+        playing = self.decode_batch(zz, inputs)
+        measured = attr_lib.compute(playing.to_array(), self._names)
+        distances = np.stack([self._bank.hit_distance(h, same_time=same_time) for h in playing.hits])
+        if len(zz) == 1:  # a knob on the playing groove (an evaluation's batches pass once)
+            inputs = inputs.copy()
+            for a in (inputs, measured, distances, playing.hits, playing.hit_probs, playing.velocities,
+                      playing.offsets):
+                a.setflags(write=False)
+            self._walk_cache = (key, (inputs, playing, measured, distances))
+            self._playing = (key, measured)
+        return inputs, playing, measured, distances
 
     def detent_path(self, targets: np.ndarray, turning: int, own: float) -> list[np.ndarray]:
         """The targets ``(A,)`` of each detent a turn passes on its way from the playing
@@ -793,40 +822,128 @@ class Generator:
             out = _within_voices(out, self.decode_batch(z, inputs).hits)
         return out
 
-    def _decode_kept(self, zz: np.ndarray, inputs: np.ndarray, playing: DecodedBatch, measured: np.ndarray,
-                     targets: np.ndarray, turning: str, temperature: float, seed: int | None) -> DecodedBatch:
-        """A feel knob (:attr:`WalkSettings.keep`) turned on the playing grooves themselves:
-        each latent decoded with the turned knob's input corrected toward ``targets`` and
-        its other knobs held where its groove (``playing``, decoded from ``inputs``, its
-        attributes ``measured``) has them (:attr:`WalkSettings.correct` rounds, inputs
-        inside the data's range), then
-        its velocities or offsets edited to meet the knob
-        (:func:`~engine.generation.expression_edit.meet_feel`)."""
+    def _kept_base(self, zz: np.ndarray, t: np.ndarray, k: int, own: np.ndarray | None,
+                   held: Collection[str] | None = None) -> _KeptBase:
+        """The grooves a kept knob ``k`` edits: what the other knobs play. A row whose other
+        knobs lie where its playing groove has them (the knobs nobody set following this
+        turn as the data does, within the walk's tolerance) edits its playing groove. One
+        with a knob set elsewhere (``held``, or where no ``held`` is given any knob off its
+        groove) edits the groove that knob's turn walked to: the furthest such knob turned
+        again with the targets its turn had (the other knobs set at their values, the rest
+        where the groove has them, following it), so a kept knob never undoes another."""
+        if self._bank is None:
+            raise RuntimeError("this checkpoint has no data map to walk")
+        inputs, playing, measured, _ = self._walk_start(zz, own)
+        goal = t[:, k]
+        trend = self.data_trend
+        expected = np.array(measured, np.float64, copy=True)
+        if trend is not None:  # the knobs nobody set follow this turn as the data does
+            start = measured[:, k]
+            expected += trend.shift(k, start, np.where(np.isfinite(goal), goal, start))
+        candidates = np.arange(t.shape[1]) != k
+        if held is not None:
+            candidates &= np.isin(np.array(self._names), list(held))
+        elsewhere = np.isfinite(t) & (np.abs(t - expected) > self.walk_tolerance()) & candidates[None, :]
+        latents, base_in = zz.copy(), np.array(inputs, copy=True)
+        arrays = [np.array(a, copy=True) for a in (playing.hits, playing.hit_probs, playing.velocities,
+                                                   playing.offsets)]
+        base_measured = np.array(measured, copy=True)
+        picks = np.full(len(zz), -1, np.int64)
+        carried = np.ones(len(zz), bool)
+        ranges = np.maximum(self._high - self._low, 1e-9)
+        far = np.where(elsewhere, np.abs(t - measured) / ranges, -1.0).argmax(axis=1)
+        for j in np.unique(far[elsewhere.any(axis=1)]):
+            rows = elsewhere.any(axis=1) & (far == j)
+            row_own = own[rows] if own is not None and np.ndim(own) == 2 else own
+            name = self._names[j]
+            base_t = np.where(elsewhere[rows], t[rows], measured[rows])
+            if trend is not None:
+                shift = trend.shift(int(j), measured[rows, j], t[rows, j])
+                base_t = np.where(elsewhere[rows], base_t, base_t + shift)
+            out, got = self.decode_walking(zz[rows], base_t, turning=name, own=row_own, held=held)
+            for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
+                a[rows] = b
+            base_measured[rows] = attr_lib.compute(out.to_array(), self._names)
+            picks[rows] = got
+            carried[rows] = name not in self.walk_settings.keep  # a kept edit is no decode
+            walked = np.flatnonzero(rows)[got >= 0]
+            latents[walked] = self._bank.codes[got[got >= 0]]
+            base_in[walked] = self._bank.attributes[got[got >= 0]]
+        return _KeptBase(latents, base_in, DecodedBatch(*arrays), base_measured, picks, carried)
+
+    def _decode_kept(self, zz: np.ndarray, t: np.ndarray, turning: str, temperature: float,
+                     seed: int | None, own: np.ndarray | None, held: Collection[str] | None = None
+                     ) -> tuple[DecodedBatch, np.ndarray]:
+        """A knob of :attr:`WalkSettings.keep` turned on the grooves the other knobs play
+        (:meth:`_kept_base`): a feel knob by the decoder and an edit of the groove's
+        velocities or offsets (:meth:`_feel_kept`), a hit knob by adding or removing hits in
+        the decoder's order (:meth:`_hits_kept`). Returns the decodes and the bank grooves
+        edited (-1 = the latent's own)."""
         k = self._names.index(turning)
-        goal = targets[:, k]
-        rows = np.isfinite(goal)
-        if not rows.any():
-            return playing
-        held = np.array(measured, np.float64, copy=True)
+        base = self._kept_base(zz, t, k, own, held)
+        goal = t[:, k]
+        if not np.isfinite(goal).any():
+            return base.decoded, base.picks
+        if turning in HIT_KNOBS:
+            return self._hits_kept(base, k, goal), base.picks
+        return self._feel_kept(base, k, goal, turning, temperature, seed), base.picks
+
+    def _feel_kept(self, base: _KeptBase, k: int, goal: np.ndarray, turning: str, temperature: float,
+                   seed: int | None) -> DecodedBatch:
+        """A feel knob turned on ``base``: where it is a decode, its latent decoded with the
+        knob's input corrected toward ``goal`` and the other knobs held where the groove has
+        them (:attr:`WalkSettings.correct` rounds, inputs inside the data's range; sampled
+        at ``temperature`` > 0 with the knob's input moved instead); then its velocities or
+        offsets edited to meet the knob
+        (:func:`~engine.generation.expression_edit.meet_feel`)."""
+        playing = base.decoded
+        arrays = [np.array(a, copy=True) for a in
+                  (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
+        rows = np.isfinite(goal) & base.carried
+        held = np.array(base.measured, np.float64, copy=True)
         held[:, k] = goal
         rounds = int(self.walk_settings.correct)
-        if temperature > 0 or rounds <= 0:
-            moved = inputs.copy()
-            moved[rows, k] = np.clip(goal[rows], self._low[k], self._high[k])
-            out = self.decode_batch(zz, moved, temperature=temperature, seed=seed)
-            arrays = [out.hits, out.hit_probs, out.velocities, out.offsets]
-        else:
-            arrays = [np.array(a, copy=True) for a in
-                      (playing.hits, playing.hit_probs, playing.velocities, playing.offsets)]
+        if rows.any() and (temperature > 0 or rounds <= 0):
+            moved = base.inputs[rows].copy()
+            moved[:, k] = np.clip(goal[rows], self._low[k], self._high[k])
+            out = self.decode_batch(base.latents[rows], moved, temperature=temperature, seed=seed)
+        elif rows.any():
             config = replace(self.feedback, iterations=rounds, reach=0.0)
-            out = self.decode_meeting(zz[rows], inputs[rows], held[rows], turning=turning, config=config,
-                                      keep_inputs=True)[0]
+            out = self.decode_meeting(base.latents[rows], base.inputs[rows], held[rows], turning=turning,
+                                      config=config, keep_inputs=True)[0]
             if self.walk_settings.keep_voices:
                 out = _within_voices(out, playing.hits[rows])
+        if rows.any():
             for a, b in zip(arrays, (out.hits, out.hit_probs, out.velocities, out.offsets), strict=True):
                 a[rows] = b
         velocities, offsets = meet_feel(arrays[0], arrays[2], arrays[3], turning, goal)
         return DecodedBatch(arrays[0], arrays[1], velocities, offsets)
+
+    def _hits_kept(self, base: _KeptBase, k: int, goal: np.ndarray) -> DecodedBatch:
+        """A hit knob turned on ``base``: hits added or removed until the knob is met, in the
+        order the decoder plays them over the knob's range from the base groove's latent
+        (:mod:`~engine.generation.hit_edit`; one model call per latent, kept for a drag)."""
+        sweep = sweep_inputs(self._low[k], self._high[k])
+        n, s = len(base.latents), len(sweep)
+        key = base.latents.tobytes() + base.inputs.tobytes() + bytes([k])
+        if self._sweep_cache is not None and self._sweep_cache[0] == key:
+            levels, vel, off = self._sweep_cache[1]
+        else:
+            inputs = np.repeat(base.inputs, s, axis=0)
+            inputs[:, k] = np.tile(sweep, n)
+            out = self.decode_batch(np.repeat(base.latents, s, axis=0), inputs)
+            shape = (n, s, *out.hits.shape[1:])
+            levels = cell_levels(out.hit_probs.reshape(shape))
+            vel, off = out.velocities.reshape(shape), out.offsets.reshape(shape)
+            if n == 1:
+                self._sweep_cache = (key, (levels, vel, off))
+        at = np.abs(sweep[None, :] - np.nan_to_num(goal)[:, None]).argmin(axis=1)
+        rows = np.arange(n)
+        d = base.decoded
+        hits, velocities, offsets = edit_hits(d.hits, d.velocities, d.offsets, levels, vel[rows, at],
+                                              off[rows, at], self._names[k], goal,
+                                              own_voices=self.walk_settings.hits_own_voices)
+        return DecodedBatch(hits, d.hit_probs, velocities, offsets)
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(B, T, 27)`` codec arrays → posterior ``(mu, logvar)``, each ``(B, Z)``."""
@@ -856,7 +973,8 @@ class Generator:
     def decode(self, z: np.ndarray, attributes: Mapping[str, float] | np.ndarray | None = None,
                temperature: float = 0.0, seed: int | None = None, *,
                targets: np.ndarray | None = None, turning: str | None = None,
-               lock: VoiceLock | None = None, own: np.ndarray | None = None) -> Pattern | list[Pattern]:
+               lock: VoiceLock | None = None, own: np.ndarray | None = None,
+               held: Collection[str] | None = None) -> Pattern | list[Pattern]:
         """``(Z,)`` → one Pattern; ``(B, Z)`` → list of B Patterns.
 
         ``lock``: voices kept as they are, the others redrawn to fit around them
@@ -870,6 +988,8 @@ class Generator:
         with ``attributes``. None: one open-loop call with ``attributes`` (the knobs as the
         model's input, *Hold knobs* off). ``own``: the latents' own attributes where the
         caller knows them (a corner blend's, :meth:`corner_blend`), for the knobs not given.
+        ``held``: the knobs the user set (:attr:`KnobState.held`), which a knob that keeps the
+        groove leaves where they are (:meth:`decode_walking`).
         """
         single = np.ndim(z) == 1
         if targets is not None and self._bank is not None and np.isnan(np.asarray(targets, np.float64)).all():
@@ -880,7 +1000,7 @@ class Generator:
                 self._playing = (self._walk_key(zz, own), attr_lib.compute(batch.to_array(), self._names))
         elif targets is not None and self._names and not np.isnan(np.asarray(targets, np.float64)).all():
             batch = self.decode_targets(z, attributes, targets, turning=turning, temperature=temperature,
-                                        seed=seed, own=own)
+                                        seed=seed, own=own, held=held)
         else:
             batch = self.decode_batch(z, attributes, temperature=temperature, seed=seed, own=own)
         arrays = batch.to_array()

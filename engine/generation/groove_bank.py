@@ -108,9 +108,14 @@ class WalkSettings:
     # knobs (by name) that keep the playing groove instead of walking: the feel knobs,
     # intensity and laid back, whose turn the decoder carries as far as it will with the
     # other knobs held where the groove has them, the rest closed by editing the groove's
-    # velocities or offsets (engine.generation.expression_edit); () = every knob walks
-    # (docs/studies/walk_keep)
+    # velocities or offsets (engine.generation.expression_edit); the hit knobs, density and
+    # hat busyness, by adding or removing the groove's hits in the decoder's order
+    # (engine.generation.hit_edit); () = every knob walks (docs/studies/walk_keep)
     keep: tuple[str, ...] = KEEP
+    # a kept hit knob (density, hat busyness) turned up adds hits to the voices the groove
+    # plays before any other (engine.generation.hit_edit); False = whichever cells the
+    # decoder's order gives
+    hits_own_voices: bool = True
     # the corrections play only the voices the walked groove's own decode plays (a kept feel
     # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
     # other knobs never brings in a crash; False = whatever the corrected decode plays

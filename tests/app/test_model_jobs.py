@@ -112,3 +112,27 @@ def test_a_corner_decodes_its_own_groove_and_the_blend_heatmap_is_one_batch(gen)
     inputs = None if gen.has_data_map else state.inputs
     top_right = attr_lib.density(gen.decode_batch(zs[1][None], inputs).to_array())[0]
     assert hm[-1, -1] == pytest.approx(top_right, abs=1e-6)
+
+
+@pytest.mark.parametrize("following", [True, False])
+def test_a_kept_feel_knob_plays_the_groove_the_knob_set_before_it_walked_to(gen, following: bool) -> None:
+    """Density turned up walks to a dense groove; intensity turned next with *Feel knobs keep
+    the groove* edits that dense groove, not the latent's own."""
+    if not gen.has_data_map:
+        pytest.skip("the checkpoint's knobs do not walk")
+    lo, hi = gen.attribute_ranges["intensity"]
+    span = np.subtract(*gen.attribute_ranges["density"][::-1])
+    kept_share = []
+    for seed in range(4):
+        z = gen.sample_like_data(1, seed=seed + 10)[0]
+        own = gen.attributes_of(gen.decode(z))
+        state = _turned(gen, 0.9, own)
+        dense = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=following, keeping=True), z=z)
+        state = state.turn("intensity", lo + 0.8 * (hi - lo), dense.measured)
+        louder = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=following, keeping=True),
+                                   z=z)
+        assert abs(louder.measured["density"] - dense.measured["density"]) <= 0.1 * span
+        before = dense.pattern.to_array()[..., :9] > 0.5
+        after = louder.pattern.to_array()[..., :9] > 0.5
+        kept_share.append((before & after).sum() / before.sum())
+    assert np.mean(kept_share) >= 0.85, kept_share

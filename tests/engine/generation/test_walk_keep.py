@@ -78,3 +78,72 @@ def test_a_sampled_feel_knob_meets_its_setting(keeping) -> None:
     _, played, _, goal, k, span = _turn(keeping, z, "intensity", 0.85, temperature=0.8, seed=3)
     measured = attr_lib.compute(played, list(keeping.attribute_names))
     assert np.all(np.abs(measured[:, k] - goal) <= 0.03 * span)
+
+
+def test_a_kept_knob_edits_the_groove_another_knob_set(keeping) -> None:
+    """Density turned first (a walk), then intensity kept: the dense groove is the one
+    edited, not the latent's own."""
+    names = list(keeping.attribute_names)
+    z = keeping.sample_like_data(10, seed=9)
+    trend = keeping.data_trend
+    own = attr_lib.compute(np.stack([p.to_array() for p in keeping.decode(z, {})]), names)
+
+    def turned(knob: str, share: float, targets: np.ndarray) -> np.ndarray:
+        """The app's targets: ``knob`` at ``share``, the knobs nobody set following it."""
+        j = names.index(knob)
+        lo, hi = keeping.attribute_ranges[knob]
+        value = np.full(len(z), lo + share * (hi - lo))
+        out = targets + np.where(np.isnan(targets), 0.0, trend.shift(j, own[:, j], value))
+        out[:, j] = value
+        return out
+
+    k = names.index("density")
+    span = np.subtract(*keeping.attribute_ranges["density"][::-1])
+    first = turned("density", 0.9, own)
+    dense = np.stack([p.to_array() for p in keeping.decode(z, {}, targets=first, turning="density")])
+    dense_picks = keeping.walk_picks(z, first, turning="density")
+    goal = first[:, k]
+    held = own.copy()
+    held[:, k] = goal  # density stays where it was set
+    targets = turned("intensity", 0.8, held)
+    targets[:, k] = goal
+    i = names.index("intensity")
+    played = np.stack([p.to_array() for p in keeping.decode(z, {}, targets=targets, turning="intensity")])
+    measured = attr_lib.compute(played, names)
+    # the decoder's carry moves a few hits; the latent's own groove lies far below
+    assert np.median(np.abs(measured[:, k] - goal)) <= 0.1 * span
+    far = np.abs(own[:, k] - goal) > 0.25 * span
+    assert far.sum() >= 5
+    assert np.all(np.abs(measured[far, k] - goal[far]) < np.abs(own[far, k] - goal[far]))
+    assert np.array_equal(keeping.walk_picks(z, targets, turning="intensity"), dense_picks)
+    assert np.mean(measured[:, i]) > np.mean(attr_lib.compute(dense, names)[:, i])
+
+
+HITS = ("density", "hat_busyness")
+
+
+@pytest.fixture()
+def keeping_hits(gen):
+    shipped = gen.walk_settings
+    gen.walk_settings = replace(shipped, keep=HITS)
+    yield gen
+    gen.walk_settings = shipped
+
+
+@pytest.mark.parametrize("knob", HITS)
+def test_a_kept_hit_knob_adds_and_removes_the_grooves_hits_one_order(keeping_hits, knob: str) -> None:
+    z = keeping_hits.sample_like_data(12, seed=10)
+    playing, low, picks, goal_low, k, span = _turn(keeping_hits, z, knob, 0.1)
+    _, high, _, goal_high, _, _ = _turn(keeping_hits, z, knob, 0.9)
+    assert np.all(picks == -1)
+    names = list(keeping_hits.attribute_names)
+    for played, goal in ((low, goal_low), (high, goal_high)):
+        assert np.all(np.abs(attr_lib.compute(played, names)[:, k] - goal) <= 0.03 * span)
+    before, lo_hits, hi_hits = (a[..., :9] > 0.5 for a in (playing, low, high))
+    # nested: every hit of the sparse version plays in the groove and in the busy version
+    # where the groove lies between them
+    between = (attr_lib.compute(playing, names)[:, k] >= goal_low) & (attr_lib.compute(playing, names)[:, k]
+                                                                      <= goal_high)
+    assert between.any()
+    assert not (lo_hits & ~before)[between].any()
+    assert not (before & ~hi_hits)[between].any()
