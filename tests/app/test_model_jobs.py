@@ -127,7 +127,8 @@ def test_a_kept_feel_knob_plays_the_groove_the_knob_set_before_it_walked_to(gen,
         z = gen.sample_like_data(1, seed=seed + 10)[0]
         own = gen.attributes_of(gen.decode(z))
         state = _turned(gen, 0.9, own)
-        dense = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=following, keeping=True), z=z)
+        dense = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=following, keeping=True),
+                                  z=z)
         state = state.turn("intensity", lo + 0.8 * (hi - lo), dense.measured)
         louder = model_jobs.decode(gen, KnobSettings(state, True, 0.0, 1, following=following, keeping=True),
                                    z=z)

@@ -786,6 +786,25 @@ def test_walk_keep_smoke_cli_measures_every_candidate_and_each_knobs_sweeps(tmp_
     assert "| intensity and laid back kept |" in (out / "report.md").read_text()
 
 
+def test_walk_keep_hits_smoke_cli_measures_the_walk_and_both_hit_edits(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import walk_keep_hits
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "keep_hits"
+    assert walk_keep_hits.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(walk_keep_hits.candidates())
+    kept = res["candidates"]["density and hat busyness kept"]
+    assert kept["keep"] == ["density", "hat_busyness"]
+    walked = res["candidates"]["as shipped"]
+    # an edit trades no more hits than the walk (the knobs this small model has)
+    assert kept["per_knob"]["density"]["path_flips"] <= walked["per_knob"]["density"]["path_flips"]
+    assert res["chosen"] in res["candidates"]
+    text = (out / "report.md").read_text()
+    assert "Hit knobs that keep the groove" in text and "| kept, any voice added |" in text
+
+
 def test_walk_voices_rule_keeps_the_voices_unless_it_costs_realism_or_knobs():
     from training.studies.walk_voices import choose
 

@@ -60,8 +60,9 @@ def candidates() -> dict[str, Any]:
 
 
 def kept_flips(row: dict[str, Any], knobs: tuple[str, ...]) -> float:
-    """The mean hits traded over a sweep of ``knobs`` (both sources) in a candidate's row."""
-    return float(np.mean([row["per_knob"][k]["path_flips"] for k in knobs]))
+    """The mean hits traded over a sweep of ``knobs`` (both sources) in a candidate's row
+    (the model's knobs among them)."""
+    return float(np.mean([row["per_knob"][k]["path_flips"] for k in knobs if k in row["per_knob"]]))
 
 
 def choose(rows: dict[str, dict[str, Any]]) -> str:
@@ -100,10 +101,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
+def report(results: dict[str, Any], args: argparse.Namespace | None = None, doc: str | None = None,
+           title: str = "Feel knobs that keep the groove") -> str:
+    """The walk report (``doc``: the study's docstring, this one's by default) with the
+    sweeps' table and the hits each knob trades over a sweep."""
     del args
-    text = walk_chain.sweep_table(walk_weights.report(results, __doc__, "Feel knobs that keep the groove"),
-                                  results)
+    text = walk_chain.sweep_table(walk_weights.report(results, doc or __doc__, title), results)
     rows = results["candidates"]
     knobs = list(next(iter(rows.values()))["per_knob"])
     flips = [(name, *(r["per_knob"][k]["path_flips"] for k in knobs)) for name, r in rows.items()]
