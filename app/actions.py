@@ -55,6 +55,7 @@ class Actions:
     hold_knobs: QAction
     follow_knobs: QAction
     keep_feel: QAction
+    keep_hits: QAction
     refresh_ports: QAction
     edit_note_map: QAction
     shortcuts: QAction
@@ -237,6 +238,11 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
                   "off: they move to a recorded groove played that way (more like real drumming: "
                   "drummers who play loud play other grooves, with fewer ghost notes)",
                   controller.set_keeping, binding.keepingChanged)
+    keep_hits = switch("Density and hats keep the groove", binding.keeping_hits,
+                       "Density and hat busyness add or remove the playing groove's hits, one at a time "
+                       "in the order the model gives them (turned back, the same groove); off: they move "
+                       "to a recorded groove at their setting",
+                       controller.set_keeping_hits, binding.keepingHitsChanged)
     return Actions(
         randomize=act("Randomize", controller.randomize, "R", "A new groove like the data's (R)"),
         variation=act("Variation", controller.variation, "V", "A groove near the current one (V)"),
@@ -253,6 +259,7 @@ def build_actions(window: QWidget, controller: Controller, handlers: ActionHandl
         hold_knobs=hold,
         follow_knobs=follow,
         keep_feel=keep,
+        keep_hits=keep_hits,
         refresh_ports=act("Rescan MIDI ports", controller.transport.refresh_ports),
         edit_note_map=act("Edit note map…", handlers.edit_note_map, tip="Output MIDI note per voice"),
         shortcuts=act("Keyboard shortcuts", handlers.shortcuts, QKeySequence.StandardKey.HelpContents),

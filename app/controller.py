@@ -176,7 +176,8 @@ class Controller(QObject):
         latent there too). ``step`` names an undo step of its own ("Randomize"); None = part
         of the current gesture."""
         b = self.knob_binding
-        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following, b.keeping)
+        knobs = KnobSettings(b.state, b.holding, b.temperature, self._seed, self.lock, b.following, b.keeping,
+                             b.keeping_hits)
         self._call("decode", lambda g: model_jobs.decode(g, knobs, z=z, pad=pad, corners=corners, draw=draw),
                    lambda d: self._on_decoded(d, step))
 
@@ -254,8 +255,9 @@ class Controller(QObject):
         """Each knob's detents around where a turn of it starts (none while the knobs are
         not held: the model's own knob has none)."""
         anchors = self.info.detents if self.info is not None and self.knob_binding.holding else 0
-        kept = () if self.info is None else kept_knobs(self.info.kept, self.info.attribute_names,
-                                                        self.knob_binding.keeping)
+        b = self.knob_binding
+        kept = () if self.info is None else kept_knobs(self.info.kept, self.info.attribute_names, b.keeping,
+                                                        b.keeping_hits)
         state = self.knob_binding.state
         if state.names:
             self.detentsChanged.emit(state.detents(self._measured, anchors, self._detent_centres, kept))
@@ -298,6 +300,13 @@ class Controller(QObject):
     def set_keeping(self, on: bool) -> None:
         """*Feel knobs keep the groove*: intensity and laid back edit the playing groove."""
         if self.knob_binding.set_keeping(on):
+            self._announce_detents()
+            self._regenerate()
+
+    def set_keeping_hits(self, on: bool) -> None:
+        """*Density and hats keep the groove*: density and hat busyness add or remove the
+        playing groove's hits."""
+        if self.knob_binding.set_keeping_hits(on):
             self._announce_detents()
             self._regenerate()
 

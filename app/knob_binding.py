@@ -1,6 +1,6 @@
 """The knob panel's state, bound to Qt: a :class:`~engine.generation.knobs.KnobState`, the
-temperature knob and the *Hold knobs*, *Other knobs follow the data* and *Feel knobs keep
-the groove* switches, announced through signals.
+temperature knob and the *Hold knobs*, *Other knobs follow the data*, *Feel knobs keep
+the groove* and *Density and hats keep the groove* switches, announced through signals.
 
 The rules of the knobs (what is held, when the groove's values are taken) live in the
 engine's :class:`~engine.generation.knobs.KnobState`; this adapter only swaps states,
@@ -35,6 +35,7 @@ class KnobBinding(QObject):
         holdingChanged(bool): *Hold knobs* turned on or off.
         followingChanged(bool): *Other knobs follow the data* turned on or off.
         keepingChanged(bool): *Feel knobs keep the groove* turned on or off.
+        keepingHitsChanged(bool): *Density and hats keep the groove* turned on or off.
     """
 
     knobChanged = Signal(str, float)
@@ -42,6 +43,7 @@ class KnobBinding(QObject):
     holdingChanged = Signal(bool)
     followingChanged = Signal(bool)
     keepingChanged = Signal(bool)
+    keepingHitsChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +59,9 @@ class KnobBinding(QObject):
         # later; False: they walk to a recorded groove at their setting, as the data's
         # drummers play it (the shipped default: more real, docs/studies/walk_keep)
         self.keeping = False
+        # True: density and hat busyness add or remove the playing groove's hits, Grids-like;
+        # False: they walk to a recorded groove at their setting (docs/studies/walk_keep_hits)
+        self.keeping_hits = False
 
     @property
     def values(self) -> dict[str, float]:
@@ -146,6 +151,10 @@ class KnobBinding(QObject):
         """True when the switch changed."""
         return self._switch("keeping", on, self.keepingChanged)
 
+    def set_keeping_hits(self, on: bool) -> bool:
+        """True when the switch changed."""
+        return self._switch("keeping_hits", on, self.keepingHitsChanged)
+
     def _switch(self, name: str, on: bool, changed: Any) -> bool:
         if bool(on) == getattr(self, name):
             return False
@@ -181,7 +190,7 @@ class KnobBinding(QObject):
     # -- settings ----------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         return {**self.state.to_dict(), "temperature": self.temperature, "holding": self.holding,
-                "following": self.following, "keeping": self.keeping}
+                "following": self.following, "keeping": self.keeping, "keeping_hits": self.keeping_hits}
 
     def restore_settings(self, values: Mapping[str, Any]) -> None:
         """Inverse of :meth:`settings`; anything malformed is skipped (``hold_knobs`` is the
@@ -196,7 +205,8 @@ class KnobBinding(QObject):
         if isinstance(holding, bool):
             self.holding = holding
             self.holdingChanged.emit(holding)
-        for name, changed in (("following", self.followingChanged), ("keeping", self.keepingChanged)):
+        for name, changed in (("following", self.followingChanged), ("keeping", self.keepingChanged),
+                              ("keeping_hits", self.keepingHitsChanged)):
             on = values.get(name)
             if isinstance(on, bool):
                 setattr(self, name, on)

@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         edit = self.menuBar().addMenu("&Edit")
         for action in (a.undo, a.redo, None, a.randomize, a.variation, a.transition, a.reset_knobs,
-                       a.hold_knobs, a.follow_knobs, a.keep_feel):
+                       a.hold_knobs, a.follow_knobs, a.keep_feel, a.keep_hits):
             edit.addSeparator() if action is None else edit.addAction(action)
         midi = self.menuBar().addMenu("&MIDI")
         notes = midi.addMenu("Note map")

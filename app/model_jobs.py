@@ -66,22 +66,26 @@ class KnobSettings:
     following: bool = True
     # intensity and laid back edit the playing groove's feel (else they walk the data)
     keeping: bool = False
+    # density and hat busyness add or remove the playing groove's hits (else they walk)
+    keeping_hits: bool = False
 
 
-def kept_knobs(g: Generator, keeping: bool) -> tuple[str, ...]:
+def kept_knobs(g: Generator, keeping: bool, keeping_hits: bool = False) -> tuple[str, ...]:
     """The knobs that keep the playing groove: the model's own choice
-    (:attr:`WalkSettings.keep`) and, with ``keeping``, the feel knobs it has."""
+    (:attr:`WalkSettings.keep`) and the feel knobs it has with ``keeping``, its hit knobs
+    with ``keeping_hits``."""
     if not g.has_data_map:
         return ()
-    return expression_edit.kept_knobs(g.walk_settings.keep, g.attribute_names, keeping)
+    return expression_edit.kept_knobs(g.walk_settings.keep, g.attribute_names, keeping, keeping_hits)
 
 
 @contextmanager
-def _walking(g: Generator, keeping: bool, following: bool = True) -> Iterator[None]:
+def _walking(g: Generator, keeping: bool, following: bool = True, keeping_hits: bool = False
+             ) -> Iterator[None]:
     """``g``'s walk keeping :func:`kept_knobs` for one job (the worker runs one at a time),
     its knobs nobody set held still when not ``following`` (so a kept knob finds the groove
     another knob's turn played with the targets that turn had)."""
-    kept = kept_knobs(g, keeping)
+    kept = kept_knobs(g, keeping, keeping_hits)
     shipped = g.walk_settings
     follow = shipped.follow if following else 0.0
     if kept == tuple(shipped.keep) and follow == shipped.follow:
@@ -122,7 +126,7 @@ def decode(g: Generator, knobs: KnobSettings, *, z: np.ndarray | None = None,
         zz, where = g.pad_to_z(*pad), pad
     state, temperature = knobs.state, knobs.temperature
     targets, turning = knob_targets(g, knobs)
-    with _walking(g, knobs.keeping, knobs.following):
+    with _walking(g, knobs.keeping, knobs.following, knobs.keeping_hits):
         pattern = g.decode(zz, state.inputs, temperature=temperature,
                            seed=knobs.seed if temperature > 0 else None, targets=targets, turning=turning,
                            lock=knobs.lock, own=own, held=state.held - {turning})

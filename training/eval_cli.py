@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--feel-keeps", action="store_true",
                    help="intensity and laid back edit the playing groove's feel instead of walking to a "
                         "recorded groove (the app's 'Feel knobs keep the groove')")
+    p.add_argument("--hit-keeps", action="store_true",
+                   help="density and hat busyness add or remove the playing groove's hits instead of "
+                        "walking to a recorded groove (the app's 'Density and hats keep the groove')")
     p.add_argument("--cache-dir", type=Path, default=None, help="dataset cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_eval)
@@ -103,6 +106,8 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--knobs-alone"]
     if args.feel_keeps:
         parts += ["--feel-keeps"]
+    if args.hit_keeps:
+        parts += ["--hit-keeps"]
     parts += ["--seed", str(args.seed)]
     return " ".join(parts)
 
@@ -126,7 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
                      pad_points=args.pad_points, held=not args.no_held,
                      surfaces=not args.no_surfaces, surface_samples=surface_samples,
                      realism_only=args.realism_only, knobs_alone=args.knobs_alone,
-                     feel_keeps=args.feel_keeps)
+                     feel_keeps=args.feel_keeps, hit_keeps=args.hit_keeps)
     report = run_evaluation(args.checkpoint, args.data, cfg, baseline=args.baseline,
                             cache_dir=args.cache_dir)
     report["command"] = _command_line(args)

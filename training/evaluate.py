@@ -100,6 +100,9 @@ class EvalConfig:
     # intensity and laid back edit the playing groove's feel instead of walking the data (the
     # app's *Feel knobs keep the groove*)
     feel_keeps: bool = False
+    # density and hat busyness add or remove the playing groove's hits instead of walking the
+    # data (the app's *Density and hats keep the groove*)
+    hit_keeps: bool = False
 
 
 # -- pure metrics ----------------------------------------------------------------------
@@ -540,13 +543,12 @@ def run_evaluation(checkpoint: str | Path, data_dir: str | Path, cfg: EvalConfig
     if cfg.knobs_alone:
         for gen in gens.values():
             gen.walk_settings = replace(gen.walk_settings, follow=0.0)
-    if cfg.feel_keeps:
-        from engine.generation.expression_edit import FEEL_KNOBS
+    if cfg.feel_keeps or cfg.hit_keeps:
+        from engine.generation.expression_edit import kept_knobs
 
         for gen in gens.values():
-            feel = tuple(n for n in FEEL_KNOBS if n in gen.attribute_names)
-            gen.walk_settings = replace(gen.walk_settings, keep=tuple(dict.fromkeys((*gen.walk_settings.keep,
-                                                                                       *feel))))
+            kept = kept_knobs(gen.walk_settings.keep, gen.attribute_names, cfg.feel_keeps, cfg.hit_keeps)
+            gen.walk_settings = replace(gen.walk_settings, keep=kept)
     g0 = gens["model"]
     data = load_eval_data(data_dir, cfg.split, steps=g0.steps, steps_per_bar=g0.steps_per_bar,
                           cache_dir=cache_dir)

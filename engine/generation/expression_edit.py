@@ -19,17 +19,22 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from engine.generation.hit_edit import HIT_KNOBS
+
 FEEL_KNOBS = ("intensity", "laid_back")
 MIN_VELOCITY = 1.0 / 127.0  # a hit keeps sounding: MIDI velocity 1
 MAX_OFFSET = 0.5            # the codec's micro-timing limit, in steps
 ITERATIONS = 40             # bisection steps: the factor or shift to ~1e-12 of its bracket
 
 
-def kept_knobs(shipped: Sequence[str], names: Sequence[str], feel: bool) -> tuple[str, ...]:
+def kept_knobs(shipped: Sequence[str], names: Sequence[str], feel: bool, hits: bool = False
+               ) -> tuple[str, ...]:
     """The knobs that keep the playing groove: the model's own choice (``shipped``,
-    ``WalkSettings.keep``) and, with ``feel`` (the app's *Feel knobs keep the groove*), the
-    feel knobs among the model's ``names``."""
-    return tuple(dict.fromkeys((*shipped, *(n for n in FEEL_KNOBS if feel and n in names))))
+    ``WalkSettings.keep``) and, among the model's ``names``, the feel knobs with ``feel``
+    (the app's *Feel knobs keep the groove*) and the hit knobs with ``hits`` (*Density and
+    hats keep the groove*, :data:`~engine.generation.hit_edit.HIT_KNOBS`)."""
+    switched = (*(FEEL_KNOBS if feel else ()), *(HIT_KNOBS if hits else ()))
+    return tuple(dict.fromkeys((*shipped, *(n for n in switched if n in names))))
 
 
 def _masked_mean(values: np.ndarray, hits: np.ndarray) -> np.ndarray:

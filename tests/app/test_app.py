@@ -315,6 +315,20 @@ def test_untouched_knobs_leave_the_groove_alone_and_hold_can_be_turned_off(make_
     w.actions.keep_feel.trigger()
     _settle(qtbot, w)
     assert not c.knob_binding.keeping and w.knobs.knobs["intensity"].detents != ()
+    # Edit → Density and hats keep the groove: density adds hits to the groove playing
+    assert w.actions.keep_hits in w.menuBar().actions()[1].menu().actions()
+    w.actions.keep_hits.trigger()
+    _settle(qtbot, w)
+    assert c.knob_binding.keeping_hits and c.settings()["keeping_hits"] is True
+    assert w.knobs.knobs["density"].detents == () and w.knobs.knobs["intensity"].detents != ()
+    own, edited = (p.to_array()[..., :9] > 0.5 for p in (g.decode(c.z), c.pattern))
+    knob = c.knobs["density"]
+    if knob >= attr_lib.density(g.decode(c.z).to_array()[None])[0]:
+        assert not (own & ~edited).any()  # every hit of the groove still plays
+    assert abs(attr_lib.density(c.pattern.to_array()[None])[0] - knob) <= 0.5 / own.shape[0] + 1e-9
+    w.actions.keep_hits.trigger()
+    _settle(qtbot, w)
+    assert not c.knob_binding.keeping_hits and c.pattern == held
     w.actions.hold_knobs.trigger()  # off
     _settle(qtbot, w)
     assert not c.knob_binding.holding and not w.actions.hold_knobs.isChecked()

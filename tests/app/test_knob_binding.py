@@ -74,6 +74,9 @@ def test_release_reset_and_holding(binding) -> None:
     b.keepingChanged.connect(lambda on: seen.append(("keeping", on)))
     assert not b.keeping and b.set_keeping(True) and not b.set_keeping(True)
     assert seen[-1] == ("keeping", True)
+    b.keepingHitsChanged.connect(lambda on: seen.append(("keeping_hits", on)))
+    assert not b.keeping_hits and b.set_keeping_hits(True) and not b.set_keeping_hits(True)
+    assert seen[-1] == ("keeping_hits", True)
 
 
 def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
@@ -83,11 +86,12 @@ def test_settings_round_trip_and_older_names_are_read(binding, qtbot) -> None:
     b.set_holding(False)
     b.set_following(False)
     b.set_keeping(True)
+    b.set_keeping_hits(True)
     again = KnobBinding()
     again.restore_settings(b.settings())
     again.adopt_model(RANGES, DEFAULTS, another=False)
     assert again.state == b.state and again.temperature == 0.7 and again.holding is False
-    assert again.following is False and again.keeping is True
+    assert again.following is False and again.keeping is True and again.keeping_hits is True
     old = KnobBinding()
     old.restore_settings({"engaged": ["syncopation"], "hold_knobs": False, "temperature": 9.0,
                           "knobs": {"syncopation": 1.9}})

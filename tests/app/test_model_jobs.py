@@ -75,6 +75,8 @@ def test_with_keeping_on_the_feel_knobs_play_the_same_groove_harder(gen) -> None
     shipped = gen.walk_settings
     assert model_jobs.kept_knobs(gen, True) == ("intensity", "laid_back")
     assert model_jobs.kept_knobs(gen, False) == tuple(shipped.keep)
+    hits = tuple(n for n in ("density", "hat_busyness") if n in gen.attribute_names)
+    assert model_jobs.kept_knobs(gen, False, True) == hits
     lo, hi = gen.attribute_ranges["intensity"]
     kept_share, walked_share = [], []
     for seed in range(4):

@@ -283,7 +283,7 @@ def test_eval_command_on_a_folder_without_info_csv(tmp_path, capsys) -> None:
     assert "control" in model and not any(k.startswith("control_held") for k in model)
 
 
-def test_eval_knobs_alone_and_feel_keeps_change_the_held_knobs_as_the_app_does(tmp_path) -> None:
+def test_eval_knobs_alone_and_keeps_change_the_held_knobs_as_the_app_does(tmp_path) -> None:
     from app.cli import main
     from engine.music.midifile import write_clip
     from engine.music.pattern import Pattern
@@ -296,7 +296,7 @@ def test_eval_knobs_alone_and_feel_keeps_change_the_held_knobs_as_the_app_does(t
         write_clip(data / f"c{i}.mid", [Pattern.from_array(x[2 * i]), Pattern.from_array(x[2 * i + 1])])
     ckpt, _ = mapped_checkpoint()
     reports = {}
-    for mode in ([], ["--knobs-alone"], ["--feel-keeps"]):
+    for mode in ([], ["--knobs-alone"], ["--feel-keeps"], ["--hit-keeps"]):
         out = tmp_path / f"eval{'-'.join(mode)}.json"
         assert main(["eval", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out),
                      "--draws", "12", "--settings", "5", "--samples", "20", "--latency-runs", "5",
@@ -307,12 +307,17 @@ def test_eval_knobs_alone_and_feel_keeps_change_the_held_knobs_as_the_app_does(t
     assert alone["settings"]["knobs_alone"] is True and "--knobs-alone" in alone["command"].split()
     assert plain["settings"]["knobs_alone"] is False and plain["settings"]["feel_keeps"] is False
     assert keeps["settings"]["feel_keeps"] is True and "--feel-keeps" in keeps["command"].split()
+    hits = reports[("--hit-keeps",)]
+    assert hits["settings"]["hit_keeps"] is True and "--hit-keeps" in hits["command"].split()
     held = {m: r["models"]["model"]["control_held"] for m, r in reports.items()}
     # the same sweeps, the others' targets held where each groove had them instead of moved
     assert held[("--knobs-alone",)] != held[()]
     # the feel knobs edit the playing groove: their sweeps differ, density's does not
     assert held[("--feel-keeps",)]["intensity"] != held[()]["intensity"]
     assert held[("--feel-keeps",)]["density"] == held[()]["density"]
+    # density edits the playing groove's hits: its sweep differs, intensity's does not
+    assert held[("--hit-keeps",)]["density"] != held[()]["density"]
+    assert held[("--hit-keeps",)]["intensity"] == held[()]["intensity"]
 
 
 def test_eval_command_honours_info_csv_split(tmp_path) -> None:

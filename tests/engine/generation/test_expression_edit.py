@@ -80,3 +80,13 @@ def test_any_groove_meets_a_reachable_setting(seed: int, share: float, goal: flo
     assert abs(_measure(hits, new_vel, off, "intensity")[0] - goal) < 1e-6
     _, new_off = meet_feel(hits, vel, off, "laid_back", np.array([shift]))
     assert abs(_measure(hits, vel, new_off, "laid_back")[0] - shift) < 1e-6
+
+
+def test_the_switches_add_the_knobs_the_model_has_to_the_shipped_ones() -> None:
+    from engine.generation.expression_edit import kept_knobs
+
+    names = ("density", "syncopation", "intensity", "laid_back")
+    assert kept_knobs((), names, False) == ()
+    assert kept_knobs((), names, True) == ("intensity", "laid_back")
+    assert kept_knobs((), names, False, True) == ("density",)  # no hat busyness in this model
+    assert kept_knobs(("laid_back",), names, True, True) == ("laid_back", "intensity", "density")
