@@ -73,6 +73,22 @@ def _cycle(gen, zs: np.ndarray, anchored: bool):
     return call
 
 
+def _kept_times(gen, call, runs: int) -> dict[str, float]:
+    """:func:`_times_ms` of ``call`` with the hit knobs keeping the playing groove."""
+    from dataclasses import replace
+
+    from engine.generation.hit_edit import HIT_KNOBS
+
+    shipped = gen.walk_settings
+    if not gen.has_data_map:
+        return {}
+    gen.walk_settings = replace(shipped, keep=tuple(n for n in HIT_KNOBS if n in gen.attribute_names))
+    try:
+        return _times_ms(call, runs, warmup=30)
+    finally:
+        gen.walk_settings = shipped
+
+
 def _corner_calls(gen, zs: np.ndarray):
     """``(first, drag)``: the centre point of a new corner set each call (four of ``zs``,
     cycling, so the kept graph search never serves it), and random points of a drag over one
@@ -165,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         # own), and after a pad move with density set; with no knob set it is the decode above
         "decode_turning_density_batch1": _times_ms(_cycle(gen, zs, True), args.runs, warmup=30),
         "decode_density_set_batch1": _times_ms(_cycle(gen, zs, False), args.runs, warmup=30),
+        # the same turn with Edit → Density and hats keep the groove: the playing groove's hits
+        # added in the decoder's order (a new latent every call: its sweep decoded each time)
+        "decode_turning_density_kept_batch1": _kept_times(gen, _cycle(gen, zs, True), args.runs),
         "feedback": asdict(gen.feedback),
         "heatmap_threads": gen.heatmap_threads,
         f"heatmap_{res}x{res}": _times_ms(lambda: gen.heatmap(args.attribute, res), args.heatmap_runs,

@@ -177,11 +177,17 @@ def report(results: dict[str, Any], doc: str = __doc__, title: str = "Walk weigh
         [(n, src, *(f"{c[k]['spearman']:.2f} / {c[k]['range']:.2f} / {c[k]['monotone_share']:.2f} / "
                     f"{c[k]['crosstalk']:.3f}" for k in knobs))
          for n, r in rows.items() for src, c in r["control"].items()])
+    def cell(s: dict[str, Any] | None) -> str:
+        """A surface's C2ST; "—" where a candidate has no such surface (a kept knob picks no
+        training windows)."""
+        if s is None:
+            return "—"
+        return f"{s['c2st_features']['accuracy']:.2f}" if "c2st_features" in s else "skipped"
+
     c2st = dc.md_table(
         ["candidate"] + [s["label"].replace(" (Randomize)", " R").replace(" (pad)", " P")
                          for s in first["surfaces"]["surfaces"].values()],
-        [(n, *(f"{s['c2st_features']['accuracy']:.2f}" if "c2st_features" in s else "skipped"
-               for s in r["surfaces"]["surfaces"].values()))
+        [(n, *(cell(r["surfaces"]["surfaces"].get(key)) for key in first["surfaces"]["surfaces"]))
          for n, r in rows.items()])
     floor = first["surfaces"]["summary"]
     paragraphs = doc.split(chr(10) + chr(10))
