@@ -56,7 +56,7 @@ from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
 from engine.generation.expression_edit import meet_feel
 from engine.generation.groove_bank import GrooveBank, WalkSettings, detent_values, nearest_detent
-from engine.generation.hit_edit import HIT_KNOBS, cell_levels, edit_hits, sweep_inputs
+from engine.generation.hit_edit import HIT_KNOBS, VoiceCurve, cell_levels, edit_hits, sweep_inputs
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
 from engine.generation.latent_paths import MixShape, OnData
 from engine.generation.pad_map import PadMap, StyleLabel, blend
@@ -221,6 +221,7 @@ class Generator:
         self._chain_memo: dict[tuple[Any, ...], int] = {}  # chained detent picks (GrooveBank.walk_chain)
         # a kept hit knob's cell levels and fills for the last latent it edited (a drag)
         self._sweep_cache: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._curve: VoiceCurve | None = None  # the data's hits per voice along density
         # the last latent's own groove, measured (a walk or a decode of it made it), so
         # playing_attributes needs no decode of its own
         self._playing: tuple[bytes, np.ndarray] | None = None
@@ -919,6 +920,13 @@ class Generator:
         velocities, offsets = meet_feel(arrays[0], arrays[2], arrays[3], turning, goal)
         return DecodedBatch(arrays[0], arrays[1], velocities, offsets)
 
+    def _voice_curve(self, k: int) -> VoiceCurve:
+        """The bank's hits per voice along attribute ``k`` (density), built on first use."""
+        assert self._bank is not None
+        if self._curve is None:
+            self._curve = VoiceCurve(self._bank.measured[:, k], self._bank.voice_hits())
+        return self._curve
+
     def _hits_kept(self, base: _KeptBase, k: int, goal: np.ndarray) -> DecodedBatch:
         """A hit knob turned on ``base``: hits added or removed until the knob is met, in the
         order the decoder plays them over the knob's range from the base groove's latent
@@ -940,9 +948,12 @@ class Generator:
         at = np.abs(sweep[None, :] - np.nan_to_num(goal)[:, None]).argmin(axis=1)
         rows = np.arange(n)
         d = base.decoded
+        ratios = None
+        if self._names[k] == "density" and self.walk_settings.hits_by_voice:
+            ratios = self._voice_curve(k).ratio(base.measured[:, k], np.nan_to_num(goal))
         hits, velocities, offsets = edit_hits(d.hits, d.velocities, d.offsets, levels, vel[rows, at],
                                               off[rows, at], self._names[k], goal,
-                                              own_voices=self.walk_settings.hits_own_voices)
+                                              own_voices=self.walk_settings.hits_own_voices, ratios=ratios)
         return DecodedBatch(hits, d.hit_probs, velocities, offsets)
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ CHAIN_MEMO = 4096  # chained steps remembered (GrooveBank.walk_chain's memo) bef
 TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent (see WalkSettings)
 KEEP: tuple[str, ...] = ()  # knobs that edit the playing groove's feel instead of walking (see WalkSettings)
 KEEP_VOICES = False  # the corrections play only the walked groove's voices (see WalkSettings)
+HITS_BY_VOICE = False  # a kept density knob shares its hits among voices as the data does (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -116,6 +117,10 @@ class WalkSettings:
     # plays before any other (engine.generation.hit_edit); False = whichever cells the
     # decoder's order gives
     hits_own_voices: bool = True
+    # a kept density knob shares the hits it adds or removes among the voices as the data's
+    # drummers do between the groove's density and the knob's (engine.generation.hit_edit.
+    # VoiceCurve), each voice's cells in the decoder's order; False = the decoder's order alone
+    hits_by_voice: bool = HITS_BY_VOICE
     # the corrections play only the voices the walked groove's own decode plays (a kept feel
     # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
     # other knobs never brings in a crash; False = whatever the corrected decode plays
@@ -377,13 +382,17 @@ class GrooveBank:
         and of each bank groove lies from the bank grooves in ``reference (N,)`` (a mask):
         the mean over voices of the squared distance from their mean hits per voice, in
         their standard deviations plus :data:`TYPICAL_FLOOR` hits."""
-        if self._voice_hits is None:
-            self._voice_hits = self.decoded_hits().sum(1, dtype=np.float64)
-        ref = self._voice_hits[reference]
+        ref = self.voice_hits()[reference]
         mu, sd = ref.mean(0), ref.std(0) + TYPICAL_FLOOR
         mine = np.asarray(hits, bool).sum(0, dtype=np.float64)[None]
-        feats = np.vstack([mine, self._voice_hits])
+        feats = np.vstack([mine, self.voice_hits()])
         return (((feats - mu) / sd) ** 2).mean(1)
+
+    def voice_hits(self) -> np.ndarray:
+        """``(N, V)`` each bank groove's hits per voice (its decode's)."""
+        if self._voice_hits is None:
+            self._voice_hits = self.decoded_hits().sum(1, dtype=np.float64)
+        return self._voice_hits
 
     def decoded_hits(self) -> np.ndarray:
         """``(N, T, V)`` the bank's decoded hits, unpacked from their words."""

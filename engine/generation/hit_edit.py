@@ -12,7 +12,11 @@ and the ones it adds only near the top (ghost notes, hat subdivisions) come firs
 goes up: the order the decoder learned from the data's drummers, for this groove.
 
 The cells sounding at one setting are a subset of those at any higher one, so a knob
-turned down and up again comes back to the groove it left, one hit at a time. Hits kept
+turned down and up again comes back to the groove it left, one hit at a time. With the
+data's voice curve (:class:`VoiceCurve`), density first shares the hits among the voices as
+the data's drummers do between the groove's density and the knob's (a sparse groove keeps
+its backbeat and plays fewer hats), then takes each voice's cells in the decoder's order:
+each voice's hits are still nested, and the same setting always gives the same groove. Hits kept
 keep their velocity and timing; an added one takes the decoder's at the sweep's input
 nearest the knob's value. By default only the voices the groove already plays are added
 to (a groove turned up does not bring in a crash or a tom), unless it plays none.
@@ -49,11 +53,85 @@ def _order(levels: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(flat.size), -flat))
 
 
-def _density_cells(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bool) -> np.ndarray:
-    """One ``(T, V)`` groove's hits with ``round(goal × T)`` onsets (within the grid)."""
+class VoiceCurve:
+    """The data's mean hits per voice as a function of density: the grooves sorted by their
+    density in :data:`BINS` equal-count bins, each bin's mean density and mean hits per
+    voice, read between bins linearly (and flat beyond the ends)."""
+
+    BINS = 24
+
+    def __init__(self, density: np.ndarray, voice_hits: np.ndarray) -> None:
+        d = np.asarray(density, np.float64)
+        order = np.argsort(d, kind="stable")
+        parts = [p for p in np.array_split(order, min(self.BINS, max(len(d), 1))) if len(p)]
+        self.centres = np.array([d[p].mean() for p in parts])
+        self.means = np.stack([np.asarray(voice_hits, np.float64)[p].mean(0) for p in parts])
+
+    def at(self, value: np.ndarray | float) -> np.ndarray:
+        """``(..., V)`` the mean hits per voice at density ``value``."""
+        v = np.asarray(value, np.float64)
+        cols = [np.interp(v, self.centres, self.means[:, j]) for j in range(self.means.shape[1])]
+        return np.stack(cols, axis=-1)
+
+    def ratio(self, start: np.ndarray | float, goal: np.ndarray | float) -> np.ndarray:
+        """``(..., V)`` how the data scales each voice from density ``start`` to ``goal``."""
+        return self.at(goal) / np.maximum(self.at(start), RATIO_FLOOR)
+
+
+RATIO_FLOOR = 0.05  # hits per groove below which a voice's mean counts as this (no division by 0)
+
+
+def _quotas(have: np.ndarray, want: int, ratio: np.ndarray, steps: int) -> np.ndarray | None:
+    """``(V,)`` whole hits per voice summing to ``want`` where the voices played can hold
+    them: each played voice's hits scaled by ``ratio``, the sum brought to ``want`` (a voice
+    full at ``steps`` hands its share on), rounded by largest remainders. None when no voice
+    plays."""
+    q = have * np.maximum(ratio, 0.0)
+    if q.sum() <= 0:
+        return None
+    q = q * min(want, steps * int((have > 0).sum())) / q.sum()
+    for _ in range(len(q)):
+        full = q > steps
+        free = ~full & (q > 0)
+        if not full.any() or not free.any():
+            break
+        spare = float((q[full] - steps).sum())
+        q[full] = steps
+        q[free] += spare * q[free] / q[free].sum()
+    q = np.minimum(q, steps)
+    out = np.floor(q + 1e-9).astype(np.int64)
+    short = int(round(q.sum())) - int(out.sum())
+    room = np.flatnonzero((out < steps) & (have > 0))
+    for j in room[np.argsort(-(q - out)[room], kind="stable")][:max(short, 0)]:
+        out[j] += 1
+    return out
+
+
+def _by_voice(hits: np.ndarray, levels: np.ndarray, quotas: np.ndarray) -> np.ndarray:
+    """``(T, V)`` each voice's ``quotas`` hits: its present cells highest level first, then
+    its absent ones."""
+    out = np.zeros_like(hits)
+    for v, q in enumerate(quotas):
+        col, lv = hits[:, v], levels[:, v]
+        order = np.lexsort((np.arange(len(lv)), -lv))
+        ranked = np.concatenate([order[col[order]], order[~col[order]]])
+        out[ranked[:q], v] = True
+    return out
+
+
+def _density_cells(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bool,
+                   ratio: np.ndarray | None = None) -> np.ndarray:
+    """One ``(T, V)`` groove's hits with ``round(goal × T)`` onsets (within the grid); with
+    ``ratio`` (V,) shared among its voices as :func:`_quotas` says first."""
     steps, voices = hits.shape
     want = int(np.clip(np.rint(goal * steps), 0, steps * voices))
     have = int(hits.sum())
+    quotas = None if ratio is None else _quotas(hits.sum(0), want, ratio, steps)
+    if quotas is not None:
+        hits = _by_voice(hits, levels, quotas)  # the voices played; any hits still wanted follow
+        have = int(hits.sum())
+        if want <= have:
+            return hits
     order = _order(levels)
     flat = hits.reshape(-1)
     out = np.zeros_like(flat)
@@ -98,12 +176,14 @@ def _hat_steps(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bo
 
 def edit_hits(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, levels: np.ndarray,
               fill_velocities: np.ndarray, fill_offsets: np.ndarray, knob: str, targets: np.ndarray,
-              own_voices: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              own_voices: bool = True, ratios: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(hits, velocities, offsets)`` of a ``(B, T, V)`` batch with each row's ``knob``
     attribute brought to ``targets (B,)`` (NaN: left as it is) by adding or removing hits in
     ``levels``' order (module docstring). Added hits play ``fill_velocities`` and
     ``fill_offsets``; with ``own_voices`` they come from the voices a row already plays
-    first. A target beyond the grid gives the nearest it can.
+    first. ``ratios (B, V)`` (density only, :meth:`VoiceCurve.ratio`): each row's hits shared
+    among its voices so first. A target beyond the grid gives the nearest it can.
 
     Raises:
         ValueError: ``knob`` is not a hit knob.
@@ -114,9 +194,12 @@ def edit_hits(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, lev
     out = h.copy()
     goal = np.asarray(targets, np.float64).reshape(-1)
     lv = np.asarray(levels, np.float64)
-    meet = _density_cells if knob == "density" else _hat_steps
     for b in np.flatnonzero(np.isfinite(goal)):
-        out[b] = meet(h[b], lv[b], float(goal[b]), own_voices)
+        if knob == "density":
+            ratio = None if ratios is None else np.asarray(ratios[b], np.float64)
+            out[b] = _density_cells(h[b], lv[b], float(goal[b]), own_voices, ratio)
+        else:
+            out[b] = _hat_steps(h[b], lv[b], float(goal[b]), own_voices)
     added = out & ~h
     vel = np.where(added, fill_velocities, velocities).astype(np.float32)
     off = np.where(added, fill_offsets, offsets).astype(np.float32)

@@ -805,6 +805,36 @@ def test_walk_keep_hits_smoke_cli_measures_the_walk_and_both_hit_edits(tmp_path)
     assert "Hit knobs that keep the groove" in text and "| kept, any voice added |" in text
 
 
+def test_hit_keep_voices_rule_picks_the_switchs_edit_by_the_kept_knobs_ends():
+    from training.studies.hit_keep_voices import BY_VOICE, ORDER, choose_switch, kept_ends_c2st
+
+    def row(acc, realism):
+        surfaces = {f"knob_{k}_{s}_{src}": {"c2st_features": {"accuracy": acc}}
+                    for k in ("density", "hat_busyness") for s in (10, 90) for src in ("randomize", "pad")}
+        surfaces["knob_syncopation_10_pad"] = {"c2st_features": {"accuracy": 0.99}}  # not a kept knob
+        return {"surfaces": {"surfaces": surfaces}, "realism_targets": realism}
+
+    assert kept_ends_c2st(row(0.6, 80)) == pytest.approx(0.6)
+    assert choose_switch({ORDER: row(0.60, 80), BY_VOICE: row(0.589, 79)}) == BY_VOICE
+    assert choose_switch({ORDER: row(0.60, 80), BY_VOICE: row(0.595, 85)}) == ORDER  # too small a gain
+    assert choose_switch({ORDER: row(0.60, 80), BY_VOICE: row(0.55, 78)}) == ORDER  # 2 targets lost
+
+
+def test_hit_keep_voices_smoke_cli_measures_the_walk_and_both_edits(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import hit_keep_voices
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "hit_voices"
+    assert hit_keep_voices.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(hit_keep_voices.candidates())
+    assert res["chosen"] in res["candidates"]
+    assert res["switch"] in (hit_keep_voices.ORDER, hit_keep_voices.BY_VOICE)
+    assert set(res["kept_ends_c2st"]) == set(res["candidates"])
+    assert "The switch's edit by the rule" in (out / "report.md").read_text()
+
+
 def test_walk_voices_rule_keeps_the_voices_unless_it_costs_realism_or_knobs():
     from training.studies.walk_voices import choose
 

@@ -21,12 +21,12 @@ def _groove(seed: int, share: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     return hits, rng.random((T, V))
 
 
-def _edit(hits, levels, knob, goal, own_voices=True, fill=0.9):
+def _edit(hits, levels, knob, goal, own_voices=True, fill=0.9, ratios=None):
     b = hits[None]
     vel = np.full(b.shape, 0.5, np.float32)
     off = np.zeros(b.shape, np.float32)
     out, v, o = edit_hits(b, vel, off, levels[None], np.full(b.shape, fill), np.full(b.shape, 0.1),
-                          knob, np.array([goal]), own_voices)
+                          knob, np.array([goal]), own_voices, None if ratios is None else ratios[None])
     return out[0], v[0], o[0]
 
 
@@ -120,3 +120,49 @@ def test_a_lower_setting_sounds_a_subset_of_a_higher_ones_cells(seed, a, b, knob
     assert not (low & ~high).any()
     same, *_ = _edit(hits, levels, knob, _attribute(hits, knob), own_voices)
     assert np.array_equal(same, hits)
+
+
+def test_the_voice_curve_reads_the_datas_hits_per_voice_along_density() -> None:
+    from engine.generation.hit_edit import VoiceCurve
+
+    density = np.linspace(0.2, 2.0, 240)
+    hats = 16.0 - 4.0 * density  # denser grooves here play fewer hats and more snare
+    snare = 2.0 + 8.0 * density
+    curve = VoiceCurve(density, np.stack([snare, hats], axis=1))
+    assert np.allclose(curve.at(1.0), [10.0, 12.0], atol=0.1)
+    assert np.allclose(curve.at(5.0), curve.at(2.5))  # flat beyond the data
+    ratio = curve.ratio(0.5, 1.5)
+    assert ratio[0] > 1.0 > ratio[1]
+
+
+def test_hits_shared_by_voice_follow_the_ratio_and_meet_the_density() -> None:
+    hits = np.zeros((T, V), bool)
+    hits[::2, Voice.CLOSED_HAT] = True  # 16 hats
+    hits[4::8, Voice.SNARE] = True      # 4 snares
+    hits[::8, Voice.KICK] = True        # 4 kicks
+    levels = np.random.default_rng(7).random((T, V))
+    ratio = np.ones(V)
+    ratio[Voice.CLOSED_HAT] = 0.25  # the data's sparser grooves thin the hats, keep the backbeat
+    out, *_ = _edit(hits, levels, "density", 12 / T, ratios=ratio)
+    assert out.sum() == 12 and not (out & ~hits).any()
+    assert out[:, Voice.SNARE].sum() == 4 and out[:, Voice.KICK].sum() == 4
+    assert out[:, Voice.CLOSED_HAT].sum() == 4
+    plain, *_ = _edit(hits, levels, "density", 12 / T)
+    assert plain.sum() == 12
+    # up: the voices' hits grow as the ratio says, each voice's cells nested
+    up = np.ones(V)
+    up[Voice.SNARE] = 3.0
+    more, *_ = _edit(hits, levels, "density", 32 / T, ratios=up)
+    assert more.sum() == 32 and not (hits & ~more).any()
+    assert more[:, Voice.SNARE].sum() > 2 * hits[:, Voice.SNARE].sum()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), goal=st.floats(0.0, 9.0),
+       ratio=st.lists(st.floats(0.0, 4.0), min_size=V, max_size=V))
+def test_hits_shared_by_voice_always_meet_the_density_they_can(seed, goal, ratio) -> None:
+    hits, levels = _groove(seed)
+    out, *_ = _edit(hits, levels, "density", goal, own_voices=False, ratios=np.array(ratio))
+    assert abs(out.sum() - np.clip(np.rint(goal * T), 0, T * V)) == 0
+    again, *_ = _edit(hits, levels, "density", goal, own_voices=False, ratios=np.array(ratio))
+    assert np.array_equal(out, again)
