@@ -886,6 +886,14 @@ class Generator:
         if not np.isfinite(goal).any():
             return base.decoded, base.picks
         if turning in HIT_KNOBS:
+            if temperature > 0 and base.carried.any():  # the groove as sampled, then edited
+                drawn = self.decode_batch(base.latents, base.inputs, temperature=temperature, seed=seed)
+                rows = base.carried
+                arrays = [np.where(rows[:, None, None], a, b) for a, b in
+                          zip((drawn.hits, drawn.hit_probs, drawn.velocities, drawn.offsets),
+                              (base.decoded.hits, base.decoded.hit_probs, base.decoded.velocities,
+                               base.decoded.offsets), strict=True)]
+                base = replace(base, decoded=DecodedBatch(*arrays))
             return self._hits_kept(base, k, goal), base.picks
         return self._feel_kept(base, k, goal, turning, temperature, seed), base.picks
 

@@ -147,3 +147,12 @@ def test_a_kept_hit_knob_adds_and_removes_the_grooves_hits_one_order(keeping_hit
     assert between.any()
     assert not (lo_hits & ~before)[between].any()
     assert not (before & ~hi_hits)[between].any()
+
+
+def test_a_sampled_kept_hit_knob_edits_the_sampled_groove(keeping_hits) -> None:
+    z = keeping_hits.sample_like_data(8, seed=11)
+    _, greedy, _, goal, k, span = _turn(keeping_hits, z, "density", 0.7)
+    _, sampled, _, _, _, _ = _turn(keeping_hits, z, "density", 0.7, temperature=1.2, seed=4)
+    measured = attr_lib.compute(sampled, list(keeping_hits.attribute_names))
+    assert np.all(np.abs(measured[:, k] - goal) <= 0.03 * span)
+    assert not np.array_equal(greedy[..., :9] > 0.5, sampled[..., :9] > 0.5)
