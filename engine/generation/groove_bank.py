@@ -111,7 +111,8 @@ class WalkSettings:
     # other knobs held where the groove has them, the rest closed by editing the groove's
     # velocities or offsets (engine.generation.expression_edit); the hit knobs, density and
     # hat busyness, by adding or removing the groove's hits in the decoder's order
-    # (engine.generation.hit_edit); () = every knob walks (docs/studies/walk_keep)
+    # (engine.generation.hit_edit); () = every knob walks (docs/studies/walk_keep,
+    # walk_keep_hits)
     keep: tuple[str, ...] = KEEP
     # a kept hit knob (density, hat busyness) turned up adds hits to the voices the groove
     # plays before any other (engine.generation.hit_edit); False = whichever cells the
@@ -120,6 +121,7 @@ class WalkSettings:
     # a kept density knob shares the hits it adds or removes among the voices as the data's
     # drummers do between the groove's density and the knob's (engine.generation.hit_edit.
     # VoiceCurve), each voice's cells in the decoder's order; False = the decoder's order alone
+    # (chosen on validation by a rule written first: docs/studies/hit_keep_voices)
     hits_by_voice: bool = HITS_BY_VOICE
     # the corrections play only the voices the walked groove's own decode plays (a kept feel
     # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
