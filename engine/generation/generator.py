@@ -221,7 +221,7 @@ class Generator:
         self._chain_memo: dict[tuple[Any, ...], int] = {}  # chained detent picks (GrooveBank.walk_chain)
         # a kept hit knob's cell levels and fills for the last latent it edited (a drag)
         self._sweep_cache: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
-        self._curve: VoiceCurve | None = None  # the data's hits per voice along density
+        self._curve: tuple[int, VoiceCurve] | None = None  # the data's hits per voice along density
         # the last latent's own groove, measured (a walk or a decode of it made it), so
         # playing_attributes needs no decode of its own
         self._playing: tuple[bytes, np.ndarray] | None = None
@@ -886,16 +886,23 @@ class Generator:
         if not np.isfinite(goal).any():
             return base.decoded, base.picks
         if turning in HIT_KNOBS:
-            if temperature > 0 and base.carried.any():  # the groove as sampled, then edited
-                drawn = self.decode_batch(base.latents, base.inputs, temperature=temperature, seed=seed)
-                rows = base.carried
-                arrays = [np.where(rows[:, None, None], a, b) for a, b in
-                          zip((drawn.hits, drawn.hit_probs, drawn.velocities, drawn.offsets),
-                              (base.decoded.hits, base.decoded.hit_probs, base.decoded.velocities,
-                               base.decoded.offsets), strict=True)]
-                base = replace(base, decoded=DecodedBatch(*arrays))
+            if temperature > 0:
+                base = self._sampled(base, temperature, seed)
             return self._hits_kept(base, k, goal), base.picks
         return self._feel_kept(base, k, goal, turning, temperature, seed), base.picks
+
+    def _sampled(self, base: _KeptBase, temperature: float, seed: int | None) -> _KeptBase:
+        """``base`` with the rows that are decodes drawn at ``temperature`` instead: what a kept
+        hit knob edits when the temperature knob is up."""
+        rows = base.carried
+        if not rows.any():
+            return base
+        drawn = self.decode_batch(base.latents, base.inputs, temperature=temperature, seed=seed)
+        d = base.decoded
+        arrays = [np.where(rows[:, None, None], a, b) for a, b in
+                  zip((drawn.hits, drawn.hit_probs, drawn.velocities, drawn.offsets),
+                      (d.hits, d.hit_probs, d.velocities, d.offsets), strict=True)]
+        return replace(base, decoded=DecodedBatch(*arrays))
 
     def _feel_kept(self, base: _KeptBase, k: int, goal: np.ndarray, turning: str, temperature: float,
                    seed: int | None) -> DecodedBatch:
@@ -931,9 +938,9 @@ class Generator:
     def _voice_curve(self, k: int) -> VoiceCurve:
         """The bank's hits per voice along attribute ``k`` (density), built on first use."""
         assert self._bank is not None
-        if self._curve is None:
-            self._curve = VoiceCurve(self._bank.measured[:, k], self._bank.voice_hits())
-        return self._curve
+        if self._curve is None or self._curve[0] != k:
+            self._curve = (k, VoiceCurve(self._bank.measured[:, k], self._bank.voice_hits()))
+        return self._curve[1]
 
     def _hits_kept(self, base: _KeptBase, k: int, goal: np.ndarray) -> DecodedBatch:
         """A hit knob turned on ``base``: hits added or removed until the knob is met, in the
