@@ -54,7 +54,7 @@ from engine.generation.data_blend import CornerField, DataBlendSettings
 from engine.generation.data_path import DataPathSettings, GrooveGraph, in_degree
 from engine.generation.data_trend import DataTrend
 from engine.generation.expression import Expression
-from engine.generation.expression_edit import meet_feel
+from engine.generation.expression_edit import FEEL_KNOBS, meet_feel
 from engine.generation.groove_bank import GrooveBank, WalkSettings, detent_values, nearest_detent
 from engine.generation.hit_edit import HIT_KNOBS, VoiceCurve, cell_levels, edit_hits, sweep_inputs
 from engine.generation.knob_feedback import FeedbackConfig, FeedbackResult, meet_targets
@@ -888,7 +888,7 @@ class Generator:
         if turning in HIT_KNOBS:
             if temperature > 0:
                 base = self._sampled(base, temperature, seed)
-            return self._hits_kept(base, k, goal), base.picks
+            return self._hits_kept(base, k, t), base.picks
         return self._feel_kept(base, k, goal, turning, temperature, seed), base.picks
 
     def _sampled(self, base: _KeptBase, temperature: float, seed: int | None) -> _KeptBase:
@@ -942,10 +942,13 @@ class Generator:
             self._curve = (k, VoiceCurve(self._bank.measured[:, k], self._bank.voice_hits()))
         return self._curve[1]
 
-    def _hits_kept(self, base: _KeptBase, k: int, goal: np.ndarray) -> DecodedBatch:
-        """A hit knob turned on ``base``: hits added or removed until the knob is met, in the
-        order the decoder plays them over the knob's range from the base groove's latent
-        (:mod:`~engine.generation.hit_edit`; one model call per latent, kept for a drag)."""
+    def _hits_kept(self, base: _KeptBase, k: int, t: np.ndarray) -> DecodedBatch:
+        """A hit knob turned on ``base`` to its targets in ``t (B, A)``: hits added or removed
+        until the knob is met, in the order the decoder plays them over the knob's range from
+        the base groove's latent (:mod:`~engine.generation.hit_edit`; one model call per
+        latent, kept for a drag); with :attr:`WalkSettings.hits_hold_others` the other knobs'
+        targets held as far as the edit allows."""
+        goal = t[:, k]
         sweep = sweep_inputs(self._low[k], self._high[k])
         n, s = len(base.latents), len(sweep)
         key = base.latents.tobytes() + base.inputs.tobytes() + bytes([k])
@@ -966,9 +969,17 @@ class Generator:
         ratios = None
         if self._names[k] == "density" and self.walk_settings.hits_by_voice:
             ratios = self._voice_curve(k).ratio(base.measured[:, k], np.nan_to_num(goal))
+        hold = self.walk_settings.hits_hold_others
+        others = [j for j, n in enumerate(self._names) if n in HIT_KNOBS and j != k]
+        other = t[:, others[0]] if hold and others else None
         hits, velocities, offsets = edit_hits(d.hits, d.velocities, d.offsets, levels, vel[rows, at],
                                               off[rows, at], self._names[k], goal,
-                                              own_voices=self.walk_settings.hits_own_voices, ratios=ratios)
+                                              own_voices=self.walk_settings.hits_own_voices, ratios=ratios,
+                                              other=other)
+        if hold:  # the feel knobs where the walk would hold them
+            for j, name in enumerate(self._names):
+                if name in FEEL_KNOBS:
+                    velocities, offsets = meet_feel(hits, velocities, offsets, name, t[:, j])
         return DecodedBatch(hits, d.hit_probs, velocities, offsets)
 
     def encode_batch(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ TREND_AT_DETENTS = True  # the unset knobs follow a turned one detent by detent 
 KEEP: tuple[str, ...] = ()  # knobs that edit the playing groove's feel instead of walking (see WalkSettings)
 KEEP_VOICES = False  # the corrections play only the walked groove's voices (see WalkSettings)
 HITS_BY_VOICE = False  # a kept density knob shares its hits among voices as the data does (see WalkSettings)
+HITS_HOLD_OTHERS = False  # a kept hit knob holds the knobs nobody set as the walk does (see WalkSettings)
 TYPICAL_FLOOR = 0.5  # hits added to each voice's spread, so a voice nearly constant there is no wall
 TIME_VOICES = (2, 3, 8)  # closed hi-hat, open hi-hat, ride: the voices a drummer keeps time on
 
@@ -123,6 +124,11 @@ class WalkSettings:
     # VoiceCurve), each voice's cells in the decoder's order; False = the decoder's order alone
     # (chosen on validation by a rule written first: docs/studies/hit_keep_voices)
     hits_by_voice: bool = HITS_BY_VOICE
+    # a kept hit knob holds the knobs nobody set where the walk holds them (the groove's
+    # values, following the data): the other hit knob by the time-keeping steps
+    # (engine.generation.hit_edit), the feel knobs by scaling velocities and shifting
+    # offsets (engine.generation.expression_edit); False = they drift with the hits edited
+    hits_hold_others: bool = HITS_HOLD_OTHERS
     # the corrections play only the voices the walked groove's own decode plays (a kept feel
     # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
     # other knobs never brings in a crash; False = whatever the corrected decode plays

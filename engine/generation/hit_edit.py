@@ -174,16 +174,56 @@ def _hat_steps(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bo
     return out
 
 
+def _density_on_steps(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bool) -> np.ndarray:
+    """One ``(T, V)`` groove's hits brought toward ``round(goal × T)`` onsets without changing
+    which steps have a time-keeping onset (so hat busyness stays): only other voices' cells,
+    and hi-hat or ride cells on steps that keep one, are added or removed, in level order."""
+    steps, voices = hits.shape
+    want = int(np.clip(np.rint(goal * steps), 0, steps * voices))
+    out = hits.copy()
+    have = int(out.sum())
+    time_voice = np.zeros(voices, bool)
+    time_voice[_TIME] = True
+    on_step = out[:, _TIME].sum(axis=1)
+    order = _order(levels)
+    if want < have:
+        for idx in order[::-1]:
+            t, v = divmod(int(idx), voices)
+            if have == want:
+                break
+            if out[t, v] and not (time_voice[v] and on_step[t] == 1):
+                out[t, v] = False
+                have -= 1
+                on_step[t] -= time_voice[v]
+        return out
+    plays = hits.any(axis=0)
+    passes = (plays, ~plays) if own_voices and hits.any() else (np.ones(voices, bool),)
+    for allowed in passes:
+        for idx in order:
+            t, v = divmod(int(idx), voices)
+            if have >= want:
+                return out
+            if not out[t, v] and allowed[v] and not (time_voice[v] and on_step[t] == 0):
+                out[t, v] = True
+                have += 1
+                on_step[t] += time_voice[v]
+    return out
+
+
 def edit_hits(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, levels: np.ndarray,
               fill_velocities: np.ndarray, fill_offsets: np.ndarray, knob: str, targets: np.ndarray,
-              own_voices: bool = True, ratios: np.ndarray | None = None
+              own_voices: bool = True, ratios: np.ndarray | None = None, other: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(hits, velocities, offsets)`` of a ``(B, T, V)`` batch with each row's ``knob``
     attribute brought to ``targets (B,)`` (NaN: left as it is) by adding or removing hits in
     ``levels``' order (module docstring). Added hits play ``fill_velocities`` and
     ``fill_offsets``; with ``own_voices`` they come from the voices a row already plays
     first. ``ratios (B, V)`` (density only, :meth:`VoiceCurve.ratio`): each row's hits shared
-    among its voices so first. A target beyond the grid gives the nearest it can.
+    among its voices so first. ``other (B,)``: the other hit knob's targets (NaN: free),
+    held as far as the turned knob allows: density turned, the time-keeping steps are first
+    brought to hat busyness's target and then left alone (unless density cannot be met
+    so); hat busyness turned, density is then met with the steps it set left alone. A
+    target beyond the grid gives the nearest it can.
 
     Raises:
         ValueError: ``knob`` is not a hit knob.
@@ -194,12 +234,22 @@ def edit_hits(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, lev
     out = h.copy()
     goal = np.asarray(targets, np.float64).reshape(-1)
     lv = np.asarray(levels, np.float64)
+    held = np.full(len(goal), np.nan) if other is None else np.asarray(other, np.float64).reshape(-1)
     for b in np.flatnonzero(np.isfinite(goal)):
+        g, steps = float(goal[b]), h.shape[1]
         if knob == "density":
             ratio = None if ratios is None else np.asarray(ratios[b], np.float64)
-            out[b] = _density_cells(h[b], lv[b], float(goal[b]), own_voices, ratio)
+            row = h[b]
+            if np.isfinite(held[b]):  # hat busyness held: its steps first, then the rest around them
+                row = _hat_steps(row, lv[b], float(held[b]), own_voices)
+                row = _density_on_steps(row, lv[b], g, own_voices)
+            if int(row.sum()) != int(np.clip(np.rint(g * steps), 0, row.size)):
+                row = _density_cells(row, lv[b], g, own_voices, ratio)
+            out[b] = row
         else:
-            out[b] = _hat_steps(h[b], lv[b], float(goal[b]), own_voices)
+            out[b] = _hat_steps(h[b], lv[b], g, own_voices)
+            if np.isfinite(held[b]):  # density held around the steps set
+                out[b] = _density_on_steps(out[b], lv[b], float(held[b]), own_voices)
     added = out & ~h
     vel = np.where(added, fill_velocities, velocities).astype(np.float32)
     off = np.where(added, fill_offsets, offsets).astype(np.float32)

@@ -835,6 +835,34 @@ def test_hit_keep_voices_smoke_cli_measures_the_walk_and_both_edits(tmp_path):
     assert "The switch's edit by the rule" in (out / "report.md").read_text()
 
 
+def test_hit_keep_hold_rule_holds_the_others_only_when_the_kept_ends_gain():
+    from training.studies.hit_keep_hold import AS_SHIPS, HOLD, choose
+
+    def row(acc, realism, knobs):
+        surfaces = {f"knob_{k}_{s}_{src}": {"c2st_features": {"accuracy": acc}}
+                    for k in ("density", "hat_busyness") for s in (10, 90) for src in ("randomize", "pad")}
+        return {"surfaces": {"surfaces": surfaces}, "realism_targets": realism, "knob_targets": knobs}
+
+    base = row(0.64, 82, 32)
+    assert choose({AS_SHIPS: base, HOLD: row(0.62, 81, 34)}) == HOLD
+    assert choose({AS_SHIPS: base, HOLD: row(0.635, 85, 36)}) == AS_SHIPS  # too small a gain
+    assert choose({AS_SHIPS: base, HOLD: row(0.60, 80, 36)}) == AS_SHIPS  # 2 realism targets lost
+    assert choose({AS_SHIPS: base, HOLD: row(0.60, 82, 31)}) == AS_SHIPS  # a knob target lost
+
+
+def test_hit_keep_hold_smoke_cli_measures_both_edits(tmp_path):
+    from tests.support.tiny_checkpoint import mapped_checkpoint
+    from training.studies import hit_keep_hold
+
+    path, _ = mapped_checkpoint()
+    out = tmp_path / "hit_hold"
+    assert hit_keep_hold.main(["--smoke", "--checkpoint", str(path), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res["candidates"]) == list(hit_keep_hold.candidates())
+    assert res["chosen"] in res["candidates"]
+    assert "holding the knobs nobody set" in (out / "report.md").read_text()
+
+
 def test_walk_voices_rule_keeps_the_voices_unless_it_costs_realism_or_knobs():
     from training.studies.walk_voices import choose
 

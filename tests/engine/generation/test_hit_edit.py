@@ -166,3 +166,33 @@ def test_hits_shared_by_voice_always_meet_the_density_they_can(seed, goal, ratio
     assert abs(out.sum() - np.clip(np.rint(goal * T), 0, T * V)) == 0
     again, *_ = _edit(hits, levels, "density", goal, own_voices=False, ratios=np.array(ratio))
     assert np.array_equal(out, again)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), goal=st.floats(0.2, 3.0), hat=st.floats(0.0, 1.0),
+       knob=st.sampled_from(["density", "hat_busyness"]))
+def test_the_other_hit_knob_is_held_where_the_turned_one_allows(seed, goal, hat, knob) -> None:
+    hits, levels = _groove(seed, 0.15)
+    b = hits[None]
+    vel = np.full(b.shape, 0.5, np.float32)
+    turned, held = (goal, hat) if knob == "density" else (hat, goal)
+    other = "hat_busyness" if knob == "density" else "density"
+    out, *_ = edit_hits(b, vel, vel, levels[None], vel, vel, knob, np.array([turned]),
+                        other=np.array([held]))
+    assert abs(_attribute(out[0], knob) - turned) <= 0.5 / T + 1e-9  # the turned knob is met
+    free, *_ = edit_hits(b, vel, vel, levels[None], vel, vel, knob, np.array([turned]))
+    # the other knob lies at least as near its target as without holding it, and on it
+    # whenever the turned knob leaves room
+    assert abs(_attribute(out[0], other) - held) <= abs(_attribute(free[0], other) - held) + 0.5 / T + 1e-9
+
+
+def test_density_held_around_the_hat_steps_keeps_them() -> None:
+    hits, levels = _groove(8, 0.2)
+    steps = hits[:, list(TIME_KEEPERS)].any(axis=1)
+    out = _edit(hits, levels, "density", 2.0, own_voices=False)[0]
+    b = hits[None]
+    vel = np.full(b.shape, 0.5, np.float32)
+    held, *_ = edit_hits(b, vel, vel, levels[None], vel, vel, "density", np.array([2.0]),
+                         own_voices=False, other=np.array([steps.mean()]))
+    assert abs(held[0].sum() - 64) == 0 and out.sum() == 64
+    assert np.array_equal(held[0][:, list(TIME_KEEPERS)].any(axis=1), steps)  # hat busyness kept

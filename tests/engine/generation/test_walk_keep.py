@@ -178,3 +178,29 @@ def test_hits_shared_by_voice_thin_the_hats_before_the_backbeat_as_the_data_does
         mixes[by_voice] = (played[..., :9] > 0.5).sum(axis=1).mean(axis=0)
     assert mixes[True][Voice.CLOSED_HAT] < mixes[False][Voice.CLOSED_HAT] - 1.0
     assert mixes[True][Voice.SNARE] > mixes[False][Voice.SNARE]
+
+
+def test_a_kept_hit_knob_can_hold_the_knobs_nobody_set(gen) -> None:
+    """With ``hits_hold_others`` the feel knobs land on their targets and hat busyness near
+    its own while density turns; without it they drift with the hits edited."""
+    from engine.generation.groove_bank import WalkSettings
+
+    names = list(gen.attribute_names)
+    z = gen.sample_like_data(16, seed=13)
+    misses = {}
+    shipped = gen.walk_settings
+    for hold in (False, True):
+        gen.walk_settings = replace(WalkSettings(), keep=HITS, hits_hold_others=hold)
+        try:
+            _, played, _, goal, k, span = _turn(gen, z, "density", 0.15)
+        finally:
+            gen.walk_settings = shipped
+        own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)
+        measured = attr_lib.compute(played, names)
+        assert np.all(np.abs(measured[:, k] - goal) <= 0.03 * span)
+        misses[hold] = np.abs(measured - own).mean(axis=0)
+    for name in ("intensity", "laid_back", "hat_busyness"):
+        j = names.index(name)
+        assert misses[True][j] < misses[False][j]
+    # the decoded groove's expression spread is on top of what the edit sets: near, not equal
+    assert misses[True][names.index("laid_back")] < 0.02
