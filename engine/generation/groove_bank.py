@@ -128,6 +128,7 @@ class WalkSettings:
     # values, following the data): the other hit knob by the time-keeping steps
     # (engine.generation.hit_edit), the feel knobs by scaling velocities and shifting
     # offsets (engine.generation.expression_edit); False = they drift with the hits edited
+    # (chosen on validation by a rule written first: docs/studies/hit_keep_hold)
     hits_hold_others: bool = HITS_HOLD_OTHERS
     # the corrections play only the voices the walked groove's own decode plays (a kept feel
     # knob: the playing groove's), adding or dropping hits of those alone, so correcting the
