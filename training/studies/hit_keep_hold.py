@@ -35,7 +35,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from training.studies import hit_keep_voices, skeleton, walk_chain, walk_keep, walk_weights
+from training.studies import hit_keep_voices, skeleton, walk_weights
 
 MODULE = "training.studies.hit_keep_hold"
 AS_SHIPS = "density and hat busyness kept"
@@ -64,18 +64,13 @@ def choose(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    results = walk_chain.measure_with_sweeps(args, candidates(), walk_keep.per_knob_sweeps)
-    rows = results["candidates"]
-    results["chosen"] = choose(rows)
-    results["kept_ends_c2st"] = {n: hit_keep_voices.kept_ends_c2st(r) for n, r in rows.items()}
+    results = hit_keep_voices.measure(args, candidates())
+    results["chosen"] = choose(results["candidates"])
     return results
 
 
 def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
-    text = walk_keep.report(results, args, __doc__, "A kept hit knob holding the knobs nobody set")
-    ends = "\n".join(f"- {n}: {v:.3f}" for n, v in results["kept_ends_c2st"].items())
-    return (text + "\nMean C2ST (features) over density's and hat busyness's ends (10 % and 90 %, "
-            f"Randomize and pad):\n\n{ends}\n")
+    return hit_keep_voices.ends_report(results, args, __doc__, "A kept hit knob holding the knobs nobody set")
 
 
 STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)

@@ -80,20 +80,33 @@ def choose_switch(rows: dict[str, dict[str, Any]]) -> str:
     return ORDER
 
 
+def measure(args: argparse.Namespace, rows: dict[str, Any]) -> dict[str, Any]:
+    """The candidates ``rows`` (name → walk settings) measured as ``walk_keep`` measures its
+    own, with each one's mean C2ST over the kept knobs' ends."""
+    results = walk_chain.measure_with_sweeps(args, rows, walk_keep.per_knob_sweeps)
+    results["kept_ends_c2st"] = {n: kept_ends_c2st(r) for n, r in results["candidates"].items()}
+    return results
+
+
+def ends_report(results: dict[str, Any], args: argparse.Namespace | None, doc: str, title: str) -> str:
+    """``walk_keep``'s report with the kept knobs' ends' mean C2ST per candidate."""
+    text = walk_keep.report(results, args, doc, title)
+    ends = "\n".join(f"- {n}: {v:.3f}" for n, v in results["kept_ends_c2st"].items())
+    return (text + "\nMean C2ST (features) over density's and hat busyness's ends (10 % and 90 %, "
+            f"Randomize and pad):\n\n{ends}\n")
+
+
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    results = walk_chain.measure_with_sweeps(args, candidates(), walk_keep.per_knob_sweeps)
+    results = measure(args, candidates())
     rows = results["candidates"]
     results["chosen"] = walk_keep.choose(rows)
     results["switch"] = choose_switch(rows)
-    results["kept_ends_c2st"] = {n: kept_ends_c2st(r) for n, r in rows.items()}
     return results
 
 
 def report(results: dict[str, Any], args: argparse.Namespace | None = None) -> str:
-    text = walk_keep.report(results, args, __doc__, "The voices a kept density knob adds or removes")
-    ends = "\n".join(f"- {n}: {v:.3f}" for n, v in results["kept_ends_c2st"].items())
-    return (text + "\nMean C2ST (features) over density's and hat busyness's ends (10 % and 90 %, "
-            f"Randomize and pad):\n\n{ends}\n\nThe switch's edit by the rule: **{results['switch']}**.\n")
+    text = ends_report(results, args, __doc__, "The voices a kept density knob adds or removes")
+    return text + f"\nThe switch's edit by the rule: **{results['switch']}**.\n"
 
 
 STUDY = walk_weights.walk_study(MODULE, __doc__, _run, report)

@@ -3,6 +3,7 @@ laid back edits how the groove is played instead of walking to another groove.""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -15,17 +16,21 @@ from engine.music import attributes as attr_lib  # noqa: E402
 FEEL = ("intensity", "laid_back")
 
 
-def _keeping(gen, knobs: tuple[str, ...]):
-    """``gen`` with ``knobs`` keeping the playing groove for one test."""
+@contextmanager
+def _keeping(gen, knobs: tuple[str, ...], **settings):
+    """``gen`` with ``knobs`` keeping the playing groove (and other walk ``settings``) for a while."""
     shipped = gen.walk_settings
-    gen.walk_settings = replace(shipped, keep=knobs)
-    yield gen
-    gen.walk_settings = shipped
+    gen.walk_settings = replace(shipped, keep=knobs, **settings)
+    try:
+        yield gen
+    finally:
+        gen.walk_settings = shipped
 
 
 @pytest.fixture()
 def keeping(gen):
-    yield from _keeping(gen, FEEL)
+    with _keeping(gen, FEEL) as g:
+        yield g
 
 
 def _turn(gen, z, knob: str, share: float, **kw):
@@ -58,14 +63,10 @@ def test_a_feel_knob_keeps_the_groove_and_meets_its_setting(keeping, knob: str, 
 
 def test_the_walk_trades_more_hits_than_a_kept_feel_knob(gen) -> None:
     z = gen.sample_like_data(12, seed=6)
-    shipped = gen.walk_settings
     kept = {}
     for keep in ((), FEEL):
-        gen.walk_settings = replace(shipped, keep=keep)
-        try:
+        with _keeping(gen, keep):
             playing, played, picks, *_ = _turn(gen, z, "laid_back", 0.9)
-        finally:
-            gen.walk_settings = shipped
         kept[keep] = ((playing[..., :9] > 0.5) != (played[..., :9] > 0.5)).sum()
         if not keep:
             assert (picks >= 0).any()  # walking: some grooves are swapped for others
@@ -129,7 +130,8 @@ HITS = ("density", "hat_busyness")
 
 @pytest.fixture()
 def keeping_hits(gen):
-    yield from _keeping(gen, HITS)
+    with _keeping(gen, HITS) as g:
+        yield g
 
 
 @pytest.mark.parametrize("knob", HITS)
@@ -163,18 +165,13 @@ def test_a_sampled_kept_hit_knob_edits_the_sampled_groove(keeping_hits) -> None:
 def test_hits_shared_by_voice_thin_the_hats_before_the_backbeat_as_the_data_does(gen) -> None:
     """Density turned down with the hits shared by voice plays the voice mix the training
     grooves at that density play: fewer hats and more snare than the decoder's order alone."""
-    from engine.generation.groove_bank import WalkSettings
     from engine.music.drums import Voice
 
     z = gen.sample_like_data(40, seed=12)
     mixes = {}
-    shipped = gen.walk_settings
     for by_voice in (False, True):
-        gen.walk_settings = replace(WalkSettings(), keep=HITS, hits_by_voice=by_voice)
-        try:
+        with _keeping(gen, HITS, hits_by_voice=by_voice):
             _, played, *_ = _turn(gen, z, "density", 0.1)
-        finally:
-            gen.walk_settings = shipped
         mixes[by_voice] = (played[..., :9] > 0.5).sum(axis=1).mean(axis=0)
     assert mixes[True][Voice.CLOSED_HAT] < mixes[False][Voice.CLOSED_HAT] - 1.0
     assert mixes[True][Voice.SNARE] > mixes[False][Voice.SNARE]
@@ -183,18 +180,12 @@ def test_hits_shared_by_voice_thin_the_hats_before_the_backbeat_as_the_data_does
 def test_a_kept_hit_knob_can_hold_the_knobs_nobody_set(gen) -> None:
     """With ``hits_hold_others`` the feel knobs land on their targets and hat busyness near
     its own while density turns; without it they drift with the hits edited."""
-    from engine.generation.groove_bank import WalkSettings
-
     names = list(gen.attribute_names)
     z = gen.sample_like_data(16, seed=13)
     misses = {}
-    shipped = gen.walk_settings
     for hold in (False, True):
-        gen.walk_settings = replace(WalkSettings(), keep=HITS, hits_hold_others=hold)
-        try:
+        with _keeping(gen, HITS, hits_hold_others=hold):
             _, played, _, goal, k, span = _turn(gen, z, "density", 0.15)
-        finally:
-            gen.walk_settings = shipped
         own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)
         measured = attr_lib.compute(played, names)
         assert np.all(np.abs(measured[:, k] - goal) <= 0.03 * span)
