@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("onnxruntime")
 
@@ -195,3 +197,33 @@ def test_a_kept_hit_knob_can_hold_the_knobs_nobody_set(gen) -> None:
         assert misses[True][j] < misses[False][j]
     # the decoded groove's expression spread is on top of what the edit sets: near, not equal
     assert misses[True][names.index("laid_back")] < 0.02
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10 ** 6), knob=st.sampled_from([*HITS, *FEEL]),
+       set_before=st.lists(st.sampled_from([*HITS, *FEEL, "syncopation"]), max_size=2, unique=True),
+       shares=st.lists(st.floats(0.0, 1.0), min_size=5, max_size=5), keep_all=st.booleans())
+def test_any_kept_turn_meets_its_knob_whatever_was_set_before(gen, seed, knob, set_before, shares,
+                                                              keep_all) -> None:
+    """A kept knob turned after any knobs were set (held or not said) meets its own setting,
+    on every row, with or without the other kept knobs."""
+    names = list(gen.attribute_names)
+    kept = (*HITS, *FEEL) if keep_all else ((knob,))
+    z = gen.sample_like_data(3, seed=seed % 1000)
+    own = attr_lib.compute(np.stack([p.to_array() for p in gen.decode(z, {})]), names)
+    targets = own.copy()
+    for name in set_before:
+        lo, hi = gen.attribute_ranges[name]
+        targets[:, names.index(name)] = lo + shares[names.index(name)] * (hi - lo)
+    k = names.index(knob)
+    lo, hi = gen.attribute_ranges[knob]
+    targets[:, k] = lo + shares[k] * (hi - lo)
+    held = [n for n in set_before if n != knob]
+    with _keeping(gen, kept):
+        for given_held in (held, None):
+            played = np.stack([p.to_array() for p in gen.decode(z, {}, targets=targets, turning=knob,
+                                                                 held=given_held)])
+            measured = attr_lib.compute(played, names)
+            assert played.shape == (3, gen.steps, 27)
+            assert np.all(np.abs(measured[:, k] - targets[:, k]) <= 0.03 * (hi - lo) + 1e-9), (
+                measured[:, k], targets[:, k])
