@@ -79,7 +79,7 @@ def startup_runs(checkpoint: Path, runs: int) -> dict:
             "command": " ".join([*cmd, "app", "--checkpoint", str(checkpoint), "--startup-report"])}
 
 
-def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False) -> dict:
+def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False, keep_hits: bool = False) -> dict:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
     from PySide6.QtTest import QTest
@@ -126,6 +126,9 @@ def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False) -> dict:
             controller.transport.set_playing(True)
             spin(500)
             port_state = link._last.state if link._last else None
+        if keep_hits:  # Edit → Density and hats keep the groove: the drag edits the groove's hits
+            controller.set_keeping_hits(True)
+            spin(300)
         knob = window.knobs.knobs["density"]
         grid = window.grid
         centre = knob.rect().center()
@@ -165,7 +168,7 @@ def knob_drags(checkpoint: Path, drags: int, sequencer: bool = False) -> dict:
         info = controller.info
         window.close()
     moved = [lat for lat, c in zip(latencies, changed, strict=True) if c]
-    return {"with_sequencer": sequencer, "sequencer_port_state": port_state,
+    return {"with_sequencer": sequencer, "sequencer_port_state": port_state, "keeping_hits": keep_hits,
             "knob_to_grid_ms": _summary(latencies),
             # process CPU time from the move to the loop seeing the paint (this loop's 1 ms
             # polls included): the work of a knob move, whatever else the machine runs
@@ -200,6 +203,8 @@ def main() -> int:
     parser.add_argument("--sequencer", action="store_true",
                         help="run the knob drags with the sequencer process started and playing "
                              "(its MIDI port opens on the default API)")
+    parser.add_argument("--keep-hits", action="store_true",
+                        help="drag density with Edit → Density and hats keep the groove on")
     parser.add_argument("--jack", action="store_true",
                         help="start a dummy JACK server first (the sequencer's port opens on it)")
     args = parser.parse_args()
@@ -216,7 +221,7 @@ def main() -> int:
     result["jack_server"] = bool(jack)
     try:
         result["startup"] = startup_runs(args.checkpoint, args.runs)
-        result["knob_drag"] = knob_drags(args.checkpoint, args.drags, args.sequencer)
+        result["knob_drag"] = knob_drags(args.checkpoint, args.drags, args.sequencer, args.keep_hits)
     finally:
         if jack is not None:
             jack.terminate()  # SIGTERM: jackd leaves JACK's server registry clean
