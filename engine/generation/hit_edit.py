@@ -47,6 +47,12 @@ def cell_levels(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs, np.float64).mean(axis=1)
 
 
+def _count(goal: float, steps: int, cells: int) -> int:
+    """The whole number of hits (or steps) a per-step share ``goal`` asks of a ``steps``-step
+    groove, within the ``cells`` there are."""
+    return int(np.clip(np.rint(goal * steps), 0, cells))
+
+
 def _order(levels: np.ndarray) -> np.ndarray:
     """Flat cell indices, highest level first; ties by position (earlier first)."""
     flat = levels.reshape(-1)
@@ -113,7 +119,7 @@ def _by_voice(hits: np.ndarray, levels: np.ndarray, quotas: np.ndarray) -> np.nd
     out = np.zeros_like(hits)
     for v, q in enumerate(quotas):
         col, lv = hits[:, v], levels[:, v]
-        order = np.lexsort((np.arange(len(lv)), -lv))
+        order = _order(lv)
         ranked = np.concatenate([order[col[order]], order[~col[order]]])
         out[ranked[:q], v] = True
     return out
@@ -124,7 +130,7 @@ def _density_cells(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices
     """One ``(T, V)`` groove's hits with ``round(goal × T)`` onsets (within the grid); with
     ``ratio`` (V,) shared among its voices as :func:`_quotas` says first."""
     steps, voices = hits.shape
-    want = int(np.clip(np.rint(goal * steps), 0, steps * voices))
+    want = _count(goal, steps, steps * voices)
     have = int(hits.sum())
     quotas = None if ratio is None else _quotas(hits.sum(0), want, ratio, steps)
     if quotas is not None:
@@ -151,7 +157,7 @@ def _density_cells(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices
 def _hat_steps(hits: np.ndarray, levels: np.ndarray, goal: float, own_voices: bool) -> np.ndarray:
     """One ``(T, V)`` groove's hits with a time-keeping onset on ``round(goal × T)`` steps."""
     steps = hits.shape[0]
-    want = int(np.clip(np.rint(goal * steps), 0, steps))
+    want = _count(goal, steps, steps)
     time_hits = hits[:, _TIME]
     on = time_hits.any(axis=1)
     have = int(on.sum())
@@ -179,7 +185,7 @@ def _density_on_steps(hits: np.ndarray, levels: np.ndarray, goal: float, own_voi
     which steps have a time-keeping onset (so hat busyness stays): only other voices' cells,
     and hi-hat or ride cells on steps that keep one, are added or removed, in level order."""
     steps, voices = hits.shape
-    want = int(np.clip(np.rint(goal * steps), 0, steps * voices))
+    want = _count(goal, steps, steps * voices)
     out = hits.copy()
     have = int(out.sum())
     time_voice = np.zeros(voices, bool)
@@ -243,7 +249,7 @@ def edit_hits(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, lev
             if np.isfinite(held[b]):  # hat busyness held: its steps first, then the rest around them
                 row = _hat_steps(row, lv[b], float(held[b]), own_voices)
                 row = _density_on_steps(row, lv[b], g, own_voices)
-            if int(row.sum()) != int(np.clip(np.rint(g * steps), 0, row.size)):
+            if int(row.sum()) != _count(g, steps, row.size):
                 row = _density_cells(row, lv[b], g, own_voices, ratio)
             out[b] = row
         else:
